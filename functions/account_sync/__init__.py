@@ -1,0 +1,1 @@
+"""Account sync worker: account-changes queue."""

@@ -1,0 +1,1 @@
+"""Webhook ingest: POST /webhooks/{provider}."""

@@ -1,0 +1,260 @@
+"""THE system declaration, as plain data: both renderers (infra/cdk, infra/local) read it.
+
+Adding a function is one entry in FUNCTIONS plus its handler module. Nothing here imports aws_cdk or
+boto3; names are logical (the renderers derive physical names: CDK lets CloudFormation name things,
+the local runtime prefixes them with the stack name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+STACK_NAME = "close2cash"
+STATEMACHINE_DIR = Path(__file__).parent / "statemachines"
+
+
+class Access(StrEnum):
+    """What a function may do with a resource; renderers turn it into least-privilege grants."""
+
+    READ = "read"
+    WRITE = "write"
+    READ_WRITE = "read_write"
+    PUT = "put"  # event bus: PutEvents
+    SEND = "send"  # queue: SendMessage
+    START = "start"  # state machine: StartExecution
+    TASK_RESPONSE = "task_response"  # state machine: SendTaskSuccess/Failure/Heartbeat
+
+
+@dataclass(frozen=True)
+class Use:
+    """One grant: `resource` is the logical name of a table, bus, queue, secret or state machine."""
+
+    resource: str
+    access: Access
+    env: str  # the environment variable that carries the resource's physical name / ARN / URL
+
+
+@dataclass(frozen=True)
+class Table:
+    """A DynamoDB table with a string partition key `pk` and sort key `sk` (single-table design)."""
+
+    name: str
+    ttl_attribute: str | None = None
+    point_in_time_recovery: bool = True
+
+    def use(self, access: Access, env: str) -> Use:
+        return Use(self.name, access, env)
+
+
+@dataclass(frozen=True)
+class Queue:
+    """An SQS queue with its dead-letter queue; the DLQ is `<name>-dlq`."""
+
+    name: str
+    max_receive_count: int = 5
+    dlq_retention_days: int = 14
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}-dlq"
+
+
+@dataclass(frozen=True)
+class Bus:
+    """An EventBridge bus (with an archive, so notices can be replayed)."""
+
+    name: str
+    archive_retention_days: int = 30
+
+    def use(self, access: Access, env: str) -> Use:
+        return Use(self.name, access, env)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An EventBridge rule on `bus` whose only target is `queue` (buffering, retries, DLQ)."""
+
+    name: str
+    bus: str
+    pattern: dict[str, object]
+    queue: str
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A Secrets Manager secret (connection credentials: JSON keyed by system name)."""
+
+    name: str
+    description: str
+
+    def use(self, access: Access, env: str) -> Use:
+        return Use(self.name, access, env)
+
+
+@dataclass(frozen=True)
+class QueueTrigger:
+    """SQS event source: Lambda polls `queue` in batches and reports partial batch failures."""
+
+    queue: str
+    batch_size: int = 10
+    max_batching_window_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class ApiTrigger:
+    """API Gateway REST proxy routes served by the function."""
+
+    routes: tuple[tuple[str, str], ...]  # (method, path) with {param} segments
+
+
+@dataclass(frozen=True)
+class ScheduleTrigger:
+    """An EventBridge schedule: `expression` is rate(...) or cron(...)."""
+
+    expression: str
+
+
+@dataclass(frozen=True)
+class TaskTrigger:
+    """Invoked by a state machine Task state (no trigger of its own)."""
+
+
+Trigger = QueueTrigger | ApiTrigger | ScheduleTrigger | TaskTrigger
+
+
+@dataclass(frozen=True)
+class Function:
+    """A Lambda function: `handler` is the dotted path `module.attribute`."""
+
+    name: str
+    handler: str
+    trigger: Trigger
+    uses: tuple[Use, ...] = ()
+    memory_mb: int = 512
+    timeout_seconds: int = 30
+    reserved_concurrency: int | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """A Step Functions Standard state machine defined by an ASL file with ${placeholders}.
+
+    `substitutions` maps each placeholder to a logical function name (rendered as its ARN).
+    """
+
+    name: str
+    definition: Path
+    substitutions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Api:
+    """The REST API in front of the webhook and approval routes."""
+
+    name: str
+    max_body_bytes: int
+    throttle_rate_per_second: int
+    throttle_burst: int
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """The whole system."""
+
+    stack_name: str
+    api: Api
+    bus: Bus
+    tables: tuple[Table, ...]
+    queues: tuple[Queue, ...]
+    rules: tuple[Rule, ...]
+    secrets: tuple[Secret, ...]
+    functions: tuple[Function, ...]
+    state_machines: tuple[StateMachine, ...]
+
+    def function(self, name: str) -> Function:
+        return next(f for f in self.functions if f.name == name)
+
+    def queue(self, name: str) -> Queue:
+        return next(q for q in self.queues if q.name == name)
+
+    def consumer_of(self, queue: str) -> Function | None:
+        return next(
+            (f for f in self.functions if isinstance(f.trigger, QueueTrigger) and f.trigger.queue == queue),
+            None,
+        )
+
+
+# --- the resources --------------------------------------------------------------------------
+
+LEDGER = Table("ledger", ttl_attribute="expires_at")
+IDEMPOTENCY = Table("idempotency", ttl_attribute="expiration")
+BUS = Bus("close2cash")
+CONNECTIONS = Secret("connections", "Credentials and endpoints of each connected system, keyed by system")
+
+ACCOUNT_CHANGES = Queue("account-changes", max_receive_count=5)
+
+# API Gateway's own hard limit is 10 MB; vendors' notices are small, so anything near 256 KiB is abuse.
+API = Api("webhooks", max_body_bytes=256 * 1024, throttle_rate_per_second=100, throttle_burst=200)
+
+WEBHOOK_PROVIDERS = (
+    "salesforce",
+    "hubspot",
+    "productive",
+    "quickbooks",
+    "xero",
+    "businesscentral",
+    "netsuite",
+)
+
+_COMMON_ENV = (
+    LEDGER.use(Access.READ_WRITE, "LEDGER_TABLE"),
+    CONNECTIONS.use(Access.READ, "CONNECTIONS_SECRET"),
+)
+
+WIRING = Wiring(
+    stack_name=STACK_NAME,
+    api=API,
+    bus=BUS,
+    tables=(LEDGER, IDEMPOTENCY),
+    queues=(ACCOUNT_CHANGES,),
+    rules=(
+        Rule(
+            "account-notices",
+            bus=BUS.name,
+            pattern={"source": [{"prefix": "close2cash.webhooks."}], "detail": {"entity": ["account"]}},
+            queue=ACCOUNT_CHANGES.name,
+        ),
+    ),
+    secrets=(CONNECTIONS,),
+    functions=(
+        Function(
+            "webhook_ingest",
+            handler="functions.webhook_ingest.handler.handler",
+            trigger=ApiTrigger((("POST", "/webhooks/{provider}"),)),
+            uses=(*_COMMON_ENV, BUS.use(Access.PUT, "EVENT_BUS_NAME")),
+            memory_mb=512,
+            timeout_seconds=10,  # vendors want an answer in 3-5 s (QBO 3 s, Xero 5 s)
+            description="Verifies vendor webhooks on the raw body, records each notice once, publishes it",
+        ),
+        Function(
+            "account_sync",
+            handler="functions.account_sync.handler.handler",
+            trigger=QueueTrigger(ACCOUNT_CHANGES.name, batch_size=10, max_batching_window_seconds=1),
+            uses=(*_COMMON_ENV, IDEMPOTENCY.use(Access.READ_WRITE, "IDEMPOTENCY_TABLE")),
+            memory_mb=512,
+            timeout_seconds=60,
+            reserved_concurrency=None,
+            description="Fetches changed accounts from the CRM and upserts PSA clients and ERP customers",
+        ),
+    ),
+    state_machines=(
+        StateMachine(
+            "close-to-cash",
+            definition=STATEMACHINE_DIR / "close_to_cash.asl.json",
+            substitutions={},
+        ),
+    ),
+)

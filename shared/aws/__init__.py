@@ -1,0 +1,1 @@
+"""Adapters for ports on AWS services (DynamoDB, EventBridge, SQS, Secrets Manager, Step Functions)."""

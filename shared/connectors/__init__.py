@@ -1,0 +1,1 @@
+"""One self-contained package per vendor; `http` holds the httpx pieces they share."""

@@ -1,0 +1,1 @@
+"""The canonical model of the opportunity-to-cash lifecycle: stdlib + pydantic only."""

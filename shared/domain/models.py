@@ -1,0 +1,95 @@
+"""Canonical records shared by every flow; vendor names stop at each connector's mapper."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+class CanonicalModel(BaseModel):
+    """Base of canonical records: immutable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+def _require_utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamps inside the hub must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_require_utc)]
+
+
+def utcnow() -> datetime:
+    """The current instant, timezone-aware UTC (the only clock reading domain code should use)."""
+    return datetime.now(UTC)
+
+
+class SystemName(StrEnum):
+    """Every connected system close2cash speaks to (one connector package each)."""
+
+    SALESFORCE = "salesforce"
+    HUBSPOT = "hubspot"
+    KANTATA = "kantata"
+    PRODUCTIVE = "productive"
+    NETSUITE = "netsuite"
+    QUICKBOOKS = "quickbooks"
+    XERO = "xero"
+    BUSINESSCENTRAL = "businesscentral"
+
+
+class EntityType(StrEnum):
+    """Canonical record types that notices and cross-references speak of."""
+
+    ACCOUNT = "account"
+
+
+class SourceRef(CanonicalModel):
+    """Where a record lives: system + type + id, and the version the system gave it."""
+
+    system: SystemName
+    type: str = Field(min_length=1)
+    id: str = Field(min_length=1)
+    version: str | None = None
+
+    def __str__(self) -> str:
+        suffix = f"@{self.version}" if self.version else ""
+        return f"{self.system}/{self.type}/{self.id}{suffix}"
+
+
+class PostalAddress(CanonicalModel):
+    """A postal address as the firm bills to it."""
+
+    street: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+class Account(CanonicalModel):
+    """A customer of the firm, as its system of record (the CRM) describes it."""
+
+    source: SourceRef
+    name: str = Field(min_length=1, max_length=255)
+    website: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    billing_address: PostalAddress | None = None
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    modified_at: UtcDateTime | None = None
+
+    def synced_fields(self) -> dict[str, Any]:
+        """The business content that flows to other systems (no ids, versions or timestamps)."""
+        return self.model_dump(mode="json", exclude={"source", "modified_at"}, exclude_none=False)
+
+    def checksum(self) -> str:
+        """A stable digest of `synced_fields`: equal content gives an equal checksum in any system."""
+        canonical = json.dumps(self.synced_fields(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,150 @@
+"""The interfaces use cases are written against; adapters in connectors/ and aws/ implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import Field
+
+from shared.domain.models import Account, CanonicalModel, EntityType, SourceRef, SystemName, UtcDateTime
+from shared.domain.notices import ChangeNotice
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+class WebhookRequest(CanonicalModel):
+    """An inbound HTTP request exactly as received: the signature covers `body`, byte for byte."""
+
+    method: str
+    path: str
+    query: Mapping[str, str] = Field(default_factory=dict)
+    headers: Mapping[str, str] = Field(default_factory=dict, description="names lower-cased")
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+class WebhookReply(CanonicalModel):
+    """What the vendor expects back (a SOAP Ack for Salesforce, an empty 200 for QBO, ...)."""
+
+    status: int = 200
+    body: str = ""
+    content_type: str = "application/json"
+
+
+class ReceivedWebhook(CanonicalModel):
+    """An authentic webhook: the notices it carries and the reply its sender expects."""
+
+    notices: tuple[ChangeNotice, ...]
+    reply: WebhookReply = WebhookReply()
+
+
+class WebhookReceiver(Protocol):
+    """Verifies one vendor's webhooks on the raw bytes and parses them into notices.
+
+    Raises `AuthenticityError` (401) or `MalformedNotice` (400); never enqueues anything itself.
+    """
+
+    provider: SystemName
+
+    def receive(self, request: WebhookRequest) -> ReceivedWebhook: ...
+
+
+# --- systems of record and targets ----------------------------------------------------------
+
+
+class AccountSource(Protocol):
+    """The system of record for accounts (the CRM): the hub reads the current record from it."""
+
+    system: SystemName
+
+    def fetch_account(self, account_id: str) -> Account: ...
+
+
+class TargetRecord(CanonicalModel):
+    """A record in a target system and its content seen through the canonical model."""
+
+    ref: SourceRef
+    view: Account
+
+
+class AccountTarget(Protocol):
+    """A system that holds a copy of each account (PSA client, accounting customer).
+
+    Idempotency: `idempotency_key` is stable for the intent (the same account being created, or the
+    same content being written over the same version); the connector passes it to the vendor's own
+    device (QBO `requestid`, ...) so that a retried request never creates a second record.
+    """
+
+    system: SystemName
+
+    def project(self, account: Account) -> Account:
+        """The content this system will hold after writing `account` (fields it cannot store drop)."""
+        ...
+
+    def read_account(self, record_id: str) -> TargetRecord: ...
+
+    def find_account(self, account: Account) -> TargetRecord | None:
+        """The record this hub created earlier for `account`, found by the reference stamped on it."""
+        ...
+
+    def create_account(self, account: Account, *, idempotency_key: str) -> TargetRecord: ...
+
+    def update_account(self, record_id: str, account: Account, *, idempotency_key: str) -> TargetRecord: ...
+
+
+# --- state ----------------------------------------------------------------------------------
+
+
+class CrossReference(CanonicalModel):
+    """One record known in two systems: the system of record's id and a target's id."""
+
+    entity: EntityType
+    source: SourceRef
+    target: SourceRef
+    checksum: str = Field(description="checksum of the content last written to (or read from) target")
+    synced_at: UtcDateTime
+
+
+class SyncAction(StrEnum):
+    """What one sync of one record into one target did."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"  # content already there: a duplicate prevented
+    LINKED = "linked"  # found the record we created before a crash; linked, not created again
+
+
+class Ledger(Protocol):
+    """Cross-reference ids, checksums and notice records (DynamoDB in AWS and locally)."""
+
+    def cross_reference(
+        self, entity: EntityType, source: SourceRef, target_system: SystemName
+    ) -> CrossReference | None: ...
+
+    def cross_references(self, entity: EntityType, source: SourceRef) -> list[CrossReference]: ...
+
+    def find_by_target(self, entity: EntityType, target: SourceRef) -> CrossReference | None: ...
+
+    def record_sync(self, xref: CrossReference, action: SyncAction) -> None: ...
+
+    def claim_notice(self, notice: ChangeNotice) -> bool:
+        """True the first time this notice is seen (or when an earlier receipt never got published)."""
+        ...
+
+    def mark_published(self, notice: ChangeNotice) -> None: ...
+
+
+class NoticePublisher(Protocol):
+    """Puts notices on the event bus (EventBridge in AWS and locally)."""
+
+    def publish(self, notices: list[ChangeNotice]) -> None: ...
+
+
+class Metrics(Protocol):
+    """Business metrics (Powertools EMF in the handlers; a counter dict in unit tests)."""
+
+    def count(self, name: str, value: float = 1, unit: str = "Count") -> None: ...

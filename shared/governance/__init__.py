@@ -1,0 +1,1 @@
+"""Landscape configuration: connected systems, their roles, ownership and mappings."""

@@ -1,0 +1,1 @@
+"""Tests mirror the source tree; tests/flows run end to end on the local runtime."""
