@@ -116,6 +116,22 @@ class SyncAction(StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"  # content already there: a duplicate prevented
     LINKED = "linked"  # found the record we created before a crash; linked, not created again
+    ECHO = "echo"  # a target's notice about our own write: recognised, goes nowhere
+    DRIFT = "drift"  # a non-owner changed an owned record: not propagated, recorded as an exception
+    IGNORED = "ignored"  # a notice about a record the hub does not manage
+
+
+class ExceptionRecord(CanonicalModel):
+    """Something that needs a person: what happened, to which record, and what resolves it."""
+
+    id: str = Field(min_length=1, description="stable: the same problem twice is one exception")
+    kind: str
+    entity: EntityType
+    subject: SourceRef
+    reason: str
+    owner: str = "integration-ops"
+    state: str = "open"
+    opened_at: UtcDateTime
 
 
 class Ledger(Protocol):
@@ -130,6 +146,14 @@ class Ledger(Protocol):
     def find_by_target(self, entity: EntityType, target: SourceRef) -> CrossReference | None: ...
 
     def record_sync(self, xref: CrossReference, action: SyncAction) -> None: ...
+
+    def record_exception(self, exception: ExceptionRecord) -> None: ...
+
+    def acquire_lease(self, name: str, owner: str, seconds: int) -> bool:
+        """Hold `name` for `seconds` so two workers never create the same record twice."""
+        ...
+
+    def release_lease(self, name: str, owner: str) -> None: ...
 
     def claim_notice(self, notice: ChangeNotice) -> bool:
         """True the first time this notice is seen (or when an earlier receipt never got published)."""
@@ -147,4 +171,6 @@ class NoticePublisher(Protocol):
 class Metrics(Protocol):
     """Business metrics (Powertools EMF in the handlers; a counter dict in unit tests)."""
 
-    def count(self, name: str, value: float = 1, unit: str = "Count") -> None: ...
+    def count(
+        self, name: str, value: float = 1, unit: str = "Count", dimensions: Mapping[str, str] | None = None
+    ) -> None: ...

@@ -1,0 +1,54 @@
+"""POST /webhooks/{provider}: verify, record once, publish, answer within the vendor's deadline."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.bootstrap import services
+from shared.domain.ports import WebhookRequest
+from shared.observability import logger, metrics, tracer
+from shared.sync.ingest import WebhookRejected
+
+app = APIGatewayRestResolver()
+
+
+@app.post("/webhooks/<provider>")
+@tracer.capture_method
+def receive(provider: str) -> Response[str]:
+    event = app.current_event
+    raw = event.get("body") or ""
+    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8")
+    request = WebhookRequest(
+        method=event.http_method,
+        path=event.path,
+        query=dict(event.query_string_parameters or {}),
+        headers={k.lower(): v for k, v in (event.headers or {}).items()},
+        body=body,
+    )
+    try:
+        outcome = services().webhook_ingest.handle(provider, request)
+    except WebhookRejected as rejected:
+        logger.warning("webhook rejected", provider=provider, reason=rejected.reason, detail=rejected.message)
+        return Response(
+            status_code=rejected.status,
+            content_type="application/json",
+            body=json.dumps({"error": rejected.reason.value, "message": rejected.message}),
+        )
+    logger.info(
+        "webhook accepted", provider=provider, published=outcome.published, duplicates=outcome.duplicates
+    )
+    return Response(
+        status_code=outcome.reply.status, content_type=outcome.reply.content_type, body=outcome.reply.body
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

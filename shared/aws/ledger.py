@@ -1,0 +1,293 @@
+"""The ledger on DynamoDB: cross-reference ids, checksums, sync trace, notices, leases, exceptions.
+
+Single-table design (pk, sk):
+- `XREF#<entity>#<system>#<id>` / `TARGET#<system>`: the target's id and the checksum last written;
+- `TARGET#<entity>#<system>#<id>` / `XREF`: the reverse, so a target's notice finds its source;
+- `TRACE#<entity>#<system>#<id>` / `<time>#<target>`: every write, with its action and checksum;
+- `NOTICE#<provider>#<realm>#<event id>` / `NOTICE`: each webhook notice, received then published;
+- `LEASE#<name>` / `LEASE`, `EXCEPTION#<id>` / `EXCEPTION`.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from shared.domain.models import EntityType, SourceRef, SystemName
+from shared.domain.notices import ChangeNotice
+from shared.domain.ports import CrossReference, ExceptionRecord, SyncAction
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+NOTICE_RETENTION = timedelta(days=35)  # longer than any vendor's redelivery window (QBO, Productive)
+TRACE_RETENTION = timedelta(days=400)
+
+
+def _xref_pk(entity: EntityType, ref: SourceRef) -> str:
+    return f"XREF#{entity}#{ref.system}#{ref.id}"
+
+
+def _target_pk(entity: EntityType, system: SystemName, record_id: str) -> str:
+    return f"TARGET#{entity}#{system}#{record_id}"
+
+
+def _s(value: str | None) -> dict[str, Any]:
+    return {"S": value} if value is not None else {"NULL": True}
+
+
+def _get_s(item: dict[str, Any], key: str) -> str | None:
+    value = item.get(key)
+    if value is None or "NULL" in value:
+        return None
+    return str(value["S"])
+
+
+class DynamoLedger:
+    """`Ledger` port on one DynamoDB table."""
+
+    def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
+        self._table = table_name
+        self._client: DynamoDBClient = client or boto3.client("dynamodb")
+
+    # --- cross references -------------------------------------------------------------------
+
+    def cross_reference(
+        self, entity: EntityType, source: SourceRef, target_system: SystemName
+    ) -> CrossReference | None:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": _xref_pk(entity, source)}, "sk": {"S": f"TARGET#{target_system}"}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return self._xref_from(entity, source, item) if item else None
+
+    def cross_references(self, entity: EntityType, source: SourceRef) -> list[CrossReference]:
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": _xref_pk(entity, source)}, ":prefix": {"S": "TARGET#"}},
+            ConsistentRead=True,
+        )
+        return [self._xref_from(entity, source, item) for item in response.get("Items", [])]
+
+    def find_by_target(self, entity: EntityType, target: SourceRef) -> CrossReference | None:
+        response = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": _target_pk(entity, target.system, target.id)}, "sk": {"S": "XREF"}},
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if not item:
+            return None
+        source = SourceRef(
+            system=SystemName(_get_s(item, "source_system") or ""),
+            type=_get_s(item, "source_type") or entity.value,
+            id=_get_s(item, "source_id") or "",
+            version=_get_s(item, "source_version"),
+        )
+        return CrossReference(
+            entity=entity,
+            source=source,
+            target=SourceRef(
+                system=target.system,
+                type=_get_s(item, "target_type") or target.type,
+                id=target.id,
+                version=_get_s(item, "target_version"),
+            ),
+            checksum=_get_s(item, "checksum") or "",
+            synced_at=datetime.fromisoformat(_get_s(item, "synced_at") or "1970-01-01T00:00:00+00:00"),
+        )
+
+    def record_sync(self, xref: CrossReference, action: SyncAction) -> None:
+        synced = xref.synced_at.isoformat()
+        common = {
+            "checksum": _s(xref.checksum),
+            "synced_at": _s(synced),
+            "action": _s(action.value),
+            "source_system": _s(xref.source.system.value),
+            "source_type": _s(xref.source.type),
+            "source_id": _s(xref.source.id),
+            "source_version": _s(xref.source.version),
+            "target_system": _s(xref.target.system.value),
+            "target_type": _s(xref.target.type),
+            "target_id": _s(xref.target.id),
+            "target_version": _s(xref.target.version),
+        }
+        trace_expiry = int((xref.synced_at + TRACE_RETENTION).timestamp())
+        # One transaction: the forward and reverse references never disagree, and every write
+        # leaves its trace.
+        self._client.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            "pk": {"S": _xref_pk(xref.entity, xref.source)},
+                            "sk": {"S": f"TARGET#{xref.target.system}"},
+                            **common,
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            "pk": {"S": _target_pk(xref.entity, xref.target.system, xref.target.id)},
+                            "sk": {"S": "XREF"},
+                            **common,
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            "pk": {"S": f"TRACE#{xref.entity}#{xref.source.system}#{xref.source.id}"},
+                            "sk": {"S": f"{synced}#{xref.target.system}"},
+                            "expires_at": {"N": str(trace_expiry)},
+                            **common,
+                        },
+                    }
+                },
+            ]
+        )
+
+    @staticmethod
+    def _xref_from(entity: EntityType, source: SourceRef, item: dict[str, Any]) -> CrossReference:
+        return CrossReference(
+            entity=entity,
+            source=source,
+            target=SourceRef(
+                system=SystemName(_get_s(item, "target_system") or ""),
+                type=_get_s(item, "target_type") or "",
+                id=_get_s(item, "target_id") or "",
+                version=_get_s(item, "target_version"),
+            ),
+            checksum=_get_s(item, "checksum") or "",
+            synced_at=datetime.fromisoformat(_get_s(item, "synced_at") or "1970-01-01T00:00:00+00:00"),
+        )
+
+    # --- exceptions and leases --------------------------------------------------------------
+
+    def record_exception(self, exception: ExceptionRecord) -> None:
+        item = {
+            "pk": {"S": f"EXCEPTION#{exception.id}"},
+            "sk": {"S": "EXCEPTION"},
+            "kind": _s(exception.kind),
+            "entity": _s(exception.entity.value),
+            "subject": _s(str(exception.subject)),
+            "reason": _s(exception.reason),
+            "owner": _s(exception.owner),
+            "state": _s(exception.state),
+            "opened_at": _s(exception.opened_at.isoformat()),
+        }
+        try:
+            # The same problem reported twice stays one exception with its first opening time.
+            self._client.put_item(
+                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def open_exceptions(self) -> list[dict[str, str | None]]:
+        """All exception records (a scan: for the CLI and the demo report, not a hot path)."""
+        found: list[dict[str, str | None]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "FilterExpression": "begins_with(pk, :p)",
+            "ExpressionAttributeValues": {":p": {"S": "EXCEPTION#"}},
+        }
+        while True:
+            page = self._client.scan(**kwargs)
+            for item in page.get("Items", []):
+                found.append(
+                    {k: _get_s(item, k) for k in ("kind", "subject", "reason", "state", "opened_at")}
+                )
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def acquire_lease(self, name: str, owner: str, seconds: int) -> bool:
+        now = int(time.time())
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": f"LEASE#{name}"},
+                    "sk": {"S": "LEASE"},
+                    "owner": {"S": owner},
+                    "lease_until": {"N": str(now + seconds)},
+                    "expires_at": {"N": str(now + seconds + 3600)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR lease_until < :now",
+                ExpressionAttributeValues={":now": {"N": str(now)}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release_lease(self, name: str, owner: str) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"LEASE#{name}"}, "sk": {"S": "LEASE"}},
+                ConditionExpression="#o = :owner",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    # --- notices ----------------------------------------------------------------------------
+
+    def _notice_key(self, notice: ChangeNotice) -> dict[str, Any]:
+        return {
+            "pk": {"S": f"NOTICE#{notice.provider}#{notice.realm or '-'}#{notice.event_id}"},
+            "sk": {"S": "NOTICE"},
+        }
+
+    def claim_notice(self, notice: ChangeNotice) -> bool:
+        now = datetime.now(UTC)
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    **self._notice_key(notice),
+                    "status": {"S": "received"},
+                    "received_at": {"S": now.isoformat()},
+                    "record": {"S": f"{notice.vendor_type}/{notice.record_id}"},
+                    "operation": {"S": notice.operation.value},
+                    "expires_at": {"N": str(int((now + NOTICE_RETENTION).timestamp()))},
+                },
+                # A notice whose earlier receipt never reached "published" is let through again.
+                ConditionExpression="attribute_not_exists(pk) OR #st = :received",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={":received": {"S": "received"}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def mark_published(self, notice: ChangeNotice) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key=self._notice_key(notice),
+            UpdateExpression="SET #st = :published, published_at = :at",
+            ExpressionAttributeNames={"#st": "status"},
+            ExpressionAttributeValues={
+                ":published": {"S": "published"},
+                ":at": {"S": datetime.now(UTC).isoformat()},
+            },
+        )

@@ -1,0 +1,129 @@
+"""The composition root: ports to adapters, built once per cold start; tests override it.
+
+Connectors are found by system name (`shared.connectors.<system>`, each exposing `build`) and built
+lazily, so a webhook handler imports only the vendor it is answering.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import httpx
+
+from shared.aws.events import EventBridgePublisher
+from shared.aws.ledger import DynamoLedger
+from shared.aws.secrets import connections
+from shared.domain.errors import ConfigurationError
+from shared.domain.models import SystemName
+from shared.domain.ports import AccountSource, AccountTarget, WebhookReceiver
+from shared.observability import PowertoolsMetrics
+from shared.settings import Settings
+from shared.sync.accounts import AccountSync
+from shared.sync.ingest import WebhookIngest
+
+# Matches the API's body limit in infra/wiring.py (the handler enforces it: API Gateway cannot).
+MAX_WEBHOOK_BODY_BYTES = 256 * 1024
+KNOWN_PROVIDERS = frozenset(
+    {"salesforce", "hubspot", "productive", "quickbooks", "xero", "businesscentral", "netsuite"}
+)
+
+
+@dataclass
+class Services:
+    """Everything a handler needs, wired from settings; each piece replaceable in tests."""
+
+    settings: Settings
+    transports: Mapping[SystemName, httpx.BaseTransport] = field(default_factory=dict)
+    secrets_loader: Callable[[str], Mapping[str, Any]] | None = None
+    metrics: PowertoolsMetrics = field(default_factory=PowertoolsMetrics)
+    _connectors: dict[SystemName, Any] = field(default_factory=dict)
+
+    @cached_property
+    def ledger(self) -> DynamoLedger:
+        return DynamoLedger(self.settings.ledger_table)
+
+    @cached_property
+    def publisher(self) -> EventBridgePublisher:
+        return EventBridgePublisher(self.settings.require_bus())
+
+    def connection_settings(self) -> Mapping[str, Any]:
+        if self.secrets_loader is not None:
+            return self.secrets_loader(self.settings.connections_secret)
+        return connections(self.settings.connections_secret, max_age=self.settings.secret_max_age_seconds)
+
+    def connector(self, system: SystemName) -> Any:
+        """The connector for `system`, built from its entry in the connections secret."""
+        if system not in self._connectors:
+            settings = self.connection_settings().get(system.value)
+            if settings is None:
+                raise ConfigurationError(
+                    f"no connection for {system} in secret {self.settings.connections_secret}"
+                )
+            module = importlib.import_module(f"shared.connectors.{system.value}")
+            self._connectors[system] = module.build(settings, transport=self.transports.get(system))
+        return self._connectors[system]
+
+    def connected(self) -> frozenset[SystemName]:
+        known = {system.value for system in SystemName}
+        return frozenset(SystemName(name) for name in self.connection_settings() if name in known)
+
+    def account_source(self) -> AccountSource:
+        source: AccountSource = self.connector(self.settings.crm)
+        return source
+
+    def account_targets(self) -> Sequence[AccountTarget]:
+        return [self.connector(self.settings.psa), self.connector(self.settings.accounting)]
+
+    def receiver(self, system: SystemName) -> WebhookReceiver:
+        receiver: WebhookReceiver = self.connector(system)
+        return receiver
+
+    @cached_property
+    def webhook_ingest(self) -> WebhookIngest:
+        roles = {self.settings.crm, self.settings.psa, self.settings.accounting} & self.connected()
+        receivers: dict[str, Callable[[], WebhookReceiver]] = {
+            system.value: functools.partial(self.receiver, system) for system in roles
+        }
+        return WebhookIngest(
+            known_providers=KNOWN_PROVIDERS,
+            receivers=receivers,
+            ledger=self.ledger,
+            publisher=self.publisher,
+            metrics=self.metrics,
+            max_body_bytes=MAX_WEBHOOK_BODY_BYTES,
+        )
+
+    @cached_property
+    def account_sync(self) -> AccountSync:
+        return AccountSync(
+            source=self.account_source,
+            targets=self.account_targets,
+            ledger=self.ledger,
+            metrics=self.metrics,
+        )
+
+    def vendor_calls(self) -> dict[str, int]:
+        """API calls made so far by each connector built in this process (for `make bench`)."""
+        return {system.value: int(getattr(c, "http_calls", 0)) for system, c in self._connectors.items()}
+
+
+_services: Services | None = None
+
+
+def services() -> Services:
+    """The process-wide services, built on first use from the environment."""
+    global _services
+    if _services is None:
+        _services = Services(settings=Settings.from_env())
+    return _services
+
+
+def override(replacement: Services | None) -> None:
+    """Replace (or with None, forget) the process-wide services: tests and the local runtime."""
+    global _services
+    _services = replacement

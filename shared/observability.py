@@ -1,0 +1,42 @@
+"""Powertools Logger, Tracer and Metrics shared by every handler (namespace `close2cash`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+NAMESPACE = "close2cash"
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace=NAMESPACE)
+
+
+class PowertoolsMetrics:
+    """`Metrics` port on Powertools EMF; also keeps a running tally the local runtime can read."""
+
+    def __init__(self, sink: Metrics = metrics) -> None:
+        self._sink = sink
+        self.totals: Counter[str] = Counter()
+
+    def count(
+        self, name: str, value: float = 1, unit: str = "Count", dimensions: Mapping[str, str] | None = None
+    ) -> None:
+        key = name if not dimensions else f"{name}[{','.join(f'{k}={v}' for k, v in dimensions.items())}]"
+        self.totals[key] += value  # type: ignore[assignment]  # Counter of floats
+        metric_unit = MetricUnit(unit)
+        if dimensions:
+            # A dimensioned metric gets its own EMF blob so it does not share the handler's dimensions.
+            with single_metric(
+                name=name,
+                unit=metric_unit,
+                value=value,
+                namespace=NAMESPACE,
+                default_dimensions=dict(dimensions),
+            ):
+                pass
+            return
+        self._sink.add_metric(name=name, unit=metric_unit, value=value)

@@ -1,0 +1,45 @@
+"""Environment of a running function, as one pydantic model read at call time (never at import)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.models import SystemName
+
+
+class Settings(BaseModel):
+    """What the wiring's `uses` put in each function's environment, plus the landscape roles."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ledger_table: str = Field(min_length=1)
+    connections_secret: str = Field(min_length=1)
+    event_bus_name: str | None = None
+    idempotency_table: str | None = None
+    crm: SystemName = SystemName.SALESFORCE
+    psa: SystemName = SystemName.PRODUCTIVE
+    accounting: SystemName = SystemName.QUICKBOOKS
+    secret_max_age_seconds: int = 300
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        names = {
+            "ledger_table": "LEDGER_TABLE",
+            "connections_secret": "CONNECTIONS_SECRET",
+            "event_bus_name": "EVENT_BUS_NAME",
+            "idempotency_table": "IDEMPOTENCY_TABLE",
+            "crm": "CLOSE2CASH_CRM",
+            "psa": "CLOSE2CASH_PSA",
+            "accounting": "CLOSE2CASH_ACCOUNTING",
+        }
+        values = {field: env[var] for field, var in names.items() if env.get(var)}
+        return cls.model_validate(values)
+
+    def require_bus(self) -> str:
+        if not self.event_bus_name:
+            raise RuntimeError("EVENT_BUS_NAME is not set: this function was not granted the event bus")
+        return self.event_bus_name

@@ -1,0 +1,217 @@
+"""Customer master sync: the CRM's account reaches every target system exactly once.
+
+A notice from the system of record (the CRM) means "fetch the account and upsert it everywhere".
+A notice from a target (PSA, accounting) is usually the echo of our own write: its content matches
+the checksum the ledger recorded, so it goes nowhere. If it does not match, a non-owner changed a
+record the CRM owns: that is drift, recorded as an exception, never propagated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from pydantic import Field
+
+from shared.domain.errors import TransientError
+from shared.domain.models import Account, CanonicalModel, EntityType, SourceRef, SystemName, utcnow
+from shared.domain.notices import ChangeNotice, Operation
+from shared.domain.ports import (
+    AccountSource,
+    AccountTarget,
+    CrossReference,
+    ExceptionRecord,
+    Ledger,
+    Metrics,
+    SyncAction,
+    TargetRecord,
+)
+
+LEASE_SECONDS = 120
+
+
+class SyncResult(CanonicalModel):
+    """What one notice did to one target system."""
+
+    notice_id: str
+    source: SourceRef
+    target_system: SystemName
+    action: SyncAction
+    target_id: str | None = None
+    detail: str = ""
+
+
+class SyncReport(CanonicalModel):
+    """Everything one notice caused (one result per target system)."""
+
+    results: tuple[SyncResult, ...] = Field(default_factory=tuple)
+
+    def count(self, action: SyncAction) -> int:
+        return sum(1 for r in self.results if r.action is action)
+
+
+class AccountSync:
+    """The use case behind the `account_sync` worker."""
+
+    def __init__(
+        self,
+        *,
+        source: Callable[[], AccountSource],
+        targets: Callable[[], Sequence[AccountTarget]],
+        ledger: Ledger,
+        metrics: Metrics,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        # Connectors are built lazily: building one reads credentials, which an echo check for a
+        # provider that is not configured must not require.
+        self._source = source
+        self._targets = targets
+        self._ledger = ledger
+        self._metrics = metrics
+        self._clock = clock
+
+    def on_notice(self, notice: ChangeNotice) -> SyncReport:
+        source = self._source()
+        if notice.provider == source.system:
+            return self.sync_account(notice.record_id, notice=notice)
+        target = next((t for t in self._targets() if t.system == notice.provider), None)
+        if target is None:
+            return SyncReport()  # a provider that holds no account copies in this landscape
+        return SyncReport(results=(self._check_target_change(target, notice),))
+
+    def sync_account(self, account_id: str, *, notice: ChangeNotice | None = None) -> SyncReport:
+        """Fetch the account from its system of record and upsert it into every target."""
+        source = self._source()
+        account = source.fetch_account(account_id)
+        lease = f"account:{account.source.system}:{account.source.id}"
+        owner = uuid.uuid4().hex
+        if not self._ledger.acquire_lease(lease, owner, LEASE_SECONDS):
+            # Another worker is writing this account right now; retrying later (SQS visibility
+            # timeout) is what keeps two concurrent notices from creating two customers.
+            raise TransientError(f"account {account.source.id} is being synced by another worker")
+        try:
+            results = tuple(self._upsert(target, account, notice) for target in self._targets())
+        finally:
+            self._ledger.release_lease(lease, owner)
+        if notice is not None and notice.occurred_at is not None:
+            latency_ms = (self._clock() - notice.occurred_at).total_seconds() * 1000
+            self._metrics.count("SyncLatency", max(latency_ms, 0.0), unit="Milliseconds")
+        return SyncReport(results=results)
+
+    def _upsert(self, target: AccountTarget, account: Account, notice: ChangeNotice | None) -> SyncResult:
+        notice_id = notice.event_id if notice else "-"
+        wanted = target.project(account).checksum()
+        xref = self._ledger.cross_reference(EntityType.ACCOUNT, account.source, target.system)
+        if xref is not None and xref.checksum == wanted:
+            self._metrics.count("DuplicatesPrevented")
+            return SyncResult(
+                notice_id=notice_id,
+                source=account.source,
+                target_system=target.system,
+                action=SyncAction.UNCHANGED,
+                target_id=xref.target.id,
+            )
+        if xref is not None:
+            record = target.update_account(
+                xref.target.id, account, idempotency_key=_update_key(account, wanted)
+            )
+            action = SyncAction.UPDATED
+        else:
+            found = target.find_account(account)
+            if found is None:
+                record = target.create_account(account, idempotency_key=_create_key(account))
+                action = SyncAction.CREATED
+            elif found.view.checksum() == wanted:
+                # Created by an earlier attempt that stopped before the ledger write.
+                self._metrics.count("DuplicatesPrevented")
+                record, action = found, SyncAction.LINKED
+            else:
+                record = target.update_account(
+                    found.ref.id, account, idempotency_key=_update_key(account, wanted)
+                )
+                action = SyncAction.LINKED
+        self._record(account, record, action)
+        self._metrics.count("RecordsSynced")
+        return SyncResult(
+            notice_id=notice_id,
+            source=account.source,
+            target_system=target.system,
+            action=action,
+            target_id=record.ref.id,
+        )
+
+    def _record(self, account: Account, record: TargetRecord, action: SyncAction) -> None:
+        self._ledger.record_sync(
+            CrossReference(
+                entity=EntityType.ACCOUNT,
+                source=account.source,
+                target=record.ref,
+                # What the target now holds, so its echo webhook is recognised byte for byte.
+                checksum=record.view.checksum(),
+                synced_at=self._clock(),
+            ),
+            action,
+        )
+
+    def _check_target_change(self, target: AccountTarget, notice: ChangeNotice) -> SyncResult:
+        subject = SourceRef(system=target.system, type=notice.vendor_type, id=notice.record_id)
+        xref = self._ledger.find_by_target(EntityType.ACCOUNT, subject)
+        if xref is None:
+            # Not a record this hub wrote (linking pre-existing customers is a matching rule's job).
+            return SyncResult(
+                notice_id=notice.event_id,
+                source=subject,
+                target_system=target.system,
+                action=SyncAction.IGNORED,
+                target_id=notice.record_id,
+                detail="not managed by close2cash",
+            )
+        if notice.operation is Operation.DELETED:
+            return self._drift(target, notice, xref, f"deleted in {target.system}")
+        current = target.read_account(notice.record_id)
+        if current.view.checksum() == xref.checksum:
+            self._metrics.count("EchoesSuppressed")
+            return SyncResult(
+                notice_id=notice.event_id,
+                source=xref.source,
+                target_system=target.system,
+                action=SyncAction.ECHO,
+                target_id=notice.record_id,
+            )
+        return self._drift(target, notice, xref, f"changed in {target.system}, which does not own accounts")
+
+    def _drift(
+        self, target: AccountTarget, notice: ChangeNotice, xref: CrossReference, reason: str
+    ) -> SyncResult:
+        self._ledger.record_exception(
+            ExceptionRecord(
+                id=f"drift:{target.system}:{notice.record_id}:{notice.event_id}",
+                kind="drift",
+                entity=EntityType.ACCOUNT,
+                subject=xref.target,
+                reason=f"{reason}; the {xref.source.system} account {xref.source.id} is the record",
+                opened_at=self._clock(),
+            )
+        )
+        self._metrics.count("DriftDetected")
+        return SyncResult(
+            notice_id=notice.event_id,
+            source=xref.source,
+            target_system=target.system,
+            action=SyncAction.DRIFT,
+            target_id=notice.record_id,
+            detail=reason,
+        )
+
+
+def _create_key(account: Account) -> str:
+    """Stable for the life of the account: any retry of its creation is the same request."""
+    return f"c2c-{account.source.system}-{account.source.id}"
+
+
+def _update_key(account: Account, checksum: str) -> str:
+    """Stable for one content; connectors add the target's version so A->B->A is not swallowed."""
+    digest = hashlib.sha256(f"{account.source.id}:{checksum}".encode()).hexdigest()[:20]
+    return f"c2c-u-{digest}"
