@@ -1,0 +1,173 @@
+"""Productive.io payloads as pydantic models (tolerant of unknown fields) and the connection settings.
+
+Reference: https://developer.productive.io/ (JSON:API, https://api.productive.io/api/v2) and
+https://developer.productive.io/companies.html for the company attributes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class VendorModel(BaseModel):
+    """Base of Productive payload models: unknown fields are kept, never rejected."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+# --- company contact (https://developer.productive.io/companies.html: "contact (json) - it is possible
+# to add emails, phones, websites and addresses (city, state, ZIP code, country, billing address)") ----
+
+
+class ContactEmail(VendorModel):
+    """One e-mail entry of a company's contact block."""
+
+    name: str | None = None
+    email: str | None = None
+
+
+class ContactPhone(VendorModel):
+    """One phone entry of a company's contact block."""
+
+    name: str | None = None
+    phone: str | None = None
+
+
+class ContactWebsite(VendorModel):
+    """One website entry of a company's contact block."""
+
+    name: str | None = None
+    website: str | None = None
+
+
+class ContactAddress(VendorModel):
+    """One postal address of a company's contact block; `billing_address` marks the invoicing one."""
+
+    name: str | None = None
+    address: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zipcode: str | None = None
+    country: str | None = None
+    billing_address: bool | None = None
+
+
+class CompanyContact(VendorModel):
+    """The `contact` attribute of a company."""
+
+    emails: list[ContactEmail] = Field(default_factory=list)
+    phones: list[ContactPhone] = Field(default_factory=list)
+    websites: list[ContactWebsite] = Field(default_factory=list)
+    addresses: list[ContactAddress] = Field(default_factory=list)
+
+
+class CompanyAttributes(VendorModel):
+    """The attributes of a `companies` resource that this hub reads or writes."""
+
+    name: str | None = None
+    billing_name: str | None = None
+    vat: str | None = None
+    default_currency: str | None = None
+    company_code: str | None = None
+    domain: str | None = None
+    description: str | None = None
+    contact: CompanyContact | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    archived_at: str | None = None
+
+
+class CompanyResource(VendorModel):
+    """A JSON:API resource object of type `companies`."""
+
+    id: str
+    type: str = "companies"
+    attributes: CompanyAttributes = Field(default_factory=CompanyAttributes)
+
+
+class CompanyDocument(VendorModel):
+    """A JSON:API document whose primary data is one company."""
+
+    data: CompanyResource
+
+
+class PageMeta(VendorModel):
+    """Pagination meta of a list response (https://developer.productive.io/ "Pagination")."""
+
+    current_page: int = 1
+    total_pages: int = 1
+    total_count: int | None = None
+    page_size: int | None = None
+    max_page_size: int | None = None
+
+
+class CompanyListDocument(VendorModel):
+    """A JSON:API document whose primary data is a page of companies."""
+
+    data: list[CompanyResource] = Field(default_factory=list)
+    meta: PageMeta = Field(default_factory=PageMeta)
+
+
+class ErrorObject(VendorModel):
+    """One entry of a JSON:API `errors` array (Productive sends `status` as a number or a string)."""
+
+    status: int | str | None = None
+    title: str | None = None
+    detail: str | None = None
+    source: dict[str, Any] | None = None
+
+
+class ErrorDocument(VendorModel):
+    """A JSON:API error document."""
+
+    errors: list[ErrorObject] = Field(default_factory=list)
+
+
+class WebhookObject(VendorModel):
+    """The `object` wrapper some Productive deliveries carry around the JSON:API document."""
+
+    data: dict[str, Any] | None = None
+
+
+class WebhookPayload(VendorModel):
+    """A webhook delivery body; the record is under `data` or under `object.data`."""
+
+    event_id: int | str | None = None
+    event: str | None = None
+    data: dict[str, Any] | None = None
+    object: WebhookObject | None = None
+    meta: dict[str, Any] | None = None
+
+    def resource(self) -> dict[str, Any] | None:
+        """The JSON:API resource object the delivery is about."""
+        if self.object is not None and self.object.data is not None:
+            return self.object.data
+        return self.data
+
+
+# --- connection --------------------------------------------------------------------------------
+
+
+class ProductiveConnection(BaseModel):
+    """How to reach one Productive organization: credentials, webhook secret and rate budget."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_url: str = "https://api.productive.io/api/v2"
+    api_token: SecretStr
+    organization_id: str = Field(min_length=1)
+    webhook_secret: SecretStr
+    # https://developer.productive.io/guides/rate-limits: "100 requests per 10 seconds with additional
+    # limit of 4000 requests per 30 minutes".
+    rate_limit_requests: int = Field(default=100, ge=1)
+    rate_limit_window_seconds: float = Field(default=10.0, gt=0)
+    rate_limit_long_requests: int = Field(default=4000, ge=1)
+    rate_limit_long_window_seconds: float = Field(default=1800.0, gt=0)
+    # The docs give no replay window for Productive-Signature; t= is "timestamp of current time when a
+    # webhook was called" (https://developer.productive.io/webhooks.html), so every retry is re-signed
+    # and a short window is safe. The window is this hub's replay policy, hence configurable.
+    webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    # https://developer.productive.io/ "Pagination": page[size] defaults to 30; 200 is the maximum.
+    page_size: int = Field(default=200, ge=1, le=200)
