@@ -1,0 +1,253 @@
+"""Salesforce REST calls over VendorHttp: OAuth client credentials, sObject Rows, SOQL query paging."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+from pydantic import ValidationError
+
+from shared.connectors.http import RetryPolicy, VendorHttp
+from shared.connectors.salesforce.schemas import (
+    ApiError,
+    ApiUsage,
+    OAuthError,
+    QueryResult,
+    SalesforceConnection,
+    TokenResponse,
+    parse_limit_info,
+)
+from shared.domain.errors import ConfigurationError, PermanentError, RateLimitedError, TransientError
+
+VENDOR = "salesforce"
+
+# The daily allocation is a rolling 24-hour window: usage drains gradually, so an hour is a fair
+# first wait before the queue tries again (there is no Retry-After on this 403).
+# https://help.salesforce.com/s/articleView?id=xcloud.setup_system_overview_api.htm&language=en_US&type=5
+DAILY_LIMIT_RETRY_AFTER = 3600.0
+
+
+def describe_error(response: httpx.Response) -> str:
+    """A readable message from a Salesforce error body.
+
+    REST errors are a JSON array of {message, errorCode, fields}; the OAuth endpoint answers
+    {error, error_description}; anything else is shown as text.
+    https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
+    """
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text[:500] or response.reason_phrase
+    if isinstance(body, list):
+        parts = []
+        for item in body:
+            if not isinstance(item, dict):
+                continue
+            error = ApiError.model_validate(item)
+            where = f" (fields: {', '.join(error.fields)})" if error.fields else ""
+            parts.append(f"{error.error_code or 'ERROR'}: {error.message}{where}")
+        if parts:
+            return "; ".join(parts)
+    if isinstance(body, dict) and "error" in body:
+        try:
+            oauth = OAuthError.model_validate(body)
+        except ValidationError:
+            return response.text[:500]
+        return f"{oauth.error}: {oauth.error_description or ''}".rstrip(": ")
+    return response.text[:500]
+
+
+def error_codes(response: httpx.Response) -> set[str]:
+    """The errorCode values of a REST error array (empty when the body is not one)."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return set()
+    if not isinstance(body, list):
+        return set()
+    return {str(item.get("errorCode")) for item in body if isinstance(item, dict) and item.get("errorCode")}
+
+
+class _LimitInfoTransport(httpx.BaseTransport):
+    """Reads Sforce-Limit-Info from every response, errors included, before VendorHttp sees it."""
+
+    def __init__(self, inner: httpx.BaseTransport, on_usage: Callable[[ApiUsage], None]) -> None:
+        self._inner = inner
+        self._on_usage = on_usage
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        usage = parse_limit_info(response.headers.get("sforce-limit-info"))
+        if usage is not None:
+            self._on_usage(usage)
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class SalesforceClient:
+    """One org's REST API: caches the OAuth token, refreshes it on 401, follows query locators."""
+
+    def __init__(
+        self,
+        connection: SalesforceConnection,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.connection = connection
+        self.api_usage: ApiUsage | None = None
+        self._token: TokenResponse | None = None
+        self._token_lock = threading.Lock()
+        inner = transport if transport is not None else httpx.HTTPTransport()
+        observed = _LimitInfoTransport(inner, self._record_usage)
+        policy = retry or RetryPolicy()
+        self._auth = VendorHttp(
+            vendor=VENDOR,
+            base_url=connection.login_url,
+            describe_error=describe_error,
+            retry=policy,
+            transport=observed,
+            sleep=sleep,
+        )
+        self._api = VendorHttp(
+            vendor=VENDOR,
+            base_url=connection.instance_url or connection.login_url,
+            auth_headers=self._bearer,
+            on_unauthorized=self.refresh_token,
+            describe_error=describe_error,
+            retry=policy,
+            transport=observed,
+            sleep=sleep,
+        )
+
+    @property
+    def calls(self) -> int:
+        """Vendor API calls made so far (token requests included), attempts counted one by one."""
+        return self._auth.calls + self._api.calls
+
+    def close(self) -> None:
+        self._auth.close()
+        self._api.close()
+
+    def _record_usage(self, usage: ApiUsage) -> None:
+        self.api_usage = usage
+
+    # --- OAuth -------------------------------------------------------------------------------
+
+    # OAuth 2.0 Client Credentials Flow for Server-to-Server Integration:
+    # POST {My Domain}/services/oauth2/token, grant_type=client_credentials, client_id, client_secret.
+    # https://developer.salesforce.com/docs/atlas.en-us.262.0.chatterapi.meta/chatterapi/quickstart_connecting.htm
+    def request_token(self) -> TokenResponse:
+        """A fresh access token from the token endpoint (not cached; see `token`)."""
+        form = urlencode(
+            {
+                "grant_type": "client_credentials",
+                "client_id": self.connection.client_id,
+                "client_secret": self.connection.client_secret.get_secret_value(),
+            }
+        )
+        try:
+            response = self._auth.request(
+                "POST",
+                "/services/oauth2/token",
+                content=form,
+                headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+            )
+        except PermanentError as exc:
+            # invalid_client / invalid_grant: the connected app or its secret is wrong, retrying won't help.
+            raise ConfigurationError(f"Salesforce refused the client credentials: {exc}") from exc
+        try:
+            return TokenResponse.model_validate(response.json())
+        except (ValidationError, json.JSONDecodeError) as exc:
+            raise TransientError(f"salesforce: unreadable token response: {response.text[:200]}") from exc
+
+    def token(self) -> TokenResponse:
+        """The cached access token, requested once and shared by every call until a 401."""
+        with self._token_lock:
+            if self._token is None:
+                self._token = self.request_token()
+            return self._token
+
+    def refresh_token(self) -> None:
+        """Drop the cached token and get a new one: Salesforce answers 401 INVALID_SESSION_ID when a
+        session expired or was revoked, and the client credentials flow issues no refresh token.
+        """
+        with self._token_lock:
+            self._token = self.request_token()
+
+    def _bearer(self) -> Mapping[str, str]:
+        return {"Authorization": f"Bearer {self.token().access_token.get_secret_value()}"}
+
+    def _url(self, path: str) -> str:
+        """Absolute URL on the org's instance (known from the token response when not configured)."""
+        base = self.connection.instance_url or self.token().instance_url.rstrip("/")
+        return f"{base}{path}"
+
+    def _data_path(self, suffix: str) -> str:
+        return f"/services/data/v{self.connection.api_version}{suffix}"
+
+    def _get(
+        self, path: str, *, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        """GET with the Salesforce-specific 403 rule; returns the decoded JSON body."""
+        # 403 is let through VendorHttp so that REQUEST_LIMIT_EXCEEDED, which Salesforce sends instead
+        # of a 429 when the org's daily allocation is spent, becomes a RateLimitedError.
+        # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
+        response = self._api.request(
+            "GET",
+            self._url(path),
+            params=params,
+            headers={"Accept": "application/json", **(headers or {})},
+            ok_statuses=frozenset({403}),
+        )
+        if response.status_code == 403:
+            message = f"{VENDOR}: GET {path} -> 403: {describe_error(response)}"
+            if "REQUEST_LIMIT_EXCEEDED" in error_codes(response):
+                raise RateLimitedError(message, retry_after=DAILY_LIMIT_RETRY_AFTER)
+            raise PermanentError(message)
+        try:
+            return response.json()
+        except json.JSONDecodeError as exc:
+            raise TransientError(f"{VENDOR}: GET {path} returned no JSON: {response.text[:200]}") from exc
+
+    # --- sObject Rows ------------------------------------------------------------------------
+
+    # Get Records Using sObject Rows: GET /services/data/vXX.X/sobjects/Account/{id}
+    # https://developer.salesforce.com/docs/platform/api-rest/guide/resources-sobject-retrieve.html
+    def get_account(self, account_id: str) -> dict[str, Any]:
+        """The Account record with every field the integration user can see."""
+        body = self._get(self._data_path(f"/sobjects/Account/{quote(account_id, safe='')}"))
+        if not isinstance(body, dict):
+            raise TransientError(f"{VENDOR}: Account {account_id}: unexpected body {str(body)[:200]}")
+        return body
+
+    # --- SOQL --------------------------------------------------------------------------------
+
+    # Query: GET /services/data/vXX.X/query?q=SOQL, then Query More Results through nextRecordsUrl
+    # until done is true. Page size via the Sforce-Query-Options header (batchSize 200..2,000).
+    # https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query.html
+    # https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query-more-results.html
+    # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_queryoptions.htm
+    def query_pages(self, soql: str) -> Iterator[QueryResult]:
+        """Every page of a SOQL query, requested lazily one locator at a time."""
+        headers = {"Sforce-Query-Options": f"batchSize={self.connection.query_batch_size}"}
+        body = self._get(self._data_path("/query"), params={"q": soql}, headers=headers)
+        while True:
+            page = QueryResult.model_validate(body)
+            yield page
+            if page.done or not page.next_records_url:
+                return
+            body = self._get(page.next_records_url, headers=headers)
+
+    def query(self, soql: str) -> Iterator[dict[str, Any]]:
+        """Every record a SOQL query returns, across all pages."""
+        for page in self.query_pages(soql):
+            yield from page.records

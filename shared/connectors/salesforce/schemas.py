@@ -1,0 +1,201 @@
+"""Salesforce payloads as pydantic models (tolerant of unknown fields) and the connection settings."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+# Record ids are 15 case-sensitive base-62 characters; the API returns an 18-character case-safe
+# form whose last three characters encode, per 5-character chunk, which characters are upper case.
+# (3p, the algorithm behind CASESAFEID) https://salesforce.stackexchange.com/questions/1653/what-are-salesforce-ids-composed-of
+_ID_PATTERN = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$")
+_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def is_salesforce_id(value: str) -> bool:
+    """True for a well-formed 15- or 18-character id whose case-safe suffix (if any) is correct."""
+    if not _ID_PATTERN.match(value):
+        return False
+    return len(value) == 15 or value[15:] == case_safe_suffix(value[:15])
+
+
+def case_safe_suffix(id15: str) -> str:
+    """The three characters that turn a 15-character id into its 18-character case-safe form."""
+    suffix = ""
+    for start in (0, 5, 10):
+        bits = sum(1 << i for i, char in enumerate(id15[start : start + 5]) if "A" <= char <= "Z")
+        suffix += _SUFFIX_ALPHABET[bits]
+    return suffix
+
+
+def same_salesforce_id(left: str, right: str) -> bool:
+    """Whether two ids name the same record/org: an 18-character id extends its 15-character form.
+
+    The first 15 characters are compared case-sensitively (they are the real id); 18-character forms
+    must also carry the correct suffix, so a forged or mistyped id never matches.
+    """
+    if not (is_salesforce_id(left) and is_salesforce_id(right)):
+        return False
+    return left[:15] == right[:15]
+
+
+def _salesforce_datetime(value: Any) -> Any:
+    # Salesforce writes "2013-05-20T20:49:32.000+0000" (offset without a colon).
+    # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_valid_date_formats.htm
+    if isinstance(value, str) and value:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError("Salesforce timestamps carry an offset; this one has none")
+        return parsed.astimezone(UTC)
+    if value == "":
+        return None
+    return value
+
+
+class SalesforceConnection(BaseModel):
+    """How to reach one Salesforce org: OAuth client credentials, API version and webhook checks."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    login_url: str = Field(
+        pattern=r"^https?://[^\s/]+(:\d+)?/?$",
+        description="the org's My Domain URL, where the client credentials flow requests tokens",
+    )
+    instance_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+(:\d+)?/?$",
+        description="REST base URL; when absent, the instance_url of the token response is used",
+    )
+    api_version: str = Field(default="62.0", pattern=r"^\d{2,3}\.0$")
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    organization_id: str = Field(description="the 15- or 18-character org id (prefix 00D)")
+    webhook_token: SecretStr = Field(description="shared token in the outbound message URL (?token=)")
+    query_batch_size: int = Field(default=2000, ge=200, le=2000)
+    multi_currency: bool = Field(
+        default=False, description="the org has multiple currencies enabled (Account.CurrencyIsoCode exists)"
+    )
+
+    @field_validator("login_url", "instance_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @field_validator("organization_id")
+    @classmethod
+    def _org_id(cls, value: str) -> str:
+        if not is_salesforce_id(value) or not value.startswith("00D"):
+            raise ValueError("must be a 15- or 18-character Salesforce org id starting with 00D")
+        return value
+
+    @field_validator("client_secret", "webhook_token")
+    @classmethod
+    def _not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
+            raise ValueError("must not be empty")
+        return value
+
+
+class VendorModel(BaseModel):
+    """Base of Salesforce payloads: unknown fields are kept, never rejected."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class TokenResponse(VendorModel):
+    """OAuth 2.0 token endpoint response (client credentials flow)."""
+
+    access_token: SecretStr
+    instance_url: str
+    token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
+    issued_at: str | None = None
+    id: str | None = None
+    scope: str | None = None
+
+
+class OAuthError(VendorModel):
+    """OAuth endpoint error body: {"error": ..., "error_description": ...}."""
+
+    error: str
+    error_description: str | None = None
+
+
+class ApiError(VendorModel):
+    """One element of the JSON error array REST API answers with."""
+
+    message: str = ""
+    error_code: str = Field(default="", alias="errorCode")
+    fields: list[str] = Field(default_factory=list)
+
+
+class RecordAttributes(VendorModel):
+    """The `attributes` block every record carries: its type and URL."""
+
+    type: str
+    url: str | None = None
+
+
+class SalesforceAccount(VendorModel):
+    """An Account record as GET sObject Rows / SOQL returns it (only what the hub maps is typed)."""
+
+    attributes: RecordAttributes | None = None
+    id: str = Field(alias="Id")
+    name: str | None = Field(default=None, alias="Name")
+    website: str | None = Field(default=None, alias="Website")
+    phone: str | None = Field(default=None, alias="Phone")
+    billing_street: str | None = Field(default=None, alias="BillingStreet")
+    billing_city: str | None = Field(default=None, alias="BillingCity")
+    billing_state: str | None = Field(default=None, alias="BillingState")
+    billing_postal_code: str | None = Field(default=None, alias="BillingPostalCode")
+    billing_country: str | None = Field(default=None, alias="BillingCountry")
+    # Present only in orgs with multiple currencies enabled.
+    currency_iso_code: str | None = Field(default=None, alias="CurrencyIsoCode")
+    last_modified_date: datetime | None = Field(default=None, alias="LastModifiedDate")
+    system_modstamp: datetime | None = Field(default=None, alias="SystemModstamp")
+    is_deleted: bool = Field(default=False, alias="IsDeleted")
+
+    @field_validator("last_modified_date", "system_modstamp", mode="before")
+    @classmethod
+    def _timestamps(cls, value: Any) -> Any:
+        return _salesforce_datetime(value)
+
+
+class QueryResult(VendorModel):
+    """One page of a SOQL query: records plus the locator URL of the next page."""
+
+    total_size: int = Field(alias="totalSize")
+    done: bool
+    next_records_url: str | None = Field(default=None, alias="nextRecordsUrl")
+    records: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ApiUsage(BaseModel):
+    """The org's rolling 24-hour API usage from the Sforce-Limit-Info header (api-usage=used/limit)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    used: int
+    limit: int
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+
+_API_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+def parse_limit_info(header: str | None) -> ApiUsage | None:
+    """ApiUsage from `Sforce-Limit-Info: api-usage=18/5000; per-app-api-usage=...`, else None.
+
+    https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm
+    """
+    if not header:
+        return None
+    match = _API_USAGE.search(header)
+    if match is None:
+        return None
+    return ApiUsage(used=int(match.group(1)), limit=int(match.group(2)))
