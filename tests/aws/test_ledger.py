@@ -1,0 +1,107 @@
+"""The DynamoDB ledger on moto: references both ways, notices claimed once, leases exclusive."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from shared.aws.events import EventBridgePublisher
+from shared.aws.ledger import DynamoLedger
+from shared.domain.models import EntityType, SourceRef, SystemName
+from shared.domain.notices import ChangeNotice, Operation
+from shared.domain.ports import CrossReference, ExceptionRecord, SyncAction
+
+SF = SourceRef(system=SystemName.SALESFORCE, type="Account", id="001A", version="2026-11-28T10:00:00Z")
+QBO = SourceRef(system=SystemName.QUICKBOOKS, type="customer", id="58", version="0")
+
+
+@pytest.fixture
+def ledger() -> Iterator[DynamoLedger]:
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="ledger",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield DynamoLedger("ledger", client=client)
+
+
+def _notice(event_id: str) -> ChangeNotice:
+    return ChangeNotice(
+        provider=SystemName.QUICKBOOKS,
+        event_id=event_id,
+        entity=EntityType.ACCOUNT,
+        vendor_type="Customer",
+        record_id="58",
+        operation=Operation.UPDATED,
+        realm="9130",
+    )
+
+
+def test_a_recorded_sync_is_found_from_the_source_and_from_the_target(ledger: DynamoLedger) -> None:
+    xref = CrossReference(
+        entity=EntityType.ACCOUNT, source=SF, target=QBO, checksum="abc", synced_at=datetime.now(UTC)
+    )
+    ledger.record_sync(xref, SyncAction.CREATED)
+    assert ledger.cross_reference(EntityType.ACCOUNT, SF, SystemName.QUICKBOOKS) == xref
+    assert ledger.cross_reference(EntityType.ACCOUNT, SF, SystemName.PRODUCTIVE) is None
+    found = ledger.find_by_target(
+        EntityType.ACCOUNT, SourceRef(system=SystemName.QUICKBOOKS, type="Customer", id="58")
+    )
+    assert found is not None and found.source == SF and found.checksum == "abc"
+    assert ledger.cross_references(EntityType.ACCOUNT, SF) == [xref]
+
+
+def test_a_notice_is_claimed_once_but_an_unpublished_claim_can_be_retried(ledger: DynamoLedger) -> None:
+    assert ledger.claim_notice(_notice("e1")) is True
+    # the first receipt never got published (the bus was down): the redelivery goes through
+    assert ledger.claim_notice(_notice("e1")) is True
+    ledger.mark_published(_notice("e1"))
+    assert ledger.claim_notice(_notice("e1")) is False
+    assert ledger.claim_notice(_notice("e2")) is True
+
+
+def test_a_lease_is_exclusive_until_released(ledger: DynamoLedger) -> None:
+    assert ledger.acquire_lease("account:001A", "w1", 60) is True
+    assert ledger.acquire_lease("account:001A", "w2", 60) is False
+    ledger.release_lease("account:001A", "w2")  # not the holder: no effect
+    assert ledger.acquire_lease("account:001A", "w2", 60) is False
+    ledger.release_lease("account:001A", "w1")
+    assert ledger.acquire_lease("account:001A", "w2", 60) is True
+
+
+def test_the_same_exception_twice_stays_one_record(ledger: DynamoLedger) -> None:
+    opened = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    record = ExceptionRecord(
+        id="drift:quickbooks:58:e1",
+        kind="drift",
+        entity=EntityType.ACCOUNT,
+        subject=QBO,
+        reason="edited",
+        opened_at=opened,
+    )
+    ledger.record_exception(record)
+    ledger.record_exception(record.model_copy(update={"opened_at": datetime.now(UTC)}))
+    [only] = ledger.open_exceptions()
+    assert only["opened_at"] == opened.isoformat() and only["kind"] == "drift"
+
+
+def test_notices_reach_the_bus_in_chunks_of_ten() -> None:
+    with mock_aws():
+        events = boto3.client("events", region_name="us-east-1")
+        events.create_event_bus(Name="close2cash")
+        publisher = EventBridgePublisher("close2cash", client=events)
+        publisher.publish([_notice(f"e{i}") for i in range(23)])
+        assert publisher.calls == 3

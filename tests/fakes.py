@@ -1,0 +1,147 @@
+"""In-memory fakes of the ports, for use-case tests (fakes over mocks inside the domain)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from shared.domain.errors import NotFoundError
+from shared.domain.models import Account, EntityType, SourceRef, SystemName
+from shared.domain.notices import ChangeNotice
+from shared.domain.ports import CrossReference, ExceptionRecord, SyncAction, TargetRecord
+
+
+class FakeMetrics:
+    def __init__(self) -> None:
+        self.totals: Counter[str] = Counter()
+
+    def count(
+        self, name: str, value: float = 1, unit: str = "Count", dimensions: Mapping[str, str] | None = None
+    ) -> None:
+        key = name if not dimensions else f"{name}[{','.join(f'{k}={v}' for k, v in dimensions.items())}]"
+        self.totals[key] += int(value)
+
+
+class InMemoryLedger:
+    def __init__(self) -> None:
+        self.xrefs: dict[tuple[EntityType, str, str, SystemName], CrossReference] = {}
+        self.trace: list[tuple[CrossReference, SyncAction]] = []
+        self.notices: dict[str, str] = {}
+        self.exceptions: dict[str, ExceptionRecord] = {}
+        self.leases: dict[str, str] = {}
+
+    def cross_reference(self, entity: EntityType, source: SourceRef, target_system: SystemName):
+        return self.xrefs.get((entity, source.system, source.id, target_system))
+
+    def cross_references(self, entity: EntityType, source: SourceRef) -> list[CrossReference]:
+        return [
+            x for (e, s, i, _), x in self.xrefs.items() if (e, s, i) == (entity, source.system, source.id)
+        ]
+
+    def find_by_target(self, entity: EntityType, target: SourceRef) -> CrossReference | None:
+        return next(
+            (
+                x
+                for x in self.xrefs.values()
+                if x.entity == entity and x.target.system == target.system and x.target.id == target.id
+            ),
+            None,
+        )
+
+    def record_sync(self, xref: CrossReference, action: SyncAction) -> None:
+        self.xrefs[(xref.entity, xref.source.system, xref.source.id, xref.target.system)] = xref
+        self.trace.append((xref, action))
+
+    def record_exception(self, exception: ExceptionRecord) -> None:
+        self.exceptions.setdefault(exception.id, exception)
+
+    def acquire_lease(self, name: str, owner: str, seconds: int) -> bool:
+        if name in self.leases:
+            return False
+        self.leases[name] = owner
+        return True
+
+    def release_lease(self, name: str, owner: str) -> None:
+        if self.leases.get(name) == owner:
+            del self.leases[name]
+
+    def claim_notice(self, notice: ChangeNotice) -> bool:
+        if self.notices.get(notice.idempotency_key) == "published":
+            return False
+        self.notices[notice.idempotency_key] = "received"
+        return True
+
+    def mark_published(self, notice: ChangeNotice) -> None:
+        self.notices[notice.idempotency_key] = "published"
+
+
+class FakeCrm:
+    system = SystemName.SALESFORCE
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+
+    def put(self, account_id: str, name: str, **fields: object) -> Account:
+        account = Account(
+            source=SourceRef(system=SystemName.SALESFORCE, type="Account", id=account_id),
+            name=name,
+            modified_at=datetime.now(UTC),
+            **fields,  # type: ignore[arg-type]
+        )
+        self.accounts[account_id] = account
+        return account
+
+    def fetch_account(self, account_id: str) -> Account:
+        if account_id not in self.accounts:
+            raise NotFoundError(f"no account {account_id}")
+        return self.accounts[account_id]
+
+
+class FakeTarget:
+    """A target that stores name and phone only (like a system with fewer fields)."""
+
+    def __init__(self, system: SystemName) -> None:
+        self.system = system
+        self.records: dict[str, Account] = {}
+        self.requests: dict[str, str] = {}  # idempotency key -> record id
+        self.writes = 0
+
+    def project(self, account: Account) -> Account:
+        return Account(
+            source=SourceRef(system=self.system, type="client", id="?"),
+            name=account.name,
+            phone=account.phone,
+        )
+
+    def _record(self, record_id: str) -> TargetRecord:
+        view = self.records[record_id]
+        return TargetRecord(ref=view.source, view=view)
+
+    def read_account(self, record_id: str) -> TargetRecord:
+        return self._record(record_id)
+
+    def find_account(self, account: Account) -> TargetRecord | None:
+        record_id = self.requests.get(f"c2c-{account.source.system}-{account.source.id}")
+        return self._record(record_id) if record_id else None
+
+    def create_account(self, account: Account, *, idempotency_key: str) -> TargetRecord:
+        if idempotency_key in self.requests:
+            return self._record(self.requests[idempotency_key])
+        record_id = str(len(self.records) + 1)
+        self.writes += 1
+        self.records[record_id] = self.project(account).model_copy(
+            update={"source": SourceRef(system=self.system, type="client", id=record_id)}
+        )
+        self.requests[idempotency_key] = record_id
+        return self._record(record_id)
+
+    def update_account(self, record_id: str, account: Account, *, idempotency_key: str) -> TargetRecord:
+        self.writes += 1
+        self.records[record_id] = self.project(account).model_copy(
+            update={"source": self.records[record_id].source}
+        )
+        return self._record(record_id)
+
+    def edit_by_hand(self, record_id: str, **changes: object) -> None:
+        self.records[record_id] = self.records[record_id].model_copy(update=changes)

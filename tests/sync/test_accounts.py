@@ -1,0 +1,135 @@
+"""Customer master sync against fakes: exactly once, echoes go nowhere, drift is recorded."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.domain.errors import TransientError
+from shared.domain.models import EntityType, SystemName
+from shared.domain.notices import ChangeNotice, Operation
+from shared.domain.ports import SyncAction
+from shared.sync.accounts import AccountSync
+from tests.fakes import FakeCrm, FakeMetrics, FakeTarget, InMemoryLedger
+
+
+def _notice(
+    provider: SystemName, record_id: str, event_id: str, op: Operation = Operation.UPDATED
+) -> ChangeNotice:
+    return ChangeNotice(
+        provider=provider,
+        event_id=event_id,
+        entity=EntityType.ACCOUNT,
+        vendor_type="client",
+        record_id=record_id,
+        operation=op,
+    )
+
+
+@pytest.fixture
+def world():
+    crm, psa, erp = FakeCrm(), FakeTarget(SystemName.PRODUCTIVE), FakeTarget(SystemName.QUICKBOOKS)
+    ledger, metrics = InMemoryLedger(), FakeMetrics()
+    sync = AccountSync(source=lambda: crm, targets=lambda: [psa, erp], ledger=ledger, metrics=metrics)
+    return crm, psa, erp, ledger, metrics, sync
+
+
+def test_new_account_is_created_once_in_each_target_and_cross_referenced(world):
+    crm, psa, erp, ledger, _, sync = world
+    # given an account created in the CRM
+    crm.put("001A", "Acme Consulting", phone="+1 555 0100")
+    # when its notice is processed
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    # then each target holds one record and the ledger links both to the CRM id
+    assert [r.action for r in report.results] == [SyncAction.CREATED, SyncAction.CREATED]
+    assert len(psa.records) == 1 and len(erp.records) == 1
+    xrefs = ledger.cross_references(EntityType.ACCOUNT, crm.accounts["001A"].source)
+    assert {x.target.system for x in xrefs} == {SystemName.PRODUCTIVE, SystemName.QUICKBOOKS}
+
+
+def test_redelivered_notice_writes_nothing_and_counts_duplicates_prevented(world):
+    crm, psa, erp, _, metrics, sync = world
+    crm.put("001A", "Acme Consulting")
+    sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    writes = psa.writes + erp.writes
+    # when the same notice arrives again (SQS redelivery after a crash)
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    # then nothing is written and both targets report a duplicate prevented
+    assert report.count(SyncAction.UNCHANGED) == 2
+    assert psa.writes + erp.writes == writes
+    assert metrics.totals["DuplicatesPrevented"] == 2
+
+
+def test_changed_account_updates_the_linked_records_in_place(world):
+    crm, psa, erp, _, _, sync = world
+    crm.put("001A", "Acme Consulting")
+    sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    crm.put("001A", "Acme Consulting Group")
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n2"))
+    assert [r.action for r in report.results] == [SyncAction.UPDATED, SyncAction.UPDATED]
+    assert [a.name for a in psa.records.values()] == ["Acme Consulting Group"]
+    assert [a.name for a in erp.records.values()] == ["Acme Consulting Group"]
+
+
+def test_change_to_a_field_a_target_cannot_hold_does_not_write_to_it(world):
+    crm, psa, _, _, _, sync = world
+    crm.put("001A", "Acme Consulting")
+    sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    writes = psa.writes
+    crm.put("001A", "Acme Consulting", website="https://acme.example")
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n2"))
+    assert report.results[0].action is SyncAction.UNCHANGED
+    assert psa.writes == writes
+
+
+def test_crash_between_vendor_write_and_ledger_write_links_instead_of_duplicating(world):
+    crm, psa, erp, ledger, _, sync = world
+    crm.put("001A", "Acme Consulting")
+    sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    # given the ledger lost its records (the worker died before writing them)
+    ledger.xrefs.clear()
+    # when the notice is retried
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    # then the earlier records are found and linked, not created again
+    assert [r.action for r in report.results] == [SyncAction.LINKED, SyncAction.LINKED]
+    assert len(psa.records) == 1 and len(erp.records) == 1
+
+
+def test_target_notice_caused_by_our_own_write_is_an_echo(world):
+    crm, psa, _, _, metrics, sync = world
+    crm.put("001A", "Acme Consulting")
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    psa_id = report.results[0].target_id
+    assert psa_id is not None
+    echo = sync.on_notice(_notice(SystemName.PRODUCTIVE, psa_id, "p1"))
+    assert echo.results[0].action is SyncAction.ECHO
+    assert metrics.totals["EchoesSuppressed"] == 1
+
+
+def test_hand_edit_in_a_target_is_drift_recorded_as_exception_and_not_propagated(world):
+    crm, _, erp, ledger, _, sync = world
+    crm.put("001A", "Acme Consulting")
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    erp_id = report.results[1].target_id
+    assert erp_id is not None
+    erp.edit_by_hand(erp_id, name="ACME (do not use)")
+    result = sync.on_notice(_notice(SystemName.QUICKBOOKS, erp_id, "q1")).results[0]
+    assert result.action is SyncAction.DRIFT
+    assert crm.accounts["001A"].name == "Acme Consulting"
+    [exception] = ledger.exceptions.values()
+    assert exception.kind == "drift" and "salesforce account 001A is the record" in exception.reason
+
+
+def test_notice_about_a_record_the_hub_never_wrote_is_ignored(world):
+    _, _, _, ledger, _, sync = world
+    result = sync.on_notice(_notice(SystemName.QUICKBOOKS, "999", "q9")).results[0]
+    assert result.action is SyncAction.IGNORED
+    assert not ledger.exceptions
+
+
+def test_account_being_synced_elsewhere_is_retried_later_not_written_twice(world):
+    crm, psa, _, ledger, _, sync = world
+    crm.put("001A", "Acme Consulting")
+    ledger.acquire_lease("account:salesforce:001A", "other-worker", 120)
+    with pytest.raises(TransientError):
+        sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    assert not psa.records

@@ -1,0 +1,56 @@
+"""The wiring is coherent: handlers import, rules target declared queues, ASL placeholders exist."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+
+import pytest
+
+from infra.wiring import WIRING, ApiTrigger, QueueTrigger
+
+
+@pytest.mark.parametrize("function", WIRING.functions, ids=lambda f: f.name)
+def test_every_handler_path_imports_to_a_callable(function):
+    module_name, _, attribute = function.handler.rpartition(".")
+    module = importlib.import_module(module_name)
+    assert callable(getattr(module, attribute))
+
+
+def test_every_rule_targets_a_declared_queue_on_the_declared_bus():
+    queues = {q.name for q in WIRING.queues}
+    for rule in WIRING.rules:
+        assert rule.queue in queues, rule.name
+        assert rule.bus == WIRING.bus.name
+
+
+def test_every_queue_trigger_reads_a_declared_queue_and_every_queue_has_a_consumer():
+    queues = {q.name for q in WIRING.queues}
+    triggered = {f.trigger.queue for f in WIRING.functions if isinstance(f.trigger, QueueTrigger)}
+    assert triggered <= queues
+    assert queues <= triggered, "a queue nobody consumes loses messages"
+
+
+def test_every_use_names_a_declared_resource():
+    declared = {t.name for t in WIRING.tables} | {s.name for s in WIRING.secrets} | {WIRING.bus.name}
+    declared |= {q.name for q in WIRING.queues} | {m.name for m in WIRING.state_machines}
+    for function in WIRING.functions:
+        for use in function.uses:
+            assert use.resource in declared, (function.name, use.resource)
+
+
+@pytest.mark.parametrize("machine", WIRING.state_machines, ids=lambda m: m.name)
+def test_every_asl_placeholder_is_declared_and_names_a_function(machine):
+    text = machine.definition.read_text()
+    json.loads(text)
+    placeholders = set(re.findall(r"\$\{(\w+)\}", text))
+    assert placeholders == set(machine.substitutions)
+    names = {f.name for f in WIRING.functions}
+    assert set(machine.substitutions.values()) <= names
+
+
+def test_webhook_route_is_served_and_function_names_are_unique():
+    routes = [r for f in WIRING.functions if isinstance(f.trigger, ApiTrigger) for r in f.trigger.routes]
+    assert ("POST", "/webhooks/{provider}") in routes
+    assert len({f.name for f in WIRING.functions}) == len(WIRING.functions)
