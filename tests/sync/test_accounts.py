@@ -95,7 +95,7 @@ def test_crash_between_vendor_write_and_ledger_write_links_instead_of_duplicatin
 
 
 def test_target_notice_caused_by_our_own_write_is_an_echo(world):
-    crm, psa, _, _, metrics, sync = world
+    crm, _, _, _, metrics, sync = world
     crm.put("001A", "Acme Consulting")
     report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
     psa_id = report.results[0].target_id
