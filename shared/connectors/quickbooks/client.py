@@ -1,0 +1,351 @@
+"""httpx client for QuickBooks Online: OAuth 2.0 refresh with rotation, Customer endpoints, query paging.
+
+Retries, Retry-After, the per-realm rate budget and status translation come from `VendorHttp`; this
+module adds what is QBO-specific: the token lifecycle, the `minorversion` and `requestid`
+parameters, and reading Fault bodies into the hub's errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import httpx
+from pydantic import ValidationError
+
+from shared.connectors.http import RateBudget, VendorHttp
+from shared.connectors.quickbooks.schemas import (
+    Customer,
+    FaultItem,
+    QuickBooksConnection,
+    TokenResponse,
+    parse_faults,
+)
+from shared.domain.errors import (
+    ConfigurationError,
+    NotFoundError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+    ValidationFailed,
+)
+
+TokensRefreshed = Callable[[str, str], None]
+
+# 500 requests per minute per realm, 10 per second per realm and app; after a 429 wait 60 s.
+# https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+# https://blogs.intuit.com/blog/2016/08/08/idg-concurrent-api-use-changes-coming-soon/
+PER_MINUTE_LIMIT = 500
+PER_SECOND_LIMIT = 10
+THROTTLE_WAIT_SECONDS = 60.0
+
+# Intuit's page size ceiling for the query endpoint.
+# https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
+MAX_RESULTS = 1000
+
+# Fault codes the hub reacts to, from Intuit's error list and its "top errors" article.
+# https://developer.intuit.com/hub/blog/2017/06/08/top-quickbooks-online-api-errors-and-how-to-handle-them
+STALE_OBJECT = "5010"
+DUPLICATE_NAME = "6240"
+OBJECT_NOT_FOUND = "610"
+
+# Refresh a little before the access token's stated expiry (3600 s) so no call races the deadline.
+_EXPIRY_MARGIN_SECONDS = 120.0
+
+
+class StaleObjectError(TransientError):
+    """QBO refused an update: the SyncToken sent is no longer the record's current one (5010)."""
+
+
+class DuplicateNameError(ValidationFailed):
+    """QBO refused a DisplayName that a customer, vendor or employee already uses (6240)."""
+
+
+class QuickBooksFaultError(PermanentError):
+    """Any other Fault the API returned; `faults` holds every error it listed."""
+
+    def __init__(self, message: str, faults: list[FaultItem]) -> None:
+        super().__init__(message)
+        self.faults = faults
+
+
+class RealmBudget(RateBudget):
+    """The per-minute realm budget with the per-second ceiling layered on top."""
+
+    def __init__(self, *, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        super().__init__(PER_MINUTE_LIMIT, 60.0, clock=clock, sleep=sleep)
+        self._per_second = RateBudget(PER_SECOND_LIMIT, 1.0, clock=clock, sleep=sleep)
+
+    def acquire(self) -> float:
+        """Take one request from both windows; returns the seconds waited."""
+        return super().acquire() + self._per_second.acquire()
+
+
+def describe_fault(response: httpx.Response) -> str:
+    """A one-line summary of a QBO error response (Fault in either casing, or OAuth error JSON)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    faults = parse_faults(body)
+    if faults:
+        return "; ".join(str(item) for item in faults)
+    if isinstance(body, dict) and "error" in body:
+        return f"{body.get('error')}: {body.get('error_description', '')}".strip()
+    return response.text[:300]
+
+
+def fault_error(faults: list[FaultItem], context: str) -> Exception:
+    """The hub error for a list of QBO faults (the first decisive code wins)."""
+    summary = f"quickbooks: {context}: " + "; ".join(str(item) for item in faults)
+    codes = {item.code.lstrip("0") for item in faults}
+    if STALE_OBJECT in codes:
+        return StaleObjectError(summary)
+    if DUPLICATE_NAME in codes:
+        return DuplicateNameError(summary)
+    if OBJECT_NOT_FOUND in codes:
+        return NotFoundError(summary)
+    if any(item.fault_type.lower().startswith("validation") for item in faults):
+        return ValidationFailed(summary)
+    return QuickBooksFaultError(summary, faults)
+
+
+class QuickBooksClient:
+    """One realm's QuickBooks Online API, with an OAuth token that refreshes and rotates itself."""
+
+    def __init__(
+        self,
+        connection: QuickBooksConnection,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        on_tokens_refreshed: TokensRefreshed | None = None,
+    ) -> None:
+        self.connection = connection
+        self.on_tokens_refreshed = on_tokens_refreshed
+        self._clock = clock
+        self._refresh_token = connection.refresh_token.get_secret_value()
+        self._access_token: str | None = None
+        self._expires_at = 0.0
+        self._token_lock = threading.Lock()
+        self.api = VendorHttp(
+            vendor="quickbooks",
+            base_url=connection.base_url,
+            auth_headers=self._auth_headers,
+            on_unauthorized=self._on_unauthorized,
+            describe_error=describe_fault,
+            budget=RealmBudget(clock=clock, sleep=sleep),
+            transport=transport,
+            sleep=sleep,
+        )
+        token_origin = urlsplit(connection.token_url)
+        self.oauth = VendorHttp(
+            vendor="quickbooks-oauth",
+            base_url=f"{token_origin.scheme}://{token_origin.netloc}",
+            describe_error=describe_fault,
+            transport=transport,
+            sleep=sleep,
+        )
+
+    @property
+    def calls(self) -> int:
+        """Vendor calls made so far (API and token endpoint, every attempt counted)."""
+        return self.api.calls + self.oauth.calls
+
+    @property
+    def refresh_token(self) -> str:
+        """The current refresh token (it rotates; the caller persists it via `on_tokens_refreshed`)."""
+        return self._refresh_token
+
+    def close(self) -> None:
+        self.api.close()
+        self.oauth.close()
+
+    # --- OAuth 2.0 ------------------------------------------------------------------------------
+
+    def _auth_headers(self) -> Mapping[str, str]:
+        token = self._access_token
+        if token is None or self._clock() >= self._expires_at:
+            self.refresh_tokens(stale=token)
+            token = self._access_token
+        return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+    def _on_unauthorized(self) -> None:
+        # A 401 (fault code 3200) means the access token expired or was revoked early.
+        # https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes
+        self.refresh_tokens(stale=self._access_token)
+
+    def refresh_tokens(self, *, stale: str | None = None) -> str:
+        """Exchange the refresh token for a new access token; returns the access token.
+
+        POST to the token endpoint with `grant_type=refresh_token`, client id and secret in HTTP
+        Basic auth (`client_secret_basic`, listed in Intuit's discovery document). Intuit rotates
+        refresh tokens: the response's `refresh_token` replaces ours and the old one soon stops
+        working, so it is handed to `on_tokens_refreshed` for the caller to persist at once.
+        https://developer.intuit.com/.well-known/openid-sandbox-configuration
+        https://blogs.a.intuit.com/2025/11/12/important-changes-to-refresh-token-policy
+        https://nango.dev/blog/quickbooks-oauth-refresh-token-invalid-grant
+        """
+        with self._token_lock:
+            if self._access_token is not None and self._access_token != stale:
+                return self._access_token  # another thread refreshed while we waited
+            secret = self.connection.client_secret.get_secret_value()
+            basic = base64.b64encode(f"{self.connection.client_id}:{secret}".encode()).decode()
+            response = self.oauth.request(
+                "POST",
+                self.connection.token_url,
+                content=urlencode({"grant_type": "refresh_token", "refresh_token": self._refresh_token}),
+                headers={
+                    "Authorization": f"Basic {basic}",
+                    "Accept": "application/json",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+                ok_statuses=frozenset({400, 401}),
+            )
+            if response.status_code in (400, 401):
+                # invalid_grant: the refresh token expired, was revoked or was already rotated
+                # away; invalid_client: wrong id/secret. Neither heals on retry: a person must
+                # reconnect the app to the company.
+                raise ConfigurationError(
+                    f"quickbooks: token refresh refused ({describe_fault(response)}); "
+                    "reconnect the QuickBooks company to close2cash"
+                )
+            try:
+                tokens = TokenResponse.model_validate_json(response.content)
+            except ValidationError as exc:
+                raise TransientError(f"quickbooks: unreadable token response: {exc}") from exc
+            self._access_token = tokens.access_token
+            self._expires_at = self._clock() + max(0.0, tokens.expires_in - _EXPIRY_MARGIN_SECONDS)
+            self._refresh_token = tokens.refresh_token
+            if self.on_tokens_refreshed is not None:
+                self.on_tokens_refreshed(tokens.access_token, tokens.refresh_token)
+            return tokens.access_token
+
+    # --- the API --------------------------------------------------------------------------------
+
+    def _path(self, *parts: str) -> str:
+        realm = quote(self.connection.realm_id, safe="")
+        return "/".join([f"/v3/company/{realm}", *(quote(part, safe="") for part in parts)])
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        context: str,
+    ) -> dict[str, Any]:
+        query = {"minorversion": self.connection.minor_version, **(params or {})}
+        try:
+            response = self.api.request(
+                method,
+                path,
+                params=query,
+                content=json.dumps(body).encode() if body is not None else None,
+                headers={"Content-Type": "application/json"} if body is not None else None,
+                # 400 carries the Fault the hub must read (stale SyncToken, duplicate name, ...).
+                ok_statuses=frozenset({400}),
+            )
+        except RateLimitedError as exc:
+            # Intuit asks for a full minute after a 429, whatever Retry-After said (often nothing).
+            # https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+            wait = max(THROTTLE_WAIT_SECONDS, exc.retry_after or 0.0)
+            raise RateLimitedError(str(exc), retry_after=wait) from exc
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            if response.status_code >= 400:
+                raise PermanentError(
+                    f"quickbooks: {context}: {response.status_code} {response.text[:300]}"
+                ) from exc
+            raise TransientError(f"quickbooks: {context}: response is not JSON") from exc
+        # A 200 may still carry a Fault (Intuit's error page says so): check the body, not just the status.
+        faults = parse_faults(payload)
+        if faults or response.status_code >= 400:
+            raise fault_error(faults or [FaultItem(message=response.text[:300])], context)
+        if not isinstance(payload, dict):
+            raise TransientError(f"quickbooks: {context}: unexpected response shape")
+        return payload
+
+    @staticmethod
+    def _customer(payload: Mapping[str, Any], context: str) -> Customer:
+        try:
+            return Customer.model_validate(payload["Customer"])
+        except (KeyError, ValidationError) as exc:
+            raise TransientError(f"quickbooks: {context}: response has no readable Customer") from exc
+
+    def read_customer(self, customer_id: str) -> Customer:
+        """GET /v3/company/{realm}/customer/{id}.
+
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+        """
+        context = f"read customer {customer_id}"
+        return self._customer(
+            self._send("GET", self._path("customer", customer_id), context=context), context
+        )
+
+    def create_customer(self, body: Mapping[str, Any], *, request_id: str) -> Customer:
+        """POST /v3/company/{realm}/customer?requestid=... (a resend returns the original response).
+
+        `requestid` must be unique per company and at most 50 characters.
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+        https://blogs.intuit.com/blog/2015/04/06/15346/
+        """
+        context = "create customer"
+        payload = self._send(
+            "POST", self._path("customer"), params={"requestid": request_id}, body=body, context=context
+        )
+        return self._customer(payload, context)
+
+    def update_customer(self, body: Mapping[str, Any], *, request_id: str) -> Customer:
+        """Sparse update: POST /v3/company/{realm}/customer with Id, SyncToken and `sparse: true`.
+
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+        https://blogs.intuit.com/blog/2015/04/06/15346/
+        """
+        context = f"update customer {body.get('Id')}"
+        payload = self._send(
+            "POST", self._path("customer"), params={"requestid": request_id}, body=body, context=context
+        )
+        return self._customer(payload, context)
+
+    def query_customers(self, where: str | None = None, *, page_size: int = MAX_RESULTS) -> list[Customer]:
+        """Every customer matching `where`, paging with STARTPOSITION/MAXRESULTS (1-based).
+
+        GET /v3/company/{realm}/query?query=select * from Customer ... STARTPOSITION n MAXRESULTS m
+        https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
+        """
+        page_size = max(1, min(page_size, MAX_RESULTS))
+        found: list[Customer] = []
+        start = 1
+        while True:
+            statement = "select * from Customer"
+            if where:
+                statement += f" where {where}"
+            statement += f" STARTPOSITION {start} MAXRESULTS {page_size}"
+            payload = self._send(
+                "GET", self._path("query"), params={"query": statement}, context="query customers"
+            )
+            rows = payload.get("QueryResponse", {}).get("Customer", [])
+            try:
+                found.extend(Customer.model_validate(row) for row in rows)
+            except ValidationError as exc:
+                raise TransientError(f"quickbooks: query customers: unreadable row: {exc}") from exc
+            if len(rows) < page_size:
+                return found
+            start += page_size
+
+
+def quote_literal(value: str) -> str:
+    """A string literal for the QBO query language: single quotes escaped with a backslash.
+
+    https://gist.github.com/IntuitDeveloperRelations/6582149
+    """
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -1,0 +1,153 @@
+"""Pure mapping between the canonical Account and the QuickBooks Online Customer (no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.connectors.quickbooks.schemas import Customer, parse_qbo_time
+from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
+
+# QBO Customer has no external-id field in the v3 REST API, and `Notes` (free text, up to 2000
+# characters) is not filterable in queries; `DisplayName` is both filterable and unique across
+# customers, vendors and employees. So the hub stamps the CRM reference into `Notes` and finds its
+# own customer by querying `DisplayName` and then checking the stamp: the query narrows to at most
+# one record and the stamp proves the hub made it (a bookkeeper's same-named customer has no stamp).
+# https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+# https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
+STAMP_PREFIX = "close2cash-ref:"
+
+# Characters QBO refuses in a DisplayName (the colon separates Customer:Job levels).
+# https://support.workato.com/en/support/solutions/articles/1000186620-quickbooks-error-duplicate-name-exists
+_FORBIDDEN_IN_NAME = {":": "-", "\t": " ", "\n": " ", "\r": " "}
+
+CUSTOMER_TYPE = "customer"
+
+
+def crm_stamp(source: SourceRef) -> str:
+    """The line stamped into Customer.Notes: the system-of-record reference, without its version."""
+    return f"{STAMP_PREFIX}{source.system}/{source.type}/{source.id}"
+
+
+def carries_stamp(customer: Customer, source: SourceRef) -> bool:
+    """True when `customer` was created by this hub for the CRM record `source`."""
+    notes = customer.Notes or ""
+    return crm_stamp(source) in {line.strip() for line in notes.splitlines()}
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    stripped = value.strip()
+    return stripped or None
+
+
+def display_name(name: str) -> str:
+    """The DisplayName QBO will accept for `name` (forbidden characters replaced, not dropped)."""
+    for bad, good in _FORBIDDEN_IN_NAME.items():
+        name = name.replace(bad, good)
+    return " ".join(name.split())
+
+
+def _address_fields(address: PostalAddress | None) -> dict[str, str | None]:
+    source = address or PostalAddress()
+    return {
+        "Line1": _clean(source.street),
+        "City": _clean(source.city),
+        "CountrySubDivisionCode": _clean(source.region),
+        "PostalCode": _clean(source.postal_code),
+        "Country": _clean(source.country),
+    }
+
+
+def _content(account: Account) -> dict[str, Any]:
+    """The Customer fields this hub owns, with None where the account has no value."""
+    return {
+        "DisplayName": display_name(account.name),
+        "CompanyName": _clean(account.name),
+        "PrimaryPhone": _clean(account.phone),
+        "PrimaryEmailAddr": _clean(account.email),
+        "WebAddr": _clean(account.website),
+        "BillAddr": _address_fields(account.billing_address),
+    }
+
+
+def create_payload(account: Account) -> dict[str, Any]:
+    """Body of POST /customer for a new customer: only fields with a value, plus the CRM stamp."""
+    content = _content(account)
+    body: dict[str, Any] = {"DisplayName": content["DisplayName"], "Notes": crm_stamp(account.source)}
+    if content["CompanyName"]:
+        body["CompanyName"] = content["CompanyName"]
+    if content["PrimaryPhone"]:
+        body["PrimaryPhone"] = {"FreeFormNumber": content["PrimaryPhone"]}
+    if content["PrimaryEmailAddr"]:
+        body["PrimaryEmailAddr"] = {"Address": content["PrimaryEmailAddr"]}
+    if content["WebAddr"]:
+        body["WebAddr"] = {"URI": content["WebAddr"]}
+    address = {key: value for key, value in content["BillAddr"].items() if value}
+    if address:
+        body["BillAddr"] = address
+    if account.currency:
+        # CurrencyRef is settable on create only; without it QBO uses the company's home currency.
+        body["CurrencyRef"] = {"value": account.currency}
+    return body
+
+
+def sparse_update_payload(account: Account, *, customer_id: str, sync_token: str) -> dict[str, Any]:
+    """Body of a sparse update: every hub-owned field, cleared ones sent as empty strings.
+
+    `sparse: true` leaves fields the hub does not own (terms, tax codes, the bookkeeper's notes
+    beyond our stamp) untouched; an owned field the CRM cleared is sent empty so that it clears
+    in QBO as well instead of silently keeping the old value.
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+    """
+    content = _content(account)
+    return {
+        "Id": customer_id,
+        "SyncToken": sync_token,
+        "sparse": True,
+        "DisplayName": content["DisplayName"],
+        "CompanyName": content["CompanyName"] or "",
+        "PrimaryPhone": {"FreeFormNumber": content["PrimaryPhone"] or ""},
+        "PrimaryEmailAddr": {"Address": content["PrimaryEmailAddr"] or ""},
+        "WebAddr": {"URI": content["WebAddr"] or ""},
+        "BillAddr": {key: value or "" for key, value in content["BillAddr"].items()},
+    }
+
+
+def source_ref(customer: Customer) -> SourceRef:
+    """Where a customer lives: quickbooks/customer/<Id>@<SyncToken>."""
+    if not customer.Id:
+        raise ValueError("a QuickBooks customer without an Id cannot be referenced")
+    return SourceRef(
+        system=SystemName.QUICKBOOKS, type=CUSTOMER_TYPE, id=customer.Id, version=customer.SyncToken
+    )
+
+
+def account_view(customer: Customer) -> Account:
+    """A customer seen through the canonical model (the view the hub checksums for echo suppression)."""
+    address_model = customer.BillAddr
+    address = PostalAddress(
+        street=_clean(address_model.Line1) if address_model else None,
+        city=_clean(address_model.City) if address_model else None,
+        region=_clean(address_model.CountrySubDivisionCode) if address_model else None,
+        postal_code=_clean(address_model.PostalCode) if address_model else None,
+        country=_clean(address_model.Country) if address_model else None,
+    )
+    return Account(
+        source=source_ref(customer),
+        name=_clean(customer.DisplayName) or _clean(customer.CompanyName) or f"Customer {customer.Id}",
+        website=_clean(customer.WebAddr.URI) if customer.WebAddr else None,
+        phone=_clean(customer.PrimaryPhone.FreeFormNumber) if customer.PrimaryPhone else None,
+        email=_clean(customer.PrimaryEmailAddr.Address) if customer.PrimaryEmailAddr else None,
+        billing_address=None if address == PostalAddress() else address,
+        currency=_clean(customer.CurrencyRef.value) if customer.CurrencyRef else None,
+        modified_at=parse_qbo_time(customer.MetaData.LastUpdatedTime) if customer.MetaData else None,
+    )
+
+
+def project(account: Account, *, home_currency: str) -> Account:
+    """What QBO holds after writing `account`: same round trip as create + read, without the I/O."""
+    payload = {**create_payload(account), "Id": "projection", "SyncToken": "0"}
+    payload.setdefault("CurrencyRef", {"value": home_currency})
+    view = account_view(Customer.model_validate(payload))
+    return view.model_copy(update={"source": account.source, "modified_at": account.modified_at})

@@ -1,0 +1,241 @@
+"""QuickBooks Online payloads as pydantic models (tolerant of unknown fields) and the connection settings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+# Production API host; the sandbox host is https://sandbox-quickbooks.api.intuit.com.
+# https://oauth-pythonclient.readthedocs.io/en/latest/user-guide.html
+PRODUCTION_BASE_URL = "https://quickbooks.api.intuit.com"
+# Token endpoint from Intuit's OpenID discovery document (same host for sandbox and production).
+# https://developer.intuit.com/.well-known/openid-sandbox-configuration
+TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"  # noqa: S105 - a URL, not a secret
+# Minor version 75 is the oldest one Intuit still serves (1-74 were retired in 2025); pinning it
+# makes the response shape explicit instead of "whatever the default is today".
+# https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/minor-versions
+DEFAULT_MINOR_VERSION = "75"
+
+
+class QuickBooksConnection(BaseModel):
+    """One app's connection to one QuickBooks Online company (realm), as stored in Secrets Manager."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+    base_url: str = PRODUCTION_BASE_URL
+    token_url: str = TOKEN_URL
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    refresh_token: SecretStr
+    realm_id: str = Field(min_length=1)
+    verifier_token: SecretStr
+    minor_version: str = DEFAULT_MINOR_VERSION
+    # A company without multicurrency gives every customer its home currency; the projection of an
+    # account without a currency therefore reads back as this one.
+    home_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+
+
+class QboModel(BaseModel):
+    """Base of QBO payload models: unknown fields are kept (Intuit adds fields with minor versions)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Ref(QboModel):
+    """A reference to another entity (`{"value": "USD", "name": "United States Dollar"}`)."""
+
+    value: str
+    name: str | None = None
+
+
+class PhoneNumber(QboModel):
+    """TelephoneNumber: the hub only uses the free-form number."""
+
+    FreeFormNumber: str | None = None
+
+
+class EmailAddress(QboModel):
+    """EmailAddress."""
+
+    Address: str | None = None
+
+
+class WebSiteAddress(QboModel):
+    """WebSiteAddress."""
+
+    URI: str | None = None
+
+
+class PhysicalAddress(QboModel):
+    """PhysicalAddress: the lines the hub maps (Line2..Line5, Lat/Long are kept but not mapped)."""
+
+    Id: str | None = None
+    Line1: str | None = None
+    City: str | None = None
+    CountrySubDivisionCode: str | None = None
+    PostalCode: str | None = None
+    Country: str | None = None
+
+
+class ModificationMetaData(QboModel):
+    """ModificationMetaData (times arrive with a numeric offset, e.g. 2015-07-24T10:33:39-07:00)."""
+
+    CreateTime: str | None = None
+    LastUpdatedTime: str | None = None
+
+
+class Customer(QboModel):
+    """The QBO Customer entity, the fields this hub reads or writes.
+
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+    """
+
+    Id: str | None = None
+    SyncToken: str | None = None
+    DisplayName: str | None = None
+    CompanyName: str | None = None
+    PrimaryPhone: PhoneNumber | None = None
+    PrimaryEmailAddr: EmailAddress | None = None
+    WebAddr: WebSiteAddress | None = None
+    BillAddr: PhysicalAddress | None = None
+    CurrencyRef: Ref | None = None
+    Notes: str | None = None
+    Active: bool | None = None
+    MetaData: ModificationMetaData | None = None
+
+
+class TokenResponse(QboModel):
+    """The token endpoint's answer to a refresh_token grant.
+
+    https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/faq
+    """
+
+    access_token: str = Field(min_length=1)
+    refresh_token: str = Field(min_length=1)
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type name
+    expires_in: int = 3600
+    x_refresh_token_expires_in: int | None = None
+
+
+class FaultItem(BaseModel):
+    """One error inside a QBO Fault, whatever casing the body used."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = ""
+    message: str = ""
+    detail: str = ""
+    element: str = ""
+    fault_type: str = ""
+
+    def __str__(self) -> str:
+        text = f"[{self.code or '?'}] {self.message}"
+        if self.detail and self.detail != self.message:
+            text += f": {self.detail}"
+        if self.element:
+            text += f" (element {self.element})"
+        return text
+
+
+def _get(mapping: Any, name: str) -> Any:
+    """Case-insensitive key lookup: QBO sends `Fault/Error/Message` but `fault/error/message` on 401s."""
+    if not isinstance(mapping, dict):
+        return None
+    if name in mapping:
+        return mapping[name]
+    lowered = name.lower()
+    for key, value in mapping.items():
+        if isinstance(key, str) and key.lower() == lowered:
+            return value
+    return None
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _fault_items(fault: Any) -> Iterator[FaultItem]:
+    fault_type = _text(_get(fault, "type"))
+    errors = _get(fault, "Error")
+    if isinstance(errors, dict):
+        errors = [errors]
+    if not isinstance(errors, list) or not errors:
+        # A Fault with no Error list still is a failure; say what little it says.
+        yield FaultItem(fault_type=fault_type, message=fault_type or "Fault without errors")
+        return
+    for error in errors:
+        yield FaultItem(
+            code=_text(_get(error, "code")),
+            message=_text(_get(error, "Message")),
+            detail=_text(_get(error, "Detail")),
+            element=_text(_get(error, "element")),
+            fault_type=fault_type,
+        )
+
+
+def parse_faults(body: Any) -> list[FaultItem]:
+    """Every error in a QBO response body: top-level `Fault` (either casing) or per-item Faults.
+
+    Tolerant by design: Intuit's own SDK fixtures have `type: "Validation"` with no Detail or element,
+    and batch/attachable responses carry one Fault per item.
+    https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes
+    """
+    items: list[FaultItem] = []
+    if isinstance(body, list):
+        for element in body:
+            items.extend(parse_faults(element))
+        return items
+    if not isinstance(body, dict):
+        return items
+    fault = _get(body, "Fault")
+    if isinstance(fault, dict):
+        items.extend(_fault_items(fault))
+    for key in ("AttachableResponse", "BatchItemResponse"):
+        nested = _get(body, key)
+        if isinstance(nested, list):
+            for element in nested:
+                items.extend(parse_faults(element))
+    return items
+
+
+_QBO_TIME = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?"
+    r"(?P<tz>Z|z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def parse_qbo_time(value: str | None) -> datetime | None:
+    """A QBO timestamp as aware UTC, or None when absent or unreadable.
+
+    Accepts what Intuit actually sends: `...000Z`, offsets without a colon (`-0700`, the Java SDK
+    webhook sample) and CloudEvents nanoseconds (`.034359333Z`, more digits than `fromisoformat`
+    takes before Python 3.11's wider parser, and more than datetime holds).
+    """
+    if not value:
+        return None
+    match = _QBO_TIME.match(value.strip())
+    if match is None or match["tz"] is None:
+        # Without an offset the instant is ambiguous; guessing would misplace events by hours.
+        return None
+    frac = (match["frac"] or "0")[:6].ljust(6, "0")
+    tz_text = match["tz"]
+    if tz_text in ("Z", "z"):
+        tz = UTC
+    else:
+        sign = -1 if tz_text[0] == "-" else 1
+        digits = tz_text[1:].replace(":", "")
+        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    try:
+        parsed = datetime.fromisoformat(f"{match['date']}T{match['time']}.{frac}").replace(tzinfo=tz)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def format_qbo_time(value: datetime) -> str:
+    """A QBO-style timestamp with a numeric offset (what the API returns in MetaData)."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

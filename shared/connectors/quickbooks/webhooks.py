@@ -1,0 +1,188 @@
+"""QuickBooks Online webhooks: `intuit-signature` verification on the raw bytes and notice parsing.
+
+Two body formats exist: the legacy `eventNotifications` object and the CloudEvents 1.0 array that
+replaces it (migration mandatory in 2026); the signature scheme is the same for both.
+https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/configure-webhooks
+https://blogs.a.intuit.com/2025/11/12/upcoming-change-to-webhooks-payload-structure
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.connectors.quickbooks.schemas import parse_qbo_time
+from shared.domain.errors import AuthenticityError, MalformedNotice
+from shared.domain.models import EntityType, SystemName
+from shared.domain.notices import ChangeNotice, Operation
+
+SIGNATURE_HEADER = "intuit-signature"
+
+# Only Customer maps to a canonical entity in this slice; other entities are skipped, not errors.
+_ENTITIES = {"customer": EntityType.ACCOUNT}
+
+_OPERATIONS = {
+    "create": Operation.CREATED,
+    "created": Operation.CREATED,
+    "update": Operation.UPDATED,
+    "updated": Operation.UPDATED,
+    "delete": Operation.DELETED,
+    "deleted": Operation.DELETED,
+    "merge": Operation.MERGED,
+    "merged": Operation.MERGED,
+}
+
+
+def sign(verifier_token: str, body: bytes) -> str:
+    """base64(HMAC-SHA256(verifier token, raw body)): the `intuit-signature` header value.
+
+    https://gist.github.com/gregawoods/67fde88882c00ae11c2ce11d35306647
+    https://kestra.io/plugins/plugin-quickbooks/trigger/io.kestra.plugin.quickbooks.trigger.webhooktrigger
+    """
+    digest = hmac.new(verifier_token.encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def verify(verifier_token: str, body: bytes, signature: str | None) -> None:
+    """Raise `AuthenticityError` naming the failed check unless `signature` signs `body` exactly."""
+    if not signature or not signature.strip():
+        raise AuthenticityError(f"quickbooks webhook: the {SIGNATURE_HEADER} header is missing")
+    expected = sign(verifier_token, body)
+    if not hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("utf-8", "replace")):
+        raise AuthenticityError(
+            f"quickbooks webhook: {SIGNATURE_HEADER} does not match HMAC-SHA256 of the body "
+            "under the verifier token"
+        )
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class LegacyEntity(_Lenient):
+    """One changed record inside `dataChangeEvent.entities`."""
+
+    name: str = Field(min_length=1)
+    id: str = Field(min_length=1)
+    operation: str = Field(min_length=1)
+    lastUpdated: str | None = None
+
+
+class LegacyChange(_Lenient):
+    """`dataChangeEvent`."""
+
+    entities: list[LegacyEntity] = Field(default_factory=list)
+
+
+class LegacyNotification(_Lenient):
+    """One realm's entry in `eventNotifications`."""
+
+    realmId: str = Field(min_length=1)
+    dataChangeEvent: LegacyChange = Field(default_factory=LegacyChange)
+
+
+class LegacyBody(_Lenient):
+    """The legacy webhook body."""
+
+    eventNotifications: list[LegacyNotification]
+
+
+class CloudEvent(_Lenient):
+    """One CloudEvents 1.0 item, e.g. type `qbo.customer.updated.v1` (one body may span realms)."""
+
+    specversion: str = "1.0"
+    id: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    time: str | None = None
+    intuitentityid: str = Field(min_length=1)
+    intuitaccountid: str = Field(min_length=1)
+
+
+def _legacy_event_id(realm: str, entity: LegacyEntity) -> str:
+    # The legacy format carries no event id. Intuit redelivers the same bytes until it gets a 200,
+    # and one change keeps its lastUpdated in every redelivery, while the next change to the same
+    # record gets a new lastUpdated; so realm + entity + id + operation + lastUpdated is stable per
+    # change and distinct between changes. lastUpdated is normalised to UTC so that "-0700" and "Z"
+    # spellings of one instant give one id.
+    instant = parse_qbo_time(entity.lastUpdated)
+    when = instant.isoformat() if instant is not None else (entity.lastUpdated or "")
+    material = "|".join([realm, entity.name.lower(), entity.id, entity.operation.lower(), when])
+    return "legacy-" + hashlib.sha256(material.encode()).hexdigest()
+
+
+def _operation(text: str) -> Operation:
+    # Void and Emailed do not apply to Customer; anything unexpected is still a change worth a fetch.
+    return _OPERATIONS.get(text.lower(), Operation.CHANGED)
+
+
+def _parse_legacy(document: dict[str, Any]) -> list[ChangeNotice]:
+    body = LegacyBody.model_validate(document)
+    notices: list[ChangeNotice] = []
+    for notification in body.eventNotifications:
+        for entity in notification.dataChangeEvent.entities:
+            canonical = _ENTITIES.get(entity.name.lower())
+            if canonical is None:
+                continue
+            notices.append(
+                ChangeNotice(
+                    provider=SystemName.QUICKBOOKS,
+                    event_id=_legacy_event_id(notification.realmId, entity),
+                    entity=canonical,
+                    vendor_type=entity.name,
+                    record_id=entity.id,
+                    operation=_operation(entity.operation),
+                    occurred_at=parse_qbo_time(entity.lastUpdated),
+                    realm=notification.realmId,
+                )
+            )
+    return notices
+
+
+def _parse_cloudevents(document: list[Any]) -> list[ChangeNotice]:
+    notices: list[ChangeNotice] = []
+    for item in document:
+        event = CloudEvent.model_validate(item)
+        # type = "qbo.<entity>.<verb>.v<N>", e.g. qbo.customer.created.v1
+        parts = event.type.split(".")
+        if len(parts) < 3 or parts[0].lower() != "qbo":
+            raise MalformedNotice(f"quickbooks webhook: unknown CloudEvents type {event.type!r}")
+        entity_name, verb = parts[1], parts[2]
+        canonical = _ENTITIES.get(entity_name.lower())
+        if canonical is None:
+            continue
+        notices.append(
+            ChangeNotice(
+                provider=SystemName.QUICKBOOKS,
+                event_id=event.id,
+                entity=canonical,
+                vendor_type=entity_name[:1].upper() + entity_name[1:],
+                record_id=event.intuitentityid,
+                operation=_operation(verb),
+                occurred_at=parse_qbo_time(event.time),
+                realm=event.intuitaccountid,
+            )
+        )
+    return notices
+
+
+def parse_notices(body: bytes) -> list[ChangeNotice]:
+    """The Customer notices in a webhook body (legacy or CloudEvents); `MalformedNotice` if unreadable."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedNotice(f"quickbooks webhook: body is not JSON: {exc}") from exc
+    try:
+        if isinstance(document, list):
+            return _parse_cloudevents(document)
+        if isinstance(document, dict) and "eventNotifications" in document:
+            return _parse_legacy(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise MalformedNotice(f"quickbooks webhook: {where}: {first['msg']}") from exc
+    raise MalformedNotice("quickbooks webhook: expected an eventNotifications object or a CloudEvents array")
