@@ -11,9 +11,7 @@ import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from shared.aws.events import EventBridgePublisher
 from shared.aws.ledger import DynamoLedger
@@ -25,6 +23,9 @@ from shared.observability import PowertoolsMetrics
 from shared.settings import Settings
 from shared.sync.accounts import AccountSync
 from shared.sync.ingest import WebhookIngest
+
+if TYPE_CHECKING:
+    import httpx
 
 # Matches the API's body limit in infra/wiring.py (the handler enforces it: API Gateway cannot).
 MAX_WEBHOOK_BODY_BYTES = 256 * 1024

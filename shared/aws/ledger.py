@@ -158,6 +158,17 @@ class DynamoLedger:
             ]
         )
 
+    def history(self, entity: EntityType, source: SourceRef) -> list[dict[str, str | None]]:
+        """Every write made for one source record, oldest first (the trace the ledger keeps)."""
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"TRACE#{entity}#{source.system}#{source.id}"}},
+            ConsistentRead=True,
+        )
+        keys = ("synced_at", "action", "target_system", "target_id", "checksum")
+        return [{k: _get_s(item, k) for k in keys} for item in response.get("Items", [])]
+
     @staticmethod
     def _xref_from(entity: EntityType, source: SourceRef, item: dict[str, Any]) -> CrossReference:
         return CrossReference(

@@ -1,0 +1,62 @@
+"""The `close2cash` command: the demo, the local stack, and (later) config and workflow tools."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+local = typer.Typer(
+    no_args_is_help=True, help="The local runtime: the whole stack on loopback, no AWS account."
+)
+app.add_typer(local, name="local")
+
+
+@app.command()
+def demo() -> None:
+    """Customer master sync end to end on the local runtime; exits non-zero unless exactly once."""
+    from infra.local.demo import run
+
+    raise typer.Exit(run())
+
+
+@local.command("up")
+def local_up(
+    secrets_file: Annotated[
+        Path | None,
+        typer.Option("--secrets", help="JSON connections file (real vendors); default: the local sandboxes"),
+    ] = None,
+) -> None:
+    """Start the stack on loopback and keep it up until Ctrl-C."""
+    from infra.local.environment import local_environment
+
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with local_environment(secrets_file=secrets_file) as env:
+        assert env.runtime is not None
+        env.runtime.start_background()
+        typer.echo(f"webhooks:  {env.api_url}/webhooks/{{provider}}")
+        typer.echo(
+            f"moto:      {env.runtime.moto_endpoint}   (aws --endpoint-url {env.runtime.moto_endpoint} ...)"
+        )
+        for name, url in env.urls.items():
+            typer.echo(f"sandbox:   {name:<11} {url}")
+        typer.echo("AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1")
+        typer.echo("Ctrl-C stops the stack.")
+        while not stop.wait(0.5):
+            env.salesforce.deliver_pending()
+            env.productive.deliver_pending()
+            env.quickbooks.deliver_pending()
+    typer.echo("stopped")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,188 @@
+"""`make demo`: a customer master sync, end to end on the local runtime, with a report.
+
+Sales creates and edits accounts in Salesforce; Salesforce delivers its outbound messages to
+`POST /webhooks/salesforce`; the hub fetches each account and upserts the Productive company and
+the QuickBooks customer. Productive and QuickBooks then notify the hub of those very writes (echoes)
+and a bookkeeper edits one customer by hand (drift). The run fails unless every account arrived
+exactly once in each system.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from infra.local.environment import LocalEnvironment, local_environment
+from shared import bootstrap
+from shared.domain.models import EntityType, SourceRef, SystemName
+
+ACCOUNTS: list[dict[str, str]] = [
+    {
+        "Name": "Northwind Advisory",
+        "Phone": "+1 212 555 0101",
+        "Website": "https://northwind.example",
+        "BillingStreet": "200 Park Ave",
+        "BillingCity": "New York",
+        "BillingState": "NY",
+        "BillingPostalCode": "10166",
+        "BillingCountry": "US",
+    },
+    {
+        "Name": "Fabrikam Health",
+        "Phone": "+1 617 555 0142",
+        "BillingStreet": "1 Kendall Sq",
+        "BillingCity": "Cambridge",
+        "BillingState": "MA",
+        "BillingPostalCode": "02139",
+        "BillingCountry": "US",
+    },
+    {
+        "Name": "Contoso Pharma GmbH",
+        "Phone": "+49 69 5550 1234",
+        "BillingCity": "Frankfurt",
+        "BillingCountry": "DE",
+    },
+    {"Name": "Tailspin Logistics", "Website": "https://tailspin.example", "BillingCity": "Denver"},
+    {"Name": "Wingtip Retail", "Phone": "+44 20 7946 0018", "BillingCity": "London", "BillingCountry": "GB"},
+    {"Name": "Adatum Energy", "BillingCity": "Houston", "BillingState": "TX", "BillingCountry": "US"},
+]
+
+
+@dataclass
+class AccountRow:
+    """One line of the final report."""
+
+    name: str
+    salesforce_id: str
+    productive_id: str | None
+    quickbooks_id: str | None
+    actions: str
+    in_productive: int
+    in_quickbooks: int
+
+    @property
+    def exactly_once(self) -> bool:
+        return (
+            self.in_productive == 1
+            and self.in_quickbooks == 1
+            and self.productive_id is not None
+            and self.quickbooks_id is not None
+        )
+
+
+def _name_of(record: dict[str, Any]) -> str | None:
+    attributes = record.get("attributes")
+    if isinstance(attributes, dict) and "name" in attributes:
+        return str(attributes["name"])
+    for key in ("name", "DisplayName", "Name"):
+        if key in record:
+            return str(record[key])
+    return None
+
+
+def _report_rows(env: LocalEnvironment, account_ids: list[str]) -> list[AccountRow]:
+    ledger = bootstrap.services().ledger
+    companies = [_name_of(c) for c in env.productive.companies()]
+    customers = [_name_of(c) for c in env.quickbooks.customers()]
+    rows = []
+    for account_id in account_ids:
+        name = str(env.salesforce.account(account_id)["Name"])
+        source = SourceRef(system=SystemName.SALESFORCE, type="Account", id=account_id)
+        xrefs = {x.target.system: x.target.id for x in ledger.cross_references(EntityType.ACCOUNT, source)}
+        history = ledger.history(EntityType.ACCOUNT, source)
+        actions = sorted({f"{h['target_system']}:{h['action']}" for h in history})
+        rows.append(
+            AccountRow(
+                name=name,
+                salesforce_id=account_id,
+                productive_id=xrefs.get(SystemName.PRODUCTIVE),
+                quickbooks_id=xrefs.get(SystemName.QUICKBOOKS),
+                actions=", ".join(a.split(":")[1] for a in actions if a.startswith("productive")) or "-",
+                in_productive=companies.count(name),
+                in_quickbooks=customers.count(name),
+            )
+        )
+    return rows
+
+
+def run(console: Console | None = None) -> int:
+    """Run the demo; returns the process exit code (0 only if every account arrived exactly once)."""
+    console = console or Console()
+    started = time.monotonic()
+    with local_environment() as env:
+        assert env.runtime is not None
+        console.print(
+            f"[bold]close2cash[/] local runtime up: webhooks at {env.api_url}, moto at {env.runtime.moto_endpoint}"
+        )
+        console.print(f"sandboxes: {', '.join(f'{k} {v}' for k, v in env.urls.items())}")
+
+        with console.status("Sales creates 6 accounts in Salesforce; the hub syncs them") as status:
+            ids = [env.salesforce.put_account(dict(fields)) for fields in ACCOUNTS]
+            settled = env.settle()
+            status.update("done")
+        console.print(
+            f"  created {len(ids)} accounts; {settled.delivered} notices delivered in {settled.seconds:.2f}s"
+        )
+
+        with console.status("Sales edits 2 accounts (a new phone, a new name)"):
+            env.salesforce.put_account({"Phone": "+1 212 555 0199"}, account_id=ids[0])
+            env.salesforce.put_account({"Name": "Tailspin Logistics Group"}, account_id=ids[3])
+            settled = env.settle()
+        console.print(f"  edited 2 accounts; {settled.delivered} notices delivered in {settled.seconds:.2f}s")
+
+        with console.status("Salesforce delivers the same outbound message again (at-least-once)"):
+            replayed = env.salesforce.replay_last_delivery()
+            settled = env.settle()
+        console.print(f"  replayed {replayed} notifications; nothing may be written twice")
+
+        with console.status("A bookkeeper renames a customer in QuickBooks by hand"):
+            rows = _report_rows(env, ids)
+            customer_id = rows[1].quickbooks_id
+            if customer_id is not None:
+                env.quickbooks.put_customer({"Id": customer_id, "DisplayName": "FABRIKAM (old)"})
+            settled = env.settle()
+        console.print("  QuickBooks notified the hub; the CRM owns accounts, so this is drift, not a change")
+
+        rows = _report_rows(env, ids)
+        services = bootstrap.services()
+        totals = services.metrics.totals
+        exceptions = services.ledger.open_exceptions()
+        elapsed = time.monotonic() - started
+
+    table = Table(title="Customer master sync: Salesforce → Productive + QuickBooks")
+    for column in (
+        "account",
+        "Salesforce id",
+        "Productive id",
+        "QuickBooks id",
+        "what happened",
+        "exactly once",
+    ):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row.name,
+            row.salesforce_id,
+            row.productive_id or "missing",
+            row.quickbooks_id or "missing",
+            row.actions,
+            "yes" if row.exactly_once else f"NO (P {row.in_productive}, Q {row.in_quickbooks})",
+        )
+    console.print(table)
+    console.print(
+        f"records synced {int(totals['RecordsSynced'])} · duplicates prevented {int(totals['DuplicatesPrevented'])}"
+        f" · echoes suppressed {int(totals['EchoesSuppressed'])} · drift recorded {int(totals['DriftDetected'])}"
+        f" · open exceptions {len(exceptions)} · wall time {elapsed:.1f}s"
+    )
+    for exception in exceptions:
+        console.print(f"  exception [{exception['kind']}] {exception['subject']}: {exception['reason']}")
+    failed = [row for row in rows if not row.exactly_once]
+    if failed:
+        console.print(f"[red]FAILED[/]: {len(failed)} account(s) did not arrive exactly once")
+        return 1
+    console.print("[green]OK[/]: every account arrived exactly once in Productive and QuickBooks")
+    return 0

@@ -1,0 +1,146 @@
+"""The whole landscape on one machine: local runtime + the three vendor sandboxes on loopback.
+
+Used by `close2cash demo`, `close2cash local up`, the flow tests and `make bench`. The sandboxes'
+connection settings go into the connections secret (moto's Secrets Manager), exactly where a real
+deployment keeps the real vendors' credentials; the hub cannot tell the difference.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from infra.local.runtime import LocalRuntime
+from infra.local.sandboxes.productive import ProductiveSandbox
+from infra.local.sandboxes.quickbooks import QuickBooksSandbox
+from infra.local.sandboxes.salesforce import SalesforceSandbox
+from infra.wiring import CONNECTIONS, WIRING
+from shared import bootstrap
+
+LOOPBACK = "127.0.0.1"
+
+
+def serve_wsgi(app: Any, host: str = LOOPBACK, port: int = 0) -> tuple[str, BaseWSGIServer]:
+    """Serve a WSGI app on loopback in a daemon thread; returns its base URL and the server."""
+    server = make_server(host, port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, name=f"wsgi:{server.server_port}", daemon=True).start()
+    return f"http://{host}:{server.server_port}", server
+
+
+@dataclass
+class SettleReport:
+    """What one `settle` did: notices delivered by the sandboxes and messages the workers handled."""
+
+    rounds: int = 0
+    delivered: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class LocalEnvironment:
+    """Local runtime + Salesforce, Productive and QuickBooks sandboxes, wired to each other."""
+
+    def __init__(self, *, host: str = LOOPBACK, secrets_file: Path | None = None) -> None:
+        self.host = host
+        self.secrets_file = secrets_file
+        self.salesforce = SalesforceSandbox(
+            organization_id="00D5g000004DEMOEAA",
+            client_id="close2cash-demo",
+            client_secret=secrets.token_urlsafe(24),
+        )
+        self.productive = ProductiveSandbox(
+            organization_id="31337", api_token=secrets.token_urlsafe(24), webhook_secret=secrets.token_hex(16)
+        )
+        self.quickbooks = QuickBooksSandbox(
+            realm_id="9341453050012345",
+            client_id="close2cash-demo",
+            client_secret=secrets.token_urlsafe(24),
+            refresh_token=secrets.token_urlsafe(32),
+            verifier_token=secrets.token_hex(16),
+        )
+        self.urls: dict[str, str] = {}
+        self.api_url = ""
+        self._servers: list[BaseWSGIServer] = []
+        self.runtime: LocalRuntime | None = None
+
+    def connections(self) -> dict[str, Any]:
+        """The connections secret: sandboxes by default, or the operator's file for real vendors."""
+        if self.secrets_file is not None:
+            value = json.loads(self.secrets_file.read_text())
+            if not isinstance(value, dict):
+                raise ValueError(f"{self.secrets_file}: expected a JSON object keyed by system name")
+            return value
+        return {
+            "salesforce": self.salesforce.connection(self.urls["salesforce"]),
+            "productive": self.productive.connection(self.urls["productive"]),
+            "quickbooks": self.quickbooks.connection(self.urls["quickbooks"]),
+        }
+
+    def start(self) -> LocalEnvironment:
+        for name, sandbox in (
+            ("salesforce", self.salesforce),
+            ("productive", self.productive),
+            ("quickbooks", self.quickbooks),
+        ):
+            url, server = serve_wsgi(sandbox.wsgi_app(), self.host)
+            self.urls[name] = url
+            self._servers.append(server)
+        connections = self.connections()
+        self.runtime = LocalRuntime(WIRING, secrets={CONNECTIONS.name: connections}, host=self.host)
+        self.runtime.start()
+        bootstrap.override(None)  # handlers build their services from the runtime's environment
+        self.api_url = self.runtime.serve_api()
+        self.salesforce.subscribe(
+            f"{self.api_url}/webhooks/salesforce", token=connections["salesforce"]["webhook_token"]
+        )
+        self.productive.subscribe(f"{self.api_url}/webhooks/productive")
+        self.quickbooks.subscribe(f"{self.api_url}/webhooks/quickbooks")
+        return self
+
+    def stop(self) -> None:
+        if self.runtime is not None:
+            self.runtime.stop()
+            self.runtime = None
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+        bootstrap.override(None)
+
+    def settle(self, *, timeout: float = 60.0) -> SettleReport:
+        """Deliver every pending vendor notice and process every message, until all is quiet."""
+        assert self.runtime is not None, "start() first"
+        report = SettleReport()
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            report.rounds += 1
+            delivered = {
+                "salesforce": self.salesforce.deliver_pending(),
+                "productive": self.productive.deliver_pending(),
+                "quickbooks": self.quickbooks.deliver_pending(),
+            }
+            for name, count in delivered.items():
+                report.delivered[name] = report.delivered.get(name, 0) + count
+            drained = self.runtime.drain(timeout=max(1.0, timeout - (time.monotonic() - started)))
+            if not any(delivered.values()) and not drained.messages_processed:
+                break
+        report.seconds = time.monotonic() - started
+        return report
+
+
+@contextmanager
+def local_environment(*, secrets_file: Path | None = None) -> Iterator[LocalEnvironment]:
+    """A started environment, stopped on exit whatever happens."""
+    environment = LocalEnvironment(secrets_file=secrets_file)
+    try:
+        yield environment.start()
+    finally:
+        environment.stop()
