@@ -115,9 +115,8 @@ def run(console: Console | None = None) -> int:
     started = time.monotonic()
     with local_environment() as env:
         assert env.runtime is not None
-        console.print(
-            f"[bold]close2cash[/] local runtime up: webhooks at {env.api_url}, moto at {env.runtime.moto_endpoint}"
-        )
+        console.print(f"[bold]close2cash[/] local runtime up: webhooks at {env.api_url}")
+        console.print(f"moto (AWS APIs) at {env.runtime.moto_endpoint}")
         console.print(f"sandboxes: {', '.join(f'{k} {v}' for k, v in env.urls.items())}")
 
         with console.status("Sales creates 6 accounts in Salesforce; the hub syncs them") as status:
@@ -173,11 +172,14 @@ def run(console: Console | None = None) -> int:
             "yes" if row.exactly_once else f"NO (P {row.in_productive}, Q {row.in_quickbooks})",
         )
     console.print(table)
-    console.print(
-        f"records synced {int(totals['RecordsSynced'])} · duplicates prevented {int(totals['DuplicatesPrevented'])}"
-        f" · echoes suppressed {int(totals['EchoesSuppressed'])} · drift recorded {int(totals['DriftDetected'])}"
-        f" · open exceptions {len(exceptions)} · wall time {elapsed:.1f}s"
-    )
+    figures = {
+        "records synced": totals["RecordsSynced"],
+        "duplicates prevented": totals["DuplicatesPrevented"],
+        "echoes suppressed": totals["EchoesSuppressed"],
+        "drift recorded": totals["DriftDetected"],
+        "open exceptions": len(exceptions),
+    }
+    console.print(" · ".join(f"{k} {int(v)}" for k, v in figures.items()) + f" · wall time {elapsed:.1f}s")
     for exception in exceptions:
         console.print(f"  exception [{exception['kind']}] {exception['subject']}: {exception['reason']}")
     failed = [row for row in rows if not row.exactly_once]
