@@ -1,0 +1,970 @@
+"""A local Salesforce org: REST (OAuth client credentials, sObject Account, SOQL) and Outbound Messages.
+
+It answers as the documented REST API does — paths, JSON error arrays, Sforce-Limit-Info, 403
+REQUEST_LIMIT_EXCEEDED at the daily allocation, query locators — so the connector is tested against
+the protocol, not against a mock. Fault switches let tests and the demo break it on purpose.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import json
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from wsgiref.types import StartResponse, WSGIEnvironment
+from xml.etree.ElementTree import Element, ParseError
+from xml.sax.saxutils import escape, quoteattr
+
+import defusedxml  # type: ignore[import-untyped]
+import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
+import httpx
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+Clock = Callable[[], datetime]
+
+# --- ids ---------------------------------------------------------------------------------------
+
+# Record ids: 3-character key prefix (001 Account, 00D Organization, 04l outbound notification,
+# 04k outbound message action), then pod and sequence; 18-character forms add a case-safe suffix.
+# (3p) https://salesforce.stackexchange.com/questions/1653/what-are-salesforce-ids-composed-of
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+ACCOUNT_PREFIX = "001"
+NOTIFICATION_PREFIX = "04l"
+
+
+def to_18(id15: str) -> str:
+    """The case-safe 18-character form of a 15-character id."""
+    suffix = ""
+    for start in (0, 5, 10):
+        flags = sum(1 << i for i, char in enumerate(id15[start : start + 5]) if char.isupper())
+        suffix += _SUFFIX[flags]
+    return id15 + suffix
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, rest = divmod(number, 62)
+        digits.append(_BASE62[rest])
+    return "".join(reversed(digits))
+
+
+class _IdFactory:
+    """Sequential ids per key prefix, like an org hands them out (pod "8d", then a sequence)."""
+
+    def __init__(self) -> None:
+        self._sequences: dict[str, itertools.count[int]] = {}
+        self._lock = threading.Lock()
+
+    def new(self, prefix: str) -> str:
+        with self._lock:
+            sequence = self._sequences.setdefault(prefix, itertools.count(10_000_000_000))
+            number = next(sequence) * 7_919  # spread ids so upper and lower case both occur
+        return to_18(f"{prefix}8d0{_base62(number, 9)}")
+
+
+# --- the Account object --------------------------------------------------------------------------
+
+TEXT_FIELDS = (
+    "Name",
+    "Type",
+    "Industry",
+    "AccountNumber",
+    "Website",
+    "Phone",
+    "Description",
+    "BillingStreet",
+    "BillingCity",
+    "BillingState",
+    "BillingPostalCode",
+    "BillingCountry",
+    "CurrencyIsoCode",
+)
+SYSTEM_FIELDS = (
+    "Id",
+    "IsDeleted",
+    "OwnerId",
+    "CreatedDate",
+    "CreatedById",
+    "LastModifiedDate",
+    "LastModifiedById",
+    "SystemModstamp",
+)
+DATETIME_FIELDS = frozenset({"CreatedDate", "LastModifiedDate", "SystemModstamp"})
+# The fields the outbound message rule was set up to send (Setup > Outbound Messages > fields).
+OUTBOUND_FIELDS = (
+    "Id",
+    "Name",
+    "Website",
+    "Phone",
+    "BillingStreet",
+    "BillingCity",
+    "BillingState",
+    "BillingPostalCode",
+    "BillingCountry",
+    "CurrencyIsoCode",
+    "LastModifiedDate",
+    "SystemModstamp",
+)
+
+
+def sf_datetime(value: datetime) -> str:
+    """Salesforce's JSON dateTime form: 2013-05-20T20:49:32.000+0000.
+
+    https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/intro_valid_date_formats.htm
+    """
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+class SalesforceApiError(Exception):
+    """An error answered as Salesforce does: HTTP status plus a JSON array of {message, errorCode, fields}."""
+
+    def __init__(self, status: int, code: str, message: str, fields: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = list(fields)
+
+    def body(self) -> list[dict[str, Any]]:
+        return [{"message": self.message, "errorCode": self.code, "fields": self.fields}]
+
+
+# Error bodies for `fail_next(n, status)`, by status.
+# https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
+_FAULTS = {
+    400: ("MALFORMED_QUERY", "Bad request"),
+    401: ("INVALID_SESSION_ID", "Session expired or invalid"),
+    403: ("INSUFFICIENT_ACCESS", "Insufficient access"),
+    404: ("NOT_FOUND", "The requested resource does not exist"),
+    500: (
+        "UNKNOWN_EXCEPTION",
+        "An unexpected error occurred. Please include this ErrorId if you contact support",
+    ),
+    502: ("SERVER_UNAVAILABLE", "Bad gateway"),
+    503: ("SERVER_UNAVAILABLE", "Server unavailable"),
+}
+
+
+# --- SOQL (the subset this slice needs) ----------------------------------------------------------
+
+_SOQL = re.compile(
+    r"^\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<object>\w+)"
+    r"(?:\s+WHERE\s+(?P<where>.+?))?"
+    r"(?:\s+ORDER\s+BY\s+(?P<order>\w+)(?:\s+(?P<direction>ASC|DESC))?)?"
+    r"(?:\s+LIMIT\s+(?P<limit>\d+))?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_CONDITION = re.compile(
+    r"^\s*(?P<field>\w+)\s*(?P<op>!=|<=|>=|=|<|>|\bLIKE\b)\s*(?P<value>'(?:[^'\\]|\\.)*'|\S+)\s*$",
+    re.IGNORECASE,
+)
+# SOQL dateTime literals: 2024-01-01T00:00:00Z or with an offset; never quoted.
+# https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm
+_DATETIME_LITERAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2})$")
+
+
+@dataclass(frozen=True)
+class _Condition:
+    field: str
+    op: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class _Query:
+    fields: tuple[str, ...]
+    conditions: tuple[_Condition, ...]
+    order: str | None
+    descending: bool
+    limit: int | None
+
+
+def _malformed(message: str) -> SalesforceApiError:
+    return SalesforceApiError(400, "MALFORMED_QUERY", message)
+
+
+def _literal(raw: str, field_name: str) -> Any:
+    if raw.startswith("'"):
+        if field_name in DATETIME_FIELDS:
+            raise _malformed(
+                f"value of filter criterion for field '{field_name}' must be of type dateTime "
+                "and should not be enclosed in quotes"
+            )
+        return re.sub(r"\\(.)", r"\1", raw[1:-1])
+    lowered = raw.lower()
+    if lowered == "null":
+        return None
+    if lowered in {"true", "false"}:
+        return lowered == "true"
+    if _DATETIME_LITERAL.match(raw):
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        return date.fromisoformat(raw)
+    if re.fullmatch(r"-?\d+(\.\d+)?", raw):
+        return float(raw)
+    raise _malformed(f"unexpected token: '{raw}'")
+
+
+def _like(pattern: str) -> re.Pattern[str]:
+    return re.compile(
+        "^" + "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern) + "$",
+        re.IGNORECASE | re.DOTALL,
+    )
+
+
+# --- outbound messaging --------------------------------------------------------------------------
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+OUTBOUND = "http://soap.sforce.com/2005/09/outbound"
+SOBJECT = "urn:sobject.enterprise.soap.sforce.com"
+# At most 100 notifications per message (WSDL maxOccurs="100"); undelivered ones are dropped after
+# 24 hours. https://developer.salesforce.com/docs/atlas.en-us.246.0.api.meta/api/sforce_api_om_outboundmessaging_notifications.htm
+MAX_NOTIFICATIONS_PER_MESSAGE = 100
+OUTBOUND_RETENTION = timedelta(hours=24)
+
+
+@dataclass
+class PendingNotification:
+    """One queued outbound notification: its own id and the record it is about."""
+
+    notification_id: str
+    record_id: str
+    queued_at: datetime
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    """One POST of an outbound message to the subscriber, and what came of it."""
+
+    at: datetime
+    notification_ids: tuple[str, ...]
+    status: int | None
+    acknowledged: bool
+    error: str | None = None
+
+
+@dataclass
+class _Subscriber:
+    url: str
+    token: str
+    transport: httpx.BaseTransport | None
+
+
+@dataclass
+class _Cursor:
+    object_name: str
+    ids: list[str]
+    fields: tuple[str, ...]
+    batch: int
+    last_used: datetime
+    version: str = field(default="")
+
+
+# --- the sandbox ---------------------------------------------------------------------------------
+
+
+class SalesforceSandbox:
+    """A local Salesforce org for tests and the demo: a WSGI app plus a thread-safe control API."""
+
+    def __init__(
+        self,
+        *,
+        organization_id: str = "00D8d000005XaMpEAK",
+        client_id: str = "3MVG9close2cash.sandbox.client",
+        client_secret: str = "sandbox-client-secret",  # noqa: S107 - a local twin's default
+        clock: Clock | None = None,
+        api_version: str = "62.0",
+        api_limit: int = 15_000,
+        page_size: int = 2_000,
+        token_ttl: timedelta = timedelta(hours=2),
+        multi_currency: bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if len(organization_id) == 15:
+            organization_id = to_18(organization_id)
+        if not organization_id.startswith("00D") or len(organization_id) != 18:
+            raise ValueError("organization_id must be a 15- or 18-character id starting with 00D")
+        self.organization_id = organization_id
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.api_version = api_version
+        self.multi_currency = multi_currency
+        self.base_url = "http://salesforce.sandbox"
+        self._clock: Clock = clock or (lambda: datetime.now(UTC))
+        self._sleep = sleep
+        self._lock = threading.RLock()
+        self._delivery_lock = threading.Lock()
+        self._ids = _IdFactory()
+        self._user_id = to_18("0058d000001IntU")
+        self._action_id = to_18("04k8d000000Om1A")
+        # Developer Edition's daily allocation (3p figure, VENDORS.md); set_api_limit changes it.
+        self._api_limit = api_limit
+        self._api_calls: deque[datetime] = deque()
+        self._page_size = page_size
+        self._token_ttl = token_ttl
+        self._tokens: dict[str, datetime] = {}
+        self._accounts: dict[str, dict[str, Any]] = {}
+        self._cursors: dict[str, _Cursor] = {}
+        self._faults: deque[int] = deque()
+        self._latency = 0.0
+        self._subscriber: _Subscriber | None = None
+        self._default_token = secrets.token_urlsafe(24)
+        self._pending: list[PendingNotification] = []
+        self.delivery_attempts: list[DeliveryAttempt] = []
+        self._last_delivered: list[PendingNotification] = []
+        self.dropped_notifications: list[PendingNotification] = []
+        self.requests: list[tuple[str, str]] = []
+        self._routes = Map(
+            [
+                Rule("/services/oauth2/token", methods=["POST"], endpoint="token"),
+                Rule("/services/data", methods=["GET"], endpoint="versions"),
+                Rule("/services/data/v<version>/sobjects/<sobject>", methods=["POST"], endpoint="create"),
+                Rule(
+                    "/services/data/v<version>/sobjects/<sobject>/<record_id>",
+                    methods=["GET", "PATCH", "DELETE"],
+                    endpoint="row",
+                ),
+                Rule("/services/data/v<version>/query", methods=["GET"], endpoint="query"),
+                Rule("/services/data/v<version>/query/<locator>", methods=["GET"], endpoint="query_more"),
+            ],
+            strict_slashes=False,
+        )
+
+    # --- control API ---------------------------------------------------------------------------
+
+    def connection(self, base_url: str) -> dict[str, Any]:
+        """The connection settings `shared.connectors.salesforce.build` accepts for this org at `base_url`."""
+        with self._lock:
+            self.base_url = base_url.rstrip("/")
+            token = self._subscriber.token if self._subscriber else self._default_token
+            return {
+                "login_url": self.base_url,
+                "api_version": self.api_version,
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "organization_id": self.organization_id,
+                "webhook_token": token,
+                "multi_currency": self.multi_currency,
+            }
+
+    def put_account(self, fields: dict[str, Any], account_id: str | None = None) -> str:
+        """Create (no id) or edit an Account as a user in the Salesforce UI would; returns its id.
+
+        Stamps LastModifiedDate/SystemModstamp and queues an outbound notification, as the org's
+        rule "Account: created, and every time it's edited -> send outbound message" does.
+        """
+        with self._lock:
+            if account_id is None:
+                return self._create_account(dict(fields))
+            self._update_account(self._find(account_id), dict(fields))
+            return str(self._find(account_id)["Id"])
+
+    def account(self, account_id: str) -> dict[str, Any]:
+        """The record as GET sObject Rows returns it (KeyError when there is no such Account)."""
+        with self._lock:
+            try:
+                return self._render(self._find(account_id))
+            except SalesforceApiError as exc:
+                raise KeyError(account_id) from exc
+
+    def account_ids(self) -> list[str]:
+        """Every Account id, in creation order."""
+        with self._lock:
+            return list(self._accounts)
+
+    def subscribe(self, url: str, *, token: str, transport: httpx.BaseTransport | None = None) -> None:
+        """Point the outbound message rule at `url`; messages are POSTed to url?token=<token>."""
+        with self._lock:
+            self._subscriber = _Subscriber(url=url, token=token, transport=transport)
+
+    @property
+    def pending_notifications(self) -> list[PendingNotification]:
+        """Notifications queued and not yet acknowledged, oldest first."""
+        with self._lock:
+            return list(self._pending)
+
+    def deliver_pending(self) -> int:
+        """POST queued notifications (up to 100 per message); returns how many were acknowledged.
+
+        A notification leaves the queue only when the reply is a SOAP notificationsResponse with
+        Ack true; otherwise it stays for the next round (Salesforce retries with backoff) until it is
+        24 hours old, when it is dropped as Salesforce drops it.
+        """
+        acknowledged = 0
+        with self._delivery_lock:
+            while True:
+                with self._lock:
+                    self._drop_expired()
+                    subscriber = self._subscriber
+                    batch = list(self._pending[:MAX_NOTIFICATIONS_PER_MESSAGE])
+                    if subscriber is None or not batch:
+                        return acknowledged
+                    for item in batch:
+                        item.attempts += 1
+                    body = self._outbound_message(batch)
+                attempt = self._post(subscriber, body, batch)
+                with self._lock:
+                    self.delivery_attempts.append(attempt)
+                    if not attempt.acknowledged:
+                        return acknowledged
+                    delivered = set(attempt.notification_ids)
+                    self._last_delivered = [p for p in self._pending if p.notification_id in delivered]
+                    self._pending = [p for p in self._pending if p.notification_id not in delivered]
+                acknowledged += len(batch)
+
+    def replay_last_delivery(self) -> int:
+        """Queue the last acknowledged message's notifications again, same ids: Salesforce delivers at
+        least once, so a listener sees redeliveries. Returns how many were queued again.
+
+        https://developer.salesforce.com/docs/atlas.en-us.246.0.api.meta/api/sforce_api_om_outboundmessaging_notifications.htm
+        """
+        with self._lock:
+            again = [
+                PendingNotification(p.notification_id, p.record_id, self._clock())
+                for p in self._last_delivered
+            ]
+            self._pending = again + self._pending
+            return len(again)
+
+    def wsgi_app(self) -> SalesforceSandbox:
+        """The WSGI application to serve (the sandbox itself is one)."""
+        return self
+
+    def fail_next(self, n: int, status: int = 503) -> None:
+        """The next `n` REST data API requests (not the token endpoint) answer `status` with an error body."""
+        with self._lock:
+            self._faults.extend([status] * n)
+
+    def set_api_limit(self, n: int) -> None:
+        """The org's rolling 24-hour API allocation; calls beyond it get 403 REQUEST_LIMIT_EXCEEDED."""
+        with self._lock:
+            self._api_limit = n
+
+    def set_latency(self, seconds: float) -> None:
+        """Delay every response by `seconds` (through the injected sleep)."""
+        with self._lock:
+            self._latency = seconds
+
+    def expire_sessions(self) -> None:
+        """Invalidate every access token issued so far (an admin revoked sessions / they timed out)."""
+        with self._lock:
+            self._tokens.clear()
+
+    @property
+    def api_usage(self) -> tuple[int, int]:
+        """(calls in the last 24 hours, daily allocation)."""
+        with self._lock:
+            return self._usage(), self._api_limit
+
+    # --- WSGI ----------------------------------------------------------------------------------
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self._handle(request)
+        return response(environ, start_response)
+
+    def _handle(self, request: Request) -> Response:
+        with self._lock:
+            latency = self._latency
+            self.requests.append((request.method, request.path))
+        if latency:
+            self._sleep(latency)
+        adapter = self._routes.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+        except NotFound:
+            return self._error(SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist"))
+        except MethodNotAllowed:
+            return self._error(
+                SalesforceApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed")
+            )
+        if endpoint == "token":
+            return self._token(request)
+        if endpoint == "versions":
+            return self._json(
+                [
+                    {
+                        "label": "Sandbox",
+                        "url": f"/services/data/v{self.api_version}",
+                        "version": self.api_version,
+                    }
+                ]
+            )
+        with self._lock:
+            try:
+                self._authorize(request)
+                if self._faults:
+                    status = self._faults.popleft()
+                    code, message = _FAULTS.get(status, ("UNKNOWN_EXCEPTION", "Injected failure"))
+                    raise SalesforceApiError(status, code, message)
+                self._spend_api_call()
+                if not re.fullmatch(r"\d{2,3}\.0", args["version"]):
+                    raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+                response = self._dispatch(endpoint, request, {k: str(v) for k, v in args.items()})
+            except SalesforceApiError as exc:
+                response = self._error(exc)
+            response.headers["Sforce-Limit-Info"] = f"api-usage={self._usage()}/{self._api_limit}"
+            return response
+
+    def _dispatch(self, endpoint: str, request: Request, args: dict[str, str]) -> Response:
+        if endpoint == "create":
+            self._require_account(args["sobject"])
+            record_id = self._create_account(self._json_body(request), via_api=True)
+            return self._json({"id": record_id, "success": True, "errors": []}, status=201)
+        if endpoint == "row":
+            self._require_account(args["sobject"])
+            record = self._find(args["record_id"])
+            if request.method == "GET":
+                return self._json(self._render(record, self._fields_param(request)))
+            if request.method == "PATCH":
+                self._update_account(record, self._json_body(request), via_api=True)
+                return Response(status=204)
+            record["IsDeleted"] = True
+            return Response(status=204)
+        if endpoint == "query":
+            return self._json(self._run_query(request, args["version"]))
+        return self._json(self._query_more(args["locator"], args["version"]))
+
+    # --- OAuth ---------------------------------------------------------------------------------
+
+    # Client credentials flow: form-encoded POST; bad credentials -> 400 invalid_client.
+    # https://developer.salesforce.com/docs/atlas.en-us.262.0.chatterapi.meta/chatterapi/quickstart_connecting.htm
+    def _token(self, request: Request) -> Response:
+        form = request.form
+        if form.get("grant_type") != "client_credentials":
+            return self._json(
+                {"error": "unsupported_grant_type", "error_description": "grant type not supported"},
+                status=400,
+            )
+        client_id = form.get("client_id", "")
+        client_secret = form.get("client_secret", "")
+        valid = secrets.compare_digest(
+            client_id.encode(), self.client_id.encode()
+        ) and secrets.compare_digest(client_secret.encode(), self.client_secret.encode())
+        if not valid:
+            return self._json(
+                {"error": "invalid_client", "error_description": "invalid client credentials"}, status=400
+            )
+        now = self._clock()
+        token = f"{self.organization_id[:15]}!{secrets.token_urlsafe(40)}"
+        with self._lock:
+            self._tokens[token] = now
+        issued_at = str(int(now.timestamp() * 1000))
+        instance = request.host_url.rstrip("/")
+        identity = f"{instance}/id/{self.organization_id}/{self._user_id}"
+        signature = base64.b64encode(hashlib.sha256(f"{identity}{issued_at}".encode()).digest()).decode()
+        return self._json(
+            {
+                "access_token": token,
+                "signature": signature,
+                "scope": "api",
+                "instance_url": instance,
+                "id": identity,
+                "token_type": "Bearer",
+                "issued_at": issued_at,
+            }
+        )
+
+    def _authorize(self, request: Request) -> None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        issued = self._tokens.get(token) if scheme.lower() in {"bearer", "oauth"} else None
+        if issued is None or self._clock() - issued >= self._token_ttl:
+            self._tokens.pop(token, None)
+            raise SalesforceApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+
+    # --- limits --------------------------------------------------------------------------------
+
+    def _usage(self) -> int:
+        horizon = self._clock() - timedelta(hours=24)
+        while self._api_calls and self._api_calls[0] <= horizon:
+            self._api_calls.popleft()
+        return len(self._api_calls)
+
+    def _spend_api_call(self) -> None:
+        # Rolling 24-hour allocation; once spent, every call of the org is refused with 403.
+        # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
+        if self._usage() >= self._api_limit:
+            raise SalesforceApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        self._api_calls.append(self._clock())
+
+    # --- records -------------------------------------------------------------------------------
+
+    def _require_account(self, sobject: str) -> None:
+        if sobject != "Account":
+            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def _known_fields(self) -> tuple[str, ...]:
+        text = TEXT_FIELDS if self.multi_currency else tuple(f for f in TEXT_FIELDS if f != "CurrencyIsoCode")
+        return (*SYSTEM_FIELDS, *text)
+
+    def _canonical_field(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((known for known in self._known_fields() if known.lower() == lowered), None)
+
+    def _find(self, record_id: str) -> dict[str, Any]:
+        if not re.fullmatch(r"[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?", record_id):
+            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        # The first 15 characters are the id (case-sensitive); an 18-character form must be the
+        # case-safe extension of them.
+        full = to_18(record_id[:15])
+        if len(record_id) == 18 and record_id.upper() != full.upper():
+            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        record = self._accounts.get(full)
+        if record is None:
+            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        if record["IsDeleted"]:
+            raise SalesforceApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
+        return record
+
+    def _check_writable(self, fields: dict[str, Any]) -> dict[str, Any]:
+        clean: dict[str, Any] = {}
+        for name, value in fields.items():
+            known = self._canonical_field(name)
+            if known is None:
+                raise SalesforceApiError(
+                    400, "INVALID_FIELD", f"No such column '{name}' on sobject of type Account", [name]
+                )
+            if known in SYSTEM_FIELDS:
+                raise SalesforceApiError(
+                    400,
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    f"Unable to create/update fields: {known}. Please check the security settings of "
+                    "this field and verify that it is read/write for your profile or permission set.",
+                    [known],
+                )
+            if value is not None and not isinstance(value, str):
+                raise SalesforceApiError(
+                    400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of string from {value!r}", [known]
+                )
+            clean[known] = value if value != "" else None
+        return clean
+
+    def _create_account(self, fields: dict[str, Any], *, via_api: bool = False) -> str:
+        try:
+            clean = self._check_writable(fields)
+        except SalesforceApiError as exc:
+            if via_api:
+                raise
+            raise ValueError(exc.message) from exc
+        if not clean.get("Name"):
+            error = SalesforceApiError(
+                400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [Name]", ["Name"]
+            )
+            if via_api:
+                raise error
+            raise ValueError(error.message)
+        now = self._clock()
+        record_id = self._ids.new(ACCOUNT_PREFIX)
+        record: dict[str, Any] = dict.fromkeys(self._known_fields())
+        record.update(
+            {
+                "Id": record_id,
+                "IsDeleted": False,
+                "OwnerId": self._user_id,
+                "CreatedDate": now,
+                "CreatedById": self._user_id,
+                "LastModifiedDate": now,
+                "LastModifiedById": self._user_id,
+                "SystemModstamp": now,
+            }
+        )
+        if self.multi_currency:
+            record["CurrencyIsoCode"] = "USD"  # the corporate currency, the default of new records
+        record.update(clean)
+        self._accounts[record_id] = record
+        self._queue_notification(record_id, now)
+        return record_id
+
+    def _update_account(
+        self, record: dict[str, Any], fields: dict[str, Any], *, via_api: bool = False
+    ) -> None:
+        try:
+            clean = self._check_writable(fields)
+            if "Name" in clean and not clean["Name"]:
+                raise SalesforceApiError(
+                    400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [Name]", ["Name"]
+                )
+        except SalesforceApiError as exc:
+            if via_api:
+                raise
+            raise ValueError(exc.message) from exc
+        now = self._clock()
+        record.update(clean)
+        record["LastModifiedDate"] = now
+        record["SystemModstamp"] = now
+        # Workflow rules fire on API edits too, so the hub's own writes come back as messages
+        # (the ledger checksum suppresses the echo).
+        self._queue_notification(record["Id"], now)
+
+    def _render(self, record: dict[str, Any], fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+        names = fields or self._known_fields()
+        body: dict[str, Any] = {
+            "attributes": {
+                "type": "Account",
+                "url": f"/services/data/v{self.api_version}/sobjects/Account/{record['Id']}",
+            }
+        }
+        for name in names:
+            value = record.get(name)
+            body[name] = sf_datetime(value) if isinstance(value, datetime) else value
+        return body
+
+    def _fields_param(self, request: Request) -> tuple[str, ...] | None:
+        raw = request.args.get("fields")
+        if not raw:
+            return None
+        names = []
+        for name in (part.strip() for part in raw.split(",")):
+            known = self._canonical_field(name)
+            if known is None:
+                raise SalesforceApiError(
+                    400, "INVALID_FIELD", f"No such column '{name}' on entity 'Account'.", [name]
+                )
+            names.append(known)
+        return tuple(dict.fromkeys(["Id", *names]))
+
+    # --- SOQL ----------------------------------------------------------------------------------
+
+    def _parse_soql(self, soql: str) -> _Query:
+        match = _SOQL.match(soql)
+        if match is None:
+            raise _malformed(f"unexpected token in query: {soql[:80]!r}")
+        if match["object"].lower() != "account":
+            raise SalesforceApiError(
+                400, "INVALID_TYPE", f"sObject type '{match['object']}' is not supported."
+            )
+        fields = []
+        for raw in match["fields"].split(","):
+            name = raw.strip()
+            known = self._canonical_field(name)
+            if known is None:
+                if not re.fullmatch(r"\w+", name):
+                    raise _malformed(f"unexpected token: '{name}'")
+                raise SalesforceApiError(
+                    400, "INVALID_FIELD", f"No such column '{name}' on entity 'Account'."
+                )
+            fields.append(known)
+        conditions = []
+        if match["where"]:
+            for part in re.split(r"\s+AND\s+", match["where"], flags=re.IGNORECASE):
+                cond = _CONDITION.match(part)
+                if cond is None:
+                    raise _malformed(f"unexpected token in WHERE clause: '{part.strip()}'")
+                known = self._canonical_field(cond["field"])
+                if known is None:
+                    raise SalesforceApiError(
+                        400, "INVALID_FIELD", f"No such column '{cond['field']}' on entity 'Account'."
+                    )
+                conditions.append(_Condition(known, cond["op"].upper(), _literal(cond["value"], known)))
+        order = None
+        if match["order"]:
+            order = self._canonical_field(match["order"])
+            if order is None:
+                raise SalesforceApiError(
+                    400, "INVALID_FIELD", f"No such column '{match['order']}' on entity 'Account'."
+                )
+        return _Query(
+            fields=tuple(fields),
+            conditions=tuple(conditions),
+            order=order,
+            descending=(match["direction"] or "").upper() == "DESC",
+            limit=int(match["limit"]) if match["limit"] else None,
+        )
+
+    @staticmethod
+    def _matches(record: dict[str, Any], condition: _Condition) -> bool:
+        value = record.get(condition.field)
+        expected = condition.value
+        if condition.op == "LIKE":
+            return isinstance(value, str) and isinstance(expected, str) and bool(_like(expected).match(value))
+        if condition.op == "=":
+            return bool(value == expected)
+        if condition.op == "!=":
+            return bool(value != expected)
+        if value is None or expected is None:
+            return False
+        try:
+            if condition.op == "<":
+                return bool(value < expected)
+            if condition.op == "<=":
+                return bool(value <= expected)
+            if condition.op == ">":
+                return bool(value > expected)
+            return bool(value >= expected)
+        except TypeError as exc:
+            raise _malformed(f"cannot compare field '{condition.field}' with {expected!r}") from exc
+
+    def _batch_size(self, request: Request) -> int:
+        # Sforce-Query-Options: batchSize=N (200..2,000, default 2,000), further capped by the
+        # sandbox's own page size so that tests can page through a handful of records.
+        # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_queryoptions.htm
+        requested = 2_000
+        match = re.search(r"batchSize=(\d+)", request.headers.get("Sforce-Query-Options", ""))
+        if match:
+            requested = min(2_000, max(200, int(match.group(1))))
+        return max(1, min(requested, self._page_size))
+
+    def _run_query(self, request: Request, version: str) -> dict[str, Any]:
+        soql = request.args.get("q")
+        if not soql:
+            raise _malformed("A query string has to be specified")
+        query = self._parse_soql(soql)
+        rows = [r for r in self._accounts.values() if not r["IsDeleted"]]
+        rows = [r for r in rows if all(self._matches(r, c) for c in query.conditions)]
+        if query.order is not None:
+            order = query.order
+            rows.sort(key=lambda r: (r.get(order) is None, r.get(order)), reverse=query.descending)
+        if query.limit is not None:
+            rows = rows[: query.limit]
+        cursor = _Cursor(
+            object_name="Account",
+            ids=[r["Id"] for r in rows],
+            fields=query.fields,
+            batch=self._batch_size(request),
+            last_used=self._clock(),
+            version=version,
+        )
+        return self._page(cursor, 0)
+
+    def _page(self, cursor: _Cursor, offset: int) -> dict[str, Any]:
+        ids = cursor.ids[offset : offset + cursor.batch]
+        records = []
+        for record_id in ids:
+            record = self._accounts[record_id]
+            rendered = self._render(record, cursor.fields)
+            if "Id" not in cursor.fields:
+                rendered.pop("Id", None)
+            records.append(rendered)
+        body: dict[str, Any] = {"totalSize": len(cursor.ids), "done": offset + len(ids) >= len(cursor.ids)}
+        if not body["done"]:
+            locator = next((key for key, value in self._cursors.items() if value is cursor), None)
+            if locator is None:
+                locator = "01g" + secrets.token_hex(6)[:12] + "A2"
+                self._cursors[locator] = cursor
+            body["nextRecordsUrl"] = f"/services/data/v{cursor.version}/query/{locator}-{offset + len(ids)}"
+        body["records"] = records
+        return body
+
+    def _query_more(self, locator: str, version: str) -> dict[str, Any]:
+        key, _, raw_offset = locator.rpartition("-")
+        cursor = self._cursors.get(key)
+        now = self._clock()
+        # Query locators expire after 15 minutes of inactivity.
+        # https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query-more-results.html
+        if cursor is None or not raw_offset.isdigit() or now - cursor.last_used > timedelta(minutes=15):
+            self._cursors.pop(key, None)
+            raise SalesforceApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        cursor.last_used = now
+        return self._page(cursor, int(raw_offset))
+
+    # --- outbound messages ---------------------------------------------------------------------
+
+    def _queue_notification(self, record_id: str, now: datetime) -> None:
+        self._pending.append(
+            PendingNotification(
+                notification_id=self._ids.new(NOTIFICATION_PREFIX), record_id=record_id, queued_at=now
+            )
+        )
+
+    def _drop_expired(self) -> None:
+        horizon = self._clock() - OUTBOUND_RETENTION
+        expired = [p for p in self._pending if p.queued_at <= horizon]
+        if expired:
+            self.dropped_notifications.extend(expired)
+            self._pending = [p for p in self._pending if p.queued_at > horizon]
+
+    def _outbound_message(self, batch: list[PendingNotification]) -> bytes:
+        """The SOAP notifications() message for `batch`, with each record's latest data.
+
+        https://developer.salesforce.com/docs/platform/api/guide/sforce-api-om-outboundmessaging-wsdl.html
+        """
+        org15 = self.organization_id[:15]
+        parts = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            f'<soapenv:Envelope xmlns:soapenv="{SOAP_ENV}" xmlns:xsd="http://www.w3.org/2001/XMLSchema"'
+            ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">',
+            "<soapenv:Body>",
+            f'<notifications xmlns="{OUTBOUND}">',
+            f"<OrganizationId>{self.organization_id}</OrganizationId>",
+            f"<ActionId>{self._action_id}</ActionId>",
+            '<SessionId xsi:nil="true"/>',
+            f"<EnterpriseUrl>{escape(self.base_url)}/services/Soap/c/{self.api_version}/{org15}</EnterpriseUrl>",
+            f"<PartnerUrl>{escape(self.base_url)}/services/Soap/u/{self.api_version}/{org15}</PartnerUrl>",
+        ]
+        for item in batch:
+            record = self._accounts[item.record_id]
+            parts.append(f"<Notification><Id>{item.notification_id}</Id>")
+            parts.append(f'<sObject xsi:type="sf:Account" xmlns:sf={quoteattr(SOBJECT)}>')
+            for name in OUTBOUND_FIELDS:
+                value = record.get(name)
+                if value is None:
+                    continue  # null fields are left out of the message
+                text = sf_datetime(value).replace("+0000", "Z") if isinstance(value, datetime) else str(value)
+                parts.append(f"<sf:{name}>{escape(text)}</sf:{name}>")
+            parts.append("</sObject></Notification>")
+        parts.extend(["</notifications>", "</soapenv:Body>", "</soapenv:Envelope>"])
+        return "".join(parts).encode()
+
+    def _post(
+        self, subscriber: _Subscriber, body: bytes, batch: list[PendingNotification]
+    ) -> DeliveryAttempt:
+        ids = tuple(item.notification_id for item in batch)
+        # Salesforce waits 60 seconds for the acknowledgement.
+        # https://help.salesforce.com/s/articleView?id=platform.workflow_om_considerations.htm&type=5
+        try:
+            with httpx.Client(transport=subscriber.transport, timeout=60.0) as client:
+                response = client.post(
+                    subscriber.url,
+                    params={"token": subscriber.token},
+                    content=body,
+                    headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'},
+                )
+        except httpx.HTTPError as exc:
+            return DeliveryAttempt(self._clock(), ids, None, False, f"{type(exc).__name__}: {exc}")
+        acknowledged = response.status_code == 200 and self._is_ack(response.content)
+        error = None if acknowledged else f"HTTP {response.status_code}: {response.text[:200]}"
+        return DeliveryAttempt(self._clock(), ids, response.status_code, acknowledged, error)
+
+    @staticmethod
+    def _is_ack(body: bytes) -> bool:
+        try:
+            root: Element = SafeET.fromstring(body, forbid_dtd=True)
+        except (ParseError, defusedxml.DefusedXmlException):
+            return False
+        ack = root.find(f"{{{SOAP_ENV}}}Body/{{{OUTBOUND}}}notificationsResponse/{{{OUTBOUND}}}Ack")
+        return ack is not None and (ack.text or "").strip().lower() == "true"
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _json(body: Any, status: int = 200) -> Response:
+        return Response(json.dumps(body), status=status, content_type="application/json;charset=UTF-8")
+
+    def _error(self, error: SalesforceApiError) -> Response:
+        return self._json(error.body(), status=error.status)
+
+    @staticmethod
+    def _json_body(request: Request) -> dict[str, Any]:
+        try:
+            body = json.loads(request.get_data(as_text=True) or "null")
+        except json.JSONDecodeError as exc:
+            raise SalesforceApiError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc.msg}") from exc
+        if not isinstance(body, dict):
+            raise SalesforceApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object for the record")
+        return body
