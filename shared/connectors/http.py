@@ -117,7 +117,7 @@ class VendorHttp:
     budget: RateBudget | None = None
     transport: httpx.BaseTransport | None = None
     sleep: Callable[[float], None] = time.sleep
-    timeout: httpx.Timeout = DEFAULT_TIMEOUT
+    timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     calls: int = 0  # vendor API calls made (attempts), for the per-record figures in `make bench`
 
     def __post_init__(self) -> None:

@@ -1,0 +1,1 @@
+"""Protocol-faithful local twins of each vendor API, with fault switches."""
