@@ -1,0 +1,1 @@
+"""The AWS renderer of infra/wiring.py: a CDK app whose stack loops over the wiring."""

@@ -1,0 +1,58 @@
+"""CDK entry point: `python -m infra.cdk.app` (or `npx cdk synth` via cdk.json) synthesizes offline."""
+
+from __future__ import annotations
+
+import os
+
+# jsii prints a banner on every run for a Node major it considers end-of-life (it names the silenced
+# majors in this variable) or untested; the Node in use here is a deliberate choice, so silence it
+# before aws_cdk (and with it the jsii runtime) loads.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
+
+import aws_cdk as cdk
+import cdk_nag
+from constructs import Construct
+
+from infra.cdk.nag import acknowledge
+from infra.cdk.stack import Close2CashStack
+from infra.wiring import WIRING
+
+DEFAULT_REGION = "eu-west-1"
+
+
+def nag_packs(scope: Construct) -> list[cdk_nag.NagPack]:
+    """The rule packs close2cash is held to."""
+    return [
+        cdk_nag.AwsSolutionsChecks(scope, verbose=True),
+        cdk_nag.ServerlessChecks(scope, verbose=True),
+    ]
+
+
+def build(outdir: str | None = None) -> tuple[cdk.App, Close2CashStack]:
+    """The app with its one stack, cdk-nag packs applied and every acknowledgement recorded."""
+    # The CLI passes its output folder in CDK_OUTDIR; run directly, synth writes to ./cdk.out like the CLI.
+    app = cdk.App(outdir=outdir or os.environ.get("CDK_OUTDIR") or "cdk.out")
+    # Environment-agnostic for the account (no lookups, so synth works offline); the region comes from
+    # the CLI's environment when there is one.
+    stack = Close2CashStack(
+        app,
+        WIRING.stack_name,
+        env=cdk.Environment(region=os.environ.get("CDK_DEFAULT_REGION", DEFAULT_REGION)),
+        description="close2cash: CRM, PSA and accounting kept in sync from opportunity close to cash",
+    )
+    acknowledge(stack)
+    # cdk-nag 3 packs are CDK policy-validation plugins: findings that are not acknowledged fail synth
+    # and are written to cdk.out/policy-validation-report.json.
+    cdk.Validations.of(app).add_plugins(*nag_packs(app))
+    return app, stack
+
+
+def main() -> None:
+    app, _ = build()
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

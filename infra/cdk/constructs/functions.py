@@ -1,0 +1,177 @@
+"""Functions: one Lambda per wiring.FUNCTIONS entry, its trigger, and its `uses` as least-privilege grants."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.wiring import Access, Function, QueueTrigger, ScheduleTrigger, Use, Wiring
+
+METRICS_NAMESPACE = "close2cash"
+# The asset is built for this interpreter and architecture (see infra/cdk/bundling.py).
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.ARM_64
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+
+# Anything a `Use` can name, by logical name.
+Resource = dynamodb.Table | events.EventBus | sqs.Queue | secretsmanager.Secret | sfn.StateMachine
+
+
+class Functions(Construct):
+    """The Lambda functions of the wiring, each with its own role, log group and trigger."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        wiring: Wiring,
+        code: lambda_.Code,
+        queues: Mapping[str, sqs.Queue],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.functions: dict[str, lambda_.Function] = {}
+        self.schedule_dlqs: dict[str, sqs.Queue] = {}
+        self._wiring = wiring
+        for spec in wiring.functions:
+            fn = self._function(spec, code)
+            self.functions[spec.name] = fn
+            self._trigger(spec, fn, queues)
+
+    def _function(self, spec: Function, code: lambda_.Code) -> lambda_.Function:
+        log_group = logs.LogGroup(self, f"Logs-{spec.name}", retention=LOG_RETENTION)
+        # An explicit role with a grant on its own log group, instead of the AWS managed
+        # AWSLambdaBasicExecutionRole, whose logs permissions cover every log group in the account.
+        role = iam.Role(
+            self,
+            f"Role-{spec.name}",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"close2cash {spec.name}",
+        )
+        log_group.grant_write(role)
+        dlq: sqs.Queue | None = None
+        if isinstance(spec.trigger, ScheduleTrigger):
+            # A schedule is the one asynchronous trigger: events EventBridge cannot deliver and invocations
+            # that still fail after Lambda's own retries are both kept here for an operator.
+            dlq = sqs.Queue(
+                self,
+                f"ScheduleDlq-{spec.name}",
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                retention_period=cdk.Duration.days(14),
+            )
+            self.schedule_dlqs[spec.name] = dlq
+        module, _, attribute = spec.handler.rpartition(".")
+        if not module or not attribute:
+            raise ValueError(f"function {spec.name}: handler {spec.handler!r} is not `module.attribute`")
+        return lambda_.Function(
+            self,
+            f"Fn-{spec.name}",
+            code=code,
+            handler=spec.handler,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            memory_size=spec.memory_mb,
+            timeout=cdk.Duration.seconds(spec.timeout_seconds),
+            reserved_concurrent_executions=spec.reserved_concurrency,
+            description=spec.description or spec.name,
+            role=role,
+            log_group=log_group,
+            dead_letter_queue=dlq,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": spec.name,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "LOG_LEVEL": "INFO",
+            },
+        )
+
+    def _trigger(self, spec: Function, fn: lambda_.Function, queues: Mapping[str, sqs.Queue]) -> None:
+        trigger = spec.trigger
+        if isinstance(trigger, QueueTrigger):
+            fn.add_event_source(
+                sources.SqsEventSource(
+                    queues[trigger.queue],
+                    batch_size=trigger.batch_size,
+                    max_batching_window=(
+                        cdk.Duration.seconds(trigger.max_batching_window_seconds)
+                        if trigger.max_batching_window_seconds
+                        else None
+                    ),
+                    # Handlers use Powertools' BatchProcessor: only the failed records return to the queue.
+                    report_batch_item_failures=True,
+                )
+            )
+        elif isinstance(trigger, ScheduleTrigger):
+            events.Rule(
+                self,
+                f"Schedule-{spec.name}",
+                schedule=events.Schedule.expression(trigger.expression),
+                targets=[
+                    targets.LambdaFunction(
+                        fn, dead_letter_queue=self.schedule_dlqs[spec.name], retry_attempts=2
+                    )
+                ],
+            )
+        # ApiTrigger is rendered by the Api construct; TaskTrigger by the state machine that calls it.
+
+    def grant_uses(self, resources: Mapping[str, Resource]) -> None:
+        """Render every function's `uses`: one least-privilege grant and one environment variable each."""
+        for spec in self._wiring.functions:
+            fn = self.functions[spec.name]
+            for use in spec.uses:
+                if use.resource not in resources:
+                    raise ValueError(f"function {spec.name} uses unknown resource {use.resource!r}")
+                fn.add_environment(use.env, grant(resources[use.resource], use, fn))
+
+
+def grant(resource: Resource, use: Use, grantee: iam.IGrantable) -> str:
+    """Grant `use.access` on `resource` to `grantee`; return what the function's env var should hold."""
+    access = use.access
+    if isinstance(resource, dynamodb.Table):
+        table_grants = {
+            Access.READ: resource.grant_read_data,
+            Access.WRITE: resource.grant_write_data,
+            Access.READ_WRITE: resource.grant_read_write_data,
+        }
+        if access in table_grants:
+            table_grants[access](grantee)
+            return resource.table_name
+    elif isinstance(resource, events.EventBus):
+        if access is Access.PUT:
+            resource.grant_put_events_to(grantee)
+            return resource.event_bus_name
+    elif isinstance(resource, sqs.Queue):
+        if access is Access.SEND:
+            resource.grant_send_messages(grantee)
+            return resource.queue_url
+        if access is Access.READ:
+            resource.grant_consume_messages(grantee)
+            return resource.queue_url
+    elif isinstance(resource, secretsmanager.Secret):
+        if access is Access.READ:
+            resource.grant_read(grantee)
+            return resource.secret_arn
+    elif isinstance(resource, sfn.StateMachine):
+        if access is Access.START:
+            resource.grant_start_execution(grantee)
+            return resource.state_machine_arn
+        if access is Access.TASK_RESPONSE:
+            resource.grant_task_response(grantee)
+            return resource.state_machine_arn
+        if access is Access.READ:
+            resource.grant_read(grantee)
+            return resource.state_machine_arn
+    raise ValueError(f"{use.resource!r} does not support access {access.value!r}")

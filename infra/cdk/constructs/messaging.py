@@ -1,0 +1,94 @@
+"""Messaging: the EventBridge bus with its archive, its rules, and one SQS queue (+DLQ) per consumer."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.wiring import Wiring
+
+# AWS: set the source queue's visibility timeout to at least six times the function timeout (plus the
+# batching window), so a message is not redelivered while a throttled or retried batch is still running.
+# https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+VISIBILITY_FACTOR = 6
+# Messages a consumer cannot handle wait here for an operator; 14 days is SQS's maximum retention.
+QUEUE_RETENTION = cdk.Duration.days(4)
+
+
+def visibility_timeout_seconds(wiring: Wiring, queue: str) -> int:
+    """Visibility timeout of `queue`: 6x its consumer's timeout plus its batching window (30 s default)."""
+    consumer = wiring.consumer_of(queue)
+    if consumer is None:
+        return 30
+    window = getattr(consumer.trigger, "max_batching_window_seconds", 0)
+    return VISIBILITY_FACTOR * consumer.timeout_seconds + int(window)
+
+
+class Messaging(Construct):
+    """The bus (archived for replay), rules that each target one queue, and the queues with their DLQs."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, wiring: Wiring) -> None:
+        super().__init__(scope, construct_id)
+        self.bus = events.EventBus(self, "Bus", description=f"close2cash bus {wiring.bus.name}")
+        # Notices are change notices: the archive lets an operator replay them after fixing a consumer.
+        self.archive = self.bus.archive(
+            "Archive",
+            description="Every notice published on the bus, for replay",
+            event_pattern=events.EventPattern(account=[cdk.Stack.of(self).account]),
+            retention=cdk.Duration.days(wiring.bus.archive_retention_days),
+        )
+
+        self.queues: dict[str, sqs.Queue] = {}
+        self.dlqs: dict[str, sqs.Queue] = {}
+        for spec in wiring.queues:
+            dlq = sqs.Queue(
+                self,
+                f"Dlq-{spec.name}",
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                retention_period=cdk.Duration.days(spec.dlq_retention_days),
+            )
+            queue = sqs.Queue(
+                self,
+                f"Queue-{spec.name}",
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+                retention_period=QUEUE_RETENTION,
+                visibility_timeout=cdk.Duration.seconds(visibility_timeout_seconds(wiring, spec.name)),
+                dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=spec.max_receive_count),
+            )
+            self.queues[spec.name] = queue
+            self.dlqs[spec.name] = dlq
+
+        self.rules: dict[str, events.Rule] = {}
+        for rule_spec in wiring.rules:
+            if rule_spec.bus != wiring.bus.name:
+                raise ValueError(f"rule {rule_spec.name} is on unknown bus {rule_spec.bus}")
+            rule = events.Rule(
+                self,
+                f"Rule-{rule_spec.name}",
+                event_bus=self.bus,
+                description=f"{rule_spec.name} -> {rule_spec.queue}",
+                # Only satisfies the L2's "pattern or schedule" check; replaced just below.
+                event_pattern=events.EventPattern(account=[cdk.Stack.of(self).account]),
+            )
+            # The wiring's pattern is EventBridge's own JSON (prefix matchers included), so it is rendered
+            # verbatim instead of being translated field by field into EventPattern's typed props.
+            cfn_rule = rule.node.default_child
+            assert isinstance(cfn_rule, events.CfnRule)
+            cfn_rule.add_property_override("EventPattern", rule_spec.pattern)
+            # Events EventBridge cannot deliver (queue policy, KMS) land in the queue's own DLQ, so a
+            # single place holds everything that did not get processed. SqsQueue also writes the queue
+            # policy that lets events.amazonaws.com send from this rule only (aws:SourceArn).
+            rule.add_target(
+                targets.SqsQueue(
+                    self.queues[rule_spec.queue],
+                    dead_letter_queue=self.dlqs[rule_spec.queue],
+                    retry_attempts=185,
+                    max_event_age=cdk.Duration.hours(24),
+                )
+            )
+            self.rules[rule_spec.name] = rule

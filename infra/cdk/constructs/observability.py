@@ -1,0 +1,167 @@
+"""Observability: alarms on DLQs, queue age, function errors and workflow failures, and a dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.cdk.constructs.functions import METRICS_NAMESPACE
+
+# A message older than this in a work queue means its consumer is failing or throttled: well past the
+# longest consumer timeout times its redrive count, and well inside the queue's retention.
+OLDEST_MESSAGE_ALARM = cdk.Duration.minutes(15)
+PERIOD = cdk.Duration.minutes(5)
+# Business metrics the functions emit with Powertools (EMF) in the close2cash namespace.
+BUSINESS_METRICS = (
+    "RecordsSynced",
+    "DuplicatesPrevented",
+    "EchoesSuppressed",
+    "WebhookRejected",
+    "NoticesReceived",
+)
+
+
+class Observability(Construct):
+    """An encrypted SNS alarm topic, one alarm per failure signal, and the close2cash dashboard."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        queues: Mapping[str, sqs.IQueue],
+        dlqs: Mapping[str, sqs.IQueue],
+        functions: Mapping[str, lambda_.IFunction],
+        state_machines: Mapping[str, sfn.IStateMachine],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # CloudWatch cannot publish to a topic encrypted with the AWS managed aws/sns key, so the topic
+        # gets a customer managed key whose policy lets CloudWatch use it.
+        key = kms.Key(self, "AlarmKey", enable_key_rotation=True, description="close2cash alarm topic")
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        self.topic = sns.Topic(self, "AlarmTopic", master_key=key, enforce_ssl=True)
+        action = cw_actions.SnsAction(self.topic)
+        self.alarms: dict[str, cw.Alarm] = {}
+
+        def alarm(name: str, metric: cw.IMetric, threshold: float, description: str) -> cw.Alarm:
+            created = cw.Alarm(
+                self,
+                f"Alarm-{name}",
+                metric=metric,
+                threshold=threshold,
+                evaluation_periods=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                alarm_description=description,
+            )
+            created.add_alarm_action(action)
+            self.alarms[name] = created
+            return created
+
+        for name, dlq in dlqs.items():
+            alarm(
+                f"dlq-{name}",
+                dlq.metric_approximate_number_of_messages_visible(
+                    period=cdk.Duration.minutes(1), statistic="Maximum"
+                ),
+                0,
+                f"Messages in the DLQ of {name}: they need an operator (inspect, fix, redrive)",
+            )
+        for name, queue in queues.items():
+            alarm(
+                f"age-{name}",
+                queue.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
+                OLDEST_MESSAGE_ALARM.to_seconds(),
+                f"Oldest message in {name} is older than {OLDEST_MESSAGE_ALARM.to_minutes()} minutes",
+            )
+        for name, fn in functions.items():
+            alarm(
+                f"errors-{name}",
+                fn.metric_errors(period=PERIOD, statistic="Sum"),
+                0,
+                f"Function {name} raised errors",
+            )
+        for name, machine in state_machines.items():
+            alarm(
+                f"failed-{name}",
+                machine.metric_failed(period=PERIOD, statistic="Sum"),
+                0,
+                f"Executions of workflow {name} failed",
+            )
+
+        self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=cdk.Duration.hours(24))
+        self.dashboard.add_widgets(
+            cw.TextWidget(
+                markdown="# close2cash\nBusiness metrics (EMF) and failure signals", width=24, height=2
+            )
+        )
+        self.dashboard.add_widgets(
+            *(self._business_widget(metric_name, "Sum") for metric_name in BUSINESS_METRICS),
+            self._business_widget("SyncLatency", "p90"),
+        )
+        self.dashboard.add_widgets(
+            cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Function errors",
+                left=[fn.metric_errors(period=PERIOD, label=name) for name, fn in functions.items()],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Function duration p90",
+                left=[
+                    fn.metric_duration(period=PERIOD, statistic="p90", label=name)
+                    for name, fn in functions.items()
+                ],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Queue depth (work + DLQ)",
+                left=[
+                    q.metric_approximate_number_of_messages_visible(period=PERIOD, label=name)
+                    for name, q in queues.items()
+                ],
+                right=[
+                    q.metric_approximate_number_of_messages_visible(period=PERIOD, label=f"{name} DLQ")
+                    for name, q in dlqs.items()
+                ],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Workflows",
+                left=[
+                    m.metric_succeeded(period=PERIOD, label=f"{n} succeeded")
+                    for n, m in state_machines.items()
+                ],
+                right=[
+                    m.metric_failed(period=PERIOD, label=f"{n} failed") for n, m in state_machines.items()
+                ],
+                width=8,
+            ),
+        )
+
+    @staticmethod
+    def _business_widget(metric_name: str, statistic: str) -> cw.GraphWidget:
+        # Powertools adds a `service` dimension and handlers may add more (WebhookRejected is emitted per
+        # `reason`), so a search expression draws one line per dimension set instead of guessing them.
+        search = cw.MathExpression(
+            expression=(
+                f'SEARCH(\'Namespace="{METRICS_NAMESPACE}" MetricName="{metric_name}"\', '
+                f"'{statistic}', {int(PERIOD.to_seconds())})"
+            ),
+            using_metrics={},
+            label=metric_name,
+            period=PERIOD,
+        )
+        return cw.GraphWidget(title=metric_name, left=[search], width=8)

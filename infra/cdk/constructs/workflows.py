@@ -1,0 +1,49 @@
+"""Workflows: Step Functions Standard state machines loaded from ASL files with ARN substitutions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.wiring import Wiring
+
+
+class Workflows(Construct):
+    """One Standard state machine per wiring entry, logged (ALL, with data) and traced."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        wiring: Wiring,
+        functions: Mapping[str, lambda_.IFunction],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.state_machines: dict[str, sfn.StateMachine] = {}
+        for spec in wiring.state_machines:
+            unknown = sorted(set(spec.substitutions.values()) - set(functions))
+            if unknown:
+                raise ValueError(f"state machine {spec.name} substitutes unknown functions {unknown}")
+            log_group = logs.LogGroup(self, f"Logs-{spec.name}", retention=logs.RetentionDays.ONE_MONTH)
+            machine = sfn.StateMachine(
+                self,
+                f"StateMachine-{spec.name}",
+                definition_body=sfn.DefinitionBody.from_file(str(spec.definition)),
+                definition_substitutions={
+                    placeholder: functions[fn_name].function_arn
+                    for placeholder, fn_name in spec.substitutions.items()
+                },
+                state_machine_type=sfn.StateMachineType.STANDARD,
+                tracing_enabled=True,
+                logs=sfn.LogOptions(
+                    destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+                ),
+            )
+            for fn_name in sorted(set(spec.substitutions.values())):
+                functions[fn_name].grant_invoke(machine)
+            self.state_machines[spec.name] = machine

@@ -1,0 +1,88 @@
+"""The close2cash stack: renders infra/wiring.py capability by capability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.cdk import bundling
+from infra.cdk.constructs.api import Api
+from infra.cdk.constructs.functions import Functions, Resource
+from infra.cdk.constructs.messaging import Messaging
+from infra.cdk.constructs.observability import Observability
+from infra.cdk.constructs.state import State
+from infra.cdk.constructs.workflows import Workflows
+from infra.wiring import WIRING, Wiring
+
+
+class Close2CashStack(cdk.Stack):
+    """Everything in the wiring: state, messaging, functions, API, workflows and observability."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        wiring: Wiring = WIRING,
+        code: lambda_.Code | None = None,
+        repo_root: Path = bundling.REPO_ROOT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.wiring = wiring
+        self.state = State(self, "State", wiring=wiring)
+        self.messaging = Messaging(self, "Messaging", wiring=wiring)
+        self.functions = Functions(
+            self,
+            "Functions",
+            wiring=wiring,
+            code=code or bundling.lambda_code(repo_root),
+            queues=self.messaging.queues,
+        )
+        self.api = Api(self, "Api", wiring=wiring, functions=self.functions.functions)
+        self.workflows = Workflows(self, "Workflows", wiring=wiring, functions=self.functions.functions)
+
+        resources: dict[str, Resource] = {
+            **self.state.tables,
+            **self.state.secrets,
+            **self.messaging.queues,
+            **self.workflows.state_machines,
+            wiring.bus.name: self.messaging.bus,
+        }
+        if (
+            len(resources)
+            != len(wiring.tables) + len(wiring.secrets) + len(wiring.queues) + len(wiring.state_machines) + 1
+        ):
+            raise ValueError("logical resource names in the wiring must be unique across kinds")
+        self.functions.grant_uses(resources)
+
+        self.observability = Observability(
+            self,
+            "Observability",
+            queues=self.messaging.queues,
+            dlqs={
+                **self.messaging.dlqs,
+                **{f"schedule-{k}": v for k, v in self.functions.schedule_dlqs.items()},
+            },
+            functions=self.functions.functions,
+            state_machines=self.workflows.state_machines,
+        )
+
+        cdk.CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the webhook API")
+        cdk.CfnOutput(self, "EventBusName", value=self.messaging.bus.event_bus_name)
+        cdk.CfnOutput(self, "AlarmTopicArn", value=self.observability.topic.topic_arn)
+        for name, secret in self.state.secrets.items():
+            cdk.CfnOutput(
+                self,
+                f"{_pascal(name)}SecretArn",
+                value=secret.secret_arn,
+                description="Put the real connection JSON here after the first deploy (see State docstring)",
+            )
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
