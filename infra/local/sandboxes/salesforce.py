@@ -295,11 +295,11 @@ class SalesforceSandbox:
         multi_currency: bool = True,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if len(organization_id) == 15:
-            organization_id = to_18(organization_id)
-        if not organization_id.startswith("00D") or len(organization_id) != 18:
+        if not re.fullmatch(r"00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?", organization_id):
             raise ValueError("organization_id must be a 15- or 18-character id starting with 00D")
-        self.organization_id = organization_id
+        # A real org's 18-character id always carries the case-safe suffix of its first 15
+        # characters; a hand-typed suffix is corrected so that what the org sends is consistent.
+        self.organization_id = to_18(organization_id[:15])
         self.client_id = client_id
         self.client_secret = client_secret
         self.api_version = api_version
