@@ -1,0 +1,300 @@
+"""In-process Lambda for moto: the handler invoker, and the moto 5.2.5 internals patched to use it.
+
+moto cannot run Lambda code without Docker, and its Step Functions interpreter really sleeps in Wait
+and Retry. We patch exactly three internals (named in MOTO_INTERNALS) and check that each still exists
+before touching it, so a moto upgrade fails loudly instead of silently running the "happy path" stub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import threading
+import time
+import traceback
+import types
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import moto
+from moto.core.config import DefaultConfig
+
+from infra.local.clock import Clock
+
+PINNED_MOTO_VERSION = "5.2.5"
+
+# (module, attribute path) of every moto internal this module replaces or relies on.
+MOTO_INTERNALS: tuple[tuple[str, str], ...] = (
+    ("moto.awslambda_simple.models", "LambdaSimpleBackend.invoke"),
+    ("moto.awslambda.models", "LambdaBackend.get_function"),
+    ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time"),
+    (
+        "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function",
+        "WaitFunction._wait_interval",
+    ),
+    ("moto.core.config", "default_user_config"),
+)
+
+Handler = Callable[[Any, Any], Any]
+
+
+class MotoInternalsMovedError(RuntimeError):
+    """A moto internal the local runtime patches is gone: moto was upgraded past the pinned version."""
+
+
+class HandlerImportError(ImportError):
+    """A function's handler path in the wiring cannot be imported (Lambda's Runtime.ImportModuleError)."""
+
+    error_type = "Runtime.ImportModuleError"
+
+
+def _lookup(module_name: str, path: str) -> Any:
+    obj: Any = importlib.import_module(module_name)
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def verify_moto_internals() -> None:
+    """Raise MotoInternalsMovedError naming every patched internal that no longer exists."""
+    missing = []
+    for module_name, path in MOTO_INTERNALS:
+        try:
+            _lookup(module_name, path)
+        except (ImportError, AttributeError) as exc:
+            missing.append(f"{module_name}.{path} ({exc})")
+    if missing:
+        raise MotoInternalsMovedError(
+            f"moto {moto.__version__} is installed but infra/local/moto_patches.py was written against moto "
+            f"{PINNED_MOTO_VERSION}; these internals moved: " + "; ".join(missing)
+        )
+
+
+@dataclass(frozen=True)
+class LambdaSpec:
+    """What the invoker needs to know of one function: names, ARN, handler path and limits."""
+
+    name: str  # logical name from the wiring
+    physical_name: str
+    arn: str
+    handler: str  # dotted path module.attribute
+    memory_mb: int
+    timeout_seconds: int
+
+
+class LocalLambdaContext:
+    """The attributes and method of Lambda's Python context object that handlers and Powertools read."""
+
+    def __init__(self, spec: LambdaSpec) -> None:
+        self.function_name = spec.physical_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = spec.arn
+        self.memory_limit_in_mb = spec.memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{spec.physical_name}"
+        self.log_stream_name = f"local/[$LATEST]{uuid.uuid4().hex}"
+        self.identity: Any = None
+        self.client_context: Any = None
+        # Handler time is real time (a handler's own work is not fast-forwarded).
+        self._deadline = time.monotonic() + spec.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class Invoker:
+    """Imports each function's handler once and calls it in-process with a Lambda-like context.
+
+    Timeouts are reported through the context but not enforced: a thread cannot be killed.
+    """
+
+    def __init__(self, specs: Iterable[LambdaSpec]) -> None:
+        self.specs: dict[str, LambdaSpec] = {s.name: s for s in specs}
+        self._by_physical = {s.physical_name: s.name for s in self.specs.values()}
+        self._handlers: dict[str, Handler] = {}
+        self._lock = threading.Lock()
+        self.invocations: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+
+    def name_of(self, physical_name: str) -> str | None:
+        """Logical name of a physical function name, or None if it is not one of ours."""
+        return self._by_physical.get(physical_name)
+
+    def handler(self, name: str) -> Handler:
+        """The imported handler of `name`; raises HandlerImportError with the wiring's path in it."""
+        with self._lock:
+            cached = self._handlers.get(name)
+        if cached is not None:
+            return cached
+        spec = self.specs[name]
+        module_name, _, attribute = spec.handler.rpartition(".")
+        try:
+            module = importlib.import_module(module_name)
+            found = getattr(module, attribute)
+        except Exception as exc:
+            raise HandlerImportError(
+                f"function {name!r}: cannot import handler {spec.handler!r} declared in the wiring: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if not callable(found):
+            raise HandlerImportError(f"function {name!r}: {spec.handler!r} is not callable")
+        handler: Handler = found
+        with self._lock:
+            self._handlers[name] = handler
+        return handler
+
+    def check(self) -> None:
+        """Import every handler now; raise one HandlerImportError listing all that fail."""
+        problems = []
+        for name in self.specs:
+            try:
+                self.handler(name)
+            except HandlerImportError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise HandlerImportError("\n".join(problems))
+
+    def invoke(self, name: str, event: Any) -> Any:
+        """Call the handler of `name` with `event`; exceptions propagate (the caller decides what fails)."""
+        with self._lock:
+            self.invocations[name] += 1
+        try:
+            return self.handler(name)(event, LocalLambdaContext(self.specs[name]))
+        except BaseException:
+            with self._lock:
+                self.errors[name] += 1
+            raise
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    """The JSON Lambda returns for an unhandled exception; Step Functions matches on errorType."""
+    error_type = getattr(exc, "error_type", None) or type(exc).__name__
+    return {
+        "errorMessage": str(exc),
+        "errorType": error_type,
+        "stackTrace": traceback.format_exception(exc)[-10:],
+    }
+
+
+# --- the patches ------------------------------------------------------------------------------
+
+_active_invoker: Invoker | None = None
+_active_clock: Clock | None = None
+_originals: dict[str, Any] = {}
+_install_lock = threading.Lock()
+
+
+def _patched_invoke(
+    self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+) -> str | bytes | None:
+    invoker = _active_invoker
+    fn = self.get_function(function_name, qualifier)
+    name = invoker.name_of(fn.function_name) if invoker is not None else None
+    if invoker is None or name is None:
+        original: Callable[..., str | bytes | None] = _originals["LambdaSimpleBackend.invoke"]
+        return original(self, function_name, qualifier, body, headers, response_headers)
+    raw = body.decode("utf-8") if isinstance(body, bytes) else body
+    event = json.loads(raw) if raw else {}
+    invocation_type = (headers or {}).get("X-Amz-Invocation-Type", "RequestResponse")
+    if invocation_type == "Event":
+        # Asynchronous invoke: Lambda queues it and answers 202 at once.
+        threading.Thread(target=_invoke_quietly, args=(invoker, name, event), daemon=True).start()
+        response_headers["Content-Length"] = "0"
+        return b""
+    try:
+        result = invoker.invoke(name, event)
+        payload = json.dumps(result, default=str).encode("utf-8")
+    except Exception as exc:
+        # Lambda reports a handler exception as a 200 with this header; Step Functions Retry/Catch key on it.
+        response_headers["x-amz-function-error"] = "Unhandled"
+        payload = json.dumps(error_payload(exc)).encode("utf-8")
+    response_headers["Content-Length"] = str(len(payload))
+    return payload
+
+
+def _invoke_quietly(invoker: Invoker, name: str, event: Any) -> None:
+    # An async invoke's failure is only counted (Invoker.errors), as nobody waits for its result.
+    with contextlib.suppress(Exception):
+        invoker.invoke(name, event)
+
+
+class _ClockedTime(types.SimpleNamespace):
+    """Stands in for the `time` module inside moto's retrier so that Retry intervals use our clock."""
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        clock = _active_clock
+        if clock is None:
+            time.sleep(seconds)
+        else:
+            clock.sleep(seconds)
+
+    @staticmethod
+    def time() -> float:
+        clock = _active_clock
+        return time.time() if clock is None else clock.time()
+
+
+def _patched_wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+    clock = _active_clock
+    if clock is not None and clock.fast_forward:
+        clock.sleep(wait_seconds)
+        return
+    original: Callable[..., None] = _originals["WaitFunction._wait_interval"]
+    original(self, env, wait_seconds)
+
+
+def _replacements() -> list[tuple[str, str, Any]]:
+    # (module, attribute path, replacement); each entry is also listed in MOTO_INTERNALS.
+    return [
+        ("moto.awslambda_simple.models", "LambdaSimpleBackend.invoke", _patched_invoke),
+        ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time", _ClockedTime()),
+        (
+            "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function",
+            "WaitFunction._wait_interval",
+            _patched_wait_interval,
+        ),
+    ]
+
+
+def _owner_and_attribute(module_name: str, path: str) -> tuple[Any, str]:
+    owner_path, _, attribute = path.rpartition(".")
+    owner = _lookup(module_name, owner_path) if owner_path else importlib.import_module(module_name)
+    return owner, attribute
+
+
+def install(invoker: Invoker, clock: Clock) -> None:
+    """Route moto's Lambda invoke to `invoker` and Step Functions waits to `clock` (process-wide)."""
+    global _active_invoker, _active_clock
+    verify_moto_internals()
+    with _install_lock:
+        if not _originals:
+            for module_name, path, replacement in _replacements():
+                owner, attribute = _owner_and_attribute(module_name, path)
+                _originals[path] = getattr(owner, attribute)
+                setattr(owner, attribute, replacement)
+        _active_invoker = invoker
+        _active_clock = clock
+
+
+def uninstall() -> None:
+    """Restore moto's own internals."""
+    global _active_invoker, _active_clock
+    with _install_lock:
+        if _originals:
+            for module_name, path, _ in _replacements():
+                owner, attribute = _owner_and_attribute(module_name, path)
+                setattr(owner, attribute, _originals.pop(path))
+        _active_invoker = None
+        _active_clock = None
+
+
+# moto's config switches the runtime needs: the Docker-less Lambda backend and real ASL execution.
+MOTO_CONFIG: DefaultConfig = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}

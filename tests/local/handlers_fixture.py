@@ -1,0 +1,78 @@
+"""Handlers of the test wiring: they record what they receive so the tests can look."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any
+
+_lock = threading.Lock()
+batches: list[list[dict[str, Any]]] = []
+ticks: list[dict[str, Any]] = []
+flaky_calls: list[dict[str, Any]] = []
+
+
+class FlakyError(Exception):
+    """Raised by the flaky task on its first call per order, to exercise Step Functions Retry."""
+
+
+def reset() -> None:
+    with _lock:
+        batches.clear()
+        ticks.clear()
+        flaky_calls.clear()
+
+
+def api(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Echo the proxy event's parts back, so the test sees what the front built."""
+    return {
+        "statusCode": 201,
+        "headers": {"Content-Type": "application/json", "X-Function": context.function_name},
+        "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
+        "body": json.dumps(
+            {
+                "resource": event["resource"],
+                "path": event["path"],
+                "method": event["httpMethod"],
+                "pathParameters": event["pathParameters"],
+                "query": event["queryStringParameters"],
+                "multiQuery": event["multiValueQueryStringParameters"],
+                "body": event["body"],
+                "isBase64Encoded": event["isBase64Encoded"],
+                "signature": (event["headers"] or {}).get("X-Signature"),
+                "stage": event["requestContext"]["stage"],
+                "sourceIp": event["requestContext"]["identity"]["sourceIp"],
+                "table": os.environ.get("STORE_TABLE"),
+            }
+        ),
+        "isBase64Encoded": False,
+    }
+
+
+def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Fail every record whose body says so; the rest succeed."""
+    records = event["Records"]
+    with _lock:
+        batches.append(records)
+    failures = [
+        {"itemIdentifier": r["messageId"]}
+        for r in records
+        if json.loads(r["body"]).get("detail", {}).get("fail")
+    ]
+    return {"batchItemFailures": failures}
+
+
+def ticker(event: dict[str, Any], context: Any) -> None:
+    with _lock:
+        ticks.append(event)
+
+
+def flaky(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Fails the first call for an order, succeeds after (a Retry in the state machine covers it)."""
+    with _lock:
+        flaky_calls.append(event)
+        first = sum(1 for c in flaky_calls if c.get("order") == event.get("order")) == 1
+    if first:
+        raise FlakyError(f"order {event.get('order')} not ready yet")
+    return {"order": event.get("order"), "done": True, "remaining_ms": context.get_remaining_time_in_millis()}
