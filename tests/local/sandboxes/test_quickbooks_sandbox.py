@@ -1,0 +1,165 @@
+"""The QuickBooks sandbox speaks QBO's protocol: OAuth, faults, SyncToken, requestid, paging, throttle."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from infra.local.sandboxes.quickbooks import QuickBooksSandbox
+
+REALM = "4620816365"
+BASE = f"/v3/company/{REALM}"
+
+
+@pytest.fixture
+def sandbox() -> QuickBooksSandbox:
+    return QuickBooksSandbox(REALM, "cid", "csecret", "rt-0", "verifier")
+
+
+def http(sandbox: QuickBooksSandbox) -> httpx.Client:
+    return httpx.Client(transport=httpx.WSGITransport(app=sandbox), base_url="http://qbo")
+
+
+def refresh(client: httpx.Client, token: str, secret: str = "csecret") -> httpx.Response:  # noqa: S107
+    basic = base64.b64encode(f"cid:{secret}".encode()).decode()
+    return client.post(
+        "/oauth2/v1/tokens/bearer",
+        content=f"grant_type=refresh_token&refresh_token={token}",
+        headers={"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
+@pytest.fixture
+def api(sandbox: QuickBooksSandbox) -> httpx.Client:
+    client = http(sandbox)
+    access = refresh(client, "rt-0").json()["access_token"]
+    client.headers["Authorization"] = f"Bearer {access}"
+    return client
+
+
+def create(api: httpx.Client, name: str, request_id: str | None = None) -> httpx.Response:
+    params = {"minorversion": "75", **({"requestid": request_id} if request_id else {})}
+    return api.post(f"{BASE}/customer", params=params, json={"DisplayName": name})
+
+
+def test_refresh_rotates_and_the_old_refresh_token_is_refused(sandbox: QuickBooksSandbox) -> None:
+    client = http(sandbox)
+    first = refresh(client, "rt-0")
+    assert first.status_code == 200
+    assert first.json()["refresh_token"] == sandbox.refresh_token != "rt-0"
+    again = refresh(client, "rt-0")
+    assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
+    assert refresh(client, sandbox.refresh_token, secret="wrong").json()["error"] == "invalid_client"
+
+
+def test_missing_or_unknown_bearer_gets_intuits_lowercase_401_fault(sandbox: QuickBooksSandbox) -> None:
+    response = http(sandbox).get(f"{BASE}/customer/1", headers={"Authorization": "Bearer nope"})
+    assert response.status_code == 401
+    assert response.json()["fault"]["error"][0]["code"] == "3200"
+
+
+def test_requestid_replays_the_original_response_without_a_second_write(
+    sandbox: QuickBooksSandbox, api: httpx.Client
+) -> None:
+    first = create(api, "Acme", request_id="r-1")
+    second = create(api, "Acme", request_id="r-1")
+    assert first.json() == second.json()
+    assert len(sandbox.customers()) == 1
+    assert sandbox.pending_notifications == 1
+
+
+def test_duplicate_display_name_is_fault_6240(api: httpx.Client) -> None:
+    create(api, "Acme")
+    response = create(api, "ACME")
+    assert response.status_code == 400
+    assert response.json()["Fault"]["Error"][0]["code"] == "6240"
+
+
+def test_stale_sync_token_is_fault_5010_and_sparse_update_keeps_other_fields(
+    sandbox: QuickBooksSandbox, api: httpx.Client
+) -> None:
+    customer_id = create(api, "Acme").json()["Customer"]["Id"]
+    sandbox.put_customer({"Id": customer_id, "Notes": "from the UI"})  # SyncToken 0 -> 1
+    stale = api.post(f"{BASE}/customer", json={"Id": customer_id, "SyncToken": "0", "sparse": True})
+    assert stale.json()["Fault"]["Error"][0]["code"] == "5010"
+    fresh = api.post(
+        f"{BASE}/customer",
+        json={"Id": customer_id, "SyncToken": "1", "sparse": True, "PrimaryPhone": {"FreeFormNumber": "5"}},
+    )
+    body = fresh.json()["Customer"]
+    assert (body["SyncToken"], body["Notes"], body["PrimaryPhone"]["FreeFormNumber"]) == (
+        "2",
+        "from the UI",
+        "5",
+    )
+
+
+def test_query_pages_with_startposition_and_maxresults(sandbox: QuickBooksSandbox, api: httpx.Client) -> None:
+    sandbox.set_rate_limit(False)
+    for n in range(5):
+        create(api, f"Customer {n}")
+    sandbox.put_customer({"Id": "5", "Active": False})
+
+    def page(statement: str) -> dict[str, Any]:
+        return api.get(f"{BASE}/query", params={"query": statement}).json()["QueryResponse"]
+
+    assert [c["Id"] for c in page("select * from Customer STARTPOSITION 3 MAXRESULTS 2")["Customer"]] == [
+        "3",
+        "4",
+    ]
+    assert page("select * from Customer STARTPOSITION 5 MAXRESULTS 2") == {}
+    assert page("select count(*) from Customer where Active IN (true, false)")["totalCount"] == 5
+    found = page("select * from Customer where DisplayName = 'customer 1'")["Customer"]
+    assert [c["Id"] for c in found] == ["2"]
+    bad = api.get(f"{BASE}/query", params={"query": "select from"})
+    assert bad.json()["Fault"]["Error"][0]["code"] == "4000"
+
+
+def test_more_than_500_requests_a_minute_are_throttled(sandbox: QuickBooksSandbox, api: httpx.Client) -> None:
+    sandbox.set_rate_limit(True, per_minute=3)
+    statuses = [
+        api.get(f"{BASE}/query", params={"query": "select * from Customer"}).status_code for _ in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_fail_next_injects_faults(sandbox: QuickBooksSandbox, api: httpx.Client) -> None:
+    sandbox.fail_next(1, 503)
+    assert create(api, "Acme").status_code == 503
+    assert create(api, "Acme").status_code == 200
+
+
+@pytest.mark.parametrize("fmt", ["legacy", "cloudevents"])
+def test_webhooks_are_signed_and_kept_until_acknowledged(
+    sandbox: QuickBooksSandbox, api: httpx.Client, fmt: str
+) -> None:
+    sandbox.webhook_format = fmt  # type: ignore[assignment]
+    create(api, "Acme")
+    sandbox.put_customer({"Id": "1", "Notes": "edited"})
+    answers = [500, 200]
+    seen: list[tuple[bytes, str]] = []
+
+    def hub(request: httpx.Request) -> httpx.Response:
+        seen.append((request.content, request.headers["intuit-signature"]))
+        return httpx.Response(answers.pop(0))
+
+    sandbox.subscribe("http://hub/webhooks/quickbooks", transport=httpx.MockTransport(hub))
+    assert sandbox.deliver_pending() == 0
+    assert sandbox.pending_notifications == 2
+    assert sandbox.deliver_pending() == 2
+    assert sandbox.pending_notifications == 0
+    body, signature = seen[-1]
+    expected = base64.b64encode(hmac.new(b"verifier", body, hashlib.sha256).digest()).decode()
+    assert signature == expected
+    document = json.loads(body)
+    if fmt == "legacy":
+        entities = document["eventNotifications"][0]["dataChangeEvent"]["entities"]
+        assert [e["operation"] for e in entities] == ["Create", "Update"]
+    else:
+        assert [e["type"] for e in document] == ["qbo.customer.created.v1", "qbo.customer.updated.v1"]
