@@ -55,6 +55,10 @@ class HandlerImportError(ImportError):
 def _lookup(module_name: str, path: str) -> Any:
     obj: Any = importlib.import_module(module_name)
     for part in path.split("."):
+        # A class must define the attribute itself: one merely inherited (say, LambdaBackend.invoke once
+        # LambdaSimpleBackend drops its override) is not the internal we studied.
+        if isinstance(obj, type) and part not in vars(obj):
+            raise AttributeError(f"{obj.__name__} no longer defines {part!r} itself")
         obj = getattr(obj, part)
     return obj
 
