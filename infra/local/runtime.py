@@ -277,3 +277,8 @@ class LocalRuntime:
 
         self.pollers.start(on_idle=tick, interval=interval)
         self._background = True
+
+    def stop_background(self) -> None:
+        """Stop the background thread, leaving moto and the API up (drain() may be used again)."""
+        self.pollers.stop()
+        self._background = False

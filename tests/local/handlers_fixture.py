@@ -55,6 +55,8 @@ def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     records = event["Records"]
     with _lock:
         batches.append(records)
+    if any(json.loads(r["body"]).get("detail", {}).get("explode") for r in records):
+        raise RuntimeError("worker crashed")
     failures = [
         {"itemIdentifier": r["messageId"]}
         for r in records

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -235,3 +236,29 @@ def test_scheduler_fires_a_rate_schedule_when_the_clock_advances(runtime: LocalR
     assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
     assert event["resources"][0].endswith(":rule/c2ctest-ticker-schedule")
     assert runtime.scheduler.tick() == []
+
+
+def test_a_handler_exception_fails_the_whole_batch_and_is_reported(runtime: LocalRuntime) -> None:
+    sqs = _client(runtime, "sqs")
+    queue = runtime.resources.queues["work"]
+    sqs.send_message(QueueUrl=queue.url, MessageBody=json.dumps({"detail": {"n": 9, "explode": True}}))
+    report = runtime.drain(timeout=20)
+    assert report.drained and report.processed == 0 and report.sent_to_dlq == 1
+    assert report.errors and "worker crashed" in report.errors[0]
+    dead = sqs.receive_message(QueueUrl=queue.dlq_url, MaxNumberOfMessages=10).get("Messages", [])
+    assert [json.loads(m["Body"])["detail"]["n"] for m in dead] == [9]
+
+
+def test_background_mode_consumes_the_queue_until_stopped(runtime: LocalRuntime) -> None:
+    sqs = _client(runtime, "sqs")
+    runtime.start_background(interval=0.02)
+    try:
+        sqs.send_message(
+            QueueUrl=runtime.resources.queues["work"].url, MessageBody=json.dumps({"detail": {"n": 5}})
+        )
+        deadline = time.monotonic() + 10
+        while not handlers.batches and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        runtime.stop_background()
+    assert [json.loads(r["body"])["detail"]["n"] for b in handlers.batches for r in b] == [5]
