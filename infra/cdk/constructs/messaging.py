@@ -79,7 +79,7 @@ class Messaging(Construct):
             # verbatim instead of being translated field by field into EventPattern's typed props.
             cfn_rule = rule.node.default_child
             assert isinstance(cfn_rule, events.CfnRule)
-            cfn_rule.add_property_override("EventPattern", rule_spec.pattern)
+            cfn_rule.event_pattern = rule_spec.pattern
             # Events EventBridge cannot deliver (queue policy, KMS) land in the queue's own DLQ, so a
             # single place holds everything that did not get processed. SqsQueue also writes the queue
             # policy that lets events.amazonaws.com send from this rule only (aws:SourceArn).

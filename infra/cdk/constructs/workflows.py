@@ -34,10 +34,12 @@ class Workflows(Construct):
                 self,
                 f"StateMachine-{spec.name}",
                 definition_body=sfn.DefinitionBody.from_file(str(spec.definition)),
+                # CloudFormation rejects an empty DefinitionSubstitutions map, so none is rendered then.
                 definition_substitutions={
                     placeholder: functions[fn_name].function_arn
                     for placeholder, fn_name in spec.substitutions.items()
-                },
+                }
+                or None,
                 state_machine_type=sfn.StateMachineType.STANDARD,
                 tracing_enabled=True,
                 logs=sfn.LogOptions(

@@ -1,0 +1,95 @@
+"""Every function in the wiring is deployed as declared: arm64, Python 3.12, its size, env and grants."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Match
+
+from infra.wiring import WIRING, Access, QueueTrigger
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.mark.parametrize("spec", WIRING.functions, ids=lambda f: f.name)
+def test_each_wiring_function_is_deployed_as_declared(synth, spec):
+    # given the wiring's declaration, when rendered, then the function has exactly that shape
+    fn = synth.resources[synth.logical_id(synth.stack.functions.functions[spec.name])]
+    props = fn["Properties"]
+    assert props["Architectures"] == ["arm64"]
+    assert props["Runtime"] == "python3.12"
+    assert props["Handler"] == spec.handler
+    assert props["MemorySize"] == spec.memory_mb
+    assert props["Timeout"] == spec.timeout_seconds
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    assert props.get("ReservedConcurrentExecutions") == spec.reserved_concurrency
+    env = props["Environment"]["Variables"]
+    assert env["POWERTOOLS_SERVICE_NAME"] == spec.name
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "close2cash"
+    assert "LOG_LEVEL" in env
+    for use in spec.uses:
+        assert use.env in env, f"{spec.name} lacks {use.env} for {use.resource}"
+
+
+def test_all_functions_share_one_code_asset(synth):
+    keys = {json.dumps(f["Properties"]["Code"]) for f in synth.of_type("AWS::Lambda::Function").values()}
+    assert len(keys) == 1
+
+
+def test_every_function_keeps_its_logs_for_a_bounded_time(synth):
+    for name, fn in synth.stack.functions.functions.items():
+        props = synth.resources[synth.logical_id(fn)]["Properties"]
+        log_group = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert synth.resources[log_group]["Properties"]["RetentionInDays"] > 0, name
+
+
+def _actions_of(synth, fn_name):
+    role_id = synth.logical_id(synth.stack.functions.functions[fn_name].role)
+    actions = set()
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                acts = statement["Action"]
+                actions.update([acts] if isinstance(acts, str) else acts)
+    return actions
+
+
+@pytest.mark.parametrize("spec", WIRING.functions, ids=lambda f: f.name)
+def test_grants_follow_the_wiring_uses(synth, spec):
+    # a function may publish to the bus only if the wiring says so, and reads its secret if it uses one
+    actions = _actions_of(synth, spec.name)
+    uses_bus = any(u.resource == WIRING.bus.name and u.access is Access.PUT for u in spec.uses)
+    assert ("events:PutEvents" in actions) == uses_bus
+    uses_secret = any(u.resource in {s.name for s in WIRING.secrets} for u in spec.uses)
+    assert ("secretsmanager:GetSecretValue" in actions) == uses_secret
+    writes_tables = any(
+        u.access in (Access.WRITE, Access.READ_WRITE)
+        for u in spec.uses
+        if u.resource in {t.name for t in WIRING.tables}
+    )
+    assert ("dynamodb:PutItem" in actions) == writes_tables
+
+
+def test_no_function_uses_the_broad_managed_execution_role(synth):
+    for name, fn in synth.stack.functions.functions.items():
+        role = synth.resources[synth.logical_id(fn.role)]
+        assert "ManagedPolicyArns" not in role["Properties"], name
+
+
+def test_sqs_event_sources_report_partial_batch_failures(synth):
+    for spec in WIRING.functions:
+        trigger = spec.trigger
+        if not isinstance(trigger, QueueTrigger):
+            continue
+        queue_id = synth.logical_id(synth.stack.messaging.queues[trigger.queue])
+        synth.template.has_resource_properties(
+            "AWS::Lambda::EventSourceMapping",
+            {
+                "EventSourceArn": {"Fn::GetAtt": [queue_id, "Arn"]},
+                "FunctionName": {"Ref": synth.logical_id(synth.stack.functions.functions[spec.name])},
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "BatchSize": trigger.batch_size,
+                "MaximumBatchingWindowInSeconds": trigger.max_batching_window_seconds or Match.absent(),
+            },
+        )

@@ -1,0 +1,80 @@
+"""Bus, rules and queues: every rule lands in its queue, every queue drains into a DLQ as declared."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.cdk.constructs.messaging import VISIBILITY_FACTOR
+from infra.wiring import WIRING
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.mark.parametrize("spec", WIRING.rules, ids=lambda r: r.name)
+def test_each_rule_targets_its_declared_queue_with_the_declared_pattern(synth, spec):
+    rule = synth.resources[synth.logical_id(synth.stack.messaging.rules[spec.name])]["Properties"]
+    queue_id = synth.logical_id(synth.stack.messaging.queues[spec.queue])
+    dlq_id = synth.logical_id(synth.stack.messaging.dlqs[spec.queue])
+    assert rule["EventPattern"] == spec.pattern
+    assert rule["EventBusName"] == {"Ref": synth.logical_id(synth.stack.messaging.bus)}
+    [target] = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    # undeliverable events are kept, not dropped
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": [dlq_id, "Arn"]}
+
+
+@pytest.mark.parametrize("spec", WIRING.rules, ids=lambda r: r.name)
+def test_only_eventbridge_from_that_rule_may_send_to_the_queue(synth, spec):
+    queue_id = synth.logical_id(synth.stack.messaging.queues[spec.queue])
+    rule_id = synth.logical_id(synth.stack.messaging.rules[spec.name])
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in synth.of_type("AWS::SQS::QueuePolicy").values()
+        if {"Ref": queue_id} in p["Properties"]["Queues"]
+    ]
+    statements = [s for group in policies for s in group]
+    allow = [
+        s
+        for s in statements
+        if s["Effect"] == "Allow" and s.get("Principal") == {"Service": "events.amazonaws.com"}
+    ]
+    assert allow, "no statement lets EventBridge send"
+    assert all(
+        s["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]} for s in allow
+    )
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in statements
+    ), "queue does not enforce TLS"
+
+
+@pytest.mark.parametrize("spec", WIRING.queues, ids=lambda q: q.name)
+def test_each_queue_has_its_dlq_and_a_visibility_timeout_fit_for_its_consumer(synth, spec):
+    queue = synth.resources[synth.logical_id(synth.stack.messaging.queues[spec.name])]["Properties"]
+    dlq_id = synth.logical_id(synth.stack.messaging.dlqs[spec.name])
+    dlq = synth.resources[dlq_id]["Properties"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+        "maxReceiveCount": spec.max_receive_count,
+    }
+    assert dlq["MessageRetentionPeriod"] == spec.dlq_retention_days * 86400
+    consumer = WIRING.consumer_of(spec.name)
+    if consumer is not None:
+        assert (
+            queue["VisibilityTimeout"]
+            >= VISIBILITY_FACTOR * consumer.timeout_seconds
+            >= 6 * consumer.timeout_seconds
+        )
+    for props in (queue, dlq):
+        assert props["SqsManagedSseEnabled"] is True
+
+
+def test_bus_keeps_an_archive_for_replay(synth):
+    bus_id = synth.logical_id(synth.stack.messaging.bus)
+    synth.template.has_resource_properties(
+        "AWS::Events::Archive",
+        {"SourceArn": {"Fn::GetAtt": [bus_id, "Arn"]}, "RetentionDays": WIRING.bus.archive_retention_days},
+    )
+    assert json.dumps(synth.resources[bus_id]["Properties"])  # the bus itself is rendered
