@@ -9,8 +9,12 @@ exactly once in each system.
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -19,6 +23,9 @@ from rich.table import Table
 from infra.local.environment import LocalEnvironment, local_environment
 from shared import bootstrap
 from shared.domain.models import EntityType, SourceRef, SystemName
+from shared.observability import logger
+
+DEFAULT_LOG = Path(".close2cash/demo-handlers.log")
 
 ACCOUNTS: list[dict[str, str]] = [
     {
@@ -74,6 +81,11 @@ class AccountRow:
         )
 
 
+def _id_of(record: dict[str, Any]) -> str | None:
+    value = record.get("id", record.get("Id"))
+    return None if value is None else str(value)
+
+
 def _name_of(record: dict[str, Any]) -> str | None:
     attributes = record.get("attributes")
     if isinstance(attributes, dict) and "name" in attributes:
@@ -86,34 +98,49 @@ def _name_of(record: dict[str, Any]) -> str | None:
 
 def _report_rows(env: LocalEnvironment, account_ids: list[str]) -> list[AccountRow]:
     ledger = bootstrap.services().ledger
-    companies = [_name_of(c) for c in env.productive.companies()]
-    customers = [_name_of(c) for c in env.quickbooks.customers()]
+    companies = env.productive.companies()
+    customers = env.quickbooks.customers()
+
+    def copies(records: list[dict[str, Any]], linked_id: str | None, name: str) -> int:
+        # A copy is the linked record, or any other record carrying the account's name: a duplicate.
+        return sum(1 for r in records if _id_of(r) == linked_id or _name_of(r) == name)
+
     rows = []
     for account_id in account_ids:
         name = str(env.salesforce.account(account_id)["Name"])
         source = SourceRef(system=SystemName.SALESFORCE, type="Account", id=account_id)
         xrefs = {x.target.system: x.target.id for x in ledger.cross_references(EntityType.ACCOUNT, source)}
         history = ledger.history(EntityType.ACCOUNT, source)
-        actions = sorted({f"{h['target_system']}:{h['action']}" for h in history})
+        actions: dict[str, list[str]] = {}
+        for entry in history:
+            done = actions.setdefault(str(entry["target_system"]), [])
+            if entry["action"] not in done:
+                done.append(str(entry["action"]))
         rows.append(
             AccountRow(
                 name=name,
                 salesforce_id=account_id,
                 productive_id=xrefs.get(SystemName.PRODUCTIVE),
                 quickbooks_id=xrefs.get(SystemName.QUICKBOOKS),
-                actions=", ".join(a.split(":")[1] for a in actions if a.startswith("productive")) or "-",
-                in_productive=companies.count(name),
-                in_quickbooks=customers.count(name),
+                actions=" · ".join(f"{system}: {', '.join(done)}" for system, done in actions.items()) or "-",
+                in_productive=copies(companies, xrefs.get(SystemName.PRODUCTIVE), name),
+                in_quickbooks=copies(customers, xrefs.get(SystemName.QUICKBOOKS), name),
             )
         )
     return rows
 
 
-def run(console: Console | None = None) -> int:
+def run(console: Console | None = None, *, log_file: Path = DEFAULT_LOG) -> int:
     """Run the demo; returns the process exit code (0 only if every account arrived exactly once)."""
-    console = console or Console()
+    console = console or Console(width=None if sys.stdout.isatty() else 160)
     started = time.monotonic()
-    with local_environment() as env:
+    # The handlers' structured logs go to a file the report points at; EMF metrics stay in-process.
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    with log_file.open("w") as log_stream, local_environment() as env:
+        handler = logger.registered_handler
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(log_stream)
         assert env.runtime is not None
         console.print(f"[bold]close2cash[/] local runtime up: webhooks at {env.api_url}")
         console.print(f"moto (AWS APIs) at {env.runtime.moto_endpoint}")
@@ -184,7 +211,9 @@ def run(console: Console | None = None) -> int:
         console.print(f"  exception [{exception['kind']}] {exception['subject']}: {exception['reason']}")
     failed = [row for row in rows if not row.exactly_once]
     if failed:
+        console.print(f"handler logs: {log_file}")
         console.print(f"[red]FAILED[/]: {len(failed)} account(s) did not arrive exactly once")
         return 1
+    console.print(f"handler logs (JSON, correlation id = notice id): {log_file}")
     console.print("[green]OK[/]: every account arrived exactly once in Productive and QuickBooks")
     return 0

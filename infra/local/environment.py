@@ -8,6 +8,8 @@ deployment keeps the real vendors' credentials; the hub cannot tell the differen
 from __future__ import annotations
 
 import json
+import logging
+import os
 import secrets
 import threading
 import time
@@ -85,12 +87,18 @@ class LocalEnvironment:
         }
 
     def start(self) -> LocalEnvironment:
+        # Request lines from moto's and the sandboxes' servers say nothing a user needs.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # What the CDK stack sets on every function (infra/cdk), for the in-process handlers.
+        os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "close2cash")
+        os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "close2cash")
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon on this machine
         for name, sandbox in (
             ("salesforce", self.salesforce),
             ("productive", self.productive),
             ("quickbooks", self.quickbooks),
         ):
-            url, server = serve_wsgi(sandbox.wsgi_app(), self.host)
+            url, server = serve_wsgi(sandbox, self.host)
             self.urls[name] = url
             self._servers.append(server)
         connections = self.connections()
@@ -130,7 +138,7 @@ class LocalEnvironment:
             for name, count in delivered.items():
                 report.delivered[name] = report.delivered.get(name, 0) + count
             drained = self.runtime.drain(timeout=max(1.0, timeout - (time.monotonic() - started)))
-            if not any(delivered.values()) and not drained.messages_processed:
+            if not any(delivered.values()) and not drained.processed:
                 break
         report.seconds = time.monotonic() - started
         return report

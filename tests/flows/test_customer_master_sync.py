@@ -1,0 +1,115 @@
+"""Customer master sync end to end: Salesforce notice to Productive company and QuickBooks customer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from infra.local.environment import LocalEnvironment, local_environment
+from shared import bootstrap
+from shared.domain.models import EntityType, SourceRef, SystemName
+
+pytestmark = pytest.mark.flow
+
+
+@pytest.fixture(scope="module")
+def env() -> Iterator[LocalEnvironment]:
+    with local_environment() as environment:
+        yield environment
+
+
+def _names(records: list[dict]) -> list[str]:
+    out = []
+    for record in records:
+        attributes = record.get("attributes", record)
+        out.append(attributes.get("name") or attributes.get("DisplayName"))
+    return out
+
+
+def _xrefs(account_id: str) -> dict[SystemName, str]:
+    source = SourceRef(system=SystemName.SALESFORCE, type="Account", id=account_id)
+    return {x.target.system: x.target.id for x in bootstrap.services().ledger.cross_references(EntityType.ACCOUNT, source)}
+
+
+def test_new_accounts_arrive_exactly_once_in_psa_and_accounting(env: LocalEnvironment) -> None:
+    # given three accounts created by sales in Salesforce
+    ids = [env.salesforce.put_account({"Name": f"Flow Co {n}", "Phone": f"+1 555 010{n}"}) for n in range(3)]
+    # when Salesforce delivers its outbound messages and the hub settles
+    env.settle()
+    # then each account is one Productive company and one QuickBooks customer, cross-referenced
+    for n, account_id in enumerate(ids):
+        name = f"Flow Co {n}"
+        assert _names(env.productive.companies()).count(name) == 1
+        assert _names(env.quickbooks.customers()).count(name) == 1
+        assert set(_xrefs(account_id)) == {SystemName.PRODUCTIVE, SystemName.QUICKBOOKS}
+    # and the targets' own notices about those writes were recognised as echoes
+    assert bootstrap.services().metrics.totals["EchoesSuppressed"] >= 6
+
+
+def test_replayed_outbound_message_creates_nothing_new(env: LocalEnvironment) -> None:
+    account_id = env.salesforce.put_account({"Name": "Replay Partners"})
+    env.settle()
+    companies, customers = len(env.productive.companies()), len(env.quickbooks.customers())
+    # when Salesforce sends the same message again (it delivers at least once)
+    assert env.salesforce.replay_last_delivery() >= 1
+    env.settle()
+    # then nothing was created and the account is still linked to the same records
+    assert (len(env.productive.companies()), len(env.quickbooks.customers())) == (companies, customers)
+    assert len(_xrefs(account_id)) == 2
+
+
+def test_edit_in_salesforce_updates_both_targets_in_place(env: LocalEnvironment) -> None:
+    account_id = env.salesforce.put_account({"Name": "Edit Me Ltd"})
+    env.settle()
+    before = _xrefs(account_id)
+    env.salesforce.put_account({"Name": "Edited Ltd"}, account_id=account_id)
+    env.settle()
+    assert _xrefs(account_id) == before
+    assert "Edited Ltd" in _names(env.productive.companies())
+    assert "Edited Ltd" in _names(env.quickbooks.customers())
+    assert "Edit Me Ltd" not in _names(env.quickbooks.customers())
+
+
+def test_hand_edit_in_quickbooks_is_drift_not_propagated(env: LocalEnvironment) -> None:
+    account_id = env.salesforce.put_account({"Name": "Owned By CRM Inc"})
+    env.settle()
+    customer_id = _xrefs(account_id)[SystemName.QUICKBOOKS]
+    env.quickbooks.put_customer({"Id": customer_id, "DisplayName": "Renamed In Books"})
+    env.settle()
+    assert env.salesforce.account(account_id)["Name"] == "Owned By CRM Inc"
+    reasons = [e["reason"] or "" for e in bootstrap.services().ledger.open_exceptions()]
+    assert any(account_id in reason for reason in reasons)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "body", "status", "reason"),
+    [
+        ("/webhooks/quickbooks", {"intuit-signature": "forged"}, b'{"eventNotifications": []}', 401, "bad_signature"),
+        ("/webhooks/salesforce?token=wrong", {"content-type": "text/xml"}, b"<x/>", 401, "bad_signature"),
+        ("/webhooks/stripe", {}, b"{}", 404, "unknown_provider"),
+        ("/webhooks/xero", {}, b"{}", 404, "provider_not_connected"),
+        ("/webhooks/quickbooks", {}, b"x" * (300 * 1024), 413, "too_large"),
+    ],
+)
+def test_bad_webhooks_get_a_clear_error_and_enqueue_nothing(env, path, headers, body, status, reason) -> None:
+    assert env.runtime is not None
+    env.settle()
+    response = httpx.post(f"{env.api_url}{path}", headers=headers, content=body, timeout=10)
+    assert response.status_code == status
+    assert response.json()["error"] == reason and response.json()["message"]
+    assert env.runtime.drain(timeout=5).processed == 0
+
+
+def test_authentic_but_malformed_outbound_message_is_400(env: LocalEnvironment) -> None:
+    assert env.runtime is not None
+    token = env.connections()["salesforce"]["webhook_token"]
+    response = httpx.post(
+        f"{env.api_url}/webhooks/salesforce?token={token}",
+        headers={"content-type": "text/xml"},
+        content=b"<soapenv:Envelope",
+        timeout=10,
+    )
+    assert response.status_code == 400 and response.json()["error"] == "malformed"
+    assert env.runtime.drain(timeout=5).processed == 0
