@@ -1,0 +1,59 @@
+"""The one code asset: our packages plus dependencies built for Lambda's arm64 CPython 3.12."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.cdk import bundling
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture(scope="module")
+def asset_dir(synth):
+    [directory] = [p for p in synth.outdir.glob("asset.*") if p.is_dir()]
+    return directory
+
+
+def test_asset_holds_our_packages_and_no_runtime_provided_sdk(asset_dir):
+    assert (asset_dir / "functions" / "__init__.py").is_file()
+    assert (asset_dir / "shared" / "__init__.py").is_file()
+    assert not (asset_dir / "boto3").exists()
+    assert not (asset_dir / "botocore").exists()
+    assert not list(asset_dir.rglob("__pycache__"))
+
+
+def test_compiled_dependencies_are_built_for_lambda_arm64_python312(asset_dir):
+    [extension] = (asset_dir / "pydantic_core").glob("_pydantic_core*.so")
+    assert extension.name == "_pydantic_core.cpython-312-aarch64-linux-gnu.so"
+    assert (asset_dir / "aws_lambda_powertools").is_dir()
+
+
+def test_asset_hash_follows_the_shipped_sources_only(tmp_path):
+    # given a project with the two shipped packages
+    for package in ("shared", "functions"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text('"""x."""\n')
+    requirements = ("pydantic==2.0",)
+    before = bundling.asset_hash(tmp_path, requirements)
+    # when only bytecode or unshipped files appear, then the asset is unchanged
+    (tmp_path / "shared" / "__pycache__").mkdir()
+    (tmp_path / "shared" / "__pycache__" / "x.cpython-312.pyc").write_bytes(b"\0")
+    (tmp_path / "README.md").write_text("docs")
+    assert bundling.asset_hash(tmp_path, requirements) == before
+    # when shipped code changes, then so does the asset
+    (tmp_path / "functions" / "__init__.py").write_text('"""y."""\n')
+    assert bundling.asset_hash(tmp_path, requirements) != before
+
+
+def test_runtime_requirements_leave_out_what_lambda_provides():
+    requirements = bundling.runtime_requirements()
+    assert requirements
+    assert not [r for r in requirements if r.lower().startswith(("boto3", "botocore"))]
+
+
+def test_asset_hash_changes_with_requirements_and_not_otherwise():
+    requirements = bundling.runtime_requirements()
+    same = bundling.asset_hash(bundling.REPO_ROOT, requirements)
+    assert bundling.asset_hash(bundling.REPO_ROOT, requirements) == same
+    assert bundling.asset_hash(bundling.REPO_ROOT, (*requirements, "six==1.17.0")) != same

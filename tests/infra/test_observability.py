@@ -1,0 +1,69 @@
+"""Alarms on every failure signal go to one encrypted topic; the dashboard shows the business metrics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.cdk.constructs.observability import BUSINESS_METRICS
+from infra.wiring import WIRING
+
+pytestmark = pytest.mark.infra
+
+
+def _alarms(synth):
+    return list(synth.of_type("AWS::CloudWatch::Alarm").values())
+
+
+def _alarm_on(synth, namespace, metric, dimension_ref):
+    return [
+        a["Properties"]
+        for a in _alarms(synth)
+        if a["Properties"]["Namespace"] == namespace
+        and a["Properties"]["MetricName"] == metric
+        and dimension_ref in json.dumps(a["Properties"]["Dimensions"])
+    ]
+
+
+@pytest.mark.parametrize("spec", WIRING.queues, ids=lambda q: q.name)
+def test_a_message_in_any_dlq_raises_an_alarm(synth, spec):
+    dlq_id = synth.logical_id(synth.stack.messaging.dlqs[spec.name])
+    [alarm] = _alarm_on(synth, "AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq_id)
+    assert alarm["Threshold"] == 0
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+@pytest.mark.parametrize("spec", WIRING.queues, ids=lambda q: q.name)
+def test_a_stuck_queue_raises_an_alarm(synth, spec):
+    queue_id = synth.logical_id(synth.stack.messaging.queues[spec.name])
+    assert _alarm_on(synth, "AWS/SQS", "ApproximateAgeOfOldestMessage", queue_id)
+
+
+@pytest.mark.parametrize("spec", WIRING.functions, ids=lambda f: f.name)
+def test_function_errors_raise_an_alarm(synth, spec):
+    fn_id = synth.logical_id(synth.stack.functions.functions[spec.name])
+    [alarm] = _alarm_on(synth, "AWS/Lambda", "Errors", fn_id)
+    assert alarm["Threshold"] == 0
+
+
+@pytest.mark.parametrize("spec", WIRING.state_machines, ids=lambda m: m.name)
+def test_failed_workflows_raise_an_alarm(synth, spec):
+    machine_id = synth.logical_id(synth.stack.workflows.state_machines[spec.name])
+    assert _alarm_on(synth, "AWS/States", "ExecutionsFailed", machine_id)
+
+
+def test_every_alarm_notifies_the_encrypted_alarm_topic(synth):
+    topic_id = synth.logical_id(synth.stack.observability.topic)
+    for alarm in _alarms(synth):
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+    topic = synth.resources[topic_id]["Properties"]
+    assert "KmsMasterKeyId" in topic
+
+
+def test_dashboard_shows_the_business_metrics(synth):
+    [dashboard] = synth.of_type("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in (*BUSINESS_METRICS, "SyncLatency"):
+        assert metric in body, metric
+    assert "close2cash" in body
