@@ -140,6 +140,8 @@ def lambda_code(root: Path = REPO_ROOT) -> lambda_.AssetCode:
     """The single code asset shared by every function in the wiring."""
     requirements = runtime_requirements(root / "pyproject.toml")
     return lambda_.Code.from_asset(
+        # Only names the asset's source: with a CUSTOM hash CDK never fingerprints this folder, and the
+        # local bundler reads `root` itself.
         str(root / "functions"),
         asset_hash_type=cdk.AssetHashType.CUSTOM,
         asset_hash=asset_hash(root, requirements),

@@ -29,11 +29,9 @@ def _ack(scope: IConstruct, rule: str, reason: str) -> None:
 def acknowledge(stack: Close2CashStack) -> None:
     """Acknowledge the findings close2cash accepts, on the narrowest construct each applies to."""
     for name, fn in stack.functions.functions.items():
-        _ack(
-            fn.role.node.find_child("DefaultPolicy") if fn.role else fn,
-            "AwsSolutions-IAM5[Resource::*]",
-            XRAY,
-        )
+        policy = fn.role.node.try_find_child("DefaultPolicy") if fn.role else None
+        if policy is not None:
+            _ack(policy, "AwsSolutions-IAM5[Resource::*]", XRAY)
         _ack(fn, "AwsSolutions-L1", RUNTIME)
         _ack(fn, "Serverless-LambdaLatestVersion", RUNTIME)
         if not isinstance(stack.wiring.function(name).trigger, ScheduleTrigger):
@@ -54,9 +52,11 @@ def acknowledge(stack: Close2CashStack) -> None:
                 )
 
     for machine in stack.workflows.state_machines.values():
-        policy = machine.role.node.find_child("DefaultPolicy")
+        machine_policy = machine.role.node.try_find_child("DefaultPolicy")
+        if machine_policy is None:
+            continue
         _ack(
-            policy,
+            machine_policy,
             "AwsSolutions-IAM5[Resource::*]",
             f"{XRAY}. CloudWatch Logs vended-log delivery actions "
             "(CreateLogDelivery etc.) that Step Functions logging needs also require Resource '*': "

@@ -8,13 +8,13 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.wiring import Wiring
+from infra.wiring import QueueTrigger, Wiring
 
 # AWS: set the source queue's visibility timeout to at least six times the function timeout (plus the
 # batching window), so a message is not redelivered while a throttled or retried batch is still running.
 # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
 VISIBILITY_FACTOR = 6
-# Messages a consumer cannot handle wait here for an operator; 14 days is SQS's maximum retention.
+# SQS's default: a message that keeps failing reaches its DLQ (maxReceiveCount) long before this.
 QUEUE_RETENTION = cdk.Duration.days(4)
 
 
@@ -23,8 +23,8 @@ def visibility_timeout_seconds(wiring: Wiring, queue: str) -> int:
     consumer = wiring.consumer_of(queue)
     if consumer is None:
         return 30
-    window = getattr(consumer.trigger, "max_batching_window_seconds", 0)
-    return VISIBILITY_FACTOR * consumer.timeout_seconds + int(window)
+    assert isinstance(consumer.trigger, QueueTrigger)
+    return VISIBILITY_FACTOR * consumer.timeout_seconds + consumer.trigger.max_batching_window_seconds
 
 
 class Messaging(Construct):
@@ -87,6 +87,7 @@ class Messaging(Construct):
                 targets.SqsQueue(
                     self.queues[rule_spec.queue],
                     dead_letter_queue=self.dlqs[rule_spec.queue],
+                    # EventBridge's maximums: a queue that is unreachable for up to a day loses nothing.
                     retry_attempts=185,
                     max_event_age=cdk.Duration.hours(24),
                 )
