@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -46,6 +47,14 @@ class Workflows(Construct):
                     destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
                 ),
             )
-            for fn_name in sorted(set(spec.substitutions.values())):
-                functions[fn_name].grant_invoke(machine)
+            # Invoke on exactly the substituted (unqualified) ARNs; grant_invoke would add `<arn>:*` for
+            # every version and alias, which the ASL never calls.
+            invoked = sorted(set(spec.substitutions.values()))
+            if invoked:
+                machine.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["lambda:InvokeFunction"],
+                        resources=[functions[fn_name].function_arn for fn_name in invoked],
+                    )
+                )
             self.state_machines[spec.name] = machine
