@@ -29,9 +29,13 @@ def import_ms(module: str, *, runs: int = RUNS) -> float:
     """Median wall time of `import module` in `runs` fresh interpreters (bytecode already cached)."""
     code = f"import time; t=time.perf_counter(); import {module}; print((time.perf_counter()-t)*1000)"
     env = {**os.environ, **LAMBDA_LIKE_ENV}
-    subprocess.run([sys.executable, "-c", f"import {module}"], env=env, check=True)  # noqa: S603 - warm .pyc
+    subprocess.run([sys.executable, "-c", f"import {module}"], env=env, check=True)  # warm .pyc
     samples = [
-        float(subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout)  # noqa: S603
+        float(
+            subprocess.run(
+                [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+            ).stdout
+        )
         for _ in range(runs)
     ]
     return statistics.median(samples)

@@ -30,7 +30,10 @@ def _names(records: list[dict]) -> list[str]:
 
 def _xrefs(account_id: str) -> dict[SystemName, str]:
     source = SourceRef(system=SystemName.SALESFORCE, type="Account", id=account_id)
-    return {x.target.system: x.target.id for x in bootstrap.services().ledger.cross_references(EntityType.ACCOUNT, source)}
+    return {
+        x.target.system: x.target.id
+        for x in bootstrap.services().ledger.cross_references(EntityType.ACCOUNT, source)
+    }
 
 
 def test_new_accounts_arrive_exactly_once_in_psa_and_accounting(env: LocalEnvironment) -> None:
@@ -86,7 +89,13 @@ def test_hand_edit_in_quickbooks_is_drift_not_propagated(env: LocalEnvironment) 
 @pytest.mark.parametrize(
     ("path", "headers", "body", "status", "reason"),
     [
-        ("/webhooks/quickbooks", {"intuit-signature": "forged"}, b'{"eventNotifications": []}', 401, "bad_signature"),
+        (
+            "/webhooks/quickbooks",
+            {"intuit-signature": "forged"},
+            b'{"eventNotifications": []}',
+            401,
+            "bad_signature",
+        ),
         ("/webhooks/salesforce?token=wrong", {"content-type": "text/xml"}, b"<x/>", 401, "bad_signature"),
         ("/webhooks/stripe", {}, b"{}", 404, "unknown_provider"),
         ("/webhooks/xero", {}, b"{}", 404, "provider_not_connected"),

@@ -1,0 +1,98 @@
+"""AWS and vendor calls per synced account, and webhook ingest throughput, on the local runtime."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from botocore.client import BaseClient
+
+from infra.local.environment import LocalEnvironment
+from shared import bootstrap
+from shared.connectors.quickbooks.webhooks import sign
+
+
+@contextmanager
+def counting_aws_calls() -> Iterator[Counter[str]]:
+    """Count every AWS API call made by any boto3 client in this process, as `service:Operation`."""
+    counts: Counter[str] = Counter()
+    original = BaseClient._make_api_call
+
+    def counted(self: BaseClient, operation_name: str, api_params: Any) -> Any:
+        counts[f"{self.meta.service_model.endpoint_prefix}:{operation_name}"] += 1
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = counted  # type: ignore[method-assign]
+    try:
+        yield counts
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+@dataclass
+class PerAccount:
+    accounts: int
+    aws_calls: Counter[str]
+    invocations: Counter[str]
+    vendor_calls: dict[str, int]
+    seconds: float
+
+
+def per_synced_account(env: LocalEnvironment, accounts: int = 20) -> PerAccount:
+    """Create `accounts` accounts in Salesforce and count what their sync costs, echoes included."""
+    assert env.runtime is not None
+    env.settle()
+    invocations_before = Counter(env.runtime.invocations)
+    vendor_before = bootstrap.services().vendor_calls()
+    started = time.perf_counter()
+    with counting_aws_calls() as counts:
+        for n in range(accounts):
+            env.salesforce.put_account({"Name": f"Bench Account {n:04d}", "Phone": f"+1 555 {n:04d}"})
+        env.settle()
+    seconds = time.perf_counter() - started
+    invocations = Counter(env.runtime.invocations)
+    invocations.subtract(invocations_before)
+    vendor_after = bootstrap.services().vendor_calls()
+    vendor = {k: v - vendor_before.get(k, 0) for k, v in vendor_after.items()}
+    return PerAccount(accounts, counts, +invocations, vendor, seconds)
+
+
+def _qbo_body(realm: str, n: int) -> bytes:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    entity = {"name": "Customer", "id": str(900000 + n), "operation": "Update", "lastUpdated": stamp}
+    return json.dumps(
+        {"eventNotifications": [{"realmId": realm, "dataChangeEvent": {"entities": [entity]}}]}
+    ).encode()
+
+
+def ingest_throughput(env: LocalEnvironment, notices: int = 300) -> dict[str, float]:
+    """Notices per second through `POST /webhooks/{provider}` over loopback HTTP, one client."""
+    connection = env.connections()["quickbooks"]
+    token, realm = connection["verifier_token"], connection["realm_id"]
+    bodies = [_qbo_body(realm, n) for n in range(notices)]
+    figures: dict[str, float] = {}
+    with httpx.Client(base_url=env.api_url, timeout=30) as client:
+        started = time.perf_counter()
+        for body in bodies:
+            response = client.post(
+                "/webhooks/quickbooks", content=body, headers={"intuit-signature": sign(token, body)}
+            )
+            response.raise_for_status()
+        figures["quickbooks: 1 notice per request, notices/s"] = notices / (time.perf_counter() - started)
+    # Salesforce packs up to 100 notifications into one outbound message.
+    for n in range(notices):
+        env.salesforce.put_account({"Name": f"Ingest Bench {n:04d}"})
+    started = time.perf_counter()
+    delivered = env.salesforce.deliver_pending()
+    figures["salesforce: up to 100 notices per message, notices/s"] = delivered / (
+        time.perf_counter() - started
+    )
+    env.settle(timeout=300)
+    return figures
