@@ -36,7 +36,8 @@ def main() -> int:
         result = per_synced_account(env)
         n = result.accounts
         print(
-            f"\n== Per synced account ({n} new accounts, Salesforce -> Productive + QuickBooks, echoes included) =="
+            f"\n== Per synced account ({n} new accounts, Salesforce -> Productive + QuickBooks,"
+            " echoes included) =="
         )
         by_service: dict[str, int] = {}
         for key, count in result.aws_calls.items():
