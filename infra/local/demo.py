@@ -9,8 +9,8 @@ exactly once in each system.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -132,12 +132,16 @@ def _report_rows(env: LocalEnvironment, account_ids: list[str]) -> list[AccountR
 
 def run(console: Console | None = None, *, log_file: Path = DEFAULT_LOG) -> int:
     """Run the demo; returns the process exit code (0 only if every account arrived exactly once)."""
-    console = console or Console(width=None if sys.stdout.isatty() else 160)
+    console = console or Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160)
     started = time.monotonic()
-    # The handlers' structured logs go to a file the report points at; EMF metrics stay in-process.
+    # What the handlers print (JSON logs, EMF metrics) goes to a file, as it would go to CloudWatch;
+    # the console keeps the story.
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-    with log_file.open("w") as log_stream, local_environment() as env:
+    with (
+        log_file.open("w") as log_stream,
+        contextlib.redirect_stdout(log_stream),
+        local_environment() as env,
+    ):
         handler = logger.registered_handler
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(log_stream)
@@ -214,6 +218,6 @@ def run(console: Console | None = None, *, log_file: Path = DEFAULT_LOG) -> int:
         console.print(f"handler logs: {log_file}")
         console.print(f"[red]FAILED[/]: {len(failed)} account(s) did not arrive exactly once")
         return 1
-    console.print(f"handler logs (JSON, correlation id = notice id): {log_file}")
+    console.print(f"handler logs and EMF metrics (JSON, correlation id = notice id): {log_file}")
     console.print("[green]OK[/]: every account arrived exactly once in Productive and QuickBooks")
     return 0
