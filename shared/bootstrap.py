@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from shared.aws.events import EventBridgePublisher
+from shared.aws.idempotency import OncePerNotice
 from shared.aws.ledger import DynamoLedger
 from shared.aws.secrets import connections
 from shared.domain.errors import ConfigurationError
@@ -106,6 +107,15 @@ class Services:
             targets=self.account_targets,
             ledger=self.ledger,
             metrics=self.metrics,
+        )
+
+    @cached_property
+    def account_notices(self) -> OncePerNotice:
+        """The account sync, run once per notice (needs the idempotency table)."""
+        if not self.settings.idempotency_table:
+            raise ConfigurationError("IDEMPOTENCY_TABLE is not set: account_sync was not granted its table")
+        return OncePerNotice(
+            self.account_sync.on_notice, table_name=self.settings.idempotency_table, metrics=self.metrics
         )
 
     def vendor_calls(self) -> dict[str, int]:

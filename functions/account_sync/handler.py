@@ -22,7 +22,7 @@ def on_record(record: SQSRecord) -> dict[str, Any]:
     # The queue carries EventBridge events; the notice is their `detail`.
     notice = ChangeNotice.model_validate(json.loads(record.body)["detail"])
     logger.set_correlation_id(notice.event_id)
-    report = services().account_sync.on_notice(notice)
+    report = services().account_notices(notice)
     for result in report.results:
         logger.info(
             "account synced",
@@ -38,6 +38,7 @@ def on_record(record: SQSRecord) -> dict[str, Any]:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    services().account_notices.register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=on_record, processor=processor, context=context
     )
