@@ -14,7 +14,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from shared.aws.events import EventBridgePublisher
-from shared.aws.idempotency import OncePerNotice
 from shared.aws.ledger import DynamoLedger
 from shared.aws.secrets import connections
 from shared.domain.errors import ConfigurationError
@@ -22,11 +21,13 @@ from shared.domain.models import SystemName
 from shared.domain.ports import AccountSource, AccountTarget, WebhookReceiver
 from shared.observability import PowertoolsMetrics
 from shared.settings import Settings
-from shared.sync.accounts import AccountSync
-from shared.sync.ingest import WebhookIngest
 
 if TYPE_CHECKING:
     import httpx
+
+    from shared.aws.idempotency import OncePerNotice
+    from shared.sync.accounts import AccountSync
+    from shared.sync.ingest import WebhookIngest
 
 # Matches the API's body limit in infra/wiring.py (the handler enforces it: API Gateway cannot).
 MAX_WEBHOOK_BODY_BYTES = 256 * 1024
@@ -87,6 +88,9 @@ class Services:
 
     @cached_property
     def webhook_ingest(self) -> WebhookIngest:
+        # Use cases are imported where built: each handler's cold start pays only for its own.
+        from shared.sync.ingest import WebhookIngest
+
         roles = {self.settings.crm, self.settings.psa, self.settings.accounting} & self.connected()
         receivers: dict[str, Callable[[], WebhookReceiver]] = {
             system.value: functools.partial(self.receiver, system) for system in roles
@@ -102,6 +106,8 @@ class Services:
 
     @cached_property
     def account_sync(self) -> AccountSync:
+        from shared.sync.accounts import AccountSync
+
         return AccountSync(
             source=self.account_source,
             targets=self.account_targets,
@@ -112,6 +118,8 @@ class Services:
     @cached_property
     def account_notices(self) -> OncePerNotice:
         """The account sync, run once per notice (needs the idempotency table)."""
+        from shared.aws.idempotency import OncePerNotice
+
         if not self.settings.idempotency_table:
             raise ConfigurationError("IDEMPOTENCY_TABLE is not set: account_sync was not granted its table")
         return OncePerNotice(

@@ -24,6 +24,8 @@ def main() -> int:
                 f"  {figure.module:<40} {figure.median_ms:7.1f} ms  {figure.ratio:4.2f}x boto3"
                 f"  ({verdict} goal <= {figure.goal}x)"
             )
+            parts = ", ".join(f"{package} {ms:.0f}" for package, ms in imports.breakdown(figure.module))
+            say(f"    where it goes (own ms per package): {parts}")
 
     from infra.local.environment import local_environment
     from shared.observability import logger

@@ -49,3 +49,23 @@ def measure() -> list[ImportFigure]:
         ms = import_ms(module)
         figures.append(ImportFigure(module, ms, ms / baseline, GOALS.get(function.name, DEFAULT_GOAL)))
     return figures
+
+
+def breakdown(module: str, *, top: int = 7) -> list[tuple[str, float]]:
+    """Self import time per top-level package that `module` pulls in (python -X importtime), in ms."""
+    env = {**os.environ, **LAMBDA_LIKE_ENV}
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    totals: dict[str, float] = {}
+    for line in result.stderr.splitlines():
+        if not line.startswith("import time:") or "cumulative" in line:
+            continue
+        own, _, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+        root = name.split(".")[0]
+        totals[root] = totals.get(root, 0.0) + int(own) / 1000
+    return sorted(totals.items(), key=lambda item: -item[1])[:top]
