@@ -49,6 +49,12 @@ def local_up(
         )
         for name, url in env.urls.items():
             typer.echo(f"sandbox:   {name:<11} {url}")
+        if secrets_file is None:
+            salesforce = env.connections()["salesforce"]
+            typer.echo(
+                f"salesforce sandbox OAuth client: client_id={salesforce['client_id']}"
+                f" client_secret={salesforce['client_secret']}"
+            )
         typer.echo("AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1")
         typer.echo("Ctrl-C stops the stack.")
         while not stop.wait(0.5):

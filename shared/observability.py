@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Mapping
 
@@ -10,8 +11,10 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 NAMESPACE = "close2cash"
 
-logger = Logger()
-tracer = Tracer()
+# The CDK stack sets POWERTOOLS_SERVICE_NAME per function; a process that imported this module first
+# (the local runtime, the CLI) still logs under the product's name rather than "service_undefined".
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or NAMESPACE)
+tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or NAMESPACE)
 metrics = Metrics(namespace=NAMESPACE)
 
 

@@ -25,7 +25,7 @@ def on_record(record: SQSRecord) -> dict[str, Any]:
     report = services().account_notices(notice)
     for result in report.results:
         logger.info(
-            "account synced",
+            "account notice handled",
             target=result.target_system,
             action=result.action,
             target_id=result.target_id,
