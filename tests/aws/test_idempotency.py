@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import boto3
 import pytest
-from moto import mock_aws
 
 from shared.aws.idempotency import OncePerNotice
 from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import ChangeNotice, Operation
 from shared.sync.accounts import SyncReport
 from tests.fakes import FakeMetrics
-
-
-@pytest.fixture
-def dynamodb() -> Iterator[object]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="idempotency",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield client
 
 
 def _notice(event_id: str) -> ChangeNotice:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import boto3
@@ -20,22 +19,8 @@ QBO = SourceRef(system=SystemName.QUICKBOOKS, type="customer", id="58", version=
 
 
 @pytest.fixture
-def ledger() -> Iterator[DynamoLedger]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="ledger",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield DynamoLedger("ledger", client=client)
+def ledger(dynamodb) -> DynamoLedger:
+    return DynamoLedger("ledger", client=dynamodb)
 
 
 def _notice(event_id: str) -> ChangeNotice:

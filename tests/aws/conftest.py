@@ -1,0 +1,33 @@
+"""In-process moto with the hub's tables, as the wiring declares them (pk/sk string keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.wiring import WIRING
+
+
+@pytest.fixture
+def dynamodb() -> Iterator[Any]:
+    """A DynamoDB client on moto with one table per wiring table, named by its logical name."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        for table in WIRING.tables:
+            client.create_table(
+                TableName=table.name,
+                KeySchema=[
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                AttributeDefinitions=[
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        yield client
