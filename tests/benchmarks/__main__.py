@@ -59,8 +59,8 @@ def main() -> int:
             say(f"  {vendor:<10} {count / n:6.2f} vendor API calls")
         say(f"  wall time  {result.seconds:.2f} s for {n} accounts on the local runtime")
         say(
-            "  note: sqs ReceiveMessage counts the local pollers' receives while draining; Lambda's own"
-            " pollers long-poll continuously in AWS"
+            "  note: sqs ReceiveMessage/GetQueueAttributes and states ListExecutions are the local runtime"
+            " looking for work while it drains; in AWS, Lambda's pollers long-poll the queue instead"
         )
 
         say("\n== Webhook ingest throughput on the local runtime (loopback HTTP, one client) ==")
