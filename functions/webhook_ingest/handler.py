@@ -47,6 +47,18 @@ def receive(provider: str) -> Response[str]:
     )
 
 
+@app.exception_handler(Exception)
+def unavailable(error: Exception) -> Response[str]:
+    # Nothing was acknowledged: a 5xx makes the vendor redeliver, and the notice's claim (still
+    # "received", not "published") lets the redelivery through.
+    logger.exception("webhook not recorded; the vendor will redeliver", error_type=type(error).__name__)
+    return Response(
+        status_code=503,
+        content_type="application/json",
+        body=json.dumps({"error": "unavailable", "message": "the notice was not recorded; retry later"}),
+    )
+
+
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
 @metrics.log_metrics
 @tracer.capture_lambda_handler

@@ -122,3 +122,20 @@ def test_authentic_but_malformed_outbound_message_is_400(env: LocalEnvironment) 
     )
     assert response.status_code == 400 and response.json()["error"] == "malformed"
     assert env.runtime.drain(timeout=5).processed == 0
+
+
+def test_a_bus_outage_answers_503_and_the_redelivery_is_published(env: LocalEnvironment, monkeypatch) -> None:
+    assert env.runtime is not None
+    env.settle()
+    publisher = bootstrap.services().publisher
+
+    def outage(notices: list) -> None:
+        raise ConnectionError("EventBridge unreachable")
+
+    monkeypatch.setattr(publisher, "publish", outage)
+    account_id = env.salesforce.put_account({"Name": "Outage Survivors LLP"})
+    # Salesforce gets a 503, so the notification stays queued on its side
+    assert env.salesforce.deliver_pending() == 0
+    monkeypatch.undo()
+    env.settle()
+    assert set(_xrefs(account_id)) == {SystemName.PRODUCTIVE, SystemName.QUICKBOOKS}
