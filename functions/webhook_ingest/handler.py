@@ -47,7 +47,7 @@ def receive(provider: str) -> Response[str]:
     )
 
 
-@app.exception_handler(Exception)
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
 def unavailable(error: Exception) -> Response[str]:
     # Nothing was acknowledged: a 5xx makes the vendor redeliver, and the notice's claim (still
     # "received", not "published") lets the redelivery through.
