@@ -48,6 +48,17 @@ class EntityType(StrEnum):
     """Canonical record types that notices and cross-references speak of."""
 
     ACCOUNT = "account"
+    CONTACT = "contact"
+    WORKER = "worker"
+    OPPORTUNITY = "opportunity"
+    CONTRACT = "contract"
+    RATE_CARD = "rate_card"
+    ENGAGEMENT = "engagement"
+    TIME_ENTRY = "time_entry"
+    EXPENSE_ENTRY = "expense_entry"
+    INVOICE = "invoice"
+    PAYMENT = "payment"
+    CREDIT_MEMO = "credit_memo"
 
 
 class SourceRef(CanonicalModel):
