@@ -1,0 +1,172 @@
+"""Committed event schemas match the models, accept every event, and break only with a version bump.
+
+Example events are validated against the committed files with `jsonschema` (Draft 2020-12), which
+is in the dev environment as a dependency of moto[server]'s OpenAPI validators, not declared by us.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from shared.domain import schemas
+from shared.domain.events import EVENT_TYPES, EVENT_VERSIONS, AccountChanged, DomainEvent
+from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
+
+WHEN = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+
+
+def _account() -> Account:
+    return Account(
+        source=SourceRef(system=SystemName.SALESFORCE, type="account", id="001Qy00000Acme", version="7"),
+        name="Acme Consulting GmbH",
+        website="https://acme.example",
+        billing_address=PostalAddress(city="Berlin", country="DE"),
+        currency="EUR",
+        modified_at=WHEN,
+    )
+
+
+EXAMPLES: dict[type[DomainEvent[Any]], DomainEvent[Any]] = {
+    AccountChanged: AccountChanged.about(_account(), correlation_id="sf-notice-42", occurred_at=WHEN),
+}
+
+
+def test_committed_schemas_match_the_models():
+    # given the models as they are now, when the schemas are generated, then the committed files equal them
+    found = schemas.drift()
+    assert not found, (
+        f"event schemas are out of date; run `{schemas.REGENERATE}` and commit the result "
+        f"(a breaking change needs a new schema_version, see shared/domain/events.py):\n{found.report()}"
+    )
+
+
+def test_every_readable_event_version_has_an_example():
+    assert set(EXAMPLES) == set(EVENT_VERSIONS.values())
+
+
+@pytest.mark.parametrize("cls", EVENT_VERSIONS.values(), ids=lambda c: c.__name__)
+def test_each_example_event_validates_against_its_committed_schema(cls):
+    path = schemas.SCHEMA_DIR / schemas.file_name(cls.event_type(), cls.event_version())
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    errors = [
+        e.message for e in Draft202012Validator(schema).iter_errors(EXAMPLES[cls].model_dump(mode="json"))
+    ]
+    assert errors == []
+
+
+@pytest.mark.parametrize("cls", EVENT_VERSIONS.values(), ids=lambda c: c.__name__)
+def test_each_committed_schema_rejects_an_event_of_another_type(cls):
+    path = schemas.SCHEMA_DIR / schemas.file_name(cls.event_type(), cls.event_version())
+    validator = Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+    wrong = EXAMPLES[cls].model_dump(mode="json") | {"type": "close2cash.something.else"}
+    assert not validator.is_valid(wrong)
+    unversioned = {k: v for k, v in EXAMPLES[cls].model_dump(mode="json").items() if k != "schema_version"}
+    assert not validator.is_valid(unversioned)
+
+
+def test_schema_files_are_named_and_identified_by_type_and_version():
+    for (event_type, version), cls in EVENT_VERSIONS.items():
+        schema = schemas.schema_for(cls)
+        assert schema["$id"] == f"urn:close2cash:event:{event_type}:v{version}"
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert schema["title"] == schemas.title_for(event_type)
+    assert schemas.title_for("close2cash.credit_memo.issued") == "CreditMemoIssued"
+    assert set(EVENT_TYPES) == {t for t, _ in EVENT_VERSIONS}
+
+
+def test_check_command_lists_stale_missing_and_extra_files(tmp_path, capsys, monkeypatch):
+    # given a stale copy of one schema, none of the others, and one left over from a removed event
+    generated = schemas.expected()
+    first, *others = sorted(generated)
+    (tmp_path / first).write_text(generated[first].replace("\n", "\n ", 1))
+    (tmp_path / "close2cash.gone.away.v1.json").write_text("{}\n")
+    from shared.domain.schemas import __main__ as command
+
+    monkeypatch.setattr(command, "drift", lambda: schemas.drift(tmp_path))
+    # when the check runs
+    code = command.main(["--check"])
+    # then it fails naming each file and the command that fixes it
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"stale:   {first}" in out
+    assert all(f"missing: {name}" in out for name in others)
+    assert "extra:   close2cash.gone.away.v1.json" in out
+    assert schemas.REGENERATE in out
+
+
+def test_check_command_passes_on_the_committed_schemas(capsys):
+    from shared.domain.schemas import __main__ as command
+
+    assert command.main(["--check"]) == 0
+
+
+def test_writing_refuses_a_breaking_change_to_a_committed_version(tmp_path):
+    # given v1 committed when its model still had a field the current model lacks
+    name = schemas.file_name(AccountChanged.event_type(), 1)
+    old = json.loads(schemas.expected()[name])
+    old["$defs"]["Account"]["properties"]["legacy_code"] = {"type": "string"}
+    (tmp_path / name).write_text(schemas.render(old))
+    # when the schemas are regenerated
+    found = schemas.write(tmp_path)
+    # then nothing is overwritten and the removed field is named as breaking
+    assert found.stale[name] == ["$.data.legacy_code removed"]
+    assert json.loads((tmp_path / name).read_text()) == old
+    # unless the author says this version was never deployed
+    schemas.write(tmp_path, allow_breaking=True)
+    assert (tmp_path / name).read_text() == schemas.expected()[name]
+
+
+def _schema(**props: Any) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "properties": props, "required": ["a"]}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # additive: a new optional field, a longer limit, a wider union, more enum values, a new description
+        (_schema(a={"type": "string"}), _schema(a={"type": "string"}, b={"type": "integer"}), []),
+        (_schema(a={"maxLength": 10}), _schema(a={"maxLength": 20}), []),
+        (
+            _schema(a={"type": "string"}),
+            _schema(a={"anyOf": [{"type": "string"}, {"type": "null"}]}),
+            [],
+        ),
+        (_schema(a={"enum": ["x"]}), _schema(a={"enum": ["x", "y"]}), []),
+        (_schema(a={"type": "string"}), _schema(a={"type": "string", "description": "why"}), []),
+        # breaking: removed, newly required, narrowed, retyped, tightened
+        (_schema(a={"type": "string"}, b={"type": "string"}), _schema(a={"type": "string"}), ["$.b removed"]),
+        (
+            _schema(a={"type": "string"}, b={"type": "string"}),
+            {**_schema(a={"type": "string"}, b={"type": "string"}), "required": ["a", "b"]},
+            ["$.b became required"],
+        ),
+        (
+            _schema(a={"enum": ["x", "y"]}),
+            _schema(a={"enum": ["x"]}),
+            ["$.a.enum changed ['x', 'y'] -> ['x']"],
+        ),
+        (
+            _schema(a={"type": "string"}),
+            _schema(a={"type": "integer"}),
+            ["$.a.type changed 'string' -> 'integer'"],
+        ),
+        (
+            _schema(a={"type": "string"}),
+            _schema(a={"type": "string", "pattern": "^x"}),
+            ["$.a gained constraint pattern='^x'"],
+        ),
+        (
+            _schema(a={"anyOf": [{"type": "string"}, {"type": "null"}]}),
+            _schema(a={"anyOf": [{"type": "string"}]}),
+            ["$.a anyOf[1] no longer accepted"],
+        ),
+    ],
+)
+def test_breaking_changes_are_those_that_reject_an_event_the_old_schema_accepted(old, new, expected):
+    assert schemas.breaking_changes(old, new) == expected

@@ -1,0 +1,70 @@
+"""Domain events: the envelope names its record, round-trips through JSON, and unknown events fail clearly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from shared.domain.events import EVENT_TYPES, AccountChanged, UnknownEvent, parse_event
+from shared.domain.models import Account, SourceRef, SystemName
+
+WHEN = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+ACCOUNT = Account(
+    source=SourceRef(system=SystemName.HUBSPOT, type="company", id="9001", version="4"), name="Acme"
+)
+
+
+def test_an_event_about_a_record_takes_its_source_and_id():
+    event = AccountChanged.about(ACCOUNT, correlation_id="corr-1", occurred_at=WHEN)
+    assert event.type == "close2cash.account.changed"
+    assert event.schema_version == 1
+    assert event.source == ACCOUNT.source
+    assert event.subject == "9001"
+    assert event.occurred_at == WHEN
+
+
+def test_an_event_round_trips_through_json_as_its_own_class():
+    event = AccountChanged.about(ACCOUNT, correlation_id="corr-1")
+    parsed = parse_event(event.model_dump_json())
+    assert type(parsed) is AccountChanged
+    assert parsed == event
+    assert parse_event(event.model_dump(mode="json")) == event
+
+
+def test_an_envelope_cannot_point_at_another_record_than_its_data():
+    other = SourceRef(system=SystemName.SALESFORCE, type="account", id="001")
+    with pytest.raises(ValidationError, match="is not the record in data"):
+        AccountChanged(source=other, subject="001", correlation_id="c", data=ACCOUNT)
+
+
+def test_naive_timestamps_are_refused():
+    with pytest.raises(ValidationError, match="timezone-aware"):
+        AccountChanged.about(ACCOUNT, correlation_id="c", occurred_at=datetime(2025, 1, 1))
+
+
+def test_each_event_type_maps_to_its_current_class():
+    assert EVENT_TYPES["close2cash.account.changed"] is AccountChanged
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (
+            '{"type": "close2cash.account.deleted", "schema_version": 1}',
+            "unknown event type 'close2cash.account.deleted'",
+        ),
+        (
+            '{"type": "close2cash.account.changed", "schema_version": 9}',
+            "has no schema version 9; this code reads versions 1",
+        ),
+        ('{"type": "close2cash.account.changed", "schema_version": "1"}', "needs an integer schema_version"),
+        ('{"type": "close2cash.account.changed", "schema_version": 1}', "does not match its schema"),
+        ("[1, 2]", "must be a JSON object"),
+        ("{not json", "not valid JSON"),
+    ],
+)
+def test_unknown_or_malformed_events_fail_with_a_message_that_says_why(payload, message):
+    with pytest.raises(UnknownEvent, match=message.replace("(", r"\(")):
+        parse_event(payload)
