@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from shared.settings import WEBHOOK_MAX_BODY_BYTES
+
 STACK_NAME = "close2cash"
 STATEMACHINE_DIR = Path(__file__).parent / "statemachines"
 
@@ -196,18 +198,8 @@ CONNECTIONS = Secret("connections", "Credentials and endpoints of each connected
 
 ACCOUNT_CHANGES = Queue("account-changes", max_receive_count=5)
 
-# API Gateway's own hard limit is 10 MB; vendors' notices are small, so anything near 256 KiB is abuse.
-API = Api("webhooks", max_body_bytes=256 * 1024, throttle_rate_per_second=100, throttle_burst=200)
-
-WEBHOOK_PROVIDERS = (
-    "salesforce",
-    "hubspot",
-    "productive",
-    "quickbooks",
-    "xero",
-    "businesscentral",
-    "netsuite",
-)
+# The limit the webhook handler enforces (API Gateway REST cannot go below its own 10 MB).
+API = Api("webhooks", max_body_bytes=WEBHOOK_MAX_BODY_BYTES, throttle_rate_per_second=100, throttle_burst=200)
 
 _COMMON_ENV = (
     LEDGER.use(Access.READ_WRITE, "LEDGER_TABLE"),

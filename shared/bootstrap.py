@@ -20,7 +20,7 @@ from shared.domain.errors import ConfigurationError
 from shared.domain.models import SystemName
 from shared.domain.ports import AccountSource, AccountTarget, WebhookReceiver
 from shared.observability import PowertoolsMetrics
-from shared.settings import Settings
+from shared.settings import WEBHOOK_MAX_BODY_BYTES, WEBHOOK_PROVIDERS, Settings
 
 if TYPE_CHECKING:
     import httpx
@@ -28,12 +28,6 @@ if TYPE_CHECKING:
     from shared.aws.idempotency import OncePerNotice
     from shared.sync.accounts import AccountSync
     from shared.sync.ingest import WebhookIngest
-
-# Matches the API's body limit in infra/wiring.py (the handler enforces it: API Gateway cannot).
-MAX_WEBHOOK_BODY_BYTES = 256 * 1024
-KNOWN_PROVIDERS = frozenset(
-    {"salesforce", "hubspot", "productive", "quickbooks", "xero", "businesscentral", "netsuite"}
-)
 
 
 @dataclass
@@ -96,12 +90,12 @@ class Services:
             system.value: functools.partial(self.receiver, system) for system in roles
         }
         return WebhookIngest(
-            known_providers=KNOWN_PROVIDERS,
+            known_providers=WEBHOOK_PROVIDERS,
             receivers=receivers,
             ledger=self.ledger,
             publisher=self.publisher,
             metrics=self.metrics,
-            max_body_bytes=MAX_WEBHOOK_BODY_BYTES,
+            max_body_bytes=WEBHOOK_MAX_BODY_BYTES,
         )
 
     @cached_property

@@ -9,6 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain.models import SystemName
 
+# Vendors' notices are small; anything near 256 KiB is abuse. The wiring's API declares this limit.
+WEBHOOK_MAX_BODY_BYTES = 256 * 1024
+# Every provider the webhook route knows (an unknown one is 404; a known one not connected, too).
+WEBHOOK_PROVIDERS = frozenset(
+    {"salesforce", "hubspot", "productive", "quickbooks", "xero", "businesscentral", "netsuite"}
+)
+
 
 class Settings(BaseModel):
     """What the wiring's `uses` put in each function's environment, plus the landscape roles."""
