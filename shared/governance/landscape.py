@@ -1,0 +1,439 @@
+"""The landscape file as pydantic models: systems, legal entities, routing, ownership, mappings, matching.
+
+One landscape file per deployment describes the firm's systems. It is TOML because the standard
+library reads it (`tomllib`, Python 3.11+), so nothing new ships to Lambda; because a finance or
+operations person can edit it without learning indentation rules (YAML) or fighting quotes and
+commas (JSON); and because it has comments and real dates (a cutover date is a date, not a string).
+
+Schema in brief (see `infra/landscapes/demo.toml` for a complete, commented example):
+
+    [landscape]        name, version (the version is shown in every log line)
+    [[systems]]        name (a SystemName), role (crm | psa | accounting)
+    [[legal_entities]] code, name, functional_currency (ISO 4217)
+    [[routing]]        legal_entity, system (an accounting system), from_date: where postings go
+    [ownership.<domain>]  owner = system, fields = { <system> = ["field", ...] } where it differs
+    [mappings]         <table> = [ { source, target, source_system, target_system,
+                                     legal_entity? }, ... ]   (project_templates rows add rate_card)
+    [matching]         keys = ["tax_id", "domain", "name"] (order of trust), legal_suffixes = [...]
+
+Mapping rows are written out in full, one inline table per row: each row stands alone, reads the
+same wherever it is grepped from, and a table may hold rows for several system pairs. Rows scoped to
+a legal entity (`legal_entity = "UK01"`) win over unscoped rows for postings of that entity.
+
+Validation is done in one pydantic pass so that every problem is reported at once: checks that need
+the rest of the file (is this owner a connected system? is this rate card declared?) read the
+declarations gathered from the raw file before the pass (`_References`), instead of stopping the
+pass at the first model-level error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from shared.domain.models import SystemName
+from shared.domain.money import currency
+
+
+class Section(BaseModel):
+    """Base of every part of the landscape file: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Role(StrEnum):
+    """What a connected system does for the firm."""
+
+    CRM = "crm"
+    PSA = "psa"
+    ACCOUNTING = "accounting"
+
+
+class Domain(StrEnum):
+    """The business domains whose records have one owning system each."""
+
+    CUSTOMER = "customer"
+    CONTACT = "contact"
+    OPPORTUNITY = "opportunity"
+    ENGAGEMENT = "engagement"
+    TIME = "time"
+    EXPENSE = "expense"
+    INVOICE = "invoice"
+    PAYMENT = "payment"
+    CREDIT_MEMO = "credit_memo"
+
+
+# What each vendor is (DESIGN.md §1): a system declared with another role is a typo, not a choice.
+VENDOR_ROLES: Mapping[SystemName, Role] = {
+    SystemName.SALESFORCE: Role.CRM,
+    SystemName.HUBSPOT: Role.CRM,
+    SystemName.KANTATA: Role.PSA,
+    SystemName.PRODUCTIVE: Role.PSA,
+    SystemName.NETSUITE: Role.ACCOUNTING,
+    SystemName.QUICKBOOKS: Role.ACCOUNTING,
+    SystemName.XERO: Role.ACCOUNTING,
+    SystemName.BUSINESSCENTRAL: Role.ACCOUNTING,
+}
+
+
+# --- declarations the rest of the file refers to ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class _References:
+    """What the raw file declares: gathered leniently before validation so every check can run."""
+
+    systems: frozenset[str]
+    others: frozenset[str]  # systems declared with a valid role that is not accounting
+    legal_entities: frozenset[str]
+    rate_cards: frozenset[str]
+
+
+_REFERENCES: ContextVar[_References | None] = ContextVar("landscape_references", default=None)
+
+
+def _rows(value: Any) -> list[Mapping[str, Any]]:
+    return [row for row in value if isinstance(row, Mapping)] if isinstance(value, list) else []
+
+
+def _gather(raw: Mapping[str, Any]) -> _References:
+    systems = _rows(raw.get("systems"))
+    mappings = raw.get("mappings")
+    rate_cards = _rows(mappings.get("rate_cards")) if isinstance(mappings, Mapping) else []
+    return _References(
+        systems=frozenset(str(s.get("name")) for s in systems),
+        others=frozenset(
+            str(s.get("name")) for s in systems if s.get("role") in (Role.CRM.value, Role.PSA.value)
+        ),
+        legal_entities=frozenset(str(e.get("code")) for e in _rows(raw.get("legal_entities"))),
+        rate_cards=frozenset(str(r.get("source")) for r in rate_cards),
+    )
+
+
+@contextlib.contextmanager
+def _declared(raw: Any) -> Iterator[None]:
+    token = _REFERENCES.set(_gather(raw) if isinstance(raw, Mapping) else None)
+    try:
+        yield
+    finally:
+        _REFERENCES.reset(token)
+
+
+def _listing(values: frozenset[str]) -> str:
+    return ", ".join(sorted(values)) or "(none declared)"
+
+
+def _connected(system: SystemName) -> SystemName:
+    refs = _REFERENCES.get()
+    if refs is not None and system not in refs.systems:
+        raise ValueError(
+            f"{system} is not a connected system; expected one of the [[systems]]: {_listing(refs.systems)}"
+        )
+    return system
+
+
+def _accounting(system: SystemName) -> SystemName:
+    refs = _REFERENCES.get()
+    if refs is not None and system in refs.others:
+        raise ValueError(
+            f"{system} is not an accounting system; expected a system declared with role = 'accounting'"
+        )
+    return system
+
+
+def _legal_entity(code: str) -> str:
+    refs = _REFERENCES.get()
+    if refs is not None and code not in refs.legal_entities:
+        raise ValueError(
+            f"legal entity {code!r} is not declared; expected one of the [[legal_entities]] codes: "
+            f"{_listing(refs.legal_entities)}"
+        )
+    return code
+
+
+def _rate_card(name: str) -> str:
+    refs = _REFERENCES.get()
+    if refs is not None and name not in refs.rate_cards:
+        raise ValueError(
+            f"rate card {name!r} is not declared; expected a source value of mappings.rate_cards: "
+            f"{_listing(refs.rate_cards)}"
+        )
+    return name
+
+
+ConnectedSystem = Annotated[SystemName, AfterValidator(_connected)]
+AccountingSystem = Annotated[SystemName, AfterValidator(_connected), AfterValidator(_accounting)]
+LegalEntityCode = Annotated[str, Field(min_length=1), AfterValidator(_legal_entity)]
+RateCardName = Annotated[str, Field(min_length=1), AfterValidator(_rate_card)]
+
+
+def _iso_currency(code: str) -> str:
+    # No "did you mean" here: three-letter codes one letter apart are different currencies.
+    try:
+        return currency(code)
+    except ValueError as error:
+        raise ValueError(f"{error}; expected an ISO 4217 code such as 'USD', 'EUR' or 'GBP'") from None
+
+
+Currency = Annotated[str, AfterValidator(_iso_currency)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+# --- the sections ---------------------------------------------------------------------------
+
+
+class LandscapeInfo(Section):
+    """`[landscape]`: which firm's landscape this is, and its version (shown in every log line)."""
+
+    name: NonEmpty
+    version: NonEmpty
+
+
+class System(Section):
+    """`[[systems]]`: one connected system and its role."""
+
+    name: SystemName
+    role: Role
+
+    @model_validator(mode="after")
+    def _role_fits_vendor(self) -> System:
+        expected = VENDOR_ROLES[self.name]
+        if self.role is not expected:
+            raise ValueError(f"{self.name} is a {expected} system; expected role = {expected.value!r}")
+        return self
+
+
+class LegalEntity(Section):
+    """`[[legal_entities]]`: a company of the firm that books in its own functional currency."""
+
+    code: NonEmpty
+    name: NonEmpty
+    functional_currency: Currency
+
+
+class Route(Section):
+    """`[[routing]]`: from `from_date` on, postings of `legal_entity` go to `system`."""
+
+    legal_entity: LegalEntityCode
+    system: AccountingSystem
+    from_date: date
+
+
+class OwnershipRule(Section):
+    """One domain's owner, and the fields some other system owns (listed per owning system)."""
+
+    owner: ConnectedSystem
+    fields: dict[ConnectedSystem, list[NonEmpty]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _each_field_owned_once(self) -> OwnershipRule:
+        owners: dict[str, list[str]] = {}
+        for system, names in self.fields.items():
+            for name in names:
+                owners.setdefault(name, []).append(system.value)
+        twice = {name: systems for name, systems in owners.items() if len(systems) > 1}
+        if twice:
+            described = "; ".join(f"{name!r} by {' and '.join(s)}" for name, s in sorted(twice.items()))
+            raise ValueError(f"a field is owned twice ({described}); expected one owner per field")
+        return self
+
+
+class Ownership(Section):
+    """`[ownership]`: one rule per domain; every domain must say who owns it."""
+
+    customer: OwnershipRule
+    contact: OwnershipRule
+    opportunity: OwnershipRule
+    engagement: OwnershipRule
+    time: OwnershipRule
+    expense: OwnershipRule
+    invoice: OwnershipRule
+    payment: OwnershipRule
+    credit_memo: OwnershipRule
+
+    def rule(self, domain: Domain) -> OwnershipRule:
+        """The ownership rule of `domain`."""
+        rule: OwnershipRule = getattr(self, domain.value)
+        return rule
+
+
+class MappingRow(Section):
+    """One translation: `source` as `source_system` says it is `target` in `target_system`."""
+
+    source: NonEmpty
+    target: NonEmpty
+    source_system: ConnectedSystem
+    target_system: ConnectedSystem
+    legal_entity: LegalEntityCode | None = Field(
+        default=None, description="the row applies to this legal entity only"
+    )
+
+    @model_validator(mode="after")
+    def _two_systems(self) -> MappingRow:
+        if self.source_system == self.target_system:
+            raise ValueError(
+                f"source_system and target_system are both {self.source_system}; "
+                "expected a mapping between two different systems"
+            )
+        return self
+
+
+RowT = TypeVar("RowT", bound=MappingRow)
+
+
+class CurrencyRow(MappingRow):
+    """A currency mapping: `source` is the ISO 4217 code, `target` the target system's reference."""
+
+    source: Currency
+
+
+class LegalEntityRow(MappingRow):
+    """A legal entity mapping: which declared legal entity the row's values stand for."""
+
+    legal_entity: LegalEntityCode
+
+
+class ProjectTemplateRow(MappingRow):
+    """A service line (`source`) mapped to a project template (`target`) and its rate card."""
+
+    rate_card: RateCardName
+
+
+def _no_duplicate_rows(rows: list[RowT]) -> list[RowT]:
+    seen: Counter[tuple[str, str, str | None, str]] = Counter(
+        (r.source_system, r.target_system, r.legal_entity, r.source) for r in rows
+    )
+    twice = sorted(key for key, count in seen.items() if count > 1)
+    if twice:
+        described = "; ".join(
+            f"{src!r} from {a} to {b}" + (f" for {entity}" if entity else "") for a, b, entity, src in twice
+        )
+        raise ValueError(f"a value is mapped twice ({described}); expected one row per value")
+    return rows
+
+
+Rows = Annotated[list[MappingRow], AfterValidator(_no_duplicate_rows)]
+
+
+class MappingTables(Section):
+    """`[mappings]`: the translation tables, each a list of rows (see the module docstring)."""
+
+    legal_entities: Annotated[list[LegalEntityRow], AfterValidator(_no_duplicate_rows)] = []
+    departments: Rows = []
+    classes: Rows = []
+    locations: Rows = []
+    cost_centers: Rows = []
+    tax_codes: Rows = []
+    currencies: Annotated[list[CurrencyRow], AfterValidator(_no_duplicate_rows)] = []
+    payment_terms: Rows = []
+    rate_cards: Rows = []
+    project_templates: Annotated[list[ProjectTemplateRow], AfterValidator(_no_duplicate_rows)] = []
+    revenue_accounts: Rows = []
+
+    def table(self, name: str) -> list[MappingRow]:
+        """The rows of table `name`; KeyError for a table the landscape does not know."""
+        if name not in type(self).model_fields:
+            raise KeyError(name)
+        rows: list[MappingRow] = getattr(self, name)
+        return rows
+
+
+class MatchKey(StrEnum):
+    """What identifies a customer that already exists in several systems."""
+
+    TAX_ID = "tax_id"
+    DOMAIN = "domain"
+    NAME = "name"
+
+
+def _distinct_keys(keys: list[MatchKey]) -> list[MatchKey]:
+    if len(set(keys)) != len(keys):
+        raise ValueError("a key is listed twice; expected each of tax_id, domain, name at most once")
+    return keys
+
+
+DEFAULT_LEGAL_SUFFIXES = (
+    "inc", "incorporated", "corp", "corporation", "co", "company", "llc", "llp", "lp", "ltd", "limited",
+    "plc", "gmbh", "ag", "kg", "sa", "sas", "sarl", "srl", "spa", "bv", "nv", "ab", "as", "oy", "pty",
+)  # fmt: skip
+
+
+class MatchingRules(Section):
+    """`[matching]`: keys tried in order (most trusted first) and the legal suffixes to ignore."""
+
+    keys: Annotated[list[MatchKey], Field(min_length=1), AfterValidator(_distinct_keys)] = [
+        MatchKey.TAX_ID,
+        MatchKey.DOMAIN,
+        MatchKey.NAME,
+    ]
+    legal_suffixes: list[NonEmpty] = list(DEFAULT_LEGAL_SUFFIXES)
+
+
+def _unique_systems(systems: list[System]) -> list[System]:
+    names = Counter(s.name for s in systems)
+    twice = sorted(name.value for name, count in names.items() if count > 1)
+    if twice:
+        raise ValueError(f"{', '.join(twice)} declared more than once; expected each system once")
+    return systems
+
+
+def _unique_entities(entities: list[LegalEntity]) -> list[LegalEntity]:
+    codes = Counter(e.code for e in entities)
+    twice = sorted(code for code, count in codes.items() if count > 1)
+    if twice:
+        raise ValueError(f"legal entity {', '.join(twice)} declared more than once; expected each once")
+    return entities
+
+
+def _routes_complete(routes: list[Route]) -> list[Route]:
+    starts = Counter((r.legal_entity, r.from_date) for r in routes)
+    twice = sorted(key for key, count in starts.items() if count > 1)
+    if twice:
+        described = ", ".join(f"{entity} from {day.isoformat()}" for entity, day in twice)
+        raise ValueError(f"two routes for {described}; expected one system per legal entity and date")
+    refs = _REFERENCES.get()
+    if refs is not None and refs.systems - refs.others:
+        unrouted = sorted(refs.legal_entities - {r.legal_entity for r in routes})
+        if unrouted:
+            raise ValueError(
+                f"legal entity {', '.join(unrouted)} has no route; expected a [[routing]] entry "
+                "naming the accounting system its postings go to"
+            )
+    return routes
+
+
+class Landscape(Section):
+    """The whole landscape file: what a firm edits to describe its systems."""
+
+    landscape: LandscapeInfo
+    systems: Annotated[list[System], Field(min_length=1), AfterValidator(_unique_systems)]
+    legal_entities: Annotated[list[LegalEntity], AfterValidator(_unique_entities)] = []
+    routing: Annotated[list[Route], AfterValidator(_routes_complete)] = []
+    ownership: Ownership
+    mappings: MappingTables = MappingTables()
+    matching: MatchingRules = MatchingRules()
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _with_references(cls, data: Any, handler: Any) -> Landscape:
+        # Cross-references are checked field by field against what the raw file declares, so a
+        # broken section never hides the problems of another (all errors come out of one pass).
+        with _declared(data):
+            landscape: Landscape = handler(data)
+        return landscape
+
+    def system(self, name: SystemName) -> System | None:
+        """The connected system called `name`, if it is connected."""
+        return next((s for s in self.systems if s.name == name), None)
+
+    def systems_with(self, role: Role) -> list[SystemName]:
+        """The connected systems that play `role`."""
+        return [s.name for s in self.systems if s.role is role]
