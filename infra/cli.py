@@ -17,6 +17,10 @@ local = typer.Typer(
     no_args_is_help=True, help="The local runtime: the whole stack on loopback, no AWS account."
 )
 app.add_typer(local, name="local")
+config = typer.Typer(
+    no_args_is_help=True, help="The landscape file: connected systems, ownership, mappings, matching."
+)
+app.add_typer(config, name="config")
 
 
 @app.command()
@@ -62,6 +66,38 @@ def local_up(
             env.productive.deliver_pending()
             env.quickbooks.deliver_pending()
     typer.echo("stopped")
+
+
+@config.command("check")
+def config_check(
+    file: Annotated[Path, typer.Argument(help="the landscape file (TOML), e.g. infra/landscapes/demo.toml")],
+) -> None:
+    """Validate a landscape file: every problem with its place in the file, or a short summary."""
+    from shared.governance.landscape import Domain, MappingTables
+    from shared.governance.loader import LandscapeInvalid, load_landscape
+
+    try:
+        landscape = load_landscape(file)
+    except LandscapeInvalid as invalid:
+        for problem in invalid.problems:
+            typer.echo(str(problem), err=True)
+        count = len(invalid.problems)
+        typer.echo(f"{file}: {count} problem{'s' if count != 1 else ''}; nothing was loaded", err=True)
+        raise typer.Exit(1) from None
+    info, ownership = landscape.landscape, landscape.ownership
+    tables = {name: len(landscape.mappings.table(name)) for name in MappingTables.model_fields}
+    named_fields = sum(len(f) for d in Domain for f in ownership.rule(d).fields.values())
+    typer.echo(f"{file}: valid — {info.name}, version {info.version}")
+    typer.echo("  systems:        " + ", ".join(f"{s.name} ({s.role})" for s in landscape.systems))
+    typer.echo(
+        "  legal entities: "
+        + (", ".join(f"{e.code} ({e.functional_currency})" for e in landscape.legal_entities) or "none")
+    )
+    typer.echo(f"  ownership:      {len(Domain)} domains, {named_fields} fields with an owner of their own")
+    typer.echo(
+        f"  mappings:       {sum(tables.values())} rows in {sum(1 for n in tables.values() if n)} tables"
+    )
+    typer.echo("  matching:       by " + ", then ".join(k.value for k in landscape.matching.keys))
 
 
 def main() -> None:
