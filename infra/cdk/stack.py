@@ -14,6 +14,7 @@ from infra.cdk.constructs.api import Api
 from infra.cdk.constructs.functions import Functions, Resource
 from infra.cdk.constructs.messaging import Messaging
 from infra.cdk.constructs.observability import Observability
+from infra.cdk.constructs.schemas import EventSchemas
 from infra.cdk.constructs.state import State
 from infra.cdk.constructs.workflows import Workflows
 from infra.wiring import WIRING, Wiring
@@ -45,6 +46,7 @@ class Close2CashStack(cdk.Stack):
         )
         self.api = Api(self, "Api", wiring=wiring, functions=self.functions.functions)
         self.workflows = Workflows(self, "Workflows", wiring=wiring, functions=self.functions.functions)
+        self.event_schemas = EventSchemas(self, "EventSchemas", registry_name=wiring.bus.name)
 
         resources: dict[str, Resource] = {
             **self.state.tables,

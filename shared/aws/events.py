@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from shared.domain.errors import TransientError
+from shared.domain.events import DomainEvent
 from shared.domain.notices import ChangeNotice
 
 if TYPE_CHECKING:
@@ -17,11 +18,26 @@ if TYPE_CHECKING:
 # https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
 PUT_EVENTS_MAX_ENTRIES = 10
 DETAIL_TYPE = "ChangeNotice"
+# Domain events (shared.domain.events) come from the hub itself, whichever system the record lives in;
+# their detail-type is the event type, so a rule matches one business fact.
+DOMAIN_EVENT_SOURCE = "close2cash.domain"
 
 
 def source_for(provider: str) -> str:
     """The event `source` the bus rules match on (`close2cash.webhooks.<provider>`)."""
     return f"close2cash.webhooks.{provider}"
+
+
+def to_put_events_entry(event: DomainEvent[Any], bus: str) -> PutEventsRequestEntryTypeDef:
+    """One PutEvents entry carrying `event` as its detail, as the schema registry describes it."""
+    return {
+        "EventBusName": bus,
+        "Source": DOMAIN_EVENT_SOURCE,
+        "DetailType": event.type,
+        "Detail": event.model_dump_json(),
+        "Time": event.occurred_at,
+        "Resources": [],
+    }
 
 
 class EventBridgePublisher:
