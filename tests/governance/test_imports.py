@@ -25,6 +25,8 @@ def test_governance_imports_only_the_domain_and_itself():
             if isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             offending += [
-                f"{module.name}: {n}" for n in names if n.split(".")[0] == "infra" or n.startswith(FORBIDDEN)
+                f"{module.name}: {n}"
+                for n in names
+                if any(n == f or n.startswith(f"{f}.") for f in FORBIDDEN)
             ]
     assert offending == []
