@@ -34,8 +34,13 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shared.domain.billing import CreditMemo, Invoice, Payment
+from shared.domain.commercial import Opportunity, OpportunityStatus
+from shared.domain.delivery import ExpenseEntry, TimeEntry
+from shared.domain.engagements import Engagement
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import Account, CanonicalModel, SourceRef, UtcDateTime, utcnow
+from shared.domain.refs import InvoiceRef
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -122,8 +127,93 @@ class AccountChanged(DomainEvent[Account]):
     schema_version: Literal[1] = 1
 
 
+class OpportunityClosedWon(DomainEvent[Opportunity]):
+    """An opportunity was won in the CRM: engagement setup starts from it."""
+
+    type: Literal["close2cash.opportunity.closed_won"] = "close2cash.opportunity.closed_won"
+    schema_version: Literal[1] = 1
+
+    @model_validator(mode="after")
+    def _is_won(self) -> Self:
+        # Engagement setup starts on this event alone; an open or lost deal must never trigger it.
+        if self.data.status is not OpportunityStatus.WON:
+            raise ValueError(f"opportunity {self.source} is {self.data.status}, not won")
+        return self
+
+
+class EngagementActivated(DomainEvent[Engagement]):
+    """An engagement was set up and approved: time and expense can now be booked and billed to it."""
+
+    type: Literal["close2cash.engagement.activated"] = "close2cash.engagement.activated"
+    schema_version: Literal[1] = 1
+
+
+class TimeApproved(DomainEvent[TimeEntry]):
+    """A time entry was approved in the PSA (its system of record)."""
+
+    type: Literal["close2cash.time.approved"] = "close2cash.time.approved"
+    schema_version: Literal[1] = 1
+
+
+class ExpenseApproved(DomainEvent[ExpenseEntry]):
+    """An expense entry was approved in the PSA (its system of record)."""
+
+    type: Literal["close2cash.expense.approved"] = "close2cash.expense.approved"
+    schema_version: Literal[1] = 1
+
+
+class InvoicePosted(DomainEvent[Invoice]):
+    """An invoice was posted in the accounting system (its system of record)."""
+
+    type: Literal["close2cash.invoice.posted"] = "close2cash.invoice.posted"
+    schema_version: Literal[1] = 1
+
+
+class InvoiceRejection(CanonicalModel):
+    """Which invoice a target system refused to post, and the reason it gave."""
+
+    invoice: InvoiceRef
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class InvoiceRejected(DomainEvent[InvoiceRejection]):
+    """An invoice could not be posted: the accounting system or a validation rule rejected it."""
+
+    type: Literal["close2cash.invoice.rejected"] = "close2cash.invoice.rejected"
+    schema_version: Literal[1] = 1
+
+    @classmethod
+    def record_of(cls, data: InvoiceRejection) -> SourceRef | None:
+        """The rejected invoice."""
+        return data.invoice
+
+
+class PaymentReceived(DomainEvent[Payment]):
+    """A customer payment was recorded in the accounting system."""
+
+    type: Literal["close2cash.payment.received"] = "close2cash.payment.received"
+    schema_version: Literal[1] = 1
+
+
+class CreditMemoIssued(DomainEvent[CreditMemo]):
+    """A credit memo was issued against an invoice in the accounting system."""
+
+    type: Literal["close2cash.credit_memo.issued"] = "close2cash.credit_memo.issued"
+    schema_version: Literal[1] = 1
+
+
 # Every event class, every version still readable. Order is the order schemas are listed in.
-_EVENT_CLASSES: tuple[type[DomainEvent[Any]], ...] = (AccountChanged,)
+_EVENT_CLASSES: tuple[type[DomainEvent[Any]], ...] = (
+    AccountChanged,
+    OpportunityClosedWon,
+    EngagementActivated,
+    TimeApproved,
+    ExpenseApproved,
+    InvoicePosted,
+    InvoiceRejected,
+    PaymentReceived,
+    CreditMemoIssued,
+)
 
 
 def _registry() -> tuple[dict[tuple[str, int], type[DomainEvent[Any]]], dict[str, type[DomainEvent[Any]]]]:

@@ -7,15 +7,36 @@ is in the dev environment as a dependency of moto[server]'s OpenAPI validators, 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
 from shared.domain import schemas
-from shared.domain.events import EVENT_TYPES, EVENT_VERSIONS, AccountChanged, DomainEvent
+from shared.domain.billing import CreditMemo, Invoice, InvoiceLine, Payment, PaymentAllocation
+from shared.domain.commercial import Opportunity, OpportunityStatus
+from shared.domain.delivery import ExpenseEntry, TimeEntry
+from shared.domain.dimensions import FinancialDimensions
+from shared.domain.engagements import BillingModel, Engagement
+from shared.domain.events import (
+    EVENT_TYPES,
+    EVENT_VERSIONS,
+    AccountChanged,
+    CreditMemoIssued,
+    DomainEvent,
+    EngagementActivated,
+    ExpenseApproved,
+    InvoicePosted,
+    InvoiceRejected,
+    InvoiceRejection,
+    OpportunityClosedWon,
+    PaymentReceived,
+    TimeApproved,
+)
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
+from shared.domain.money import Money
 
 WHEN = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
 
@@ -31,8 +52,125 @@ def _account() -> Account:
     )
 
 
+def _ref(system: SystemName, kind: str, record_id: str) -> SourceRef:
+    return SourceRef(system=system, type=kind, id=record_id)
+
+
+ACCOUNT = _ref(SystemName.SALESFORCE, "account", "001Qy00000Acme")
+PROJECT = _ref(SystemName.PRODUCTIVE, "project", "P-77")
+WORKER = _ref(SystemName.PRODUCTIVE, "person", "W-5")
+INVOICE = _ref(SystemName.QUICKBOOKS, "invoice", "1042")
+CUSTOMER = _ref(SystemName.QUICKBOOKS, "customer", "58")
+LINE = InvoiceLine(
+    description="Advisory, March",
+    quantity=Decimal("12.5"),
+    unit_price=Money.of("180.00", "EUR"),
+    tax_code="S",
+    tax_rate=19,
+)
+
+
+def _invoice() -> Invoice:
+    return Invoice(
+        source=INVOICE,
+        number="INV-1042",
+        customer=CUSTOMER,
+        legal_entity="DE01",
+        currency="EUR",
+        issue_date=date(2025, 3, 31),
+        due_date=date(2025, 4, 30),
+        lines=(LINE,),
+    )
+
+
+def _example(cls: type[DomainEvent[Any]], data: Any) -> DomainEvent[Any]:
+    return cls.about(data, correlation_id="flow-42", occurred_at=WHEN)
+
+
 EXAMPLES: dict[type[DomainEvent[Any]], DomainEvent[Any]] = {
-    AccountChanged: AccountChanged.about(_account(), correlation_id="sf-notice-42", occurred_at=WHEN),
+    AccountChanged: _example(AccountChanged, _account()),
+    OpportunityClosedWon: _example(
+        OpportunityClosedWon,
+        Opportunity(
+            source=_ref(SystemName.SALESFORCE, "opportunity", "006Qy1"),
+            account=ACCOUNT,
+            name="Acme advisory",
+            stage="Closed Won",
+            status=OpportunityStatus.WON,
+            close_date=date(2025, 3, 1),
+            amount=Money.of("45000.00", "EUR"),
+            service_line="advisory",
+        ),
+    ),
+    EngagementActivated: _example(
+        EngagementActivated,
+        Engagement(
+            source=PROJECT,
+            name="Acme advisory 2025",
+            account=ACCOUNT,
+            template="advisory-t&m",
+            billing_model=BillingModel.TIME_AND_MATERIALS,
+            currency="EUR",
+            dimensions=FinancialDimensions(legal_entity="DE01"),
+            budget=Money.of("45000.00", "EUR"),
+            rate_card=_ref(SystemName.PRODUCTIVE, "rate_card", "RC-1"),
+            start_date=date(2025, 3, 3),
+            approved_at=WHEN,
+        ),
+    ),
+    TimeApproved: _example(
+        TimeApproved,
+        TimeEntry(
+            source=_ref(SystemName.PRODUCTIVE, "time_entry", "T-8812"),
+            project=PROJECT,
+            worker=WORKER,
+            worked_on=date(2025, 3, 12),
+            hours=Decimal("7.5"),
+            rate=Money.of("180.00", "EUR"),
+            billable=True,
+            approved_at=WHEN,
+        ),
+    ),
+    ExpenseApproved: _example(
+        ExpenseApproved,
+        ExpenseEntry(
+            source=_ref(SystemName.PRODUCTIVE, "expense", "E-31"),
+            project=PROJECT,
+            worker=WORKER,
+            receipt_date=date(2025, 3, 11),
+            category="travel",
+            amount=Money.of("212.40", "EUR"),
+            billable=True,
+        ),
+    ),
+    InvoicePosted: _example(InvoicePosted, _invoice()),
+    InvoiceRejected: _example(
+        InvoiceRejected, InvoiceRejection(invoice=INVOICE, reason="customer 58 is inactive in QuickBooks")
+    ),
+    PaymentReceived: _example(
+        PaymentReceived,
+        Payment(
+            source=_ref(SystemName.QUICKBOOKS, "payment", "P-9"),
+            customer=CUSTOMER,
+            amount=Money.of("2677.50", "EUR"),
+            received_on=date(2025, 4, 20),
+            allocations=(PaymentAllocation(invoice=INVOICE, amount=Money.of("2677.50", "EUR")),),
+        ),
+    ),
+    CreditMemoIssued: _example(
+        CreditMemoIssued,
+        CreditMemo(
+            source=_ref(SystemName.QUICKBOOKS, "credit_memo", "CM-3"),
+            number="CM-3",
+            customer=CUSTOMER,
+            legal_entity="DE01",
+            currency="EUR",
+            issue_date=date(2025, 4, 2),
+            lines=(LINE,),
+            credits_invoice=INVOICE,
+            reason="hours billed twice",
+        ),
+    ),
 }
 
 

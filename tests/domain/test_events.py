@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from shared.domain.events import EVENT_TYPES, AccountChanged, UnknownEvent, parse_event
+from shared.domain.events import (
+    EVENT_TYPES,
+    AccountChanged,
+    InvoiceRejected,
+    InvoiceRejection,
+    OpportunityClosedWon,
+    UnknownEvent,
+    parse_event,
+)
 from shared.domain.models import Account, SourceRef, SystemName
 
 WHEN = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
@@ -68,3 +76,20 @@ def test_each_event_type_maps_to_its_current_class():
 def test_unknown_or_malformed_events_fail_with_a_message_that_says_why(payload, message):
     with pytest.raises(UnknownEvent, match=message.replace("(", r"\(")):
         parse_event(payload)
+
+
+def test_only_a_won_opportunity_makes_a_closed_won_event():
+    from tests.domain.test_event_schemas import EXAMPLES
+
+    won = EXAMPLES[OpportunityClosedWon].data
+    with pytest.raises(ValidationError, match="not won"):
+        OpportunityClosedWon.about(won.model_copy(update={"status": "open"}), correlation_id="c")
+
+
+def test_a_rejection_is_about_the_rejected_invoice():
+    invoice = SourceRef(system=SystemName.XERO, type="invoice", id="INV-7")
+    event = InvoiceRejected.about(
+        InvoiceRejection(invoice=invoice, reason="closed period"), correlation_id="c"
+    )
+    assert event.source == invoice
+    assert event.subject == "INV-7"
