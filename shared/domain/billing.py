@@ -10,6 +10,7 @@ of line taxes by a few minor units; the ERP mapper says so where a vendor does t
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import Field, model_validator
@@ -18,7 +19,7 @@ from shared.domain._rules import Code, in_currency, on_minor_unit
 from shared.domain.decimals import CONTEXT, ExactDecimal
 from shared.domain.dimensions import FinancialDimensions
 from shared.domain.models import CanonicalModel, SourceRef
-from shared.domain.money import CurrencyCode, Money, sum_money
+from shared.domain.money import CURRENCIES, ROUNDING, CurrencyCode, Money, sum_money
 from shared.domain.refs import AccountRef, ContractRef, EngagementRef, InvoiceRef
 
 
@@ -36,20 +37,28 @@ class InvoiceLine(CanonicalModel):
     engagement: EngagementRef | None = None
     service_date: date | None = None
 
+    def figures(self) -> tuple[Decimal, Decimal]:
+        """(net, tax) as Decimals on the minor unit: the one place the line's rounding happens."""
+        quantum = Decimal(1).scaleb(-CURRENCIES[self.unit_price.currency])
+        net = CONTEXT.multiply(self.unit_price.amount, self.quantity).quantize(quantum, ROUNDING, CONTEXT)
+        tax = CONTEXT.multiply(net, CONTEXT.divide(self.tax_rate, 100)).quantize(quantum, ROUNDING, CONTEXT)
+        return net, tax
+
     @property
     def net(self) -> Money:
         """Quantity times unit price, rounded half-up to the minor unit."""
-        return (self.unit_price * self.quantity).rounded()
+        return Money.of(self.figures()[0], self.unit_price.currency)
 
     @property
     def tax(self) -> Money:
-        """The net times the tax rate, rounded half-up to the minor unit (per line, see module)."""
-        return (self.net * CONTEXT.divide(self.tax_rate, 100)).rounded()
+        """The rounded net times the tax rate, rounded half-up to the minor unit (per line, see module)."""
+        return Money.of(self.figures()[1], self.unit_price.currency)
 
     @property
     def total(self) -> Money:
         """Net plus tax."""
-        return self.net + self.tax
+        net, tax = self.figures()
+        return Money.of(CONTEXT.add(net, tax), self.unit_price.currency)
 
 
 class InvoiceStatus(StrEnum):
@@ -85,20 +94,28 @@ class BillingDocument(CanonicalModel):
                 )
         return self
 
+    # Totals add the lines' rounded Decimal figures and wrap the sum once: documents of hundreds of
+    # lines are summed in bulk by reconciliation, and a Money per addition costs more than the sum.
     @property
     def subtotal(self) -> Money:
         """The sum of the lines' rounded nets."""
-        return sum_money((line.net for line in self.lines), self.currency)
+        return self._sum(0)
 
     @property
     def tax_total(self) -> Money:
         """The sum of the lines' rounded taxes."""
-        return sum_money((line.tax for line in self.lines), self.currency)
+        return self._sum(1)
 
     @property
     def total(self) -> Money:
         """Subtotal plus tax total (equal to the sum of the line totals, to the minor unit)."""
         return self.subtotal + self.tax_total
+
+    def _sum(self, which: int) -> Money:
+        total = Money.zero(self.currency).amount
+        for line in self.lines:
+            total = CONTEXT.add(total, line.figures()[which])
+        return Money.of(total, self.currency)
 
 
 class Invoice(BillingDocument):
