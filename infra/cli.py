@@ -23,12 +23,34 @@ config = typer.Typer(
 app.add_typer(config, name="config")
 
 
+LandscapeOption = Annotated[
+    Path | None,
+    typer.Option("--landscape", help="landscape file (TOML); default: infra/landscapes/demo.toml"),
+]
+
+
+def _landscape(path: Path | None) -> Path:
+    """The landscape to start with, validated first: an invalid file stops here with every problem."""
+    from infra.local.environment import DEFAULT_LANDSCAPE
+    from shared.governance.loader import LandscapeInvalid, load_landscape
+
+    chosen = path or DEFAULT_LANDSCAPE
+    try:
+        load_landscape(chosen)
+    except LandscapeInvalid as invalid:
+        for problem in invalid.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"{chosen}: refusing to start with an invalid landscape", err=True)
+        raise typer.Exit(2) from None
+    return chosen
+
+
 @app.command()
-def demo() -> None:
+def demo(landscape: LandscapeOption = None) -> None:
     """Customer master sync end to end on the local runtime; exits non-zero unless exactly once."""
     from infra.local.demo import run
 
-    raise typer.Exit(run())
+    raise typer.Exit(run(landscape=_landscape(landscape)))
 
 
 @local.command("up")
@@ -37,6 +59,7 @@ def local_up(
         Path | None,
         typer.Option("--secrets", help="JSON connections file (real vendors); default: the local sandboxes"),
     ] = None,
+    landscape: LandscapeOption = None,
 ) -> None:
     """Start the stack on loopback and keep it up until Ctrl-C."""
     from infra.local.environment import local_environment
@@ -44,7 +67,7 @@ def local_up(
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with local_environment(secrets_file=secrets_file) as env:
+    with local_environment(secrets_file=secrets_file, landscape=_landscape(landscape)) as env:
         assert env.runtime is not None
         env.runtime.start_background()
         typer.echo(f"webhooks:  {env.api_url}/webhooks/{{provider}}")

@@ -19,7 +19,11 @@ from shared.aws.secrets import connections
 from shared.domain.errors import ConfigurationError
 from shared.domain.models import SystemName
 from shared.domain.ports import AccountSource, AccountTarget, WebhookReceiver
-from shared.observability import PowertoolsMetrics
+from shared.governance.landscape import Domain, Landscape, Role
+from shared.governance.loader import load_landscape
+from shared.governance.mappings import Mappings
+from shared.governance.ownership import Ownership
+from shared.observability import PowertoolsMetrics, logger
 from shared.settings import WEBHOOK_MAX_BODY_BYTES, WEBHOOK_PROVIDERS, Settings
 
 if TYPE_CHECKING:
@@ -39,6 +43,24 @@ class Services:
     secrets_loader: Callable[[str], Mapping[str, Any]] | None = None
     metrics: PowertoolsMetrics = field(default_factory=PowertoolsMetrics)
     _connectors: dict[SystemName, Any] = field(default_factory=dict)
+
+    @cached_property
+    def landscape(self) -> Landscape:
+        """The validated landscape file; its name and version go on every log line from here on."""
+        landscape = load_landscape(self.settings.landscape_path())
+        logger.append_keys(landscape=landscape.landscape.name, landscape_version=landscape.landscape.version)
+        return landscape
+
+    @cached_property
+    def ownership(self) -> Ownership:
+        return Ownership(self.landscape)
+
+    @cached_property
+    def mappings(self) -> Mappings:
+        return Mappings(self.landscape)
+
+    def systems_with(self, *roles: Role) -> list[SystemName]:
+        return [system.name for system in self.landscape.systems if system.role in roles]
 
     @cached_property
     def ledger(self) -> DynamoLedger:
@@ -70,11 +92,18 @@ class Services:
         return frozenset(SystemName(name) for name in self.connection_settings() if name in known)
 
     def account_source(self) -> AccountSource:
-        source: AccountSource = self.connector(self.settings.crm)
+        """The system that owns the customer master (the landscape's `ownership.customer.owner`)."""
+        source: AccountSource = self.connector(self.ownership.owner_of(Domain.CUSTOMER))
         return source
 
     def account_targets(self) -> Sequence[AccountTarget]:
-        return [self.connector(self.settings.psa), self.connector(self.settings.accounting)]
+        """Every PSA and accounting system of the landscape, except the customer's owner."""
+        owner = self.ownership.owner_of(Domain.CUSTOMER)
+        return [
+            self.connector(system)
+            for system in self.systems_with(Role.PSA, Role.ACCOUNTING)
+            if system != owner
+        ]
 
     def receiver(self, system: SystemName) -> WebhookReceiver:
         receiver: WebhookReceiver = self.connector(system)
@@ -85,7 +114,7 @@ class Services:
         # Use cases are imported where built: each handler's cold start pays only for its own.
         from shared.sync.ingest import WebhookIngest
 
-        roles = {self.settings.crm, self.settings.psa, self.settings.accounting} & self.connected()
+        roles = {system.name for system in self.landscape.systems} & self.connected()
         receivers: dict[str, Callable[[], WebhookReceiver]] = {
             system.value: functools.partial(self.receiver, system) for system in roles
         }
@@ -107,6 +136,8 @@ class Services:
             targets=self.account_targets,
             ledger=self.ledger,
             metrics=self.metrics,
+            ownership=self.ownership,
+            mappings=self.mappings,
         )
 
     @cached_property

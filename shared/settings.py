@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from shared.domain.models import SystemName
 
 # Vendors' notices are small; anything near 256 KiB is abuse. The wiring's API declares this limit.
 WEBHOOK_MAX_BODY_BYTES = 256 * 1024
@@ -18,7 +17,7 @@ WEBHOOK_PROVIDERS = frozenset(
 
 
 class Settings(BaseModel):
-    """What the wiring's `uses` put in each function's environment, plus the landscape roles."""
+    """What the wiring's `uses` put in each function's environment, and where the landscape file is."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -26,9 +25,9 @@ class Settings(BaseModel):
     connections_secret: str = Field(min_length=1)
     event_bus_name: str | None = None
     idempotency_table: str | None = None
-    crm: SystemName = SystemName.SALESFORCE
-    psa: SystemName = SystemName.PRODUCTIVE
-    accounting: SystemName = SystemName.QUICKBOOKS
+    # The landscape file shipped with the code (relative paths are resolved against the code's
+    # root: LAMBDA_TASK_ROOT in Lambda, the working directory elsewhere).
+    landscape_file: str = "landscape.toml"
     secret_max_age_seconds: int = 300
 
     @classmethod
@@ -39,12 +38,17 @@ class Settings(BaseModel):
             "connections_secret": "CONNECTIONS_SECRET",
             "event_bus_name": "EVENT_BUS_NAME",
             "idempotency_table": "IDEMPOTENCY_TABLE",
-            "crm": "CLOSE2CASH_CRM",
-            "psa": "CLOSE2CASH_PSA",
-            "accounting": "CLOSE2CASH_ACCOUNTING",
+            "landscape_file": "LANDSCAPE_FILE",
         }
         values = {field: env[var] for field, var in names.items() if env.get(var)}
         return cls.model_validate(values)
+
+    def landscape_path(self, environ: Mapping[str, str] | None = None) -> Path:
+        path = Path(self.landscape_file)
+        if path.is_absolute():
+            return path
+        env = os.environ if environ is None else environ
+        return Path(env.get("LAMBDA_TASK_ROOT") or Path.cwd()) / path
 
     def require_bus(self) -> str:
         if not self.event_bus_name:

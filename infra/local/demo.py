@@ -20,7 +20,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from infra.local.environment import LocalEnvironment, local_environment
+from infra.local.environment import DEFAULT_LANDSCAPE, LocalEnvironment, local_environment
 from shared import bootstrap
 from shared.domain.models import EntityType, SourceRef, SystemName
 from shared.observability import logger
@@ -37,6 +37,7 @@ ACCOUNTS: list[dict[str, str]] = [
         "BillingState": "NY",
         "BillingPostalCode": "10166",
         "BillingCountry": "US",
+        "CurrencyIsoCode": "USD",
     },
     {
         "Name": "Fabrikam Health",
@@ -54,7 +55,13 @@ ACCOUNTS: list[dict[str, str]] = [
         "BillingCountry": "DE",
     },
     {"Name": "Tailspin Logistics", "Website": "https://tailspin.example", "BillingCity": "Denver"},
-    {"Name": "Wingtip Retail", "Phone": "+44 20 7946 0018", "BillingCity": "London", "BillingCountry": "GB"},
+    {
+        "Name": "Wingtip Retail",
+        "Phone": "+44 20 7946 0018",
+        "BillingCity": "London",
+        "BillingCountry": "GB",
+        "CurrencyIsoCode": "GBP",
+    },
     {"Name": "Adatum Energy", "BillingCity": "Houston", "BillingState": "TX", "BillingCountry": "US"},
 ]
 
@@ -130,7 +137,9 @@ def _report_rows(env: LocalEnvironment, account_ids: list[str]) -> list[AccountR
     return rows
 
 
-def run(console: Console | None = None, *, log_file: Path = DEFAULT_LOG) -> int:
+def run(
+    console: Console | None = None, *, log_file: Path = DEFAULT_LOG, landscape: Path = DEFAULT_LANDSCAPE
+) -> int:
     """Run the demo; returns the process exit code (0 only if every account arrived exactly once)."""
     console = console or Console(file=sys.stdout, width=None if sys.stdout.isatty() else 160)
     started = time.monotonic()
@@ -140,7 +149,7 @@ def run(console: Console | None = None, *, log_file: Path = DEFAULT_LOG) -> int:
     with (
         log_file.open("w") as log_stream,
         contextlib.redirect_stdout(log_stream),
-        local_environment() as env,
+        local_environment(landscape=landscape) as env,
     ):
         handler = logger.registered_handler
         if isinstance(handler, logging.StreamHandler):

@@ -27,8 +27,10 @@ from infra.local.sandboxes.quickbooks import QuickBooksSandbox
 from infra.local.sandboxes.salesforce import SalesforceSandbox
 from infra.wiring import CONNECTIONS, WIRING
 from shared import bootstrap
+from shared.governance.loader import load_landscape
 
 LOOPBACK = "127.0.0.1"
+DEFAULT_LANDSCAPE = Path(__file__).resolve().parents[1] / "landscapes" / "demo.toml"
 
 
 def serve_wsgi(app: Any, host: str = LOOPBACK, port: int = 0) -> tuple[str, BaseWSGIServer]:
@@ -50,9 +52,15 @@ class SettleReport:
 class LocalEnvironment:
     """Local runtime + Salesforce, Productive and QuickBooks sandboxes, wired to each other."""
 
-    def __init__(self, *, host: str = LOOPBACK, secrets_file: Path | None = None) -> None:
+    def __init__(
+        self, *, host: str = LOOPBACK, secrets_file: Path | None = None, landscape: Path = DEFAULT_LANDSCAPE
+    ) -> None:
         self.host = host
         self.secrets_file = secrets_file
+        # Refuse to start on an invalid landscape: LandscapeInvalid lists every problem.
+        self.landscape_file = landscape.resolve()
+        self.landscape = load_landscape(self.landscape_file)
+        self._saved_landscape_env: str | None = None
         self.salesforce = SalesforceSandbox(
             organization_id="00D5g000004DEMOEAA",
             client_id="close2cash-demo",
@@ -93,6 +101,9 @@ class LocalEnvironment:
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "close2cash")
         os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "close2cash")
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")  # no X-Ray daemon on this machine
+        # In AWS the file ships inside the code asset (infra/cdk); here the handlers read it in place.
+        self._saved_landscape_env = os.environ.get("LANDSCAPE_FILE")
+        os.environ["LANDSCAPE_FILE"] = str(self.landscape_file)
         for name, sandbox in (
             ("salesforce", self.salesforce),
             ("productive", self.productive),
@@ -122,6 +133,10 @@ class LocalEnvironment:
             server.server_close()
         self._servers.clear()
         bootstrap.override(None)
+        if self._saved_landscape_env is None:
+            os.environ.pop("LANDSCAPE_FILE", None)
+        else:
+            os.environ["LANDSCAPE_FILE"] = self._saved_landscape_env
 
     def settle(self, *, timeout: float = 60.0) -> SettleReport:
         """Deliver every pending vendor notice and process every message, until all is quiet."""
@@ -145,9 +160,11 @@ class LocalEnvironment:
 
 
 @contextmanager
-def local_environment(*, secrets_file: Path | None = None) -> Iterator[LocalEnvironment]:
+def local_environment(
+    *, secrets_file: Path | None = None, landscape: Path = DEFAULT_LANDSCAPE
+) -> Iterator[LocalEnvironment]:
     """A started environment, stopped on exit whatever happens."""
-    environment = LocalEnvironment(secrets_file=secrets_file)
+    environment = LocalEnvironment(secrets_file=secrets_file, landscape=landscape)
     try:
         yield environment.start()
     finally:

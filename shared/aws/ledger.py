@@ -10,6 +10,7 @@ Single-table design (pk, sk):
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,11 @@ def _get_s(item: dict[str, Any], key: str) -> str | None:
     if value is None or "NULL" in value:
         return None
     return str(value["S"])
+
+
+def _content(item: dict[str, Any]) -> dict[str, Any] | None:
+    raw = _get_s(item, "content")
+    return None if raw is None else dict(json.loads(raw))
 
 
 class DynamoLedger:
@@ -102,6 +108,7 @@ class DynamoLedger:
             ),
             checksum=_get_s(item, "checksum") or "",
             synced_at=datetime.fromisoformat(_get_s(item, "synced_at") or "1970-01-01T00:00:00+00:00"),
+            content=_content(item),
         )
 
     def record_sync(self, xref: CrossReference, action: SyncAction) -> None:
@@ -118,6 +125,7 @@ class DynamoLedger:
             "target_type": _s(xref.target.type),
             "target_id": _s(xref.target.id),
             "target_version": _s(xref.target.version),
+            "content": _s(json.dumps(xref.content, sort_keys=True) if xref.content is not None else None),
         }
         trace_expiry = int((xref.synced_at + TRACE_RETENTION).timestamp())
         # One transaction: the forward and reverse references never disagree, and every write
@@ -182,6 +190,7 @@ class DynamoLedger:
             ),
             checksum=_get_s(item, "checksum") or "",
             synced_at=datetime.fromisoformat(_get_s(item, "synced_at") or "1970-01-01T00:00:00+00:00"),
+            content=_content(item),
         )
 
     # --- exceptions and leases --------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import Field
 
@@ -107,6 +107,9 @@ class CrossReference(CanonicalModel):
     target: SourceRef
     checksum: str = Field(description="checksum of the content last written to (or read from) target")
     synced_at: UtcDateTime
+    content: Mapping[str, Any] | None = Field(
+        default=None, description="the canonical fields as the target holds them, to tell which changed"
+    )
 
 
 class SyncAction(StrEnum):
@@ -119,6 +122,8 @@ class SyncAction(StrEnum):
     ECHO = "echo"  # a target's notice about our own write: recognised, goes nowhere
     DRIFT = "drift"  # a non-owner changed an owned record: not propagated, recorded as an exception
     IGNORED = "ignored"  # a notice about a record the hub does not manage
+    ACCEPTED = "accepted"  # a target changed only fields it owns: recorded, not drift
+    EXCEPTION = "exception"  # could not be synced (e.g. a mapping is missing): an exception is open
 
 
 class ExceptionRecord(CanonicalModel):

@@ -1,9 +1,12 @@
-"""Customer master sync: the CRM's account reaches every target system exactly once.
+"""Customer master sync: the owner's account reaches every target system exactly once.
 
-A notice from the system of record (the CRM) means "fetch the account and upsert it everywhere".
-A notice from a target (PSA, accounting) is usually the echo of our own write: its content matches
-the checksum the ledger recorded, so it goes nowhere. If it does not match, a non-owner changed a
-record the CRM owns: that is drift, recorded as an exception, never propagated.
+The landscape declares who owns the customer (the CRM, usually) and, field by field, where that
+differs (payment terms from accounting, say). A notice from the owner means "fetch the account and
+upsert it everywhere", with values translated through the landscape's mapping tables. A notice from
+a target is usually the echo of our own write: its content matches the checksum the ledger
+recorded, so it goes nowhere. If it does not match, the changed fields decide: fields the target
+owns are accepted and recorded; fields it does not own are drift, recorded as an exception and
+never propagated.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from shared.domain.errors import TransientError
+from shared.domain.errors import PermanentError, TransientError
 from shared.domain.models import Account, CanonicalModel, EntityType, SourceRef, SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import (
@@ -28,6 +31,9 @@ from shared.domain.ports import (
     SyncAction,
     TargetRecord,
 )
+from shared.governance.landscape import Domain
+from shared.governance.mappings import Mappings
+from shared.governance.ownership import Ownership
 
 LEASE_SECONDS = 120
 
@@ -62,6 +68,8 @@ class AccountSync:
         targets: Callable[[], Sequence[AccountTarget]],
         ledger: Ledger,
         metrics: Metrics,
+        ownership: Ownership,
+        mappings: Mappings,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         # Connectors are built lazily: building one reads credentials, which an echo check for a
@@ -70,6 +78,8 @@ class AccountSync:
         self._targets = targets
         self._ledger = ledger
         self._metrics = metrics
+        self._ownership = ownership
+        self._mappings = mappings
         self._clock = clock
 
     def on_notice(self, notice: ChangeNotice) -> SyncReport:
@@ -92,13 +102,53 @@ class AccountSync:
             # timeout) is what keeps two concurrent notices from creating two customers.
             raise TransientError(f"account {account.source.id} is being synced by another worker")
         try:
-            results = tuple(self._upsert(target, account, notice) for target in self._targets())
+            results = tuple(
+                self._upsert_or_open_exception(target, account, notice) for target in self._targets()
+            )
         finally:
             self._ledger.release_lease(lease, owner)
         if notice is not None and notice.occurred_at is not None:
             latency_ms = (self._clock() - notice.occurred_at).total_seconds() * 1000
             self._metrics.count("SyncLatency", max(latency_ms, 0.0), unit="Milliseconds")
         return SyncReport(results=results)
+
+    def _upsert_or_open_exception(
+        self, target: AccountTarget, account: Account, notice: ChangeNotice | None
+    ) -> SyncResult:
+        """One target; a permanent refusal opens an exception and the other targets still sync."""
+        try:
+            return self._upsert(target, self._translated(account, target), notice)
+        except PermanentError as exc:
+            # Retrying cannot help (a mapping is missing, the target refuses the record): a person
+            # must act, so the exception says what and the message is not sent round again.
+            kind = type(exc).__name__
+            self._ledger.record_exception(
+                ExceptionRecord(
+                    id=f"sync:{target.system}:{account.source.system}:{account.source.id}:{account.checksum()}",
+                    kind=kind,
+                    entity=EntityType.ACCOUNT,
+                    subject=account.source,
+                    reason=f"not synced to {target.system}: {exc}",
+                    opened_at=self._clock(),
+                )
+            )
+            self._metrics.count("FailedTransactions", dimensions={"target": target.system.value})
+            return SyncResult(
+                notice_id=notice.event_id if notice else "-",
+                source=account.source,
+                target_system=target.system,
+                action=SyncAction.EXCEPTION,
+                detail=str(exc),
+            )
+
+    def _translated(self, account: Account, target: AccountTarget) -> Account:
+        """The account with its coded values as `target` names them (the landscape's mapping tables)."""
+        if account.currency is None:
+            return account
+        currency = self._mappings.map(
+            "currencies", account.currency, source=account.source.system, target=target.system
+        )
+        return account.model_copy(update={"currency": currency})
 
     def _upsert(self, target: AccountTarget, account: Account, notice: ChangeNotice | None) -> SyncResult:
         notice_id = notice.event_id if notice else "-"
@@ -151,6 +201,7 @@ class AccountSync:
                 # What the target now holds, so its echo webhook is recognised byte for byte.
                 checksum=record.view.checksum(),
                 synced_at=self._clock(),
+                content=record.view.synced_fields(),
             ),
             action,
         )
@@ -180,7 +231,38 @@ class AccountSync:
                 action=SyncAction.ECHO,
                 target_id=notice.record_id,
             )
-        return self._drift(target, notice, xref, f"changed in {target.system}, which does not own accounts")
+        now = current.view.synced_fields()
+        before = xref.content or {}
+        changed = [field for field, value in now.items() if before.get(field) != value]
+        split = self._ownership.filter_changes(Domain.CUSTOMER, target.system, changed)
+        if split.drift:
+            return self._drift(
+                target,
+                notice,
+                xref,
+                f"{', '.join(split.drift)} changed in {target.system}, which does not own it",
+            )
+        # Only fields the target owns changed: its word stands; remember it so it is not drift later.
+        self._ledger.record_sync(
+            xref.model_copy(
+                update={
+                    "checksum": current.view.checksum(),
+                    "content": now,
+                    "target": current.ref,
+                    "synced_at": self._clock(),
+                }
+            ),
+            SyncAction.ACCEPTED,
+        )
+        self._metrics.count("OwnerChangesAccepted")
+        return SyncResult(
+            notice_id=notice.event_id,
+            source=xref.source,
+            target_system=target.system,
+            action=SyncAction.ACCEPTED,
+            target_id=notice.record_id,
+            detail=f"{', '.join(split.propagate)} changed by its owner {target.system}",
+        )
 
     def _drift(
         self, target: AccountTarget, notice: ChangeNotice, xref: CrossReference, reason: str

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from shared.domain.errors import TransientError
 from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import SyncAction
+from shared.governance.loader import parse_landscape
+from shared.governance.mappings import Mappings
+from shared.governance.ownership import Ownership
 from shared.sync.accounts import AccountSync
 from tests.fakes import FakeCrm, FakeMetrics, FakeTarget, InMemoryLedger
 
@@ -25,12 +30,28 @@ def _notice(
     )
 
 
-@pytest.fixture
-def world():
+DEMO_LANDSCAPE = Path(__file__).resolve().parents[2] / "infra" / "landscapes" / "demo.toml"
+
+
+def _world(landscape_text: str | None = None):
+    text = landscape_text if landscape_text is not None else DEMO_LANDSCAPE.read_text()
+    landscape = parse_landscape(text, file="demo.toml")
     crm, psa, erp = FakeCrm(), FakeTarget(SystemName.PRODUCTIVE), FakeTarget(SystemName.QUICKBOOKS)
     ledger, metrics = InMemoryLedger(), FakeMetrics()
-    sync = AccountSync(source=lambda: crm, targets=lambda: [psa, erp], ledger=ledger, metrics=metrics)
+    sync = AccountSync(
+        source=lambda: crm,
+        targets=lambda: [psa, erp],
+        ledger=ledger,
+        metrics=metrics,
+        ownership=Ownership(landscape),
+        mappings=Mappings(landscape),
+    )
     return crm, psa, erp, ledger, metrics, sync
+
+
+@pytest.fixture
+def world():
+    return _world()
 
 
 def test_new_account_is_created_once_in_each_target_and_cross_referenced(world):
@@ -133,3 +154,40 @@ def test_account_being_synced_elsewhere_is_retried_later_not_written_twice(world
     with pytest.raises(TransientError):
         sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
     assert not psa.records
+
+
+def test_a_change_to_a_field_the_target_owns_is_accepted_not_drift():
+    # given a landscape in which accounting owns the customer's phone number
+    text = DEMO_LANDSCAPE.read_text().replace(
+        'quickbooks = ["payment_terms"]', 'quickbooks = ["payment_terms", "phone"]'
+    )
+    crm, _, erp, ledger, metrics, sync = _world(text)
+    crm.put("001A", "Acme Consulting", phone="+1 555 0100")
+    erp_id = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1")).results[1].target_id
+    assert erp_id is not None
+    # when finance changes the phone number in the accounting system
+    erp.edit_by_hand(erp_id, phone="+1 555 0199")
+    result = sync.on_notice(_notice(SystemName.QUICKBOOKS, erp_id, "q1")).results[0]
+    # then it is the owner's word: accepted and remembered, no exception, and its echo is quiet later
+    assert result.action is SyncAction.ACCEPTED and "phone" in result.detail
+    assert not ledger.exceptions
+    assert sync.on_notice(_notice(SystemName.QUICKBOOKS, erp_id, "q2")).results[0].action is SyncAction.ECHO
+    assert metrics.totals["OwnerChangesAccepted"] == 1
+
+
+def test_an_unmapped_currency_opens_an_exception_per_target_and_writes_nothing(world):
+    crm, psa, erp, ledger, _, sync = world
+    # given an account in a currency the landscape maps to neither target
+    crm.put("001E", "Euro Client SE", currency="EUR")
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001E", "n1"))
+    assert [r.action for r in report.results] == [SyncAction.EXCEPTION, SyncAction.EXCEPTION]
+    assert not psa.records and not erp.records
+    reasons = [e.reason for e in ledger.exceptions.values()]
+    assert len(reasons) == 2 and all("currencies" in r and "EUR" in r for r in reasons)
+
+
+def test_a_mapped_currency_is_written_as_the_target_names_it(world):
+    crm, psa, _, _, _, sync = world
+    crm.put("001G", "Sterling Partners", currency="GBP")
+    assert sync.on_notice(_notice(SystemName.SALESFORCE, "001G", "n1")).count(SyncAction.CREATED) == 2
+    assert [a.currency for a in psa.records.values()] == ["GBP"]
