@@ -112,6 +112,7 @@ class FakeTarget:
             source=SourceRef(system=self.system, type="client", id="?"),
             name=account.name,
             phone=account.phone,
+            currency=account.currency,
         )
 
     def _record(self, record_id: str) -> TargetRecord:
