@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 # jsii prints a banner on every run for a Node major it considers end-of-life (it names the silenced
 # majors in this variable) or untested; the Node in use here is a deliberate choice, so silence it
@@ -15,9 +17,11 @@ import aws_cdk as cdk
 import cdk_nag
 from constructs import Construct
 
+from infra.cdk.bundling import DEFAULT_LANDSCAPE, REPO_ROOT
 from infra.cdk.nag import acknowledge
 from infra.cdk.stack import Close2CashStack
 from infra.wiring import WIRING
+from shared.governance.loader import LandscapeInvalid
 
 DEFAULT_REGION = "eu-west-1"
 
@@ -30,7 +34,9 @@ def nag_packs(scope: Construct) -> list[cdk_nag.NagPack]:
     ]
 
 
-def build(outdir: str | None = None, *, nag: bool = True) -> tuple[cdk.App, Close2CashStack]:
+def build(
+    outdir: str | None = None, *, nag: bool = True, landscape: Path | None = None
+) -> tuple[cdk.App, Close2CashStack]:
     """The app with its one stack, every acknowledgement recorded and (unless `nag=False`) cdk-nag run.
 
     Tests pass `nag=False` and run the packs themselves, so a finding fails one named test with its
@@ -38,6 +44,11 @@ def build(outdir: str | None = None, *, nag: bool = True) -> tuple[cdk.App, Clos
     """
     # The CLI passes its output folder in CDK_OUTDIR; run directly, synth writes to ./cdk.out like the CLI.
     app = cdk.App(outdir=outdir or os.environ.get("CDK_OUTDIR") or "cdk.out")
+    # Which landscape ships with this deployment: `cdk deploy -c landscape=path/to/firm.toml`, or the
+    # `landscape` context in cdk.json; relative paths are relative to the repository.
+    chosen = landscape or Path(str(app.node.try_get_context("landscape") or DEFAULT_LANDSCAPE))
+    if not chosen.is_absolute():
+        chosen = REPO_ROOT / chosen
     # Environment-agnostic for the account (no lookups, so synth works offline); the region comes from
     # the CLI's environment when there is one.
     stack = Close2CashStack(
@@ -45,6 +56,7 @@ def build(outdir: str | None = None, *, nag: bool = True) -> tuple[cdk.App, Clos
         WIRING.stack_name,
         env=cdk.Environment(region=os.environ.get("CDK_DEFAULT_REGION", DEFAULT_REGION)),
         description="close2cash: CRM, PSA and accounting kept in sync from opportunity close to cash",
+        landscape=chosen,
     )
     acknowledge(stack)
     # cdk-nag 3 packs are CDK policy-validation plugins: findings that are not acknowledged fail synth
@@ -55,7 +67,14 @@ def build(outdir: str | None = None, *, nag: bool = True) -> tuple[cdk.App, Clos
 
 
 def main() -> None:
-    app, _ = build()
+    try:
+        app, _ = build()
+    except LandscapeInvalid as invalid:
+        # The stack refuses to synthesize (so to deploy) around an invalid landscape.
+        for problem in invalid.problems:
+            print(problem, file=sys.stderr)
+        print("refusing to synthesize: the landscape file is invalid", file=sys.stderr)
+        raise SystemExit(2) from None
     app.synth()
 
 

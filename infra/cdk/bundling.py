@@ -19,6 +19,10 @@ from aws_cdk import aws_lambda as lambda_
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / ".close2cash" / "bundle-cache"
 SOURCE_PACKAGES = ("shared", "functions")
+# The landscape file ships inside the code asset under this name; handlers find it through
+# LANDSCAPE_FILE, relative to LAMBDA_TASK_ROOT (shared.settings).
+LANDSCAPE_IN_ASSET = "landscape.toml"
+DEFAULT_LANDSCAPE = REPO_ROOT / "infra" / "landscapes" / "demo.toml"
 
 # Must match the Lambda runtime and architecture chosen in constructs/functions.py.
 PYTHON_VERSION = "3.12"
@@ -68,9 +72,11 @@ def requirements_hash(requirements: tuple[str, ...]) -> str:
     return digest.hexdigest()[:24]
 
 
-def asset_hash(root: Path, requirements: tuple[str, ...]) -> str:
-    """Hash of the shipped sources and the requirements: unchanged code gives an unchanged asset."""
+def asset_hash(root: Path, requirements: tuple[str, ...], landscape: Path | None = None) -> str:
+    """Hash of the shipped sources, landscape and requirements: unchanged inputs, unchanged asset."""
     digest = hashlib.sha256(requirements_hash(requirements).encode())
+    if landscape is not None:
+        digest.update(landscape.read_bytes())
     for path in _source_files(root):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(b"\0")
@@ -121,9 +127,10 @@ def installed_dependencies(requirements: tuple[str, ...], cache_dir: Path = CACH
 class LocalBundler:
     """Builds the asset on this machine: cached dependencies plus the `shared` and `functions` packages."""
 
-    def __init__(self, root: Path, requirements: tuple[str, ...]) -> None:
+    def __init__(self, root: Path, requirements: tuple[str, ...], landscape: Path | None = None) -> None:
         self._root = root
         self._requirements = requirements
+        self._landscape = landscape
 
     def try_bundle(self, output_dir: str, *_args: Any, **_options: Any) -> bool:
         # jsii passes the BundlingOptions either positionally or as keywords depending on its version;
@@ -133,21 +140,23 @@ class LocalBundler:
         shutil.copytree(dependencies, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete"))
         for package in SOURCE_PACKAGES:
             shutil.copytree(self._root / package, out / package, dirs_exist_ok=True, ignore=_IGNORED)
+        if self._landscape is not None:
+            shutil.copyfile(self._landscape, out / LANDSCAPE_IN_ASSET)
         return True
 
 
-def lambda_code(root: Path = REPO_ROOT) -> lambda_.AssetCode:
-    """The single code asset shared by every function in the wiring."""
+def lambda_code(root: Path = REPO_ROOT, landscape: Path | None = DEFAULT_LANDSCAPE) -> lambda_.AssetCode:
+    """The single code asset shared by every function in the wiring, with the landscape file in it."""
     requirements = runtime_requirements(root / "pyproject.toml")
     return lambda_.Code.from_asset(
         # Only names the asset's source: with a CUSTOM hash CDK never fingerprints this folder, and the
         # local bundler reads `root` itself.
         str(root / "functions"),
         asset_hash_type=cdk.AssetHashType.CUSTOM,
-        asset_hash=asset_hash(root, requirements),
+        asset_hash=asset_hash(root, requirements, landscape),
         bundling=cdk.BundlingOptions(
             # Never pulled: local bundling always succeeds or raises, and this machine has no Docker.
             image=cdk.DockerImage.from_registry("public.ecr.aws/sam/build-python3.12"),
-            local=LocalBundler(root, requirements),
+            local=LocalBundler(root, requirements, landscape),
         ),
     )

@@ -18,6 +18,7 @@ from infra.cdk.constructs.schemas import EventSchemas
 from infra.cdk.constructs.state import State
 from infra.cdk.constructs.workflows import Workflows
 from infra.wiring import WIRING, Wiring
+from shared.governance.loader import load_landscape
 
 
 class Close2CashStack(cdk.Stack):
@@ -31,17 +32,20 @@ class Close2CashStack(cdk.Stack):
         wiring: Wiring = WIRING,
         code: lambda_.Code | None = None,
         repo_root: Path = bundling.REPO_ROOT,
+        landscape: Path = bundling.DEFAULT_LANDSCAPE,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.wiring = wiring
+        # Refuse to render a stack around an invalid landscape: LandscapeInvalid lists every problem.
+        self.landscape = load_landscape(landscape)
         self.state = State(self, "State", wiring=wiring)
         self.messaging = Messaging(self, "Messaging", wiring=wiring)
         self.functions = Functions(
             self,
             "Functions",
             wiring=wiring,
-            code=code or bundling.lambda_code(repo_root),
+            code=code or bundling.lambda_code(repo_root, landscape),
             queues=self.messaging.queues,
         )
         self.api = Api(self, "Api", wiring=wiring, functions=self.functions.functions)
@@ -74,6 +78,8 @@ class Close2CashStack(cdk.Stack):
             state_machines=self.workflows.state_machines,
         )
 
+        info = self.landscape.landscape
+        cdk.CfnOutput(self, "LandscapeVersion", value=f"{info.name} {info.version}")
         cdk.CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the webhook API")
         cdk.CfnOutput(self, "EventBusName", value=self.messaging.bus.event_bus_name)
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.observability.topic.topic_arn)

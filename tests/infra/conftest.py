@@ -54,3 +54,10 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
         resources=template_dict["Resources"],
         outdir=outdir,
     )
+
+
+@pytest.fixture(scope="session")
+def asset_dir(synth: Synth) -> Path:
+    """The one code asset's folder, as bundled for Lambda."""
+    [directory] = [p for p in synth.outdir.glob("asset.*") if p.is_dir()]
+    return directory

@@ -9,12 +9,6 @@ from infra.cdk import bundling
 pytestmark = pytest.mark.infra
 
 
-@pytest.fixture(scope="module")
-def asset_dir(synth):
-    [directory] = [p for p in synth.outdir.glob("asset.*") if p.is_dir()]
-    return directory
-
-
 def test_asset_holds_our_packages_and_no_runtime_provided_sdk(asset_dir):
     assert (asset_dir / "functions" / "__init__.py").is_file()
     assert (asset_dir / "shared" / "__init__.py").is_file()

@@ -17,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.cdk.bundling import LANDSCAPE_IN_ASSET
 from infra.wiring import Access, Function, QueueTrigger, ScheduleTrigger, Use, Wiring
 
 METRICS_NAMESPACE = "close2cash"
@@ -95,6 +96,7 @@ class Functions(Construct):
                 "POWERTOOLS_SERVICE_NAME": spec.name,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "LOG_LEVEL": "INFO",
+                "LANDSCAPE_FILE": LANDSCAPE_IN_ASSET,
             },
         )
 
