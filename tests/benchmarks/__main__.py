@@ -27,6 +27,16 @@ def main() -> int:
             parts = ", ".join(f"{package} {ms:.0f}" for package, ms in imports.breakdown(figure.module))
             say(f"    where it goes (own ms per package): {parts}")
 
+    from tests.benchmarks.mapping import measure as measure_mapping
+
+    figures = measure_mapping()
+    say("\n== 10,000 canonical time entries through validation and the mapping layer ==")
+    say(
+        f"  {figures.per_second:,.0f} records/s, {figures.microseconds_per_record:.1f} µs per record"
+        f" (validation {figures.validate_seconds / figures.records * 1e6:.1f} µs,"
+        f" dimensions + revenue account + amount {figures.map_seconds / figures.records * 1e6:.1f} µs)"
+    )
+
     from infra.local.environment import local_environment
     from shared.observability import logger
     from tests.benchmarks.calls import ingest_throughput, per_synced_account
