@@ -42,6 +42,8 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared functions infra
 	$(BIN)/lint-imports
+	$(PY) -m shared.domain.schemas --check
+	$(BIN)/close2cash config check infra/landscapes/demo.toml > /dev/null
 
 format: install
 	$(BIN)/ruff format .
