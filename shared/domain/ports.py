@@ -71,6 +71,11 @@ class TargetRecord(CanonicalModel):
     view: Account
 
 
+# A handful is enough for a person to compare in an exception, and small enough that looking for
+# namesakes costs one or two vendor calls per new customer, never a walk through the whole list.
+MAX_MATCH_CANDIDATES = 20
+
+
 class AccountTarget(Protocol):
     """A system that holds a copy of each account (PSA client, accounting customer).
 
@@ -89,6 +94,17 @@ class AccountTarget(Protocol):
 
     def find_account(self, account: Account) -> TargetRecord | None:
         """The record this hub created earlier for `account`, found by the reference stamped on it."""
+        ...
+
+    def match_candidates(self, account: Account) -> list[TargetRecord]:
+        """Records that could be the same customer as `account`, at most `MAX_MATCH_CANDIDATES`.
+
+        Found by name (and by web domain where the vendor can search it), inactive or archived ones
+        included and none excluded: deciding which one, if any, is the same customer is the
+        matching rules' job (`shared.governance.matching`), not the connector's. When more records
+        share a name than the bound, the connector narrows its search rather than cut the list at
+        random, because a cut list could make an ambiguous name look unique.
+        """
         ...
 
     def create_account(self, account: Account, *, idempotency_key: str) -> TargetRecord: ...

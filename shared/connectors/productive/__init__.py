@@ -16,7 +16,7 @@ from shared.connectors.productive.schemas import CompanyResource, ProductiveConn
 from shared.connectors.productive.webhooks import ProductiveWebhooks
 from shared.domain.errors import ConfigurationError, PermanentError
 from shared.domain.models import Account, SystemName, utcnow
-from shared.domain.ports import ReceivedWebhook, TargetRecord, WebhookRequest
+from shared.domain.ports import MAX_MATCH_CANDIDATES, ReceivedWebhook, TargetRecord, WebhookRequest
 
 __all__ = ["ProductiveConnection", "ProductiveConnector", "build"]
 
@@ -77,6 +77,31 @@ class ProductiveConnector:
             if (company.attributes.company_code or "").strip() == code:
                 return self._record(company)
         return None
+
+    def match_candidates(self, account: Account) -> list[TargetRecord]:
+        """Companies whose name contains the account name's leading words, at most MAX_MATCH_CANDIDATES.
+
+        Productive's companies endpoint filters by `name` (and code, billing name, VAT, ...) but not
+        by `domain` (https://developer.productive.io/companies.html "Supported filter params"), so
+        the search is by name only; the matcher still compares web sites among what it finds. Of
+        the filter operations, `contains` is used rather than `eq`: `eq` is exact, so
+        "ACME Consulting" would never find "Acme Consulting LLC", and there is no "starts with"
+        (https://developer.productive.io/ "Filter Operations"). Archived companies are included:
+        they are still the customer, and deciding is the matcher's job.
+        """
+        companies: list[CompanyResource] = []
+        for prefix in mapper.name_prefixes(account.name):
+            # One page of one more than the bound says whether the prefix is specific enough.
+            page = self.client.list_companies(
+                {"name:contains": prefix}, page_number=1, page_size=MAX_MATCH_CANDIDATES + 1
+            )
+            companies = page.data
+            total = page.meta.total_count if page.meta.total_count is not None else len(companies)
+            if total <= MAX_MATCH_CANDIDATES:
+                break
+        # When even the whole name is in more companies than the bound, the first ones are returned:
+        # every one contains the whole name, so the matcher still sees that the name is shared.
+        return [self._record(company) for company in companies[:MAX_MATCH_CANDIDATES]]
 
     def create_account(self, account: Account, *, idempotency_key: str) -> TargetRecord:
         """Create the company, or return the one an earlier attempt created.

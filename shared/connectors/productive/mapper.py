@@ -41,6 +41,18 @@ def reference_code(source: SourceRef) -> str:
     return f"{source.system.value}-{source.id}"
 
 
+def name_prefixes(name: str) -> list[str]:
+    """The leading words of `name`, shortest first: 'Acme Consulting, LLC' -> 'Acme', 'Acme Consulting', ...
+
+    The first word is the widest net that still finds 'ACME Consulting' for 'Acme Consulting LLC'
+    (legal suffixes, punctuation and case differ at the end, rarely at the start); longer prefixes
+    narrow the search when a first word is so common that it finds too many companies.
+    """
+    words = [w.strip(".,;:!?()[]{}\"'") for w in name.split()]
+    words = [w for w in words if w]
+    return [" ".join(words[: n + 1]) for n in range(len(words))]
+
+
 def _clean(value: str | None) -> str | None:
     if value is None:
         return None

@@ -16,12 +16,19 @@ from shared.connectors.quickbooks.client import (
     QuickBooksClient,
     StaleObjectError,
     TokensRefreshed,
+    like_prefix,
     quote_literal,
 )
 from shared.connectors.quickbooks.schemas import Customer, QuickBooksConnection
 from shared.domain.errors import ConfigurationError, ValidationFailed
 from shared.domain.models import Account, SystemName
-from shared.domain.ports import ReceivedWebhook, TargetRecord, WebhookReply, WebhookRequest
+from shared.domain.ports import (
+    MAX_MATCH_CANDIDATES,
+    ReceivedWebhook,
+    TargetRecord,
+    WebhookReply,
+    WebhookRequest,
+)
 
 __all__ = ["QuickBooksConnection", "QuickBooksConnector", "build"]
 
@@ -89,6 +96,34 @@ class QuickBooksConnector:
             if mapper.carries_stamp(customer, account.source):
                 return self._record(customer)
         return None
+
+    def match_candidates(self, account: Account) -> list[TargetRecord]:
+        """Customers whose DisplayName or CompanyName starts like the account's name (inactive too).
+
+        At most MAX_MATCH_CANDIDATES. The query language has LIKE with `%` but no OR, so DisplayName
+        and CompanyName are two queries, merged by Id
+        (https://blogs.intuit.com/2017/02/08/deep-dive-sql-queries/); `WebAddr` is not a filterable
+        Customer field, so web domains are compared by the matcher among the customers found by
+        name (https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer).
+        A CompanyName hit whose DisplayName differs can still be linked by its web domain. Inactive
+        customers are asked for explicitly: the default query leaves them out, and a bookkeeper's
+        inactive customer still holds the name
+        (https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries).
+        """
+        found: dict[str, Customer] = {}
+        for prefix in mapper.name_prefixes(account.name):
+            found = {}
+            for field in ("DisplayName", "CompanyName"):
+                where = f"Active IN (true, false) AND {field} LIKE {like_prefix(prefix)}"
+                # One more row than the bound says whether this prefix is specific enough.
+                for customer in self.client.query_customers(where, limit=MAX_MATCH_CANDIDATES + 1):
+                    if customer.Id:
+                        found.setdefault(customer.Id, customer)
+            if len(found) <= MAX_MATCH_CANDIDATES:
+                break
+        # When even the whole name starts more customers than the bound, the first ones are
+        # returned: every one starts with the whole name, so the matcher still sees it is shared.
+        return [self._record(customer) for customer in list(found.values())[:MAX_MATCH_CANDIDATES]]
 
     def create_account(self, account: Account, *, idempotency_key: str) -> TargetRecord:
         """Create the customer; the requestid comes from the stable key, so a resend creates nothing.

@@ -316,13 +316,15 @@ class QuickBooksClient:
         )
         return self._customer(payload, context)
 
-    def query_customers(self, where: str | None = None, *, page_size: int = MAX_RESULTS) -> list[Customer]:
-        """Every customer matching `where`, paging with STARTPOSITION/MAXRESULTS (1-based).
+    def query_customers(
+        self, where: str | None = None, *, page_size: int = MAX_RESULTS, limit: int | None = None
+    ) -> list[Customer]:
+        """Every customer matching `where` (or the first `limit`), paging with STARTPOSITION/MAXRESULTS.
 
         GET /v3/company/{realm}/query?query=select * from Customer ... STARTPOSITION n MAXRESULTS m
         https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
         """
-        page_size = max(1, min(page_size, MAX_RESULTS))
+        page_size = max(1, min(page_size, MAX_RESULTS, limit or MAX_RESULTS))
         found: list[Customer] = []
         start = 1
         while True:
@@ -338,9 +340,19 @@ class QuickBooksClient:
                 found.extend(Customer.model_validate(row) for row in rows)
             except ValidationError as exc:
                 raise TransientError(f"quickbooks: query customers: unreadable row: {exc}") from exc
-            if len(rows) < page_size:
-                return found
+            if len(rows) < page_size or (limit is not None and len(found) >= limit):
+                return found[:limit] if limit is not None else found
             start += page_size
+
+
+def like_prefix(value: str) -> str:
+    """A LIKE pattern for strings starting with `value`: `'Acme Consulting%'`, quotes escaped.
+
+    `%` is the only wildcard the query language has and there is no way to escape it, so a `%`
+    inside `value` also matches anything: the search can only come back wider, never narrower.
+    https://blogs.intuit.com/2017/02/08/deep-dive-sql-queries/
+    """
+    return quote_literal(value + "%")
 
 
 def quote_literal(value: str) -> str:

@@ -48,6 +48,18 @@ def display_name(name: str) -> str:
     return " ".join(name.split())
 
 
+def name_prefixes(name: str) -> list[str]:
+    """The leading words of a DisplayName, shortest first: 'Acme Consulting, LLC' -> 'Acme', ...
+
+    The first word finds 'ACME Consulting' for 'Acme Consulting LLC' (suffixes, punctuation and case
+    differ at the end of a name, rarely at its start); longer prefixes narrow a search that a
+    common first word made too wide.
+    """
+    words = [w.strip(".,;!?()[]{}\"'") for w in display_name(name).split()]
+    words = [w for w in words if w]
+    return [" ".join(words[: n + 1]) for n in range(len(words))]
+
+
 def _address_fields(address: PostalAddress | None) -> dict[str, str | None]:
     source = address or PostalAddress()
     return {
