@@ -22,6 +22,7 @@ from shared.domain.ports import AccountSource, AccountTarget, WebhookReceiver
 from shared.governance.landscape import Domain, Landscape, Role
 from shared.governance.loader import load_landscape
 from shared.governance.mappings import Mappings
+from shared.governance.matching import Matcher
 from shared.governance.ownership import Ownership
 from shared.observability import PowertoolsMetrics, logger
 from shared.settings import WEBHOOK_MAX_BODY_BYTES, WEBHOOK_PROVIDERS, Settings
@@ -58,6 +59,11 @@ class Services:
     @cached_property
     def mappings(self) -> Mappings:
         return Mappings(self.landscape)
+
+    @cached_property
+    def matcher(self) -> Matcher:
+        """The landscape's [matching] rules: how a customer already in a target is recognised."""
+        return Matcher(self.landscape.matching)
 
     def systems_with(self, *roles: Role) -> list[SystemName]:
         return [system.name for system in self.landscape.systems if system.role in roles]
@@ -138,6 +144,7 @@ class Services:
             metrics=self.metrics,
             ownership=self.ownership,
             mappings=self.mappings,
+            matcher=self.matcher,
         )
 
     @cached_property

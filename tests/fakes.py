@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 from shared.domain.errors import NotFoundError
 from shared.domain.models import Account, EntityType, SourceRef, SystemName
 from shared.domain.notices import ChangeNotice
-from shared.domain.ports import CrossReference, ExceptionRecord, SyncAction, TargetRecord
+from shared.domain.ports import (
+    MAX_MATCH_CANDIDATES,
+    CrossReference,
+    ExceptionRecord,
+    SyncAction,
+    TargetRecord,
+)
 
 
 class FakeMetrics:
@@ -106,6 +112,7 @@ class FakeTarget:
         self.records: dict[str, Account] = {}
         self.requests: dict[str, str] = {}  # idempotency key -> record id
         self.writes = 0
+        self.searches = 0
 
     def project(self, account: Account) -> Account:
         return Account(
@@ -125,6 +132,23 @@ class FakeTarget:
     def find_account(self, account: Account) -> TargetRecord | None:
         record_id = self.requests.get(f"c2c-{account.source.system}-{account.source.id}")
         return self._record(record_id) if record_id else None
+
+    def match_candidates(self, account: Account) -> list[TargetRecord]:
+        # Like the connectors: records whose name starts with the same first word, any case.
+        first = account.name.split()[0].casefold()
+        hits = [rid for rid, view in self.records.items() if view.name.casefold().startswith(first)]
+        self.searches += 1
+        return [self._record(rid) for rid in hits[:MAX_MATCH_CANDIDATES]]
+
+    def add_by_hand(self, name: str, **fields: object) -> str:
+        """A record someone created in the target itself, before the hub knew the customer."""
+        record_id = str(len(self.records) + 1)
+        self.records[record_id] = Account(
+            source=SourceRef(system=self.system, type="client", id=record_id),
+            name=name,
+            **fields,  # type: ignore[arg-type]
+        )
+        return record_id
 
     def create_account(self, account: Account, *, idempotency_key: str) -> TargetRecord:
         if idempotency_key in self.requests:

@@ -7,6 +7,11 @@ a target is usually the echo of our own write: its content matches the checksum 
 recorded, so it goes nowhere. If it does not match, the changed fields decide: fields the target
 owns are accepted and recorded; fields it does not own are drift, recorded as an exception and
 never propagated.
+
+On the first sync of an account to a target (no cross-reference yet, and no record the hub made
+earlier), the target is asked for records that could be the same customer, and the landscape's
+matching rules decide: exactly one links (that record is updated, not duplicated), several open an
+"ambiguous_match" exception and nothing is written to that target, none means create.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from shared.domain.ports import (
 )
 from shared.governance.landscape import Domain
 from shared.governance.mappings import Mappings
+from shared.governance.matching import CustomerKeys, Matcher, MatchOutcome, MatchResult
 from shared.governance.ownership import Ownership
 
 LEASE_SECONDS = 120
@@ -70,6 +76,7 @@ class AccountSync:
         metrics: Metrics,
         ownership: Ownership,
         mappings: Mappings,
+        matcher: Matcher | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         # Connectors are built lazily: building one reads credentials, which an echo check for a
@@ -80,6 +87,8 @@ class AccountSync:
         self._metrics = metrics
         self._ownership = ownership
         self._mappings = mappings
+        # The landscape's [matching] rules; without any, the defaults (tax id, domain, name).
+        self._matcher = matcher if matcher is not None else Matcher()
         self._clock = clock
 
     def on_notice(self, notice: ChangeNotice) -> SyncReport:
@@ -171,6 +180,11 @@ class AccountSync:
         else:
             found = target.find_account(account)
             if found is None:
+                matched = self._match(target, account)
+                if isinstance(matched, SyncResult):
+                    return matched.model_copy(update={"notice_id": notice_id})
+                found = matched
+            if found is None:
                 record = target.create_account(account, idempotency_key=_create_key(account))
                 action = SyncAction.CREATED
             elif found.view.checksum() == wanted:
@@ -190,6 +204,77 @@ class AccountSync:
             target_system=target.system,
             action=action,
             target_id=record.ref.id,
+        )
+
+    def _match(self, target: AccountTarget, account: Account) -> TargetRecord | SyncResult | None:
+        """The existing record to link `account` to, None to create it, or the exception opened.
+
+        A candidate the ledger already links to another account is never taken over: two CRM
+        accounts on one customer record would merge their invoices, so that is a person's call too.
+        """
+        candidates = {c.ref.id: c for c in target.match_candidates(account)}
+        if not candidates:
+            return None
+        result = self._matcher.match(
+            CustomerKeys.of(account), (CustomerKeys.of(c.view) for c in candidates.values())
+        )
+        if result.outcome is MatchOutcome.NEW:
+            return None
+        matched = [candidates[keys.ref.id] for keys in result.matches if keys.ref is not None]
+        taken = {
+            c.ref.id: xref.source
+            for c in matched
+            if (xref := self._ledger.find_by_target(EntityType.ACCOUNT, c.ref)) is not None
+            and (xref.source.system, xref.source.id) != (account.source.system, account.source.id)
+        }
+        if result.outcome is MatchOutcome.LINK and not taken:
+            self._metrics.count("CustomersLinked", dimensions={"target": target.system.value})
+            return matched[0]
+        return self._ambiguous(target, account, result, matched, taken)
+
+    def _ambiguous(
+        self,
+        target: AccountTarget,
+        account: Account,
+        result: MatchResult,
+        matched: list[TargetRecord],
+        taken: dict[str, SourceRef],
+    ) -> SyncResult:
+        """Open an "ambiguous_match" exception naming the candidates; nothing is written to `target`."""
+        ids = sorted(c.ref.id for c in matched)
+        key = result.key.value if result.key is not None else "?"
+        described = ", ".join(
+            f"{c.ref.type} {c.ref.id} ({c.view.name!r}"
+            + (
+                f", already linked to {taken[c.ref.id].system} {taken[c.ref.id].id}"
+                if c.ref.id in taken
+                else ""
+            )
+            + ")"
+            for c in sorted(matched, key=lambda c: c.ref.id)
+        )
+        reason = (
+            f"{len(matched)} {target.system} record(s) match {account.source.system} account "
+            f"{account.source.id} ({account.name!r}) by {key}: {described}; "
+            f"link the right one by hand (or rename) so close2cash does not guess"
+        )
+        self._ledger.record_exception(
+            ExceptionRecord(
+                id=f"match:{target.system}:{account.source.system}:{account.source.id}:{','.join(ids)}",
+                kind="ambiguous_match",
+                entity=EntityType.ACCOUNT,
+                subject=account.source,
+                reason=reason,
+                opened_at=self._clock(),
+            )
+        )
+        self._metrics.count("AmbiguousMatches", dimensions={"target": target.system.value})
+        return SyncResult(
+            notice_id="-",
+            source=account.source,
+            target_system=target.system,
+            action=SyncAction.EXCEPTION,
+            detail=reason,
         )
 
     def _record(self, account: Account, record: TargetRecord, action: SyncAction) -> None:

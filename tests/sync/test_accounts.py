@@ -12,6 +12,7 @@ from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import SyncAction
 from shared.governance.loader import parse_landscape
 from shared.governance.mappings import Mappings
+from shared.governance.matching import Matcher
 from shared.governance.ownership import Ownership
 from shared.sync.accounts import AccountSync
 from tests.fakes import FakeCrm, FakeMetrics, FakeTarget, InMemoryLedger
@@ -45,6 +46,7 @@ def _world(landscape_text: str | None = None):
         metrics=metrics,
         ownership=Ownership(landscape),
         mappings=Mappings(landscape),
+        matcher=Matcher(landscape.matching),
     )
     return crm, psa, erp, ledger, metrics, sync
 
@@ -191,3 +193,112 @@ def test_a_mapped_currency_is_written_as_the_target_names_it(world):
     crm.put("001G", "Sterling Partners", currency="GBP")
     assert sync.on_notice(_notice(SystemName.SALESFORCE, "001G", "n1")).count(SyncAction.CREATED) == 2
     assert [a.currency for a in psa.records.values()] == ["GBP"]
+
+
+# --- customers that already exist in a target -------------------------------------------------
+
+
+def test_a_customer_already_in_accounting_is_linked_and_updated_not_duplicated(world):
+    crm, _, erp, ledger, metrics, sync = world
+    # given the bookkeeper already has the customer in accounting, spelled their own way
+    existing = erp.add_by_hand("Acme Consulting LLC")
+    # when sales creates it in the CRM and the hub syncs it for the first time
+    crm.put("001A", "ACME Consulting")
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    # then accounting still holds one customer, now linked to the CRM account and carrying its name
+    assert [r.action for r in report.results] == [SyncAction.CREATED, SyncAction.LINKED]
+    assert list(erp.records) == [existing]
+    assert erp.records[existing].name == "ACME Consulting"
+    xref = ledger.cross_reference(EntityType.ACCOUNT, crm.accounts["001A"].source, SystemName.QUICKBOOKS)
+    assert xref is not None and xref.target.id == existing
+    assert metrics.totals["CustomersLinked[target=quickbooks]"] == 1
+    assert not ledger.exceptions
+    # and its next change updates that customer in place
+    crm.put("001A", "ACME Consulting", phone="+1 555 0100")
+    assert (
+        sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n2")).results[1].action is SyncAction.UPDATED
+    )
+    assert list(erp.records) == [existing]
+
+
+def test_two_possible_customers_open_an_exception_and_write_nothing_to_that_target(world):
+    crm, psa, erp, ledger, _, sync = world
+    # given accounting holds two customers that both normalise to the CRM account's name
+    first = erp.add_by_hand("Acme Consulting LLC")
+    second = erp.add_by_hand("ACME CONSULTING, Inc.")
+    # when the account is synced for the first time
+    crm.put("001A", "Acme Consulting")
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    # then the hub does not guess: an exception names both candidates and the key that matched
+    assert [r.action for r in report.results] == [SyncAction.CREATED, SyncAction.EXCEPTION]
+    assert erp.writes == 0 and len(erp.records) == 2
+    [exception] = ledger.exceptions.values()
+    assert exception.kind == "ambiguous_match"
+    assert f"client {first}" in exception.reason and f"client {second}" in exception.reason
+    assert "by name" in exception.reason
+    assert (
+        ledger.cross_reference(EntityType.ACCOUNT, crm.accounts["001A"].source, SystemName.QUICKBOOKS) is None
+    )
+    # and the other target still got its client
+    assert len(psa.records) == 1
+    # and a redelivery reports the same problem once, still writing nothing
+    sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    assert len(ledger.exceptions) == 1 and erp.writes == 0
+
+
+def test_no_possible_customer_means_the_customer_is_created(world):
+    crm, _, erp, _, metrics, sync = world
+    erp.add_by_hand("Globex Ltd")
+    crm.put("001A", "Acme Consulting")
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    assert report.results[1].action is SyncAction.CREATED
+    assert sorted(a.name for a in erp.records.values()) == ["Acme Consulting", "Globex Ltd"]
+    assert metrics.totals["CustomersLinked[target=quickbooks]"] == 0
+
+
+def test_a_namesake_of_a_different_first_word_is_not_a_candidate(world):
+    crm, _, erp, _, _, sync = world
+    erp.add_by_hand("Consulting Acme")
+    crm.put("001A", "Acme Consulting")
+    assert (
+        sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1")).results[1].action is SyncAction.CREATED
+    )
+
+
+def test_a_record_linked_to_another_crm_account_is_never_taken_over(world):
+    crm, psa, erp, ledger, _, sync = world
+    # given the hub already created the customer for one CRM account
+    crm.put("001A", "Acme Consulting")
+    sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    # when sales creates a second account for what looks like the same company
+    crm.put("001B", "ACME Consulting LLC")
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001B", "n2"))
+    # then neither target's record is re-pointed at the second account: a person decides
+    assert [r.action for r in report.results] == [SyncAction.EXCEPTION, SyncAction.EXCEPTION]
+    assert [a.name for a in psa.records.values()] == ["Acme Consulting"]
+    assert [a.name for a in erp.records.values()] == ["Acme Consulting"]
+    reasons = [e.reason for e in ledger.exceptions.values()]
+    assert len(reasons) == 2 and all("already linked to salesforce 001A" in r for r in reasons)
+
+
+def test_the_landscape_matching_rules_decide_which_keys_link():
+    # given a landscape that links customers by web domain only, never by name alone
+    text = DEMO_LANDSCAPE.read_text().replace(
+        'keys = ["tax_id", "domain", "name"]', 'keys = ["tax_id", "domain"]'
+    )
+    crm, _, erp, _, _, sync = _world(text)
+    erp.add_by_hand("Acme Consulting LLC")
+    crm.put("001A", "Acme Consulting")
+    # when an account with the same name but no matching domain is synced
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    # then it is created, not linked
+    assert report.results[1].action is SyncAction.CREATED
+    assert len(erp.records) == 2
+
+
+def test_a_matching_web_domain_links_even_when_the_names_differ(world):
+    crm, _, erp, _, _, sync = world
+    existing = erp.add_by_hand("Acme (NY office)", website="http://www.acme.example/")
+    crm.put("001A", "Acme Consulting", website="https://acme.example")
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    assert report.results[1].action is SyncAction.LINKED and report.results[1].target_id == existing
