@@ -139,3 +139,23 @@ def test_a_bus_outage_answers_503_and_the_redelivery_is_published(env: LocalEnvi
     monkeypatch.undo()
     env.settle()
     assert set(_xrefs(account_id)) == {SystemName.PRODUCTIVE, SystemName.QUICKBOOKS}
+
+
+def test_a_customer_the_bookkeeper_already_had_is_linked_not_duplicated(env: LocalEnvironment) -> None:
+    # given the bookkeeper created the customer in QuickBooks by hand, before sales had it in the CRM
+    existing = env.quickbooks.put_customer({"DisplayName": "Acme Consulting LLC"})
+    env.settle()
+    # when sales creates the account in Salesforce, spelled differently, and the hub settles
+    account_id = env.salesforce.put_account({"Name": "ACME Consulting"})
+    env.settle()
+    # then QuickBooks still has one such customer, and the ledger links the account to it
+    namesakes = [
+        c
+        for c in env.quickbooks.customers()
+        if str(c["DisplayName"]).casefold().startswith("acme consulting")
+    ]
+    assert [c["Id"] for c in namesakes] == [existing]
+    assert _xrefs(account_id)[SystemName.QUICKBOOKS] == existing
+    assert bootstrap.services().metrics.totals["CustomersLinked[target=quickbooks]"] >= 1
+    # and Productive, which had no such company, got one
+    assert "ACME Consulting" in _names(env.productive.companies())
