@@ -256,7 +256,8 @@ class AccountSync:
         reason = (
             f"{len(matched)} {target.system} record(s) match {account.source.system} account "
             f"{account.source.id} ({account.name!r}) by {key}: {described}; "
-            f"link the right one by hand (or rename) so close2cash does not guess"
+            f"a person must say which one is this customer (or merge or rename them in {target.system}); "
+            "close2cash does not guess"
         )
         self._ledger.record_exception(
             ExceptionRecord(
