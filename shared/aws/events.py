@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from shared.domain.errors import TransientError
-from shared.domain.events import DomainEvent
 from shared.domain.notices import ChangeNotice
 
 if TYPE_CHECKING:
+    # Typing only: importing the events pulls in every lifecycle model, which no handler needs to
+    # publish a change notice.
     from mypy_boto3_events.client import EventBridgeClient
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+
+    from shared.domain.events import DomainEvent
 
 # PutEvents takes at most 10 entries per call.
 # https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
