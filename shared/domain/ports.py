@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import Field
 
 from shared.domain.models import Account, CanonicalModel, EntityType, SourceRef, SystemName, UtcDateTime
 from shared.domain.notices import ChangeNotice
+
+if TYPE_CHECKING:
+    # Typing only: handlers that never set up engagements do not pay for importing these models.
+    from shared.domain.commercial import Opportunity, RateCard
+    from shared.domain.engagements import Engagement
 
 # --- webhooks -------------------------------------------------------------------------------
 
@@ -195,3 +200,73 @@ class Metrics(Protocol):
     def count(
         self, name: str, value: float = 1, unit: str = "Count", dimensions: Mapping[str, str] | None = None
     ) -> None: ...
+
+
+# --- engagement setup (closed-won opportunity -> active engagement) ----------------------------
+
+
+class EngagementStatus(StrEnum):
+    """Where an engagement stands in the systems that hold it."""
+
+    DRAFT = "draft"  # created, waiting for approval: nobody staffs or bills it yet
+    ACTIVE = "active"
+    CLOSED = "closed"  # compensated: created by a setup that was rejected or failed
+
+
+class EngagementRecord(CanonicalModel):
+    """An engagement (PSA project, accounting project / sub-customer) in one target system."""
+
+    ref: SourceRef
+    status: EngagementStatus
+    name: str
+
+
+class SetupOutcome(CanonicalModel):
+    """What engagement setup reports back to the opportunity in the CRM."""
+
+    status: str = Field(description="pending_approval, active, rejected or failed")
+    psa_project_id: str | None = None
+    accounting_project_id: str | None = None
+    detail: str | None = Field(default=None, max_length=1000)
+
+
+class OpportunitySource(Protocol):
+    """The CRM as the system of record for opportunities, and where setup's outcome is written back.
+
+    `write_back` is idempotent: it upserts by the opportunity's external id, so running it twice
+    leaves the same values.
+    """
+
+    system: SystemName
+
+    def fetch_opportunity(self, opportunity_id: str) -> Opportunity: ...
+
+    def write_back(self, opportunity_id: str, outcome: SetupOutcome) -> None: ...
+
+
+class EngagementTarget(Protocol):
+    """A system that holds the engagement: the PSA project, or the accounting system's project.
+
+    Every method is idempotent: `idempotency_key` is stable for the opportunity (and close version),
+    and `find_engagement` finds the record an earlier attempt created by the reference stamped on it.
+    """
+
+    system: SystemName
+
+    def find_engagement(self, opportunity: SourceRef) -> EngagementRecord | None: ...
+
+    def create_engagement(
+        self, engagement: Engagement, *, customer_id: str, idempotency_key: str
+    ) -> EngagementRecord:
+        """Create the engagement shell in DRAFT (not yet active), under the customer `customer_id`."""
+        ...
+
+    def apply_rate_card(self, record_id: str, rate_card: RateCard) -> None:
+        """Set the engagement's rates per role (a no-op where the system does not price time)."""
+        ...
+
+    def activate_engagement(self, record_id: str) -> EngagementRecord: ...
+
+    def close_engagement(self, record_id: str, *, reason: str) -> EngagementRecord:
+        """Compensation: close / archive a shell nobody approved, as the system's API allows."""
+        ...
