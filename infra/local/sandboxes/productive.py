@@ -1,11 +1,13 @@
-"""A local twin of Productive.io's companies API and its signed webhooks, for tests and the demo.
+"""A local twin of Productive.io's companies, projects, budgets and services, with signed webhooks.
 
 It speaks the protocol as documented at https://developer.productive.io/: JSON:API documents,
 `X-Auth-Token` + `X-Organization-Id` on every request, `Content-Type: application/vnd.api+json` on
 writes (415 otherwise), `?filter[...]` with operations, `?page[number]&page[size]` with totals in
 `meta`, JSON:API error bodies, 429 at 100 requests / 10 s and 4000 / 30 min, and
-`Productive-Signature`-signed webhooks for company events — including the hub's own API writes,
-which is how echoes arise.
+`Productive-Signature`-signed webhooks for company and project events — including the hub's own API
+writes, which is how echoes arise. Projects are copied from template projects (`POST /projects/copy`),
+archived and restored; budgets are `deals` with `budget: true`, closed and reopened; services price a
+budget per service type.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ MAX_PAGE_SIZE = 200
 RATE_LIMITS: tuple[tuple[int, float], ...] = ((100, 10.0), (4000, 1800.0))
 # https://developer.productive.io/webhooks.html "Webhook events"
 EVENT_COMPANY_CREATED, EVENT_COMPANY_UPDATED, EVENT_COMPANY_ARCHIVED = 29, 30, 31
+EVENT_PROJECT_CREATED, EVENT_PROJECT_UPDATED = 5, 10
+ENGAGEMENT_RESOURCES = ("projects", "deals", "services", "service_types")
 
 # Writable attributes, https://developer.productive.io/companies.html "Supported attributes".
 WRITABLE = frozenset(
@@ -109,6 +113,8 @@ class ProductiveSandbox:
         self._clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._companies: dict[str, dict[str, Any]] = {}
+        # projects (templates included), deals/budgets, services, service types; ids share one counter
+        self._store: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in ENGAGEMENT_RESOURCES}
         self._ids = itertools.count(1)
         self._subscriptions: list[_Subscription] = []
         self._faults: deque[int] = deque()
@@ -137,8 +143,65 @@ class ProductiveSandbox:
         with self._lock:
             return [copy.deepcopy(self._companies[k]) for k in sorted(self._companies, key=int)]
 
+    def project(self, project_id: str) -> dict[str, Any]:
+        """The stored JSON:API resource of one project or template (a copy); KeyError when absent."""
+        with self._lock:
+            return copy.deepcopy(self._store["projects"][project_id])
+
+    def projects(self) -> list[dict[str, Any]]:
+        """Every stored project that is not a template (copies), in id order."""
+        with self._lock:
+            found = self._store["projects"]
+            return [
+                copy.deepcopy(found[k])
+                for k in sorted(found, key=int)
+                if not found[k]["attributes"]["template"]
+            ]
+
+    def budgets(self, project_id: str) -> list[dict[str, Any]]:
+        """The budgets (deals with `budget: true`) linked to one project (copies)."""
+        with self._lock:
+            deals = self._store["deals"]
+            return [
+                copy.deepcopy(deals[k])
+                for k in sorted(deals, key=int)
+                if _related(deals[k], "project") == project_id and deals[k]["attributes"]["budget"]
+            ]
+
+    def services(self, project_id: str) -> list[dict[str, Any]]:
+        """The services on every budget of one project (copies), in id order."""
+        with self._lock:
+            budget_ids = {b["id"] for b in self.budgets(project_id)}
+            services = self._store["services"]
+            return [
+                copy.deepcopy(services[k])
+                for k in sorted(services, key=int)
+                if _related(services[k], "deal") in budget_ids
+            ]
+
+    def add_template(self, name: str) -> str:
+        """Create a template project called `name` (what a firm sets up by hand) and return its id."""
+        with self._lock:
+            template_id = str(next(self._ids))
+            stamp = self._stamp()
+            self._store["projects"][template_id] = {
+                "id": template_id,
+                "type": "projects",
+                "attributes": {
+                    "name": name,
+                    "project_number": f"T{template_id}",
+                    "project_type_id": 2,
+                    "template": True,
+                    "duplication_status": "idle",
+                    "archived_at": None,
+                    "created_at": stamp,
+                },
+                "relationships": {"company": {"data": None}},
+            }
+            return template_id
+
     def subscribe(self, url: str, *, transport: httpx.BaseTransport | None = None) -> None:
-        """Register a webhook target for company created / updated / archived (events 29, 30, 31)."""
+        """Register a webhook target for company events (29, 30, 31) and project events (5, 10)."""
         with self._lock:
             self._subscriptions.append(_Subscription(url=url, transport=transport))
 
@@ -249,14 +312,17 @@ class ProductiveSandbox:
 
     def _route(self, request: Request) -> Response:
         parts = [p for p in request.path.split("/") if p]
-        if "companies" not in parts:
-            raise _ApiError(404, "Not Found", f"no route for {request.path}")
-        tail = parts[parts.index("companies") + 1 :]
         method = request.method.upper()
         if method in {"POST", "PATCH"}:
             content_type = request.headers.get("Content-Type", "")
             if content_type.split(";")[0].strip() != JSON_API:
                 raise _ApiError(415, "Unsupported Media Type", f"Content-Type must be {JSON_API}")
+        for kind in ENGAGEMENT_RESOURCES:
+            if kind in parts:
+                return self._engagement_route(kind, parts[parts.index(kind) + 1 :], method, request)
+        if "companies" not in parts:
+            raise _ApiError(404, "Not Found", f"no route for {request.path}")
+        tail = parts[parts.index("companies") + 1 :]
         if not tail and method == "GET":
             return self._list(request)
         if not tail and method == "POST":
@@ -424,3 +490,267 @@ class ProductiveSandbox:
         body = json.dumps({"event_id": event_id, "object": {"data": copy.deepcopy(company)}}).encode()
         for subscription in self._subscriptions:
             subscription.queue.append(_Delivery(id=uuid.uuid4().hex, body=body))
+
+    # --- projects, budgets, services, service types -----------------------------------------------
+
+    def _engagement_route(self, kind: str, tail: list[str], method: str, request: Request) -> Response:
+        if not tail and method == "GET":
+            return self._list_resources(kind, request)
+        if len(tail) == 1 and method == "GET":
+            return _json_response({"data": self._get(kind, tail[0])})
+        if kind == "projects" and tail == ["copy"] and method == "POST":
+            return self._copy_project(request)
+        if kind in {"deals", "services", "service_types"} and not tail and method == "POST":
+            return self._create_resource(kind, request)
+        if len(tail) == 1 and method == "PATCH" and kind in {"projects", "services"}:
+            return self._update_resource(kind, tail[0], request)
+        if kind == "projects" and len(tail) == 2 and method == "PATCH" and tail[1] in {"archive", "restore"}:
+            return self._set_archived(tail[0], archived=tail[1] == "archive")
+        if kind == "deals" and len(tail) == 2 and method == "PATCH" and tail[1] in {"close", "open"}:
+            return self._set_closed(tail[0], closed=tail[1] == "close")
+        raise _ApiError(405, "Method Not Allowed", f"{method} {request.path} is not supported")
+
+    def _get(self, kind: str, resource_id: str) -> dict[str, Any]:
+        found = self._store[kind].get(resource_id)
+        if found is None:
+            label = kind[:-1].replace("_", " ").capitalize()
+            raise _ApiError(404, "Record not found", f"{label} {resource_id} not found")
+        return copy.deepcopy(found)
+
+    def _list_resources(self, kind: str, request: Request) -> Response:
+        matches = [self._store[kind][k] for k in sorted(self._store[kind], key=int)]
+        for key, value in request.args.items(multi=True):
+            if not key.startswith("filter["):
+                continue
+            names = [n.rstrip("]") for n in key[len("filter[") :].split("[")]
+            name, operation = names[0], (names[1] if len(names) > 1 else "eq")
+            if operation not in OPERATIONS:
+                raise _ApiError(
+                    400, "Unsupported Filter Operation", f"Operation '{operation}' is not supported"
+                )
+            matches = [r for r in matches if self._resource_matches(kind, r, name, operation, value)]
+        size = min(max(self._int_arg(request, "page[size]", DEFAULT_PAGE_SIZE), 1), MAX_PAGE_SIZE)
+        number = max(self._int_arg(request, "page[number]", 1), 1)
+        pages = max(1, math.ceil(len(matches) / size))
+        meta = {
+            "current_page": number,
+            "total_pages": pages,
+            "total_count": len(matches),
+            "page_size": size,
+            "max_page_size": MAX_PAGE_SIZE,
+        }
+        page = matches[(number - 1) * size : number * size]
+        return _json_response({"data": copy.deepcopy(page), "meta": meta})
+
+    def _resource_matches(
+        self, kind: str, resource: dict[str, Any], name: str, operation: str, value: str
+    ) -> bool:
+        attributes = resource["attributes"]
+        wanted = {v.strip() for v in value.split(",")}
+        actual: str | None
+        # The filters each endpoint documents (see the page of each resource); others get 400.
+        if name == "id":
+            actual = resource["id"]
+        elif kind == "projects" and name == "status":
+            actual = "2" if attributes["archived_at"] else "1"
+        elif kind == "projects" and name == "project_type":
+            actual = str(attributes["project_type_id"])
+        elif kind == "projects" and name == "company_id":
+            actual = _related(resource, "company")
+        elif kind == "projects" and name == "query":
+            # free text over the name and the number, as the app's search box does
+            text = f"{attributes.get('name') or ''} {attributes.get('project_number') or ''}".lower()
+            hit = value.lower() in text
+            return hit if operation in {"eq", "contains"} else not hit
+        elif kind == "deals" and name == "project_id":
+            actual = _related(resource, "project")
+        elif kind == "deals" and name == "company_id":
+            actual = _related(resource, "company")
+        elif kind == "deals" and name == "type":
+            actual = "2" if attributes["budget"] else "1"
+        elif kind == "deals" and name == "budget_status":
+            actual = "2" if attributes["closed_at"] else "1"
+        elif kind == "services" and name == "deal_id":
+            actual = _related(resource, "deal")
+        elif kind == "services" and name == "project_id":
+            deal = self._store["deals"].get(_related(resource, "deal") or "")
+            actual = _related(deal, "project") if deal else None
+        elif kind in {"services", "service_types"} and name == "name":
+            actual = attributes.get("name")
+        else:
+            raise _ApiError(400, "Unsupported Filter", f"Filter '{name}' is not supported on this endpoint")
+        if operation in {"contains", "not_contain"}:
+            hit = any(w.lower() in str(actual or "").lower() for w in wanted)
+            return hit if operation == "contains" else not hit
+        hit = actual in wanted
+        return hit if operation == "eq" else not hit
+
+    @staticmethod
+    def _data(request: Request, kind: str, resource_id: str | None) -> dict[str, Any]:
+        try:
+            document = json.loads(request.get_data())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise _ApiError(400, "Bad Request", f"body is not JSON: {exc}") from exc
+        data = document.get("data") if isinstance(document, dict) else None
+        if not isinstance(data, dict) or data.get("type") != kind:
+            raise _ApiError(400, "Bad Request", f"data must be a resource of type '{kind}'", "/data/type")
+        if resource_id is not None and str(data.get("id", resource_id)) != resource_id:
+            raise _ApiError(400, "Bad Request", "data.id does not match the URL", "/data/id")
+        if not isinstance(data.get("attributes") or {}, dict):
+            raise _ApiError(400, "Bad Request", "attributes must be an object", "/data/attributes")
+        return data
+
+    def _relationship(self, data: dict[str, Any], name: str, kind: str, *, required: bool) -> str | None:
+        related = ((data.get("relationships") or {}).get(name) or {}).get("data")
+        if related is None:
+            if required:
+                raise _ApiError(
+                    422, "Invalid Relationship", f"{name} can't be blank", f"/data/relationships/{name}"
+                )
+            return None
+        related_id = str(related.get("id"))
+        store = self._companies if kind == "companies" else self._store[kind]
+        if related.get("type") != kind or related_id not in store:
+            raise _ApiError(
+                422,
+                "Invalid Relationship",
+                f"{name} {related_id} does not exist",
+                f"/data/relationships/{name}",
+            )
+        return related_id
+
+    def _copy_project(self, request: Request) -> Response:
+        attributes = self._data(request, "projects", None).get("attributes") or {}
+        name = attributes.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise _ApiError(422, "Invalid Attribute", "name can't be blank", "/data/attributes/name")
+        template = self._store["projects"].get(str(attributes.get("template_id")))
+        if template is None:
+            raise _ApiError(
+                422,
+                "Invalid Attribute",
+                f"template {attributes.get('template_id')} not found",
+                "/data/attributes/template_id",
+            )
+        company_id = str(attributes.get("company_id") or "")
+        if company_id not in self._companies:
+            raise _ApiError(
+                422,
+                "Invalid Attribute",
+                f"company {company_id or '(blank)'} not found",
+                "/data/attributes/company_id",
+            )
+        project_id = str(next(self._ids))
+        stamp = self._stamp()
+        project = {
+            "id": project_id,
+            "type": "projects",
+            "attributes": {
+                "name": name,
+                "project_number": str(project_id),
+                "project_type_id": int(attributes.get("project_type_id") or 2),
+                "template": False,
+                # The copy runs as a background job in Productive; the twin finishes it at once.
+                "duplication_status": "idle",
+                "archived_at": None,
+                "created_at": stamp,
+            },
+            "relationships": {
+                "company": {"data": {"type": "companies", "id": company_id}},
+                "template_object": {"data": {"type": "projects", "id": template["id"]}},
+            },
+        }
+        self._store["projects"][project_id] = project
+        self._enqueue_resource(EVENT_PROJECT_CREATED, project)
+        return _json_response({"data": copy.deepcopy(project)}, 201)
+
+    def _update_resource(self, kind: str, resource_id: str, request: Request) -> Response:
+        stored = self._store[kind].get(resource_id) or self._get(kind, resource_id)
+        attributes = self._data(request, kind, resource_id).get("attributes") or {}
+        if kind == "projects" and stored["attributes"]["archived_at"]:
+            # "For archived projects, only the name and project_manager_id attributes can be updated. All
+            # other attributes will be ignored" (https://developer.productive.io/projects.html)
+            attributes = {k: v for k, v in attributes.items() if k in {"name", "project_manager_id"}}
+        allowed = {
+            "projects": {"name", "project_number"},
+            "services": {"name", "price", "quantity", "description"},
+        }
+        for key in attributes:
+            if key not in allowed[kind]:
+                raise _ApiError(400, "Param not allowed", f"{key} is not allowed", f"/data/attributes/{key}")
+        stored["attributes"].update(copy.deepcopy(attributes))
+        if kind == "projects":
+            self._enqueue_resource(EVENT_PROJECT_UPDATED, stored)
+        return _json_response({"data": copy.deepcopy(stored)})
+
+    def _set_archived(self, project_id: str, *, archived: bool) -> Response:
+        self._get("projects", project_id)
+        project = self._store["projects"][project_id]
+        project["attributes"]["archived_at"] = self._stamp() if archived else None
+        self._enqueue_resource(EVENT_PROJECT_UPDATED, project)
+        return _json_response({"data": copy.deepcopy(project)})
+
+    def _set_closed(self, deal_id: str, *, closed: bool) -> Response:
+        self._get("deals", deal_id)
+        deal = self._store["deals"][deal_id]
+        deal["attributes"]["closed_at"] = self._stamp() if closed else None
+        return _json_response({"data": copy.deepcopy(deal)})
+
+    def _create_resource(self, kind: str, request: Request) -> Response:
+        data = self._data(request, kind, None)
+        attributes = copy.deepcopy(data.get("attributes") or {})
+        relationships: dict[str, Any] = {}
+        if not isinstance(attributes.get("name"), str) or not attributes["name"].strip():
+            raise _ApiError(422, "Invalid Attribute", "name can't be blank", "/data/attributes/name")
+        if kind == "deals":
+            # Required per https://developer.productive.io/deals.html: name, date, currency, company.
+            for required in ("date", "currency"):
+                if not attributes.get(required):
+                    raise _ApiError(
+                        422, "Invalid Attribute", f"{required} can't be blank", f"/data/attributes/{required}"
+                    )
+            company = self._relationship(data, "company", "companies", required=True)
+            project = self._relationship(data, "project", "projects", required=False)
+            relationships = {
+                "company": {"data": {"type": "companies", "id": company}},
+                "project": {"data": {"type": "projects", "id": project} if project else None},
+            }
+            attributes = {"budget": False, "end_date": None, "closed_at": None, **attributes}
+        elif kind == "services":
+            # Required per https://developer.productive.io/services.html: name, billing_type_id, unit_id,
+            # and the deal.
+            for required in ("billing_type_id", "unit_id"):
+                if attributes.get(required) is None:
+                    raise _ApiError(
+                        422, "Invalid Attribute", f"{required} can't be blank", f"/data/attributes/{required}"
+                    )
+            deal = self._relationship(data, "deal", "deals", required=True)
+            kind_id = self._relationship(data, "service_type", "service_types", required=True)
+            relationships = {
+                "deal": {"data": {"type": "deals", "id": deal}},
+                "service_type": {"data": {"type": "service_types", "id": kind_id}},
+            }
+            attributes = {"price": None, "quantity": None, "deleted_at": None, **attributes}
+        else:
+            attributes = {"archived_at": None, "description": None, **attributes}
+        resource_id = str(next(self._ids))
+        stamp = self._stamp()
+        resource = {
+            "id": resource_id,
+            "type": kind,
+            "attributes": {**attributes, "created_at": stamp},
+            "relationships": relationships,
+        }
+        self._store[kind][resource_id] = resource
+        return _json_response({"data": copy.deepcopy(resource)}, 201)
+
+    def _enqueue_resource(self, event_id: int, resource: dict[str, Any]) -> None:
+        # Same delivery shape as company events: {"event_id": ..., "object": {"data": <resource>}}
+        self._enqueue(event_id, resource)
+
+
+def _related(resource: dict[str, Any] | None, name: str) -> str | None:
+    if resource is None:
+        return None
+    data = ((resource.get("relationships") or {}).get(name) or {}).get("data")
+    return str(data["id"]) if isinstance(data, dict) and data.get("id") is not None else None

@@ -1,28 +1,45 @@
-"""Productive.io connector: a CRM account becomes a Productive company (client); signed webhooks come back."""
+"""Productive.io connector: accounts become companies, engagements projects; signed webhooks come back."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import ValidationError
 
 from shared.connectors.productive import mapper
 from shared.connectors.productive.client import ProductiveClient
-from shared.connectors.productive.schemas import CompanyResource, ProductiveConnection
+from shared.connectors.productive.schemas import (
+    CompanyResource,
+    DealResource,
+    ProductiveConnection,
+    ProjectResource,
+    ServiceResource,
+)
 from shared.connectors.productive.webhooks import ProductiveWebhooks
-from shared.domain.errors import ConfigurationError, PermanentError
-from shared.domain.models import Account, SystemName, utcnow
-from shared.domain.ports import MAX_MATCH_CANDIDATES, ReceivedWebhook, TargetRecord, WebhookRequest
+from shared.domain.errors import ConfigurationError, PermanentError, ValidationFailed
+from shared.domain.models import Account, SourceRef, SystemName, utcnow
+from shared.domain.ports import (
+    MAX_MATCH_CANDIDATES,
+    EngagementRecord,
+    EngagementStatus,
+    ReceivedWebhook,
+    TargetRecord,
+    WebhookRequest,
+)
+
+if TYPE_CHECKING:
+    from shared.domain.commercial import RateCard
+    from shared.domain.engagements import Engagement
 
 __all__ = ["ProductiveConnection", "ProductiveConnector", "build"]
 
 
 class ProductiveConnector:
-    """Productive as an AccountTarget (companies) and as a WebhookReceiver (Productive-Signature)."""
+    """Productive as an AccountTarget (companies), an EngagementTarget (projects) and a WebhookReceiver."""
 
     system = SystemName.PRODUCTIVE
     provider = SystemName.PRODUCTIVE
@@ -132,6 +149,133 @@ class ProductiveConnector:
         if record.view.checksum() == mapper.project(account).checksum():
             return record
         return self._record(self.client.update_company(record.ref.id, mapper.company_attributes(account)))
+
+    # --- EngagementTarget (mapping in shared.connectors.productive.mapper) -------------------------
+
+    def _budgets(self, project_id: str) -> list[DealResource]:
+        return list(self.client.iter_deals({"project_id": project_id, "type": mapper.BUDGET_FILTER}))
+
+    def _engagement(self, project: ProjectResource) -> EngagementRecord:
+        return mapper.engagement_record(project, self._budgets(project.id))
+
+    def _find_project(self, opportunity: SourceRef) -> ProjectResource | None:
+        reference = mapper.engagement_reference(opportunity)
+        # `query` is free text and may match more than the stamp (a name containing it, say), so the
+        # stamp is compared exactly here; no status filter, so an archived draft is found too.
+        for project in self.client.iter_projects({"query": reference}):
+            if (
+                project.attributes.project_number or ""
+            ).strip() == reference and not project.attributes.template:
+                return project
+        return None
+
+    def find_engagement(self, opportunity: SourceRef) -> EngagementRecord | None:
+        """The project created earlier for `opportunity`, found by the reference in `project_number`."""
+        project = self._find_project(opportunity)
+        return self._engagement(project) if project is not None else None
+
+    def create_engagement(
+        self, engagement: Engagement, *, customer_id: str, idempotency_key: str
+    ) -> EngagementRecord:
+        """Copy the template into a project for `customer_id`, with its budget, and leave it as a draft.
+
+        Productive has no idempotency key, so each step first looks for what an earlier attempt made:
+        the project by its stamp, the budget by `project_id`. A rerun after a crash at any point
+        finishes the same project rather than starting a second one. A project that is already
+        active or closed is returned as it is: creating never undoes an approval or a compensation.
+        """
+        del idempotency_key  # no vendor device to pass it to; the stamp plays its part
+        opportunity = mapper.opportunity_of(engagement)
+        project = self._find_project(opportunity)
+        if project is None:
+            copied = self.client.copy_project(
+                mapper.project_copy_attributes(engagement, customer_id=customer_id)
+            )
+            # The stamp gets a PATCH of its own, before archiving: "For archived projects, only the name
+            # and project_manager_id attributes can be updated" (https://developer.productive.io/projects.html).
+            project = self.client.update_project(
+                copied.id, {"project_number": mapper.engagement_reference(opportunity)}
+            )
+        budgets = self._budgets(project.id)
+        if not budgets:
+            # The order is copy, stamp, archive, budget, so a project without a budget is always one
+            # whose creation was cut short, never one a person approved: it is safe to (re)archive.
+            if project.attributes.archived_at is None:
+                project = self.client.archive_project(project.id)
+            budgets = [
+                self.client.create_deal(
+                    mapper.budget_attributes(engagement),
+                    {"company": ("companies", customer_id), "project": ("projects", project.id)},
+                )
+            ]
+        return mapper.engagement_record(project, budgets)
+
+    def apply_rate_card(self, record_id: str, rate_card: RateCard) -> None:
+        """One service per role on the project's budget at the role's rate; a re-run updates in place."""
+        budgets = [b for b in self._budgets(record_id) if not b.attributes.closed_at]
+        if not budgets:
+            raise ValidationFailed(f"productive project {record_id} has no open budget to price")
+        budget = budgets[0]
+        currency = budget.attributes.currency
+        if currency and currency.upper() != rate_card.currency:
+            raise ValidationFailed(
+                f"rate card {rate_card.id} is in {rate_card.currency} but the budget of project "
+                f"{record_id} is in {currency}"
+            )
+        starts = budget.attributes.date
+        on = date.fromisoformat(starts) if starts else utcnow().date()
+        existing: dict[str, ServiceResource] = {}
+        for service in self.client.iter_services({"deal_id": budget.id}):
+            name = (service.attributes.name or "").strip()
+            if service.attributes.deleted_at is None and name and name not in existing:
+                existing[name] = service
+        for role, rate in mapper.role_rates(rate_card, on).items():
+            found = existing.get(role)
+            if found is None:
+                kind = self._service_type(role)
+                self.client.create_service(
+                    mapper.service_attributes(role, rate),
+                    {"deal": ("deals", budget.id), "service_type": ("service_types", kind)},
+                )
+            elif not mapper.service_price_equals(found, rate):
+                self.client.update_service(found.id, {"price": mapper.price_value(rate)})
+
+    def _service_type(self, role: str) -> str:
+        # Services need a service type; the role's own is reused so reports group by role across
+        # engagements, and created once when an organization has none of that name yet.
+        for kind in self.client.iter_service_types({"name": role}):
+            if (kind.attributes.name or "").strip() == role:
+                return kind.id
+        return self.client.create_service_type(role).id
+
+    def activate_engagement(self, record_id: str) -> EngagementRecord:
+        """Restore the archived draft so people can be staffed and track time; a no-op when active."""
+        project = self.client.get_project(record_id)
+        budgets = self._budgets(record_id)
+        status = mapper.engagement_status(project, budgets)
+        if status is EngagementStatus.CLOSED:
+            raise ValidationFailed(
+                f"productive project {record_id} was closed (compensated); it cannot be activated"
+            )
+        if status is EngagementStatus.DRAFT:
+            project = self.client.restore_project(record_id)
+        return mapper.engagement_record(project, budgets)
+
+    def close_engagement(self, record_id: str, *, reason: str) -> EngagementRecord:
+        """Archive the project and close its budgets; each step is skipped when already done.
+
+        Productive has no field for a closing reason on projects or budgets, so `reason` stays in the
+        hub's exception record, which is where a person looks for it.
+        """
+        del reason
+        project = self.client.get_project(record_id)
+        if project.attributes.archived_at is None:
+            project = self.client.archive_project(record_id)
+        budgets = [
+            budget if budget.attributes.closed_at else self.client.close_deal(budget.id)
+            for budget in self._budgets(record_id)
+        ]
+        return mapper.engagement_record(project, budgets)
 
     # --- WebhookReceiver ----------------------------------------------------------------------
 

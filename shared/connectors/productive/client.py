@@ -1,4 +1,4 @@
-"""Productive.io REST client for companies: one method per endpoint, JSON:API bodies, via VendorHttp."""
+"""Productive.io REST client (companies, projects, budgets, services): one method per endpoint."""
 
 from __future__ import annotations
 
@@ -15,8 +15,20 @@ from shared.connectors.productive.schemas import (
     CompanyDocument,
     CompanyListDocument,
     CompanyResource,
+    DealDocument,
+    DealListDocument,
+    DealResource,
     ErrorDocument,
     ProductiveConnection,
+    ProjectDocument,
+    ProjectListDocument,
+    ProjectResource,
+    ServiceDocument,
+    ServiceListDocument,
+    ServiceResource,
+    ServiceTypeDocument,
+    ServiceTypeListDocument,
+    ServiceTypeResource,
 )
 from shared.domain.errors import PermanentError
 
@@ -127,13 +139,7 @@ class ProductiveClient:
         self, filters: Mapping[str, str] | None = None, *, page_number: int = 1, page_size: int | None = None
     ) -> CompanyListDocument:
         """One page of companies matching `filters`: `{"name": v}` or, with an operation, `{"name:eq": v}`."""
-        params: dict[str, str] = {
-            "page[number]": str(page_number),
-            "page[size]": str(page_size or self.connection.page_size),
-        }
-        for key, value in (filters or {}).items():
-            name, _, operation = key.partition(":")
-            params[f"filter[{name}][{operation}]" if operation else f"filter[{name}]"] = value
+        params = self._list_params(filters, page_number, page_size)
         response = self.http.request("GET", "companies", params=params)
         document: CompanyListDocument = self._parse(response, CompanyListDocument)
         return document
@@ -174,3 +180,170 @@ class ProductiveClient:
         )
         document: CompanyDocument = self._parse(response, CompanyDocument)
         return document.data
+
+    # --- shared pieces of the engagement endpoints ----------------------------------------------
+
+    def _list_params(
+        self, filters: Mapping[str, str] | None, page_number: int, page_size: int | None
+    ) -> dict[str, str]:
+        params: dict[str, str] = {
+            "page[number]": str(page_number),
+            "page[size]": str(page_size or self.connection.page_size),
+        }
+        for key, value in (filters or {}).items():
+            name, _, operation = key.partition(":")
+            params[f"filter[{name}][{operation}]" if operation else f"filter[{name}]"] = value
+        return params
+
+    def _list(self, path: str, filters: Mapping[str, str] | None, page_number: int, model: type[Any]) -> Any:
+        response = self.http.request("GET", path, params=self._list_params(filters, page_number, None))
+        return self._parse(response, model)
+
+    def _iter(self, path: str, filters: Mapping[str, str] | None, model: type[Any]) -> Iterator[Any]:
+        page = 1
+        while True:
+            document = self._list(path, filters, page, model)
+            yield from document.data
+            if page >= document.meta.total_pages or not document.data:
+                return
+            page += 1
+
+    def _write(
+        self,
+        method: str,
+        path: str,
+        model: type[Any],
+        resource_type: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        relationships: Mapping[str, tuple[str, str]] | None = None,
+        resource_id: str | None = None,
+    ) -> Any:
+        body: dict[str, Any] | None = None
+        if resource_type is not None:
+            data: dict[str, Any] = {"type": resource_type, "attributes": dict(attributes or {})}
+            if resource_id is not None:
+                data["id"] = resource_id
+            if relationships:
+                data["relationships"] = {
+                    name: {"data": {"type": kind, "id": ident}}
+                    for name, (kind, ident) in relationships.items()
+                }
+            body = {"data": data}
+        # Action routes (archive, restore, close) take no body but are still writes, so the JSON:API
+        # Content-Type is sent on every one (415 otherwise, https://developer.productive.io/).
+        response = self.http.request(
+            method,
+            path,
+            content=json.dumps(body) if body is not None else None,
+            headers={"Content-Type": JSON_API},
+        )
+        return self._parse(response, model).data
+
+    # --- projects ---------------------------------------------------------------------------------
+
+    # https://developer.productive.io/projects.html "GET /api/v2/projects" (filters id, project_type,
+    # company_id, status, query; filter operations supported)
+    def iter_projects(self, filters: Mapping[str, str] | None = None) -> Iterator[ProjectResource]:
+        """Every project matching `filters` (same filter spelling as `list_companies`)."""
+        yield from self._iter("projects", filters, ProjectListDocument)
+
+    # https://developer.productive.io/projects.html "GET /api/v2/projects/{id}"
+    def get_project(self, project_id: str) -> ProjectResource:
+        """One project by id; NotFoundError when Productive answers 404."""
+        response = self.http.request("GET", f"projects/{project_id}")
+        document: ProjectDocument = self._parse(response, ProjectDocument)
+        return document.data
+
+    # https://developer.productive.io/projects.html "POST /api/v2/projects/copy": a new project from a
+    # template (`template_id`) with copy options; "The copy operation does not copy deals".
+    def copy_project(self, attributes: Mapping[str, Any]) -> ProjectResource:
+        """Create a project by copying the template named in `attributes["template_id"]`."""
+        project: ProjectResource = self._write(
+            "POST", "projects/copy", ProjectDocument, "projects", attributes
+        )
+        return project
+
+    # https://developer.productive.io/projects.html "PATCH /api/v2/projects/{id}"
+    def update_project(self, project_id: str, attributes: Mapping[str, Any]) -> ProjectResource:
+        """Overwrite the given attributes of one project."""
+        project: ProjectResource = self._write(
+            "PATCH", f"projects/{project_id}", ProjectDocument, "projects", attributes, resource_id=project_id
+        )
+        return project
+
+    # https://developer.productive.io/projects.html "PATCH /api/v2/projects/{id}/archive"
+    def archive_project(self, project_id: str) -> ProjectResource:
+        """Archive one project (it leaves people's active project lists; `archived_at` is set)."""
+        project: ProjectResource = self._write("PATCH", f"projects/{project_id}/archive", ProjectDocument)
+        return project
+
+    # https://developer.productive.io/projects.html "PATCH /api/v2/projects/{id}/restore"
+    def restore_project(self, project_id: str) -> ProjectResource:
+        """Restore (un-archive) one project."""
+        project: ProjectResource = self._write("PATCH", f"projects/{project_id}/restore", ProjectDocument)
+        return project
+
+    # --- deals and budgets ------------------------------------------------------------------------
+
+    # https://developer.productive.io/deals.html "GET /api/v2/deals" (filters project_id, type
+    # (1: deal, 2: budget), budget_status, company_id; "This endpoint contains both budgets and deals")
+    def iter_deals(self, filters: Mapping[str, str] | None = None) -> Iterator[DealResource]:
+        """Every deal or budget matching `filters`."""
+        yield from self._iter("deals", filters, DealListDocument)
+
+    # https://developer.productive.io/deals.html "POST /api/v2/deals": "If the request has
+    # budget: true the new record will be a budget"; company / project / responsible are relationships.
+    def create_deal(
+        self, attributes: Mapping[str, Any], relationships: Mapping[str, tuple[str, str]]
+    ) -> DealResource:
+        """Create a deal, or a budget when `attributes["budget"]` is true."""
+        deal: DealResource = self._write("POST", "deals", DealDocument, "deals", attributes, relationships)
+        return deal
+
+    # https://developer.productive.io/deals.html "PATCH /api/v2/deals/{id}/close" (closes the budget;
+    # "PATCH /api/v2/deals/{id}/open" reopens it)
+    def close_deal(self, deal_id: str) -> DealResource:
+        """Close one deal or budget (`closed_at` is set)."""
+        deal: DealResource = self._write("PATCH", f"deals/{deal_id}/close", DealDocument)
+        return deal
+
+    # --- services and service types ---------------------------------------------------------------
+
+    # https://developer.productive.io/services.html "GET /api/v2/services" (filters deal_id, name,
+    # project_id; "services are line items for budgets")
+    def iter_services(self, filters: Mapping[str, str] | None = None) -> Iterator[ServiceResource]:
+        """Every service matching `filters`."""
+        yield from self._iter("services", filters, ServiceListDocument)
+
+    # https://developer.productive.io/services.html "POST /api/v2/services": name, billing_type_id,
+    # unit_id required; the deal (budget) and service type are relationships.
+    def create_service(
+        self, attributes: Mapping[str, Any], relationships: Mapping[str, tuple[str, str]]
+    ) -> ServiceResource:
+        """Create one service on a budget."""
+        service: ServiceResource = self._write(
+            "POST", "services", ServiceDocument, "services", attributes, relationships
+        )
+        return service
+
+    # https://developer.productive.io/services.html "PATCH /api/v2/services/{id}"
+    def update_service(self, service_id: str, attributes: Mapping[str, Any]) -> ServiceResource:
+        """Overwrite the given attributes of one service (its price, on a rate-card re-run)."""
+        service: ServiceResource = self._write(
+            "PATCH", f"services/{service_id}", ServiceDocument, "services", attributes, resource_id=service_id
+        )
+        return service
+
+    # https://developer.productive.io/service_types.html "GET /api/v2/service_types": "When name of a
+    # service type is known in full you may use the name filter"
+    def iter_service_types(self, filters: Mapping[str, str] | None = None) -> Iterator[ServiceTypeResource]:
+        """Every service type matching `filters`."""
+        yield from self._iter("service_types", filters, ServiceTypeListDocument)
+
+    # https://developer.productive.io/service_types.html "POST /api/v2/service_types" (name mandatory)
+    def create_service_type(self, name: str) -> ServiceTypeResource:
+        """Create a service type called `name`."""
+        kind: ServiceTypeResource = self._write(
+            "POST", "service_types", ServiceTypeDocument, "service_types", {"name": name}
+        )
+        return kind

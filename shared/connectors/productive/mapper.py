@@ -1,22 +1,62 @@
-"""Pure functions between the canonical Account and a Productive company (a PSA client).
+"""Pure functions between the canonical model and Productive: Account <-> company, Engagement -> project.
 
 Company attributes: https://developer.productive.io/companies.html and
 https://developer.productive.io/reference/resources/companies.
+
+How an engagement maps (Productive sells with deal -> budget -> project):
+
+- The engagement is a **project** copied from the template project the landscape maps from the
+  service line (`Engagement.template` is that template's project id): `POST /api/v2/projects/copy`
+  with `template_id`, `company_id` and `project_type_id` 2 (client),
+  https://developer.productive.io/projects.html. Copying brings the template's boards, task lists
+  and settings; "The copy operation does not copy deals", so the budget is always made here.
+- The money side is a **budget**: a `deals` record with `budget: true`, linked to the project and
+  the client company, in the engagement's currency, dated from its start to its end date,
+  https://developer.productive.io/deals.html ("If the request has budget: true the new record will
+  be a budget"). Productive computes a budget's total from its services ("Total budget amount across
+  all services", https://developer.productive.io/reference/resources/deals); there is no writable
+  total, so the engagement's budget amount is not written as such (see `budget_attributes`).
+- The rate card is one **service** per role on that budget, priced at the role's rate, billed on
+  actuals per hour (`billing_type_id` 2, `unit_id` 1), each under a **service type** named after
+  the role, https://developer.productive.io/services.html and
+  https://developer.productive.io/service_types.html.
+- Status: Productive projects are only active or archived (`filter[status]` 1 / 2 in
+  https://developer.productive.io/projects.html), and it has no draft or unpublished project. A
+  shell waiting for approval is therefore kept **archived** with its budget **open**: archived
+  projects drop out of the people's project lists and planning, so nobody staffs or books on an
+  unapproved engagement, and the budget stays editable for the rate card. Activation restores the
+  project (`PATCH /projects/{id}/restore`). Compensation archives the project and **closes** the
+  budget (`PATCH /deals/{id}/close`), which is what tells a rejected shell (closed budget) from a
+  pending one (open budget).
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from shared.connectors.productive.schemas import (
     CompanyAttributes,
     CompanyContact,
     CompanyResource,
     ContactAddress,
+    DealResource,
+    ProjectResource,
+    ServiceResource,
 )
+from shared.domain.errors import ValidationFailed
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
+from shared.domain.ports import EngagementRecord, EngagementStatus
+
+if TYPE_CHECKING:
+    # Typing only, as in shared.domain.ports: account sync imports this module and should not pay
+    # for loading the engagement and commercial models on a cold start.
+    from shared.domain.commercial import RateCard, RateCardLine
+    from shared.domain.engagements import Engagement
+    from shared.domain.money import Money
 
 COMPANY_TYPE = "companies"  # JSON:API resource type
 RECORD_TYPE = "company"  # SourceRef.type of a Productive company inside the hub
@@ -178,3 +218,148 @@ def parse_timestamp(value: str | None) -> datetime | None:
         # Productive timestamps carry an offset; a bare one is read as UTC rather than local time
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+# --- engagements ----------------------------------------------------------------------------
+
+PROJECT_TYPE = "projects"
+PROJECT_RECORD_TYPE = "project"  # SourceRef.type of a Productive project inside the hub
+CLIENT_PROJECT = 2  # project_type_id, https://developer.productive.io/projects.html (1 internal, 2 client)
+BUDGET_FILTER = "2"  # deals filter[type], https://developer.productive.io/deals.html (1 deal, 2 budget)
+UNIT_HOUR = 1  # services unit_id, https://developer.productive.io/services.html (1 hour, 2 piece, 3 day)
+BILLING_ACTUALS = 2  # services billing_type_id: "2 (Time and Materials / Actuals)"
+
+
+def engagement_reference(opportunity: SourceRef) -> str:
+    """The CRM opportunity reference stamped on the project, in `project_number`.
+
+    Why `project_number`: it is the project's own identifier field, shown next to its name in
+    Productive, so a person can also see which opportunity a project came from; a custom field would
+    need a definition created per organization and its id configured first, as for companies (see
+    `reference_code`). The projects endpoint has no exact filter on it, only the free-text `query`
+    (https://developer.productive.io/projects.html "Supported filter params"), so the connector
+    searches with `query` and then compares `project_number` exactly itself. The system prefix keeps
+    the ids of two CRMs apart.
+    """
+    return f"{opportunity.system.value}-{opportunity.id}"
+
+
+def opportunity_of(engagement: Engagement) -> SourceRef:
+    """The opportunity the engagement was set up from; without one it cannot be found again."""
+    if engagement.opportunity is None:
+        raise ValidationFailed(
+            f"engagement {engagement.source} has no opportunity: Productive finds an engagement again "
+            "only by the opportunity reference stamped on its project"
+        )
+    return engagement.opportunity
+
+
+def project_copy_attributes(engagement: Engagement, *, customer_id: str) -> dict[str, Any]:
+    """The body attributes of `POST /projects/copy` that create the engagement from its template."""
+    return {
+        "name": engagement.name,
+        "template_id": engagement.template,
+        "company_id": customer_id,
+        "project_type_id": CLIENT_PROJECT,
+        # The template's structure is wanted, not the template's people or its (empty) budgets:
+        # staffing happens after approval, and the budget is created from the engagement below.
+        "copy_assignees": False,
+        "copy_budgets": False,
+    }
+
+
+def budget_attributes(engagement: Engagement) -> dict[str, Any]:
+    """The attributes of the budget (`deals` with `budget: true`) that carries the engagement's money.
+
+    The budget amount itself is not among them: Productive derives a budget's total from its services
+    ("Total budget amount across all services", https://developer.productive.io/reference/resources/deals)
+    and documents no writable total, so the amount is held by the hub's record of the engagement.
+    """
+    attributes: dict[str, Any] = {
+        "name": engagement.name,
+        "budget": True,
+        "currency": engagement.currency,
+        "date": engagement.start_date.isoformat(),
+        "end_date": engagement.end_date.isoformat() if engagement.end_date else None,
+        # deal_type_id 2 = client (https://developer.productive.io/deals.html "Deal type")
+        "deal_type_id": 2,
+    }
+    return attributes
+
+
+def project_ref(project_id: str, version: str | None = None) -> SourceRef:
+    """The hub's reference to one Productive project."""
+    return SourceRef(system=SystemName.PRODUCTIVE, type=PROJECT_RECORD_TYPE, id=project_id, version=version)
+
+
+def engagement_status(project: ProjectResource, budgets: Iterable[DealResource]) -> EngagementStatus:
+    """ACTIVE when the project is not archived; archived with every budget closed is CLOSED, else DRAFT."""
+    if project.attributes.archived_at is None:
+        return EngagementStatus.ACTIVE
+    budget_list = list(budgets)
+    if budget_list and all(b.attributes.closed_at for b in budget_list):
+        return EngagementStatus.CLOSED
+    return EngagementStatus.DRAFT
+
+
+def engagement_record(project: ProjectResource, budgets: Iterable[DealResource]) -> EngagementRecord:
+    """The project (and its budgets' state) as an EngagementRecord."""
+    return EngagementRecord(
+        ref=project_ref(project.id),
+        status=engagement_status(project, budgets),
+        name=project.attributes.name or "",
+    )
+
+
+def role_rates(rate_card: RateCard, on: date) -> dict[str, Money]:
+    """One price per role for a budget starting `on`: the rate in effect that day, else the next one.
+
+    A service has a single price (https://developer.productive.io/services.html), so a card's later
+    rate changes cannot all be carried; the rate the engagement starts with is the one that applies
+    first. A role whose rates all ended before `on` is left out: it was never sold for this period.
+    """
+    by_role: dict[str, list[RateCardLine]] = {}
+    for line in rate_card.lines:
+        by_role.setdefault(line.role, []).append(line)
+    rates: dict[str, Money] = {}
+    for role, lines in by_role.items():
+        current = [line for line in lines if line.covers(on)]
+        upcoming = sorted(
+            (line for line in lines if line.effective_from > on), key=lambda x: x.effective_from
+        )
+        chosen = current[0] if current else (upcoming[0] if upcoming else None)
+        if chosen is not None:
+            rates[role] = chosen.rate
+    return rates
+
+
+def price_value(rate: Money) -> str:
+    """A rate as a service `price`: in the currency's minor unit (cents), as Productive stores money.
+
+    Productive sends and takes amounts in cents (e.g. `rate_cents` on deal cost rates and budget totals
+    in cents, https://developer.productive.io/reference/resources/deals); JPY has no minor unit, so
+    its price is the whole amount.
+    """
+    minor = (rate.amount * (Decimal(10) ** rate.minor_unit)).quantize(Decimal(1))
+    return str(minor)
+
+
+def service_attributes(role: str, rate: Money) -> dict[str, Any]:
+    """The attributes of the service that prices `role` on the budget."""
+    return {
+        "name": role,
+        "price": price_value(rate),
+        "unit_id": UNIT_HOUR,
+        "billing_type_id": BILLING_ACTUALS,
+    }
+
+
+def service_price_equals(service: ServiceResource, rate: Money) -> bool:
+    """Whether the service already carries `rate` (prices come back as "12000" or "12000.0")."""
+    raw = service.attributes.price
+    if raw is None:
+        return False
+    try:
+        return Decimal(str(raw)) == Decimal(price_value(rate))
+    except ArithmeticError:
+        return False

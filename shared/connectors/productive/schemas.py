@@ -171,3 +171,150 @@ class ProductiveConnection(BaseModel):
     webhook_tolerance_seconds: int = Field(default=300, ge=1)
     # https://developer.productive.io/ "Pagination": page[size] defaults to 30; 200 is the maximum.
     page_size: int = Field(default=200, ge=1, le=200)
+
+
+# --- engagement resources: projects, budgets (deals), services, service types -------------------
+# https://developer.productive.io/projects.html, https://developer.productive.io/deals.html,
+# https://developer.productive.io/services.html, https://developer.productive.io/service_types.html
+
+
+class ResourceIdentifier(VendorModel):
+    """A JSON:API resource identifier: `{"type": ..., "id": ...}`."""
+
+    type: str
+    id: str
+
+
+class Relationship(VendorModel):
+    """A JSON:API relationship; Productive sends `meta.included: false` instead of `data` when not loaded."""
+
+    data: ResourceIdentifier | None = None
+
+
+class ProjectAttributes(VendorModel):
+    """The attributes of a `projects` resource that this hub reads or writes."""
+
+    name: str | None = None
+    project_number: str | None = None
+    project_type_id: int | None = None
+    template: bool | None = None
+    duplication_status: str | None = None
+    archived_at: str | None = None
+    created_at: str | None = None
+
+
+class ProjectResource(VendorModel):
+    """A JSON:API resource object of type `projects` (a template is a project with `template: true`)."""
+
+    id: str
+    type: str = "projects"
+    attributes: ProjectAttributes = Field(default_factory=ProjectAttributes)
+    relationships: dict[str, Relationship] = Field(default_factory=dict)
+
+
+class ProjectDocument(VendorModel):
+    """A JSON:API document whose primary data is one project."""
+
+    data: ProjectResource
+
+
+class ProjectListDocument(VendorModel):
+    """A JSON:API document whose primary data is a page of projects."""
+
+    data: list[ProjectResource] = Field(default_factory=list)
+    meta: PageMeta = Field(default_factory=PageMeta)
+
+
+class DealAttributes(VendorModel):
+    """The attributes of a `deals` resource (a deal, or a budget when `budget` is true)."""
+
+    name: str | None = None
+    budget: bool | None = None
+    currency: str | None = None
+    date: str | None = None
+    end_date: str | None = None
+    closed_at: str | None = None
+    purchase_order_number: str | None = None
+
+
+class DealResource(VendorModel):
+    """A JSON:API resource object of type `deals`."""
+
+    id: str
+    type: str = "deals"
+    attributes: DealAttributes = Field(default_factory=DealAttributes)
+    relationships: dict[str, Relationship] = Field(default_factory=dict)
+
+
+class DealDocument(VendorModel):
+    """A JSON:API document whose primary data is one deal or budget."""
+
+    data: DealResource
+
+
+class DealListDocument(VendorModel):
+    """A JSON:API document whose primary data is a page of deals or budgets."""
+
+    data: list[DealResource] = Field(default_factory=list)
+    meta: PageMeta = Field(default_factory=PageMeta)
+
+
+class ServiceAttributes(VendorModel):
+    """The attributes of a `services` resource (a budget line: one role at one price)."""
+
+    name: str | None = None
+    price: str | int | float | None = None
+    unit_id: int | None = None
+    billing_type_id: int | None = None
+    quantity: str | int | float | None = None
+    deleted_at: str | None = None
+
+
+class ServiceResource(VendorModel):
+    """A JSON:API resource object of type `services`."""
+
+    id: str
+    type: str = "services"
+    attributes: ServiceAttributes = Field(default_factory=ServiceAttributes)
+    relationships: dict[str, Relationship] = Field(default_factory=dict)
+
+
+class ServiceDocument(VendorModel):
+    """A JSON:API document whose primary data is one service."""
+
+    data: ServiceResource
+
+
+class ServiceListDocument(VendorModel):
+    """A JSON:API document whose primary data is a page of services."""
+
+    data: list[ServiceResource] = Field(default_factory=list)
+    meta: PageMeta = Field(default_factory=PageMeta)
+
+
+class ServiceTypeAttributes(VendorModel):
+    """The attributes of a `service_types` resource (a kind of work, e.g. a role)."""
+
+    name: str | None = None
+    archived_at: str | None = None
+
+
+class ServiceTypeResource(VendorModel):
+    """A JSON:API resource object of type `service_types`."""
+
+    id: str
+    type: str = "service_types"
+    attributes: ServiceTypeAttributes = Field(default_factory=ServiceTypeAttributes)
+
+
+class ServiceTypeDocument(VendorModel):
+    """A JSON:API document whose primary data is one service type."""
+
+    data: ServiceTypeResource
+
+
+class ServiceTypeListDocument(VendorModel):
+    """A JSON:API document whose primary data is a page of service types."""
+
+    data: list[ServiceTypeResource] = Field(default_factory=list)
+    meta: PageMeta = Field(default_factory=PageMeta)
