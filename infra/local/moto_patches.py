@@ -1,7 +1,8 @@
 """In-process Lambda for moto: the handler invoker, and the moto 5.2.5 internals patched to use it.
 
-moto cannot run Lambda code without Docker, and its Step Functions interpreter really sleeps in Wait
-and Retry. We patch exactly three internals (named in MOTO_INTERNALS) and check that each still exists
+moto cannot run Lambda code without Docker, its Step Functions interpreter really sleeps in Wait and
+Retry and waits in wall time for a Task's TimeoutSeconds/HeartbeatSeconds, and its SendTaskFailure
+drops `cause`. We patch exactly the internals named in MOTO_INTERNALS and check that each still exists
 before touching it, so a moto upgrade fails loudly instead of silently running the "happy path" stub.
 """
 
@@ -37,6 +38,12 @@ MOTO_INTERNALS: tuple[tuple[str, str], ...] = (
         "WaitFunction._wait_interval",
     ),
     ("moto.core.config", "default_user_config"),
+    # Task TimeoutSeconds (ExecutionState._evaluate_with_timeout waits on a threading.Event) and
+    # waitForTaskToken / HeartbeatSeconds (the callback endpoints' Events) in virtual time.
+    ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "threading"),
+    ("moto.stepfunctions.parser.asl.eval.callback.callback", "Event"),
+    # moto 5.2.5's response handler reads only taskToken and error; Catch wants the Cause too.
+    ("moto.stepfunctions.responses", "StepFunctionResponse.send_task_failure"),
 )
 
 Handler = Callable[[Any, Any], Any]
@@ -252,9 +259,59 @@ def _patched_wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
     original(self, env, wait_seconds)
 
 
+class ClockedEvent(threading.Event):
+    """A threading.Event whose `wait(timeout)` times out in the runtime clock's virtual time.
+
+    moto waits for a Task's TimeoutSeconds and for a task token's answer with Event.wait(timeout) in
+    wall time, so a one-day approval timeout would take a day. While a fast-forward clock is active,
+    the wait is cut into short real slices and ends once virtual time passes the deadline: jumping
+    the clock (Clock.advance) makes the timeout fire at once; answering the token still wakes it.
+    """
+
+    SLICE_SECONDS = 0.05
+
+    def wait(self, timeout: float | None = None) -> bool:
+        clock = _active_clock
+        if timeout is None or clock is None or not clock.fast_forward:
+            return super().wait(timeout)
+        deadline = clock.time() + timeout
+        while True:
+            remaining = deadline - clock.time()
+            if remaining <= 0:
+                return self.is_set()
+            if super().wait(min(remaining, self.SLICE_SECONDS)):
+                return True
+
+
+class _ClockedThreading:
+    """Stands in for the `threading` module inside moto's execute_state: only its Event is ours."""
+
+    Event = ClockedEvent
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(threading, name)
+
+
+def _patched_send_task_failure(self: Any) -> Any:
+    from moto.core.responses import EmptyResult
+
+    # Same as moto's, plus `cause`: a Catch with ResultPath sees {"Error": ..., "Cause": ...} as in AWS.
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()
+
+
+_EXECUTE_STATE = "moto.stepfunctions.parser.asl.component.state.exec.execute_state"
+_SEND_TASK_FAILURE = "StepFunctionResponse.send_task_failure"
+
+
 def _replacements() -> list[tuple[str, str, Any]]:
     # (module, attribute path, replacement); each entry is also listed in MOTO_INTERNALS.
     return [
+        (_EXECUTE_STATE, "threading", _ClockedThreading()),
+        ("moto.stepfunctions.parser.asl.eval.callback.callback", "Event", ClockedEvent),
+        ("moto.stepfunctions.responses", _SEND_TASK_FAILURE, _patched_send_task_failure),
         ("moto.awslambda_simple.models", "LambdaSimpleBackend.invoke", _patched_invoke),
         ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time", _ClockedTime()),
         (
