@@ -1,7 +1,8 @@
-"""A local twin of QuickBooks Online for the customer-master slice, speaking QBO's documented protocol.
+"""A local twin of QuickBooks Online for customers and engagements, speaking QBO's documented protocol.
 
 OAuth 2.0 token endpoint (refresh grant, rotating refresh tokens), bearer checks with Intuit's 401
-fault, Customer read/create/sparse update with SyncToken concurrency, the query endpoint with
+fault, Customer read/create/sparse update with SyncToken concurrency, sub-customers (Job, ParentRef,
+Level, "Parent:Child" FullyQualifiedName), Class and Department read/query, the query endpoint with
 STARTPOSITION/MAXRESULTS, `requestid` replay, duplicate-name and stale-object faults, the 500/min
 per-realm throttle, and signed webhooks in the legacy or CloudEvents format. Tests mount it with
 `httpx.WSGITransport`; the demo serves it on a loopback port.
@@ -107,6 +108,9 @@ class QuickBooksSandbox:
         self._access_tokens: dict[str, datetime] = {}
         self._customers: dict[str, dict[str, Any]] = {}
         self._next_id = 1
+        # Class and Department entities by name of entity, then by Id.
+        self._tracking: dict[str, dict[str, dict[str, Any]]] = {"Class": {}, "Department": {}}
+        self._next_tracking_id = dict(_TRACKING_FIRST_ID)
         self._replies: dict[str, tuple[int, dict[str, Any]]] = {}
         self._hits: deque[datetime] = deque()
         self._failures: deque[int] = deque()
@@ -146,6 +150,40 @@ class QuickBooksSandbox:
         """Copies of every customer, in Id order (inactive ones included)."""
         with self._lock:
             return [copy.deepcopy(self._customers[key]) for key in sorted(self._customers, key=int)]
+
+    def project(self, customer_id: str) -> dict[str, Any]:
+        """A copy of the stored sub-customer (an engagement's project); KeyError if absent or top-level."""
+        with self._lock:
+            customer = self._customers[customer_id]
+            if not customer.get("Job"):
+                raise KeyError(f"customer {customer_id} is not a sub-customer")
+            return copy.deepcopy(customer)
+
+    def add_class(self, name: str, *, active: bool = True) -> str:
+        """A Class the bookkeeper set up (Settings > All lists > Classes); returns its Id."""
+        return self._add_tracking("Class", name, active=active)
+
+    def add_department(self, name: str, *, active: bool = True) -> str:
+        """A Department (a "location" in QBO's UI); returns its Id."""
+        return self._add_tracking("Department", name, active=active)
+
+    def _add_tracking(self, entity: str, name: str, *, active: bool) -> str:
+        with self._lock:
+            record_id = str(self._next_tracking_id[entity])
+            self._next_tracking_id[entity] += 1
+            now = self._now_text()
+            self._tracking[entity][record_id] = {
+                "Name": name,
+                "SubClass" if entity == "Class" else "SubDepartment": False,
+                "FullyQualifiedName": name,
+                "Active": active,
+                "domain": "QBO",
+                "sparse": False,
+                "Id": record_id,
+                "SyncToken": "0",
+                "MetaData": {"CreateTime": now, "LastUpdatedTime": now},
+            }
+            return record_id
 
     def put_customer(self, fields: Mapping[str, Any]) -> str:
         """A bookkeeper's edit in the QBO UI: create, or (with "Id") update without a SyncToken check.
@@ -250,7 +288,9 @@ class QuickBooksSandbox:
         try:
             if request.path == TOKEN_PATH:
                 return self._token(request)
-            match = re.fullmatch(r"/v3/company/([^/]+)/(customer|query)(?:/([^/]+))?", request.path)
+            match = re.fullmatch(
+                r"/v3/company/([^/]+)/(customer|query|class|department)(?:/([^/]+))?", request.path
+            )
             if match is None:
                 raise self._fault(404, "404", "Resource not found", f"No route for {request.path}", "SERVICE")
             realm, resource, record_id = match.groups()
@@ -265,6 +305,11 @@ class QuickBooksSandbox:
                     return self._json(200, {"Customer": self._get(record_id), "time": self._now_text()})
                 if resource == "customer" and record_id is None and request.method == "POST":
                     return self._write(request)
+                if resource in ("class", "department") and record_id is not None and request.method == "GET":
+                    entity = _QUERYABLE[resource]
+                    return self._json(
+                        200, {entity: self._get_tracking(entity, record_id), "time": self._now_text()}
+                    )
             raise self._fault(405, "405", "Method not allowed", f"{request.method} {request.path}", "SERVICE")
         except _Fault as fault:
             return self._json(fault.status, fault.body, fault.headers)
@@ -389,6 +434,97 @@ class QuickBooksSandbox:
             )
         return copy.deepcopy(customer)
 
+    def _get_tracking(self, entity: str, record_id: str) -> dict[str, Any]:
+        found = self._tracking[entity].get(record_id)
+        if found is None:
+            raise self._fault(
+                400, "610", "Object Not Found", f"Object Not Found : {entity} {record_id}", "ValidationFault"
+            )
+        return copy.deepcopy(found)
+
+    def _hierarchy(self, fields: Mapping[str, Any], name: str, own_id: str | None) -> dict[str, Any]:
+        """Job, Level and FullyQualifiedName for a customer, checked against its ParentRef.
+
+        QBO answers a reference to an inactive record with 610 "made inactive" (the same fault as a
+        missing one), and a sub-customer takes its parent's currency.
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+        https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes
+        """
+        parent_ref = fields.get("ParentRef")
+        if not parent_ref:
+            if fields.get("Job"):
+                raise self._fault(
+                    400,
+                    "2020",
+                    "Required param missing, need to supply the required value for the API",
+                    "Required parameter ParentRef is missing in the request: a Job needs a parent customer",
+                    "ValidationFault",
+                    "ParentRef",
+                )
+            return {"Job": False, "Level": 0, "FullyQualifiedName": name}
+        parent_id = str(parent_ref.get("value", ""))
+        parent = self._customers.get(parent_id)
+        if parent is None or not parent.get("Active", True):
+            raise self._fault(
+                400,
+                "610",
+                "Object Not Found",
+                "Object Not Found : Something you're trying to use has been made inactive. "
+                "Check the fields with accounts, customers, items, vendors or employees. "
+                f"Customer {parent_id}",
+                "ValidationFault",
+                "ParentRef",
+            )
+        ancestor: dict[str, Any] | None = parent
+        while ancestor is not None and own_id is not None:
+            if ancestor["Id"] == own_id:
+                raise self._fault(
+                    400,
+                    "6000",
+                    "A business validation error has occurred while processing your request",
+                    "Business Validation Error: A customer cannot be its own parent.",
+                    "ValidationFault",
+                    "ParentRef",
+                )
+            up = ancestor.get("ParentRef")
+            ancestor = self._customers.get(str(up["value"])) if up else None
+        level = int(parent.get("Level", 0)) + 1
+        if level > MAX_LEVEL:
+            raise self._fault(
+                400,
+                "6000",
+                "A business validation error has occurred while processing your request",
+                f"Business Validation Error: Sub-customers can be nested at most {MAX_LEVEL} levels deep.",
+                "ValidationFault",
+                "ParentRef",
+            )
+        requested = (fields.get("CurrencyRef") or {}).get("value")
+        if requested and requested != parent["CurrencyRef"]["value"]:
+            raise self._fault(
+                400,
+                "6000",
+                "A business validation error has occurred while processing your request",
+                "Business Validation Error: A sub-customer must use the same currency as its parent.",
+                "ValidationFault",
+                "CurrencyRef",
+            )
+        return {
+            "Job": True,
+            "ParentRef": {"value": parent_id, "name": parent["DisplayName"]},
+            "Level": level,
+            "FullyQualifiedName": f"{parent['FullyQualifiedName']}:{name}",
+            "CurrencyRef": parent["CurrencyRef"],
+        }
+
+    def _rename_descendants(self, parent_id: str) -> None:
+        """A renamed customer renames every FullyQualifiedName below it (no SyncToken bump in QBO)."""
+        parent = self._customers[parent_id]
+        for child in self._customers.values():
+            if (child.get("ParentRef") or {}).get("value") == parent_id:
+                child["ParentRef"] = {"value": parent_id, "name": parent["DisplayName"]}
+                child["FullyQualifiedName"] = f"{parent['FullyQualifiedName']}:{child['DisplayName']}"
+                self._rename_descendants(child["Id"])
+
     def _write(self, request: Request) -> Response:
         """POST /customer: create, or update when the body has an Id; `requestid` replays."""
         request_id = request.args.get("requestid")
@@ -492,6 +628,8 @@ class QuickBooksSandbox:
         name = self._derived_name(body)
         self._check_name(name, None)
         fields = self._prune(self._writable(body))
+        hierarchy = self._hierarchy(fields, name, None)
+        fields.update(hierarchy)
         currency = fields.get("CurrencyRef", {}).get("value") or self.home_currency
         now = self._now_text()
         customer_id = str(self._next_id)
@@ -506,7 +644,6 @@ class QuickBooksSandbox:
             "Active": True,
             **fields,
             "DisplayName": name,
-            "FullyQualifiedName": name,
             "CurrencyRef": self._currency(currency),
             "domain": "QBO",
             "sparse": False,
@@ -560,10 +697,13 @@ class QuickBooksSandbox:
         merged = dict(self._prune(merged))
         name = self._derived_name(merged)
         self._check_name(name, customer_id)
+        hierarchy = self._hierarchy({**merged, "CurrencyRef": None}, name, customer_id)
+        if not hierarchy["Job"]:
+            merged.pop("ParentRef", None)
         merged.update(
             {
+                **hierarchy,
                 "DisplayName": name,
-                "FullyQualifiedName": name,
                 "CurrencyRef": current["CurrencyRef"],
                 "Id": customer_id,
                 "SyncToken": str(int(current["SyncToken"]) + 1),
@@ -573,6 +713,8 @@ class QuickBooksSandbox:
             }
         )
         self._customers[customer_id] = merged
+        if merged["FullyQualifiedName"] != current["FullyQualifiedName"]:
+            self._rename_descendants(customer_id)
         self._queue_event(customer_id, "Update")
         return merged
 
@@ -592,16 +734,18 @@ class QuickBooksSandbox:
             raise self._fault(
                 400, "4000", "Error parsing query", f"QueryParserError: {exc}", "ValidationFault"
             ) from None
-        if parsed.entity.lower() != "customer":
+        entity = _QUERYABLE.get(parsed.entity.lower())
+        if entity is None:
             raise self._fault(
                 400,
                 "4001",
                 "Invalid query",
                 f"QueryValidationError: {parsed.entity} is not served "
-                "by this sandbox (customer-master slice)",
+                "by this sandbox (customers, classes and departments)",
                 "ValidationFault",
             )
-        rows = [self._customers[key] for key in sorted(self._customers, key=int)]
+        table = self._customers if entity == "Customer" else self._tracking[entity]
+        rows = [table[key] for key in sorted(table, key=int)]
         if not any(field.lower() == "active" for field, _, _ in parsed.conditions):
             # Like QBO, inactive customers are returned only when the query asks about Active.
             rows = [row for row in rows if row.get("Active", True)]
@@ -612,7 +756,7 @@ class QuickBooksSandbox:
         response: dict[str, Any] = {}
         if page:
             response = {
-                "Customer": copy.deepcopy(page),
+                entity: copy.deepcopy(page),
                 "startPosition": parsed.start,
                 "maxResults": len(page),
             }
@@ -662,6 +806,14 @@ class QuickBooksSandbox:
         ]
         body = {"eventNotifications": [{"realmId": self.realm_id, "dataChangeEvent": {"entities": entities}}]}
         return json.dumps(body, separators=(",", ":")).encode()
+
+
+# Sub-customers nest at most four levels below a top-level customer (five names in a
+# FullyQualifiedName). https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+MAX_LEVEL = 4
+# Class and Department ids are long numbers in QBO, unlike the small counters of customers.
+_TRACKING_FIRST_ID = {"Class": 5000000000000000001, "Department": 1}
+_QUERYABLE = {"customer": "Customer", "class": "Class", "department": "Department"}
 
 
 # --- the query language (the subset this slice needs) ---------------------------------------------

@@ -1,11 +1,11 @@
-"""QuickBooks Online connector: a CRM account becomes a QBO Customer; Customer webhooks become notices."""
+"""QuickBooks Online connector: accounts as Customers, engagements as sub-customers, webhooks as notices."""
 
 from __future__ import annotations
 
 import hashlib
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import ValidationError
@@ -19,16 +19,22 @@ from shared.connectors.quickbooks.client import (
     like_prefix,
     quote_literal,
 )
-from shared.connectors.quickbooks.schemas import Customer, QuickBooksConnection
-from shared.domain.errors import ConfigurationError, ValidationFailed
-from shared.domain.models import Account, SystemName
+from shared.connectors.quickbooks.schemas import Customer, QuickBooksConnection, TrackingCategory
+from shared.domain.errors import ConfigurationError, NotFoundError, ValidationFailed
+from shared.domain.models import Account, SourceRef, SystemName
 from shared.domain.ports import (
     MAX_MATCH_CANDIDATES,
+    EngagementRecord,
+    EngagementStatus,
     ReceivedWebhook,
     TargetRecord,
     WebhookReply,
     WebhookRequest,
 )
+
+if TYPE_CHECKING:
+    from shared.domain.commercial import RateCard
+    from shared.domain.engagements import Engagement
 
 __all__ = ["QuickBooksConnection", "QuickBooksConnector", "build"]
 
@@ -43,8 +49,15 @@ def _request_id(kind: str, *parts: str) -> str:
     return f"c2c-{kind}-{digest}"
 
 
+# Sub-customers are the only customers whose FullyQualifiedName has a colon ("Parent:Child"): QBO
+# refuses colons in a name. FullyQualifiedName is filterable (Job and ParentRef are not), so this
+# narrows a search to sub-customers in the query itself.
+# https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+_SUB_CUSTOMERS = "FullyQualifiedName LIKE " + quote_literal("%:%")
+
+
 class QuickBooksConnector:
-    """The AccountTarget and WebhookReceiver ports for one QuickBooks Online company."""
+    """The AccountTarget, EngagementTarget and WebhookReceiver ports for one QuickBooks Online company."""
 
     system = SystemName.QUICKBOOKS
     provider = SystemName.QUICKBOOKS
@@ -93,7 +106,7 @@ class QuickBooksConnector:
         name = mapper.display_name(account.name)
         where = f"Active IN (true, false) AND DisplayName = {quote_literal(name)}"
         for customer in self.client.query_customers(where):
-            if mapper.carries_stamp(customer, account.source):
+            if not customer.is_sub_customer and mapper.carries_stamp(customer, account.source):
                 return self._record(customer)
         return None
 
@@ -117,7 +130,9 @@ class QuickBooksConnector:
                 where = f"Active IN (true, false) AND {field} LIKE {like_prefix(prefix)}"
                 # One more row than the bound says whether this prefix is specific enough.
                 for customer in self.client.query_customers(where, limit=MAX_MATCH_CANDIDATES + 1):
-                    if customer.Id:
+                    # A sub-customer is an engagement, never the same customer as an account:
+                    # linking an account to one would bill the customer through a project.
+                    if customer.Id and not customer.is_sub_customer:
                         found.setdefault(customer.Id, customer)
             if len(found) <= MAX_MATCH_CANDIDATES:
                 break
@@ -191,6 +206,196 @@ class QuickBooksConnector:
                     "another QuickBooks customer, vendor or employee: rename one of them"
                 ) from exc
             return self._record(updated)
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    # --- EngagementTarget -----------------------------------------------------------------------
+    #
+    # The engagement's financial project is a sub-customer (Customer with Job=true and ParentRef)
+    # under the account's customer, created with the v3 REST Customer endpoint. QBO "Projects" are
+    # created only through the GraphQL Project API (projectManagementCreateProject, its own OAuth
+    # scope project-management.project, and a company with ProjectsEnabled); in REST, `IsProject`
+    # is a read-only flag that QBO ignores on writes. The sub-customer is what REST documents for
+    # job costing, works on every QBO edition, and is what a QBO project is underneath (a
+    # sub-customer billed with its parent), so time, expenses and invoices post to it by CustomerRef.
+    # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+    # https://developer.intuit.com/app/developer/qbo/docs/workflows/manage-projects/develop-project
+    # https://developer.intuit.com/app/developer/qbo/docs/workflows/manage-projects/get-started
+    # https://github.com/intuit/QuickBooks-V3-DotNET-SDK/issues/197
+
+    def find_engagement(self, opportunity: SourceRef) -> EngagementRecord | None:
+        """The sub-customer an earlier attempt created for `opportunity`, found by its Notes stamp.
+
+        Inactive ones included: a DRAFT or CLOSED engagement is inactive, and the default query
+        leaves inactive customers out.
+        https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
+        """
+        customer = self._stamped_sub_customer(opportunity)
+        return None if customer is None else mapper.engagement_record(customer)
+
+    def _stamped_sub_customer(self, source: SourceRef) -> Customer | None:
+        where = f"Active IN (true, false) AND {_SUB_CUSTOMERS}"
+        for customer in self.client.query_customers(where):
+            if customer.is_sub_customer and mapper.carries_stamp(customer, source):
+                return customer
+        return None
+
+    def create_engagement(
+        self, engagement: Engagement, *, customer_id: str, idempotency_key: str
+    ) -> EngagementRecord:
+        """Create the engagement as an inactive (DRAFT) sub-customer of customer `customer_id`.
+
+        `engagement.dimensions.accounting_class` / `.department` arrive already mapped to QBO Class
+        and Department ids; each is checked to exist and be active before anything is written, since
+        a posting tagged with a missing class would fail much later. The requestid comes from
+        `idempotency_key`, so a resend replays the first answer; after the replay window a 6240
+        (name taken) finds our own stamped sub-customer instead of failing.
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+        https://blogs.intuit.com/blog/2015/04/06/15346/
+        """
+        class_id = engagement.dimensions.accounting_class
+        department_id = engagement.dimensions.department
+        self._require_tracking("class", class_id, self.client.query_classes)
+        self._require_tracking("department", department_id, self.client.query_departments)
+        self._require_parent(customer_id, engagement)
+        body = mapper.engagement_create_payload(
+            engagement, parent_id=customer_id, class_id=class_id, department_id=department_id
+        )
+        try:
+            customer = self.client.create_customer(body, request_id=_request_id("e", idempotency_key))
+        except DuplicateNameError as exc:
+            found = self._stamped_sub_customer(mapper.engagement_stamp_source(engagement))
+            if found is not None:
+                return mapper.engagement_record(found)
+            raise DuplicateNameError(
+                f"{exc}. QuickBooks already has a customer, vendor or employee named "
+                f"{body['DisplayName']!r} that close2cash did not create for this engagement: "
+                "rename the engagement or that record"
+            ) from exc
+        if customer.Active is not False and customer.Id:
+            # Active is writable on Customer, but should a company answer a create with an active
+            # record anyway, the draft is made inactive at once rather than left open for posting.
+            return self._write_engagement(customer.Id, "d", lambda _: {"Active": False})
+        return mapper.engagement_record(customer)
+
+    def _require_tracking(
+        self, kind: str, wanted: str | None, query: Callable[[str], list[TrackingCategory]]
+    ) -> None:
+        """Raise `ValidationFailed` naming `wanted` unless that Class/Department exists and is active.
+
+        Inactive ones are asked for too, so the error can say "inactive" rather than "missing".
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/class
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/department
+        """
+        if not wanted:
+            return
+        found = query(f"Active IN (true, false) AND Id = {quote_literal(wanted)}")
+        if not found:
+            raise ValidationFailed(
+                f"quickbooks: {kind} {wanted!r} does not exist in company {self.connection.realm_id}: "
+                f"map the engagement's {kind} to an existing QuickBooks {kind} id"
+            )
+        if found[0].Active is False:
+            raise ValidationFailed(
+                f"quickbooks: {kind} {wanted!r} ({found[0].Name}) is inactive in company "
+                f"{self.connection.realm_id}: make it active or map the engagement to another {kind}"
+            )
+
+    def _require_parent(self, customer_id: str, engagement: Engagement) -> None:
+        """The parent must be an active customer in the engagement's currency, or a clear refusal.
+
+        QBO answers a reference to an inactive customer with 610 "made inactive"; reading first
+        lets the error name the customer. A sub-customer shares its parent's currency.
+        """
+        try:
+            parent = self.client.read_customer(customer_id)
+        except NotFoundError as exc:
+            raise ValidationFailed(
+                f"quickbooks: customer {customer_id} for engagement {engagement.name!r} does not exist: "
+                "sync the account to QuickBooks first"
+            ) from exc
+        if parent.Active is False:
+            raise ValidationFailed(
+                f"quickbooks: customer {customer_id} ({parent.DisplayName}) is inactive: "
+                "make it active before setting up an engagement under it"
+            )
+        currency = parent.CurrencyRef.value if parent.CurrencyRef else self.connection.home_currency
+        if currency != engagement.currency:
+            raise ValidationFailed(
+                f"quickbooks: customer {customer_id} is in {currency}, the engagement in "
+                f"{engagement.currency}: a sub-customer takes its parent's currency"
+            )
+
+    def apply_rate_card(self, record_id: str, rate_card: RateCard) -> None:
+        """A no-op: QBO keeps no rates on a customer or project.
+
+        Rates live on the transactions: a TimeActivity carries its own HourlyRate and an invoice
+        line its price, both written from the rate card when time is posted.
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/timeactivity
+        """
+        del record_id, rate_card
+
+    def activate_engagement(self, record_id: str) -> EngagementRecord:
+        """Make the sub-customer active (sparse update with its SyncToken); active already: no write.
+
+        A CLOSED engagement is refused: it was compensated because its setup was rejected or failed.
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+        """
+
+        def activate(current: Customer) -> dict[str, Any] | None:
+            status = mapper.engagement_status(current)
+            if status is EngagementStatus.CLOSED:
+                raise ValidationFailed(
+                    f"quickbooks: engagement {record_id} was closed "
+                    f"({mapper.stamped_value(current, mapper.CLOSED_LINE)}); it cannot be activated"
+                )
+            return None if status is EngagementStatus.ACTIVE else {"Active": True}
+
+        return self._write_engagement(record_id, "a", activate)
+
+    def close_engagement(self, record_id: str, *, reason: str) -> EngagementRecord:
+        """Make the sub-customer inactive with `reason` in its Notes; closed already: no write.
+
+        QBO has no delete for customers: making one inactive is its delete, and keeps any history.
+        The reason is one more line of the Notes stamp, so `find_engagement` still finds it.
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+        """
+
+        def close(current: Customer) -> dict[str, Any] | None:
+            if mapper.engagement_status(current) is EngagementStatus.CLOSED:
+                return None
+            return {"Active": False, "Notes": mapper.notes_with_closed_reason(current.Notes, reason)}
+
+        return self._write_engagement(record_id, "x", close)
+
+    def _write_engagement(
+        self, record_id: str, kind: str, change: Callable[[Customer], dict[str, Any] | None]
+    ) -> EngagementRecord:
+        """Read, let `change` decide the fields (None: nothing to do), sparse-update over the SyncToken.
+
+        The requestid is the record + its SyncToken, so a resend over the same version replays.
+        A 5010 (someone saved it meanwhile) re-reads and retries once, as `update_account` does.
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+        """
+        for attempt in (1, 2):
+            current = self.client.read_customer(record_id)
+            if not current.is_sub_customer:
+                raise ValidationFailed(
+                    f"quickbooks: customer {record_id} is not a sub-customer: it is not an engagement"
+                )
+            fields = change(current)
+            if fields is None:
+                return mapper.engagement_record(current)
+            sync_token = current.SyncToken or "0"
+            body = {"Id": record_id, "SyncToken": sync_token, "sparse": True, **fields}
+            try:
+                updated = self.client.update_customer(
+                    body, request_id=_request_id(kind, record_id, sync_token)
+                )
+            except StaleObjectError:
+                if attempt == 2:
+                    raise
+                continue
+            return mapper.engagement_record(updated)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     # --- WebhookReceiver ------------------------------------------------------------------------

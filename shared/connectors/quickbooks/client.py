@@ -24,6 +24,7 @@ from shared.connectors.quickbooks.schemas import (
     FaultItem,
     QuickBooksConnection,
     TokenResponse,
+    TrackingCategory,
     parse_faults,
 )
 from shared.domain.errors import (
@@ -324,22 +325,56 @@ class QuickBooksClient:
         GET /v3/company/{realm}/query?query=select * from Customer ... STARTPOSITION n MAXRESULTS m
         https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
         """
+        rows = self._query("Customer", where, page_size=page_size, limit=limit)
+        try:
+            return [Customer.model_validate(row) for row in rows]
+        except ValidationError as exc:
+            raise TransientError(f"quickbooks: query customers: unreadable row: {exc}") from exc
+
+    def query_classes(self, where: str | None = None) -> list[TrackingCategory]:
+        """Classes matching `where`: GET /v3/company/{realm}/query?query=select * from Class ...
+
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/class
+        """
+        return self._tracking("Class", where)
+
+    def query_departments(self, where: str | None = None) -> list[TrackingCategory]:
+        """Departments (QBO's UI calls them locations): select * from Department ...
+
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/department
+        """
+        return self._tracking("Department", where)
+
+    def _tracking(self, entity: str, where: str | None) -> list[TrackingCategory]:
+        rows = self._query(entity, where, page_size=MAX_RESULTS, limit=None)
+        try:
+            return [TrackingCategory.model_validate(row) for row in rows]
+        except ValidationError as exc:
+            raise TransientError(f"quickbooks: query {entity}: unreadable row: {exc}") from exc
+
+    def _query(
+        self, entity: str, where: str | None, *, page_size: int, limit: int | None
+    ) -> list[dict[str, Any]]:
+        """Rows of `select * from <entity> [where ...]`, page by page until a short page or `limit`.
+
+        https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
+        """
         page_size = max(1, min(page_size, MAX_RESULTS, limit or MAX_RESULTS))
-        found: list[Customer] = []
+        found: list[dict[str, Any]] = []
         start = 1
         while True:
-            statement = "select * from Customer"
+            # `entity` is one of this module's fixed names; values in `where` go through quote_literal.
+            statement = f"select * from {entity}"  # noqa: S608
             if where:
                 statement += f" where {where}"
             statement += f" STARTPOSITION {start} MAXRESULTS {page_size}"
             payload = self._send(
-                "GET", self._path("query"), params={"query": statement}, context="query customers"
+                "GET", self._path("query"), params={"query": statement}, context=f"query {entity}"
             )
-            rows = payload.get("QueryResponse", {}).get("Customer", [])
-            try:
-                found.extend(Customer.model_validate(row) for row in rows)
-            except ValidationError as exc:
-                raise TransientError(f"quickbooks: query customers: unreadable row: {exc}") from exc
+            rows = payload.get("QueryResponse", {}).get(entity, [])
+            if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+                raise TransientError(f"quickbooks: query {entity}: unexpected response shape")
+            found.extend(rows)
             if len(rows) < page_size or (limit is not None and len(found) >= limit):
                 return found[:limit] if limit is not None else found
             start += page_size

@@ -1,11 +1,15 @@
-"""Pure mapping between the canonical Account and the QuickBooks Online Customer (no I/O)."""
+"""Pure mapping between the canonical Account / Engagement and the QuickBooks Online Customer (no I/O)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.connectors.quickbooks.schemas import Customer, parse_qbo_time
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
+from shared.domain.ports import EngagementRecord, EngagementStatus
+
+if TYPE_CHECKING:
+    from shared.domain.engagements import Engagement
 
 # QBO Customer has no external-id field in the v3 REST API, and `Notes` (free text, up to 2000
 # characters) is not filterable in queries; `DisplayName` is both filterable and unique across
@@ -32,6 +36,102 @@ def carries_stamp(customer: Customer, source: SourceRef) -> bool:
     """True when `customer` was created by this hub for the CRM record `source`."""
     notes = customer.Notes or ""
     return crm_stamp(source) in {line.strip() for line in notes.splitlines()}
+
+
+# Further lines of the same Notes stamp, for what a sub-customer (engagement) needs remembered.
+# QBO has no ClassRef or DepartmentRef on a Customer: classes and departments are applied on
+# transactions and their lines. So the engagement's class and department are stamped here and
+# read back (`stamped_value`) by whoever posts its time and invoices.
+# https://developer.intuit.com/app/developer/qbo/docs/workflows/categorize-income-and-expenses
+# https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+CLASS_LINE = "close2cash-class:"
+DEPARTMENT_LINE = "close2cash-department:"
+CLOSED_LINE = "close2cash-closed:"
+# Customer.Notes holds at most 2000 characters.
+# https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+NOTES_MAX = 2000
+
+
+def stamped_value(customer: Customer, prefix: str) -> str | None:
+    """The value of the stamp line starting with `prefix` (e.g. `CLASS_LINE`), or None."""
+    for line in (customer.Notes or "").splitlines():
+        if line.strip().startswith(prefix):
+            return line.strip()[len(prefix) :].strip() or None
+    return None
+
+
+def engagement_stamp_source(engagement: Engagement) -> SourceRef:
+    """The reference an engagement's sub-customer is stamped with: its opportunity, else itself.
+
+    `find_engagement` is asked by opportunity (the workflow knows it before any project exists).
+    """
+    return engagement.opportunity if engagement.opportunity is not None else engagement.source
+
+
+def engagement_notes(source: SourceRef, *, class_id: str | None, department_id: str | None) -> str:
+    """The Notes of a new engagement sub-customer: our stamp, then its class and department."""
+    lines = [crm_stamp(source)]
+    if class_id:
+        lines.append(f"{CLASS_LINE}{class_id}")
+    if department_id:
+        lines.append(f"{DEPARTMENT_LINE}{department_id}")
+    return "\n".join(lines)
+
+
+def notes_with_closed_reason(notes: str | None, reason: str) -> str:
+    """`notes` with one closed line carrying `reason`; every other line (our stamp) kept as it was."""
+    kept = [line for line in (notes or "").splitlines() if not line.strip().startswith(CLOSED_LINE)]
+    room = NOTES_MAX - len("\n".join(kept)) - len(CLOSED_LINE) - 2
+    text = " ".join(reason.split())
+    if len(text) > room:
+        text = text[: max(room - 3, 0)] + "..."
+    return "\n".join([*kept, f"{CLOSED_LINE} {text}"])
+
+
+def engagement_create_payload(
+    engagement: Engagement,
+    *,
+    parent_id: str,
+    class_id: str | None,
+    department_id: str | None,
+) -> dict[str, Any]:
+    """Body of POST /customer for an engagement: an inactive sub-customer billed with its parent.
+
+    Job=true + ParentRef makes a sub-customer; BillWithParent=true bills its work to the parent
+    customer (the account, whose address and terms the CRM sync keeps), as QBO's own projects are.
+    Active=false is the DRAFT: inactive customers are left out of QBO's lists and pickers, so
+    nobody posts time or invoices to an engagement before it is approved.
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+    """
+    return {
+        "DisplayName": display_name(engagement.name),
+        "Job": True,
+        "ParentRef": {"value": parent_id},
+        "BillWithParent": True,
+        "Active": False,
+        "CurrencyRef": {"value": engagement.currency},
+        "Notes": engagement_notes(
+            engagement_stamp_source(engagement), class_id=class_id, department_id=department_id
+        ),
+    }
+
+
+def engagement_status(customer: Customer) -> EngagementStatus:
+    """Active -> ACTIVE; inactive with our closed line -> CLOSED; inactive without it -> DRAFT."""
+    if customer.Active is not False:
+        return EngagementStatus.ACTIVE
+    if stamped_value(customer, CLOSED_LINE) is not None:
+        return EngagementStatus.CLOSED
+    return EngagementStatus.DRAFT
+
+
+def engagement_record(customer: Customer) -> EngagementRecord:
+    """A sub-customer seen as the engagement's record in QuickBooks."""
+    return EngagementRecord(
+        ref=source_ref(customer),
+        status=engagement_status(customer),
+        name=_clean(customer.DisplayName) or f"Customer {customer.Id}",
+    )
 
 
 def _clean(value: str | None) -> str | None:

@@ -106,6 +106,33 @@ class Customer(QboModel):
     Notes: str | None = None
     Active: bool | None = None
     MetaData: ModificationMetaData | None = None
+    # The hierarchy: a sub-customer (job) has Job=true and a ParentRef; Level and
+    # FullyQualifiedName ("Parent:Child") are set by QBO.
+    Job: bool | None = None
+    ParentRef: Ref | None = None
+    BillWithParent: bool | None = None
+    Level: int | None = None
+    FullyQualifiedName: str | None = None
+
+    @property
+    def is_sub_customer(self) -> bool:
+        """True for a job / sub-customer (an engagement), False for a top-level customer (an account)."""
+        return bool(self.Job) or self.ParentRef is not None
+
+
+class TrackingCategory(QboModel):
+    """A Class or a Department: a named list entity that transactions (not customers) are tagged with.
+
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/class
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/department
+    """
+
+    Id: str | None = None
+    SyncToken: str | None = None
+    Name: str | None = None
+    Active: bool | None = None
+    FullyQualifiedName: str | None = None
+    ParentRef: Ref | None = None
 
 
 class TokenResponse(QboModel):

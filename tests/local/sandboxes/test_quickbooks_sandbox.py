@@ -163,3 +163,101 @@ def test_webhooks_are_signed_and_kept_until_acknowledged(
         assert [e["operation"] for e in entities] == ["Create", "Update"]
     else:
         assert [e["type"] for e in document] == ["qbo.customer.created.v1", "qbo.customer.updated.v1"]
+
+
+# --- sub-customers, classes and departments --------------------------------------------------
+
+
+def post_customer(api: httpx.Client, body: dict[str, Any]) -> httpx.Response:
+    return api.post(f"{BASE}/customer", params={"minorversion": "75"}, json=body)
+
+
+def query(api: httpx.Client, statement: str) -> dict[str, Any]:
+    response = api.get(f"{BASE}/query", params={"query": statement, "minorversion": "75"})
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()["QueryResponse"]
+    return result
+
+
+def test_a_sub_customer_hangs_under_its_parent(sandbox: QuickBooksSandbox, api: httpx.Client) -> None:
+    parent = create(api, "Acme").json()["Customer"]
+    child = post_customer(
+        api, {"DisplayName": "ERP", "Job": True, "ParentRef": {"value": parent["Id"]}, "Active": False}
+    ).json()["Customer"]
+    # QBO sets the hierarchy fields; the child takes the parent's currency; Active=false is kept
+    assert (child["Job"], child["Level"], child["FullyQualifiedName"]) == (True, 1, "Acme:ERP")
+    assert child["ParentRef"] == {"value": parent["Id"], "name": "Acme"}
+    assert child["CurrencyRef"]["value"] == "USD" and child["Active"] is False
+    assert sandbox.project(child["Id"])["Id"] == child["Id"]
+    with pytest.raises(KeyError):
+        sandbox.project(parent["Id"])
+    # a rename of the parent renames the child's FullyQualifiedName
+    api.post(
+        f"{BASE}/customer",
+        json={
+            "Id": parent["Id"],
+            "SyncToken": parent["SyncToken"],
+            "sparse": True,
+            "DisplayName": "Acme Corp",
+        },
+    )
+    assert sandbox.customer(child["Id"])["FullyQualifiedName"] == "Acme Corp:ERP"
+    # the sub-customer is found by a FullyQualifiedName LIKE, inactive only when Active is asked about
+    assert query(api, "select * from Customer where FullyQualifiedName LIKE '%:%'") == {}
+    rows = query(
+        api, "select * from Customer where Active IN (true, false) AND FullyQualifiedName LIKE '%:%'"
+    )
+    assert [row["Id"] for row in rows["Customer"]] == [child["Id"]]
+    # and, being a Customer, its creation is a Customer webhook like any other
+    assert sandbox.pending_notifications == 3
+
+
+def test_sub_customer_faults_as_qbo_answers_them(sandbox: QuickBooksSandbox, api: httpx.Client) -> None:
+    parent = create(api, "Acme").json()["Customer"]
+    create(api, "Taken")
+    cases = [
+        ({"DisplayName": "X", "Job": True, "ParentRef": {"value": "999"}}, "610"),
+        ({"DisplayName": "X", "Job": True}, "2020"),
+        ({"DisplayName": "Taken", "Job": True, "ParentRef": {"value": parent["Id"]}}, "6240"),
+        (
+            {
+                "DisplayName": "X",
+                "Job": True,
+                "ParentRef": {"value": parent["Id"]},
+                "CurrencyRef": {"value": "EUR"},
+            },
+            "6000",
+        ),
+    ]
+    for body, code in cases:
+        response = post_customer(api, body)
+        assert (response.status_code, response.json()["Fault"]["Error"][0]["code"]) == (400, code), body
+    # a parent made inactive cannot take a new sub-customer (610 "made inactive")
+    sandbox.put_customer({"Id": parent["Id"], "Active": False})
+    response = post_customer(api, {"DisplayName": "Y", "Job": True, "ParentRef": {"value": parent["Id"]}})
+    assert "made inactive" in response.json()["Fault"]["Error"][0]["Detail"]
+    # and nesting stops at QBO's depth
+    parent_id = sandbox.put_customer({"DisplayName": "Top"})
+    for level in range(1, 6):
+        response = post_customer(
+            api, {"DisplayName": f"L{level}", "Job": True, "ParentRef": {"value": parent_id}}
+        )
+        if level <= 4:
+            parent_id = response.json()["Customer"]["Id"]
+    assert response.json()["Fault"]["Error"][0]["code"] == "6000"
+
+
+def test_classes_and_departments_read_and_query(sandbox: QuickBooksSandbox, api: httpx.Client) -> None:
+    class_id = sandbox.add_class("Implementation")
+    sandbox.add_class("Old practice", active=False)
+    department_id = sandbox.add_department("Austin")
+    read = api.get(f"{BASE}/class/{class_id}", params={"minorversion": "75"}).json()["Class"]
+    assert (read["Name"], read["Active"], read["SubClass"]) == ("Implementation", True, False)
+    assert api.get(f"{BASE}/department/{department_id}").json()["Department"]["Name"] == "Austin"
+    assert api.get(f"{BASE}/class/42").json()["Fault"]["Error"][0]["code"] == "610"
+    assert [row["Name"] for row in query(api, "select * from Class")["Class"]] == ["Implementation"]
+    both = query(api, "select * from Class where Active IN (true, false)")["Class"]
+    assert [row["Name"] for row in both] == ["Implementation", "Old practice"]
+    # A fixed test statement with a sandbox-made id, not user input.
+    by_id = query(api, f"select * from Department where Id = '{department_id}'")["Department"]  # noqa: S608
+    assert [row["Id"] for row in by_id] == [department_id]
