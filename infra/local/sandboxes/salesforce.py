@@ -1,4 +1,4 @@
-"""A local Salesforce org: REST (OAuth client credentials, sObject Account, SOQL) and Outbound Messages.
+"""A local Salesforce org: REST (OAuth, Account, Opportunity with products, SOQL) and Outbound Messages.
 
 It answers as the documented REST API does — paths, JSON error arrays, Sforce-Limit-Info, 403
 REQUEST_LIMIT_EXCEEDED at the daily allocation, query locators — so the connector is tested against
@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from wsgiref.types import StartResponse, WSGIEnvironment
 from xml.etree.ElementTree import Element, ParseError
@@ -42,6 +43,11 @@ _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SUFFIX = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
 ACCOUNT_PREFIX = "001"
 NOTIFICATION_PREFIX = "04l"
+OPPORTUNITY_PREFIX = "006"
+LINE_ITEM_PREFIX = "00k"
+PRODUCT_PREFIX = "01t"
+PRICEBOOK_PREFIX = "01s"
+PRICEBOOK_ENTRY_PREFIX = "01u"
 
 
 def to_18(id15: str) -> str:
@@ -159,6 +165,168 @@ _FAULTS = {
 }
 
 
+# --- Opportunity, its products, and the price book they come from --------------------------------
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a sandbox object: its type, and whether the API may set it."""
+
+    kind: str  # text, picklist, date, number, reference, boolean
+    length: int = 255
+    values: tuple[str, ...] = ()  # a restricted picklist's values
+    refers_to: str | None = None
+    create: bool = True
+    update: bool = True
+    required: bool = False
+
+
+# Stages of the standard sales process: (label, IsClosed, IsWon). IsClosed and IsWon are read-only
+# and follow from the stage's settings.
+# https://developer.salesforce.com/docs/atlas.en-us.228.0.sfFieldRef.meta/sfFieldRef/salesforce_field_reference_Opportunity.htm
+STAGES: dict[str, tuple[bool, bool]] = {
+    "Prospecting": (False, False),
+    "Qualification": (False, False),
+    "Proposal/Price Quote": (False, False),
+    "Negotiation/Review": (False, False),
+    "Closed Won": (True, True),
+    "Closed Lost": (True, False),
+}
+CURRENCIES = ("USD", "EUR", "GBP", "CAD", "JPY")
+SERVICE_LINES = ("Advisory", "Implementation", "Managed Services", "Training")
+BILLING_MODELS = ("Time and Materials", "Fixed Fee", "Retainer")
+SETUP_STATUSES = ("pending_approval", "active", "rejected", "failed")
+# The hub's key on Opportunity, marked External ID + Unique, so the sObject Rows by External ID
+# resource can address opportunities by it.
+EXTERNAL_ID_FIELD = "C2C_External_Id__c"
+
+OBJECT_FIELDS: dict[str, dict[str, FieldSpec]] = {
+    "Opportunity": {
+        "Name": FieldSpec("text", 120, required=True),
+        "AccountId": FieldSpec("reference", refers_to="Account"),
+        "StageName": FieldSpec("picklist", values=tuple(STAGES), required=True),
+        "CloseDate": FieldSpec("date", required=True),
+        "Amount": FieldSpec("number"),
+        "CurrencyIsoCode": FieldSpec("picklist", values=CURRENCIES),
+        "Description": FieldSpec("text", 32_000),
+        "IsClosed": FieldSpec("boolean", create=False, update=False),
+        "IsWon": FieldSpec("boolean", create=False, update=False),
+        "HasOpportunityLineItem": FieldSpec("boolean", create=False, update=False),
+        "Pricebook2Id": FieldSpec("reference", refers_to="Pricebook2"),
+        "Service_Line__c": FieldSpec("picklist", values=SERVICE_LINES),
+        "Billing_Model__c": FieldSpec("picklist", values=BILLING_MODELS),
+        "C2C_PSA_Project_Id__c": FieldSpec("text"),
+        "C2C_Accounting_Project_Id__c": FieldSpec("text"),
+        "C2C_Setup_Status__c": FieldSpec("picklist", values=SETUP_STATUSES),
+        "C2C_Setup_Detail__c": FieldSpec("text", 1_000),
+        EXTERNAL_ID_FIELD: FieldSpec("text"),
+    },
+    # https://developer.salesforce.com/docs/platform/object-reference/references/standard-objects/object-opportunitylineitem.html
+    "OpportunityLineItem": {
+        "OpportunityId": FieldSpec("reference", refers_to="Opportunity", update=False, required=True),
+        "PricebookEntryId": FieldSpec("reference", refers_to="PricebookEntry", update=False, required=True),
+        "Product2Id": FieldSpec("reference", refers_to="Product2", create=False, update=False),
+        "Name": FieldSpec("text", 376, create=False, update=False),
+        "Quantity": FieldSpec("number", required=True),
+        "UnitPrice": FieldSpec("number", required=True),
+        "ListPrice": FieldSpec("number", create=False, update=False),
+        "TotalPrice": FieldSpec("number", create=False, update=False),
+        "Description": FieldSpec("text"),
+        "SortOrder": FieldSpec("number"),
+        "CurrencyIsoCode": FieldSpec("picklist", values=CURRENCIES, create=False, update=False),
+        "Role__c": FieldSpec("text", 80),
+    },
+    "Product2": {
+        "Name": FieldSpec("text", required=True),
+        "ProductCode": FieldSpec("text"),
+        "IsActive": FieldSpec("boolean"),
+    },
+    "Pricebook2": {
+        "Name": FieldSpec("text", required=True),
+        "IsActive": FieldSpec("boolean"),
+        "IsStandard": FieldSpec("boolean", create=False, update=False),
+    },
+    # A PricebookEntry ties a product to a price book in one currency; line items name the entry.
+    # https://developer.salesforce.com/docs/platform/object-reference/references/standard-objects/object-pricebookentry.html
+    "PricebookEntry": {
+        "Pricebook2Id": FieldSpec("reference", refers_to="Pricebook2", update=False, required=True),
+        "Product2Id": FieldSpec("reference", refers_to="Product2", update=False, required=True),
+        "Name": FieldSpec("text", create=False, update=False),
+        "UnitPrice": FieldSpec("number", required=True),
+        "IsActive": FieldSpec("boolean"),
+        "CurrencyIsoCode": FieldSpec("picklist", values=CURRENCIES),
+    },
+}
+PREFIXES = {
+    "Account": ACCOUNT_PREFIX,
+    "Opportunity": OPPORTUNITY_PREFIX,
+    "OpportunityLineItem": LINE_ITEM_PREFIX,
+    "Product2": PRODUCT_PREFIX,
+    "Pricebook2": PRICEBOOK_PREFIX,
+    "PricebookEntry": PRICEBOOK_ENTRY_PREFIX,
+}
+# Child relationships a subquery may name: relationship -> (child object, its field naming the parent).
+CHILD_RELATIONSHIPS = {("Opportunity", "OpportunityLineItems"): ("OpportunityLineItem", "OpportunityId")}
+# Parent relationships a SELECT may traverse with a dot: (object, relationship) -> id field.
+PARENT_RELATIONSHIPS = {
+    ("OpportunityLineItem", "Product2"): "Product2Id",
+    ("OpportunityLineItem", "PricebookEntry"): "PricebookEntryId",
+    ("Opportunity", "Account"): "AccountId",
+}
+OPPORTUNITY_OUTBOUND_FIELDS = (
+    "Id",
+    "Name",
+    "AccountId",
+    "StageName",
+    "IsClosed",
+    "IsWon",
+    "CloseDate",
+    "Amount",
+    "CurrencyIsoCode",
+    "LastModifiedDate",
+    "SystemModstamp",
+)
+# Currency fields have 2 decimal places, Quantity too (field reference: precision 18/12, scale 2).
+_SCALE = Decimal("0.01")
+_NUMBER_MARK = "\u0000num:"
+
+
+def _number(value: Any, name: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
+        raise SalesforceApiError(
+            400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of double from {value!r}", [name]
+        )
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise SalesforceApiError(
+            400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of double from {value!r}", [name]
+        ) from exc
+    if not number.is_finite():
+        raise SalesforceApiError(
+            400, "NUMBER_OUTSIDE_VALID_RANGE", f"{name}: value outside of valid range", [name]
+        )
+    return number.quantize(_SCALE)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return sf_datetime(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{_NUMBER_MARK}{format(value, 'f')}"
+    return value
+
+
+def dumps(body: Any) -> str:
+    """JSON as Salesforce writes it: currency and quantity fields as JSON numbers (exact digits)."""
+    text = json.dumps(body)
+    # Decimals travel as marked strings through json.dumps, then lose their quotes: a float would
+    # round 1234567.10 on the way.
+    return re.sub(r'"\\u0000num:(-?[0-9.]+)"', r"\1", text)
+
+
 # --- SOQL (the subset this slice needs) ----------------------------------------------------------
 
 _SOQL = re.compile(
@@ -185,12 +353,31 @@ class _Condition:
 
 
 @dataclass(frozen=True)
+class _Subquery:
+    relationship: str
+    fields: tuple[str, ...]
+    order: str | None
+    descending: bool
+
+
+@dataclass(frozen=True)
 class _Query:
     fields: tuple[str, ...]
     conditions: tuple[_Condition, ...]
     order: str | None
     descending: bool
     limit: int | None
+    sobject: str = "Account"
+    subqueries: tuple[_Subquery, ...] = ()
+
+
+# A parent-to-child subquery in the SELECT list: (SELECT fields FROM ChildRelationship [ORDER BY f]).
+# https://developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/sforce-api-calls-soql-relationships-query-using.md
+_SUBQUERY = re.compile(
+    r"\(\s*SELECT\s+(?P<fields>[^()]+?)\s+FROM\s+(?P<relationship>\w+)"
+    r"(?:\s+ORDER\s+BY\s+(?P<order>\w+)(?:\s+(?P<direction>ASC|DESC))?)?\s*\)",
+    re.IGNORECASE,
+)
 
 
 def _malformed(message: str) -> SalesforceApiError:
@@ -273,6 +460,7 @@ class _Cursor:
     batch: int
     last_used: datetime
     version: str = field(default="")
+    subqueries: tuple[_Subquery, ...] = ()
 
 
 # --- the sandbox ---------------------------------------------------------------------------------
@@ -319,6 +507,10 @@ class SalesforceSandbox:
         self._token_ttl = token_ttl
         self._tokens: dict[str, datetime] = {}
         self._accounts: dict[str, dict[str, Any]] = {}
+        self._objects: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in OBJECT_FIELDS}
+        self.standard_pricebook_id = self._insert(
+            "Pricebook2", {"Name": "Standard Price Book", "IsActive": True, "IsStandard": True}
+        )
         self._cursors: dict[str, _Cursor] = {}
         self._faults: deque[int] = deque()
         self._latency = 0.0
@@ -338,6 +530,11 @@ class SalesforceSandbox:
                     "/services/data/v<version>/sobjects/<sobject>/<record_id>",
                     methods=["GET", "PATCH", "DELETE"],
                     endpoint="row",
+                ),
+                Rule(
+                    "/services/data/v<version>/sobjects/<sobject>/<id_field>/<value>",
+                    methods=["GET", "PATCH"],
+                    endpoint="external_id",
                 ),
                 Rule("/services/data/v<version>/query", methods=["GET"], endpoint="query"),
                 Rule("/services/data/v<version>/query/<locator>", methods=["GET"], endpoint="query_more"),
@@ -411,7 +608,11 @@ class SalesforceSandbox:
                 with self._lock:
                     self._drop_expired()
                     subscriber = self._subscriber
-                    batch = list(self._pending[:MAX_NOTIFICATIONS_PER_MESSAGE])
+                    # Each outbound message rule (one per object) sends its own messages, so a
+                    # message carries notifications about one object type only.
+                    kind = self._pending[0].record_id[:3] if self._pending else ""
+                    same = [p for p in self._pending if p.record_id[:3] == kind]
+                    batch = same[:MAX_NOTIFICATIONS_PER_MESSAGE]
                     if subscriber is None or not batch:
                         return acknowledged
                     for item in batch:
@@ -522,6 +723,10 @@ class SalesforceSandbox:
             return response
 
     def _dispatch(self, endpoint: str, request: Request, args: dict[str, str]) -> Response:
+        if endpoint in {"create", "row", "external_id"} and args["sobject"] in OBJECT_FIELDS:
+            return self._dispatch_object(endpoint, request, args)
+        if endpoint == "external_id":
+            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
         if endpoint == "create":
             self._require_account(args["sobject"])
             record_id = self._create_account(self._json_body(request), via_api=True)
@@ -742,9 +947,21 @@ class SalesforceSandbox:
     # --- SOQL ----------------------------------------------------------------------------------
 
     def _parse_soql(self, soql: str) -> _Query:
-        match = _SOQL.match(soql)
+        subqueries: list[str] = []
+
+        def pull(found: re.Match[str]) -> str:
+            subqueries.append(found.group(0))
+            return f"__subquery{len(subqueries) - 1}"
+
+        flat = _SUBQUERY.sub(pull, soql)
+        match = _SOQL.match(flat)
         if match is None:
             raise _malformed(f"unexpected token in query: {soql[:80]!r}")
+        sobject = next((name for name in OBJECT_FIELDS if name.lower() == match["object"].lower()), None)
+        if sobject is not None:
+            return self._parse_object_soql(sobject, match, subqueries)
+        if subqueries:
+            raise _malformed("Account queries in this sandbox take no subqueries")
         if match["object"].lower() != "account":
             raise SalesforceApiError(
                 400, "INVALID_TYPE", f"sObject type '{match['object']}' is not supported."
@@ -825,7 +1042,8 @@ class SalesforceSandbox:
         if not soql:
             raise _malformed("A query string has to be specified")
         query = self._parse_soql(soql)
-        rows = [r for r in self._accounts.values() if not r["IsDeleted"]]
+        table = self._accounts if query.sobject == "Account" else self._objects[query.sobject]
+        rows = [r for r in table.values() if not r["IsDeleted"]]
         rows = [r for r in rows if all(self._matches(r, c) for c in query.conditions)]
         if query.order is not None:
             order = query.order
@@ -833,12 +1051,13 @@ class SalesforceSandbox:
         if query.limit is not None:
             rows = rows[: query.limit]
         cursor = _Cursor(
-            object_name="Account",
+            object_name=query.sobject,
             ids=[r["Id"] for r in rows],
             fields=query.fields,
             batch=self._batch_size(request),
             last_used=self._clock(),
             version=version,
+            subqueries=query.subqueries,
         )
         return self._page(cursor, 0)
 
@@ -846,8 +1065,10 @@ class SalesforceSandbox:
         ids = cursor.ids[offset : offset + cursor.batch]
         records = []
         for record_id in ids:
-            record = self._accounts[record_id]
-            rendered = self._render(record, cursor.fields)
+            if cursor.object_name == "Account":
+                rendered = self._render(self._accounts[record_id], cursor.fields)
+            else:
+                rendered = self._render_object(cursor.object_name, record_id, cursor)
             if "Id" not in cursor.fields:
                 rendered.pop("Id", None)
             records.append(rendered)
@@ -908,14 +1129,27 @@ class SalesforceSandbox:
             f"<PartnerUrl>{escape(self.base_url)}/services/Soap/u/{self.api_version}/{org15}</PartnerUrl>",
         ]
         for item in batch:
-            record = self._accounts[item.record_id]
+            is_opportunity = item.record_id.startswith(OPPORTUNITY_PREFIX)
+            record = (
+                self._objects["Opportunity"][item.record_id]
+                if is_opportunity
+                else self._accounts[item.record_id]
+            )
+            sobject = "Opportunity" if is_opportunity else "Account"
             parts.append(f"<Notification><Id>{item.notification_id}</Id>")
-            parts.append(f'<sObject xsi:type="sf:Account" xmlns:sf={quoteattr(SOBJECT)}>')
-            for name in OUTBOUND_FIELDS:
+            parts.append(f'<sObject xsi:type="sf:{sobject}" xmlns:sf={quoteattr(SOBJECT)}>')
+            for name in OPPORTUNITY_OUTBOUND_FIELDS if is_opportunity else OUTBOUND_FIELDS:
                 value = record.get(name)
                 if value is None:
                     continue  # null fields are left out of the message
-                text = sf_datetime(value).replace("+0000", "Z") if isinstance(value, datetime) else str(value)
+                if isinstance(value, datetime):
+                    text = sf_datetime(value).replace("+0000", "Z")
+                elif isinstance(value, bool):
+                    text = str(value).lower()
+                elif isinstance(value, Decimal):
+                    text = format(value, "f")
+                else:
+                    text = str(value)
                 parts.append(f"<sf:{name}>{escape(text)}</sf:{name}>")
             parts.append("</sObject></Notification>")
         parts.extend(["</notifications>", "</soapenv:Body>", "</soapenv:Envelope>"])
@@ -950,11 +1184,588 @@ class SalesforceSandbox:
         ack = root.find(f"{{{SOAP_ENV}}}Body/{{{OUTBOUND}}}notificationsResponse/{{{OUTBOUND}}}Ack")
         return ack is not None and (ack.text or "").strip().lower() == "true"
 
+    # --- control API: opportunities ----------------------------------------------------------
+
+    def put_opportunity(
+        self,
+        fields: dict[str, Any],
+        line_items: list[dict[str, Any]] | None = None,
+        opportunity_id: str | None = None,
+    ) -> str:
+        """Create (no id) or edit an Opportunity as a salesperson would; returns its id.
+
+        `line_items` (when given) replaces the products: each is {"Product": name, "Quantity": n,
+        "UnitPrice": price} plus optional "Role__c", "Description"; a product and a standard price
+        book entry in the opportunity's currency are created the first time a name is used.
+        Numbers may be Decimal, int or numeric strings. Raises ValueError with Salesforce's message
+        when the org would refuse the edit.
+        """
+        with self._lock:
+            try:
+                if opportunity_id is None:
+                    record_id = self._insert("Opportunity", dict(fields))
+                else:
+                    record_id = self._find_in("Opportunity", opportunity_id)["Id"]
+                    self._change("Opportunity", record_id, dict(fields))
+                if line_items is not None:
+                    self._replace_line_items(record_id, line_items)
+            except SalesforceApiError as exc:
+                raise ValueError(exc.message) from exc
+            return str(record_id)
+
+    def opportunity(self, opportunity_id: str) -> dict[str, Any]:
+        """The record as GET sObject Rows returns it, written-back C2C_* fields included, plus its
+        line items under "OpportunityLineItems" (KeyError when there is no such Opportunity)."""
+        with self._lock:
+            try:
+                record = self._find_in("Opportunity", opportunity_id)
+            except SalesforceApiError as exc:
+                raise KeyError(opportunity_id) from exc
+            body = self._render_fields("Opportunity", record, self._object_fields("Opportunity"))
+            body["OpportunityLineItems"] = [
+                self._render_fields("OpportunityLineItem", item, self._object_fields("OpportunityLineItem"))
+                for item in self._children("OpportunityLineItem", "OpportunityId", record["Id"])
+            ]
+            return json.loads(dumps(body), parse_float=Decimal)  # type: ignore[no-any-return]
+
+    def opportunity_ids(self) -> list[str]:
+        """Every Opportunity id, in creation order."""
+        with self._lock:
+            return list(self._objects["Opportunity"])
+
+    def close_won(self, opportunity_id: str) -> None:
+        """Move the opportunity to Closed Won (IsClosed and IsWon become true)."""
+        self.put_opportunity({"StageName": "Closed Won"}, opportunity_id=opportunity_id)
+
+    def reopen(self, opportunity_id: str, stage: str = "Negotiation/Review") -> None:
+        """Move a closed opportunity back to an open stage (IsClosed and IsWon become false)."""
+        self.put_opportunity({"StageName": stage}, opportunity_id=opportunity_id)
+
+    # --- objects other than Account ----------------------------------------------------------
+
+    def _object_fields(self, sobject: str) -> tuple[str, ...]:
+        names = [name for name in OBJECT_FIELDS[sobject] if self.multi_currency or name != "CurrencyIsoCode"]
+        return (*SYSTEM_FIELDS, *names)
+
+    def _object_field(self, sobject: str, name: str) -> str | None:
+        lowered = name.lower()
+        return next((known for known in self._object_fields(sobject) if known.lower() == lowered), None)
+
+    def _find_in(self, sobject: str, record_id: str) -> dict[str, Any]:
+        missing = SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        if not re.fullmatch(r"[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?", record_id):
+            raise missing
+        full = to_18(record_id[:15])
+        if len(record_id) == 18 and record_id.upper() != full.upper():
+            raise missing
+        record = self._objects[sobject].get(full)
+        if record is None:
+            raise missing
+        if record["IsDeleted"]:
+            raise SalesforceApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
+        return record
+
+    def _children(self, sobject: str, parent_field: str, parent_id: str) -> list[dict[str, Any]]:
+        rows = [
+            r
+            for r in self._objects[sobject].values()
+            if r.get(parent_field) == parent_id and not r["IsDeleted"]
+        ]
+        return sorted(rows, key=lambda r: (r.get("SortOrder") is None, r.get("SortOrder") or 0))
+
+    def _check_fields(self, sobject: str, fields: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+        """Fields as the org would store them, or the error array Salesforce answers with."""
+        specs = OBJECT_FIELDS[sobject]
+        clean: dict[str, Any] = {}
+        for name, value in fields.items():
+            known = self._object_field(sobject, name)
+            if known is None:
+                raise SalesforceApiError(
+                    400, "INVALID_FIELD", f"No such column '{name}' on sobject of type {sobject}", [name]
+                )
+            spec = specs.get(known)
+            if spec is None or not (spec.create if creating else spec.update):
+                raise SalesforceApiError(
+                    400,
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    f"Unable to create/update fields: {known}. Please check the security settings of "
+                    "this field and verify that it is read/write for your profile or permission set.",
+                    [known],
+                )
+            clean[known] = self._coerce(sobject, known, spec, value)
+        if creating:
+            missing = [
+                name
+                for name, spec in specs.items()
+                if spec.required and spec.create and clean.get(name) is None
+            ]
+            if missing:
+                raise SalesforceApiError(
+                    400,
+                    "REQUIRED_FIELD_MISSING",
+                    f"Required fields are missing: [{', '.join(missing)}]",
+                    missing,
+                )
+        else:
+            blanked = [name for name, value in clean.items() if specs[name].required and value is None]
+            if blanked:
+                raise SalesforceApiError(
+                    400,
+                    "REQUIRED_FIELD_MISSING",
+                    f"Required fields are missing: [{', '.join(blanked)}]",
+                    blanked,
+                )
+        return clean
+
+    def _coerce(self, sobject: str, name: str, spec: FieldSpec, value: Any) -> Any:
+        if value is None or value == "":
+            return None
+        if spec.kind == "number":
+            return _number(value, name)
+        if spec.kind == "boolean":
+            if not isinstance(value, bool):
+                raise SalesforceApiError(
+                    400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of boolean from {value!r}", [name]
+                )
+            return value
+        if not isinstance(value, str):
+            raise SalesforceApiError(
+                400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of string from {value!r}", [name]
+            )
+        if spec.kind == "date":
+            try:
+                return date.fromisoformat(value)
+            except ValueError as exc:
+                raise SalesforceApiError(
+                    400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of date from {value!r}", [name]
+                ) from exc
+        if spec.kind == "picklist" and value not in spec.values:
+            # Restricted picklists refuse values outside their list.
+            # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
+            raise SalesforceApiError(
+                400,
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"{name}: bad value for restricted picklist field: {value}",
+                [name],
+            )
+        if spec.kind == "reference":
+            target = spec.refers_to or ""
+            table = self._accounts if target == "Account" else self._objects.get(target, {})
+            full = to_18(value[:15]) if re.fullmatch(r"[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?", value) else None
+            if full is None:
+                raise SalesforceApiError(
+                    400, "MALFORMED_ID", f"{name}: id value of incorrect type: {value}", [name]
+                )
+            if full not in table or table[full]["IsDeleted"]:
+                raise SalesforceApiError(
+                    400,
+                    "INVALID_CROSS_REFERENCE_KEY",
+                    "invalid cross reference id",
+                    [name],
+                )
+            return full
+        if len(value) > spec.length:
+            raise SalesforceApiError(
+                400,
+                "STRING_TOO_LONG",
+                f"{name}: data value too large: {value[:40]} (max length={spec.length})",
+                [name],
+            )
+        return value
+
+    def _insert(self, sobject: str, fields: dict[str, Any]) -> str:
+        """Create one record of `sobject` through the same rules as the API (raises SalesforceApiError)."""
+        now = self._clock()
+        clean = (
+            self._check_fields(sobject, fields, creating=True) if sobject != "Pricebook2" else dict(fields)
+        )
+        record_id = self._ids.new(PREFIXES[sobject])
+        record: dict[str, Any] = dict.fromkeys(self._object_fields(sobject))
+        record.update(
+            {
+                "Id": record_id,
+                "IsDeleted": False,
+                "OwnerId": self._user_id,
+                "CreatedDate": now,
+                "CreatedById": self._user_id,
+                "LastModifiedDate": now,
+                "LastModifiedById": self._user_id,
+                "SystemModstamp": now,
+            }
+        )
+        record.update(clean)
+        if sobject == "Opportunity":
+            if self.multi_currency and record.get("CurrencyIsoCode") is None:
+                record["CurrencyIsoCode"] = "USD"  # the corporate currency, the default of new records
+            record["HasOpportunityLineItem"] = False
+        elif sobject == "OpportunityLineItem":
+            self._price_line(record)
+        elif sobject == "PricebookEntry":
+            product = self._objects["Product2"][record["Product2Id"]]
+            record["Name"] = product["Name"]
+            if self.multi_currency and record.get("CurrencyIsoCode") is None:
+                record["CurrencyIsoCode"] = "USD"
+        self._objects[sobject][record_id] = record
+        self._after_write(sobject, record, now)
+        return record_id
+
+    def _change(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
+        record = self._find_in(sobject, record_id)
+        clean = self._check_fields(sobject, fields, creating=False)
+        if (
+            sobject == "Opportunity"
+            and "CurrencyIsoCode" in clean
+            and self._children("OpportunityLineItem", "OpportunityId", record["Id"])
+            and clean["CurrencyIsoCode"] != record.get("CurrencyIsoCode")
+        ):
+            raise SalesforceApiError(
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                "Cannot change the currency of an opportunity that has products",
+                ["CurrencyIsoCode"],
+            )
+        now = self._clock()
+        record.update(clean)
+        if sobject == "OpportunityLineItem":
+            self._price_line(record)
+        record["LastModifiedDate"] = now
+        record["SystemModstamp"] = now
+        self._after_write(sobject, record, now)
+
+    def _price_line(self, line: dict[str, Any]) -> None:
+        entry = self._objects["PricebookEntry"][line["PricebookEntryId"]]
+        opportunity = self._objects["Opportunity"][line["OpportunityId"]]
+        if not entry.get("IsActive"):
+            raise SalesforceApiError(
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                "field integrity exception: PricebookEntryId (inactive)",
+                ["PricebookEntryId"],
+            )
+        if self.multi_currency and entry.get("CurrencyIsoCode") != opportunity.get("CurrencyIsoCode"):
+            raise SalesforceApiError(
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                "field integrity exception: PricebookEntryId (pricebook entry currency code does not "
+                "match opportunity currency code)",
+                ["PricebookEntryId"],
+            )
+        if line.get("Quantity") is not None and line["Quantity"] <= 0:
+            raise SalesforceApiError(
+                400,
+                "FIELD_INTEGRITY_EXCEPTION",
+                "field integrity exception: Quantity (must be positive)",
+                ["Quantity"],
+            )
+        line["Product2Id"] = entry["Product2Id"]
+        line["ListPrice"] = entry["UnitPrice"]
+        line["Name"] = f"{opportunity['Name']} {entry['Name']}"
+        if self.multi_currency:
+            line["CurrencyIsoCode"] = opportunity.get("CurrencyIsoCode")
+        line["TotalPrice"] = (line["Quantity"] * line["UnitPrice"]).quantize(_SCALE)
+
+    def _after_write(self, sobject: str, record: dict[str, Any], now: datetime) -> None:
+        if sobject == "Opportunity":
+            record["IsClosed"], record["IsWon"] = STAGES[record["StageName"]]
+            self._roll_up(record)
+            # The outbound message rule on Opportunity: created, and every time it's edited.
+            self._queue_notification(record["Id"], now)
+        elif sobject == "OpportunityLineItem":
+            parent = self._objects["Opportunity"][record["OpportunityId"]]
+            self._roll_up(parent)
+            parent["LastModifiedDate"] = now
+            parent["SystemModstamp"] = now
+            self._queue_notification(parent["Id"], now)
+
+    def _roll_up(self, opportunity: dict[str, Any]) -> None:
+        # With products attached, Amount is the sum of the lines' TotalPrice.
+        lines = self._children("OpportunityLineItem", "OpportunityId", opportunity["Id"])
+        opportunity["HasOpportunityLineItem"] = bool(lines)
+        if lines:
+            opportunity["Amount"] = sum((line["TotalPrice"] for line in lines), Decimal("0.00"))
+
+    def _replace_line_items(self, opportunity_id: str, items: list[dict[str, Any]]) -> None:
+        for line in self._children("OpportunityLineItem", "OpportunityId", opportunity_id):
+            line["IsDeleted"] = True
+        opportunity = self._objects["Opportunity"][opportunity_id]
+        currency = opportunity.get("CurrencyIsoCode") if self.multi_currency else None
+        for order, item in enumerate(items, start=1):
+            item = dict(item)
+            entry_id = self._pricebook_entry(str(item.pop("Product")), currency, item.get("UnitPrice"))
+            item.setdefault("SortOrder", order)
+            fields = {"OpportunityId": opportunity_id, "PricebookEntryId": entry_id, **item}
+            self._insert("OpportunityLineItem", fields)
+        if not items:
+            self._after_write("Opportunity", opportunity, self._clock())
+
+    def _pricebook_entry(self, product_name: str, currency: str | None, price: Any) -> str:
+        """The active standard price book entry of `product_name` in `currency`, created when missing."""
+        products = self._objects["Product2"]
+        product_id = next((pid for pid, p in products.items() if p["Name"] == product_name), None)
+        if product_id is None:
+            product_id = self._insert("Product2", {"Name": product_name, "IsActive": True})
+        for entry_id, entry in self._objects["PricebookEntry"].items():
+            if entry["Product2Id"] == product_id and (
+                not self.multi_currency or entry.get("CurrencyIsoCode") == currency
+            ):
+                return entry_id
+        fields: dict[str, Any] = {
+            "Pricebook2Id": self.standard_pricebook_id,
+            "Product2Id": product_id,
+            "UnitPrice": price if price is not None else 0,
+            "IsActive": True,
+        }
+        if self.multi_currency:
+            fields["CurrencyIsoCode"] = currency
+        return self._insert("PricebookEntry", fields)
+
+    def _render_fields(self, sobject: str, record: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "attributes": {
+                "type": sobject,
+                "url": f"/services/data/v{self.api_version}/sobjects/{sobject}/{record['Id']}",
+            }
+        }
+        for name in names:
+            if "." in name:
+                relationship, _, parent_field = name.partition(".")
+                parent_id = record.get(PARENT_RELATIONSHIPS[(sobject, relationship)])
+                target = OBJECT_FIELDS[sobject][PARENT_RELATIONSHIPS[(sobject, relationship)]].refers_to or ""
+                table = self._accounts if target == "Account" else self._objects[target]
+                parent = table.get(parent_id) if parent_id else None
+                if parent is None:
+                    body[relationship] = None
+                    continue
+                nested = body.setdefault(
+                    relationship,
+                    {
+                        "attributes": {
+                            "type": target,
+                            "url": f"/services/data/v{self.api_version}/sobjects/{target}/{parent_id}",
+                        }
+                    },
+                )
+                nested[parent_field] = _json_value(parent.get(parent_field))
+            else:
+                body[name] = _json_value(record.get(name))
+        return body
+
+    def _render_object(self, sobject: str, record_id: str, cursor: _Cursor) -> dict[str, Any]:
+        record = self._objects[sobject][record_id]
+        body = self._render_fields(sobject, record, cursor.fields)
+        for sub in cursor.subqueries:
+            child, parent_field = CHILD_RELATIONSHIPS[(sobject, sub.relationship)]
+            rows = self._children(child, parent_field, record_id)
+            if sub.order is not None:
+                key = sub.order
+                rows.sort(key=lambda r: (r.get(key) is None, r.get(key) or 0), reverse=sub.descending)
+            if not rows:
+                body[sub.relationship] = None  # an empty child relationship is null, not an empty result
+                continue
+            child_cursor = _Cursor(
+                object_name=child,
+                ids=[r["Id"] for r in rows],
+                fields=sub.fields,
+                batch=cursor.batch,
+                last_used=self._clock(),
+                version=cursor.version,
+            )
+            body[sub.relationship] = self._page(child_cursor, 0)
+        return body
+
+    def _parse_object_soql(self, sobject: str, match: re.Match[str], subqueries: list[str]) -> _Query:
+        fields: list[str] = []
+        subs: list[_Subquery] = []
+        for raw in match["fields"].split(","):
+            name = raw.strip()
+            placeholder = re.fullmatch(r"__subquery(\d+)", name)
+            if placeholder:
+                subs.append(self._parse_subquery(sobject, subqueries[int(placeholder.group(1))]))
+                continue
+            fields.append(self._select_field(sobject, name))
+        conditions = []
+        if match["where"]:
+            for part in re.split(r"\s+AND\s+", match["where"], flags=re.IGNORECASE):
+                cond = _CONDITION.match(part)
+                if cond is None:
+                    raise _malformed(f"unexpected token in WHERE clause: '{part.strip()}'")
+                known = self._object_field(sobject, cond["field"])
+                if known is None:
+                    raise SalesforceApiError(
+                        400, "INVALID_FIELD", f"No such column '{cond['field']}' on entity '{sobject}'."
+                    )
+                value = _literal(cond["value"], known)
+                spec = OBJECT_FIELDS[sobject].get(known)
+                is_id = known == "Id" or (spec is not None and spec.kind == "reference")
+                # SOQL matches a 15-character id to its 18-character form.
+                if (
+                    is_id
+                    and isinstance(value, str)
+                    and re.fullmatch(r"[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?", value)
+                ):
+                    value = to_18(value[:15])
+                conditions.append(_Condition(known, cond["op"].upper(), value))
+        order = None
+        if match["order"]:
+            order = self._object_field(sobject, match["order"])
+            if order is None:
+                raise SalesforceApiError(
+                    400, "INVALID_FIELD", f"No such column '{match['order']}' on entity '{sobject}'."
+                )
+        return _Query(
+            fields=tuple(fields),
+            conditions=tuple(conditions),
+            order=order,
+            descending=(match["direction"] or "").upper() == "DESC",
+            limit=int(match["limit"]) if match["limit"] else None,
+            sobject=sobject,
+            subqueries=tuple(subs),
+        )
+
+    def _select_field(self, sobject: str, name: str) -> str:
+        if "." in name:
+            relationship, _, parent_field = name.partition(".")
+            id_field = next(
+                (
+                    f
+                    for (o, r), f in PARENT_RELATIONSHIPS.items()
+                    if o == sobject and r.lower() == relationship.lower()
+                ),
+                None,
+            )
+            if id_field is None:
+                raise SalesforceApiError(
+                    400, "INVALID_FIELD", f"Didn't understand relationship '{relationship}' in field path."
+                )
+            target = OBJECT_FIELDS[sobject][id_field].refers_to or ""
+            known_parent = (
+                self._canonical_field(parent_field)
+                if target == "Account"
+                else self._object_field(target, parent_field)
+            )
+            if known_parent is None:
+                raise SalesforceApiError(
+                    400, "INVALID_FIELD", f"No such column '{parent_field}' on entity '{target}'."
+                )
+            relationship_name = next(
+                r for (o, r) in PARENT_RELATIONSHIPS if o == sobject and r.lower() == relationship.lower()
+            )
+            return f"{relationship_name}.{known_parent}"
+        known = self._object_field(sobject, name)
+        if known is None:
+            if not re.fullmatch(r"\w+", name):
+                raise _malformed(f"unexpected token: '{name}'")
+            raise SalesforceApiError(400, "INVALID_FIELD", f"No such column '{name}' on entity '{sobject}'.")
+        return known
+
+    def _parse_subquery(self, sobject: str, text: str) -> _Subquery:
+        found = _SUBQUERY.fullmatch(text.strip())
+        if found is None:
+            raise _malformed(f"unexpected token in subquery: {text[:80]!r}")
+        relationship = next(
+            (
+                r
+                for (o, r) in CHILD_RELATIONSHIPS
+                if o == sobject and r.lower() == found["relationship"].lower()
+            ),
+            None,
+        )
+        if relationship is None:
+            raise SalesforceApiError(
+                400,
+                "INVALID_TYPE",
+                f"Didn't understand relationship '{found['relationship']}' in FROM part of query call.",
+            )
+        child, _ = CHILD_RELATIONSHIPS[(sobject, relationship)]
+        fields = tuple(self._select_field(child, raw.strip()) for raw in found["fields"].split(","))
+        order = None
+        if found["order"]:
+            order = self._object_field(child, found["order"])
+            if order is None:
+                raise SalesforceApiError(
+                    400, "INVALID_FIELD", f"No such column '{found['order']}' on entity '{child}'."
+                )
+        return _Subquery(relationship, fields, order, (found["direction"] or "").upper() == "DESC")
+
+    def _dispatch_object(self, endpoint: str, request: Request, args: dict[str, str]) -> Response:
+        sobject = args["sobject"]
+        if endpoint == "create":
+            record_id = self._insert(sobject, self._json_body_exact(request))
+            return self._json({"id": record_id, "success": True, "errors": []}, status=201)
+        if endpoint == "external_id":
+            return self._upsert_by_external_id(request, sobject, args["id_field"], args["value"])
+        record = self._find_in(sobject, args["record_id"])
+        if request.method == "GET":
+            names = self._object_fields(sobject)
+            raw = request.args.get("fields")
+            if raw:
+                names = tuple(
+                    dict.fromkeys(["Id", *(self._select_field(sobject, n.strip()) for n in raw.split(","))])
+                )
+            return self._raw_json(self._render_fields(sobject, record, names))
+        if request.method == "PATCH":
+            self._change(sobject, record["Id"], self._json_body_exact(request))
+            return Response(status=204)
+        record["IsDeleted"] = True
+        if sobject == "OpportunityLineItem":
+            self._after_write(sobject, record, self._clock())
+        return Response(status=204)
+
+    def _upsert_by_external_id(self, request: Request, sobject: str, id_field: str, value: str) -> Response:
+        """sObject Rows by External ID: PATCH creates (201) or updates (200/204) by the field's value;
+        updateOnly=true never creates; several matches answer 300 with their URLs.
+
+        https://developer.salesforce.com/docs/platform/api-rest/guide/resources-sobject-upsert-patch.md
+        """
+        known = self._object_field(sobject, id_field)
+        if known != EXTERNAL_ID_FIELD or sobject != "Opportunity":
+            raise SalesforceApiError(
+                404,
+                "NOT_FOUND",
+                f"Provided external ID field does not exist or is not accessible: {id_field}",
+            )
+        matches = [r for r in self._objects[sobject].values() if not r["IsDeleted"] and r.get(known) == value]
+        if request.method == "GET":
+            if not matches:
+                raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+            return self._raw_json(self._render_fields(sobject, matches[0], self._object_fields(sobject)))
+        body = self._json_body_exact(request)
+        if any(name.lower() in {"id", known.lower()} for name in body):
+            raise SalesforceApiError(
+                400, "INVALID_FIELD", f"The Id or {known} field should not be specified in the sobject data."
+            )
+        if len(matches) > 1:
+            urls = [f"/services/data/v{self.api_version}/sobjects/{sobject}/{r['Id']}" for r in matches]
+            return self._json(urls, status=300)
+        if matches:
+            self._change(sobject, matches[0]["Id"], body)
+            return self._json(
+                {"id": matches[0]["Id"], "success": True, "errors": [], "created": False}, status=200
+            )
+        if request.args.get("updateOnly", "").lower() == "true":
+            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        record_id = self._insert(sobject, {**body, known: value})
+        return self._json({"id": record_id, "success": True, "errors": [], "created": True}, status=201)
+
+    @staticmethod
+    def _raw_json(body: Any, status: int = 200) -> Response:
+        return Response(dumps(body), status=status, content_type="application/json;charset=UTF-8")
+
+    @staticmethod
+    def _json_body_exact(request: Request) -> dict[str, Any]:
+        try:
+            body = json.loads(request.get_data(as_text=True) or "null", parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise SalesforceApiError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc.msg}") from exc
+        if not isinstance(body, dict):
+            raise SalesforceApiError(400, "JSON_PARSER_ERROR", "Expected a JSON object for the record")
+        return body
+
     # --- plumbing ------------------------------------------------------------------------------
 
     @staticmethod
     def _json(body: Any, status: int = 200) -> Response:
-        return Response(json.dumps(body), status=status, content_type="application/json;charset=UTF-8")
+        return Response(dumps(body), status=status, content_type="application/json;charset=UTF-8")
 
     def _error(self, error: SalesforceApiError) -> Response:
         return self._json(error.body(), status=error.status)

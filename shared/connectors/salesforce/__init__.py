@@ -1,4 +1,15 @@
-"""Salesforce connector: the CRM as system of record for accounts, and its Outbound Message receiver."""
+"""Salesforce connector: the CRM as system of record for accounts and opportunities; Outbound Messages.
+
+Org set-up the hub expects (Setup > Object Manager), besides the connected app and the outbound
+message rules on Account and Opportunity:
+
+- Opportunity.Service_Line__c (picklist): the service line the landscape maps to a project template.
+- Opportunity.Billing_Model__c (picklist: Time and Materials, Fixed Fee, Retainer).
+- OpportunityLineItem.Role__c (text, optional): the role sold; the product's name when blank.
+- Write-back, on Opportunity, editable by the integration user: C2C_PSA_Project_Id__c (text 255),
+  C2C_Accounting_Project_Id__c (text 255), C2C_Setup_Status__c (picklist: pending_approval, active,
+  rejected, failed), C2C_Setup_Detail__c (long text area, 1,000).
+"""
 
 from __future__ import annotations
 
@@ -12,14 +23,50 @@ from pydantic import ValidationError
 
 from shared.connectors.http import RetryPolicy
 from shared.connectors.salesforce.client import SalesforceClient
-from shared.connectors.salesforce.mapper import account_from_payload
-from shared.connectors.salesforce.schemas import ApiUsage, SalesforceConnection, is_salesforce_id
+from shared.connectors.salesforce.mapper import (
+    BILLING_MODEL_FIELD,
+    ROLE_FIELD,
+    SERVICE_LINE_FIELD,
+    account_from_payload,
+    opportunity_from_payload,
+)
+from shared.connectors.salesforce.schemas import (
+    ApiUsage,
+    QueryResult,
+    SalesforceConnection,
+    is_salesforce_id,
+)
 from shared.connectors.salesforce.webhooks import OutboundMessageReceiver
-from shared.domain.errors import ConfigurationError, ValidationFailed
+from shared.domain.commercial import Opportunity
+from shared.domain.errors import ConfigurationError, NotFoundError, ValidationFailed
 from shared.domain.models import Account, SystemName
-from shared.domain.ports import ReceivedWebhook, WebhookRequest
+from shared.domain.ports import ReceivedWebhook, SetupOutcome, WebhookRequest
 
-__all__ = ["SalesforceConnection", "SalesforceConnector", "build"]
+__all__ = ["WRITE_BACK_FIELDS", "SalesforceConnection", "SalesforceConnector", "build"]
+
+# Opportunity custom fields engagement setup writes its outcome into (see the module docstring).
+PSA_PROJECT_FIELD = "C2C_PSA_Project_Id__c"
+ACCOUNTING_PROJECT_FIELD = "C2C_Accounting_Project_Id__c"
+SETUP_STATUS_FIELD = "C2C_Setup_Status__c"
+SETUP_DETAIL_FIELD = "C2C_Setup_Detail__c"
+WRITE_BACK_FIELDS = (PSA_PROJECT_FIELD, ACCOUNTING_PROJECT_FIELD, SETUP_STATUS_FIELD, SETUP_DETAIL_FIELD)
+
+_OPPORTUNITY_FIELDS = (
+    "Id",
+    "Name",
+    "AccountId",
+    "StageName",
+    "IsClosed",
+    "IsWon",
+    "CloseDate",
+    "Amount",
+    SERVICE_LINE_FIELD,
+    BILLING_MODEL_FIELD,
+    "LastModifiedDate",
+    "SystemModstamp",
+)
+# Product2.Name goes through the line item's child-to-parent relationship inside the subquery.
+_LINE_ITEM_FIELDS = ("Id", ROLE_FIELD, "Product2.Name", "Description", "Quantity", "UnitPrice", "SortOrder")
 
 # Fields the canonical account is built from (SOQL names them explicitly; there is no SELECT *).
 _ACCOUNT_FIELDS = (
@@ -38,7 +85,7 @@ _ACCOUNT_FIELDS = (
 
 
 class SalesforceConnector:
-    """One Salesforce org: reads accounts (AccountSource) and receives Outbound Messages (WebhookReceiver)."""
+    """One Salesforce org: AccountSource, OpportunitySource (with write-back) and WebhookReceiver."""
 
     system: SystemName = SystemName.SALESFORCE
     provider: SystemName = SystemName.SALESFORCE
@@ -60,6 +107,9 @@ class SalesforceConnector:
         # CurrencyIsoCode exists only in multi-currency orgs; naming it in SOQL elsewhere fails.
         self._query_fields = (
             (*_ACCOUNT_FIELDS, "CurrencyIsoCode") if connection.multi_currency else _ACCOUNT_FIELDS
+        )
+        self._opportunity_fields = (
+            (*_OPPORTUNITY_FIELDS, "CurrencyIsoCode") if connection.multi_currency else _OPPORTUNITY_FIELDS
         )
 
     @property
@@ -103,6 +153,68 @@ class SalesforceConnector:
         soql += " ORDER BY SystemModstamp ASC"
         for record in self.client.query(soql):
             yield account_from_payload(record)
+
+    # --- OpportunitySource ---------------------------------------------------------------------
+
+    def fetch_opportunity(self, opportunity_id: str) -> Opportunity:
+        """The current Opportunity and all its line items, in one SOQL query, as the canonical model.
+
+        Raises NotFoundError (deleted or never existed), RateLimitedError, TransientError,
+        ValidationFailed (the id is malformed, or a field the hub needs is blank or unknown).
+        """
+        if not is_salesforce_id(opportunity_id):
+            raise ValidationFailed(f"{opportunity_id!r} is not a 15- or 18-character Salesforce record id")
+        # A parent-to-child subquery names the child relationship (OpportunityLineItems), so the
+        # opportunity and its products come back in one call.
+        # https://developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/sforce-api-calls-soql-relationships-query-using.md
+        # The id was checked to be 15/18 alphanumerics just above: nothing else reaches the SOQL text.
+        soql = (
+            f"SELECT {', '.join(self._opportunity_fields)}, "  # noqa: S608
+            f"(SELECT {', '.join(_LINE_ITEM_FIELDS)} FROM OpportunityLineItems ORDER BY SortOrder) "
+            f"FROM Opportunity WHERE Id = '{opportunity_id}'"
+        )
+        rows = list(self.client.query(soql))
+        if not rows:
+            raise NotFoundError(f"salesforce: Opportunity {opportunity_id} does not exist or is deleted")
+        row = rows[0]
+        line_items: list[dict[str, Any]] = []
+        children = row.get("OpportunityLineItems")
+        if isinstance(children, dict):
+            # A subquery's records are a query result of their own: the first page is inline, the
+            # rest behind its nextRecordsUrl.
+            # https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/api/sforce_api_calls_soql_relationships_query_results.htm
+            first = QueryResult.model_validate(children)
+            line_items.extend(first.records)
+            for page in self.client.more_pages(first):
+                line_items.extend(page.records)
+        return opportunity_from_payload(
+            row, line_items, corporate_currency=self.connection.corporate_currency
+        )
+
+    def write_back(self, opportunity_id: str, outcome: SetupOutcome) -> None:
+        """Write setup's outcome into the opportunity's C2C_* fields; twice leaves the same values.
+
+        Why an update by record id and not the external-id upsert the issue names: in REST, upsert
+        works on external id fields, not record ids, and an unmatched value *creates* a record
+        (https://developer.salesforce.com/docs/platform/api-rest/guide/dome-upsert.html). The hub
+        never wants a new opportunity here, and it already holds the one key that is unique by
+        construction, the record Id. PATCH of sObject Rows sets fixed values on that one record, so
+        a retried or repeated write leaves the same state, and a deleted opportunity is a 404
+        (NotFoundError) instead of a phantom deal. Every field is sent, blanks as null, so a later
+        outcome (e.g. rejected after pending_approval) clears what no longer applies.
+        """
+        if not is_salesforce_id(opportunity_id):
+            raise ValidationFailed(f"{opportunity_id!r} is not a 15- or 18-character Salesforce record id")
+        self.client.update_record(
+            "Opportunity",
+            opportunity_id,
+            {
+                PSA_PROJECT_FIELD: outcome.psa_project_id,
+                ACCOUNTING_PROJECT_FIELD: outcome.accounting_project_id,
+                SETUP_STATUS_FIELD: outcome.status,
+                SETUP_DETAIL_FIELD: outcome.detail,
+            },
+        )
 
     # --- WebhookReceiver -----------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Salesforce REST calls over VendorHttp: OAuth client credentials, sObject Rows, SOQL query paging."""
+"""Salesforce REST over VendorHttp: OAuth client credentials, sObject Rows (read, update), SOQL paging."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -208,15 +209,22 @@ class SalesforceClient:
             headers={"Accept": "application/json", **(headers or {})},
             ok_statuses=frozenset({403}),
         )
-        if response.status_code == 403:
-            message = f"{VENDOR}: GET {path} -> 403: {describe_error(response)}"
-            if "REQUEST_LIMIT_EXCEEDED" in error_codes(response):
-                raise RateLimitedError(message, retry_after=DAILY_LIMIT_RETRY_AFTER)
-            raise PermanentError(message)
+        self._refuse_403("GET", path, response)
         try:
-            return response.json()
+            # Currency and quantity fields are JSON numbers: read them as Decimal, never as float,
+            # so that 1234.10 stays exactly 1234.10.
+            return json.loads(response.text, parse_float=Decimal)
         except json.JSONDecodeError as exc:
             raise TransientError(f"{VENDOR}: GET {path} returned no JSON: {response.text[:200]}") from exc
+
+    @staticmethod
+    def _refuse_403(method: str, path: str, response: httpx.Response) -> None:
+        if response.status_code != 403:
+            return
+        message = f"{VENDOR}: {method} {path} -> 403: {describe_error(response)}"
+        if "REQUEST_LIMIT_EXCEEDED" in error_codes(response):
+            raise RateLimitedError(message, retry_after=DAILY_LIMIT_RETRY_AFTER)
+        raise PermanentError(message)
 
     # --- sObject Rows ------------------------------------------------------------------------
 
@@ -229,6 +237,21 @@ class SalesforceClient:
             raise TransientError(f"{VENDOR}: Account {account_id}: unexpected body {str(body)[:200]}")
         return body
 
+    # Update a Record: PATCH /services/data/vXX.X/sobjects/{sObject}/{id} with the fields to change;
+    # 204 No Content on success, the JSON error array otherwise. Fields left out stay as they are.
+    # https://developer.salesforce.com/docs/platform/api-rest/guide/dome-update-fields.html
+    def update_record(self, sobject: str, record_id: str, fields: Mapping[str, Any]) -> None:
+        """Set `fields` on one existing record (never creates one)."""
+        path = self._data_path(f"/sobjects/{quote(sobject, safe='')}/{quote(record_id, safe='')}")
+        response = self._api.request(
+            "PATCH",
+            self._url(path),
+            content=json.dumps(dict(fields)),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            ok_statuses=frozenset({403}),
+        )
+        self._refuse_403("PATCH", path, response)
+
     # --- SOQL --------------------------------------------------------------------------------
 
     # Query: GET /services/data/vXX.X/query?q=SOQL, then Query More Results through nextRecordsUrl
@@ -238,14 +261,24 @@ class SalesforceClient:
     # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_queryoptions.htm
     def query_pages(self, soql: str) -> Iterator[QueryResult]:
         """Every page of a SOQL query, requested lazily one locator at a time."""
-        headers = {"Sforce-Query-Options": f"batchSize={self.connection.query_batch_size}"}
-        body = self._get(self._data_path("/query"), params={"q": soql}, headers=headers)
-        while True:
-            page = QueryResult.model_validate(body)
+        body = self._get(self._data_path("/query"), params={"q": soql}, headers=self._query_options())
+        first = QueryResult.model_validate(body)
+        yield first
+        yield from self.more_pages(first)
+
+    def more_pages(self, page: QueryResult) -> Iterator[QueryResult]:
+        """The pages after `page`, following nextRecordsUrl until done.
+
+        Also used for a subquery's child records: a child result that is not done carries its own
+        nextRecordsUrl, fetched the same way as the outer query's next page.
+        https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/api/sforce_api_calls_soql_relationships_query_results.htm
+        """
+        while not page.done and page.next_records_url:
+            page = QueryResult.model_validate(self._get(page.next_records_url, headers=self._query_options()))
             yield page
-            if page.done or not page.next_records_url:
-                return
-            body = self._get(page.next_records_url, headers=headers)
+
+    def _query_options(self) -> dict[str, str]:
+        return {"Sforce-Query-Options": f"batchSize={self.connection.query_batch_size}"}
 
     def query(self, soql: str) -> Iterator[dict[str, Any]]:
         """Every record a SOQL query returns, across all pages."""

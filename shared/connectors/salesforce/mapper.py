@@ -1,4 +1,4 @@
-"""Pure functions: Salesforce Account records -> the canonical `Account`."""
+"""Pure functions: Salesforce Account and Opportunity records -> the canonical `Account` and `Opportunity`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,36 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.connectors.salesforce.schemas import SalesforceAccount
+from shared.connectors.salesforce.schemas import (
+    SalesforceAccount,
+    SalesforceOpportunity,
+    SalesforceOpportunityLineItem,
+)
+from shared.domain.commercial import Opportunity, OpportunityLine, OpportunityStatus
+from shared.domain.engagements import BillingModel
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
+from shared.domain.money import Money
 
 ACCOUNT_TYPE = "Account"
+OPPORTUNITY_TYPE = "Opportunity"
+
+# Custom fields the firm adds to its org for the hub (Setup > Object Manager); documented in the
+# connector's __init__ with the rest of the org set-up.
+SERVICE_LINE_FIELD = "Service_Line__c"  # Opportunity, picklist: the landscape maps it to a template
+BILLING_MODEL_FIELD = "Billing_Model__c"  # Opportunity, picklist: see BILLING_MODELS
+ROLE_FIELD = "Role__c"  # OpportunityLineItem, text: the role sold; the product name when blank
+
+# Billing_Model__c picklist labels (and the canonical values, for orgs that use them as API names).
+BILLING_MODELS: dict[str, BillingModel] = {
+    "time and materials": BillingModel.TIME_AND_MATERIALS,
+    "time & materials": BillingModel.TIME_AND_MATERIALS,
+    "t&m": BillingModel.TIME_AND_MATERIALS,
+    "fixed fee": BillingModel.FIXED_FEE,
+    "fixed price": BillingModel.FIXED_FEE,
+    "retainer": BillingModel.RETAINER,
+    **{model.value: model for model in BillingModel},
+}
 
 
 def _text(value: str | None) -> str | None:
@@ -80,3 +105,113 @@ def account_from_payload(payload: dict[str, Any]) -> Account:
     except ValidationError as exc:
         raise ValidationFailed(f"Salesforce Account payload is not valid: {exc}") from exc
     return account_from_salesforce(record)
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+    )
+
+
+def opportunity_status(record: SalesforceOpportunity) -> OpportunityStatus:
+    """IsClosed/IsWon, which the org derives from the stage's settings, whatever the stage is called.
+
+    https://developer.salesforce.com/docs/atlas.en-us.228.0.sfFieldRef.meta/sfFieldRef/salesforce_field_reference_Opportunity.htm
+    """
+    if not record.is_closed:
+        return OpportunityStatus.OPEN
+    return OpportunityStatus.WON if record.is_won else OpportunityStatus.LOST
+
+
+def billing_model(raw: str | None, opportunity_id: str) -> BillingModel | None:
+    """The canonical billing model of a Billing_Model__c value (None when blank)."""
+    text = _text(raw)
+    if text is None:
+        return None
+    model = BILLING_MODELS.get(text.lower())
+    if model is None:
+        raise ValidationFailed(
+            f"Salesforce Opportunity {opportunity_id}: {BILLING_MODEL_FIELD} {text!r} is not a known "
+            f"billing model (expected one of: Time and Materials, Fixed Fee, Retainer)"
+        )
+    return model
+
+
+def opportunity_line(
+    item: SalesforceOpportunityLineItem, currency: str, opportunity_id: str
+) -> OpportunityLine:
+    """One OpportunityLineItem as a role sold: Role__c (else the product's name), Quantity, UnitPrice."""
+    role = _text(item.role) or _text(item.product_name)
+    where = f"Salesforce Opportunity {opportunity_id}, line item {item.id}"
+    if role is None:
+        raise ValidationFailed(f"{where}: neither {ROLE_FIELD} nor the product name says which role was sold")
+    if item.quantity is None or item.unit_price is None:
+        raise ValidationFailed(f"{where}: Quantity and UnitPrice are required")
+    try:
+        return OpportunityLine(
+            role=role,
+            quantity=item.quantity,
+            rate=Money.of(item.unit_price, currency),
+            description=_text(item.description),
+        )
+    except ValidationError as exc:
+        raise ValidationFailed(f"{where} cannot be mapped: {_problems(exc)}") from exc
+
+
+def opportunity_from_salesforce(
+    record: SalesforceOpportunity,
+    line_items: list[SalesforceOpportunityLineItem],
+    *,
+    corporate_currency: str,
+) -> Opportunity:
+    """The canonical opportunity for one Opportunity and all of its line items.
+
+    Money is in the opportunity's currency: CurrencyIsoCode in multi-currency orgs (line items always
+    share their opportunity's currency), else the org's corporate currency. The version is
+    SystemModstamp, so re-opening and re-closing a deal gives a new close version.
+    """
+    stamp = record.system_modstamp or record.last_modified_date
+    currency = (_text(record.currency_iso_code) or corporate_currency).upper()
+    where = f"Salesforce Opportunity {record.id}"
+    service_line = _text(record.service_line)
+    if service_line is None:
+        raise ValidationFailed(f"{where}: {SERVICE_LINE_FIELD} (service line) is required and is blank")
+    if _text(record.account_id) is None:
+        raise ValidationFailed(f"{where}: AccountId is blank; an engagement needs a customer account")
+    if record.close_date is None:
+        raise ValidationFailed(f"{where}: CloseDate is blank")
+    lines = tuple(opportunity_line(item, currency, record.id) for item in line_items)
+    try:
+        # Amount is nillable; when products are attached Salesforce keeps it at the sum of the lines.
+        amount = Money.of(record.amount, currency) if record.amount is not None else Money.zero(currency)
+        return Opportunity(
+            source=SourceRef(
+                system=SystemName.SALESFORCE,
+                type=OPPORTUNITY_TYPE,
+                id=record.id,
+                version=version_of(stamp) if stamp else None,
+            ),
+            account=SourceRef(system=SystemName.SALESFORCE, type=ACCOUNT_TYPE, id=str(record.account_id)),
+            name=_text(record.name) or "",
+            stage=_text(record.stage_name) or "",
+            status=opportunity_status(record),
+            close_date=record.close_date,
+            amount=amount,
+            service_line=service_line,
+            billing_model=billing_model(record.billing_model, record.id),
+            lines=lines,
+        )
+    except ValidationError as exc:
+        raise ValidationFailed(f"{where} cannot be mapped: {_problems(exc)}") from exc
+
+
+def opportunity_from_payload(
+    payload: dict[str, Any], line_items: list[dict[str, Any]], *, corporate_currency: str
+) -> Opportunity:
+    """The canonical opportunity for a raw SOQL row and every line item row (all subquery pages)."""
+    try:
+        record = SalesforceOpportunity.model_validate(payload)
+        items = [SalesforceOpportunityLineItem.model_validate(item) for item in line_items]
+    except ValidationError as exc:
+        raise ValidationFailed(f"Salesforce Opportunity payload is not valid: {_problems(exc)}") from exc
+    return opportunity_from_salesforce(record, items, corporate_currency=corporate_currency)

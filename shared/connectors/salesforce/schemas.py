@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -77,6 +78,11 @@ class SalesforceConnection(BaseModel):
     query_batch_size: int = Field(default=2000, ge=200, le=2000)
     multi_currency: bool = Field(
         default=False, description="the org has multiple currencies enabled (Account.CurrencyIsoCode exists)"
+    )
+    corporate_currency: str = Field(
+        default="USD",
+        pattern=r"^[A-Z]{3}$",
+        description="the org's currency; amounts are in it when multiple currencies are not enabled",
     )
 
     @field_validator("login_url", "instance_url")
@@ -163,6 +169,72 @@ class SalesforceAccount(VendorModel):
         return _salesforce_datetime(value)
 
 
+class SalesforceOpportunityLineItem(VendorModel):
+    """An OpportunityLineItem row of the OpportunityLineItems subquery (only what the hub maps is typed).
+
+    Quantity and UnitPrice arrive as JSON numbers and are read as Decimal (the client parses JSON
+    numbers that way), never through float.
+    https://developer.salesforce.com/docs/platform/object-reference/references/standard-objects/object-opportunitylineitem.html
+    """
+
+    attributes: RecordAttributes | None = None
+    id: str = Field(alias="Id")
+    role: str | None = Field(default=None, alias="Role__c")
+    product: dict[str, Any] | None = Field(default=None, alias="Product2")
+    description: str | None = Field(default=None, alias="Description")
+    quantity: Decimal | None = Field(default=None, alias="Quantity")
+    unit_price: Decimal | None = Field(default=None, alias="UnitPrice")
+    sort_order: int | None = Field(default=None, alias="SortOrder")
+
+    @field_validator("quantity", "unit_price", mode="before")
+    @classmethod
+    def _no_float(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError("a money or quantity figure was parsed as float; parse JSON numbers as Decimal")
+        return value
+
+    @property
+    def product_name(self) -> str | None:
+        """Product2.Name, selected through the child-to-parent relationship in the subquery."""
+        if not self.product:
+            return None
+        name = self.product.get("Name")
+        return name if isinstance(name, str) else None
+
+
+class SalesforceOpportunity(VendorModel):
+    """An Opportunity row of the hub's SOQL query, with its OpportunityLineItems subquery result."""
+
+    attributes: RecordAttributes | None = None
+    id: str = Field(alias="Id")
+    name: str | None = Field(default=None, alias="Name")
+    account_id: str | None = Field(default=None, alias="AccountId")
+    stage_name: str | None = Field(default=None, alias="StageName")
+    is_closed: bool = Field(default=False, alias="IsClosed")
+    is_won: bool = Field(default=False, alias="IsWon")
+    close_date: date | None = Field(default=None, alias="CloseDate")
+    amount: Decimal | None = Field(default=None, alias="Amount")
+    # Present only in orgs with multiple currencies enabled.
+    currency_iso_code: str | None = Field(default=None, alias="CurrencyIsoCode")
+    service_line: str | None = Field(default=None, alias="Service_Line__c")
+    billing_model: str | None = Field(default=None, alias="Billing_Model__c")
+    last_modified_date: datetime | None = Field(default=None, alias="LastModifiedDate")
+    system_modstamp: datetime | None = Field(default=None, alias="SystemModstamp")
+    line_items: QueryResult | None = Field(default=None, alias="OpportunityLineItems")
+
+    @field_validator("last_modified_date", "system_modstamp", mode="before")
+    @classmethod
+    def _timestamps(cls, value: Any) -> Any:
+        return _salesforce_datetime(value)
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _no_float(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError("Amount was parsed as float; parse JSON numbers as Decimal")
+        return value
+
+
 class QueryResult(VendorModel):
     """One page of a SOQL query: records plus the locator URL of the next page."""
 
@@ -170,6 +242,9 @@ class QueryResult(VendorModel):
     done: bool
     next_records_url: str | None = Field(default=None, alias="nextRecordsUrl")
     records: list[dict[str, Any]] = Field(default_factory=list)
+
+
+SalesforceOpportunity.model_rebuild()
 
 
 class ApiUsage(BaseModel):

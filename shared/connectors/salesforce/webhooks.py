@@ -34,7 +34,7 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 MAX_NOTIFICATIONS = 100
 
 # Only these record types become notices; the value is the canonical entity.
-ENTITY_BY_SOBJECT = {"Account": EntityType.ACCOUNT}
+ENTITY_BY_SOBJECT = {"Account": EntityType.ACCOUNT, "Opportunity": EntityType.OPPORTUNITY}
 
 # The listener acknowledges the whole message with notificationsResponse/Ack=true; anything else and
 # Salesforce redelivers every notification in it, with backoff, for up to 24 hours.
@@ -80,7 +80,7 @@ def _timestamp(value: str | None) -> datetime | None:
 
 
 class OutboundMessageReceiver:
-    """Receives one org's Outbound Messages and turns each Account notification into a ChangeNotice."""
+    """Receives one org's Outbound Messages: each Account or Opportunity notification is a ChangeNotice."""
 
     provider: SystemName = SystemName.SALESFORCE
 

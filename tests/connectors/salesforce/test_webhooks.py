@@ -294,9 +294,9 @@ def test_more_than_100_notifications_is_not_an_outbound_message(receiver: Outbou
 
 
 def test_other_object_types_are_acknowledged_but_not_enqueued(receiver: OutboundMessageReceiver):
-    items = notification(
-        "04l5g00000Gx7QzAAJ", to_18("0065g00000Opp01"), sobject="Opportunity"
-    ) + notification("04l5g00000Gx7R0AAJ", "0015g00000ZkM3hAAF")
+    items = notification("04l5g00000Gx7QzAAJ", to_18("0035g00000Con01"), sobject="Contact") + notification(
+        "04l5g00000Gx7R0AAJ", "0015g00000ZkM3hAAF"
+    )
     received = receiver.receive(request(message(items)))
     assert [n.vendor_type for n in received.notices] == ["Account"]
     assert "<Ack>true</Ack>" in received.reply.body
@@ -305,3 +305,46 @@ def test_other_object_types_are_acknowledged_but_not_enqueued(receiver: Outbound
 def test_a_notification_repeated_within_a_message_is_one_notice(receiver: OutboundMessageReceiver):
     item = notification("04l5g00000Gx7QzAAJ", "0015g00000ZkM3hAAF")
     assert len(receiver.receive(request(message(item + item))).notices) == 1
+
+
+def test_an_opportunity_notification_is_an_opportunity_notice(receiver: OutboundMessageReceiver):
+    opportunity_id = to_18("0065g00000Opp01")
+    received = receiver.receive(
+        request(message(notification("04l5g00000Gx7QzAAJ", opportunity_id, "Opportunity")))
+    )
+    [notice] = received.notices
+    assert notice.entity is EntityType.OPPORTUNITY
+    assert notice.vendor_type == "Opportunity"
+    assert notice.record_id == opportunity_id
+    assert notice.event_id == "04l5g00000Gx7QzAAJ"
+
+
+def test_a_closed_won_deal_arrives_as_an_opportunity_notice_and_accounts_stay_account_notices(
+    sandbox: SalesforceSandbox, connector: SalesforceConnector
+):
+    # given the hub listens to the org's outbound message rules on Account and Opportunity
+    hub = Hub(connector)
+    subscribe(sandbox, hub)
+    account_id = sandbox.put_account({"Name": "Fabrikam"})
+    opportunity_id = sandbox.put_opportunity(
+        {
+            "Name": "Fabrikam ERP rollout",
+            "AccountId": account_id,
+            "StageName": "Negotiation/Review",
+            "CloseDate": "2025-03-31",
+            "Service_Line__c": "Implementation",
+        }
+    )
+    sandbox.deliver_pending()
+    # when the salesperson closes it won
+    sandbox.close_won(opportunity_id)
+    sandbox.deliver_pending()
+    # then each message carries one object type, and the deal's notices are opportunity notices
+    by_entity = [(n.entity, n.record_id) for n in hub.notices]
+    assert by_entity == [
+        (EntityType.ACCOUNT, account_id),
+        (EntityType.OPPORTUNITY, opportunity_id),
+        (EntityType.OPPORTUNITY, opportunity_id),
+    ]
+    assert all(n.provider is SystemName.SALESFORCE for n in hub.notices)
+    assert "<sf:IsWon>true</sf:IsWon>" in hub.bodies[-1].decode()
