@@ -240,3 +240,98 @@ def test_undelivered_notifications_are_dropped_after_24_hours(sandbox: Salesforc
     assert sandbox.deliver_pending() == 0
     assert sandbox.pending_notifications == []
     assert len(sandbox.dropped_notifications) == 1
+
+
+# --- opportunities -------------------------------------------------------------------------------
+
+
+def _opportunity(sandbox: SalesforceSandbox) -> str:
+    account_id = sandbox.put_account({"Name": "Fabrikam"})
+    return sandbox.put_opportunity(
+        {
+            "Name": "Rollout",
+            "AccountId": account_id,
+            "StageName": "Prospecting",
+            "CloseDate": "2025-04-30",
+            "CurrencyIsoCode": "EUR",
+            "Service_Line__c": "Advisory",
+        },
+        line_items=[{"Product": "Consultant", "Quantity": 10, "UnitPrice": "99.95"}],
+    )
+
+
+def test_an_opportunity_without_its_required_fields_is_refused_with_the_field_list(authed: httpx.Client):
+    response = authed.post(f"{DATA}/sobjects/Opportunity", json={"Name": "No stage"})
+    assert response.status_code == 400
+    assert response.json() == [
+        {
+            "message": "Required fields are missing: [StageName, CloseDate]",
+            "errorCode": "REQUIRED_FIELD_MISSING",
+            "fields": ["StageName", "CloseDate"],
+        }
+    ]
+
+
+def test_a_stage_outside_the_picklist_is_refused(authed: httpx.Client):
+    body = {"Name": "X", "StageName": "Won-ish", "CloseDate": "2025-04-30"}
+    [error] = authed.post(f"{DATA}/sobjects/Opportunity", json=body).json()
+    assert error["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    assert error["fields"] == ["StageName"]
+
+
+def test_the_line_item_subquery_returns_a_nested_result_with_json_numbers(
+    sandbox: SalesforceSandbox, authed: httpx.Client
+):
+    opportunity_id = _opportunity(sandbox)
+    soql = (
+        "SELECT Id, Amount, IsWon, (SELECT Quantity, UnitPrice, Product2.Name FROM OpportunityLineItems "
+        f"ORDER BY SortOrder) FROM Opportunity WHERE Id = '{opportunity_id[:15]}'"
+    )
+    response = authed.get(f"{DATA}/query", params={"q": soql})
+    assert '"Amount": 999.50' in response.text
+    [row] = response.json()["records"]
+    children = row["OpportunityLineItems"]
+    assert children["totalSize"] == 1 and children["done"] is True
+    [line] = children["records"]
+    assert line["Product2"]["Name"] == "Consultant"
+    assert line["attributes"]["type"] == "OpportunityLineItem"
+
+
+def test_a_price_book_entry_in_another_currency_cannot_be_added(
+    sandbox: SalesforceSandbox, authed: httpx.Client
+):
+    opportunity_id = _opportunity(sandbox)
+    usd_deal = sandbox.put_opportunity(
+        {"Name": "USD deal", "StageName": "Prospecting", "CloseDate": "2025-04-30", "CurrencyIsoCode": "USD"},
+        line_items=[{"Product": "Trainer", "Quantity": 1, "UnitPrice": 10}],
+    )
+    usd_entry = sandbox.opportunity(usd_deal)["OpportunityLineItems"][0]["PricebookEntryId"]
+    body = {"OpportunityId": opportunity_id, "PricebookEntryId": usd_entry, "Quantity": 1, "UnitPrice": 10}
+    [error] = authed.post(f"{DATA}/sobjects/OpportunityLineItem", json=body).json()
+    assert error["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+
+
+def test_external_id_upsert_creates_then_updates_and_update_only_never_creates(authed: httpx.Client):
+    url = f"{DATA}/sobjects/Opportunity/C2C_External_Id__c/deal-1"
+    body = {"Name": "By key", "StageName": "Prospecting", "CloseDate": "2025-04-30"}
+    created = authed.patch(url, json=body)
+    assert created.status_code == 201 and created.json()["created"] is True
+    updated = authed.patch(url, json={"StageName": "Closed Won"})
+    assert updated.status_code == 200 and updated.json()["id"] == created.json()["id"]
+    assert authed.get(url).json()["IsWon"] is True
+    missing = authed.patch(
+        f"{DATA}/sobjects/Opportunity/C2C_External_Id__c/deal-2?updateOnly=true", json=body
+    )
+    assert missing.status_code == 404
+
+
+def test_close_won_and_reopen_move_is_closed_and_is_won(sandbox: SalesforceSandbox, clock: Clock):
+    opportunity_id = _opportunity(sandbox)
+    sandbox.close_won(opportunity_id)
+    won = sandbox.opportunity(opportunity_id)
+    assert (won["IsClosed"], won["IsWon"]) == (True, True)
+    clock.now += timedelta(hours=1)
+    sandbox.reopen(opportunity_id)
+    reopened = sandbox.opportunity(opportunity_id)
+    assert (reopened["IsClosed"], reopened["IsWon"]) == (False, False)
+    assert reopened["SystemModstamp"] != won["SystemModstamp"]
