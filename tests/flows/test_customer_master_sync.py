@@ -159,3 +159,51 @@ def test_a_customer_the_bookkeeper_already_had_is_linked_not_duplicated(env: Loc
     assert bootstrap.services().metrics.totals["CustomersLinked[target=quickbooks]"] >= 1
     # and Productive, which had no such company, got one
     assert "ACME Consulting" in _names(env.productive.companies())
+
+
+def _open_reasons() -> list[str]:
+    return [e["reason"] or "" for e in bootstrap.services().ledger.open_exceptions()]
+
+
+# QuickBooks sub-customers (engagement projects) are Customer entities, so their webhooks reach the
+# customer sync like an account's; they are not accounts, and must be neither echo nor drift.
+
+
+def test_sub_customer_notices_are_not_account_changes_and_echo_and_drift_still_work(
+    env: LocalEnvironment,
+) -> None:
+    # given an account synced to QuickBooks
+    account_id = env.salesforce.put_account({"Name": "Project Heavy Corp"})
+    env.settle()
+    parent = _xrefs(account_id)[SystemName.QUICKBOOKS]
+    before = _open_reasons()
+    echoes = bootstrap.services().metrics.totals["EchoesSuppressed"]
+    # when its engagement's sub-customer is created inactive, activated and later closed in QuickBooks
+    job = env.quickbooks.put_customer(
+        {
+            "DisplayName": "Heavy ERP rollout",
+            "Job": True,
+            "ParentRef": {"value": parent},
+            "BillWithParent": True,
+            "Active": False,
+            "Notes": "close2cash-ref:salesforce/opportunity/006HEAVY",
+        }
+    )
+    env.quickbooks.put_customer({"Id": job, "Active": True})
+    env.quickbooks.put_customer({"Id": job, "Active": False})
+    env.settle()
+    # then those Customer webhooks open no drift, and the account is still linked to its parent customer
+    assert _open_reasons() == before
+    assert _xrefs(account_id)[SystemName.QUICKBOOKS] == parent
+    assert env.quickbooks.customer(parent)["DisplayName"] == "Project Heavy Corp"
+    # and the account's own echo is still recognised when sales edits it
+    env.salesforce.put_account({"Name": "Project Heavy Corp", "Phone": "+1 555 0199"}, account_id=account_id)
+    env.settle()
+    assert bootstrap.services().metrics.totals["EchoesSuppressed"] > echoes
+    assert _open_reasons() == before
+    # while a bookkeeper's rename of the parent is still drift
+    env.quickbooks.put_customer({"Id": parent, "DisplayName": "Renamed Heavy"})
+    env.settle()
+    assert any(account_id in reason for reason in _open_reasons() if reason not in before)
+    # and the rename reached the sub-customer's full name, as QBO does
+    assert env.quickbooks.project(job)["FullyQualifiedName"] == "Renamed Heavy:Heavy ERP rollout"
