@@ -284,7 +284,7 @@ def test_the_line_item_subquery_returns_a_nested_result_with_json_numbers(
 ):
     opportunity_id = _opportunity(sandbox)
     soql = (
-        "SELECT Id, Amount, IsWon, (SELECT Quantity, UnitPrice, Product2.Name FROM OpportunityLineItems "
+        "SELECT Id, Amount, IsWon, (SELECT Quantity, UnitPrice, Product2.Name FROM OpportunityLineItems "  # noqa: S608 - a sandbox id, not user input
         f"ORDER BY SortOrder) FROM Opportunity WHERE Id = '{opportunity_id[:15]}'"
     )
     response = authed.get(f"{DATA}/query", params={"q": soql})
