@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aws_lambda_powertools.utilities import parameters
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra.local.runtime import LocalRuntime
@@ -116,6 +117,9 @@ class LocalEnvironment:
         self.runtime = LocalRuntime(WIRING, secrets={CONNECTIONS.name: connections}, host=self.host)
         self.runtime.start()
         bootstrap.override(None)  # handlers build their services from the runtime's environment
+        # Powertools caches secrets per process: a second environment in the same process (tests)
+        # has new sandbox credentials under the same secret name.
+        parameters.clear_caches()
         self.api_url = self.runtime.serve_api()
         self.salesforce.subscribe(
             f"{self.api_url}/webhooks/salesforce", token=connections["salesforce"]["webhook_token"]
