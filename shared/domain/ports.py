@@ -270,3 +270,68 @@ class EngagementTarget(Protocol):
     def close_engagement(self, record_id: str, *, reason: str) -> EngagementRecord:
         """Compensation: close / archive a shell nobody approved, as the system's API allows."""
         ...
+
+
+class ApprovalState(StrEnum):
+    """Where an approval request stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    TIMED_OUT = "timed_out"
+
+
+class ApprovalRequest(CanonicalModel):
+    """What a person approves before an engagement goes live: customer, dimensions, rates and budget."""
+
+    id: str = Field(min_length=1, description="the execution name: one request per setup")
+    opportunity: SourceRef
+    customer: str
+    engagement: str
+    dimensions: Mapping[str, str | None]
+    rates: tuple[Mapping[str, str], ...] = ()
+    budget: str
+    task_token: str = Field(min_length=1, description="answers the workflow's waitForTaskToken state")
+    requested_at: UtcDateTime
+    state: ApprovalState = ApprovalState.PENDING
+    decided_by: str | None = None
+    reason: str | None = None
+    reminded_at: UtcDateTime | None = None
+
+
+class ApprovalStore(Protocol):
+    """Approval requests, kept in the ledger table beside the cross-references."""
+
+    def put(self, request: ApprovalRequest) -> None: ...
+
+    def get(self, approval_id: str) -> ApprovalRequest | None: ...
+
+    def pending(self) -> list[ApprovalRequest]: ...
+
+
+class TaskCallback(Protocol):
+    """Answers a workflow's waitForTaskToken state (Step Functions SendTaskSuccess / SendTaskFailure)."""
+
+    def succeed(self, token: str, output: Mapping[str, Any]) -> None: ...
+
+    def fail(self, token: str, *, error: str, cause: str) -> None: ...
+
+
+class WorkflowStarter(Protocol):
+    """Starts the engagement setup workflow under a deterministic name."""
+
+    def start(self, name: str, payload: Mapping[str, Any]) -> bool:
+        """True if started; False if an execution of that name already exists (a duplicate prevented)."""
+        ...
+
+
+class Notifier(Protocol):
+    """Tells people something (an SNS topic in AWS and locally): staffing, approval reminders."""
+
+    def notify(self, subject: str, message: str, *, attributes: Mapping[str, str] | None = None) -> None: ...
+
+
+class EventPublisher(Protocol):
+    """Puts domain events (shared.domain.events) on the event bus."""
+
+    def publish_events(self, events: list[Any]) -> None: ...

@@ -1,0 +1,626 @@
+"""Engagement setup: a closed-won opportunity becomes an approved, active engagement, or an exception.
+
+The Step Functions workflow (infra/statemachines/close_to_cash.asl.json) calls `EngagementSetup.run`
+once per step with a small JSON state and stores what the step returns; each step is a function of
+that state and the ports, and is idempotent, so a retried step never creates a second record.
+
+Dimensions are resolved before the engagement shell is created: the targets take them at creation
+(EngagementTarget has no later dimension write), and a missing mapping then stops the setup before
+anything exists that would need compensating.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from shared.domain.commercial import OpportunityStatus, RateCard, RateCardLine
+from shared.domain.dimensions import FinancialDimensions
+from shared.domain.engagements import BillingModel, Engagement, Milestone
+from shared.domain.errors import PermanentError, TransientError, ValidationFailed
+from shared.domain.events import EngagementActivated
+from shared.domain.models import CanonicalModel, EntityType, SourceRef, SystemName, utcnow
+from shared.domain.ports import (
+    AccountSource,
+    ApprovalRequest,
+    ApprovalState,
+    ApprovalStore,
+    EngagementStatus,
+    EngagementTarget,
+    EventPublisher,
+    ExceptionRecord,
+    Ledger,
+    Metrics,
+    Notifier,
+    OpportunitySource,
+    SetupOutcome,
+    TaskCallback,
+    WorkflowStarter,
+)
+from shared.governance.landscape import Landscape
+from shared.governance.mappings import MappingMissing, Mappings
+from shared.sync.dimensions import DimensionMapper
+
+if TYPE_CHECKING:
+    from shared.domain.commercial import Opportunity
+    from shared.domain.notices import ChangeNotice
+    from shared.sync.accounts import AccountSync
+
+# Step Functions execution names: 1-80 characters of letters, digits, '-' and '_'.
+# https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+EXECUTION_NAME_MAX = 80
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+REJECTED_ERROR = "Rejected"
+
+
+class Step(StrEnum):
+    """The workflow's task steps, in order (the ASL file names each in its Task's Parameters)."""
+
+    VALIDATE_CUSTOMER = "validate_customer"
+    UPSERT_CUSTOMER = "upsert_customer"
+    ASSIGN_DIMENSIONS = "assign_dimensions"
+    GENERATE_SHELL = "generate_shell"
+    APPLY_RATE_CARD = "apply_rate_card"
+    REQUEST_APPROVAL = "request_approval"
+    ACTIVATE = "activate"
+    NOTIFY = "notify"
+    WRITE_BACK = "write_back"
+    COMPENSATE = "compensate"
+
+
+class StepTransientError(TransientError):
+    """A step failed on something a later attempt may not meet; the state's Retry matches this name."""
+
+
+class StepPermanentError(PermanentError):
+    """A step failed on something only a person can fix; the state's Catch compensates on this name."""
+
+
+class SetupState(CanonicalModel):
+    """What the workflow carries from step to step (JSON, well below Step Functions' 256 KB)."""
+
+    opportunity_id: str = Field(min_length=1)
+    close_version: str | None = None
+    execution: str = Field(min_length=1)
+    started_at: datetime
+    account_id: str | None = None
+    customers: dict[str, str] = Field(default_factory=dict, description="system -> customer id")
+    legal_entity: str | None = None
+    dimensions: dict[str, str | None] = Field(default_factory=dict)
+    posting_dimensions: dict[str, str | None] = Field(default_factory=dict)
+    revenue_account: str | None = None
+    template: str | None = None
+    default_rate_card: str | None = None
+    engagements: dict[str, str] = Field(default_factory=dict, description="role -> record id created")
+    rates: list[dict[str, str]] = Field(default_factory=list)
+    rates_source: str | None = None
+    approval_id: str | None = None
+    status: str = "started"
+
+
+def execution_name(opportunity_id: str, close_version: str | None) -> str:
+    """Deterministic and legal for Step Functions: the same close of the same deal, the same name."""
+    version = _NAME_UNSAFE.sub("-", close_version or "0").strip("-") or "0"
+    name = f"opp-{_NAME_UNSAFE.sub('-', opportunity_id).strip('-')}-{version}"
+    return name[:EXECUTION_NAME_MAX]
+
+
+def initial_state(opportunity_id: str, close_version: str | None, *, now: datetime) -> dict[str, Any]:
+    """The workflow's input state for one close of one opportunity."""
+    return SetupState(
+        opportunity_id=opportunity_id,
+        close_version=close_version,
+        execution=execution_name(opportunity_id, close_version),
+        started_at=now,
+    ).model_dump(mode="json")
+
+
+def retry_command(execution: str) -> str:
+    """What a person runs once the cause is fixed: a new execution with the same input."""
+    return f"close2cash workflow retry {execution}"
+
+
+class EngagementSetup:
+    """The use case behind the `engagement_step` task function: one method per workflow step."""
+
+    def __init__(
+        self,
+        *,
+        opportunities: Callable[[], OpportunitySource],
+        psa: Callable[[], EngagementTarget],
+        accounting: Callable[[], EngagementTarget],
+        accounts: Callable[[], AccountSource],
+        account_sync: Callable[[], AccountSync],
+        ledger: Ledger,
+        approvals: ApprovalStore,
+        notifier: Callable[[], Notifier],
+        events: Callable[[], EventPublisher],
+        metrics: Metrics,
+        mappings: Mappings,
+        landscape: Landscape,
+        required_account_fields: Sequence[str] = ("name",),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._opportunities = opportunities
+        self._targets = {"psa": psa, "accounting": accounting}
+        self._accounts = accounts
+        self._account_sync = account_sync
+        self._ledger = ledger
+        self._approvals = approvals
+        self._notifier = notifier
+        self._events = events
+        self._metrics = metrics
+        self._mappings = mappings
+        self._landscape = landscape
+        self._required = tuple(required_account_fields)
+        self._clock = clock
+
+    # --- dispatch ------------------------------------------------------------------------------
+
+    def run(self, step: str, state: Mapping[str, Any], *, token: str | None = None) -> dict[str, Any]:
+        """Run one step on `state`; errors leave as StepTransientError or StepPermanentError."""
+        current = SetupState.model_validate(state)
+        try:
+            which = Step(step)
+        except ValueError:
+            raise StepPermanentError(
+                f"{step}: no such step (expected one of {[s.value for s in Step]})"
+            ) from None
+        try:
+            match which:
+                case Step.REQUEST_APPROVAL:
+                    if not token:
+                        raise ValidationFailed("request_approval needs the workflow's task token")
+                    result = self.request_approval(current, token)
+                case _:
+                    result = getattr(self, which.value)(current)
+        except TransientError as exc:
+            raise StepTransientError(f"{which}: {exc}") from exc
+        except PermanentError as exc:
+            raise StepPermanentError(f"{which}: {exc}") from exc
+        return dict(result.model_dump(mode="json"))
+
+    # --- the steps -------------------------------------------------------------------------------
+
+    def _opportunity(self, state: SetupState) -> Opportunity:
+        return self._opportunities().fetch_opportunity(state.opportunity_id)
+
+    def _target_systems(self) -> dict[str, SystemName]:
+        return {role: target().system for role, target in self._targets.items()}
+
+    def _missing_customers(self, account: SourceRef) -> list[SystemName]:
+        return [
+            system
+            for system in self._target_systems().values()
+            if self._ledger.cross_reference(EntityType.ACCOUNT, account, system) is None
+        ]
+
+    def validate_customer(self, state: SetupState) -> SetupState:
+        """The deal is won, its required fields are there and its customer is synced (syncing it if not)."""
+        opportunity = self._opportunity(state)
+        if opportunity.status is not OpportunityStatus.WON:
+            raise ValidationFailed(f"opportunity {opportunity.source} is {opportunity.status}, not won")
+        if opportunity.amount.amount <= 0:
+            raise ValidationFailed(f"opportunity {opportunity.source}: field 'amount' must be positive")
+        if self._missing_customers(opportunity.account):
+            # Not synced yet (the account notice may still be queued): sync it now, then look again.
+            self._account_sync().sync_account(opportunity.account.id)
+        missing = self._missing_customers(opportunity.account)
+        if missing:
+            raise ValidationFailed(
+                f"account {opportunity.account.id} is not in {', '.join(missing)} after syncing it; "
+                "see the account's open exceptions"
+            )
+        account = self._accounts().fetch_account(opportunity.account.id)
+        absent = [name for name in self._required if getattr(account, name, None) in (None, "")]
+        if absent:
+            raise ValidationFailed(f"account {opportunity.account.id}: required field '{absent[0]}' is empty")
+        return state.model_copy(update={"account_id": opportunity.account.id, "status": "validated"})
+
+    def upsert_customer(self, state: SetupState) -> SetupState:
+        """Client in the PSA and customer in accounting are current (idempotent: unchanged is a no-op)."""
+        opportunity = self._opportunity(state)
+        self._account_sync().sync_account(opportunity.account.id)
+        customers: dict[str, str] = {}
+        for role, system in self._target_systems().items():
+            xref = self._ledger.cross_reference(EntityType.ACCOUNT, opportunity.account, system)
+            if xref is None:
+                raise ValidationFailed(f"account {opportunity.account.id} has no customer in {system}")
+            customers[role] = xref.target.id
+        return state.model_copy(update={"customers": customers, "status": "customer_ready"})
+
+    def _legal_entity(self, opportunity: Opportunity) -> str:
+        # The opportunity says its currency, not its company: the entity that books in that currency.
+        currency = opportunity.amount.currency
+        entities = [e.code for e in self._landscape.legal_entities if e.functional_currency == currency]
+        if len(entities) != 1:
+            raise ValidationFailed(
+                f"opportunity {opportunity.source}: field 'legal_entity' cannot be derived from currency "
+                f"{currency} (legal entities booking in it: {entities or 'none'})"
+            )
+        return entities[0]
+
+    def assign_dimensions(self, state: SetupState) -> SetupState:
+        """Legal entity, class, revenue mapping and template from the landscape mappings."""
+        opportunity = self._opportunity(state)
+        systems = self._target_systems()
+        entity = self._legal_entity(opportunity)
+        template = self._mappings.row(
+            "project_templates",
+            opportunity.service_line,
+            source=opportunity.source.system,
+            target=systems["psa"],
+            legal_entity=entity,
+        )
+        dimensions = FinancialDimensions(legal_entity=entity, accounting_class=opportunity.service_line)
+        mapper = DimensionMapper(
+            self._mappings, source=opportunity.source.system, target=systems["accounting"]
+        )
+        posting = mapper.map(dimensions)
+        try:
+            revenue: str | None = self._mappings.map(
+                "revenue_accounts",
+                opportunity.service_line,
+                source=systems["psa"],
+                target=systems["accounting"],
+                legal_entity=entity,
+            )
+        except MappingMissing:
+            # Revenue is mapped per service on each time entry; a service line without its own row
+            # is not an error here, the postings will name what is missing.
+            revenue = None
+        return state.model_copy(
+            update={
+                "legal_entity": entity,
+                "template": template.target,
+                "default_rate_card": getattr(template, "rate_card", None),
+                "dimensions": dimensions.model_dump(mode="json"),
+                "posting_dimensions": posting.model_dump(mode="json"),
+                "revenue_account": revenue,
+                "status": "dimensions_assigned",
+            }
+        )
+
+    def _engagement(self, state: SetupState, opportunity: Opportunity) -> Engagement:
+        if state.template is None or state.legal_entity is None:
+            raise ValidationFailed("generate_shell ran before assign_dimensions: no template in the state")
+        model = opportunity.billing_model or BillingModel.TIME_AND_MATERIALS
+        budget = opportunity.amount.rounded()
+        card = SourceRef(
+            system=opportunity.source.system,
+            type="rate_card",
+            id=state.default_rate_card or f"{opportunity.source.id}-contracted",
+        )
+        extra: dict[str, Any] = {}
+        if model is BillingModel.FIXED_FEE:
+            extra = {
+                "fixed_fee": budget,
+                "milestones": (Milestone(code="M1", name="Delivery", amount=budget),),
+            }
+        elif model is BillingModel.RETAINER:
+            extra = {"retainer_amount": budget, "retainer_period": "monthly"}
+        return Engagement(
+            source=SourceRef(system=opportunity.source.system, type="engagement", id=opportunity.source.id),
+            name=opportunity.name,
+            account=opportunity.account,
+            opportunity=opportunity.source,
+            template=state.template,
+            billing_model=model,
+            currency=opportunity.amount.currency,
+            rate_card=card if model is BillingModel.TIME_AND_MATERIALS else None,
+            dimensions=FinancialDimensions.model_validate(state.dimensions),
+            budget=budget,
+            start_date=opportunity.close_date,
+            **extra,
+        )
+
+    def generate_shell(self, state: SetupState) -> SetupState:
+        """The engagement in DRAFT in the PSA (from the template) and in accounting; found, not duplicated."""
+        opportunity = self._opportunity(state)
+        engagement = self._engagement(state, opportunity)
+        created = dict(state.engagements)
+        for role, target_of in self._targets.items():
+            target = target_of()
+            existing = target.find_engagement(opportunity.source)
+            if existing is not None:
+                created[role] = existing.ref.id
+                continue
+            record = target.create_engagement(
+                engagement, customer_id=state.customers[role], idempotency_key=f"{state.execution}:{role}"
+            )
+            created[role] = record.ref.id
+        return state.model_copy(update={"engagements": created, "status": "shell_created"})
+
+    def apply_rate_card(self, state: SetupState) -> SetupState:
+        """Contracted rates from the opportunity's lines; without lines, the template's default card stays."""
+        opportunity = self._opportunity(state)
+        if not opportunity.lines:
+            return state.model_copy(
+                update={
+                    "rates": [],
+                    "rates_source": f"template card {state.default_rate_card}",
+                    "status": "rated",
+                }
+            )
+        card = RateCard(
+            source=SourceRef(
+                system=opportunity.source.system, type="rate_card", id=f"{opportunity.source.id}"
+            ),
+            id=f"{opportunity.source.id}-contracted",
+            name=f"{opportunity.name} (contracted)"[:255],
+            currency=opportunity.amount.currency,
+            lines=tuple(
+                RateCardLine(role=line.role, rate=line.rate, effective_from=opportunity.close_date)
+                for line in _one_line_per_role(opportunity)
+            ),
+        )
+        for role, target_of in self._targets.items():
+            target_of().apply_rate_card(state.engagements[role], card)
+        rates = [
+            {"role": line.role, "rate": str(line.rate.amount), "currency": line.rate.currency}
+            for line in card.lines
+        ]
+        return state.model_copy(
+            update={"rates": rates, "rates_source": "opportunity lines", "status": "rated"}
+        )
+
+    def request_approval(self, state: SetupState, token: str) -> SetupState:
+        """Record what is to be approved, with the token that resumes the workflow; pending until decided."""
+        opportunity = self._opportunity(state)
+        existing = self._approvals.get(state.execution)
+        request = ApprovalRequest(
+            id=state.execution,
+            opportunity=opportunity.source,
+            customer=f"{opportunity.account.id} ({_pairs(state.customers)})",
+            engagement=f"{opportunity.name} ({_pairs(state.engagements)})",
+            dimensions={**state.posting_dimensions, "revenue_account": state.revenue_account},
+            rates=tuple(state.rates),
+            budget=str(opportunity.amount.rounded()),
+            task_token=token,
+            # A retried request keeps its first time, so reminders and turnaround count from it.
+            requested_at=existing.requested_at if existing is not None else self._clock(),
+        )
+        self._approvals.put(request)
+        self._metrics.count("ApprovalsPending")
+        return state.model_copy(update={"approval_id": request.id, "status": "pending_approval"})
+
+    def activate(self, state: SetupState) -> SetupState:
+        for role, target_of in self._targets.items():
+            record = target_of().activate_engagement(state.engagements[role])
+            if record.status is not EngagementStatus.ACTIVE:
+                raise TransientError(f"{role} engagement {record.ref.id} is {record.status} after activation")
+        return state.model_copy(update={"status": "active"})
+
+    def notify(self, state: SetupState) -> SetupState:
+        """Delivery operations hear of it (SNS, for staffing) and the bus carries 'engagement activated'."""
+        opportunity = self._opportunity(state)
+        engagement = self._engagement(state, opportunity).model_copy(update={"approved_at": self._clock()})
+        self._notifier().notify(
+            f"Engagement active: {opportunity.name}"[:100],
+            json.dumps(
+                {
+                    "opportunity": opportunity.source.id,
+                    "engagements": state.engagements,
+                    "dimensions": state.posting_dimensions,
+                    "rates": state.rates,
+                    "budget": str(engagement.budget),
+                }
+            ),
+            attributes={"kind": "engagement_activated"},
+        )
+        self._events().publish_events(
+            [
+                EngagementActivated(
+                    source=engagement.source,
+                    subject=engagement.source.id,
+                    correlation_id=state.execution,
+                    data=engagement,
+                )
+            ]
+        )
+        return state.model_copy(update={"status": "notified"})
+
+    def write_back(self, state: SetupState) -> SetupState:
+        """The opportunity shows the project ids and 'active' (an external-id upsert: safe to repeat)."""
+        self._opportunities().write_back(
+            state.opportunity_id,
+            SetupOutcome(
+                status="active",
+                psa_project_id=state.engagements.get("psa"),
+                accounting_project_id=state.engagements.get("accounting"),
+            ),
+        )
+        turnaround = (self._clock() - state.started_at).total_seconds()
+        self._metrics.count("ProjectSetupTurnaround", max(turnaround, 0.0), unit="Seconds")
+        return state.model_copy(update={"status": "done"})
+
+    # --- compensation --------------------------------------------------------------------------
+
+    def compensate(self, state: Mapping[str, Any], error: Mapping[str, Any]) -> dict[str, Any]:
+        """Close what this execution created, open an exception naming step and cause, tell the CRM."""
+        current = SetupState.model_validate(state)
+        step, cause, rejected = _failure_of(error)
+        for role, record_id in current.engagements.items():
+            # Idempotent in the targets: closing a closed engagement leaves it closed.
+            self._targets[role]().close_engagement(
+                record_id, reason=f"setup {current.execution}: {cause}"[:255]
+            )
+        if current.approval_id is not None:
+            pending = self._approvals.get(current.approval_id)
+            if pending is not None and pending.state is ApprovalState.PENDING:
+                self._approvals.put(pending.model_copy(update={"state": ApprovalState.TIMED_OUT}))
+        status = "rejected" if rejected else "failed"
+        kind = "engagement_rejected" if rejected else "engagement_setup_failed"
+        opportunity = SourceRef(
+            system=self._opportunities().system, type="opportunity", id=current.opportunity_id
+        )
+        self._ledger.record_exception(
+            ExceptionRecord(
+                id=f"setup:{current.execution}",
+                kind=kind,
+                entity=EntityType.OPPORTUNITY,
+                subject=opportunity,
+                reason=(
+                    f"step {step} failed: {cause}; closed: {current.engagements or 'nothing'}; "
+                    f"retry with: {retry_command(current.execution)}"
+                )[:2000],
+                opened_at=self._clock(),
+            )
+        )
+        self._metrics.count("WorkflowFailures", dimensions={"step": step})
+        self._opportunities().write_back(
+            current.opportunity_id,
+            SetupOutcome(
+                status=status,
+                psa_project_id=current.engagements.get("psa"),
+                accounting_project_id=current.engagements.get("accounting"),
+                detail=f"{step}: {cause}"[:1000],
+            ),
+        )
+        return {**current.model_dump(mode="json"), "status": status, "failed_step": step, "cause": cause}
+
+
+def _pairs(values: Mapping[str, str]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in values.items())
+
+
+def _one_line_per_role(opportunity: Opportunity) -> list[Any]:
+    # Two lines for one role at different rates cannot both be "the" rate: the first one sold wins.
+    seen: dict[str, Any] = {}
+    for line in opportunity.lines:
+        seen.setdefault(line.role, line)
+    return list(seen.values())
+
+
+def _failure_of(error: Mapping[str, Any]) -> tuple[str, str, bool]:
+    """(step, cause, rejected) from a Catch's {"Error", "Cause"}; a Lambda error's Cause is JSON."""
+    name = str(error.get("Error") or "Unknown")
+    raw = error.get("Cause")
+    message = str(raw or name)
+    try:
+        parsed = json.loads(message)
+    except (TypeError, ValueError):
+        parsed = None
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        message = str(parsed["errorMessage"])
+    if name == REJECTED_ERROR:
+        return Step.REQUEST_APPROVAL.value, f"rejected: {message}", True
+    if name in ("States.Timeout", "States.HeartbeatTimeout"):
+        return Step.REQUEST_APPROVAL.value, "no approval decision before the timeout", False
+    step, sep, rest = message.partition(": ")
+    if sep and step in {s.value for s in Step}:
+        return step, rest, False
+    return "unknown", f"{name}: {message}", False
+
+
+class ApprovalDecision(CanonicalModel):
+    """What the approval route reports back."""
+
+    id: str
+    state: ApprovalState
+
+
+class ApprovalDesk:
+    """The approval routes and the reminder: list pending requests, approve, reject with a reason."""
+
+    def __init__(
+        self,
+        *,
+        approvals: ApprovalStore,
+        callback: Callable[[], TaskCallback],
+        notifier: Callable[[], Notifier],
+        metrics: Metrics,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._approvals = approvals
+        self._callback = callback
+        self._notifier = notifier
+        self._metrics = metrics
+        self._clock = clock
+
+    def pending(self) -> list[ApprovalRequest]:
+        return sorted(self._approvals.pending(), key=lambda r: r.requested_at)
+
+    def _open(self, approval_id: str) -> ApprovalRequest:
+        request = self._approvals.get(approval_id)
+        if request is None:
+            raise LookupError(f"no approval request {approval_id!r}")
+        if request.state is not ApprovalState.PENDING:
+            raise ValidationFailed(f"approval request {approval_id} is already {request.state}")
+        return request
+
+    def approve(self, approval_id: str, *, by: str) -> ApprovalDecision:
+        request = self._open(approval_id)
+        # Answer the workflow first: if that fails the request stays pending and can be approved again.
+        self._callback().succeed(
+            request.task_token, {"approved_by": by, "approved_at": self._clock().isoformat()}
+        )
+        self._approvals.put(request.model_copy(update={"state": ApprovalState.APPROVED, "decided_by": by}))
+        return ApprovalDecision(id=approval_id, state=ApprovalState.APPROVED)
+
+    def reject(self, approval_id: str, *, by: str, reason: str) -> ApprovalDecision:
+        if not reason.strip():
+            raise ValidationFailed("field 'reason' is required to reject")
+        request = self._open(approval_id)
+        self._callback().fail(request.task_token, error=REJECTED_ERROR, cause=reason[:256])
+        self._approvals.put(
+            request.model_copy(update={"state": ApprovalState.REJECTED, "decided_by": by, "reason": reason})
+        )
+        return ApprovalDecision(id=approval_id, state=ApprovalState.REJECTED)
+
+    def remind(self, *, older_than: timedelta, now: datetime | None = None) -> list[str]:
+        """Publish one reminder per request pending longer than `older_than`; returns their ids."""
+        moment = now or self._clock()
+        due = [r for r in self.pending() if r.reminded_at is None and moment - r.requested_at >= older_than]
+        for request in due:
+            waited = int((moment - request.requested_at).total_seconds() // 3600)
+            self._notifier().notify(
+                f"Approval pending {waited} h: {request.engagement}"[:100],
+                json.dumps(
+                    {"approval": request.id, "opportunity": request.opportunity.id, "budget": request.budget}
+                ),
+                attributes={"kind": "approval_reminder"},
+            )
+            self._approvals.put(request.model_copy(update={"reminded_at": moment}))
+        self._metrics.count("ApprovalsPending", len(self._approvals.pending()))
+        return [r.id for r in due]
+
+
+class WorkflowStart:
+    """The use case behind `workflow_start`: a closed-won notice starts setup once per close."""
+
+    def __init__(
+        self,
+        *,
+        opportunities: Callable[[], OpportunitySource],
+        starter: Callable[[], WorkflowStarter],
+        metrics: Metrics,
+        approval_timeout_seconds: int,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._opportunities = opportunities
+        self._starter = starter
+        self._metrics = metrics
+        self._timeout = approval_timeout_seconds
+        self._clock = clock
+
+    def on_notice(self, notice: ChangeNotice) -> str | None:
+        """The execution name started, or None (not won, or a duplicate of a close already started)."""
+        opportunity = self._opportunities().fetch_opportunity(notice.record_id)
+        if opportunity.status is not OpportunityStatus.WON:
+            return None
+        # The close version is the record's version when fetched (Salesforce SystemModstamp): a replayed
+        # notice fetches the same version, a re-opened and re-closed deal a later one.
+        version = opportunity.source.version
+        state = initial_state(opportunity.source.id, version, now=self._clock())
+        payload = {"state": state, "approval_timeout_seconds": self._timeout}
+        if not self._starter().start(state["execution"], payload):
+            self._metrics.count("DuplicatesPrevented", dimensions={"flow": "engagement_setup"})
+            return None
+        return str(state["execution"])

@@ -1,0 +1,202 @@
+"""In-memory fakes of the engagement setup ports (CRM opportunities, engagement targets, approvals, SNS)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from shared.domain.commercial import Opportunity, OpportunityLine, OpportunityStatus, RateCard
+from shared.domain.engagements import Engagement
+from shared.domain.errors import NotFoundError, TransientError
+from shared.domain.models import SourceRef, SystemName
+from shared.domain.money import Money
+from shared.domain.ports import (
+    ApprovalRequest,
+    ApprovalState,
+    EngagementRecord,
+    EngagementStatus,
+    SetupOutcome,
+)
+
+
+class FakeOpportunities:
+    """The CRM's opportunities, and what setup wrote back to each."""
+
+    system = SystemName.SALESFORCE
+
+    def __init__(self) -> None:
+        self.opportunities: dict[str, Opportunity] = {}
+        self.written: dict[str, list[SetupOutcome]] = {}
+
+    def put(
+        self,
+        opportunity_id: str,
+        account_id: str,
+        *,
+        service_line: str = "Advisory",
+        currency: str = "USD",
+        amount: str = "120000.00",
+        status: OpportunityStatus = OpportunityStatus.WON,
+        version: str = "2025-03-01T10:00:00.000Z",
+        lines: tuple[tuple[str, str, str], ...] = (("Consultant", "100", "180.00"),),
+    ) -> Opportunity:
+        opportunity = Opportunity(
+            source=SourceRef(
+                system=SystemName.SALESFORCE, type="Opportunity", id=opportunity_id, version=version
+            ),
+            account=SourceRef(system=SystemName.SALESFORCE, type="Account", id=account_id),
+            name=f"Deal {opportunity_id}",
+            stage="Closed Won" if status is OpportunityStatus.WON else "Negotiation",
+            status=status,
+            close_date=date(2025, 3, 1),
+            amount=Money(amount=Decimal(amount), currency=currency),
+            service_line=service_line,
+            lines=tuple(
+                OpportunityLine(
+                    role=role, quantity=Decimal(q), rate=Money(amount=Decimal(r), currency=currency)
+                )
+                for role, q, r in lines
+            ),
+        )
+        self.opportunities[opportunity_id] = opportunity
+        return opportunity
+
+    def fetch_opportunity(self, opportunity_id: str) -> Opportunity:
+        if opportunity_id not in self.opportunities:
+            raise NotFoundError(f"no opportunity {opportunity_id}")
+        return self.opportunities[opportunity_id]
+
+    def write_back(self, opportunity_id: str, outcome: SetupOutcome) -> None:
+        self.written.setdefault(opportunity_id, []).append(outcome)
+
+    def last_status(self, opportunity_id: str) -> str | None:
+        written = self.written.get(opportunity_id)
+        return written[-1].status if written else None
+
+
+class FakeEngagementTarget:
+    """A PSA or accounting system holding engagements; `fail_next` injects vendor failures."""
+
+    def __init__(self, system: SystemName) -> None:
+        self.system = system
+        self.records: dict[str, EngagementRecord] = {}
+        self.by_opportunity: dict[str, str] = {}
+        self.engagements: dict[str, Engagement] = {}
+        self.rate_cards: dict[str, RateCard] = {}
+        self.customers: dict[str, str] = {}
+        self.closed_reasons: dict[str, str] = {}
+        self.fail_next: dict[str, list[Exception]] = {}
+        self._ids = itertools.count(1)
+
+    def _maybe_fail(self, operation: str) -> None:
+        queued = self.fail_next.get(operation)
+        if queued:
+            raise queued.pop(0)
+
+    def find_engagement(self, opportunity: SourceRef) -> EngagementRecord | None:
+        record_id = self.by_opportunity.get(opportunity.id)
+        return self.records[record_id] if record_id else None
+
+    def create_engagement(
+        self, engagement: Engagement, *, customer_id: str, idempotency_key: str
+    ) -> EngagementRecord:
+        self._maybe_fail("create")
+        record_id = f"{self.system.value}-{next(self._ids)}"
+        record = EngagementRecord(
+            ref=SourceRef(system=self.system, type="project", id=record_id),
+            status=EngagementStatus.DRAFT,
+            name=engagement.name,
+        )
+        self.records[record_id] = record
+        self.engagements[record_id] = engagement
+        self.customers[record_id] = customer_id
+        assert engagement.opportunity is not None
+        self.by_opportunity[engagement.opportunity.id] = record_id
+        return record
+
+    def apply_rate_card(self, record_id: str, rate_card: RateCard) -> None:
+        self._maybe_fail("rate_card")
+        self.rate_cards[record_id] = rate_card
+
+    def _set(self, record_id: str, status: EngagementStatus) -> EngagementRecord:
+        record = self.records[record_id].model_copy(update={"status": status})
+        self.records[record_id] = record
+        return record
+
+    def activate_engagement(self, record_id: str) -> EngagementRecord:
+        self._maybe_fail("activate")
+        return self._set(record_id, EngagementStatus.ACTIVE)
+
+    def close_engagement(self, record_id: str, *, reason: str) -> EngagementRecord:
+        self.closed_reasons[record_id] = reason
+        return self._set(record_id, EngagementStatus.CLOSED)
+
+    def statuses(self) -> list[EngagementStatus]:
+        return [r.status for r in self.records.values()]
+
+
+class InMemoryApprovals:
+    def __init__(self) -> None:
+        self.requests: dict[str, ApprovalRequest] = {}
+
+    def put(self, request: ApprovalRequest) -> None:
+        self.requests[request.id] = request
+
+    def get(self, approval_id: str) -> ApprovalRequest | None:
+        return self.requests.get(approval_id)
+
+    def pending(self) -> list[ApprovalRequest]:
+        return [r for r in self.requests.values() if r.state is ApprovalState.PENDING]
+
+
+class FakeNotifier:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str, dict[str, str]]] = []
+
+    def notify(self, subject: str, message: str, *, attributes: Mapping[str, str] | None = None) -> None:
+        self.messages.append((subject, message, dict(attributes or {})))
+
+    def kinds(self) -> list[str]:
+        return [a.get("kind", "") for _, _, a in self.messages]
+
+
+class FakeEvents:
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def publish_events(self, events: list[Any]) -> None:
+        self.events.extend(events)
+
+
+class FakeCallback:
+    """Records task-token answers (the unit tests play the workflow's part)."""
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[str, str, Any]] = []
+
+    def succeed(self, token: str, output: Mapping[str, Any]) -> None:
+        self.answers.append(("success", token, dict(output)))
+
+    def fail(self, token: str, *, error: str, cause: str) -> None:
+        self.answers.append(("failure", token, {"Error": error, "Cause": cause}))
+
+
+class FakeStarter:
+    """Step Functions StartExecution: a name already used is refused (ExecutionAlreadyExists)."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, Mapping[str, Any]] = {}
+
+    def start(self, name: str, payload: Mapping[str, Any]) -> bool:
+        if name in self.started:
+            return False
+        self.started[name] = payload
+        return True
+
+
+def flaky(times: int, message: str = "503 from the vendor") -> list[Exception]:
+    """`times` transient failures, for FakeEngagementTarget.fail_next."""
+    return [TransientError(message) for _ in range(times)]

@@ -1,0 +1,323 @@
+"""Engagement setup against fakes: approve, reject, transient and permanent failures, missing mapping."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.domain.events import EngagementActivated
+from shared.domain.models import SystemName
+from shared.domain.notices import ChangeNotice, Operation
+from shared.domain.ports import ApprovalState, EngagementStatus
+from shared.governance.loader import parse_landscape
+from shared.governance.mappings import Mappings
+from shared.governance.matching import Matcher
+from shared.governance.ownership import Ownership
+from shared.sync.accounts import AccountSync
+from shared.sync.engagements import (
+    ApprovalDesk,
+    EngagementSetup,
+    Step,
+    StepPermanentError,
+    StepTransientError,
+    WorkflowStart,
+    execution_name,
+    initial_state,
+)
+from tests.engagement_fakes import (
+    FakeCallback,
+    FakeEngagementTarget,
+    FakeEvents,
+    FakeNotifier,
+    FakeOpportunities,
+    FakeStarter,
+    InMemoryApprovals,
+    flaky,
+)
+from tests.fakes import FakeCrm, FakeMetrics, FakeTarget, InMemoryLedger
+
+DEMO_LANDSCAPE = Path(__file__).resolve().parents[2] / "infra" / "landscapes" / "demo.toml"
+BEFORE_APPROVAL = (
+    Step.VALIDATE_CUSTOMER,
+    Step.UPSERT_CUSTOMER,
+    Step.ASSIGN_DIMENSIONS,
+    Step.GENERATE_SHELL,
+    Step.APPLY_RATE_CARD,
+    Step.REQUEST_APPROVAL,
+)
+AFTER_APPROVAL = (Step.ACTIVATE, Step.NOTIFY, Step.WRITE_BACK)
+
+
+@dataclass
+class World:
+    crm: FakeCrm
+    opportunities: FakeOpportunities
+    psa: FakeEngagementTarget
+    accounting: FakeEngagementTarget
+    psa_clients: FakeTarget
+    erp_customers: FakeTarget
+    ledger: InMemoryLedger
+    approvals: InMemoryApprovals
+    notifier: FakeNotifier
+    events: FakeEvents
+    callback: FakeCallback
+    metrics: FakeMetrics
+    setup: EngagementSetup
+    desk: ApprovalDesk
+    now: list[datetime]
+
+    def run(self, steps: tuple[Step, ...], state: dict[str, Any], *, attempts: int = 3) -> dict[str, Any]:
+        """Plays the state machine: Retry on StepTransientError, Catch (compensate) on anything else."""
+        for step in steps:
+            for attempt in range(attempts):
+                try:
+                    state = self.setup.run(step, state, token=f"token-{state['execution']}")
+                    break
+                except StepTransientError:
+                    if attempt == attempts - 1:
+                        return self.fail(state, "StepTransientError", "exhausted")
+                except StepPermanentError as exc:
+                    return self.fail(state, "StepPermanentError", str(exc))
+        return state
+
+    def fail(self, state: dict[str, Any], error: str, message: str) -> dict[str, Any]:
+        cause = json.dumps({"errorMessage": message, "errorType": error})
+        return self.setup.compensate(state, {"Error": error, "Cause": cause})
+
+
+@pytest.fixture
+def world() -> World:
+    landscape = parse_landscape(DEMO_LANDSCAPE.read_text(), file="demo.toml")
+    crm, ledger, metrics = FakeCrm(), InMemoryLedger(), FakeMetrics()
+    psa_clients, erp_customers = FakeTarget(SystemName.PRODUCTIVE), FakeTarget(SystemName.QUICKBOOKS)
+    sync = AccountSync(
+        source=lambda: crm,
+        targets=lambda: [psa_clients, erp_customers],
+        ledger=ledger,
+        metrics=metrics,
+        ownership=Ownership(landscape),
+        mappings=Mappings(landscape),
+        matcher=Matcher(landscape.matching),
+    )
+    opportunities = FakeOpportunities()
+    psa, accounting = FakeEngagementTarget(SystemName.PRODUCTIVE), FakeEngagementTarget(SystemName.QUICKBOOKS)
+    approvals, notifier, events, callback = InMemoryApprovals(), FakeNotifier(), FakeEvents(), FakeCallback()
+    now = [datetime(2025, 3, 1, 12, 0, tzinfo=UTC)]
+    setup = EngagementSetup(
+        opportunities=lambda: opportunities,
+        psa=lambda: psa,
+        accounting=lambda: accounting,
+        accounts=lambda: crm,
+        account_sync=lambda: sync,
+        ledger=ledger,
+        approvals=approvals,
+        notifier=lambda: notifier,
+        events=lambda: events,
+        metrics=metrics,
+        mappings=Mappings(landscape),
+        landscape=landscape,
+        required_account_fields=("name", "phone"),
+        clock=lambda: now[0],
+    )
+    desk = ApprovalDesk(
+        approvals=approvals,
+        callback=lambda: callback,
+        notifier=lambda: notifier,
+        metrics=metrics,
+        clock=lambda: now[0],
+    )
+    crm.put("001A", "Acme Consulting", phone="+1 555 0100")
+    sync.sync_account("001A")
+    return World(
+        crm,
+        opportunities,
+        psa,
+        accounting,
+        psa_clients,
+        erp_customers,
+        ledger,
+        approvals,
+        notifier,
+        events,
+        callback,
+        metrics,
+        setup,
+        desk,
+        now,
+    )
+
+
+def _start(world: World, opportunity_id: str = "006W") -> dict[str, Any]:
+    return initial_state(
+        opportunity_id, world.opportunities.opportunities[opportunity_id].source.version, now=world.now[0]
+    )
+
+
+def test_approved_setup_leaves_one_active_engagement_in_each_system_and_tells_everyone(world: World) -> None:
+    # given a won opportunity for a synced customer, with one contracted rate
+    world.opportunities.put("006W", "001A")
+    # when setup runs to the approval checkpoint
+    state = world.run(BEFORE_APPROVAL, _start(world))
+    # then a request with customer, dimensions, rates and budget waits, and the shells are drafts
+    [pending] = world.desk.pending()
+    assert pending.budget == "120000.00 USD"
+    assert pending.dimensions["legal_entity"] == "US01"
+    assert pending.dimensions["accounting_class"] == "100000000000128001"
+    assert pending.rates == ({"role": "Consultant", "rate": "180.00", "currency": "USD"},)
+    assert world.psa.statuses() == [EngagementStatus.DRAFT] and world.accounting.statuses() == [
+        EngagementStatus.DRAFT
+    ]
+    assert next(iter(world.psa.engagements.values())).template == "tpl-301"
+    # when a person approves it and the workflow resumes
+    world.desk.approve(pending.id, by="ops@northwind.example")
+    assert world.callback.answers[0][:2] == ("success", pending.task_token)
+    state = world.run(AFTER_APPROVAL, state)
+    # then both engagements are active, staffing was told, the bus got the event, the CRM shows the ids
+    assert state["status"] == "done"
+    assert world.psa.statuses() == [EngagementStatus.ACTIVE] and world.accounting.statuses() == [
+        EngagementStatus.ACTIVE
+    ]
+    assert world.notifier.kinds() == ["engagement_activated"]
+    assert [type(e) for e in world.events.events] == [EngagementActivated]
+    outcome = world.opportunities.written["006W"][-1]
+    assert (outcome.status, outcome.psa_project_id, outcome.accounting_project_id) == (
+        "active",
+        "productive-1",
+        "quickbooks-1",
+    )
+    assert world.approvals.requests[pending.id].state is ApprovalState.APPROVED
+
+
+def test_rejected_setup_closes_the_shells_opens_an_exception_and_shows_rejected_in_the_crm(
+    world: World,
+) -> None:
+    world.opportunities.put("006W", "001A")
+    state = world.run(BEFORE_APPROVAL, _start(world))
+    [pending] = world.desk.pending()
+    # when a person rejects it with a reason (the workflow's Catch compensates with the Rejected error)
+    world.desk.reject(pending.id, by="cfo@northwind.example", reason="budget not signed off")
+    _, _, failure = world.callback.answers[0]
+    result = world.setup.compensate(state, failure)
+    # then nothing created stays open, and the exception and the CRM say why
+    assert result["status"] == "rejected"
+    assert world.psa.statuses() == [EngagementStatus.CLOSED] and world.accounting.statuses() == [
+        EngagementStatus.CLOSED
+    ]
+    [exception] = world.ledger.exceptions.values()
+    assert exception.kind == "engagement_rejected"
+    assert "request_approval" in exception.reason and "budget not signed off" in exception.reason
+    assert world.opportunities.last_status("006W") == "rejected"
+
+
+def test_transient_vendor_failure_is_retried_and_creates_one_engagement(world: World) -> None:
+    world.opportunities.put("006W", "001A")
+    world.psa.fail_next["create"] = flaky(2)
+    world.run(BEFORE_APPROVAL, _start(world))
+    assert len(world.psa.records) == 1 and len(world.accounting.records) == 1
+
+
+def test_a_step_retried_after_it_created_the_shell_finds_it_instead_of_creating_another(world: World) -> None:
+    world.opportunities.put("006W", "001A")
+    state = world.run(BEFORE_APPROVAL[:4], _start(world))
+    # the same step again (a Retry after a timeout that hid the success)
+    world.setup.run(Step.GENERATE_SHELL, state)
+    assert len(world.psa.records) == 1 and len(world.accounting.records) == 1
+
+
+def test_permanent_failure_opens_an_exception_naming_the_step_the_cause_and_the_retry_command(
+    world: World,
+) -> None:
+    world.opportunities.put("006W", "001A")
+    world.psa.fail_next["rate_card"] = [StepPermanentError("role Consultant is unknown in the PSA")]
+    result = world.run(BEFORE_APPROVAL, _start(world))
+    [exception] = world.ledger.exceptions.values()
+    assert result["failed_step"] == "apply_rate_card"
+    assert (
+        "step apply_rate_card failed" in exception.reason and "role Consultant is unknown" in exception.reason
+    )
+    assert f"close2cash workflow retry {result['execution']}" in exception.reason
+    assert world.psa.statuses() == [EngagementStatus.CLOSED]
+    assert world.opportunities.last_status("006W") == "failed"
+    assert world.metrics.totals["WorkflowFailures[step=apply_rate_card]"] == 1
+
+
+def test_missing_template_mapping_names_the_mapping_and_creates_nothing(world: World) -> None:
+    # given a service line the landscape maps to no project template
+    world.opportunities.put("006W", "001A", service_line="Managed Services")
+    result = world.run(BEFORE_APPROVAL, _start(world))
+    [exception] = world.ledger.exceptions.values()
+    assert result["failed_step"] == "assign_dimensions"
+    assert "mapping 'project_templates' has no row for 'Managed Services'" in exception.reason
+    assert world.psa.records == {} and world.accounting.records == {}
+
+
+def test_customer_not_yet_synced_is_synced_first(world: World) -> None:
+    # given a won opportunity whose account has never reached the PSA or accounting
+    world.crm.put("001B", "Brand New Ltd", phone="+44 20 0000")
+    world.opportunities.put("006N", "001B")
+    world.run(BEFORE_APPROVAL, _start(world, "006N"))
+    assert len(world.psa_clients.records) == 2 and len(world.erp_customers.records) == 2
+    # and the engagement hangs under the client that sync just created
+    assert set(world.psa.customers.values()) <= set(world.psa_clients.records)
+
+
+def test_a_missing_required_account_field_is_named(world: World) -> None:
+    world.crm.put("001C", "No Phone Inc")
+    world.opportunities.put("006C", "001C")
+    result = world.run(BEFORE_APPROVAL, _start(world, "006C"))
+    assert result["failed_step"] == "validate_customer"
+    assert "required field 'phone'" in result["cause"]
+
+
+def test_reminder_goes_once_to_requests_pending_longer_than_the_threshold(world: World) -> None:
+    world.opportunities.put("006W", "001A")
+    world.run(BEFORE_APPROVAL, _start(world))
+    assert world.desk.remind(older_than=timedelta(hours=24), now=world.now[0] + timedelta(hours=2)) == []
+    later = world.now[0] + timedelta(hours=25)
+    assert len(world.desk.remind(older_than=timedelta(hours=24), now=later)) == 1
+    assert world.desk.remind(older_than=timedelta(hours=24), now=later) == []
+    assert world.notifier.kinds() == ["approval_reminder"]
+
+
+def test_approval_timeout_compensates_as_a_failure_of_the_approval_step(world: World) -> None:
+    world.opportunities.put("006W", "001A")
+    state = world.run(BEFORE_APPROVAL, _start(world))
+    result = world.setup.compensate(state, {"Error": "States.Timeout", "Cause": None})
+    assert (result["status"], result["failed_step"]) == ("failed", "request_approval")
+    assert world.approvals.requests[state["execution"]].state is ApprovalState.TIMED_OUT
+
+
+def test_duplicate_closed_won_starts_one_execution_and_a_reclose_starts_another(world: World) -> None:
+    starter, metrics = FakeStarter(), FakeMetrics()
+    start = WorkflowStart(
+        opportunities=lambda: world.opportunities,
+        starter=lambda: starter,
+        metrics=metrics,
+        approval_timeout_seconds=60,
+    )
+    world.opportunities.put("006W", "001A")
+    notice = ChangeNotice(
+        provider=SystemName.SALESFORCE,
+        event_id="e1",
+        entity="opportunity",
+        vendor_type="Opportunity",
+        record_id="006W",
+        operation=Operation.UPDATED,
+    )
+    assert start.on_notice(notice) is not None
+    assert start.on_notice(notice.model_copy(update={"event_id": "e2"})) is None
+    world.opportunities.put("006W", "001A", version="2025-04-01T09:00:00.000Z")
+    assert start.on_notice(notice.model_copy(update={"event_id": "e3"})) is not None
+    assert len(starter.started) == 2
+    assert metrics.totals["DuplicatesPrevented[flow=engagement_setup]"] == 1
+
+
+def test_execution_names_are_legal_for_step_functions() -> None:
+    name = execution_name("006Ab000001xYz", "2025-03-01T10:00:00.000+0000")
+    assert name == "opp-006Ab000001xYz-2025-03-01T10-00-00-000-0000"
+    assert len(execution_name("x" * 200, "v")) == 80
