@@ -27,6 +27,7 @@ class Access(StrEnum):
     SEND = "send"  # queue: SendMessage
     START = "start"  # state machine: StartExecution
     TASK_RESPONSE = "task_response"  # state machine: SendTaskSuccess/Failure/Heartbeat
+    PUBLISH = "publish"  # topic: Publish
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,17 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """An SNS topic people subscribe to (delivery operations, approvers); encrypted, TLS only."""
+
+    name: str
+    description: str
+
+    def use(self, access: Access, env: str) -> Use:
+        return Use(self.name, access, env)
+
+
+@dataclass(frozen=True)
 class QueueTrigger:
     """SQS event source: Lambda polls `queue` in batches and reports partial batch failures."""
 
@@ -151,6 +163,9 @@ class StateMachine:
     definition: Path
     substitutions: dict[str, str] = field(default_factory=dict)
 
+    def use(self, access: Access, env: str) -> Use:
+        return Use(self.name, access, env)
+
 
 @dataclass(frozen=True)
 class Api:
@@ -175,6 +190,7 @@ class Wiring:
     secrets: tuple[Secret, ...]
     functions: tuple[Function, ...]
     state_machines: tuple[StateMachine, ...]
+    topics: tuple[Topic, ...] = ()
 
     def function(self, name: str) -> Function:
         return next(f for f in self.functions if f.name == name)
@@ -197,6 +213,13 @@ BUS = Bus("close2cash")
 CONNECTIONS = Secret("connections", "Credentials and endpoints of each connected system, keyed by system")
 
 ACCOUNT_CHANGES = Queue("account-changes", max_receive_count=5)
+OPPORTUNITY_CHANGES = Queue("opportunity-changes", max_receive_count=5)
+DELIVERY_OPS = Topic("delivery-ops", "Engagements activated (for staffing) and approval reminders")
+CLOSE_TO_CASH = StateMachine(
+    "close-to-cash",
+    definition=STATEMACHINE_DIR / "close_to_cash.asl.json",
+    substitutions={"EngagementStepFunctionArn": "engagement_step"},
+)
 
 # The limit the webhook handler enforces (API Gateway REST cannot go below its own 10 MB).
 API = Api("webhooks", max_body_bytes=WEBHOOK_MAX_BODY_BYTES, throttle_rate_per_second=100, throttle_burst=200)
@@ -211,13 +234,19 @@ WIRING = Wiring(
     api=API,
     bus=BUS,
     tables=(LEDGER, IDEMPOTENCY),
-    queues=(ACCOUNT_CHANGES,),
+    queues=(ACCOUNT_CHANGES, OPPORTUNITY_CHANGES),
     rules=(
         Rule(
             "account-notices",
             bus=BUS.name,
             pattern={"source": [{"prefix": "close2cash.webhooks."}], "detail": {"entity": ["account"]}},
             queue=ACCOUNT_CHANGES.name,
+        ),
+        Rule(
+            "opportunity-notices",
+            bus=BUS.name,
+            pattern={"source": [{"prefix": "close2cash.webhooks."}], "detail": {"entity": ["opportunity"]}},
+            queue=OPPORTUNITY_CHANGES.name,
         ),
     ),
     secrets=(CONNECTIONS,),
@@ -241,12 +270,49 @@ WIRING = Wiring(
             reserved_concurrency=None,
             description="Fetches changed accounts from the CRM and upserts PSA clients and ERP customers",
         ),
-    ),
-    state_machines=(
-        StateMachine(
-            "close-to-cash",
-            definition=STATEMACHINE_DIR / "close_to_cash.asl.json",
-            substitutions={},
+        Function(
+            "workflow_start",
+            handler="functions.workflow_start.handler.handler",
+            trigger=QueueTrigger(OPPORTUNITY_CHANGES.name, batch_size=10, max_batching_window_seconds=1),
+            uses=(*_COMMON_ENV, CLOSE_TO_CASH.use(Access.START, "STATE_MACHINE_ARN")),
+            timeout_seconds=30,
+            description="Fetches changed opportunities; closed-won starts engagement setup once per close",
+        ),
+        Function(
+            "engagement_step",
+            handler="functions.engagement_step.handler.handler",
+            trigger=TaskTrigger(),
+            uses=(
+                *_COMMON_ENV,
+                BUS.use(Access.PUT, "EVENT_BUS_NAME"),
+                DELIVERY_OPS.use(Access.PUBLISH, "NOTIFY_TOPIC_ARN"),
+            ),
+            timeout_seconds=120,  # a step may sync the customer first: a few vendor calls with retries
+            description="One step of engagement setup (validate, upsert, dimensions, shell, rates, ...)",
+        ),
+        Function(
+            "approvals_api",
+            handler="functions.approvals_api.handler.handler",
+            trigger=ApiTrigger(
+                (
+                    ("GET", "/approvals"),
+                    ("POST", "/approvals/{approval_id}/approve"),
+                    ("POST", "/approvals/{approval_id}/reject"),
+                )
+            ),
+            uses=(*_COMMON_ENV, CLOSE_TO_CASH.use(Access.TASK_RESPONSE, "STATE_MACHINE_ARN")),
+            timeout_seconds=10,
+            description="Lists pending engagement approvals and approves or rejects them (bearer token)",
+        ),
+        Function(
+            "approval_reminder",
+            handler="functions.approval_reminder.handler.handler",
+            trigger=ScheduleTrigger("rate(1 hour)"),
+            uses=(*_COMMON_ENV, DELIVERY_OPS.use(Access.PUBLISH, "NOTIFY_TOPIC_ARN")),
+            timeout_seconds=30,
+            description="Reminds approvers of engagement approvals pending longer than configured",
         ),
     ),
+    state_machines=(CLOSE_TO_CASH,),
+    topics=(DELIVERY_OPS,),
 )

@@ -30,8 +30,13 @@ from shared.settings import WEBHOOK_MAX_BODY_BYTES, WEBHOOK_PROVIDERS, Settings
 if TYPE_CHECKING:
     import httpx
 
+    from shared.aws.approvals import DynamoApprovals
     from shared.aws.idempotency import OncePerNotice
+    from shared.aws.notifications import SnsNotifier
+    from shared.aws.workflows import StepFunctionsWorkflow
+    from shared.domain.ports import EngagementTarget, OpportunitySource
     from shared.sync.accounts import AccountSync
+    from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
     from shared.sync.ingest import WebhookIngest
 
 
@@ -156,6 +161,89 @@ class Services:
             raise ConfigurationError("IDEMPOTENCY_TABLE is not set: account_sync was not granted its table")
         return OncePerNotice(
             self.account_sync.on_notice, table_name=self.settings.idempotency_table, metrics=self.metrics
+        )
+
+    # --- engagement setup ----------------------------------------------------------------------
+
+    def opportunity_source(self) -> OpportunitySource:
+        """The system that owns opportunities (the landscape's `ownership.opportunity.owner`)."""
+        source: OpportunitySource = self.connector(self.ownership.owner_of(Domain.OPPORTUNITY))
+        return source
+
+    def engagement_target(self, role: Role) -> EngagementTarget:
+        """The landscape's (first) system of `role` as an engagement target (PSA or accounting)."""
+        systems = self.systems_with(role)
+        if not systems:
+            raise ConfigurationError(f"the landscape has no {role.value} system to set engagements up in")
+        target: EngagementTarget = self.connector(systems[0])
+        return target
+
+    @cached_property
+    def approvals(self) -> DynamoApprovals:
+        from shared.aws.approvals import DynamoApprovals
+
+        return DynamoApprovals(self.settings.ledger_table)
+
+    @cached_property
+    def workflow(self) -> StepFunctionsWorkflow:
+        from shared.aws.workflows import StepFunctionsWorkflow
+
+        return StepFunctionsWorkflow(self.settings.require("state_machine_arn"))
+
+    @cached_property
+    def notifier(self) -> SnsNotifier:
+        from shared.aws.notifications import SnsNotifier
+
+        return SnsNotifier(self.settings.require("notify_topic_arn"))
+
+    @cached_property
+    def engagement_setup(self) -> EngagementSetup:
+        from shared.sync.engagements import EngagementSetup
+
+        return EngagementSetup(
+            opportunities=self.opportunity_source,
+            psa=functools.partial(self.engagement_target, Role.PSA),
+            accounting=functools.partial(self.engagement_target, Role.ACCOUNTING),
+            accounts=self.account_source,
+            account_sync=lambda: self.account_sync,
+            ledger=self.ledger,
+            approvals=self.approvals,
+            notifier=lambda: self.notifier,
+            events=lambda: self.publisher,
+            metrics=self.metrics,
+            mappings=self.mappings,
+            landscape=self.landscape,
+        )
+
+    @cached_property
+    def approval_desk(self) -> ApprovalDesk:
+        from shared.sync.engagements import ApprovalDesk
+
+        return ApprovalDesk(
+            approvals=self.approvals,
+            callback=lambda: self.workflow,
+            notifier=lambda: self.notifier,
+            metrics=self.metrics,
+        )
+
+    @cached_property
+    def workflow_start(self) -> WorkflowStart:
+        from shared.sync.engagements import WorkflowStart
+
+        return WorkflowStart(
+            opportunities=self.opportunity_source,
+            starter=lambda: self.workflow,
+            metrics=self.metrics,
+            approval_timeout_seconds=self.settings.approval_timeout_seconds,
+        )
+
+    def approvals_bearer_sha256(self) -> str | None:
+        """SHA-256 (hex) of the approval routes' bearer token: `approvals.token_sha256` in the secret."""
+        entry = self.connection_settings().get("approvals")
+        return (
+            str(entry.get("token_sha256"))
+            if isinstance(entry, Mapping) and entry.get("token_sha256")
+            else None
         )
 
     def vendor_calls(self) -> dict[str, int]:

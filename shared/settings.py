@@ -29,6 +29,11 @@ class Settings(BaseModel):
     # root: LAMBDA_TASK_ROOT in Lambda, the working directory elsewhere).
     landscape_file: str = "landscape.toml"
     secret_max_age_seconds: int = 300
+    state_machine_arn: str | None = None
+    notify_topic_arn: str | None = None
+    # A week to decide, a reminder after two days: firms approve engagements in days, not minutes.
+    approval_timeout_seconds: int = Field(default=7 * 86400, ge=60)
+    approval_reminder_seconds: int = Field(default=2 * 86400, ge=60)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -39,6 +44,10 @@ class Settings(BaseModel):
             "event_bus_name": "EVENT_BUS_NAME",
             "idempotency_table": "IDEMPOTENCY_TABLE",
             "landscape_file": "LANDSCAPE_FILE",
+            "state_machine_arn": "STATE_MACHINE_ARN",
+            "notify_topic_arn": "NOTIFY_TOPIC_ARN",
+            "approval_timeout_seconds": "APPROVAL_TIMEOUT_SECONDS",
+            "approval_reminder_seconds": "APPROVAL_REMINDER_SECONDS",
         }
         values = {field: env[var] for field, var in names.items() if env.get(var)}
         return cls.model_validate(values)
@@ -54,3 +63,10 @@ class Settings(BaseModel):
         if not self.event_bus_name:
             raise RuntimeError("EVENT_BUS_NAME is not set: this function was not granted the event bus")
         return self.event_bus_name
+
+    def require(self, field: str) -> str:
+        """A setting a function needs; its absence means the wiring did not grant the resource."""
+        value = getattr(self, field)
+        if not value:
+            raise RuntimeError(f"{field.upper()} is not set: this function was not granted it in the wiring")
+        return str(value)

@@ -35,6 +35,7 @@ def test_every_queue_trigger_reads_a_declared_queue_and_every_queue_has_a_consum
 def test_every_use_names_a_declared_resource():
     declared = {t.name for t in WIRING.tables} | {s.name for s in WIRING.secrets} | {WIRING.bus.name}
     declared |= {q.name for q in WIRING.queues} | {m.name for m in WIRING.state_machines}
+    declared |= {t.name for t in WIRING.topics}
     for function in WIRING.functions:
         for use in function.uses:
             assert use.resource in declared, (function.name, use.resource)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import aws_cdk as cdk
 from constructs import IConstruct
 
-from infra.wiring import ScheduleTrigger
+from infra.wiring import Access, ScheduleTrigger
 
 if TYPE_CHECKING:
     from infra.cdk.stack import Close2CashStack
@@ -32,6 +32,14 @@ def acknowledge(stack: Close2CashStack) -> None:
         policy = fn.role.node.try_find_child("DefaultPolicy") if fn.role else None
         if policy is not None:
             _ack(policy, "AwsSolutions-IAM5[Resource::*]", XRAY)
+            if any(use.access is Access.PUBLISH for use in stack.wiring.function(name).uses):
+                _ack(
+                    policy,
+                    "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+                    "Publishing to an SNS topic encrypted with our key needs kms:GenerateDataKey* (the "
+                    "wildcard covers GenerateDataKeyWithoutPlaintext), scoped to that one key's ARN by "
+                    "Topic.grant_publish: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html",
+                )
         _ack(fn, "AwsSolutions-L1", RUNTIME)
         _ack(fn, "Serverless-LambdaLatestVersion", RUNTIME)
         if not isinstance(stack.wiring.function(name).trigger, ScheduleTrigger):

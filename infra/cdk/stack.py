@@ -57,12 +57,11 @@ class Close2CashStack(cdk.Stack):
             **self.state.secrets,
             **self.messaging.queues,
             **self.workflows.state_machines,
+            **self.messaging.topics,
             wiring.bus.name: self.messaging.bus,
         }
-        if (
-            len(resources)
-            != len(wiring.tables) + len(wiring.secrets) + len(wiring.queues) + len(wiring.state_machines) + 1
-        ):
+        kinds = (wiring.tables, wiring.secrets, wiring.queues, wiring.state_machines, wiring.topics)
+        if len(resources) != sum(len(kind) for kind in kinds) + 1:
             raise ValueError("logical resource names in the wiring must be unique across kinds")
         self.functions.grant_uses(resources)
 

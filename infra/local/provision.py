@@ -74,6 +74,10 @@ class Clients:
     def stepfunctions(self) -> SFNClient:
         return self.session.client("stepfunctions", **self._kwargs())
 
+    def sns(self) -> Any:
+        # Typed Any: no mypy_boto3_sns stubs are pinned in this project.
+        return self.session.client("sns", **self._kwargs())
+
     def iam(self) -> Any:
         return self.session.client("iam", **self._kwargs())
 
@@ -111,6 +115,7 @@ class Resources:
     function_arns: dict[str, str] = field(default_factory=dict)
     state_machines: dict[str, str] = field(default_factory=dict)  # logical -> ARN
     schedules: dict[str, str] = field(default_factory=dict)  # function -> schedule rule ARN
+    topics: dict[str, str] = field(default_factory=dict)  # logical -> topic ARN
 
     def value_of(self, resource: str) -> str:
         """The value a `Use` of logical `resource` puts in its env variable (name, URL or ARN)."""
@@ -125,6 +130,8 @@ class Resources:
             found.append(self.queues[resource].url)
         if resource in self.state_machines:
             found.append(self.state_machines[resource])
+        if resource in self.topics:
+            found.append(self.topics[resource])
         if len(found) != 1:
             what = "no resource" if not found else "more than one resource"
             raise ProvisionError(f"{what} in the wiring is named {resource!r}")
@@ -207,7 +214,7 @@ def provision(
     secrets: Mapping[str, Any] | None = None,
     prefix: str | None = None,
 ) -> Resources:
-    """Create every table, queue (+DLQ), bus, rule, secret, function and state machine of `wiring`.
+    """Create every table, queue (+DLQ), bus, rule, topic, secret, function and state machine of `wiring`.
 
     `secrets` maps a secret's logical name to its value (a str, or anything JSON-serialisable: the
     content of the local secrets file); a secret absent from it is created holding "{}".
@@ -295,6 +302,12 @@ def provision(
                 ScheduleExpression=function.trigger.expression,
                 State="ENABLED",
             )["RuleArn"]
+
+    sns = clients.sns()
+    for topic in wiring.topics:
+        res.topics[topic.name] = sns.create_topic(
+            Name=physical_name(prefix, topic.name), Attributes={"DisplayName": topic.description[:100]}
+        )["TopicArn"]
 
     secretsmanager = clients.secretsmanager()
     for secret in wiring.secrets:

@@ -69,3 +69,16 @@ class EventBridgePublisher:
             if response.get("FailedEntryCount", 0):
                 failed = [e for e in response["Entries"] if e.get("ErrorCode")]
                 raise TransientError(f"EventBridge refused {len(failed)} notice(s): {failed[:3]}")
+
+    def publish_events(self, events: list[DomainEvent[Any]]) -> None:
+        """`EventPublisher` port: domain events, source close2cash.domain, detail-type the event type."""
+        for start in range(0, len(events), PUT_EVENTS_MAX_ENTRIES):
+            entries = [
+                to_put_events_entry(event, self._bus)
+                for event in events[start : start + PUT_EVENTS_MAX_ENTRIES]
+            ]
+            self.calls += 1
+            response = self._client.put_events(Entries=entries)
+            if response.get("FailedEntryCount", 0):
+                failed = [e for e in response["Entries"] if e.get("ErrorCode")]
+                raise TransientError(f"EventBridge refused {len(failed)} event(s): {failed[:3]}")

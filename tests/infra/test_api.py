@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from infra.wiring import WIRING, ApiTrigger
@@ -41,13 +43,25 @@ def test_each_route_is_a_lambda_proxy_to_its_function(synth, fn_name, method, pa
     assert method_props["Integration"]["Type"] == "AWS_PROXY"
     assert fn_id in str(method_props["Integration"]["Uri"])
     # path parameters are required, and API Gateway checks them before the function runs
-    assert method_props["RequestParameters"] == {"method.request.path.provider": True}
+    params = {f"method.request.path.{name}": True for name in re.findall(r"\{(\w+)\}", path)}
+    if not params:
+        assert "RequestParameters" not in method_props
+        return
+    assert method_props["RequestParameters"] == params
     validator = synth.resources[method_props["RequestValidatorId"]["Ref"]]["Properties"]
     assert validator["ValidateRequestParameters"] is True
 
 
 def test_webhook_route_is_declared():
     assert ("webhook_ingest", "POST", "/webhooks/{provider}") in ROUTES
+
+
+def test_approval_routes_are_declared():
+    assert {(m, p) for f, m, p in ROUTES if f == "approvals_api"} == {
+        ("GET", "/approvals"),
+        ("POST", "/approvals/{approval_id}/approve"),
+        ("POST", "/approvals/{approval_id}/reject"),
+    }
 
 
 def test_stage_is_throttled_logged_and_traced(synth):

@@ -44,7 +44,10 @@ def variant(tmp_path_factory):
             ),
             Function("work", handler="functions.work.handler.handler", trigger=TaskTrigger()),
         ),
-        state_machines=(StateMachine("flow", definition=asl, substitutions={"WorkFunctionArn": "work"}),),
+        state_machines=(
+            *WIRING.state_machines,
+            StateMachine("flow", definition=asl, substitutions={"WorkFunctionArn": "work"}),
+        ),
     )
     app = cdk.App(outdir=str(folder / "cdk.out"))
     stack = Close2CashStack(app, "variant", wiring=wiring)

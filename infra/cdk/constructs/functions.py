@@ -13,6 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -27,7 +28,7 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 # Anything a `Use` can name, by logical name.
-Resource = dynamodb.Table | events.EventBus | sqs.Queue | secretsmanager.Secret | sfn.StateMachine
+Resource = dynamodb.Table | events.EventBus | sqs.Queue | secretsmanager.Secret | sfn.StateMachine | sns.Topic
 
 
 class Functions(Construct):
@@ -166,6 +167,10 @@ def grant(resource: Resource, use: Use, grantee: iam.IGrantable) -> str:
         if access is Access.READ:
             resource.grant_read(grantee)
             return resource.secret_arn
+    elif isinstance(resource, sns.Topic):
+        if access is Access.PUBLISH:
+            resource.grant_publish(grantee)
+            return resource.topic_arn
     elif isinstance(resource, sfn.StateMachine):
         if access is Access.START:
             resource.grant_start_execution(grantee)

@@ -1,10 +1,12 @@
-"""Messaging: the EventBridge bus with its archive, its rules, and one SQS queue (+DLQ) per consumer."""
+"""Messaging: the EventBridge bus with its archive, its rules, one SQS queue (+DLQ) per consumer, topics."""
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -40,6 +42,19 @@ class Messaging(Construct):
             event_pattern=events.EventPattern(account=[cdk.Stack.of(self).account]),
             retention=cdk.Duration.days(wiring.bus.archive_retention_days),
         )
+
+        # Topics carry customer names and budgets: encrypted with a key of ours (rotated), TLS only.
+        self.topics: dict[str, sns.Topic] = {}
+        if wiring.topics:
+            topic_key = kms.Key(self, "TopicKey", enable_key_rotation=True, description="close2cash topics")
+            for topic in wiring.topics:
+                self.topics[topic.name] = sns.Topic(
+                    self,
+                    f"Topic-{topic.name}",
+                    display_name=topic.description[:100],
+                    master_key=topic_key,
+                    enforce_ssl=True,
+                )
 
         self.queues: dict[str, sqs.Queue] = {}
         self.dlqs: dict[str, sqs.Queue] = {}
