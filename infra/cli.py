@@ -6,7 +6,7 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,6 +21,20 @@ config = typer.Typer(
     no_args_is_help=True, help="The landscape file: connected systems, ownership, mappings, matching."
 )
 app.add_typer(config, name="config")
+workflow = typer.Typer(
+    no_args_is_help=True, help="Engagement setup executions: status, current step, approvals."
+)
+app.add_typer(workflow, name="workflow")
+
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint-url", help="moto endpoint of `close2cash local up`; default: AWS (boto3 session)"
+    ),
+]
+MachineOption = Annotated[
+    str, typer.Option("--state-machine", help="name (or part of it) of the state machine")
+]
 
 
 LandscapeOption = Annotated[
@@ -121,6 +135,78 @@ def config_check(
         f"  mappings:       {sum(tables.values())} rows in {sum(1 for n in tables.values() if n)} tables"
     )
     typer.echo("  matching:       by " + ", then ".join(k.value for k in landscape.matching.keys))
+
+
+def _sfn(endpoint_url: str | None) -> Any:
+    import boto3
+
+    return boto3.client("stepfunctions", endpoint_url=endpoint_url)
+
+
+def _machine_arn(sfn: Any, name: str) -> str:
+    machines = [m for m in sfn.list_state_machines()["stateMachines"] if name in m["name"]]
+    if len(machines) != 1:
+        typer.echo(f"expected one state machine named like {name!r}, found {len(machines)}", err=True)
+        raise typer.Exit(2)
+    return str(machines[0]["stateMachineArn"])
+
+
+@workflow.command("list")
+def workflow_list(
+    endpoint_url: EndpointOption = None, state_machine: MachineOption = "close-to-cash"
+) -> None:
+    """Every execution of engagement setup: name, status, start time."""
+    sfn = _sfn(endpoint_url)
+    arn = _machine_arn(sfn, state_machine)
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+        for execution in page["executions"]:
+            started = f"{execution['startDate']:%Y-%m-%d %H:%M:%S}"
+            typer.echo(f"{execution['name']:<60} {execution['status']:<10} {started}")
+
+
+@workflow.command("show")
+def workflow_show(
+    execution_id: Annotated[str, typer.Argument(help="execution name (opp-<id>-<close version>) or ARN")],
+    endpoint_url: EndpointOption = None,
+    state_machine: MachineOption = "close-to-cash",
+) -> None:
+    """Status, current step, pending approval and (when failed) the step and cause of one execution."""
+    from infra.workflow_view import describe
+
+    sfn = _sfn(endpoint_url)
+    arn = execution_id if execution_id.startswith("arn:") else None
+    if arn is None:
+        machine = _machine_arn(sfn, state_machine)
+        arn = machine.replace(":stateMachine:", ":execution:") + f":{execution_id}"
+    for line in describe(sfn, arn):
+        typer.echo(line)
+
+
+@workflow.command("retry")
+def workflow_retry(
+    execution_id: Annotated[str, typer.Argument(help="name of the failed execution")],
+    endpoint_url: EndpointOption = None,
+    state_machine: MachineOption = "close-to-cash",
+) -> None:
+    """Run a failed setup again from the start with the same input (its steps find what exists)."""
+    sfn = _sfn(endpoint_url)
+    machine = _machine_arn(sfn, state_machine)
+    failed = sfn.describe_execution(
+        executionArn=machine.replace(":stateMachine:", ":execution:") + f":{execution_id}"
+    )
+    if failed["status"] == "RUNNING":
+        typer.echo(f"{execution_id} is still running", err=True)
+        raise typer.Exit(1)
+    for attempt in range(1, 100):
+        # A new name per attempt: Standard workflows refuse a name already used (90 days).
+        name = f"{execution_id[:75]}-r{attempt}"
+        try:
+            sfn.start_execution(stateMachineArn=machine, name=name, input=failed["input"])
+        except sfn.exceptions.ExecutionAlreadyExists:
+            continue
+        typer.echo(f"started {name}")
+        return
+    raise typer.Exit(1)
 
 
 def main() -> None:

@@ -16,7 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from infra import cli
 from infra.local.clock import Clock
 from infra.local.runtime import LocalRuntime
 from infra.wiring import WIRING
@@ -216,11 +218,22 @@ def test_rejected_closed_won_is_compensated_and_the_crm_shows_rejected(flow: Flo
     assert flow.salesforce.opportunities.last_status("006R") == "rejected"
     [exception] = DynamoLedger(flow.rt.resources.tables["ledger"]).open_exceptions()
     assert "budget not signed off" in (exception["reason"] or "")
+    # and `close2cash workflow list / show` against the moto endpoint tell the same story
+    runner, endpoint = CliRunner(), ["--endpoint-url", flow.rt.moto_endpoint]
+    listed = runner.invoke(cli.app, ["workflow", "list", *endpoint])
+    assert request["id"] in listed.output and "FAILED" in listed.output
+    shown = runner.invoke(cli.app, ["workflow", "show", request["id"], *endpoint])
+    assert "failed step:      request_approval" in shown.output, shown.output
+    assert "budget not signed off" in shown.output
 
 
 def test_unanswered_approval_gets_a_reminder_then_times_out_into_an_exception(flow: Flow) -> None:
     flow.closed_won("006T", event_id="n-3")
     [request] = flow.pending()
+    shown = CliRunner().invoke(
+        cli.app, ["workflow", "show", request["id"], "--endpoint-url", flow.rt.moto_endpoint]
+    )
+    assert "approval pending: yes" in shown.output, shown.output
     assert flow.rt.scheduler is not None
     # when a day and two hours pass on the clock, hour by hour, the hourly reminder finds it once
     for _ in range(REMINDER_SECONDS // 3600 + 2):
