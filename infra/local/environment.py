@@ -119,7 +119,7 @@ class LocalEnvironment:
         bootstrap.override(None)  # handlers build their services from the runtime's environment
         # Powertools caches secrets per process: a second environment in the same process (tests)
         # has new sandbox credentials under the same secret name.
-        parameters.clear_caches()
+        parameters.clear_caches()  # type: ignore[no-untyped-call]  # untyped in Powertools
         self.api_url = self.runtime.serve_api()
         self.salesforce.subscribe(
             f"{self.api_url}/webhooks/salesforce", token=connections["salesforce"]["webhook_token"]
