@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +42,7 @@ class FakeOpportunities:
         status: OpportunityStatus = OpportunityStatus.WON,
         version: str = "2025-03-01T10:00:00.000Z",
         lines: tuple[tuple[str, str, str], ...] = (("Consultant", "100", "180.00"),),
+        stage_changed_at: datetime | None = None,
     ) -> Opportunity:
         opportunity = Opportunity(
             source=SourceRef(
@@ -52,6 +53,7 @@ class FakeOpportunities:
             stage="Closed Won" if status is OpportunityStatus.WON else "Negotiation",
             status=status,
             close_date=date(2025, 3, 1),
+            stage_changed_at=stage_changed_at,
             amount=Money(amount=Decimal(amount), currency=currency),
             service_line=service_line,
             lines=tuple(

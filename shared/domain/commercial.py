@@ -13,7 +13,7 @@ from shared.domain._rules import in_currency, on_minor_unit
 from shared.domain.decimals import ExactDecimal
 from shared.domain.engagements import BillingModel
 from shared.domain.errors import NotFoundError
-from shared.domain.models import CanonicalModel, SourceRef
+from shared.domain.models import CanonicalModel, SourceRef, UtcDateTime
 from shared.domain.money import CurrencyCode, Money, sum_money
 from shared.domain.refs import AccountRef, ContactRef, OpportunityRef, RateCardRef
 
@@ -50,6 +50,9 @@ class Opportunity(CanonicalModel):
     stage: str = Field(min_length=1)
     status: OpportunityStatus
     close_date: date
+    # When the stage last changed: closing, re-opening and re-closing move it; other edits (the
+    # hub's own write-back among them) do not. Engagement setup keys its execution on it.
+    stage_changed_at: UtcDateTime | None = None
     amount: Money
     service_line: str = Field(min_length=1)
     billing_model: BillingModel | None = None

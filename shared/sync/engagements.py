@@ -615,9 +615,14 @@ class WorkflowStart:
         opportunity = self._opportunities().fetch_opportunity(notice.record_id)
         if opportunity.status is not OpportunityStatus.WON:
             return None
-        # The close version is the record's version when fetched (Salesforce SystemModstamp): a replayed
-        # notice fetches the same version, a re-opened and re-closed deal a later one.
-        version = opportunity.source.version
+        # The close version is when the stage last changed: a replayed notice, an edit and the hub's
+        # own write-back keep it (one execution); a re-opened and re-closed deal moves it. Without
+        # it, the record's version stands in (every edit is then a new close).
+        version = (
+            opportunity.stage_changed_at.isoformat()
+            if opportunity.stage_changed_at is not None
+            else opportunity.source.version
+        )
         state = initial_state(opportunity.source.id, version, now=self._clock())
         payload = {"state": state, "approval_timeout_seconds": self._timeout}
         if not self._starter().start(state["execution"], payload):

@@ -317,6 +317,35 @@ def test_duplicate_closed_won_starts_one_execution_and_a_reclose_starts_another(
     assert metrics.totals["DuplicatesPrevented[flow=engagement_setup]"] == 1
 
 
+def test_the_hubs_own_write_back_does_not_start_a_second_setup(world: World) -> None:
+    starter = FakeStarter()
+    start = WorkflowStart(
+        opportunities=lambda: world.opportunities,
+        starter=lambda: starter,
+        metrics=FakeMetrics(),
+        approval_timeout_seconds=60,
+    )
+    closed = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
+    world.opportunities.put("006B", "001A", stage_changed_at=closed)
+    notice = ChangeNotice(
+        provider=SystemName.SALESFORCE,
+        event_id="e1",
+        entity="opportunity",
+        vendor_type="Opportunity",
+        record_id="006B",
+        operation=Operation.UPDATED,
+    )
+    assert start.on_notice(notice) is not None
+    # the write-back edits the opportunity: a new SystemModstamp, the same stage change
+    world.opportunities.put("006B", "001A", version="2025-03-02T08:00:00.000Z", stage_changed_at=closed)
+    assert start.on_notice(notice.model_copy(update={"event_id": "e2"})) is None
+    # a re-open and re-close moves the stage change: a new setup
+    later = datetime(2025, 4, 1, 9, 0, tzinfo=UTC)
+    world.opportunities.put("006B", "001A", version="2025-04-01T09:00:00.000Z", stage_changed_at=later)
+    assert start.on_notice(notice.model_copy(update={"event_id": "e3"})) is not None
+    assert len(starter.started) == 2
+
+
 def test_execution_names_are_legal_for_step_functions() -> None:
     name = execution_name("006Ab000001xYz", "2025-03-01T10:00:00.000+0000")
     assert name == "opp-006Ab000001xYz-2025-03-01T10-00-00-000-0000"

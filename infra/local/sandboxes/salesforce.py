@@ -108,7 +108,7 @@ SYSTEM_FIELDS = (
     "LastModifiedById",
     "SystemModstamp",
 )
-DATETIME_FIELDS = frozenset({"CreatedDate", "LastModifiedDate", "SystemModstamp"})
+DATETIME_FIELDS = frozenset({"CreatedDate", "LastModifiedDate", "SystemModstamp", "LastStageChangeDate"})
 # The fields the outbound message rule was set up to send (Setup > Outbound Messages > fields).
 OUTBOUND_FIELDS = (
     "Id",
@@ -212,6 +212,9 @@ OBJECT_FIELDS: dict[str, dict[str, FieldSpec]] = {
         "IsClosed": FieldSpec("boolean", create=False, update=False),
         "IsWon": FieldSpec("boolean", create=False, update=False),
         "HasOpportunityLineItem": FieldSpec("boolean", create=False, update=False),
+        # Read-only, set by Salesforce when StageName changes (API 52.0+): a re-close moves it, an
+        # edit of any other field does not.
+        "LastStageChangeDate": FieldSpec("datetime", create=False, update=False),
         "Pricebook2Id": FieldSpec("reference", refers_to="Pricebook2"),
         "Service_Line__c": FieldSpec("picklist", values=SERVICE_LINES),
         "Billing_Model__c": FieldSpec("picklist", values=BILLING_MODELS),
@@ -508,6 +511,7 @@ class SalesforceSandbox:
         self._tokens: dict[str, datetime] = {}
         self._accounts: dict[str, dict[str, Any]] = {}
         self._objects: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in OBJECT_FIELDS}
+        self._stage_seen: dict[str, str] = {}  # opportunity id -> stage at its LastStageChangeDate
         self.standard_pricebook_id = self._insert(
             "Pricebook2", {"Name": "Standard Price Book", "IsActive": True, "IsStandard": True}
         )
@@ -1467,6 +1471,9 @@ class SalesforceSandbox:
     def _after_write(self, sobject: str, record: dict[str, Any], now: datetime) -> None:
         if sobject == "Opportunity":
             record["IsClosed"], record["IsWon"] = STAGES[record["StageName"]]
+            if self._stage_seen.get(record["Id"]) != record["StageName"]:
+                self._stage_seen[record["Id"]] = record["StageName"]
+                record["LastStageChangeDate"] = now
             self._roll_up(record)
             # The outbound message rule on Opportunity: created, and every time it's edited.
             self._queue_notification(record["Id"], now)

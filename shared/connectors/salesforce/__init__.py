@@ -62,6 +62,10 @@ _OPPORTUNITY_FIELDS = (
     "Amount",
     SERVICE_LINE_FIELD,
     BILLING_MODEL_FIELD,
+    # Moves only when StageName changes (API 52.0+), so the hub's own write-back to the
+    # opportunity does not look like a new close; a re-open and re-close does.
+    # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_opportunity.htm
+    "LastStageChangeDate",
     "LastModifiedDate",
     "SystemModstamp",
 )

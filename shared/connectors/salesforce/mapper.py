@@ -196,6 +196,7 @@ def opportunity_from_salesforce(
             stage=_text(record.stage_name) or "",
             status=opportunity_status(record),
             close_date=record.close_date,
+            stage_changed_at=record.last_stage_change_date,
             amount=amount,
             service_line=service_line,
             billing_model=billing_model(record.billing_model, record.id),

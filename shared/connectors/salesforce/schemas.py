@@ -220,9 +220,10 @@ class SalesforceOpportunity(VendorModel):
     billing_model: str | None = Field(default=None, alias="Billing_Model__c")
     last_modified_date: datetime | None = Field(default=None, alias="LastModifiedDate")
     system_modstamp: datetime | None = Field(default=None, alias="SystemModstamp")
+    last_stage_change_date: datetime | None = Field(default=None, alias="LastStageChangeDate")
     line_items: QueryResult | None = Field(default=None, alias="OpportunityLineItems")
 
-    @field_validator("last_modified_date", "system_modstamp", mode="before")
+    @field_validator("last_modified_date", "system_modstamp", "last_stage_change_date", mode="before")
     @classmethod
     def _timestamps(cls, value: Any) -> Any:
         return _salesforce_datetime(value)

@@ -117,6 +117,20 @@ def test_a_reopened_and_reclosed_deal_has_a_new_version(
     second = connector.fetch_opportunity(opportunity_id)
     assert first.status is second.status is OpportunityStatus.WON
     assert second.source.version != first.source.version
+    assert second.stage_changed_at is not None and second.stage_changed_at != first.stage_changed_at
+
+
+def test_write_back_moves_the_version_but_not_the_stage_change(
+    sandbox: SalesforceSandbox, connector: SalesforceConnector, clock: FakeClock
+):
+    opportunity_id = deal(sandbox)
+    sandbox.close_won(opportunity_id)
+    before = connector.fetch_opportunity(opportunity_id)
+    clock.advance(days=1)
+    connector.write_back(opportunity_id, SetupOutcome(status="pending_approval"))
+    after = connector.fetch_opportunity(opportunity_id)
+    assert after.source.version != before.source.version
+    assert after.stage_changed_at == before.stage_changed_at is not None
 
 
 def test_line_items_beyond_one_page_are_all_fetched(clock: FakeClock):
