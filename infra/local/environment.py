@@ -7,6 +7,7 @@ deployment keeps the real vendors' credentials; the hub cannot tell the differen
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ from shared import bootstrap
 from shared.governance.loader import load_landscape
 
 LOOPBACK = "127.0.0.1"
+QUIET_SECONDS = 0.2
 DEFAULT_LANDSCAPE = Path(__file__).resolve().parents[1] / "landscapes" / "demo.toml"
 
 
@@ -61,6 +63,7 @@ class LocalEnvironment:
         # Refuse to start on an invalid landscape: LandscapeInvalid lists every problem.
         self.landscape_file = landscape.resolve()
         self.landscape = load_landscape(self.landscape_file)
+        self._seeded: set[str] = set()
         self._saved_landscape_env: str | None = None
         self.salesforce = SalesforceSandbox(
             organization_id="00D5g000004DEMOEAA",
@@ -77,10 +80,31 @@ class LocalEnvironment:
             refresh_token=secrets.token_urlsafe(32),
             verifier_token=secrets.token_hex(16),
         )
+        # The approvals API's bearer token; the connections secret holds only its SHA-256.
+        self.approver_token = secrets.token_urlsafe(24)
+        self._seed_from_landscape()
         self.urls: dict[str, str] = {}
         self.api_url = ""
         self._servers: list[BaseWSGIServer] = []
         self.runtime: LocalRuntime | None = None
+
+    def _seed_from_landscape(self) -> None:
+        """Set the sandboxes up as the firm did its real systems: the records the landscape maps to.
+
+        Template projects in the PSA, classes and departments in accounting: a mapping table's target
+        values exist in the target system, so engagement setup finds what it is pointed at.
+        """
+        tables = self.landscape.mappings
+        for row in tables.project_templates:
+            if row.target_system == "productive" and row.target not in self._seeded:
+                self.productive.add_template(f"{row.source} ({row.legal_entity})", template_id=row.target)
+                self._seeded.add(row.target)
+        for cls in tables.classes:
+            if cls.target_system == "quickbooks":
+                self.quickbooks.add_class(cls.source, class_id=cls.target)
+        for department in tables.departments:
+            if department.target_system == "quickbooks":
+                self.quickbooks.add_department(department.source, department_id=department.target)
 
     def connections(self) -> dict[str, Any]:
         """The connections secret: sandboxes by default, or the operator's file for real vendors."""
@@ -93,6 +117,7 @@ class LocalEnvironment:
             "salesforce": self.salesforce.connection(self.urls["salesforce"]),
             "productive": self.productive.connection(self.urls["productive"]),
             "quickbooks": self.quickbooks.connection(self.urls["quickbooks"]),
+            "approvals": {"token_sha256": hashlib.sha256(self.approver_token.encode()).hexdigest()},
         }
 
     def start(self) -> LocalEnvironment:
@@ -156,8 +181,14 @@ class LocalEnvironment:
             }
             for name, count in delivered.items():
                 report.delivered[name] = report.delivered.get(name, 0) + count
-            drained = self.runtime.drain(timeout=max(1.0, timeout - (time.monotonic() - started)))
-            if not any(delivered.values()) and not drained.processed:
+            # Executions paused for an approval count as running: wait for the workers, not for them.
+            before = sum(self.runtime.invocations.values())
+            drained = self.runtime.drain(
+                timeout=max(1.0, timeout - (time.monotonic() - started)), executions=False
+            )
+            time.sleep(QUIET_SECONDS)  # workflow steps run on moto's threads: let them show up
+            busy = sum(self.runtime.invocations.values()) != before
+            if not any(delivered.values()) and not drained.processed and not busy:
                 break
         report.seconds = time.monotonic() - started
         return report

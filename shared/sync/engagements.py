@@ -320,6 +320,25 @@ class EngagementSetup:
             **extra,
         )
 
+    @staticmethod
+    def _as_held_by(role: str, engagement: Engagement, state: SetupState) -> Engagement:
+        """The engagement with its dimensions as `role`'s system names them.
+
+        The PSA keeps the firm's own codes; accounting gets the values the mapping tables translated
+        them to (class and department ids), because that is what its postings will carry.
+        """
+        if role != "accounting" or not state.posting_dimensions:
+            return engagement
+        posting = state.posting_dimensions
+        held = FinancialDimensions(
+            legal_entity=engagement.dimensions.legal_entity,
+            department=posting.get("department"),
+            accounting_class=posting.get("accounting_class"),
+            location=posting.get("location"),
+            cost_center=posting.get("cost_center"),
+        )
+        return engagement.model_copy(update={"dimensions": held})
+
     def generate_shell(self, state: SetupState) -> SetupState:
         """The engagement in DRAFT in the PSA (from the template) and in accounting; found, not duplicated."""
         opportunity = self._opportunity(state)
@@ -332,7 +351,9 @@ class EngagementSetup:
                 created[role] = existing.ref.id
                 continue
             record = target.create_engagement(
-                engagement, customer_id=state.customers[role], idempotency_key=f"{state.execution}:{role}"
+                self._as_held_by(role, engagement, state),
+                customer_id=state.customers[role],
+                idempotency_key=f"{state.execution}:{role}",
             )
             created[role] = record.ref.id
         return state.model_copy(update={"engagements": created, "status": "shell_created"})
@@ -446,11 +467,22 @@ class EngagementSetup:
         """Close what this execution created, open an exception naming step and cause, tell the CRM."""
         current = SetupState.model_validate(state)
         step, cause, rejected = _failure_of(error)
-        for role, record_id in current.engagements.items():
+        engagements = dict(current.engagements)
+        if len(engagements) < len(self._targets):
+            # The failed step may have created a shell in one target before another refused: the
+            # state never heard of it, the stamp on it still finds it.
+            deal = self._opportunity(current)
+            for role, target_of in self._targets.items():
+                if role not in engagements:
+                    found = target_of().find_engagement(deal.source)
+                    if found is not None:
+                        engagements[role] = found.ref.id
+        for role, record_id in engagements.items():
             # Idempotent in the targets: closing a closed engagement leaves it closed.
             self._targets[role]().close_engagement(
                 record_id, reason=f"setup {current.execution}: {cause}"[:255]
             )
+        current = current.model_copy(update={"engagements": engagements})
         if current.approval_id is not None:
             pending = self._approvals.get(current.approval_id)
             if pending is not None and pending.state is ApprovalState.PENDING:

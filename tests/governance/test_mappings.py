@@ -32,7 +32,7 @@ def test_the_legal_entity_itself_is_found_without_knowing_it(demo):
 def test_a_service_line_maps_to_its_template(demo):
     mappings = Mappings(demo)
     template = mappings.map("project_templates", "Advisory", source=CRM, target=PSA, legal_entity="UK01")
-    assert template == "tpl-401"
+    assert template == "900401"
 
 
 def test_missing_mapping_names_table_value_and_systems(demo):

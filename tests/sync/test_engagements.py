@@ -172,7 +172,7 @@ def test_approved_setup_leaves_one_active_engagement_in_each_system_and_tells_ev
     assert world.psa.statuses() == [EngagementStatus.DRAFT] and world.accounting.statuses() == [
         EngagementStatus.DRAFT
     ]
-    assert next(iter(world.psa.engagements.values())).template == "tpl-301"
+    assert next(iter(world.psa.engagements.values())).template == "900301"
     # when a person approves it and the workflow resumes
     world.desk.approve(pending.id, by="ops@northwind.example")
     assert world.callback.answers[0][:2] == ("success", pending.task_token)
@@ -244,6 +244,26 @@ def test_permanent_failure_opens_an_exception_naming_the_step_the_cause_and_the_
     assert world.psa.statuses() == [EngagementStatus.CLOSED]
     assert world.opportunities.last_status("006W") == "failed"
     assert world.metrics.totals["WorkflowFailures[step=apply_rate_card]"] == 1
+
+
+def test_accounting_gets_the_mapped_class_while_the_psa_keeps_the_firms_code(world: World) -> None:
+    world.opportunities.put("006W", "001A")
+    world.run(BEFORE_APPROVAL, _start(world))
+    [in_psa] = world.psa.engagements.values()
+    [in_accounting] = world.accounting.engagements.values()
+    assert in_psa.dimensions.accounting_class == "Advisory"
+    assert in_accounting.dimensions.accounting_class == "100000000000128001"
+
+
+def test_a_shell_created_by_the_step_that_failed_is_closed_too(world: World) -> None:
+    # given accounting refuses the shell after the PSA already created its own in the same step
+    world.opportunities.put("006W", "001A")
+    world.accounting.fail_next["create"] = [StepPermanentError("class 100000000000128001 is inactive")]
+    result = world.run(BEFORE_APPROVAL, _start(world))
+    # then compensation finds the PSA shell by its stamp and closes it: nothing is left behind
+    assert result["failed_step"] == "generate_shell"
+    assert world.psa.statuses() == [EngagementStatus.CLOSED]
+    assert world.accounting.records == {}
 
 
 def test_missing_template_mapping_names_the_mapping_and_creates_nothing(world: World) -> None:

@@ -179,10 +179,16 @@ class ProductiveSandbox:
                 if _related(services[k], "deal") in budget_ids
             ]
 
-    def add_template(self, name: str) -> str:
-        """Create a template project called `name` (what a firm sets up by hand) and return its id."""
+    def add_template(self, name: str, *, template_id: str | None = None) -> str:
+        """Create a template project called `name` (what a firm sets up by hand) and return its id.
+
+        `template_id` gives it a known id (the one a landscape file maps service lines to).
+        """
         with self._lock:
-            template_id = str(next(self._ids))
+            if template_id is None:
+                template_id = str(next(self._ids))
+            elif template_id in self._store["projects"]:
+                raise ValueError(f"project {template_id} already exists in the sandbox")
             stamp = self._stamp()
             self._store["projects"][template_id] = {
                 "id": template_id,

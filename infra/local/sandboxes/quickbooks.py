@@ -159,18 +159,21 @@ class QuickBooksSandbox:
                 raise KeyError(f"customer {customer_id} is not a sub-customer")
             return copy.deepcopy(customer)
 
-    def add_class(self, name: str, *, active: bool = True) -> str:
+    def add_class(self, name: str, *, active: bool = True, class_id: str | None = None) -> str:
         """A Class the bookkeeper set up (Settings > All lists > Classes); returns its Id."""
-        return self._add_tracking("Class", name, active=active)
+        return self._add_tracking("Class", name, active=active, record_id=class_id)
 
-    def add_department(self, name: str, *, active: bool = True) -> str:
+    def add_department(self, name: str, *, active: bool = True, department_id: str | None = None) -> str:
         """A Department (a "location" in QBO's UI); returns its Id."""
-        return self._add_tracking("Department", name, active=active)
+        return self._add_tracking("Department", name, active=active, record_id=department_id)
 
-    def _add_tracking(self, entity: str, name: str, *, active: bool) -> str:
+    def _add_tracking(self, entity: str, name: str, *, active: bool, record_id: str | None = None) -> str:
         with self._lock:
-            record_id = str(self._next_tracking_id[entity])
-            self._next_tracking_id[entity] += 1
+            if record_id is None:
+                record_id = str(self._next_tracking_id[entity])
+                self._next_tracking_id[entity] += 1
+            elif record_id in self._tracking[entity]:
+                raise ValueError(f"{entity} {record_id} already exists in the sandbox")
             now = self._now_text()
             self._tracking[entity][record_id] = {
                 "Name": name,
