@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 
@@ -137,6 +138,114 @@ def _report_rows(env: LocalEnvironment, account_ids: list[str]) -> list[AccountR
     return rows
 
 
+DEAL: dict[str, Any] = {
+    "Name": "Northwind: operating model review",
+    "StageName": "Proposal/Price Quote",
+    "CloseDate": "2026-12-15",
+    "Service_Line__c": "Advisory",
+    "Billing_Model__c": "Time and Materials",
+    "CurrencyIsoCode": "USD",
+}
+DEAL_LINES = [
+    {"Product": "Engagement Partner", "Quantity": 40, "UnitPrice": 320, "Role__c": "Partner"},
+    {"Product": "Senior Consultant", "Quantity": 160, "UnitPrice": 210, "Role__c": "Senior Consultant"},
+]
+
+
+@dataclass
+class EngagementReport:
+    """What the closed-won deal became."""
+
+    opportunity_id: str
+    approval: dict[str, Any]
+    write_back: dict[str, Any]
+    psa_projects: list[dict[str, Any]]
+    accounting_projects: list[dict[str, Any]]
+    turnaround_seconds: float
+
+    @property
+    def active_once(self) -> bool:
+        live = [p for p in self.psa_projects if not p["attributes"].get("archived_at")]
+        active = [c for c in self.accounting_projects if c.get("Active")]
+        return (
+            self.write_back.get("C2C_Setup_Status__c") == "active"
+            and len(self.psa_projects) == 1
+            and len(live) == 1
+            and len(self.accounting_projects) == 1
+            and len(active) == 1
+        )
+
+
+def engagement_setup(env: LocalEnvironment, console: Console, *, account_id: str) -> EngagementReport:
+    """A won deal: the workflow runs to the approval checkpoint, the demo approves it, it activates."""
+    auth = {"Authorization": f"Bearer {env.approver_token}", "X-Approver": "ops@northwind.example"}
+    with console.status("Sales wins a deal in Salesforce (Advisory, two roles); setup runs to approval"):
+        opportunity_id = env.salesforce.put_opportunity(
+            {**DEAL, "AccountId": account_id}, line_items=DEAL_LINES
+        )
+        env.settle()
+        started = time.monotonic()
+        env.salesforce.close_won(opportunity_id)
+        pending: list[dict[str, Any]] = []
+        while not pending and time.monotonic() - started < 30:
+            env.settle()
+            pending = httpx.get(f"{env.api_url}/approvals", headers=auth, timeout=10).json()
+    if not pending:
+        console.print("  [red]no approval request appeared[/]")
+        approval: dict[str, Any] = {}
+    else:
+        approval = pending[0]
+        rates = ", ".join(f"{r['role']} {r['rate']} {r['currency']}" for r in approval["rates"])
+        console.print(
+            f"  pending approval {approval['id']}: {approval['engagement']},"
+            f" budget {approval['budget']}, rates {rates}"
+        )
+        with console.status("Delivery operations approves it through POST /approvals/{id}/approve"):
+            answer = httpx.post(f"{env.api_url}/approvals/{approval['id']}/approve", headers=auth, timeout=10)
+            answer.raise_for_status()
+            while time.monotonic() - started < 60:
+                env.settle()
+                if env.salesforce.opportunity(opportunity_id).get("C2C_Setup_Status__c") == "active":
+                    break
+    turnaround = time.monotonic() - started
+    record = env.salesforce.opportunity(opportunity_id)
+    stamp = f"salesforce-{opportunity_id}"
+    return EngagementReport(
+        opportunity_id=opportunity_id,
+        approval=approval,
+        write_back={k: v for k, v in record.items() if k.startswith("C2C_")},
+        psa_projects=[p for p in env.productive.projects() if p["attributes"].get("project_number") == stamp],
+        accounting_projects=[
+            c for c in env.quickbooks.customers() if c.get("Job") and opportunity_id in str(c.get("Notes"))
+        ],
+        turnaround_seconds=turnaround,
+    )
+
+
+def _print_engagement(console: Console, report: EngagementReport) -> None:
+    table = Table(title="Closed-won → active engagement (Step Functions, approval, write-back)")
+    for column in (
+        "opportunity",
+        "Productive project",
+        "QuickBooks project",
+        "dimensions",
+        "rates",
+        "status",
+    ):
+        table.add_column(column)
+    dimensions = report.approval.get("dimensions") or {}
+    table.add_row(
+        report.opportunity_id,
+        str(report.write_back.get("C2C_PSA_Project_Id__c")),
+        str(report.write_back.get("C2C_Accounting_Project_Id__c")),
+        ", ".join(f"{k} {v}" for k, v in dimensions.items() if v),
+        ", ".join(f"{r['role']} {r['rate']}" for r in report.approval.get("rates", [])),
+        str(report.write_back.get("C2C_Setup_Status__c")),
+    )
+    console.print(table)
+    console.print(f"setup turnaround (close → active, approval included): {report.turnaround_seconds:.1f}s")
+
+
 def run(
     console: Console | None = None, *, log_file: Path = DEFAULT_LOG, landscape: Path = DEFAULT_LANDSCAPE
 ) -> int:
@@ -187,6 +296,8 @@ def run(
         console.print("  QuickBooks notified the hub; the CRM owns accounts, so this is drift, not a change")
 
         rows = _report_rows(env, ids)
+        engagement = engagement_setup(env, console, account_id=ids[0])
+
         services = bootstrap.services()
         totals = services.metrics.totals
         exceptions = services.ledger.open_exceptions()
@@ -222,11 +333,21 @@ def run(
     console.print(" · ".join(f"{k} {int(v)}" for k, v in figures.items()) + f" · wall time {elapsed:.1f}s")
     for exception in exceptions:
         console.print(f"  exception [{exception['kind']}] {exception['subject']}: {exception['reason']}")
+    _print_engagement(console, engagement)
     failed = [row for row in rows if not row.exactly_once]
+    if not engagement.active_once:
+        console.print(f"handler logs: {log_file}")
+        console.print(
+            "[red]FAILED[/]: the won deal did not become exactly one active engagement in each system"
+        )
+        return 1
     if failed:
         console.print(f"handler logs: {log_file}")
         console.print(f"[red]FAILED[/]: {len(failed)} account(s) did not arrive exactly once")
         return 1
     console.print(f"handler logs and EMF metrics (JSON, correlation id = notice id): {log_file}")
-    console.print("[green]OK[/]: every account arrived exactly once in Productive and QuickBooks")
+    console.print(
+        "[green]OK[/]: every account arrived exactly once in Productive and QuickBooks,"
+        " and the won deal is one active engagement in each"
+    )
     return 0
