@@ -91,6 +91,7 @@ def local_up(
         for name, url in env.urls.items():
             typer.echo(f"sandbox:   {name:<11} {url}")
         if secrets_file is None:
+            typer.echo(f"approvals: {env.api_url}/approvals   (Authorization: Bearer {env.approver_token})")
             salesforce = env.connections()["salesforce"]
             typer.echo(
                 f"salesforce sandbox OAuth client: client_id={salesforce['client_id']}"
