@@ -73,6 +73,29 @@ def main() -> int:
             " looking for work while it drains; in AWS, Lambda's pollers long-poll the queue instead"
         )
 
+        from tests.benchmarks.engagement import measure as measure_engagement
+
+        engagement = measure_engagement(env)
+        say("\n== One closed-won deal to an active engagement (approval included) ==")
+        say(f"  state transitions: {engagement.transitions} (Standard workflows bill each)")
+        say(
+            "  lambda invocations: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(engagement.invocations.items()))
+        )
+        say(
+            "  vendor API calls: " + ", ".join(f"{k} {v}" for k, v in sorted(engagement.vendor_calls.items()))
+        )
+        say("  AWS calls: " + ", ".join(f"{k} {v}" for k, v in sorted(engagement.aws_calls.items())))
+        costs = engagement.cost_per_thousand()
+        say(
+            f"  modelled AWS cost per 1,000 engagements (us-east-1 list prices): ${sum(costs.values()):.3f}"
+            + " ("
+            + ", ".join(f"{k} ${v:.3f}" for k, v in costs.items())
+            + ")"
+        )
+        if not engagement.active:
+            say("  WARNING: the engagement did not end active in both systems")
+
         say("\n== Webhook ingest throughput on the local runtime (loopback HTTP, one client) ==")
         for label, value in ingest_throughput(env).items():
             say(f"  {label:<55} {value:8.1f}")
