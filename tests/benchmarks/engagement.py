@@ -79,10 +79,10 @@ def measure(env: LocalEnvironment) -> EngagementFigures:
     history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
     # Standard workflows bill each state entered (start and end of the execution are not billed).
     transitions = sum(1 for event in history if event["type"].endswith("StateEntered"))
-    # The runtime's own polling (receives, list executions) is not what a deployment pays for per deal.
-    for key in [
-        k for k in counts if k in ("sqs:ReceiveMessage", "sqs:GetQueueAttributes") or k.startswith("states:")
-    ]:
+    # The runtime's own polling (receives, list executions) is not what a deployment pays for per deal,
+    # and moto's Lambda calls for Task states are the invocations counted above, not API calls.
+    runtime_only = ("sqs:ReceiveMessage", "sqs:GetQueueAttributes")
+    for key in [k for k in counts if k in runtime_only or k.startswith(("states:", "lambda:"))]:
         del counts[key]
     return EngagementFigures(
         transitions=transitions,
