@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra.cdk.constructs.observability import BUSINESS_METRICS
+from infra.cdk.constructs.observability import BUSINESS_GAUGES, BUSINESS_METRICS
 from infra.wiring import WIRING
 
 pytestmark = pytest.mark.infra
@@ -64,6 +64,8 @@ def test_every_alarm_notifies_the_encrypted_alarm_topic(synth):
 def test_dashboard_shows_the_business_metrics(synth):
     [dashboard] = synth.of_type("AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    for metric in (*BUSINESS_METRICS, "SyncLatency"):
+    for metric in (*BUSINESS_METRICS, *(name for name, _ in BUSINESS_GAUGES)):
+        assert metric in body, metric
+    for metric in ("ProjectSetupTurnaround", "ApprovalsPending", "WorkflowFailures", "SyncLatency"):
         assert metric in body, metric
     assert "close2cash" in body

@@ -28,6 +28,16 @@ BUSINESS_METRICS = (
     "EchoesSuppressed",
     "WebhookRejected",
     "NoticesReceived",
+    "DriftDetected",
+    "FailedTransactions",
+    "CustomersLinked",
+    "WorkflowFailures",
+)
+# Gauges and durations: the statistic that answers "how is it going" for each.
+BUSINESS_GAUGES = (
+    ("SyncLatency", "p90"),
+    ("ProjectSetupTurnaround", "p90"),
+    ("ApprovalsPending", "Maximum"),
 )
 
 
@@ -107,7 +117,7 @@ class Observability(Construct):
         )
         self.dashboard.add_widgets(
             *(self._business_widget(metric_name, "Sum") for metric_name in BUSINESS_METRICS),
-            self._business_widget("SyncLatency", "p90"),
+            *(self._business_widget(metric_name, statistic) for metric_name, statistic in BUSINESS_GAUGES),
         )
         self.dashboard.add_widgets(
             cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24),
