@@ -20,14 +20,14 @@ app = APIGatewayRestResolver()
 
 def _caller() -> str:
     """Checks the bearer token against the SHA-256 kept in the connections secret; 401 otherwise."""
-    header = app.current_event.get_header_value("Authorization") or ""
+    header = app.current_event.headers.get("Authorization") or ""
     scheme, _, token = header.partition(" ")
     expected = services().approvals_bearer_sha256()
     if scheme.lower() != "bearer" or not token or expected is None:
         raise UnauthorizedError("a bearer token is required")
     if not hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), expected):
         raise UnauthorizedError("the bearer token is not valid")
-    return str(app.current_event.get_header_value("X-Approver") or "approver")
+    return str(app.current_event.headers.get("X-Approver") or "approver")
 
 
 def _json(status: int, body: Any) -> Response[str]:
