@@ -881,18 +881,7 @@ class SalesforceSandbox:
         now = self._clock()
         record_id = self._ids.new(ACCOUNT_PREFIX)
         record: dict[str, Any] = dict.fromkeys(self._known_fields())
-        record.update(
-            {
-                "Id": record_id,
-                "IsDeleted": False,
-                "OwnerId": self._user_id,
-                "CreatedDate": now,
-                "CreatedById": self._user_id,
-                "LastModifiedDate": now,
-                "LastModifiedById": self._user_id,
-                "SystemModstamp": now,
-            }
-        )
+        record.update(self._system_fields(record_id, now))
         if self.multi_currency:
             record["CurrencyIsoCode"] = "USD"  # the corporate currency, the default of new records
         record.update(clean)
@@ -1247,6 +1236,19 @@ class SalesforceSandbox:
 
     # --- objects other than Account ----------------------------------------------------------
 
+    def _system_fields(self, record_id: str, now: datetime) -> dict[str, Any]:
+        """The audit fields Salesforce sets on every record it creates."""
+        return {
+            "Id": record_id,
+            "IsDeleted": False,
+            "OwnerId": self._user_id,
+            "CreatedDate": now,
+            "CreatedById": self._user_id,
+            "LastModifiedDate": now,
+            "LastModifiedById": self._user_id,
+            "SystemModstamp": now,
+        }
+
     def _object_fields(self, sobject: str) -> tuple[str, ...]:
         names = [name for name in OBJECT_FIELDS[sobject] if self.multi_currency or name != "CurrencyIsoCode"]
         return (*SYSTEM_FIELDS, *names)
@@ -1385,18 +1387,7 @@ class SalesforceSandbox:
         )
         record_id = self._ids.new(PREFIXES[sobject])
         record: dict[str, Any] = dict.fromkeys(self._object_fields(sobject))
-        record.update(
-            {
-                "Id": record_id,
-                "IsDeleted": False,
-                "OwnerId": self._user_id,
-                "CreatedDate": now,
-                "CreatedById": self._user_id,
-                "LastModifiedDate": now,
-                "LastModifiedById": self._user_id,
-                "SystemModstamp": now,
-            }
-        )
+        record.update(self._system_fields(record_id, now))
         record.update(clean)
         if sobject == "Opportunity":
             if self.multi_currency and record.get("CurrencyIsoCode") is None:
