@@ -109,3 +109,35 @@ def _pending_for(env: LocalEnvironment, opportunity_id: str, auth: dict[str, str
         if mine:
             return dict(mine[0])
     raise AssertionError(f"no approval request for {opportunity_id}")
+
+
+def test_a_service_line_without_a_template_mapping_fails_naming_the_mapping(env: LocalEnvironment) -> None:
+    account_id = env.salesforce.put_account({"Name": "Training Buyer GmbH", "CurrencyIsoCode": "USD"})
+    env.settle()
+    projects_before = len(env.productive.projects())
+    # given a deal for a service line the landscape maps to no project template
+    opportunity_id = env.salesforce.put_opportunity(
+        {
+            "Name": "Onboarding workshops",
+            "AccountId": account_id,
+            "StageName": "Proposal/Price Quote",
+            "CloseDate": "2026-12-22",
+            "Service_Line__c": "Training",
+            "Amount": 15000,
+            "CurrencyIsoCode": "USD",
+        }
+    )
+    env.settle()
+    # when it is won
+    env.salesforce.close_won(opportunity_id)
+    for _ in range(60):
+        env.settle()
+        if env.salesforce.opportunity(opportunity_id).get("C2C_Setup_Status__c") == "failed":
+            break
+    # then nothing was created, the CRM shows the failure, and the exception names the mapping
+    record = env.salesforce.opportunity(opportunity_id)
+    assert record["C2C_Setup_Status__c"] == "failed"
+    assert "project_templates" in (record["C2C_Setup_Detail__c"] or "")
+    assert len(env.productive.projects()) == projects_before
+    reasons = [e["reason"] or "" for e in bootstrap.services().ledger.open_exceptions()]
+    assert any("project_templates" in reason and "Training" in reason for reason in reasons)
