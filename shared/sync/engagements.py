@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from shared.domain.commercial import OpportunityStatus, RateCard, RateCardLine
+from shared.domain.commercial import Opportunity, OpportunityStatus, RateCard, RateCardLine
 from shared.domain.dimensions import FinancialDimensions
 from shared.domain.engagements import BillingModel, Engagement, Milestone
 from shared.domain.errors import PermanentError, TransientError, ValidationFailed
@@ -48,7 +48,6 @@ from shared.governance.mappings import MappingMissing, Mappings
 from shared.sync.dimensions import DimensionMapper
 
 if TYPE_CHECKING:
-    from shared.domain.commercial import Opportunity
     from shared.domain.notices import ChangeNotice
     from shared.sync.accounts import AccountSync
 
@@ -102,6 +101,9 @@ class SetupState(CanonicalModel):
     rates_source: str | None = None
     approval_id: str | None = None
     status: str = "started"
+    # The opportunity as the CRM had it when setup validated it: every later step works from this one
+    # reading (one fetch per setup, not one per step), and all steps agree on what was sold.
+    opportunity: dict[str, Any] | None = None
 
 
 def execution_name(opportunity_id: str, close_version: str | None) -> str:
@@ -189,6 +191,8 @@ class EngagementSetup:
     # --- the steps -------------------------------------------------------------------------------
 
     def _opportunity(self, state: SetupState) -> Opportunity:
+        if state.opportunity is not None:
+            return Opportunity.model_validate(state.opportunity)
         return self._opportunities().fetch_opportunity(state.opportunity_id)
 
     def _target_systems(self) -> dict[str, SystemName]:
@@ -221,7 +225,13 @@ class EngagementSetup:
         absent = [name for name in self._required if getattr(account, name, None) in (None, "")]
         if absent:
             raise ValidationFailed(f"account {opportunity.account.id}: required field '{absent[0]}' is empty")
-        return state.model_copy(update={"account_id": opportunity.account.id, "status": "validated"})
+        return state.model_copy(
+            update={
+                "account_id": opportunity.account.id,
+                "opportunity": opportunity.model_dump(mode="json"),
+                "status": "validated",
+            }
+        )
 
     def upsert_customer(self, state: SetupState) -> SetupState:
         """Client in the PSA and customer in accounting are current (idempotent: unchanged is a no-op)."""
