@@ -6,7 +6,7 @@ https://developer.productive.io/companies.html for the company attributes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -87,12 +87,6 @@ class CompanyResource(VendorModel):
     attributes: CompanyAttributes = Field(default_factory=CompanyAttributes)
 
 
-class CompanyDocument(VendorModel):
-    """A JSON:API document whose primary data is one company."""
-
-    data: CompanyResource
-
-
 class PageMeta(VendorModel):
     """Pagination meta of a list response (https://developer.productive.io/ "Pagination")."""
 
@@ -103,10 +97,19 @@ class PageMeta(VendorModel):
     max_page_size: int | None = None
 
 
-class CompanyListDocument(VendorModel):
-    """A JSON:API document whose primary data is a page of companies."""
+R = TypeVar("R", bound=VendorModel)
 
-    data: list[CompanyResource] = Field(default_factory=list)
+
+class Document(VendorModel, Generic[R]):
+    """A JSON:API document whose primary data is one resource object."""
+
+    data: R
+
+
+class ListDocument(VendorModel, Generic[R]):
+    """A JSON:API document whose primary data is a page of resource objects."""
+
+    data: list[R] = Field(default_factory=list)
     meta: PageMeta = Field(default_factory=PageMeta)
 
 
@@ -212,19 +215,6 @@ class ProjectResource(VendorModel):
     relationships: dict[str, Relationship] = Field(default_factory=dict)
 
 
-class ProjectDocument(VendorModel):
-    """A JSON:API document whose primary data is one project."""
-
-    data: ProjectResource
-
-
-class ProjectListDocument(VendorModel):
-    """A JSON:API document whose primary data is a page of projects."""
-
-    data: list[ProjectResource] = Field(default_factory=list)
-    meta: PageMeta = Field(default_factory=PageMeta)
-
-
 class DealAttributes(VendorModel):
     """The attributes of a `deals` resource (a deal, or a budget when `budget` is true)."""
 
@@ -244,19 +234,6 @@ class DealResource(VendorModel):
     type: str = "deals"
     attributes: DealAttributes = Field(default_factory=DealAttributes)
     relationships: dict[str, Relationship] = Field(default_factory=dict)
-
-
-class DealDocument(VendorModel):
-    """A JSON:API document whose primary data is one deal or budget."""
-
-    data: DealResource
-
-
-class DealListDocument(VendorModel):
-    """A JSON:API document whose primary data is a page of deals or budgets."""
-
-    data: list[DealResource] = Field(default_factory=list)
-    meta: PageMeta = Field(default_factory=PageMeta)
 
 
 class ServiceAttributes(VendorModel):
@@ -279,19 +256,6 @@ class ServiceResource(VendorModel):
     relationships: dict[str, Relationship] = Field(default_factory=dict)
 
 
-class ServiceDocument(VendorModel):
-    """A JSON:API document whose primary data is one service."""
-
-    data: ServiceResource
-
-
-class ServiceListDocument(VendorModel):
-    """A JSON:API document whose primary data is a page of services."""
-
-    data: list[ServiceResource] = Field(default_factory=list)
-    meta: PageMeta = Field(default_factory=PageMeta)
-
-
 class ServiceTypeAttributes(VendorModel):
     """The attributes of a `service_types` resource (a kind of work, e.g. a role)."""
 
@@ -307,14 +271,14 @@ class ServiceTypeResource(VendorModel):
     attributes: ServiceTypeAttributes = Field(default_factory=ServiceTypeAttributes)
 
 
-class ServiceTypeDocument(VendorModel):
-    """A JSON:API document whose primary data is one service type."""
-
-    data: ServiceTypeResource
-
-
-class ServiceTypeListDocument(VendorModel):
-    """A JSON:API document whose primary data is a page of service types."""
-
-    data: list[ServiceTypeResource] = Field(default_factory=list)
-    meta: PageMeta = Field(default_factory=PageMeta)
+# One document type per resource, as the client names them.
+CompanyDocument = Document[CompanyResource]
+CompanyListDocument = ListDocument[CompanyResource]
+ProjectDocument = Document[ProjectResource]
+ProjectListDocument = ListDocument[ProjectResource]
+DealDocument = Document[DealResource]
+DealListDocument = ListDocument[DealResource]
+ServiceDocument = Document[ServiceResource]
+ServiceListDocument = ListDocument[ServiceResource]
+ServiceTypeDocument = Document[ServiceTypeResource]
+ServiceTypeListDocument = ListDocument[ServiceTypeResource]
