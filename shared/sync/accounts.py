@@ -297,26 +297,13 @@ class AccountSync:
         xref = self._ledger.find_by_target(EntityType.ACCOUNT, subject)
         if xref is None:
             # Not a record this hub wrote (linking pre-existing customers is a matching rule's job).
-            return SyncResult(
-                notice_id=notice.event_id,
-                source=subject,
-                target_system=target.system,
-                action=SyncAction.IGNORED,
-                target_id=notice.record_id,
-                detail="not managed by close2cash",
-            )
+            return _on_target(notice, target, subject, SyncAction.IGNORED, detail="not managed by close2cash")
         if notice.operation is Operation.DELETED:
             return self._drift(target, notice, xref, f"deleted in {target.system}")
         current = target.read_account(notice.record_id)
         if current.view.checksum() == xref.checksum:
             self._metrics.count("EchoesSuppressed")
-            return SyncResult(
-                notice_id=notice.event_id,
-                source=xref.source,
-                target_system=target.system,
-                action=SyncAction.ECHO,
-                target_id=notice.record_id,
-            )
+            return _on_target(notice, target, xref.source, SyncAction.ECHO)
         now = current.view.synced_fields()
         before = xref.content or {}
         changed = [field for field, value in now.items() if before.get(field) != value]
@@ -341,12 +328,11 @@ class AccountSync:
             SyncAction.ACCEPTED,
         )
         self._metrics.count("OwnerChangesAccepted")
-        return SyncResult(
-            notice_id=notice.event_id,
-            source=xref.source,
-            target_system=target.system,
-            action=SyncAction.ACCEPTED,
-            target_id=notice.record_id,
+        return _on_target(
+            notice,
+            target,
+            xref.source,
+            SyncAction.ACCEPTED,
             detail=f"{', '.join(split.propagate)} changed by its owner {target.system}",
         )
 
@@ -364,14 +350,21 @@ class AccountSync:
             )
         )
         self._metrics.count("DriftDetected")
-        return SyncResult(
-            notice_id=notice.event_id,
-            source=xref.source,
-            target_system=target.system,
-            action=SyncAction.DRIFT,
-            target_id=notice.record_id,
-            detail=reason,
-        )
+        return _on_target(notice, target, xref.source, SyncAction.DRIFT, detail=reason)
+
+
+def _on_target(
+    notice: ChangeNotice, target: AccountTarget, source: SourceRef, action: SyncAction, detail: str = ""
+) -> SyncResult:
+    """What a target's own notice about one of its records came to."""
+    return SyncResult(
+        notice_id=notice.event_id,
+        source=source,
+        target_system=target.system,
+        action=action,
+        target_id=notice.record_id,
+        detail=detail,
+    )
 
 
 def _create_key(account: Account) -> str:
