@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.bootstrap import services
 from shared.domain.errors import ValidationFailed
 from shared.observability import logger, metrics, tracer
+from shared.sync.engagements import AlreadyDecided
 
 app = APIGatewayRestResolver()
 
@@ -67,7 +68,7 @@ def unknown(error: LookupError) -> Response[str]:
 
 @app.exception_handler(ValidationFailed)  # type: ignore[untyped-decorator]
 def refused(error: ValidationFailed) -> Response[str]:
-    return _json(409 if "already" in str(error) else 400, {"message": str(error)})
+    return _json(409 if isinstance(error, AlreadyDecided) else 400, {"message": str(error)})
 
 
 @logger.inject_lambda_context

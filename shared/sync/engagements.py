@@ -81,6 +81,10 @@ class StepPermanentError(PermanentError):
     """A step failed on something only a person can fix; the state's Catch compensates on this name."""
 
 
+class AlreadyDecided(ValidationFailed):
+    """An approval request that was approved, rejected or timed out earlier: answered 409."""
+
+
 class SetupState(CanonicalModel):
     """What the workflow carries from step to step (JSON, well below Step Functions' 256 KB)."""
 
@@ -594,7 +598,7 @@ class ApprovalDesk:
         if request is None:
             raise LookupError(f"no approval request {approval_id!r}")
         if request.state is not ApprovalState.PENDING:
-            raise ValidationFailed(f"approval request {approval_id} is already {request.state}")
+            raise AlreadyDecided(f"approval request {approval_id} is already {request.state}")
         return request
 
     def approve(self, approval_id: str, *, by: str) -> ApprovalDecision:
