@@ -83,7 +83,8 @@ class _IdFactory:
 
 # --- the Account object --------------------------------------------------------------------------
 
-TEXT_FIELDS = (
+# Account's fields are free text; the sandbox checks neither their length nor a picklist.
+ACCOUNT_FIELDS = (
     "Name",
     "Type",
     "Industry",
@@ -110,7 +111,7 @@ SYSTEM_FIELDS = (
 )
 DATETIME_FIELDS = frozenset({"CreatedDate", "LastModifiedDate", "SystemModstamp", "LastStageChangeDate"})
 # The fields the outbound message rule was set up to send (Setup > Outbound Messages > fields).
-OUTBOUND_FIELDS = (
+ACCOUNT_OUTBOUND_FIELDS = (
     "Id",
     "Name",
     "Website",
@@ -200,7 +201,12 @@ SETUP_STATUSES = ("pending_approval", "active", "rejected", "failed")
 # resource can address opportunities by it.
 EXTERNAL_ID_FIELD = "C2C_External_Id__c"
 
+_UNCHECKED_LENGTH = 2**63
+
 OBJECT_FIELDS: dict[str, dict[str, FieldSpec]] = {
+    "Account": {
+        name: FieldSpec("text", _UNCHECKED_LENGTH, required=name == "Name") for name in ACCOUNT_FIELDS
+    },
     "Opportunity": {
         "Name": FieldSpec("text", 120, required=True),
         "AccountId": FieldSpec("reference", refers_to="Account"),
@@ -289,6 +295,8 @@ OPPORTUNITY_OUTBOUND_FIELDS = (
     "LastModifiedDate",
     "SystemModstamp",
 )
+# Each object's outbound message rule and the fields it sends.
+OUTBOUND_FIELDS = {"Account": ACCOUNT_OUTBOUND_FIELDS, "Opportunity": OPPORTUNITY_OUTBOUND_FIELDS}
 # Currency fields have 2 decimal places, Quantity too (field reference: precision 18/12, scale 2).
 _SCALE = Decimal("0.01")
 _NUMBER_MARK = "\u0000num:"
@@ -509,7 +517,6 @@ class SalesforceSandbox:
         self._page_size = page_size
         self._token_ttl = token_ttl
         self._tokens: dict[str, datetime] = {}
-        self._accounts: dict[str, dict[str, Any]] = {}
         self._objects: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in OBJECT_FIELDS}
         self._stage_seen: dict[str, str] = {}  # opportunity id -> stage at its LastStageChangeDate
         self.standard_pricebook_id = self._insert(
@@ -570,23 +577,28 @@ class SalesforceSandbox:
         rule "Account: created, and every time it's edited -> send outbound message" does.
         """
         with self._lock:
-            if account_id is None:
-                return self._create_account(dict(fields))
-            self._update_account(self._find(account_id), dict(fields))
-            return str(self._find(account_id)["Id"])
+            record = None if account_id is None else self._find_in("Account", account_id)
+            try:
+                if record is None:
+                    return self._insert("Account", dict(fields))
+                self._change("Account", record["Id"], dict(fields))
+            except SalesforceApiError as exc:
+                raise ValueError(exc.message) from exc
+            return str(record["Id"])
 
     def account(self, account_id: str) -> dict[str, Any]:
         """The record as GET sObject Rows returns it (KeyError when there is no such Account)."""
         with self._lock:
             try:
-                return self._render(self._find(account_id))
+                record = self._find_in("Account", account_id)
+                return self._render_fields("Account", record, self._object_fields("Account"))
             except SalesforceApiError as exc:
                 raise KeyError(account_id) from exc
 
     def account_ids(self) -> list[str]:
         """Every Account id, in creation order."""
         with self._lock:
-            return list(self._accounts)
+            return list(self._objects["Account"])
 
     def subscribe(self, url: str, *, token: str, transport: httpx.BaseTransport | None = None) -> None:
         """Point the outbound message rule at `url`; messages are POSTed to url?token=<token>."""
@@ -727,24 +739,12 @@ class SalesforceSandbox:
             return response
 
     def _dispatch(self, endpoint: str, request: Request, args: dict[str, str]) -> Response:
-        if endpoint in {"create", "row", "external_id"} and args["sobject"] in OBJECT_FIELDS:
+        if endpoint in {"create", "row", "external_id"}:
+            sobject = args["sobject"]
+            # Account has no External ID field, so it has no sObject Rows by External ID resource.
+            if sobject not in OBJECT_FIELDS or (endpoint == "external_id" and sobject == "Account"):
+                raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
             return self._dispatch_object(endpoint, request, args)
-        if endpoint == "external_id":
-            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
-        if endpoint == "create":
-            self._require_account(args["sobject"])
-            record_id = self._create_account(self._json_body(request), via_api=True)
-            return self._json({"id": record_id, "success": True, "errors": []}, status=201)
-        if endpoint == "row":
-            self._require_account(args["sobject"])
-            record = self._find(args["record_id"])
-            if request.method == "GET":
-                return self._json(self._render(record, self._fields_param(request)))
-            if request.method == "PATCH":
-                self._update_account(record, self._json_body(request), via_api=True)
-                return Response(status=204)
-            record["IsDeleted"] = True
-            return Response(status=204)
         if endpoint == "query":
             return self._json(self._run_query(request, args["version"]))
         return self._json(self._query_more(args["locator"], args["version"]))
@@ -812,124 +812,13 @@ class SalesforceSandbox:
             raise SalesforceApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         self._api_calls.append(self._clock())
 
-    # --- records -------------------------------------------------------------------------------
-
-    def _require_account(self, sobject: str) -> None:
-        if sobject != "Account":
-            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
-
-    def _known_fields(self) -> tuple[str, ...]:
-        text = TEXT_FIELDS if self.multi_currency else tuple(f for f in TEXT_FIELDS if f != "CurrencyIsoCode")
-        return (*SYSTEM_FIELDS, *text)
-
-    def _canonical_field(self, name: str) -> str | None:
-        lowered = name.lower()
-        return next((known for known in self._known_fields() if known.lower() == lowered), None)
-
-    def _find(self, record_id: str) -> dict[str, Any]:
-        if not re.fullmatch(r"[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?", record_id):
-            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
-        # The first 15 characters are the id (case-sensitive); an 18-character form must be the
-        # case-safe extension of them.
-        full = to_18(record_id[:15])
-        if len(record_id) == 18 and record_id.upper() != full.upper():
-            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
-        record = self._accounts.get(full)
-        if record is None:
-            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
-        if record["IsDeleted"]:
-            raise SalesforceApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
-        return record
-
-    def _check_writable(self, fields: dict[str, Any]) -> dict[str, Any]:
-        clean: dict[str, Any] = {}
-        for name, value in fields.items():
-            known = self._canonical_field(name)
-            if known is None:
-                raise SalesforceApiError(
-                    400, "INVALID_FIELD", f"No such column '{name}' on sobject of type Account", [name]
-                )
-            if known in SYSTEM_FIELDS:
-                raise SalesforceApiError(
-                    400,
-                    "INVALID_FIELD_FOR_INSERT_UPDATE",
-                    f"Unable to create/update fields: {known}. Please check the security settings of "
-                    "this field and verify that it is read/write for your profile or permission set.",
-                    [known],
-                )
-            if value is not None and not isinstance(value, str):
-                raise SalesforceApiError(
-                    400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of string from {value!r}", [known]
-                )
-            clean[known] = value if value != "" else None
-        return clean
-
-    def _create_account(self, fields: dict[str, Any], *, via_api: bool = False) -> str:
-        try:
-            clean = self._check_writable(fields)
-        except SalesforceApiError as exc:
-            if via_api:
-                raise
-            raise ValueError(exc.message) from exc
-        if not clean.get("Name"):
-            error = SalesforceApiError(
-                400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [Name]", ["Name"]
-            )
-            if via_api:
-                raise error
-            raise ValueError(error.message)
-        now = self._clock()
-        record_id = self._ids.new(ACCOUNT_PREFIX)
-        record: dict[str, Any] = dict.fromkeys(self._known_fields())
-        record.update(self._system_fields(record_id, now))
-        if self.multi_currency:
-            record["CurrencyIsoCode"] = "USD"  # the corporate currency, the default of new records
-        record.update(clean)
-        self._accounts[record_id] = record
-        self._queue_notification(record_id, now)
-        return record_id
-
-    def _update_account(
-        self, record: dict[str, Any], fields: dict[str, Any], *, via_api: bool = False
-    ) -> None:
-        try:
-            clean = self._check_writable(fields)
-            if "Name" in clean and not clean["Name"]:
-                raise SalesforceApiError(
-                    400, "REQUIRED_FIELD_MISSING", "Required fields are missing: [Name]", ["Name"]
-                )
-        except SalesforceApiError as exc:
-            if via_api:
-                raise
-            raise ValueError(exc.message) from exc
-        now = self._clock()
-        record.update(clean)
-        record["LastModifiedDate"] = now
-        record["SystemModstamp"] = now
-        # Workflow rules fire on API edits too, so the hub's own writes come back as messages
-        # (the ledger checksum suppresses the echo).
-        self._queue_notification(record["Id"], now)
-
-    def _render(self, record: dict[str, Any], fields: tuple[str, ...] | None = None) -> dict[str, Any]:
-        names = fields or self._known_fields()
-        body: dict[str, Any] = {
-            "attributes": {
-                "type": "Account",
-                "url": f"/services/data/v{self.api_version}/sobjects/Account/{record['Id']}",
-            }
-        }
-        for name in names:
-            value = record.get(name)
-            body[name] = sf_datetime(value) if isinstance(value, datetime) else value
-        return body
-
     def _fields_param(self, request: Request) -> tuple[str, ...] | None:
         raw = request.args.get("fields")
         if not raw:
             return None
         names = []
         for name in (part.strip() for part in raw.split(",")):
-            known = self._canonical_field(name)
+            known = self._object_field("Account", name)
             if known is None:
                 raise SalesforceApiError(
                     400, "INVALID_FIELD", f"No such column '{name}' on entity 'Account'.", [name]
@@ -951,51 +840,13 @@ class SalesforceSandbox:
         if match is None:
             raise _malformed(f"unexpected token in query: {soql[:80]!r}")
         sobject = next((name for name in OBJECT_FIELDS if name.lower() == match["object"].lower()), None)
-        if sobject is not None:
-            return self._parse_object_soql(sobject, match, subqueries)
-        if subqueries:
+        if sobject in {None, "Account"} and subqueries:
             raise _malformed("Account queries in this sandbox take no subqueries")
-        if match["object"].lower() != "account":
+        if sobject is None:
             raise SalesforceApiError(
                 400, "INVALID_TYPE", f"sObject type '{match['object']}' is not supported."
             )
-        fields = []
-        for raw in match["fields"].split(","):
-            name = raw.strip()
-            known = self._canonical_field(name)
-            if known is None:
-                if not re.fullmatch(r"\w+", name):
-                    raise _malformed(f"unexpected token: '{name}'")
-                raise SalesforceApiError(
-                    400, "INVALID_FIELD", f"No such column '{name}' on entity 'Account'."
-                )
-            fields.append(known)
-        conditions = []
-        if match["where"]:
-            for part in re.split(r"\s+AND\s+", match["where"], flags=re.IGNORECASE):
-                cond = _CONDITION.match(part)
-                if cond is None:
-                    raise _malformed(f"unexpected token in WHERE clause: '{part.strip()}'")
-                known = self._canonical_field(cond["field"])
-                if known is None:
-                    raise SalesforceApiError(
-                        400, "INVALID_FIELD", f"No such column '{cond['field']}' on entity 'Account'."
-                    )
-                conditions.append(_Condition(known, cond["op"].upper(), _literal(cond["value"], known)))
-        order = None
-        if match["order"]:
-            order = self._canonical_field(match["order"])
-            if order is None:
-                raise SalesforceApiError(
-                    400, "INVALID_FIELD", f"No such column '{match['order']}' on entity 'Account'."
-                )
-        return _Query(
-            fields=tuple(fields),
-            conditions=tuple(conditions),
-            order=order,
-            descending=(match["direction"] or "").upper() == "DESC",
-            limit=int(match["limit"]) if match["limit"] else None,
-        )
+        return self._parse_object_soql(sobject, match, subqueries)
 
     @staticmethod
     def _matches(record: dict[str, Any], condition: _Condition) -> bool:
@@ -1035,8 +886,7 @@ class SalesforceSandbox:
         if not soql:
             raise _malformed("A query string has to be specified")
         query = self._parse_soql(soql)
-        table = self._accounts if query.sobject == "Account" else self._objects[query.sobject]
-        rows = [r for r in table.values() if not r["IsDeleted"]]
+        rows = [r for r in self._objects[query.sobject].values() if not r["IsDeleted"]]
         rows = [r for r in rows if all(self._matches(r, c) for c in query.conditions)]
         if query.order is not None:
             order = query.order
@@ -1058,10 +908,7 @@ class SalesforceSandbox:
         ids = cursor.ids[offset : offset + cursor.batch]
         records = []
         for record_id in ids:
-            if cursor.object_name == "Account":
-                rendered = self._render(self._accounts[record_id], cursor.fields)
-            else:
-                rendered = self._render_object(cursor.object_name, record_id, cursor)
+            rendered = self._render_object(cursor.object_name, record_id, cursor)
             if "Id" not in cursor.fields:
                 rendered.pop("Id", None)
             records.append(rendered)
@@ -1122,16 +969,11 @@ class SalesforceSandbox:
             f"<PartnerUrl>{escape(self.base_url)}/services/Soap/u/{self.api_version}/{org15}</PartnerUrl>",
         ]
         for item in batch:
-            is_opportunity = item.record_id.startswith(OPPORTUNITY_PREFIX)
-            record = (
-                self._objects["Opportunity"][item.record_id]
-                if is_opportunity
-                else self._accounts[item.record_id]
-            )
-            sobject = "Opportunity" if is_opportunity else "Account"
+            sobject = next(name for name in OUTBOUND_FIELDS if item.record_id.startswith(PREFIXES[name]))
+            record = self._objects[sobject][item.record_id]
             parts.append(f"<Notification><Id>{item.notification_id}</Id>")
             parts.append(f'<sObject xsi:type="sf:{sobject}" xmlns:sf={quoteattr(SOBJECT)}>')
-            for name in OPPORTUNITY_OUTBOUND_FIELDS if is_opportunity else OUTBOUND_FIELDS:
+            for name in OUTBOUND_FIELDS[sobject]:
                 value = record.get(name)
                 if value is None:
                     continue  # null fields are left out of the message
@@ -1234,7 +1076,7 @@ class SalesforceSandbox:
         """Move a closed opportunity back to an open stage (IsClosed and IsWon become false)."""
         self.put_opportunity({"StageName": stage}, opportunity_id=opportunity_id)
 
-    # --- objects other than Account ----------------------------------------------------------
+    # --- sObjects ------------------------------------------------------------------------------
 
     def _system_fields(self, record_id: str, now: datetime) -> dict[str, Any]:
         """The audit fields Salesforce sets on every record it creates."""
@@ -1356,7 +1198,7 @@ class SalesforceSandbox:
             )
         if spec.kind == "reference":
             target = spec.refers_to or ""
-            table = self._accounts if target == "Account" else self._objects.get(target, {})
+            table = self._objects.get(target, {})
             full = to_18(value[:15]) if re.fullmatch(r"[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?", value) else None
             if full is None:
                 raise SalesforceApiError(
@@ -1381,13 +1223,21 @@ class SalesforceSandbox:
 
     def _insert(self, sobject: str, fields: dict[str, Any]) -> str:
         """Create one record of `sobject` through the same rules as the API (raises SalesforceApiError)."""
-        now = self._clock()
-        clean = (
-            self._check_fields(sobject, fields, creating=True) if sobject != "Pricebook2" else dict(fields)
-        )
+        if sobject == "Account":
+            clean = self._check_fields(sobject, fields, creating=True)
+            now = self._clock()
+        else:
+            now = self._clock()
+            clean = (
+                self._check_fields(sobject, fields, creating=True)
+                if sobject != "Pricebook2"
+                else dict(fields)
+            )
         record_id = self._ids.new(PREFIXES[sobject])
         record: dict[str, Any] = dict.fromkeys(self._object_fields(sobject))
         record.update(self._system_fields(record_id, now))
+        if sobject == "Account" and self.multi_currency:
+            record["CurrencyIsoCode"] = "USD"  # the corporate currency, the default of new records
         record.update(clean)
         if sobject == "Opportunity":
             if self.multi_currency and record.get("CurrencyIsoCode") is None:
@@ -1460,7 +1310,12 @@ class SalesforceSandbox:
         line["TotalPrice"] = (line["Quantity"] * line["UnitPrice"]).quantize(_SCALE)
 
     def _after_write(self, sobject: str, record: dict[str, Any], now: datetime) -> None:
-        if sobject == "Opportunity":
+        if sobject == "Account":
+            # The org's rule "Account: created, and every time it's edited -> send outbound
+            # message". Workflow rules fire on API edits too, so the hub's own writes come back as
+            # messages (the ledger checksum suppresses the echo).
+            self._queue_notification(record["Id"], now)
+        elif sobject == "Opportunity":
             record["IsClosed"], record["IsWon"] = STAGES[record["StageName"]]
             if self._stage_seen.get(record["Id"]) != record["StageName"]:
                 self._stage_seen[record["Id"]] = record["StageName"]
@@ -1529,8 +1384,7 @@ class SalesforceSandbox:
                 relationship, _, parent_field = name.partition(".")
                 parent_id = record.get(PARENT_RELATIONSHIPS[(sobject, relationship)])
                 target = OBJECT_FIELDS[sobject][PARENT_RELATIONSHIPS[(sobject, relationship)]].refers_to or ""
-                table = self._accounts if target == "Account" else self._objects[target]
-                parent = table.get(parent_id) if parent_id else None
+                parent = self._objects[target].get(parent_id) if parent_id else None
                 if parent is None:
                     body[relationship] = None
                     continue
@@ -1577,7 +1431,7 @@ class SalesforceSandbox:
         for raw in match["fields"].split(","):
             name = raw.strip()
             placeholder = re.fullmatch(r"__subquery(\d+)", name)
-            if placeholder:
+            if placeholder and sobject != "Account":
                 subs.append(self._parse_subquery(sobject, subqueries[int(placeholder.group(1))]))
                 continue
             fields.append(self._select_field(sobject, name))
@@ -1594,8 +1448,10 @@ class SalesforceSandbox:
                     )
                 value = _literal(cond["value"], known)
                 spec = OBJECT_FIELDS[sobject].get(known)
-                is_id = known == "Id" or (spec is not None and spec.kind == "reference")
-                # SOQL matches a 15-character id to its 18-character form.
+                is_id = sobject != "Account" and (
+                    known == "Id" or (spec is not None and spec.kind == "reference")
+                )
+                # SOQL matches a 15-character id to its 18-character form (Account filters compare as typed).
                 if (
                     is_id
                     and isinstance(value, str)
@@ -1621,7 +1477,8 @@ class SalesforceSandbox:
         )
 
     def _select_field(self, sobject: str, name: str) -> str:
-        if "." in name:
+        # Account has no parent relationships here; a dotted name there is a malformed token.
+        if "." in name and sobject != "Account":
             relationship, _, parent_field = name.partition(".")
             id_field = next(
                 (
@@ -1636,11 +1493,7 @@ class SalesforceSandbox:
                     400, "INVALID_FIELD", f"Didn't understand relationship '{relationship}' in field path."
                 )
             target = OBJECT_FIELDS[sobject][id_field].refers_to or ""
-            known_parent = (
-                self._canonical_field(parent_field)
-                if target == "Account"
-                else self._object_field(target, parent_field)
-            )
+            known_parent = self._object_field(target, parent_field)
             if known_parent is None:
                 raise SalesforceApiError(
                     400, "INVALID_FIELD", f"No such column '{parent_field}' on entity '{target}'."
@@ -1687,8 +1540,10 @@ class SalesforceSandbox:
 
     def _dispatch_object(self, endpoint: str, request: Request, args: dict[str, str]) -> Response:
         sobject = args["sobject"]
+        # Account's fields are all text: its bodies are read as plain JSON.
+        read_body = self._json_body if sobject == "Account" else self._json_body_exact
         if endpoint == "create":
-            record_id = self._insert(sobject, self._json_body_exact(request))
+            record_id = self._insert(sobject, read_body(request))
             return self._json({"id": record_id, "success": True, "errors": []}, status=201)
         if endpoint == "external_id":
             return self._upsert_by_external_id(request, sobject, args["id_field"], args["value"])
@@ -1696,13 +1551,15 @@ class SalesforceSandbox:
         if request.method == "GET":
             names = self._object_fields(sobject)
             raw = request.args.get("fields")
-            if raw:
+            if sobject == "Account":
+                names = self._fields_param(request) or names
+            elif raw:
                 names = tuple(
                     dict.fromkeys(["Id", *(self._select_field(sobject, n.strip()) for n in raw.split(","))])
                 )
             return self._raw_json(self._render_fields(sobject, record, names))
         if request.method == "PATCH":
-            self._change(sobject, record["Id"], self._json_body_exact(request))
+            self._change(sobject, record["Id"], read_body(request))
             return Response(status=204)
         record["IsDeleted"] = True
         if sobject == "OpportunityLineItem":
