@@ -190,24 +190,15 @@ def workflow_retry(
     state_machine: MachineOption = "close-to-cash",
 ) -> None:
     """Run a failed setup again from the start with the same input (its steps find what exists)."""
+    from infra.workflow_view import RetryRefused, retry
+
     sfn = _sfn(endpoint_url)
-    machine = _machine_arn(sfn, state_machine)
-    failed = sfn.describe_execution(
-        executionArn=machine.replace(":stateMachine:", ":execution:") + f":{execution_id}"
-    )
-    if failed["status"] == "RUNNING":
-        typer.echo(f"{execution_id} is still running", err=True)
-        raise typer.Exit(1)
-    for attempt in range(1, 100):
-        # A new name per attempt: Standard workflows refuse a name already used (90 days).
-        name = f"{execution_id[:75]}-r{attempt}"
-        try:
-            sfn.start_execution(stateMachineArn=machine, name=name, input=failed["input"])
-        except sfn.exceptions.ExecutionAlreadyExists:
-            continue
-        typer.echo(f"started {name}")
-        return
-    raise typer.Exit(1)
+    try:
+        name = retry(sfn, _machine_arn(sfn, state_machine), execution_id)
+    except RetryRefused as refused:
+        typer.echo(str(refused), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"started {name}")
 
 
 def main() -> None:

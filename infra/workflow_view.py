@@ -1,11 +1,19 @@
-"""What `close2cash workflow show` prints, read from an execution's description and history."""
+"""What `close2cash workflow show` prints, and how `workflow retry` starts a failed setup again."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 APPROVAL_STATE = "AwaitApproval"
+# Step Functions execution names are at most 80 characters; a retry appends "-r<n>".
+# https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+_NAME_MAX = 80
+
+
+class RetryRefused(Exception):
+    """`workflow retry` would start a second run where it must not; the message says why."""
 
 
 def describe(sfn: Any, execution_arn: str) -> list[str]:
@@ -41,3 +49,42 @@ def _compensation(events: list[dict[str, Any]]) -> dict[str, Any] | None:
             found = output.get("outcome")
             return found if isinstance(found, dict) else None
     return None
+
+
+def _executions(sfn: Any, machine_arn: str, status: str) -> Iterator[dict[str, Any]]:
+    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn, statusFilter=status)
+    for page in pages:
+        yield from page["executions"]
+
+
+def retry(sfn: Any, machine_arn: str, execution: str) -> str:
+    """Start the setup of a failed execution again, with its input; the new execution's name.
+
+    Every run of one close of one deal shares the setup's first name (the state's `execution`), so
+    its approval request, its exception and its shells stay one each. A retry is refused while a
+    run of the setup is still going, and once one has succeeded: a second engagement is never the
+    answer to a retry typed twice.
+    """
+    arn = machine_arn.replace(":stateMachine:", ":execution:") + f":{execution}"
+    try:
+        failed = sfn.describe_execution(executionArn=arn)
+    except sfn.exceptions.ExecutionDoesNotExist:
+        raise RetryRefused(f"no execution named {execution!r} (see close2cash workflow list)") from None
+    if failed["status"] == "RUNNING":
+        raise RetryRefused(f"{execution} is still running: see close2cash workflow show {execution}")
+    payload = json.loads(failed["input"])
+    base = str((payload.get("state") or {}).get("execution") or execution)
+    runs = [base, *(f"{base[: _NAME_MAX - 4]}-r{n}" for n in range(1, 100))]
+    own = set(runs)
+    for status in ("RUNNING", "SUCCEEDED"):
+        for found in _executions(sfn, machine_arn, status):
+            if found["name"] in own:
+                doing = "is running" if status == "RUNNING" else "already succeeded"
+                raise RetryRefused(f"{found['name']} {doing}: setup {base} needs no retry now")
+    for name in runs[1:]:
+        try:
+            sfn.start_execution(stateMachineArn=machine_arn, name=name, input=failed["input"])
+        except sfn.exceptions.ExecutionAlreadyExists:
+            continue  # an earlier retry's name: Standard workflows keep names for 90 days
+        return name
+    raise RetryRefused(f"setup {base} was retried 99 times; start it again from the CRM")

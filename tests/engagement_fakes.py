@@ -10,7 +10,7 @@ from typing import Any
 
 from shared.domain.commercial import Opportunity, OpportunityLine, OpportunityStatus, RateCard
 from shared.domain.engagements import Engagement
-from shared.domain.errors import NotFoundError, TransientError
+from shared.domain.errors import NotFoundError, TransientError, ValidationFailed
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
 from shared.domain.ports import (
@@ -90,6 +90,8 @@ class FakeEngagementTarget:
         self.rate_cards: dict[str, RateCard] = {}
         self.customers: dict[str, str] = {}
         self.closed_reasons: dict[str, str] = {}
+        self.reopened: list[str] = []
+        self.finished: list[str] = []
         self.fail_next: dict[str, list[Exception]] = {}
         self._ids = itertools.count(1)
 
@@ -106,6 +108,11 @@ class FakeEngagementTarget:
         self, engagement: Engagement, *, customer_id: str, idempotency_key: str
     ) -> EngagementRecord:
         self._maybe_fail("create")
+        assert engagement.opportunity is not None
+        if engagement.opportunity.id in self.by_opportunity:
+            # As the connectors do: an earlier attempt's record is found by its stamp and returned.
+            self.finished.append(self.by_opportunity[engagement.opportunity.id])
+            return self.records[self.by_opportunity[engagement.opportunity.id]]
         record_id = f"{self.system.value}-{next(self._ids)}"
         record = EngagementRecord(
             ref=SourceRef(system=self.system, type="project", id=record_id),
@@ -130,7 +137,17 @@ class FakeEngagementTarget:
 
     def activate_engagement(self, record_id: str) -> EngagementRecord:
         self._maybe_fail("activate")
+        if self.records[record_id].status is EngagementStatus.CLOSED:
+            raise ValidationFailed(f"{self.system} engagement {record_id} was closed; it cannot be activated")
         return self._set(record_id, EngagementStatus.ACTIVE)
+
+    def reopen_engagement(self, record_id: str, engagement: Engagement) -> EngagementRecord:
+        self._maybe_fail("reopen")
+        if self.records[record_id].status is not EngagementStatus.CLOSED:
+            return self.records[record_id]
+        self.reopened.append(record_id)
+        self.engagements[record_id] = engagement
+        return self._set(record_id, EngagementStatus.DRAFT)
 
     def close_engagement(self, record_id: str, *, reason: str) -> EngagementRecord:
         self.closed_reasons[record_id] = reason

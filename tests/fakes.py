@@ -35,6 +35,7 @@ class InMemoryLedger:
         self.trace: list[tuple[CrossReference, SyncAction]] = []
         self.notices: dict[str, str] = {}
         self.exceptions: dict[str, ExceptionRecord] = {}
+        self.resolutions: dict[str, str] = {}
         self.leases: dict[str, str] = {}
 
     def cross_reference(self, entity: EntityType, source: SourceRef, target_system: SystemName):
@@ -60,7 +61,17 @@ class InMemoryLedger:
         self.trace.append((xref, action))
 
     def record_exception(self, exception: ExceptionRecord) -> None:
-        self.exceptions.setdefault(exception.id, exception)
+        known = self.exceptions.get(exception.id)
+        if known is None or known.state != "open":
+            self.exceptions[exception.id] = exception
+
+    def resolve_exception(self, exception_id: str, *, resolution: str, at: datetime) -> bool:
+        known = self.exceptions.get(exception_id)
+        if known is None or known.state != "open":
+            return False
+        self.exceptions[exception_id] = known.model_copy(update={"state": "resolved"})
+        self.resolutions[exception_id] = resolution
+        return True
 
     def acquire_lease(self, name: str, owner: str, seconds: int) -> bool:
         if name in self.leases:

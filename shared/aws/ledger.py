@@ -208,16 +208,46 @@ class DynamoLedger:
             "opened_at": _s(exception.opened_at.isoformat()),
         }
         try:
-            # The same problem reported twice stays one exception with its first opening time.
+            # The same problem reported twice stays one exception with its first opening time; one
+            # that was resolved and comes back opens again.
             self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk) OR #state <> :open",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":open": {"S": "open"}},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
 
+    def resolve_exception(self, exception_id: str, *, resolution: str, at: datetime) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"EXCEPTION#{exception_id}"}, "sk": {"S": "EXCEPTION"}},
+                UpdateExpression="SET #state = :resolved, resolution = :why, resolved_at = :at",
+                ConditionExpression="#state = :open",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":resolved": {"S": "resolved"},
+                    ":open": {"S": "open"},
+                    ":why": {"S": resolution[:2000]},
+                    ":at": {"S": at.isoformat()},
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
     def open_exceptions(self) -> list[dict[str, str | None]]:
-        """All exception records (a scan: for the CLI and the demo report, not a hot path)."""
+        """The exceptions still open (a scan: for the CLI and the demo report, not a hot path)."""
+        return [e for e in self.exceptions() if e["state"] == "open"]
+
+    def exceptions(self) -> list[dict[str, str | None]]:
+        """Every exception record, open or resolved (a scan, as `open_exceptions`)."""
         found: list[dict[str, str | None]] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table,
@@ -227,8 +257,21 @@ class DynamoLedger:
         while True:
             page = self._client.scan(**kwargs)
             for item in page.get("Items", []):
+                record: dict[str, str | None] = {"id": (_get_s(item, "pk") or "").removeprefix("EXCEPTION#")}
                 found.append(
-                    {k: _get_s(item, k) for k in ("kind", "subject", "reason", "state", "opened_at")}
+                    record
+                    | {
+                        k: _get_s(item, k)
+                        for k in (
+                            "kind",
+                            "subject",
+                            "reason",
+                            "state",
+                            "opened_at",
+                            "resolution",
+                            "resolved_at",
+                        )
+                    }
                 )
             if "LastEvaluatedKey" not in page:
                 return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -173,7 +174,13 @@ class Ledger(Protocol):
 
     def record_sync(self, xref: CrossReference, action: SyncAction) -> None: ...
 
-    def record_exception(self, exception: ExceptionRecord) -> None: ...
+    def record_exception(self, exception: ExceptionRecord) -> None:
+        """Open `exception`; one already open under its id keeps its first reason and opening time."""
+        ...
+
+    def resolve_exception(self, exception_id: str, *, resolution: str, at: datetime) -> bool:
+        """Mark an open exception resolved with what resolved it; False if none was open."""
+        ...
 
     def acquire_lease(self, name: str, owner: str, seconds: int) -> bool:
         """Hold `name` for `seconds` so two workers never create the same record twice."""
@@ -265,7 +272,18 @@ class EngagementTarget(Protocol):
         """Set the engagement's rates per role (a no-op where the system does not price time)."""
         ...
 
-    def activate_engagement(self, record_id: str) -> EngagementRecord: ...
+    def activate_engagement(self, record_id: str) -> EngagementRecord:
+        """DRAFT -> ACTIVE (ACTIVE stays); a CLOSED engagement is refused with ValidationFailed."""
+        ...
+
+    def reopen_engagement(self, record_id: str, engagement: Engagement) -> EngagementRecord:
+        """CLOSED -> DRAFT for a setup that is run again (a retry, or the deal won again).
+
+        The record comes back as an unapproved draft carrying `engagement`'s current terms (its
+        dimensions may have been corrected since), so the new run prices it and asks for approval
+        again instead of creating a second engagement; DRAFT and ACTIVE are returned as they are.
+        """
+        ...
 
     def close_engagement(self, record_id: str, *, reason: str) -> EngagementRecord:
         """Compensation: close / archive a shell nobody approved, as the system's API allows."""

@@ -104,6 +104,9 @@ class SetupState(CanonicalModel):
     rates: list[dict[str, str]] = Field(default_factory=list)
     rates_source: str | None = None
     approval_id: str | None = None
+    reopened: list[str] = Field(
+        default_factory=list, description="roles whose closed engagement was reopened"
+    )
     status: str = "started"
     # The opportunity as the CRM had it when setup validated it: every later step works from this one
     # reading (one fetch per setup, not one per step), and all steps agree on what was sold.
@@ -125,6 +128,11 @@ def initial_state(opportunity_id: str, close_version: str | None, *, now: dateti
         execution=execution_name(opportunity_id, close_version),
         started_at=now,
     ).model_dump(mode="json")
+
+
+def exception_id(execution: str) -> str:
+    """The one exception a setup opens when it fails; its retries reopen or resolve the same one."""
+    return f"setup:{execution}"
 
 
 def retry_command(execution: str) -> str:
@@ -358,19 +366,27 @@ class EngagementSetup:
         opportunity = self._opportunity(state)
         engagement = self._engagement(state, opportunity)
         created = dict(state.engagements)
+        reopened = list(state.reopened)
         for role, target_of in self._targets.items():
             target = target_of()
+            held = self._as_held_by(role, engagement, state)
             existing = target.find_engagement(opportunity.source)
-            if existing is not None:
+            if existing is not None and existing.status is EngagementStatus.CLOSED:
+                # An earlier run was compensated (a retry, or the deal lost and won again): the same
+                # engagement comes back as an unapproved draft with today's terms, never a second one.
+                existing = target.reopen_engagement(existing.ref.id, held)
+                reopened.append(role)
+            if existing is not None and existing.status is EngagementStatus.ACTIVE:
                 created[role] = existing.ref.id
                 continue
+            # New, or a draft an earlier attempt began: create_engagement finds and finishes it.
             record = target.create_engagement(
-                self._as_held_by(role, engagement, state),
-                customer_id=state.customers[role],
-                idempotency_key=f"{state.execution}:{role}",
+                held, customer_id=state.customers[role], idempotency_key=f"{state.execution}:{role}"
             )
             created[role] = record.ref.id
-        return state.model_copy(update={"engagements": created, "status": "shell_created"})
+        return state.model_copy(
+            update={"engagements": created, "reopened": reopened, "status": "shell_created"}
+        )
 
     def apply_rate_card(self, state: SetupState) -> SetupState:
         """Contracted rates from the opportunity's lines; without lines, the template's default card stays."""
@@ -413,13 +429,23 @@ class EngagementSetup:
             id=state.execution,
             opportunity=opportunity.source,
             customer=f"{opportunity.account.id} ({_pairs(state.customers)})",
-            engagement=f"{opportunity.name} ({_pairs(state.engagements)})",
+            engagement=f"{opportunity.name} ({_pairs(state.engagements)})"
+            + (
+                f"; reopened after an earlier failed run: {', '.join(state.reopened)}"
+                if state.reopened
+                else ""
+            ),
             dimensions={**state.posting_dimensions, "revenue_account": state.revenue_account},
             rates=tuple(state.rates),
             budget=str(opportunity.amount.rounded()),
             task_token=token,
-            # A retried request keeps its first time, so reminders and turnaround count from it.
-            requested_at=existing.requested_at if existing is not None else self._clock(),
+            # A retried step keeps the pending request's first time, so reminders count from it; a
+            # new run after a rejection or timeout asks afresh.
+            requested_at=(
+                existing.requested_at
+                if existing is not None and existing.state is ApprovalState.PENDING
+                else self._clock()
+            ),
         )
         self._approvals.put(request)
         self._metrics.count("ApprovalsPending")
@@ -473,6 +499,12 @@ class EngagementSetup:
         )
         turnaround = (self._clock() - state.started_at).total_seconds()
         self._metrics.count("ProjectSetupTurnaround", max(turnaround, 0.0), unit="Seconds")
+        # A run that completes after an earlier one failed settles that run's exception.
+        self._ledger.resolve_exception(
+            exception_id(state.execution),
+            resolution=f"engagement active: {_pairs(state.engagements)}",
+            at=self._clock(),
+        )
         return state.model_copy(update={"status": "done"})
 
     # --- compensation --------------------------------------------------------------------------
@@ -508,7 +540,7 @@ class EngagementSetup:
         )
         self._ledger.record_exception(
             ExceptionRecord(
-                id=f"setup:{current.execution}",
+                id=exception_id(current.execution),
                 kind=kind,
                 entity=EntityType.OPPORTUNITY,
                 subject=opportunity,

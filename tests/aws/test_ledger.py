@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -81,6 +81,34 @@ def test_the_same_exception_twice_stays_one_record(ledger: DynamoLedger) -> None
     ledger.record_exception(record.model_copy(update={"opened_at": datetime.now(UTC)}))
     [only] = ledger.open_exceptions()
     assert only["opened_at"] == opened.isoformat() and only["kind"] == "drift"
+
+
+def test_a_resolved_exception_leaves_the_open_list_and_opens_again_when_it_recurs(
+    ledger: DynamoLedger,
+) -> None:
+    opened = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    record = ExceptionRecord(
+        id="setup:opp-006A-1",
+        kind="engagement_setup_failed",
+        entity=EntityType.OPPORTUNITY,
+        subject=QBO,
+        reason="step generate_shell failed: class inactive",
+        opened_at=opened,
+    )
+    ledger.record_exception(record)
+    resolved_at = opened + timedelta(hours=2)
+    assert ledger.resolve_exception(record.id, resolution="engagement active", at=resolved_at) is True
+    assert ledger.resolve_exception(record.id, resolution="again", at=resolved_at) is False  # not open
+    assert ledger.resolve_exception("setup:unknown", resolution="x", at=resolved_at) is False
+    assert ledger.open_exceptions() == []
+    [kept] = ledger.exceptions()
+    assert kept["state"] == "resolved" and kept["resolution"] == "engagement active"
+    assert kept["id"] == record.id and kept["resolved_at"] == resolved_at.isoformat()
+    # the same failure on a later retry is open again, with its new reason and time
+    later = opened + timedelta(days=1)
+    ledger.record_exception(record.model_copy(update={"reason": "step activate failed", "opened_at": later}))
+    [again] = ledger.open_exceptions()
+    assert again["reason"] == "step activate failed" and again["opened_at"] == later.isoformat()
 
 
 def test_notices_reach_the_bus_in_chunks_of_ten() -> None:

@@ -1,7 +1,8 @@
 """Closed-won to active engagement on the local runtime, with in-memory vendors injected through bootstrap.
 
-The real Salesforce / Productive / QuickBooks connectors are being written beside this; to run the same
-flow against the sandboxes, drop the `_connectors` override and start a LocalEnvironment instead.
+The workflow, its Retry/Catch, the approval routes and the CLI are the real ones; the vendors are fakes
+so a test can fail any operation on cue. tests/flows/test_engagement_on_sandboxes.py runs the same
+flows against the vendor sandboxes through the real connectors.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from shared import bootstrap
 from shared.aws.events import source_for
 from shared.aws.ledger import DynamoLedger
 from shared.bootstrap import Services
+from shared.domain.errors import ValidationFailed
 from shared.domain.models import SystemName
 from shared.domain.ports import EngagementStatus
 from shared.settings import Settings
@@ -68,6 +70,7 @@ class FakeHolder:
             "apply_rate_card",
             "activate_engagement",
             "close_engagement",
+            "reopen_engagement",
         }
         return getattr(self.projects if name in engagement else self.customers, name)
 
@@ -254,3 +257,35 @@ def test_duplicate_closed_won_notices_start_one_execution(flow: Flow) -> None:
     flow.notice("006D", event_id="n-6")
     assert [e["name"] for e in flow.executions()] == ["opp-006D-2025-03-01T10-00-00-000Z"]
     assert flow.rt.invocations["workflow_start"] == 3
+
+
+def test_a_permanent_failure_is_retried_by_the_cli_and_completes_once(flow: Flow) -> None:
+    # given a setup whose activation fails permanently in the PSA (a person must fix something)
+    flow.psa.projects.fail_next["activate"] = [ValidationFailed("project manager is required")]
+    flow.closed_won("006P", event_id="n-7")
+    [request] = flow.pending()
+    assert flow.api.post(f"/approvals/{request['id']}/approve", headers=_auth()).status_code == 200
+    assert flow.finished(request["id"])["status"] == "FAILED"
+    [exception] = DynamoLedger(flow.rt.resources.tables["ledger"]).open_exceptions()
+    assert "step activate failed: project manager is required" in (exception["reason"] or "")
+    assert flow.psa.projects.statuses() == [EngagementStatus.CLOSED]
+    # when the cause is fixed and the retry command from the exception is run
+    runner, endpoint = CliRunner(), ["--endpoint-url", flow.rt.moto_endpoint]
+    command = (exception["reason"] or "").rsplit("retry with: ", 1)[1].split()
+    assert command[:3] == ["close2cash", "workflow", "retry"]
+    started = runner.invoke(cli.app, [*command[1:], *endpoint])
+    assert started.exit_code == 0 and f"started {request['id']}-r1" in started.output, started.output
+    # then a new approval is asked for, and once approved the same engagement is active, once
+    [again] = flow.pending()
+    assert again["id"] == request["id"] and again["state"] == "pending"
+    assert flow.api.post(f"/approvals/{again['id']}/approve", headers=_auth()).status_code == 200
+    assert flow.finished(f"{request['id']}-r1")["status"] == "SUCCEEDED"
+    assert flow.psa.projects.statuses() == [EngagementStatus.ACTIVE]
+    assert flow.accounting.projects.statuses() == [EngagementStatus.ACTIVE]
+    assert len(flow.psa.projects.reopened) == 1
+    assert flow.salesforce.opportunities.last_status("006P") == "active"
+    assert DynamoLedger(flow.rt.resources.tables["ledger"]).open_exceptions() == []
+    # and retrying again (the command typed twice) starts nothing
+    twice = runner.invoke(cli.app, [*command[1:], *endpoint])
+    assert twice.exit_code == 1 and "already succeeded" in twice.output, twice.output
+    assert len(flow.executions()) == 2

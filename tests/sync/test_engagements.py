@@ -246,6 +246,46 @@ def test_permanent_failure_opens_an_exception_naming_the_step_the_cause_and_the_
     assert world.metrics.totals["WorkflowFailures[step=apply_rate_card]"] == 1
 
 
+def test_a_retry_after_a_permanent_failure_completes_once_and_resolves_the_exception(world: World) -> None:
+    # given a setup that failed after both shells existed, and was compensated
+    world.opportunities.put("006W", "001A")
+    first = _start(world)
+    world.psa.fail_next["rate_card"] = [StepPermanentError("role Consultant is unknown in the PSA")]
+    world.run(BEFORE_APPROVAL, first)
+    assert world.psa.statuses() == [EngagementStatus.CLOSED]
+    # when the cause is fixed and the retry runs the same input again, and it is approved
+    world.now[0] += timedelta(hours=5)
+    state = world.run(BEFORE_APPROVAL, first)
+    request = world.approvals.requests[state["approval_id"]]
+    assert request.state is ApprovalState.PENDING and request.requested_at == world.now[0]
+    assert "reopened after an earlier failed run: psa, accounting" in request.engagement
+    world.desk.approve(state["approval_id"], by="ops@example.com")
+    done = world.run(AFTER_APPROVAL, state)
+    # then the same engagements (reopened, not created again) are active, and the exception is resolved
+    assert done["status"] == "done"
+    assert world.psa.statuses() == [EngagementStatus.ACTIVE]
+    assert world.accounting.statuses() == [EngagementStatus.ACTIVE]
+    assert world.psa.reopened == ["productive-1"] and world.accounting.reopened == ["quickbooks-1"]
+    [exception] = world.ledger.exceptions.values()
+    assert exception.state == "resolved"
+    assert "engagement active" in world.ledger.resolutions[exception.id]
+    assert world.opportunities.last_status("006W") == "active"
+
+
+def test_a_retry_finishes_a_draft_an_interrupted_run_left_without_reopening_it(world: World) -> None:
+    # given the accounting shell refused, so only the PSA draft exists, and compensation closed it
+    world.opportunities.put("006W", "001A")
+    world.accounting.fail_next["create"] = [StepPermanentError("class 100000000000128001 is inactive")]
+    first = _start(world)
+    world.run(BEFORE_APPROVAL, first)
+    # when the class is made active and the setup retried
+    state = world.run(BEFORE_APPROVAL, first)
+    # then the PSA shell is reopened and accounting gets its first and only shell
+    assert world.psa.reopened == ["productive-1"] and world.accounting.reopened == []
+    assert len(world.psa.records) == 1 and len(world.accounting.records) == 1
+    assert state["status"] == "pending_approval" and state["reopened"] == ["psa"]
+
+
 def test_accounting_gets_the_mapped_class_while_the_psa_keeps_the_firms_code(world: World) -> None:
     world.opportunities.put("006W", "001A")
     world.run(BEFORE_APPROVAL, _start(world))

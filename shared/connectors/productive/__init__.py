@@ -261,6 +261,21 @@ class ProductiveConnector:
             project = self.client.restore_project(record_id)
         return mapper.engagement_record(project, budgets)
 
+    def reopen_engagement(self, record_id: str, engagement: Engagement) -> EngagementRecord:
+        """Reopen the closed budgets of a compensated project, which stays archived: a draft again.
+
+        Productive keeps no financial dimensions on a project or budget (they are the accounting
+        side's), so `engagement` has nothing to change here; the budget's services are priced again
+        by the next `apply_rate_card`. DRAFT and ACTIVE projects are returned as they are.
+        """
+        del engagement
+        project = self.client.get_project(record_id)
+        budgets = self._budgets(record_id)
+        if mapper.engagement_status(project, budgets) is not EngagementStatus.CLOSED:
+            return mapper.engagement_record(project, budgets)
+        reopened = [self.client.open_deal(budget.id) for budget in budgets]
+        return mapper.engagement_record(project, reopened)
+
     def close_engagement(self, record_id: str, *, reason: str) -> EngagementRecord:
         """Archive the project and close its budgets; each step is skipped when already done.
 

@@ -307,6 +307,13 @@ class ProductiveClient:
         deal: DealResource = self._write("PATCH", f"deals/{deal_id}/close", DealDocument)
         return deal
 
+    # https://developer.productive.io/reference/actions/deals-open-open "PATCH /api/v2/deals/{id}/open":
+    # "Reopen a closed deal."
+    def open_deal(self, deal_id: str) -> DealResource:
+        """Reopen one closed deal or budget (`closed_at` is cleared)."""
+        deal: DealResource = self._write("PATCH", f"deals/{deal_id}/open", DealDocument)
+        return deal
+
     # --- services and service types ---------------------------------------------------------------
 
     # https://developer.productive.io/services.html "GET /api/v2/services" (filters deal_id, name,

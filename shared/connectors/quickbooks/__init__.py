@@ -352,6 +352,27 @@ class QuickBooksConnector:
 
         return self._write_engagement(record_id, "a", activate)
 
+    def reopen_engagement(self, record_id: str, engagement: Engagement) -> EngagementRecord:
+        """Drop the closed mark of a compensated sub-customer, which stays inactive: a draft again.
+
+        The class and department lines are rewritten from `engagement` (checked first, as at
+        creation), since the mapping may have been corrected before the retry. DRAFT and ACTIVE
+        are returned as they are.
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+        """
+        class_id = engagement.dimensions.accounting_class
+        department_id = engagement.dimensions.department
+
+        def reopen(current: Customer) -> dict[str, Any] | None:
+            if mapper.engagement_status(current) is not EngagementStatus.CLOSED:
+                return None
+            self._require_tracking("class", class_id, self.client.query_classes)
+            self._require_tracking("department", department_id, self.client.query_departments)
+            notes = mapper.notes_reopened(current.Notes, class_id=class_id, department_id=department_id)
+            return {"Active": False, "Notes": notes}
+
+        return self._write_engagement(record_id, "o", reopen)
+
     def close_engagement(self, record_id: str, *, reason: str) -> EngagementRecord:
         """Make the sub-customer inactive with `reason` in its Notes; closed already: no write.
 

@@ -88,6 +88,20 @@ def notes_with_closed_reason(notes: str | None, reason: str) -> str:
     return "\n".join([*kept, f"{CLOSED_LINE} {text}"])
 
 
+def notes_reopened(notes: str | None, *, class_id: str | None, department_id: str | None) -> str:
+    """`notes` without the closed line and with today's class and department lines.
+
+    Lines a bookkeeper added are kept where they were; the class and department lines follow the
+    stamp, so a corrected mapping reaches the postings of a reopened engagement.
+    """
+    ours = (CLOSED_LINE, CLASS_LINE, DEPARTMENT_LINE)
+    lines = [line for line in (notes or "").splitlines() if not line.strip().startswith(ours)]
+    tracking = [f"{CLASS_LINE}{class_id}"] if class_id else []
+    tracking += [f"{DEPARTMENT_LINE}{department_id}"] if department_id else []
+    stamp_at = next((i for i, line in enumerate(lines) if line.strip().startswith(STAMP_PREFIX)), -1)
+    return "\n".join([*lines[: stamp_at + 1], *tracking, *lines[stamp_at + 1 :]])[:NOTES_MAX]
+
+
 def engagement_create_payload(
     engagement: Engagement,
     *,

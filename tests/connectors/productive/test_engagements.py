@@ -159,6 +159,24 @@ def test_close_is_idempotent_and_final(connector, sandbox, customer_id, template
         connector.activate_engagement(record.ref.id)
 
 
+def test_reopen_makes_a_closed_project_a_draft_again_that_can_be_priced_and_activated(
+    connector, sandbox, customer_id, template
+):
+    record = connector.create_engagement(engagement(template), customer_id=customer_id, idempotency_key="k")
+    connector.close_engagement(record.ref.id, reason="approval timed out")
+    reopened = connector.reopen_engagement(record.ref.id, engagement(template))
+    assert reopened.status is EngagementStatus.DRAFT and reopened.ref == record.ref
+    # the project stays archived (nobody books time on it before approval), its budget is open again
+    assert sandbox.project(record.ref.id)["attributes"]["archived_at"] is not None
+    assert [b["attributes"]["closed_at"] for b in sandbox.budgets(record.ref.id)] == [None]
+    # reopening a draft is a no-op, and create on the rerun finds the same project
+    assert connector.reopen_engagement(record.ref.id, engagement(template)).status is EngagementStatus.DRAFT
+    again = connector.create_engagement(engagement(template), customer_id=customer_id, idempotency_key="k")
+    assert again.ref == record.ref and len(sandbox.projects()) == 1
+    connector.apply_rate_card(record.ref.id, rate_card())
+    assert connector.activate_engagement(record.ref.id).status is EngagementStatus.ACTIVE
+
+
 def test_rate_limited_create_is_retried(connector, sandbox, customer_id, template, sleeps):
     sandbox.fail_next(1, 429)
     record = connector.create_engagement(engagement(template), customer_id=customer_id, idempotency_key="k")

@@ -231,3 +231,43 @@ def test_a_sub_customer_is_never_an_account(
     assert connector.match_candidates(initech) == []
     assert connector.find_account(make_account()) is not None  # the parent still is
     assert connector.find_account(initech) is None
+
+
+def test_reopen_takes_a_closed_engagement_back_to_draft_with_todays_class(
+    connector: QuickBooksConnector, sandbox: QuickBooksSandbox, parent_id: str
+) -> None:
+    # given an engagement compensated after a bookkeeper noted something on it
+    first_class, corrected_class = sandbox.add_class("Implementation"), sandbox.add_class("Advisory")
+    draft = connector.create_engagement(
+        make_engagement(class_id=first_class), customer_id=parent_id, idempotency_key="k1"
+    )
+    stamp = sandbox.project(draft.ref.id)["Notes"]
+    sandbox.put_customer({"Id": draft.ref.id, "Notes": stamp + "\nPO 4711 expected in March"})
+    connector.close_engagement(draft.ref.id, reason="class mapping was wrong")
+    # when a retried setup reopens it with the corrected class
+    reopened = connector.reopen_engagement(draft.ref.id, make_engagement(class_id=corrected_class))
+    # then it is an inactive draft again, with the new class and without the closed mark
+    assert reopened.status is EngagementStatus.DRAFT and reopened.ref.id == draft.ref.id
+    project = sandbox.project(draft.ref.id)
+    assert project["Active"] is False
+    assert project["Notes"].splitlines() == [
+        "close2cash-ref:salesforce/opportunity/006ERP",
+        f"close2cash-class:{corrected_class}",
+        "PO 4711 expected in March",
+    ]
+    # and reopening a draft again writes nothing, while activation now goes through
+    writes = sandbox.writes
+    assert connector.reopen_engagement(draft.ref.id, make_engagement()).status is EngagementStatus.DRAFT
+    assert sandbox.writes == writes
+    assert connector.activate_engagement(draft.ref.id).status is EngagementStatus.ACTIVE
+
+
+def test_reopen_with_a_class_that_does_not_exist_is_refused_and_stays_closed(
+    connector: QuickBooksConnector, sandbox: QuickBooksSandbox, parent_id: str
+) -> None:
+    draft = connector.create_engagement(make_engagement(), customer_id=parent_id, idempotency_key="k1")
+    connector.close_engagement(draft.ref.id, reason="rejected")
+    with pytest.raises(ValidationFailed, match="class '424242' does not exist"):
+        connector.reopen_engagement(draft.ref.id, make_engagement(class_id="424242"))
+    found = connector.find_engagement(OPPORTUNITY)
+    assert found is not None and found.status is EngagementStatus.CLOSED
