@@ -195,11 +195,18 @@ class FakeCallback:
 
     def __init__(self) -> None:
         self.answers: list[tuple[str, str, Any]] = []
+        self.gone: set[str] = set()  # tokens nothing waits for any more (the wait timed out)
+
+    def _check(self, token: str) -> None:
+        if token in self.gone:
+            raise NotFoundError(f"Invalid Token: {token}")
 
     def succeed(self, token: str, output: Mapping[str, Any]) -> None:
+        self._check(token)
         self.answers.append(("success", token, dict(output)))
 
     def fail(self, token: str, *, error: str, cause: str) -> None:
+        self._check(token)
         self.answers.append(("failure", token, {"Error": error, "Cause": cause}))
 
 

@@ -27,7 +27,7 @@ from infra.local.runtime import LocalRuntime
 from infra.local.sandboxes.productive import ProductiveSandbox
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
 from infra.local.sandboxes.salesforce import SalesforceSandbox
-from infra.wiring import CONNECTIONS, WIRING
+from infra.wiring import CONNECTIONS, DELIVERY_OPS, WIRING
 from shared import bootstrap
 from shared.governance.loader import load_landscape
 
@@ -87,6 +87,7 @@ class LocalEnvironment:
         self.api_url = ""
         self._servers: list[BaseWSGIServer] = []
         self.runtime: LocalRuntime | None = None
+        self._inbox = ""
 
     def _seed_from_landscape(self) -> None:
         """Set the sandboxes up as the firm did its real systems: the records the landscape maps to.
@@ -151,7 +152,51 @@ class LocalEnvironment:
         )
         self.productive.subscribe(f"{self.api_url}/webhooks/productive")
         self.quickbooks.subscribe(f"{self.api_url}/webhooks/quickbooks")
+        self._inbox = self._subscribe_inbox(DELIVERY_OPS.name)
         return self
+
+    def _subscribe_inbox(self, topic: str) -> str:
+        """A queue subscribed to `topic`: what its people would receive by e-mail or chat."""
+        assert self.runtime is not None
+        sqs = self.runtime.clients.sqs()
+        url = str(sqs.create_queue(QueueName=f"local-inbox-{topic}")["QueueUrl"])
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.runtime.clients.sns().subscribe(
+            TopicArn=self.runtime.resources.topics[topic], Protocol="sqs", Endpoint=arn
+        )
+        return url
+
+    def delivery_ops(self) -> list[dict[str, str]]:
+        """What delivery operations was told since the last call: subject, kind and message."""
+        assert self.runtime is not None
+        sqs = self.runtime.clients.sqs()
+        received: list[dict[str, str]] = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=self._inbox, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return received
+            for message in batch:
+                envelope = json.loads(message["Body"])  # SNS's JSON envelope (not raw delivery)
+                kind = envelope.get("MessageAttributes", {}).get("kind", {}).get("Value", "")
+                received.append(
+                    {"subject": envelope.get("Subject", ""), "kind": kind, "message": envelope["Message"]}
+                )
+                sqs.delete_message(QueueUrl=self._inbox, ReceiptHandle=message["ReceiptHandle"])
+
+    def pass_time(self, seconds: float, *, step: float = 3600.0) -> None:
+        """Let `seconds` of virtual time pass, `step` at a time, with schedules firing as they come due.
+
+        Approval reminders (hourly schedule) and approval timeouts (the workflow's own timer) happen
+        as they would over days, in moments; then everything that follows from them is settled.
+        """
+        assert self.runtime is not None and self.runtime.scheduler is not None
+        remaining = seconds
+        while remaining > 0:
+            moved = min(step, remaining)
+            self.runtime.clock.advance(moved)
+            self.runtime.scheduler.tick()
+            remaining -= moved
+        self.settle()
 
     def stop(self) -> None:
         if self.runtime is not None:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from shared.domain.errors import NotFoundError
+
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.client import SFNClient
 
@@ -28,7 +30,19 @@ class StepFunctionsWorkflow:
         return True
 
     def succeed(self, token: str, output: Mapping[str, Any]) -> None:
-        self._client.send_task_success(taskToken=token, output=json.dumps(output))
+        try:
+            self._client.send_task_success(taskToken=token, output=json.dumps(output))
+        except self._gone() as exc:
+            raise NotFoundError(f"the workflow no longer waits for this decision: {exc}") from exc
 
     def fail(self, token: str, *, error: str, cause: str) -> None:
-        self._client.send_task_failure(taskToken=token, error=error, cause=cause)
+        try:
+            self._client.send_task_failure(taskToken=token, error=error, cause=cause)
+        except self._gone() as exc:
+            raise NotFoundError(f"the workflow no longer waits for this decision: {exc}") from exc
+
+    def _gone(self) -> tuple[type[Exception], ...]:
+        # A token whose task timed out, or whose execution ended, is answered with one of these.
+        # https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html
+        errors = self._client.exceptions
+        return (errors.InvalidToken, errors.TaskDoesNotExist, errors.TaskTimedOut)

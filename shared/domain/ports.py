@@ -328,7 +328,11 @@ class ApprovalStore(Protocol):
 
 
 class TaskCallback(Protocol):
-    """Answers a workflow's waitForTaskToken state (Step Functions SendTaskSuccess / SendTaskFailure)."""
+    """Answers a workflow's waitForTaskToken state (Step Functions SendTaskSuccess / SendTaskFailure).
+
+    Raises NotFoundError when nothing waits for the token any more (the wait timed out, or the
+    execution ended).
+    """
 
     def succeed(self, token: str, output: Mapping[str, Any]) -> None: ...
 

@@ -23,7 +23,7 @@ from pydantic import Field
 from shared.domain.commercial import Opportunity, OpportunityStatus, RateCard, RateCardLine
 from shared.domain.dimensions import FinancialDimensions
 from shared.domain.engagements import BillingModel, Engagement, Milestone
-from shared.domain.errors import PermanentError, TransientError, ValidationFailed
+from shared.domain.errors import NotFoundError, PermanentError, TransientError, ValidationFailed
 from shared.domain.events import EngagementActivated
 from shared.domain.models import CanonicalModel, EntityType, SourceRef, SystemName, utcnow
 from shared.domain.ports import (
@@ -529,10 +529,11 @@ class EngagementSetup:
                 record_id, reason=f"setup {current.execution}: {cause}"[:255]
             )
         current = current.model_copy(update={"engagements": engagements})
-        if current.approval_id is not None:
-            pending = self._approvals.get(current.approval_id)
-            if pending is not None and pending.state is ApprovalState.PENDING:
-                self._approvals.put(pending.model_copy(update={"state": ApprovalState.TIMED_OUT}))
+        # The approval request is keyed by the setup's name; the waiting state's result never
+        # reaches $.state, so a timeout arrives here without the id in the state.
+        pending = self._approvals.get(current.approval_id or current.execution)
+        if pending is not None and pending.state is ApprovalState.PENDING:
+            self._approvals.put(pending.model_copy(update={"state": ApprovalState.TIMED_OUT}))
         status = "rejected" if rejected else "failed"
         kind = "engagement_rejected" if rejected else "engagement_setup_failed"
         opportunity = SourceRef(
@@ -633,12 +634,25 @@ class ApprovalDesk:
             raise AlreadyDecided(f"approval request {approval_id} is already {request.state}")
         return request
 
+    def _answer(self, request: ApprovalRequest, answer: Callable[[TaskCallback], None]) -> None:
+        """Answer the workflow first: if that fails the request stays pending and can be decided again.
+
+        A workflow that stopped waiting (its timeout passed) makes the request timed out, and the
+        decision is refused as already decided rather than lost without a word.
+        """
+        try:
+            answer(self._callback())
+        except NotFoundError as exc:
+            self._approvals.put(request.model_copy(update={"state": ApprovalState.TIMED_OUT}))
+            raise AlreadyDecided(
+                f"approval request {request.id} timed out: setup no longer waits for a decision "
+                f"({exc}); see close2cash workflow show {request.id}"
+            ) from exc
+
     def approve(self, approval_id: str, *, by: str) -> ApprovalDecision:
         request = self._open(approval_id)
-        # Answer the workflow first: if that fails the request stays pending and can be approved again.
-        self._callback().succeed(
-            request.task_token, {"approved_by": by, "approved_at": self._clock().isoformat()}
-        )
+        approved = {"approved_by": by, "approved_at": self._clock().isoformat()}
+        self._answer(request, lambda workflow: workflow.succeed(request.task_token, approved))
         self._approvals.put(request.model_copy(update={"state": ApprovalState.APPROVED, "decided_by": by}))
         return ApprovalDecision(id=approval_id, state=ApprovalState.APPROVED)
 
@@ -646,7 +660,10 @@ class ApprovalDesk:
         if not reason.strip():
             raise ValidationFailed("field 'reason' is required to reject")
         request = self._open(approval_id)
-        self._callback().fail(request.task_token, error=REJECTED_ERROR, cause=reason[:256])
+        self._answer(
+            request,
+            lambda workflow: workflow.fail(request.task_token, error=REJECTED_ERROR, cause=reason[:256]),
+        )
         self._approvals.put(
             request.model_copy(update={"state": ApprovalState.REJECTED, "decided_by": by, "reason": reason})
         )

@@ -20,6 +20,7 @@ from shared.governance.matching import Matcher
 from shared.governance.ownership import Ownership
 from shared.sync.accounts import AccountSync
 from shared.sync.engagements import (
+    AlreadyDecided,
     ApprovalDesk,
     EngagementSetup,
     Step,
@@ -347,9 +348,23 @@ def test_reminder_goes_once_to_requests_pending_longer_than_the_threshold(world:
 def test_approval_timeout_compensates_as_a_failure_of_the_approval_step(world: World) -> None:
     world.opportunities.put("006W", "001A")
     state = world.run(BEFORE_APPROVAL, _start(world))
-    result = world.setup.compensate(state, {"Error": "States.Timeout", "Cause": None})
+    # the waiting state's result goes to $.approval, so the state the Catch passes on has no approval id
+    as_caught = {**state, "approval_id": None}
+    result = world.setup.compensate(as_caught, {"Error": "States.Timeout", "Cause": None})
     assert (result["status"], result["failed_step"]) == ("failed", "request_approval")
     assert world.approvals.requests[state["execution"]].state is ApprovalState.TIMED_OUT
+
+
+def test_a_decision_after_the_workflow_stopped_waiting_is_refused_and_the_request_times_out(
+    world: World,
+) -> None:
+    world.opportunities.put("006W", "001A")
+    state = world.run(BEFORE_APPROVAL, _start(world))
+    world.callback.gone.add(f"token-{state['execution']}")  # Step Functions: InvalidToken / TaskTimedOut
+    with pytest.raises(AlreadyDecided, match="timed out: setup no longer waits"):
+        world.desk.approve(state["approval_id"], by="ops@example.com")
+    assert world.approvals.requests[state["approval_id"]].state is ApprovalState.TIMED_OUT
+    assert world.callback.answers == []
 
 
 def test_duplicate_closed_won_starts_one_execution_and_a_reclose_starts_another(world: World) -> None:

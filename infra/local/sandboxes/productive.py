@@ -117,7 +117,7 @@ class ProductiveSandbox:
         self._store: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in ENGAGEMENT_RESOURCES}
         self._ids = itertools.count(1)
         self._subscriptions: list[_Subscription] = []
-        self._faults: deque[int] = deque()
+        self._faults: list[tuple[int, str | None]] = []
         self._rate_limiting = True
         self._hits: deque[float] = deque()
         self.requests = 0
@@ -248,10 +248,14 @@ class ProductiveSandbox:
             delivered += len(done)
         return delivered
 
-    def fail_next(self, n: int, status: int = 500) -> None:
-        """Answer the next `n` authenticated API requests with `status` and a JSON:API error body."""
+    def fail_next(self, n: int, status: int = 500, *, path: str | None = None) -> None:
+        """Answer the next `n` authenticated API requests with `status` and a JSON:API error body.
+
+        With `path`, only requests whose path contains it fail (e.g. "/projects/copy"), so a test
+        can make one step of a longer flow meet the fault; requests are refused before they act.
+        """
         with self._lock:
-            self._faults.extend([status] * n)
+            self._faults.extend([(status, path)] * n)
 
     def set_rate_limiting(self, enabled: bool) -> None:
         """Switch the documented rate limits on (default) or off."""
@@ -286,9 +290,10 @@ class ProductiveSandbox:
             self.requests += 1
             self._authenticate(request)
             self._throttle()
-            if self._faults:
-                status = self._faults.popleft()
-                raise _ApiError(status, "Injected fault", f"sandbox fault injection answered {status}")
+            fault = next((f for f in self._faults if f[1] is None or f[1] in request.path), None)
+            if fault is not None:
+                self._faults.remove(fault)
+                raise _ApiError(fault[0], "Injected fault", f"sandbox fault injection answered {fault[0]}")
             return self._route(request)
 
     def _authenticate(self, request: Request) -> None:

@@ -167,6 +167,14 @@ class QuickBooksSandbox:
         """A Department (a "location" in QBO's UI); returns its Id."""
         return self._add_tracking("Department", name, active=active, record_id=department_id)
 
+    def set_class_active(self, class_id: str, active: bool) -> None:
+        """The bookkeeper makes a Class inactive (Settings > All lists > Classes) or active again."""
+        with self._lock:
+            row = self._tracking["Class"][class_id]  # KeyError names an id the sandbox never had
+            row["Active"] = active
+            row["SyncToken"] = str(int(row["SyncToken"]) + 1)
+            row["MetaData"]["LastUpdatedTime"] = self._now_text()
+
     def _add_tracking(self, entity: str, name: str, *, active: bool, record_id: str | None = None) -> str:
         with self._lock:
             if record_id is None:
