@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections import Counter
 from collections.abc import Mapping
 
@@ -16,6 +17,9 @@ NAMESPACE = "close2cash"
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or NAMESPACE)
 tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or NAMESPACE)
 metrics = Metrics(namespace=NAMESPACE)
+# An invocation with nothing to count is normal here (a notice about a deal that is not won, a
+# listing of approvals with none pending): Powertools would warn on stderr for each one.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 class PowertoolsMetrics:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +162,8 @@ class EngagementReport:
     psa_projects: list[dict[str, Any]]
     accounting_projects: list[dict[str, Any]]
     turnaround_seconds: float
+    # The dashboard's three workflow figures, as the handlers emitted them (EMF) in this run.
+    metrics: dict[str, str] = field(default_factory=dict)
 
     @property
     def active_once(self) -> bool:
@@ -222,6 +224,17 @@ def engagement_setup(env: LocalEnvironment, console: Console, *, account_id: str
     )
 
 
+def _workflow_metrics() -> dict[str, str]:
+    services = bootstrap.services()
+    totals = services.metrics.totals
+    failures = sum(v for k, v in totals.items() if k.startswith("WorkflowFailures"))
+    return {
+        "ProjectSetupTurnaround": f"{totals['ProjectSetupTurnaround']:.1f}s",
+        "ApprovalsPending": str(len(services.approvals.pending())),
+        "WorkflowFailures": str(int(failures)),
+    }
+
+
 def _print_engagement(console: Console, report: EngagementReport) -> None:
     table = Table(title="Closed-won → active engagement (Step Functions, approval, write-back)")
     for column in (
@@ -244,6 +257,10 @@ def _print_engagement(console: Console, report: EngagementReport) -> None:
     )
     console.print(table)
     console.print(f"setup turnaround (close → active, approval included): {report.turnaround_seconds:.1f}s")
+    console.print(
+        "dashboard metrics (execution start → write-back): "
+        + " · ".join(f"{name} {value}" for name, value in report.metrics.items())
+    )
 
 
 def run(
@@ -297,6 +314,7 @@ def run(
 
         rows = _report_rows(env, ids)
         engagement = engagement_setup(env, console, account_id=ids[0])
+        engagement.metrics = _workflow_metrics()
 
         services = bootstrap.services()
         totals = services.metrics.totals

@@ -21,6 +21,11 @@ from shared.domain.errors import NotFoundError, PermanentError, RateLimitedError
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Answers that say the request was not acted on, so even a create without an idempotency key may be
+# sent again: 429 (rate limited) and 503 (unavailable), https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4
+NOT_ACTED_ON = frozenset({429, 503})
+# Transport failures before the request left this machine.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -136,11 +141,17 @@ class VendorHttp:
         content: bytes | str | None = None,
         headers: Mapping[str, str] | None = None,
         ok_statuses: frozenset[int] = frozenset(),
+        replay_safe: bool = True,
     ) -> httpx.Response:
         """Send with retries; returns a 2xx response (or one in `ok_statuses`), else raises.
 
         Raises `RateLimitedError` / `TransientError` when retries are exhausted, `NotFoundError` on
         404, `PermanentError` on any other 4xx: callers map these to retry-later or exception.
+
+        `replay_safe=False` is for a create the vendor cannot deduplicate (no idempotency key): it
+        is sent again only when the vendor surely did not act on it (no connection was made, 429,
+        503). After a read timeout or another 5xx the outcome is unknown, so `TransientError` is
+        raised at once and the caller's next attempt looks for the record before creating it.
         """
         refreshed = False
         attempt = 0
@@ -155,8 +166,12 @@ class VendorHttp:
                     method, url, params=params, json=json, content=content, headers=merged
                 )
             except (httpx.TimeoutException, httpx.TransportError) as exc:
-                if attempt >= self.retry.attempts:
-                    raise TransientError(f"{self.vendor}: {method} {url} failed: {exc!r}") from exc
+                unsent = isinstance(exc, NEVER_SENT)
+                if attempt >= self.retry.attempts or not (replay_safe or unsent):
+                    raise TransientError(
+                        f"{self.vendor}: {method} {url} failed: {exc!r}"
+                        + ("" if unsent else "; whether the vendor acted on it is unknown")
+                    ) from exc
                 self.sleep(self.retry.backoff(attempt))
                 continue
             status = response.status_code
@@ -168,10 +183,17 @@ class VendorHttp:
                 continue
             if status in RETRYABLE_STATUSES:
                 wait = parse_retry_after(response.headers.get("retry-after"))
-                if attempt < self.retry.attempts and (wait is None or wait <= self.retry.max_retry_after):
+                again = replay_safe or status in NOT_ACTED_ON
+                if (
+                    again
+                    and attempt < self.retry.attempts
+                    and (wait is None or wait <= self.retry.max_retry_after)
+                ):
                     self.sleep(wait if wait is not None else self.retry.backoff(attempt))
                     continue
                 message = f"{self.vendor}: {method} {url} -> {status}: {self.describe_error(response)}"
+                if not again:
+                    message += "; whether the vendor acted on it is unknown"
                 if status == 429:
                     raise RateLimitedError(message, retry_after=wait)
                 raise TransientError(message, retry_after=wait)

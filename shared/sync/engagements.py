@@ -448,7 +448,8 @@ class EngagementSetup:
             ),
         )
         self._approvals.put(request)
-        self._metrics.count("ApprovalsPending")
+        # A gauge, as everywhere it is emitted: how many requests wait for a person right now.
+        self._metrics.count("ApprovalsPending", len(self._approvals.pending()))
         return state.model_copy(update={"approval_id": request.id, "status": "pending_approval"})
 
     def activate(self, state: SetupState) -> SetupState:
@@ -624,7 +625,10 @@ class ApprovalDesk:
         self._clock = clock
 
     def pending(self) -> list[ApprovalRequest]:
-        return sorted(self._approvals.pending(), key=lambda r: r.requested_at)
+        """The requests waiting for a decision, oldest first (and the ApprovalsPending gauge)."""
+        waiting = sorted(self._approvals.pending(), key=lambda r: r.requested_at)
+        self._metrics.count("ApprovalsPending", len(waiting))
+        return waiting
 
     def _open(self, approval_id: str) -> ApprovalRequest:
         request = self._approvals.get(approval_id)
@@ -654,6 +658,7 @@ class ApprovalDesk:
         approved = {"approved_by": by, "approved_at": self._clock().isoformat()}
         self._answer(request, lambda workflow: workflow.succeed(request.task_token, approved))
         self._approvals.put(request.model_copy(update={"state": ApprovalState.APPROVED, "decided_by": by}))
+        self._metrics.count("ApprovalsPending", len(self._approvals.pending()))
         return ApprovalDecision(id=approval_id, state=ApprovalState.APPROVED)
 
     def reject(self, approval_id: str, *, by: str, reason: str) -> ApprovalDecision:
@@ -667,6 +672,7 @@ class ApprovalDesk:
         self._approvals.put(
             request.model_copy(update={"state": ApprovalState.REJECTED, "decided_by": by, "reason": reason})
         )
+        self._metrics.count("ApprovalsPending", len(self._approvals.pending()))
         return ApprovalDecision(id=approval_id, state=ApprovalState.REJECTED)
 
     def remind(self, *, older_than: timedelta, now: datetime | None = None) -> list[str]:
@@ -683,7 +689,6 @@ class ApprovalDesk:
                 attributes={"kind": "approval_reminder"},
             )
             self._approvals.put(request.model_copy(update={"reminded_at": moment}))
-        self._metrics.count("ApprovalsPending", len(self._approvals.pending()))
         return [r.id for r in due]
 
 

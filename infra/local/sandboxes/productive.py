@@ -117,7 +117,7 @@ class ProductiveSandbox:
         self._store: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in ENGAGEMENT_RESOURCES}
         self._ids = itertools.count(1)
         self._subscriptions: list[_Subscription] = []
-        self._faults: list[tuple[int, str | None]] = []
+        self._faults: list[tuple[int, str | None, bool]] = []
         self._rate_limiting = True
         self._hits: deque[float] = deque()
         self.requests = 0
@@ -248,14 +248,16 @@ class ProductiveSandbox:
             delivered += len(done)
         return delivered
 
-    def fail_next(self, n: int, status: int = 500, *, path: str | None = None) -> None:
+    def fail_next(self, n: int, status: int = 500, *, path: str | None = None, after: bool = False) -> None:
         """Answer the next `n` authenticated API requests with `status` and a JSON:API error body.
 
         With `path`, only requests whose path contains it fail (e.g. "/projects/copy"), so a test
-        can make one step of a longer flow meet the fault; requests are refused before they act.
+        can make one step of a longer flow meet the fault. Requests are refused before they act,
+        unless `after`: then the request is carried out and only its answer is lost (a gateway
+        timeout after the write), the case a create without an idempotency key must survive.
         """
         with self._lock:
-            self._faults.extend([(status, path)] * n)
+            self._faults.extend([(status, path, after)] * n)
 
     def set_rate_limiting(self, enabled: bool) -> None:
         """Switch the documented rate limits on (default) or off."""
@@ -291,10 +293,13 @@ class ProductiveSandbox:
             self._authenticate(request)
             self._throttle()
             fault = next((f for f in self._faults if f[1] is None or f[1] in request.path), None)
-            if fault is not None:
-                self._faults.remove(fault)
-                raise _ApiError(fault[0], "Injected fault", f"sandbox fault injection answered {fault[0]}")
-            return self._route(request)
+            if fault is None:
+                return self._route(request)
+            self._faults.remove(fault)
+            status, _, after = fault
+            if after:
+                self._route(request)
+            raise _ApiError(status, "Injected fault", f"sandbox fault injection answered {status}")
 
     def _authenticate(self, request: Request) -> None:
         # https://developer.productive.io/llms-full.txt: "401 = unauthenticated | 403 = unauthorized"

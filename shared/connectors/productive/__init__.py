@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -37,6 +37,21 @@ if TYPE_CHECKING:
 
 __all__ = ["ProductiveConnection", "ProductiveConnector", "build"]
 
+# How far back a lost copy is looked for: a setup step's retries (Step Functions Retry, SQS
+# redelivery) and a person's `workflow retry` on the same day all fall inside it.
+ORPHAN_WINDOW = timedelta(days=1)
+
+
+def _created_after(project: ProjectResource, cutoff: datetime) -> bool:
+    created = project.attributes.created_at
+    if not created:
+        return False
+    try:
+        moment = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return moment.astimezone(cutoff.tzinfo) >= cutoff if moment.tzinfo else False
+
 
 class ProductiveConnector:
     """Productive as an AccountTarget (companies), an EngagementTarget (projects) and a WebhookReceiver."""
@@ -53,6 +68,7 @@ class ProductiveConnector:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.connection = connection
+        self._clock = clock
         self.client = ProductiveClient(connection, transport=transport, sleep=sleep)
         self.webhooks = ProductiveWebhooks(
             secret=connection.webhook_secret.get_secret_value(),
@@ -169,6 +185,27 @@ class ProductiveConnector:
                 return project
         return None
 
+    def _unstamped_copy(self, engagement: Engagement, customer_id: str) -> ProjectResource | None:
+        """A copy an earlier attempt made whose answer was lost, before it could be stamped.
+
+        The copy is sent once (`_write`), so a lost answer leaves at most one such project: open,
+        this client's, the engagement's exact name, copied from its template (where Productive
+        says), numbered by Productive rather than stamped by the hub, not a template, made within
+        `ORPHAN_WINDOW`. A person's own project would rarely fit all of that; should one, the
+        stamp then claims it for this deal, which is visible on the project.
+        """
+        cutoff = self._clock() - ORPHAN_WINDOW
+        candidates = [
+            project
+            for project in self.client.iter_projects({"company_id": customer_id, "status": "1"})
+            if (project.attributes.name or "").strip() == engagement.name.strip()
+            and not mapper.is_engagement_reference(project.attributes.project_number)
+            and not project.attributes.template
+            and mapper.related_id(project, "template_object") in (None, engagement.template)
+            and _created_after(project, cutoff)
+        ]
+        return max(candidates, key=lambda p: p.attributes.created_at or "", default=None)
+
     def find_engagement(self, opportunity: SourceRef) -> EngagementRecord | None:
         """The project created earlier for `opportunity`, found by the reference in `project_number`."""
         project = self._find_project(opportunity)
@@ -188,7 +225,7 @@ class ProductiveConnector:
         opportunity = mapper.opportunity_of(engagement)
         project = self._find_project(opportunity)
         if project is None:
-            copied = self.client.copy_project(
+            copied = self._unstamped_copy(engagement, customer_id) or self.client.copy_project(
                 mapper.project_copy_attributes(engagement, customer_id=customer_id)
             )
             # The stamp gets a PATCH of its own, before archiving: "For archived projects, only the name

@@ -163,23 +163,22 @@ class ProductiveClient:
 
     # https://developer.productive.io/companies.html "POST /api/v2/companies"
     def create_company(self, attributes: Mapping[str, Any]) -> CompanyResource:
-        """Create a company from JSON:API attributes."""
-        body = {"data": {"type": "companies", "attributes": dict(attributes)}}
-        response = self.http.request(
-            "POST", "companies", content=json.dumps(body), headers={"Content-Type": JSON_API}
-        )
-        document: CompanyDocument = self._parse(response, CompanyDocument)
-        return document.data
+        """Create a company from JSON:API attributes (sent once: see `_write`)."""
+        company: CompanyResource = self._write("POST", "companies", CompanyDocument, "companies", attributes)
+        return company
 
     # https://developer.productive.io/companies.html "PATCH /api/v2/companies/{id}"
     def update_company(self, company_id: str, attributes: Mapping[str, Any]) -> CompanyResource:
         """Overwrite the given attributes of one company."""
-        body = {"data": {"type": "companies", "id": company_id, "attributes": dict(attributes)}}
-        response = self.http.request(
-            "PATCH", f"companies/{company_id}", content=json.dumps(body), headers={"Content-Type": JSON_API}
+        company: CompanyResource = self._write(
+            "PATCH",
+            f"companies/{company_id}",
+            CompanyDocument,
+            "companies",
+            attributes,
+            resource_id=company_id,
         )
-        document: CompanyDocument = self._parse(response, CompanyDocument)
-        return document.data
+        return company
 
     # --- shared pieces of the engagement endpoints ----------------------------------------------
 
@@ -218,6 +217,11 @@ class ProductiveClient:
         relationships: Mapping[str, tuple[str, str]] | None = None,
         resource_id: str | None = None,
     ) -> Any:
+        """One write; a POST is sent once unless the vendor surely did not act on it.
+
+        Productive has no idempotency key, so a create whose answer was lost must not be sent again
+        blindly: the caller's next attempt finds what the first one made (by stamp) instead.
+        """
         body: dict[str, Any] | None = None
         if resource_type is not None:
             data: dict[str, Any] = {"type": resource_type, "attributes": dict(attributes or {})}
@@ -236,6 +240,7 @@ class ProductiveClient:
             path,
             content=json.dumps(body) if body is not None else None,
             headers={"Content-Type": JSON_API},
+            replay_safe=method != "POST",
         )
         return self._parse(response, model).data
 

@@ -244,6 +244,18 @@ def engagement_reference(opportunity: SourceRef) -> str:
     return f"{opportunity.system.value}-{opportunity.id}"
 
 
+def related_id(project: ProjectResource, name: str) -> str | None:
+    """The id a project's relationship `name` points at, when Productive sent it."""
+    relationship = project.relationships.get(name)
+    return relationship.data.id if relationship is not None and relationship.data is not None else None
+
+
+def is_engagement_reference(project_number: str | None) -> bool:
+    """True when `project_number` is a stamp of this hub (some CRM's opportunity), not Productive's own."""
+    number = (project_number or "").strip()
+    return any(number.startswith(f"{system.value}-") for system in SystemName)
+
+
 def opportunity_of(engagement: Engagement) -> SourceRef:
     """The opportunity the engagement was set up from; without one it cannot be found again."""
     if engagement.opportunity is None:

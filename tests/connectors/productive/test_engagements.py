@@ -12,7 +12,7 @@ from shared.connectors.productive import ProductiveConnector
 from shared.domain.commercial import RateCard, RateCardLine
 from shared.domain.dimensions import FinancialDimensions
 from shared.domain.engagements import BillingModel, Engagement
-from shared.domain.errors import NotFoundError, PermanentError, ValidationFailed
+from shared.domain.errors import NotFoundError, PermanentError, TransientError, ValidationFailed
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
 from shared.domain.ports import EngagementStatus
@@ -182,6 +182,39 @@ def test_rate_limited_create_is_retried(connector, sandbox, customer_id, templat
     record = connector.create_engagement(engagement(template), customer_id=customer_id, idempotency_key="k")
     assert record.status is EngagementStatus.DRAFT
     assert len(sleeps) >= 1 and len(sandbox.projects()) == 1
+
+
+def test_a_copy_whose_answer_was_lost_is_not_sent_again_and_the_rerun_adopts_it(
+    connector, sandbox, customer_id, template, sleeps
+):
+    # given Productive made the copy but the answer never arrived (a gateway timeout after the write)
+    sandbox.fail_next(1, 504, path="/projects/copy", after=True)
+    with pytest.raises(TransientError, match="whether the vendor acted on it is unknown"):
+        connector.create_engagement(engagement(template), customer_id=customer_id, idempotency_key="k")
+    assert len(sandbox.projects()) == 1 and sleeps == []  # sent once, not retried blindly
+    # when the step runs again, it finds that copy instead of making a second one
+    record = connector.create_engagement(engagement(template), customer_id=customer_id, idempotency_key="k")
+    [project] = sandbox.projects()
+    assert record.ref.id == project["id"] and record.status is EngagementStatus.DRAFT
+    assert project["attributes"]["project_number"] == "salesforce-006A000001"
+    assert len(sandbox.budgets(record.ref.id)) == 1
+
+
+def test_a_project_of_the_same_name_that_is_numbered_is_never_adopted(
+    connector, sandbox, customer_id, template
+):
+    first = connector.create_engagement(engagement(template), customer_id=customer_id, idempotency_key="k")
+    other = SourceRef(system=SystemName.SALESFORCE, type="Opportunity", id="006B000002")
+    second = connector.create_engagement(
+        engagement(template, opportunity=other), customer_id=customer_id, idempotency_key="k2"
+    )
+    assert first.ref.id != second.ref.id and len(sandbox.projects()) == 2
+
+
+def test_an_unavailable_copy_is_retried_in_the_request(connector, sandbox, customer_id, template, sleeps):
+    sandbox.fail_next(2, 503, path="/projects/copy")  # refused before acting: safe to send again
+    record = connector.create_engagement(engagement(template), customer_id=customer_id, idempotency_key="k")
+    assert record.status is EngagementStatus.DRAFT and len(sleeps) == 2 and len(sandbox.projects()) == 1
 
 
 def test_unknown_template_is_a_clear_permanent_error(connector, customer_id):
