@@ -141,3 +141,20 @@ def test_a_service_line_without_a_template_mapping_fails_naming_the_mapping(env:
     assert len(env.productive.projects()) == projects_before
     reasons = [e["reason"] or "" for e in bootstrap.services().ledger.open_exceptions()]
     assert any("project_templates" in reason and "Training" in reason for reason in reasons)
+
+
+def test_a_deal_whose_customer_never_reached_the_hub_syncs_the_customer_first(env: LocalEnvironment) -> None:
+    # given an account whose outbound message never went out: the hub has never heard of it
+    account_id = env.salesforce.put_account({"Name": "Silent Account Partners", "CurrencyIsoCode": "USD"})
+    assert env.salesforce.drop_pending(account_id) == 1
+    env.settle()
+    assert not [c for c in env.productive.companies() if c["attributes"]["name"] == "Silent Account Partners"]
+    # when a deal for it is won and approved
+    report = engagement_setup(env, Console(file=io.StringIO()), account_id=account_id)
+    # then setup synced the customer first, once in each system, and the deal is active
+    assert report.active_once, report
+    companies = [
+        c for c in env.productive.companies() if c["attributes"]["name"] == "Silent Account Partners"
+    ]
+    customers = [c for c in env.quickbooks.customers() if c.get("DisplayName") == "Silent Account Partners"]
+    assert len(companies) == 1 and len(customers) == 1

@@ -611,6 +611,15 @@ class SalesforceSandbox:
         with self._lock:
             return list(self._pending)
 
+    def drop_pending(self, record_id: str) -> int:
+        """Lose the queued notifications about `record_id`, as when the outbound message rule was
+        inactive at the time of the save, or Salesforce gave up after 24 hours; returns how many."""
+        with self._lock:
+            kept = [p for p in self._pending if p.record_id != record_id]
+            dropped = len(self._pending) - len(kept)
+            self._pending = kept
+            return dropped
+
     def deliver_pending(self) -> int:
         """POST queued notifications (up to 100 per message); returns how many were acknowledged.
 

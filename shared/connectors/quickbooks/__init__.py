@@ -260,17 +260,26 @@ class QuickBooksConnector:
         body = mapper.engagement_create_payload(
             engagement, parent_id=customer_id, class_id=class_id, department_id=department_id
         )
-        try:
-            customer = self.client.create_customer(body, request_id=_request_id("e", idempotency_key))
-        except DuplicateNameError as exc:
-            found = self._stamped_sub_customer(mapper.engagement_stamp_source(engagement))
-            if found is not None:
-                return mapper.engagement_record(found)
-            raise DuplicateNameError(
-                f"{exc}. QuickBooks already has a customer, vendor or employee named "
-                f"{body['DisplayName']!r} that close2cash did not create for this engagement: "
-                "rename the engagement or that record"
-            ) from exc
+        # DisplayName is unique across all customers, vendors and employees, sub-customers included,
+        # so two clients' deals called "Phase 2" collide: the second is named after its deal as well.
+        names = (body["DisplayName"], mapper.engagement_unique_name(engagement))
+        for attempt, name in enumerate(names):
+            key = idempotency_key if attempt == 0 else f"{idempotency_key}:{attempt}"
+            try:
+                customer = self.client.create_customer(
+                    {**body, "DisplayName": name}, request_id=_request_id("e", key)
+                )
+                break
+            except DuplicateNameError as exc:
+                found = self._stamped_sub_customer(mapper.engagement_stamp_source(engagement))
+                if found is not None:
+                    return mapper.engagement_record(found)
+                if attempt == len(names) - 1:
+                    raise DuplicateNameError(
+                        f"{exc}. QuickBooks already has customers, vendors or employees named "
+                        f"{names[0]!r} and {name!r} that close2cash did not create for this "
+                        "engagement: rename the engagement or those records"
+                    ) from exc
         if customer.Active is not False and customer.Id:
             # Active is writable on Customer, but should a company answer a create with an active
             # record anyway, the draft is made inactive at once rather than left open for posting.

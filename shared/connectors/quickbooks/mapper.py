@@ -162,6 +162,12 @@ def display_name(name: str) -> str:
     return " ".join(name.split())
 
 
+def engagement_unique_name(engagement: Engagement) -> str:
+    """The engagement's name made unique by its deal's id, for when another record holds the name."""
+    stamp = engagement_stamp_source(engagement)
+    return display_name(f"{engagement.name} ({stamp.id})")
+
+
 def name_prefixes(name: str) -> list[str]:
     """The leading words of a DisplayName, shortest first: 'Acme Consulting, LLC' -> 'Acme', ...
 

@@ -271,3 +271,27 @@ def test_reopen_with_a_class_that_does_not_exist_is_refused_and_stays_closed(
         connector.reopen_engagement(draft.ref.id, make_engagement(class_id="424242"))
     found = connector.find_engagement(OPPORTUNITY)
     assert found is not None and found.status is EngagementStatus.CLOSED
+
+
+def test_two_clients_deals_of_the_same_name_get_two_sub_customers(
+    connector: QuickBooksConnector, sandbox: QuickBooksSandbox, parent_id: str
+) -> None:
+    # given one client's engagement "ERP rollout 2025" exists
+    first = connector.create_engagement(make_engagement(), customer_id=parent_id, idempotency_key="k1")
+    other_parent = connector.create_account(
+        make_account("001GLOBEX", name="Globex Corp"), idempotency_key="create:001GLOBEX"
+    ).ref.id
+    other_deal = OPPORTUNITY.model_copy(update={"id": "006GLX"})
+    # when another client's deal has the same name (QBO names are unique across all customers)
+    second = connector.create_engagement(
+        make_engagement(opportunity=other_deal), customer_id=other_parent, idempotency_key="k2"
+    )
+    # then the second sub-customer is named after its deal as well, and a rerun finds it, not a third
+    assert first.ref.id != second.ref.id
+    assert sandbox.project(second.ref.id)["DisplayName"] == "ERP rollout 2025 (006GLX)"
+    assert sandbox.project(second.ref.id)["FullyQualifiedName"] == "Globex Corp:ERP rollout 2025 (006GLX)"
+    again = connector.create_engagement(
+        make_engagement(opportunity=other_deal), customer_id=other_parent, idempotency_key="k2"
+    )
+    assert again.ref.id == second.ref.id
+    assert len([c for c in sandbox.customers() if c.get("Job")]) == 2
