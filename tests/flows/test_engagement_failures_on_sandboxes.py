@@ -10,17 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from infra import cli
 from infra.local.environment import LocalEnvironment, local_environment
 from shared import bootstrap
-from shared.domain.models import SourceRef, SystemName
 from shared.domain.ports import EngagementStatus
 from shared.governance.landscape import Role
 from shared.settings import Settings
+from tests.flows.deals import decide, engagements, pending_for, setup_status, won_deal
 
 pytestmark = pytest.mark.flow
 
@@ -31,63 +30,6 @@ IMPLEMENTATION_CLASS = "100000000000128002"  # infra/landscapes/demo.toml, class
 def env() -> Iterator[LocalEnvironment]:
     with local_environment() as environment:
         yield environment
-
-
-def _won_deal(env: LocalEnvironment, name: str) -> str:
-    """An account synced from Salesforce, and a deal for it that is then won; the opportunity id."""
-    account_id = env.salesforce.put_account({"Name": f"{name} Inc", "CurrencyIsoCode": "USD"})
-    env.settle()
-    opportunity_id = env.salesforce.put_opportunity(
-        {
-            "Name": name,
-            "AccountId": account_id,
-            "StageName": "Proposal/Price Quote",
-            "CloseDate": "2026-12-18",
-            "Service_Line__c": "Implementation",
-            "Billing_Model__c": "Time and Materials",
-            "CurrencyIsoCode": "USD",
-        },
-        line_items=[{"Product": "Consultant", "Quantity": 40, "UnitPrice": 200, "Role__c": "Consultant"}],
-    )
-    env.settle()
-    env.salesforce.close_won(opportunity_id)
-    return opportunity_id
-
-
-def _auth(env: LocalEnvironment) -> dict[str, str]:
-    return {"Authorization": f"Bearer {env.approver_token}", "X-Approver": "ops@northwind.example"}
-
-
-def _pending_for(env: LocalEnvironment, opportunity_id: str) -> dict[str, Any]:
-    for _ in range(60):
-        env.settle()
-        pending = httpx.get(f"{env.api_url}/approvals", headers=_auth(env), timeout=10).json()
-        mine = [p for p in pending if p["opportunity"]["id"] == opportunity_id]
-        if mine:
-            return dict(mine[0])
-    raise AssertionError(f"no approval request for {opportunity_id}")
-
-
-def _setup_status(env: LocalEnvironment, opportunity_id: str, wanted: str) -> str | None:
-    for _ in range(60):
-        env.settle()
-        status = env.salesforce.opportunity(opportunity_id).get("C2C_Setup_Status__c")
-        if status == wanted:
-            return str(status)
-    return env.salesforce.opportunity(opportunity_id).get("C2C_Setup_Status__c")
-
-
-def _approve(env: LocalEnvironment, approval_id: str) -> None:
-    answer = httpx.post(f"{env.api_url}/approvals/{approval_id}/approve", headers=_auth(env), timeout=10)
-    assert answer.status_code == 200, answer.text
-
-
-def _engagements(opportunity_id: str) -> dict[Role, Any]:
-    deal = SourceRef(system=SystemName.SALESFORCE, type="Opportunity", id=opportunity_id)
-    services = bootstrap.services()
-    return {
-        role: services.engagement_target(role).find_engagement(deal) for role in (Role.PSA, Role.ACCOUNTING)
-    }
 
 
 def _projects_for(env: LocalEnvironment, opportunity_id: str) -> list[dict[str, Any]]:
@@ -110,10 +52,10 @@ def test_a_transient_productive_outage_is_retried_by_the_workflow_and_makes_one_
     # given Productive answers 503 to the template copy more often than one request retries it
     env.productive.fail_next(6, 503, path="/projects/copy")
     # when a deal is won and approved
-    opportunity_id = _won_deal(env, "Outage Proof Rollout")
-    _approve(env, _pending_for(env, opportunity_id)["id"])
+    opportunity_id = won_deal(env, "Outage Proof Rollout")
+    assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
     # then the step's Retry got through: one project, one financial project, the deal is active
-    assert _setup_status(env, opportunity_id, "active") == "active"
+    assert setup_status(env, opportunity_id, "active") == "active"
     assert len(_projects_for(env, opportunity_id)) == 1
     assert len(_sub_customers_for(env, opportunity_id)) == 1
     assert _exceptions_for(opportunity_id) == []
@@ -140,14 +82,14 @@ def test_a_permanent_failure_names_step_and_cause_and_the_retry_completes_it_onc
     # given the bookkeeper made the engagement's class inactive in QuickBooks
     env.quickbooks.set_class_active(IMPLEMENTATION_CLASS, False)
     # when a deal is won, setup fails: the exception names the step, the cause and the retry command
-    opportunity_id = _won_deal(env, "Inactive Class Rollout")
-    assert _setup_status(env, opportunity_id, "failed") == "failed"
+    opportunity_id = won_deal(env, "Inactive Class Rollout")
+    assert setup_status(env, opportunity_id, "failed") == "failed"
     [exception] = _exceptions_for(opportunity_id)
     reason = exception["reason"] or ""
     assert "step generate_shell failed" in reason and f"class '{IMPLEMENTATION_CLASS}'" in reason
     assert "is inactive" in reason
     # and the Productive shell made in the same step was closed, not left behind
-    found = _engagements(opportunity_id)
+    found = engagements(opportunity_id)
     assert found[Role.PSA] is not None and found[Role.PSA].status is EngagementStatus.CLOSED
     assert found[Role.ACCOUNTING] is None
     # when the class is made active again and the retry command from the exception is run
@@ -156,8 +98,8 @@ def test_a_permanent_failure_names_step_and_cause_and_the_retry_completes_it_onc
     started = CliRunner().invoke(cli.app, [*command[1:], "--endpoint-url", env.runtime.moto_endpoint])
     assert started.exit_code == 0, started.output
     # then it asks for approval again, and once approved the deal is active with one of everything
-    _approve(env, _pending_for(env, opportunity_id)["id"])
-    assert _setup_status(env, opportunity_id, "active") == "active"
+    assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
+    assert setup_status(env, opportunity_id, "active") == "active"
     [project] = _projects_for(env, opportunity_id)
     [sub_customer] = _sub_customers_for(env, opportunity_id)
     assert project["attributes"]["archived_at"] is None and sub_customer["Active"] is True
@@ -171,8 +113,8 @@ def test_a_permanent_failure_names_step_and_cause_and_the_retry_completes_it_onc
 
 def test_an_unanswered_approval_is_reminded_then_times_out_into_an_exception(env: LocalEnvironment) -> None:
     settings = Settings.from_env()
-    opportunity_id = _won_deal(env, "Forgotten Approval Rollout")
-    request = _pending_for(env, opportunity_id)
+    opportunity_id = won_deal(env, "Forgotten Approval Rollout")
+    request = pending_for(env, opportunity_id)
     env.delivery_ops()  # what was said before (activations of earlier tests) is not this test's
     # when nobody decides for longer than the reminder threshold
     env.pass_time(settings.approval_reminder_seconds + 3600)
@@ -182,14 +124,14 @@ def test_an_unanswered_approval_is_reminded_then_times_out_into_an_exception(env
     # and then past the approval timeout
     env.pass_time(settings.approval_timeout_seconds)
     # then the setup is compensated, the CRM shows it failed, and an exception says why
-    assert _setup_status(env, opportunity_id, "failed") == "failed"
+    assert setup_status(env, opportunity_id, "failed") == "failed"
     assert "no approval decision before the timeout" in (
         env.salesforce.opportunity(opportunity_id)["C2C_Setup_Detail__c"] or ""
     )
-    found = _engagements(opportunity_id)
+    found = engagements(opportunity_id)
     assert all(r is not None and r.status is EngagementStatus.CLOSED for r in found.values()), found
     [exception] = _exceptions_for(opportunity_id)
     assert "step request_approval failed" in (exception["reason"] or "")
     # and a late approval is refused: the request is no longer pending
-    late = httpx.post(f"{env.api_url}/approvals/{request['id']}/approve", headers=_auth(env), timeout=10)
+    late = decide(env, request["id"])
     assert late.status_code == 409, late.text

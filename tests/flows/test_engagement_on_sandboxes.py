@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import Any
 
-import httpx
 import pytest
 from rich.console import Console
 
 from infra.local.demo import engagement_setup
 from infra.local.environment import LocalEnvironment, local_environment
 from shared import bootstrap
-from shared.domain.models import SourceRef, SystemName
 from shared.domain.ports import EngagementStatus
-from shared.governance.landscape import Role
+from tests.flows.deals import decide, engagements, pending_for, setup_status, won_deal
 
 pytestmark = pytest.mark.flow
 
@@ -60,55 +57,22 @@ def _executions(env: LocalEnvironment) -> int:
 
 
 def test_a_rejected_setup_closes_both_shells_and_the_crm_shows_rejected(env: LocalEnvironment) -> None:
-    account_id = env.salesforce.put_account({"Name": "Rejected Deal Ltd", "CurrencyIsoCode": "USD"})
-    env.settle()
-    opportunity_id = env.salesforce.put_opportunity(
-        {
-            "Name": "Rejected deal",
-            "AccountId": account_id,
-            "StageName": "Proposal/Price Quote",
-            "CloseDate": "2026-12-20",
-            "Service_Line__c": "Implementation",
-            "Billing_Model__c": "Time and Materials",
-            "CurrencyIsoCode": "USD",
-        },
-        line_items=[{"Product": "Architect", "Quantity": 10, "UnitPrice": 250, "Role__c": "Architect"}],
+    opportunity_id = won_deal(
+        env,
+        "Rejected deal",
+        line={"Product": "Architect", "Quantity": 10, "UnitPrice": 250, "Role__c": "Architect"},
+        close_date="2026-12-20",
     )
-    env.settle()
-    env.salesforce.close_won(opportunity_id)
-    auth = {"Authorization": f"Bearer {env.approver_token}", "X-Approver": "ops@northwind.example"}
-    request = _pending_for(env, opportunity_id, auth)
+    request = pending_for(env, opportunity_id)
     # when delivery operations rejects it with a reason
-    answer = httpx.post(
-        f"{env.api_url}/approvals/{request['id']}/reject",
-        headers=auth,
-        json={"reason": "rates not signed off"},
-        timeout=10,
-    )
+    answer = decide(env, request["id"], reject="rates not signed off")
     assert answer.status_code == 200, answer.text
-    for _ in range(60):
-        env.settle()
-        if env.salesforce.opportunity(opportunity_id).get("C2C_Setup_Status__c") == "rejected":
-            break
     # then the CRM shows it, both shells are closed, and an exception says why
-    assert env.salesforce.opportunity(opportunity_id)["C2C_Setup_Status__c"] == "rejected"
-    deal = SourceRef(system=SystemName.SALESFORCE, type="Opportunity", id=opportunity_id)
-    services = bootstrap.services()
-    for role in (Role.PSA, Role.ACCOUNTING):
-        found = services.engagement_target(role).find_engagement(deal)
+    assert setup_status(env, opportunity_id, "rejected") == "rejected"
+    for role, found in engagements(opportunity_id).items():
         assert found is not None and found.status is EngagementStatus.CLOSED, (role, found)
-    reasons = [e["reason"] or "" for e in services.ledger.open_exceptions()]
+    reasons = [e["reason"] or "" for e in bootstrap.services().ledger.open_exceptions()]
     assert any("rates not signed off" in reason for reason in reasons)
-
-
-def _pending_for(env: LocalEnvironment, opportunity_id: str, auth: dict[str, str]) -> dict[str, Any]:
-    for _ in range(60):
-        env.settle()
-        pending = httpx.get(f"{env.api_url}/approvals", headers=auth, timeout=10).json()
-        mine = [p for p in pending if p["opportunity"]["id"] == opportunity_id]
-        if mine:
-            return dict(mine[0])
-    raise AssertionError(f"no approval request for {opportunity_id}")
 
 
 def test_a_service_line_without_a_template_mapping_fails_naming_the_mapping(env: LocalEnvironment) -> None:

@@ -1,0 +1,89 @@
+"""What the sandbox flow tests do to a deal: win it, find its approval request, decide, wait for the CRM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from infra.local.environment import LocalEnvironment
+from shared import bootstrap
+from shared.domain.models import SourceRef, SystemName
+from shared.governance.landscape import Role
+
+ROLE_LINE = {"Product": "Consultant", "Quantity": 40, "UnitPrice": 200, "Role__c": "Consultant"}
+
+
+def won_deal(
+    env: LocalEnvironment,
+    name: str,
+    *,
+    account_id: str | None = None,
+    line: dict[str, Any] | None = None,
+    close_date: str = "2026-12-18",
+) -> str:
+    """A deal (Implementation, T&M, USD) for a synced account, then won; the opportunity id."""
+    if account_id is None:
+        account_id = env.salesforce.put_account({"Name": f"{name} Inc", "CurrencyIsoCode": "USD"})
+        env.settle()
+    opportunity_id = env.salesforce.put_opportunity(
+        {
+            "Name": name,
+            "AccountId": account_id,
+            "StageName": "Proposal/Price Quote",
+            "CloseDate": close_date,
+            "Service_Line__c": "Implementation",
+            "Billing_Model__c": "Time and Materials",
+            "CurrencyIsoCode": "USD",
+        },
+        line_items=[line or ROLE_LINE],
+    )
+    env.settle()
+    env.salesforce.close_won(opportunity_id)
+    return opportunity_id
+
+
+def approver(env: LocalEnvironment) -> dict[str, str]:
+    """The approval API's headers for delivery operations."""
+    return {"Authorization": f"Bearer {env.approver_token}", "X-Approver": "ops@northwind.example"}
+
+
+def pending_for(env: LocalEnvironment, opportunity_id: str) -> dict[str, Any]:
+    """The approval request of the deal, once setup has reached its checkpoint."""
+    for _ in range(60):
+        env.settle()
+        pending = httpx.get(f"{env.api_url}/approvals", headers=approver(env), timeout=10).json()
+        mine = [p for p in pending if p["opportunity"]["id"] == opportunity_id]
+        if mine:
+            return dict(mine[0])
+    raise AssertionError(f"no approval request for {opportunity_id}")
+
+
+def decide(env: LocalEnvironment, approval_id: str, *, reject: str | None = None) -> httpx.Response:
+    """Approve, or reject with the reason `reject`, through the approval route."""
+    verb = "reject" if reject is not None else "approve"
+    return httpx.post(
+        f"{env.api_url}/approvals/{approval_id}/{verb}",
+        headers=approver(env),
+        json={"reason": reject} if reject is not None else None,
+        timeout=10,
+    )
+
+
+def setup_status(env: LocalEnvironment, opportunity_id: str, wanted: str) -> str | None:
+    """The setup status the opportunity shows, once it is `wanted` (or what it is after waiting)."""
+    for _ in range(60):
+        env.settle()
+        if env.salesforce.opportunity(opportunity_id).get("C2C_Setup_Status__c") == wanted:
+            return wanted
+    status = env.salesforce.opportunity(opportunity_id).get("C2C_Setup_Status__c")
+    return None if status is None else str(status)
+
+
+def engagements(opportunity_id: str) -> dict[Role, Any]:
+    """What the PSA and accounting hold for the deal, found by the connectors' own stamps."""
+    deal = SourceRef(system=SystemName.SALESFORCE, type="Opportunity", id=opportunity_id)
+    services = bootstrap.services()
+    return {
+        role: services.engagement_target(role).find_engagement(deal) for role in (Role.PSA, Role.ACCOUNTING)
+    }
