@@ -43,6 +43,9 @@ class FakeOpportunities:
         version: str = "2025-03-01T10:00:00.000Z",
         lines: tuple[tuple[str, str, str], ...] = (("Consultant", "100", "180.00"),),
         stage_changed_at: datetime | None = None,
+        department: str | None = None,
+        location: str | None = None,
+        cost_center: str | None = None,
     ) -> Opportunity:
         opportunity = Opportunity(
             source=SourceRef(
@@ -56,6 +59,9 @@ class FakeOpportunities:
             stage_changed_at=stage_changed_at,
             amount=Money(amount=Decimal(amount), currency=currency),
             service_line=service_line,
+            department=department,
+            location=location,
+            cost_center=cost_center,
             lines=tuple(
                 OpportunityLine(
                     role=role, quantity=Decimal(q), rate=Money(amount=Decimal(r), currency=currency)

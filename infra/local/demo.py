@@ -144,6 +144,9 @@ DEAL: dict[str, Any] = {
     "CloseDate": "2026-12-15",
     "Service_Line__c": "Advisory",
     "Billing_Model__c": "Time and Materials",
+    "Department__c": "Strategy",
+    "Delivery_Location__c": "New York",
+    "Cost_Center__c": "CC-100",
     "CurrencyIsoCode": "USD",
 }
 DEAL_LINES = [

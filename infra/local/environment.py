@@ -103,9 +103,12 @@ class LocalEnvironment:
         for cls in tables.classes:
             if cls.target_system == "quickbooks":
                 self.quickbooks.add_class(cls.source, class_id=cls.target)
-        for department in tables.departments:
-            if department.target_system == "quickbooks":
+        # QBO keeps departments and locations in one list (Department, "Location" in its UI).
+        seeded_departments: set[str] = set()
+        for department in (*tables.departments, *tables.locations):
+            if department.target_system == "quickbooks" and department.target not in seeded_departments:
                 self.quickbooks.add_department(department.source, department_id=department.target)
+                seeded_departments.add(department.target)
 
     def connections(self) -> dict[str, Any]:
         """The connections secret: sandboxes by default, or the operator's file for real vendors."""

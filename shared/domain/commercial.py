@@ -56,6 +56,11 @@ class Opportunity(CanonicalModel):
     amount: Money
     service_line: str = Field(min_length=1)
     billing_model: BillingModel | None = None
+    # Where the work is delivered from, in the firm's own codes; the landscape maps each to the
+    # accounting system's values for the engagement's financial dimensions.
+    department: str | None = Field(default=None, max_length=255)
+    location: str | None = Field(default=None, max_length=255)
+    cost_center: str | None = Field(default=None, max_length=255)
     lines: tuple[OpportunityLine, ...] = ()
 
     @model_validator(mode="after")

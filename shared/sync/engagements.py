@@ -280,7 +280,13 @@ class EngagementSetup:
             target=systems["psa"],
             legal_entity=entity,
         )
-        dimensions = FinancialDimensions(legal_entity=entity, accounting_class=opportunity.service_line)
+        dimensions = FinancialDimensions(
+            legal_entity=entity,
+            accounting_class=opportunity.service_line,
+            department=opportunity.department,
+            location=opportunity.location,
+            cost_center=opportunity.cost_center,
+        )
         mapper = DimensionMapper(
             self._mappings, source=opportunity.source.system, target=systems["accounting"]
         )

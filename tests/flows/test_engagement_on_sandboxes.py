@@ -34,9 +34,14 @@ def test_a_won_deal_becomes_one_active_engagement_in_each_system_after_approval(
     # then the approval showed the contracted rates and mapped class, and the deal is active everywhere
     assert report.approval["rates"][0]["rate"] == "320.00"
     assert report.approval["dimensions"]["accounting_class"] == "100000000000128001"
+    assert report.approval["dimensions"]["location"] == "3"  # New York, mapped for US01
+    assert report.approval["dimensions"]["cost_center"] == "Delivery US"
     assert report.active_once, report
     assert report.write_back["C2C_PSA_Project_Id__c"] == report.psa_projects[0]["id"]
     assert report.write_back["C2C_Accounting_Project_Id__c"] == report.accounting_projects[0]["Id"]
+    # and the QuickBooks engagement carries the class and the location (QBO's Department list)
+    notes = report.accounting_projects[0]["Notes"].splitlines()
+    assert "close2cash-class:100000000000128001" in notes and "close2cash-department:3" in notes
 
 
 def test_a_replayed_closed_won_message_starts_nothing_new(env: LocalEnvironment) -> None:

@@ -296,6 +296,27 @@ def test_accounting_gets_the_mapped_class_while_the_psa_keeps_the_firms_code(wor
     assert in_accounting.dimensions.accounting_class == "100000000000128001"
 
 
+def test_the_deals_department_location_and_cost_center_are_mapped_for_accounting(world: World) -> None:
+    world.opportunities.put("006W", "001A", department="Strategy", location="New York", cost_center="CC-100")
+    state = world.run(BEFORE_APPROVAL, _start(world))
+    assert state["dimensions"]["department"] == "Strategy" and state["dimensions"]["location"] == "New York"
+    posting = state["posting_dimensions"]
+    assert (posting["department"], posting["location"], posting["cost_center"]) == ("1", "3", "Delivery US")
+    [in_accounting] = world.accounting.engagements.values()
+    assert in_accounting.dimensions.location == "3" and in_accounting.dimensions.cost_center == "Delivery US"
+    request = world.approvals.requests[state["approval_id"]]
+    assert request.dimensions["cost_center"] == "Delivery US"
+
+
+def test_a_location_with_no_mapping_for_the_entity_names_the_table_and_creates_nothing(world: World) -> None:
+    # London is mapped for the UK entity only; this deal books in USD (US01)
+    world.opportunities.put("006W", "001A", location="London")
+    result = world.run(BEFORE_APPROVAL, _start(world))
+    assert result["failed_step"] == "assign_dimensions"
+    assert "locations" in result["cause"] and "London" in result["cause"]
+    assert world.psa.records == {} and world.accounting.records == {}
+
+
 def test_a_shell_created_by_the_step_that_failed_is_closed_too(world: World) -> None:
     # given accounting refuses the shell after the PSA already created its own in the same step
     world.opportunities.put("006W", "001A")

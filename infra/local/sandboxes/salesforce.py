@@ -196,6 +196,8 @@ STAGES: dict[str, tuple[bool, bool]] = {
 CURRENCIES = ("USD", "EUR", "GBP", "CAD", "JPY")
 SERVICE_LINES = ("Advisory", "Implementation", "Managed Services", "Training")
 BILLING_MODELS = ("Time and Materials", "Fixed Fee", "Retainer")
+DEPARTMENTS = ("Strategy", "Technology")
+LOCATIONS = ("New York", "London")
 SETUP_STATUSES = ("pending_approval", "active", "rejected", "failed")
 # The hub's key on Opportunity, marked External ID + Unique, so the sObject Rows by External ID
 # resource can address opportunities by it.
@@ -224,6 +226,9 @@ OBJECT_FIELDS: dict[str, dict[str, FieldSpec]] = {
         "Pricebook2Id": FieldSpec("reference", refers_to="Pricebook2"),
         "Service_Line__c": FieldSpec("picklist", values=SERVICE_LINES),
         "Billing_Model__c": FieldSpec("picklist", values=BILLING_MODELS),
+        "Department__c": FieldSpec("picklist", values=DEPARTMENTS),
+        "Delivery_Location__c": FieldSpec("picklist", values=LOCATIONS),
+        "Cost_Center__c": FieldSpec("text", 40),
         "C2C_PSA_Project_Id__c": FieldSpec("text"),
         "C2C_Accounting_Project_Id__c": FieldSpec("text"),
         "C2C_Setup_Status__c": FieldSpec("picklist", values=SETUP_STATUSES),

@@ -252,8 +252,7 @@ class QuickBooksConnector:
         https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
         https://blogs.intuit.com/blog/2015/04/06/15346/
         """
-        class_id = engagement.dimensions.accounting_class
-        department_id = engagement.dimensions.department
+        class_id, department_id = _tracking_ids(engagement)
         self._require_tracking("class", class_id, self.client.query_classes)
         self._require_tracking("department", department_id, self.client.query_departments)
         self._require_parent(customer_id, engagement)
@@ -369,8 +368,7 @@ class QuickBooksConnector:
         are returned as they are.
         https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
         """
-        class_id = engagement.dimensions.accounting_class
-        department_id = engagement.dimensions.department
+        class_id, department_id = _tracking_ids(engagement)
 
         def reopen(current: Customer) -> dict[str, Any] | None:
             if mapper.engagement_status(current) is not EngagementStatus.CLOSED:
@@ -442,6 +440,17 @@ class QuickBooksConnector:
         )
         notices = webhooks.parse_notices(request.body)
         return ReceivedWebhook(notices=tuple(notices), reply=WebhookReply(status=200, body=""))
+
+
+def _tracking_ids(engagement: Engagement) -> tuple[str | None, str | None]:
+    """The QBO Class and Department ids an engagement's postings carry, already mapped.
+
+    QBO has two tracking lists: Class (the service line) and Department, which its UI calls
+    Location. A delivery location maps to it when the deal names one, else the department.
+    https://developer.intuit.com/app/developer/qbo/docs/workflows/categorize-income-and-expenses
+    """
+    dimensions = engagement.dimensions
+    return dimensions.accounting_class, dimensions.location or dimensions.department
 
 
 def build(

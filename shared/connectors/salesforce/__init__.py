@@ -5,6 +5,9 @@ message rules on Account and Opportunity:
 
 - Opportunity.Service_Line__c (picklist): the service line the landscape maps to a project template.
 - Opportunity.Billing_Model__c (picklist: Time and Materials, Fixed Fee, Retainer).
+- Opportunity.Department__c, Delivery_Location__c (picklists) and Cost_Center__c (text): the
+  firm's codes the landscape maps to the engagement's department, location and cost center. The
+  fields must exist (the hub queries them); a blank value leaves that dimension unset.
 - OpportunityLineItem.Role__c (text, optional): the role sold; the product's name when blank.
 - Write-back, on Opportunity, editable by the integration user: C2C_PSA_Project_Id__c (text 255),
   C2C_Accounting_Project_Id__c (text 255), C2C_Setup_Status__c (picklist: pending_approval, active,
@@ -25,6 +28,7 @@ from shared.connectors.http import RetryPolicy
 from shared.connectors.salesforce.client import SalesforceClient
 from shared.connectors.salesforce.mapper import (
     BILLING_MODEL_FIELD,
+    DIMENSION_FIELDS,
     ROLE_FIELD,
     SERVICE_LINE_FIELD,
     account_from_payload,
@@ -62,6 +66,7 @@ _OPPORTUNITY_FIELDS = (
     "Amount",
     SERVICE_LINE_FIELD,
     BILLING_MODEL_FIELD,
+    *DIMENSION_FIELDS,
     # Moves only when StageName changes (API 52.0+), so the hub's own write-back to the
     # opportunity does not look like a new close; a re-open and re-close does.
     # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_opportunity.htm

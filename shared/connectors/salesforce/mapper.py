@@ -25,6 +25,11 @@ OPPORTUNITY_TYPE = "Opportunity"
 # connector's __init__ with the rest of the org set-up.
 SERVICE_LINE_FIELD = "Service_Line__c"  # Opportunity, picklist: the landscape maps it to a template
 BILLING_MODEL_FIELD = "Billing_Model__c"  # Opportunity, picklist: see BILLING_MODELS
+# Opportunity, optional: the delivering department, office and cost center, in the firm's codes.
+DEPARTMENT_FIELD = "Department__c"  # picklist
+LOCATION_FIELD = "Delivery_Location__c"  # picklist
+COST_CENTER_FIELD = "Cost_Center__c"  # text
+DIMENSION_FIELDS = (DEPARTMENT_FIELD, LOCATION_FIELD, COST_CENTER_FIELD)
 ROLE_FIELD = "Role__c"  # OpportunityLineItem, text: the role sold; the product name when blank
 
 # Billing_Model__c picklist labels (and the canonical values, for orgs that use them as API names).
@@ -200,6 +205,9 @@ def opportunity_from_salesforce(
             amount=amount,
             service_line=service_line,
             billing_model=billing_model(record.billing_model, record.id),
+            department=_text(record.department),
+            location=_text(record.location),
+            cost_center=_text(record.cost_center),
             lines=lines,
         )
     except ValidationError as exc:

@@ -61,6 +61,23 @@ def test_fetches_an_opportunity_with_its_lines_in_its_currency(
     assert type(opportunity.amount.amount) is Decimal
 
 
+def test_the_delivering_department_location_and_cost_center_come_with_the_deal(
+    sandbox: SalesforceSandbox, connector: SalesforceConnector
+):
+    opportunity_id = deal(
+        sandbox, Department__c="Technology", Delivery_Location__c="London", Cost_Center__c=" CC-200 "
+    )
+    opportunity = connector.fetch_opportunity(opportunity_id)
+    assert (opportunity.department, opportunity.location, opportunity.cost_center) == (
+        "Technology",
+        "London",
+        "CC-200",
+    )
+    # blank fields leave the dimension unset
+    plain = connector.fetch_opportunity(deal(sandbox))
+    assert (plain.department, plain.location, plain.cost_center) == (None, None, None)
+
+
 def test_a_single_currency_org_prices_in_its_corporate_currency(clock: FakeClock):
     sandbox = SalesforceSandbox(
         organization_id="00D5g000004TstAEAQ",
