@@ -136,6 +136,11 @@ def config_check(
         f"  mappings:       {sum(tables.values())} rows in {sum(1 for n in tables.values() if n)} tables"
     )
     typer.echo("  matching:       by " + ", then ".join(k.value for k in landscape.matching.keys))
+    cards = landscape.rate_card
+    typer.echo(
+        "  rate cards:     "
+        + (", ".join(f"{c.name} ({c.currency}, {len(c.rates)} roles)" for c in cards) or "none with rates")
+    )
 
 
 def _sfn(endpoint_url: str | None) -> Any:

@@ -15,6 +15,8 @@ Schema in brief (see `infra/landscapes/demo.toml` for a complete, commented exam
     [mappings]         <table> = [ { source, target, source_system, target_system,
                                      legal_entity? }, ... ]   (project_templates rows add rate_card)
     [matching]         keys = ["tax_id", "domain", "name"] (order of trust), legal_suffixes = [...]
+    [[rate_card]]      name (declared in mappings.rate_cards), currency, effective_from,
+                       rates = { "<role>" = "<rate per hour>", ... }: a template's default card
 
 Mapping rows are written out in full, one inline table per row: each row stands alone, reads the
 same wherever it is grepped from, and a table may hold rows for several system pairs. Rows scoped to
@@ -34,11 +36,13 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from shared.domain.decimals import ExactDecimal
 from shared.domain.models import SystemName
 from shared.domain.money import currency
 
@@ -410,6 +414,36 @@ def _routes_complete(routes: list[Route]) -> list[Route]:
     return routes
 
 
+def _positive_rates(rates: dict[str, Decimal]) -> dict[str, Decimal]:
+    negative = [role for role, rate in rates.items() if rate <= 0]
+    if negative:
+        raise ValueError(f"rates must be positive; not so for {', '.join(negative)}")
+    return rates
+
+
+class DefaultRateCard(Section):
+    """`[[rate_card]]`: the rates per role a deal sold without priced lines is set up with.
+
+    A project template names its card (`rate_card` on its mappings row); the card's rates are the
+    firm's list prices, in the card's currency, from `effective_from`.
+    """
+
+    name: RateCardName
+    currency: Currency
+    effective_from: date
+    rates: Annotated[dict[NonEmpty, ExactDecimal], Field(min_length=1), AfterValidator(_positive_rates)]
+
+
+def _unique_cards(cards: list[DefaultRateCard]) -> list[DefaultRateCard]:
+    seen = Counter(card.name for card in cards)
+    twice = sorted(name for name, count in seen.items() if count > 1)
+    if twice:
+        raise ValueError(
+            f"rate card {', '.join(twice)} is defined more than once; expected one [[rate_card]] each"
+        )
+    return cards
+
+
 class Landscape(Section):
     """The whole landscape file: what a firm edits to describe its systems."""
 
@@ -420,6 +454,7 @@ class Landscape(Section):
     ownership: Ownership
     mappings: MappingTables = MappingTables()
     matching: MatchingRules = MatchingRules()
+    rate_card: Annotated[list[DefaultRateCard], AfterValidator(_unique_cards)] = []
 
     @model_validator(mode="wrap")
     @classmethod
@@ -429,6 +464,10 @@ class Landscape(Section):
         with _declared(data):
             landscape: Landscape = handler(data)
         return landscape
+
+    def rate_card_named(self, name: str) -> DefaultRateCard | None:
+        """The `[[rate_card]]` called `name`, if the file defines its rates."""
+        return next((card for card in self.rate_card if card.name == name), None)
 
     def system(self, name: SystemName) -> System | None:
         """The connected system called `name`, if it is connected."""

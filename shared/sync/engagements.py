@@ -26,6 +26,7 @@ from shared.domain.engagements import BillingModel, Engagement, Milestone
 from shared.domain.errors import NotFoundError, PermanentError, TransientError, ValidationFailed
 from shared.domain.events import EngagementActivated
 from shared.domain.models import CanonicalModel, EntityType, SourceRef, SystemName, utcnow
+from shared.domain.money import Money
 from shared.domain.ports import (
     AccountSource,
     ApprovalRequest,
@@ -395,20 +396,25 @@ class EngagementSetup:
         )
 
     def apply_rate_card(self, state: SetupState) -> SetupState:
-        """Contracted rates from the opportunity's lines; without lines, the template's default card stays."""
+        """Contracted rates from the opportunity's lines, else the template's default card."""
         opportunity = self._opportunity(state)
-        if not opportunity.lines:
-            return state.model_copy(
-                update={
-                    "rates": [],
-                    "rates_source": f"template card {state.default_rate_card}",
-                    "status": "rated",
-                }
-            )
-        card = RateCard(
-            source=SourceRef(
-                system=opportunity.source.system, type="rate_card", id=f"{opportunity.source.id}"
-            ),
+        if opportunity.lines:
+            card, source = self._contracted_card(opportunity), "opportunity lines"
+        else:
+            card = self._default_card(state, opportunity)
+            source = f"template card {card.name}"
+        for role, target_of in self._targets.items():
+            target_of().apply_rate_card(state.engagements[role], card)
+        rates = [
+            {"role": line.role, "rate": str(line.rate.amount), "currency": line.rate.currency}
+            for line in card.lines
+        ]
+        return state.model_copy(update={"rates": rates, "rates_source": source, "status": "rated"})
+
+    @staticmethod
+    def _contracted_card(opportunity: Opportunity) -> RateCard:
+        return RateCard(
+            source=SourceRef(system=opportunity.source.system, type="rate_card", id=opportunity.source.id),
             id=f"{opportunity.source.id}-contracted",
             name=f"{opportunity.name} (contracted)"[:255],
             currency=opportunity.amount.currency,
@@ -417,14 +423,40 @@ class EngagementSetup:
                 for line in _one_line_per_role(opportunity)
             ),
         )
-        for role, target_of in self._targets.items():
-            target_of().apply_rate_card(state.engagements[role], card)
-        rates = [
-            {"role": line.role, "rate": str(line.rate.amount), "currency": line.rate.currency}
-            for line in card.lines
-        ]
-        return state.model_copy(
-            update={"rates": rates, "rates_source": "opportunity lines", "status": "rated"}
+
+    def _default_card(self, state: SetupState, opportunity: Opportunity) -> RateCard:
+        """The template's card from the landscape in the deal's currency, or an error naming the gap."""
+        name = state.default_rate_card
+        where = f"opportunity {opportunity.source} has no priced lines and"
+        if name is None:
+            raise ValidationFailed(
+                f"{where} its project template {state.template} names no default rate card"
+            )
+        defined = self._landscape.rate_card_named(name)
+        if defined is None:
+            raise ValidationFailed(
+                f"{where} rate card {name!r} of template {state.template} has no rates in the landscape: "
+                "add a [[rate_card]] with its rates per role"
+            )
+        currency = opportunity.amount.currency
+        if defined.currency != currency:
+            raise ValidationFailed(
+                f"{where} rate card {name!r} is in {defined.currency}, the deal in {currency}: "
+                f"map template {state.template} to a card in {currency}"
+            )
+        return RateCard(
+            source=SourceRef(system=opportunity.source.system, type="rate_card", id=name),
+            id=name,
+            name=name,
+            currency=currency,
+            lines=tuple(
+                RateCardLine(
+                    role=role,
+                    rate=Money(amount=rate, currency=currency),
+                    effective_from=defined.effective_from,
+                )
+                for role, rate in defined.rates.items()
+            ),
         )
 
     def request_approval(self, state: SetupState, token: str) -> SetupState:

@@ -99,6 +99,26 @@ def test_a_template_mapped_to_an_undeclared_rate_card_is_an_error():
     assert "Standard 2025 GBP, Standard 2025 USD" in problem.message
 
 
+def test_a_default_rate_card_names_a_declared_card_and_has_exact_positive_rates():
+    found = problems(
+        edited(
+            ('name = "Standard 2025 GBP"', 'name = "Premium 2026"'),
+            ('"Partner" = "350.00"', '"Partner" = 350.5'),
+            ('"Consultant" = "140.00"', '"Consultant" = "-1"'),
+        )
+    )
+    messages = {problem.path: problem.message for problem in found}
+    assert "rate card 'Premium 2026' is not declared" in messages["rate_card[1].name"]
+    assert "not float" in messages["rate_card[0].rates.Partner"]
+    assert "rates must be positive; not so for Consultant" in messages["rate_card[1].rates"]
+
+
+def test_a_default_rate_card_defined_twice_is_an_error():
+    problem = only(edited(('name = "Standard 2025 GBP"', 'name = "Standard 2025 USD"')))
+    assert problem.path == "rate_card"
+    assert "rate card Standard 2025 USD is defined more than once" in problem.message
+
+
 def test_a_legal_entity_code_not_declared_is_an_error():
     problem = only(
         edited(
@@ -167,7 +187,7 @@ def test_toml_syntax_error_reports_line_and_column():
 
 
 def test_a_key_defined_twice_is_a_syntax_error_with_its_line():
-    problem = only(edited(('version = "2025.06.1"', 'version = "2025.06.1"\nname = "again"')))
+    problem = only(edited(('version = "2026.11.1"', 'version = "2026.11.1"\nname = "again"')))
     assert problem.line == 11 and "not valid TOML" in problem.message
 
 

@@ -23,7 +23,7 @@ def test_every_function_is_told_where_the_landscape_is(synth):
 
 def test_the_stack_reports_the_deployed_landscape_version(synth):
     outputs = synth.template.to_json()["Outputs"]
-    assert "2025.06.1" in outputs["LandscapeVersion"]["Value"]
+    assert "2026.11.1" in outputs["LandscapeVersion"]["Value"]
 
 
 def test_an_invalid_landscape_stops_the_synth_with_every_problem(tmp_path):

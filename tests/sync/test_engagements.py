@@ -93,7 +93,11 @@ class World:
 
 @pytest.fixture
 def world() -> World:
-    landscape = parse_landscape(DEMO_LANDSCAPE.read_text(), file="demo.toml")
+    return make_world(DEMO_LANDSCAPE.read_text())
+
+
+def make_world(landscape_text: str) -> World:
+    landscape = parse_landscape(landscape_text, file="demo.toml")
     crm, ledger, metrics = FakeCrm(), InMemoryLedger(), FakeMetrics()
     psa_clients, erp_customers = FakeTarget(SystemName.PRODUCTIVE), FakeTarget(SystemName.QUICKBOOKS)
     sync = AccountSync(
@@ -315,6 +319,33 @@ def test_a_location_with_no_mapping_for_the_entity_names_the_table_and_creates_n
     assert result["failed_step"] == "assign_dimensions"
     assert "locations" in result["cause"] and "London" in result["cause"]
     assert world.psa.records == {} and world.accounting.records == {}
+
+
+def test_a_deal_without_priced_lines_gets_its_templates_default_card(world: World) -> None:
+    world.opportunities.put("006W", "001A", lines=())
+    state = world.run(BEFORE_APPROVAL, _start(world))
+    assert state["rates_source"] == "template card Standard 2025 USD"
+    assert {r["role"]: r["rate"] for r in state["rates"]} == {
+        "Partner": "350.00",
+        "Senior Consultant": "220.00",
+        "Consultant": "180.00",
+        "Architect": "250.00",
+    }
+    [(record_id, card)] = world.psa.rate_cards.items()
+    assert card.currency == "USD" and record_id in world.psa.records
+    assert world.approvals.requests[state["approval_id"]].rates[0]["rate"] == "350.00"
+
+
+def test_a_template_card_without_rates_in_the_landscape_is_named_and_nothing_stays_open() -> None:
+    text = DEMO_LANDSCAPE.read_text()
+    without_usd = text.replace('name = "Standard 2025 USD"', 'name = "Standard 2025 GBP"', 1)
+    without_usd = without_usd[: without_usd.rindex("[[rate_card]]")]  # one GBP card, no USD card
+    world = make_world(without_usd)
+    world.opportunities.put("006W", "001A", lines=())
+    result = world.run(BEFORE_APPROVAL, _start(world))
+    assert result["failed_step"] == "apply_rate_card"
+    assert "rate card 'Standard 2025 USD'" in result["cause"] and "[[rate_card]]" in result["cause"]
+    assert world.psa.statuses() == [EngagementStatus.CLOSED]
 
 
 def test_a_shell_created_by_the_step_that_failed_is_closed_too(world: World) -> None:
