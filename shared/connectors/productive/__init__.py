@@ -197,7 +197,10 @@ class ProductiveConnector:
         cutoff = self._clock() - ORPHAN_WINDOW
         candidates = [
             project
-            for project in self.client.iter_projects({"company_id": customer_id, "status": "1"})
+            # `query` (free text over name and number) keeps a client with many projects to one page.
+            for project in self.client.iter_projects(
+                {"company_id": customer_id, "status": "1", "query": engagement.name}
+            )
             if (project.attributes.name or "").strip() == engagement.name.strip()
             and not mapper.is_engagement_reference(project.attributes.project_number)
             and not project.attributes.template
