@@ -1,4 +1,4 @@
-"""The `close2cash` command: the demo, the local stack, and (later) config and workflow tools."""
+"""The `close2cash` command: the demo, the local stack, the landscape, workflows and exceptions."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ workflow = typer.Typer(
     no_args_is_help=True, help="Engagement setup executions: status, current step, approvals."
 )
 app.add_typer(workflow, name="workflow")
+exceptions = typer.Typer(
+    no_args_is_help=True, help="What needs a person: open exceptions, and marking one resolved."
+)
+app.add_typer(exceptions, name="exceptions")
 
 EndpointOption = Annotated[
     str | None,
@@ -35,6 +39,7 @@ EndpointOption = Annotated[
 MachineOption = Annotated[
     str, typer.Option("--state-machine", help="name (or part of it) of the state machine")
 ]
+TableOption = Annotated[str, typer.Option("--table", help="name (or part of it) of the ledger table")]
 
 
 LandscapeOption = Annotated[
@@ -204,6 +209,58 @@ def workflow_retry(
         typer.echo(str(refused), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"started {name}")
+
+
+def _ledger(endpoint_url: str | None, name: str) -> Any:
+    import boto3
+
+    from shared.aws.ledger import DynamoLedger
+
+    client = boto3.client("dynamodb", endpoint_url=endpoint_url)
+    tables = [t for page in client.get_paginator("list_tables").paginate() for t in page["TableNames"]]
+    found = [t for t in tables if name.lower() in t.lower()]
+    if len(found) != 1:
+        typer.echo(f"expected one table named like {name!r}, found {len(found)}: {found}", err=True)
+        raise typer.Exit(2)
+    return DynamoLedger(found[0], client=client)
+
+
+@exceptions.command("list")
+def exceptions_list(
+    include_resolved: Annotated[bool, typer.Option("--all", help="resolved ones too")] = False,
+    endpoint_url: EndpointOption = None,
+    table: TableOption = "ledger",
+) -> None:
+    """Open exceptions, oldest first: id, kind, record, when, and what to do about it."""
+    ledger = _ledger(endpoint_url, table)
+    found = ledger.exceptions() if include_resolved else ledger.open_exceptions()
+    for item in sorted(found, key=lambda e: e["opened_at"] or ""):
+        typer.echo(
+            f"{item['id']}  [{item['state']}] {item['kind']}  {item['subject']}  opened {item['opened_at']}"
+        )
+        typer.echo(f"    {item['reason']}")
+        if item.get("resolution"):
+            typer.echo(f"    resolved {item['resolved_at']}: {item['resolution']}")
+    typer.echo(f"{len(found)} {'exception(s)' if include_resolved else 'open exception(s)'}")
+
+
+@exceptions.command("resolve")
+def exceptions_resolve(
+    exception_id: Annotated[str, typer.Argument(help="the exception's id, as `exceptions list` prints it")],
+    note: Annotated[str, typer.Option("--note", help="what was done about it (kept with the record)")],
+    endpoint_url: EndpointOption = None,
+    table: TableOption = "ledger",
+) -> None:
+    """Mark an open exception resolved, with a note saying what was done."""
+    from shared.domain.models import utcnow
+
+    if not note.strip():
+        typer.echo("--note must say what was done", err=True)
+        raise typer.Exit(2)
+    if not _ledger(endpoint_url, table).resolve_exception(exception_id, resolution=note, at=utcnow()):
+        typer.echo(f"no open exception {exception_id!r} (see close2cash exceptions list --all)", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"resolved {exception_id}")
 
 
 def main() -> None:

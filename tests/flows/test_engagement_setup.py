@@ -285,6 +285,8 @@ def test_a_permanent_failure_is_retried_by_the_cli_and_completes_once(flow: Flow
     assert len(flow.psa.projects.reopened) == 1
     assert flow.salesforce.opportunities.last_status("006P") == "active"
     assert DynamoLedger(flow.rt.resources.tables["ledger"]).open_exceptions() == []
+    listed = runner.invoke(cli.app, ["exceptions", "list", "--all", *endpoint])
+    assert "[resolved] engagement_setup_failed" in listed.output and "engagement active" in listed.output
     # and retrying again (the command typed twice) starts nothing
     twice = runner.invoke(cli.app, [*command[1:], *endpoint])
     assert twice.exit_code == 1 and "already succeeded" in twice.output, twice.output
