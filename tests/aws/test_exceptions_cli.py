@@ -1,4 +1,4 @@
-"""`close2cash exceptions list / resolve` against the ledger table (moto): what needs a person, and closing it."""
+"""`close2cash exceptions list / resolve` on the ledger table (moto): what needs a person, and closing it."""
 
 from __future__ import annotations
 
