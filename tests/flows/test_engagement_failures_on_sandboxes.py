@@ -64,6 +64,19 @@ def test_a_transient_productive_outage_is_retried_by_the_workflow_and_makes_one_
     assert events.count("LambdaFunctionFailed") == 1 and "ExecutionSucceeded" in events
 
 
+def test_a_template_copy_whose_answer_was_lost_is_adopted_not_copied_again(env: LocalEnvironment) -> None:
+    # given Productive makes the copy but its answer is lost (a gateway timeout after the write)
+    env.productive.fail_next(1, 504, path="/projects/copy", after=True)
+    # when a deal is won and approved
+    opportunity_id = won_deal(env, "Lost Answer Rollout")
+    assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
+    # then the retried step found that copy and stamped it: one project, never two
+    assert setup_status(env, opportunity_id, "active") == "active"
+    named = [p for p in env.productive.projects() if p["attributes"]["name"] == "Lost Answer Rollout"]
+    assert len(named) == 1 and named[0]["attributes"]["project_number"] == f"salesforce-{opportunity_id}"
+    assert _history(env, opportunity_id).count("LambdaFunctionFailed") == 1
+
+
 def _history(env: LocalEnvironment, opportunity_id: str) -> list[str]:
     assert env.runtime is not None
     sfn = env.runtime.clients.stepfunctions()
