@@ -257,7 +257,7 @@ def exceptions_resolve(
     if not note.strip():
         typer.echo("--note must say what was done", err=True)
         raise typer.Exit(2)
-    if not _ledger(endpoint_url, table).resolve_exception(exception_id, resolution=note, at=utcnow()):
+    if _ledger(endpoint_url, table).resolve_exception(exception_id, resolution=note, at=utcnow()) is None:
         typer.echo(f"no open exception {exception_id!r} (see close2cash exceptions list --all)", err=True)
         raise typer.Exit(1)
     typer.echo(f"resolved {exception_id}")

@@ -60,18 +60,20 @@ class InMemoryLedger:
         self.xrefs[(xref.entity, xref.source.system, xref.source.id, xref.target.system)] = xref
         self.trace.append((xref, action))
 
-    def record_exception(self, exception: ExceptionRecord) -> None:
+    def record_exception(self, exception: ExceptionRecord) -> bool:
         known = self.exceptions.get(exception.id)
-        if known is None or known.state != "open":
-            self.exceptions[exception.id] = exception
+        if known is not None and known.state == "open":
+            return False
+        self.exceptions[exception.id] = exception
+        return True
 
-    def resolve_exception(self, exception_id: str, *, resolution: str, at: datetime) -> bool:
+    def resolve_exception(self, exception_id: str, *, resolution: str, at: datetime) -> datetime | None:
         known = self.exceptions.get(exception_id)
         if known is None or known.state != "open":
-            return False
+            return None
         self.exceptions[exception_id] = known.model_copy(update={"state": "resolved"})
         self.resolutions[exception_id] = resolution
-        return True
+        return known.opened_at
 
     def acquire_lease(self, name: str, owner: str, seconds: int) -> bool:
         if name in self.leases:

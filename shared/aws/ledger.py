@@ -195,7 +195,7 @@ class DynamoLedger:
 
     # --- exceptions and leases --------------------------------------------------------------
 
-    def record_exception(self, exception: ExceptionRecord) -> None:
+    def record_exception(self, exception: ExceptionRecord) -> bool:
         item = {
             "pk": {"S": f"EXCEPTION#{exception.id}"},
             "sk": {"S": "EXCEPTION"},
@@ -220,10 +220,12 @@ class DynamoLedger:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+            return False
+        return True
 
-    def resolve_exception(self, exception_id: str, *, resolution: str, at: datetime) -> bool:
+    def resolve_exception(self, exception_id: str, *, resolution: str, at: datetime) -> datetime | None:
         try:
-            self._client.update_item(
+            answer = self._client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": f"EXCEPTION#{exception_id}"}, "sk": {"S": "EXCEPTION"}},
                 UpdateExpression="SET #state = :resolved, resolution = :why, resolved_at = :at",
@@ -235,12 +237,14 @@ class DynamoLedger:
                     ":why": {"S": resolution[:2000]},
                     ":at": {"S": at.isoformat()},
                 },
+                ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            return False
-        return True
+            return None
+        opened = _get_s(answer.get("Attributes", {}), "opened_at")
+        return datetime.fromisoformat(opened) if opened else at
 
     def open_exceptions(self) -> list[dict[str, str | None]]:
         """The exceptions still open (a scan: for the CLI and the demo report, not a hot path)."""

@@ -174,12 +174,18 @@ class Ledger(Protocol):
 
     def record_sync(self, xref: CrossReference, action: SyncAction) -> None: ...
 
-    def record_exception(self, exception: ExceptionRecord) -> None:
-        """Open `exception`; one already open under its id keeps its first reason and opening time."""
+    def record_exception(self, exception: ExceptionRecord) -> bool:
+        """Open `exception`; True when it opened (new, or back after a resolution).
+
+        One already open under its id keeps its first reason and opening time (False).
+        """
         ...
 
-    def resolve_exception(self, exception_id: str, *, resolution: str, at: datetime) -> bool:
-        """Mark an open exception resolved with what resolved it; False if none was open."""
+    def resolve_exception(self, exception_id: str, *, resolution: str, at: datetime) -> datetime | None:
+        """Mark an open exception resolved with what resolved it.
+
+        Returns when it was opened (for the resolution time), or None if none was open.
+        """
         ...
 
     def acquire_lease(self, name: str, owner: str, seconds: int) -> bool:

@@ -40,6 +40,7 @@ from shared.governance.landscape import Domain
 from shared.governance.mappings import Mappings
 from shared.governance.matching import CustomerKeys, Matcher, MatchOutcome, MatchResult
 from shared.governance.ownership import Ownership
+from shared.sync.exceptions import open_exception
 
 LEASE_SECONDS = 120
 
@@ -131,7 +132,9 @@ class AccountSync:
             # Retrying cannot help (a mapping is missing, the target refuses the record): a person
             # must act, so the exception says what and the message is not sent round again.
             kind = type(exc).__name__
-            self._ledger.record_exception(
+            open_exception(
+                self._ledger,
+                self._metrics,
                 ExceptionRecord(
                     id=f"sync:{target.system}:{account.source.system}:{account.source.id}:{account.checksum()}",
                     kind=kind,
@@ -139,7 +142,7 @@ class AccountSync:
                     subject=account.source,
                     reason=f"not synced to {target.system}: {exc}",
                     opened_at=self._clock(),
-                )
+                ),
             )
             self._metrics.count("FailedTransactions", dimensions={"target": target.system.value})
             return SyncResult(
@@ -259,7 +262,9 @@ class AccountSync:
             f"a person must say which one is this customer (or merge or rename them in {target.system}); "
             "close2cash does not guess"
         )
-        self._ledger.record_exception(
+        open_exception(
+            self._ledger,
+            self._metrics,
             ExceptionRecord(
                 id=f"match:{target.system}:{account.source.system}:{account.source.id}:{','.join(ids)}",
                 kind="ambiguous_match",
@@ -267,7 +272,7 @@ class AccountSync:
                 subject=account.source,
                 reason=reason,
                 opened_at=self._clock(),
-            )
+            ),
         )
         self._metrics.count("AmbiguousMatches", dimensions={"target": target.system.value})
         return SyncResult(
@@ -339,7 +344,9 @@ class AccountSync:
     def _drift(
         self, target: AccountTarget, notice: ChangeNotice, xref: CrossReference, reason: str
     ) -> SyncResult:
-        self._ledger.record_exception(
+        open_exception(
+            self._ledger,
+            self._metrics,
             ExceptionRecord(
                 id=f"drift:{target.system}:{notice.record_id}:{notice.event_id}",
                 kind="drift",
@@ -347,7 +354,7 @@ class AccountSync:
                 subject=xref.target,
                 reason=f"{reason}; the {xref.source.system} account {xref.source.id} is the record",
                 opened_at=self._clock(),
-            )
+            ),
         )
         self._metrics.count("DriftDetected")
         return _on_target(notice, target, xref.source, SyncAction.DRIFT, detail=reason)

@@ -47,6 +47,7 @@ from shared.domain.ports import (
 from shared.governance.landscape import Landscape
 from shared.governance.mappings import MappingMissing, Mappings
 from shared.sync.dimensions import DimensionMapper
+from shared.sync.exceptions import open_exception, resolve_exception
 
 if TYPE_CHECKING:
     from shared.domain.notices import ChangeNotice
@@ -539,7 +540,9 @@ class EngagementSetup:
         turnaround = (self._clock() - state.started_at).total_seconds()
         self._metrics.count("ProjectSetupTurnaround", max(turnaround, 0.0), unit="Seconds")
         # A run that completes after an earlier one failed settles that run's exception.
-        self._ledger.resolve_exception(
+        resolve_exception(
+            self._ledger,
+            self._metrics,
             exception_id(state.execution),
             resolution=f"engagement active: {_pairs(state.engagements)}",
             at=self._clock(),
@@ -578,7 +581,9 @@ class EngagementSetup:
         opportunity = SourceRef(
             system=self._opportunities().system, type="opportunity", id=current.opportunity_id
         )
-        self._ledger.record_exception(
+        open_exception(
+            self._ledger,
+            self._metrics,
             ExceptionRecord(
                 id=exception_id(current.execution),
                 kind=kind,
@@ -589,7 +594,7 @@ class EngagementSetup:
                     f"retry with: {retry_command(current.execution)}"
                 )[:2000],
                 opened_at=self._clock(),
-            )
+            ),
         )
         self._metrics.count("WorkflowFailures", dimensions={"step": step})
         self._opportunities().write_back(

@@ -77,8 +77,8 @@ def test_the_same_exception_twice_stays_one_record(ledger: DynamoLedger) -> None
         reason="edited",
         opened_at=opened,
     )
-    ledger.record_exception(record)
-    ledger.record_exception(record.model_copy(update={"opened_at": datetime.now(UTC)}))
+    assert ledger.record_exception(record) is True
+    assert ledger.record_exception(record.model_copy(update={"opened_at": datetime.now(UTC)})) is False
     [only] = ledger.open_exceptions()
     assert only["opened_at"] == opened.isoformat() and only["kind"] == "drift"
 
@@ -97,16 +97,18 @@ def test_a_resolved_exception_leaves_the_open_list_and_opens_again_when_it_recur
     )
     ledger.record_exception(record)
     resolved_at = opened + timedelta(hours=2)
-    assert ledger.resolve_exception(record.id, resolution="engagement active", at=resolved_at) is True
-    assert ledger.resolve_exception(record.id, resolution="again", at=resolved_at) is False  # not open
-    assert ledger.resolve_exception("setup:unknown", resolution="x", at=resolved_at) is False
+    assert ledger.resolve_exception(record.id, resolution="engagement active", at=resolved_at) == opened
+    assert ledger.resolve_exception(record.id, resolution="again", at=resolved_at) is None  # not open
+    assert ledger.resolve_exception("setup:unknown", resolution="x", at=resolved_at) is None
     assert ledger.open_exceptions() == []
     [kept] = ledger.exceptions()
     assert kept["state"] == "resolved" and kept["resolution"] == "engagement active"
     assert kept["id"] == record.id and kept["resolved_at"] == resolved_at.isoformat()
     # the same failure on a later retry is open again, with its new reason and time
     later = opened + timedelta(days=1)
-    ledger.record_exception(record.model_copy(update={"reason": "step activate failed", "opened_at": later}))
+    assert ledger.record_exception(
+        record.model_copy(update={"reason": "step activate failed", "opened_at": later})
+    )
     [again] = ledger.open_exceptions()
     assert again["reason"] == "step activate failed" and again["opened_at"] == later.isoformat()
 

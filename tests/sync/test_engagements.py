@@ -274,6 +274,9 @@ def test_a_retry_after_a_permanent_failure_completes_once_and_resolves_the_excep
     [exception] = world.ledger.exceptions.values()
     assert exception.state == "resolved"
     assert "engagement active" in world.ledger.resolutions[exception.id]
+    # counted for the dashboard: one opened, one resolved five hours later
+    assert world.metrics.totals["ExceptionsOpened"] == 1 and world.metrics.totals["ExceptionsResolved"] == 1
+    assert world.metrics.totals["ExceptionResolutionTime"] == 5 * 3600
     assert world.opportunities.last_status("006W") == "active"
 
 

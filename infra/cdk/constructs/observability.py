@@ -32,12 +32,15 @@ BUSINESS_METRICS = (
     "FailedTransactions",
     "CustomersLinked",
     "WorkflowFailures",
+    "ExceptionsOpened",
+    "ExceptionsResolved",
 )
 # Gauges and durations: the statistic that answers "how is it going" for each.
 BUSINESS_GAUGES = (
     ("SyncLatency", "p90"),
     ("ProjectSetupTurnaround", "p90"),
     ("ApprovalsPending", "Maximum"),
+    ("ExceptionResolutionTime", "p90"),
 )
 
 
