@@ -263,5 +263,22 @@ def exceptions_resolve(
     typer.echo(f"resolved {exception_id}")
 
 
+@app.command("status")
+def status(endpoint_url: EndpointOption = None) -> None:
+    """What happened and what needs a person: workflows, approvals, exceptions, queues."""
+    import boto3
+
+    from infra.status import StatusReport
+    from shared.domain.models import utcnow
+
+    report = StatusReport(
+        sfn=boto3.client("stepfunctions", endpoint_url=endpoint_url),
+        dynamodb=boto3.client("dynamodb", endpoint_url=endpoint_url),
+        sqs=boto3.client("sqs", endpoint_url=endpoint_url),
+    )
+    for line in report.lines(now=utcnow()):
+        typer.echo(line)
+
+
 def main() -> None:
     app()

@@ -291,3 +291,24 @@ def test_a_permanent_failure_is_retried_by_the_cli_and_completes_once(flow: Flow
     twice = runner.invoke(cli.app, [*command[1:], *endpoint])
     assert twice.exit_code == 1 and "already succeeded" in twice.output, twice.output
     assert len(flow.executions()) == 2
+
+
+def test_status_shows_what_needs_a_person_on_one_screen(flow: Flow) -> None:
+    # given one setup failed for good and one waits for its approval
+    flow.psa.projects.fail_next["activate"] = [ValidationFailed("project manager is required")]
+    flow.closed_won("006F", event_id="n-8")
+    [failed] = flow.pending()
+    assert flow.api.post(f"/approvals/{failed['id']}/approve", headers=_auth()).status_code == 200
+    assert flow.finished(failed["id"])["status"] == "FAILED"
+    flow.closed_won("006Q", event_id="n-9")
+    waiting = next(r for r in flow.pending() if r["opportunity"]["id"] == "006Q")
+    # when the operator asks for the status
+    shown = CliRunner().invoke(cli.app, ["status", "--endpoint-url", flow.rt.moto_endpoint])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    # then the failed setup, the pending approval, the open exception and the queues are there
+    assert "workflow close-to-cash: 1 running, 1 failed" in lines
+    assert f"  needs a retry or a decision: {failed['id']} (close2cash workflow show {failed['id']})" in lines
+    assert "approvals pending: 1" in lines and any(line.startswith(f"  {waiting['id']}: ") for line in lines)
+    assert "open exceptions: 1 (1 engagement_setup_failed)" in lines
+    assert "queue opportunity-changes: waiting 0, dead-lettered 0" in lines

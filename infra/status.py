@@ -1,0 +1,119 @@
+"""What `close2cash status` prints: what happened and what needs a person, on one screen.
+
+It reads the deployed resources (AWS, or the local runtime's moto with `--endpoint-url`) by the
+names the wiring gives them: CloudFormation and the local runtime both keep the wiring's name
+inside the physical name, so each is found by it, the way `workflow` finds its state machine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from infra.wiring import WIRING, Wiring
+from shared.aws.approvals import DynamoApprovals
+from shared.aws.ledger import DynamoLedger
+
+EXECUTION_STATES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def find(names: Iterable[str], logical: str, *, dead_letter: bool | None = None) -> str | None:
+    """The one physical name holding `logical`, or None when none or several do.
+
+    With `dead_letter`, only names that are (True) or are not (False) a dead-letter queue: the
+    local runtime calls it `<queue>-dlq`, CloudFormation `...Dlq<queue>...`.
+    """
+    wanted = _key(logical)
+    found = [
+        n for n in names if wanted in _key(n) and (dead_letter is None or ("dlq" in _key(n)) is dead_letter)
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+class StatusReport:
+    """Gathers the status lines from Step Functions, DynamoDB and SQS clients."""
+
+    def __init__(self, *, sfn: Any, dynamodb: Any, sqs: Any, wiring: Wiring = WIRING) -> None:
+        self._sfn = sfn
+        self._dynamodb = dynamodb
+        self._sqs = sqs
+        self._wiring = wiring
+
+    def lines(self, *, now: datetime) -> list[str]:
+        return [*self._workflows(), *self._ledger(now), *self._queues()]
+
+    def _workflows(self) -> list[str]:
+        machines = self._sfn.list_state_machines()["stateMachines"]
+        lines: list[str] = []
+        for spec in self._wiring.state_machines:
+            name = find((m["name"] for m in machines), spec.name)
+            if name is None:
+                lines.append(f"workflow {spec.name}: not found")
+                continue
+            arn = next(m["stateMachineArn"] for m in machines if m["name"] == name)
+            counts: Counter[str] = Counter()
+            failed: list[str] = []
+            succeeded: set[str] = set()
+            for page in self._sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
+                for execution in page["executions"]:
+                    counts[execution["status"]] += 1
+                    base = re.sub(r"-r\d+$", "", execution["name"])
+                    if execution["status"] == "SUCCEEDED":
+                        succeeded.add(base)
+                    elif execution["status"] in ("FAILED", "TIMED_OUT", "ABORTED"):
+                        failed.append(execution["name"])
+            summary = ", ".join(f"{counts[s]} {s.lower()}" for s in EXECUTION_STATES if counts[s])
+            lines.append(f"workflow {spec.name}: {summary or 'no executions'}")
+            # A failed run whose setup later succeeded (a retry) needs nobody any more.
+            waiting = sorted({re.sub(r"-r\d+$", "", f) for f in failed} - succeeded)
+            for name in waiting:
+                lines.append(f"  needs a retry or a decision: {name} (close2cash workflow show {name})")
+        return lines
+
+    def _ledger(self, now: datetime) -> list[str]:
+        tables = [
+            t for page in self._dynamodb.get_paginator("list_tables").paginate() for t in page["TableNames"]
+        ]
+        name = find(tables, "ledger")
+        if name is None:
+            return ["ledger: not found"]
+        pending = DynamoApprovals(name, client=self._dynamodb).pending()
+        lines = [f"approvals pending: {len(pending)}"]
+        for request in sorted(pending, key=lambda r: r.requested_at):
+            hours = (now - request.requested_at).total_seconds() / 3600
+            lines.append(
+                f"  {request.id}: {request.engagement}, budget {request.budget}, waiting {hours:.1f} h"
+            )
+        open_ = DynamoLedger(name, client=self._dynamodb).open_exceptions()
+        kinds = Counter(e["kind"] or "unknown" for e in open_)
+        described = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+        lines.append(f"open exceptions: {len(open_)}" + (f" ({described})" if described else ""))
+        if open_:
+            oldest = min(open_, key=lambda e: e["opened_at"] or "")
+            lines.append(f"  oldest: {oldest['id']} since {oldest['opened_at']} (close2cash exceptions list)")
+        return lines
+
+    def _queues(self) -> list[str]:
+        urls = self._sqs.list_queues().get("QueueUrls", [])
+        names = {url.rsplit("/", 1)[-1]: url for url in urls}
+        lines: list[str] = []
+        for spec in self._wiring.queues:
+            counts = []
+            for label, dead_letter in (("waiting", False), ("dead-lettered", True)):
+                name = find(names, spec.name, dead_letter=dead_letter)
+                if name is None:
+                    counts.append(f"{label} ?")
+                    continue
+                attributes = self._sqs.get_queue_attributes(
+                    QueueUrl=names[name], AttributeNames=["ApproximateNumberOfMessages"]
+                )["Attributes"]
+                counts.append(f"{label} {attributes['ApproximateNumberOfMessages']}")
+            lines.append(f"queue {spec.name}: {', '.join(counts)}")
+        return lines
