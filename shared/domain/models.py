@@ -94,6 +94,9 @@ class Account(CanonicalModel):
     email: str | None = None
     billing_address: PostalAddress | None = None
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    # The customer's tax or VAT registration number as the CRM holds it; the strongest key for
+    # linking a customer that already exists elsewhere (see [matching] in the landscape).
+    tax_id: str | None = Field(default=None, max_length=40)
     modified_at: UtcDateTime | None = None
 
     def synced_fields(self) -> dict[str, Any]:

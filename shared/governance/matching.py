@@ -29,9 +29,9 @@ class CustomerKeys(BaseModel):
     ref: SourceRef | None = None
 
     @classmethod
-    def of(cls, account: Account, *, tax_id: str | None = None) -> CustomerKeys:
-        """The keys of a canonical account (the canonical model carries no tax id yet)."""
-        return cls(name=account.name, website=account.website, tax_id=tax_id, ref=account.source)
+    def of(cls, account: Account) -> CustomerKeys:
+        """The keys of a canonical account."""
+        return cls(name=account.name, website=account.website, tax_id=account.tax_id, ref=account.source)
 
 
 class MatchOutcome(StrEnum):

@@ -161,6 +161,21 @@ def test_a_customer_the_bookkeeper_already_had_is_linked_not_duplicated(env: Loc
     assert "ACME Consulting" in _names(env.productive.companies())
 
 
+def test_a_company_with_the_same_vat_number_is_linked_whatever_it_is_called(env: LocalEnvironment) -> None:
+    # given someone added the client to Productive under its trading name, with its VAT number
+    existing = env.productive.put_company({"name": "Fabrikam Trading", "vat": "GB123456789"})
+    companies = len(env.productive.companies())
+    # when sales creates the account in Salesforce under its legal name, VAT number spaced out
+    account_id = env.salesforce.put_account({"Name": "Fabrikam Holdings plc", "Tax_Id__c": "GB 123 456 789"})
+    env.settle()
+    # then the tax id linked the two: no second company, and the account points at the first
+    assert len(env.productive.companies()) == companies
+    assert _xrefs(account_id)[SystemName.PRODUCTIVE] == existing
+    # and the company now carries the CRM's name and VAT number (the CRM owns customers)
+    company = env.productive.company(existing)["attributes"]
+    assert company["name"] == "Fabrikam Holdings plc" and company["vat"] == "GB 123 456 789"
+
+
 def _open_reasons() -> list[str]:
     return [e["reason"] or "" for e in bootstrap.services().ledger.open_exceptions()]
 

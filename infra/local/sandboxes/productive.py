@@ -138,6 +138,14 @@ class ProductiveSandbox:
         with self._lock:
             return copy.deepcopy(self._companies[company_id])
 
+    def put_company(self, attributes: dict[str, Any]) -> str:
+        """A person adds a client company in the Productive app (webhook included); returns its id."""
+        with self._lock:
+            try:
+                return str(self._insert(copy.deepcopy(attributes))["id"])
+            except _ApiError as error:
+                raise ValueError(str(error)) from error
+
     def companies(self) -> list[dict[str, Any]]:
         """Every stored company resource (copies), in id order."""
         with self._lock:
@@ -451,7 +459,10 @@ class ProductiveSandbox:
                 )
 
     def _create(self, request: Request) -> Response:
-        attributes = self._document(request, None)
+        company = self._insert(self._document(request, None))
+        return _json_response({"data": copy.deepcopy(company)}, 201)
+
+    def _insert(self, attributes: dict[str, Any]) -> dict[str, Any]:
         company_id = str(next(self._ids))
         stored = {
             "name": None,
@@ -474,7 +485,7 @@ class ProductiveSandbox:
         company = {"id": company_id, "type": "companies", "attributes": stored}
         self._companies[company_id] = company
         self._enqueue(EVENT_COMPANY_CREATED, company)
-        return _json_response({"data": copy.deepcopy(company)}, 201)
+        return company
 
     def _update(self, company_id: str, request: Request) -> Response:
         self._find(company_id)

@@ -98,6 +98,7 @@ ACCOUNT_FIELDS = (
     "BillingPostalCode",
     "BillingCountry",
     "CurrencyIsoCode",
+    "Tax_Id__c",
 )
 SYSTEM_FIELDS = (
     "Id",

@@ -112,7 +112,9 @@ class ProductiveConnector:
         return None
 
     def match_candidates(self, account: Account) -> list[TargetRecord]:
-        """Companies whose name contains the account name's leading words, at most MAX_MATCH_CANDIDATES.
+        """Companies with the account's VAT number, then those whose name contains its leading words.
+
+        At most MAX_MATCH_CANDIDATES in all.
 
         Productive's companies endpoint filters by `name` (and code, billing name, VAT, ...) but not
         by `domain` (https://developer.productive.io/companies.html "Supported filter params"), so
@@ -122,6 +124,14 @@ class ProductiveConnector:
         (https://developer.productive.io/ "Filter Operations"). Archived companies are included:
         they are still the customer, and deciding is the matcher's job.
         """
+        found: dict[str, CompanyResource] = {}
+        if account.tax_id:
+            # The VAT number is the strongest key the matcher has; `vat` is one of the companies
+            # endpoint's filters (https://developer.productive.io/companies.html).
+            by_vat = self.client.list_companies(
+                {"vat": account.tax_id}, page_number=1, page_size=MAX_MATCH_CANDIDATES
+            )
+            found.update((company.id, company) for company in by_vat.data)
         companies: list[CompanyResource] = []
         for prefix in mapper.name_prefixes(account.name):
             # One page of one more than the bound says whether the prefix is specific enough.
@@ -134,7 +144,9 @@ class ProductiveConnector:
                 break
         # When even the whole name is in more companies than the bound, the first ones are returned:
         # every one contains the whole name, so the matcher still sees that the name is shared.
-        return [self._record(company) for company in companies[:MAX_MATCH_CANDIDATES]]
+        for company in companies:
+            found.setdefault(company.id, company)
+        return [self._record(company) for company in list(found.values())[:MAX_MATCH_CANDIDATES]]
 
     def create_account(self, account: Account, *, idempotency_key: str) -> TargetRecord:
         """Create the company, or return the one an earlier attempt created.

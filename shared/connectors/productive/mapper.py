@@ -128,6 +128,7 @@ def company_attributes(account: Account) -> dict[str, Any]:
     return {
         "name": account.name,
         "default_currency": account.currency,
+        "vat": account.tax_id,
         "company_code": reference_code(account.source),
         "contact": contact,
     }
@@ -182,6 +183,7 @@ def account_from_attributes(attributes: CompanyAttributes, source: SourceRef) ->
         email=email,
         billing_address=_billing_address(contact),
         currency=_currency(attributes.default_currency),
+        tax_id=_clean(attributes.vat),
     )
 
 

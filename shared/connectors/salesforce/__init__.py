@@ -3,6 +3,7 @@
 Org set-up the hub expects (Setup > Object Manager), besides the connected app and the outbound
 message rules on Account and Opportunity:
 
+- Account.Tax_Id__c (text, 40): the customer's tax / VAT number, the first key for matching.
 - Opportunity.Service_Line__c (picklist): the service line the landscape maps to a project template.
 - Opportunity.Billing_Model__c (picklist: Time and Materials, Fixed Fee, Retainer).
 - Opportunity.Department__c, Delivery_Location__c (picklists) and Cost_Center__c (text): the
@@ -31,6 +32,7 @@ from shared.connectors.salesforce.mapper import (
     DIMENSION_FIELDS,
     ROLE_FIELD,
     SERVICE_LINE_FIELD,
+    TAX_ID_FIELD,
     account_from_payload,
     opportunity_from_payload,
 )
@@ -88,6 +90,7 @@ _ACCOUNT_FIELDS = (
     "BillingState",
     "BillingPostalCode",
     "BillingCountry",
+    TAX_ID_FIELD,
     "LastModifiedDate",
     "SystemModstamp",
 )

@@ -23,6 +23,7 @@ OPPORTUNITY_TYPE = "Opportunity"
 
 # Custom fields the firm adds to its org for the hub (Setup > Object Manager); documented in the
 # connector's __init__ with the rest of the org set-up.
+TAX_ID_FIELD = "Tax_Id__c"  # Account, text: the customer's tax / VAT registration number
 SERVICE_LINE_FIELD = "Service_Line__c"  # Opportunity, picklist: the landscape maps it to a template
 BILLING_MODEL_FIELD = "Billing_Model__c"  # Opportunity, picklist: see BILLING_MODELS
 # Opportunity, optional: the delivering department, office and cost center, in the firm's codes.
@@ -94,6 +95,7 @@ def account_from_salesforce(record: SalesforceAccount) -> Account:
             phone=_text(record.phone),
             billing_address=billing_address(record),
             currency=currency.upper() if currency else None,
+            tax_id=_text(record.tax_id),
             modified_at=modified,
         )
     except ValidationError as exc:

@@ -159,6 +159,7 @@ class SalesforceAccount(VendorModel):
     billing_country: str | None = Field(default=None, alias="BillingCountry")
     # Present only in orgs with multiple currencies enabled.
     currency_iso_code: str | None = Field(default=None, alias="CurrencyIsoCode")
+    tax_id: str | None = Field(default=None, alias="Tax_Id__c")
     last_modified_date: datetime | None = Field(default=None, alias="LastModifiedDate")
     system_modstamp: datetime | None = Field(default=None, alias="SystemModstamp")
     is_deleted: bool = Field(default=False, alias="IsDeleted")

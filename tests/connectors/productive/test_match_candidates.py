@@ -50,3 +50,20 @@ def test_a_common_first_word_is_narrowed_not_cut(
     # then the search narrowed to the longer prefix and found the namesake
     assert [c.ref.id for c in found] == [existing]
     assert len(found) <= MAX_MATCH_CANDIDATES
+
+
+def test_a_company_with_the_accounts_vat_number_is_a_candidate_first(connector: ProductiveConnector) -> None:
+    # given the client exists under its trading name with its VAT number, and a namesake without one
+    by_vat = _by_hand(connector, "Trading Name Ltd", vat="DE811907980")
+    namesake = _by_hand(connector, "Acme Consulting")
+    # when the hub looks for candidates for an account carrying that VAT number
+    found = connector.match_candidates(crm_account(tax_id="DE811907980"))
+    # then both are offered, the VAT match first and with its tax id for the matcher
+    assert [c.ref.id for c in found] == [by_vat, namesake]
+    assert found[0].view.tax_id == "DE811907980"
+
+
+def test_the_tax_id_is_written_to_the_companys_vat_number(connector: ProductiveConnector) -> None:
+    record = connector.create_account(crm_account(tax_id="DE 811 907 980"), idempotency_key="k")
+    assert record.view.tax_id == "DE 811 907 980"
+    assert connector.project(crm_account(tax_id="DE 811 907 980")).tax_id == "DE 811 907 980"

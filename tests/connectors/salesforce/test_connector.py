@@ -28,6 +28,7 @@ FABRIKAM = {
     "BillingPostalCode": "94105",
     "BillingCountry": "United States",
     "CurrencyIsoCode": "EUR",
+    "Tax_Id__c": " US-94-1234567 ",
 }
 
 
@@ -45,6 +46,7 @@ def test_fetches_an_account_a_user_created(sandbox: SalesforceSandbox, connector
     assert account.source.id == account_id
     assert account.name == "Fabrikam Consulting"
     assert account.currency == "EUR"
+    assert account.tax_id == "US-94-1234567"
     assert account.billing_address is not None and account.billing_address.region == "CA"
     assert account.modified_at == datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
     assert account.source.version == "2025-03-03T09:00:00.000Z"
