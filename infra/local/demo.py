@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from infra.local.environment import DEFAULT_LANDSCAPE, LocalEnvironment, local_environment
+from infra.status import StatusReport
 from shared import bootstrap
 from shared.domain.models import EntityType, SourceRef, SystemName
 from shared.observability import logger
@@ -318,6 +319,12 @@ def run(
         rows = _report_rows(env, ids)
         engagement = engagement_setup(env, console, account_id=ids[0])
         engagement.metrics = _workflow_metrics()
+        # What `close2cash status --endpoint-url MOTO` would print now: what needs a person.
+        clients = env.runtime.clients
+        at_a_glance = StatusReport(
+            sfn=clients.stepfunctions(), dynamodb=clients.dynamodb(), sqs=clients.sqs()
+        )
+        status_lines = at_a_glance.lines(now=env.runtime.clock.now())
 
         services = bootstrap.services()
         totals = services.metrics.totals
@@ -355,6 +362,9 @@ def run(
     for exception in exceptions:
         console.print(f"  exception [{exception['kind']}] {exception['subject']}: {exception['reason']}")
     _print_engagement(console, engagement)
+    console.print("[bold]close2cash status[/] (what needs a person, at a glance):")
+    for line in status_lines:
+        console.print(f"  {line}", markup=False, highlight=False)
     failed = [row for row in rows if not row.exactly_once]
     if not engagement.active_once:
         console.print(f"handler logs: {log_file}")
