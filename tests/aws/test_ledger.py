@@ -67,16 +67,18 @@ def test_a_lease_is_exclusive_until_released(ledger: DynamoLedger) -> None:
     assert ledger.acquire_lease("account:001A", "w2", 60) is True
 
 
-def test_the_same_exception_twice_stays_one_record(ledger: DynamoLedger) -> None:
-    opened = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-    record = ExceptionRecord(
-        id="drift:quickbooks:58:e1",
-        kind="drift",
-        entity=EntityType.ACCOUNT,
-        subject=QBO,
-        reason="edited",
-        opened_at=opened,
+OPENED = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def _exception(exception_id: str, kind: str, reason: str) -> ExceptionRecord:
+    return ExceptionRecord(
+        id=exception_id, kind=kind, entity=EntityType.ACCOUNT, subject=QBO, reason=reason, opened_at=OPENED
     )
+
+
+def test_the_same_exception_twice_stays_one_record(ledger: DynamoLedger) -> None:
+    opened = OPENED
+    record = _exception("drift:quickbooks:58:e1", "drift", "edited")
     assert ledger.record_exception(record) is True
     assert ledger.record_exception(record.model_copy(update={"opened_at": datetime.now(UTC)})) is False
     [only] = ledger.open_exceptions()
@@ -86,14 +88,9 @@ def test_the_same_exception_twice_stays_one_record(ledger: DynamoLedger) -> None
 def test_a_resolved_exception_leaves_the_open_list_and_opens_again_when_it_recurs(
     ledger: DynamoLedger,
 ) -> None:
-    opened = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-    record = ExceptionRecord(
-        id="setup:opp-006A-1",
-        kind="engagement_setup_failed",
-        entity=EntityType.OPPORTUNITY,
-        subject=QBO,
-        reason="step generate_shell failed: class inactive",
-        opened_at=opened,
+    opened = OPENED
+    record = _exception(
+        "setup:opp-006A-1", "engagement_setup_failed", "step generate_shell failed: class inactive"
     )
     ledger.record_exception(record)
     resolved_at = opened + timedelta(hours=2)

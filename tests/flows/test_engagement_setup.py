@@ -259,13 +259,19 @@ def test_duplicate_closed_won_notices_start_one_execution(flow: Flow) -> None:
     assert flow.rt.invocations["workflow_start"] == 3
 
 
-def test_a_permanent_failure_is_retried_by_the_cli_and_completes_once(flow: Flow) -> None:
-    # given a setup whose activation fails permanently in the PSA (a person must fix something)
+def _approved_but_failing_activation(flow: Flow, opportunity_id: str, *, event_id: str) -> dict[str, Any]:
+    """A deal won and approved whose PSA activation fails permanently: the request of a FAILED setup."""
     flow.psa.projects.fail_next["activate"] = [ValidationFailed("project manager is required")]
-    flow.closed_won("006P", event_id="n-7")
+    flow.closed_won(opportunity_id, event_id=event_id)
     [request] = flow.pending()
     assert flow.api.post(f"/approvals/{request['id']}/approve", headers=_auth()).status_code == 200
     assert flow.finished(request["id"])["status"] == "FAILED"
+    return request
+
+
+def test_a_permanent_failure_is_retried_by_the_cli_and_completes_once(flow: Flow) -> None:
+    # given a setup whose activation fails permanently in the PSA (a person must fix something)
+    request = _approved_but_failing_activation(flow, "006P", event_id="n-7")
     [exception] = DynamoLedger(flow.rt.resources.tables["ledger"]).open_exceptions()
     assert "step activate failed: project manager is required" in (exception["reason"] or "")
     assert flow.psa.projects.statuses() == [EngagementStatus.CLOSED]
@@ -295,11 +301,7 @@ def test_a_permanent_failure_is_retried_by_the_cli_and_completes_once(flow: Flow
 
 def test_status_shows_what_needs_a_person_on_one_screen(flow: Flow) -> None:
     # given one setup failed for good and one waits for its approval
-    flow.psa.projects.fail_next["activate"] = [ValidationFailed("project manager is required")]
-    flow.closed_won("006F", event_id="n-8")
-    [failed] = flow.pending()
-    assert flow.api.post(f"/approvals/{failed['id']}/approve", headers=_auth()).status_code == 200
-    assert flow.finished(failed["id"])["status"] == "FAILED"
+    failed = _approved_but_failing_activation(flow, "006F", event_id="n-8")
     flow.closed_won("006Q", event_id="n-9")
     waiting = next(r for r in flow.pending() if r["opportunity"]["id"] == "006Q")
     # when the operator asks for the status
