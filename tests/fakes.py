@@ -100,6 +100,7 @@ class FakeCrm:
 
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
+        self.shown: dict[str, dict[str, str | None]] = {}  # what the CRM shows of others' fields
 
     def put(self, account_id: str, name: str, **fields: object) -> Account:
         account = Account(
@@ -115,6 +116,9 @@ class FakeCrm:
         if account_id not in self.accounts:
             raise NotFoundError(f"no account {account_id}")
         return self.accounts[account_id]
+
+    def show_owned_elsewhere(self, account_id: str, values: Mapping[str, str | None]) -> None:
+        self.shown.setdefault(account_id, {}).update(values)
 
 
 class FakeTarget:
@@ -133,6 +137,7 @@ class FakeTarget:
             name=account.name,
             phone=account.phone,
             currency=account.currency,
+            payment_terms=account.payment_terms,
         )
 
     def _record(self, record_id: str) -> TargetRecord:

@@ -97,6 +97,10 @@ class Account(CanonicalModel):
     # The customer's tax or VAT registration number as the CRM holds it; the strongest key for
     # linking a customer that already exists elsewhere (see [matching] in the landscape).
     tax_id: str | None = Field(default=None, max_length=40)
+    # How long the customer has to pay, in the words of the system that holds the copy: the
+    # landscape names the system that owns it (accounting, typically) and its payment_terms table
+    # translates the owner's value for every other system.
+    payment_terms: str | None = Field(default=None, max_length=100)
     modified_at: UtcDateTime | None = None
 
     def synced_fields(self) -> dict[str, Any]:

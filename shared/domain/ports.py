@@ -69,6 +69,14 @@ class AccountSource(Protocol):
 
     def fetch_account(self, account_id: str) -> Account: ...
 
+    def show_owned_elsewhere(self, account_id: str, values: Mapping[str, str | None]) -> None:
+        """Show on the account the values of fields another system owns (e.g. payment terms).
+
+        `values` is keyed by canonical field name, in this system's words; writing them twice
+        leaves the same record.
+        """
+        ...
+
 
 class TargetRecord(CanonicalModel):
     """A record in a target system and its content seen through the canonical model."""

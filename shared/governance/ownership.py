@@ -40,6 +40,15 @@ class Ownership:
             return self._owners[domain, field]
         return self._landscape.ownership.rule(domain).owner
 
+    def fields_owned_apart(self, domain: Domain) -> dict[str, SystemName]:
+        """The fields of `domain` that a system other than the domain's owner owns: field -> owner."""
+        owner = self._landscape.ownership.rule(domain).owner
+        return {
+            field: system
+            for (dom, field), system in self._owners.items()
+            if dom is domain and system != owner
+        }
+
     def filter_changes(
         self, domain: Domain, source_system: SystemName, changed_fields: Iterable[str]
     ) -> ChangeSplit:

@@ -112,8 +112,9 @@ class AccountSync:
             # timeout) is what keeps two concurrent notices from creating two customers.
             raise TransientError(f"account {account.source.id} is being synced by another worker")
         try:
+            held = self._held_apart(account)
             results = tuple(
-                self._upsert_or_open_exception(target, account, notice) for target in self._targets()
+                self._upsert_or_open_exception(target, account, notice, held) for target in self._targets()
             )
         finally:
             self._ledger.release_lease(lease, owner)
@@ -123,11 +124,11 @@ class AccountSync:
         return SyncReport(results=results)
 
     def _upsert_or_open_exception(
-        self, target: AccountTarget, account: Account, notice: ChangeNotice | None
+        self, target: AccountTarget, account: Account, notice: ChangeNotice | None, held: HeldApart
     ) -> SyncResult:
         """One target; a permanent refusal opens an exception and the other targets still sync."""
         try:
-            return self._upsert(target, self._translated(account, target), notice)
+            return self._upsert(target, self._translated(account, target, held), notice)
         except PermanentError as exc:
             # Retrying cannot help (a mapping is missing, the target refuses the record): a person
             # must act, so the exception says what and the message is not sent round again.
@@ -153,14 +154,41 @@ class AccountSync:
                 detail=str(exc),
             )
 
-    def _translated(self, account: Account, target: AccountTarget) -> Account:
-        """The account with its coded values as `target` names them (the landscape's mapping tables)."""
-        if account.currency is None:
-            return account
-        currency = self._mappings.map(
-            "currencies", account.currency, source=account.source.system, target=target.system
-        )
-        return account.model_copy(update={"currency": currency})
+    def _translated(self, account: Account, target: AccountTarget, held: HeldApart) -> Account:
+        """The account with its coded values as `target` names them (the landscape's mapping tables).
+
+        Fields another system owns (payment terms, from accounting) come from what that system
+        holds, as last synced (`held`), not from the CRM's record.
+        """
+        update = self._in_words_of(held, target.system)
+        if account.currency is not None:
+            update["currency"] = self._mappings.map(
+                "currencies", account.currency, source=account.source.system, target=target.system
+            )
+        return account.model_copy(update=update) if update else account
+
+    def _held_apart(self, account: Account) -> HeldApart:
+        """Each customer field a system other than the CRM owns: (owner, its value as last synced)."""
+        held: HeldApart = {}
+        xrefs: dict[SystemName, CrossReference | None] = {}
+        for field, owner in self._ownership.fields_owned_apart(Domain.CUSTOMER).items():
+            if field not in Account.model_fields:
+                continue
+            if owner not in xrefs:
+                xrefs[owner] = self._ledger.cross_reference(EntityType.ACCOUNT, account.source, owner)
+            xref = xrefs[owner]
+            held[field] = (owner, _text((xref.content or {}).get(field)) if xref is not None else None)
+        return held
+
+    def _in_words_of(self, held: HeldApart, system: SystemName) -> dict[str, object]:
+        """`held` as `system` says each value: the owner's own word, else its mapping row."""
+        values: dict[str, object] = {}
+        for field, (owner, value) in held.items():
+            if value is None or owner == system or field not in _FIELD_TABLES:
+                values[field] = value
+            else:
+                values[field] = self._mappings.map(_FIELD_TABLES[field], value, source=owner, target=system)
+        return values
 
     def _upsert(self, target: AccountTarget, account: Account, notice: ChangeNotice | None) -> SyncResult:
         notice_id = notice.event_id if notice else "-"
@@ -333,6 +361,8 @@ class AccountSync:
             SyncAction.ACCEPTED,
         )
         self._metrics.count("OwnerChangesAccepted")
+        if split.propagate:
+            self._propagate_owned(target, xref, split.propagate)
         return _on_target(
             notice,
             target,
@@ -340,6 +370,36 @@ class AccountSync:
             SyncAction.ACCEPTED,
             detail=f"{', '.join(split.propagate)} changed by its owner {target.system}",
         )
+
+    def _propagate_owned(self, owner: AccountTarget, xref: CrossReference, fields: Sequence[str]) -> None:
+        """The owner changed fields it owns: the CRM shows them, the other targets take them.
+
+        The CRM gets them in its own words (`show_owned_elsewhere`); the other targets through a
+        sync of the account, whose translation now reads the owner's new values. A value with no
+        mapping row opens an exception naming the table; the owner's change itself stands.
+        """
+        source = self._source()
+        shown = [f for f in fields if f in Account.model_fields]
+        if not shown:
+            return
+        try:
+            held = self._held_apart(source.fetch_account(xref.source.id))
+            values = self._in_words_of({f: held[f] for f in shown if f in held}, source.system)
+            source.show_owned_elsewhere(xref.source.id, {f: _text(values.get(f)) for f in shown})
+            self.sync_account(xref.source.id)
+        except PermanentError as exc:
+            open_exception(
+                self._ledger,
+                self._metrics,
+                ExceptionRecord(
+                    id=f"owned:{owner.system}:{xref.source.id}:{','.join(shown)}:{xref.target.version}",
+                    kind=type(exc).__name__,
+                    entity=EntityType.ACCOUNT,
+                    subject=xref.source,
+                    reason=f"{', '.join(shown)} changed in its owner {owner.system}, not passed on: {exc}",
+                    opened_at=self._clock(),
+                ),
+            )
 
     def _drift(
         self, target: AccountTarget, notice: ChangeNotice, xref: CrossReference, reason: str
@@ -358,6 +418,16 @@ class AccountSync:
         )
         self._metrics.count("DriftDetected")
         return _on_target(notice, target, xref.source, SyncAction.DRIFT, detail=reason)
+
+
+# Canonical fields whose values differ between systems, and the mapping table that translates them.
+_FIELD_TABLES = {"payment_terms": "payment_terms"}
+# field -> (the system that owns it, its value there as last synced)
+HeldApart = dict[str, tuple[SystemName, str | None]]
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _on_target(

@@ -176,6 +176,23 @@ def test_a_company_with_the_same_vat_number_is_linked_whatever_it_is_called(env:
     assert company["name"] == "Fabrikam Holdings plc" and company["vat"] == "GB 123 456 789"
 
 
+def test_payment_terms_the_bookkeeper_sets_reach_salesforce_and_productive(env: LocalEnvironment) -> None:
+    # given an account synced to both systems
+    account_id = env.salesforce.put_account({"Name": "Terms Setting Corp"})
+    env.settle()
+    links = _xrefs(account_id)
+    exceptions_before = len(_open_reasons())
+    # when the bookkeeper gives the customer QuickBooks' "Net 30" term (Term Id 3)
+    env.quickbooks.put_customer({"Id": links[SystemName.QUICKBOOKS], "SalesTermRef": {"value": "3"}})
+    env.settle()
+    # then accounting's word stands and travels: Salesforce shows Net 30, Productive 30 due days
+    assert env.salesforce.account(account_id)["Payment_Terms__c"] == "Net 30"
+    assert env.productive.company(links[SystemName.PRODUCTIVE])["attributes"]["due_days"] == 30
+    assert env.quickbooks.customer(links[SystemName.QUICKBOOKS])["SalesTermRef"]["value"] == "3"
+    # and it is not drift: accounting owns payment terms
+    assert len(_open_reasons()) == exceptions_before
+
+
 def _open_reasons() -> list[str]:
     return [e["reason"] or "" for e in bootstrap.services().ledger.open_exceptions()]
 

@@ -177,6 +177,45 @@ def test_a_change_to_a_field_the_target_owns_is_accepted_not_drift():
     assert metrics.totals["OwnerChangesAccepted"] == 1
 
 
+def test_payment_terms_set_in_accounting_reach_the_crm_and_the_psa_in_their_own_words(world):
+    crm, psa, erp, ledger, metrics, sync = world
+    crm.put("001A", "Acme Consulting", phone="+1 555 0100")
+    results = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1")).results
+    psa_id, erp_id = results[0].target_id, results[1].target_id
+    assert psa_id is not None and erp_id is not None
+    # when the bookkeeper gives the customer QuickBooks term 3 (accounting owns payment terms)
+    erp.edit_by_hand(erp_id, payment_terms="3")
+    result = sync.on_notice(_notice(SystemName.QUICKBOOKS, erp_id, "q1")).results[0]
+    # then the change is accepted, the CRM shows "Net 30" and the PSA holds 30 days (demo.toml rows)
+    assert result.action is SyncAction.ACCEPTED and not ledger.exceptions
+    assert crm.shown["001A"] == {"payment_terms": "Net 30"}
+    assert psa.records[psa_id].payment_terms == "30"
+    # and nothing bounces: the CRM's echo and a later CRM edit keep QuickBooks' term as it is
+    writes = erp.writes
+    assert sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n2")).count(SyncAction.UNCHANGED) == 2
+    assert erp.writes == writes
+    crm.put("001A", "Acme Consulting", phone="+1 555 0199")
+    sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n3"))
+    assert erp.records[erp_id].payment_terms == "3" and psa.records[psa_id].payment_terms == "30"
+    assert sync.on_notice(_notice(SystemName.QUICKBOOKS, erp_id, "q2")).results[0].action is SyncAction.ECHO
+    assert metrics.totals["OwnerChangesAccepted"] == 1
+
+
+def test_payment_terms_without_a_mapping_row_open_an_exception_naming_the_table(world):
+    crm, _, erp, ledger, _, sync = world
+    crm.put("001A", "Acme Consulting")
+    results = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1")).results
+    erp_id = results[1].target_id
+    assert erp_id is not None
+    erp.edit_by_hand(erp_id, payment_terms="9")  # a term the landscape has no row for
+    result = sync.on_notice(_notice(SystemName.QUICKBOOKS, erp_id, "q1")).results[0]
+    # the owner's word stands; passing it on stops with a reason a person can act on
+    assert result.action is SyncAction.ACCEPTED
+    [exception] = ledger.exceptions.values()
+    assert "payment_terms" in exception.reason and "'9'" in exception.reason
+    assert "001A" not in crm.shown
+
+
 def test_an_unmapped_currency_opens_an_exception_per_target_and_writes_nothing(world):
     crm, psa, erp, ledger, _, sync = world
     # given an account in a currency the landscape maps to neither target

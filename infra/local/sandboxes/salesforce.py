@@ -99,6 +99,7 @@ ACCOUNT_FIELDS = (
     "BillingCountry",
     "CurrencyIsoCode",
     "Tax_Id__c",
+    "Payment_Terms__c",
 )
 SYSTEM_FIELDS = (
     "Id",

@@ -125,13 +125,31 @@ def company_attributes(account: Account) -> dict[str, Any]:
                 "billing_address": True,
             }
         )
-    return {
+    attributes: dict[str, Any] = {
         "name": account.name,
         "default_currency": account.currency,
         "vat": account.tax_id,
         "company_code": reference_code(account.source),
         "contact": contact,
     }
+    if account.payment_terms:
+        # `due_days`: the client's payment term in days, as the landscape's payment_terms table
+        # translates the owner's terms; sent only with a value, so a term nobody owns is not cleared.
+        attributes["due_days"] = _due_days(account.payment_terms)
+    return attributes
+
+
+def _due_days(terms: str) -> int:
+    try:
+        days = int(terms.strip())
+    except ValueError:
+        raise ValidationFailed(
+            f"payment terms {terms!r} are not a number of days, which is what Productive's due_days "
+            "holds: map them to days in the landscape's payment_terms table"
+        ) from None
+    if not 0 <= days <= 365:
+        raise ValidationFailed(f"payment terms of {days} days are outside 0..365")
+    return days
 
 
 def _billing_address(contact: CompanyContact) -> PostalAddress | None:
@@ -184,6 +202,7 @@ def account_from_attributes(attributes: CompanyAttributes, source: SourceRef) ->
         billing_address=_billing_address(contact),
         currency=_currency(attributes.default_currency),
         tax_id=_clean(attributes.vat),
+        payment_terms=str(attributes.due_days) if attributes.due_days is not None else None,
     )
 
 

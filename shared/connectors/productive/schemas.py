@@ -70,6 +70,7 @@ class CompanyAttributes(VendorModel):
     billing_name: str | None = None
     vat: str | None = None
     default_currency: str | None = None
+    due_days: int | None = None
     company_code: str | None = None
     domain: str | None = None
     description: str | None = None

@@ -221,6 +221,8 @@ def create_payload(account: Account) -> dict[str, Any]:
     if account.currency:
         # CurrencyRef is settable on create only; without it QBO uses the company's home currency.
         body["CurrencyRef"] = {"value": account.currency}
+    if account.payment_terms:
+        body["SalesTermRef"] = {"value": account.payment_terms}
     return body
 
 
@@ -233,7 +235,11 @@ def sparse_update_payload(account: Account, *, customer_id: str, sync_token: str
     https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
     """
     content = _content(account)
+    # Terms (SalesTermRef, a Term's Id) are sent only with a value: where accounting owns them the
+    # value is QBO's own, read back, and the hub never clears what a bookkeeper set.
+    terms = {"SalesTermRef": {"value": account.payment_terms}} if account.payment_terms else {}
     return {
+        **terms,
         "Id": customer_id,
         "SyncToken": sync_token,
         "sparse": True,
@@ -273,6 +279,7 @@ def account_view(customer: Customer) -> Account:
         email=_clean(customer.PrimaryEmailAddr.Address) if customer.PrimaryEmailAddr else None,
         billing_address=None if address == PostalAddress() else address,
         currency=_clean(customer.CurrencyRef.value) if customer.CurrencyRef else None,
+        payment_terms=_clean(customer.SalesTermRef.value) if customer.SalesTermRef else None,
         modified_at=parse_qbo_time(customer.MetaData.LastUpdatedTime) if customer.MetaData else None,
     )
 

@@ -103,6 +103,7 @@ class Customer(QboModel):
     WebAddr: WebSiteAddress | None = None
     BillAddr: PhysicalAddress | None = None
     CurrencyRef: Ref | None = None
+    SalesTermRef: Ref | None = None
     Notes: str | None = None
     Active: bool | None = None
     MetaData: ModificationMetaData | None = None

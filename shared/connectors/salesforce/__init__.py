@@ -4,6 +4,8 @@ Org set-up the hub expects (Setup > Object Manager), besides the connected app a
 message rules on Account and Opportunity:
 
 - Account.Tax_Id__c (text, 40): the customer's tax / VAT number, the first key for matching.
+- Account.Payment_Terms__c (text, 100), editable by the integration user: the payment terms the
+  accounting system owns, shown to sales (the hub writes it; it is never read back).
 - Opportunity.Service_Line__c (picklist): the service line the landscape maps to a project template.
 - Opportunity.Billing_Model__c (picklist: Time and Materials, Fixed Fee, Retainer).
 - Opportunity.Department__c, Delivery_Location__c (picklists) and Cost_Center__c (text): the
@@ -30,6 +32,7 @@ from shared.connectors.salesforce.client import SalesforceClient
 from shared.connectors.salesforce.mapper import (
     BILLING_MODEL_FIELD,
     DIMENSION_FIELDS,
+    OWNED_ELSEWHERE_FIELDS,
     ROLE_FIELD,
     SERVICE_LINE_FIELD,
     TAX_ID_FIELD,
@@ -148,6 +151,25 @@ class SalesforceConnector:
         if not is_salesforce_id(account_id):
             raise ValidationFailed(f"{account_id!r} is not a 15- or 18-character Salesforce record id")
         return account_from_payload(self.client.get_account(account_id))
+
+    def show_owned_elsewhere(self, account_id: str, values: Mapping[str, str | None]) -> None:
+        """Write the fields other systems own onto the Account (PATCH of sObject Rows by Id).
+
+        They are shown, not read back: the CRM does not own them, so `fetch_account` leaves them out
+        and the echo of this write changes nothing downstream.
+        https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_update_fields.htm
+        """
+        if not is_salesforce_id(account_id):
+            raise ValidationFailed(f"{account_id!r} is not a 15- or 18-character Salesforce record id")
+        unknown = sorted(set(values) - set(OWNED_ELSEWHERE_FIELDS))
+        if unknown:
+            raise ConfigurationError(
+                f"Salesforce has no Account field for {', '.join(unknown)}; "
+                f"expected one of {', '.join(sorted(OWNED_ELSEWHERE_FIELDS))}"
+            )
+        self.client.update_record(
+            "Account", account_id, {OWNED_ELSEWHERE_FIELDS[name]: value for name, value in values.items()}
+        )
 
     def accounts_modified_since(self, since: datetime | None = None) -> Iterator[Account]:
         """Every Account changed after `since` (all accounts when None), oldest change first.

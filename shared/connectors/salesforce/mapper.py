@@ -24,6 +24,15 @@ OPPORTUNITY_TYPE = "Opportunity"
 # Custom fields the firm adds to its org for the hub (Setup > Object Manager); documented in the
 # connector's __init__ with the rest of the org set-up.
 TAX_ID_FIELD = "Tax_Id__c"  # Account, text: the customer's tax / VAT registration number
+# Account fields the hub writes for values another system owns (canonical field -> Account field),
+# when the landscape gives a customer field to a system other than the CRM.
+OWNED_ELSEWHERE_FIELDS = {
+    "payment_terms": "Payment_Terms__c",
+    "name": "Name",
+    "website": "Website",
+    "phone": "Phone",
+    "tax_id": TAX_ID_FIELD,
+}
 SERVICE_LINE_FIELD = "Service_Line__c"  # Opportunity, picklist: the landscape maps it to a template
 BILLING_MODEL_FIELD = "Billing_Model__c"  # Opportunity, picklist: see BILLING_MODELS
 # Opportunity, optional: the delivering department, office and cost center, in the firm's codes.

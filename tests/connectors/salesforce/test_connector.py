@@ -189,3 +189,16 @@ def test_secrets_never_show_in_the_connection_repr(sandbox: SalesforceSandbox):
     shown = repr(connector.connection)
     assert "s3cret" not in shown
     assert sandbox.connection(BASE_URL)["webhook_token"] not in shown
+
+
+def test_values_owned_elsewhere_are_shown_on_the_account_and_not_read_back(
+    sandbox: SalesforceSandbox, connector: SalesforceConnector
+):
+    account_id = sandbox.put_account(FABRIKAM)
+    before = connector.fetch_account(account_id)
+    connector.show_owned_elsewhere(account_id, {"payment_terms": "Net 30"})
+    assert sandbox.account(account_id)["Payment_Terms__c"] == "Net 30"
+    # the CRM does not own them: the canonical account is the same as before
+    assert connector.fetch_account(account_id).synced_fields() == before.synced_fields()
+    with pytest.raises(ConfigurationError, match="no Account field for billing_address"):
+        connector.show_owned_elsewhere(account_id, {"billing_address": "1 Main St"})
