@@ -168,7 +168,11 @@ class AccountSync:
         return account.model_copy(update=update) if update else account
 
     def _held_apart(self, account: Account) -> HeldApart:
-        """Each customer field a system other than the CRM owns: (owner, its value as last synced)."""
+        """Each customer field a system other than the CRM owns: (owner, its value as last synced).
+
+        Until the owner holds the customer, the CRM's value (if any) is the best first value, so
+        such fields are left out.
+        """
         held: HeldApart = {}
         xrefs: dict[SystemName, CrossReference | None] = {}
         for field, owner in self._ownership.fields_owned_apart(Domain.CUSTOMER).items():
@@ -177,7 +181,8 @@ class AccountSync:
             if owner not in xrefs:
                 xrefs[owner] = self._ledger.cross_reference(EntityType.ACCOUNT, account.source, owner)
             xref = xrefs[owner]
-            held[field] = (owner, _text((xref.content or {}).get(field)) if xref is not None else None)
+            if xref is not None:
+                held[field] = (owner, _text((xref.content or {}).get(field)))
         return held
 
     def _in_words_of(self, held: HeldApart, system: SystemName) -> dict[str, object]:

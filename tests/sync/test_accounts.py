@@ -163,10 +163,13 @@ def test_a_change_to_a_field_the_target_owns_is_accepted_not_drift():
     text = DEMO_LANDSCAPE.read_text().replace(
         'quickbooks = ["payment_terms"]', 'quickbooks = ["payment_terms", "phone"]'
     )
-    crm, _, erp, ledger, metrics, sync = _world(text)
+    crm, psa, erp, ledger, metrics, sync = _world(text)
     crm.put("001A", "Acme Consulting", phone="+1 555 0100")
-    erp_id = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1")).results[1].target_id
-    assert erp_id is not None
+    results = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1")).results
+    psa_id, erp_id = results[0].target_id, results[1].target_id
+    assert psa_id is not None and erp_id is not None
+    # (until accounting holds the customer, the CRM's phone is its first value there)
+    assert erp.records[erp_id].phone == "+1 555 0100"
     # when finance changes the phone number in the accounting system
     erp.edit_by_hand(erp_id, phone="+1 555 0199")
     result = sync.on_notice(_notice(SystemName.QUICKBOOKS, erp_id, "q1")).results[0]
@@ -175,6 +178,9 @@ def test_a_change_to_a_field_the_target_owns_is_accepted_not_drift():
     assert not ledger.exceptions
     assert sync.on_notice(_notice(SystemName.QUICKBOOKS, erp_id, "q2")).results[0].action is SyncAction.ECHO
     assert metrics.totals["OwnerChangesAccepted"] == 1
+    # and the owner's phone is what the CRM shows and the PSA holds
+    assert crm.shown["001A"] == {"phone": "+1 555 0199"}
+    assert psa.records[psa_id].phone == "+1 555 0199"
 
 
 def test_payment_terms_set_in_accounting_reach_the_crm_and_the_psa_in_their_own_words(world):
