@@ -197,6 +197,22 @@ class ProductiveConnector:
                 return project
         return None
 
+    def _stamped_for_client(self, opportunity: SourceRef, customer_id: str) -> ProjectResource | None:
+        """The stamped project among the client's own, compared exactly.
+
+        A second look before copying, that does not rest on how the free-text `query` indexes
+        `project_number`: the client's projects are listed (`company_id` is an exact filter) and
+        the stamp compared here. It costs one listing per new engagement; it is what keeps a
+        retried step from copying the template twice whatever the search matches.
+        """
+        reference = mapper.engagement_reference(opportunity)
+        for project in self.client.iter_projects({"company_id": customer_id}):
+            if (
+                project.attributes.project_number or ""
+            ).strip() == reference and not project.attributes.template:
+                return project
+        return None
+
     def _unstamped_copy(self, engagement: Engagement, customer_id: str) -> ProjectResource | None:
         """A copy an earlier attempt made whose answer was lost, before it could be stamped.
 
@@ -238,7 +254,7 @@ class ProductiveConnector:
         """
         del idempotency_key  # no vendor device to pass it to; the stamp plays its part
         opportunity = mapper.opportunity_of(engagement)
-        project = self._find_project(opportunity)
+        project = self._find_project(opportunity) or self._stamped_for_client(opportunity, customer_id)
         if project is None:
             copied = self._unstamped_copy(engagement, customer_id) or self.client.copy_project(
                 mapper.project_copy_attributes(engagement, customer_id=customer_id)

@@ -200,6 +200,15 @@ def test_a_copy_whose_answer_was_lost_is_not_sent_again_and_the_rerun_adopts_it(
     assert len(sandbox.budgets(record.ref.id)) == 1
 
 
+def test_a_rerun_finds_its_project_even_if_the_search_does_not_index_project_numbers(
+    connector, sandbox, customer_id, template
+):
+    first = connector.create_engagement(engagement(template), customer_id=customer_id, idempotency_key="k")
+    sandbox.query_matches_numbers = False  # the pessimistic reading of Productive's free-text search
+    again = connector.create_engagement(engagement(template), customer_id=customer_id, idempotency_key="k")
+    assert again.ref == first.ref and len(sandbox.projects()) == 1
+
+
 def test_a_project_of_the_same_name_that_is_numbered_is_never_adopted(
     connector, sandbox, customer_id, template
 ):
