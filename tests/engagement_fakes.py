@@ -106,7 +106,9 @@ class FakeEngagementTarget:
         if queued:
             raise queued.pop(0)
 
-    def find_engagement(self, opportunity: SourceRef) -> EngagementRecord | None:
+    def find_engagement(
+        self, opportunity: SourceRef, *, customer_id: str | None = None
+    ) -> EngagementRecord | None:
         record_id = self.by_opportunity.get(opportunity.id)
         return self.records[record_id] if record_id else None
 

@@ -274,7 +274,15 @@ class EngagementTarget(Protocol):
 
     system: SystemName
 
-    def find_engagement(self, opportunity: SourceRef) -> EngagementRecord | None: ...
+    def find_engagement(
+        self, opportunity: SourceRef, *, customer_id: str | None = None
+    ) -> EngagementRecord | None:
+        """The record an earlier attempt created for `opportunity`, by its stamp.
+
+        `customer_id` (the client it was created under), when known, lets a system whose search
+        cannot match the stamp exactly look among that client's records instead.
+        """
+        ...
 
     def create_engagement(
         self, engagement: Engagement, *, customer_id: str, idempotency_key: str

@@ -378,7 +378,7 @@ class EngagementSetup:
         for role, target_of in self._targets.items():
             target = target_of()
             held = self._as_held_by(role, engagement, state)
-            existing = target.find_engagement(opportunity.source)
+            existing = target.find_engagement(opportunity.source, customer_id=state.customers.get(role))
             if existing is not None and existing.status is EngagementStatus.CLOSED:
                 # An earlier run was compensated (a retry, or the deal lost and won again): the same
                 # engagement comes back as an unapproved draft with today's terms, never a second one.
@@ -562,7 +562,7 @@ class EngagementSetup:
             deal = self._opportunity(current)
             for role, target_of in self._targets.items():
                 if role not in engagements:
-                    found = target_of().find_engagement(deal.source)
+                    found = target_of().find_engagement(deal.source, customer_id=current.customers.get(role))
                     if found is not None:
                         engagements[role] = found.ref.id
         for role, record_id in engagements.items():

@@ -237,9 +237,16 @@ class ProductiveConnector:
         ]
         return max(candidates, key=lambda p: p.attributes.created_at or "", default=None)
 
-    def find_engagement(self, opportunity: SourceRef) -> EngagementRecord | None:
-        """The project created earlier for `opportunity`, found by the reference in `project_number`."""
+    def find_engagement(
+        self, opportunity: SourceRef, *, customer_id: str | None = None
+    ) -> EngagementRecord | None:
+        """The project created earlier for `opportunity`, found by the reference in `project_number`.
+
+        With `customer_id`, the client's projects are compared exactly when the search finds none.
+        """
         project = self._find_project(opportunity)
+        if project is None and customer_id is not None:
+            project = self._stamped_for_client(opportunity, customer_id)
         return self._engagement(project) if project is not None else None
 
     def create_engagement(

@@ -222,13 +222,17 @@ class QuickBooksConnector:
     # https://developer.intuit.com/app/developer/qbo/docs/workflows/manage-projects/get-started
     # https://github.com/intuit/QuickBooks-V3-DotNET-SDK/issues/197
 
-    def find_engagement(self, opportunity: SourceRef) -> EngagementRecord | None:
+    def find_engagement(
+        self, opportunity: SourceRef, *, customer_id: str | None = None
+    ) -> EngagementRecord | None:
         """The sub-customer an earlier attempt created for `opportunity`, found by its Notes stamp.
 
         Inactive ones included: a DRAFT or CLOSED engagement is inactive, and the default query
-        leaves inactive customers out.
+        leaves inactive customers out. Every sub-customer's stamp is compared exactly, so
+        `customer_id` is not needed to narrow anything.
         https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
         """
+        del customer_id
         customer = self._stamped_sub_customer(opportunity)
         return None if customer is None else mapper.engagement_record(customer)
 

@@ -207,6 +207,10 @@ def test_a_rerun_finds_its_project_even_if_the_search_does_not_index_project_num
     sandbox.query_matches_numbers = False  # the pessimistic reading of Productive's free-text search
     again = connector.create_engagement(engagement(template), customer_id=customer_id, idempotency_key="k")
     assert again.ref == first.ref and len(sandbox.projects()) == 1
+    # and compensation, which knows the client from the state, finds it the same way
+    assert connector.find_engagement(OPPORTUNITY) is None
+    found = connector.find_engagement(OPPORTUNITY, customer_id=customer_id)
+    assert found is not None and found.ref == first.ref
 
 
 def test_a_project_of_the_same_name_that_is_numbered_is_never_adopted(
