@@ -103,6 +103,7 @@ def local_up(
                 f" client_secret={salesforce['client_secret']}"
             )
         typer.echo("AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1")
+        typer.echo(f"at a glance: close2cash status --endpoint-url {env.runtime.moto_endpoint}")
         typer.echo("Ctrl-C stops the stack.")
         while not stop.wait(0.5):
             env.salesforce.deliver_pending()
