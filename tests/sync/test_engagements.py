@@ -217,6 +217,11 @@ def test_rejected_setup_closes_the_shells_opens_an_exception_and_shows_rejected_
     assert exception.kind == "engagement_rejected"
     assert "request_approval" in exception.reason and "budget not signed off" in exception.reason
     assert world.opportunities.last_status("006W") == "rejected"
+    # and the request keeps the approver's decision: compensation of a rejection never rewrites it
+    # (it may run before the route has stored REJECTED, and must not turn it into TIMED_OUT)
+    world.approvals.put(pending)  # as compensation may find it: still pending
+    world.setup.compensate(state, failure)
+    assert world.approvals.requests[pending.id].state is ApprovalState.PENDING
 
 
 def test_transient_vendor_failure_is_retried_and_creates_one_engagement(world: World) -> None:
