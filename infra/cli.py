@@ -182,15 +182,24 @@ def workflow_show(
     endpoint_url: EndpointOption = None,
     state_machine: MachineOption = "close-to-cash",
 ) -> None:
-    """Status, current step, pending approval and (when failed) the step and cause of one execution."""
+    """Status, current step, the pending approval's content and (when failed) the step and cause."""
+    import boto3
+
+    from infra.status import find
     from infra.workflow_view import describe
+    from shared.aws.approvals import DynamoApprovals
+    from shared.domain.models import utcnow
 
     sfn = _sfn(endpoint_url)
     arn = execution_id if execution_id.startswith("arn:") else None
     if arn is None:
         machine = _machine_arn(sfn, state_machine)
         arn = machine.replace(":stateMachine:", ":execution:") + f":{execution_id}"
-    for line in describe(sfn, arn):
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url)
+    tables = [t for page in dynamodb.get_paginator("list_tables").paginate() for t in page["TableNames"]]
+    ledger = find(tables, "ledger")
+    approvals = DynamoApprovals(ledger, client=dynamodb) if ledger is not None else None
+    for line in describe(sfn, arn, approvals=approvals, now=utcnow()):
         typer.echo(line)
 
 

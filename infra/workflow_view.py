@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.domain.ports import ApprovalStore
 
 APPROVAL_STATE = "AwaitApproval"
 # Step Functions execution names are at most 80 characters; a retry appends "-r<n>".
@@ -16,8 +20,10 @@ class RetryRefused(Exception):
     """`workflow retry` would start a second run where it must not; the message says why."""
 
 
-def describe(sfn: Any, execution_arn: str) -> list[str]:
-    """Status, current step, whether an approval is pending, and the compensation's outcome."""
+def describe(
+    sfn: Any, execution_arn: str, *, approvals: ApprovalStore | None = None, now: datetime | None = None
+) -> list[str]:
+    """Status, current step, the pending approval (what is to be approved), the compensation's outcome."""
     described = sfn.describe_execution(executionArn=execution_arn)
     events: list[dict[str, Any]] = []
     for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
@@ -33,12 +39,34 @@ def describe(sfn: Any, execution_arn: str) -> list[str]:
         f"approval pending: {'yes (GET /approvals)' if pending else 'no'}",
         f"steps run:        {len(entered)} state(s) entered",
     ]
+    if pending and approvals is not None:
+        lines.extend(_approval_lines(approvals, described, now))
     outcome = _compensation(events)
     if outcome is not None:
         lines.append(f"failed step:      {outcome.get('failed_step')}")
         lines.append(f"cause:            {outcome.get('cause')}")
         lines.append(f"retry with:       close2cash workflow retry {described['name']}")
     return lines
+
+
+def _approval_lines(approvals: ApprovalStore, described: dict[str, Any], now: datetime | None) -> list[str]:
+    """What the approver is asked to approve: the request is keyed by the setup's first name."""
+    payload = json.loads(described.get("input") or "{}")
+    setup = str((payload.get("state") or {}).get("execution") or described["name"])
+    request = approvals.get(setup)
+    if request is None:
+        return [f"  request:        none recorded yet for {setup}"]
+    rates = ", ".join(f"{r.get('role')} {r.get('rate')} {r.get('currency')}" for r in request.rates)
+    dimensions = ", ".join(f"{k} {v}" for k, v in request.dimensions.items() if v)
+    waited = f" (waiting {(now - request.requested_at).total_seconds() / 3600:.1f} h)" if now else ""
+    return [
+        f"  request:        {request.id}, requested {request.requested_at.isoformat()}{waited}",
+        f"  engagement:     {request.engagement}",
+        f"  customer:       {request.customer}",
+        f"  budget:         {request.budget}",
+        f"  rates:          {rates or 'the template card'}",
+        f"  dimensions:     {dimensions}",
+    ]
 
 
 def _compensation(events: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -237,6 +237,8 @@ def test_unanswered_approval_gets_a_reminder_then_times_out_into_an_exception(fl
         cli.app, ["workflow", "show", request["id"], "--endpoint-url", flow.rt.moto_endpoint]
     )
     assert "approval pending: yes" in shown.output, shown.output
+    # with what is to be approved, so the approver can decide from the command line's answer
+    assert "  budget:         120000.00 USD" in shown.output and "Consultant 180.00 USD" in shown.output
     assert flow.rt.scheduler is not None
     # when a day and two hours pass on the clock, hour by hour, the hourly reminder finds it once
     for _ in range(REMINDER_SECONDS // 3600 + 2):
