@@ -187,15 +187,10 @@ class ProductiveConnector:
         return mapper.engagement_record(project, self._budgets(project.id))
 
     def _find_project(self, opportunity: SourceRef) -> ProjectResource | None:
-        reference = mapper.engagement_reference(opportunity)
         # `query` is free text and may match more than the stamp (a name containing it, say), so the
-        # stamp is compared exactly here; no status filter, so an archived draft is found too.
-        for project in self.client.iter_projects({"query": reference}):
-            if (
-                project.attributes.project_number or ""
-            ).strip() == reference and not project.attributes.template:
-                return project
-        return None
+        # stamp is compared exactly; no status filter, so an archived draft is found too.
+        reference = mapper.engagement_reference(opportunity)
+        return self._stamped_among({"query": reference}, reference)
 
     def _stamped_for_client(self, opportunity: SourceRef, customer_id: str) -> ProjectResource | None:
         """The stamped project among the client's own, compared exactly.
@@ -206,10 +201,12 @@ class ProductiveConnector:
         retried step from copying the template twice whatever the search matches.
         """
         reference = mapper.engagement_reference(opportunity)
-        for project in self.client.iter_projects({"company_id": customer_id}):
-            if (
-                project.attributes.project_number or ""
-            ).strip() == reference and not project.attributes.template:
+        return self._stamped_among({"company_id": customer_id}, reference)
+
+    def _stamped_among(self, filters: Mapping[str, str], reference: str) -> ProjectResource | None:
+        for project in self.client.iter_projects(filters):
+            number = (project.attributes.project_number or "").strip()
+            if number == reference and not project.attributes.template:
                 return project
         return None
 
