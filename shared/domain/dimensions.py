@@ -25,37 +25,30 @@ class LegalEntity(CanonicalModel):
     source: SourceRef | None = None
 
 
-class Department(CanonicalModel):
+class DimensionValue(CanonicalModel):
+    """One value of a reporting dimension: the firm's code, its name, and where it is kept."""
+
+    code: Code
+    name: str = Field(min_length=1, max_length=255)
+    source: SourceRef | None = None
+
+
+class Department(DimensionValue):
     """A department of the firm that revenue and cost are reported by."""
 
-    code: Code
-    name: str = Field(min_length=1, max_length=255)
-    source: SourceRef | None = None
 
-
-class AccountingClass(CanonicalModel):
+class AccountingClass(DimensionValue):
     """A class (service line, practice) that postings are tagged with; 'class' is a keyword."""
 
-    code: Code
-    name: str = Field(min_length=1, max_length=255)
-    source: SourceRef | None = None
 
-
-class Location(CanonicalModel):
+class Location(DimensionValue):
     """An office or region that postings are tagged with."""
 
-    code: Code
-    name: str = Field(min_length=1, max_length=255)
     country: CountryCode | None = None
-    source: SourceRef | None = None
 
 
-class CostCenter(CanonicalModel):
+class CostCenter(DimensionValue):
     """A cost centre that postings are tagged with."""
-
-    code: Code
-    name: str = Field(min_length=1, max_length=255)
-    source: SourceRef | None = None
 
 
 class TaxCode(CanonicalModel):

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
@@ -153,24 +153,26 @@ def _accounting(system: SystemName) -> SystemName:
     return system
 
 
-def _legal_entity(code: str) -> str:
-    refs = _REFERENCES.get()
-    if refs is not None and code not in refs.legal_entities:
-        raise ValueError(
-            f"legal entity {code!r} is not declared; expected one of the [[legal_entities]] codes: "
-            f"{_listing(refs.legal_entities)}"
-        )
-    return code
+def _one_of_declared(
+    what: str, where: str, declared: Callable[[_References], frozenset[str]]
+) -> Callable[[str], str]:
+    """A validator: the value must be one the file declares (`declared` picks which set)."""
+
+    def check(value: str) -> str:
+        refs = _REFERENCES.get()
+        if refs is not None and value not in declared(refs):
+            raise ValueError(
+                f"{what} {value!r} is not declared; expected {where}: {_listing(declared(refs))}"
+            )
+        return value
+
+    return check
 
 
-def _rate_card(name: str) -> str:
-    refs = _REFERENCES.get()
-    if refs is not None and name not in refs.rate_cards:
-        raise ValueError(
-            f"rate card {name!r} is not declared; expected a source value of mappings.rate_cards: "
-            f"{_listing(refs.rate_cards)}"
-        )
-    return name
+_legal_entity = _one_of_declared(
+    "legal entity", "one of the [[legal_entities]] codes", lambda r: r.legal_entities
+)
+_rate_card = _one_of_declared("rate card", "a source value of mappings.rate_cards", lambda r: r.rate_cards)
 
 
 ConnectedSystem = Annotated[SystemName, AfterValidator(_connected)]
