@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from infra.wiring import WIRING, Wiring
+from infra.workflow_view import setup_of
 from shared.aws.approvals import DynamoApprovals
 from shared.aws.ledger import DynamoLedger
 
@@ -64,7 +65,7 @@ class StatusReport:
             for page in self._sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
                 for execution in page["executions"]:
                     counts[execution["status"]] += 1
-                    base = re.sub(r"-r\d+$", "", execution["name"])
+                    base = setup_of(execution["name"])
                     if execution["status"] == "SUCCEEDED":
                         succeeded.add(base)
                     elif execution["status"] in ("FAILED", "TIMED_OUT", "ABORTED"):
@@ -72,7 +73,7 @@ class StatusReport:
             summary = ", ".join(f"{counts[s]} {s.lower()}" for s in EXECUTION_STATES if counts[s])
             lines.append(f"workflow {spec.name}: {summary or 'no executions'}")
             # A failed run whose setup later succeeded (a retry) needs nobody any more.
-            waiting = sorted({re.sub(r"-r\d+$", "", f) for f in failed} - succeeded)
+            waiting = sorted({setup_of(f) for f in failed} - succeeded)
             for name in waiting:
                 lines.append(f"  needs a retry or a decision: {name} (close2cash workflow show {name})")
         return lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,19 @@ APPROVAL_STATE = "AwaitApproval"
 # Step Functions execution names are at most 80 characters; a retry appends "-r<n>".
 # https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
 _NAME_MAX = 80
+
+
+_RETRY_SUFFIX = re.compile(r"-r\d+$")
+
+
+def retry_name(setup: str, attempt: int) -> str:
+    """The name of retry `attempt` of the setup first run as `setup` (legal length kept)."""
+    return f"{setup[: _NAME_MAX - 4]}-r{attempt}"
+
+
+def setup_of(execution: str) -> str:
+    """The setup an execution runs: its own name, or the first run's for a retry (`...-r<n>`)."""
+    return _RETRY_SUFFIX.sub("", execution)
 
 
 class RetryRefused(Exception):
@@ -102,7 +116,7 @@ def retry(sfn: Any, machine_arn: str, execution: str) -> str:
         raise RetryRefused(f"{execution} is still running: see close2cash workflow show {execution}")
     payload = json.loads(failed["input"])
     base = str((payload.get("state") or {}).get("execution") or execution)
-    runs = [base, *(f"{base[: _NAME_MAX - 4]}-r{n}" for n in range(1, 100))]
+    runs = [base, *(retry_name(base, n) for n in range(1, 100))]
     own = set(runs)
     for status in ("RUNNING", "SUCCEEDED"):
         for found in _executions(sfn, machine_arn, status):
