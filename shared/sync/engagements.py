@@ -574,7 +574,7 @@ class EngagementSetup:
         # The approval request is keyed by the setup's name; the waiting state's result never
         # reaches $.state, so a timeout arrives here without the id in the state. A rejection is
         # recorded by the approval route itself, which must not be overwritten here.
-        pending = None if rejected else self._approvals.get(current.approval_id or current.execution)
+        pending = None if rejected else self._approvals.get(current.execution)
         if pending is not None and pending.state is ApprovalState.PENDING:
             self._approvals.put(pending.model_copy(update={"state": ApprovalState.TIMED_OUT}))
         status = "rejected" if rejected else "failed"
