@@ -13,6 +13,7 @@ from shared.domain.ports import (
     MAX_MATCH_CANDIDATES,
     CrossReference,
     ExceptionRecord,
+    NoticeClaim,
     SyncAction,
     TargetRecord,
 )
@@ -85,11 +86,19 @@ class InMemoryLedger:
         if self.leases.get(name) == owner:
             del self.leases[name]
 
-    def claim_notice(self, notice: ChangeNotice) -> bool:
-        if self.notices.get(notice.idempotency_key) == "published":
-            return False
-        self.notices[notice.idempotency_key] = "received"
-        return True
+    def claim_notice(self, notice: ChangeNotice, *, holder: str) -> NoticeClaim:
+        # As DynamoLedger, without the claim timeout: a claim is held until published or released.
+        state = self.notices.get(notice.idempotency_key)
+        if state == "published":
+            return NoticeClaim.PUBLISHED
+        if state is not None and state != "released":
+            return NoticeClaim.IN_FLIGHT
+        self.notices[notice.idempotency_key] = f"received:{holder}"
+        return NoticeClaim.CLAIMED
+
+    def release_notice(self, notice: ChangeNotice, *, holder: str) -> None:
+        if self.notices.get(notice.idempotency_key) == f"received:{holder}":
+            self.notices[notice.idempotency_key] = "released"
 
     def mark_published(self, notice: ChangeNotice) -> None:
         self.notices[notice.idempotency_key] = "published"

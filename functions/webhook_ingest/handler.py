@@ -9,10 +9,11 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.aws.ledger import NOTICE_CLAIM_SECONDS
 from shared.bootstrap import services
 from shared.domain.ports import WebhookRequest
 from shared.observability import logger, metrics, tracer
-from shared.sync.ingest import WebhookRejected
+from shared.sync.ingest import RetryLater, WebhookRejected
 
 app = APIGatewayRestResolver()
 
@@ -39,11 +40,33 @@ def receive(provider: str) -> Response[str]:
             content_type="application/json",
             body=json.dumps({"error": rejected.reason.value, "message": rejected.message}),
         )
+    except RetryLater as busy:
+        logger.info("webhook held by a concurrent delivery", provider=provider, detail=busy.message)
+        return Response(
+            status_code=busy.status,
+            content_type="application/json",
+            body=json.dumps({"error": busy.reason, "message": busy.message}),
+            headers={"Retry-After": str(NOTICE_CLAIM_SECONDS)},
+        )
     logger.info(
         "webhook accepted", provider=provider, published=outcome.published, duplicates=outcome.duplicates
     )
     return Response(
         status_code=outcome.reply.status, content_type=outcome.reply.content_type, body=outcome.reply.body
+    )
+
+
+@app.not_found
+def no_such_provider(error: Exception) -> Response[str]:
+    # A provider segment the route cannot match (`/webhooks/%F0%9F%92%A5`, `/webhooks/salesforce%00`):
+    # a 404 naming it, as for any provider we do not know. Without this, Powertools hands its
+    # NotFoundError to the catch-all below and the vendor would see a 503.
+    return Response(
+        status_code=404,
+        content_type="application/json",
+        body=json.dumps(
+            {"error": "unknown_provider", "message": f"no webhook route for {app.current_event.path!r}"}
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,12 +21,20 @@ from botocore.exceptions import ClientError
 
 from shared.domain.models import EntityType, SourceRef, SystemName
 from shared.domain.notices import ChangeNotice
-from shared.domain.ports import CrossReference, ExceptionRecord, SyncAction
+from shared.domain.ports import CrossReference, ExceptionRecord, NoticeClaim, SyncAction
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 NOTICE_RETENTION = timedelta(days=35)  # longer than any vendor's redelivery window (QBO, Productive)
+# How long a notice's claim keeps concurrent deliveries out while its holder publishes it. Longer than
+# the webhook function's 10 s timeout (infra/wiring.py), so a live holder is never overtaken, with a
+# few seconds for clock skew between containers; shorter than the vendors' redelivery intervals after
+# the first (QBO retries after 10 s, 20 s, 30 s, ... per
+# https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/best-practices; Salesforce and
+# Productive back off for minutes), so a holder that died without releasing its claim (a crash, a
+# timeout) delays the notice by at most one redelivery. A failed publish releases the claim at once.
+NOTICE_CLAIM_SECONDS = 15
 TRACE_RETENTION = timedelta(days=400)
 
 
@@ -56,9 +65,16 @@ def _content(item: dict[str, Any]) -> dict[str, Any] | None:
 class DynamoLedger:
     """`Ledger` port on one DynamoDB table."""
 
-    def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        client: DynamoDBClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._table = table_name
         self._client: DynamoDBClient = client or boto3.client("dynamodb")
+        self._clock = clock  # epoch seconds; notice claims expire on it
 
     # --- cross references -------------------------------------------------------------------
 
@@ -323,29 +339,61 @@ class DynamoLedger:
             "sk": {"S": "NOTICE"},
         }
 
-    def claim_notice(self, notice: ChangeNotice) -> bool:
-        now = datetime.now(UTC)
+    def claim_notice(self, notice: ChangeNotice, *, holder: str) -> NoticeClaim:
+        now = self._clock()
         try:
             self._client.put_item(
                 TableName=self._table,
                 Item={
                     **self._notice_key(notice),
                     "status": {"S": "received"},
-                    "received_at": {"S": now.isoformat()},
+                    "received_at": {"S": datetime.fromtimestamp(now, UTC).isoformat()},
+                    "claimed_by": {"S": holder},
+                    "claimed_until": {"N": str(int((now + NOTICE_CLAIM_SECONDS) * 1000))},
                     "record": {"S": f"{notice.vendor_type}/{notice.record_id}"},
                     "operation": {"S": notice.operation.value},
-                    "expires_at": {"N": str(int((now + NOTICE_RETENTION).timestamp()))},
+                    "expires_at": {"N": str(int(now + NOTICE_RETENTION.total_seconds()))},
                 },
-                # A notice whose earlier receipt never reached "published" is let through again.
-                ConditionExpression="attribute_not_exists(pk) OR #st = :received",
+                # One conditional write makes the claim exclusive: a notice never seen, or one whose
+                # receipt never reached "published" and whose claim was released or went stale.
+                # (An item written before claims had a lease has no claimed_until: stale.)
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (#st = :received AND "
+                    "(attribute_not_exists(claimed_until) OR claimed_until < :now))"
+                ),
                 ExpressionAttributeNames={"#st": "status"},
-                ExpressionAttributeValues={":received": {"S": "received"}},
+                ExpressionAttributeValues={
+                    ":received": {"S": "received"},
+                    ":now": {"N": str(int(now * 1000))},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            # The item that failed the condition comes back with the error (ALL_OLD above).
+            held: dict[str, Any] = dict(exc.response.get("Item") or {})  # type: ignore[call-overload]
+            return NoticeClaim.PUBLISHED if _get_s(held, "status") == "published" else NoticeClaim.IN_FLIGHT
+        return NoticeClaim.CLAIMED
+
+    def release_notice(self, notice: ChangeNotice, *, holder: str) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._notice_key(notice),
+                UpdateExpression="SET claimed_until = :zero",
+                # Only our own claim: after a takeover the claim is another request's to keep.
+                ConditionExpression="#st = :received AND claimed_by = :holder",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={
+                    ":zero": {"N": "0"},
+                    ":received": {"S": "received"},
+                    ":holder": {"S": holder},
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def mark_published(self, notice: ChangeNotice) -> None:
         self._client.update_item(

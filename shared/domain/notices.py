@@ -8,6 +8,13 @@ from pydantic import Field
 
 from shared.domain.models import CanonicalModel, EntityType, SystemName, UtcDateTime
 
+# Ids become ledger keys (DynamoDB: at most 2,048 bytes of partition key, 1,024 of sort key), so
+# they are printable ASCII, one byte a character, and bounded: the longest notice key,
+# NOTICE#<provider>#<realm>#<event id>, stays under 800 bytes, and a record's cross-reference keys
+# under 300. Every vendor's ids (Salesforce 18-character ids, QBO numbers and UUIDs, Productive
+# numbers) fit. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
+_VENDOR_ID = r"^[\x21-\x7e]+$"
+
 
 class Operation(StrEnum):
     """What the notifying system says happened to the record."""
@@ -27,13 +34,20 @@ class ChangeNotice(CanonicalModel):
     """
 
     provider: SystemName
-    event_id: str = Field(min_length=1, max_length=512)
+    event_id: str = Field(min_length=1, max_length=512, pattern=_VENDOR_ID)
     entity: EntityType
-    vendor_type: str = Field(min_length=1, description="the vendor's own name for the record type")
-    record_id: str = Field(min_length=1)
+    vendor_type: str = Field(
+        min_length=1, max_length=64, description="the vendor's own name for the record type"
+    )
+    record_id: str = Field(min_length=1, max_length=255, pattern=_VENDOR_ID)
     operation: Operation
     occurred_at: UtcDateTime | None = None
-    realm: str | None = Field(default=None, description="org / company / tenant the record lives in")
+    realm: str | None = Field(
+        default=None,
+        max_length=255,
+        pattern=_VENDOR_ID,
+        description="org / company / tenant the record lives in",
+    )
 
     @property
     def idempotency_key(self) -> str:

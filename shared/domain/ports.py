@@ -46,6 +46,9 @@ class ReceivedWebhook(CanonicalModel):
 
     notices: tuple[ChangeNotice, ...]
     reply: WebhookReply = WebhookReply()
+    dropped: Mapping[str, int] = Field(
+        default_factory=dict, description="notices acknowledged but not recorded, counted per reason"
+    )
 
 
 class WebhookReceiver(Protocol):
@@ -156,6 +159,14 @@ class SyncAction(StrEnum):
     EXCEPTION = "exception"  # could not be synced (e.g. a mapping is missing): an exception is open
 
 
+class NoticeClaim(StrEnum):
+    """What claiming a webhook notice found (see `Ledger.claim_notice`)."""
+
+    CLAIMED = "claimed"  # this request records and publishes it
+    PUBLISHED = "published"  # a redelivery of a notice already on the bus
+    IN_FLIGHT = "in_flight"  # another request holds a fresh claim and may still fail
+
+
 class ExceptionRecord(CanonicalModel):
     """Something that needs a person: what happened, to which record, and what resolves it."""
 
@@ -202,8 +213,17 @@ class Ledger(Protocol):
 
     def release_lease(self, name: str, owner: str) -> None: ...
 
-    def claim_notice(self, notice: ChangeNotice) -> bool:
-        """True the first time this notice is seen (or when an earlier receipt never got published)."""
+    def claim_notice(self, notice: ChangeNotice, *, holder: str) -> NoticeClaim:
+        """Claim `notice` for `holder` (one request): exclusive until published, released or stale.
+
+        CLAIMED the first time, or when an earlier claim was released or went stale (its holder
+        died before publishing); PUBLISHED for a redelivery; IN_FLIGHT while another holder's claim
+        is fresh.
+        """
+        ...
+
+    def release_notice(self, notice: ChangeNotice, *, holder: str) -> None:
+        """Give up `holder`'s claim (publishing failed), so the vendor's redelivery is let through."""
         ...
 
     def mark_published(self, notice: ChangeNotice) -> None: ...

@@ -6,14 +6,20 @@ fetch the current record from its system of record.
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 
+from pydantic import ValidationError
+
 from shared.domain.errors import AuthenticityError, MalformedNotice
 from shared.domain.models import CanonicalModel
+from shared.domain.notices import ChangeNotice
 from shared.domain.ports import (
     Ledger,
     Metrics,
+    NoticeClaim,
     NoticePublisher,
     WebhookReceiver,
     WebhookReply,
@@ -48,6 +54,30 @@ class WebhookRejected(Exception):
         self.reason = reason
         self.status = STATUS_FOR[reason]
         self.message = message
+
+
+class RetryLater(Exception):
+    """Some notices are held by a concurrent delivery that may still fail: answer 409, not 2xx.
+
+    A 2xx would tell the vendor the notice is safe while the holder could still fail to publish it;
+    every vendor redelivers on a non-2xx, and the redelivery finds the notice published.
+    """
+
+    status = 409
+    reason = "in_flight"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _first_problem(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "notice"
+    # The pattern itself says little to a vendor's support desk; what it allows does.
+    pattern = first["type"] == "string_pattern_mismatch"
+    what = "must be printable ASCII without spaces" if pattern else first["msg"]
+    return f"a notice cannot be recorded: {where}: {what}"
 
 
 class IngestOutcome(CanonicalModel):
@@ -86,6 +116,34 @@ class WebhookIngest:
             self._metrics.count("WebhookRejected", dimensions={"reason": rejected.reason.value})
             raise
 
+    def _claim(self, notices: list[ChangeNotice]) -> tuple[list[ChangeNotice], list[ChangeNotice]]:
+        """Claim, publish, mark published: returns (published now, held by a concurrent delivery).
+
+        Publish before acknowledging: if publishing fails the vendor gets a 5xx and redelivers,
+        and our claims are released so the redelivery goes through at once. A claim we could not
+        release (the ledger is down too) goes stale after the ledger's claim timeout.
+        """
+        holder = uuid.uuid4().hex
+        fresh: list[ChangeNotice] = []
+        in_flight: list[ChangeNotice] = []
+        try:
+            for notice in notices:
+                claim = self._ledger.claim_notice(notice, holder=holder)
+                if claim is NoticeClaim.CLAIMED:
+                    fresh.append(notice)
+                elif claim is NoticeClaim.IN_FLIGHT:
+                    in_flight.append(notice)
+            if fresh:
+                self._publisher.publish(fresh)
+        except Exception:
+            for notice in fresh:
+                with contextlib.suppress(Exception):
+                    self._ledger.release_notice(notice, holder=holder)
+            raise
+        for notice in fresh:
+            self._ledger.mark_published(notice)
+        return fresh, in_flight
+
     def _handle(self, provider: str, request: WebhookRequest) -> IngestOutcome:
         if provider not in self._known:
             raise WebhookRejected(RejectionReason.UNKNOWN_PROVIDER, f"unknown provider {provider!r}")
@@ -105,17 +163,26 @@ class WebhookIngest:
             raise WebhookRejected(RejectionReason.BAD_SIGNATURE, str(exc)) from exc
         except MalformedNotice as exc:
             raise WebhookRejected(RejectionReason.MALFORMED, str(exc)) from exc
-        fresh = [notice for notice in received.notices if self._ledger.claim_notice(notice)]
-        # Publish before acknowledging: if this fails the vendor gets a 5xx and redelivers, and the
-        # claim (still "received", not "published") lets the redelivery through.
-        if fresh:
-            self._publisher.publish(fresh)
-        for notice in fresh:
-            self._ledger.mark_published(notice)
-        duplicates = len(received.notices) - len(fresh)
+        except ValidationError as exc:
+            # A vendor's field that no notice can hold (an id too long for a ledger key, ...): the
+            # sender's fault, named. Any other model failing is ours, and stays a 5xx.
+            if exc.title != ChangeNotice.__name__:
+                raise
+            raise WebhookRejected(RejectionReason.MALFORMED, _first_problem(exc)) from exc
+        notices = list({notice.idempotency_key: notice for notice in received.notices}.values())
+        fresh, in_flight = self._claim(notices)
+        duplicates = len(notices) - len(fresh) - len(in_flight)
         self._metrics.count("NoticesReceived", len(received.notices))
         if duplicates:
             self._metrics.count("DuplicatesPrevented", duplicates)
+        for reason, count in received.dropped.items():
+            self._metrics.count("NoticesDropped", count, dimensions={"reason": reason})
+        if in_flight:
+            self._metrics.count("NoticesInFlight", len(in_flight))
+            raise RetryLater(
+                f"{len(in_flight)} notice(s) in this webhook are being recorded by a concurrent "
+                f"delivery (e.g. {in_flight[0].event_id!r}); redeliver later"
+            )
         return IngestOutcome(
             provider=provider, published=len(fresh), duplicates=duplicates, reply=received.reply
         )

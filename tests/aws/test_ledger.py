@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -9,10 +10,10 @@ import pytest
 from moto import mock_aws
 
 from shared.aws.events import EventBridgePublisher
-from shared.aws.ledger import DynamoLedger
+from shared.aws.ledger import NOTICE_CLAIM_SECONDS, DynamoLedger
 from shared.domain.models import EntityType, SourceRef, SystemName
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import CrossReference, ExceptionRecord, SyncAction
+from shared.domain.ports import CrossReference, ExceptionRecord, NoticeClaim, SyncAction
 
 SF = SourceRef(system=SystemName.SALESFORCE, type="Account", id="001A", version="2026-11-28T10:00:00Z")
 QBO = SourceRef(system=SystemName.QUICKBOOKS, type="customer", id="58", version="0")
@@ -49,13 +50,49 @@ def test_a_recorded_sync_is_found_from_the_source_and_from_the_target(ledger: Dy
     assert ledger.cross_references(EntityType.ACCOUNT, SF) == [xref]
 
 
-def test_a_notice_is_claimed_once_but_an_unpublished_claim_can_be_retried(ledger: DynamoLedger) -> None:
-    assert ledger.claim_notice(_notice("e1")) is True
-    # the first receipt never got published (the bus was down): the redelivery goes through
-    assert ledger.claim_notice(_notice("e1")) is True
+def test_a_notice_is_claimed_by_one_request_until_published(ledger: DynamoLedger) -> None:
+    # given a notice claimed by one request
+    assert ledger.claim_notice(_notice("e1"), holder="a") is NoticeClaim.CLAIMED
+    # when the same notice arrives again while that request is still publishing
+    # then the second request is told it is in flight, not handed the notice too
+    assert ledger.claim_notice(_notice("e1"), holder="b") is NoticeClaim.IN_FLIGHT
+    # and once published every redelivery is a duplicate
     ledger.mark_published(_notice("e1"))
-    assert ledger.claim_notice(_notice("e1")) is False
-    assert ledger.claim_notice(_notice("e2")) is True
+    assert ledger.claim_notice(_notice("e1"), holder="c") is NoticeClaim.PUBLISHED
+    assert ledger.claim_notice(_notice("e2"), holder="c") is NoticeClaim.CLAIMED
+
+
+def test_a_released_claim_lets_the_redelivery_through_at_once(ledger: DynamoLedger) -> None:
+    # given a request whose publish failed (the bus answered 503) and released its claim
+    assert ledger.claim_notice(_notice("e1"), holder="a") is NoticeClaim.CLAIMED
+    ledger.release_notice(_notice("e1"), holder="a")
+    # then the vendor's redelivery claims it
+    assert ledger.claim_notice(_notice("e1"), holder="b") is NoticeClaim.CLAIMED
+    # and a late release by the first request does not free the second one's claim
+    ledger.release_notice(_notice("e1"), holder="a")
+    assert ledger.claim_notice(_notice("e1"), holder="c") is NoticeClaim.IN_FLIGHT
+
+
+def test_a_stuck_claim_is_taken_over_only_after_the_claim_timeout(dynamodb) -> None:
+    now = [1_800_000_000.0]
+    ledger = DynamoLedger("ledger", client=dynamodb, clock=lambda: now[0])
+    # given a request that claimed a notice and died before publishing or releasing it
+    assert ledger.claim_notice(_notice("e1"), holder="dead") is NoticeClaim.CLAIMED
+    # when a redelivery arrives within the webhook function's timeout, it is held off
+    now[0] += 10
+    assert ledger.claim_notice(_notice("e1"), holder="b") is NoticeClaim.IN_FLIGHT
+    # and one after the claim timeout takes the notice over
+    now[0] += NOTICE_CLAIM_SECONDS
+    assert ledger.claim_notice(_notice("e1"), holder="c") is NoticeClaim.CLAIMED
+
+
+def test_twenty_concurrent_claims_of_one_notice_give_it_to_exactly_one(ledger: DynamoLedger) -> None:
+    # given 20 requests carrying the same notice at the same moment
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        claims = list(pool.map(lambda n: ledger.claim_notice(_notice("e1"), holder=f"h{n}"), range(20)))
+    # then one of them claims it and the others see it in flight
+    assert claims.count(NoticeClaim.CLAIMED) == 1
+    assert claims.count(NoticeClaim.IN_FLIGHT) == 19
 
 
 def test_a_lease_is_exclusive_until_released(ledger: DynamoLedger) -> None:

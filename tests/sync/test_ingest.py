@@ -7,8 +7,8 @@ import pytest
 from shared.domain.errors import AuthenticityError, MalformedNotice
 from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import ReceivedWebhook, WebhookRequest
-from shared.sync.ingest import RejectionReason, WebhookIngest, WebhookRejected
+from shared.domain.ports import NoticeClaim, ReceivedWebhook, WebhookRequest
+from shared.sync.ingest import RejectionReason, RetryLater, WebhookIngest, WebhookRejected
 from tests.fakes import FakeMetrics, InMemoryLedger
 
 
@@ -109,3 +109,48 @@ def test_a_failed_publish_lets_the_vendors_redelivery_through(ingest):
     publisher.publish = Publisher.publish.__get__(publisher)  # type: ignore[method-assign]
     outcome = use_case.handle("quickbooks", _req(b"{7}"))
     assert outcome.published == 1
+
+
+def test_a_notice_still_being_published_by_another_request_is_not_acknowledged(ingest):
+    use_case, publisher, metrics = ingest
+    # given notice 1 claimed by a concurrent delivery that has not published it yet
+    holder = use_case._ledger  # the use case's own ledger, as the other request sees it
+    notice = Receiver().receive(_req(b"{1}")).notices[0]
+    assert holder.claim_notice(notice, holder="another request") is NoticeClaim.CLAIMED
+    # when a webhook carrying notices 1 and 2 arrives
+    with pytest.raises(RetryLater) as busy:
+        use_case.handle("quickbooks", _req(b"{1,2}"))
+    # then it is answered 409 (the vendor redelivers), notice 2 is published, notice 1 is left to its holder
+    assert busy.value.status == 409
+    assert [n.record_id for n in publisher.published] == ["2"]
+    assert metrics.totals["NoticesInFlight"] == 1
+    # and once the holder has published, the redelivery is acknowledged with nothing new
+    holder.mark_published(notice)
+    again = use_case.handle("quickbooks", _req(b"{1,2}"))
+    assert (again.published, again.duplicates) == (0, 2)
+
+
+def test_a_notice_whose_id_no_ledger_key_can_hold_is_a_400_naming_the_field(ingest):
+    use_case, publisher, _ = ingest
+    # given an authentic webhook whose record id is not a vendor id (non-ASCII, would overflow a key)
+    with pytest.raises(WebhookRejected) as refused:
+        use_case.handle("quickbooks", _req("{é}".encode()))
+    # then it is refused as malformed, naming the field, and nothing is published
+    assert refused.value.status == 400
+    assert refused.value.message == (
+        "a notice cannot be recorded: event_id: must be printable ASCII without spaces"
+    )
+    assert publisher.published == []
+
+
+def test_notices_the_receiver_drops_are_acknowledged_and_counted(ingest):
+    use_case, publisher, metrics = ingest
+    use_case._receivers["quickbooks"] = DroppingReceiver
+    outcome = use_case.handle("quickbooks", _req(b"{1}"))
+    assert outcome.published == 0 and publisher.published == []
+    assert metrics.totals["NoticesDropped[reason=foreign_realm]"] == 2
+
+
+class DroppingReceiver(Receiver):
+    def receive(self, request: WebhookRequest) -> ReceivedWebhook:
+        return ReceivedWebhook(notices=(), dropped={"foreign_realm": 2})

@@ -238,7 +238,10 @@ def parse_timestamp(value: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         # Productive timestamps carry an offset; a bare one is read as UTC rather than local time
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # an instant UTC cannot hold, e.g. 9999-12-31T23:59:59-23:59
+        return None
 
 
 # --- engagements ----------------------------------------------------------------------------

@@ -251,17 +251,20 @@ def parse_qbo_time(value: str | None) -> datetime | None:
         return None
     frac = (match["frac"] or "0")[:6].ljust(6, "0")
     tz_text = match["tz"]
-    if tz_text in ("Z", "z"):
-        tz = UTC
-    else:
-        sign = -1 if tz_text[0] == "-" else 1
-        digits = tz_text[1:].replace(":", "")
-        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
     try:
+        if tz_text in ("Z", "z"):
+            tz = UTC
+        else:
+            sign = -1 if tz_text[0] == "-" else 1
+            digits = tz_text[1:].replace(":", "")
+            # ValueError for an offset of 24 h or more (`+2399`)
+            tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
         parsed = datetime.fromisoformat(f"{match['date']}T{match['time']}.{frac}").replace(tzinfo=tz)
-    except ValueError:
+        # OverflowError when the instant falls outside what datetime holds once in UTC
+        # (`9999-12-31T23:59:59-23:59`)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    return parsed.astimezone(UTC)
 
 
 def format_qbo_time(value: datetime) -> str:

@@ -12,9 +12,9 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from shared.connectors.quickbooks.schemas import parse_qbo_time
 from shared.domain.errors import AuthenticityError, MalformedNotice
@@ -50,10 +50,11 @@ def sign(verifier_token: str, body: bytes) -> str:
 
 def verify(verifier_token: str, body: bytes, signature: str | None) -> None:
     """Raise `AuthenticityError` naming the failed check unless `signature` signs `body` exactly."""
-    if not signature or not signature.strip():
+    if not signature:
         raise AuthenticityError(f"quickbooks webhook: the {SIGNATURE_HEADER} header is missing")
     expected = sign(verifier_token, body)
-    if not hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("utf-8", "replace")):
+    # Compared exactly as received: nothing is trimmed, so only the signature itself verifies.
+    if not hmac.compare_digest(expected.encode("ascii"), signature.encode("utf-8", "replace")):
         raise AuthenticityError(
             f"quickbooks webhook: {SIGNATURE_HEADER} does not match HMAC-SHA256 of the body "
             "under the verifier token"
@@ -64,13 +65,23 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
 
+def _instant(value: str | None) -> str | None:
+    """A notice's timestamp must be a readable instant when present (a clear 400, never a 5xx)."""
+    if value is not None and parse_qbo_time(value) is None:
+        raise ValueError(f"{value[:64]!r} is not an ISO 8601 instant with an offset that UTC can hold")
+    return value
+
+
+_Instant = Annotated[str | None, AfterValidator(_instant)]
+
+
 class LegacyEntity(_Lenient):
     """One changed record inside `dataChangeEvent.entities`."""
 
     name: str = Field(min_length=1)
     id: str = Field(min_length=1)
     operation: str = Field(min_length=1)
-    lastUpdated: str | None = None
+    lastUpdated: _Instant = None
 
 
 class LegacyChange(_Lenient):
@@ -98,7 +109,7 @@ class CloudEvent(_Lenient):
     specversion: str = "1.0"
     id: str = Field(min_length=1)
     type: str = Field(min_length=1)
-    time: str | None = None
+    time: _Instant = None
     intuitentityid: str = Field(min_length=1)
     intuitaccountid: str = Field(min_length=1)
 
@@ -176,6 +187,8 @@ def parse_notices(body: bytes) -> list[ChangeNotice]:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedNotice(f"quickbooks webhook: body is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise MalformedNotice("quickbooks webhook: body nests JSON too deeply to read") from exc
     try:
         if isinstance(document, list):
             return _parse_cloudevents(document)

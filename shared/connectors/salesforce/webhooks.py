@@ -69,14 +69,18 @@ def _sobject_type(sobject: Element) -> str | None:
     return declared.rsplit(":", 1)[-1]  # "sf:Account" -> "Account"
 
 
-def _timestamp(value: str | None) -> datetime | None:
+def _timestamp(value: str | None, notification_id: str) -> datetime | None:
     if not value:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+        # OverflowError: an instant UTC cannot hold (`9999-12-31T23:59:59-23:59`)
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        raise MalformedNotice(
+            f"Salesforce outbound message: Notification {notification_id} has an unreadable "
+            f"timestamp {value[:64]!r}"
+        ) from None
 
 
 class OutboundMessageReceiver:
@@ -190,7 +194,8 @@ class OutboundMessageReceiver:
                 # Outbound messages do not say whether the record was created or edited.
                 operation=Operation.CHANGED,
                 occurred_at=_timestamp(
-                    _record_field(sobject, "SystemModstamp") or _record_field(sobject, "LastModifiedDate")
+                    _record_field(sobject, "SystemModstamp") or _record_field(sobject, "LastModifiedDate"),
+                    notification_id,
                 ),
                 realm=organization_id,
             )
