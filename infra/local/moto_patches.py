@@ -121,6 +121,15 @@ class Invoker:
     """Imports each function's handler once and calls it in-process with a Lambda-like context.
 
     Timeouts are reported through the context but not enforced: a thread cannot be killed.
+
+    One invocation at a time per function, as one Lambda container runs one invocation at a time:
+    a handler module's globals (the Powertools resolver's current event, a BatchProcessor's records,
+    the logger's appended keys) are that container's, and code written for Lambda rightly assumes
+    nobody else touches them mid-invocation. Several of the local API's threads calling one handler
+    at once would have one request checked against another's headers. Each function is one warm
+    container here (a pool of copies would need a fresh copy of every module the handler imports,
+    which one interpreter cannot give); different functions still run side by side, and a webhook
+    invocation takes milliseconds, so the API front's concurrent senders simply queue.
     """
 
     def __init__(self, specs: Iterable[LambdaSpec]) -> None:
@@ -128,6 +137,9 @@ class Invoker:
         self._by_physical = {s.physical_name: s.name for s in self.specs.values()}
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
+        # One per function, held for the whole of an invocation. (A handler that invoked its own
+        # function synchronously would wait for itself, as under reserved concurrency 1; none does.)
+        self._containers: dict[str, threading.Lock] = {name: threading.Lock() for name in self.specs}
         self.invocations: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
 
@@ -174,7 +186,8 @@ class Invoker:
         with self._lock:
             self.invocations[name] += 1
         try:
-            return self.handler(name)(event, LocalLambdaContext(self.specs[name]))
+            with self._containers[name]:
+                return self.handler(name)(event, LocalLambdaContext(self.specs[name]))
         except BaseException:
             with self._lock:
                 self.errors[name] += 1

@@ -395,6 +395,13 @@ class DynamoLedger:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
 
+    def notice_status(self, notice: ChangeNotice) -> str | None:
+        """ "received" or "published" for a notice the hub has seen, None for one it has not."""
+        response = self._client.get_item(
+            TableName=self._table, Key=self._notice_key(notice), ConsistentRead=True
+        )
+        return _get_s(response.get("Item") or {}, "status")
+
     def mark_published(self, notice: ChangeNotice) -> None:
         self._client.update_item(
             TableName=self._table,

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from shared.domain.models import Account, CanonicalModel, EntityType, SourceRef, SystemName, UtcDateTime
 from shared.domain.notices import ChangeNotice
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 class WebhookRequest(CanonicalModel):
     """An inbound HTTP request exactly as received: the signature covers `body`, byte for byte."""
+
+    # Header and query values are credentials (a signature, an endpoint token): compared as sent,
+    # so the canonical models' whitespace trimming must not touch them.
+    model_config = ConfigDict(str_strip_whitespace=False)
 
     method: str
     path: str

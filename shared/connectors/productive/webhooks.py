@@ -166,7 +166,12 @@ class ProductiveWebhooks:
         if isinstance(attributes, dict):
             for key in ("updated_at", "archived_at", "created_at"):
                 value = attributes.get(key)
-                parsed = parse_timestamp(value) if isinstance(value, str) else None
-                if parsed is not None:
-                    return parsed
+                if not isinstance(value, str) or not value:
+                    continue
+                parsed = parse_timestamp(value)
+                if parsed is None:
+                    raise MalformedNotice(
+                        f"productive webhook: {key} {value[:64]!r} is not an ISO 8601 instant UTC can hold"
+                    )
+                return parsed
         return datetime.fromtimestamp(timestamp, UTC)

@@ -1,0 +1,62 @@
+"""Webhooks on the local API under concurrent and hostile senders: isolated, exclusive, never a 5xx.
+
+Run with `-s` to see the figures (they are also printed by `make bench`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from infra.local.environment import LocalEnvironment, local_environment
+from tests.benchmarks.webhooks import concurrent_senders, fuzz, identical_deliveries
+
+pytestmark = pytest.mark.flow
+
+
+@pytest.fixture(scope="module")
+def env() -> Iterator[LocalEnvironment]:
+    with local_environment() as environment:
+        yield environment
+
+
+def test_concurrent_senders_are_each_checked_against_their_own_request(env: LocalEnvironment) -> None:
+    # given 20 senders at once, each alternating a valid notice and the same notice with a wrong token
+    figure = concurrent_senders(env, senders=20, rounds=5)
+    print(
+        f"\nconcurrency: {figure.requests} requests from 20 senders; valid notices acknowledged "
+        f"{figure.acknowledged}, recorded {figure.recorded}; wrong-token requests accepted "
+        f"{figure.wrong_token_accepted}; answers {dict(sorted(figure.statuses.items()))}"
+    )
+    # then every valid notice was acknowledged and recorded, and no wrong token got in
+    assert figure.acknowledged == figure.recorded == figure.requests // 2
+    assert figure.wrong_token_accepted == 0
+
+
+def test_twenty_identical_deliveries_at_once_publish_the_notice_once(env: LocalEnvironment) -> None:
+    # given one outbound message delivered 20 times at the same moment (a vendor retrying a slow answer)
+    figure = identical_deliveries(env, deliveries=20)
+    print(
+        f"\nidentical deliveries: {figure.deliveries} at once, published {figure.published},"
+        f" answers {dict(figure.statuses)}"
+    )
+    # then the notice reached the bus once, and every answer is an Ack or "redeliver later"
+    assert figure.published == 1
+    assert set(figure.statuses) <= {200, 409}
+    # and a later redelivery is acknowledged as a duplicate
+    assert figure.after_redelivery == 200
+
+
+def test_hostile_webhooks_get_a_4xx_with_their_reason_and_enqueue_nothing(env: LocalEnvironment) -> None:
+    # given forged headers, unroutable providers and signed bodies no vendor sends, for each provider
+    figure = fuzz(env)
+    print(
+        f"\nfuzz: {figure.sent} requests; answers {dict(sorted(figure.statuses.items()))}; "
+        f"5xx {len(figure.five_xx)}"
+    )
+    # then none is answered 5xx (that is reserved for our own outages) and no refusal put anything on the bus
+    assert figure.five_xx == []
+    assert figure.enqueued_by_rejects == []
+    # and each refusal names its reason
+    assert all(status < 500 for _, status in figure.answers)
