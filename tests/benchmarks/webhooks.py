@@ -64,21 +64,21 @@ def salesforce_notice(env: LocalEnvironment, notification_id: str, account_id: s
 
 
 @contextmanager
-def counting_publishes() -> Iterator[Counter[str]]:
-    """Count every notice the webhook function puts on the bus, by event id."""
+def counting_publishes() -> Iterator[list[ChangeNotice]]:
+    """Every notice the webhook function puts on the bus meanwhile."""
     publisher = bootstrap.services().publisher
     original: Callable[[list[ChangeNotice]], None] = publisher.publish
-    counts: Counter[str] = Counter()
+    published: list[ChangeNotice] = []
     lock = threading.Lock()
 
     def counted(notices: list[ChangeNotice]) -> None:
         original(notices)
         with lock:
-            counts.update(n.event_id for n in notices)
+            published.extend(notices)
 
     publisher.publish = counted  # type: ignore[method-assign]
     try:
-        yield counts
+        yield published
     finally:
         publisher.publish = original  # type: ignore[method-assign]
 
@@ -171,7 +171,10 @@ def identical_deliveries(env: LocalEnvironment, *, deliveries: int = 20) -> Iden
             url, params={"token": token}, content=body, headers={"content-type": "text/xml"}, timeout=30
         ).status_code
     return IdenticalFigure(
-        deliveries=deliveries, published=published[nid], statuses=statuses, after_redelivery=again
+        deliveries=deliveries,
+        published=sum(1 for n in published if n.event_id == nid),
+        statuses=statuses,
+        after_redelivery=again,
     )
 
 
@@ -349,7 +352,7 @@ def fuzz(env: LocalEnvironment) -> FuzzFigure:
             answers.append((label, status))
             if status >= 500:
                 five_xx.append(label)
-            if status >= 400 and sum(published.values()):
+            if status >= 400 and published:
                 enqueued.append(label)
     return FuzzFigure(
         sent=sum(statuses.values()),

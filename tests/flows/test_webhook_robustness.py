@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from infra.local.environment import LocalEnvironment, local_environment
-from tests.benchmarks.webhooks import concurrent_senders, fuzz, identical_deliveries
+from shared import bootstrap
+from tests.benchmarks.webhooks import concurrent_senders, counting_publishes, fuzz, identical_deliveries
 
 pytestmark = pytest.mark.flow
 
@@ -60,3 +61,26 @@ def test_hostile_webhooks_get_a_4xx_with_their_reason_and_enqueue_nothing(env: L
     assert figure.enqueued_by_rejects == []
     # and each refusal names its reason
     assert all(status < 500 for _, status in figure.answers)
+
+
+@pytest.mark.parametrize("webhook_format", ["legacy", "cloudevents"])
+def test_quickbooks_notices_for_another_company_are_acknowledged_and_never_fetched(
+    env: LocalEnvironment, webhook_format: str
+) -> None:
+    # given the Intuit app is connected to a second company, whose customer 58 changes in the same
+    # window as a customer the hub created in ours
+    env.settle()
+    env.quickbooks.webhook_format = webhook_format  # type: ignore[assignment]
+    ours = env.quickbooks.put_customer({"DisplayName": f"Realm Check {webhook_format}"})
+    env.quickbooks.notify_for_other_company("9130999999999999", "58")
+    metrics = bootstrap.services().metrics
+    dropped_before = metrics.totals["NoticesDropped[reason=foreign_realm]"]
+    # when QuickBooks delivers that body
+    with counting_publishes() as published:
+        env.settle()
+    # then it was acknowledged (nothing left to redeliver), the other company's notice was dropped and
+    # counted, and only our company's notice went to the workers (nothing asks our company for it)
+    assert env.quickbooks.pending_notifications == 0
+    assert metrics.totals["NoticesDropped[reason=foreign_realm]"] == dropped_before + 1
+    quickbooks = [n for n in published if n.provider == "quickbooks"]
+    assert [(n.realm, n.record_id) for n in quickbooks] == [(env.quickbooks.realm_id, ours)]

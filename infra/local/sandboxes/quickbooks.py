@@ -786,6 +786,17 @@ class QuickBooksSandbox:
             }
         )
 
+    def notify_for_other_company(self, realm_id: str, customer_id: str, operation: str = "Update") -> None:
+        """Queue a notice about a customer of another company connected to the same Intuit app.
+
+        One app endpoint receives the notices of every company connected to the app, in one body
+        when they fall in one window.
+        https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/managing-webhooks-notifications
+        """
+        with self._lock:
+            self._queue_event(customer_id, operation)
+            self._pending[-1]["realm"] = realm_id
+
     def _notification_body(self, events: list[dict[str, Any]]) -> bytes:
         if self.webhook_format == "cloudevents":
             verbs = {"Create": "created", "Update": "updated", "Delete": "deleted", "Merge": "merged"}
@@ -793,18 +804,20 @@ class QuickBooksSandbox:
                 {
                     "specversion": "1.0",
                     "id": event["id"],
-                    "source": f"intuit.sandbox.{self.realm_id}",
+                    "source": f"intuit.sandbox.{event.get('realm', self.realm_id)}",
                     "type": f"qbo.{event['entity'].lower()}.{verbs[event['operation']]}.v1",
                     "time": event["at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z",
                     "intuitentityid": event["record_id"],
-                    "intuitaccountid": self.realm_id,
+                    "intuitaccountid": event.get("realm", self.realm_id),
                     "data": {},
                 }
                 for event in events
             ]
             return json.dumps(items, separators=(",", ":")).encode()
+        realms = list(dict.fromkeys(event.get("realm", self.realm_id) for event in events))
         entities = [
             {
+                "realm": event.get("realm", self.realm_id),
                 "name": event["entity"],
                 "id": event["record_id"],
                 "operation": event["operation"],
@@ -815,7 +828,22 @@ class QuickBooksSandbox:
             }
             for event in events
         ]
-        body = {"eventNotifications": [{"realmId": self.realm_id, "dataChangeEvent": {"entities": entities}}]}
+        # One eventNotifications entry per company, each with its own entities.
+        body = {
+            "eventNotifications": [
+                {
+                    "realmId": realm,
+                    "dataChangeEvent": {
+                        "entities": [
+                            {k: v for k, v in e.items() if k != "realm"}
+                            for e in entities
+                            if e["realm"] == realm
+                        ]
+                    },
+                }
+                for realm in realms
+            ]
+        }
         return json.dumps(body, separators=(",", ":")).encode()
 
 

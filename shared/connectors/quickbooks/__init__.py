@@ -442,8 +442,14 @@ class QuickBooksConnector:
             request.body,
             request.header(webhooks.SIGNATURE_HEADER),
         )
-        notices = webhooks.parse_notices(request.body)
-        return ReceivedWebhook(notices=tuple(notices), reply=WebhookReply(status=200, body=""))
+        notices, foreign = webhooks.for_connected_company(
+            webhooks.parse_notices(request.body), self.connection.realm_id
+        )
+        return ReceivedWebhook(
+            notices=tuple(notices),
+            reply=WebhookReply(status=200, body=""),
+            dropped={webhooks.FOREIGN_REALM: foreign} if foreign else {},
+        )
 
 
 def _tracking_ids(engagement: Engagement) -> tuple[str | None, str | None]:

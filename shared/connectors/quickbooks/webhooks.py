@@ -199,3 +199,22 @@ def parse_notices(body: bytes) -> list[ChangeNotice]:
         where = ".".join(str(part) for part in first["loc"])
         raise MalformedNotice(f"quickbooks webhook: {where}: {first['msg']}") from exc
     raise MalformedNotice("quickbooks webhook: expected an eventNotifications object or a CloudEvents array")
+
+
+# The `ReceivedWebhook.dropped` reason for notices about a company this hub is not connected to.
+FOREIGN_REALM = "foreign_realm"
+
+
+def for_connected_company(notices: list[ChangeNotice], realm_id: str) -> tuple[list[ChangeNotice], int]:
+    """The notices about the connected company, and how many were about other companies.
+
+    One Intuit app has one webhook endpoint, and it receives the notices of every company connected
+    to the app (legacy `eventNotifications[].realmId`, CloudEvents `intuitaccountid`; one body may
+    span several). A notice about another company is not ours to fetch: our tokens are for one realm
+    and fetching would ask it for a record it does not hold. It is acknowledged (Intuit would
+    otherwise redeliver it, and hold back the notices after it) and dropped, counted.
+    https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/managing-webhooks-notifications
+    https://blogs.a.intuit.com/2025/11/12/upcoming-change-to-webhooks-payload-structure
+    """
+    ours = [notice for notice in notices if notice.realm == realm_id]
+    return ours, len(notices) - len(ours)

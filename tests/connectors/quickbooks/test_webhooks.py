@@ -106,8 +106,24 @@ def test_malformed_bodies_are_rejected(body: bytes) -> None:
         parse_notices(body)
 
 
+def _connected_to(connector: QuickBooksConnector, realm_id: str) -> QuickBooksConnector:
+    return QuickBooksConnector(
+        connector.connection.model_copy(update={"realm_id": realm_id}), connector.client
+    )
+
+
+def _signed(body: bytes) -> WebhookRequest:
+    return WebhookRequest(
+        method="POST",
+        path="/webhooks/quickbooks",
+        headers={"intuit-signature": sign("verifier-1", body)},
+        body=body,
+    )
+
+
 def test_receive_verifies_then_answers_an_empty_200(connector: QuickBooksConnector) -> None:
     body = sample_bytes("webhook_eventnotifications_java_sdk_body.json")
+    connector = _connected_to(connector, json.loads(body)["eventNotifications"][0]["realmId"])
     request = WebhookRequest(
         method="POST",
         path="/webhooks/quickbooks",
@@ -120,3 +136,42 @@ def test_receive_verifies_then_answers_an_empty_200(connector: QuickBooksConnect
     assert [n.record_id for n in received.notices] == ["1"]
     with pytest.raises(AuthenticityError):
         connector.receive(request.model_copy(update={"headers": {"intuit-signature": "1234"}}))
+
+
+def test_notices_for_a_company_we_are_not_connected_to_are_acknowledged_and_dropped(
+    connector: QuickBooksConnector,
+) -> None:
+    # given Intuit's sample bodies, in both formats, for companies other than the connected one
+    for sample in (
+        "webhook_eventnotifications_java_sdk_body.json",
+        "webhook_cloudevents_dotnet_sdk_body.json",
+    ):
+        body = sample_bytes(sample)
+        received = connector.receive(_signed(body.replace(b'"qbo.class.', b'"qbo.customer.')))
+        # then the webhook is acknowledged, nothing is left to fetch, and the drop is counted
+        assert received.reply.status == 200
+        assert received.notices == ()
+        assert received.dropped == {"foreign_realm": 1}
+
+
+def test_one_body_spanning_two_companies_keeps_only_the_connected_ones(
+    connector: QuickBooksConnector,
+) -> None:
+    # given one CloudEvents body with a customer change in our company and one in another
+    ours = connector.connection.realm_id
+    events = [
+        {
+            "specversion": "1.0",
+            "id": f"e-{realm}",
+            "type": "qbo.customer.updated.v1",
+            "time": "2026-01-01T00:00:00Z",
+            "intuitentityid": "58",
+            "intuitaccountid": realm,
+            "data": {},
+        }
+        for realm in (ours, "9130999999999999")
+    ]
+    received = connector.receive(_signed(json.dumps(events).encode()))
+    # then only our company's notice is kept
+    assert [(n.realm, n.event_id) for n in received.notices] == [(ours, f"e-{ours}")]
+    assert received.dropped == {"foreign_realm": 1}
