@@ -285,6 +285,7 @@ def status(endpoint_url: EndpointOption = None) -> None:
         sfn=boto3.client("stepfunctions", endpoint_url=endpoint_url),
         dynamodb=boto3.client("dynamodb", endpoint_url=endpoint_url),
         sqs=boto3.client("sqs", endpoint_url=endpoint_url),
+        cloudwatch=boto3.client("cloudwatch", endpoint_url=endpoint_url),
     )
     for line in report.lines(now=utcnow()):
         typer.echo(line)

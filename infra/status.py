@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from infra.wiring import WIRING, Wiring
@@ -41,14 +41,41 @@ def find(names: Iterable[str], logical: str, *, dead_letter: bool | None = None)
 class StatusReport:
     """Gathers the status lines from Step Functions, DynamoDB and SQS clients."""
 
-    def __init__(self, *, sfn: Any, dynamodb: Any, sqs: Any, wiring: Wiring = WIRING) -> None:
+    def __init__(
+        self, *, sfn: Any, dynamodb: Any, sqs: Any, wiring: Wiring = WIRING, cloudwatch: Any = None
+    ) -> None:
         self._sfn = sfn
         self._dynamodb = dynamodb
         self._sqs = sqs
         self._wiring = wiring
+        self._cloudwatch = cloudwatch
 
     def lines(self, *, now: datetime) -> list[str]:
-        return [*self._workflows(), *self._ledger(now), *self._queues()]
+        api = self._api(now) if self._cloudwatch is not None else []
+        return [*self._workflows(), *self._ledger(now), *self._queues(), *api]
+
+    def _api(self, now: datetime) -> list[str]:
+        # API Gateway's own metrics (the local API front publishes the same ones to moto): a 5xx is a
+        # webhook we did not record, a 4xx one we refused. The alarms watch the same two.
+        totals: dict[str, int] = {}
+        for metric in ("Count", "5XXError", "4XXError"):
+            points = self._cloudwatch.get_metric_statistics(
+                Namespace="AWS/ApiGateway",
+                MetricName=metric,
+                Dimensions=[{"Name": "ApiName", "Value": self._wiring.api_name}],
+                StartTime=now - timedelta(hours=1),
+                EndTime=now,
+                Period=3600,
+                Statistics=["Sum"],
+            )["Datapoints"]
+            totals[metric] = int(sum(point["Sum"] for point in points))
+        line = (
+            f"api, last hour: {totals['Count']} requests, {totals['5XXError']} answered 5xx, "
+            f"{totals['4XXError']} refused (4xx)"
+        )
+        if totals["5XXError"]:
+            line += " -- webhooks not recorded: vendors redeliver; see the webhook_ingest logs"
+        return [line]
 
     def _workflows(self) -> list[str]:
         machines = self._sfn.list_state_machines()["stateMachines"]

@@ -204,6 +204,11 @@ class Wiring:
             None,
         )
 
+    @property
+    def api_name(self) -> str:
+        """The REST API's name: API Gateway's metrics (AWS/ApiGateway) carry it as `ApiName`."""
+        return f"{self.stack_name}-{self.api.name}"
+
 
 # --- the resources --------------------------------------------------------------------------
 

@@ -75,6 +75,7 @@ class Close2CashStack(cdk.Stack):
             },
             functions=self.functions.functions,
             state_machines=self.workflows.state_machines,
+            api=self.api.rest_api,
         )
 
         info = self.landscape.landscape

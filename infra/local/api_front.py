@@ -65,11 +65,49 @@ def _json_response(status: int, message: str) -> Response:
     return Response(json.dumps({"message": message}), status=status, content_type="application/json")
 
 
+class ApiGatewayMetrics:
+    """Publishes per request what API Gateway publishes for a REST API, to moto's CloudWatch.
+
+    Namespace AWS/ApiGateway, dimension ApiName, Count plus 4XXError and 5XXError as 0 or 1 per
+    request (their Sum counts errors, their Average is the error rate), so `close2cash status`
+    reads the same metrics locally as in AWS.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html
+    """
+
+    NAMESPACE = "AWS/ApiGateway"
+
+    def __init__(self, cloudwatch: Any, api_name: str) -> None:
+        self._cloudwatch = cloudwatch
+        self._dimensions = [{"Name": "ApiName", "Value": api_name}]
+
+    def record(self, status: int) -> None:
+        values = {"Count": 1, "4XXError": int(400 <= status < 500), "5XXError": int(status >= 500)}
+        try:
+            self._cloudwatch.put_metric_data(
+                Namespace=self.NAMESPACE,
+                MetricData=[
+                    {"MetricName": name, "Dimensions": self._dimensions, "Value": value, "Unit": "Count"}
+                    for name, value in values.items()
+                ],
+            )
+        except Exception:
+            # Metrics never fail a request (API Gateway's do not either).
+            LOG.warning("could not publish the API metrics of a %s answer", status, exc_info=True)
+
+
 class ApiFront:
     """The WSGI app: matches a wiring route, builds a proxy event (v1.0), maps the proxy result back."""
 
-    def __init__(self, wiring: Wiring, invoker: Invoker, *, account_id: str = "123456789012") -> None:
+    def __init__(
+        self,
+        wiring: Wiring,
+        invoker: Invoker,
+        *,
+        account_id: str = "123456789012",
+        metrics: ApiGatewayMetrics | None = None,
+    ) -> None:
         self.routes = routes_of(wiring)
+        self._metrics = metrics
         self._invoker = invoker
         self._account_id = account_id
         self._api_id = uuid.uuid5(uuid.NAMESPACE_URL, wiring.stack_name).hex[:10]
@@ -155,6 +193,8 @@ class ApiFront:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         response = self.handle(request)
+        if self._metrics is not None:
+            self._metrics.record(response.status_code)
         result: Iterable[bytes] = response(environ, start_response)
         return result
 

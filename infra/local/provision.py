@@ -81,6 +81,10 @@ class Clients:
     def iam(self) -> Any:
         return self.session.client("iam", **self._kwargs())
 
+    def cloudwatch(self) -> Any:
+        # Typed Any: no mypy_boto3_cloudwatch stubs are pinned in this project.
+        return self.session.client("cloudwatch", **self._kwargs())
+
 
 @dataclass(frozen=True)
 class QueueResource:

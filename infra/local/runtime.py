@@ -13,7 +13,7 @@ from typing import Any, Literal
 from unittest import mock
 
 from infra.local import moto_patches
-from infra.local.api_front import ApiFront, ApiServer
+from infra.local.api_front import ApiFront, ApiGatewayMetrics, ApiServer
 from infra.local.clock import Clock
 from infra.local.moto_patches import MOTO_CONFIG, Invoker, LambdaSpec
 from infra.local.pollers import PollerGroup, QueuePoller
@@ -155,7 +155,12 @@ class LocalRuntime:
             account_id=res.account_id,
             region=self._region,
         )
-        self._api = ApiFront(self.wiring, self.invoker, account_id=res.account_id)
+        self._api = ApiFront(
+            self.wiring,
+            self.invoker,
+            account_id=res.account_id,
+            metrics=ApiGatewayMetrics(self.clients.cloudwatch(), self.wiring.api_name),
+        )
 
     def _set_environment(self, env: Mapping[str, str]) -> None:
         for key, value in env.items():

@@ -5,12 +5,17 @@ Run with `-s` to see the figures (they are also printed by `make bench`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import timedelta
 
+import httpx
 import pytest
 
 from infra.local.environment import LocalEnvironment, local_environment
+from infra.status import StatusReport
 from shared import bootstrap
+from shared.domain.models import utcnow
 from tests.benchmarks.webhooks import concurrent_senders, counting_publishes, fuzz, identical_deliveries
 
 pytestmark = pytest.mark.flow
@@ -84,3 +89,41 @@ def test_quickbooks_notices_for_another_company_are_acknowledged_and_never_fetch
     assert metrics.totals["NoticesDropped[reason=foreign_realm]"] == dropped_before + 1
     quickbooks = [n for n in published if n.provider == "quickbooks"]
     assert [(n.realm, n.record_id) for n in quickbooks] == [(env.quickbooks.realm_id, ours)]
+
+
+def _api_line(env: LocalEnvironment) -> tuple[int, int, int]:
+    assert env.runtime is not None
+    clients = env.runtime.clients
+    report = StatusReport(
+        sfn=clients.stepfunctions(),
+        dynamodb=clients.dynamodb(),
+        sqs=clients.sqs(),
+        cloudwatch=clients.cloudwatch(),
+    )
+    [line] = [line for line in report.lines(now=utcnow() + timedelta(seconds=1)) if line.startswith("api,")]
+    found = re.search(r"(\d+) requests, (\d+) answered 5xx, (\d+) refused", line)
+    assert found is not None, line
+    requests, server_errors, refused = (int(group) for group in found.groups())
+    return requests, server_errors, refused
+
+
+def test_status_shows_the_api_5xx_and_rejections_of_the_last_hour(env: LocalEnvironment, monkeypatch) -> None:
+    before = _api_line(env)
+    # given one forged webhook, and one authentic webhook that arrives while the bus is down
+    forged = httpx.post(
+        f"{env.api_url}/webhooks/quickbooks", headers={"intuit-signature": "forged"}, content=b"{}"
+    )
+    publisher = bootstrap.services().publisher
+
+    def outage(notices: list) -> None:
+        raise ConnectionError("EventBridge unreachable")
+
+    monkeypatch.setattr(publisher, "publish", outage)
+    env.quickbooks.put_customer({"DisplayName": "Status During Outage"})
+    assert env.quickbooks.deliver_pending() == 0
+    monkeypatch.undo()
+    assert forged.status_code == 401
+    # then `close2cash status` counts both, from the metrics API Gateway publishes (here: the local front)
+    after = _api_line(env)
+    assert (after[0] - before[0], after[1] - before[1], after[2] - before[2]) == (2, 1, 1)
+    env.settle()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra.cdk.constructs.observability import BUSINESS_GAUGES, BUSINESS_METRICS
+from infra.cdk.constructs.observability import API_REJECTIONS_PER_PERIOD, BUSINESS_GAUGES, BUSINESS_METRICS
 from infra.wiring import WIRING
 
 pytestmark = pytest.mark.infra
@@ -69,3 +69,18 @@ def test_dashboard_shows_the_business_metrics(synth):
     for metric in ("ProjectSetupTurnaround", "ApprovalsPending", "WorkflowFailures", "SyncLatency"):
         assert metric in body, metric
     assert "close2cash" in body
+
+
+def test_api_5xx_and_a_spike_of_rejections_raise_alarms(synth):
+    # given the API's name as API Gateway publishes its metrics under it
+    api_name = synth.stack.api.rest_api.rest_api_name
+    # then any 5xx alarms, and 4xx beyond a handful per period
+    [server] = _alarm_on(synth, "AWS/ApiGateway", "5XXError", api_name)
+    [client] = _alarm_on(synth, "AWS/ApiGateway", "4XXError", api_name)
+    assert (server["Threshold"], server["Statistic"]) == (0, "Sum")
+    assert (client["Threshold"], client["Statistic"]) == (API_REJECTIONS_PER_PERIOD, "Sum")
+    assert server["ComparisonOperator"] == client["ComparisonOperator"] == "GreaterThanThreshold"
+    # and both are on the dashboard
+    [dashboard] = synth.of_type("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert "5XXError" in body and "4XXError" in body

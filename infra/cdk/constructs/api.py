@@ -36,7 +36,7 @@ class Api(Construct):
         self.rest_api = apigw.RestApi(
             self,
             "RestApi",
-            rest_api_name=f"{wiring.stack_name}-{spec.name}",
+            rest_api_name=wiring.api_name,
             description="Vendor webhooks and workflow approvals",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             # Access and execution logging need the account-level API Gateway CloudWatch role.

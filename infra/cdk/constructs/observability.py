@@ -1,10 +1,11 @@
-"""Observability: alarms on DLQs, queue age, function errors and workflow failures, and a dashboard."""
+"""Observability: alarms on DLQs, queue age, function errors, workflows and the API; a dashboard."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
@@ -21,6 +22,11 @@ from infra.cdk.constructs.functions import METRICS_NAMESPACE
 # longest consumer timeout times its redrive count, and well inside the queue's retention.
 OLDEST_MESSAGE_ALARM = cdk.Duration.minutes(15)
 PERIOD = cdk.Duration.minutes(5)
+# Webhook failures are answers, not function errors: a 503 (our outage: the vendor redelivers, for a
+# day at most) or a 4xx (a forged sender, or a vendor whose secret or token no longer matches ours:
+# its notices are lost). Any 5xx alarms; 4xx alarm above a handful per period, since a single
+# stale signature or a redelivery told "in flight" (409) is normal.
+API_REJECTIONS_PER_PERIOD = 10
 # Business metrics the functions emit with Powertools (EMF) in the close2cash namespace.
 BUSINESS_METRICS = (
     "RecordsSynced",
@@ -56,6 +62,7 @@ class Observability(Construct):
         dlqs: Mapping[str, sqs.IQueue],
         functions: Mapping[str, lambda_.IFunction],
         state_machines: Mapping[str, sfn.IStateMachine],
+        api: apigw.RestApi | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # CloudWatch cannot publish to a topic encrypted with the AWS managed aws/sns key, so the topic
@@ -112,6 +119,29 @@ class Observability(Construct):
                 f"Executions of workflow {name} failed",
             )
 
+        api_metrics: list[cw.IMetric] = []
+        if api is not None:
+            server_errors = api.metric_server_error(period=PERIOD, statistic="Sum")
+            rejections = api.metric_client_error(period=PERIOD, statistic="Sum")
+            alarm(
+                "api-5xx",
+                server_errors,
+                0,
+                "The API answered 5xx: webhooks were not recorded (vendors redeliver, for a day at most)",
+            )
+            alarm(
+                "api-rejections",
+                rejections,
+                API_REJECTIONS_PER_PERIOD,
+                f"More than {API_REJECTIONS_PER_PERIOD} API requests refused in "
+                f"{PERIOD.to_minutes()} minutes: a vendor's secret or token no longer matches, "
+                "or someone is probing the webhooks",
+            )
+            api_metrics = [
+                server_errors.with_(label="API 5xx (webhooks not recorded)"),
+                rejections.with_(label="API 4xx (requests refused)"),
+            ]
+
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=cdk.Duration.hours(24))
         self.dashboard.add_widgets(
             cw.TextWidget(
@@ -163,6 +193,10 @@ class Observability(Construct):
                 width=8,
             ),
         )
+        if api_metrics:
+            self.dashboard.add_widgets(
+                cw.GraphWidget(title="API 5xx and rejections", left=api_metrics, width=8)
+            )
 
     @staticmethod
     def _business_widget(metric_name: str, statistic: str) -> cw.GraphWidget:
