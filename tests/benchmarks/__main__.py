@@ -1,4 +1,4 @@
-"""`make bench`: print the figures issue #2 asks for (import times, calls per account, throughput)."""
+"""`make bench`: print the figures issues #2 and #8 ask for (imports, calls per account, webhooks)."""
 
 from __future__ import annotations
 
@@ -99,6 +99,26 @@ def main() -> int:
         say("\n== Webhook ingest throughput on the local runtime (loopback HTTP, one client) ==")
         for label, value in ingest_throughput(env).items():
             say(f"  {label:<55} {value:8.1f}")
+
+        from tests.benchmarks.webhooks import concurrent_senders, fuzz, identical_deliveries
+
+        senders = concurrent_senders(env, senders=20, rounds=5)
+        say("\n== 20 concurrent senders, valid and wrong-token Salesforce notices (goal: equal, 0) ==")
+        say(
+            f"  {senders.requests} requests; valid notices acknowledged {senders.acknowledged}, recorded"
+            f" {senders.recorded}; wrong-token requests accepted {senders.wrong_token_accepted}"
+        )
+        same = identical_deliveries(env, deliveries=20)
+        say(
+            f"  one notice delivered {same.deliveries} times at once: published {same.published}"
+            f" (goal 1), answers {dict(sorted(same.statuses.items()))}"
+        )
+        hostile = fuzz(env)
+        say("\n== Hostile webhooks, each provider, on loopback (goal: 0 5xx, 0 enqueued by refusals) ==")
+        say(
+            f"  {hostile.sent} requests; answers {dict(sorted(hostile.statuses.items()))};"
+            f" 5xx {len(hostile.five_xx)}; refusals that enqueued {len(hostile.enqueued_by_rejects)}"
+        )
     return 0
 
 

@@ -227,7 +227,7 @@ class QuickBooksSandbox:
             return len(self._pending)
 
     def deliver_pending(self) -> int:
-        """POST every queued event in one signed notification; returns how many were acknowledged.
+        """POST every queued event in signed notifications; returns how many were acknowledged.
 
         QBO aggregates the changes of a window into one POST and redelivers until it gets a 2xx,
         so a failed delivery keeps every event for the next call.
@@ -237,23 +237,30 @@ class QuickBooksSandbox:
             if self._subscriber is None or not self._pending:
                 return 0
             url, client = self._subscriber
-            batch = list(self._pending)
-            body = self._notification_body(batch)
-        signature = base64.b64encode(hmac.new(self.verifier_token.encode(), body, hashlib.sha256).digest())
-        try:
-            response = client.post(
-                url,
-                content=body,
-                headers={"intuit-signature": signature.decode("ascii"), "Content-Type": "application/json"},
+            bodies = self._notification_bodies(list(self._pending))
+        acknowledged = 0
+        for batch, body in bodies:
+            signature = base64.b64encode(
+                hmac.new(self.verifier_token.encode(), body, hashlib.sha256).digest()
             )
-        except httpx.HTTPError:
-            return 0
-        if not 200 <= response.status_code < 300:
-            return 0
-        with self._lock:
-            delivered = {id(event) for event in batch}
-            self._pending = [event for event in self._pending if id(event) not in delivered]
-        return len(batch)
+            try:
+                response = client.post(
+                    url,
+                    content=body,
+                    headers={
+                        "intuit-signature": signature.decode("ascii"),
+                        "Content-Type": "application/json",
+                    },
+                )
+            except httpx.HTTPError:
+                return acknowledged
+            if not 200 <= response.status_code < 300:
+                return acknowledged
+            with self._lock:
+                delivered = {id(event) for event in batch}
+                self._pending = [event for event in self._pending if id(event) not in delivered]
+            acknowledged += len(batch)
+        return acknowledged
 
     def fail_next(self, n: int, status: int) -> None:
         """Answer the next `n` API requests with `status` and the matching Fault body."""
@@ -789,13 +796,23 @@ class QuickBooksSandbox:
     def notify_for_other_company(self, realm_id: str, customer_id: str, operation: str = "Update") -> None:
         """Queue a notice about a customer of another company connected to the same Intuit app.
 
-        One app endpoint receives the notices of every company connected to the app, in one body
-        when they fall in one window.
+        One app endpoint receives the notices of every company connected to the app: in the same
+        CloudEvents body when they fall in one window, in a legacy body of their own.
         https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/managing-webhooks-notifications
         """
         with self._lock:
             self._queue_event(customer_id, operation)
             self._pending[-1]["realm"] = realm_id
+
+    def _notification_bodies(self, events: list[dict[str, Any]]) -> list[tuple[list[dict[str, Any]], bytes]]:
+        # A CloudEvents body may span companies; a legacy notification carries one realmId ("it only
+        # uses one at this time ... you will receive multiple eventNotifications (one per RealmID)").
+        # https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/managing-webhooks-notifications
+        if self.webhook_format == "cloudevents":
+            return [(events, self._notification_body(events))]
+        realms = dict.fromkeys(event.get("realm", self.realm_id) for event in events)
+        per_realm = [[e for e in events if e.get("realm", self.realm_id) == realm] for realm in realms]
+        return [(batch, self._notification_body(batch)) for batch in per_realm]
 
     def _notification_body(self, events: list[dict[str, Any]]) -> bytes:
         if self.webhook_format == "cloudevents":
@@ -814,10 +831,8 @@ class QuickBooksSandbox:
                 for event in events
             ]
             return json.dumps(items, separators=(",", ":")).encode()
-        realms = list(dict.fromkeys(event.get("realm", self.realm_id) for event in events))
         entities = [
             {
-                "realm": event.get("realm", self.realm_id),
                 "name": event["entity"],
                 "id": event["record_id"],
                 "operation": event["operation"],
@@ -828,22 +843,8 @@ class QuickBooksSandbox:
             }
             for event in events
         ]
-        # One eventNotifications entry per company, each with its own entities.
-        body = {
-            "eventNotifications": [
-                {
-                    "realmId": realm,
-                    "dataChangeEvent": {
-                        "entities": [
-                            {k: v for k, v in e.items() if k != "realm"}
-                            for e in entities
-                            if e["realm"] == realm
-                        ]
-                    },
-                }
-                for realm in realms
-            ]
-        }
+        realm = events[0].get("realm", self.realm_id)  # one company per legacy body (see above)
+        body = {"eventNotifications": [{"realmId": realm, "dataChangeEvent": {"entities": entities}}]}
         return json.dumps(body, separators=(",", ":")).encode()
 
 

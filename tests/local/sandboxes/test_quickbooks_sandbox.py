@@ -165,6 +165,33 @@ def test_webhooks_are_signed_and_kept_until_acknowledged(
         assert [e["type"] for e in document] == ["qbo.customer.created.v1", "qbo.customer.updated.v1"]
 
 
+@pytest.mark.parametrize("fmt", ["legacy", "cloudevents"])
+def test_changes_in_a_second_company_reach_the_same_endpoint_as_intuit_sends_them(
+    sandbox: QuickBooksSandbox, api: httpx.Client, fmt: str
+) -> None:
+    # given the app is connected to a second company, whose customer 58 changes in the same window
+    sandbox.webhook_format = fmt  # type: ignore[assignment]
+    create(api, "Acme")
+    sandbox.notify_for_other_company("9130999999999999", "58")
+    bodies: list[Any] = []
+
+    def hub(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(200)
+
+    sandbox.subscribe("http://hub/webhooks/quickbooks", transport=httpx.MockTransport(hub))
+    # when the window's notifications are delivered
+    assert sandbox.deliver_pending() == 2
+    # then legacy sends one body per company, CloudEvents one body naming each event's company
+    if fmt == "legacy":
+        assert [[n["realmId"] for n in body["eventNotifications"]] for body in bodies] == [
+            [REALM],
+            ["9130999999999999"],
+        ]
+    else:
+        assert [[e["intuitaccountid"] for e in body] for body in bodies] == [[REALM, "9130999999999999"]]
+
+
 # --- sub-customers, classes and departments --------------------------------------------------
 
 
