@@ -72,8 +72,8 @@ def no_such_provider(error: Exception) -> Response[str]:
 
 @app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
 def unavailable(error: Exception) -> Response[str]:
-    # Nothing was acknowledged: a 5xx makes the vendor redeliver, and the notice's claim (still
-    # "received", not "published") lets the redelivery through.
+    # Nothing was acknowledged: a 5xx makes the vendor redeliver, and the notices' claims (released,
+    # or stale after the claim timeout) let the redelivery through. The API's 5xx alarm fires.
     logger.exception("webhook not recorded; the vendor will redeliver", error_type=type(error).__name__)
     return Response(
         status_code=503,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +17,15 @@ from infra.local.environment import LocalEnvironment, local_environment
 from infra.status import StatusReport
 from shared import bootstrap
 from shared.domain.models import utcnow
-from tests.benchmarks.webhooks import concurrent_senders, counting_publishes, fuzz, identical_deliveries
+from shared.domain.ports import NoticeClaim
+from tests.benchmarks.webhooks import (
+    concurrent_senders,
+    counting_publishes,
+    fuzz,
+    identical_deliveries,
+    outbound_message,
+    salesforce_notice,
+)
 
 pytestmark = pytest.mark.flow
 
@@ -127,3 +136,35 @@ def test_status_shows_the_api_5xx_and_rejections_of_the_last_hour(env: LocalEnvi
     after = _api_line(env)
     assert (after[0] - before[0], after[1] - before[1], after[2] - before[2]) == (2, 1, 1)
     env.settle()
+
+
+def test_a_notice_another_container_is_still_publishing_is_answered_409_then_acknowledged(
+    env: LocalEnvironment,
+) -> None:
+    # given another Lambda container claimed an outbound notification and has not published it yet
+    account_id = env.salesforce.put_account({"Name": "Held Elsewhere Ltd"})
+    env.salesforce.drop_pending(account_id)
+    notice = salesforce_notice(env, "04lHELD000000001", account_id)
+    ledger: Any = bootstrap.services().ledger
+    assert ledger.claim_notice(notice, holder="another container") is NoticeClaim.CLAIMED
+    token = env.connections()["salesforce"]["webhook_token"]
+    body = outbound_message(env.salesforce.organization_id, [(notice.event_id, account_id)])
+
+    def deliver() -> httpx.Response:
+        return httpx.post(
+            f"{env.api_url}/webhooks/salesforce",
+            params={"token": token},
+            content=body,
+            headers={"content-type": "text/xml"},
+            timeout=30,
+        )
+
+    # when Salesforce delivers the same notification meanwhile
+    busy = deliver()
+    # then it is not acknowledged (Salesforce redelivers), and told when to come back
+    assert busy.status_code == 409 and busy.json()["error"] == "in_flight"
+    assert int(busy.headers["Retry-After"]) > 10  # past the webhook function's timeout
+    # and once the other container has published it, the redelivery is acknowledged with a SOAP Ack
+    ledger.mark_published(notice)
+    again = deliver()
+    assert again.status_code == 200 and "<Ack>true</Ack>" in again.text

@@ -34,6 +34,8 @@ BUSINESS_METRICS = (
     "EchoesSuppressed",
     "WebhookRejected",
     "NoticesReceived",
+    "NoticesDropped",
+    "NoticesInFlight",
     "DriftDetected",
     "FailedTransactions",
     "CustomersLinked",
