@@ -208,6 +208,31 @@ class QuickBooksConnector:
             return self._record(updated)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
+    def deactivate_account(self, record_id: str, *, reason: str) -> TargetRecord:
+        """Make the customer inactive (sparse update Active=false); an inactive one is left as it is.
+
+        QuickBooks has no delete for a Customer: inactive is how one is retired, its invoices,
+        payments and history kept, and it can be made active again.
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+        """
+        del reason  # the hub's log and ledger keep it; Notes belong to the bookkeepers
+        for attempt in (1, 2):
+            current = self.client.read_customer(record_id)
+            if current.Active is False:
+                return self._record(current)
+            sync_token = current.SyncToken or "0"
+            body = {"Id": record_id, "SyncToken": sync_token, "sparse": True, "Active": False}
+            try:
+                updated = self.client.update_customer(
+                    body, request_id=_request_id("d", "deactivate", record_id, sync_token)
+                )
+            except StaleObjectError:
+                if attempt == 2:
+                    raise
+                continue
+            return self._record(updated)
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
     # --- EngagementTarget -----------------------------------------------------------------------
     #
     # The engagement's financial project is a sub-customer (Customer with Job=true and ParentRef)
