@@ -136,6 +136,9 @@ class FakeCrm:
     def account_fate(self, account_id: str) -> RecordFate | None:
         return self.gone.get(account_id)
 
+    def merged_away(self, survivor_id: str) -> list[str]:
+        return [i for i, fate in self.gone.items() if fate.merged_into == survivor_id]
+
 
 class FakeTarget:
     """A target that stores name and phone only (like a system with fewer fields)."""

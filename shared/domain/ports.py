@@ -83,6 +83,10 @@ class AccountSource(Protocol):
         """
         ...
 
+    def merged_away(self, survivor_id: str) -> list[str]:
+        """Ids of the accounts merged into `survivor_id` (deleted, their copies maybe orphaned)."""
+        ...
+
     def show_owned_elsewhere(self, account_id: str, values: Mapping[str, str | None]) -> None:
         """Show on the account the values of fields another system owns (e.g. payment terms).
 

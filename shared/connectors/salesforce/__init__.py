@@ -169,6 +169,21 @@ class SalesforceConnector:
         master = rows[0].get("MasterRecordId")
         return RecordFate(deleted=bool(rows[0].get("IsDeleted")), merged_into=str(master) if master else None)
 
+    def merged_away(self, survivor_id: str) -> list[str]:
+        """Accounts merged into `survivor_id`: deleted ones whose MasterRecordId names it (queryAll).
+
+        A merge edits the survivor (its outbound message fires) and deletes the losers (nothing
+        fires), so the survivor's notice is when the hub asks.
+        https://developer.salesforce.com/docs/atlas.en-us.api.meta/object_ref/sforce_api_calls_queryall.htm
+        """
+        if not is_salesforce_id(survivor_id):
+            raise ValidationFailed(f"{survivor_id!r} is not a 15- or 18-character Salesforce record id")
+        soql = (
+            "SELECT Id, IsDeleted, MasterRecordId FROM Account "  # noqa: S608 - a checked id only
+            f"WHERE IsDeleted = true AND MasterRecordId = '{survivor_id}'"
+        )
+        return [str(row["Id"]) for row in self.client.query_all(soql)]
+
     def deleted_accounts(self, start: datetime, end: datetime) -> DeletedRecords:
         """Ids of Accounts deleted (or merged away) between `start` and `end`, and the time covered."""
         for when in (start, end):
