@@ -89,13 +89,15 @@ class AccountSync:
         source = self._source()
         if notice.provider == source.system:
             try:
-                report = self.sync_account(notice.record_id, notice=notice)
                 # A merge edits the survivor and deletes the losers silently: their copies are
-                # dealt with when the survivor's notice comes.
+                # dealt with when the survivor's notice comes, before the survivor is synced (so it
+                # takes them over instead of getting copies of its own).
+                results: list[SyncResult] = []
                 for loser in source.merged_away(notice.record_id):
                     merged = self._lifecycle.gone_at_source(source, loser, notice, self.sync_account)
-                    report = SyncReport(results=(*report.results, *merged.results))
-                return report
+                    results.extend(merged.results)
+                report = self.sync_account(notice.record_id, notice=notice)
+                return SyncReport(results=(*results, *report.results))
             except NotFoundError:
                 # Only the CRM's fetch lets NotFoundError out (a target's is an exception per target).
                 return self._lifecycle.gone_at_source(source, notice.record_id, notice, self.sync_account)
