@@ -84,7 +84,7 @@ def test_a_deleted_account_under_the_deactivate_policy_deactivates_every_copy() 
 
 
 def test_a_crm_merge_hands_the_losers_copies_to_a_survivor_that_has_none() -> None:
-    crm, psa, erp, ledger, sync = _world()
+    crm, _psa, erp, ledger, sync = _world()
     crm.put("001L", "Loser Ltd")
     sync.on_notice(_notice(SystemName.SALESFORCE, "001L", "n1"))
     crm.put("001S", "Survivor Ltd")
@@ -96,7 +96,7 @@ def test_a_crm_merge_hands_the_losers_copies_to_a_survivor_that_has_none() -> No
 
 
 def test_a_target_merge_into_another_accounts_copy_is_an_exception_not_a_takeover() -> None:
-    crm, _, erp, ledger, sync = _world()
+    crm, _, _erp, ledger, sync = _world()
     crm.put("001A", "Alpha")
     crm.put("001B", "Beta")
     sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
