@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from shared.aws.notifications import SnsNotifier
     from shared.aws.workflows import StepFunctionsWorkflow
     from shared.domain.ports import EngagementTarget, OpportunitySource
+    from shared.sync.account_sweep import DeletedAccountSweep
     from shared.sync.accounts import AccountSync
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
     from shared.sync.exceptions import LastReceive
@@ -163,6 +164,18 @@ class Services:
             raise ConfigurationError("IDEMPOTENCY_TABLE is not set: account_sync was not granted its table")
         return OncePerNotice(
             self.account_sync.on_notice, table_name=self.settings.idempotency_table, metrics=self.metrics
+        )
+
+    @cached_property
+    def account_sweep(self) -> DeletedAccountSweep:
+        """The CRM's delete log, swept into DELETED notices (outbound messages never say delete)."""
+        from shared.sync.account_sweep import DeletedAccountSweep
+
+        return DeletedAccountSweep(
+            source=lambda: self.connector(self.ownership.owner_of(Domain.CUSTOMER)),
+            ledger=self.ledger,
+            publisher=lambda: self.publisher,
+            metrics=self.metrics,
         )
 
     @cached_property

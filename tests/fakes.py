@@ -38,6 +38,7 @@ class InMemoryLedger:
         self.exceptions: dict[str, ExceptionRecord] = {}
         self.resolutions: dict[str, str] = {}
         self.leases: dict[str, str] = {}
+        self.cursors: dict[str, str] = {}
 
     def cross_reference(self, entity: EntityType, source: SourceRef, target_system: SystemName):
         return self.xrefs.get((entity, source.system, source.id, target_system))
@@ -88,6 +89,12 @@ class InMemoryLedger:
     def release_lease(self, name: str, owner: str) -> None:
         if self.leases.get(name) == owner:
             del self.leases[name]
+
+    def cursor(self, name: str) -> str | None:
+        return self.cursors.get(name)
+
+    def set_cursor(self, name: str, value: str) -> None:
+        self.cursors[name] = value
 
     def claim_notice(self, notice: ChangeNotice) -> bool:
         if self.notices.get(notice.idempotency_key) == "published":

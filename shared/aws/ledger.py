@@ -5,7 +5,7 @@ Single-table design (pk, sk):
 - `TARGET#<entity>#<system>#<id>` / `XREF`: the reverse, so a target's notice finds its source;
 - `TRACE#<entity>#<system>#<id>` / `<time>#<target>`: every write, with its action and checksum;
 - `NOTICE#<provider>#<realm>#<event id>` / `NOTICE`: each webhook notice, received then published;
-- `LEASE#<name>` / `LEASE`, `EXCEPTION#<id>` / `EXCEPTION`.
+- `LEASE#<name>` / `LEASE`, `EXCEPTION#<id>` / `EXCEPTION`, `CURSOR#<name>` / `CURSOR` (sweeps).
 """
 
 from __future__ import annotations
@@ -358,6 +358,22 @@ class DynamoLedger:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+
+    # --- sweep cursors ----------------------------------------------------------------------
+
+    def cursor(self, name: str) -> str | None:
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"CURSOR#{name}"}, "sk": {"S": "CURSOR"}},
+            ConsistentRead=True,
+        ).get("Item")
+        return _get_s(item, "value") if item else None
+
+    def set_cursor(self, name: str, value: str) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item={"pk": {"S": f"CURSOR#{name}"}, "sk": {"S": "CURSOR"}, "value": {"S": value}},
+        )
 
     # --- notices ----------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from datetime import datetime
 
 from shared.domain.errors import NotFoundError, PermanentError
 from shared.domain.models import EntityType, SourceRef, utcnow
-from shared.domain.notices import ChangeNotice
+from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import (
     AccountSource,
     AccountTarget,
@@ -81,12 +81,22 @@ class AccountLifecycle:
             if fate is not None
             else "not found (deleted and emptied from the recycle bin, or never created)"
         )
-        return self._deleted_at_source(ref, copies, notice_id, how)
+        reported = notice is not None and notice.operation is Operation.DELETED
+        return self._deleted_at_source(ref, copies, notice_id, how, reported_deleted=reported)
 
     def _deleted_at_source(
-        self, ref: SourceRef, copies: list[CrossReference], notice_id: str, how: str
+        self,
+        ref: SourceRef,
+        copies: list[CrossReference],
+        notice_id: str,
+        how: str,
+        *,
+        reported_deleted: bool,
     ) -> SyncReport:
+        """`reported_deleted`: the notice itself said deleted (the CRM's delete log, swept)."""
         where = f"{ref.system} {ref.type} {ref.id} was {how} in {ref.system}"
+        if not copies and reported_deleted:
+            return SyncReport()  # the delete log's own notice: nothing of it exists anywhere, all is well
         if not copies:
             self._open(
                 f"deleted:{ref.system}:{ref.id}",

@@ -93,7 +93,8 @@ class AccountSync:
                 # dealt with when the survivor's notice comes, before the survivor is synced (so it
                 # takes them over instead of getting copies of its own).
                 results: list[SyncResult] = []
-                for loser in source.merged_away(notice.record_id):
+                survivors_of = () if notice.operation is Operation.DELETED else (notice.record_id,)
+                for loser in (x for s in survivors_of for x in source.merged_away(s)):
                     merged = self._lifecycle.gone_at_source(source, loser, notice, self.sync_account)
                     results.extend(merged.results)
                 report = self.sync_account(notice.record_id, notice=notice)

@@ -128,3 +128,23 @@ def test_a_dead_lettered_message_is_listed_with_its_reason_and_redriven_once_fix
     assert set(_xrefs(account_id)) == {SystemName.PRODUCTIVE, SystemName.QUICKBOOKS}
     again = cli.invoke(app, ["dlq", "list", "account-changes", "--endpoint-url", endpoint])
     assert "0 message(s)" in again.output
+
+
+def test_an_account_deleted_in_salesforce_has_its_copies_deactivated_by_the_sweep(
+    env: LocalEnvironment,
+) -> None:
+    # given an account synced to Productive and QuickBooks
+    account_id = env.salesforce.put_account({"Name": "Closing Down Ltd"})
+    env.settle()
+    copies = _xrefs(account_id)
+    # when sales deletes it (Salesforce sends no outbound message for a delete)
+    env.salesforce.delete_account(account_id)
+    assert env.salesforce.deliver_pending() == 0
+    # and the delete-log sweep runs on its schedule
+    env.pass_time(15 * 60, step=15 * 60)
+    # then (policy: deactivate) both copies are inactive, and nothing is left for a person to do
+    assert {active for _, active in _xrefs(account_id).values()} == {False}
+    assert env.quickbooks.customer(copies[SystemName.QUICKBOOKS][0])["Active"] is False
+    archived = {c["id"]: c["attributes"]["archived_at"] for c in env.productive.companies()}
+    assert archived[copies[SystemName.PRODUCTIVE][0]] is not None
+    assert _open_exceptions_about(account_id) == []

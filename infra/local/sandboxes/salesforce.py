@@ -1661,8 +1661,10 @@ class SalesforceSandbox:
         return {
             "deletedRecords": [
                 {"id": record_id, "deletedDate": sf_datetime(when)}
+                # Whole seconds: a delete in the same second as `end` is in (the API takes no
+                # fractions), and may come again in the next window, which starts at `end`.
                 for kind, record_id, when in self._delete_log
-                if kind == sobject and start <= when <= end
+                if kind == sobject and start <= when < end + timedelta(seconds=1)
             ],
             "earliestDateAvailable": sf_datetime(min((w for _, _, w in self._delete_log), default=start)),
             "latestDateCovered": sf_datetime(end),

@@ -50,7 +50,7 @@ from shared.connectors.salesforce.webhooks import OutboundMessageReceiver
 from shared.domain.commercial import Opportunity
 from shared.domain.errors import ConfigurationError, NotFoundError, ValidationFailed
 from shared.domain.models import Account, SystemName
-from shared.domain.ports import ReceivedWebhook, RecordFate, SetupOutcome, WebhookRequest
+from shared.domain.ports import DeletionLog, ReceivedWebhook, RecordFate, SetupOutcome, WebhookRequest
 
 __all__ = ["WRITE_BACK_FIELDS", "SalesforceConnection", "SalesforceConnector", "build"]
 
@@ -184,8 +184,8 @@ class SalesforceConnector:
         )
         return [str(row["Id"]) for row in self.client.query_all(soql)]
 
-    def deleted_accounts(self, start: datetime, end: datetime) -> DeletedRecords:
-        """Ids of Accounts deleted (or merged away) between `start` and `end`, and the time covered."""
+    def deleted_accounts(self, start: datetime, end: datetime) -> DeletionLog:
+        """Accounts deleted (or merged away) between `start` and `end`, from the org's delete log."""
         for when in (start, end):
             if when.tzinfo is None:
                 raise ValueError("start and end must be timezone-aware")
@@ -195,9 +195,13 @@ class SalesforceConnector:
             end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
         )
         try:
-            return DeletedRecords.model_validate(body)
+            log = DeletedRecords.model_validate(body)
         except ValidationError as exc:
             raise ValidationFailed(f"Salesforce Account deleted: unexpected body: {exc}") from exc
+        return DeletionLog(
+            deleted=tuple((r.id, r.deleted_date) for r in log.deleted_records),
+            covered_until=log.latest_date_covered or end,
+        )
 
     def show_owned_elsewhere(self, account_id: str, values: Mapping[str, str | None]) -> None:
         """Write the fields other systems own onto the Account (PATCH of sObject Rows by Id).
