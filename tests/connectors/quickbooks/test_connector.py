@@ -163,7 +163,7 @@ def test_a_stale_refresh_token_asks_for_reconnection(sandbox: QuickBooksSandbox,
     # given a second process that shares no token store and still holds the original refresh token
     stale = build(original, transport=httpx.WSGITransport(app=sandbox), clock=recorder.clock.time)
     # then Intuit's invalid_grant becomes a clear request to reconnect the company
-    with pytest.raises(ConfigurationError, match="invalid_grant.*reconnect"):
+    with pytest.raises(ConfigurationError, match=r"invalid_grant.*reconnect"):
         stale.read_account("1")
 
 
