@@ -114,7 +114,13 @@ class DeadLetterQueue:
                     body=message["Body"],
                     receive_count=int(attributes.get("ApproximateReceiveCount", "0")),
                     first_received_at=_epoch_ms(attributes.get("ApproximateFirstReceiveTimestamp")),
-                    attributes=dict(message.get("MessageAttributes", {})),
+                    # Sent back as received, minus the list values SendMessage does not take.
+                    attributes={
+                        name: {
+                            k: v for k, v in value.items() if k in ("DataType", "StringValue", "BinaryValue")
+                        }
+                        for name, value in message.get("MessageAttributes", {}).items()
+                    },
                 )
 
     def _release(self, letters: Iterable[DeadLetter]) -> None:

@@ -72,7 +72,6 @@ class AccountLifecycle:
         copies = [x for x in self._ledger.cross_references(EntityType.ACCOUNT, ref) if x.active]
         notice_id = notice.event_id if notice else "-"
         if fate is not None and fate.merged_into:
-            self._metrics.count("AccountsMerged", dimensions={"system": source.system.value})
             survivor = ref.model_copy(update={"id": fate.merged_into, "version": None})
             return self._merged_at_source(ref, survivor, copies, notice_id, resync)
         self._metrics.count("AccountsDeleted", dimensions={"system": source.system.value})
@@ -115,6 +114,15 @@ class AccountLifecycle:
         self._open(f"deleted:{ref.system}:{ref.id}", "deleted_at_source", ref, reason)
         return SyncReport(results=tuple(_result(notice_id, x, SyncAction.EXCEPTION, reason) for x in copies))
 
+    def merged_into(
+        self, source: AccountSource, loser_id: str, survivor_id: str, notice: ChangeNotice, resync: Resync
+    ) -> SyncReport:
+        """`loser_id` was merged into `survivor_id` (the CRM said so): apply the policy to its copies."""
+        loser = SourceRef(system=source.system, type=notice.vendor_type, id=loser_id)
+        copies = [x for x in self._ledger.cross_references(EntityType.ACCOUNT, loser) if x.active]
+        survivor = loser.model_copy(update={"id": survivor_id})
+        return self._merged_at_source(loser, survivor, copies, notice.event_id, resync)
+
     def _merged_at_source(
         self,
         loser: SourceRef,
@@ -125,8 +133,9 @@ class AccountLifecycle:
     ) -> SyncReport:
         where = f"{loser.system} {loser.type} {loser.id} was merged into {survivor.id}"
         if not copies:
-            # Nothing of the loser's exists elsewhere: the survivor's own notice does the rest.
+            # Nothing (left) of the loser's elsewhere: the survivor's own sync does the rest.
             return SyncReport()
+        self._metrics.count("AccountsMerged", dimensions={"system": loser.system.value})
         if self._policy.on_merge is OnMerge.EXCEPTION:
             described = ", ".join(f"{x.target.system} {x.target.id}" for x in copies)
             reason = (

@@ -95,7 +95,9 @@ class AccountSync:
                 results: list[SyncResult] = []
                 survivors_of = () if notice.operation is Operation.DELETED else (notice.record_id,)
                 for loser in (x for s in survivors_of for x in source.merged_away(s)):
-                    merged = self._lifecycle.gone_at_source(source, loser, notice, self.sync_account)
+                    merged = self._lifecycle.merged_into(
+                        source, loser, notice.record_id, notice, self.sync_account
+                    )
                     results.extend(merged.results)
                 report = self.sync_account(notice.record_id, notice=notice)
                 return SyncReport(results=(*results, *report.results))
