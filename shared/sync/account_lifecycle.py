@@ -239,27 +239,13 @@ class AccountLifecycle:
         self._metrics.count("CopiesRepointed", dimensions={"target": target.system.value})
         # The CRM owns the customer: what the merge left in the survivor is brought back to its word.
         resync(xref.source.id)
-        return SyncResult(
-            notice_id=notice.event_id,
-            source=xref.source,
-            target_system=target.system,
-            action=SyncAction.REPOINTED,
-            target_id=survivor.id,
-            detail=where,
-        )
+        return _on_survivor(notice, xref, SyncAction.REPOINTED, where)
 
     def _target_exception(
         self, notice: ChangeNotice, xref: CrossReference, target: AccountTarget, reason: str
     ) -> SyncResult:
         self._open(f"merged:{target.system}:{xref.target.id}", "merged_in_target", xref.source, reason)
-        return SyncResult(
-            notice_id=notice.event_id,
-            source=xref.source,
-            target_system=target.system,
-            action=SyncAction.EXCEPTION,
-            target_id=notice.record_id,
-            detail=reason,
-        )
+        return _on_survivor(notice, xref, SyncAction.EXCEPTION, reason)
 
     def _open(self, exception_id: str, kind: str, subject: SourceRef, reason: str) -> None:
         open_exception(
@@ -284,5 +270,17 @@ def _result(notice_id: str, xref: CrossReference, action: SyncAction, detail: st
         target_system=xref.target.system,
         action=action,
         target_id=xref.target.id,
+        detail=detail,
+    )
+
+
+def _on_survivor(notice: ChangeNotice, xref: CrossReference, action: SyncAction, detail: str) -> SyncResult:
+    """What a target's merge notice came to, reported on the survivor it names."""
+    return SyncResult(
+        notice_id=notice.event_id,
+        source=xref.source,
+        target_system=xref.target.system,
+        action=action,
+        target_id=notice.record_id,
         detail=detail,
     )
