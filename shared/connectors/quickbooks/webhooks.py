@@ -110,11 +110,11 @@ class CloudEvent(_Lenient):
     # Varies by type and operation; on qbo.<entity>.merged.v1 it carries `deletedid`, the record
     # merged into `intuitentityid`; many events have none.
     # https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/data-objects
-    data: dict[str, Any] | None = None
+    data: Any = None  # read tolerantly: an unexpected shape is not a reason to refuse the notice
 
     @property
     def deleted_id(self) -> str | None:
-        value = (self.data or {}).get("deletedid")
+        value = self.data.get("deletedid") if isinstance(self.data, dict) else None
         return str(value) if isinstance(value, str | int) and str(value) else None
 
 
