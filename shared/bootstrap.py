@@ -27,6 +27,9 @@ from shared.governance.ownership import Ownership
 from shared.observability import PowertoolsMetrics, logger
 from shared.settings import WEBHOOK_MAX_BODY_BYTES, WEBHOOK_PROVIDERS, Settings
 
+# Vendors whose refresh tokens rotate: their `build` takes the shared `token_store`.
+ROTATING_REFRESH_TOKENS = frozenset({SystemName.QUICKBOOKS})
+
 if TYPE_CHECKING:
     import httpx
 
@@ -35,8 +38,11 @@ if TYPE_CHECKING:
     from shared.aws.notifications import SnsNotifier
     from shared.aws.workflows import StepFunctionsWorkflow
     from shared.domain.ports import EngagementTarget, OpportunitySource
+    from shared.domain.tokens import TokenStore
+    from shared.sync.account_sweep import DeletedAccountSweep
     from shared.sync.accounts import AccountSync
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
+    from shared.sync.exceptions import LastReceive
     from shared.sync.ingest import WebhookIngest
 
 
@@ -95,8 +101,18 @@ class Services:
                     f"no connection for {system} in secret {self.settings.connections_secret}"
                 )
             module = importlib.import_module(f"shared.connectors.{system.value}")
-            self._connectors[system] = module.build(settings, transport=self.transports.get(system))
+            shared = {"token_store": self.token_store} if system in ROTATING_REFRESH_TOKENS else {}
+            self._connectors[system] = module.build(settings, transport=self.transports.get(system), **shared)
         return self._connectors[system]
+
+    @cached_property
+    def token_store(self) -> TokenStore | None:
+        """Rotated OAuth tokens shared by every container (None: this function was not granted them)."""
+        if not self.settings.oauth_tokens_secret:
+            return None
+        from shared.aws.tokens import SecretsManagerTokenStore
+
+        return SecretsManagerTokenStore(self.settings.oauth_tokens_secret, leases=self.ledger)
 
     def connected(self) -> frozenset[SystemName]:
         known = {system.value for system in SystemName}
@@ -150,6 +166,7 @@ class Services:
             ownership=self.ownership,
             mappings=self.mappings,
             matcher=self.matcher,
+            lifecycle=self.landscape.lifecycle.customer,
         )
 
     @cached_property
@@ -161,6 +178,28 @@ class Services:
             raise ConfigurationError("IDEMPOTENCY_TABLE is not set: account_sync was not granted its table")
         return OncePerNotice(
             self.account_sync.on_notice, table_name=self.settings.idempotency_table, metrics=self.metrics
+        )
+
+    @cached_property
+    def account_sweep(self) -> DeletedAccountSweep:
+        """The CRM's delete log, swept into DELETED notices (outbound messages never say delete)."""
+        from shared.sync.account_sweep import DeletedAccountSweep
+
+        return DeletedAccountSweep(
+            source=lambda: self.connector(self.ownership.owner_of(Domain.CUSTOMER)),
+            ledger=self.ledger,
+            publisher=lambda: self.publisher,
+            metrics=self.metrics,
+        )
+
+    @cached_property
+    def last_receive(self) -> LastReceive:
+        """Queue workers' failures that open an exception (permanent, or on the last receive)."""
+        from shared.aws.dead_letters import QueueLimits
+        from shared.sync.exceptions import LastReceive
+
+        return LastReceive(
+            ledger=self.ledger, metrics=self.metrics, max_receive_count=QueueLimits().max_receive_count
         )
 
     # --- engagement setup ----------------------------------------------------------------------
@@ -233,6 +272,7 @@ class Services:
         return WorkflowStart(
             opportunities=self.opportunity_source,
             starter=lambda: self.workflow,
+            ledger=self.ledger,
             metrics=self.metrics,
             approval_timeout_seconds=self.settings.approval_timeout_seconds,
         )

@@ -22,7 +22,8 @@ class Operation(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     DELETED = "deleted"
-    MERGED = "merged"
+    MERGED = "merged"  # `record_id` is the survivor; `merged_away_id` the record merged into it
+    VOIDED = "voided"  # a transaction cancelled but kept (QuickBooks Void)
     CHANGED = "changed"  # the system does not say which (e.g. Salesforce outbound messages)
 
 
@@ -47,6 +48,12 @@ class ChangeNotice(CanonicalModel):
         max_length=255,
         pattern=_VENDOR_ID,
         description="org / company / tenant the record lives in",
+    )
+    merged_away_id: str | None = Field(
+        default=None,
+        max_length=512,
+        pattern=_VENDOR_ID,
+        description="on a merge: the record merged into `record_id` and deleted (QuickBooks deletedId)",
     )
 
     @property

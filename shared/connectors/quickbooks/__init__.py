@@ -31,6 +31,7 @@ from shared.domain.ports import (
     WebhookReply,
     WebhookRequest,
 )
+from shared.domain.tokens import TokenStore
 
 if TYPE_CHECKING:
     from shared.domain.commercial import RateCard
@@ -73,7 +74,7 @@ class QuickBooksConnector:
 
     @property
     def on_tokens_refreshed(self) -> TokensRefreshed | None:
-        """Called with (access_token, refresh_token) after every refresh: persist the refresh token."""
+        """Called with (access_token, refresh_token) after every refresh, once the token store has them."""
         return self.client.on_tokens_refreshed
 
     @on_tokens_refreshed.setter
@@ -207,6 +208,19 @@ class QuickBooksConnector:
                 ) from exc
             return self._record(updated)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def deactivate_account(self, record_id: str, *, reason: str) -> TargetRecord:
+        """Make the customer inactive (sparse update Active=false); an inactive one is left as it is.
+
+        QuickBooks has no delete for a Customer: inactive is how one is retired, its invoices,
+        payments and history kept, and it can be made active again.
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+        """
+        del reason  # the hub's log and ledger keep it; Notes belong to the bookkeepers
+        updated = self._sparse_update(
+            record_id, "i", lambda current: None if current.Active is False else {"Active": False}
+        )
+        return self._record(updated)
 
     # --- EngagementTarget -----------------------------------------------------------------------
     #
@@ -402,6 +416,20 @@ class QuickBooksConnector:
     def _write_engagement(
         self, record_id: str, kind: str, change: Callable[[Customer], dict[str, Any] | None]
     ) -> EngagementRecord:
+        """`_sparse_update` of a sub-customer (an engagement); any other customer is refused."""
+
+        def checked(current: Customer) -> dict[str, Any] | None:
+            if not current.is_sub_customer:
+                raise ValidationFailed(
+                    f"quickbooks: customer {record_id} is not a sub-customer: it is not an engagement"
+                )
+            return change(current)
+
+        return mapper.engagement_record(self._sparse_update(record_id, kind, checked))
+
+    def _sparse_update(
+        self, record_id: str, kind: str, change: Callable[[Customer], dict[str, Any] | None]
+    ) -> Customer:
         """Read, let `change` decide the fields (None: nothing to do), sparse-update over the SyncToken.
 
         The requestid is the record + its SyncToken, so a resend over the same version replays.
@@ -410,24 +438,16 @@ class QuickBooksConnector:
         """
         for attempt in (1, 2):
             current = self.client.read_customer(record_id)
-            if not current.is_sub_customer:
-                raise ValidationFailed(
-                    f"quickbooks: customer {record_id} is not a sub-customer: it is not an engagement"
-                )
             fields = change(current)
             if fields is None:
-                return mapper.engagement_record(current)
+                return current
             sync_token = current.SyncToken or "0"
             body = {"Id": record_id, "SyncToken": sync_token, "sparse": True, **fields}
             try:
-                updated = self.client.update_customer(
-                    body, request_id=_request_id(kind, record_id, sync_token)
-                )
+                return self.client.update_customer(body, request_id=_request_id(kind, record_id, sync_token))
             except StaleObjectError:
                 if attempt == 2:
                     raise
-                continue
-            return mapper.engagement_record(updated)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     # --- WebhookReceiver ------------------------------------------------------------------------
@@ -467,14 +487,18 @@ def build(
     connection: Mapping[str, Any],
     *,
     transport: httpx.BaseTransport | None = None,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     on_tokens_refreshed: TokensRefreshed | None = None,
+    token_store: TokenStore | None = None,
 ) -> QuickBooksConnector:
     """A connector for the company described by `connection` (the secret's fields).
 
-    `clock`/`sleep` drive token expiry, the rate budget and retry waits (tests fast-forward them);
-    `on_tokens_refreshed(access, refresh)` is where the caller persists the rotated refresh token.
+    `clock` (POSIX seconds: token expiries are shared with other containers) and `sleep` drive
+    token expiry, the rate budget and retry waits (tests fast-forward them). `token_store` is where
+    every container shares the rotating tokens (Secrets Manager in AWS); the connection's
+    `refresh_token` is only the first one, used until the store holds a newer one.
+    `on_tokens_refreshed(access, refresh)` is told of each refresh (after the store has it).
     """
     try:
         settings = QuickBooksConnection.model_validate(dict(connection))
@@ -483,6 +507,11 @@ def build(
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigurationError(f"quickbooks connection: {where}: {first['msg']}") from exc
     client = QuickBooksClient(
-        settings, transport=transport, clock=clock, sleep=sleep, on_tokens_refreshed=on_tokens_refreshed
+        settings,
+        transport=transport,
+        clock=clock,
+        sleep=sleep,
+        on_tokens_refreshed=on_tokens_refreshed,
+        token_store=token_store,
     )
     return QuickBooksConnector(settings, client)

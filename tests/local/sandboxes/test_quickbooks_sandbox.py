@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -56,6 +57,37 @@ def test_refresh_rotates_and_the_old_refresh_token_is_refused(sandbox: QuickBook
     again = refresh(client, "rt-0")
     assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
     assert refresh(client, sandbox.refresh_token, secret="wrong").json()["error"] == "invalid_client"
+
+
+def test_a_rotated_away_refresh_token_gets_intuits_bare_invalid_grant_and_earlier_access_still_works(
+    sandbox: QuickBooksSandbox,
+) -> None:
+    # given a refresh that rotated rt-0 away
+    client = http(sandbox)
+    first = refresh(client, "rt-0").json()
+    # when a second process presents rt-0 again, then Intuit's exact answer comes back
+    again = refresh(client, "rt-0")
+    assert (again.status_code, again.json()) == (400, {"error": "invalid_grant"})
+    # and the token endpoint counted both calls, the refused one included
+    assert (sandbox.token_calls, sandbox.refreshes) == (2, 1)
+    # while the access token issued before stays valid until it expires
+    api = client.get(f"{BASE}/customer/1", headers={"Authorization": f"Bearer {first['access_token']}"})
+    assert api.status_code != 401
+
+
+def test_a_refresh_token_lives_100_days_from_its_issue() -> None:
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    sandbox = QuickBooksSandbox(REALM, "cid", "csecret", "rt-0", "verifier", clock=lambda: now[0])
+    answer = refresh(http(sandbox), "rt-0").json()
+    assert answer["x_refresh_token_expires_in"] == 8_726_400
+    now[0] += timedelta(seconds=8_726_400)
+    assert refresh(http(sandbox), answer["refresh_token"]).json() == {"error": "invalid_grant"}
+
+
+def test_reconnecting_the_company_retires_the_previous_refresh_token(sandbox: QuickBooksSandbox) -> None:
+    fresh = sandbox.reconnect()
+    assert refresh(http(sandbox), "rt-0").status_code == 400
+    assert refresh(http(sandbox), fresh).status_code == 200
 
 
 def test_missing_or_unknown_bearer_gets_intuits_lowercase_401_fault(sandbox: QuickBooksSandbox) -> None:
@@ -288,3 +320,49 @@ def test_classes_and_departments_read_and_query(sandbox: QuickBooksSandbox, api:
     # A fixed test statement with a sandbox-made id, not user input.
     by_id = query(api, f"select * from Department where Id = '{department_id}'")["Department"]  # noqa: S608
     assert [row["Id"] for row in by_id] == [department_id]
+
+
+@pytest.mark.parametrize("fmt", ["legacy", "cloudevents"])
+def test_a_merge_and_a_void_are_sent_as_intuit_documents_them(
+    sandbox: QuickBooksSandbox, api: httpx.Client, fmt: str
+) -> None:
+    from shared.connectors.quickbooks.webhooks import parse_notices
+    from shared.domain.notices import Operation
+
+    sandbox.webhook_format = fmt  # type: ignore[assignment]
+    survivor, merged = (
+        create(api, "Keep Me").json()["Customer"]["Id"],
+        create(api, "Merge Me").json()["Customer"]["Id"],
+    )
+    seen: list[bytes] = []
+
+    def hub(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
+        return httpx.Response(200)
+
+    sandbox.subscribe("http://hub/webhooks/quickbooks", transport=httpx.MockTransport(hub))
+    sandbox.deliver_pending()
+    # when the bookkeeper merges one customer into the other and voids an invoice
+    sandbox.merge_customers(survivor, merged)
+    sandbox.void("Invoice", "130")
+    assert sandbox.deliver_pending() == 2
+    document = json.loads(seen[-1])
+    # then the merge names the survivor and the merged-away id, in that format's own field
+    # https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/data-objects
+    if fmt == "legacy":
+        entities = document["eventNotifications"][0]["dataChangeEvent"]["entities"]
+        assert [(e["name"], e["operation"], e["id"], e.get("deletedId")) for e in entities] == [
+            ("Customer", "Merge", survivor, merged),
+            ("Invoice", "Void", "130", None),
+        ]
+    else:
+        assert [e["type"] for e in document] == ["qbo.customer.merged.v1", "qbo.invoice.voided.v1"]
+        assert document[0]["datacontenttype"] == "application/json"
+        assert document[0]["data"] == {"deletedid": merged}
+        assert "data" not in document[1]  # events without a data object carry none
+    # and the hub reads it as a merge (the void is of an entity it does not sync)
+    (notice,) = parse_notices(seen[-1])
+    assert (notice.operation, notice.record_id, notice.merged_away_id) == (Operation.MERGED, survivor, merged)
+    # and the merged-away customer is gone
+    response = api.get(f"{BASE}/customer/{merged}", params={"minorversion": "75"})
+    assert response.status_code == 400 and "610" in response.text
