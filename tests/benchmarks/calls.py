@@ -26,7 +26,9 @@ def counting_aws_calls() -> Iterator[Counter[str]]:
     original = BaseClient._make_api_call
 
     def counted(self: BaseClient, operation_name: str, api_params: Any) -> Any:
-        counts[f"{self.meta.service_model.endpoint_prefix}:{operation_name}"] += 1
+        # The local API front stands in for API Gateway's own metrics (free in AWS, not the hub's calls).
+        if api_params.get("Namespace") != "AWS/ApiGateway":
+            counts[f"{self.meta.service_model.endpoint_prefix}:{operation_name}"] += 1
         return original(self, operation_name, api_params)
 
     BaseClient._make_api_call = counted  # type: ignore[method-assign]
