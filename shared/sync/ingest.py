@@ -60,7 +60,11 @@ class RetryLater(Exception):
     """Some notices are held by a concurrent delivery that may still fail: answer 409, not 2xx.
 
     A 2xx would tell the vendor the notice is safe while the holder could still fail to publish it;
-    every vendor redelivers on a non-2xx, and the redelivery finds the notice published.
+    every vendor redelivers on a non-2xx, and the redelivery finds the notice published:
+    QuickBooks on "a 500 (or other) error status"
+    (https://blogs.intuit.com/2024/12/02/introducing-our-new-webhooks-page), Salesforce on anything
+    but an Ack (https://developer.salesforce.com/docs/platform/api/guide/sforce-api-om-outboundmessaging-wsdl.html),
+    Productive until a 2xx (https://help.productive.io/en/articles/3693279-using-webhooks-in-productive).
     """
 
     status = 409
