@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     from shared.aws.approvals import DynamoApprovals
     from shared.aws.idempotency import OncePerNotice
     from shared.aws.notifications import SnsNotifier
+    from shared.aws.visibility import SqsMessageDelay
     from shared.aws.workflows import StepFunctionsWorkflow
-    from shared.domain.ports import EngagementTarget, OpportunitySource
+    from shared.domain.ports import EngagementTarget, OpportunitySource, RateBudgets
     from shared.sync.accounts import AccountSync
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
     from shared.sync.ingest import WebhookIngest
@@ -48,6 +49,7 @@ class Services:
     transports: Mapping[SystemName, httpx.BaseTransport] = field(default_factory=dict)
     secrets_loader: Callable[[str], Mapping[str, Any]] | None = None
     metrics: PowertoolsMetrics = field(default_factory=PowertoolsMetrics)
+    budgets: RateBudgets | None = None  # None: the DynamoDB budgets on the ledger table
     _connectors: dict[SystemName, Any] = field(default_factory=dict)
 
     @cached_property
@@ -95,8 +97,26 @@ class Services:
                     f"no connection for {system} in secret {self.settings.connections_secret}"
                 )
             module = importlib.import_module(f"shared.connectors.{system.value}")
-            self._connectors[system] = module.build(settings, transport=self.transports.get(system))
+            self._connectors[system] = module.build(
+                settings, transport=self.transports.get(system), budgets=self.rate_budgets
+            )
         return self._connectors[system]
+
+    @cached_property
+    def rate_budgets(self) -> RateBudgets:
+        """One rate budget per vendor tenant, shared by every container (DynamoDB, on the ledger table)."""
+        if self.budgets is not None:
+            return self.budgets
+        from shared.aws.budget import DynamoBudgets
+
+        return DynamoBudgets(self.settings.ledger_table)
+
+    @cached_property
+    def message_delay(self) -> SqsMessageDelay:
+        """Delays an SQS message by the wait its failure named (Retry-After, a full budget)."""
+        from shared.aws.visibility import SqsMessageDelay
+
+        return SqsMessageDelay()
 
     def connected(self) -> frozenset[SystemName]:
         known = {system.value for system in SystemName}

@@ -35,6 +35,7 @@ from shared.domain.ports import (
 if TYPE_CHECKING:
     from shared.domain.commercial import RateCard
     from shared.domain.engagements import Engagement
+    from shared.domain.ports import RateBudgets
 
 __all__ = ["QuickBooksConnection", "QuickBooksConnector", "build"]
 
@@ -464,11 +465,13 @@ def build(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     on_tokens_refreshed: TokensRefreshed | None = None,
+    budgets: RateBudgets | None = None,
 ) -> QuickBooksConnector:
     """A connector for the company described by `connection` (the secret's fields).
 
     `clock`/`sleep` drive token expiry, the rate budget and retry waits (tests fast-forward them);
-    `on_tokens_refreshed(access, refresh)` is where the caller persists the rotated refresh token.
+    `on_tokens_refreshed(access, refresh)` is where the caller persists the rotated refresh token;
+    `budgets` holds the realm's rate budget (shared by every container; default: this process only).
     """
     try:
         settings = QuickBooksConnection.model_validate(dict(connection))
@@ -477,6 +480,11 @@ def build(
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigurationError(f"quickbooks connection: {where}: {first['msg']}") from exc
     client = QuickBooksClient(
-        settings, transport=transport, clock=clock, sleep=sleep, on_tokens_refreshed=on_tokens_refreshed
+        settings,
+        transport=transport,
+        clock=clock,
+        sleep=sleep,
+        on_tokens_refreshed=on_tokens_refreshed,
+        budgets=budgets,
     )
     return QuickBooksConnector(settings, client)
