@@ -30,6 +30,8 @@ from shared.domain.errors import RateLimitedError
 MARGIN = 0.05
 # Of what is left, this share may come at once (the burst); the rest is spread evenly.
 BURST_SHARE = 1 / 50
+# Epoch seconds in a float carry ~0.2 µs of noise: a wait shorter than this is none.
+_EPSILON = 1e-5
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ def reserve(
     start = now
     for tat, band in zip(current, bands, strict=True):
         start = max(start, tat - band.tolerance)
+    if start - now < _EPSILON:
+        start = now  # float noise of stored times, not a wait
     updated = tuple(max(tat, start) + band.interval for tat, band in zip(current, bands, strict=True))
     return start, updated
 
