@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from typing import Any
 
 _lock = threading.Lock()
@@ -19,6 +20,7 @@ class FlakyError(Exception):
 
 def reset() -> None:
     with _lock:
+        slow_marks.clear()
         batches.clear()
         ticks.clear()
         flaky_calls.clear()
@@ -78,3 +80,20 @@ def flaky(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if first:
         raise FlakyError(f"order {event.get('order')} not ready yet")
     return {"order": event.get("order"), "done": True, "remaining_ms": context.get_remaining_time_in_millis()}
+
+
+slow_marks: list[str] = []
+
+
+def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """On a record's first delivery, works far past any timeout; on a later one, finishes at once."""
+    for record in event["Records"]:
+        if record["attributes"].get("ApproximateReceiveCount") == "1":
+            for _ in range(200):  # 10 s of work, in steps
+                time.sleep(0.05)
+            with _lock:
+                slow_marks.append(f"finished late {record['messageId']}")
+        else:
+            with _lock:
+                slow_marks.append(f"finished {record['messageId']}")
+    return {"batchItemFailures": []}
