@@ -197,7 +197,7 @@ def run_containers(containers: int, *, reads_each: int, shared: bool) -> RealmFi
     )
 
 
-def measure(reads_each: int = 400) -> list[RealmFigures]:
+def measure(reads_each: int = 150) -> list[RealmFigures]:
     """The figures for `make bench`: 1, 3 and 5 containers, shared budget vs one budget per process."""
     return [
         run_containers(n, reads_each=reads_each, shared=shared) for n in (1, 3, 5) for shared in (True, False)
