@@ -21,6 +21,7 @@ class FlakyError(Exception):
 def reset() -> None:
     with _lock:
         slow_marks.clear()
+        running.clear()
         batches.clear()
         ticks.clear()
         flaky_calls.clear()
@@ -97,3 +98,13 @@ def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
             with _lock:
                 slow_marks.append(f"finished {record['messageId']}")
     return {"batchItemFailures": []}
+
+
+running: list[int] = []  # how many `busy` invocations were running, seen by each when it started
+
+
+def busy(event: dict[str, Any], context: Any) -> None:
+    """Holds its batch for a moment, noting how many invocations of it run at once (one thread each)."""
+    with _lock:
+        running.append(sum(1 for t in threading.enumerate() if t.name == f"lambda:{context.function_name}"))
+    time.sleep(0.2)
