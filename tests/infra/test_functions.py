@@ -137,3 +137,11 @@ def test_queue_consumers_are_capped_at_the_wiring_concurrency(synth):
                 "ScalingConfig": {"MaximumConcurrency": spec.trigger.max_concurrency},
             },
         )
+
+
+def test_queue_consumers_may_delay_their_own_messages(synth):
+    # given a consumer that puts a rate-limited message back for the vendor's Retry-After
+    for spec in WIRING.functions:
+        if isinstance(spec.trigger, QueueTrigger):
+            # then its role may change the visibility of the messages it receives
+            assert "sqs:ChangeMessageVisibility" in _actions_of(synth, spec.name)
