@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -32,12 +33,14 @@ ROTATING_REFRESH_TOKENS = frozenset({SystemName.QUICKBOOKS})
 
 if TYPE_CHECKING:
     import httpx
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     from shared.aws.approvals import DynamoApprovals
     from shared.aws.idempotency import OncePerNotice
     from shared.aws.notifications import SnsNotifier
     from shared.aws.visibility import SqsMessageDelay
     from shared.aws.workflows import StepFunctionsWorkflow
+    from shared.domain.notices import ChangeNotice
     from shared.domain.ports import EngagementTarget, OpportunitySource, RateBudgets
     from shared.domain.tokens import TokenStore
     from shared.sync.account_sweep import DeletedAccountSweep
@@ -221,6 +224,22 @@ class Services:
         return LastReceive(
             ledger=self.ledger, metrics=self.metrics, max_receive_count=QueueLimits().max_receive_count
         )
+
+    @contextmanager
+    def queued_notice(self, notice: ChangeNotice, record: SQSRecord, *, step: str) -> Iterator[None]:
+        """Around one notice from a queue: a failure that will not go away, or that sends the message
+        to the DLQ, opens an exception (`last_receive`); a vendor's Retry-After or a full rate budget
+        delays the message instead of a sleep (`message_delay`)."""
+        with (
+            self.last_receive.guard(
+                notice,
+                step=step,
+                queue_arn=record.event_source_arn,
+                receive_count=int(record.attributes.approximate_receive_count),
+            ),
+            self.message_delay.on_retry_after(record.event_source_arn, record.receipt_handle),
+        ):
+            yield
 
     # --- engagement setup ----------------------------------------------------------------------
 

@@ -23,17 +23,8 @@ def on_record(record: SQSRecord) -> dict[str, Any]:
     # The queue carries EventBridge events; the notice is their `detail`.
     notice = ChangeNotice.model_validate(json.loads(record.body)["detail"])
     logger.set_correlation_id(notice.event_id)
-    # A failure that will not go away, or that sends the message to the DLQ, opens an exception;
-    # a vendor's Retry-After (or a full rate budget) delays this message instead of a sleep.
-    with (
-        services().last_receive.guard(
-            notice,
-            step="account_sync",
-            queue_arn=record.event_source_arn,
-            receive_count=int(record.attributes.approximate_receive_count),
-        ),
-        services().message_delay.on_retry_after(record.event_source_arn, record.receipt_handle),
-    ):
+    # A lasting or last-receive failure opens an exception; a Retry-After delays the message.
+    with services().queued_notice(notice, record, step="account_sync"):
         report = services().account_notices(notice)
     for result in report.results:
         logger.info(

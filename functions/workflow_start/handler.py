@@ -23,17 +23,8 @@ def on_record(record: SQSRecord) -> str | None:
     # The queue carries EventBridge events; the notice is their `detail`.
     notice = ChangeNotice.model_validate(json.loads(record.body)["detail"])
     logger.set_correlation_id(notice.event_id)
-    # A failure that will not go away, or that sends the message to the DLQ, opens an exception;
-    # a vendor's Retry-After (or a full rate budget) delays this message instead of a sleep.
-    with (
-        services().last_receive.guard(
-            notice,
-            step="workflow_start",
-            queue_arn=record.event_source_arn,
-            receive_count=int(record.attributes.approximate_receive_count),
-        ),
-        services().message_delay.on_retry_after(record.event_source_arn, record.receipt_handle),
-    ):
+    # A lasting or last-receive failure opens an exception; a Retry-After delays the message.
+    with services().queued_notice(notice, record, step="workflow_start"):
         started = services().workflow_start.on_notice(notice)
     logger.info("opportunity notice handled", opportunity=notice.record_id, execution=started)
     return started
