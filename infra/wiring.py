@@ -114,6 +114,16 @@ class QueueTrigger:
     queue: str
     batch_size: int = 10
     max_batching_window_seconds: int = 0
+    # At most this many batches at once (the event source mapping's ScalingConfig.MaximumConcurrency,
+    # 2..1000; None: Lambda scales out freely). It bounds how many calls a consumer has in flight.
+    # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+    max_concurrency: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_concurrency is not None and not 2 <= self.max_concurrency <= 1000:
+            raise ValueError(
+                f"max_concurrency of {self.queue} must be 2..1000 (AWS), not {self.max_concurrency}"
+            )
 
 
 @dataclass(frozen=True)
@@ -273,7 +283,11 @@ WIRING = Wiring(
         Function(
             "account_sync",
             handler="functions.account_sync.handler.handler",
-            trigger=QueueTrigger(ACCOUNT_CHANGES.name, batch_size=10, max_batching_window_seconds=1),
+            # 5 containers, each calling one vendor at a time: at most 5 QuickBooks requests in flight
+            # per realm from here, under Intuit's 10 concurrent (the shared budget bounds the rate).
+            trigger=QueueTrigger(
+                ACCOUNT_CHANGES.name, batch_size=10, max_batching_window_seconds=1, max_concurrency=5
+            ),
             uses=(
                 *_COMMON_ENV,
                 IDEMPOTENCY.use(Access.READ_WRITE, "IDEMPOTENCY_TABLE"),
@@ -287,7 +301,9 @@ WIRING = Wiring(
         Function(
             "workflow_start",
             handler="functions.workflow_start.handler.handler",
-            trigger=QueueTrigger(OPPORTUNITY_CHANGES.name, batch_size=10, max_batching_window_seconds=1),
+            trigger=QueueTrigger(
+                OPPORTUNITY_CHANGES.name, batch_size=10, max_batching_window_seconds=1, max_concurrency=2
+            ),
             uses=(*_COMMON_ENV, CLOSE_TO_CASH.use(Access.START, "STATE_MACHINE_ARN")),
             timeout_seconds=30,
             description="Fetches changed opportunities; closed-won starts engagement setup once per close",

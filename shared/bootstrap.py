@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -32,12 +33,15 @@ ROTATING_REFRESH_TOKENS = frozenset({SystemName.QUICKBOOKS})
 
 if TYPE_CHECKING:
     import httpx
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     from shared.aws.approvals import DynamoApprovals
     from shared.aws.idempotency import OncePerNotice
     from shared.aws.notifications import SnsNotifier
+    from shared.aws.visibility import SqsMessageDelay
     from shared.aws.workflows import StepFunctionsWorkflow
-    from shared.domain.ports import EngagementTarget, OpportunitySource
+    from shared.domain.notices import ChangeNotice
+    from shared.domain.ports import EngagementTarget, OpportunitySource, RateBudgets
     from shared.domain.tokens import TokenStore
     from shared.sync.account_sweep import DeletedAccountSweep
     from shared.sync.accounts import AccountSync
@@ -54,6 +58,7 @@ class Services:
     transports: Mapping[SystemName, httpx.BaseTransport] = field(default_factory=dict)
     secrets_loader: Callable[[str], Mapping[str, Any]] | None = None
     metrics: PowertoolsMetrics = field(default_factory=PowertoolsMetrics)
+    budgets: RateBudgets | None = None  # None: the DynamoDB budgets on the ledger table
     _connectors: dict[SystemName, Any] = field(default_factory=dict)
 
     @cached_property
@@ -102,7 +107,9 @@ class Services:
                 )
             module = importlib.import_module(f"shared.connectors.{system.value}")
             shared = {"token_store": self.token_store} if system in ROTATING_REFRESH_TOKENS else {}
-            self._connectors[system] = module.build(settings, transport=self.transports.get(system), **shared)
+            self._connectors[system] = module.build(
+                settings, transport=self.transports.get(system), budgets=self.rate_budgets, **shared
+            )
         return self._connectors[system]
 
     @cached_property
@@ -113,6 +120,22 @@ class Services:
         from shared.aws.tokens import SecretsManagerTokenStore
 
         return SecretsManagerTokenStore(self.settings.oauth_tokens_secret, leases=self.ledger)
+
+    @cached_property
+    def rate_budgets(self) -> RateBudgets:
+        """One rate budget per vendor tenant, shared by every container (DynamoDB, on the ledger table)."""
+        if self.budgets is not None:
+            return self.budgets
+        from shared.aws.budget import DynamoBudgets
+
+        return DynamoBudgets(self.settings.ledger_table)
+
+    @cached_property
+    def message_delay(self) -> SqsMessageDelay:
+        """Delays an SQS message by the wait its failure named (Retry-After, a full budget)."""
+        from shared.aws.visibility import SqsMessageDelay
+
+        return SqsMessageDelay()
 
     def connected(self) -> frozenset[SystemName]:
         known = {system.value for system in SystemName}
@@ -201,6 +224,22 @@ class Services:
         return LastReceive(
             ledger=self.ledger, metrics=self.metrics, max_receive_count=QueueLimits().max_receive_count
         )
+
+    @contextmanager
+    def queued_notice(self, notice: ChangeNotice, record: SQSRecord, *, step: str) -> Iterator[None]:
+        """Around one notice from a queue: a failure that will not go away, or that sends the message
+        to the DLQ, opens an exception (`last_receive`); a vendor's Retry-After or a full rate budget
+        delays the message instead of a sleep (`message_delay`)."""
+        with (
+            self.last_receive.guard(
+                notice,
+                step=step,
+                queue_arn=record.event_source_arn,
+                receive_count=int(record.attributes.approximate_receive_count),
+            ),
+            self.message_delay.on_retry_after(record.event_source_arn, record.receipt_handle),
+        ):
+            yield
 
     # --- engagement setup ----------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.bootstrap import services
+from shared.domain.deadline import time_limit
 from shared.domain.notices import ChangeNotice
 from shared.observability import logger, metrics, tracer
 
@@ -22,13 +23,8 @@ def on_record(record: SQSRecord) -> dict[str, Any]:
     # The queue carries EventBridge events; the notice is their `detail`.
     notice = ChangeNotice.model_validate(json.loads(record.body)["detail"])
     logger.set_correlation_id(notice.event_id)
-    # A failure that will not go away, or that sends the message to the DLQ, opens an exception.
-    with services().last_receive.guard(
-        notice,
-        step="account_sync",
-        queue_arn=record.event_source_arn,
-        receive_count=int(record.attributes.approximate_receive_count),
-    ):
+    # A lasting or last-receive failure opens an exception; a Retry-After delays the message.
+    with services().queued_notice(notice, record, step="account_sync"):
         report = services().account_notices(notice)
     for result in report.results:
         logger.info(
@@ -46,6 +42,8 @@ def on_record(record: SQSRecord) -> dict[str, Any]:
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     services().account_notices.register_lambda_context(context)
-    return process_partial_response(
-        event=event, record_handler=on_record, processor=processor, context=context
-    )
+    # No wait inside may outlast the invocation: what does not fit goes back to the queue.
+    with time_limit(context.get_remaining_time_in_millis):
+        return process_partial_response(
+            event=event, record_handler=on_record, processor=processor, context=context
+        )

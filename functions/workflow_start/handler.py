@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.bootstrap import services
+from shared.domain.deadline import time_limit
 from shared.domain.notices import ChangeNotice
 from shared.observability import logger, metrics, tracer
 
@@ -22,13 +23,8 @@ def on_record(record: SQSRecord) -> str | None:
     # The queue carries EventBridge events; the notice is their `detail`.
     notice = ChangeNotice.model_validate(json.loads(record.body)["detail"])
     logger.set_correlation_id(notice.event_id)
-    # A failure that will not go away, or that sends the message to the DLQ, opens an exception.
-    with services().last_receive.guard(
-        notice,
-        step="workflow_start",
-        queue_arn=record.event_source_arn,
-        receive_count=int(record.attributes.approximate_receive_count),
-    ):
+    # A lasting or last-receive failure opens an exception; a Retry-After delays the message.
+    with services().queued_notice(notice, record, step="workflow_start"):
         started = services().workflow_start.on_notice(notice)
     logger.info("opportunity notice handled", opportunity=notice.record_id, execution=started)
     return started
@@ -38,6 +34,8 @@ def on_record(record: SQSRecord) -> str | None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=on_record, processor=processor, context=context
-    )
+    # No wait inside may outlast the invocation: what does not fit goes back to the queue.
+    with time_limit(context.get_remaining_time_in_millis):
+        return process_partial_response(
+            event=event, record_handler=on_record, processor=processor, context=context
+        )

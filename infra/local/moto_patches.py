@@ -25,6 +25,7 @@ import moto
 from moto.core.config import DefaultConfig
 
 from infra.local.clock import Clock
+from infra.local.timeouts import call_with_timeout
 
 PINNED_MOTO_VERSION = "5.2.5"
 
@@ -44,6 +45,8 @@ MOTO_INTERNALS: tuple[tuple[str, str], ...] = (
     ("moto.stepfunctions.parser.asl.eval.callback.callback", "Event"),
     # moto 5.2.5's response handler reads only taskToken and error; Catch wants the Cause too.
     ("moto.stepfunctions.responses", "StepFunctionResponse.send_task_failure"),
+    # A handler's ChangeMessageVisibility (a Retry-After delay) must reach the pollers' virtual time.
+    ("moto.sqs.models", "SQSBackend.change_message_visibility"),
 )
 
 Handler = Callable[[Any, Any], Any]
@@ -120,7 +123,8 @@ class LocalLambdaContext:
 class Invoker:
     """Imports each function's handler once and calls it in-process with a Lambda-like context.
 
-    Timeouts are reported through the context but not enforced: a thread cannot be killed.
+    Timeouts are enforced: past `timeout_seconds` the invocation fails with TaskTimedOut
+    (infra/local/timeouts.py), as Lambda's does.
 
     One invocation at a time per function, as one Lambda container runs one invocation at a time:
     a handler module's globals (the Powertools resolver's current event, a BatchProcessor's records,
@@ -185,9 +189,12 @@ class Invoker:
         """Call the handler of `name` with `event`; exceptions propagate (the caller decides what fails)."""
         with self._lock:
             self.invocations[name] += 1
+        spec = self.specs[name]
         try:
+            handler = self.handler(name)
+            # One invocation at a time in this function's container; its time starts once it runs.
             with self._containers[name]:
-                return self.handler(name)(event, LocalLambdaContext(self.specs[name]))
+                return call_with_timeout(handler, event, LocalLambdaContext(spec), spec.timeout_seconds)
         except BaseException:
             with self._lock:
                 self.errors[name] += 1
@@ -315,6 +322,28 @@ def _patched_send_task_failure(self: Any) -> Any:
     return EmptyResult()
 
 
+# Visibility timeouts set by handlers, in virtual time, by receipt handle (read by the pollers).
+_consumer_visibility: dict[str, float] = {}
+_visibility_lock = threading.Lock()
+
+
+def _patched_change_message_visibility(
+    self: Any, queue_name: str, receipt_handle: str, visibility_timeout: int
+) -> None:
+    original: Callable[..., None] = _originals["SQSBackend.change_message_visibility"]
+    original(self, queue_name, receipt_handle, visibility_timeout)
+    clock = _active_clock
+    if clock is not None and int(visibility_timeout) > 0:
+        with _visibility_lock:
+            _consumer_visibility[receipt_handle] = clock.time() + int(visibility_timeout)
+
+
+def take_consumer_visibility(receipt_handle: str) -> float | None:
+    """When (virtual time) a handler asked for this received message to be visible again, if it did."""
+    with _visibility_lock:
+        return _consumer_visibility.pop(receipt_handle, None)
+
+
 _EXECUTE_STATE = "moto.stepfunctions.parser.asl.component.state.exec.execute_state"
 _SEND_TASK_FAILURE = "StepFunctionResponse.send_task_failure"
 
@@ -326,6 +355,7 @@ def _replacements() -> list[tuple[str, str, Any]]:
         ("moto.stepfunctions.parser.asl.eval.callback.callback", "Event", ClockedEvent),
         ("moto.stepfunctions.responses", _SEND_TASK_FAILURE, _patched_send_task_failure),
         ("moto.awslambda_simple.models", "LambdaSimpleBackend.invoke", _patched_invoke),
+        ("moto.sqs.models", "SQSBackend.change_message_visibility", _patched_change_message_visibility),
         ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time", _ClockedTime()),
         (
             "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function",

@@ -7,11 +7,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from infra.local.clock import Clock
-from infra.local.moto_patches import Invoker
+from infra.local.moto_patches import Invoker, take_consumer_visibility
 from infra.local.provision import QueueResource
 from infra.wiring import Function, QueueTrigger
 
@@ -33,6 +34,8 @@ class PollerStats:
     failed: int = 0  # reported failed (batchItemFailures) or in a batch whose handler raised
     sent_to_dlq: int = 0  # failed on their last allowed receive: the next receive redrives them
     errors: list[str] = field(default_factory=list)
+    delays: list[float] = field(default_factory=list)  # visibility timeouts handlers set on failed messages
+    peak_concurrency: int = 0  # most batches invoked at once
 
 
 @dataclass(frozen=True)
@@ -137,31 +140,50 @@ class QueuePoller:
             time.sleep(0.02)
         return batch
 
-    def poll_once(self) -> int:
-        """Receive one batch, invoke the handler once, settle the result; returns the batch size."""
-        with self._lock:
-            batch = self._receive_batch()
-            if not batch:
-                return 0
-            self.stats.batches += 1
-            self.stats.received += len(batch)
-            event = {"Records": [sqs_record(m, queue_arn=self.queue.arn, region=self._region) for m in batch]}
-            ids = [m["MessageId"] for m in batch]
-            try:
-                result = self._invoker.invoke(self.function.name, event)
-                failed = failed_message_ids(result, ids)
-            except Exception as exc:
-                # A handler exception fails the whole batch: every message comes back after its timeout.
-                LOG.exception(
-                    "function %s failed a batch of %d from %s",
-                    self.function.name,
-                    len(batch),
-                    self.queue.name,
-                )
+    @property
+    def concurrency(self) -> int:
+        """Batches invoked at once: the trigger's max_concurrency (Lambda scales up to it), else 1."""
+        return self.trigger.max_concurrency or 1
+
+    def _invoke(self, batch: list[MessageTypeDef]) -> set[str]:
+        """Invoke the handler with one batch; returns the ids of the messages that failed."""
+        event = {"Records": [sqs_record(m, queue_arn=self.queue.arn, region=self._region) for m in batch]}
+        ids = [m["MessageId"] for m in batch]
+        try:
+            return failed_message_ids(self._invoker.invoke(self.function.name, event), ids)
+        except Exception as exc:
+            # A handler exception (or a timeout) fails the whole batch: every message comes back.
+            LOG.exception(
+                "function %s failed a batch of %d from %s", self.function.name, len(batch), self.queue.name
+            )
+            with self._lock:
                 self.stats.errors.append(f"{self.function.name}: {type(exc).__name__}: {exc}")
-                failed = set(ids)
-            self._settle(batch, failed)
-            return len(batch)
+            return set(ids)
+
+    def poll_once(self) -> int:
+        """Receive up to `concurrency` batches, invoke them at once, settle each; returns the messages."""
+        with self._lock:
+            batches: list[list[MessageTypeDef]] = []
+            while len(batches) < self.concurrency:
+                batch = self._receive_batch()
+                if not batch:
+                    break
+                batches.append(batch)
+                if len(batch) < self.trigger.batch_size:
+                    break  # the queue is drained for now: no second batch to run beside this one
+            if not batches:
+                return 0
+            self.stats.batches += len(batches)
+            self.stats.received += sum(len(b) for b in batches)
+            self.stats.peak_concurrency = max(self.stats.peak_concurrency, len(batches))
+            if len(batches) == 1:
+                outcomes = [self._invoke(batches[0])]
+            else:
+                with ThreadPoolExecutor(len(batches), thread_name_prefix=f"esm:{self.function.name}") as pool:
+                    outcomes = list(pool.map(self._invoke, batches))
+            for batch, failed in zip(batches, outcomes, strict=True):
+                self._settle(batch, failed)
+            return sum(len(b) for b in batches)
 
     def _settle(self, batch: list[MessageTypeDef], failed: set[str]) -> None:
         done = [m for m in batch if m["MessageId"] not in failed]
@@ -178,9 +200,17 @@ class QueuePoller:
                 continue
             self.stats.failed += 1
             count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-            # The failed message stays invisible for the queue's visibility timeout (on our clock).
+            # The failed message stays invisible for the queue's visibility timeout (on our clock),
+            # or for as long as the handler asked with ChangeMessageVisibility (a Retry-After).
+            asked = take_consumer_visibility(message["ReceiptHandle"])
+            if asked is not None:
+                self.stats.delays.append(round(asked - self._clock.time(), 1))
             self._pending.append(
-                _Pending(message["ReceiptHandle"], visible_at, count >= self.queue.max_receive_count)
+                _Pending(
+                    message["ReceiptHandle"],
+                    visible_at if asked is None else asked,
+                    count >= self.queue.max_receive_count,
+                )
             )
 
     def release_due(self) -> int:

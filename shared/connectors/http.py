@@ -1,23 +1,29 @@
-"""Shared httpx pieces: timeouts, retries with full jitter, Retry-After, rate budgets, error translation.
+"""Shared httpx pieces: timeouts, retries with full jitter (tenacity), Retry-After, rate budgets, errors.
 
 Every connector builds its client from `VendorHttp`; vendor specifics (auth, error bodies, what
 counts as retryable beyond 429/5xx) are passed in as small callables so no vendor leaks in here.
+Rate budgets are a port (`shared.domain.ports.RateBudget`): the composition root hands each
+connector the budget shared by every container (DynamoDB), unit tests an in-memory one.
 """
 
 from __future__ import annotations
 
-import random
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity.stop import stop_base
+from tenacity.wait import wait_random_exponential
 
+from shared.domain.deadline import time_left
 from shared.domain.errors import NotFoundError, PermanentError, RateLimitedError, TransientError
+
+if TYPE_CHECKING:
+    from shared.domain.ports import RateBudget
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=5.0)
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -37,50 +43,33 @@ class RetryPolicy:
     max_delay: float = 20.0
     max_retry_after: float = 65.0  # QBO asks for 60 s after a 429; longer waits go back to the queue
 
-    def backoff(self, attempt: int) -> float:
-        """Full-jitter exponential backoff (attempt counts from 1)."""
-        cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        return random.uniform(0, cap)  # noqa: S311 - jitter, not cryptography
+    def backoff(self) -> wait_random_exponential:
+        """Full-jitter exponential backoff: uniform in [0, min(max_delay, base_delay * 2^(n-1))]."""
+        return wait_random_exponential(multiplier=self.base_delay, max=self.max_delay)
+
+    def longest_wait(self) -> float:
+        """The longest wait one request may sleep: a Retry-After cap, and the invocation's time left."""
+        left = time_left()
+        return self.max_retry_after if left is None else min(self.max_retry_after, left)
 
 
-class RateBudget:
-    """A sliding-window budget: at most `limit` requests per `window` seconds, shared per process.
+class _Again(Exception):
+    """One attempt failed in a way a later attempt may not: `final` is raised if none is made."""
 
-    Vendors publish per-tenant limits (QBO 500/min per realm, Xero 60/min per tenant, ...); a worker
-    waits for room instead of spending the tenant's allowance on 429s.
-    """
+    def __init__(self, final: Exception, wait: float | None = None) -> None:
+        super().__init__(str(final))
+        self.final = final
+        self.wait = wait  # None: back off; a number: exactly this long (Retry-After, 0 after a refresh)
 
-    def __init__(
-        self,
-        limit: int,
-        window: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if limit < 1 or window <= 0:
-            raise ValueError("a rate budget needs limit >= 1 and window > 0")
-        self.limit = limit
-        self.window = window
-        self._clock = clock
-        self._sleep = sleep
-        self._sent: deque[float] = deque()
-        self._lock = threading.Lock()
 
-    def acquire(self) -> float:
-        """Take one request from the budget, waiting if needed; returns the seconds waited."""
-        waited = 0.0
-        while True:
-            with self._lock:
-                now = self._clock()
-                while self._sent and now - self._sent[0] >= self.window:
-                    self._sent.popleft()
-                if len(self._sent) < self.limit:
-                    self._sent.append(now)
-                    return waited
-                pause = self.window - (now - self._sent[0])
-            self._sleep(pause)
-            waited += pause
+class _WaitTooLong(stop_base):
+    """Stop when the next wait would not fit (Retry-After cap, or past the Lambda's remaining time)."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._policy = policy
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return retry_state.upcoming_sleep > self._policy.longest_wait()
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -111,6 +100,7 @@ class VendorHttp:
 
     `auth_headers` is called before every attempt, so a refreshed token is picked up on retry;
     `on_unauthorized` (e.g. refresh the OAuth token) runs once after a 401 before one more try.
+    `budget` is the vendor tenant's shared rate budget: every attempt takes a slot from it first.
     """
 
     vendor: str
@@ -127,9 +117,27 @@ class VendorHttp:
 
     def __post_init__(self) -> None:
         self._client = httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=self.transport)
+        self._backoff = self.retry.backoff()
 
     def close(self) -> None:
         self._client.close()
+
+    def _wait(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        failure = outcome.exception() if outcome is not None else None
+        if isinstance(failure, _Again) and failure.wait is not None:
+            return failure.wait
+        return float(self._backoff(retry_state))
+
+    def _send(self, method: str, url: str, headers: Mapping[str, str] | None, **body: Any) -> httpx.Response:
+        """One call: a budget slot first (waiting only as long as the invocation can), then the request."""
+        if self.budget is not None:
+            wait = self.budget.reserve(max_wait=self.retry.longest_wait())
+            if wait > 0:
+                self.sleep(wait)
+        merged = {**self.auth_headers(), **(headers or {})}
+        self.calls += 1
+        return self._client.request(method, url, headers=merged, **body)
 
     def request(
         self,
@@ -147,6 +155,9 @@ class VendorHttp:
 
         Raises `RateLimitedError` / `TransientError` when retries are exhausted, `NotFoundError` on
         404, `PermanentError` on any other 4xx: callers map these to retry-later or exception.
+        A Retry-After (or backoff) longer than `retry.max_retry_after`, or than the invocation has
+        left (`shared.domain.deadline`), is not slept: the error carries it as `retry_after` and the
+        queue delays the message by it.
 
         `replay_safe=False` is for a create the vendor cannot deduplicate (no idempotency key): it
         is sent again only when the vendor surely did not act on it (no connection was made, 429,
@@ -154,50 +165,53 @@ class VendorHttp:
         raised at once and the caller's next attempt looks for the record before creating it.
         """
         refreshed = False
-        attempt = 0
-        while True:
-            attempt += 1
-            if self.budget is not None:
-                self.budget.acquire()
-            merged = {**self.auth_headers(), **(headers or {})}
-            self.calls += 1
+        body = {"params": params, "json": json, "content": content}
+
+        def attempt() -> httpx.Response:
+            nonlocal refreshed
             try:
-                response = self._client.request(
-                    method, url, params=params, json=json, content=content, headers=merged
-                )
+                response = self._send(method, url, headers, **body)
+                if response.status_code == 401 and self.on_unauthorized is not None and not refreshed:
+                    refreshed = True
+                    self.on_unauthorized()
+                    response = self._send(method, url, headers, **body)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 unsent = isinstance(exc, NEVER_SENT)
-                if attempt >= self.retry.attempts or not (replay_safe or unsent):
-                    raise TransientError(
-                        f"{self.vendor}: {method} {url} failed: {exc!r}"
-                        + ("" if unsent else "; whether the vendor acted on it is unknown")
-                    ) from exc
-                self.sleep(self.retry.backoff(attempt))
-                continue
+                error = TransientError(
+                    f"{self.vendor}: {method} {url} failed: {exc!r}"
+                    + ("" if unsent else "; whether the vendor acted on it is unknown")
+                )
+                error.__cause__ = exc
+                if not (replay_safe or unsent):
+                    raise error from exc
+                raise _Again(error) from exc
             status = response.status_code
             if status < 300 or status in ok_statuses:
                 return response
-            if status == 401 and self.on_unauthorized is not None and not refreshed:
-                refreshed = True
-                self.on_unauthorized()
-                continue
+            message = f"{self.vendor}: {method} {url} -> {status}: {self.describe_error(response)}"
             if status in RETRYABLE_STATUSES:
                 wait = parse_retry_after(response.headers.get("retry-after"))
                 again = replay_safe or status in NOT_ACTED_ON
-                if (
-                    again
-                    and attempt < self.retry.attempts
-                    and (wait is None or wait <= self.retry.max_retry_after)
-                ):
-                    self.sleep(wait if wait is not None else self.retry.backoff(attempt))
-                    continue
-                message = f"{self.vendor}: {method} {url} -> {status}: {self.describe_error(response)}"
                 if not again:
                     message += "; whether the vendor acted on it is unknown"
-                if status == 429:
-                    raise RateLimitedError(message, retry_after=wait)
-                raise TransientError(message, retry_after=wait)
-            message = f"{self.vendor}: {method} {url} -> {status}: {self.describe_error(response)}"
+                limited = RateLimitedError if status == 429 else TransientError
+                error = limited(message, retry_after=wait)
+                if not again:
+                    raise error
+                raise _Again(error, wait)
             if status == 404:
                 raise NotFoundError(message)
             raise PermanentError(message)
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Again),
+            # The wait is computed before the stop check, so a Retry-After that does not fit stops here.
+            stop=stop_after_attempt(self.retry.attempts) | _WaitTooLong(self.retry),
+            wait=self._wait,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _Again as exhausted:
+            raise exhausted.final from exhausted.final.__cause__

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -14,6 +14,7 @@ from shared.domain.notices import ChangeNotice
 
 if TYPE_CHECKING:
     # Typing only: handlers that never set up engagements do not pay for importing these models.
+    from shared.domain.budgets import RateLimit
     from shared.domain.commercial import Opportunity, RateCard
     from shared.domain.engagements import Engagement
 
@@ -457,3 +458,24 @@ class EventPublisher(Protocol):
     """Puts domain events (shared.domain.events) on the event bus."""
 
     def publish_events(self, events: list[Any]) -> None: ...
+
+
+# --- rate budgets ---------------------------------------------------------------------------
+
+
+class RateBudget(Protocol):
+    """One vendor tenant's request slots, shared by whoever holds the same budget (see domain.budgets)."""
+
+    def reserve(self, *, max_wait: float) -> float:
+        """Reserve the next request slot; returns the seconds until it starts.
+
+        Raises RateLimitedError (with `retry_after`) and reserves nothing when the slot is more than
+        `max_wait` seconds away: the caller gives the work back to its queue instead of waiting.
+        """
+        ...
+
+
+class RateBudgets(Protocol):
+    """Where budgets live: one per (vendor, tenant), e.g. ("quickbooks", realm id)."""
+
+    def budget(self, vendor: str, tenant: str, limits: Sequence[RateLimit]) -> RateBudget: ...

@@ -37,6 +37,15 @@ def main() -> int:
         f" dimensions + revenue account + amount {figures.map_seconds / figures.records * 1e6:.1f} µs)"
     )
 
+    from tests.benchmarks.budgets import measure as measure_budgets
+
+    say(
+        "\n== One QuickBooks realm, N account_sync containers reading at once"
+        " (the sandbox's own count; Intuit allows 500/min, 10/s) =="
+    )
+    for realm in measure_budgets():
+        say(realm.line())
+
     from infra.local.environment import local_environment
     from shared.observability import logger
     from tests.benchmarks.calls import ingest_throughput, per_synced_account

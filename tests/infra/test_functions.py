@@ -116,3 +116,32 @@ def test_sqs_event_sources_report_partial_batch_failures(synth):
                 "MaximumBatchingWindowInSeconds": trigger.max_batching_window_seconds or Match.absent(),
             },
         )
+
+
+def test_queue_consumers_are_capped_at_the_wiring_concurrency(synth):
+    # given the wiring caps account_sync (QuickBooks allows 10 concurrent requests per realm)
+    capped = [
+        spec
+        for spec in WIRING.functions
+        if isinstance(spec.trigger, QueueTrigger) and spec.trigger.max_concurrency is not None
+    ]
+    assert any(spec.name == "account_sync" for spec in capped)
+    # when the stack is synthesized, then each event source mapping carries its cap
+    for spec in capped:
+        assert isinstance(spec.trigger, QueueTrigger)
+        queue_id = synth.logical_id(synth.stack.messaging.queues[spec.trigger.queue])
+        synth.template.has_resource_properties(
+            "AWS::Lambda::EventSourceMapping",
+            {
+                "EventSourceArn": {"Fn::GetAtt": [queue_id, "Arn"]},
+                "ScalingConfig": {"MaximumConcurrency": spec.trigger.max_concurrency},
+            },
+        )
+
+
+def test_queue_consumers_may_delay_their_own_messages(synth):
+    # given a consumer that puts a rate-limited message back for the vendor's Retry-After
+    for spec in WIRING.functions:
+        if isinstance(spec.trigger, QueueTrigger):
+            # then its role may change the visibility of the messages it receives
+            assert "sqs:ChangeMessageVisibility" in _actions_of(synth, spec.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from typing import Any
 
 _lock = threading.Lock()
@@ -19,6 +20,8 @@ class FlakyError(Exception):
 
 def reset() -> None:
     with _lock:
+        slow_marks.clear()
+        running.clear()
         batches.clear()
         ticks.clear()
         flaky_calls.clear()
@@ -78,3 +81,30 @@ def flaky(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if first:
         raise FlakyError(f"order {event.get('order')} not ready yet")
     return {"order": event.get("order"), "done": True, "remaining_ms": context.get_remaining_time_in_millis()}
+
+
+slow_marks: list[str] = []
+
+
+def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """On a record's first delivery, works far past any timeout; on a later one, finishes at once."""
+    for record in event["Records"]:
+        if record["attributes"].get("ApproximateReceiveCount") == "1":
+            for _ in range(200):  # 10 s of work, in steps
+                time.sleep(0.05)
+            with _lock:
+                slow_marks.append(f"finished late {record['messageId']}")
+        else:
+            with _lock:
+                slow_marks.append(f"finished {record['messageId']}")
+    return {"batchItemFailures": []}
+
+
+running: list[int] = []  # how many `busy` invocations were running, seen by each when it started
+
+
+def busy(event: dict[str, Any], context: Any) -> None:
+    """Holds its batch for a moment, noting how many invocations of it run at once (one thread each)."""
+    with _lock:
+        running.append(sum(1 for t in threading.enumerate() if t.name == f"lambda:{context.function_name}"))
+    time.sleep(0.2)

@@ -115,6 +115,8 @@ class Functions(Construct):
                     ),
                     # Handlers use Powertools' BatchProcessor: only the failed records return to the queue.
                     report_batch_item_failures=True,
+                    # ScalingConfig.MaximumConcurrency: how many batches at once, from the wiring.
+                    max_concurrency=trigger.max_concurrency,
                 )
             )
         elif isinstance(trigger, ScheduleTrigger):

@@ -39,7 +39,12 @@ TOKEN_PATH = "/oauth2/v1/tokens/bearer"  # noqa: S105 - a path, not a secret
 ACCESS_TOKEN_SECONDS = 3600
 REFRESH_TOKEN_SECONDS = 8_726_400
 # Per realm: https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+# ("500 requests per minute per realm ID", "10 requests per second, per realm ID and app"), and at most
+# 10 requests in flight per realm and app, else 429:
+# https://developer.intuit.com/hub/blog/2016/08/08/idg-concurrent-api-use-changes-coming-soon
 PER_MINUTE_LIMIT = 500
+PER_SECOND_LIMIT = 10
+CONCURRENT_LIMIT = 10
 MAX_RESULTS = 1000  # query page ceiling
 DEFAULT_MAX_RESULTS = 100
 # QBO answers in the company's time zone with a numeric offset; a Pacific company makes the
@@ -105,6 +110,14 @@ class QuickBooksSandbox:
         self.webhook_format: WebhookFormat = webhook_format
         self.rate_limited = True
         self.per_minute_limit = PER_MINUTE_LIMIT
+        # What the throttle saw (the figures of the shared-budget test and bench): 429s it answered
+        # for a real limit, and the most requests it counted in one minute, one second, at once.
+        self.throttled = 0
+        self.peak_per_minute = 0
+        self.peak_per_second = 0
+        self.peak_in_flight = 0
+        self._in_flight = 0
+        self._flight_lock = threading.Lock()
         self.writes = 0  # customers created or changed through the API (replays excluded)
         self.refreshes = 0  # successful refreshes
         self.token_calls = 0  # every request to the token endpoint, refused ones included
@@ -120,7 +133,7 @@ class QuickBooksSandbox:
         self._next_tracking_id = dict(_TRACKING_FIRST_ID)
         self._replies: dict[str, tuple[int, dict[str, Any]]] = {}
         self._hits: deque[datetime] = deque()
-        self._failures: deque[int] = deque()
+        self._failures: deque[tuple[int, int | None]] = deque()
         self._pending: list[dict[str, Any]] = []
         self._subscriber: tuple[str, httpx.Client] | None = None
 
@@ -299,10 +312,10 @@ class QuickBooksSandbox:
             acknowledged += len(batch)
         return acknowledged
 
-    def fail_next(self, n: int, status: int) -> None:
-        """Answer the next `n` API requests with `status` and the matching Fault body."""
+    def fail_next(self, n: int, status: int, *, retry_after: int | None = None) -> None:
+        """Answer the next `n` API requests with `status` and the matching Fault body (and Retry-After)."""
         with self._lock:
-            self._failures.extend([status] * n)
+            self._failures.extend([(status, retry_after)] * n)
 
     def set_rate_limit(self, enabled: bool, *, per_minute: int = PER_MINUTE_LIMIT) -> None:
         """Switch the per-realm throttle on or off (on by default, at Intuit's 500/min)."""
@@ -320,7 +333,14 @@ class QuickBooksSandbox:
 
     def __call__(self, environ: dict[str, Any], start_response: WsgiStartResponse) -> Iterable[bytes]:
         request = Request(environ)
-        response = self._dispatch(request)
+        with self._flight_lock:
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+        try:
+            response = self._dispatch(request)
+        finally:
+            with self._flight_lock:
+                self._in_flight -= 1
         return response(environ, start_response)
 
     def _now_text(self) -> str:
@@ -420,7 +440,7 @@ class QuickBooksSandbox:
 
     def _gate(self, request: Request, realm: str) -> None:
         if self._failures:
-            self._raise_injected(self._failures.popleft())
+            self._raise_injected(*self._failures.popleft())
         header = request.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else ""
         expires = self._access_tokens.get(token)
@@ -438,9 +458,17 @@ class QuickBooksSandbox:
             now = self.clock()
             while self._hits and now - self._hits[0] >= timedelta(minutes=1):
                 self._hits.popleft()
-            if len(self._hits) >= self.per_minute_limit:
+            last_second = sum(1 for hit in self._hits if now - hit < timedelta(seconds=1))
+            if (
+                len(self._hits) >= self.per_minute_limit
+                or last_second >= PER_SECOND_LIMIT
+                or self._in_flight > CONCURRENT_LIMIT
+            ):
+                self.throttled += 1
                 self._raise_throttle()
             self._hits.append(now)
+            self.peak_per_minute = max(self.peak_per_minute, len(self._hits))
+            self.peak_per_second = max(self.peak_per_second, last_second + 1)
 
     def _raise_auth_fault(self) -> None:
         # Intuit's 401 body uses lowercase keys (fault/error/message), unlike other Faults.
@@ -465,18 +493,21 @@ class QuickBooksSandbox:
             {"WWW-Authenticate": 'Bearer realm="Intuit", error="invalid_token"'},
         )
 
-    def _raise_throttle(self) -> None:
-        raise self._fault(
+    def _raise_throttle(self, retry_after: int | None = None) -> None:
+        fault = self._fault(
             429,
             "003001",
             "message=ThrottleExceeded; errorCode=003001; statusCode=429",
             "The request limit was reached.",
             "SERVICE",
         )
+        if retry_after is not None:
+            fault.headers["Retry-After"] = str(retry_after)
+        raise fault
 
-    def _raise_injected(self, status: int) -> None:
+    def _raise_injected(self, status: int, retry_after: int | None = None) -> None:
         if status == 429:
-            self._raise_throttle()
+            self._raise_throttle(retry_after)
         if status == 401:
             self._raise_auth_fault()
         raise self._fault(

@@ -34,6 +34,7 @@ from shared.domain.ports import (
 if TYPE_CHECKING:
     from shared.domain.commercial import RateCard
     from shared.domain.engagements import Engagement
+    from shared.domain.ports import RateBudgets
 
 __all__ = ["ProductiveConnection", "ProductiveConnector", "build"]
 
@@ -66,10 +67,11 @@ class ProductiveConnector:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], datetime] = utcnow,
+        budgets: RateBudgets | None = None,
     ) -> None:
         self.connection = connection
         self._clock = clock
-        self.client = ProductiveClient(connection, transport=transport, sleep=sleep)
+        self.client = ProductiveClient(connection, transport=transport, sleep=sleep, budgets=budgets)
         self.webhooks = ProductiveWebhooks(
             secret=connection.webhook_secret.get_secret_value(),
             organization_id=connection.organization_id,
@@ -388,8 +390,12 @@ def build(
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], datetime] = utcnow,
+    budgets: RateBudgets | None = None,
 ) -> ProductiveConnector:
-    """A connector from a connection mapping (see ProductiveConnection); `sleep`/`clock` are for tests."""
+    """A connector from a connection mapping (see ProductiveConnection); `sleep`/`clock` are for tests.
+
+    `budgets` holds the organization's rate budget (shared by every container; default: this process).
+    """
     try:
         settings = ProductiveConnection.model_validate(dict(connection))
     except ValidationError as exc:
@@ -398,4 +404,4 @@ def build(
             for error in exc.errors(include_input=False)
         )
         raise ConfigurationError(f"productive connection is invalid: {problems}") from None
-    return ProductiveConnector(settings, transport=transport, sleep=sleep, clock=clock)
+    return ProductiveConnector(settings, transport=transport, sleep=sleep, clock=clock, budgets=budgets)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import ValidationError
 
-from shared.connectors.http import RateBudget, VendorHttp
+from shared.connectors.http import VendorHttp
 from shared.connectors.productive.schemas import (
     CompanyDocument,
     CompanyListDocument,
@@ -30,34 +30,35 @@ from shared.connectors.productive.schemas import (
     ServiceTypeListDocument,
     ServiceTypeResource,
 )
+from shared.domain.budgets import InMemoryBudgets, RateLimit
 from shared.domain.errors import PermanentError
+
+if TYPE_CHECKING:
+    from shared.domain.ports import RateBudgets
 
 # https://developer.productive.io/ "Content Negotiation": "Content-Type header must be set to
 # application/vnd.api+json ... When Content-Type is not set as described, API will return 415".
 JSON_API = "application/vnd.api+json"
 
 
-class DualWindowBudget(RateBudget):
-    """Two sliding windows at once: Productive limits both a 10-second burst and a 30-minute total.
+def organization_limits(connection: ProductiveConnection) -> tuple[RateLimit, RateLimit]:
+    """Both of Productive's windows, per organization, for every container at once.
 
     https://developer.productive.io/guides/rate-limits: "100 requests per 10 seconds with additional
-    limit of 4000 requests per 30 minutes".
+    limit of 4000 requests per 30 minutes". Half of the short window may come at once (the long one
+    bounds the sustained rate anyway); the long window lets 5% of its requests come at once.
     """
-
-    def __init__(
-        self,
-        short: tuple[int, float],
-        long: tuple[int, float],
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(short[0], short[1], clock=clock, sleep=sleep)
-        self._long = RateBudget(long[0], long[1], clock=clock, sleep=sleep)
-
-    def acquire(self) -> float:
-        """Wait for room in the 30-minute window first, then in the 10-second one."""
-        return self._long.acquire() + super().acquire()
+    short = RateLimit(
+        connection.rate_limit_requests,
+        connection.rate_limit_window_seconds,
+        burst=max(1, connection.rate_limit_requests // 2),
+    )
+    long = RateLimit(
+        connection.rate_limit_long_requests,
+        connection.rate_limit_long_window_seconds,
+        burst=max(1, connection.rate_limit_long_requests // 20),
+    )
+    return short, long
 
 
 def describe_error(response: httpx.Response) -> str:
@@ -87,13 +88,12 @@ class ProductiveClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        budgets: RateBudgets | None = None,
     ) -> None:
         self.connection = connection
-        budget = DualWindowBudget(
-            (connection.rate_limit_requests, connection.rate_limit_window_seconds),
-            (connection.rate_limit_long_requests, connection.rate_limit_long_window_seconds),
-            clock=monotonic,
-            sleep=sleep,
+        # One budget per organization, shared by every container when `budgets` is the DynamoDB one.
+        budget = (budgets or InMemoryBudgets(clock=monotonic)).budget(
+            "productive", connection.organization_id, organization_limits(connection)
         )
         self.http = VendorHttp(
             vendor="productive",

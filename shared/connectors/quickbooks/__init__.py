@@ -36,6 +36,7 @@ from shared.domain.tokens import TokenStore
 if TYPE_CHECKING:
     from shared.domain.commercial import RateCard
     from shared.domain.engagements import Engagement
+    from shared.domain.ports import RateBudgets
 
 __all__ = ["QuickBooksConnection", "QuickBooksConnector", "build"]
 
@@ -491,6 +492,7 @@ def build(
     sleep: Callable[[float], None] = time.sleep,
     on_tokens_refreshed: TokensRefreshed | None = None,
     token_store: TokenStore | None = None,
+    budgets: RateBudgets | None = None,
 ) -> QuickBooksConnector:
     """A connector for the company described by `connection` (the secret's fields).
 
@@ -499,6 +501,7 @@ def build(
     every container shares the rotating tokens (Secrets Manager in AWS); the connection's
     `refresh_token` is only the first one, used until the store holds a newer one.
     `on_tokens_refreshed(access, refresh)` is told of each refresh (after the store has it).
+    `budgets` holds the realm's rate budget (shared by every container; default: this process only).
     """
     try:
         settings = QuickBooksConnection.model_validate(dict(connection))
@@ -513,5 +516,6 @@ def build(
         sleep=sleep,
         on_tokens_refreshed=on_tokens_refreshed,
         token_store=token_store,
+        budgets=budgets,
     )
     return QuickBooksConnector(settings, client)

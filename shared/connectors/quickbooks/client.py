@@ -13,13 +13,13 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 from pydantic import ValidationError
 
-from shared.connectors.http import RateBudget, VendorHttp
+from shared.connectors.http import VendorHttp
 from shared.connectors.oauth import IssuedTokens, MemoryTokenStore, RefreshRefused, TokenKeeper
 from shared.connectors.quickbooks.schemas import (
     Customer,
@@ -29,6 +29,7 @@ from shared.connectors.quickbooks.schemas import (
     TrackingCategory,
     parse_faults,
 )
+from shared.domain.budgets import InMemoryBudgets, RateLimit
 from shared.domain.errors import (
     ConfigurationError,
     NotFoundError,
@@ -39,6 +40,9 @@ from shared.domain.errors import (
 )
 from shared.domain.tokens import OAuthTokens, TokenStore
 
+if TYPE_CHECKING:
+    from shared.domain.ports import RateBudgets
+
 TokensRefreshed = Callable[[str, str], None]
 
 # 500 requests per minute per realm, 10 per second per realm and app; after a 429 wait 60 s.
@@ -47,6 +51,10 @@ TokensRefreshed = Callable[[str, str], None]
 PER_MINUTE_LIMIT = 500
 PER_SECOND_LIMIT = 10
 THROTTLE_WAIT_SECONDS = 60.0
+# Both limits hold per realm for every container at once: the shared budget enforces them together.
+# Three requests may go at once inside the per-second limit, the rest 1/6 s apart: at most 9 in any
+# second and 363 in any minute (the margin and the arithmetic are in shared.domain.budgets).
+REALM_LIMITS = (RateLimit(PER_SECOND_LIMIT, 1.0, burst=3), RateLimit(PER_MINUTE_LIMIT, 60.0))
 
 # Intuit's page size ceiling for the query endpoint.
 # https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
@@ -77,18 +85,6 @@ class QuickBooksFaultError(PermanentError):
     def __init__(self, message: str, faults: list[FaultItem]) -> None:
         super().__init__(message)
         self.faults = faults
-
-
-class RealmBudget(RateBudget):
-    """The per-minute realm budget with the per-second ceiling layered on top."""
-
-    def __init__(self, *, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
-        super().__init__(PER_MINUTE_LIMIT, 60.0, clock=clock, sleep=sleep)
-        self._per_second = RateBudget(PER_SECOND_LIMIT, 1.0, clock=clock, sleep=sleep)
-
-    def acquire(self) -> float:
-        """Take one request from both windows; returns the seconds waited."""
-        return super().acquire() + self._per_second.acquire()
 
 
 def describe_fault(response: httpx.Response) -> str:
@@ -132,6 +128,7 @@ class QuickBooksClient:
         sleep: Callable[[float], None] = time.sleep,
         on_tokens_refreshed: TokensRefreshed | None = None,
         token_store: TokenStore | None = None,
+        budgets: RateBudgets | None = None,
     ) -> None:
         self.connection = connection
         self.on_tokens_refreshed = on_tokens_refreshed
@@ -152,7 +149,10 @@ class QuickBooksClient:
             auth_headers=self._auth_headers,
             on_unauthorized=self._on_unauthorized,
             describe_error=describe_fault,
-            budget=RealmBudget(clock=clock, sleep=sleep),
+            # One budget per realm, shared by every container when `budgets` is the DynamoDB one.
+            budget=(budgets or InMemoryBudgets(clock=clock)).budget(
+                "quickbooks", connection.realm_id, REALM_LIMITS
+            ),
             transport=transport,
             sleep=sleep,
         )

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import ValidationError
@@ -51,6 +51,9 @@ from shared.domain.commercial import Opportunity
 from shared.domain.errors import ConfigurationError, NotFoundError, ValidationFailed
 from shared.domain.models import Account, SystemName
 from shared.domain.ports import DeletionLog, ReceivedWebhook, RecordFate, SetupOutcome, WebhookRequest
+
+if TYPE_CHECKING:
+    from shared.domain.ports import RateBudgets
 
 __all__ = ["WRITE_BACK_FIELDS", "SalesforceConnection", "SalesforceConnector", "build"]
 
@@ -113,9 +116,12 @@ class SalesforceConnector:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         retry: RetryPolicy | None = None,
+        budgets: RateBudgets | None = None,
     ) -> None:
         self.connection = connection
-        self.client = SalesforceClient(connection, transport=transport, sleep=sleep, retry=retry)
+        self.client = SalesforceClient(
+            connection, transport=transport, sleep=sleep, retry=retry, budgets=budgets
+        )
         self.receiver = OutboundMessageReceiver(
             organization_id=connection.organization_id,
             endpoint_token=connection.webhook_token.get_secret_value(),
@@ -309,9 +315,15 @@ class SalesforceConnector:
 
 
 def build(
-    connection: Mapping[str, Any], *, transport: httpx.BaseTransport | None = None
+    connection: Mapping[str, Any],
+    *,
+    transport: httpx.BaseTransport | None = None,
+    budgets: RateBudgets | None = None,
 ) -> SalesforceConnector:
-    """A connector for one org from its connection settings (see `SalesforceConnection`)."""
+    """A connector for one org from its connection settings (see `SalesforceConnection`).
+
+    `budgets` holds the org's daily request budget (shared by every container; default: this process).
+    """
     try:
         settings = SalesforceConnection.model_validate(dict(connection))
     except ValidationError as exc:
@@ -320,4 +332,4 @@ def build(
             for error in exc.errors()
         )
         raise ConfigurationError(f"Salesforce connection settings are invalid: {problems}") from exc
-    return SalesforceConnector(settings, transport=transport)
+    return SalesforceConnector(settings, transport=transport, budgets=budgets)

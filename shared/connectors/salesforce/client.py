@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -23,7 +23,11 @@ from shared.connectors.salesforce.schemas import (
     TokenResponse,
     parse_limit_info,
 )
+from shared.domain.budgets import InMemoryBudgets, RateLimit
 from shared.domain.errors import ConfigurationError, PermanentError, RateLimitedError, TransientError
+
+if TYPE_CHECKING:
+    from shared.domain.ports import RateBudgets
 
 VENDOR = "salesforce"
 
@@ -102,6 +106,7 @@ class SalesforceClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         retry: RetryPolicy | None = None,
+        budgets: RateBudgets | None = None,
     ) -> None:
         self.connection = connection
         self.api_usage: ApiUsage | None = None
@@ -125,6 +130,10 @@ class SalesforceClient:
             on_unauthorized=self.refresh_token,
             describe_error=describe_error,
             retry=policy,
+            # The org's daily allocation, shared by every container: one sync storm cannot spend the day.
+            budget=(budgets or InMemoryBudgets()).budget(
+                VENDOR, connection.organization_id, (RateLimit(connection.daily_api_requests, 86_400.0),)
+            ),
             transport=observed,
             sleep=sleep,
         )

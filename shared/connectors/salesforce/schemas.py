@@ -76,6 +76,10 @@ class SalesforceConnection(BaseModel):
     organization_id: str = Field(description="the 15- or 18-character org id (prefix 00D)")
     webhook_token: SecretStr = Field(description="shared token in the outbound message URL (?token=)")
     query_batch_size: int = Field(default=2000, ge=200, le=2000)
+    # The org's total API request allocation, a rolling 24 hours (100,000 + per-licence adders);
+    # Setup > Company Information shows it. There is no per-second limit for calls under 20 s.
+    # https://developer.salesforce.com/docs/platform/salesforce-app-limits-cheatsheet/guide/salesforce-app-limits-platform-api.html
+    daily_api_requests: int = Field(default=100_000, ge=1)
     multi_currency: bool = Field(
         default=False, description="the org has multiple currencies enabled (Account.CurrencyIsoCode exists)"
     )

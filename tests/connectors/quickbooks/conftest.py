@@ -45,13 +45,19 @@ class Recorder:
 
 
 @pytest.fixture
-def sandbox() -> QuickBooksSandbox:
-    return QuickBooksSandbox(realm_id="4620816365", refresh_token="rt-initial", verifier_token="verifier-1")
+def recorder() -> Recorder:
+    return Recorder(Clock(fast_forward=True))
 
 
 @pytest.fixture
-def recorder() -> Recorder:
-    return Recorder(Clock(fast_forward=True))
+def sandbox(recorder: Recorder) -> QuickBooksSandbox:
+    # The realm counts its per-second limit on the same (fast-forwarding) clock the connector waits on.
+    return QuickBooksSandbox(
+        realm_id="4620816365",
+        refresh_token="rt-initial",
+        verifier_token="verifier-1",
+        clock=recorder.clock.now,
+    )
 
 
 def connect(sandbox: QuickBooksSandbox, recorder: Recorder) -> QuickBooksConnector:

@@ -161,6 +161,24 @@ def test_more_than_500_requests_a_minute_are_throttled(sandbox: QuickBooksSandbo
     assert statuses == [200, 200, 200, 429]
 
 
+def test_more_than_10_requests_a_second_are_throttled_with_intuits_fault(
+    sandbox: QuickBooksSandbox, api: httpx.Client
+) -> None:
+    # given a realm whose clock stands still (all requests fall in the same second)
+    frozen = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    sandbox.clock = lambda: frozen
+    # when 11 requests arrive in that second
+    answers = [api.get(f"{BASE}/query", params={"query": "select * from Customer"}) for _ in range(11)]
+    # then the 11th is Intuit's 429 ThrottleExceeded, and the sandbox counted it
+    assert [a.status_code for a in answers] == [200] * 10 + [429]
+    error = answers[-1].json()["Fault"]["Error"][0]
+    assert (error["code"], error["Message"]) == (
+        "003001",
+        "message=ThrottleExceeded; errorCode=003001; statusCode=429",
+    )
+    assert (sandbox.throttled, sandbox.peak_per_second) == (1, 10)
+
+
 def test_fail_next_injects_faults(sandbox: QuickBooksSandbox, api: httpx.Client) -> None:
     sandbox.fail_next(1, 503)
     assert create(api, "Acme").status_code == 503
@@ -272,6 +290,7 @@ def test_a_sub_customer_hangs_under_its_parent(sandbox: QuickBooksSandbox, api: 
 
 
 def test_sub_customer_faults_as_qbo_answers_them(sandbox: QuickBooksSandbox, api: httpx.Client) -> None:
+    sandbox.set_rate_limit(False)  # more than 10 requests in a second
     parent = create(api, "Acme").json()["Customer"]
     create(api, "Taken")
     cases = [

@@ -1,0 +1,137 @@
+"""Rate budgets in DynamoDB: one item per vendor tenant, shared by every Lambda container and flow.
+
+Item `BUDGET#<vendor>#<tenant>` / `BUDGET` on the ledger table holds one theoretical arrival time
+per published limit (the GCRA of `shared.domain.budgets`), the limits' signature and a version.
+Taking a slot reads the item (strongly consistent), computes the next slot and writes it back on
+condition that the version is still the one read; a caller who lost the race reads again and
+retries, so two containers can never hand out the same slot.
+
+Why the ledger table: every function that calls a vendor is already granted it (no new table, no
+new grant in the wiring), the items are few (one per connected tenant), tiny and expire by TTL when
+idle, and the write rate of one item is the vendor's own rate (a few per second), far below what
+one DynamoDB partition takes (1,000 writes/s,
+https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from shared.domain.budgets import RateLimit, bands_of, reserve, signature, too_far
+from shared.domain.errors import TransientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+# A lost race costs one read and one write; this many in a row means something else is wrong.
+MAX_RACES = 50
+# Idle budgets disappear (TTL) this long after their longest window has passed.
+IDLE_SECONDS = 86_400
+
+
+def budget_key(vendor: str, tenant: str) -> dict[str, Any]:
+    """The item's key: one budget per vendor and tenant (realm, organization, org id)."""
+    return {"pk": {"S": f"BUDGET#{vendor}#{tenant}"}, "sk": {"S": "BUDGET"}}
+
+
+class DynamoBudget:
+    """One vendor tenant's budget in DynamoDB (`RateBudget` port)."""
+
+    def __init__(
+        self,
+        vendor: str,
+        tenant: str,
+        limits: Sequence[RateLimit],
+        *,
+        table_name: str,
+        client: DynamoDBClient,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.vendor = vendor
+        self.tenant = tenant
+        self._bands = bands_of(limits)
+        self._signature = signature(limits)
+        self._longest = max(limit.seconds for limit in limits)
+        self._table = table_name
+        self._client = client
+        # Wall-clock time: every container must agree on it (Lambda hosts keep NTP time).
+        self._clock = clock
+        self.races = 0  # conditional writes lost to another taker (then retried)
+
+    def _read(self) -> tuple[tuple[float, ...] | None, int | None]:
+        item = self._client.get_item(
+            TableName=self._table, Key=budget_key(self.vendor, self.tenant), ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None, None
+        version = int(item["version"]["N"])
+        if item.get("limits", {}).get("S") != self._signature:
+            return None, version  # other limits (a new release): start afresh, keep the version chain
+        return tuple(float(value["N"]) for value in item["tat"]["L"]), version
+
+    def _write(self, tats: Sequence[float], version: int | None, now: float) -> bool:
+        """Store `tats` if nobody wrote since `version` was read; False when the race was lost."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    **budget_key(self.vendor, self.tenant),
+                    "tat": {"L": [{"N": str(Decimal(repr(tat)))} for tat in tats]},
+                    "limits": {"S": self._signature},
+                    "version": {"N": str((version or 0) + 1)},
+                    "expires_at": {"N": str(int(now + self._longest + IDLE_SECONDS))},
+                },
+                # Nobody wrote since the read: the item is still absent, or still at the version read
+                # (-1 when it was absent: no stored item has that version).
+                ConditionExpression="attribute_not_exists(pk) OR version = :seen",
+                ExpressionAttributeValues={":seen": {"N": str(-1 if version is None else version)}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def reserve(self, *, max_wait: float) -> float:
+        """Reserve the next slot for every container; returns the seconds to wait for it.
+
+        Raises RateLimitedError (retry_after = the wait) without reserving when the slot is more
+        than `max_wait` away, so a full budget delays the message instead of holding a Lambda.
+        """
+        for _ in range(MAX_RACES):
+            tats, version = self._read()
+            now = self._clock()
+            start, updated = reserve(tats, self._bands, now)
+            wait = start - now
+            if wait > max_wait:
+                raise too_far(self.vendor, self.tenant, wait)
+            if self._write(updated, version, now):
+                return max(0.0, wait)
+            self.races += 1
+        raise TransientError(f"{self.vendor}: budget of {self.tenant} lost {MAX_RACES} races in a row")
+
+
+class DynamoBudgets:
+    """`RateBudgets` on the ledger table: the composition root hands it to every connector."""
+
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        client: DynamoDBClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._table = table_name
+        self._client: DynamoDBClient = client or boto3.client("dynamodb")
+        self._clock = clock
+
+    def budget(self, vendor: str, tenant: str, limits: Sequence[RateLimit]) -> DynamoBudget:
+        return DynamoBudget(
+            vendor, tenant, limits, table_name=self._table, client=self._client, clock=self._clock
+        )

@@ -1,0 +1,149 @@
+"""Rate budgets: a vendor's published limits turned into request slots (GCRA), shared or in memory.
+
+A vendor publishes limits per tenant ("500 requests per minute per realm", "100 requests per 10
+seconds"); every Lambda container calling that tenant must stay inside them *together*. Each
+published limit becomes one *band* of the generic cell rate algorithm (GCRA, the token bucket
+written as one number per band: the theoretical arrival time, TAT, of the next request). Taking a
+slot is a pure function of the stored TATs and the time, so the same arithmetic runs in memory
+(unit tests, one process) and in DynamoDB with a conditional write (shared by every container,
+`shared.aws.budget`).
+
+Why GCRA and not a window counter: a fixed window lets 2x the limit through across a boundary, and
+a sliding log needs every timestamp. A band with emission interval T and burst B lets at most
+`floor(W / T) + B` requests into any window of W seconds, so choosing `T` and `B` from the published
+limit (with a margin for the jitter between taking a slot and the vendor counting the request)
+keeps every sliding window the vendor might use under its limit.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from shared.domain.errors import RateLimitedError
+
+# Kept unused from each published limit: the request takes a slot, then travels (latency varies),
+# so the vendor may count a few requests closer together than they were scheduled.
+MARGIN = 0.05
+# Of what is left, this share may come at once (the burst); the rest is spread evenly.
+BURST_SHARE = 1 / 50
+# Epoch seconds in a float carry ~0.2 µs of noise: a wait shorter than this is none.
+_EPSILON = 1e-5
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """One published limit: at most `requests` in any `seconds` (per vendor tenant)."""
+
+    requests: int
+    seconds: float
+    burst: int | None = None  # requests that may come at once; default: BURST_SHARE of the usable
+
+    def __post_init__(self) -> None:
+        if self.requests < 1 or self.seconds <= 0 or (self.burst is not None and self.burst < 1):
+            raise ValueError(f"a rate limit needs requests >= 1, seconds > 0 and burst >= 1, not {self}")
+
+    def band(self) -> Band:
+        """The GCRA band that keeps any window of `seconds` at or under `requests`, with the margin.
+
+        At most `floor(W / interval) + burst` requests fit in a window of W seconds, so spreading
+        `usable - burst` over the window and letting `burst` come at once adds up to `usable`.
+        """
+        usable = max(1, self.requests - max(1, math.ceil(self.requests * MARGIN)))
+        burst = min(usable, self.burst if self.burst is not None else max(1, int(usable * BURST_SHARE)))
+        spread = max(1, usable - burst)
+        interval = self.seconds / spread
+        return Band(interval=interval, tolerance=(burst - 1) * interval)
+
+
+@dataclass(frozen=True)
+class Band:
+    """GCRA parameters: `interval` between requests at the sustained rate, `tolerance` for a burst."""
+
+    interval: float
+    tolerance: float
+
+
+def bands_of(limits: Sequence[RateLimit]) -> tuple[Band, ...]:
+    """The bands of a vendor's limits, in the limits' order (stored TATs follow this order)."""
+    if not limits:
+        raise ValueError("a rate budget needs at least one published limit")
+    return tuple(limit.band() for limit in limits)
+
+
+def signature(limits: Sequence[RateLimit]) -> str:
+    """A stable text naming the limits, so stored TATs of other limits are not misread."""
+    return ",".join(f"{limit.requests}/{limit.seconds:g}/{limit.burst or ''}" for limit in limits)
+
+
+def reserve(
+    tats: Sequence[float] | None, bands: Sequence[Band], now: float
+) -> tuple[float, tuple[float, ...]]:
+    """The earliest start for one more request, and the TATs once it is taken.
+
+    `tats` are the stored theoretical arrival times (None: nothing taken yet). The request may
+    start when every band allows it (`start >= tat - tolerance`); each TAT then moves on by its
+    interval from `max(tat, start)`. Reserving ahead (start in the future) keeps callers in order:
+    the one who reserved first goes first, and nobody spins on retries while waiting.
+    """
+    current = tuple(tats) if tats is not None and len(tats) == len(bands) else (now,) * len(bands)
+    start = now
+    for tat, band in zip(current, bands, strict=True):
+        start = max(start, tat - band.tolerance)
+    if start - now < _EPSILON:
+        start = now  # float noise of stored times, not a wait
+    updated = tuple(max(tat, start) + band.interval for tat, band in zip(current, bands, strict=True))
+    return start, updated
+
+
+def too_far(vendor: str, tenant: str, wait: float) -> RateLimitedError:
+    """The error for a slot further away than the caller can wait: the queue retries it later."""
+    return RateLimitedError(
+        f"{vendor}: the shared rate budget of {tenant} has no slot for {wait:.1f} s", retry_after=wait
+    )
+
+
+class InMemoryBudget:
+    """One tenant's budget in this process only: unit tests, fakes, and a single local process."""
+
+    def __init__(
+        self, vendor: str, tenant: str, limits: Sequence[RateLimit], *, clock: Callable[[], float]
+    ) -> None:
+        self.vendor = vendor
+        self.tenant = tenant
+        self._bands = bands_of(limits)
+        self._clock = clock
+        self._tats: tuple[float, ...] | None = None
+        self._lock = threading.Lock()
+        self.taken = 0
+
+    def reserve(self, *, max_wait: float) -> float:
+        """Reserve the next slot; returns the seconds to wait for it (raises if over `max_wait`)."""
+        with self._lock:
+            now = self._clock()
+            start, updated = reserve(self._tats, self._bands, now)
+            wait = start - now
+            if wait > max_wait:
+                raise too_far(self.vendor, self.tenant, wait)
+            self._tats = updated
+            self.taken += 1
+            return wait
+
+
+class InMemoryBudgets:
+    """`RateBudgets` kept in this process: one budget per (vendor, tenant), as the port promises."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._budgets: dict[tuple[str, str], InMemoryBudget] = {}
+        self._lock = threading.Lock()
+
+    def budget(self, vendor: str, tenant: str, limits: Sequence[RateLimit]) -> InMemoryBudget:
+        with self._lock:
+            key = (vendor, tenant)
+            if key not in self._budgets:
+                self._budgets[key] = InMemoryBudget(vendor, tenant, limits, clock=self._clock)
+            return self._budgets[key]
