@@ -108,6 +108,13 @@ class ApiFront:
     ) -> None:
         self.routes = routes_of(wiring)
         self._metrics = metrics
+        # One request at a time reaches the functions. Powertools' event handler keeps the request
+        # being resolved on its BaseRouter class (aws_lambda_powertools/event_handler/api_gateway.py:
+        # `BaseRouter.current_event = ...`), which is one per process here but one per container in
+        # Lambda: two requests resolved at once, even by two different functions, would each be
+        # checked against the other's headers. Requests are milliseconds; the server still accepts
+        # concurrent connections, and they queue here.
+        self._one_at_a_time = threading.Lock()
         self._invoker = invoker
         self._account_id = account_id
         self._api_id = uuid.uuid5(uuid.NAMESPACE_URL, wiring.stack_name).hex[:10]
@@ -206,7 +213,9 @@ class ApiFront:
             return _json_response(413, "Request Too Long")
         route, params = matched
         try:
-            result = self._invoker.invoke(route.function, self.event(request, route, params))
+            event = self.event(request, route, params)
+            with self._one_at_a_time:
+                result = self._invoker.invoke(route.function, event)
         except Exception:
             # API Gateway answers a failed Lambda integration with 502; the stack trace goes to the log.
             LOG.exception("function %s failed on %s %s", route.function, request.method, request.path)

@@ -9,6 +9,7 @@ before touching it, so a moto upgrade fails loudly instead of silently running t
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import json
 import threading
@@ -25,6 +26,7 @@ import moto
 from moto.core.config import DefaultConfig
 
 from infra.local.clock import Clock
+from infra.local.containers import ContainerPool, private_copy
 from infra.local.timeouts import call_with_timeout
 
 PINNED_MOTO_VERSION = "5.2.5"
@@ -126,14 +128,9 @@ class Invoker:
     Timeouts are enforced: past `timeout_seconds` the invocation fails with TaskTimedOut
     (infra/local/timeouts.py), as Lambda's does.
 
-    One invocation at a time per function, as one Lambda container runs one invocation at a time:
-    a handler module's globals (the Powertools resolver's current event, a BatchProcessor's records,
-    the logger's appended keys) are that container's, and code written for Lambda rightly assumes
-    nobody else touches them mid-invocation. Several of the local API's threads calling one handler
-    at once would have one request checked against another's headers. Each function is one warm
-    container here (a pool of copies would need a fresh copy of every module the handler imports,
-    which one interpreter cannot give); different functions still run side by side, and a webhook
-    invocation takes milliseconds, so the API front's concurrent senders simply queue.
+    Each invocation runs alone in a warm container of its function (infra/local/containers.py), as
+    in Lambda: invocations at once get containers of their own, whose handler modules share no state
+    (state a library keeps on a class is still shared: see the API front).
     """
 
     def __init__(self, specs: Iterable[LambdaSpec]) -> None:
@@ -141,9 +138,12 @@ class Invoker:
         self._by_physical = {s.physical_name: s.name for s in self.specs.values()}
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
-        # One per function, held for the whole of an invocation. (A handler that invoked its own
-        # function synchronously would wait for itself, as under reserved concurrency 1; none does.)
-        self._containers: dict[str, threading.Lock] = {name: threading.Lock() for name in self.specs}
+        self._containers = {
+            name: ContainerPool(
+                functools.partial(self.handler, name), functools.partial(self._private_handler, name)
+            )
+            for name in self.specs
+        }
         self.invocations: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
 
@@ -174,6 +174,14 @@ class Invoker:
             self._handlers[name] = handler
         return handler
 
+    def _private_handler(self, name: str) -> Handler:
+        self.handler(name)  # the wiring's path imports (and its errors are named) first
+        return private_copy(self.specs[name].handler)
+
+    def containers(self, name: str) -> int:
+        """Warm containers `name` has started so far (each one a cold start)."""
+        return self._containers[name].created
+
     def check(self) -> None:
         """Import every handler now; raise one HandlerImportError listing all that fail."""
         problems = []
@@ -191,9 +199,8 @@ class Invoker:
             self.invocations[name] += 1
         spec = self.specs[name]
         try:
-            handler = self.handler(name)
-            # One invocation at a time in this function's container; its time starts once it runs.
-            with self._containers[name]:
+            # A container of its own for the whole call; its time starts once it runs.
+            with self._containers[name].checkout() as handler:
                 return call_with_timeout(handler, event, LocalLambdaContext(spec), spec.timeout_seconds)
         except BaseException:
             with self._lock:

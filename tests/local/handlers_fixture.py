@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from typing import Any
 
-_lock = threading.Lock()
-batches: list[list[dict[str, Any]]] = []
-ticks: list[dict[str, Any]] = []
-flaky_calls: list[dict[str, Any]] = []
+# A second container of a function runs a private copy of this module (infra/local/containers.py);
+# what the tests look at stays in the module they imported, shared by every copy.
+_home = sys.modules.get(__name__)
+_lock: threading.Lock = getattr(_home, "_lock", threading.Lock())
+batches: list[list[dict[str, Any]]] = getattr(_home, "batches", [])
+ticks: list[dict[str, Any]] = getattr(_home, "ticks", [])
+flaky_calls: list[dict[str, Any]] = getattr(_home, "flaky_calls", [])
 
 
 class FlakyError(Exception):
@@ -83,7 +87,7 @@ def flaky(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"order": event.get("order"), "done": True, "remaining_ms": context.get_remaining_time_in_millis()}
 
 
-slow_marks: list[str] = []
+slow_marks: list[str] = getattr(_home, "slow_marks", [])
 
 
 def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -100,7 +104,9 @@ def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"batchItemFailures": []}
 
 
-running: list[int] = []  # how many `busy` invocations were running, seen by each when it started
+running: list[int] = getattr(
+    _home, "running", []
+)  # how many `busy` invocations were running, seen by each when it started
 
 
 def busy(event: dict[str, Any], context: Any) -> None:
