@@ -96,7 +96,8 @@ def local_up(
         for name, url in env.urls.items():
             typer.echo(f"sandbox:   {name:<11} {url}")
         if secrets_file is None:
-            typer.echo(f"approvals: {env.api_url}/approvals   (Authorization: Bearer {env.approver_token})")
+            for name, token in env.approver_tokens.items():
+                typer.echo(f"approvals: {env.api_url}/approvals   as {name}: Authorization: Bearer {token}")
             salesforce = env.connections()["salesforce"]
             typer.echo(
                 f"salesforce sandbox OAuth client: client_id={salesforce['client_id']}"

@@ -14,6 +14,7 @@ from unittest import mock
 
 from infra.local import moto_patches
 from infra.local.api_front import ApiFront, ApiServer
+from infra.local.authorizer import local_user_pools
 from infra.local.clock import Clock
 from infra.local.moto_patches import MOTO_CONFIG, Invoker, LambdaSpec
 from infra.local.pollers import PollerGroup, QueuePoller
@@ -155,7 +156,12 @@ class LocalRuntime:
             account_id=res.account_id,
             region=self._region,
         )
-        self._api = ApiFront(self.wiring, self.invoker, account_id=res.account_id)
+        pools = local_user_pools(
+            (pool.name for pool in self.wiring.user_pools),
+            res.secrets.values(),
+            self.clients.secretsmanager(),
+        )
+        self._api = ApiFront(self.wiring, self.invoker, account_id=res.account_id, authorizers=pools)
 
     def _set_environment(self, env: Mapping[str, str]) -> None:
         for key, value in env.items():

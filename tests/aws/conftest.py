@@ -1,4 +1,4 @@
-"""In-process moto with the hub's tables, as the wiring declares them (pk/sk string keys)."""
+"""In-process moto with the hub's tables, as the wiring declares them (pk/sk string keys, indexes)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.local.provision import table_spec
 from infra.wiring import WIRING
 
 
@@ -18,16 +19,5 @@ def dynamodb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         for table in WIRING.tables:
-            client.create_table(
-                TableName=table.name,
-                KeySchema=[
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            client.create_table(TableName=table.name, **table_spec(table))
         yield client
