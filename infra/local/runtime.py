@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any, Literal
 from unittest import mock
 
-from infra.local import moto_patches
+from infra.local import moto_atomic, moto_patches
 from infra.local.api_front import ApiFront, ApiServer
 from infra.local.authorizer import local_user_pools
 from infra.local.clock import Clock
@@ -86,6 +86,7 @@ class LocalRuntime:
         if self._started:
             return self
         moto_patches.verify_moto_internals()
+        moto_atomic.install()  # conditional writes atomic, as DynamoDB's are
         try:
             self._start_moto()
             self._resources = provision(self.wiring, clients=self.clients, secrets=self._secrets)

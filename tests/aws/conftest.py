@@ -9,6 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.local import moto_atomic
 from infra.local.provision import table_spec
 from infra.wiring import WIRING
 
@@ -16,6 +17,7 @@ from infra.wiring import WIRING
 @pytest.fixture
 def dynamodb() -> Iterator[Any]:
     """A DynamoDB client on moto with one table per wiring table, named by its logical name."""
+    moto_atomic.install()  # conditional writes atomic, as in DynamoDB (infra/local/moto_atomic.py)
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         for table in WIRING.tables:

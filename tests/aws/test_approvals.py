@@ -1,0 +1,126 @@
+"""Approval requests on moto: one decision wins a race, settled requests leave the index, no scans."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.aws.approvals import DynamoApprovals
+from shared.aws.ledger import DynamoLedger
+from shared.domain.models import EntityType, SourceRef, SystemName
+from shared.domain.ports import ApprovalRequest, ApprovalState, ExceptionRecord
+
+ASKED = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+DEAL = SourceRef(system=SystemName.SALESFORCE, type="Opportunity", id="006W")
+
+
+def _request(approval_id: str, *, at: datetime = ASKED) -> ApprovalRequest:
+    return ApprovalRequest(
+        id=approval_id,
+        opportunity=DEAL,
+        customer="001A",
+        engagement="Implementation",
+        dimensions={"legal_entity": "US01"},
+        budget="120000.00 USD",
+        task_token=f"token-{approval_id}",
+        requested_at=at,
+    )
+
+
+@pytest.fixture
+def approvals(dynamodb) -> DynamoApprovals:
+    return DynamoApprovals("ledger", client=dynamodb)
+
+
+def test_of_concurrent_decisions_exactly_one_is_recorded(approvals: DynamoApprovals) -> None:
+    # given one pending request
+    approvals.put(_request("opp-1"))
+    won: list[str] = []
+    start = threading.Barrier(12)
+
+    def decide(n: int) -> None:
+        state = ApprovalState.APPROVED if n % 2 else ApprovalState.REJECTED
+        start.wait()
+        now = datetime.now(UTC)
+        if approvals.decide(
+            "opp-1",
+            state,
+            by=f"approver-{n}",
+            at=now,
+            reason="no" if n % 2 == 0 else None,
+            deliver_until=now + timedelta(minutes=1),
+        ):
+            won.append(f"approver-{n}:{state}")
+
+    # when twelve approvers decide at once
+    threads = [threading.Thread(target=decide, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then one decision is recorded, and the record is that winner's
+    [winner] = won
+    recorded = approvals.get("opp-1")
+    assert recorded is not None
+    assert f"{recorded.decided_by}:{recorded.state}" == winner
+    assert approvals.pending() == []
+
+
+def test_a_decided_request_awaits_its_delivery_then_leaves_the_index(approvals: DynamoApprovals) -> None:
+    approvals.put(_request("opp-1"))
+    approvals.put(_request("opp-2", at=ASKED + timedelta(hours=1)))
+    now = datetime.now(UTC)
+    assert approvals.decide(
+        "opp-1",
+        ApprovalState.APPROVED,
+        by="ops",
+        at=now,
+        reason=None,
+        deliver_until=now + timedelta(minutes=1),
+    )
+    # a decision not yet delivered is not pending, and cannot be taken over while its writer holds it
+    assert [r.id for r in approvals.pending()] == ["opp-2"]
+    assert [r.id for r in approvals.undelivered()] == ["opp-1"]
+    assert not approvals.claim_delivery("opp-1", now=now, until=now + timedelta(minutes=1))
+    # once its time ran out (the writer died), one taker gets it
+    later = now + timedelta(minutes=2)
+    assert approvals.claim_delivery("opp-1", now=later, until=later + timedelta(minutes=1))
+    assert not approvals.claim_delivery("opp-1", now=later, until=later + timedelta(minutes=1))
+    approvals.delivered("opp-1", at=later)
+    assert approvals.undelivered() == []
+    settled = approvals.get("opp-1")
+    assert (
+        settled is not None and settled.delivered_at is not None and settled.state is ApprovalState.APPROVED
+    )
+
+
+def test_a_timed_out_request_is_neither_pending_nor_awaiting_delivery(approvals: DynamoApprovals) -> None:
+    approvals.put(_request("opp-1"))
+    assert approvals.time_out("opp-1") and not approvals.time_out("opp-unknown")
+    assert approvals.pending() == [] and approvals.undelivered() == []
+    timed_out = approvals.get("opp-1")
+    assert timed_out is not None and timed_out.state is ApprovalState.TIMED_OUT
+
+
+def test_exceptions_are_listed_from_the_index_open_then_resolved(dynamodb) -> None:
+    ledger = DynamoLedger("ledger", client=dynamodb)
+    for n in range(3):
+        ledger.record_exception(
+            ExceptionRecord(
+                id=f"x{n}",
+                kind="engagement_setup_failed",
+                entity=EntityType.OPPORTUNITY,
+                subject=DEAL,
+                reason="step activate failed",
+                opened_at=ASKED + timedelta(hours=n),
+            )
+        )
+    ledger.resolve_exception("x0", resolution="fixed by hand", at=ASKED + timedelta(days=1))
+    assert [e["id"] for e in ledger.open_exceptions()] == ["x1", "x2"]
+    assert [(e["id"], e["state"]) for e in ledger.exceptions()] == [
+        ("x1", "open"),
+        ("x2", "open"),
+        ("x0", "resolved"),
+    ]
