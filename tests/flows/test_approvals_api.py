@@ -1,4 +1,4 @@
-"""The approval routes on the sandboxes: signed-in approvers only, one decision per request, 4xx on bad bodies.
+"""The approval routes on the sandboxes: signed-in approvers only, one decision each, 400 on bad bodies.
 
 Every request goes over loopback through the local API front, which plays API Gateway's Cognito
 authorizer; the setups are real ones paused at their approval checkpoint.
