@@ -11,6 +11,7 @@ from shared.aws.approvals import DynamoApprovals
 from shared.aws.ledger import DynamoLedger
 from shared.domain.models import EntityType, SourceRef, SystemName
 from shared.domain.ports import ApprovalRequest, ApprovalState, ExceptionRecord
+from tests.benchmarks.ledger_reads import measure as ledger_reads
 
 ASKED = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 DEAL = SourceRef(system=SystemName.SALESFORCE, type="Opportunity", id="006W")
@@ -124,3 +125,13 @@ def test_exceptions_are_listed_from_the_index_open_then_resolved(dynamodb) -> No
         ("x2", "open"),
         ("x0", "resolved"),
     ]
+
+
+def test_get_approvals_reads_the_same_few_items_however_large_the_ledger_grows() -> None:
+    # given ledgers of 500 and of 5,000 items, each with 5 pending approvals and 3 open exceptions
+    small, large = ledger_reads(500), ledger_reads(5_000)
+    # then GET /approvals costs both the same: one index query reading only what it lists
+    assert small.listed == large.listed == 5
+    assert small.calls == large.calls == {"Query": 1}
+    assert small.items_read == large.items_read == 5
+    print(f"\nledger reads per GET /approvals: {small} / {large}")
