@@ -39,14 +39,15 @@ def _text(item: dict[str, Any], name: str) -> str | None:
 
 def _request_from(item: dict[str, Any]) -> ApprovalRequest:
     asked = ApprovalRequest.model_validate_json(item["request"]["S"])
+    # An attribute beside the request wins; an item written before they existed kept all in `request`.
     return asked.model_copy(
         update={
             "state": ApprovalState(item["state"]["S"]),
-            "decided_by": _text(item, "decided_by"),
-            "reason": _text(item, "reason"),
-            "decided_at": _moment(item, "decided_at"),
-            "delivered_at": _moment(item, "delivered_at"),
-            "reminded_at": _moment(item, "reminded_at"),
+            "decided_by": _text(item, "decided_by") or asked.decided_by,
+            "reason": _text(item, "reason") or asked.reason,
+            "decided_at": _moment(item, "decided_at") or asked.decided_at,
+            "delivered_at": _moment(item, "delivered_at") or asked.delivered_at,
+            "reminded_at": _moment(item, "reminded_at") or asked.reminded_at,
         }
     )
 
