@@ -76,7 +76,11 @@ def demo(landscape: LandscapeOption = None) -> None:
 def local_up(
     secrets_file: Annotated[
         Path | None,
-        typer.Option("--secrets", help="JSON connections file (real vendors); default: the local sandboxes"),
+        typer.Option(
+            "--secrets",
+            help="JSON connections file (real vendors); default: the local sandboxes. Rotated OAuth "
+            "tokens are kept beside it in FILE-STEM.oauth-tokens.json and loaded again on the next start",
+        ),
     ] = None,
     landscape: LandscapeOption = None,
 ) -> None:
@@ -95,6 +99,8 @@ def local_up(
         )
         for name, url in env.urls.items():
             typer.echo(f"sandbox:   {name:<11} {url}")
+        if env.tokens_file is not None:
+            typer.echo(f"tokens:    {env.tokens_file}   (rotated OAuth tokens, kept between runs)")
         if secrets_file is None:
             for name, token in env.approver_tokens.items():
                 typer.echo(f"approvals: {env.api_url}/approvals   as {name}: Authorization: Bearer {token}")

@@ -239,6 +239,11 @@ LEDGER = Table(
 IDEMPOTENCY = Table("idempotency", ttl_attribute="expiration")
 BUS = Bus("close2cash")
 CONNECTIONS = Secret("connections", "Credentials and endpoints of each connected system, keyed by system")
+# Kept apart from CONNECTIONS (read-only to every function): the functions that call QuickBooks
+# write the refresh token Intuit rotates on every refresh, keyed by system and realm.
+OAUTH_TOKENS = Secret(
+    "oauth-tokens", "OAuth tokens vendors rotate (QuickBooks), written back at each refresh"
+)
 
 ACCOUNT_CHANGES = Queue("account-changes", max_receive_count=5)
 OPPORTUNITY_CHANGES = Queue("opportunity-changes", max_receive_count=5)
@@ -278,7 +283,7 @@ WIRING = Wiring(
             queue=OPPORTUNITY_CHANGES.name,
         ),
     ),
-    secrets=(CONNECTIONS,),
+    secrets=(CONNECTIONS, OAUTH_TOKENS),
     functions=(
         Function(
             "webhook_ingest",
@@ -293,7 +298,11 @@ WIRING = Wiring(
             "account_sync",
             handler="functions.account_sync.handler.handler",
             trigger=QueueTrigger(ACCOUNT_CHANGES.name, batch_size=10, max_batching_window_seconds=1),
-            uses=(*_COMMON_ENV, IDEMPOTENCY.use(Access.READ_WRITE, "IDEMPOTENCY_TABLE")),
+            uses=(
+                *_COMMON_ENV,
+                IDEMPOTENCY.use(Access.READ_WRITE, "IDEMPOTENCY_TABLE"),
+                OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET"),  # QuickBooks customers
+            ),
             memory_mb=512,
             timeout_seconds=60,
             reserved_concurrency=None,
@@ -315,6 +324,7 @@ WIRING = Wiring(
                 *_COMMON_ENV,
                 BUS.use(Access.PUT, "EVENT_BUS_NAME"),
                 DELIVERY_OPS.use(Access.PUBLISH, "NOTIFY_TOPIC_ARN"),
+                OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET"),  # QuickBooks sub-customers
             ),
             timeout_seconds=120,  # a step may sync the customer first: a few vendor calls with retries
             description="One step of engagement setup (validate, upsert, dimensions, shell, rates, ...)",

@@ -27,6 +27,9 @@ from shared.governance.ownership import Ownership
 from shared.observability import PowertoolsMetrics, logger
 from shared.settings import WEBHOOK_MAX_BODY_BYTES, WEBHOOK_PROVIDERS, Settings
 
+# Vendors whose refresh tokens rotate: their `build` takes the shared `token_store`.
+ROTATING_REFRESH_TOKENS = frozenset({SystemName.QUICKBOOKS})
+
 if TYPE_CHECKING:
     import httpx
 
@@ -35,6 +38,7 @@ if TYPE_CHECKING:
     from shared.aws.notifications import SnsNotifier
     from shared.aws.workflows import StepFunctionsWorkflow
     from shared.domain.ports import EngagementTarget, OpportunitySource
+    from shared.domain.tokens import TokenStore
     from shared.sync.accounts import AccountSync
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
     from shared.sync.ingest import WebhookIngest
@@ -95,8 +99,18 @@ class Services:
                     f"no connection for {system} in secret {self.settings.connections_secret}"
                 )
             module = importlib.import_module(f"shared.connectors.{system.value}")
-            self._connectors[system] = module.build(settings, transport=self.transports.get(system))
+            shared = {"token_store": self.token_store} if system in ROTATING_REFRESH_TOKENS else {}
+            self._connectors[system] = module.build(settings, transport=self.transports.get(system), **shared)
         return self._connectors[system]
+
+    @cached_property
+    def token_store(self) -> TokenStore | None:
+        """Rotated OAuth tokens shared by every container (None: this function was not granted them)."""
+        if not self.settings.oauth_tokens_secret:
+            return None
+        from shared.aws.tokens import SecretsManagerTokenStore
+
+        return SecretsManagerTokenStore(self.settings.oauth_tokens_secret, leases=self.ledger)
 
     def connected(self) -> frozenset[SystemName]:
         known = {system.value for system in SystemName}

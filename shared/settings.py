@@ -28,6 +28,8 @@ class Settings(BaseModel):
 
     ledger_table: str = Field(min_length=1)
     connections_secret: str = Field(min_length=1)
+    # Rotated OAuth tokens (QuickBooks): only the functions that refresh them are granted it.
+    oauth_tokens_secret: str | None = None
     event_bus_name: str | None = None
     idempotency_table: str | None = None
     # The landscape file shipped with the code (relative paths are resolved against the code's
@@ -46,6 +48,7 @@ class Settings(BaseModel):
         names = {
             "ledger_table": "LEDGER_TABLE",
             "connections_secret": "CONNECTIONS_SECRET",
+            "oauth_tokens_secret": "OAUTH_TOKENS_SECRET",
             "event_bus_name": "EVENT_BUS_NAME",
             "idempotency_table": "IDEMPOTENCY_TABLE",
             "landscape_file": "LANDSCAPE_FILE",

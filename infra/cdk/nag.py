@@ -108,8 +108,9 @@ def acknowledge(stack: Close2CashStack) -> None:
             secret,
             "AwsSolutions-SMG4",
             "Holds third-party credentials (OAuth client secrets, refresh tokens, API keys) issued by each "
-            "vendor; they are rotated in the vendor's console and put here by the operator, so there is no "
-            "rotation Lambda that could rotate them on AWS's schedule.",
+            "vendor; the vendor rotates them, not AWS: the operator puts connection credentials here after "
+            "connecting a company, and the functions that refresh a rotating OAuth token (QuickBooks) write "
+            "the new one back at each refresh, so there is no rotation Lambda to run on AWS's schedule.",
         )
 
     rest_api = stack.api.rest_api

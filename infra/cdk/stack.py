@@ -82,12 +82,12 @@ class Close2CashStack(cdk.Stack):
         cdk.CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the webhook API")
         cdk.CfnOutput(self, "EventBusName", value=self.messaging.bus.event_bus_name)
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.observability.topic.topic_arn)
-        for name, secret in self.state.secrets.items():
+        for spec in wiring.secrets:
             cdk.CfnOutput(
                 self,
-                f"{_pascal(name)}SecretArn",
-                value=secret.secret_arn,
-                description="Put the real connection JSON here after the first deploy (see State docstring)",
+                f"{_pascal(spec.name)}SecretArn",
+                value=self.state.secrets[spec.name].secret_arn,
+                description=f"{spec.description} (see the State construct's docstring)",
             )
 
 

@@ -27,8 +27,9 @@ from infra.local.runtime import LocalRuntime
 from infra.local.sandboxes.productive import ProductiveSandbox
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
 from infra.local.sandboxes.salesforce import SalesforceSandbox
+from infra.local.token_file import SecretFileMirror, read_tokens_file, tokens_file_for
 from infra.wiring import APPROVERS as APPROVERS_POOL
-from infra.wiring import CONNECTIONS, DELIVERY_OPS, WIRING
+from infra.wiring import CONNECTIONS, DELIVERY_OPS, OAUTH_TOKENS, WIRING
 from shared import bootstrap
 from shared.governance.loader import load_landscape
 
@@ -62,6 +63,10 @@ class LocalEnvironment:
     ) -> None:
         self.host = host
         self.secrets_file = secrets_file
+        # With real vendors, rotated OAuth tokens are kept beside the secrets file between runs
+        # (infra/local/token_file.py); the sandboxes start afresh each time, so theirs are not.
+        self.tokens_file = tokens_file_for(secrets_file, OAUTH_TOKENS.name) if secrets_file else None
+        self._token_mirror: SecretFileMirror | None = None
         # Refuse to start on an invalid landscape: LandscapeInvalid lists every problem.
         self.landscape_file = landscape.resolve()
         self.landscape = load_landscape(self.landscape_file)
@@ -148,8 +153,17 @@ class LocalEnvironment:
             self.urls[name] = url
             self._servers.append(server)
         connections = self.connections()
-        self.runtime = LocalRuntime(WIRING, secrets={CONNECTIONS.name: connections}, host=self.host)
+        tokens = read_tokens_file(self.tokens_file) if self.tokens_file else {}
+        self.runtime = LocalRuntime(
+            WIRING, secrets={CONNECTIONS.name: connections, OAUTH_TOKENS.name: tokens}, host=self.host
+        )
         self.runtime.start()
+        if self.tokens_file is not None:
+            self._token_mirror = SecretFileMirror(
+                self.runtime.clients.secretsmanager(),
+                self.runtime.resources.secrets[OAUTH_TOKENS.name],
+                self.tokens_file,
+            ).start()
         bootstrap.override(None)  # handlers build their services from the runtime's environment
         # Powertools caches secrets per process: a second environment in the same process (tests)
         # has new sandbox credentials under the same secret name.
@@ -207,6 +221,9 @@ class LocalEnvironment:
         self.settle()
 
     def stop(self) -> None:
+        if self._token_mirror is not None:
+            self._token_mirror.stop()  # the last rotation reaches the file before moto goes away
+            self._token_mirror = None
         if self.runtime is not None:
             self.runtime.stop()
             self.runtime = None

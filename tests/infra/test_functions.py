@@ -7,7 +7,7 @@ import json
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.wiring import WIRING, Access, QueueTrigger
+from infra.wiring import OAUTH_TOKENS, WIRING, Access, QueueTrigger
 
 pytestmark = pytest.mark.infra
 
@@ -69,6 +69,29 @@ def test_grants_follow_the_wiring_uses(synth, spec):
         if u.resource in {t.name for t in WIRING.tables}
     )
     assert ("dynamodb:PutItem" in actions) == writes_tables
+
+
+def _statements_of(synth, fn_name):
+    role_id = synth.logical_id(synth.stack.functions.functions[fn_name].role)
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            yield from policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+@pytest.mark.parametrize("spec", WIRING.functions, ids=lambda f: f.name)
+def test_only_the_functions_that_refresh_quickbooks_tokens_may_write_the_token_secret(synth, spec):
+    # given the wiring says which functions write rotated OAuth tokens (those that call QuickBooks)
+    writes = any(u.resource == OAUTH_TOKENS.name and u.access is Access.READ_WRITE for u in spec.uses)
+    tokens_arn = {"Ref": synth.logical_id(synth.stack.state.secrets[OAUTH_TOKENS.name])}
+    # when rendered, then exactly those may PutSecretValue, on that secret alone, and nobody may
+    # change a secret's settings or version stages
+    puts = [s for s in _statements_of(synth, spec.name) if "secretsmanager:PutSecretValue" in s["Action"]]
+    assert bool(puts) == writes
+    for statement in puts:
+        assert statement["Action"] == "secretsmanager:PutSecretValue"
+        assert statement["Resource"] == tokens_arn
+    actions = _actions_of(synth, spec.name)
+    assert not actions & {"secretsmanager:UpdateSecret", "secretsmanager:UpdateSecretVersionStage"}
 
 
 def test_no_function_uses_the_broad_managed_execution_role(synth):

@@ -167,6 +167,18 @@ def grant(resource: Resource, use: Use, grantee: iam.IGrantable) -> str:
         if access is Access.READ:
             resource.grant_read(grantee)
             return resource.secret_arn
+        if access is Access.READ_WRITE:
+            # Read, plus PutSecretValue alone: `grant_write` would add UpdateSecret (description,
+            # KMS key) and UpdateSecretVersionStage, which writing a rotated token never needs.
+            # The secrets use the AWS managed key, so no KMS grant is needed either.
+            resource.grant_read(grantee)
+            iam.Grant.add_to_principal_or_resource(
+                grantee=grantee,
+                actions=["secretsmanager:PutSecretValue"],
+                resource_arns=[resource.secret_arn],
+                resource=resource,
+            )
+            return resource.secret_arn
     elif isinstance(resource, sns.Topic):
         if access is Access.PUBLISH:
             resource.grant_publish(grantee)

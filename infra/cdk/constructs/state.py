@@ -21,7 +21,8 @@ class State(Construct):
             --secret-string file://connections.json
 
     Later deploys do not overwrite it: CloudFormation only regenerates a secret whose generation
-    settings change.
+    settings change. The `oauth-tokens` secret is not for the operator: the functions that refresh a
+    rotating OAuth token (QuickBooks) write it, starting from the connections secret's refresh token.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, wiring: Wiring) -> None:

@@ -32,7 +32,12 @@ WebhookFormat = Literal["legacy", "cloudevents"]
 WsgiStartResponse = Callable[..., Any]
 
 TOKEN_PATH = "/oauth2/v1/tokens/bearer"  # noqa: S105 - a path, not a secret
-ACCESS_TOKEN_SECONDS = 3600  # Intuit access tokens live one hour
+# Access tokens live one hour; a refresh token 100 days (8,726,400 s, `x_refresh_token_expires_in`),
+# and each refresh hands out a new one and retires the one presented.
+# https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/faq
+# https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0
+ACCESS_TOKEN_SECONDS = 3600
+REFRESH_TOKEN_SECONDS = 8_726_400
 # Per realm: https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
 PER_MINUTE_LIMIT = 500
 MAX_RESULTS = 1000  # query page ceiling
@@ -101,10 +106,12 @@ class QuickBooksSandbox:
         self.rate_limited = True
         self.per_minute_limit = PER_MINUTE_LIMIT
         self.writes = 0  # customers created or changed through the API (replays excluded)
-        self.refreshes = 0
+        self.refreshes = 0  # successful refreshes
+        self.token_calls = 0  # every request to the token endpoint, refused ones included
         self.minor_versions_seen: set[str] = set()
         self._lock = threading.RLock()
         self._refresh_token = refresh_token
+        self._refresh_expires = clock() + timedelta(seconds=REFRESH_TOKEN_SECONDS)
         self._access_tokens: dict[str, datetime] = {}
         self._customers: dict[str, dict[str, Any]] = {}
         self._next_id = 1
@@ -139,6 +146,16 @@ class QuickBooksSandbox:
     def refresh_token(self) -> str:
         """The one refresh token the token endpoint accepts now (it rotates on every refresh)."""
         with self._lock:
+            return self._refresh_token
+
+    def reconnect(self) -> str:
+        """The company's admin connects the app again (new consent): a new refresh token, the old one void.
+
+        Returns the new refresh token, which the operator puts in the connections secret.
+        """
+        with self._lock:
+            self._refresh_token = "sbx-rt-" + secrets.token_urlsafe(24)
+            self._refresh_expires = self.clock() + timedelta(seconds=REFRESH_TOKEN_SECONDS)
             return self._refresh_token
 
     def customer(self, customer_id: str) -> dict[str, Any]:
@@ -328,7 +345,18 @@ class QuickBooksSandbox:
     # --- OAuth 2.0 ------------------------------------------------------------------------------
 
     def _token(self, request: Request) -> Response:
-        """POST /oauth2/v1/tokens/bearer with grant_type=refresh_token and HTTP Basic client auth."""
+        """POST /oauth2/v1/tokens/bearer with grant_type=refresh_token and HTTP Basic client auth.
+
+        The refresh token presented must be the latest one issued: the answer carries a new one and
+        the presented one stops working at once. A retired, unknown or expired refresh token gets
+        400 with Intuit's bare `{"error":"invalid_grant"}` (what its token endpoint returns when an
+        app did not keep the latest refresh token). Access tokens issued earlier stay valid until
+        they expire, as Intuit's do.
+        https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0
+        https://github.com/intuit/oauth-jsclient/issues/77
+        """
+        with self._lock:
+            self.token_calls += 1
         if request.method != "POST":
             return self._json(405, {"error": "invalid_request"})
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
@@ -340,13 +368,15 @@ class QuickBooksSandbox:
             return self._json(400, {"error": "unsupported_grant_type"})
         presented = form.get("refresh_token", [""])[0]
         with self._lock:
-            if not presented or not hmac.compare_digest(presented, self._refresh_token):
-                return self._json(
-                    400, {"error": "invalid_grant", "error_description": "Incorrect Token type"}
-                )
+            now = self.clock()
+            current = hmac.compare_digest(presented.encode(), self._refresh_token.encode())
+            if not presented or not current or now >= self._refresh_expires:
+                return self._json(400, {"error": "invalid_grant"})
             access = "sbx-at-" + secrets.token_urlsafe(24)
             self._refresh_token = "sbx-rt-" + secrets.token_urlsafe(24)
-            self._access_tokens[access] = self.clock() + timedelta(seconds=ACCESS_TOKEN_SECONDS)
+            # The 100 days roll: each refresh token lives that long from its own issue.
+            self._refresh_expires = now + timedelta(seconds=REFRESH_TOKEN_SECONDS)
+            self._access_tokens[access] = now + timedelta(seconds=ACCESS_TOKEN_SECONDS)
             self.refreshes += 1
             return self._json(
                 200,
@@ -355,7 +385,7 @@ class QuickBooksSandbox:
                     "access_token": access,
                     "expires_in": ACCESS_TOKEN_SECONDS,
                     "refresh_token": self._refresh_token,
-                    "x_refresh_token_expires_in": 8726400,
+                    "x_refresh_token_expires_in": REFRESH_TOKEN_SECONDS,
                 },
             )
 

@@ -31,6 +31,7 @@ from shared.domain.ports import (
     WebhookReply,
     WebhookRequest,
 )
+from shared.domain.tokens import TokenStore
 
 if TYPE_CHECKING:
     from shared.domain.commercial import RateCard
@@ -73,7 +74,7 @@ class QuickBooksConnector:
 
     @property
     def on_tokens_refreshed(self) -> TokensRefreshed | None:
-        """Called with (access_token, refresh_token) after every refresh: persist the refresh token."""
+        """Called with (access_token, refresh_token) after every refresh, once the token store has them."""
         return self.client.on_tokens_refreshed
 
     @on_tokens_refreshed.setter
@@ -461,14 +462,18 @@ def build(
     connection: Mapping[str, Any],
     *,
     transport: httpx.BaseTransport | None = None,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     on_tokens_refreshed: TokensRefreshed | None = None,
+    token_store: TokenStore | None = None,
 ) -> QuickBooksConnector:
     """A connector for the company described by `connection` (the secret's fields).
 
-    `clock`/`sleep` drive token expiry, the rate budget and retry waits (tests fast-forward them);
-    `on_tokens_refreshed(access, refresh)` is where the caller persists the rotated refresh token.
+    `clock` (POSIX seconds: token expiries are shared with other containers) and `sleep` drive
+    token expiry, the rate budget and retry waits (tests fast-forward them). `token_store` is where
+    every container shares the rotating tokens (Secrets Manager in AWS); the connection's
+    `refresh_token` is only the first one, used until the store holds a newer one.
+    `on_tokens_refreshed(access, refresh)` is told of each refresh (after the store has it).
     """
     try:
         settings = QuickBooksConnection.model_validate(dict(connection))
@@ -477,6 +482,11 @@ def build(
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigurationError(f"quickbooks connection: {where}: {first['msg']}") from exc
     client = QuickBooksClient(
-        settings, transport=transport, clock=clock, sleep=sleep, on_tokens_refreshed=on_tokens_refreshed
+        settings,
+        transport=transport,
+        clock=clock,
+        sleep=sleep,
+        on_tokens_refreshed=on_tokens_refreshed,
+        token_store=token_store,
     )
     return QuickBooksConnector(settings, client)

@@ -1,7 +1,8 @@
 """httpx client for QuickBooks Online: OAuth 2.0 refresh with rotation, Customer endpoints, query paging.
 
-Retries, Retry-After, the per-realm rate budget and status translation come from `VendorHttp`; this
-module adds what is QBO-specific: the token lifecycle, the `minorversion` and `requestid`
+Retries, Retry-After, the per-realm rate budget and status translation come from `VendorHttp`; the
+rotating tokens are kept by `TokenKeeper` (shared with every container through a `TokenStore`). This
+module adds what is QBO-specific: the token endpoint call, the `minorversion` and `requestid`
 parameters, and reading Fault bodies into the hub's errors.
 """
 
@@ -19,6 +20,7 @@ import httpx
 from pydantic import ValidationError
 
 from shared.connectors.http import RateBudget, VendorHttp
+from shared.connectors.oauth import IssuedTokens, MemoryTokenStore, RefreshRefused, TokenKeeper
 from shared.connectors.quickbooks.schemas import (
     Customer,
     FaultItem,
@@ -35,6 +37,7 @@ from shared.domain.errors import (
     TransientError,
     ValidationFailed,
 )
+from shared.domain.tokens import OAuthTokens, TokenStore
 
 TokensRefreshed = Callable[[str, str], None]
 
@@ -55,8 +58,9 @@ STALE_OBJECT = "5010"
 DUPLICATE_NAME = "6240"
 OBJECT_NOT_FOUND = "610"
 
-# Refresh a little before the access token's stated expiry (3600 s) so no call races the deadline.
-_EXPIRY_MARGIN_SECONDS = 120.0
+# The token endpoint answers in well under a second; a short timeout keeps the refresh (and so the
+# lock other containers wait on) brief even when Intuit is slow.
+_TOKEN_TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=5.0)
 
 
 class StaleObjectError(TransientError):
@@ -117,24 +121,31 @@ def fault_error(faults: list[FaultItem], context: str) -> Exception:
 
 
 class QuickBooksClient:
-    """One realm's QuickBooks Online API, with an OAuth token that refreshes and rotates itself."""
+    """One realm's QuickBooks Online API; its rotating OAuth tokens are shared through `token_store`."""
 
     def __init__(
         self,
         connection: QuickBooksConnection,
         *,
         transport: httpx.BaseTransport | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         on_tokens_refreshed: TokensRefreshed | None = None,
+        token_store: TokenStore | None = None,
     ) -> None:
         self.connection = connection
         self.on_tokens_refreshed = on_tokens_refreshed
-        self._clock = clock
-        self._refresh_token = connection.refresh_token.get_secret_value()
-        self._access_token: str | None = None
-        self._expires_at = 0.0
-        self._token_lock = threading.Lock()
+        self.tokens = TokenKeeper(
+            token_key(connection.realm_id),
+            seed_refresh_token=connection.refresh_token.get_secret_value(),
+            refresh=self._request_tokens,
+            # Without a shared store (unit tests, one-off scripts) the tokens live in this process only.
+            store=token_store if token_store is not None else MemoryTokenStore(),
+            clock=clock,
+            sleep=sleep,
+            on_refreshed=self._handed_over,
+            vendor="quickbooks",
+        )
         self.api = VendorHttp(
             vendor="quickbooks",
             base_url=connection.base_url,
@@ -152,7 +163,10 @@ class QuickBooksClient:
             describe_error=describe_fault,
             transport=transport,
             sleep=sleep,
+            timeout=_TOKEN_TIMEOUT,
         )
+        # The access token each thread last sent, so that a 401 names the token it refused.
+        self._sent = threading.local()
 
     @property
     def calls(self) -> int:
@@ -161,8 +175,8 @@ class QuickBooksClient:
 
     @property
     def refresh_token(self) -> str:
-        """The current refresh token (it rotates; the caller persists it via `on_tokens_refreshed`)."""
-        return self._refresh_token
+        """The newest refresh token this process knows (it rotates; the token store holds the shared one)."""
+        return self.tokens.refresh_token
 
     def close(self) -> None:
         self.api.close()
@@ -171,62 +185,76 @@ class QuickBooksClient:
     # --- OAuth 2.0 ------------------------------------------------------------------------------
 
     def _auth_headers(self) -> Mapping[str, str]:
-        token = self._access_token
-        if token is None or self._clock() >= self._expires_at:
-            self.refresh_tokens(stale=token)
-            token = self._access_token
+        token = self.tokens.access_token()
+        self._sent.access = token
         return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
     def _on_unauthorized(self) -> None:
-        # A 401 (fault code 3200) means the access token expired or was revoked early.
+        # A 401 (fault code 3200) means the access token expired or was revoked early: get one
+        # other than the refused one (another container may already have it in the store).
         # https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes
-        self.refresh_tokens(stale=self._access_token)
+        self.tokens.renew(stale=getattr(self._sent, "access", None))
 
     def refresh_tokens(self, *, stale: str | None = None) -> str:
-        """Exchange the refresh token for a new access token; returns the access token.
+        """A fresh access token other than `stale`, refreshing (once across containers) if need be."""
+        return self.tokens.renew(stale=stale)
 
-        POST to the token endpoint with `grant_type=refresh_token`, client id and secret in HTTP
-        Basic auth (`client_secret_basic`, listed in Intuit's discovery document). Intuit rotates
-        refresh tokens: the response's `refresh_token` replaces ours and the old one soon stops
-        working, so it is handed to `on_tokens_refreshed` for the caller to persist at once.
+    def _handed_over(self, tokens: OAuthTokens) -> None:
+        if self.on_tokens_refreshed is not None and tokens.access_token is not None:
+            self.on_tokens_refreshed(tokens.access_token, tokens.refresh_token)
+
+    def _request_tokens(self, refresh_token: str) -> IssuedTokens:
+        """Exchange `refresh_token` at Intuit's token endpoint; raises `RefreshRefused` on invalid_grant.
+
+        POST with `grant_type=refresh_token`, client id and secret in HTTP Basic auth
+        (`client_secret_basic`, listed in Intuit's discovery document). Intuit rotates refresh
+        tokens: the answer's `refresh_token` replaces the one sent, which stops working, so the
+        keeper stores it before anyone else refreshes. Access tokens live 3600 s
+        (`expires_in`); `x_refresh_token_expires_in` is the refresh token's remaining life.
+        https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0
+        https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/faq
         https://developer.intuit.com/.well-known/openid-sandbox-configuration
         https://blogs.a.intuit.com/2025/11/12/important-changes-to-refresh-token-policy
-        https://nango.dev/blog/quickbooks-oauth-refresh-token-invalid-grant
         """
-        with self._token_lock:
-            if self._access_token is not None and self._access_token != stale:
-                return self._access_token  # another thread refreshed while we waited
-            secret = self.connection.client_secret.get_secret_value()
-            basic = base64.b64encode(f"{self.connection.client_id}:{secret}".encode()).decode()
-            response = self.oauth.request(
-                "POST",
-                self.connection.token_url,
-                content=urlencode({"grant_type": "refresh_token", "refresh_token": self._refresh_token}),
-                headers={
-                    "Authorization": f"Basic {basic}",
-                    "Accept": "application/json",
-                    "Content-Type": "application/x-www-form-urlencoded",
-                },
-                ok_statuses=frozenset({400, 401}),
+        secret = self.connection.client_secret.get_secret_value()
+        basic = base64.b64encode(f"{self.connection.client_id}:{secret}".encode()).decode()
+        response = self.oauth.request(
+            "POST",
+            self.connection.token_url,
+            content=urlencode({"grant_type": "refresh_token", "refresh_token": refresh_token}),
+            headers={
+                "Authorization": f"Basic {basic}",
+                "Accept": "application/json",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            ok_statuses=frozenset({400, 401}),
+        )
+        if response.status_code in (400, 401):
+            summary = describe_fault(response)
+            if _oauth_error(response) == "invalid_grant":
+                # This refresh token expired, was revoked or was rotated away (Intuit answers a
+                # bare {"error":"invalid_grant"}): the keeper tries the others it knows.
+                # https://github.com/intuit/oauth-jsclient/issues/77
+                raise RefreshRefused(summary)
+            # invalid_client (wrong id/secret) and the like do not heal with another token.
+            raise ConfigurationError(
+                f"quickbooks: token refresh refused ({summary}); "
+                "check the client id and secret of the QuickBooks connection"
             )
-            if response.status_code in (400, 401):
-                # invalid_grant: the refresh token expired, was revoked or was already rotated
-                # away; invalid_client: wrong id/secret. Neither heals on retry: a person must
-                # reconnect the app to the company.
-                raise ConfigurationError(
-                    f"quickbooks: token refresh refused ({describe_fault(response)}); "
-                    "reconnect the QuickBooks company to close2cash"
-                )
-            try:
-                tokens = TokenResponse.model_validate_json(response.content)
-            except ValidationError as exc:
-                raise TransientError(f"quickbooks: unreadable token response: {exc}") from exc
-            self._access_token = tokens.access_token
-            self._expires_at = self._clock() + max(0.0, tokens.expires_in - _EXPIRY_MARGIN_SECONDS)
-            self._refresh_token = tokens.refresh_token
-            if self.on_tokens_refreshed is not None:
-                self.on_tokens_refreshed(tokens.access_token, tokens.refresh_token)
-            return tokens.access_token
+        try:
+            tokens = TokenResponse.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise TransientError(f"quickbooks: unreadable token response: {exc}") from exc
+        return IssuedTokens(
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token,
+            expires_in=float(tokens.expires_in),
+            refresh_expires_in=(
+                float(tokens.x_refresh_token_expires_in)
+                if tokens.x_refresh_token_expires_in is not None
+                else None
+            ),
+        )
 
     # --- the API --------------------------------------------------------------------------------
 
@@ -378,6 +406,19 @@ class QuickBooksClient:
             if len(rows) < page_size or (limit is not None and len(found) >= limit):
                 return found[:limit] if limit is not None else found
             start += page_size
+
+
+def token_key(realm_id: str) -> str:
+    """The token store's key for one company: tokens are per app and realm."""
+    return f"quickbooks/{realm_id}"
+
+
+def _oauth_error(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return str(body.get("error")) if isinstance(body, dict) and body.get("error") else None
 
 
 def like_prefix(value: str) -> str:

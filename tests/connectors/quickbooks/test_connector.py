@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
-from shared.connectors.quickbooks import QuickBooksConnector, mapper
+from shared.connectors.quickbooks import QuickBooksConnector, build, mapper
 from shared.connectors.quickbooks.client import DuplicateNameError
 from shared.domain.errors import ConfigurationError, RateLimitedError, ValidationFailed
 from shared.domain.models import SystemName
@@ -156,12 +157,13 @@ def test_expired_access_token_is_refreshed_and_the_rotated_refresh_token_handed_
 
 
 def test_a_stale_refresh_token_asks_for_reconnection(sandbox: QuickBooksSandbox, recorder: Recorder) -> None:
+    original = sandbox.connection("http://qbo.sandbox")
     first = connect(sandbox, recorder)
     first.create_account(make_account(), idempotency_key="c")  # rotates the refresh token
-    # a second process still holding the original refresh token is refused with invalid_grant
-    stale = connect(sandbox, recorder)
-    stale.client._refresh_token = "rt-initial"
-    with pytest.raises(ConfigurationError, match="invalid_grant"):
+    # given a second process that shares no token store and still holds the original refresh token
+    stale = build(original, transport=httpx.WSGITransport(app=sandbox), clock=recorder.clock.time)
+    # then Intuit's invalid_grant becomes a clear request to reconnect the company
+    with pytest.raises(ConfigurationError, match=r"invalid_grant.*reconnect"):
         stale.read_account("1")
 
 

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -56,6 +57,37 @@ def test_refresh_rotates_and_the_old_refresh_token_is_refused(sandbox: QuickBook
     again = refresh(client, "rt-0")
     assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
     assert refresh(client, sandbox.refresh_token, secret="wrong").json()["error"] == "invalid_client"
+
+
+def test_a_rotated_away_refresh_token_gets_intuits_bare_invalid_grant_and_earlier_access_still_works(
+    sandbox: QuickBooksSandbox,
+) -> None:
+    # given a refresh that rotated rt-0 away
+    client = http(sandbox)
+    first = refresh(client, "rt-0").json()
+    # when a second process presents rt-0 again, then Intuit's exact answer comes back
+    again = refresh(client, "rt-0")
+    assert (again.status_code, again.json()) == (400, {"error": "invalid_grant"})
+    # and the token endpoint counted both calls, the refused one included
+    assert (sandbox.token_calls, sandbox.refreshes) == (2, 1)
+    # while the access token issued before stays valid until it expires
+    api = client.get(f"{BASE}/customer/1", headers={"Authorization": f"Bearer {first['access_token']}"})
+    assert api.status_code != 401
+
+
+def test_a_refresh_token_lives_100_days_from_its_issue() -> None:
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
+    sandbox = QuickBooksSandbox(REALM, "cid", "csecret", "rt-0", "verifier", clock=lambda: now[0])
+    answer = refresh(http(sandbox), "rt-0").json()
+    assert answer["x_refresh_token_expires_in"] == 8_726_400
+    now[0] += timedelta(seconds=8_726_400)
+    assert refresh(http(sandbox), answer["refresh_token"]).json() == {"error": "invalid_grant"}
+
+
+def test_reconnecting_the_company_retires_the_previous_refresh_token(sandbox: QuickBooksSandbox) -> None:
+    fresh = sandbox.reconnect()
+    assert refresh(http(sandbox), "rt-0").status_code == 400
+    assert refresh(http(sandbox), fresh).status_code == 200
 
 
 def test_missing_or_unknown_bearer_gets_intuits_lowercase_401_fault(sandbox: QuickBooksSandbox) -> None:
