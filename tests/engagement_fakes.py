@@ -16,6 +16,7 @@ from shared.domain.money import Money
 from shared.domain.ports import (
     ApprovalRequest,
     ApprovalState,
+    Decision,
     EngagementRecord,
     EngagementStatus,
     SetupOutcome,
@@ -188,23 +189,19 @@ class InMemoryApprovals:
             if r.state in (ApprovalState.APPROVED, ApprovalState.REJECTED) and r.delivered_at is None
         ]
 
-    def decide(
-        self,
-        approval_id: str,
-        state: ApprovalState,
-        *,
-        by: str,
-        at: datetime,
-        reason: str | None,
-        deliver_until: datetime,
-    ) -> bool:
+    def decide(self, approval_id: str, decision: Decision) -> bool:
         request = self.requests.get(approval_id)
         if request is None or request.state is not ApprovalState.PENDING:
             return False
         self.requests[approval_id] = request.model_copy(
-            update={"state": state, "decided_by": by, "decided_at": at, "reason": reason}
+            update={
+                "state": decision.state,
+                "decided_by": decision.by,
+                "decided_at": decision.at,
+                "reason": decision.reason,
+            }
         )
-        self.deliver_until[approval_id] = deliver_until
+        self.deliver_until[approval_id] = decision.deliver_until
         return True
 
     def claim_delivery(self, approval_id: str, *, now: datetime, until: datetime) -> bool:

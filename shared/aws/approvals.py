@@ -18,7 +18,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from shared.aws.ledger import status_items
-from shared.domain.ports import ApprovalRequest, ApprovalState
+from shared.domain.ports import ApprovalRequest, ApprovalState, Decision
 from shared.settings import LEDGER_STATUS_KEY, LEDGER_STATUS_SORT
 
 if TYPE_CHECKING:
@@ -106,28 +106,19 @@ class DynamoApprovals:
             return False
         return True
 
-    def decide(
-        self,
-        approval_id: str,
-        state: ApprovalState,
-        *,
-        by: str,
-        at: datetime,
-        reason: str | None,
-        deliver_until: datetime,
-    ) -> bool:
+    def decide(self, approval_id: str, decision: Decision) -> bool:
         # The whole race is this condition: of concurrent decisions exactly one finds it pending.
         values: dict[str, Any] = {
-            ":decided": {"S": state.value},
+            ":decided": {"S": decision.state.value},
             ":pending": {"S": ApprovalState.PENDING.value},
-            ":by": {"S": by},
-            ":at": {"S": at.isoformat()},
-            ":until": {"N": str(int(deliver_until.timestamp()))},
+            ":by": {"S": decision.by},
+            ":at": {"S": decision.at.isoformat()},
+            ":until": {"N": str(int(decision.deliver_until.timestamp()))},
         }
         update = "SET #s = :decided, decided_by = :by, decided_at = :at, deliver_until = :until"
-        if reason is not None:
+        if decision.reason is not None:
             update += ", reason = :why"
-            values[":why"] = {"S": reason}
+            values[":why"] = {"S": decision.reason}
         return self._update(
             approval_id,
             UpdateExpression=update,

@@ -342,6 +342,16 @@ class ApprovalRequest(CanonicalModel):
     delivered_at: UtcDateTime | None = None
 
 
+class Decision(CanonicalModel):
+    """One approver's decision on a request; its writer holds the callback until `deliver_until`."""
+
+    state: ApprovalState
+    by: str = Field(min_length=1)
+    at: UtcDateTime
+    reason: str | None = None
+    deliver_until: UtcDateTime
+
+
 class ApprovalStore(Protocol):
     """Approval requests, kept in the ledger table beside the cross-references.
 
@@ -364,17 +374,8 @@ class ApprovalStore(Protocol):
         """Requests decided whose workflow has not been told yet (a crash between the two)."""
         ...
 
-    def decide(
-        self,
-        approval_id: str,
-        state: ApprovalState,
-        *,
-        by: str,
-        at: datetime,
-        reason: str | None,
-        deliver_until: datetime,
-    ) -> bool:
-        """Pending -> `state`, only if still pending; False when another decision came first."""
+    def decide(self, approval_id: str, decision: Decision) -> bool:
+        """Pending -> the decision's state, only if still pending; False when another came first."""
         ...
 
     def claim_delivery(self, approval_id: str, *, now: datetime, until: datetime) -> bool:

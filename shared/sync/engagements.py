@@ -33,6 +33,7 @@ from shared.domain.ports import (
     ApprovalRequest,
     ApprovalState,
     ApprovalStore,
+    Decision,
     EngagementStatus,
     EngagementTarget,
     EventPublisher,
@@ -705,7 +706,8 @@ class ApprovalDesk:
         now = self._clock()
         if request.state is ApprovalState.PENDING:
             if not self._approvals.decide(
-                approval_id, decision, by=by, at=now, reason=reason, deliver_until=now + DELIVERY_LEASE
+                approval_id,
+                Decision(state=decision, by=by, at=now, reason=reason, deliver_until=now + DELIVERY_LEASE),
             ):
                 raise self._refusal(self._approvals.get(approval_id) or request)
             decided = request.model_copy(

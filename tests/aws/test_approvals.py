@@ -10,7 +10,7 @@ import pytest
 from shared.aws.approvals import DynamoApprovals
 from shared.aws.ledger import DynamoLedger
 from shared.domain.models import EntityType, SourceRef, SystemName
-from shared.domain.ports import ApprovalRequest, ApprovalState, ExceptionRecord
+from shared.domain.ports import ApprovalRequest, ApprovalState, Decision, ExceptionRecord
 from tests.benchmarks.ledger_reads import measure as ledger_reads
 
 ASKED = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -45,14 +45,14 @@ def test_of_concurrent_decisions_exactly_one_is_recorded(approvals: DynamoApprov
         state = ApprovalState.APPROVED if n % 2 else ApprovalState.REJECTED
         start.wait()
         now = datetime.now(UTC)
-        if approvals.decide(
-            "opp-1",
-            state,
+        decision = Decision(
+            state=state,
             by=f"approver-{n}",
             at=now,
             reason="no" if n % 2 == 0 else None,
             deliver_until=now + timedelta(minutes=1),
-        ):
+        )
+        if approvals.decide("opp-1", decision):
             won.append(f"approver-{n}:{state}")
 
     # when twelve approvers decide at once
@@ -75,11 +75,7 @@ def test_a_decided_request_awaits_its_delivery_then_leaves_the_index(approvals: 
     now = datetime.now(UTC)
     assert approvals.decide(
         "opp-1",
-        ApprovalState.APPROVED,
-        by="ops",
-        at=now,
-        reason=None,
-        deliver_until=now + timedelta(minutes=1),
+        Decision(state=ApprovalState.APPROVED, by="ops", at=now, deliver_until=now + timedelta(minutes=1)),
     )
     # a decision not yet delivered is not pending, and cannot be taken over while its writer holds it
     assert [r.id for r in approvals.pending()] == ["opp-2"]

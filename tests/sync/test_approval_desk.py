@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from shared.domain.errors import TransientError
-from shared.domain.ports import ApprovalState
+from shared.domain.ports import ApprovalState, Decision
 from shared.sync.engagements import DELIVERY_LEASE, AlreadyDecided
 from tests.sync.test_engagements import BEFORE_APPROVAL, DEMO_LANDSCAPE, World, _start, make_world
 
@@ -30,7 +30,8 @@ def _crash_after_the_write(world: World, approval_id: str) -> None:
     """The deciding invocation recorded its decision, then died before answering the workflow."""
     now = world.now[0]
     assert world.approvals.decide(
-        approval_id, ApprovalState.APPROVED, by=OPS, at=now, reason=None, deliver_until=now + DELIVERY_LEASE
+        approval_id,
+        Decision(state=ApprovalState.APPROVED, by=OPS, at=now, deliver_until=now + DELIVERY_LEASE),
     )
 
 
