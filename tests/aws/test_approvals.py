@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
 
+from infra.status import StatusReport
 from shared.aws.approvals import DynamoApprovals
 from shared.aws.ledger import DynamoLedger
 from shared.domain.models import EntityType, SourceRef, SystemName
@@ -131,3 +133,22 @@ def test_get_approvals_reads_the_same_few_items_however_large_the_ledger_grows()
     assert small.calls == large.calls == {"Query": 1}
     assert small.items_read == large.items_read == 5
     print(f"\nledger reads per GET /approvals: {small} / {large}")
+
+
+def test_status_shows_a_decision_its_workflow_has_not_heard_yet(dynamodb, approvals: DynamoApprovals) -> None:
+    # given one request waiting and one decided by a call that died before its callback
+    approvals.put(_request("opp-1"))
+    approvals.put(_request("opp-2"))
+    now = datetime.now(UTC)
+    approvals.decide(
+        "opp-2", Decision(state=ApprovalState.REJECTED, by="finance", at=now, reason="no", deliver_until=now)
+    )
+    # when the operator looks at the status
+    lines = StatusReport(
+        sfn=boto3.client("stepfunctions", region_name="us-east-1"),
+        dynamodb=dynamodb,
+        sqs=boto3.client("sqs", region_name="us-east-1"),
+    ).lines(now=now)
+    # then both are there, each with what happens next
+    assert "approvals pending: 1" in lines
+    assert any(line.startswith("  opp-2: rejected by finance, not yet delivered") for line in lines), lines
