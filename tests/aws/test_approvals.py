@@ -13,7 +13,10 @@ from shared.aws.approvals import DynamoApprovals
 from shared.aws.ledger import DynamoLedger
 from shared.domain.models import EntityType, SourceRef, SystemName
 from shared.domain.ports import ApprovalRequest, ApprovalState, Decision, ExceptionRecord
+from shared.sync.engagements import AlreadyDecided, ApprovalDesk
 from tests.benchmarks.ledger_reads import measure as ledger_reads
+from tests.engagement_fakes import FakeCallback, FakeNotifier
+from tests.fakes import FakeMetrics
 
 ASKED = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 DEAL = SourceRef(system=SystemName.SALESFORCE, type="Opportunity", id="006W")
@@ -152,3 +155,42 @@ def test_status_shows_a_decision_its_workflow_has_not_heard_yet(dynamodb, approv
     # then both are there, each with what happens next
     assert "approvals pending: 1" in lines
     assert any(line.startswith("  opp-2: rejected by finance, not yet delivered") for line in lines), lines
+
+
+def test_concurrent_containers_deciding_one_request_answer_its_workflow_once(
+    approvals: DynamoApprovals,
+) -> None:
+    # given one pending request and twelve Lambda containers of approvals_api, each with its own desk
+    approvals.put(_request("opp-1"))
+    callback = FakeCallback()
+    metrics = FakeMetrics()
+    outcomes: list[str] = []
+    start = threading.Barrier(12)
+
+    def container(n: int) -> None:
+        desk = ApprovalDesk(
+            approvals=approvals, callback=lambda: callback, notifier=FakeNotifier, metrics=metrics
+        )
+        start.wait()
+        try:
+            if n % 2:
+                desk.approve("opp-1", by="ops")
+            else:
+                desk.reject("opp-1", by="finance", reason="no")
+            outcomes.append("200")
+        except AlreadyDecided:
+            outcomes.append("409")
+
+    # when each decides at the same instant (API Gateway spreads them over containers)
+    threads = [threading.Thread(target=container, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # then one is accepted, the workflow hears exactly one answer, and it is the recorded one
+    assert sorted(outcomes) == ["200"] + ["409"] * 11
+    [(kind, token, _)] = callback.answers
+    recorded = approvals.get("opp-1")
+    assert recorded is not None and token == recorded.task_token and recorded.delivered_at is not None
+    assert (kind, recorded.decided_by) in {("success", "ops"), ("failure", "finance")}
+    assert recorded.state is (ApprovalState.APPROVED if kind == "success" else ApprovalState.REJECTED)
