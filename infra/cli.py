@@ -29,6 +29,10 @@ exceptions = typer.Typer(
     no_args_is_help=True, help="What needs a person: open exceptions, and marking one resolved."
 )
 app.add_typer(exceptions, name="exceptions")
+dlq = typer.Typer(
+    no_args_is_help=True, help="Dead-letter queues: what is in them and why, and moving it back."
+)
+app.add_typer(dlq, name="dlq")
 
 EndpointOption = Annotated[
     str | None,
@@ -278,6 +282,98 @@ def exceptions_resolve(
         typer.echo(f"no open exception {exception_id!r} (see close2cash exceptions list --all)", err=True)
         raise typer.Exit(1)
     typer.echo(f"resolved {exception_id}")
+
+
+def _dead_letters(endpoint_url: str | None, queue: str) -> tuple[str, Any]:
+    """The wiring queue named by `queue` (its name, or a physical name holding it) and its DLQ."""
+    import boto3
+
+    from infra.status import _key, find
+    from infra.wiring import WIRING
+    from shared.aws.dead_letters import DeadLetterQueue
+
+    specs = [q for q in WIRING.queues if _key(q.name) in _key(queue)]
+    if len(specs) != 1:
+        typer.echo(
+            f"no queue {queue!r} in the wiring; expected one of {[q.name for q in WIRING.queues]}", err=True
+        )
+        raise typer.Exit(2)
+    sqs = boto3.client("sqs", endpoint_url=endpoint_url)
+    names = {url.rsplit("/", 1)[-1]: url for url in sqs.list_queues().get("QueueUrls", [])}
+    source, dead = find(names, specs[0].name, dead_letter=False), find(names, specs[0].name, dead_letter=True)
+    if source is None or dead is None:
+        typer.echo(f"queue {specs[0].name} or its dead-letter queue is not deployed here", err=True)
+        raise typer.Exit(2)
+    return specs[0].name, DeadLetterQueue(source_url=names[source], dlq_url=names[dead], client=sqs)
+
+
+QueueArgument = Annotated[str, typer.Argument(help="the queue, by its wiring name (e.g. account-changes)")]
+
+
+@dlq.command("list")
+def dlq_list(
+    queue: QueueArgument, endpoint_url: EndpointOption = None, table: TableOption = "ledger"
+) -> None:
+    """Each dead-lettered message: notice, record, first receive, receive count and the reason."""
+    from shared.domain.notices import ChangeNotice
+    from shared.sync.exceptions import dead_letter_exception_id
+
+    name, dead = _dead_letters(endpoint_url, queue)
+    ledger = _ledger(endpoint_url, table)
+    letters = dead.messages()
+    for letter in letters:
+        detail = letter.notice
+        try:
+            notice: ChangeNotice | None = ChangeNotice.model_validate(detail)
+        except ValueError:
+            notice = None
+        first = f"{letter.first_received_at:%Y-%m-%d %H:%M:%S}" if letter.first_received_at else "?"
+        record = f"{detail.get('provider')} {detail.get('vendor_type')} {detail.get('record_id')}"
+        typer.echo(
+            f"{detail.get('event_id', letter.message_id)}  {record}  first received {first}"
+            f"  received {letter.receive_count}x"
+        )
+        found = ledger.exception(dead_letter_exception_id(notice)) if notice is not None else None
+        typer.echo(f"    {found['reason'] if found else 'no exception recorded for it (see the logs)'}")
+    typer.echo(f"{len(letters)} message(s) in the dead-letter queue of {name}")
+
+
+@dlq.command("redrive")
+def dlq_redrive(
+    queue: QueueArgument,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask before moving")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="say what would move, move nothing")] = False,
+    endpoint_url: EndpointOption = None,
+    table: TableOption = "ledger",
+) -> None:
+    """Move dead-lettered messages back to their queue (a notice that already succeeded is a no-op)."""
+    from shared.domain.models import utcnow
+    from shared.domain.notices import ChangeNotice
+    from shared.sync.exceptions import dead_letter_exception_id
+
+    name, dead = _dead_letters(endpoint_url, queue)
+    letters = dead.messages()
+    ids = [str(m.notice.get("event_id", m.message_id)) for m in letters]
+    typer.echo(
+        f"{len(letters)} message(s) from the dead-letter queue of {name} back to {name}: {', '.join(ids)}"
+    )
+    if not letters or dry_run:
+        typer.echo("nothing moved" + (" (--dry-run)" if dry_run and letters else ""))
+        return
+    if not yes and not typer.confirm("move them?"):
+        raise typer.Exit(1)
+    wanted = {m.message_id for m in letters}
+    moved = dead.redrive(lambda m: m.message_id in wanted)
+    ledger = _ledger(endpoint_url, table)
+    for letter in moved:
+        try:
+            notice = ChangeNotice.model_validate(letter.notice)
+        except ValueError:
+            continue
+        ledger.resolve_exception(
+            dead_letter_exception_id(notice), resolution=f"redriven to {name}", at=utcnow()
+        )
+    typer.echo(f"moved {len(moved)} message(s) to {name}")
 
 
 @app.command("status")

@@ -352,6 +352,15 @@ WIRING = Wiring(
             timeout_seconds=30,
             description="Reminds approvers of engagement approvals pending longer than configured",
         ),
+        Function(
+            "account_sweep",
+            handler="functions.account_sweep.handler.handler",
+            # Salesforce sends no outbound message on delete or merge; its delete log keeps 15 days.
+            trigger=ScheduleTrigger("rate(15 minutes)"),
+            uses=(*_COMMON_ENV, BUS.use(Access.PUT, "EVENT_BUS_NAME")),
+            timeout_seconds=60,
+            description="Sweeps the CRM's delete log: deleted and merged-away accounts become notices",
+        ),
     ),
     state_machines=(CLOSE_TO_CASH,),
     topics=(DELIVERY_OPS,),

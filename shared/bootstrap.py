@@ -39,8 +39,10 @@ if TYPE_CHECKING:
     from shared.aws.workflows import StepFunctionsWorkflow
     from shared.domain.ports import EngagementTarget, OpportunitySource
     from shared.domain.tokens import TokenStore
+    from shared.sync.account_sweep import DeletedAccountSweep
     from shared.sync.accounts import AccountSync
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
+    from shared.sync.exceptions import LastReceive
     from shared.sync.ingest import WebhookIngest
 
 
@@ -164,6 +166,7 @@ class Services:
             ownership=self.ownership,
             mappings=self.mappings,
             matcher=self.matcher,
+            lifecycle=self.landscape.lifecycle.customer,
         )
 
     @cached_property
@@ -175,6 +178,28 @@ class Services:
             raise ConfigurationError("IDEMPOTENCY_TABLE is not set: account_sync was not granted its table")
         return OncePerNotice(
             self.account_sync.on_notice, table_name=self.settings.idempotency_table, metrics=self.metrics
+        )
+
+    @cached_property
+    def account_sweep(self) -> DeletedAccountSweep:
+        """The CRM's delete log, swept into DELETED notices (outbound messages never say delete)."""
+        from shared.sync.account_sweep import DeletedAccountSweep
+
+        return DeletedAccountSweep(
+            source=lambda: self.connector(self.ownership.owner_of(Domain.CUSTOMER)),
+            ledger=self.ledger,
+            publisher=lambda: self.publisher,
+            metrics=self.metrics,
+        )
+
+    @cached_property
+    def last_receive(self) -> LastReceive:
+        """Queue workers' failures that open an exception (permanent, or on the last receive)."""
+        from shared.aws.dead_letters import QueueLimits
+        from shared.sync.exceptions import LastReceive
+
+        return LastReceive(
+            ledger=self.ledger, metrics=self.metrics, max_receive_count=QueueLimits().max_receive_count
         )
 
     # --- engagement setup ----------------------------------------------------------------------
@@ -247,6 +272,7 @@ class Services:
         return WorkflowStart(
             opportunities=self.opportunity_source,
             starter=lambda: self.workflow,
+            ledger=self.ledger,
             metrics=self.metrics,
             approval_timeout_seconds=self.settings.approval_timeout_seconds,
         )

@@ -13,6 +13,7 @@ from shared.domain.ports import (
     MAX_MATCH_CANDIDATES,
     CrossReference,
     ExceptionRecord,
+    RecordFate,
     SyncAction,
     TargetRecord,
 )
@@ -37,6 +38,7 @@ class InMemoryLedger:
         self.exceptions: dict[str, ExceptionRecord] = {}
         self.resolutions: dict[str, str] = {}
         self.leases: dict[str, str] = {}
+        self.cursors: dict[str, str] = {}
 
     def cross_reference(self, entity: EntityType, source: SourceRef, target_system: SystemName):
         return self.xrefs.get((entity, source.system, source.id, target_system))
@@ -59,6 +61,9 @@ class InMemoryLedger:
     def record_sync(self, xref: CrossReference, action: SyncAction) -> None:
         self.xrefs[(xref.entity, xref.source.system, xref.source.id, xref.target.system)] = xref
         self.trace.append((xref, action))
+
+    def repoint(self, xref: CrossReference, *, was: SourceRef) -> None:
+        self.record_sync(xref, SyncAction.REPOINTED)
 
     def record_exception(self, exception: ExceptionRecord) -> bool:
         known = self.exceptions.get(exception.id)
@@ -85,6 +90,12 @@ class InMemoryLedger:
         if self.leases.get(name) == owner:
             del self.leases[name]
 
+    def cursor(self, name: str) -> str | None:
+        return self.cursors.get(name)
+
+    def set_cursor(self, name: str, value: str) -> None:
+        self.cursors[name] = value
+
     def claim_notice(self, notice: ChangeNotice) -> bool:
         if self.notices.get(notice.idempotency_key) == "published":
             return False
@@ -101,6 +112,7 @@ class FakeCrm:
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
         self.shown: dict[str, dict[str, str | None]] = {}  # what the CRM shows of others' fields
+        self.gone: dict[str, RecordFate] = {}  # deleted or merged away (the recycle bin)
 
     def put(self, account_id: str, name: str, **fields: object) -> Account:
         account = Account(
@@ -120,6 +132,20 @@ class FakeCrm:
     def show_owned_elsewhere(self, account_id: str, values: Mapping[str, str | None]) -> None:
         self.shown.setdefault(account_id, {}).update(values)
 
+    def delete(self, account_id: str) -> None:
+        del self.accounts[account_id]
+        self.gone[account_id] = RecordFate(deleted=True)
+
+    def merge(self, survivor: str, loser: str) -> None:
+        del self.accounts[loser]
+        self.gone[loser] = RecordFate(deleted=True, merged_into=survivor)
+
+    def account_fate(self, account_id: str) -> RecordFate | None:
+        return self.gone.get(account_id)
+
+    def merged_away(self, survivor_id: str) -> list[str]:
+        return [i for i, fate in self.gone.items() if fate.merged_into == survivor_id]
+
 
 class FakeTarget:
     """A target that stores name and phone only (like a system with fewer fields)."""
@@ -130,6 +156,7 @@ class FakeTarget:
         self.requests: dict[str, str] = {}  # idempotency key -> record id
         self.writes = 0
         self.searches = 0
+        self.inactive: set[str] = set()
 
     def project(self, account: Account) -> Account:
         return Account(
@@ -184,6 +211,11 @@ class FakeTarget:
         self.records[record_id] = self.project(account).model_copy(
             update={"source": self.records[record_id].source}
         )
+        return self._record(record_id)
+
+    def deactivate_account(self, record_id: str, *, reason: str) -> TargetRecord:
+        self.writes += record_id not in self.inactive
+        self.inactive.add(record_id)
         return self._record(record_id)
 
     def edit_by_hand(self, record_id: str, **changes: object) -> None:

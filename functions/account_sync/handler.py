@@ -22,7 +22,14 @@ def on_record(record: SQSRecord) -> dict[str, Any]:
     # The queue carries EventBridge events; the notice is their `detail`.
     notice = ChangeNotice.model_validate(json.loads(record.body)["detail"])
     logger.set_correlation_id(notice.event_id)
-    report = services().account_notices(notice)
+    # A failure that will not go away, or that sends the message to the DLQ, opens an exception.
+    with services().last_receive.guard(
+        notice,
+        step="account_sync",
+        queue_arn=record.event_source_arn,
+        receive_count=int(record.attributes.approximate_receive_count),
+    ):
+        report = services().account_notices(notice)
     for result in report.results:
         logger.info(
             "account notice handled",

@@ -22,7 +22,14 @@ def on_record(record: SQSRecord) -> str | None:
     # The queue carries EventBridge events; the notice is their `detail`.
     notice = ChangeNotice.model_validate(json.loads(record.body)["detail"])
     logger.set_correlation_id(notice.event_id)
-    started = services().workflow_start.on_notice(notice)
+    # A failure that will not go away, or that sends the message to the DLQ, opens an exception.
+    with services().last_receive.guard(
+        notice,
+        step="workflow_start",
+        queue_arn=record.event_source_arn,
+        receive_count=int(record.attributes.approximate_receive_count),
+    ):
+        started = services().workflow_start.on_notice(notice)
     logger.info("opportunity notice handled", opportunity=notice.record_id, execution=started)
     return started
 

@@ -5,7 +5,7 @@ Single-table design (pk, sk):
 - `TARGET#<entity>#<system>#<id>` / `XREF`: the reverse, so a target's notice finds its source;
 - `TRACE#<entity>#<system>#<id>` / `<time>#<target>`: every write, with its action and checksum;
 - `NOTICE#<provider>#<realm>#<event id>` / `NOTICE`: each webhook notice, received then published;
-- `LEASE#<name>` / `LEASE`, `EXCEPTION#<id>` / `EXCEPTION`.
+- `LEASE#<name>` / `LEASE`, `EXCEPTION#<id>` / `EXCEPTION`, `CURSOR#<name>` / `CURSOR` (sweeps).
 
 What people act on is read from the sparse index `by-status` (settings.LEDGER_STATUS_INDEX), never
 by a scan: an exception carries `status_key` `EXCEPTION#open` or `EXCEPTION#resolved` and
@@ -53,6 +53,11 @@ def _get_s(item: dict[str, Any], key: str) -> str | None:
     if value is None or "NULL" in value:
         return None
     return str(value["S"])
+
+
+def _active(item: dict[str, Any]) -> bool:
+    # Items written before copies could be deactivated have no attribute: they are active.
+    return bool(item.get("active", {}).get("BOOL", True))
 
 
 def _content(item: dict[str, Any]) -> dict[str, Any] | None:
@@ -137,6 +142,7 @@ class DynamoLedger:
             checksum=_get_s(item, "checksum") or "",
             synced_at=datetime.fromisoformat(_get_s(item, "synced_at") or "1970-01-01T00:00:00+00:00"),
             content=_content(item),
+            active=_active(item),
         )
 
     def record_sync(self, xref: CrossReference, action: SyncAction) -> None:
@@ -154,6 +160,7 @@ class DynamoLedger:
             "target_id": _s(xref.target.id),
             "target_version": _s(xref.target.version),
             "content": _s(json.dumps(xref.content, sort_keys=True) if xref.content is not None else None),
+            "active": {"BOOL": xref.active},
         }
         trace_expiry = int((xref.synced_at + TRACE_RETENTION).timestamp())
         # One transaction: the forward and reverse references never disagree, and every write
@@ -194,6 +201,19 @@ class DynamoLedger:
             ]
         )
 
+    def repoint(self, xref: CrossReference, *, was: SourceRef) -> None:
+        """Record `xref` (now naming the survivor of a merge) and forget the merged-away target `was`.
+
+        The merged-away record's reverse reference is deleted after the new one is written; a crash
+        in between leaves it naming the account, which is harmless: that record no longer exists,
+        and the next merge notice (redelivered) deletes it.
+        """
+        self.record_sync(xref, SyncAction.REPOINTED)
+        self._client.delete_item(
+            TableName=self._table,
+            Key={"pk": {"S": _target_pk(xref.entity, was.system, was.id)}, "sk": {"S": "XREF"}},
+        )
+
     def history(self, entity: EntityType, source: SourceRef) -> list[dict[str, str | None]]:
         """Every write made for one source record, oldest first (the trace the ledger keeps)."""
         response = self._client.query(
@@ -219,6 +239,7 @@ class DynamoLedger:
             checksum=_get_s(item, "checksum") or "",
             synced_at=datetime.fromisoformat(_get_s(item, "synced_at") or "1970-01-01T00:00:00+00:00"),
             content=_content(item),
+            active=_active(item),
         )
 
     # --- exceptions and leases --------------------------------------------------------------
@@ -233,6 +254,7 @@ class DynamoLedger:
             "reason": _s(exception.reason),
             "owner": _s(exception.owner),
             "state": _s(exception.state),
+            "step": _s(exception.step),
             "opened_at": _s(exception.opened_at.isoformat()),
             LEDGER_STATUS_KEY: {"S": EXCEPTION_OPEN},
             LEDGER_STATUS_SORT: {"S": f"{exception.opened_at.isoformat()}#{exception.id}"},
@@ -279,6 +301,15 @@ class DynamoLedger:
         opened = _get_s(answer.get("Attributes", {}), "opened_at")
         return datetime.fromisoformat(opened) if opened else at
 
+    def exception(self, exception_id: str) -> dict[str, str | None] | None:
+        """One exception record by its id (open or resolved), or None."""
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"EXCEPTION#{exception_id}"}, "sk": {"S": "EXCEPTION"}},
+            ConsistentRead=True,
+        ).get("Item")
+        return self._exception_from(item) if item else None
+
     def open_exceptions(self) -> list[dict[str, str | None]]:
         """The exceptions still open, oldest first: a query on the status index, never a scan."""
         return [
@@ -295,7 +326,17 @@ class DynamoLedger:
 
     @staticmethod
     def _exception_from(item: dict[str, Any]) -> dict[str, str | None]:
-        keys = ("kind", "subject", "reason", "state", "opened_at", "resolution", "resolved_at")
+        keys = (
+            "kind",
+            "subject",
+            "reason",
+            "owner",
+            "step",
+            "state",
+            "opened_at",
+            "resolution",
+            "resolved_at",
+        )
         record: dict[str, str | None] = {"id": (_get_s(item, "pk") or "").removeprefix("EXCEPTION#")}
         return record | {k: _get_s(item, k) for k in keys}
 
@@ -332,6 +373,22 @@ class DynamoLedger:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+
+    # --- sweep cursors ----------------------------------------------------------------------
+
+    def cursor(self, name: str) -> str | None:
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"CURSOR#{name}"}, "sk": {"S": "CURSOR"}},
+            ConsistentRead=True,
+        ).get("Item")
+        return _get_s(item, "value") if item else None
+
+    def set_cursor(self, name: str, value: str) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item={"pk": {"S": f"CURSOR#{name}"}, "sk": {"S": "CURSOR"}, "value": {"S": value}},
+        )
 
     # --- notices ----------------------------------------------------------------------------
 

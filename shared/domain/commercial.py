@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 from shared.domain._rules import in_currency, on_minor_unit
 from shared.domain.decimals import ExactDecimal
 from shared.domain.engagements import BillingModel
-from shared.domain.errors import NotFoundError
+from shared.domain.errors import NotFoundError, ValidationFailed
 from shared.domain.models import CanonicalModel, SourceRef, UtcDateTime
 from shared.domain.money import CurrencyCode, Money, sum_money
 from shared.domain.refs import AccountRef, ContactRef, OpportunityRef, RateCardRef
@@ -38,6 +38,18 @@ class OpportunityLine(CanonicalModel):
     def amount(self) -> Money:
         """Quantity times rate, rounded half-up to the currency's minor unit."""
         return (self.rate * self.quantity).rounded()
+
+
+class IncompleteOpenDeal(ValidationFailed):
+    """An opportunity that is not closed-won lacks what a won deal needs (service line, ...).
+
+    Not a problem yet: what a won deal must carry is checked when it is won. Engagement setup
+    treats it as any ValidationFailed; the workflow start skips the notice.
+    """
+
+    def __init__(self, message: str, *, status: OpportunityStatus) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Opportunity(CanonicalModel):

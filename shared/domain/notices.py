@@ -15,7 +15,8 @@ class Operation(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     DELETED = "deleted"
-    MERGED = "merged"
+    MERGED = "merged"  # `record_id` is the survivor; `merged_away_id` the record merged into it
+    VOIDED = "voided"  # a transaction cancelled but kept (QuickBooks Void)
     CHANGED = "changed"  # the system does not say which (e.g. Salesforce outbound messages)
 
 
@@ -34,6 +35,11 @@ class ChangeNotice(CanonicalModel):
     operation: Operation
     occurred_at: UtcDateTime | None = None
     realm: str | None = Field(default=None, description="org / company / tenant the record lives in")
+    merged_away_id: str | None = Field(
+        default=None,
+        max_length=512,
+        description="on a merge: the record merged into `record_id` and deleted (QuickBooks deletedId)",
+    )
 
     @property
     def idempotency_key(self) -> str:

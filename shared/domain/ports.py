@@ -62,12 +62,45 @@ class WebhookReceiver(Protocol):
 # --- systems of record and targets ----------------------------------------------------------
 
 
+class RecordFate(CanonicalModel):
+    """What became of a record its system no longer returns: deleted, or merged into a survivor."""
+
+    deleted: bool
+    merged_into: str | None = Field(default=None, description="the surviving record's id, on a merge")
+
+
+class DeletionLog(CanonicalModel):
+    """What a system's delete log says for a window: ids deleted (or merged away), and when."""
+
+    deleted: tuple[tuple[str, UtcDateTime], ...] = ()
+    covered_until: UtcDateTime = Field(description="where the next window starts")
+
+
+class DeletedAccountsFeed(Protocol):
+    """A CRM that keeps a delete log: how the hub learns of deletes no notice announces."""
+
+    system: SystemName
+
+    def deleted_accounts(self, start: datetime, end: datetime) -> DeletionLog: ...
+
+
 class AccountSource(Protocol):
     """The system of record for accounts (the CRM): the hub reads the current record from it."""
 
     system: SystemName
 
     def fetch_account(self, account_id: str) -> Account: ...
+
+    def account_fate(self, account_id: str) -> RecordFate | None:
+        """What became of an account `fetch_account` no longer finds: deleted, or merged into another.
+
+        None when the system knows nothing of the id (never existed, or purged for good).
+        """
+        ...
+
+    def merged_away(self, survivor_id: str) -> list[str]:
+        """Ids of the accounts merged into `survivor_id` (deleted, their copies maybe orphaned)."""
+        ...
 
     def show_owned_elsewhere(self, account_id: str, values: Mapping[str, str | None]) -> None:
         """Show on the account the values of fields another system owns (e.g. payment terms).
@@ -125,6 +158,10 @@ class AccountTarget(Protocol):
 
     def update_account(self, record_id: str, account: Account, *, idempotency_key: str) -> TargetRecord: ...
 
+    def deactivate_account(self, record_id: str, *, reason: str) -> TargetRecord:
+        """Make the copy inactive (kept, with its history, but out of use); twice is the same as once."""
+        ...
+
 
 # --- state ----------------------------------------------------------------------------------
 
@@ -140,6 +177,9 @@ class CrossReference(CanonicalModel):
     content: Mapping[str, Any] | None = Field(
         default=None, description="the canonical fields as the target holds them, to tell which changed"
     )
+    active: bool = Field(
+        default=True, description="False once the hub deactivated the copy (its account deleted or merged)"
+    )
 
 
 class SyncAction(StrEnum):
@@ -154,6 +194,9 @@ class SyncAction(StrEnum):
     IGNORED = "ignored"  # a notice about a record the hub does not manage
     ACCEPTED = "accepted"  # a target changed only fields it owns: recorded, not drift
     EXCEPTION = "exception"  # could not be synced (e.g. a mapping is missing): an exception is open
+    DEACTIVATED = "deactivated"  # the account was deleted or merged away: its copy made inactive
+    REPOINTED = "repointed"  # a merge: the cross-reference now names the surviving record
+    SKIPPED = "skipped"  # nothing to do yet (e.g. an open deal that is not complete)
 
 
 class ExceptionRecord(CanonicalModel):
@@ -166,6 +209,7 @@ class ExceptionRecord(CanonicalModel):
     reason: str
     owner: str = "integration-ops"
     state: str = "open"
+    step: str | None = Field(default=None, description="where it stopped: a worker or workflow step")
     opened_at: UtcDateTime
 
 
@@ -181,6 +225,10 @@ class Ledger(Protocol):
     def find_by_target(self, entity: EntityType, target: SourceRef) -> CrossReference | None: ...
 
     def record_sync(self, xref: CrossReference, action: SyncAction) -> None: ...
+
+    def repoint(self, xref: CrossReference, *, was: SourceRef) -> None:
+        """Record `xref`, which now names the survivor of a merge, and forget the target `was`."""
+        ...
 
     def record_exception(self, exception: ExceptionRecord) -> bool:
         """Open `exception`; True when it opened (new, or back after a resolution).
@@ -201,6 +249,12 @@ class Ledger(Protocol):
         ...
 
     def release_lease(self, name: str, owner: str) -> None: ...
+
+    def cursor(self, name: str) -> str | None:
+        """Where a sweep left off last time (e.g. the delete log's last covered instant), if anywhere."""
+        ...
+
+    def set_cursor(self, name: str, value: str) -> None: ...
 
     def claim_notice(self, notice: ChangeNotice) -> bool:
         """True the first time this notice is seen (or when an earlier receipt never got published)."""

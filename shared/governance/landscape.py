@@ -15,6 +15,8 @@ Schema in brief (see `infra/landscapes/demo.toml` for a complete, commented exam
     [mappings]         <table> = [ { source, target, source_system, target_system,
                                      legal_entity? }, ... ]   (project_templates rows add rate_card)
     [matching]         keys = ["tax_id", "domain", "name"] (order of trust), legal_suffixes = [...]
+    [lifecycle.customer]  on_merge = repoint | deactivate | exception,
+                       on_delete = deactivate | exception (what merges and deletes do to copies)
     [[rate_card]]      name (declared in mappings.rate_cards), currency, effective_from,
                        rates = { "<role>" = "<rate per hour>", ... }: a template's default card
 
@@ -446,6 +448,39 @@ def _unique_cards(cards: list[DefaultRateCard]) -> list[DefaultRateCard]:
     return cards
 
 
+class OnMerge(StrEnum):
+    """What becomes of a customer's copies when its record is merged into another."""
+
+    REPOINT = "repoint"  # the copies follow the survivor (a duplicate copy is deactivated)
+    DEACTIVATE = "deactivate"  # the merged-away record's copies are made inactive
+    EXCEPTION = "exception"  # nothing changes; an exception names the records for a person
+
+
+class OnDelete(StrEnum):
+    """What becomes of a customer's copies when the CRM deletes the account."""
+
+    DEACTIVATE = "deactivate"  # QuickBooks customer Active=false, Productive company archived
+    EXCEPTION = "exception"  # nothing changes; an exception names the copies for a person
+
+
+class CustomerLifecycle(Section):
+    """`[lifecycle.customer]`: merges and deletes, decided by the firm, never guessed by the hub.
+
+    `on_merge` applies to a merge in the CRM (the loser's copies) and in a target (the ledger's
+    cross-reference: `repoint` names the survivor, anything else opens an exception); `on_delete`
+    to an account deleted in the CRM. A copy deleted in a target is drift either way.
+    """
+
+    on_merge: OnMerge = OnMerge.EXCEPTION
+    on_delete: OnDelete = OnDelete.EXCEPTION
+
+
+class Lifecycle(Section):
+    """`[lifecycle]`: per domain, what merges and deletes do to the copies."""
+
+    customer: CustomerLifecycle = CustomerLifecycle()
+
+
 class Landscape(Section):
     """The whole landscape file: what a firm edits to describe its systems."""
 
@@ -456,6 +491,7 @@ class Landscape(Section):
     ownership: Ownership
     mappings: MappingTables = MappingTables()
     matching: MatchingRules = MatchingRules()
+    lifecycle: Lifecycle = Lifecycle()
     rate_card: Annotated[list[DefaultRateCard], AfterValidator(_unique_cards)] = []
 
     @model_validator(mode="wrap")

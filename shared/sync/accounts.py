@@ -12,6 +12,11 @@ On the first sync of an account to a target (no cross-reference yet, and no reco
 earlier), the target is asked for records that could be the same customer, and the landscape's
 matching rules decide: exactly one links (that record is updated, not duplicated), several open an
 "ambiguous_match" exception and nothing is written to that target, none means create.
+
+An account the CRM no longer has (deleted, merged) and a copy a target merged into another follow the
+landscape's `[lifecycle.customer]` policy (`shared.sync.account_lifecycle`). Any other permanent
+error on the CRM's side (the record cannot be read or mapped) opens an exception naming the account,
+the step and the cause, and the message is done: retrying it would only fill the DLQ.
 """
 
 from __future__ import annotations
@@ -21,10 +26,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from pydantic import Field
-
-from shared.domain.errors import PermanentError, TransientError
-from shared.domain.models import Account, CanonicalModel, EntityType, SourceRef, SystemName, utcnow
+from shared.domain.errors import NotFoundError, PermanentError, TransientError
+from shared.domain.models import Account, EntityType, SourceRef, SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import (
     AccountSource,
@@ -36,33 +39,15 @@ from shared.domain.ports import (
     SyncAction,
     TargetRecord,
 )
-from shared.governance.landscape import Domain
+from shared.governance.landscape import CustomerLifecycle, Domain
 from shared.governance.mappings import Mappings
 from shared.governance.matching import CustomerKeys, Matcher, MatchOutcome, MatchResult
 from shared.governance.ownership import Ownership
+from shared.sync.account_lifecycle import AccountLifecycle
 from shared.sync.exceptions import open_exception
+from shared.sync.results import SyncReport, SyncResult
 
 LEASE_SECONDS = 120
-
-
-class SyncResult(CanonicalModel):
-    """What one notice did to one target system."""
-
-    notice_id: str
-    source: SourceRef
-    target_system: SystemName
-    action: SyncAction
-    target_id: str | None = None
-    detail: str = ""
-
-
-class SyncReport(CanonicalModel):
-    """Everything one notice caused (one result per target system)."""
-
-    results: tuple[SyncResult, ...] = Field(default_factory=tuple)
-
-    def count(self, action: SyncAction) -> int:
-        return sum(1 for r in self.results if r.action is action)
 
 
 class AccountSync:
@@ -78,6 +63,7 @@ class AccountSync:
         ownership: Ownership,
         mappings: Mappings,
         matcher: Matcher | None = None,
+        lifecycle: CustomerLifecycle | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         # Connectors are built lazily: building one reads credentials, which an echo check for a
@@ -91,15 +77,60 @@ class AccountSync:
         # The landscape's [matching] rules; without any, the defaults (tax id, domain, name).
         self._matcher = matcher if matcher is not None else Matcher()
         self._clock = clock
+        self._lifecycle = AccountLifecycle(
+            targets=targets,
+            ledger=ledger,
+            metrics=metrics,
+            policy=lifecycle if lifecycle is not None else CustomerLifecycle(),
+            clock=clock,
+        )
 
     def on_notice(self, notice: ChangeNotice) -> SyncReport:
         source = self._source()
         if notice.provider == source.system:
-            return self.sync_account(notice.record_id, notice=notice)
+            try:
+                # A merge edits the survivor and deletes the losers silently: their copies are
+                # dealt with when the survivor's notice comes, before the survivor is synced (so it
+                # takes them over instead of getting copies of its own).
+                results: list[SyncResult] = []
+                survivors_of = () if notice.operation is Operation.DELETED else (notice.record_id,)
+                for loser in (x for s in survivors_of for x in source.merged_away(s)):
+                    merged = self._lifecycle.merged_into(
+                        source, loser, notice.record_id, notice, self.sync_account
+                    )
+                    results.extend(merged.results)
+                report = self.sync_account(notice.record_id, notice=notice)
+                return SyncReport(results=(*results, *report.results))
+            except NotFoundError:
+                # Only the CRM's fetch lets NotFoundError out (a target's is an exception per target).
+                return self._lifecycle.gone_at_source(source, notice.record_id, notice, self.sync_account)
+            except PermanentError as exc:
+                return self._unreadable(notice, exc)
         target = next((t for t in self._targets() if t.system == notice.provider), None)
         if target is None:
             return SyncReport()  # a provider that holds no account copies in this landscape
+        if notice.operation is Operation.MERGED and notice.merged_away_id:
+            return SyncReport(results=(self._lifecycle.merged_in_target(target, notice, self.sync_account),))
         return SyncReport(results=(self._check_target_change(target, notice),))
+
+    def _unreadable(self, notice: ChangeNotice, exc: PermanentError) -> SyncReport:
+        """The CRM's record cannot be read or used: an exception for a person, and the message is done."""
+        subject = SourceRef(system=notice.provider, type=notice.vendor_type, id=notice.record_id)
+        open_exception(
+            self._ledger,
+            self._metrics,
+            ExceptionRecord(
+                id=f"fetch:{notice.provider}:{notice.record_id}:{type(exc).__name__}",
+                kind=type(exc).__name__,
+                entity=EntityType.ACCOUNT,
+                subject=subject,
+                reason=f"{notice.provider} {notice.vendor_type} {notice.record_id} was not synced: {exc}",
+                step="account_sync",
+                opened_at=self._clock(),
+            ),
+        )
+        self._metrics.count("FailedTransactions", dimensions={"source": notice.provider.value})
+        return SyncReport()
 
     def sync_account(self, account_id: str, *, notice: ChangeNotice | None = None) -> SyncReport:
         """Fetch the account from its system of record and upsert it into every target."""
@@ -142,6 +173,7 @@ class AccountSync:
                     entity=EntityType.ACCOUNT,
                     subject=account.source,
                     reason=f"not synced to {target.system}: {exc}",
+                    step="account_sync",
                     opened_at=self._clock(),
                 ),
             )
@@ -336,6 +368,9 @@ class AccountSync:
         if xref is None:
             # Not a record this hub wrote (linking pre-existing customers is a matching rule's job).
             return _on_target(notice, target, subject, SyncAction.IGNORED, detail="not managed by close2cash")
+        if not xref.active:
+            # A copy the hub deactivated (its account was deleted or merged): the notice is that echo.
+            return _on_target(notice, target, xref.source, SyncAction.IGNORED, detail="deactivated copy")
         if notice.operation is Operation.DELETED:
             return self._drift(target, notice, xref, f"deleted in {target.system}")
         current = target.read_account(notice.record_id)

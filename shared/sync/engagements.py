@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from shared.domain.commercial import Opportunity, OpportunityStatus, RateCard, RateCardLine
+from shared.domain.commercial import (
+    IncompleteOpenDeal,
+    Opportunity,
+    OpportunityStatus,
+    RateCard,
+    RateCardLine,
+)
 from shared.domain.dimensions import FinancialDimensions
 from shared.domain.engagements import BillingModel, Engagement, Milestone
 from shared.domain.errors import NotFoundError, PermanentError, TransientError, ValidationFailed
@@ -800,26 +806,41 @@ class ApprovalDesk:
 
 
 class WorkflowStart:
-    """The use case behind `workflow_start`: a closed-won notice starts setup once per close."""
+    """The use case behind `workflow_start`: a closed-won notice starts setup once per close.
+
+    Only a won deal is checked for what setup needs: an open deal without a service line is skipped
+    (counted as OpenDealsSkipped), not refused. A notice that can never start setup (the opportunity
+    was deleted, a won deal cannot be mapped, a connection is misconfigured) opens an exception
+    naming the opportunity, the step and the cause, and the message is done, not retried.
+    """
 
     def __init__(
         self,
         *,
         opportunities: Callable[[], OpportunitySource],
         starter: Callable[[], WorkflowStarter],
+        ledger: Ledger,
         metrics: Metrics,
         approval_timeout_seconds: int,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._opportunities = opportunities
         self._starter = starter
+        self._ledger = ledger
         self._metrics = metrics
         self._timeout = approval_timeout_seconds
         self._clock = clock
 
     def on_notice(self, notice: ChangeNotice) -> str | None:
-        """The execution name started, or None (not won, or a duplicate of a close already started)."""
-        opportunity = self._opportunities().fetch_opportunity(notice.record_id)
+        """The execution name started, or None (not won, a duplicate, or an exception opened)."""
+        try:
+            opportunity = self._opportunities().fetch_opportunity(notice.record_id)
+        except IncompleteOpenDeal:
+            self._metrics.count("OpenDealsSkipped")
+            return None
+        except PermanentError as exc:
+            self._cannot_start(notice, exc)
+            return None
         if opportunity.status is not OpportunityStatus.WON:
             return None
         # The close version is when the stage last changed: a replayed notice, an edit and the hub's
@@ -832,7 +853,30 @@ class WorkflowStart:
         )
         state = initial_state(opportunity.source.id, version, now=self._clock())
         payload = {"state": state, "approval_timeout_seconds": self._timeout}
-        if not self._starter().start(state["execution"], payload):
+        try:
+            started = self._starter().start(state["execution"], payload)
+        except PermanentError as exc:
+            self._cannot_start(notice, exc)
+            return None
+        if not started:
             self._metrics.count("DuplicatesPrevented", dimensions={"flow": "engagement_setup"})
             return None
         return str(state["execution"])
+
+    def _cannot_start(self, notice: ChangeNotice, exc: PermanentError) -> None:
+        deleted = isinstance(exc, NotFoundError)
+        open_exception(
+            self._ledger,
+            self._metrics,
+            ExceptionRecord(
+                id=f"start:{notice.provider}:{notice.record_id}:{type(exc).__name__}",
+                kind="deleted_at_source" if deleted else type(exc).__name__,
+                entity=EntityType.OPPORTUNITY,
+                subject=SourceRef(system=notice.provider, type=notice.vendor_type, id=notice.record_id),
+                reason=f"engagement setup not started for {notice.provider} {notice.vendor_type} "
+                f"{notice.record_id}: {exc}",
+                step="workflow_start",
+                opened_at=self._clock(),
+            ),
+        )
+        self._metrics.count("FailedTransactions", dimensions={"flow": "engagement_setup"})

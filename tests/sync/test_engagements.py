@@ -432,6 +432,7 @@ def test_duplicate_closed_won_starts_one_execution_and_a_reclose_starts_another(
     start = WorkflowStart(
         opportunities=lambda: world.opportunities,
         starter=lambda: starter,
+        ledger=world.ledger,
         metrics=metrics,
         approval_timeout_seconds=60,
     )
@@ -457,6 +458,7 @@ def test_the_hubs_own_write_back_does_not_start_a_second_setup(world: World) -> 
     start = WorkflowStart(
         opportunities=lambda: world.opportunities,
         starter=lambda: starter,
+        ledger=world.ledger,
         metrics=FakeMetrics(),
         approval_timeout_seconds=60,
     )

@@ -230,6 +230,26 @@ class QuickBooksSandbox:
             body.setdefault("sparse", True)
             return str(self._update(body)["Id"])
 
+    def merge_customers(self, survivor_id: str, merged_id: str) -> None:
+        """A bookkeeper merges customer `merged_id` into `survivor_id` (renaming it to the survivor's name).
+
+        The merged-away customer is gone (reads answer 610), the survivor is edited, and one Merge
+        notice names the survivor with the merged-away id: `deletedId` in the legacy format,
+        `data.deletedid` in CloudEvents.
+        https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/data-objects
+        """
+        with self._lock:
+            survivor, merged = self._customers[survivor_id], self._customers.pop(merged_id)
+            del merged  # its transactions would move to the survivor; the sandbox keeps none
+            survivor["SyncToken"] = str(int(survivor["SyncToken"]) + 1)
+            survivor["MetaData"]["LastUpdatedTime"] = self._now_text()
+            self._queue_event(survivor_id, "Merge", deleted_id=merged_id)
+
+    def void(self, entity: str, record_id: str) -> None:
+        """A bookkeeper voids a transaction (Invoice, Payment, ...): a Void notice for it."""
+        with self._lock:
+            self._queue_event(record_id, "Void", entity=entity)
+
     def subscribe(self, url: str, *, transport: httpx.BaseTransport | None = None) -> None:
         """Deliver webhooks to `url` (through `transport`, e.g. a WSGITransport, when given)."""
         with self._lock:
@@ -805,20 +825,29 @@ class QuickBooksSandbox:
 
     # --- webhooks -------------------------------------------------------------------------------
 
-    def _queue_event(self, customer_id: str, operation: str) -> None:
+    def _queue_event(
+        self, record_id: str, operation: str, *, entity: str = "Customer", deleted_id: str | None = None
+    ) -> None:
         self._pending.append(
             {
                 "id": str(uuid.uuid4()),
-                "entity": "Customer",
-                "record_id": customer_id,
+                "entity": entity,
+                "record_id": record_id,
                 "operation": operation,
                 "at": self.clock(),
+                "deleted_id": deleted_id,
             }
         )
 
     def _notification_body(self, events: list[dict[str, Any]]) -> bytes:
         if self.webhook_format == "cloudevents":
-            verbs = {"Create": "created", "Update": "updated", "Delete": "deleted", "Merge": "merged"}
+            verbs = {
+                "Create": "created",
+                "Update": "updated",
+                "Delete": "deleted",
+                "Merge": "merged",
+                "Void": "voided",
+            }
             items = [
                 {
                     "specversion": "1.0",
@@ -828,7 +857,14 @@ class QuickBooksSandbox:
                     "time": event["at"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z",
                     "intuitentityid": event["record_id"],
                     "intuitaccountid": self.realm_id,
-                    "data": {},
+                    # The data object varies by event: a merge carries the merged-away id with
+                    # datacontenttype application/json; an update carries none.
+                    # https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/data-objects
+                    **(
+                        {"datacontenttype": "application/json", "data": {"deletedid": event["deleted_id"]}}
+                        if event.get("deleted_id")
+                        else {}
+                    ),
                 }
                 for event in events
             ]
@@ -842,6 +878,7 @@ class QuickBooksSandbox:
                 .astimezone(UTC)
                 .isoformat(timespec="milliseconds")
                 .replace("+00:00", "Z"),
+                **({"deletedId": event["deleted_id"]} if event.get("deleted_id") else {}),
             }
             for event in events
         ]

@@ -539,6 +539,7 @@ class SalesforceSandbox:
         self._last_delivered: list[PendingNotification] = []
         self.dropped_notifications: list[PendingNotification] = []
         self.requests: list[tuple[str, str]] = []
+        self._delete_log: list[tuple[str, str, datetime]] = []  # (sobject, id, deleted at)
         self._routes = Map(
             [
                 Rule("/services/oauth2/token", methods=["POST"], endpoint="token"),
@@ -555,6 +556,12 @@ class SalesforceSandbox:
                     endpoint="external_id",
                 ),
                 Rule("/services/data/v<version>/query", methods=["GET"], endpoint="query"),
+                Rule("/services/data/v<version>/queryAll", methods=["GET"], endpoint="query_all"),
+                Rule(
+                    "/services/data/v<version>/sobjects/<sobject>/deleted",
+                    methods=["GET"],
+                    endpoint="deleted",
+                ),
                 Rule("/services/data/v<version>/query/<locator>", methods=["GET"], endpoint="query_more"),
             ],
             strict_slashes=False,
@@ -601,6 +608,31 @@ class SalesforceSandbox:
                 return self._render_fields("Account", record, self._object_fields("Account"))
             except SalesforceApiError as exc:
                 raise KeyError(account_id) from exc
+
+    def delete_account(self, account_id: str) -> None:
+        """A user deletes the Account (into the recycle bin); its opportunities go with it."""
+        with self._lock:
+            record = self._find_in("Account", account_id)
+            for opportunity in self._children("Opportunity", "AccountId", record["Id"]):
+                self._delete("Opportunity", opportunity)
+            self._delete("Account", record)
+
+    def merge_accounts(self, master_id: str, loser_id: str) -> None:
+        """Merge `loser_id` into `master_id`, as the merge() call and the UI's Merge Accounts do.
+
+        The loser's related records (opportunities) move to the master, the master is edited (so its
+        outbound message fires), and the loser is deleted with MasterRecordId = the master.
+        https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_merge.htm
+        """
+        with self._lock:
+            master = self._find_in("Account", master_id)
+            loser = self._find_in("Account", loser_id)
+            if master["Id"] == loser["Id"]:
+                raise ValueError("an account cannot be merged into itself")
+            for opportunity in self._children("Opportunity", "AccountId", loser["Id"]):
+                opportunity["AccountId"] = master["Id"]
+            self._delete("Account", loser, master_id=master["Id"])
+            self._change("Account", master["Id"], {})
 
     def account_ids(self) -> list[str]:
         """Every Account id, in creation order."""
@@ -763,6 +795,10 @@ class SalesforceSandbox:
             return self._dispatch_object(endpoint, request, args)
         if endpoint == "query":
             return self._json(self._run_query(request, args["version"]))
+        if endpoint == "query_all":
+            return self._json(self._run_query(request, args["version"], include_deleted=True))
+        if endpoint == "deleted":
+            return self._json(self._get_deleted(request, args["sobject"]))
         return self._json(self._query_more(args["locator"], args["version"]))
 
     # --- OAuth ---------------------------------------------------------------------------------
@@ -897,12 +933,16 @@ class SalesforceSandbox:
             requested = min(2_000, max(200, int(match.group(1))))
         return max(1, min(requested, self._page_size))
 
-    def _run_query(self, request: Request, version: str) -> dict[str, Any]:
+    def _run_query(self, request: Request, version: str, *, include_deleted: bool = False) -> dict[str, Any]:
+        """Query; QueryAll (`include_deleted`) also returns deleted and merged-away records.
+
+        https://developer.salesforce.com/docs/platform/api-rest/guide/dome-queryall.html
+        """
         soql = request.args.get("q")
         if not soql:
             raise _malformed("A query string has to be specified")
         query = self._parse_soql(soql)
-        rows = [r for r in self._objects[query.sobject].values() if not r["IsDeleted"]]
+        rows = [r for r in self._objects[query.sobject].values() if include_deleted or not r["IsDeleted"]]
         rows = [r for r in rows if all(self._matches(r, c) for c in query.conditions)]
         if query.order is not None:
             order = query.order
@@ -1109,7 +1149,10 @@ class SalesforceSandbox:
 
     def _object_fields(self, sobject: str) -> tuple[str, ...]:
         names = [name for name in OBJECT_FIELDS[sobject] if self.multi_currency or name != "CurrencyIsoCode"]
-        return (*SYSTEM_FIELDS, *names)
+        # Account.MasterRecordId: read-only, set on the records a merge deletes (the survivor's id).
+        # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_account.htm
+        merged = ("MasterRecordId",) if sobject == "Account" else ()
+        return (*SYSTEM_FIELDS, *merged, *names)
 
     def _object_field(self, sobject: str, name: str) -> str | None:
         lowered = name.lower()
@@ -1577,10 +1620,55 @@ class SalesforceSandbox:
         if request.method == "PATCH":
             self._change(sobject, record["Id"], read_body(request))
             return Response(status=204)
-        record["IsDeleted"] = True
-        if sobject == "OpportunityLineItem":
-            self._after_write(sobject, record, self._clock())
+        self._delete(sobject, record)
         return Response(status=204)
+
+    def _delete(self, sobject: str, record: dict[str, Any], *, master_id: str | None = None) -> None:
+        """Into the recycle bin: IsDeleted, written to the delete log; no outbound message is sent.
+
+        Outbound messages fire on create and edit only; a subscriber learns of deletes from the
+        delete log (sObject Get Deleted) or queryAll.
+        https://developer.salesforce.com/docs/platform/api-rest/guide/resources-getdeleted.html
+        """
+        now = self._clock()
+        record["IsDeleted"] = True
+        record["SystemModstamp"] = now
+        if master_id is not None:
+            record["MasterRecordId"] = master_id
+        self._delete_log.append((sobject, record["Id"], now))
+        if sobject == "OpportunityLineItem":
+            self._after_write(sobject, record, now)
+
+    def _get_deleted(self, request: Request, sobject: str) -> dict[str, Any]:
+        """sObject Get Deleted: ids deleted between `start` and `end` (ISO 8601 with an offset)."""
+        if sobject not in OBJECT_FIELDS:
+            raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        window: list[datetime] = []
+        for name in ("start", "end"):
+            raw = request.args.get(name)
+            try:
+                when = datetime.fromisoformat(raw or "")
+            except ValueError:
+                when = None
+            if when is None or when.tzinfo is None:
+                raise SalesforceApiError(
+                    400, "INVALID_QUERY_PARAMETER", f"{name} must be an ISO 8601 date-time"
+                )
+            window.append(when.astimezone(UTC))
+        start, end = window
+        if end < start:
+            raise SalesforceApiError(400, "INVALID_REPLICATION_DATE", "end date precedes start date")
+        return {
+            "deletedRecords": [
+                {"id": record_id, "deletedDate": sf_datetime(when)}
+                # Whole seconds: a delete in the same second as `end` is in (the API takes no
+                # fractions), and may come again in the next window, which starts at `end`.
+                for kind, record_id, when in self._delete_log
+                if kind == sobject and start <= when < end + timedelta(seconds=1)
+            ],
+            "earliestDateAvailable": sf_datetime(min((w for _, _, w in self._delete_log), default=start)),
+            "latestDateCovered": sf_datetime(end),
+        }
 
     def _upsert_by_external_id(self, request: Request, sobject: str, id_field: str, value: str) -> Response:
         """sObject Rows by External ID: PATCH creates (201) or updates (200/204) by the field's value;

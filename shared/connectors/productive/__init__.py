@@ -173,6 +173,17 @@ class ProductiveConnector:
         del idempotency_key  # PATCH of the same attributes gives the same company; nothing to pass on
         return self._record(self.client.update_company(record_id, mapper.company_attributes(account)))
 
+    def deactivate_account(self, record_id: str, *, reason: str) -> TargetRecord:
+        """Archive the company (kept with its projects and history); an archived one is left alone.
+
+        https://developer.productive.io/reference/actions/companies-archive-archive
+        """
+        del reason  # the archive action takes no body: nothing to write it into
+        current = self.client.get_company(record_id)
+        if current.attributes.archived_at is not None:
+            return self._record(current)
+        return self._record(self.client.archive_company(record_id))
+
     def _converge(self, record: TargetRecord, account: Account) -> TargetRecord:
         if record.view.checksum() == mapper.project(account).checksum():
             return record

@@ -180,6 +180,13 @@ class ProductiveClient:
         )
         return company
 
+    # https://developer.productive.io/reference/actions/companies-archive-archive
+    # "PATCH /api/v2/companies/{id}/archive": archives a company (no body).
+    def archive_company(self, company_id: str) -> CompanyResource:
+        """Archive one company (it leaves the active client lists; `archived_at` is set)."""
+        company: CompanyResource = self._write("PATCH", f"companies/{company_id}/archive", CompanyDocument)
+        return company
+
     # --- shared pieces of the engagement endpoints ----------------------------------------------
 
     def _list_params(

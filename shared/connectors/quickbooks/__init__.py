@@ -209,6 +209,19 @@ class QuickBooksConnector:
             return self._record(updated)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
+    def deactivate_account(self, record_id: str, *, reason: str) -> TargetRecord:
+        """Make the customer inactive (sparse update Active=false); an inactive one is left as it is.
+
+        QuickBooks has no delete for a Customer: inactive is how one is retired, its invoices,
+        payments and history kept, and it can be made active again.
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+        """
+        del reason  # the hub's log and ledger keep it; Notes belong to the bookkeepers
+        updated = self._sparse_update(
+            record_id, "i", lambda current: None if current.Active is False else {"Active": False}
+        )
+        return self._record(updated)
+
     # --- EngagementTarget -----------------------------------------------------------------------
     #
     # The engagement's financial project is a sub-customer (Customer with Job=true and ParentRef)
@@ -403,6 +416,20 @@ class QuickBooksConnector:
     def _write_engagement(
         self, record_id: str, kind: str, change: Callable[[Customer], dict[str, Any] | None]
     ) -> EngagementRecord:
+        """`_sparse_update` of a sub-customer (an engagement); any other customer is refused."""
+
+        def checked(current: Customer) -> dict[str, Any] | None:
+            if not current.is_sub_customer:
+                raise ValidationFailed(
+                    f"quickbooks: customer {record_id} is not a sub-customer: it is not an engagement"
+                )
+            return change(current)
+
+        return mapper.engagement_record(self._sparse_update(record_id, kind, checked))
+
+    def _sparse_update(
+        self, record_id: str, kind: str, change: Callable[[Customer], dict[str, Any] | None]
+    ) -> Customer:
         """Read, let `change` decide the fields (None: nothing to do), sparse-update over the SyncToken.
 
         The requestid is the record + its SyncToken, so a resend over the same version replays.
@@ -411,24 +438,16 @@ class QuickBooksConnector:
         """
         for attempt in (1, 2):
             current = self.client.read_customer(record_id)
-            if not current.is_sub_customer:
-                raise ValidationFailed(
-                    f"quickbooks: customer {record_id} is not a sub-customer: it is not an engagement"
-                )
             fields = change(current)
             if fields is None:
-                return mapper.engagement_record(current)
+                return current
             sync_token = current.SyncToken or "0"
             body = {"Id": record_id, "SyncToken": sync_token, "sparse": True, **fields}
             try:
-                updated = self.client.update_customer(
-                    body, request_id=_request_id(kind, record_id, sync_token)
-                )
+                return self.client.update_customer(body, request_id=_request_id(kind, record_id, sync_token))
             except StaleObjectError:
                 if attempt == 2:
                     raise
-                continue
-            return mapper.engagement_record(updated)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     # --- WebhookReceiver ------------------------------------------------------------------------

@@ -35,6 +35,8 @@ _OPERATIONS = {
     "deleted": Operation.DELETED,
     "merge": Operation.MERGED,
     "merged": Operation.MERGED,
+    "void": Operation.VOIDED,
+    "voided": Operation.VOIDED,
 }
 
 
@@ -71,6 +73,9 @@ class LegacyEntity(_Lenient):
     id: str = Field(min_length=1)
     operation: str = Field(min_length=1)
     lastUpdated: str | None = None
+    # On a Merge: the record merged into `id` and deleted (`id` is the survivor).
+    # https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/data-objects
+    deletedId: str | None = None
 
 
 class LegacyChange(_Lenient):
@@ -101,6 +106,16 @@ class CloudEvent(_Lenient):
     time: str | None = None
     intuitentityid: str = Field(min_length=1)
     intuitaccountid: str = Field(min_length=1)
+    datacontenttype: str | None = None
+    # Varies by type and operation; on qbo.<entity>.merged.v1 it carries `deletedid`, the record
+    # merged into `intuitentityid`; many events have none.
+    # https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/data-objects
+    data: Any = None  # read tolerantly: an unexpected shape is not a reason to refuse the notice
+
+    @property
+    def deleted_id(self) -> str | None:
+        value = self.data.get("deletedid") if isinstance(self.data, dict) else None
+        return str(value) if isinstance(value, str | int) and str(value) else None
 
 
 def _legacy_event_id(realm: str, entity: LegacyEntity) -> str:
@@ -116,7 +131,7 @@ def _legacy_event_id(realm: str, entity: LegacyEntity) -> str:
 
 
 def _operation(text: str) -> Operation:
-    # Void and Emailed do not apply to Customer; anything unexpected is still a change worth a fetch.
+    # Emailed does not apply to Customer; anything unexpected is still a change worth a fetch.
     return _OPERATIONS.get(text.lower(), Operation.CHANGED)
 
 
@@ -138,6 +153,7 @@ def _parse_legacy(document: dict[str, Any]) -> list[ChangeNotice]:
                     operation=_operation(entity.operation),
                     occurred_at=parse_qbo_time(entity.lastUpdated),
                     realm=notification.realmId,
+                    merged_away_id=entity.deletedId or None,
                 )
             )
     return notices
@@ -165,6 +181,7 @@ def _parse_cloudevents(document: list[Any]) -> list[ChangeNotice]:
                 operation=_operation(verb),
                 occurred_at=parse_qbo_time(event.time),
                 realm=event.intuitaccountid,
+                merged_away_id=event.deleted_id,
             )
         )
     return notices

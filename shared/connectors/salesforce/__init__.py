@@ -41,6 +41,7 @@ from shared.connectors.salesforce.mapper import (
 )
 from shared.connectors.salesforce.schemas import (
     ApiUsage,
+    DeletedRecords,
     QueryResult,
     SalesforceConnection,
     is_salesforce_id,
@@ -49,7 +50,7 @@ from shared.connectors.salesforce.webhooks import OutboundMessageReceiver
 from shared.domain.commercial import Opportunity
 from shared.domain.errors import ConfigurationError, NotFoundError, ValidationFailed
 from shared.domain.models import Account, SystemName
-from shared.domain.ports import ReceivedWebhook, SetupOutcome, WebhookRequest
+from shared.domain.ports import DeletionLog, ReceivedWebhook, RecordFate, SetupOutcome, WebhookRequest
 
 __all__ = ["WRITE_BACK_FIELDS", "SalesforceConnection", "SalesforceConnector", "build"]
 
@@ -151,6 +152,56 @@ class SalesforceConnector:
         if not is_salesforce_id(account_id):
             raise ValidationFailed(f"{account_id!r} is not a 15- or 18-character Salesforce record id")
         return account_from_payload(self.client.get_account(account_id))
+
+    def account_fate(self, account_id: str) -> RecordFate | None:
+        """Deleted, or merged into its survivor (MasterRecordId), as the recycle bin says (queryAll).
+
+        None when Salesforce has no record of the id: never created, or emptied from the recycle
+        bin (15 days after the delete).
+        """
+        if not is_salesforce_id(account_id):
+            raise ValidationFailed(f"{account_id!r} is not a 15- or 18-character Salesforce record id")
+        # The id was checked to be 15/18 alphanumerics just above: nothing else reaches the SOQL text.
+        soql = f"SELECT Id, IsDeleted, MasterRecordId FROM Account WHERE Id = '{account_id}'"  # noqa: S608
+        rows = list(self.client.query_all(soql))
+        if not rows:
+            return None
+        master = rows[0].get("MasterRecordId")
+        return RecordFate(deleted=bool(rows[0].get("IsDeleted")), merged_into=str(master) if master else None)
+
+    def merged_away(self, survivor_id: str) -> list[str]:
+        """Accounts merged into `survivor_id`: deleted ones whose MasterRecordId names it (queryAll).
+
+        A merge edits the survivor (its outbound message fires) and deletes the losers (nothing
+        fires), so the survivor's notice is when the hub asks.
+        https://developer.salesforce.com/docs/atlas.en-us.api.meta/object_ref/sforce_api_calls_queryall.htm
+        """
+        if not is_salesforce_id(survivor_id):
+            raise ValidationFailed(f"{survivor_id!r} is not a 15- or 18-character Salesforce record id")
+        soql = (
+            "SELECT Id, IsDeleted, MasterRecordId FROM Account "  # noqa: S608 - a checked id only
+            f"WHERE IsDeleted = true AND MasterRecordId = '{survivor_id}'"
+        )
+        return [str(row["Id"]) for row in self.client.query_all(soql)]
+
+    def deleted_accounts(self, start: datetime, end: datetime) -> DeletionLog:
+        """Accounts deleted (or merged away) between `start` and `end`, from the org's delete log."""
+        for when in (start, end):
+            if when.tzinfo is None:
+                raise ValueError("start and end must be timezone-aware")
+        body = self.client.get_deleted(
+            "Account",
+            start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+            end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+        )
+        try:
+            log = DeletedRecords.model_validate(body)
+        except ValidationError as exc:
+            raise ValidationFailed(f"Salesforce Account deleted: unexpected body: {exc}") from exc
+        return DeletionLog(
+            deleted=tuple((r.id, r.deleted_date) for r in log.deleted_records),
+            covered_until=log.latest_date_covered or end,
+        )
 
     def show_owned_elsewhere(self, account_id: str, values: Mapping[str, str | None]) -> None:
         """Write the fields other systems own onto the Account (PATCH of sObject Rows by Id).

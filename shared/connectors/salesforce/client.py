@@ -284,3 +284,31 @@ class SalesforceClient:
         """Every record a SOQL query returns, across all pages."""
         for page in self.query_pages(soql):
             yield from page.records
+
+    # QueryAll: GET /services/data/vXX.X/queryAll?q=SOQL, the same as Query but including records
+    # deleted by a delete or a merge (IsDeleted; MasterRecordId names a merge's survivor); its
+    # nextRecordsUrl pages on like Query's.
+    # https://developer.salesforce.com/docs/platform/api-rest/guide/dome-queryall.html
+    # https://developer.salesforce.com/docs/atlas.en-us.api.meta/object_ref/sforce_api_calls_queryall.htm
+    def query_all(self, soql: str) -> Iterator[dict[str, Any]]:
+        """Every record, deleted ones included, a SOQL query returns, across all pages."""
+        body = self._get(self._data_path("/queryAll"), params={"q": soql}, headers=self._query_options())
+        first = QueryResult.model_validate(body)
+        yield from first.records
+        for page in self.more_pages(first):
+            yield from page.records
+
+    # sObject Get Deleted: GET /services/data/vXX.X/sobjects/{sObject}/deleted/?start=&end= (UTC,
+    # ISO 8601): {"deletedRecords": [{"id", "deletedDate"}], "earliestDateAvailable",
+    # "latestDateCovered"}; 15 days back at most. Outbound messages never fire on a delete, so this
+    # is how a subscriber learns of deleted and merged-away records.
+    # https://developer.salesforce.com/docs/platform/api-rest/guide/resources-getdeleted.html
+    def get_deleted(self, sobject: str, start: str, end: str) -> dict[str, Any]:
+        """The delete log of `sobject` between `start` and `end` (as Salesforce returns it)."""
+        body = self._get(
+            self._data_path(f"/sobjects/{quote(sobject, safe='')}/deleted/"),
+            params={"start": start, "end": end},
+        )
+        if not isinstance(body, dict):
+            raise TransientError(f"{VENDOR}: {sobject} deleted: unexpected body {str(body)[:200]}")
+        return body

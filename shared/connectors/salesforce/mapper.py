@@ -12,7 +12,7 @@ from shared.connectors.salesforce.schemas import (
     SalesforceOpportunity,
     SalesforceOpportunityLineItem,
 )
-from shared.domain.commercial import Opportunity, OpportunityLine, OpportunityStatus
+from shared.domain.commercial import IncompleteOpenDeal, Opportunity, OpportunityLine, OpportunityStatus
 from shared.domain.engagements import BillingModel
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
@@ -185,7 +185,28 @@ def opportunity_from_salesforce(
     Money is in the opportunity's currency: CurrencyIsoCode in multi-currency orgs (line items always
     share their opportunity's currency), else the org's corporate currency. The version is
     SystemModstamp, so re-opening and re-closing a deal gives a new close version.
+
+    What a won deal must carry (service line, account, close date, priced lines) is required only
+    once it is won: an open or lost deal missing any raises `IncompleteOpenDeal`, which says so.
     """
+    status = opportunity_status(record)
+    try:
+        return _opportunity(record, line_items, status, corporate_currency=corporate_currency)
+    except ValidationFailed as exc:
+        if status is OpportunityStatus.WON:
+            raise
+        raise IncompleteOpenDeal(
+            f"{exc} (the deal is {status}; required once it is won)", status=status
+        ) from exc
+
+
+def _opportunity(
+    record: SalesforceOpportunity,
+    line_items: list[SalesforceOpportunityLineItem],
+    status: OpportunityStatus,
+    *,
+    corporate_currency: str,
+) -> Opportunity:
     stamp = record.system_modstamp or record.last_modified_date
     currency = (_text(record.currency_iso_code) or corporate_currency).upper()
     where = f"Salesforce Opportunity {record.id}"
@@ -210,7 +231,7 @@ def opportunity_from_salesforce(
             account=SourceRef(system=SystemName.SALESFORCE, type=ACCOUNT_TYPE, id=str(record.account_id)),
             name=_text(record.name) or "",
             stage=_text(record.stage_name) or "",
-            status=opportunity_status(record),
+            status=status,
             close_date=record.close_date,
             stage_changed_at=record.last_stage_change_date,
             amount=amount,

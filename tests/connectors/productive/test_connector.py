@@ -145,3 +145,17 @@ def test_http_calls_counts_attempts(connector: ProductiveConnector, sandbox):
     connector.create_account(crm_account(), idempotency_key="k")
     # one lookup by reference, then a POST that needed two attempts
     assert connector.http_calls == 3
+
+
+def test_deactivating_a_company_archives_it_once(connector: ProductiveConnector, sandbox: ProductiveSandbox):
+    # given the company of an account the CRM deleted
+    created = connector.create_account(crm_account(), idempotency_key="k")
+    # when it is deactivated twice (a redelivered notice)
+    connector.deactivate_account(created.ref.id, reason="deleted in salesforce")
+    archived_at = next(c for c in sandbox.companies() if c["id"] == created.ref.id)["attributes"][
+        "archived_at"
+    ]
+    connector.deactivate_account(created.ref.id, reason="deleted in salesforce")
+    # then Productive keeps it, archived once (the second call did not archive it again)
+    again = next(c for c in sandbox.companies() if c["id"] == created.ref.id)["attributes"]["archived_at"]
+    assert archived_at is not None and again == archived_at

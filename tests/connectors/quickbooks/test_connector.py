@@ -227,3 +227,18 @@ def test_own_writes_come_back_as_signed_webhooks_that_match_the_ledger_checksum(
     # then its checksum equals that of the projection the hub recorded: recognised as an echo
     assert fetched.view.checksum() == connector.project(account).checksum()
     assert mapper.carries_stamp(connector.client.read_customer(created.ref.id), account.source)
+
+
+def test_deactivating_a_customer_makes_it_inactive_once_and_keeps_it(
+    sandbox: QuickBooksSandbox, connector: QuickBooksConnector
+) -> None:
+    # given our customer for an account the CRM deleted
+    created = connector.create_account(make_account(), idempotency_key="k-deactivate")
+    # when it is deactivated, twice (a redelivered notice)
+    first = connector.deactivate_account(created.ref.id, reason="deleted in salesforce")
+    token = sandbox.customer(created.ref.id)["SyncToken"]
+    connector.deactivate_account(created.ref.id, reason="deleted in salesforce")
+    # then QuickBooks keeps it, inactive, and the second call wrote nothing
+    assert sandbox.customer(created.ref.id)["Active"] is False
+    assert sandbox.customer(created.ref.id)["SyncToken"] == token
+    assert first.ref.id == created.ref.id

@@ -120,3 +120,43 @@ def test_receive_verifies_then_answers_an_empty_200(connector: QuickBooksConnect
     assert [n.record_id for n in received.notices] == ["1"]
     with pytest.raises(AuthenticityError):
         connector.receive(request.model_copy(update={"headers": {"intuit-signature": "1234"}}))
+
+
+def test_a_customer_merge_names_the_survivor_and_the_merged_away_id_in_both_formats() -> None:
+    # given Intuit's documented merge payloads: CloudEvents data.deletedid, legacy deletedId
+    # https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/data-objects
+    cloud = [
+        {
+            "specversion": "1.0",
+            "id": "evt-Customer-123",
+            "source": "intuit.abc",
+            "type": "qbo.customer.merged.v1",
+            "datacontenttype": "application/json",
+            "time": "2025-12-04T15:25:05Z",
+            "intuitentityid": "123",
+            "intuitaccountid": "9341455",
+            "data": {"deletedid": "27"},
+        }
+    ]
+    legacy = {
+        "eventNotifications": [
+            {
+                "realmId": "9341455",
+                "dataChangeEvent": {
+                    "entities": [
+                        {
+                            "name": "Customer",
+                            "id": "123",
+                            "operation": "Merge",
+                            "lastUpdated": "2025-12-04T15:25:05.000Z",
+                            "deletedId": "27",
+                        }
+                    ]
+                },
+            }
+        ]
+    }
+    for body in (cloud, legacy):
+        (notice,) = parse_notices(json.dumps(body).encode())
+        # then the notice is a merge of 27 into 123, not an update of 123
+        assert (notice.operation, notice.record_id, notice.merged_away_id) == (Operation.MERGED, "123", "27")

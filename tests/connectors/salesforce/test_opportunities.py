@@ -239,3 +239,44 @@ def test_a_status_the_org_does_not_allow_is_a_clear_permanent_error(
     opportunity_id = deal(sandbox)
     with pytest.raises(PermanentError, match=r"INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST.*C2C_Setup_Status__c"):
         connector.write_back(opportunity_id, SetupOutcome(status="archived"))
+
+
+def test_an_open_deal_without_a_service_line_is_skipped_until_it_is_won(
+    sandbox: SalesforceSandbox, connector: SalesforceConnector
+):
+    from shared.domain.commercial import IncompleteOpenDeal
+    from shared.domain.models import SystemName
+    from shared.domain.notices import ChangeNotice, Operation
+    from shared.sync.engagements import WorkflowStart
+    from tests.engagement_fakes import FakeStarter
+    from tests.fakes import FakeMetrics, InMemoryLedger
+
+    # given an open deal that nobody has given a service line yet
+    opportunity_id = deal(sandbox, Service_Line__c=None)
+    ledger, metrics, starter = InMemoryLedger(), FakeMetrics(), FakeStarter()
+    start = WorkflowStart(
+        opportunities=lambda: connector,
+        starter=lambda: starter,
+        ledger=ledger,
+        metrics=metrics,
+        approval_timeout_seconds=60,
+    )
+    notice = ChangeNotice(
+        provider=SystemName.SALESFORCE,
+        event_id="n1",
+        entity="opportunity",
+        vendor_type="Opportunity",
+        record_id=opportunity_id,
+        operation=Operation.CHANGED,
+    )
+    # when its notice arrives, then it is skipped and counted: no exception, no setup
+    with pytest.raises(IncompleteOpenDeal):
+        connector.fetch_opportunity(opportunity_id)
+    assert start.on_notice(notice) is None
+    assert metrics.totals["OpenDealsSkipped"] == 1 and ledger.exceptions == {}
+    # when it is won still without one, then one exception names the field and the step
+    sandbox.close_won(opportunity_id)
+    assert start.on_notice(notice.model_copy(update={"event_id": "n2"})) is None
+    (exception,) = ledger.exceptions.values()
+    assert "Service_Line__c" in exception.reason and exception.step == "workflow_start"
+    assert starter.started == {}

@@ -293,3 +293,49 @@ def test_classes_and_departments_read_and_query(sandbox: QuickBooksSandbox, api:
     # A fixed test statement with a sandbox-made id, not user input.
     by_id = query(api, f"select * from Department where Id = '{department_id}'")["Department"]  # noqa: S608
     assert [row["Id"] for row in by_id] == [department_id]
+
+
+@pytest.mark.parametrize("fmt", ["legacy", "cloudevents"])
+def test_a_merge_and_a_void_are_sent_as_intuit_documents_them(
+    sandbox: QuickBooksSandbox, api: httpx.Client, fmt: str
+) -> None:
+    from shared.connectors.quickbooks.webhooks import parse_notices
+    from shared.domain.notices import Operation
+
+    sandbox.webhook_format = fmt  # type: ignore[assignment]
+    survivor, merged = (
+        create(api, "Keep Me").json()["Customer"]["Id"],
+        create(api, "Merge Me").json()["Customer"]["Id"],
+    )
+    seen: list[bytes] = []
+
+    def hub(request: httpx.Request) -> httpx.Response:
+        seen.append(request.content)
+        return httpx.Response(200)
+
+    sandbox.subscribe("http://hub/webhooks/quickbooks", transport=httpx.MockTransport(hub))
+    sandbox.deliver_pending()
+    # when the bookkeeper merges one customer into the other and voids an invoice
+    sandbox.merge_customers(survivor, merged)
+    sandbox.void("Invoice", "130")
+    assert sandbox.deliver_pending() == 2
+    document = json.loads(seen[-1])
+    # then the merge names the survivor and the merged-away id, in that format's own field
+    # https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/data-objects
+    if fmt == "legacy":
+        entities = document["eventNotifications"][0]["dataChangeEvent"]["entities"]
+        assert [(e["name"], e["operation"], e["id"], e.get("deletedId")) for e in entities] == [
+            ("Customer", "Merge", survivor, merged),
+            ("Invoice", "Void", "130", None),
+        ]
+    else:
+        assert [e["type"] for e in document] == ["qbo.customer.merged.v1", "qbo.invoice.voided.v1"]
+        assert document[0]["datacontenttype"] == "application/json"
+        assert document[0]["data"] == {"deletedid": merged}
+        assert "data" not in document[1]  # events without a data object carry none
+    # and the hub reads it as a merge (the void is of an entity it does not sync)
+    (notice,) = parse_notices(seen[-1])
+    assert (notice.operation, notice.record_id, notice.merged_away_id) == (Operation.MERGED, survivor, merged)
+    # and the merged-away customer is gone
+    response = api.get(f"{BASE}/customer/{merged}", params={"minorversion": "75"})
+    assert response.status_code == 400 and "610" in response.text
