@@ -127,3 +127,10 @@ def test_only_the_webhook_route_is_acknowledged_as_unauthenticated(synth):
             assert open_rules == {"AwsSolutions-APIG4", "AwsSolutions-COG4"}, (method, path)
         else:
             assert open_rules == set(), (method, path)
+
+
+def test_the_stack_outputs_what_an_operator_needs_to_invite_and_sign_in_approvers(synth):
+    outputs = synth.template.to_json()["Outputs"]
+    pool = synth.stack.api.user_pools["approvers"]
+    assert outputs["ApproversUserPoolId"]["Value"] == {"Ref": synth.logical_id(pool)}
+    assert "ApproversUserPoolClientId" in outputs

@@ -150,10 +150,14 @@ class Api(Construct):
             # Where Cognito's clients send the token: https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-accessing-resources-api-gateway-and-lambda.html
             identity_source=apigw.IdentitySource.header("Authorization"),
         )
-        cdk.CfnOutput(self, f"UserPoolId-{spec.name}", value=pool.user_pool_id, description=spec.description)
+        # Stable output names (ApproversUserPoolId, ...ClientId): the operator's commands use them.
+        label = spec.name.replace("_", "-").title().replace("-", "")
+        cdk.CfnOutput(
+            self, f"UserPoolId-{spec.name}", value=pool.user_pool_id, description=spec.description
+        ).override_logical_id(f"{label}UserPoolId")
         cdk.CfnOutput(
             self,
             f"UserPoolClientId-{spec.name}",
             value=client.user_pool_client_id,
             description=f"App client for the {spec.name} to sign in (aws cognito-idp initiate-auth)",
-        )
+        ).override_logical_id(f"{label}UserPoolClientId")
