@@ -209,6 +209,7 @@ def engagement_setup(env: LocalEnvironment, console: Console, *, account_id: str
         with console.status(f"{env.approver} approves it through POST /approvals/{{id}}/approve, signed in"):
             answer = httpx.post(f"{env.api_url}/approvals/{approval['id']}/approve", headers=auth, timeout=10)
             answer.raise_for_status()
+            console.print(f"  approved by {env.approver}, signed in with that approver's own token")
             while time.monotonic() - started < 60:
                 env.settle()
                 if env.salesforce.opportunity(opportunity_id).get("C2C_Setup_Status__c") == "active":
