@@ -11,28 +11,12 @@ import pytest
 from infra.status import StatusReport
 from shared.aws.approvals import DynamoApprovals
 from shared.aws.ledger import DynamoLedger
-from shared.domain.models import EntityType, SourceRef, SystemName
-from shared.domain.ports import ApprovalRequest, ApprovalState, Decision, ExceptionRecord
+from shared.domain.ports import ApprovalState, Decision
 from shared.sync.engagements import AlreadyDecided, ApprovalDesk
+from tests.benchmarks.ledger_reads import ASKED, approval_request, open_exception
 from tests.benchmarks.ledger_reads import measure as ledger_reads
 from tests.engagement_fakes import FakeCallback, FakeNotifier
 from tests.fakes import FakeMetrics
-
-ASKED = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-DEAL = SourceRef(system=SystemName.SALESFORCE, type="Opportunity", id="006W")
-
-
-def _request(approval_id: str, *, at: datetime = ASKED) -> ApprovalRequest:
-    return ApprovalRequest(
-        id=approval_id,
-        opportunity=DEAL,
-        customer="001A",
-        engagement="Implementation",
-        dimensions={"legal_entity": "US01"},
-        budget="120000.00 USD",
-        task_token=f"token-{approval_id}",
-        requested_at=at,
-    )
 
 
 @pytest.fixture
@@ -42,7 +26,7 @@ def approvals(dynamodb) -> DynamoApprovals:
 
 def test_of_concurrent_decisions_exactly_one_is_recorded(approvals: DynamoApprovals) -> None:
     # given one pending request
-    approvals.put(_request("opp-1"))
+    approvals.put(approval_request("opp-1"))
     won: list[str] = []
     start = threading.Barrier(12)
 
@@ -75,8 +59,8 @@ def test_of_concurrent_decisions_exactly_one_is_recorded(approvals: DynamoApprov
 
 
 def test_a_decided_request_awaits_its_delivery_then_leaves_the_index(approvals: DynamoApprovals) -> None:
-    approvals.put(_request("opp-1"))
-    approvals.put(_request("opp-2", at=ASKED + timedelta(hours=1)))
+    approvals.put(approval_request("opp-1"))
+    approvals.put(approval_request("opp-2", at=ASKED + timedelta(hours=1)))
     now = datetime.now(UTC)
     assert approvals.decide(
         "opp-1",
@@ -99,7 +83,7 @@ def test_a_decided_request_awaits_its_delivery_then_leaves_the_index(approvals: 
 
 
 def test_a_timed_out_request_is_neither_pending_nor_awaiting_delivery(approvals: DynamoApprovals) -> None:
-    approvals.put(_request("opp-1"))
+    approvals.put(approval_request("opp-1"))
     assert approvals.time_out("opp-1") and not approvals.time_out("opp-unknown")
     assert approvals.pending() == [] and approvals.undelivered() == []
     timed_out = approvals.get("opp-1")
@@ -109,16 +93,7 @@ def test_a_timed_out_request_is_neither_pending_nor_awaiting_delivery(approvals:
 def test_exceptions_are_listed_from_the_index_open_then_resolved(dynamodb) -> None:
     ledger = DynamoLedger("ledger", client=dynamodb)
     for n in range(3):
-        ledger.record_exception(
-            ExceptionRecord(
-                id=f"x{n}",
-                kind="engagement_setup_failed",
-                entity=EntityType.OPPORTUNITY,
-                subject=DEAL,
-                reason="step activate failed",
-                opened_at=ASKED + timedelta(hours=n),
-            )
-        )
+        ledger.record_exception(open_exception(f"x{n}", at=ASKED + timedelta(hours=n)))
     ledger.resolve_exception("x0", resolution="fixed by hand", at=ASKED + timedelta(days=1))
     assert [e["id"] for e in ledger.open_exceptions()] == ["x1", "x2"]
     assert [(e["id"], e["state"]) for e in ledger.exceptions()] == [
@@ -140,8 +115,8 @@ def test_get_approvals_reads_the_same_few_items_however_large_the_ledger_grows()
 
 def test_status_shows_a_decision_its_workflow_has_not_heard_yet(dynamodb, approvals: DynamoApprovals) -> None:
     # given one request waiting and one decided by a call that died before its callback
-    approvals.put(_request("opp-1"))
-    approvals.put(_request("opp-2"))
+    approvals.put(approval_request("opp-1"))
+    approvals.put(approval_request("opp-2"))
     now = datetime.now(UTC)
     approvals.decide(
         "opp-2", Decision(state=ApprovalState.REJECTED, by="finance", at=now, reason="no", deliver_until=now)
@@ -161,7 +136,7 @@ def test_concurrent_containers_deciding_one_request_answer_its_workflow_once(
     approvals: DynamoApprovals,
 ) -> None:
     # given one pending request and twelve Lambda containers of approvals_api, each with its own desk
-    approvals.put(_request("opp-1"))
+    approvals.put(approval_request("opp-1"))
     callback = FakeCallback()
     metrics = FakeMetrics()
     outcomes: list[str] = []

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,6 +21,10 @@ from botocore.client import BaseClient
 from infra.local.authorizer import token_sha256
 from infra.local.runtime import LocalRuntime
 from infra.wiring import WIRING
+from shared.aws.approvals import DynamoApprovals
+from shared.aws.ledger import DynamoLedger
+from shared.domain.models import EntityType, SourceRef, SystemName
+from shared.domain.ports import ApprovalRequest, ExceptionRecord
 
 TOKEN = "bench-approver-token"
 PENDING = 5
@@ -98,42 +103,45 @@ def _fill(client: Any, table: str, size: int) -> None:
         client.batch_write_item(RequestItems={table: batch})
 
 
+DEAL = SourceRef(system=SystemName.SALESFORCE, type="Opportunity", id="006B")
+ASKED = datetime(2026, 11, 30, tzinfo=UTC)
+
+
+def approval_request(approval_id: str, *, at: datetime = ASKED) -> ApprovalRequest:
+    """A request waiting for a decision, as request_approval records it."""
+    return ApprovalRequest(
+        id=approval_id,
+        opportunity=DEAL,
+        customer="001B",
+        engagement=f"Engagement {approval_id}",
+        dimensions={"legal_entity": "US01"},
+        budget="1000.00 USD",
+        task_token=f"token-{approval_id}",
+        requested_at=at,
+    )
+
+
+def open_exception(exception_id: str, *, at: datetime = ASKED) -> ExceptionRecord:
+    """An exception as a failed setup opens it."""
+    return ExceptionRecord(
+        id=exception_id,
+        kind="engagement_setup_failed",
+        entity=EntityType.OPPORTUNITY,
+        subject=DEAL,
+        reason="step activate failed",
+        opened_at=at,
+    )
+
+
 def _waiting(rt: LocalRuntime, table: str) -> None:
     """The few things a person acts on, written by the adapters themselves."""
-    from datetime import UTC, datetime, timedelta
-
-    from shared.aws.approvals import DynamoApprovals
-    from shared.aws.ledger import DynamoLedger
-    from shared.domain.models import EntityType, SourceRef, SystemName
-    from shared.domain.ports import ApprovalRequest, ExceptionRecord
-
     client = rt.clients.dynamodb()
-    deal = SourceRef(system=SystemName.SALESFORCE, type="Opportunity", id="006B")
-    at = datetime(2026, 11, 30, tzinfo=UTC)
     for n in range(PENDING):
         DynamoApprovals(table, client=client).put(
-            ApprovalRequest(
-                id=f"opp-bench-{n}",
-                opportunity=deal,
-                customer="001B",
-                engagement=f"Bench engagement {n}",
-                dimensions={"legal_entity": "US01"},
-                budget="1000.00 USD",
-                task_token=f"token-{n}",
-                requested_at=at + timedelta(minutes=n),
-            )
+            approval_request(f"opp-bench-{n}", at=ASKED + timedelta(minutes=n))
         )
     for n in range(OPEN_EXCEPTIONS):
-        DynamoLedger(table, client=client).record_exception(
-            ExceptionRecord(
-                id=f"open-{n}",
-                kind="engagement_setup_failed",
-                entity=EntityType.OPPORTUNITY,
-                subject=deal,
-                reason="step activate failed",
-                opened_at=at,
-            )
-        )
+        DynamoLedger(table, client=client).record_exception(open_exception(f"open-{n}"))
 
 
 def _full_scan(client: Any, table: str) -> tuple[int, int]:
