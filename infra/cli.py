@@ -106,7 +106,8 @@ def local_up(
         if env.tokens_file is not None:
             typer.echo(f"tokens:    {env.tokens_file}   (rotated OAuth tokens, kept between runs)")
         if secrets_file is None:
-            typer.echo(f"approvals: {env.api_url}/approvals   (Authorization: Bearer {env.approver_token})")
+            for name, token in env.approver_tokens.items():
+                typer.echo(f"approvals: {env.api_url}/approvals   as {name}: Authorization: Bearer {token}")
             salesforce = env.connections()["salesforce"]
             typer.echo(
                 f"salesforce sandbox OAuth client: client_id={salesforce['client_id']}"

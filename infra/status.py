@@ -112,12 +112,19 @@ class StatusReport:
         name = find(tables, "ledger")
         if name is None:
             return ["ledger: not found"]
-        pending = DynamoApprovals(name, client=self._dynamodb).pending()
+        approvals = DynamoApprovals(name, client=self._dynamodb)
+        pending = approvals.pending()
         lines = [f"approvals pending: {len(pending)}"]
         for request in sorted(pending, key=lambda r: r.requested_at):
             hours = (now - request.requested_at).total_seconds() / 3600
             lines.append(
                 f"  {request.id}: {request.engagement}, budget {request.budget}, waiting {hours:.1f} h"
+            )
+        # Decided, but the deciding call died before telling the workflow: the reminder delivers them.
+        for request in approvals.undelivered():
+            lines.append(
+                f"  {request.id}: {request.state} by {request.decided_by}, not yet delivered to the workflow "
+                "(the hourly approval reminder, or the same approver deciding again, delivers it)"
             )
         open_ = DynamoLedger(name, client=self._dynamodb).open_exceptions()
         kinds = Counter(e["kind"] or "unknown" for e in open_)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from shared.settings import WEBHOOK_MAX_BODY_BYTES
+from shared.settings import LEDGER_STATUS_INDEX, LEDGER_STATUS_KEY, LEDGER_STATUS_SORT, WEBHOOK_MAX_BODY_BYTES
 
 STACK_NAME = "close2cash"
 STATEMACHINE_DIR = Path(__file__).parent / "statemachines"
@@ -40,12 +40,23 @@ class Use:
 
 
 @dataclass(frozen=True)
+class Index:
+    """A global secondary index with string keys, every attribute projected; sparse by nature:
+    only items that carry `partition_key` are in it."""
+
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
 class Table:
     """A DynamoDB table with a string partition key `pk` and sort key `sk` (single-table design)."""
 
     name: str
     ttl_attribute: str | None = None
     point_in_time_recovery: bool = True
+    indexes: tuple[Index, ...] = ()
 
     def use(self, access: Access, env: str) -> Use:
         return Use(self.name, access, env)
@@ -127,10 +138,22 @@ class QueueTrigger:
 
 
 @dataclass(frozen=True)
+class UserPool:
+    """People who sign in to call API routes: a Cognito user pool in AWS; locally, per-person tokens
+    kept (as SHA-256) under `approvers` in the connections secret of the local secrets."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
 class ApiTrigger:
     """API Gateway REST proxy routes served by the function."""
 
     routes: tuple[tuple[str, str], ...]  # (method, path) with {param} segments
+    # A UserPool's name: API Gateway lets only its signed-in users through (401 before the function).
+    # None: open at the HTTP layer (webhooks, whose vendors sign the body instead).
+    authorizer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -201,6 +224,7 @@ class Wiring:
     functions: tuple[Function, ...]
     state_machines: tuple[StateMachine, ...]
     topics: tuple[Topic, ...] = ()
+    user_pools: tuple[UserPool, ...] = ()
 
     def function(self, name: str) -> Function:
         return next(f for f in self.functions if f.name == name)
@@ -222,7 +246,11 @@ class Wiring:
 
 # --- the resources --------------------------------------------------------------------------
 
-LEDGER = Table("ledger", ttl_attribute="expires_at")
+LEDGER = Table(
+    "ledger",
+    ttl_attribute="expires_at",
+    indexes=(Index(LEDGER_STATUS_INDEX, partition_key=LEDGER_STATUS_KEY, sort_key=LEDGER_STATUS_SORT),),
+)
 IDEMPOTENCY = Table("idempotency", ttl_attribute="expiration")
 BUS = Bus("close2cash")
 CONNECTIONS = Secret("connections", "Credentials and endpoints of each connected system, keyed by system")
@@ -234,6 +262,7 @@ OAUTH_TOKENS = Secret(
 
 ACCOUNT_CHANGES = Queue("account-changes", max_receive_count=5)
 OPPORTUNITY_CHANGES = Queue("opportunity-changes", max_receive_count=5)
+APPROVERS = UserPool("approvers", "Delivery operations people who approve or reject engagements")
 DELIVERY_OPS = Topic("delivery-ops", "Engagements activated (for staffing) and approval reminders")
 CLOSE_TO_CASH = StateMachine(
     "close-to-cash",
@@ -329,11 +358,12 @@ WIRING = Wiring(
                     ("GET", "/approvals"),
                     ("POST", "/approvals/{approval_id}/approve"),
                     ("POST", "/approvals/{approval_id}/reject"),
-                )
+                ),
+                authorizer=APPROVERS.name,
             ),
             uses=(*_COMMON_ENV, CLOSE_TO_CASH.use(Access.TASK_RESPONSE, "STATE_MACHINE_ARN")),
             timeout_seconds=10,
-            description="Lists pending engagement approvals and approves or rejects them (bearer token)",
+            description="Lists pending engagement approvals; the signed-in approver approves or rejects them",
         ),
         Function(
             "approval_reminder",
@@ -355,4 +385,5 @@ WIRING = Wiring(
     ),
     state_machines=(CLOSE_TO_CASH,),
     topics=(DELIVERY_OPS,),
+    user_pools=(APPROVERS,),
 )

@@ -316,15 +316,6 @@ class Services:
             approval_timeout_seconds=self.settings.approval_timeout_seconds,
         )
 
-    def approvals_bearer_sha256(self) -> str | None:
-        """SHA-256 (hex) of the approval routes' bearer token: `approvals.token_sha256` in the secret."""
-        entry = self.connection_settings().get("approvals")
-        return (
-            str(entry.get("token_sha256"))
-            if isinstance(entry, Mapping) and entry.get("token_sha256")
-            else None
-        )
-
     def vendor_calls(self) -> dict[str, int]:
         """API calls made so far by each connector built in this process (for `make bench`)."""
         return {system.value: int(getattr(c, "http_calls", 0)) for system, c in self._connectors.items()}

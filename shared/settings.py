@@ -14,6 +14,11 @@ WEBHOOK_MAX_BODY_BYTES = 256 * 1024
 WEBHOOK_PROVIDERS = frozenset(
     {"salesforce", "hubspot", "productive", "quickbooks", "xero", "businesscentral", "netsuite"}
 )
+# The ledger's sparse index of what a person acts on: approvals awaiting a decision (or its callback)
+# and exceptions by state. The wiring declares it; the adapters query it, so no read scans the ledger.
+LEDGER_STATUS_INDEX = "by-status"
+LEDGER_STATUS_KEY = "status_key"  # e.g. "APPROVAL#awaiting", "EXCEPTION#open"; absent = not indexed
+LEDGER_STATUS_SORT = "status_at"  # ISO time then id: oldest first
 
 
 class Settings(BaseModel):

@@ -16,6 +16,7 @@ from shared.domain.money import Money
 from shared.domain.ports import (
     ApprovalRequest,
     ApprovalState,
+    Decision,
     EngagementRecord,
     EngagementStatus,
     SetupOutcome,
@@ -166,8 +167,11 @@ class FakeEngagementTarget:
 
 
 class InMemoryApprovals:
+    """The ApprovalStore port in memory, with the adapter's conditional writes (tests/aws proves those)."""
+
     def __init__(self) -> None:
         self.requests: dict[str, ApprovalRequest] = {}
+        self.deliver_until: dict[str, datetime] = {}
 
     def put(self, request: ApprovalRequest) -> None:
         self.requests[request.id] = request
@@ -177,6 +181,55 @@ class InMemoryApprovals:
 
     def pending(self) -> list[ApprovalRequest]:
         return [r for r in self.requests.values() if r.state is ApprovalState.PENDING]
+
+    def undelivered(self) -> list[ApprovalRequest]:
+        return [
+            r
+            for r in self.requests.values()
+            if r.state in (ApprovalState.APPROVED, ApprovalState.REJECTED) and r.delivered_at is None
+        ]
+
+    def decide(self, approval_id: str, decision: Decision) -> bool:
+        request = self.requests.get(approval_id)
+        if request is None or request.state is not ApprovalState.PENDING:
+            return False
+        self.requests[approval_id] = request.model_copy(
+            update={
+                "state": decision.state,
+                "decided_by": decision.by,
+                "decided_at": decision.at,
+                "reason": decision.reason,
+            }
+        )
+        self.deliver_until[approval_id] = decision.deliver_until
+        return True
+
+    def claim_delivery(self, approval_id: str, *, now: datetime, until: datetime) -> bool:
+        if approval_id not in self.undelivered_ids() or self.deliver_until.get(approval_id, now) > now:
+            return False
+        self.deliver_until[approval_id] = until
+        return True
+
+    def undelivered_ids(self) -> set[str]:
+        return {r.id for r in self.undelivered()}
+
+    def release_delivery(self, approval_id: str) -> None:
+        self.deliver_until.pop(approval_id, None)
+
+    def delivered(self, approval_id: str, *, at: datetime) -> None:
+        self.requests[approval_id] = self.requests[approval_id].model_copy(update={"delivered_at": at})
+
+    def time_out(self, approval_id: str) -> bool:
+        if approval_id not in self.requests:
+            return False
+        self.requests[approval_id] = self.requests[approval_id].model_copy(
+            update={"state": ApprovalState.TIMED_OUT}
+        )
+        return True
+
+    def reminded(self, approval_id: str, *, at: datetime) -> None:
+        if self.requests[approval_id].state is ApprovalState.PENDING:
+            self.requests[approval_id] = self.requests[approval_id].model_copy(update={"reminded_at": at})
 
 
 class FakeNotifier:

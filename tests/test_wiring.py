@@ -55,3 +55,15 @@ def test_webhook_route_is_served_and_function_names_are_unique():
     routes = [r for f in WIRING.functions if isinstance(f.trigger, ApiTrigger) for r in f.trigger.routes]
     assert ("POST", "/webhooks/{provider}") in routes
     assert len({f.name for f in WIRING.functions}) == len(WIRING.functions)
+
+
+def test_approval_routes_need_a_declared_user_pool_and_only_webhooks_are_open():
+    pools = {p.name for p in WIRING.user_pools}
+    for function in WIRING.functions:
+        if not isinstance(function.trigger, ApiTrigger):
+            continue
+        paths = {path for _, path in function.trigger.routes}
+        if all(path.startswith("/webhooks/") for path in paths):
+            assert function.trigger.authorizer is None, function.name  # vendors sign the body instead
+        else:
+            assert function.trigger.authorizer in pools, function.name

@@ -1,4 +1,5 @@
-"""Scheduled: a reminder on the notification topic for each approval pending longer than configured."""
+"""Scheduled: a reminder for each approval pending longer than configured; decisions whose callback
+never completed (the deciding invocation died in between) are delivered to their workflow."""
 
 from __future__ import annotations
 
@@ -21,5 +22,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     reminded = svc.approval_desk.remind(
         older_than=timedelta(seconds=svc.settings.approval_reminder_seconds), now=now
     )
-    logger.info("approval reminders sent", reminded=reminded)
-    return {"reminded": reminded}
+    delivered = svc.approval_desk.complete_deliveries(now=now)
+    logger.info("approval reminders sent", reminded=reminded, delivered=delivered)
+    return {"reminded": reminded, "delivered": delivered}

@@ -1,9 +1,13 @@
-"""GET /approvals, POST /approvals/{id}/approve, POST /approvals/{id}/reject: bearer token required."""
+"""GET /approvals, POST /approvals/{id}/approve, POST /approvals/{id}/reject: signed-in approvers only.
+
+API Gateway's Cognito user pool authorizer verifies the approver's token before this function runs
+(the local API front does the same from the local secrets) and passes the verified claims in
+`requestContext.authorizer.claims`: who decided is read there, never from a header.
+https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-integrate-with-cognito.html
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from typing import Any
 
@@ -17,18 +21,37 @@ from shared.observability import logger, metrics, tracer
 from shared.sync.engagements import AlreadyDecided
 
 app = APIGatewayRestResolver()
+# The user's name in the pool: `cognito:username` in an ID token, `username` in an access token.
+# https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-id-token.html
+IDENTITY_CLAIMS = ("cognito:username", "username")
 
 
-def _caller() -> str:
-    """Checks the bearer token against the SHA-256 kept in the connections secret; 401 otherwise."""
-    header = app.current_event.headers.get("Authorization") or ""
-    scheme, _, token = header.partition(" ")
-    expected = services().approvals_bearer_sha256()
-    if scheme.lower() != "bearer" or not token or expected is None:
-        raise UnauthorizedError("a bearer token is required")
-    if not hmac.compare_digest(hashlib.sha256(token.encode()).hexdigest(), expected):
-        raise UnauthorizedError("the bearer token is not valid")
-    return str(app.current_event.headers.get("X-Approver") or "approver")
+def _approver() -> str:
+    """The signed-in approver from the authorizer's verified claims; 401 when there are none."""
+    claims = app.current_event.request_context.authorizer.claims
+    for claim in IDENTITY_CLAIMS:
+        value = claims.get(claim)
+        if isinstance(value, str) and value:
+            return value
+    raise UnauthorizedError("no signed-in approver: the route must sit behind the approvers' authorizer")
+
+
+def _reason() -> str:
+    """`reason` from a JSON object body; anything else is a 400 naming what is wrong."""
+    if not app.current_event.body:
+        return ""
+    try:
+        body = json.loads(app.current_event.decoded_body or "")
+    except (ValueError, RecursionError) as exc:
+        raise ValidationFailed(f'the body must be a JSON object like {{"reason": "..."}}: {exc}') from None
+    if not isinstance(body, dict):
+        raise ValidationFailed(
+            f"the body must be a JSON object with field 'reason', not {type(body).__name__}"
+        )
+    reason = body.get("reason", "")
+    if not isinstance(reason, str):
+        raise ValidationFailed(f"field 'reason' must be a string, not {type(reason).__name__}")
+    return reason
 
 
 def _json(status: int, body: Any) -> Response[str]:
@@ -38,7 +61,7 @@ def _json(status: int, body: Any) -> Response[str]:
 @app.get("/approvals")
 @tracer.capture_method
 def pending() -> Response[str]:
-    _caller()
+    _approver()
     requests = services().approval_desk.pending()
     return _json(200, [r.model_dump(mode="json", exclude={"task_token"}) for r in requests])
 
@@ -46,16 +69,15 @@ def pending() -> Response[str]:
 @app.post("/approvals/<approval_id>/approve")
 @tracer.capture_method
 def approve(approval_id: str) -> Response[str]:
-    by = _caller()
+    by = _approver()
     return _json(200, services().approval_desk.approve(approval_id, by=by).model_dump(mode="json"))
 
 
 @app.post("/approvals/<approval_id>/reject")
 @tracer.capture_method
 def reject(approval_id: str) -> Response[str]:
-    by = _caller()
-    body = app.current_event.json_body if app.current_event.body else {}
-    reason = str((body or {}).get("reason") or "")
+    by = _approver()
+    reason = _reason()
     return _json(
         200, services().approval_desk.reject(approval_id, by=by, reason=reason).model_dump(mode="json")
     )

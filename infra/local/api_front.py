@@ -9,7 +9,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from infra.local.authorizer import LocalUserPoolAuthorizer
 from infra.local.moto_patches import Invoker
 from infra.wiring import ApiTrigger, Wiring
 
@@ -35,9 +36,10 @@ class Route:
     resource: str  # e.g. /webhooks/{provider}
     function: str
     pattern: re.Pattern[str]
+    authorizer: str | None = None  # the user pool whose signed-in users alone may call it
 
     @classmethod
-    def compile(cls, method: str, resource: str, function: str) -> Route:
+    def compile(cls, method: str, resource: str, function: str, authorizer: str | None = None) -> Route:
         parts = []
         for segment in resource.strip("/").split("/"):
             param = _PARAM.match(segment)
@@ -47,13 +49,14 @@ class Route:
                 parts.append(f"(?P<{param.group(1)}>.+)")
             else:
                 parts.append(f"(?P<{param.group(1)}>[^/]+)")
-        return cls(method.upper(), resource, function, re.compile("^/" + "/".join(parts) + "/?$"))
+        pattern = re.compile("^/" + "/".join(parts) + "/?$")
+        return cls(method.upper(), resource, function, pattern, authorizer)
 
 
 def routes_of(wiring: Wiring) -> list[Route]:
     """Every ApiTrigger route of the wiring; literal paths first, as API Gateway prefers them."""
     routes = [
-        Route.compile(method, path, f.name)
+        Route.compile(method, path, f.name, f.trigger.authorizer)
         for f in wiring.functions
         if isinstance(f.trigger, ApiTrigger)
         for method, path in f.trigger.routes
@@ -104,9 +107,14 @@ class ApiFront:
         invoker: Invoker,
         *,
         account_id: str = "123456789012",
+        authorizers: Mapping[str, LocalUserPoolAuthorizer] | None = None,
         metrics: ApiGatewayMetrics | None = None,
     ) -> None:
         self.routes = routes_of(wiring)
+        self._authorizers = dict(authorizers or {})
+        missing = {r.authorizer for r in self.routes if r.authorizer} - set(self._authorizers)
+        if missing:
+            raise ValueError(f"routes need authorizers the front was not given: {sorted(missing)}")
         self._metrics = metrics
         # One request at a time reaches the functions. Powertools' event handler keeps the request
         # being resolved on its BaseRouter class (aws_lambda_powertools/event_handler/api_gateway.py:
@@ -212,8 +220,15 @@ class ApiFront:
         if (request.content_length or 0) > API_GATEWAY_MAX_BODY:
             return _json_response(413, "Request Too Long")
         route, params = matched
+        event = self.event(request, route, params)
+        if route.authorizer is not None:
+            # As API Gateway's Cognito authorizer: verified before the function runs, 401 without
+            # invoking it, and the claims where the real authorizer puts them.
+            claims = self._authorizers[route.authorizer].claims(request.headers.get("Authorization"))
+            if claims is None:
+                return _json_response(401, "Unauthorized")
+            event["requestContext"]["authorizer"] = {"claims": claims}
         try:
-            event = self.event(request, route, params)
             with self._one_at_a_time:
                 result = self._invoker.invoke(route.function, event)
         except Exception:

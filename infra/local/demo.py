@@ -184,7 +184,7 @@ class EngagementReport:
 
 def engagement_setup(env: LocalEnvironment, console: Console, *, account_id: str) -> EngagementReport:
     """A won deal: the workflow runs to the approval checkpoint, the demo approves it, it activates."""
-    auth = {"Authorization": f"Bearer {env.approver_token}", "X-Approver": "ops@northwind.example"}
+    auth = {"Authorization": f"Bearer {env.approver_token}"}  # signed in as env.approver
     with console.status("Sales wins a deal in Salesforce (Advisory, two roles); setup runs to approval"):
         opportunity_id = env.salesforce.put_opportunity(
             {**DEAL, "AccountId": account_id}, line_items=DEAL_LINES
@@ -206,9 +206,10 @@ def engagement_setup(env: LocalEnvironment, console: Console, *, account_id: str
             f"  pending approval {approval['id']}: {approval['engagement']},"
             f" budget {approval['budget']}, rates {rates}"
         )
-        with console.status("Delivery operations approves it through POST /approvals/{id}/approve"):
+        with console.status(f"{env.approver} approves it through POST /approvals/{{id}}/approve, signed in"):
             answer = httpx.post(f"{env.api_url}/approvals/{approval['id']}/approve", headers=auth, timeout=10)
             answer.raise_for_status()
+            console.print(f"  approved by {env.approver}, signed in with that approver's own token")
             while time.monotonic() - started < 60:
                 env.settle()
                 if env.salesforce.opportunity(opportunity_id).get("C2C_Setup_Status__c") == "active":

@@ -7,7 +7,6 @@ deployment keeps the real vendors' credentials; the hub cannot tell the differen
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -23,17 +22,20 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from infra.local.authorizer import token_sha256
 from infra.local.runtime import LocalRuntime
 from infra.local.sandboxes.productive import ProductiveSandbox
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
 from infra.local.sandboxes.salesforce import SalesforceSandbox
 from infra.local.token_file import SecretFileMirror, read_tokens_file, tokens_file_for
+from infra.wiring import APPROVERS as APPROVERS_POOL
 from infra.wiring import CONNECTIONS, DELIVERY_OPS, OAUTH_TOKENS, WIRING
 from shared import bootstrap
 from shared.governance.loader import load_landscape
 
 LOOPBACK = "127.0.0.1"
 QUIET_SECONDS = 0.2
+APPROVERS = ("ops@northwind.example", "finance@northwind.example")
 DEFAULT_LANDSCAPE = Path(__file__).resolve().parents[1] / "landscapes" / "demo.toml"
 
 
@@ -85,8 +87,11 @@ class LocalEnvironment:
             refresh_token=secrets.token_urlsafe(32),
             verifier_token=secrets.token_hex(16),
         )
-        # The approvals API's bearer token; the connections secret holds only its SHA-256.
-        self.approver_token = secrets.token_urlsafe(24)
+        # One token per approver (the local user pool, infra/local/authorizer.py); the connections
+        # secret holds only their SHA-256. The first is the demo's approver.
+        self.approver_tokens = {name: secrets.token_urlsafe(24) for name in APPROVERS}
+        self.approver = APPROVERS[0]
+        self.approver_token = self.approver_tokens[self.approver]
         self._seed_from_landscape()
         self.urls: dict[str, str] = {}
         self.api_url = ""
@@ -126,7 +131,7 @@ class LocalEnvironment:
             "salesforce": self.salesforce.connection(self.urls["salesforce"]),
             "productive": self.productive.connection(self.urls["productive"]),
             "quickbooks": self.quickbooks.connection(self.urls["quickbooks"]),
-            "approvals": {"token_sha256": hashlib.sha256(self.approver_token.encode()).hexdigest()},
+            APPROVERS_POOL.name: {name: token_sha256(token) for name, token in self.approver_tokens.items()},
         }
 
     def start(self) -> LocalEnvironment:

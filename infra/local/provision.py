@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from infra.wiring import QueueTrigger, ScheduleTrigger, Wiring
+from infra.wiring import QueueTrigger, ScheduleTrigger, Table, Wiring
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -211,6 +211,34 @@ def _role_arn(clients: Clients, prefix: str, service: str) -> str:
     return arn
 
 
+def table_spec(table: Table) -> dict[str, Any]:
+    """create_table's arguments for a wiring table: pk/sk strings, on demand, its declared indexes."""
+    names = ["pk", "sk"]
+    for index in table.indexes:
+        names += [key for key in (index.partition_key, index.sort_key) if key and key not in names]
+    spec: dict[str, Any] = {
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [{"AttributeName": key, "AttributeType": "S"} for key in names],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if table.indexes:
+        spec["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                    *([{"AttributeName": index.sort_key, "KeyType": "RANGE"}] if index.sort_key else []),
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in table.indexes
+        ]
+    return spec
+
+
 def provision(
     wiring: Wiring,
     *,
@@ -234,18 +262,7 @@ def provision(
     dynamodb = clients.dynamodb()
     for table in wiring.tables:
         name = physical_name(prefix, table.name)
-        dynamodb.create_table(
-            TableName=name,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        dynamodb.create_table(TableName=name, **table_spec(table))
         if table.ttl_attribute:
             dynamodb.update_time_to_live(
                 TableName=name,

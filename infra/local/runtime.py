@@ -12,8 +12,9 @@ from types import TracebackType
 from typing import Any, Literal
 from unittest import mock
 
-from infra.local import moto_patches
+from infra.local import moto_atomic, moto_patches
 from infra.local.api_front import ApiFront, ApiGatewayMetrics, ApiServer
+from infra.local.authorizer import local_user_pools
 from infra.local.clock import Clock
 from infra.local.moto_patches import MOTO_CONFIG, Invoker, LambdaSpec
 from infra.local.pollers import PollerGroup, QueuePoller
@@ -85,6 +86,7 @@ class LocalRuntime:
         if self._started:
             return self
         moto_patches.verify_moto_internals()
+        moto_atomic.install()  # conditional writes atomic, as DynamoDB's are
         try:
             self._start_moto()
             self._resources = provision(self.wiring, clients=self.clients, secrets=self._secrets)
@@ -155,10 +157,16 @@ class LocalRuntime:
             account_id=res.account_id,
             region=self._region,
         )
+        pools = local_user_pools(
+            (pool.name for pool in self.wiring.user_pools),
+            res.secrets.values(),
+            self.clients.secretsmanager(),
+        )
         self._api = ApiFront(
             self.wiring,
             self.invoker,
             account_id=res.account_id,
+            authorizers=pools,
             metrics=ApiGatewayMetrics(self.clients.cloudwatch(), self.wiring.api_name),
         )
 

@@ -6,13 +6,18 @@ Single-table design (pk, sk):
 - `TRACE#<entity>#<system>#<id>` / `<time>#<target>`: every write, with its action and checksum;
 - `NOTICE#<provider>#<realm>#<event id>` / `NOTICE`: each webhook notice, received then published;
 - `LEASE#<name>` / `LEASE`, `EXCEPTION#<id>` / `EXCEPTION`, `CURSOR#<name>` / `CURSOR` (sweeps).
+
+What people act on is read from the sparse index `by-status` (settings.LEDGER_STATUS_INDEX), never
+by a scan: an exception carries `status_key` `EXCEPTION#open` or `EXCEPTION#resolved` and
+`status_at` `<opened at>#<id>`; an approval request carries `APPROVAL#awaiting` until it is settled.
+Index reads are eventually consistent (GSIs offer nothing else): fine for lists a person reads.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +27,7 @@ from botocore.exceptions import ClientError
 from shared.domain.models import EntityType, SourceRef, SystemName
 from shared.domain.notices import ChangeNotice
 from shared.domain.ports import CrossReference, ExceptionRecord, NoticeClaim, SyncAction
+from shared.settings import LEDGER_STATUS_INDEX, LEDGER_STATUS_KEY, LEDGER_STATUS_SORT
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -65,6 +71,27 @@ def _active(item: dict[str, Any]) -> bool:
 def _content(item: dict[str, Any]) -> dict[str, Any] | None:
     raw = _get_s(item, "content")
     return None if raw is None else dict(json.loads(raw))
+
+
+EXCEPTION_OPEN = "EXCEPTION#open"
+EXCEPTION_RESOLVED = "EXCEPTION#resolved"
+
+
+def status_items(client: DynamoDBClient, table: str, status: str) -> Iterator[dict[str, Any]]:
+    """Every item of the ledger's status index under `status`, oldest first, page by page."""
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": LEDGER_STATUS_INDEX,
+        "KeyConditionExpression": "#k = :status",
+        "ExpressionAttributeNames": {"#k": LEDGER_STATUS_KEY},
+        "ExpressionAttributeValues": {":status": {"S": status}},
+    }
+    while True:
+        page = client.query(**kwargs)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 class DynamoLedger:
@@ -244,6 +271,8 @@ class DynamoLedger:
             "state": _s(exception.state),
             "step": _s(exception.step),
             "opened_at": _s(exception.opened_at.isoformat()),
+            LEDGER_STATUS_KEY: {"S": EXCEPTION_OPEN},
+            LEDGER_STATUS_SORT: {"S": f"{exception.opened_at.isoformat()}#{exception.id}"},
         }
         try:
             # The same problem reported twice stays one exception with its first opening time; one
@@ -266,10 +295,13 @@ class DynamoLedger:
             answer = self._client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": f"EXCEPTION#{exception_id}"}, "sk": {"S": "EXCEPTION"}},
-                UpdateExpression="SET #state = :resolved, resolution = :why, resolved_at = :at",
+                UpdateExpression=(
+                    "SET #state = :resolved, resolution = :why, resolved_at = :at, #status = :filed"
+                ),
                 ConditionExpression="#state = :open",
-                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeNames={"#state": "state", "#status": LEDGER_STATUS_KEY},
                 ExpressionAttributeValues={
+                    ":filed": {"S": EXCEPTION_RESOLVED},
                     ":resolved": {"S": "resolved"},
                     ":open": {"S": "open"},
                     ":why": {"S": resolution[:2000]},
@@ -291,8 +323,24 @@ class DynamoLedger:
             Key={"pk": {"S": f"EXCEPTION#{exception_id}"}, "sk": {"S": "EXCEPTION"}},
             ConsistentRead=True,
         ).get("Item")
-        if not item:
-            return None
+        return self._exception_from(item) if item else None
+
+    def open_exceptions(self) -> list[dict[str, str | None]]:
+        """The exceptions still open, oldest first: a query on the status index, never a scan."""
+        return [
+            self._exception_from(item) for item in status_items(self._client, self._table, EXCEPTION_OPEN)
+        ]
+
+    def exceptions(self) -> list[dict[str, str | None]]:
+        """Every exception record, open then resolved, each oldest first (two paginated index queries)."""
+        return [
+            self._exception_from(item)
+            for status in (EXCEPTION_OPEN, EXCEPTION_RESOLVED)
+            for item in status_items(self._client, self._table, status)
+        ]
+
+    @staticmethod
+    def _exception_from(item: dict[str, Any]) -> dict[str, str | None]:
         keys = (
             "kind",
             "subject",
@@ -304,42 +352,8 @@ class DynamoLedger:
             "resolution",
             "resolved_at",
         )
-        return {"id": exception_id} | {k: _get_s(item, k) for k in keys}
-
-    def open_exceptions(self) -> list[dict[str, str | None]]:
-        """The exceptions still open (a scan: for the CLI and the demo report, not a hot path)."""
-        return [e for e in self.exceptions() if e["state"] == "open"]
-
-    def exceptions(self) -> list[dict[str, str | None]]:
-        """Every exception record, open or resolved (a scan, as `open_exceptions`)."""
-        found: list[dict[str, str | None]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "FilterExpression": "begins_with(pk, :p)",
-            "ExpressionAttributeValues": {":p": {"S": "EXCEPTION#"}},
-        }
-        while True:
-            page = self._client.scan(**kwargs)
-            for item in page.get("Items", []):
-                record: dict[str, str | None] = {"id": (_get_s(item, "pk") or "").removeprefix("EXCEPTION#")}
-                found.append(
-                    record
-                    | {
-                        k: _get_s(item, k)
-                        for k in (
-                            "kind",
-                            "subject",
-                            "reason",
-                            "state",
-                            "opened_at",
-                            "resolution",
-                            "resolved_at",
-                        )
-                    }
-                )
-            if "LastEvaluatedKey" not in page:
-                return found
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        record: dict[str, str | None] = {"id": (_get_s(item, "pk") or "").removeprefix("EXCEPTION#")}
+        return record | {k: _get_s(item, k) for k in keys}
 
     def acquire_lease(self, name: str, owner: str, seconds: int) -> bool:
         now = int(time.time())

@@ -416,16 +416,66 @@ class ApprovalRequest(CanonicalModel):
     decided_by: str | None = None
     reason: str | None = None
     reminded_at: UtcDateTime | None = None
+    decided_at: UtcDateTime | None = None
+    # None while a decision is recorded but the workflow not yet told (its callback pending).
+    delivered_at: UtcDateTime | None = None
+
+
+class Decision(CanonicalModel):
+    """One approver's decision on a request; its writer holds the callback until `deliver_until`."""
+
+    state: ApprovalState
+    by: str = Field(min_length=1)
+    at: UtcDateTime
+    reason: str | None = None
+    deliver_until: UtcDateTime
 
 
 class ApprovalStore(Protocol):
-    """Approval requests, kept in the ledger table beside the cross-references."""
+    """Approval requests, kept in the ledger table beside the cross-references.
 
-    def put(self, request: ApprovalRequest) -> None: ...
+    A decision is one conditional write (pending -> decided, with who and when) made before the
+    workflow is told; the decision's writer holds the delivery until `deliver_until`, after which a
+    retry by the same approver, or the reminder, may take the delivery over (at-least-once).
+    """
+
+    def put(self, request: ApprovalRequest) -> None:
+        """Record a request waiting for a decision (a retried step replaces it with its new token)."""
+        ...
 
     def get(self, approval_id: str) -> ApprovalRequest | None: ...
 
-    def pending(self) -> list[ApprovalRequest]: ...
+    def pending(self) -> list[ApprovalRequest]:
+        """Requests waiting for a decision."""
+        ...
+
+    def undelivered(self) -> list[ApprovalRequest]:
+        """Requests decided whose workflow has not been told yet (a crash between the two)."""
+        ...
+
+    def decide(self, approval_id: str, decision: Decision) -> bool:
+        """Pending -> the decision's state, only if still pending; False when another came first."""
+        ...
+
+    def claim_delivery(self, approval_id: str, *, now: datetime, until: datetime) -> bool:
+        """Take over an undelivered decision whose holder's time ran out; False if someone holds it."""
+        ...
+
+    def release_delivery(self, approval_id: str) -> None:
+        """Give the delivery up at once (the callback failed, a retry may try again now)."""
+        ...
+
+    def delivered(self, approval_id: str, *, at: datetime) -> None:
+        """The workflow has the decision: the request is settled."""
+        ...
+
+    def time_out(self, approval_id: str) -> bool:
+        """The workflow stopped waiting without hearing a decision; False if there is no request."""
+        ...
+
+    def reminded(self, approval_id: str, *, at: datetime) -> None:
+        """A reminder went out for a request still pending."""
+        ...
 
 
 class TaskCallback(Protocol):

@@ -11,6 +11,7 @@ anything exists that would need compensating.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +39,7 @@ from shared.domain.ports import (
     ApprovalRequest,
     ApprovalState,
     ApprovalStore,
+    Decision,
     EngagementStatus,
     EngagementTarget,
     EventPublisher,
@@ -64,6 +66,9 @@ if TYPE_CHECKING:
 EXECUTION_NAME_MAX = 80
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 REJECTED_ERROR = "Rejected"
+# How long a decision's writer holds its callback; longer than the approvals_api timeout (10 s), so
+# only a writer that died lets a retry or the reminder deliver the decision in its place.
+DELIVERY_LEASE = timedelta(seconds=60)
 
 
 class Step(StrEnum):
@@ -580,9 +585,10 @@ class EngagementSetup:
         # The approval request is keyed by the setup's name; the waiting state's result never
         # reaches $.state, so a timeout arrives here without the id in the state. A rejection is
         # recorded by the approval route itself, which must not be overwritten here.
-        pending = None if rejected else self._approvals.get(current.execution)
-        if pending is not None and pending.state is ApprovalState.PENDING:
-            self._approvals.put(pending.model_copy(update={"state": ApprovalState.TIMED_OUT}))
+        # A failure of the approval step that is not a rejection (the wait's timeout) means the
+        # workflow never heard a decision, whatever was recorded but not yet delivered.
+        if not rejected and step == Step.REQUEST_APPROVAL.value:
+            self._approvals.time_out(current.execution)
         status = "rejected" if rejected else "failed"
         kind = "engagement_rejected" if rejected else "engagement_setup_failed"
         opportunity = SourceRef(
@@ -657,7 +663,16 @@ class ApprovalDecision(CanonicalModel):
 
 
 class ApprovalDesk:
-    """The approval routes and the reminder: list pending requests, approve, reject with a reason."""
+    """The approval routes and the reminder: list pending requests, approve, reject with a reason.
+
+    A decision is one conditional write on the request (still pending -> decided, by whom, when)
+    made BEFORE the workflow's task token is answered: of concurrent decisions exactly one wins,
+    the others are refused (409) and change nothing, so the workflow hears one answer, the one the
+    record keeps. The winner holds the callback for DELIVERY_LEASE; if it dies between the write
+    and the callback (at-least-once), the decision stays "decided, callback pending": the same
+    approver repeating the same decision, or the hourly reminder, takes the delivery over once the
+    lease has run out and completes it.
+    """
 
     def __init__(
         self,
@@ -680,50 +695,98 @@ class ApprovalDesk:
         self._metrics.count("ApprovalsPending", len(waiting))
         return waiting
 
-    def _open(self, approval_id: str) -> ApprovalRequest:
-        request = self._approvals.get(approval_id)
-        if request is None:
-            raise LookupError(f"no approval request {approval_id!r}")
-        if request.state is not ApprovalState.PENDING:
-            raise AlreadyDecided(f"approval request {approval_id} is already {request.state}")
-        return request
-
-    def _answer(self, request: ApprovalRequest, answer: Callable[[TaskCallback], None]) -> None:
-        """Answer the workflow first: if that fails the request stays pending and can be decided again.
-
-        A workflow that stopped waiting (its timeout passed) makes the request timed out, and the
-        decision is refused as already decided rather than lost without a word.
-        """
-        try:
-            answer(self._callback())
-        except NotFoundError as exc:
-            self._approvals.put(request.model_copy(update={"state": ApprovalState.TIMED_OUT}))
-            raise AlreadyDecided(
-                f"approval request {request.id} timed out: setup no longer waits for a decision "
-                f"({exc}); see close2cash workflow show {request.id}"
-            ) from exc
-
     def approve(self, approval_id: str, *, by: str) -> ApprovalDecision:
-        request = self._open(approval_id)
-        approved = {"approved_by": by, "approved_at": self._clock().isoformat()}
-        self._answer(request, lambda workflow: workflow.succeed(request.task_token, approved))
-        self._approvals.put(request.model_copy(update={"state": ApprovalState.APPROVED, "decided_by": by}))
-        self._metrics.count("ApprovalsPending", len(self._approvals.pending()))
-        return ApprovalDecision(id=approval_id, state=ApprovalState.APPROVED)
+        return self._decide(approval_id, ApprovalState.APPROVED, by=by, reason=None)
 
     def reject(self, approval_id: str, *, by: str, reason: str) -> ApprovalDecision:
         if not reason.strip():
             raise ValidationFailed("field 'reason' is required to reject")
-        request = self._open(approval_id)
-        self._answer(
-            request,
-            lambda workflow: workflow.fail(request.task_token, error=REJECTED_ERROR, cause=reason[:256]),
-        )
-        self._approvals.put(
-            request.model_copy(update={"state": ApprovalState.REJECTED, "decided_by": by, "reason": reason})
-        )
+        return self._decide(approval_id, ApprovalState.REJECTED, by=by, reason=reason)
+
+    def _decide(
+        self, approval_id: str, decision: ApprovalState, *, by: str, reason: str | None
+    ) -> ApprovalDecision:
+        request = self._approvals.get(approval_id)
+        if request is None:
+            raise LookupError(f"no approval request {approval_id!r}")
+        now = self._clock()
+        if request.state is ApprovalState.PENDING:
+            if not self._approvals.decide(
+                approval_id,
+                Decision(state=decision, by=by, at=now, reason=reason, deliver_until=now + DELIVERY_LEASE),
+            ):
+                raise self._refusal(self._approvals.get(approval_id) or request)
+            decided = request.model_copy(
+                update={"state": decision, "decided_by": by, "decided_at": now, "reason": reason}
+            )
+            self._deliver(decided, first=True)
+        elif request.state is decision and request.decided_by == by and request.delivered_at is None:
+            # The same approver again, after a decision whose callback never completed.
+            if not self._approvals.claim_delivery(approval_id, now=now, until=now + DELIVERY_LEASE):
+                raise self._refusal(request)
+            self._deliver(request, first=False)
+        else:
+            raise self._refusal(request)
         self._metrics.count("ApprovalsPending", len(self._approvals.pending()))
-        return ApprovalDecision(id=approval_id, state=ApprovalState.REJECTED)
+        return ApprovalDecision(id=approval_id, state=decision)
+
+    @staticmethod
+    def _refusal(request: ApprovalRequest) -> AlreadyDecided:
+        if request.state is ApprovalState.PENDING:
+            return AlreadyDecided(f"approval request {request.id} changed meanwhile; try again")
+        by = f" by {request.decided_by}" if request.decided_by else ""
+        return AlreadyDecided(
+            f"approval request {request.id} is already {request.state}{by}"
+            + ("; its delivery to the workflow is in progress" if request.delivered_at is None else "")
+        )
+
+    def _deliver(self, request: ApprovalRequest, *, first: bool) -> None:
+        """Answer the task token with the recorded decision, then mark the request delivered.
+
+        A workflow that stopped waiting (its timeout passed) makes a fresh decision timed out, and
+        the decision is refused as already decided rather than lost without a word. On a delivery
+        taken over after a crash, "not waiting" may also mean the crashed holder had told it:
+        the decision stands (a timeout's compensation records the timeout itself).
+        """
+        try:
+            if request.state is ApprovalState.APPROVED:
+                at = request.decided_at or self._clock()
+                approved = {"approved_by": request.decided_by, "approved_at": at.isoformat()}
+                self._callback().succeed(request.task_token, approved)
+            else:
+                self._callback().fail(
+                    request.task_token, error=REJECTED_ERROR, cause=(request.reason or "")[:256]
+                )
+        except NotFoundError as exc:
+            if not first:
+                self._approvals.delivered(request.id, at=self._clock())
+                raise AlreadyDecided(
+                    f"approval request {request.id}: setup no longer waits for a decision ({exc}); "
+                    f"see close2cash workflow show {request.id}"
+                ) from exc
+            self._approvals.time_out(request.id)
+            raise AlreadyDecided(
+                f"approval request {request.id} timed out: setup no longer waits for a decision "
+                f"({exc}); see close2cash workflow show {request.id}"
+            ) from exc
+        except BaseException:
+            # Nothing reached the workflow: an immediate retry by the same approver may deliver it.
+            self._approvals.release_delivery(request.id)
+            raise
+        self._approvals.delivered(request.id, at=self._clock())
+
+    def complete_deliveries(self, *, now: datetime | None = None) -> list[str]:
+        """Deliver decisions whose callback never completed (their holder's lease ran out); their ids."""
+        moment = now or self._clock()
+        completed: list[str] = []
+        for request in self._approvals.undelivered():
+            if not self._approvals.claim_delivery(request.id, now=moment, until=moment + DELIVERY_LEASE):
+                continue
+            # AlreadyDecided: the workflow no longer waits; the request is settled either way.
+            with contextlib.suppress(AlreadyDecided):
+                self._deliver(request, first=False)
+            completed.append(request.id)
+        return completed
 
     def remind(self, *, older_than: timedelta, now: datetime | None = None) -> list[str]:
         """Publish one reminder per request pending longer than `older_than`; returns their ids."""
@@ -738,7 +801,7 @@ class ApprovalDesk:
                 ),
                 attributes={"kind": "approval_reminder"},
             )
-            self._approvals.put(request.model_copy(update={"reminded_at": moment}))
+            self._approvals.reminded(request.id, at=moment)
         return [r.id for r in due]
 
 

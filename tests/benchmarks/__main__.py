@@ -128,6 +128,19 @@ def main() -> int:
             f"  {hostile.sent} requests; answers {dict(sorted(hostile.statuses.items()))};"
             f" 5xx {len(hostile.five_xx)}; refusals that enqueued {len(hostile.enqueued_by_rejects)}"
         )
+
+    from tests.benchmarks.ledger_reads import measure as measure_ledger_reads
+
+    say("\n== Ledger reads per GET /approvals (5 pending, 3 open exceptions; goal: independent of size) ==")
+    with log.open("a") as stream, contextlib.redirect_stdout(stream):
+        readings = [measure_ledger_reads(size) for size in (1_000, 100_000)]
+    for reads in readings:
+        calls = ", ".join(f"{op} {n}" for op, n in sorted(reads.calls.items()))
+        say(
+            f"  ledger of {reads.ledger_items:>7,} items: {calls}, {reads.items_read} items read,"
+            f" {reads.listed} listed  (one scan of it: {reads.full_scan_calls} calls,"
+            f" {reads.full_scan_items:,} items)"
+        )
     return 0
 
 

@@ -43,9 +43,9 @@ def won_deal(
     return opportunity_id
 
 
-def approver(env: LocalEnvironment) -> dict[str, str]:
-    """The approval API's headers for delivery operations."""
-    return {"Authorization": f"Bearer {env.approver_token}", "X-Approver": "ops@northwind.example"}
+def approver(env: LocalEnvironment, name: str | None = None) -> dict[str, str]:
+    """The approval API's headers for one approver (the demo's, by default), with their own token."""
+    return {"Authorization": f"Bearer {env.approver_tokens[name or env.approver]}"}
 
 
 def pending_for(env: LocalEnvironment, opportunity_id: str) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from tests.engagement_fakes import FakeEngagementTarget, FakeOpportunities
 from tests.fakes import FakeCrm, FakeTarget
 
 DEMO_LANDSCAPE = Path(__file__).resolve().parents[2] / "infra" / "landscapes" / "demo.toml"
+APPROVER = "ops@northwind.example"
 APPROVER_TOKEN = "approver-secret-token"
 TIMEOUT_SECONDS = 3 * 86400
 REMINDER_SECONDS = 86400
@@ -146,14 +147,12 @@ class Flow:
 
 
 def _auth() -> dict[str, str]:
-    return {"Authorization": f"Bearer {APPROVER_TOKEN}", "X-Approver": "ops@northwind.example"}
+    return {"Authorization": f"Bearer {APPROVER_TOKEN}"}
 
 
 @pytest.fixture
 def flow(monkeypatch: pytest.MonkeyPatch) -> Iterator[Flow]:
-    secrets = {
-        "connections": {"approvals": {"token_sha256": hashlib.sha256(APPROVER_TOKEN.encode()).hexdigest()}}
-    }
+    secrets = {"connections": {"approvers": {APPROVER: hashlib.sha256(APPROVER_TOKEN.encode()).hexdigest()}}}
     with LocalRuntime(WIRING, secrets=secrets, clock=Clock(fast_forward=True)) as rt:
         monkeypatch.setenv("LANDSCAPE_FILE", str(DEMO_LANDSCAPE))
         salesforce = FakeSalesforce()

@@ -37,3 +37,19 @@ def test_each_secret_starts_as_a_generated_placeholder(synth, spec):
     # no credential ever passes through CloudFormation
     assert "SecretString" not in props
     assert "GenerateSecretString" in props
+
+
+@pytest.mark.parametrize("spec", [t for t in WIRING.tables if t.indexes], ids=lambda t: t.name)
+def test_each_declared_index_is_a_global_secondary_index_of_its_table(synth, spec):
+    # the ledger's status index lets approvals and exceptions be queried, never scanned
+    props = synth.resources[synth.logical_id(synth.stack.state.tables[spec.name])]["Properties"]
+    rendered = {i["IndexName"]: i for i in props["GlobalSecondaryIndexes"]}
+    for index in spec.indexes:
+        keys = [{"AttributeName": index.partition_key, "KeyType": "HASH"}]
+        if index.sort_key:
+            keys.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
+        assert rendered[index.name]["KeySchema"] == keys
+        assert rendered[index.name]["Projection"] == {"ProjectionType": "ALL"}
+        for key in (index.partition_key, index.sort_key):
+            if key:
+                assert {"AttributeName": key, "AttributeType": "S"} in props["AttributeDefinitions"]

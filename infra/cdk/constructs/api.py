@@ -1,16 +1,25 @@
-"""Api: the REST API whose routes come from the functions' ApiTriggers (Lambda proxy integration)."""
+"""Api: the REST API whose routes come from the functions' ApiTriggers (Lambda proxy integration).
+
+A route whose trigger names a user pool sits behind a COGNITO_USER_POOLS authorizer on that pool:
+API Gateway verifies the caller's ID or access token and answers 401 before the function runs, and
+the function reads who called from the verified claims. Routes without one (the vendors' webhooks)
+are open at the HTTP layer; their handler verifies the vendor's signature on the raw body.
+https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-integrate-with-cognito.html
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
 
+import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.wiring import ApiTrigger, Wiring
+from infra.wiring import ApiTrigger, UserPool, Wiring
 
 _PATH_PARAM = re.compile(r"\{([A-Za-z0-9_]+)\+?\}")
 
@@ -70,18 +79,85 @@ class Api(Construct):
             "PathParameters", validate_request_parameters=True, validate_request_body=False
         )
 
+        self.user_pools: dict[str, cognito.UserPool] = {}
+        self.authorizers: dict[str, apigw.CognitoUserPoolsAuthorizer] = {}
+        for pool_spec in wiring.user_pools:
+            self._user_pool(pool_spec)
+
         self.routes: list[tuple[str, str]] = []
+        # Each method with the user pool that guards it (None: open, a vendor webhook).
+        self.methods: dict[tuple[str, str], tuple[apigw.Method, str | None]] = {}
         for fn_spec in wiring.functions:
             if not isinstance(fn_spec.trigger, ApiTrigger):
                 continue
             integration = apigw.LambdaIntegration(functions[fn_spec.name], proxy=True)
+            pool = fn_spec.trigger.authorizer
             for method, path in fn_spec.trigger.routes:
                 resource = self.rest_api.root.resource_for_path(path.strip("/"))
                 params = {f"method.request.path.{name}": True for name in _PATH_PARAM.findall(path)}
-                resource.add_method(
+                added = resource.add_method(
                     method.upper(),
                     integration,
                     request_parameters=params or None,
                     request_validator=self.validator if params else None,
+                    authorizer=self.authorizers[pool] if pool else None,
+                    authorization_type=apigw.AuthorizationType.COGNITO if pool else None,
                 )
                 self.routes.append((method.upper(), path))
+                self.methods[(method.upper(), path)] = (added, pool)
+
+    def _user_pool(self, spec: UserPool) -> None:
+        """The pool of people who may call the routes naming it, an app client, and its authorizer.
+
+        No self sign-up (an administrator invites each approver), MFA required, strong passwords,
+        threat protection enforcing (Plus feature plan: a few approvers, a few cents a month).
+        """
+        pool = cognito.UserPool(
+            self,
+            f"UserPool-{spec.name}",
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(username=True),
+            sign_in_case_sensitive=False,
+            standard_attributes=cognito.StandardAttributes(
+                email=cognito.StandardAttribute(required=True, mutable=False)
+            ),
+            mfa=cognito.Mfa.REQUIRED,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            password_policy=cognito.PasswordPolicy(
+                min_length=12,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+            ),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            feature_plan=cognito.FeaturePlan.PLUS,
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+            # The people who decided are named in the ledger's records: never dropped with the stack.
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        client = pool.add_client(
+            "Client",
+            auth_flows=cognito.AuthFlow(user_srp=True, user_password=True),
+            generate_secret=False,
+            prevent_user_existence_errors=True,
+        )
+        self.user_pools[spec.name] = pool
+        self.authorizers[spec.name] = apigw.CognitoUserPoolsAuthorizer(
+            self,
+            f"Authorizer-{spec.name}",
+            cognito_user_pools=[pool],
+            # Where Cognito's clients send the token: https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-accessing-resources-api-gateway-and-lambda.html
+            identity_source=apigw.IdentitySource.header("Authorization"),
+        )
+        # Stable output names (ApproversUserPoolId, ...ClientId): the operator's commands use them.
+        label = spec.name.replace("_", "-").title().replace("-", "")
+        cdk.CfnOutput(
+            self, f"UserPoolId-{spec.name}", value=pool.user_pool_id, description=spec.description
+        ).override_logical_id(f"{label}UserPoolId")
+        cdk.CfnOutput(
+            self,
+            f"UserPoolClientId-{spec.name}",
+            value=client.user_pool_client_id,
+            description=f"App client for the {spec.name} to sign in (aws cognito-idp initiate-auth)",
+        ).override_logical_id(f"{label}UserPoolClientId")

@@ -11,7 +11,7 @@ from infra.wiring import Wiring
 
 
 class State(Construct):
-    """Tables (pk/sk strings, on demand, PITR, encrypted, TTL) and connection secrets.
+    """Tables (pk/sk strings, on demand, PITR, encrypted, TTL, declared indexes) and connection secrets.
 
     Secrets are created with a generated placeholder value so that no credential ever passes through
     CloudFormation. After the first deploy the operator puts the real value, a JSON object keyed by
@@ -46,6 +46,21 @@ class State(Construct):
                 # the vendors; idempotency records are cheap to keep. Deleting the stack never drops data.
                 removal_policy=cdk.RemovalPolicy.RETAIN,
             )
+            for index in spec.indexes:
+                # Sparse by construction: only items carrying the index's key are in it, so a query
+                # reads what is open, not the years of history beside it.
+                table.add_global_secondary_index(
+                    index_name=index.name,
+                    partition_key=dynamodb.Attribute(
+                        name=index.partition_key, type=dynamodb.AttributeType.STRING
+                    ),
+                    sort_key=(
+                        dynamodb.Attribute(name=index.sort_key, type=dynamodb.AttributeType.STRING)
+                        if index.sort_key
+                        else None
+                    ),
+                    projection_type=dynamodb.ProjectionType.ALL,
+                )
             self.tables[spec.name] = table
 
         for secret_spec in wiring.secrets:
