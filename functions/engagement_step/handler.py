@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.bootstrap import services
+from shared.domain.deadline import time_limit
 from shared.observability import logger, metrics, tracer
 from shared.sync.engagements import Step
 
@@ -18,6 +19,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     setup = services().engagement_setup
     step = str(event["step"])
     logger.append_keys(step=step, execution=event.get("state", {}).get("execution"))
-    if step == Step.COMPENSATE:
-        return setup.compensate(event["state"], event.get("error") or {})
-    return setup.run(step, event["state"], token=event.get("token"))
+    # A wait that would outlast the invocation fails the step as transient instead: the state's
+    # Retry tries again, where a Lambda timeout (Sandbox.Timedout) would compensate the setup.
+    with time_limit(context.get_remaining_time_in_millis):
+        if step == Step.COMPENSATE:
+            return setup.compensate(event["state"], event.get("error") or {})
+        return setup.run(step, event["state"], token=event.get("token"))
