@@ -49,6 +49,8 @@ MOTO_INTERNALS: tuple[tuple[str, str], ...] = (
     ("moto.stepfunctions.responses", "StepFunctionResponse.send_task_failure"),
     # A handler's ChangeMessageVisibility (a Retry-After delay) must reach the pollers' virtual time.
     ("moto.sqs.models", "SQSBackend.change_message_visibility"),
+    # Not moto: rate budgets (a vendor's hold after a 429) count in the runtime's time, as SQS does.
+    ("shared.aws.budget", "wall_time"),
 )
 
 Handler = Callable[[Any, Any], Any]
@@ -364,6 +366,7 @@ def _replacements() -> list[tuple[str, str, Any]]:
         ("moto.awslambda_simple.models", "LambdaSimpleBackend.invoke", _patched_invoke),
         ("moto.sqs.models", "SQSBackend.change_message_visibility", _patched_change_message_visibility),
         ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time", _ClockedTime()),
+        ("shared.aws.budget", "wall_time", _ClockedTime.time),
         (
             "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function",
             "WaitFunction._wait_interval",

@@ -1,10 +1,14 @@
 """Rate budgets in DynamoDB: one item per vendor tenant, shared by every Lambda container and flow.
 
 Item `BUDGET#<vendor>#<tenant>` / `BUDGET` on the ledger table holds one theoretical arrival time
-per published limit (the GCRA of `shared.domain.budgets`), the limits' signature and a version.
+per published limit (the GCRA of `shared.domain.budgets`), the limits' signature, a version and,
+after a vendor throttled a request, the time its hold ends (`held_until`).
 Taking a slot reads the item (strongly consistent), computes the next slot and writes it back on
 condition that the version is still the one read; a caller who lost the race reads again and
-retries, so two containers can never hand out the same slot.
+retries, so two containers can never hand out the same slot. A hold is written the same way (read,
+extend, conditional put), so it survives the race with takers and with other holds: a taker who
+read the item before the hold loses its write and reads the hold; a shorter hold never replaces a
+longer one, because each writer extends what it read.
 
 Why the ledger table: every function that calls a vendor is already granted it (no new table, no
 new grant in the wiring), the items are few (one per connected tenant), tiny and expire by TTL when
@@ -23,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
-from shared.domain.budgets import RateLimit, bands_of, reserve, signature, too_far
+from shared.domain.budgets import RateLimit, bands_of, extended_hold, reserve, signature, too_far
 from shared.domain.errors import TransientError
 
 if TYPE_CHECKING:
@@ -33,6 +37,16 @@ if TYPE_CHECKING:
 MAX_RACES = 50
 # Idle budgets disappear (TTL) this long after their longest window has passed.
 IDLE_SECONDS = 86_400
+
+
+def wall_time() -> float:
+    """Epoch seconds, every container's common time (Lambda hosts keep NTP time).
+
+    Budgets built without a clock look this name up when built, so the local runtime can point it
+    at its virtual clock (SQS redelivery and the sandboxes count in that time, and a hold must end
+    when they say it has).
+    """
+    return time.time()
 
 
 def budget_key(vendor: str, tenant: str) -> dict[str, Any]:
@@ -51,7 +65,7 @@ class DynamoBudget:
         *,
         table_name: str,
         client: DynamoDBClient,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.vendor = vendor
         self.tenant = tenant
@@ -61,22 +75,29 @@ class DynamoBudget:
         self._table = table_name
         self._client = client
         # Wall-clock time: every container must agree on it (Lambda hosts keep NTP time).
-        self._clock = clock
+        self._clock = clock or wall_time
         self.races = 0  # conditional writes lost to another taker (then retried)
 
-    def _read(self) -> tuple[tuple[float, ...] | None, int | None]:
+    def _read(self) -> tuple[tuple[float, ...] | None, int | None, float | None]:
+        """The stored TATs (None: none for these limits), the version and the hold's end."""
         item = self._client.get_item(
             TableName=self._table, Key=budget_key(self.vendor, self.tenant), ConsistentRead=True
         ).get("Item")
         if item is None:
-            return None, None
+            return None, None, None
         version = int(item["version"]["N"])
+        held = item.get("held_until")
+        held_until = float(held["N"]) if held is not None else None
         if item.get("limits", {}).get("S") != self._signature:
-            return None, version  # other limits (a new release): start afresh, keep the version chain
-        return tuple(float(value["N"]) for value in item["tat"]["L"]), version
+            # Other limits (a new release): start afresh, keep the version chain and the vendor's hold.
+            return None, version, held_until
+        return tuple(float(value["N"]) for value in item["tat"]["L"]), version, held_until
 
-    def _write(self, tats: Sequence[float], version: int | None, now: float) -> bool:
-        """Store `tats` if nobody wrote since `version` was read; False when the race was lost."""
+    def _write(
+        self, tats: Sequence[float], version: int | None, now: float, held_until: float | None
+    ) -> bool:
+        """Store `tats` and the hold unless someone wrote since `version` was read (False: race lost)."""
+        hold = {} if held_until is None else {"held_until": {"N": str(Decimal(repr(held_until)))}}
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -85,7 +106,8 @@ class DynamoBudget:
                     "tat": {"L": [{"N": str(Decimal(repr(tat)))} for tat in tats]},
                     "limits": {"S": self._signature},
                     "version": {"N": str((version or 0) + 1)},
-                    "expires_at": {"N": str(int(now + self._longest + IDLE_SECONDS))},
+                    **hold,
+                    "expires_at": {"N": str(int(max(now, held_until or now) + self._longest + IDLE_SECONDS))},
                 },
                 # Nobody wrote since the read: the item is still absent, or still at the version read
                 # (-1 when it was absent: no stored item has that version).
@@ -105,16 +127,30 @@ class DynamoBudget:
         than `max_wait` away, so a full budget delays the message instead of holding a Lambda.
         """
         for _ in range(MAX_RACES):
-            tats, version = self._read()
+            tats, version, held_until = self._read()
             now = self._clock()
-            start, updated = reserve(tats, self._bands, now)
+            start, updated = reserve(tats, self._bands, now, held_until)
             wait = start - now
             if wait > max_wait:
                 raise too_far(self.vendor, self.tenant, wait)
-            if self._write(updated, version, now):
+            if self._write(updated, version, now, held_until):
                 return max(0.0, wait)
             self.races += 1
         raise TransientError(f"{self.vendor}: budget of {self.tenant} lost {MAX_RACES} races in a row")
+
+    def hold(self, seconds: float) -> None:
+        """Hand out no slot to any container for `seconds` from now (or longer, if a longer hold is on)."""
+        for _ in range(MAX_RACES):
+            tats, version, held_until = self._read()
+            now = self._clock()
+            extended = extended_hold(held_until, now, seconds)
+            if extended == held_until:
+                return  # a hold at least as long is already on: nothing to write
+            # Empty TATs (none stored yet) read back as "nothing taken", like an absent item.
+            if self._write(tats or (), version, now, extended):
+                return
+            self.races += 1
+        raise TransientError(f"{self.vendor}: hold on {self.tenant} lost {MAX_RACES} races in a row")
 
 
 class DynamoBudgets:
@@ -125,7 +161,7 @@ class DynamoBudgets:
         table_name: str,
         *,
         client: DynamoDBClient | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._table = table_name
         self._client: DynamoDBClient = client or boto3.client("dynamodb")

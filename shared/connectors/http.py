@@ -4,6 +4,7 @@ Every connector builds its client from `VendorHttp`; vendor specifics (auth, err
 counts as retryable beyond 429/5xx) are passed in as small callables so no vendor leaks in here.
 Rate budgets are a port (`shared.domain.ports.RateBudget`): the composition root hands each
 connector the budget shared by every container (DynamoDB), unit tests an in-memory one.
+A 429 puts the whole budget on hold for the vendor's wait, so the other containers pause too.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ class VendorHttp:
     `auth_headers` is called before every attempt, so a refreshed token is picked up on retry;
     `on_unauthorized` (e.g. refresh the OAuth token) runs once after a 401 before one more try.
     `budget` is the vendor tenant's shared rate budget: every attempt takes a slot from it first.
+    After a 429 the budget is held for the Retry-After, or `throttle_wait` (the vendor's documented
+    wait after a 429) when that is longer, so no container calls the throttled tenant before then.
     """
 
     vendor: str
@@ -110,6 +113,7 @@ class VendorHttp:
     describe_error: ErrorDescriber = _default_describe
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     budget: RateBudget | None = None
+    throttle_wait: float = 0.0
     transport: httpx.BaseTransport | None = None
     sleep: Callable[[float], None] = time.sleep
     timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
@@ -128,6 +132,15 @@ class VendorHttp:
         if isinstance(failure, _Again) and failure.wait is not None:
             return failure.wait
         return float(self._backoff(retry_state))
+
+    def _throttled(self, retry_after: float | None) -> float | None:
+        """The pause a 429 asks for (None: unknown, back off), after holding the budget for it."""
+        pause = max(retry_after or 0.0, self.throttle_wait)
+        if pause <= 0:
+            return retry_after
+        if self.budget is not None:
+            self.budget.hold(pause)
+        return pause
 
     def _send(self, method: str, url: str, headers: Mapping[str, str] | None, **body: Any) -> httpx.Response:
         """One call: a budget slot first (waiting only as long as the invocation can), then the request."""
@@ -191,6 +204,8 @@ class VendorHttp:
             message = f"{self.vendor}: {method} {url} -> {status}: {self.describe_error(response)}"
             if status in RETRYABLE_STATUSES:
                 wait = parse_retry_after(response.headers.get("retry-after"))
+                if status == 429:
+                    wait = self._throttled(wait)
                 again = replay_safe or status in NOT_ACTED_ON
                 if not again:
                     message += "; whether the vendor acted on it is unknown"

@@ -13,6 +13,12 @@ a sliding log needs every timestamp. A band with emission interval T and burst B
 `floor(W / T) + B` requests into any window of W seconds, so choosing `T` and `B` from the published
 limit (with a margin for the jitter between taking a slot and the vendor counting the request)
 keeps every sliding window the vendor might use under its limit.
+
+A *hold* is the vendor saying "stop": after a 429 it asks for a pause (Retry-After, or its documented
+wait: QuickBooks 60 s). The budget then keeps one more number, the time the hold ends, and hands no
+slot before it to any taker, in any container. A hold only ever moves later (a shorter one arriving
+at the same time never shortens a longer one) and needs no clean-up: once its end has passed, it is
+just a time in the past.
 """
 
 from __future__ import annotations
@@ -79,8 +85,19 @@ def signature(limits: Sequence[RateLimit]) -> str:
     return ",".join(f"{limit.requests}/{limit.seconds:g}/{limit.burst or ''}" for limit in limits)
 
 
+def extended_hold(held_until: float | None, now: float, seconds: float) -> float | None:
+    """The hold's end once a vendor asked for `seconds` of pause at `now`: never earlier than before.
+
+    None (no hold) when there is none and none is asked for (`seconds` <= 0).
+    """
+    asked = now + seconds if seconds > 0 else None
+    if held_until is None or (asked is not None and asked > held_until):
+        return asked
+    return held_until
+
+
 def reserve(
-    tats: Sequence[float] | None, bands: Sequence[Band], now: float
+    tats: Sequence[float] | None, bands: Sequence[Band], now: float, held_until: float | None = None
 ) -> tuple[float, tuple[float, ...]]:
     """The earliest start for one more request, and the TATs once it is taken.
 
@@ -88,9 +105,11 @@ def reserve(
     start when every band allows it (`start >= tat - tolerance`); each TAT then moves on by its
     interval from `max(tat, start)`. Reserving ahead (start in the future) keeps callers in order:
     the one who reserved first goes first, and nobody spins on retries while waiting.
+    No request starts before `held_until` (a vendor's pause after a 429); the slots after it are
+    paced from its end, so the callers who waited do not all come back at the same instant.
     """
     current = tuple(tats) if tats is not None and len(tats) == len(bands) else (now,) * len(bands)
-    start = now
+    start = now if held_until is None else max(now, held_until)
     for tat, band in zip(current, bands, strict=True):
         start = max(start, tat - band.tolerance)
     if start - now < _EPSILON:
@@ -117,6 +136,7 @@ class InMemoryBudget:
         self._bands = bands_of(limits)
         self._clock = clock
         self._tats: tuple[float, ...] | None = None
+        self._held_until: float | None = None
         self._lock = threading.Lock()
         self.taken = 0
 
@@ -124,13 +144,18 @@ class InMemoryBudget:
         """Reserve the next slot; returns the seconds to wait for it (raises if over `max_wait`)."""
         with self._lock:
             now = self._clock()
-            start, updated = reserve(self._tats, self._bands, now)
+            start, updated = reserve(self._tats, self._bands, now, self._held_until)
             wait = start - now
             if wait > max_wait:
                 raise too_far(self.vendor, self.tenant, wait)
             self._tats = updated
             self.taken += 1
             return wait
+
+    def hold(self, seconds: float) -> None:
+        """Hand out no slot for `seconds` from now (or longer, if a longer hold is on)."""
+        with self._lock:
+            self._held_until = extended_hold(self._held_until, self._clock(), seconds)
 
 
 class InMemoryBudgets:

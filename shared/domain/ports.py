@@ -524,6 +524,14 @@ class RateBudget(Protocol):
         """
         ...
 
+    def hold(self, seconds: float) -> None:
+        """Pause the budget for every taker: no slot starts within `seconds` from now.
+
+        Called after the vendor throttled a request (429), with its Retry-After or documented wait.
+        A hold only extends: a shorter one never ends a longer one early, and it lapses by itself.
+        """
+        ...
+
 
 class RateBudgets(Protocol):
     """Where budgets live: one per (vendor, tenant), e.g. ("quickbooks", realm id)."""

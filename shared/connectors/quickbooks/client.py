@@ -34,7 +34,6 @@ from shared.domain.errors import (
     ConfigurationError,
     NotFoundError,
     PermanentError,
-    RateLimitedError,
     TransientError,
     ValidationFailed,
 )
@@ -154,6 +153,10 @@ class QuickBooksClient:
             budget=(budgets or InMemoryBudgets(clock=clock)).budget(
                 "quickbooks", connection.realm_id, REALM_LIMITS
             ),
+            # Intuit asks for a full minute after a 429, whatever Retry-After said (often nothing):
+            # the realm's budget is held that long for every container, and the error carries it.
+            # https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+            throttle_wait=THROTTLE_WAIT_SECONDS,
             transport=transport,
             sleep=sleep,
         )
@@ -273,21 +276,17 @@ class QuickBooksClient:
         context: str,
     ) -> dict[str, Any]:
         query = {"minorversion": self.connection.minor_version, **(params or {})}
-        try:
-            response = self.api.request(
-                method,
-                path,
-                params=query,
-                content=json.dumps(body).encode() if body is not None else None,
-                headers={"Content-Type": "application/json"} if body is not None else None,
-                # 400 carries the Fault the hub must read (stale SyncToken, duplicate name, ...).
-                ok_statuses=frozenset({400}),
-            )
-        except RateLimitedError as exc:
-            # Intuit asks for a full minute after a 429, whatever Retry-After said (often nothing).
-            # https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
-            wait = max(THROTTLE_WAIT_SECONDS, exc.retry_after or 0.0)
-            raise RateLimitedError(str(exc), retry_after=wait) from exc
+        # A 429 comes back as RateLimitedError with at least Intuit's 60 s (`throttle_wait` above);
+        # a slot of the realm's budget that is too far (or held) with exactly the time until it.
+        response = self.api.request(
+            method,
+            path,
+            params=query,
+            content=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json"} if body is not None else None,
+            # 400 carries the Fault the hub must read (stale SyncToken, duplicate name, ...).
+            ok_statuses=frozenset({400}),
+        )
         try:
             payload = response.json()
         except ValueError as exc:
