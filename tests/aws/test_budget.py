@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
+from infra.local.sandboxes.quickbooks import QuickBooksSandbox
 from infra.wiring import LEDGER
 from shared.aws.budget import DynamoBudgets
-from shared.connectors.quickbooks.client import PER_MINUTE_LIMIT, PER_SECOND_LIMIT, REALM_LIMITS
+from shared.connectors.quickbooks import QuickBooksConnector, build
+from shared.connectors.quickbooks.client import (
+    PER_MINUTE_LIMIT,
+    PER_SECOND_LIMIT,
+    REALM_LIMITS,
+    THROTTLE_WAIT_SECONDS,
+)
+from shared.domain.deadline import RESERVE_SECONDS, time_limit
 from shared.domain.errors import RateLimitedError
 from tests.benchmarks.budgets import START, AtomicDynamo, run_containers
 
@@ -64,3 +75,137 @@ def test_a_slot_further_than_the_caller_can_wait_is_refused_and_not_taken(dynamo
     # then it is told how long to wait, and that slot is still free for the next caller
     assert refused.value.retry_after == pytest.approx(1 / 8, abs=1e-5)
     assert budget.reserve(max_wait=1) == pytest.approx(1 / 8, abs=1e-5)
+
+
+class _Steps:
+    """Virtual time that moves only when a container sleeps (so every wait is visible and exact)."""
+
+    def __init__(self) -> None:
+        self.now = START
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class _Seen(httpx.BaseTransport):
+    """The sandbox's door: records when each API request reached it and what it answered."""
+
+    def __init__(self, inner: httpx.BaseTransport, clock: _Steps) -> None:
+        self._inner = inner
+        self._clock = clock
+        self.requests: list[tuple[float, int]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        if "/v3/company/" in request.url.path:
+            self.requests.append((self._clock.time(), response.status_code))
+        return response
+
+
+def _container(sandbox: QuickBooksSandbox, dynamodb: Any, clock: _Steps) -> tuple[QuickBooksConnector, _Seen]:
+    door = _Seen(httpx.WSGITransport(app=sandbox), clock)
+    connector = build(
+        sandbox.connection("http://qbo.sandbox"),
+        transport=door,
+        clock=clock.time,
+        sleep=clock.sleep,
+        budgets=DynamoBudgets(LEDGER.name, client=dynamodb, clock=clock.time),
+    )
+    connector.client.refresh_tokens()  # Intuit rotates the refresh token: the next container gets the new one
+    return connector, door
+
+
+def test_a_429_seen_by_one_container_pauses_the_realm_for_every_container(dynamodb: Any) -> None:
+    # given two account_sync containers (own connector, token and budget object) on one realm's ledger budget
+    clock = _Steps()
+    sandbox = QuickBooksSandbox(
+        realm_id="9130350000000002",
+        refresh_token="rt-0",
+        clock=lambda: datetime.fromtimestamp(clock.now, tz=UTC),
+    )
+    customer_id = sandbox.put_customer({"DisplayName": "Held Realm Co"})
+    first, first_door = _container(sandbox, dynamodb, clock)
+    second, second_door = _container(sandbox, dynamodb, clock)
+    # when QuickBooks throttles the first container's read, which has 10 s left to wait
+    sandbox.fail_next(1, 429)
+    throttled_at = clock.time()
+    with (
+        time_limit(lambda: int((10 + RESERVE_SECONDS) * 1000)),
+        pytest.raises(RateLimitedError) as first_refused,
+    ):
+        first.read_account(customer_id)
+    assert first_refused.value.retry_after == pytest.approx(THROTTLE_WAIT_SECONDS)
+    assert first_door.requests == [(throttled_at, 429)]
+    # then the second container, 20 s later with 10 s left, is refused without a call: the hold's remainder
+    clock.now += 20
+    with time_limit(lambda: int((10 + RESERVE_SECONDS) * 1000)), pytest.raises(RateLimitedError) as refused:
+        second.read_account(customer_id)
+    assert refused.value.retry_after == pytest.approx(THROTTLE_WAIT_SECONDS - 20, abs=1e-3)
+    assert second_door.requests == []
+    # and a caller who can wait sleeps out the hold: its one request reaches QuickBooks after the minute
+    assert second.read_account(customer_id).ref.id == customer_id
+    assert second_door.requests == [(pytest.approx(throttled_at + THROTTLE_WAIT_SECONDS, abs=1e-3), 200)]
+    assert clock.sleeps == [pytest.approx(THROTTLE_WAIT_SECONDS - 20, abs=1e-3)]
+
+
+def test_a_shorter_hold_never_shortens_a_longer_one_even_across_containers(dynamodb: Any) -> None:
+    # given one container holding a realm for 120 s (a Retry-After), and another container's budget object
+    clock = _Steps()
+    holder, other = (
+        DynamoBudgets(LEDGER.name, client=dynamodb, clock=clock.time).budget(
+            "quickbooks", "realm-3", REALM_LIMITS
+        )
+        for _ in range(2)
+    )
+    holder.hold(120)
+    # when the other sees a 429 of its own 10 s later and holds for Intuit's 60 s
+    clock.now += 10
+    other.hold(60)
+    # then the realm stays held until the longer hold ends, and no longer: it lapses by itself
+    with pytest.raises(RateLimitedError) as refused:
+        holder.reserve(max_wait=0)
+    assert refused.value.retry_after == pytest.approx(110, abs=1e-3)
+    clock.now = START + 120
+    assert other.reserve(max_wait=0) == 0.0
+
+
+class _HoldAfterRead:
+    """A DynamoDB client on which another container's hold lands between this taker's read and write."""
+
+    def __init__(self, client: Any, hold: Callable[[], None]) -> None:
+        self._client = client
+        self._hold: Callable[[], None] | None = hold
+
+    def get_item(self, **kwargs: Any) -> Any:
+        item = self._client.get_item(**kwargs)
+        if self._hold is not None:
+            hold, self._hold = self._hold, None
+            hold()
+        return item
+
+    def put_item(self, **kwargs: Any) -> Any:
+        return self._client.put_item(**kwargs)
+
+
+def test_a_hold_written_while_a_taker_decides_is_not_overwritten_by_its_slot(dynamodb: Any) -> None:
+    # given a realm budget a taker has read, when another container holds it for 60 s before the taker writes
+    clock = _Steps()
+    holder = DynamoBudgets(LEDGER.name, client=dynamodb, clock=clock.time).budget(
+        "quickbooks", "realm-4", REALM_LIMITS
+    )
+    taker = DynamoBudgets(
+        LEDGER.name, client=_HoldAfterRead(dynamodb, lambda: holder.hold(60)), clock=clock.time
+    ).budget("quickbooks", "realm-4", REALM_LIMITS)
+    # then the taker's write loses the race, it reads the hold, and it gets no slot inside it
+    with pytest.raises(RateLimitedError) as refused:
+        taker.reserve(max_wait=0)
+    assert refused.value.retry_after == pytest.approx(60, abs=1e-3)
+    assert taker.races == 1
+    # and the hold is still there for everyone
+    with pytest.raises(RateLimitedError):
+        holder.reserve(max_wait=59)

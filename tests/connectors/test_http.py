@@ -84,3 +84,23 @@ def test_unauthorized_refreshes_once_and_a_timeout_on_a_create_is_not_resent() -
         http.request("POST", "/things", json={}, replay_safe=False)
     # then the token was refreshed once, the create sent twice (401, then lost), never a third time
     assert (refreshed, calls, sleeps, http.calls) == ([True], ["/things", "/things"], [], 2)
+
+
+def test_a_retry_after_holds_the_tenant_budget_for_every_client_sharing_it() -> None:
+    # given two clients (two containers) of one tenant's budget, and a vendor answering 429 Retry-After: 30
+    clock = [0.0]
+    budget = InMemoryBudgets(clock=lambda: clock[0]).budget("acme", "t1", (RateLimit(100, 10.0, burst=50),))
+    throttled = _vendor([httpx.Response(429, headers={"Retry-After": "30"})], [], budget=budget)
+    other_sleeps: list[float] = []
+    other = _vendor([httpx.Response(200)], other_sleeps, budget=budget)
+    with time_limit(lambda: int((10 + RESERVE_SECONDS) * 1000)), pytest.raises(RateLimitedError):
+        throttled.request("GET", "/things")
+    # when the other client calls 12 s later with 10 s to wait, then it is refused without calling the vendor
+    clock[0] = 12.0
+    with time_limit(lambda: int((10 + RESERVE_SECONDS) * 1000)), pytest.raises(RateLimitedError) as limited:
+        other.request("GET", "/things")
+    assert limited.value.retry_after == pytest.approx(18.0)
+    assert other.calls == 0
+    # and without a deadline it sleeps out the rest of the hold, then calls once
+    assert other.request("GET", "/things").status_code == 200
+    assert (other_sleeps, other.calls) == ([pytest.approx(18.0)], 1)
