@@ -22,7 +22,7 @@ from shared.connectors.quickbooks.client import (
 )
 from shared.domain.deadline import RESERVE_SECONDS, time_limit
 from shared.domain.errors import RateLimitedError
-from tests.benchmarks.budgets import START, AtomicDynamo, run_containers
+from tests.benchmarks.budgets import START, AtomicDynamo, run_after_throttle, run_containers
 
 
 def test_three_containers_on_one_realm_stay_inside_intuits_limits() -> None:
@@ -35,6 +35,17 @@ def test_three_containers_on_one_realm_stay_inside_intuits_limits() -> None:
     assert (figures.calls, figures.throttled, figures.failed_reads) == (360, 0, 0)
     assert figures.peak_per_minute <= PER_MINUTE_LIMIT
     assert figures.peak_per_second <= PER_SECOND_LIMIT
+
+
+def test_after_one_429_three_containers_leave_the_realm_alone_for_intuits_minute() -> None:
+    # given three account_sync containers on one realm, whose first request another app's burst throttles
+    figures = run_after_throttle(3, reads_each=40, hold=True)
+    print(figures.line())  # the figure for the notes
+    # then in the minute Intuit asks for, the realm sees only the two slots reserved before the 429 came
+    assert figures.throttled == 1
+    assert figures.in_wait <= 2
+    # and every read still got done once the minute was over
+    assert (figures.calls, figures.failed_reads) == (121, 0)
 
 
 def test_concurrent_takers_never_get_the_same_slot(dynamodb: Any) -> None:

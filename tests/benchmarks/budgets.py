@@ -5,6 +5,11 @@ DynamoDB client. They share only what containers share in AWS: the vendor (one s
 enforcing Intuit's published limits) and DynamoDB. Time is simulated: it moves on only when every
 container is waiting, so minutes of traffic take a second and each request reaches the sandbox at
 the exact time its budget slot starts (no scheduling noise in the figures).
+
+`run_beside_outside_app` adds another app on the same realm that spends part of the realm's 500 a
+minute, so the realm throttles our containers however well they pace themselves: it compares the
+429s they collect when a 429 holds the realm's budget for everyone with when only the container
+that got it waits.
 """
 
 from __future__ import annotations
@@ -22,11 +27,11 @@ import boto3
 import httpx
 from moto import mock_aws
 
-from infra.local.sandboxes.quickbooks import QuickBooksSandbox
+from infra.local.sandboxes.quickbooks import PER_MINUTE_LIMIT, QuickBooksSandbox
 from infra.wiring import LEDGER
-from shared.aws.budget import DynamoBudgets
+from shared.aws.budget import DynamoBudget, DynamoBudgets
 from shared.connectors.quickbooks import QuickBooksConnector, build
-from shared.domain.budgets import InMemoryBudgets
+from shared.domain.budgets import InMemoryBudgets, RateLimit
 from shared.domain.errors import TransientError
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()
@@ -197,8 +202,149 @@ def run_containers(containers: int, *, reads_each: int, shared: bool) -> RealmFi
     )
 
 
-def measure(reads_each: int = 150) -> list[RealmFigures]:
-    """The figures for `make bench`: 1, 3 and 5 containers, shared budget vs one budget per process."""
-    return [
+class _Unheld:
+    """A shared budget whose `hold` does nothing: a 429 pauses only the container that got it."""
+
+    def __init__(self, budget: DynamoBudget) -> None:
+        self._budget = budget
+
+    def reserve(self, *, max_wait: float) -> float:
+        return self._budget.reserve(max_wait=max_wait)
+
+    def hold(self, seconds: float) -> None:
+        del seconds  # what the budget did before holds existed
+
+
+class _UnheldBudgets:
+    """`RateBudgets` of `_Unheld` budgets on the ledger table (the "without the hold" runs)."""
+
+    def __init__(self, budgets: DynamoBudgets) -> None:
+        self._budgets = budgets
+
+    def budget(self, vendor: str, tenant: str, limits: tuple[RateLimit, ...]) -> _Unheld:
+        return _Unheld(self._budgets.budget(vendor, tenant, limits))
+
+
+class _Answers(httpx.BaseTransport):
+    """The realm's API answers one container got: when, and with what status."""
+
+    def __init__(self, inner: httpx.BaseTransport, clock: SimClock) -> None:
+        self._inner = inner
+        self._clock = clock
+        self.seen: list[tuple[float, int]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        if "/v3/company/" in request.url.path:
+            self.seen.append((self._clock.time(), response.status_code))
+        return response
+
+
+@dataclass(frozen=True)
+class HoldFigures:
+    """Containers after the realm throttled them: 429s, and calls in the minute Intuit asks to wait."""
+
+    containers: int
+    hold: bool
+    outside_per_minute: int
+    calls: int  # our API requests that reached the realm (429s included)
+    throttled: int  # of those, answered 429
+    in_wait: int  # requests sent in the 60 s after the first 429, which Intuit asks to wait out
+    failed_reads: int
+    minutes: float  # until our last read was done
+
+    def line(self) -> str:
+        kind = "a 429 holds the realm" if self.hold else "only the 429'd waits"
+        cause = f"another app at {self.outside_per_minute}/min" if self.outside_per_minute else "one 429"
+        return (
+            f"  {self.containers} containers, {cause:<24}, {kind:<21}: {self.throttled:2} x 429,"
+            f" {self.in_wait:3} calls inside the 60 s after the first, {self.calls} calls,"
+            f" {self.failed_reads} reads failed, {self.minutes:.1f} min"
+        )
+
+
+def run_after_throttle(
+    containers: int, *, reads_each: int, hold: bool, outside_per_minute: int = 0
+) -> HoldFigures:
+    """`containers` sharing the realm's budget, throttled by what another app on the realm does.
+
+    With `outside_per_minute`, the other app spends that much of the realm's 500 a minute all along.
+    Intuit's 10 a second is per realm *and app*; only the 500 a minute is the realm's, whoever calls,
+    so the realm lets our app have what is left. Without it, the other app's burst costs our first
+    request one 429 (Intuit then asks for 60 s).
+    """
+    sandbox = QuickBooksSandbox(realm_id="9130350000000001", refresh_token="rt-0")
+    clock = SimClock(containers)
+    sandbox.clock = clock.now
+    dynamo_lock = threading.Lock()
+    failures: list[Exception] = []
+    finished: list[float] = []
+    with _aws():
+        customer_id = sandbox.put_customer({"DisplayName": "Busy Realm Co"})
+        ours: list[tuple[QuickBooksConnector, _Answers]] = []
+        for _ in range(containers):
+            shared = DynamoBudgets(
+                LEDGER.name,
+                client=AtomicDynamo(boto3.client("dynamodb", region_name="us-east-1"), dynamo_lock),
+                clock=clock.time,
+            )
+            answers = _Answers(httpx.WSGITransport(app=sandbox), clock)
+            connector = build(
+                sandbox.connection("http://qbo.sandbox"),
+                transport=answers,
+                clock=clock.time,
+                sleep=clock.sleep,
+                budgets=shared if hold else _UnheldBudgets(shared),
+            )
+            connector.client.refresh_tokens()
+            ours.append((connector, answers))
+        sandbox.per_minute_limit = PER_MINUTE_LIMIT - outside_per_minute
+        if not outside_per_minute:
+            sandbox.fail_next(1, 429)
+        started = clock.time()
+
+        def container(connector: QuickBooksConnector) -> None:
+            try:
+                for _ in range(reads_each):
+                    try:
+                        connector.read_account(customer_id)
+                    except TransientError as exc:
+                        failures.append(exc)
+                finished.append(clock.time())
+            finally:
+                clock.leave()
+
+        threads = [threading.Thread(target=container, args=(c,), daemon=True) for c, _ in ours]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        for connector, _ in ours:
+            connector.close()
+    seen = sorted(answer for _, answers in ours for answer in answers.seen)
+    first = next((at for at, status in seen if status == 429), None)
+    return HoldFigures(
+        containers=containers,
+        hold=hold,
+        outside_per_minute=outside_per_minute,
+        calls=len(seen),
+        throttled=sum(1 for _, status in seen if status == 429),
+        in_wait=0 if first is None else sum(1 for at, _ in seen if first < at < first + 60),
+        failed_reads=len(failures),
+        minutes=(max(finished, default=started) - started) / 60,
+    )
+
+
+def measure(reads_each: int = 150) -> list[RealmFigures | HoldFigures]:
+    """The figures for `make bench`: 1, 3 and 5 containers, shared budget vs one budget per process;
+    then 3 containers throttled (one 429; another app taking 300 of the realm's 500 a minute), with
+    and without the hold (the realm's pause for every container)."""
+    figures: list[RealmFigures | HoldFigures] = [
         run_containers(n, reads_each=reads_each, shared=shared) for n in (1, 3, 5) for shared in (True, False)
     ]
+    figures += [
+        run_after_throttle(3, reads_each=reads_each, hold=hold, outside_per_minute=outside)
+        for outside in (0, 300)
+        for hold in (True, False)
+    ]
+    return figures
