@@ -119,6 +119,8 @@ class QueuePoller:
         self._region = region
         self._pending: list[_Pending] = []
         self._lock = threading.RLock()
+        # Batches run in worker threads while poll_once holds _lock: they record errors under their own.
+        self._errors_lock = threading.Lock()
 
     def _receive_batch(self) -> list[MessageTypeDef]:
         batch: list[MessageTypeDef] = []
@@ -156,7 +158,7 @@ class QueuePoller:
             LOG.exception(
                 "function %s failed a batch of %d from %s", self.function.name, len(batch), self.queue.name
             )
-            with self._lock:
+            with self._errors_lock:
                 self.stats.errors.append(f"{self.function.name}: {type(exc).__name__}: {exc}")
             return set(ids)
 

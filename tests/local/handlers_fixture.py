@@ -114,3 +114,9 @@ def busy(event: dict[str, Any], context: Any) -> None:
     with _lock:
         running.append(sum(1 for t in threading.enumerate() if t.name == f"lambda:{context.function_name}"))
     time.sleep(0.2)
+
+
+def fails_first(event: dict[str, Any], context: Any) -> None:
+    """Raises on a batch's first delivery (the whole batch fails), succeeds on the next."""
+    if any(r["attributes"].get("ApproximateReceiveCount") == "1" for r in event["Records"]):
+        raise FlakyError("not ready yet")

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 from infra.local.clock import Clock
-from infra.local.runtime import LocalRuntime
+from infra.local.runtime import DrainReport, LocalRuntime
 from infra.wiring import Api, Bus, Function, Queue, QueueTrigger, Wiring
 from tests.local import handlers_fixture as handlers
 
 SLOW = Queue("slow-work", max_receive_count=3)
 BUSY = Queue("busy-work")
+FAILING = Queue("failing-work")
 WIRING = Wiring(
     stack_name="c2ctimeout",
     api=Api("test-api", max_body_bytes=1024, throttle_rate_per_second=10, throttle_burst=10),
     bus=Bus("testbus"),
     tables=(),
-    queues=(SLOW, BUSY),
+    queues=(SLOW, BUSY, FAILING),
     rules=(),
     secrets=(),
     functions=(
@@ -31,6 +33,11 @@ WIRING = Wiring(
             "busy",
             handler="tests.local.handlers_fixture.busy",
             trigger=QueueTrigger(BUSY.name, batch_size=1, max_concurrency=2),
+        ),
+        Function(
+            "fails_first",
+            handler="tests.local.handlers_fixture.fails_first",
+            trigger=QueueTrigger(FAILING.name, batch_size=1, max_concurrency=2),
         ),
     ),
     state_machines=(),
@@ -69,3 +76,22 @@ def test_a_consumer_never_runs_more_batches_at_once_than_its_max_concurrency() -
         # then all were handled, two at a time and never more
         assert (report.processed, report.invocations) == (6, {"busy": 6})
         assert max(handlers.running) == 2
+
+
+def test_batches_that_fail_side_by_side_come_back_and_are_handled() -> None:
+    handlers.reset()
+    with LocalRuntime(WIRING, secrets={}, mode="inprocess", clock=Clock(fast_forward=True)) as rt:
+        # given two messages for a consumer capped at 2 concurrent batches, each failing its first delivery
+        queue = rt.resources.queues[FAILING.name]
+        for n in range(2):
+            rt.clients.sqs().send_message(QueueUrl=queue.url, MessageBody=json.dumps({"n": n}))
+        # when the runtime works through them (two failing batches at once)
+        reports: list[DrainReport] = []
+        worker = threading.Thread(target=lambda: reports.append(rt.drain(timeout=30)), daemon=True)
+        worker.start()
+        worker.join(timeout=60)
+        # then the runtime did not hang on the failures, and each message came back and was handled
+        assert not worker.is_alive(), "the pollers hung on two failing batches"
+        report = reports[0]
+        assert (report.processed, report.failed) == (2, 2)
+        assert len(report.errors) == 2
