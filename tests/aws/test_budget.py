@@ -22,7 +22,7 @@ from shared.connectors.quickbooks.client import (
 )
 from shared.domain.deadline import RESERVE_SECONDS, time_limit
 from shared.domain.errors import RateLimitedError
-from tests.benchmarks.budgets import START, AtomicDynamo, run_after_throttle, run_containers
+from tests.benchmarks.budgets import START, Answers, AtomicDynamo, run_after_throttle, run_containers
 
 
 def test_three_containers_on_one_realm_stay_inside_intuits_limits() -> None:
@@ -103,23 +103,10 @@ class _Steps:
         self.now += seconds
 
 
-class _Seen(httpx.BaseTransport):
-    """The sandbox's door: records when each API request reached it and what it answered."""
-
-    def __init__(self, inner: httpx.BaseTransport, clock: _Steps) -> None:
-        self._inner = inner
-        self._clock = clock
-        self.requests: list[tuple[float, int]] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self._inner.handle_request(request)
-        if "/v3/company/" in request.url.path:
-            self.requests.append((self._clock.time(), response.status_code))
-        return response
-
-
-def _container(sandbox: QuickBooksSandbox, dynamodb: Any, clock: _Steps) -> tuple[QuickBooksConnector, _Seen]:
-    door = _Seen(httpx.WSGITransport(app=sandbox), clock)
+def _container(
+    sandbox: QuickBooksSandbox, dynamodb: Any, clock: _Steps
+) -> tuple[QuickBooksConnector, Answers]:
+    door = Answers(httpx.WSGITransport(app=sandbox), clock.time)  # when each request reached the sandbox
     connector = build(
         sandbox.connection("http://qbo.sandbox"),
         transport=door,
@@ -151,16 +138,16 @@ def test_a_429_seen_by_one_container_pauses_the_realm_for_every_container(dynamo
     ):
         first.read_account(customer_id)
     assert first_refused.value.retry_after == pytest.approx(THROTTLE_WAIT_SECONDS)
-    assert first_door.requests == [(throttled_at, 429)]
+    assert first_door.seen == [(throttled_at, 429)]
     # then the second container, 20 s later with 10 s left, is refused without a call: the hold's remainder
     clock.now += 20
     with time_limit(lambda: int((10 + RESERVE_SECONDS) * 1000)), pytest.raises(RateLimitedError) as refused:
         second.read_account(customer_id)
     assert refused.value.retry_after == pytest.approx(THROTTLE_WAIT_SECONDS - 20, abs=1e-3)
-    assert second_door.requests == []
+    assert second_door.seen == []
     # and a caller who can wait sleeps out the hold: its one request reaches QuickBooks after the minute
     assert second.read_account(customer_id).ref.id == customer_id
-    assert second_door.requests == [(pytest.approx(throttled_at + THROTTLE_WAIT_SECONDS, abs=1e-3), 200)]
+    assert second_door.seen == [(pytest.approx(throttled_at + THROTTLE_WAIT_SECONDS, abs=1e-3), 200)]
     assert clock.sleeps == [pytest.approx(THROTTLE_WAIT_SECONDS - 20, abs=1e-3)]
 
 

@@ -137,6 +137,34 @@ def _aws() -> Iterator[None]:
         yield
 
 
+def _run_readers(
+    connectors: list[QuickBooksConnector],
+    clock: SimClock,
+    customer_id: str,
+    reads_each: int,
+    failures: list[Exception],
+    finished: list[float],
+) -> None:
+    """One thread per container, each reading one customer `reads_each` times; returns when all are done."""
+
+    def container(connector: QuickBooksConnector) -> None:
+        try:
+            for _ in range(reads_each):
+                try:
+                    connector.read_account(customer_id)
+                except TransientError as exc:
+                    failures.append(exc)
+            finished.append(clock.time())
+        finally:
+            clock.leave()
+
+    threads = [threading.Thread(target=container, args=(c,), daemon=True) for c in connectors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+
 def run_containers(containers: int, *, reads_each: int, shared: bool) -> RealmFigures:
     """`containers` threads, each reading one customer `reads_each` times from the same realm."""
     sandbox = QuickBooksSandbox(realm_id="9130350000000001", refresh_token="rt-0")
@@ -171,21 +199,7 @@ def run_containers(containers: int, *, reads_each: int, shared: bool) -> RealmFi
         assert before == 0, "nothing but token refreshes before the run"
         started = clock.time()
 
-        def container(connector: QuickBooksConnector) -> None:
-            try:
-                for _ in range(reads_each):
-                    try:
-                        connector.read_account(customer_id)
-                    except TransientError as exc:
-                        failures.append(exc)
-            finally:
-                clock.leave()
-
-        threads = [threading.Thread(target=container, args=(c,), daemon=True) for c in built]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
+        _run_readers(built, clock, customer_id, reads_each, failures, [])
         elapsed = max(1e-9, clock.time() - started)
         calls = sum(c.client.api.calls for c in built)
         for connector in built:
@@ -225,10 +239,10 @@ class _UnheldBudgets:
         return _Unheld(self._budgets.budget(vendor, tenant, limits))
 
 
-class _Answers(httpx.BaseTransport):
-    """The realm's API answers one container got: when, and with what status."""
+class Answers(httpx.BaseTransport):
+    """The realm's API answers one container got: when (on `clock`), and with what status."""
 
-    def __init__(self, inner: httpx.BaseTransport, clock: SimClock) -> None:
+    def __init__(self, inner: httpx.BaseTransport, clock: Callable[[], float]) -> None:
         self._inner = inner
         self._clock = clock
         self.seen: list[tuple[float, int]] = []
@@ -236,7 +250,7 @@ class _Answers(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self._inner.handle_request(request)
         if "/v3/company/" in request.url.path:
-            self.seen.append((self._clock.time(), response.status_code))
+            self.seen.append((self._clock(), response.status_code))
         return response
 
 
@@ -281,14 +295,14 @@ def run_after_throttle(
     finished: list[float] = []
     with _aws():
         customer_id = sandbox.put_customer({"DisplayName": "Busy Realm Co"})
-        ours: list[tuple[QuickBooksConnector, _Answers]] = []
+        ours: list[tuple[QuickBooksConnector, Answers]] = []
         for _ in range(containers):
             shared = DynamoBudgets(
                 LEDGER.name,
                 client=AtomicDynamo(boto3.client("dynamodb", region_name="us-east-1"), dynamo_lock),
                 clock=clock.time,
             )
-            answers = _Answers(httpx.WSGITransport(app=sandbox), clock)
+            answers = Answers(httpx.WSGITransport(app=sandbox), clock.time)
             connector = build(
                 sandbox.connection("http://qbo.sandbox"),
                 transport=answers,
@@ -303,22 +317,7 @@ def run_after_throttle(
             sandbox.fail_next(1, 429)
         started = clock.time()
 
-        def container(connector: QuickBooksConnector) -> None:
-            try:
-                for _ in range(reads_each):
-                    try:
-                        connector.read_account(customer_id)
-                    except TransientError as exc:
-                        failures.append(exc)
-                finished.append(clock.time())
-            finally:
-                clock.leave()
-
-        threads = [threading.Thread(target=container, args=(c,), daemon=True) for c, _ in ours]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
+        _run_readers([c for c, _ in ours], clock, customer_id, reads_each, failures, finished)
         for connector, _ in ours:
             connector.close()
     seen = sorted(answer for _, answers in ours for answer in answers.seen)
