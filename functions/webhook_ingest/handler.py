@@ -18,6 +18,16 @@ from shared.sync.ingest import RetryLater, WebhookRejected
 app = APIGatewayRestResolver()
 
 
+def _error(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> Response[str]:
+    """The JSON error body every refused or failed webhook gets: `error` (a reason code) and `message`."""
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps({"error": error, "message": message}),
+        headers=headers,
+    )
+
+
 @app.post("/webhooks/<provider>")
 @tracer.capture_method
 def receive(provider: str) -> Response[str]:
@@ -35,19 +45,10 @@ def receive(provider: str) -> Response[str]:
         outcome = services().webhook_ingest.handle(provider, request)
     except WebhookRejected as rejected:
         logger.warning("webhook rejected", provider=provider, reason=rejected.reason, detail=rejected.message)
-        return Response(
-            status_code=rejected.status,
-            content_type="application/json",
-            body=json.dumps({"error": rejected.reason.value, "message": rejected.message}),
-        )
+        return _error(rejected.status, rejected.reason.value, rejected.message)
     except RetryLater as busy:
         logger.info("webhook held by a concurrent delivery", provider=provider, detail=busy.message)
-        return Response(
-            status_code=busy.status,
-            content_type="application/json",
-            body=json.dumps({"error": busy.reason, "message": busy.message}),
-            headers={"Retry-After": str(NOTICE_CLAIM_SECONDS)},
-        )
+        return _error(busy.status, busy.reason, busy.message, {"Retry-After": str(NOTICE_CLAIM_SECONDS)})
     logger.info(
         "webhook accepted", provider=provider, published=outcome.published, duplicates=outcome.duplicates
     )
@@ -61,13 +62,7 @@ def no_such_provider(error: Exception) -> Response[str]:
     # A provider segment the route cannot match (`/webhooks/%F0%9F%92%A5`, `/webhooks/salesforce%00`):
     # a 404 naming it, as for any provider we do not know. Without this, Powertools hands its
     # NotFoundError to the catch-all below and the vendor would see a 503.
-    return Response(
-        status_code=404,
-        content_type="application/json",
-        body=json.dumps(
-            {"error": "unknown_provider", "message": f"no webhook route for {app.current_event.path!r}"}
-        ),
-    )
+    return _error(404, "unknown_provider", f"no webhook route for {app.current_event.path!r}")
 
 
 @app.exception_handler(Exception)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
@@ -75,11 +70,7 @@ def unavailable(error: Exception) -> Response[str]:
     # Nothing was acknowledged: a 5xx makes the vendor redeliver, and the notices' claims (released,
     # or stale after the claim timeout) let the redelivery through. The API's 5xx alarm fires.
     logger.exception("webhook not recorded; the vendor will redeliver", error_type=type(error).__name__)
-    return Response(
-        status_code=503,
-        content_type="application/json",
-        body=json.dumps({"error": "unavailable", "message": "the notice was not recorded; retry later"}),
-    )
+    return _error(503, "unavailable", "the notice was not recorded; retry later")
 
 
 @logger.inject_lambda_context(correlation_id_path="requestContext.requestId")

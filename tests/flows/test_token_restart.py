@@ -8,7 +8,6 @@ through moto's Secrets Manager (the last test).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from collections.abc import Iterator
@@ -64,7 +63,6 @@ def vendors() -> Iterator[Vendors]:
         "salesforce": salesforce.connection(urls["salesforce"]),
         "productive": productive.connection(urls["productive"]),
         "quickbooks": quickbooks.connection(urls["quickbooks"]),
-        "approvals": {"token_sha256": hashlib.sha256(b"approver").hexdigest()},
     }
     yield Vendors(salesforce, productive, quickbooks, connections)
     for server in servers:
