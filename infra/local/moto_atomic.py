@@ -1,9 +1,12 @@
-"""DynamoDB on moto made atomic per request, as DynamoDB is: one lock around each item operation.
+"""DynamoDB on moto made atomic per request, as DynamoDB is: one lock around each request.
 
 DynamoDB checks a write's condition and applies the write as one step, so of concurrent conditional
 writes on one item exactly one succeeds (the approval race, notice claims and leases rely on it).
 moto checks the condition and then writes, unlocked: two threads of the local API or of the pollers
 can both pass. Measured here: twelve concurrent `decide` calls on moto 5.2 recorded several winners.
+The lock spans the whole request, answer included: moto's `get_item` hands back the stored item and
+turns it into JSON after the backend call, so a lock on the backend alone let a concurrent update
+change the item mid-copy ("dictionary changed size during iteration", seen in CI).
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html#WorkingWithItems.ConditionalUpdate
 """
 
@@ -15,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.responses import DynamoHandler
 
 _LOCK = threading.RLock()
 # Reads too: moto mutates an item in place while updating it, so an unlocked read could see half.
@@ -39,13 +43,19 @@ def _atomic(operation: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
+def _wrap(owner: type, name: str) -> None:
+    current = getattr(owner, name)
+    if not getattr(current, _MARK, False):
+        setattr(owner, name, _atomic(current))
+
+
 def install() -> None:
-    """Wrap moto's DynamoDB item operations in one lock (once per process; idempotent)."""
+    """Wrap each DynamoDB request, and the item operations under it, in one lock (idempotent)."""
+    _wrap(DynamoHandler, "call_action")
     for name in OPERATIONS:
-        current = getattr(DynamoDBBackend, name)
-        if not getattr(current, _MARK, False):
-            setattr(DynamoDBBackend, name, _atomic(current))
+        _wrap(DynamoDBBackend, name)
 
 
 def installed() -> bool:
-    return all(getattr(getattr(DynamoDBBackend, name), _MARK, False) for name in OPERATIONS)
+    wrapped = [DynamoHandler.call_action] + [getattr(DynamoDBBackend, n) for n in OPERATIONS]
+    return all(getattr(operation, _MARK, False) for operation in wrapped)
