@@ -1,6 +1,7 @@
 """In-process Lambda for moto: the handler invoker, and the moto 5.2.5 internals patched to use it.
 
-moto cannot run Lambda code without Docker, its Step Functions interpreter really sleeps in Wait and
+moto cannot run Lambda code without Docker, its DynamoDB copies whole tables per transaction
+(infra/local/moto_dynamodb.py), its Step Functions interpreter really sleeps in Wait and
 Retry and waits in wall time for a Task's TimeoutSeconds/HeartbeatSeconds, and its SendTaskFailure
 drops `cause`. We patch exactly the internals named in MOTO_INTERNALS and check that each still exists
 before touching it, so a moto upgrade fails loudly instead of silently running the "happy path" stub.
@@ -25,6 +26,7 @@ from typing import Any
 import moto
 from moto.core.config import DefaultConfig
 
+from infra.local import moto_atomic, moto_dynamodb
 from infra.local.clock import Clock
 from infra.local.containers import ContainerPool, private_copy
 from infra.local.timeouts import call_with_timeout
@@ -49,6 +51,9 @@ MOTO_INTERNALS: tuple[tuple[str, str], ...] = (
     ("moto.stepfunctions.responses", "StepFunctionResponse.send_task_failure"),
     # A handler's ChangeMessageVisibility (a Retry-After delay) must reach the pollers' virtual time.
     ("moto.sqs.models", "SQSBackend.change_message_visibility"),
+    # DynamoDB at a cost per call that does not grow with the table (infra/local/moto_dynamodb.py).
+    ("moto.dynamodb.models", "DynamoDBBackend.transact_write_items"),
+    ("moto.dynamodb.models.table", "Table.query"),
     # Not moto: rate budgets (a vendor's hold after a 429) count in the runtime's time, as SQS does.
     ("shared.aws.budget", "wall_time"),
 )
@@ -367,6 +372,8 @@ def _replacements() -> list[tuple[str, str, Any]]:
         ("moto.sqs.models", "SQSBackend.change_message_visibility", _patched_change_message_visibility),
         ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time", _ClockedTime()),
         ("shared.aws.budget", "wall_time", _ClockedTime.time),
+        ("moto.dynamodb.models", "DynamoDBBackend.transact_write_items", moto_dynamodb.transact_write_items),
+        ("moto.dynamodb.models.table", "Table.query", moto_dynamodb.partition_query),
         (
             "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function",
             "WaitFunction._wait_interval",
@@ -391,6 +398,7 @@ def install(invoker: Invoker, clock: Clock) -> None:
                 owner, attribute = _owner_and_attribute(module_name, path)
                 _originals[path] = getattr(owner, attribute)
                 setattr(owner, attribute, replacement)
+            moto_atomic.install()  # the journaled transaction is one locked request too
         _active_invoker = invoker
         _active_clock = clock
 
