@@ -82,7 +82,7 @@ def _put_key(table: Table, attrs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _apply(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict[str, Any]) -> None:
-    condition = {
+    condition: dict[str, Any] = {
         "condition_expression": op.get("ConditionExpression"),
         "expression_attribute_names": op.get("ExpressionAttributeNames"),
         "expression_attribute_values": op.get("ExpressionAttributeValues"),
@@ -140,7 +140,7 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
             errors.append((type(error).__name__, str(error), old_item))
     if any(code is not None for code, _, _ in errors):
         journal.undo()
-        raise TransactionCanceledException(errors)  # type: ignore[arg-type]  # moto's own annotation
+        raise TransactionCanceledException(errors)
 
 
 class _Partition:
@@ -151,12 +151,12 @@ class _Partition:
         self._hash_key = hash_key
 
     def all_items(self) -> list[Item]:
-        found = self._table.items.get(self._hash_key)
+        found: Any = self._table.items.get(self._hash_key)
         if found is None:
             return []
         if self._table.range_key_attr:
             return list(found.values())
-        return [found]
+        return [found]  # a table without a range key keeps one item per hash key
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._table, name)
