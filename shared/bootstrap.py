@@ -25,7 +25,7 @@ from shared.governance.loader import load_landscape
 from shared.governance.mappings import Mappings
 from shared.governance.matching import Matcher
 from shared.governance.ownership import Ownership
-from shared.observability import PowertoolsMetrics, logger
+from shared.observability import PowertoolsMetrics, logger, trace_vendor_calls
 from shared.settings import WEBHOOK_MAX_BODY_BYTES, WEBHOOK_PROVIDERS, Settings
 
 # Vendors whose refresh tokens rotate: their `build` takes the shared `token_store`.
@@ -106,6 +106,7 @@ class Services:
                     f"no connection for {system} in secret {self.settings.connections_secret}"
                 )
             module = importlib.import_module(f"shared.connectors.{system.value}")
+            trace_vendor_calls()
             shared = {"token_store": self.token_store} if system in ROTATING_REFRESH_TOKENS else {}
             self._connectors[system] = module.build(
                 settings, transport=self.transports.get(system), budgets=self.rate_budgets, **shared

@@ -15,11 +15,21 @@ NAMESPACE = "close2cash"
 # The CDK stack sets POWERTOOLS_SERVICE_NAME per function; a process that imported this module first
 # (the local runtime, the CLI) still logs under the product's name rather than "service_undefined".
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or NAMESPACE)
-tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or NAMESPACE)
+# X-Ray records the calls the hub makes: to AWS through botocore, patched here (boto3 is loaded by
+# every handler anyway), and to vendors through httpx, patched by `trace_vendor_calls` once a
+# connector is built. Powertools' default patches every library X-Ray knows, importing each one
+# (httpx, requests, sqlite3, ...) on every cold start, whether the handler uses it or not.
+# https://docs.powertools.aws.dev/lambda/python/latest/core/tracer/#patching-modules
+tracer = Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or NAMESPACE, patch_modules=("botocore",))
 metrics = Metrics(namespace=NAMESPACE)
 # An invocation with nothing to count is normal here (a notice about a deal that is not won, a
 # listing of approvals with none pending): Powertools would warn on stderr for each one.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+
+
+def trace_vendor_calls() -> None:
+    """Trace vendor HTTP calls (httpx) from now on; X-Ray patches a module once, so calls repeat freely."""
+    tracer.patch(modules=("httpx",))
 
 
 class PowertoolsMetrics:

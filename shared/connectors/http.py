@@ -120,11 +120,22 @@ class VendorHttp:
     calls: int = 0  # vendor API calls made (attempts), for the per-record figures in `make bench`
 
     def __post_init__(self) -> None:
-        self._client = httpx.Client(base_url=self.base_url, timeout=self.timeout, transport=self.transport)
+        self._client: httpx.Client | None = None
         self._backoff = self.retry.backoff()
 
+    @property
+    def client(self) -> httpx.Client:
+        """The httpx client, made on the first call: a connector built only to verify a webhook
+        never calls its vendor, and each client costs a TLS context (the CA bundle read and parsed)."""
+        if self._client is None:
+            self._client = httpx.Client(
+                base_url=self.base_url, timeout=self.timeout, transport=self.transport
+            )
+        return self._client
+
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
 
     def _wait(self, retry_state: RetryCallState) -> float:
         outcome = retry_state.outcome
@@ -150,7 +161,7 @@ class VendorHttp:
                 self.sleep(wait)
         merged = {**self.auth_headers(), **(headers or {})}
         self.calls += 1
-        return self._client.request(method, url, headers=merged, **body)
+        return self.client.request(method, url, headers=merged, **body)
 
     def request(
         self,

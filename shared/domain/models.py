@@ -14,7 +14,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 class CanonicalModel(BaseModel):
     """Base of canonical records: immutable, strict about unknown fields."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # Validators are built on a model's first use, not at import: a handler pays only for the models
+    # its path validates (a webhook needs a notice, not an engagement or an invoice).
+    # https://docs.pydantic.dev/latest/api/config/#pydantic.config.ConfigDict.defer_build
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 def _require_utc(value: datetime) -> datetime:

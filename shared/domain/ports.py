@@ -50,7 +50,7 @@ class ReceivedWebhook(CanonicalModel):
     """An authentic webhook: the notices it carries and the reply its sender expects."""
 
     notices: tuple[ChangeNotice, ...]
-    reply: WebhookReply = WebhookReply()
+    reply: WebhookReply = Field(default_factory=WebhookReply)
     dropped: Mapping[str, int] = Field(
         default_factory=dict, description="notices acknowledged but not recorded, counted per reason"
     )

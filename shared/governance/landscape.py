@@ -52,7 +52,8 @@ from shared.domain.money import currency
 class Section(BaseModel):
     """Base of every part of the landscape file: unknown keys are errors, values are immutable."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # Built on first use (shared.domain.models.CanonicalModel says why).
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 class Role(StrEnum):

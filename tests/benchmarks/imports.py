@@ -1,20 +1,69 @@
-"""Cold-start import cost: each handler module in a fresh interpreter, against a bare `import boto3`."""
+"""Cold start as Lambda runs it: each handler's import, and the webhook handler's first invocation.
+
+Lambda imports the handler in a fresh interpreter with LAMBDA_TASK_ROOT set, which turns Powertools
+Tracer on (the stack's functions have tracing Active), then calls it once. Each figure here is the
+median of RUNS fresh interpreters, and each handler run is paired with a bare `import boto3` run
+just before it: the ratio is the median of the pairs' ratios, so the load of a shared machine falls
+on both sides of each pair alike.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from infra.wiring import WIRING
 
-RUNS = 7
-# Lambda's environment as far as imports care: tracing on (X-Ray SDK loaded), no local tooling.
-LAMBDA_LIKE_ENV = {"AWS_LAMBDA_FUNCTION_NAME": "bench", "POWERTOOLS_SERVICE_NAME": "close2cash"}
+RUNS = 9
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# What Lambda's environment sets that imports care about: the task root (Tracer on), the function's
+# name, X-Ray's daemon address and trace header, as for a function with tracing Active.
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
+LAMBDA_LIKE_ENV = {
+    "LAMBDA_TASK_ROOT": str(REPO_ROOT),
+    "AWS_LAMBDA_FUNCTION_NAME": "bench",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+    "POWERTOOLS_SERVICE_NAME": "close2cash",
+    "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+    "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+    "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+}
 GOALS = {"webhook_ingest": 1.5}
 DEFAULT_GOAL = 2.5
+
+# One cold start in a fresh interpreter: the import, then (with an event on stdin) one invocation.
+# Figures go to the file named in argv[1]: the handler's own logs use stdout.
+_COLD_START = """
+import json, sys, time
+started = time.perf_counter()
+import {module} as entry
+imported = time.perf_counter()
+figures = {{"import_ms": (imported - started) * 1000}}
+event = sys.stdin.read()
+if event:
+    class Context:
+        function_name = "bench"
+        function_version = "$LATEST"
+        invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+        memory_limit_in_mb = 512
+        aws_request_id = "bench-request"
+        log_group_name = "/aws/lambda/bench"
+        log_stream_name = "bench"
+        def get_remaining_time_in_millis(self):
+            return 29000
+    answer = entry.{attribute}(json.loads(event), Context())
+    figures["first_ms"] = (time.perf_counter() - imported) * 1000
+    figures["status"] = answer.get("statusCode")
+with open(sys.argv[1], "w") as out:
+    json.dump(figures, out)
+"""
 
 
 @dataclass
@@ -25,41 +74,102 @@ class ImportFigure:
     goal: float | None = None
 
 
-def import_ms(module: str, *, runs: int = RUNS) -> float:
-    """Median wall time of `import module` in `runs` fresh interpreters (bytecode already cached)."""
-    code = f"import time; t=time.perf_counter(); import {module}; print((time.perf_counter()-t)*1000)"
-    env = {**os.environ, **LAMBDA_LIKE_ENV}
-    subprocess.run([sys.executable, "-c", f"import {module}"], env=env, check=True)  # warm .pyc
-    samples = [
-        float(
-            subprocess.run(
-                [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
-            ).stdout
+@dataclass
+class FirstInvocation:
+    """A handler's cold start in Lambda's order: import, then its first invocation."""
+
+    module: str
+    import_ms: float
+    first_ms: float
+    boto3_ms: float
+    ratio: float  # import / bare `import boto3`, median of pairs
+    statuses: list[int]
+
+
+def lambda_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`base` (default: this process's environment) as a Lambda function with tracing Active sees it."""
+    env = {**(os.environ if base is None else base), **LAMBDA_LIKE_ENV}
+    # The local runtime turns tracing off for its in-process handlers; Lambda does not.
+    env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    return env
+
+
+def cold_start(handler: str, *, env: Mapping[str, str], event: str = "") -> dict[str, float]:
+    """One fresh interpreter: import the handler's module (and, given an event, invoke it once)."""
+    module, _, attribute = handler.rpartition(".")
+    code = _COLD_START.format(module=module, attribute=attribute)
+    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
+        subprocess.run(
+            [sys.executable, "-c", code, out.name],
+            env=dict(env),
+            input=event,
+            text=True,
+            check=True,
+            capture_output=True,
+            cwd=REPO_ROOT,
         )
-        for _ in range(runs)
-    ]
-    return statistics.median(samples)
+        figures: dict[str, float] = json.load(out)
+    return figures
+
+
+def _bare_boto3_ms(env: Mapping[str, str]) -> float:
+    return cold_start("boto3.client", env=env)["import_ms"]
+
+
+def paired(
+    handler: str, *, env: Mapping[str, str], runs: int = RUNS, events: Callable[[int], str] | None = None
+) -> tuple[list[float], list[dict[str, float]]]:
+    """`runs` pairs of fresh interpreters: a bare `import boto3`, then the handler's cold start."""
+    cold_start(handler, env=env)  # bytecode cached, as in a built asset
+    baselines: list[float] = []
+    samples: list[dict[str, float]] = []
+    for n in range(runs):
+        baselines.append(_bare_boto3_ms(env))
+        samples.append(cold_start(handler, env=env, event=events(n) if events else ""))
+    return baselines, samples
 
 
 def measure() -> list[ImportFigure]:
-    baseline = import_ms("boto3")
-    figures = [ImportFigure("boto3", baseline)]
+    """Each handler's import against a bare `import boto3`, paired runs, as Lambda imports it."""
+    env = lambda_env()
+    boto3_runs: list[float] = []
+    figures: list[ImportFigure] = []
     for function in WIRING.functions:
+        baselines, samples = paired(function.handler, env=env)
+        boto3_runs += baselines
+        ratio = statistics.median(s["import_ms"] / b for s, b in zip(samples, baselines, strict=True))
         module = function.handler.rpartition(".")[0]
-        ms = import_ms(module)
-        figures.append(ImportFigure(module, ms, ms / baseline, GOALS.get(function.name, DEFAULT_GOAL)))
-    return figures
+        median = statistics.median(s["import_ms"] for s in samples)
+        figures.append(ImportFigure(module, median, ratio, GOALS.get(function.name, DEFAULT_GOAL)))
+    return [ImportFigure("boto3", statistics.median(boto3_runs)), *figures]
+
+
+def first_invocation(handler: str, events: Callable[[int], str], *, runs: int = RUNS) -> FirstInvocation:
+    """Cold starts of `handler` against the running local environment: import, then one event.
+
+    Call with the local runtime started in this process: its environment (moto's endpoint, the
+    tables, the connections secret) is what the fresh interpreters get, with Lambda's on top.
+    """
+    baselines, samples = paired(handler, env=lambda_env(), runs=runs, events=events)
+    return FirstInvocation(
+        module=handler.rpartition(".")[0],
+        import_ms=statistics.median(s["import_ms"] for s in samples),
+        first_ms=statistics.median(s["first_ms"] for s in samples),
+        boto3_ms=statistics.median(baselines),
+        ratio=statistics.median(s["import_ms"] / b for s, b in zip(samples, baselines, strict=True)),
+        statuses=[int(s["status"]) for s in samples],
+    )
 
 
 def breakdown(module: str, *, top: int = 7) -> list[tuple[str, float]]:
     """Self import time per top-level package that `module` pulls in (python -X importtime), in ms."""
-    env = {**os.environ, **LAMBDA_LIKE_ENV}
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import {module}"],
-        env=env,
+        env=lambda_env(),
         check=True,
         capture_output=True,
         text=True,
+        cwd=REPO_ROOT,
     )
     totals: dict[str, float] = {}
     for line in result.stderr.splitlines():

@@ -1,0 +1,123 @@
+"""The local runtime at scale: N new Salesforce accounts synced to Productive and QuickBooks.
+
+Each step is its own process with a fresh local environment, so its peak RSS is its own; its time
+runs from the first account created until every notice and message is handled. The vendors' rate
+budgets (QuickBooks 500 calls a minute, Productive's per-10-s limit) bound the pace, as in AWS: a
+flat curve says the local runtime adds no cost per account as the ledger grows.
+
+    python -m tests.benchmarks.scale            # 10, 100 and 1,000 accounts
+    python -m tests.benchmarks.scale 1000       # one step
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+CURVE = (10, 100, 1_000)
+BENCH_CURVE = (10, 100)  # what `make bench` runs; 1,000 accounts take ~15 minutes on their own
+LOG = Path(".close2cash/bench-scale.log")
+
+
+@dataclass
+class Step:
+    """One point of the curve."""
+
+    accounts: int
+    seconds: float
+    peak_rss_mb: float
+    in_productive: int
+    in_quickbooks: int
+
+    @property
+    def seconds_per_account(self) -> float:
+        return self.seconds / self.accounts
+
+    def line(self) -> str:
+        return (
+            f"  {self.accounts:>6,} accounts: {self.seconds_per_account:6.2f} s per account,"
+            f" peak RSS {self.peak_rss_mb:7,.0f} MB  (synced: Productive {self.in_productive:,},"
+            f" QuickBooks {self.in_quickbooks:,}; {self.seconds:,.0f} s in all)"
+        )
+
+
+def sync(accounts: int) -> Step:
+    """In this process: a fresh local environment syncs `accounts` new accounts until all is quiet."""
+    from infra.local.environment import local_environment
+    from shared.observability import logger
+
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    with LOG.open("a") as stream, contextlib.redirect_stdout(stream), local_environment() as env:
+        handler = logger.registered_handler
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(stream)
+        env.settle()
+        started = time.perf_counter()
+        for n in range(accounts):
+            env.salesforce.put_account(
+                {"Name": f"Scale Account {n:05d}", "Phone": f"+1 555 {n % 10_000:04d}"}
+            )
+        # A full rate budget delays messages (visibility), so one quiet round is not the end:
+        # settle until a round finds nothing to do.
+        while env.settle(timeout=3_600).rounds > 1:
+            pass
+        seconds = time.perf_counter() - started
+        prefix = "Scale Account "
+        in_productive = sum(
+            1 for c in env.productive.companies() if str(c["attributes"].get("name", "")).startswith(prefix)
+        )
+        in_quickbooks = sum(
+            1 for c in env.quickbooks.customers() if str(c.get("DisplayName", "")).startswith(prefix)
+        )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return Step(accounts, seconds, peak, in_productive, in_quickbooks)
+
+
+def measure(steps: tuple[int, ...] = BENCH_CURVE) -> list[Step]:
+    """Each step in a fresh interpreter (its own peak RSS), smallest first."""
+    results = []
+    for accounts in steps:
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.benchmarks.scale", "--step", str(accounts)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        results.append(Step(**json.loads(done.stdout.strip().splitlines()[-1])))
+    return results
+
+
+def print_curve(steps: list[Step]) -> None:
+    for step in steps:
+        print(step.line(), flush=True)
+    if len(steps) > 1:
+        base = next((s for s in steps if s.accounts == 100), steps[0])
+        last = steps[-1]
+        ratio = last.seconds_per_account / base.seconds_per_account
+        verdict = "meets" if ratio <= 1.2 else "MISSES"
+        print(
+            f"  time per account at {last.accounts:,} is {ratio:.2f}x that at {base.accounts:,}"
+            f" ({verdict} goal <= 1.2x)",
+            flush=True,
+        )
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--step"]:
+        print(json.dumps(asdict(sync(int(argv[1])))))
+        return 0
+    steps = tuple(int(arg) for arg in argv) or CURVE
+    print(f"== The local runtime at scale: new accounts synced, {', '.join(f'{n:,}' for n in steps)} ==")
+    print_curve(measure(steps))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
