@@ -20,11 +20,6 @@ from shared.aws.secrets import connections
 from shared.domain.errors import ConfigurationError
 from shared.domain.models import SystemName
 from shared.domain.ports import AccountSource, AccountTarget, WebhookReceiver
-from shared.governance.landscape import Domain, Landscape, Role
-from shared.governance.loader import load_landscape
-from shared.governance.mappings import Mappings
-from shared.governance.matching import Matcher
-from shared.governance.ownership import Ownership
 from shared.observability import PowertoolsMetrics, logger, trace_vendor_calls
 from shared.settings import WEBHOOK_MAX_BODY_BYTES, WEBHOOK_PROVIDERS, Settings
 
@@ -34,6 +29,7 @@ ROTATING_REFRESH_TOKENS = frozenset({SystemName.QUICKBOOKS})
 if TYPE_CHECKING:
     import httpx
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from mypy_boto3_dynamodb import DynamoDBClient
 
     from shared.aws.approvals import DynamoApprovals
     from shared.aws.idempotency import OncePerNotice
@@ -43,6 +39,10 @@ if TYPE_CHECKING:
     from shared.domain.notices import ChangeNotice
     from shared.domain.ports import EngagementTarget, OpportunitySource, RateBudgets
     from shared.domain.tokens import TokenStore
+    from shared.governance.landscape import Landscape, Role
+    from shared.governance.mappings import Mappings
+    from shared.governance.matching import Matcher
+    from shared.governance.ownership import Ownership
     from shared.sync.account_sweep import DeletedAccountSweep
     from shared.sync.accounts import AccountSync
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
@@ -64,29 +64,45 @@ class Services:
     @cached_property
     def landscape(self) -> Landscape:
         """The validated landscape file; its name and version go on every log line from here on."""
+        # The landscape's rules are imported where first read, so a cold start pays for them once used.
+        from shared.governance.loader import load_landscape
+
         landscape = load_landscape(self.settings.landscape_path())
         logger.append_keys(landscape=landscape.landscape.name, landscape_version=landscape.landscape.version)
         return landscape
 
     @cached_property
     def ownership(self) -> Ownership:
+        from shared.governance.ownership import Ownership
+
         return Ownership(self.landscape)
 
     @cached_property
     def mappings(self) -> Mappings:
+        from shared.governance.mappings import Mappings
+
         return Mappings(self.landscape)
 
     @cached_property
     def matcher(self) -> Matcher:
         """The landscape's [matching] rules: how a customer already in a target is recognised."""
+        from shared.governance.matching import Matcher
+
         return Matcher(self.landscape.matching)
 
     def systems_with(self, *roles: Role) -> list[SystemName]:
         return [system.name for system in self.landscape.systems if system.role in roles]
 
     @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        """One DynamoDB client for the ledger and the rate budgets (each client costs a cold start)."""
+        from shared.aws.clients import dynamodb
+
+        return dynamodb()
+
+    @cached_property
     def ledger(self) -> DynamoLedger:
-        return DynamoLedger(self.settings.ledger_table)
+        return DynamoLedger(self.settings.ledger_table, client=self.dynamodb)
 
     @cached_property
     def publisher(self) -> EventBridgePublisher:
@@ -129,7 +145,7 @@ class Services:
             return self.budgets
         from shared.aws.budget import DynamoBudgets
 
-        return DynamoBudgets(self.settings.ledger_table)
+        return DynamoBudgets(self.settings.ledger_table, client=self.dynamodb)
 
     @cached_property
     def message_delay(self) -> SqsMessageDelay:
@@ -144,11 +160,15 @@ class Services:
 
     def account_source(self) -> AccountSource:
         """The system that owns the customer master (the landscape's `ownership.customer.owner`)."""
+        from shared.governance.landscape import Domain
+
         source: AccountSource = self.connector(self.ownership.owner_of(Domain.CUSTOMER))
         return source
 
     def account_targets(self) -> Sequence[AccountTarget]:
         """Every PSA and accounting system of the landscape, except the customer's owner."""
+        from shared.governance.landscape import Domain, Role
+
         owner = self.ownership.owner_of(Domain.CUSTOMER)
         return [
             self.connector(system)
@@ -207,6 +227,7 @@ class Services:
     @cached_property
     def account_sweep(self) -> DeletedAccountSweep:
         """The CRM's delete log, swept into DELETED notices (outbound messages never say delete)."""
+        from shared.governance.landscape import Domain
         from shared.sync.account_sweep import DeletedAccountSweep
 
         return DeletedAccountSweep(
@@ -246,6 +267,8 @@ class Services:
 
     def opportunity_source(self) -> OpportunitySource:
         """The system that owns opportunities (the landscape's `ownership.opportunity.owner`)."""
+        from shared.governance.landscape import Domain
+
         source: OpportunitySource = self.connector(self.ownership.owner_of(Domain.OPPORTUNITY))
         return source
 
@@ -277,6 +300,7 @@ class Services:
 
     @cached_property
     def engagement_setup(self) -> EngagementSetup:
+        from shared.governance.landscape import Role
         from shared.sync.engagements import EngagementSetup
 
         return EngagementSetup(

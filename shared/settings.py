@@ -24,7 +24,7 @@ LEDGER_STATUS_SORT = "status_at"  # ISO time then id: oldest first
 class Settings(BaseModel):
     """What the wiring's `uses` put in each function's environment, and where the landscape file is."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built on first use, as the domain models are
 
     ledger_table: str = Field(min_length=1)
     connections_secret: str = Field(min_length=1)

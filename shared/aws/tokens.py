@@ -19,6 +19,7 @@ https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.htm
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
@@ -44,8 +45,13 @@ class SecretsManagerTokenStore:
     def __init__(self, secret_id: str, *, leases: Leases, client: SecretsManagerClient | None = None) -> None:
         self.secret_id = secret_id
         self._leases = leases
-        self._client: SecretsManagerClient = client or boto3.client("secretsmanager")
+        self._given = client
         self._lease = f"oauth-tokens:{secret_id}"
+
+    @cached_property
+    def _client(self) -> SecretsManagerClient:
+        # Made on first use: a container that only verifies webhooks never reads or writes tokens.
+        return self._given or boto3.client("secretsmanager")
 
     def _read(self) -> dict[str, Any]:
         # https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetSecretValue.html
