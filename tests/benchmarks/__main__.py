@@ -1,4 +1,5 @@
-"""`make bench`: print the figures issues #2 and #8 ask for (imports, calls per account, webhooks)."""
+"""`make bench`: print the figures issues #2, #8 and #9 ask for (cold starts, calls per account, webhooks,
+the local runtime's scale curve; its 1,000-account step alone: `python -m tests.benchmarks.scale 1000`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from tests.benchmarks import imports
 def main() -> int:
     # Figures go to the terminal; what the handlers print (logs, EMF) goes to a file.
     say = functools.partial(print, file=sys.stdout, flush=True)
-    say("== Cold import of each handler module (fresh interpreter, median of 7) ==")
+    say(
+        f"== Cold import of each handler module as Lambda does it (LAMBDA_TASK_ROOT set, tracing on;"
+        f" {imports.RUNS} fresh interpreters, each paired with a bare import boto3) =="
+    )
     for figure in imports.measure():
         if figure.ratio is None:
             say(f"  {figure.module:<40} {figure.median_ms:7.1f} ms  (baseline: bare import boto3)")
@@ -82,6 +86,16 @@ def main() -> int:
             " looking for work while it drains; in AWS, Lambda's pollers long-poll the queue instead"
         )
 
+        from tests.benchmarks.cold_start import measure as measure_cold_start
+
+        cold = measure_cold_start(env)
+        say("\n== webhook_ingest cold start in Lambda's order: import, then its first QuickBooks notice ==")
+        say(
+            f"  import {cold.import_ms:.0f} ms ({cold.ratio:.2f}x bare boto3, {cold.boto3_ms:.0f} ms),"
+            f" first invocation {cold.first_ms:.0f} ms, together {cold.import_ms + cold.first_ms:.0f} ms"
+            f" (QuickBooks wants the answer within 3 s); answers {sorted(set(cold.statuses))}"
+        )
+
         from tests.benchmarks.engagement import measure as measure_engagement
 
         engagement = measure_engagement(env)
@@ -141,6 +155,14 @@ def main() -> int:
             f" {reads.listed} listed  (one scan of it: {reads.full_scan_calls} calls,"
             f" {reads.full_scan_items:,} items)"
         )
+
+    from tests.benchmarks import scale
+
+    say(
+        "\n== The local runtime at scale: new accounts synced, a fresh runtime per step"
+        " (1,000 accounts: python -m tests.benchmarks.scale 1000) =="
+    )
+    scale.print_curve(scale.measure(scale.BENCH_CURVE))
     return 0
 
 

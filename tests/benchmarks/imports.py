@@ -21,7 +21,7 @@ from pathlib import Path
 
 from infra.wiring import WIRING
 
-RUNS = 9
+RUNS = 7
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # What Lambda's environment sets that imports care about: the task root (Tracer on), the function's
 # name, X-Ray's daemon address and trace header, as for a function with tracing Active.
