@@ -1,0 +1,83 @@
+"""The webhook handler's cold start: what its import loads, and what verifying a webhook builds."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.connectors.http import VendorHttp
+
+ROOT = Path(__file__).resolve().parents[2]
+# Lambda's environment as far as imports care: LAMBDA_TASK_ROOT turns Powertools Tracer on.
+LAMBDA_ENV = {"LAMBDA_TASK_ROOT": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": "webhook-ingest"}
+
+
+def _fresh_interpreter(code: str) -> dict[str, object]:
+    env = {**os.environ, **LAMBDA_ENV}
+    env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    answer: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def test_importing_the_webhook_handler_loads_only_what_receiving_a_webhook_needs() -> None:
+    # given a fresh interpreter set up as Lambda's, tracing on
+    # when the webhook handler is imported (Lambda's init phase)
+    loaded = _fresh_interpreter(
+        "import json, sys, functions.webhook_ingest.handler\n"
+        "from aws_xray_sdk.core.patcher import _PATCHED_MODULES\n"
+        "print(json.dumps({'modules': sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('httpx', 'requests', 'shared')), 'traced': sorted(_PATCHED_MODULES)}))"
+    )
+    modules = set(loaded["modules"])  # type: ignore[arg-type]
+    # then no vendor HTTP library and no landscape rules are loaded yet (X-Ray's patch-everything
+    # default imported httpx and requests on every cold start), and AWS calls are traced
+    assert not {m for m in modules if m.split(".")[0] in ("httpx", "requests")}
+    assert not {m for m in modules if m.startswith(("shared.governance", "shared.connectors"))}
+    assert loaded["traced"] == ["botocore"]
+
+
+def test_vendor_calls_are_traced_once_a_connector_is_built() -> None:
+    # given tracing on, when the composition root builds a connector (it asks for vendor tracing)
+    traced = _fresh_interpreter(
+        "import json\n"
+        "from shared.observability import trace_vendor_calls\n"
+        "trace_vendor_calls(); trace_vendor_calls()\n"
+        "from aws_xray_sdk.core.patcher import _PATCHED_MODULES\n"
+        "print(json.dumps(sorted(_PATCHED_MODULES)))"
+    )
+    # then httpx calls are traced too, patched once however often it is asked
+    assert traced == ["botocore", "httpx"]  # type: ignore[comparison-overlap]
+
+
+def test_a_vendor_client_is_made_on_its_first_call_not_when_the_connector_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[str] = []
+    real = httpx.Client
+
+    class Counted(real):  # type: ignore[misc, valid-type]
+        def __init__(self, **kwargs: object) -> None:
+            made.append(str(kwargs.get("base_url")))
+            super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx, "Client", Counted)
+    # given a vendor's HTTP client as a connector builds it (a webhook is verified without it)
+    http = VendorHttp(
+        vendor="acme", base_url="http://acme", transport=httpx.MockTransport(lambda r: httpx.Response(200))
+    )
+    # then no httpx client (and so no TLS context) exists yet
+    assert made == []
+    # when it calls the vendor twice, then one client serves both calls
+    http.request("GET", "/things")
+    http.request("GET", "/things")
+    assert made == ["http://acme"]
+    http.close()
