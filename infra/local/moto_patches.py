@@ -26,7 +26,7 @@ from typing import Any
 import moto
 from moto.core.config import DefaultConfig
 
-from infra.local import moto_atomic, moto_dynamodb
+from infra.local import moto_atomic, moto_dynamodb, moto_sqs
 from infra.local.clock import Clock
 from infra.local.containers import ContainerPool, private_copy
 from infra.local.timeouts import call_with_timeout
@@ -54,6 +54,8 @@ MOTO_INTERNALS: tuple[tuple[str, str], ...] = (
     # DynamoDB at a cost per call that does not grow with the table (infra/local/moto_dynamodb.py).
     ("moto.dynamodb.models", "DynamoDBBackend.transact_write_items"),
     ("moto.dynamodb.models.table", "Table.query"),
+    # SQS receives without recounting the queue for each message (infra/local/moto_sqs.py).
+    ("moto.sqs.models", "SQSBackend.is_message_valid_based_on_retention_period"),
     # Not moto: rate budgets (a vendor's hold after a 429) count in the runtime's time, as SQS does.
     ("shared.aws.budget", "wall_time"),
 )
@@ -374,6 +376,11 @@ def _replacements() -> list[tuple[str, str, Any]]:
         ("shared.aws.budget", "wall_time", _ClockedTime.time),
         ("moto.dynamodb.models", "DynamoDBBackend.transact_write_items", moto_dynamodb.transact_write_items),
         ("moto.dynamodb.models.table", "Table.query", moto_dynamodb.partition_query),
+        (
+            "moto.sqs.models",
+            "SQSBackend.is_message_valid_based_on_retention_period",
+            moto_sqs.is_message_valid_based_on_retention_period,
+        ),
         (
             "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function",
             "WaitFunction._wait_interval",

@@ -1,0 +1,59 @@
+"""The local runtime's SQS: receiving does not recount the whole queue for each message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.sqs.models import Queue
+
+from infra.local import moto_patches
+from infra.local.clock import Clock
+from infra.local.moto_patches import Invoker
+
+
+@pytest.fixture
+def sqs() -> Iterator[Any]:
+    moto_patches.install(Invoker(()), Clock())
+    try:
+        with mock_aws():
+            yield boto3.client("sqs", region_name="us-east-1")
+    finally:
+        moto_patches.uninstall()
+
+
+def test_a_backlog_is_received_ten_at_a_time_without_recounting_the_queue(
+    sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a queue with a backlog of 50 notices
+    url = sqs.create_queue(QueueName="account-changes")["QueueUrl"]
+    for n in range(50):
+        sqs.send_message(QueueUrl=url, MessageBody=f"notice {n}")
+    counted: list[int] = []
+    original = Queue.approximate_number_of_messages
+    monkeypatch.setattr(
+        Queue,
+        "approximate_number_of_messages",
+        property(lambda queue: counted.append(1) or original.fget(queue)),  # type: ignore[attr-defined]
+    )
+    # when a worker receives ten
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    # then it gets ten, and the queue was not counted for each of them (moto counted it 30 times)
+    assert len(got) == 10
+    assert counted == []
+
+
+def test_a_message_past_its_retention_period_is_not_received(sqs: Any) -> None:
+    # given a queue that keeps messages for 60 s and one message sent 61 s ago
+    url = sqs.create_queue(QueueName="short", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends["123456789012"]["us-east-1"].get_queue("short")
+    for message in queue._messages:
+        message.sent_timestamp -= 61_000
+    # when it is received, then nothing comes back, as SQS drops expired messages
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
