@@ -5,16 +5,23 @@ Tracer on (the stack's functions have tracing Active), then calls it once. Each 
 median of RUNS fresh interpreters, and each handler run is paired with a bare `import boto3` run
 just before it: the ratio is the median of the pairs' ratios, so the load of a shared machine falls
 on both sides of each pair alike.
+
+The interpreters see what the code asset holds: the project's runtime dependencies (installed once
+for this machine into .close2cash/, plus boto3 as Lambda's runtime provides it), not the dev venv,
+whose extra packages change what some imports pull in (httpx loads rich when it is installed).
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +30,10 @@ from infra.wiring import WIRING
 
 RUNS = 7
 REPO_ROOT = Path(__file__).resolve().parents[2]
+SITE_CACHE = REPO_ROOT / ".close2cash" / "bench-lambda-site"
 # What Lambda's environment sets that imports care about: the task root (Tracer on), the function's
-# name, X-Ray's daemon address and trace header, as for a function with tracing Active.
+# name, X-Ray's daemon address, as for a function with tracing Active. The trace header comes with
+# each invocation (the runtime client sets it before calling the handler), not during init.
 # https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
 LAMBDA_LIKE_ENV = {
     "LAMBDA_TASK_ROOT": str(REPO_ROOT),
@@ -33,15 +42,15 @@ LAMBDA_LIKE_ENV = {
     "POWERTOOLS_SERVICE_NAME": "close2cash",
     "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
     "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-    "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
 }
+TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 GOALS = {"webhook_ingest": 1.5}
 DEFAULT_GOAL = 2.5
 
 # One cold start in a fresh interpreter: the import, then (with an event on stdin) one invocation.
 # Figures go to the file named in argv[1]: the handler's own logs use stdout.
 _COLD_START = """
-import json, sys, time
+import json, os, sys, time
 started = time.perf_counter()
 import {module} as entry
 imported = time.perf_counter()
@@ -58,6 +67,7 @@ if event:
         log_stream_name = "bench"
         def get_remaining_time_in_millis(self):
             return 29000
+    os.environ["_X_AMZN_TRACE_ID"] = "{trace}"
     answer = entry.{attribute}(json.loads(event), Context())
     figures["first_ms"] = (time.perf_counter() - imported) * 1000
     figures["status"] = answer.get("statusCode")
@@ -86,21 +96,49 @@ class FirstInvocation:
     statuses: list[int]
 
 
+@functools.cache
+def lambda_site() -> Path | None:
+    """The asset's third-party packages for this machine (cached); None if pip cannot install them."""
+    # The asset's dependencies less boto3, plus the boto3 Lambda provides: [project].dependencies.
+    with (REPO_ROOT / "pyproject.toml").open("rb") as fh:
+        requirements: tuple[str, ...] = tuple(tomllib.load(fh)["project"]["dependencies"])
+    target = SITE_CACHE / hashlib.sha256("\0".join(requirements).encode()).hexdigest()[:16]
+    if (target / ".complete").exists():
+        return target
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"]
+    if subprocess.run([*pip, str(target), *requirements], capture_output=True, check=False).returncode:
+        return None
+    (target / ".complete").write_text("\n".join(requirements) + "\n")
+    return target
+
+
+def interpreter() -> list[str]:
+    """How Lambda's interpreter is started here: the base Python, without the dev venv's packages."""
+    if lambda_site() is None:
+        return [sys.executable]
+    return [getattr(sys, "_base_executable", sys.executable), "-S"]
+
+
 def lambda_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """`base` (default: this process's environment) as a Lambda function with tracing Active sees it."""
     env = {**(os.environ if base is None else base), **LAMBDA_LIKE_ENV}
     # The local runtime turns tracing off for its in-process handlers; Lambda does not.
     env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    site = lambda_site()
+    if site is not None:
+        # The code at the task root, then the asset's packages (`-S`: no venv, no user site).
+        env["PYTHONPATH"] = f"{REPO_ROOT}{os.pathsep}{site}"
+        env.pop("VIRTUAL_ENV", None)
     return env
 
 
 def cold_start(handler: str, *, env: Mapping[str, str], event: str = "") -> dict[str, float]:
     """One fresh interpreter: import the handler's module (and, given an event, invoke it once)."""
     module, _, attribute = handler.rpartition(".")
-    code = _COLD_START.format(module=module, attribute=attribute)
+    code = _COLD_START.format(module=module, attribute=attribute, trace=TRACE_HEADER)
     with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
         subprocess.run(
-            [sys.executable, "-c", code, out.name],
+            [*interpreter(), "-c", code, out.name],
             env=dict(env),
             input=event,
             text=True,
@@ -164,7 +202,7 @@ def first_invocation(handler: str, events: Callable[[int], str], *, runs: int = 
 def breakdown(module: str, *, top: int = 7) -> list[tuple[str, float]]:
     """Self import time per top-level package that `module` pulls in (python -X importtime), in ms."""
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        [*interpreter(), "-X", "importtime", "-c", f"import {module}"],
         env=lambda_env(),
         check=True,
         capture_output=True,
