@@ -273,6 +273,9 @@ CLOSE_TO_CASH = StateMachine(
 # The limit the webhook handler enforces (API Gateway REST cannot go below its own 10 MB).
 API = Api("webhooks", max_body_bytes=WEBHOOK_MAX_BODY_BYTES, throttle_rate_per_second=100, throttle_burst=200)
 
+# How often the customer master's change feeds are swept: the longest a lost notice stays unnoticed.
+ACCOUNT_SWEEP_MINUTES = 15
+
 _COMMON_ENV = (
     LEDGER.use(Access.READ_WRITE, "LEDGER_TABLE"),
     CONNECTIONS.use(Access.READ, "CONNECTIONS_SECRET"),
@@ -376,11 +379,16 @@ WIRING = Wiring(
         Function(
             "account_sweep",
             handler="functions.account_sweep.handler.handler",
-            # Salesforce sends no outbound message on delete or merge; its delete log keeps 15 days.
-            trigger=ScheduleTrigger("rate(15 minutes)"),
-            uses=(*_COMMON_ENV, BUS.use(Access.PUT, "EVENT_BUS_NAME")),
+            # Webhooks are hints (a lost one, a delete that sends none): each vendor's change feed is
+            # read from its cursor (shared/sync/sweep_feeds.py), one call per vendor when quiet.
+            trigger=ScheduleTrigger(f"rate({ACCOUNT_SWEEP_MINUTES} minutes)"),
+            uses=(
+                *_COMMON_ENV,
+                BUS.use(Access.PUT, "EVENT_BUS_NAME"),
+                OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET"),  # QuickBooks CDC
+            ),
             timeout_seconds=60,
-            description="Sweeps the CRM's delete log: deleted and merged-away accounts become notices",
+            description="Catch-up sweeps of the customer master: changes lost notices missed become notices",
         ),
     ),
     state_machines=(CLOSE_TO_CASH,),
