@@ -21,6 +21,7 @@ Rules, in the order they apply:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -122,7 +123,14 @@ class AccountSweep:
             if self._ledger.claim_notice(notice, holder=holder) is NoticeClaim.CLAIMED:
                 fresh.append(notice)
         if fresh:
-            self._publisher().publish(fresh)
+            try:
+                self._publisher().publish(fresh)
+            except Exception:
+                # Let the next run (or a webhook) claim them at once instead of after the claim timeout.
+                for notice in fresh:
+                    with contextlib.suppress(Exception):
+                        self._ledger.release_notice(notice, holder=holder)
+                raise
             for notice in fresh:
                 self._ledger.mark_published(notice)
         return outcome.model_copy(

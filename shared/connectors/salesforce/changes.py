@@ -13,7 +13,7 @@ https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_r
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,7 +34,7 @@ def changed_accounts_soql(since: datetime, until: datetime) -> str:
         if when.tzinfo is None:
             raise ValueError("since and until must be timezone-aware")
     start = since.astimezone(UTC).strftime(_LITERAL)
-    end = until.astimezone(UTC).strftime(_LITERAL)
+    end = window_end(until).strftime(_LITERAL)
     # Only formatted datetimes go into the text: nothing user-supplied.
     return (
         "SELECT Id, IsDeleted, SystemModstamp FROM Account "  # noqa: S608
@@ -42,8 +42,15 @@ def changed_accounts_soql(since: datetime, until: datetime) -> str:
     )
 
 
+def window_end(until: datetime) -> datetime:
+    """`until` rounded up to a whole second (the literal's precision), so that no change before it is cut."""
+    until = until.astimezone(UTC)
+    whole = until.replace(microsecond=0)
+    return whole if whole == until else whole + timedelta(seconds=1)
+
+
 def change_window(rows: Iterable[dict[str, Any]], until: datetime, realm: str) -> ChangeWindow:
-    """The rows of `changed_accounts_soql` as a window that reaches `until`, cut to whole seconds."""
+    """The rows of `changed_accounts_soql` as a window that reaches `until` (rounded up to the second)."""
     changes: list[SweptChange] = []
     for row in rows:
         try:
@@ -62,5 +69,4 @@ def change_window(rows: Iterable[dict[str, Any]], until: datetime, realm: str) -
                 deleted=record.is_deleted,
             )
         )
-    reached = until.astimezone(UTC).replace(microsecond=0)
-    return ChangeWindow(changes=tuple(changes), covered_until=reached, realm=realm)
+    return ChangeWindow(changes=tuple(changes), covered_until=window_end(until), realm=realm)
