@@ -14,8 +14,10 @@ import httpx
 from werkzeug.wrappers import Request, Response
 
 from infra.local.sandboxes.kit import FaultSwitch, InFlight, RateWindows, Subscriber, Window
-from infra.local.sandboxes.quickbooks import customers, lists
+from infra.local.sandboxes.quickbooks import batch, customers, lists
+from infra.local.sandboxes.quickbooks.cdc import change_data_capture
 from infra.local.sandboxes.quickbooks.company import Company
+from infra.local.sandboxes.quickbooks.entities import entity
 from infra.local.sandboxes.quickbooks.faults import (
     Fault,
     auth_fault,
@@ -27,6 +29,7 @@ from infra.local.sandboxes.quickbooks.faults import (
 from infra.local.sandboxes.quickbooks.notices import ChangeEvent, Notices, WebhookFormat
 from infra.local.sandboxes.quickbooks.oauth import TOKEN_PATH, TokenIssuer
 from infra.local.sandboxes.quickbooks.query import run_query
+from infra.local.sandboxes.quickbooks.writes import perform
 
 WsgiStartResponse = Callable[..., Any]
 
@@ -39,8 +42,7 @@ PER_SECOND_LIMIT = 10
 CONCURRENT_LIMIT = 10
 # requestid: "Min:1 Max:50" (the Fault QBO answers for a longer one).
 MAX_REQUEST_ID = 50
-_ROUTE = re.compile(r"/v3/company/([^/]+)/(customer|query|class|department)(?:/([^/]+))?")
-_TRACKING_RESOURCES = {"class": "Class", "department": "Department"}
+_ROUTE = re.compile(r"/v3/company/([^/]+)/([a-z]+)(?:/([^/]+))?")
 
 
 def _utcnow() -> datetime:
@@ -81,7 +83,8 @@ class QuickBooksSandbox:
             [Window("minute", PER_MINUTE_LIMIT, 60.0), Window("second", PER_SECOND_LIMIT, 1.0)]
         )
         self.in_flight = InFlight()
-        self.writes = 0  # customers created or changed through the API (replays excluded)
+        self.batch_rate = RateWindows([Window("batch-minute", batch.PER_MINUTE, 60.0)])
+        self.writes = 0  # write requests carried out through the API (replays excluded)
         self.minor_versions_seen: set[str] = set()
         self._replies: dict[str, tuple[int, dict[str, Any]]] = {}
 
@@ -277,9 +280,10 @@ class QuickBooksSandbox:
     def set_rate_limit(self, enabled: bool, *, per_minute: int = PER_MINUTE_LIMIT) -> None:
         """Switch the per-realm throttle on or off (on by default, at Intuit's 500/min)."""
         with self._lock:
-            self.rate.enabled = enabled
+            self.rate.enabled = self.batch_rate.enabled = enabled
             self.rate.set_limit("minute", per_minute)
             self.rate.reset()
+            self.batch_rate.reset()
 
     def _on_change(self, entity: str, record_id: str, operation: str, deleted_id: str | None) -> None:
         self.notices.queue(ChangeEvent(entity, record_id, operation, self.clock(), self.realm_id, deleted_id))
@@ -319,13 +323,32 @@ class QuickBooksSandbox:
             if statement is None and method == "POST":
                 statement = request.get_data(as_text=True)
             return self._answer(200, run_query(self.company, statement))
-        if resource == "customer" and record_id is not None and method == "GET":
-            return self._answer(200, {"Customer": customers.get_customer(self.company, record_id)})
-        if resource == "customer" and record_id is None and method == "POST":
-            return self._write(request)
-        if resource in _TRACKING_RESOURCES and record_id is not None and method == "GET":
-            entity = _TRACKING_RESOURCES[resource]
-            return self._answer(200, {entity: self.company.get(entity, record_id)})
+        if resource == "cdc" and record_id is None and method == "GET":
+            found = change_data_capture(
+                self.company, request.args.get("entities"), request.args.get("changedSince")
+            )
+            return self._answer(200, found)
+        if resource == "batch" and record_id is None and method == "POST":
+            if self.batch_rate.admit(self.clock()) is not None:
+                raise throttle_fault()
+            return self._replayable(
+                request, batch.MAX_REQUEST_ID, lambda body: batch.run_batch(self.company, body)
+            )
+        spec = entity(resource)
+        if spec is None or spec.resource != resource:
+            raise fault(404, "404", "Resource not found", f"No route for {request.path}", "SERVICE")
+        if record_id is not None and method == "GET":
+            return self._answer(200, {spec.name: self.company.get(spec.name, record_id)})
+        if record_id is None and method == "POST":
+            operation = request.args.get("operation")
+
+            def write(body: Any) -> dict[str, Any]:
+                if not isinstance(body, dict):
+                    raise invalid_property(f"Expected a {spec.name} object")
+                chosen = operation or ("update" if body.get("Id") is not None else "create")
+                return perform(self.company, spec, chosen, body)
+
+            return self._replayable(request, MAX_REQUEST_ID, write)
         raise fault(405, "405", "Method not allowed", f"{method} {request.path}", "SERVICE")
 
     # --- gate: injected faults, bearer check, throttle ------------------------------------------
@@ -352,17 +375,22 @@ class QuickBooksSandbox:
         if self.rate.admit(self.clock()) is not None:
             raise throttle_fault()
 
-    # --- Customer writes ------------------------------------------------------------------------
+    # --- writes: requestid replay ------------------------------------------------------------------
 
-    def _write(self, request: Request) -> Response:
-        """POST /customer: create, or update when the body has an Id; `requestid` replays."""
+    def _replayable(
+        self, request: Request, longest_id: int, write: Callable[[Any], dict[str, Any]]
+    ) -> Response:
+        """Carry out a write once per `requestid`: a resend gets the original answer back.
+
+        https://developer.intuit.com/hub/blog/2015/04/06/15346 (requestid: at most 50 characters, 36 in batch)
+        """
         request_id = request.args.get("requestid")
-        if request_id is not None and len(request_id) > MAX_REQUEST_ID:
+        if request_id is not None and len(request_id) > longest_id:
             raise fault(
                 400,
                 "2050",
                 "String length is either shorter or longer than supported by specification",
-                f"requestid: Min:1 Max:{MAX_REQUEST_ID} supported",
+                f"requestid: Min:1 Max:{longest_id} supported",
                 "ValidationFault",
                 "requestid",
             )
@@ -373,14 +401,8 @@ class QuickBooksSandbox:
             body = json.loads(request.get_data() or b"null")
         except ValueError:
             raise invalid_property("Body is not JSON") from None
-        if not isinstance(body, dict):
-            raise invalid_property("Expected a Customer object")
         try:
-            if body.get("Id") is not None:
-                result = customers.update_customer(self.company, body)
-            else:
-                result = customers.create_customer(self.company, body)
-            status, reply = 200, {"Customer": copy.deepcopy(result), "time": self.company.now_text()}
+            status, reply = 200, {**write(body), "time": self.company.now_text()}
             self.writes += 1
         except Fault as failure:
             if failure.status != 400:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -17,6 +18,18 @@ _FIRST_ID = {"Class": 5000000000000000001}
 
 # (entity, Id, operation, merged-away Id)
 ChangeListener = Callable[[str, str, str, str | None], None]
+# How long the change journal keeps an entry: ChangeDataCapture looks back at most 30 days.
+JOURNAL_DAYS = 31
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of the change journal ChangeDataCapture reads."""
+
+    at: datetime
+    entity: str
+    record_id: str
+    operation: str  # Create, Update, Delete, Merge, Void
 
 
 class Company:
@@ -28,6 +41,9 @@ class Company:
         self._on_change = on_change
         self.tables: dict[str, dict[str, dict[str, Any]]] = {}
         self._next: dict[str, int] = {}
+        self.journal: list[Change] = []
+        # Objects written earlier in the batch being run: its later items cannot see them.
+        self.unseen: set[tuple[str, str]] = set()
 
     def now(self) -> datetime:
         """The company clock."""
@@ -57,9 +73,15 @@ class Company:
         found = self.table(entity)
         return [found[key] for key in sorted(found, key=lambda key: (len(key), key))]
 
+    def visible(self, entity: str, record_id: str) -> dict[str, Any] | None:
+        """The live object a request may refer to (not one created earlier in the same batch)."""
+        if (entity, record_id) in self.unseen:
+            return None
+        return self.table(entity).get(record_id)
+
     def get(self, entity: str, record_id: str, detail: str | None = None) -> dict[str, Any]:
         """A copy of one object, or QBO's 610 Object Not Found."""
-        found = self.table(entity).get(record_id)
+        found = self.visible(entity, record_id)
         if found is None:
             raise not_found(entity, record_id, detail)
         return copy.deepcopy(found)
@@ -87,6 +109,19 @@ class Company:
         stored["SyncToken"] = str(int(stored["SyncToken"]) + 1)
         stored["MetaData"] = {**stored["MetaData"], "LastUpdatedTime": self.now_text()}
 
+    def delete(self, entity: str, record_id: str) -> None:
+        """Remove an object for good (reads answer 610 from now on); reports a Delete."""
+        del self.table(entity)[record_id]
+        self.changed(entity, record_id, "Delete")
+
     def changed(self, entity: str, record_id: str, operation: str, deleted_id: str | None = None) -> None:
-        """Report a change (a webhook notice, a CDC entry)."""
+        """Report a change: a journal entry for ChangeDataCapture, then a webhook notice."""
+        now = self._clock()
+        horizon = now - timedelta(days=JOURNAL_DAYS)
+        while self.journal and self.journal[0].at < horizon:
+            self.journal.pop(0)
+        self.journal.append(Change(now, entity, record_id, operation))
+        if deleted_id is not None:
+            # The merged-away object is gone: ChangeDataCapture reports it as deleted.
+            self.journal.append(Change(now, entity, deleted_id, "Delete"))
         self._on_change(entity, record_id, operation, deleted_id)
