@@ -7,7 +7,7 @@ the local runtime prefixes them with the stack name).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -274,7 +274,26 @@ CLOSE_TO_CASH = StateMachine(
 API = Api("webhooks", max_body_bytes=WEBHOOK_MAX_BODY_BYTES, throttle_rate_per_second=100, throttle_burst=200)
 
 # How often the customer master's change feeds are swept: the longest a lost notice stays unnoticed.
+# A deployment chooses its own with `cdk deploy -c account_sweep_minutes=5` (`with_sweep_interval`).
 ACCOUNT_SWEEP_MINUTES = 15
+ACCOUNT_SWEEP = "account_sweep"
+
+
+def sweep_rate(minutes: int) -> str:
+    """The schedule expression of a sweep every `minutes` (EventBridge: singular unit for 1)."""
+    if not 1 <= minutes <= 1440:
+        raise ValueError(f"account_sweep_minutes must be 1..1440 (at least daily), not {minutes}")
+    return "rate(1 minute)" if minutes == 1 else f"rate({minutes} minutes)"
+
+
+def with_sweep_interval(wiring: Wiring, minutes: int) -> Wiring:
+    """`wiring` with the catch-up sweep every `minutes` instead of `ACCOUNT_SWEEP_MINUTES`."""
+    functions = tuple(
+        replace(f, trigger=ScheduleTrigger(sweep_rate(minutes))) if f.name == ACCOUNT_SWEEP else f
+        for f in wiring.functions
+    )
+    return replace(wiring, functions=functions)
+
 
 _COMMON_ENV = (
     LEDGER.use(Access.READ_WRITE, "LEDGER_TABLE"),
@@ -377,11 +396,11 @@ WIRING = Wiring(
             description="Reminds approvers of engagement approvals pending longer than configured",
         ),
         Function(
-            "account_sweep",
+            ACCOUNT_SWEEP,
             handler="functions.account_sweep.handler.handler",
             # Webhooks are hints (a lost one, a delete that sends none): each vendor's change feed is
             # read from its cursor (shared/sync/sweep_feeds.py), one call per vendor when quiet.
-            trigger=ScheduleTrigger(f"rate({ACCOUNT_SWEEP_MINUTES} minutes)"),
+            trigger=ScheduleTrigger(sweep_rate(ACCOUNT_SWEEP_MINUTES)),
             uses=(
                 *_COMMON_ENV,
                 BUS.use(Access.PUT, "EVENT_BUS_NAME"),

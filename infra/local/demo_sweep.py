@@ -36,17 +36,18 @@ class LostNotice:
 
     def line(self) -> str:
         """The report's line."""
-        where = ", ".join(f"{system} {name!r}" for system, name in self.copies.items())
-        verdict = "exactly once" if self.brought_once else "NOT brought exactly once"
+        shown = sorted(system for system, name in self.copies.items() if name == self.name)
+        verdict = "exactly once" if self.brought_once else "NOT exactly once"
         return (
-            f"catch-up sweep: {self.dropped} dropped outbound message, {sum(self.brought.values())} notice(s)"
-            f" swept ({_per_vendor(self.brought)}); copies now {where}; next sweep {_per_vendor(self.again)}"
-            f" -> {verdict}"
+            f"catch-up sweep: {self.dropped} outbound message dropped on purpose; the sweep swept"
+            f" {_per_vendor(self.brought)}; {self.name!r} now in {', '.join(shown) or 'no copy'};"
+            f" next sweep: {_per_vendor(self.again)} -> {verdict}"
         )
 
 
 def _per_vendor(published: dict[str, int]) -> str:
-    return ", ".join(f"{system} {count}" for system, count in sorted(published.items())) or "nothing"
+    swept = ", ".join(f"{system} {count}" for system, count in sorted(published.items()) if count)
+    return swept or "nothing"
 
 
 def _sweep(env: LocalEnvironment) -> dict[str, int]:
