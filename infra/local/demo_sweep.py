@@ -50,7 +50,8 @@ def _per_vendor(published: dict[str, int]) -> str:
     return swept or "nothing"
 
 
-def _sweep(env: LocalEnvironment) -> dict[str, int]:
+def sweep(env: LocalEnvironment) -> dict[str, int]:
+    """Fire the sweep's schedule now, as EventBridge would, and settle; what it published per vendor."""
     assert env.runtime is not None and env.runtime.scheduler is not None
     answer: dict[str, Any] = env.runtime.scheduler.fire(SWEEP_FUNCTION)
     env.settle()
@@ -75,7 +76,7 @@ def lost_notice(env: LocalEnvironment, *, account_id: str, name: str) -> LostNot
     env.salesforce.put_account({"Name": name}, account_id=account_id)
     outcome.dropped = env.salesforce.drop_pending(account_id)
     env.settle()
-    outcome.brought = _sweep(env)
-    outcome.again = _sweep(env)
+    outcome.brought = sweep(env)
+    outcome.again = sweep(env)
     outcome.copies = _copy_names(env, account_id)
     return outcome

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from infra.local.demo_sweep import sweep
 from infra.local.environment import LocalEnvironment
-from infra.wiring import ACCOUNT_SWEEP
 from shared import bootstrap
 
 
@@ -18,12 +17,10 @@ class SweepCalls:
 
 
 def _fire(env: LocalEnvironment) -> tuple[dict[str, int], dict[str, int]]:
-    assert env.runtime is not None and env.runtime.scheduler is not None
     before = bootstrap.services().vendor_calls()
-    answer: dict[str, Any] = env.runtime.scheduler.fire(ACCOUNT_SWEEP)
-    env.settle()
+    published = sweep(env)
     after = bootstrap.services().vendor_calls()
-    return {k: after[k] - before.get(k, 0) for k in after}, answer["published"]
+    return {k: after[k] - before.get(k, 0) for k in after}, published
 
 
 def measure(env: LocalEnvironment) -> SweepCalls:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
+from infra.local.demo_sweep import sweep
 from infra.local.environment import LocalEnvironment, local_environment
 from shared import bootstrap
 from shared.domain.models import EntityType, SourceRef, SystemName
 
 pytestmark = pytest.mark.flow
-
-SWEEP = "account_sweep"
 
 
 @pytest.fixture(scope="module")
@@ -29,15 +27,6 @@ def _copies(account_id: str) -> dict[SystemName, str]:
         x.target.system: x.target.id
         for x in bootstrap.services().ledger.cross_references(EntityType.ACCOUNT, source)
     }
-
-
-def _sweep(env: LocalEnvironment) -> dict[str, int]:
-    """Let the sweep's schedule come due, as EventBridge would fire it; what it published per vendor."""
-    assert env.runtime is not None and env.runtime.scheduler is not None
-    answer: dict[str, Any] = env.runtime.scheduler.fire(SWEEP)
-    env.settle()
-    published: dict[str, int] = answer["published"]
-    return published
 
 
 def _open_exceptions_about(record_id: str) -> list[dict[str, str | None]]:
@@ -62,7 +51,7 @@ def test_a_salesforce_edit_whose_outbound_message_was_dropped_is_brought_by_the_
     # given an account synced to Productive and QuickBooks, and a sweep that has run since
     account_id = env.salesforce.put_account({"Name": "Dropped Notice Ltd"})
     env.settle()
-    _sweep(env)
+    sweep(env)
     copies = _copies(account_id)
     token_before = env.quickbooks.customer(copies[SystemName.QUICKBOOKS])["SyncToken"]
     # when sales renames it and the outbound message is lost (Salesforce's fault switch)
@@ -71,7 +60,7 @@ def test_a_salesforce_edit_whose_outbound_message_was_dropped_is_brought_by_the_
     env.settle()
     assert env.quickbooks.customer(copies[SystemName.QUICKBOOKS])["DisplayName"] == "Dropped Notice Ltd"
     # and the sweep's schedule comes due
-    published = _sweep(env)
+    published = sweep(env)
     # then the rename reached both copies, in place, through one notice
     assert published[SystemName.SALESFORCE.value] == 1
     assert env.quickbooks.customer(copies[SystemName.QUICKBOOKS])["DisplayName"] == "Swept Up Ltd"
@@ -80,7 +69,7 @@ def test_a_salesforce_edit_whose_outbound_message_was_dropped_is_brought_by_the_
     # and exactly once: QuickBooks took one update, and the next sweep (its overlap re-reads the
     # change) brings nothing more
     assert int(env.quickbooks.customer(copies[SystemName.QUICKBOOKS])["SyncToken"]) == int(token_before) + 1
-    assert _sweep(env) == {SystemName.SALESFORCE.value: 0, SystemName.QUICKBOOKS.value: 0}
+    assert sweep(env) == {SystemName.SALESFORCE.value: 0, SystemName.QUICKBOOKS.value: 0}
     assert int(env.quickbooks.customer(copies[SystemName.QUICKBOOKS])["SyncToken"]) == int(token_before) + 1
 
 
@@ -97,7 +86,7 @@ def test_a_quickbooks_edit_whose_webhook_was_lost_is_brought_by_the_quickbooks_s
     env.settle()
     assert _open_exceptions_about(account_id) == []
     # and the sweep's schedule comes due
-    published = _sweep(env)
+    published = sweep(env)
     # then the change reached drift detection as the webhook's would have: one drift exception, and
     # the CRM's name was not overwritten
     assert published[SystemName.QUICKBOOKS.value] == 1
@@ -106,7 +95,7 @@ def test_a_quickbooks_edit_whose_webhook_was_lost_is_brought_by_the_quickbooks_s
     assert "name" in (found[0]["reason"] or "")
     assert env.salesforce.account(account_id)["Name"] == "Books Drift Co"
     # and the next sweep opens nothing more
-    _sweep(env)
+    sweep(env)
     assert len(_open_exceptions_about(account_id)) == 1
 
 
@@ -125,13 +114,13 @@ def test_a_sweep_after_delivered_notices_changes_nothing_and_costs_one_call_per_
     exceptions = len(_open_exceptions_about(account_id))
     assert exceptions == 1  # the hand edit's drift, from its webhook
     # when the sweep runs over the same window
-    _sweep(env)
+    sweep(env)
     # then nothing changed anywhere: no write to QuickBooks, no second exception
     assert env.quickbooks.customer(customer_id)["SyncToken"] == token
     assert len(_open_exceptions_about(account_id)) == exceptions
     # and a sweep with nothing new (its window still holds both changes) costs one call per swept vendor
     before = bootstrap.services().vendor_calls()
-    assert _sweep(env) == {SystemName.SALESFORCE.value: 0, SystemName.QUICKBOOKS.value: 0}
+    assert sweep(env) == {SystemName.SALESFORCE.value: 0, SystemName.QUICKBOOKS.value: 0}
     after = bootstrap.services().vendor_calls()
     spent = {system: after.get(system, 0) - before.get(system, 0) for system in after}
     assert spent == {"salesforce": 1, "productive": 0, "quickbooks": 1}
