@@ -39,11 +39,15 @@ if TYPE_CHECKING:
     from shared.domain.notices import ChangeNotice
     from shared.domain.ports import EngagementTarget, OpportunitySource, RateBudgets
     from shared.domain.tokens import TokenStore
+<<<<<<< HEAD
     from shared.governance.landscape import Landscape, Role
     from shared.governance.mappings import Mappings
     from shared.governance.matching import Matcher
     from shared.governance.ownership import Ownership
     from shared.sync.account_sweep import DeletedAccountSweep
+=======
+    from shared.sync.account_sweep import AccountSweeps
+>>>>>>> main
     from shared.sync.accounts import AccountSync
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
     from shared.sync.exceptions import LastReceive
@@ -225,16 +229,36 @@ class Services:
         )
 
     @cached_property
+<<<<<<< HEAD
     def account_sweep(self) -> DeletedAccountSweep:
         """The CRM's delete log, swept into DELETED notices (outbound messages never say delete)."""
         from shared.governance.landscape import Domain
         from shared.sync.account_sweep import DeletedAccountSweep
+=======
+    def account_sweep(self) -> AccountSweeps:
+        """Catch-up sweeps of the customer master: one per landscape system with a change feed."""
+        from shared.sync.account_sweep import AccountSweep, AccountSweeps, SweepRole
+        from shared.sync.sweep_feeds import SWEEP_FEEDS
+>>>>>>> main
 
-        return DeletedAccountSweep(
-            source=lambda: self.connector(self.ownership.owner_of(Domain.CUSTOMER)),
-            ledger=self.ledger,
-            publisher=lambda: self.publisher,
-            metrics=self.metrics,
+        owner = self.ownership.owner_of(Domain.CUSTOMER)
+        swept = [
+            s.name for s in self.landscape.systems if s.name in SWEEP_FEEDS and s.name in self.connected()
+        ]
+        return AccountSweeps(
+            [
+                AccountSweep(
+                    system=system,
+                    role=SweepRole.OWNER if system == owner else SweepRole.COPY,
+                    feed=functools.partial(self.connector, system),
+                    max_look_back=SWEEP_FEEDS[system].max_look_back,
+                    ledger=self.ledger,
+                    publisher=lambda: self.publisher,
+                    metrics=self.metrics,
+                )
+                for system in swept
+            ],
+            on_failure=lambda system, exc: logger.exception("sweep failed", system=system.value),
         )
 
     @cached_property

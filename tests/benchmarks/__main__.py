@@ -12,6 +12,10 @@ from pathlib import Path
 from tests.benchmarks import imports
 
 
+def _per(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
+
+
 def main() -> int:
     # Figures go to the terminal; what the handlers print (logs, EMF) goes to a file.
     say = functools.partial(print, file=sys.stdout, flush=True)
@@ -95,6 +99,13 @@ def main() -> int:
             f" first invocation {cold.first_ms:.0f} ms, together {cold.import_ms + cold.first_ms:.0f} ms"
             f" (QuickBooks wants the answer within 3 s); answers {sorted(set(cold.statuses))}"
         )
+
+        from tests.benchmarks.sweeps import measure as measure_sweeps
+
+        sweeps = measure_sweeps(env)
+        say("\n== Catch-up sweep of the customer master (Salesforce queryAll, QuickBooks CDC) ==")
+        say("  vendor calls, nothing changed (goal 1 per swept vendor): " + _per(sweeps.quiet))
+        say(f"  vendor calls, one lost edit brought ({_per(sweeps.brought)} swept): " + _per(sweeps.lost))
 
         from tests.benchmarks.engagement import measure as measure_engagement
 
