@@ -39,15 +39,11 @@ if TYPE_CHECKING:
     from shared.domain.notices import ChangeNotice
     from shared.domain.ports import EngagementTarget, OpportunitySource, RateBudgets
     from shared.domain.tokens import TokenStore
-<<<<<<< HEAD
     from shared.governance.landscape import Landscape, Role
     from shared.governance.mappings import Mappings
     from shared.governance.matching import Matcher
     from shared.governance.ownership import Ownership
-    from shared.sync.account_sweep import DeletedAccountSweep
-=======
     from shared.sync.account_sweep import AccountSweeps
->>>>>>> main
     from shared.sync.accounts import AccountSync
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
     from shared.sync.exceptions import LastReceive
@@ -229,17 +225,11 @@ class Services:
         )
 
     @cached_property
-<<<<<<< HEAD
-    def account_sweep(self) -> DeletedAccountSweep:
-        """The CRM's delete log, swept into DELETED notices (outbound messages never say delete)."""
-        from shared.governance.landscape import Domain
-        from shared.sync.account_sweep import DeletedAccountSweep
-=======
     def account_sweep(self) -> AccountSweeps:
         """Catch-up sweeps of the customer master: one per landscape system with a change feed."""
+        from shared.governance.landscape import Domain
         from shared.sync.account_sweep import AccountSweep, AccountSweeps, SweepRole
         from shared.sync.sweep_feeds import SWEEP_FEEDS
->>>>>>> main
 
         owner = self.ownership.owner_of(Domain.CUSTOMER)
         swept = [
