@@ -441,9 +441,9 @@ class ProductiveSandbox:
         if len(tail) == 1 and method == "PATCH" and kind in {"projects", "services"}:
             return self._update_resource(kind, tail[0], request)
         if kind == "projects" and len(tail) == 2 and method == "PATCH" and tail[1] in {"archive", "restore"}:
-            return self._set_archived(tail[0], archived=tail[1] == "archive")
+            return self._set_moment("projects", tail[0], "archived_at", on=tail[1] == "archive")
         if kind == "deals" and len(tail) == 2 and method == "PATCH" and tail[1] in {"close", "open"}:
-            return self._set_closed(tail[0], closed=tail[1] == "close")
+            return self._set_moment("deals", tail[0], "closed_at", on=tail[1] == "close")
         raise ApiError(405, "Method Not Allowed", f"{method} {request.path} is not supported")
 
     def _get(self, kind: str, resource_id: str) -> dict[str, Any]:
@@ -556,18 +556,14 @@ class ProductiveSandbox:
             self._enqueue_resource(EVENT_PROJECT_UPDATED, stored)
         return json_response({"data": copy.deepcopy(stored)})
 
-    def _set_archived(self, project_id: str, *, archived: bool) -> Response:
-        self._get("projects", project_id)
-        project = self._store["projects"][project_id]
-        project["attributes"]["archived_at"] = self._stamp() if archived else None
-        self._enqueue_resource(EVENT_PROJECT_UPDATED, project)
-        return json_response({"data": copy.deepcopy(project)})
-
-    def _set_closed(self, deal_id: str, *, closed: bool) -> Response:
-        self._get("deals", deal_id)
-        deal = self._store["deals"][deal_id]
-        deal["attributes"]["closed_at"] = self._stamp() if closed else None
-        return json_response({"data": copy.deepcopy(deal)})
+    def _set_moment(self, kind: str, resource_id: str, attribute: str, *, on: bool) -> Response:
+        """Archive/restore a project (`archived_at`, a project event) or close/open a deal (`closed_at`)."""
+        self._get(kind, resource_id)
+        resource = self._store[kind][resource_id]
+        resource["attributes"][attribute] = self._stamp() if on else None
+        if kind == "projects":
+            self._enqueue_resource(EVENT_PROJECT_UPDATED, resource)
+        return json_response({"data": copy.deepcopy(resource)})
 
     def _create_resource(self, kind: str, request: Request) -> Response:
         data = self._data(request, kind, None)
@@ -577,11 +573,7 @@ class ProductiveSandbox:
             raise ApiError(422, "Invalid Attribute", "name can't be blank", "/data/attributes/name")
         if kind == "deals":
             # Required per https://developer.productive.io/deals.html: name, date, currency, company.
-            for required in ("date", "currency"):
-                if not attributes.get(required):
-                    raise ApiError(
-                        422, "Invalid Attribute", f"{required} can't be blank", f"/data/attributes/{required}"
-                    )
+            _require(attributes, ("date", "currency"), blank=lambda value: not value)
             company = self._relationship(data, "company", "companies", required=True)
             project = self._relationship(data, "project", "projects", required=False)
             relationships = {
@@ -592,11 +584,7 @@ class ProductiveSandbox:
         elif kind == "services":
             # Required per https://developer.productive.io/services.html: name, billing_type_id, unit_id,
             # and the deal.
-            for required in ("billing_type_id", "unit_id"):
-                if attributes.get(required) is None:
-                    raise ApiError(
-                        422, "Invalid Attribute", f"{required} can't be blank", f"/data/attributes/{required}"
-                    )
+            _require(attributes, ("billing_type_id", "unit_id"), blank=lambda value: value is None)
             deal = self._relationship(data, "deal", "deals", required=True)
             kind_id = self._relationship(data, "service_type", "service_types", required=True)
             relationships = {
@@ -620,3 +608,10 @@ class ProductiveSandbox:
     def _enqueue_resource(self, event_id: int, resource: dict[str, Any]) -> None:
         # Same delivery shape as company events: {"event_id": ..., "object": {"data": <resource>}}
         self._enqueue(event_id, resource)
+
+
+def _require(attributes: dict[str, Any], names: tuple[str, ...], *, blank: Callable[[Any], bool]) -> None:
+    """422 "can't be blank" for the first required attribute missing (as `blank` judges it)."""
+    for name in names:
+        if blank(attributes.get(name)):
+            raise ApiError(422, "Invalid Attribute", f"{name} can't be blank", f"/data/attributes/{name}")
