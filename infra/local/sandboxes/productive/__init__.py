@@ -27,11 +27,10 @@ from infra.local.sandboxes.productive.app import (
     EVENT_COMPANY_ARCHIVED,
     EVENT_COMPANY_CREATED,
     EVENT_COMPANY_UPDATED,
-    EVENT_PROJECT_CREATED,
-    EVENT_PROJECT_UPDATED,
     RATE_LIMITS,
     ProductiveSandbox,
 )
+from infra.local.sandboxes.productive.engagements import EVENT_PROJECT_CREATED, EVENT_PROJECT_UPDATED
 from infra.local.sandboxes.productive.errors import JSON_API
 from infra.local.sandboxes.productive.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
