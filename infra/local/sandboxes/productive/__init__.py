@@ -12,6 +12,7 @@ It speaks the protocol documented at https://developer.productive.io/. Tests mou
 |           | (company events 29, 30, 31) | unknown attribute 400 "Param not allowed" |
 | projects, deals, | copy from template, archive/restore, budgets | missing required attributes or |
 | services, types | (deals `budget: true`), close/open, services | relationships 422; unknown attribute 400 |
+|  (engagements.py) | | |
 | filters (filters.py) | `filter[name][eq, not_eq, contains, not_contain]` | 400 "Unsupported |
 |                      | as each endpoint documents them | Filter" (even when nothing would match) |
 | sort (listing.py) | `sort=a,-b` on the endpoint's sort params | unknown param 400 "Unsupported Sort" |
