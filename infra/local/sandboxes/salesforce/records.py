@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from datetime import date, datetime
@@ -16,6 +17,8 @@ from infra.local.sandboxes.salesforce.schema import (
     PREFIXES,
     STAGES,
     SYSTEM_FIELDS,
+    SYSTEM_SPECS,
+    UNOWNED_OBJECTS,
     FieldSpec,
 )
 from infra.local.sandboxes.salesforce.wire import SCALE, Clock, json_value, to_number
@@ -34,6 +37,22 @@ class RecordStore:
     api_version: str
     multi_currency: bool
     standard_pricebook_id: str
+    # The API version of the request being answered: record URLs carry it.
+    _version: str
+
+    def _snapshot(self) -> dict[str, Any]:
+        """The state a rolled-back transaction returns to (mixins with their own state extend it)."""
+        return {
+            "objects": copy.deepcopy(self._objects),
+            "stage_seen": dict(self._stage_seen),
+            "delete_log": list(self._delete_log),
+        }
+
+    def _restore(self, snapshot: dict[str, Any]) -> None:
+        """Roll back to `snapshot`: every change since it was taken is undone."""
+        self._objects = snapshot["objects"]
+        self._stage_seen = snapshot["stage_seen"]
+        self._delete_log = snapshot["delete_log"]
 
     def _queue_notification(self, record_id: str, now: datetime) -> None:
         """Queue an outbound notification about `record_id` (the outbound rules implement it)."""
@@ -59,7 +78,14 @@ class RecordStore:
         # Account.MasterRecordId: read-only, set on the records a merge deletes (the survivor's id).
         # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_account.htm
         merged = ("MasterRecordId",) if sobject == "Account" else ()
-        return (*SYSTEM_FIELDS, *merged, *names)
+        system = SYSTEM_FIELDS
+        if sobject in UNOWNED_OBJECTS:
+            system = tuple(name for name in SYSTEM_FIELDS if name not in {"OwnerId", "IsDeleted"})
+        return (*system, *merged, *names)
+
+    def _field_spec(self, sobject: str, name: str) -> FieldSpec:
+        """The spec of a field `_object_field` has resolved (audit fields included)."""
+        return OBJECT_FIELDS[sobject].get(name) or SYSTEM_SPECS[name]
 
     def _object_field(self, sobject: str, name: str) -> str | None:
         lowered = name.lower()
@@ -136,6 +162,13 @@ class RecordStore:
             return None
         if spec.kind == "number":
             return to_number(value, name)
+        if spec.kind == "integer":
+            number = to_number(value, name)
+            if number != number.to_integral_value():
+                raise SalesforceApiError(
+                    400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of int from {value!r}", [name]
+                )
+            return int(number)
         if spec.kind == "boolean":
             if not isinstance(value, bool):
                 raise SalesforceApiError(
@@ -153,7 +186,7 @@ class RecordStore:
                 raise SalesforceApiError(
                     400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of date from {value!r}", [name]
                 ) from exc
-        if spec.kind == "picklist" and value not in spec.values:
+        if spec.kind == "picklist" and spec.restricted and value not in spec.values:
             # Restricted picklists refuse values outside their list.
             # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
             raise SalesforceApiError(
@@ -189,16 +222,10 @@ class RecordStore:
 
     def _insert(self, sobject: str, fields: dict[str, Any]) -> str:
         """Create one record of `sobject` through the same rules as the API (raises SalesforceApiError)."""
-        if sobject == "Account":
-            clean = self._check_fields(sobject, fields, creating=True)
-            now = self._clock()
-        else:
-            now = self._clock()
-            clean = (
-                self._check_fields(sobject, fields, creating=True)
-                if sobject != "Pricebook2"
-                else dict(fields)
-            )
+        now = self._clock()
+        # The standard price book is the org's own (IsStandard is read-only to the API).
+        standard = sobject == "Pricebook2" and fields.get("IsStandard") is True
+        clean = dict(fields) if standard else self._check_fields(sobject, fields, creating=True)
         record_id = self._ids.new(PREFIXES[sobject])
         record: dict[str, Any] = dict.fromkeys(self._object_fields(sobject))
         record.update(self._system_fields(record_id, now))
@@ -342,7 +369,7 @@ class RecordStore:
         body: dict[str, Any] = {
             "attributes": {
                 "type": sobject,
-                "url": f"/services/data/v{self.api_version}/sobjects/{sobject}/{record['Id']}",
+                "url": f"/services/data/v{self._version}/sobjects/{sobject}/{record['Id']}",
             }
         }
         for name in names:
@@ -359,7 +386,7 @@ class RecordStore:
                     {
                         "attributes": {
                             "type": target,
-                            "url": f"/services/data/v{self.api_version}/sobjects/{target}/{parent_id}",
+                            "url": f"/services/data/v{self._version}/sobjects/{target}/{parent_id}",
                         }
                     },
                 )
