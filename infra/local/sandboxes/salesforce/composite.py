@@ -226,7 +226,7 @@ class CompositeResources(RecordStore):
             method=method,
             data=dumps(payload) if payload is not None else None,
             content_type="application/json",
-            headers=request.headers,
+            headers={str(k): str(v) for k, v in (sub.get("httpHeaders") or {}).items()},
         )
         response = self._route(builder.get_request())
         text = response.get_data(as_text=True)
