@@ -18,7 +18,12 @@ from werkzeug.wrappers import Request
 from infra.local.sandboxes.salesforce.errors import SalesforceApiError, malformed
 from infra.local.sandboxes.salesforce.ids import to_18
 from infra.local.sandboxes.salesforce.records import RecordStore
-from infra.local.sandboxes.salesforce.schema import CHILD_RELATIONSHIPS, OBJECT_FIELDS, PARENT_RELATIONSHIPS
+from infra.local.sandboxes.salesforce.schema import (
+    CHILD_RELATIONSHIPS,
+    OBJECT_FIELDS,
+    PARENT_RELATIONSHIPS,
+    FieldSpec,
+)
 from infra.local.sandboxes.salesforce.soql_syntax import (
     Comparison,
     Condition,
@@ -141,11 +146,10 @@ class SoqlEngine(RecordStore):
             )
         return known
 
-    def _path_spec(self, sobject: str, path: str) -> Any:
+    def _path_spec(self, sobject: str, path: str) -> FieldSpec:
         if "." in path:
             relationship, _, parent_field = path.partition(".")
-            target = OBJECT_FIELDS[sobject][PARENT_RELATIONSHIPS[(sobject, relationship)]].refers_to or ""
-            return self._field_spec(target, parent_field)
+            return self._field_spec(self._parent_of(sobject, relationship)[1], parent_field)
         return self._field_spec(sobject, path)
 
     def _resolve(self, statement: SelectStatement, sobject: str) -> Query:
@@ -275,9 +279,7 @@ class SoqlEngine(RecordStore):
         if "." not in path:
             return record.get(path)
         relationship, _, parent_field = path.partition(".")
-        id_field = PARENT_RELATIONSHIPS[(sobject, relationship)]
-        target = OBJECT_FIELDS[sobject][id_field].refers_to or ""
-        parent = self._objects[target].get(record.get(id_field) or "")
+        parent = self._parent_record(sobject, record, relationship)
         return parent.get(parent_field) if parent else None
 
     def _holds(self, sobject: str, record: dict[str, Any], condition: Condition) -> bool:

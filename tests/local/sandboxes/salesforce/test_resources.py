@@ -4,19 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
-from tests.local.sandboxes.salesforce_client import Clock, DocClient, http_for, new_org
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def client(clock: Clock) -> DocClient:
-    return DocClient(http_for(new_org(clock)))
+from tests.local.sandboxes.salesforce.docs_client import Clock, DocClient
 
 
 def test_describe_global_lists_the_objects_and_describe_tells_what_the_field_checks_enforce(

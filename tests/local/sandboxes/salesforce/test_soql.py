@@ -6,17 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.local.sandboxes.salesforce_client import Clock, DocClient, http_for, new_org
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def client(clock: Clock) -> DocClient:
-    return DocClient(http_for(new_org(clock)))
+from tests.local.sandboxes.salesforce.docs_client import Clock, DocClient
 
 
 def names(rows: list[dict[str, object]]) -> list[object]:
