@@ -54,7 +54,8 @@ class SObjectResources(SoqlEngine):
 
     def _replication_window(self, request: Request, sobject: str) -> tuple[datetime, datetime]:
         """The `start`/`end` of sObject Get Updated and Get Deleted: UTC date-times, start first,
-        start at most 30 days ago.
+        start at most 30 days before today; the API truncates the seconds of both (12:30:15 is
+        12:30:00), so a change in the window's last minute comes in the next window.
 
         https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getupdated.htm
         https://developer.salesforce.com/docs/platform/api-rest/guide/resources-getdeleted.html
@@ -72,11 +73,12 @@ class SObjectResources(SoqlEngine):
                 raise SalesforceApiError(
                     400, "INVALID_QUERY_PARAMETER", f"{name} must be an ISO 8601 date-time"
                 )
-            window.append(when.astimezone(UTC))
+            window.append(when.astimezone(UTC).replace(second=0, microsecond=0))
         start, end = window
         if end < start:
             raise SalesforceApiError(400, "INVALID_REPLICATION_DATE", "end date precedes start date")
-        if start < self._clock() - REPLICATION_HORIZON:
+        today = self._clock().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        if start < today - REPLICATION_HORIZON:
             raise SalesforceApiError(
                 400, "INVALID_REPLICATION_DATE", "startDate cannot be more than 30 days ago"
             )
@@ -88,7 +90,7 @@ class SObjectResources(SoqlEngine):
         ids = [
             record["Id"]
             for record in self._objects[sobject].values()
-            if not record["IsDeleted"] and start <= record["SystemModstamp"] < end + timedelta(seconds=1)
+            if not record["IsDeleted"] and start <= record["SystemModstamp"] < end
         ]
         if len(ids) > MAX_REPLICATION_IDS:
             raise SalesforceApiError(
@@ -102,10 +104,8 @@ class SObjectResources(SoqlEngine):
         return {
             "deletedRecords": [
                 {"id": record_id, "deletedDate": sf_datetime(when)}
-                # Whole seconds: a delete in the same second as `end` is in (the API takes no
-                # fractions), and may come again in the next window, which starts at `end`.
                 for kind, record_id, when in self._delete_log
-                if kind == sobject and start <= when < end + timedelta(seconds=1)
+                if kind == sobject and start <= when < end
             ],
             "earliestDateAvailable": sf_datetime(min((w for _, _, w in self._delete_log), default=start)),
             "latestDateCovered": sf_datetime(end),

@@ -77,3 +77,25 @@ def test_organization_and_user_are_read_only(client: DocClient):
     # Then it is refused for the object, not for a field
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "INVALID_TYPE_FOR_OPERATION"
+
+
+def test_the_replication_window_drops_seconds_and_latest_date_covered_says_where_to_resume(
+    client: DocClient, clock: Clock
+):
+    # Given an account changed at 09:10:30
+    clock.now = clock.now.replace(hour=9, minute=10, second=30)
+    changed = client.created_id("Account", {"Name": "Late in the minute"})
+    # When a client asks for the window 09:00 to 09:10:45
+    first = client.get(
+        "/sobjects/Account/updated", start="2025-03-03T09:00:00+00:00", end="2025-03-03T09:10:45+00:00"
+    ).json()
+    # Then the API truncated the end to 09:10:00, so the change is not in it yet
+    assert first == {"ids": [], "latestDateCovered": "2025-03-03T09:10:00.000+0000"}
+    # And the next window, starting where the last was covered, brings it
+    clock.now = clock.now.replace(minute=12)
+    second = client.get(
+        "/sobjects/Account/updated",
+        start=first["latestDateCovered"].replace("+0000", "+00:00"),
+        end="2025-03-03T09:12:00+00:00",
+    ).json()
+    assert second["ids"] == [changed]
