@@ -99,3 +99,18 @@ def test_what_is_not_served_is_refused_never_answered_wrongly(client: DocClient,
     # Then it is a 400 with Salesforce's error code
     assert response.status_code == 400, response.text
     assert response.json()[0]["errorCode"] == code
+
+
+def test_order_by_ignores_case_and_puts_nulls_first_unless_told(client: DocClient):
+    # Given accounts with and without a city, in mixed case
+    for name, city in (("a", "boston"), ("b", None), ("c", "Austin"), ("d", "denver")):
+        client.created_id("Account", {"Name": name, "BillingCity": city})
+
+    def order(soql: str) -> list[object]:
+        return [row["Name"] for row in client.rows(soql)]
+
+    # Then sorting ignores case, and nulls come first both ways unless NULLS LAST
+    assert order("SELECT Name FROM Account ORDER BY BillingCity") == ["b", "c", "a", "d"]
+    assert order("SELECT Name FROM Account ORDER BY BillingCity DESC") == ["b", "d", "a", "c"]
+    assert order("SELECT Name FROM Account ORDER BY BillingCity DESC NULLS LAST") == ["d", "a", "c", "b"]
+    assert order("SELECT Name FROM Account ORDER BY BillingCity LIMIT 2 OFFSET 1") == ["c", "a"]
