@@ -395,14 +395,21 @@ class RecordStore:
     def _attributes(self, sobject: str, record_id: str) -> dict[str, str]:
         return {"type": sobject, "url": f"/services/data/v{self._version}/sobjects/{sobject}/{record_id}"}
 
-    def _delete(self, sobject: str, record: dict[str, Any], *, master_id: str | None = None) -> None:
+    def _delete(
+        self,
+        sobject: str,
+        record: dict[str, Any],
+        *,
+        master_id: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
         """Into the recycle bin: IsDeleted, written to the delete log; no outbound message is sent.
 
         Outbound messages fire on create and edit only; a subscriber learns of deletes from the
         delete log (sObject Get Deleted) or queryAll.
         https://developer.salesforce.com/docs/platform/api-rest/guide/resources-getdeleted.html
         """
-        now = self._clock()
+        now = at or self._clock()
         record["IsDeleted"] = True
         record["SystemModstamp"] = now
         if master_id is not None:

@@ -63,12 +63,21 @@ def test_get_updated_and_deleted_answer_the_window_and_refuse_one_older_than_30_
     # And queryAll still shows the deleted one, with IsDeleted
     rows = client.get("/queryAll", q="SELECT Name, IsDeleted FROM Account WHERE IsDeleted = true").json()
     assert [(row["Name"], row["IsDeleted"]) for row in rows["records"]] == [("Gone", True)]
-    # And a window starting more than 30 days ago is refused
-    old = {"start": (clock.now - timedelta(days=31)).isoformat(), "end": end.isoformat()}
-    refused = client.get("/sobjects/Account/updated", **old)
-    assert refused.status_code == 400
-    assert refused.json()[0]["errorCode"] == "INVALID_REPLICATION_DATE"
-    assert client.get("/sobjects/Account/deleted", **old).json()[0]["errorCode"] == "INVALID_REPLICATION_DATE"
+
+    # And Get Updated looks back 30 days, Get Deleted 15: an older start is refused
+    def since(days: int) -> dict[str, str]:
+        return {"start": (clock.now - timedelta(days=days)).isoformat(), "end": end.isoformat()}
+
+    assert client.get("/sobjects/Account/updated", **since(20)).status_code == 200
+    assert (
+        client.get("/sobjects/Account/updated", **since(31)).json()[0]["errorCode"]
+        == "INVALID_REPLICATION_DATE"
+    )
+    assert client.get("/sobjects/Account/deleted", **since(14)).status_code == 200
+    assert (
+        client.get("/sobjects/Account/deleted", **since(16)).json()[0]["errorCode"]
+        == "INVALID_REPLICATION_DATE"
+    )
 
 
 def test_organization_and_user_are_read_only(client: DocClient):
