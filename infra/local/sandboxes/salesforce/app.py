@@ -124,10 +124,9 @@ class SalesforceSandbox(
 
     def _seed_org(self) -> None:
         """The Organization record and the integration user, as every org has them."""
-        now = self._clock()
-        org: dict[str, Any] = dict.fromkeys(self._object_fields("Organization"))
-        org.update(self._system_fields(self.organization_id, now))
-        org.update(
+        self._seed(
+            "Organization",
+            self.organization_id,
             Name="close2cash sandbox org",
             OrganizationType="Developer Edition",
             InstanceName="SANDBOX1",
@@ -136,10 +135,9 @@ class SalesforceSandbox(
             LanguageLocaleKey="en_US",
             TimeZoneSidKey="GMT",
         )
-        self._objects["Organization"][self.organization_id] = org
-        user: dict[str, Any] = dict.fromkeys(self._object_fields("User"))
-        user.update(self._system_fields(self._user_id, now))
-        user.update(
+        self._seed(
+            "User",
+            self._user_id,
             Username="integration@close2cash.sandbox",
             Name="Integration User",
             FirstName="Integration",
@@ -150,7 +148,11 @@ class SalesforceSandbox(
             UserType="Standard",
             IsActive=True,
         )
-        self._objects["User"][self._user_id] = user
+
+    def _seed(self, sobject: str, record_id: str, **fields: Any) -> None:
+        record: dict[str, Any] = dict.fromkeys(self._object_fields(sobject))
+        record.update(self._system_fields(record_id, self._clock()), **fields)
+        self._objects[sobject][record_id] = record
 
     # --- control API ---------------------------------------------------------------------------
 

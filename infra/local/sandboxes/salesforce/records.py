@@ -368,7 +368,7 @@ class RecordStore:
     def _parent_of(self, sobject: str, relationship: str) -> tuple[str, str]:
         """(the id field, the parent object) of a parent relationship such as Opportunity.Account."""
         id_field = PARENT_RELATIONSHIPS[(sobject, relationship)]
-        return id_field, OBJECT_FIELDS[sobject][id_field].refers_to or ""
+        return id_field, self._field_spec(sobject, id_field).refers_to or ""
 
     def _parent_record(
         self, sobject: str, record: dict[str, Any], relationship: str

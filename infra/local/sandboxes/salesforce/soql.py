@@ -118,24 +118,14 @@ class SoqlEngine(RecordStore):
             if "." in parent_field:
                 raise malformed(f"unexpected token: '{name}': paths of one relationship only are served")
             found = next(
-                (
-                    (r, f)
-                    for (o, r), f in PARENT_RELATIONSHIPS.items()
-                    if o == sobject and r.lower() == relationship.lower()
-                ),
+                (r for (o, r) in PARENT_RELATIONSHIPS if o == sobject and r.lower() == relationship.lower()),
                 None,
             )
             if found is None:
                 raise SalesforceApiError(
                     400, "INVALID_FIELD", f"Didn't understand relationship '{relationship}' in field path."
                 )
-            target = OBJECT_FIELDS[sobject][found[1]].refers_to or ""
-            known_parent = self._object_field(target, parent_field)
-            if known_parent is None:
-                raise SalesforceApiError(
-                    400, "INVALID_FIELD", f"No such column '{parent_field}' on entity '{target}'."
-                )
-            return f"{found[0]}.{known_parent}"
+            return f"{found}.{self._select_field(self._parent_of(sobject, found)[1], parent_field)}"
         known = self._object_field(sobject, name)
         if known is None:
             raise SalesforceApiError(

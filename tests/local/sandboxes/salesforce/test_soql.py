@@ -76,6 +76,10 @@ def test_organization_and_user_are_queryable(client: DocClient):
     # Then the org and its integration user answer
     assert len(org) == 1 and org[0]["Id"].startswith("00D")
     assert len(users) == 1 and users[0]["Id"].startswith("005")
+    # And a record's owner is that user, reachable through the Owner relationship
+    client.created_id("Account", {"Name": "Owned"})
+    owned = client.rows("SELECT Name, Owner.Username FROM Account WHERE Owner.IsActive = true")
+    assert [(row["Name"], row["Owner"]["Username"]) for row in owned] == [("Owned", users[0]["Username"])]
 
 
 @pytest.mark.parametrize(
