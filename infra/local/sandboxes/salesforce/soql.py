@@ -87,6 +87,12 @@ def _like(pattern: str) -> re.Pattern[str]:
     )
 
 
+def _unknown(code: str, message: str, kind: str, suffix: str) -> SalesforceApiError:
+    """A name the org does not know, with the hint Salesforce adds about custom names."""
+    hint = f"If you are attempting to use a custom {kind}, be sure to append the '{suffix}' after the name."
+    return SalesforceApiError(400, code, f"{message} {hint}")
+
+
 def _comparable(value: Any) -> Any:
     # Text compares case-insensitively in SOQL (= and LIKE alike).
     return value.lower() if isinstance(value, str) else value
@@ -103,12 +109,7 @@ class SoqlEngine(RecordStore):
     def _resolve_object(self, name: str) -> str:
         sobject = next((known for known in OBJECT_FIELDS if known.lower() == name.lower()), None)
         if sobject is None:
-            raise SalesforceApiError(
-                400,
-                "INVALID_TYPE",
-                f"sObject type '{name}' is not supported. If you are attempting to use a custom object, "
-                "be sure to append the '__c' after the entity name.",
-            )
+            raise _unknown("INVALID_TYPE", f"sObject type '{name}' is not supported.", "object", "__c")
         return sobject
 
     def _select_field(self, sobject: str, name: str) -> str:
@@ -128,12 +129,7 @@ class SoqlEngine(RecordStore):
             return f"{found}.{self._select_field(self._parent_of(sobject, found)[1], parent_field)}"
         known = self._object_field(sobject, name)
         if known is None:
-            raise SalesforceApiError(
-                400,
-                "INVALID_FIELD",
-                f"No such column '{name}' on entity '{sobject}'. If you are attempting to use a custom "
-                "field, be sure to append the '__c' after the custom field name.",
-            )
+            raise _unknown("INVALID_FIELD", f"No such column '{name}' on entity '{sobject}'.", "field", "__c")
         return known
 
     def _path_spec(self, sobject: str, path: str) -> FieldSpec:
@@ -187,12 +183,11 @@ class SoqlEngine(RecordStore):
             None,
         )
         if relationship is None:
-            raise SalesforceApiError(
-                400,
+            raise _unknown(
                 "INVALID_TYPE",
-                f"Didn't understand relationship '{statement.sobject}' in FROM part of query call. If you "
-                "are attempting to use a custom relationship, be sure to append the '__r' after the custom "
-                "relationship name.",
+                f"Didn't understand relationship '{statement.sobject}' in FROM part of query call.",
+                "relationship",
+                "__r",
             )
         child, parent_field = CHILD_RELATIONSHIPS[(sobject, relationship)]
         query = self._resolve(statement, child)
