@@ -87,6 +87,14 @@ def _new(pk: str, sk: str, value: str) -> dict[str, Any]:
     }
 
 
+def _refused(client: Any, *parts: dict[str, Any]) -> dict[str, Any]:
+    """The error DynamoDB answers a transaction that must not go through."""
+    with pytest.raises(ClientError) as raised:
+        client.transact_write_items(TransactItems=list(parts))
+    response: dict[str, Any] = raised.value.response
+    return response
+
+
 def test_a_transaction_applies_every_part_when_all_conditions_hold(dynamodb: Any) -> None:
     # given one stored item
     _put(dynamodb, "ACCOUNT#1", "XREF", v="old")
@@ -104,16 +112,13 @@ def test_a_failed_condition_cancels_the_whole_transaction_with_a_reason_per_part
     _put(dynamodb, "ACCOUNT#1", "XREF", v="old")
     _put(dynamodb, "ACCOUNT#3", "XREF", v="taken")
     # when the first two parts would succeed and the third's condition fails
-    with pytest.raises(ClientError) as raised:
-        dynamodb.transact_write_items(
-            TransactItems=[
-                _update("ACCOUNT#1", "XREF", "new"),
-                _new("ACCOUNT#2", "XREF", "two"),
-                _new("ACCOUNT#3", "XREF", "three"),
-            ]
-        )
+    error = _refused(
+        dynamodb,
+        _update("ACCOUNT#1", "XREF", "new"),
+        _new("ACCOUNT#2", "XREF", "two"),
+        _new("ACCOUNT#3", "XREF", "three"),
+    )
     # then DynamoDB's cancellation names the failing part, and nothing was written
-    error = raised.value.response
     assert error["Error"]["Code"] == "TransactionCanceledException"
     assert [reason["Code"] for reason in error["CancellationReasons"]] == [
         "None",
@@ -129,16 +134,14 @@ def test_two_parts_on_one_item_are_refused_and_undo_what_came_before(dynamodb: A
     # given a stored item
     _put(dynamodb, "ACCOUNT#1", "XREF", v="old")
     # when a transaction writes another item, then the same item twice
-    with pytest.raises(ClientError) as raised:
-        dynamodb.transact_write_items(
-            TransactItems=[
-                _new("ACCOUNT#2", "XREF", "two"),
-                _update("ACCOUNT#1", "XREF", "a"),
-                _update("ACCOUNT#1", "XREF", "b"),
-            ]
-        )
+    error = _refused(
+        dynamodb,
+        _new("ACCOUNT#2", "XREF", "two"),
+        _update("ACCOUNT#1", "XREF", "a"),
+        _update("ACCOUNT#1", "XREF", "b"),
+    )
     # then it is a validation error, as in DynamoDB, and the first part's item is gone again
-    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert error["Error"]["Code"] == "ValidationException"
     assert _get(dynamodb, "ACCOUNT#2", "XREF") is None
     assert _get(dynamodb, "ACCOUNT#1", "XREF") == {"pk": "ACCOUNT#1", "sk": "XREF", "v": "old"}
 
@@ -149,10 +152,7 @@ def test_a_cancelled_delete_puts_the_item_back(dynamodb: Any) -> None:
     _put(dynamodb, "ACCOUNT#2", "XREF", v="other")
     delete = {"Delete": {"TableName": TABLE, "Key": {"pk": {"S": "ACCOUNT#1"}, "sk": {"S": "XREF"}}}}
     # when a transaction deletes one and its other part's condition fails
-    with pytest.raises(ClientError):
-        dynamodb.transact_write_items(
-            TransactItems=[delete, _update("ACCOUNT#2", "XREF", "x", condition="v = :v")]
-        )
+    _refused(dynamodb, delete, _update("ACCOUNT#2", "XREF", "x", condition="v = :v"))
     # then the deleted item is back as it was
     assert _get(dynamodb, "ACCOUNT#1", "XREF") == {"pk": "ACCOUNT#1", "sk": "XREF", "v": "keep"}
     assert _get(dynamodb, "ACCOUNT#2", "XREF") == {"pk": "ACCOUNT#2", "sk": "XREF", "v": "other"}
