@@ -133,17 +133,12 @@ def test_a_failed_condition_cancels_the_whole_transaction_with_a_reason_per_part
 def test_two_parts_on_one_item_are_refused_and_undo_what_came_before(dynamodb: Any) -> None:
     # given a stored item
     _put(dynamodb, "ACCOUNT#1", "XREF", v="old")
-    # when a transaction writes another item, then the same item twice
-    error = _refused(
-        dynamodb,
-        _new("ACCOUNT#2", "XREF", "two"),
-        _update("ACCOUNT#1", "XREF", "a"),
-        _update("ACCOUNT#1", "XREF", "b"),
-    )
+    parts = [_new("ACCOUNT#2", "XREF", "two"), *(_update("ACCOUNT#1", "XREF", v) for v in "ab")]
+    # when a transaction writes another item, then the same item twice,
     # then it is a validation error, as in DynamoDB, and the first part's item is gone again
-    assert error["Error"]["Code"] == "ValidationException"
-    assert _get(dynamodb, "ACCOUNT#2", "XREF") is None
-    assert _get(dynamodb, "ACCOUNT#1", "XREF") == {"pk": "ACCOUNT#1", "sk": "XREF", "v": "old"}
+    assert _refused(dynamodb, *parts)["Error"]["Code"] == "ValidationException"
+    stored = [_get(dynamodb, pk, "XREF") for pk in ("ACCOUNT#1", "ACCOUNT#2")]
+    assert stored == [{"pk": "ACCOUNT#1", "sk": "XREF", "v": "old"}, None]
 
 
 def test_a_cancelled_delete_puts_the_item_back(dynamodb: Any) -> None:
