@@ -104,6 +104,8 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
     errors: list[tuple[str | None, str | None, dict[str, Any] | None]] = []
     for part in transact_items:
         if len(part) > 1:
+            # A malformed request writes nothing in DynamoDB (moto raised it with earlier parts applied).
+            journal.undo()
             raise TransactWriteSingleOpException
         old_item: dict[str, Any] | None = None
         try:

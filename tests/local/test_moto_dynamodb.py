@@ -225,3 +225,16 @@ def test_a_key_query_does_not_walk_the_whole_table(dynamodb: Any, monkeypatch: p
         ExpressionAttributeValues={":pk": {"S": "ACCOUNT#7"}},
     )
     assert [item["pk"]["S"] for item in page["Items"]] == ["ACCOUNT#7"]
+
+
+def test_a_part_with_two_actions_is_refused_and_writes_nothing(dynamodb: Any) -> None:
+    # given a transaction whose second part both puts and deletes
+    both = {
+        **_new("ACCOUNT#9", "XREF", "x"),
+        "Delete": {"TableName": TABLE, "Key": {"pk": {"S": "A"}, "sk": {"S": "B"}}},
+    }
+    # when it is sent, then it is refused and its first part is not there either
+    assert (
+        _refused(dynamodb, _new("ACCOUNT#8", "XREF", "eight"), both)["Error"]["Code"] == "ValidationException"
+    )
+    assert _get(dynamodb, "ACCOUNT#8", "XREF") is None
