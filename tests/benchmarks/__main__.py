@@ -21,7 +21,7 @@ def main() -> int:
     say = functools.partial(print, file=sys.stdout, flush=True)
     say(
         f"== Cold import of each handler module as Lambda does it (LAMBDA_TASK_ROOT set, tracing on;"
-        f" the asset's packages; {imports.RUNS} fresh interpreters, each paired with a bare import boto3) =="
+        f" {imports.packages()}; {imports.RUNS} fresh interpreters, each paired with a bare import boto3) =="
     )
     for figure in imports.measure():
         if figure.ratio is None:

@@ -112,6 +112,15 @@ def lambda_site() -> Path | None:
     return target
 
 
+def packages() -> str:
+    """Which packages the cold starts see, for the bench's heading."""
+    return (
+        "the asset's packages"
+        if lambda_site() is not None
+        else "the dev venv (pip could not build the asset's)"
+    )
+
+
 def interpreter() -> list[str]:
     """How Lambda's interpreter is started here: the base Python, without the dev venv's packages."""
     if lambda_site() is None:
