@@ -113,6 +113,7 @@ class Resources:
     bus_arn: str = ""
     queues: dict[str, QueueResource] = field(default_factory=dict)
     rules: dict[str, str] = field(default_factory=dict)  # logical -> rule ARN
+    partner_buses: dict[str, str] = field(default_factory=dict)  # logical -> bus (= event source) name
     secrets: dict[str, str] = field(default_factory=dict)  # logical -> secret name
     secret_arns: dict[str, str] = field(default_factory=dict)
     functions: dict[str, str] = field(default_factory=dict)  # logical -> physical name
@@ -245,11 +246,13 @@ def provision(
     clients: Clients,
     secrets: Mapping[str, Any] | None = None,
     prefix: str | None = None,
+    partner_bus_names: Mapping[str, str] | None = None,
 ) -> Resources:
     """Create every table, queue (+DLQ), bus, rule, topic, secret, function and state machine of `wiring`.
 
     `secrets` maps a secret's logical name to its value (a str, or anything JSON-serialisable: the
     content of the local secrets file); a secret absent from it is created holding "{}".
+    `partner_bus_names` maps a partner bus to its name (the vendor's partner event source name).
     """
     prefix = prefix or wiring.stack_name
     secrets = secrets or {}
@@ -296,8 +299,16 @@ def provision(
     events = clients.events()
     res.bus_name = physical_name(prefix, wiring.bus.name)
     res.bus_arn = events.create_event_bus(Name=res.bus_name)["EventBusArn"]
+    for partner in wiring.partner_buses:
+        # As in AWS: the vendor's partner event source, then a bus named after it (what the firm
+        # does when it associates the source). The name stands for the context value in AWS.
+        source = (partner_bus_names or {}).get(partner.name) or f"aws.partner/local/{prefix}/{partner.name}"
+        events.create_partner_event_source(Name=source, Account=account_id)
+        events.create_event_bus(Name=source, EventSourceName=source)
+        res.partner_buses[partner.name] = source
     for rule in wiring.rules:
-        if rule.bus != wiring.bus.name:
+        bus_name = res.bus_name if rule.bus == wiring.bus.name else res.partner_buses.get(rule.bus)
+        if bus_name is None:
             raise ProvisionError(
                 f"rule {rule.name!r} is on bus {rule.bus!r}, which the wiring does not declare"
             )
@@ -307,11 +318,11 @@ def provision(
             )
         rule_name = physical_name(prefix, rule.name)
         res.rules[rule.name] = events.put_rule(
-            Name=rule_name, EventBusName=res.bus_name, EventPattern=json.dumps(rule.pattern), State="ENABLED"
+            Name=rule_name, EventBusName=bus_name, EventPattern=json.dumps(rule.pattern), State="ENABLED"
         )["RuleArn"]
         events.put_targets(
             Rule=rule_name,
-            EventBusName=res.bus_name,
+            EventBusName=bus_name,
             Targets=[{"Id": f"{rule.queue}-queue", "Arn": res.queues[rule.queue].arn}],
         )
 

@@ -136,7 +136,11 @@ class WebhookIngest:
         publisher: NoticePublisher,
         metrics: Metrics,
         max_body_bytes: int,
+        refused: Mapping[str, str] | None = None,
     ) -> None:
+        # Providers connected but told to deliver another way (Salesforce on change data capture):
+        # provider -> why their webhooks are refused.
+        self._refused = dict(refused or {})
         self._known = known_providers
         self._receivers = receivers
         self._ledger = ledger
@@ -162,6 +166,8 @@ class WebhookIngest:
                 RejectionReason.TOO_LARGE,
                 f"body of {len(request.body)} bytes exceeds the limit of {self._max_body} bytes",
             )
+        if provider in self._refused:
+            raise WebhookRejected(RejectionReason.NOT_CONNECTED, self._refused[provider])
         build = self._receivers.get(provider)
         if build is None:
             raise WebhookRejected(
