@@ -300,12 +300,13 @@ def provision(
     res.bus_name = physical_name(prefix, wiring.bus.name)
     res.bus_arn = events.create_event_bus(Name=res.bus_name)["EventBusArn"]
     for partner in wiring.partner_buses:
-        # As in AWS: the vendor's partner event source, then a bus named after it (what the firm
-        # does when it associates the source). The name stands for the context value in AWS.
+        # In AWS the partner bus is named after the vendor's event source (aws.partner/...). moto 5.2
+        # resolves a bus by the last "/"-segment of its name, so such a bus cannot be addressed here:
+        # the local bus takes the source's name with "/" written as "." (what the context gives in AWS).
         source = (partner_bus_names or {}).get(partner.name) or f"aws.partner/local/{prefix}/{partner.name}"
-        events.create_partner_event_source(Name=source, Account=account_id)
-        events.create_event_bus(Name=source, EventSourceName=source)
-        res.partner_buses[partner.name] = source
+        local_name = source.replace("/", ".")
+        events.create_event_bus(Name=local_name, Description=partner.description)
+        res.partner_buses[partner.name] = local_name
     for rule in wiring.rules:
         bus_name = res.bus_name if rule.bus == wiring.bus.name else res.partner_buses.get(rule.bus)
         if bus_name is None:

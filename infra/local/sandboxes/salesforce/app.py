@@ -17,6 +17,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from infra.local.sandboxes.salesforce.auth import OAuthServer
+from infra.local.sandboxes.salesforce.cdc import ChangeEventRelay
 from infra.local.sandboxes.salesforce.control import ControlApi
 from infra.local.sandboxes.salesforce.errors import FAULTS, SalesforceApiError
 from infra.local.sandboxes.salesforce.ids import IdFactory, to_18
@@ -32,7 +33,7 @@ from infra.local.sandboxes.salesforce.soql import Cursor
 from infra.local.sandboxes.salesforce.wire import Clock, error_response, json_response
 
 
-class SalesforceSandbox(ControlApi, OutboundRules, SObjectResources, OAuthServer):
+class SalesforceSandbox(ControlApi, ChangeEventRelay, OutboundRules, SObjectResources, OAuthServer):
     """A local Salesforce org for tests and the demo: a WSGI app plus a thread-safe control API."""
 
     def __init__(
@@ -208,7 +209,8 @@ class SalesforceSandbox(ControlApi, OutboundRules, SObjectResources, OAuthServer
                 self._spend_api_call()
                 if not re.fullmatch(r"\d{2,3}\.0", args["version"]):
                     raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
-                response = self._dispatch(endpoint, request, {k: str(v) for k, v in args.items()})
+                with self._changes_made_by(request):  # change events name the API client
+                    response = self._dispatch(endpoint, request, {k: str(v) for k, v in args.items()})
             except SalesforceApiError as exc:
                 response = error_response(exc)
             response.headers["Sforce-Limit-Info"] = f"api-usage={self._usage()}/{self._api_limit}"
