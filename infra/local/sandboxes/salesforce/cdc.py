@@ -1,18 +1,26 @@
 """Change Data Capture relayed by Event Relay: every committed change, published to a partner bus.
 
-What it serves, as documented:
+What it serves, as documented ([n] below):
 
 | behaviour | as Salesforce does it |
 | --- | --- |
-| one change event per committed change of a channel member (Account, Opportunity) | create, edit, delete, undelete ([header fields](https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_event_fields_header.htm)) |
-| CREATE carries the record's non-null fields, UPDATE only the changed ones (`changedFields`), DELETE none | [body fields](https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_event_fields_body.htm) |
-| `changeOrigin` `com/salesforce/api/rest/<v>;client=<id>` from the caller's `Sforce-Call-Options` | [ChangeEventHeader](https://developer.salesforce.com/docs/platform/apex-ref/references/apex-ref/apex-class-eventbus-changeeventheader.html) |
-| `transactionKey` + `sequenceNumber` per change, an increasing opaque `replayId` | [delivery](https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_subscribe_delivery.htm) |
-| gap events (GAP_*: header only) and overflow events (GAP_OVERFLOW: no record ids), on a switch | [gap and overflow events](https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_other_events.htm) |
-| the relay puts each event on the partner bus named after its event source | source `aws.partner/salesforce.com/<org>/<channel>`, detail-type the event's name, detail `{payload, replayId, schemaId, id}` ([Event Relay](https://developer.salesforce.com/docs/platform/event-relay/guide/event-relay-config.html)) |
-| a relay stopped and resumed re-sends retained events (`replay_retained`) | [relayOption ReplayRecovery](https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_eventrelayconfig.htm) |
+| one event per committed change of a channel member (Account, Opportunity) | create, edit, delete, undelete [1] |
+| CREATE carries the non-null fields, UPDATE the changed ones (`changedFields`), DELETE none | [2] |
+| `changeOrigin` `com/salesforce/api/rest/<v>;client=<id>` from the caller's Sforce-Call-Options | [3] |
+| `transactionKey` + `sequenceNumber` per change, an increasing opaque `replayId` | [4] |
+| gap events (GAP_*: header only) and overflow (GAP_OVERFLOW: no record ids), on a switch | [5] |
+| source `aws.partner/salesforce.com/<org>/<channel>`, detail-type the event's name, detail `payload` | [6] |
+| a relay resumed with ReplayRecovery EARLIEST re-sends retained events (`replay_retained`) | [7] |
 
 Not served: enrichment, field filters on channel members, Pub/Sub API subscriptions.
+
+[1] https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_event_fields_header.htm
+[2] https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_event_fields_body.htm
+[3] https://developer.salesforce.com/docs/platform/apex-ref/references/apex-ref/apex-class-eventbus-changeeventheader.html
+[4] https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_subscribe_delivery.htm
+[5] https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_other_events.htm
+[6] https://developer.salesforce.com/docs/platform/event-relay/guide/event-relay-config.html
+[7] https://developer.salesforce.com/docs/atlas.en-us.api_meta.meta/api_meta/meta_eventrelayconfig.htm
 
 Event Relay calls PutPartnerEvents as the partner; moto 5.2 delivers partner events to the default
 bus instead of the partner bus associated with the source, so the local relay puts the same entry
