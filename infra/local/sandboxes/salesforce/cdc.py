@@ -4,9 +4,9 @@ What it serves, as documented ([n] below):
 
 | behaviour | as Salesforce does it |
 | --- | --- |
-| one event per committed change of a channel member (Account, Opportunity) | create, edit, delete, undelete [1] |
+| one event per committed change of Account and Opportunity (the channel members) | [1] |
 | CREATE carries the non-null fields, UPDATE the changed ones (`changedFields`), DELETE none | [2] |
-| `changeOrigin` `com/salesforce/api/rest/<v>;client=<id>` from the caller's Sforce-Call-Options | [3] |
+| `changeOrigin` `.../api/rest/<v>;client=<id>` from the caller's Sforce-Call-Options | [3] |
 | `transactionKey` + `sequenceNumber` per change, an increasing opaque `replayId` | [4] |
 | gap events (GAP_*: header only) and overflow (GAP_OVERFLOW: no record ids), on a switch | [5] |
 | source `aws.partner/salesforce.com/<org>/<channel>`, detail-type the event's name, detail `payload` | [6] |
