@@ -146,6 +146,24 @@ def test_a_delete_deactivates_the_copies_at_once_by_the_lifecycle_policy(env: Lo
     assert archived[copies[SystemName.PRODUCTIVE][0]] is not None
 
 
+def test_an_undelete_asks_a_person_to_reactivate_the_copies(env: LocalEnvironment) -> None:
+    account_id = env.salesforce.put_account({"Name": "Second Life Ltd"})
+    env.settle()
+    env.salesforce.delete_account(account_id)
+    env.settle()
+    # when sales restores it from the recycle bin (an UNDELETE change event)
+    env.salesforce.undelete_account(account_id)
+    env.settle()
+    # then the deactivated copies stay as they are and one exception says what to do
+    assert {active for _, active in _xrefs(account_id).values()} == {False}
+    found = [
+        e
+        for e in bootstrap.services().ledger.open_exceptions()
+        if account_id in (e["subject"] or "") and "restored" in (e["reason"] or "")
+    ]
+    assert len(found) == 1
+
+
 def test_outbound_messages_are_refused_while_the_landscape_takes_change_events(
     env: LocalEnvironment,
 ) -> None:
