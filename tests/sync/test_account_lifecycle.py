@@ -104,7 +104,7 @@ def test_an_undeleted_account_whose_copies_were_deactivated_is_an_exception_not_
 
 def test_an_undeleted_account_that_kept_its_copies_just_syncs() -> None:
     # given an account deleted under the exception policy (its copies stayed active)
-    crm, psa, erp, ledger, sync = _world(on_delete="exception")
+    crm, _, _, _, sync = _world(on_delete="exception")
     crm.put("001A", "Acme")
     sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
     # when it is restored, renamed
