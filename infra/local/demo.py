@@ -23,8 +23,10 @@ from rich.table import Table
 
 from infra.local.environment import DEFAULT_LANDSCAPE, LocalEnvironment, local_environment
 from infra.status import StatusReport
+from infra.wiring import SALESFORCE_EVENTS
 from shared import bootstrap
 from shared.domain.models import EntityType, SourceRef, SystemName
+from shared.governance.landscape import Intake
 from shared.observability import logger
 
 DEFAULT_LOG = Path(".close2cash/demo-handlers.log")
@@ -268,6 +270,21 @@ def _print_engagement(console: Console, report: EngagementReport) -> None:
     )
 
 
+def _intake_story(env: LocalEnvironment) -> str:
+    if env.salesforce_intake is Intake.CHANGE_DATA_CAPTURE:
+        bus = env.runtime.resources.partner_buses[SALESFORCE_EVENTS.name] if env.runtime else "?"
+        return f"change data capture, relayed to the partner bus {bus}"
+    return "outbound messages to POST /webhooks/salesforce"
+
+
+def _redeliver(env: LocalEnvironment) -> int:
+    """Salesforce sends again what it sent: the last outbound message, or (change data capture)
+    every retained event, as a relay resumed with ReplayRecovery EARLIEST does."""
+    if env.salesforce_intake is Intake.CHANGE_DATA_CAPTURE:
+        return env.salesforce.replay_retained()
+    return env.salesforce.replay_last_delivery()
+
+
 def run(
     console: Console | None = None, *, log_file: Path = DEFAULT_LOG, landscape: Path = DEFAULT_LANDSCAPE
 ) -> int:
@@ -289,6 +306,7 @@ def run(
         console.print(f"[bold]close2cash[/] local runtime up: webhooks at {env.api_url}")
         console.print(f"moto (AWS APIs) at {env.runtime.moto_endpoint}")
         console.print(f"sandboxes: {', '.join(f'{k} {v}' for k, v in env.urls.items())}")
+        console.print(f"salesforce intake: {_intake_story(env)}")
 
         with console.status("Sales creates 6 accounts in Salesforce; the hub syncs them") as status:
             ids = [env.salesforce.put_account(dict(fields)) for fields in ACCOUNTS]
@@ -304,8 +322,8 @@ def run(
             settled = env.settle()
         console.print(f"  edited 2 accounts; {settled.delivered} notices delivered in {settled.seconds:.2f}s")
 
-        with console.status("Salesforce delivers the same outbound message again (at-least-once)"):
-            replayed = env.salesforce.replay_last_delivery()
+        with console.status("Salesforce delivers the same changes again (at-least-once)"):
+            replayed = _redeliver(env)
             settled = env.settle()
         console.print(f"  replayed {replayed} notifications; nothing may be written twice")
 

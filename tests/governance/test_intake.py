@@ -43,3 +43,13 @@ def test_an_intake_the_vendor_does_not_offer_is_an_error_naming_it(old, new, exp
     with pytest.raises(LandscapeInvalid) as invalid:
         parse_landscape(edited((old, new)))
     assert any(expected in str(problem) for problem in invalid.value.problems), invalid.value.problems
+
+
+def test_the_demo_refuses_an_intake_it_does_not_know_before_starting_anything():
+    from typer.testing import CliRunner
+
+    from infra.cli import app
+
+    result = CliRunner().invoke(app, ["demo", "--intake", "pubsub"])
+    assert result.exit_code == 2
+    assert "--intake must be one of outbound, cdc" in result.output
