@@ -15,8 +15,9 @@ from infra.local.demo import engagement_setup
 from infra.local.environment import DEFAULT_LANDSCAPE, LocalEnvironment, local_environment
 from infra.local.intake import with_salesforce_intake
 from shared import bootstrap
-from shared.domain.models import EntityType, SourceRef, SystemName
+from shared.domain.models import SystemName
 from shared.governance.landscape import Intake
+from tests.flows.test_lifecycle import _xrefs
 
 pytestmark = pytest.mark.flow
 
@@ -29,14 +30,6 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEnvironment]:
     )
     with local_environment(landscape=landscape) as environment:
         yield environment
-
-
-def _xrefs(account_id: str) -> dict[SystemName, tuple[str, bool]]:
-    source = SourceRef(system=SystemName.SALESFORCE, type="Account", id=account_id)
-    return {
-        x.target.system: (x.target.id, x.active)
-        for x in bootstrap.services().ledger.cross_references(EntityType.ACCOUNT, source)
-    }
 
 
 def _company_names(env: LocalEnvironment) -> list[str]:
@@ -75,17 +68,28 @@ def test_a_new_account_reaches_both_targets_once_by_change_event_alone(env: Loca
     assert env.salesforce.delivery_attempts == []
 
 
-def test_an_edit_updates_both_copies_in_place(env: LocalEnvironment) -> None:
+def test_an_edit_is_one_update_event_and_changes_each_copy_once(env: LocalEnvironment) -> None:
     account_id = env.salesforce.put_account({"Name": "Before Rename GmbH"})
     env.settle()
     before = _xrefs(account_id)
     # when sales renames it
     env.salesforce.put_account({"Name": "After Rename GmbH"}, account_id=account_id)
     env.settle()
-    # then the same copies carry the new name
+    # then one UPDATE event named the changed field
+    [update] = [
+        c.detail["payload"]["ChangeEventHeader"]
+        for c in env.salesforce.relayed_changes
+        if c.detail["payload"]["ChangeEventHeader"]["recordIds"] == [account_id]
+        and c.detail["payload"]["ChangeEventHeader"]["changeType"] == "UPDATE"
+    ]
+    assert "Name" in update["changedFields"]
+    # and the same copies, one each, carry the new name
     assert _xrefs(account_id) == before
-    assert "After Rename GmbH" in _company_names(env) and "Before Rename GmbH" not in _company_names(env)
-    assert "After Rename GmbH" in _customer_names(env)
+    assert (
+        _company_names(env).count("After Rename GmbH"),
+        _customer_names(env).count("After Rename GmbH"),
+    ) == (1, 1)
+    assert "Before Rename GmbH" not in _company_names(env) + _customer_names(env)
 
 
 def test_a_redelivered_change_event_changes_nothing_and_costs_no_call(env: LocalEnvironment) -> None:
