@@ -376,7 +376,7 @@ class AccountSync:
             # A copy the hub deactivated (its account was deleted or merged): the notice is that echo.
             return _on_target(notice, target, xref.source, SyncAction.IGNORED, detail="deactivated copy")
         if notice.operation is Operation.DELETED:
-            return self._drift(target, notice, xref, f"deleted in {target.system}")
+            return self._drift(target, notice, xref, f"deleted in {target.system}", seen="deleted")
         current = target.read_account(notice.record_id)
         if current.view.checksum() == xref.checksum:
             self._metrics.count("EchoesSuppressed")
@@ -391,6 +391,7 @@ class AccountSync:
                 notice,
                 xref,
                 f"{', '.join(split.drift)} changed in {target.system}, which does not own it",
+                seen=current.ref.version or notice.event_id,
             )
         # Only fields the target owns changed: its word stands; remember it so it is not drift later.
         self._ledger.record_sync(
@@ -446,13 +447,15 @@ class AccountSync:
             )
 
     def _drift(
-        self, target: AccountTarget, notice: ChangeNotice, xref: CrossReference, reason: str
+        self, target: AccountTarget, notice: ChangeNotice, xref: CrossReference, reason: str, *, seen: str
     ) -> SyncResult:
+        # Keyed by the version seen, not by the notice: the same change brought by a webhook and by
+        # a catch-up sweep (two notices) is one exception.
         open_exception(
             self._ledger,
             self._metrics,
             ExceptionRecord(
-                id=f"drift:{target.system}:{notice.record_id}:{notice.event_id}",
+                id=f"drift:{target.system}:{notice.record_id}:{seen}",
                 kind="drift",
                 entity=EntityType.ACCOUNT,
                 subject=xref.target,

@@ -19,9 +19,7 @@ import itertools
 import json
 import math
 import threading
-import uuid
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,11 +27,14 @@ from typing import Any
 import httpx
 from werkzeug.wrappers import Request, Response
 
+from infra.local.sandboxes.kit import FaultSwitch, Outbox, RateWindows, Subscriber, Window, deliver
+
 JSON_API = "application/vnd.api+json"
 DEFAULT_PAGE_SIZE = 30  # https://developer.productive.io/ "Pagination": page_size "30 by default"
 MAX_PAGE_SIZE = 200
 # https://developer.productive.io/guides/rate-limits
 RATE_LIMITS: tuple[tuple[int, float], ...] = ((100, 10.0), (4000, 1800.0))
+_WINDOWS = tuple(Window(f"{limit}/{seconds:.0f}s", limit, seconds) for limit, seconds in RATE_LIMITS)
 # https://developer.productive.io/webhooks.html "Webhook events"
 EVENT_COMPANY_CREATED, EVENT_COMPANY_UPDATED, EVENT_COMPANY_ARCHIVED = 29, 30, 31
 EVENT_PROJECT_CREATED, EVENT_PROJECT_UPDATED = 5, 10
@@ -84,16 +85,9 @@ def _json_response(document: Any, status: int = 200) -> Response:
 
 
 @dataclass
-class _Delivery:
-    id: str
-    body: bytes
-
-
-@dataclass
 class _Subscription:
-    url: str
-    transport: httpx.BaseTransport | None
-    queue: list[_Delivery] = field(default_factory=list)
+    target: Subscriber
+    outbox: Outbox[bytes] = field(default_factory=Outbox)
 
 
 class ProductiveSandbox:
@@ -117,10 +111,9 @@ class ProductiveSandbox:
         self._store: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in ENGAGEMENT_RESOURCES}
         self._ids = itertools.count(1)
         self._subscriptions: list[_Subscription] = []
-        self._faults: list[tuple[int, str | None, bool]] = []
+        self._faults = FaultSwitch()
         self.query_matches_numbers = True
-        self._rate_limiting = True
-        self._hits: deque[float] = deque()
+        self._rate = RateWindows(_WINDOWS)
         self.requests = 0
 
     # --- control API ------------------------------------------------------------------------
@@ -218,44 +211,34 @@ class ProductiveSandbox:
     def subscribe(self, url: str, *, transport: httpx.BaseTransport | None = None) -> None:
         """Register a webhook target for company events (29, 30, 31) and project events (5, 10)."""
         with self._lock:
-            self._subscriptions.append(_Subscription(url=url, transport=transport))
+            self._subscriptions.append(_Subscription(Subscriber(url, transport)))
 
     def pending(self) -> int:
         """Webhook deliveries queued and not yet answered 2xx."""
         with self._lock:
-            return sum(len(s.queue) for s in self._subscriptions)
+            return sum(len(s.outbox) for s in self._subscriptions)
 
     def deliver_pending(self) -> int:
         """POST queued deliveries, signed now; keep those not answered 2xx; return how many were delivered."""
         with self._lock:
-            work = [(s, list(s.queue)) for s in self._subscriptions]
+            subscriptions = list(self._subscriptions)
         delivered = 0
-        for subscription, deliveries in work:
-            done: set[str] = set()
-            with httpx.Client(transport=subscription.transport, timeout=10.0) as client:
-                for delivery in deliveries:
-                    # t is "timestamp of current time when a webhook was called", so a retry is re-signed
-                    # (https://developer.productive.io/webhooks.html "Webhook Signature").
-                    timestamp = int(self._now().timestamp())
-                    digest = hmac.new(
-                        self.webhook_secret.encode(),
-                        str(timestamp).encode() + b"." + delivery.body,
-                        hashlib.sha256,
-                    ).hexdigest()
-                    headers = {
-                        "Content-Type": "application/json",
-                        "Productive-Signature": f"t={timestamp}, s={digest}",
-                    }
-                    try:
-                        answer = client.post(subscription.url, content=delivery.body, headers=headers)
-                    except httpx.HTTPError:
-                        continue
-                    if 200 <= answer.status_code < 300:
-                        done.add(delivery.id)
-            with self._lock:
-                subscription.queue = [d for d in subscription.queue if d.id not in done]
-            delivered += len(done)
+        for subscription in subscriptions:
+            # One event per POST; a refused one does not hold back the rest (each is retried on its own).
+            batches = [([notice], notice.payload) for notice in subscription.outbox.pending()]
+            delivered += deliver(
+                subscription.outbox, subscription.target, batches, self._sign, stop_at_first_refusal=False
+            )
         return delivered
+
+    def _sign(self, body: bytes) -> Mapping[str, str]:
+        # t is "timestamp of current time when a webhook was called", so a retry is re-signed
+        # (https://developer.productive.io/webhooks.html "Webhook Signature").
+        timestamp = int(self._now().timestamp())
+        digest = hmac.new(
+            self.webhook_secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256
+        ).hexdigest()
+        return {"Productive-Signature": f"t={timestamp}, s={digest}"}
 
     def fail_next(self, n: int, status: int = 500, *, path: str | None = None, after: bool = False) -> None:
         """Answer the next `n` authenticated API requests with `status` and a JSON:API error body.
@@ -265,14 +248,13 @@ class ProductiveSandbox:
         unless `after`: then the request is carried out and only its answer is lost (a gateway
         timeout after the write), the case a create without an idempotency key must survive.
         """
-        with self._lock:
-            self._faults.extend([(status, path, after)] * n)
+        self._faults.arm(n, status, path=path, after=after)
 
     def set_rate_limiting(self, enabled: bool) -> None:
         """Switch the documented rate limits on (default) or off."""
         with self._lock:
-            self._rate_limiting = enabled
-            self._hits.clear()
+            self._rate.enabled = enabled
+            self._rate.reset()
 
     def set_clock(self, clock: Callable[[], datetime]) -> None:
         """Replace the clock used for timestamps, signatures and rate-limit windows."""
@@ -301,14 +283,14 @@ class ProductiveSandbox:
             self.requests += 1
             self._authenticate(request)
             self._throttle()
-            fault = next((f for f in self._faults if f[1] is None or f[1] in request.path), None)
+            fault = self._faults.take(request.path)
             if fault is None:
                 return self._route(request)
-            self._faults.remove(fault)
-            status, _, after = fault
-            if after:
+            if fault.after:
                 self._route(request)
-            raise _ApiError(status, "Injected fault", f"sandbox fault injection answered {status}")
+            raise _ApiError(
+                fault.status, "Injected fault", f"sandbox fault injection answered {fault.status}"
+            )
 
     def _authenticate(self, request: Request) -> None:
         # https://developer.productive.io/llms-full.txt: "401 = unauthenticated | 403 = unauthorized"
@@ -321,19 +303,14 @@ class ProductiveSandbox:
             )
 
     def _throttle(self) -> None:
-        if not self._rate_limiting:
-            return
-        now = self._now().timestamp()
-        longest = max(window for _, window in RATE_LIMITS)
-        while self._hits and now - self._hits[0] >= longest:
-            self._hits.popleft()
-        for limit, window in RATE_LIMITS:
-            if sum(1 for hit in self._hits if now - hit < window) >= limit:
-                # No Retry-After: the rate-limit guide documents only the 429 status.
-                raise _ApiError(
-                    429, "Too Many Requests", f"rate limit of {limit} requests per {window:.0f} s exceeded"
-                )
-        self._hits.append(now)
+        full = self._rate.admit(self._now())
+        if full is not None:
+            # No Retry-After: the rate-limit guide documents only the 429 status.
+            raise _ApiError(
+                429,
+                "Too Many Requests",
+                f"rate limit of {full.limit} requests per {full.seconds:.0f} s exceeded",
+            )
 
     def _route(self, request: Request) -> Response:
         parts = [p for p in request.path.split("/") if p]
@@ -517,7 +494,7 @@ class ProductiveSandbox:
     def _enqueue(self, event_id: int, company: dict[str, Any]) -> None:
         body = json.dumps({"event_id": event_id, "object": {"data": copy.deepcopy(company)}}).encode()
         for subscription in self._subscriptions:
-            subscription.queue.append(_Delivery(id=uuid.uuid4().hex, body=body))
+            subscription.outbox.add(body)
 
     # --- projects, budgets, services, service types -----------------------------------------------
 

@@ -18,7 +18,9 @@ from werkzeug.wrappers import Request, Response
 
 from infra.local.sandboxes.salesforce.auth import OAuthServer
 from infra.local.sandboxes.salesforce.cdc import ChangeEventRelay
+from infra.local.sandboxes.salesforce.composite import CompositeResources
 from infra.local.sandboxes.salesforce.control import ControlApi
+from infra.local.sandboxes.salesforce.describe import DescribeResources
 from infra.local.sandboxes.salesforce.errors import FAULTS, SalesforceApiError
 from infra.local.sandboxes.salesforce.ids import IdFactory, to_18
 from infra.local.sandboxes.salesforce.outbound import (
@@ -30,10 +32,41 @@ from infra.local.sandboxes.salesforce.outbound import (
 from infra.local.sandboxes.salesforce.schema import OBJECT_FIELDS
 from infra.local.sandboxes.salesforce.sobjects import SObjectResources
 from infra.local.sandboxes.salesforce.soql import Cursor
+from infra.local.sandboxes.salesforce.versions import check_version, served_versions
 from infra.local.sandboxes.salesforce.wire import Clock, error_response, json_response
 
+# The REST resources served: (path, methods, endpoint).
+_V = "/services/data/v<version>"
+ROUTES = (
+    ("/services/oauth2/token", "POST", "token"),
+    ("/services/data", "GET", "versions"),
+    (f"{_V}/sobjects/<sobject>", "POST", "create"),
+    (f"{_V}/sobjects/<sobject>/<record_id>", "GET PATCH DELETE", "row"),
+    (f"{_V}/sobjects/<sobject>/<id_field>/<value>", "GET PATCH", "external_id"),
+    (f"{_V}/query", "GET", "query"),
+    (f"{_V}/queryAll", "GET", "query_all"),
+    (f"{_V}/sobjects/<sobject>/deleted", "GET", "deleted"),
+    (f"{_V}/query/<locator>", "GET", "query_more"),
+    (f"{_V}/sobjects/<sobject>/updated", "GET", "updated"),
+    (f"{_V}/sobjects/<sobject>/describe", "GET", "describe"),
+    (f"{_V}/sobjects", "GET", "describe_global"),
+    (f"{_V}/sobjects/<sobject>", "GET", "basic_info"),
+    (f"{_V}/limits", "GET", "limits"),
+    (f"{_V}/composite/sobjects", "POST PATCH", "collection"),
+    (f"{_V}/composite/sobjects/<sobject>/<id_field>", "PATCH", "collection_upsert"),
+    (f"{_V}/composite", "POST", "composite"),
+)
 
-class SalesforceSandbox(ControlApi, ChangeEventRelay, OutboundRules, SObjectResources, OAuthServer):
+
+class SalesforceSandbox(
+    ControlApi,
+    ChangeEventRelay,
+    OutboundRules,
+    SObjectResources,
+    DescribeResources,
+    CompositeResources,
+    OAuthServer,
+):
     """A local Salesforce org for tests and the demo: a WSGI app plus a thread-safe control API."""
 
     def __init__(
@@ -75,6 +108,7 @@ class SalesforceSandbox(ControlApi, ChangeEventRelay, OutboundRules, SObjectReso
         self._tokens: dict[str, datetime] = {}
         self._objects: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in OBJECT_FIELDS}
         self._stage_seen: dict[str, str] = {}  # opportunity id -> stage at its LastStageChangeDate
+        self._version = api_version
         self.standard_pricebook_id = self._insert(
             "Pricebook2", {"Name": "Standard Price Book", "IsActive": True, "IsStandard": True}
         )
@@ -89,32 +123,43 @@ class SalesforceSandbox(ControlApi, ChangeEventRelay, OutboundRules, SObjectReso
         self.dropped_notifications: list[PendingNotification] = []
         self.requests: list[tuple[str, str]] = []
         self._delete_log: list[tuple[str, str, datetime]] = []  # (sobject, id, deleted at)
+        self._seed_org()
         self._routes = Map(
-            [
-                Rule("/services/oauth2/token", methods=["POST"], endpoint="token"),
-                Rule("/services/data", methods=["GET"], endpoint="versions"),
-                Rule("/services/data/v<version>/sobjects/<sobject>", methods=["POST"], endpoint="create"),
-                Rule(
-                    "/services/data/v<version>/sobjects/<sobject>/<record_id>",
-                    methods=["GET", "PATCH", "DELETE"],
-                    endpoint="row",
-                ),
-                Rule(
-                    "/services/data/v<version>/sobjects/<sobject>/<id_field>/<value>",
-                    methods=["GET", "PATCH"],
-                    endpoint="external_id",
-                ),
-                Rule("/services/data/v<version>/query", methods=["GET"], endpoint="query"),
-                Rule("/services/data/v<version>/queryAll", methods=["GET"], endpoint="query_all"),
-                Rule(
-                    "/services/data/v<version>/sobjects/<sobject>/deleted",
-                    methods=["GET"],
-                    endpoint="deleted",
-                ),
-                Rule("/services/data/v<version>/query/<locator>", methods=["GET"], endpoint="query_more"),
-            ],
+            [Rule(path, methods=methods.split(), endpoint=endpoint) for path, methods, endpoint in ROUTES],
             strict_slashes=False,
         )
+
+    def _seed_org(self) -> None:
+        """The Organization record and the integration user, as every org has them."""
+        self._seed(
+            "Organization",
+            self.organization_id,
+            Name="close2cash sandbox org",
+            OrganizationType="Developer Edition",
+            InstanceName="SANDBOX1",
+            IsSandbox=False,
+            DefaultLocaleSidKey="en_US",
+            LanguageLocaleKey="en_US",
+            TimeZoneSidKey="GMT",
+        )
+        self._seed(
+            "User",
+            self._user_id,
+            Username="integration@close2cash.sandbox",
+            Name="Integration User",
+            FirstName="Integration",
+            LastName="User",
+            Email="integration@close2cash.sandbox",
+            Alias="integ",
+            TimeZoneSidKey="GMT",
+            UserType="Standard",
+            IsActive=True,
+        )
+
+    def _seed(self, sobject: str, record_id: str, **fields: Any) -> None:
+        record: dict[str, Any] = dict.fromkeys(self._object_fields(sobject))
+        record.update(self._system_fields(record_id, self._clock()), **fields)
+        self._objects[sobject][record_id] = record
 
     # --- control API ---------------------------------------------------------------------------
 
@@ -190,15 +235,7 @@ class SalesforceSandbox(ControlApi, ChangeEventRelay, OutboundRules, SObjectReso
         if endpoint == "token":
             return self._token(request)
         if endpoint == "versions":
-            return json_response(
-                [
-                    {
-                        "label": "Sandbox",
-                        "url": f"/services/data/v{self.api_version}",
-                        "version": self.api_version,
-                    }
-                ]
-            )
+            return json_response(served_versions(self.api_version))
         with self._lock:
             try:
                 self._authorize(request)
@@ -207,14 +244,36 @@ class SalesforceSandbox(ControlApi, ChangeEventRelay, OutboundRules, SObjectReso
                     code, message = FAULTS.get(status, ("UNKNOWN_EXCEPTION", "Injected failure"))
                     raise SalesforceApiError(status, code, message)
                 self._spend_api_call()
-                if not re.fullmatch(r"\d{2,3}\.0", args["version"]):
-                    raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
                 with self._changes_made_by(request):  # change events name the API client
-                    response = self._dispatch(endpoint, request, {k: str(v) for k, v in args.items()})
+                    response = self._answer(endpoint, request, {k: str(v) for k, v in args.items()})
             except SalesforceApiError as exc:
                 response = error_response(exc)
             response.headers["Sforce-Limit-Info"] = f"api-usage={self._usage()}/{self._api_limit}"
             return response
+
+    def _answer(self, endpoint: str, request: Request, args: dict[str, str]) -> Response:
+        """One data API request, at the version it names (record URLs carry that version)."""
+        check_version(args["version"], self.api_version)
+        outer = self._version
+        self._version = args["version"]
+        try:
+            return self._dispatch(endpoint, request, args)
+        finally:
+            self._version = outer
+
+    def _route(self, request: Request) -> Response:
+        """A composite subrequest: routed and answered like a request of its own, inside this call."""
+        adapter = self._routes.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+            if endpoint in {"token", "versions"}:
+                raise NotFound
+            return self._answer(endpoint, request, {k: str(v) for k, v in args.items()})
+        except (NotFound, MethodNotAllowed):
+            error = SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        except SalesforceApiError as exc:
+            error = exc
+        return error_response(error)
 
     def _dispatch(self, endpoint: str, request: Request, args: dict[str, str]) -> Response:
         if endpoint in {"create", "row", "external_id"}:
@@ -229,7 +288,34 @@ class SalesforceSandbox(ControlApi, ChangeEventRelay, OutboundRules, SObjectReso
             return json_response(self._run_query(request, args["version"], include_deleted=True))
         if endpoint == "deleted":
             return json_response(self._get_deleted(request, args["sobject"]))
-        return json_response(self._query_more(args["locator"], args["version"]))
+        if endpoint == "updated":
+            return json_response(self._get_updated(request, args["sobject"]))
+        if endpoint == "query_more":
+            return json_response(self._query_more(args["locator"], args["version"]))
+        return self._dispatch_meta(endpoint, request, args)
+
+    def _dispatch_meta(self, endpoint: str, request: Request, args: dict[str, str]) -> Response:
+        """Describe, limits, collections and composite."""
+        if endpoint == "describe_global":
+            return json_response(self._describe_global())
+        if endpoint == "describe":
+            return json_response(self._describe(args["sobject"]))
+        if endpoint == "basic_info":
+            # sObject Basic Information: the object's summary and recently viewed items (none here).
+            # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_basic_info.htm
+            summary = self._describe(args["sobject"])
+            summary.pop("fields")
+            summary.pop("childRelationships")
+            return json_response({"objectDescribe": summary, "recentItems": []})
+        if endpoint == "limits":
+            return json_response(self._limits())
+        if endpoint == "collection":
+            return json_response(self._collection(request))
+        if endpoint == "collection_upsert":
+            sobject = args["sobject"]
+            self._external_id_field(sobject, args["id_field"])
+            return json_response(self._collection(request, upsert=(sobject, args["id_field"])))
+        return json_response(self._composite(request))
 
     # --- limits --------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import hashlib
 import secrets
 import threading
 from datetime import datetime, timedelta
+from urllib.parse import unquote_plus
 
 from werkzeug.wrappers import Request, Response
 
@@ -28,24 +29,24 @@ class OAuthServer:
 
     # --- OAuth ---------------------------------------------------------------------------------
 
-    # Client credentials flow: form-encoded POST; bad credentials -> 400 invalid_client.
-    # https://developer.salesforce.com/docs/atlas.en-us.262.0.chatterapi.meta/chatterapi/quickstart_connecting.htm
+    # Client credentials flow: a form-encoded POST; the client authenticates with client_id and
+    # client_secret in the body, or with HTTP Basic (RFC 6749 §2.3.1: both form-urlencoded, then
+    # base64), never both. An unknown client id and a wrong secret answer 400 with Salesforce's bodies.
+    # https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_client_credentials_flow.htm&type=5
+    # https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_flow_errors.htm&language=en_US&type=5
+    # https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
     def _token(self, request: Request) -> Response:
         form = request.form
         if form.get("grant_type") != "client_credentials":
-            return json_response(
-                {"error": "unsupported_grant_type", "error_description": "grant type not supported"},
-                status=400,
-            )
-        client_id = form.get("client_id", "")
-        client_secret = form.get("client_secret", "")
-        valid = secrets.compare_digest(
-            client_id.encode(), self.client_id.encode()
-        ) and secrets.compare_digest(client_secret.encode(), self.client_secret.encode())
-        if not valid:
-            return json_response(
-                {"error": "invalid_client", "error_description": "invalid client credentials"}, status=400
-            )
+            return _oauth_error("unsupported_grant_type", "grant type not supported")
+        credentials = self._client_credentials(request)
+        if credentials is None:
+            return _oauth_error("invalid_request", "use one client authentication method, not two")
+        client_id, client_secret = credentials
+        if not secrets.compare_digest(client_id.encode(), self.client_id.encode()):
+            return _oauth_error("invalid_client_id", "client identifier invalid")
+        if not secrets.compare_digest(client_secret.encode(), self.client_secret.encode()):
+            return _oauth_error("invalid_client", "invalid client credentials")
         now = self._clock()
         token = f"{self.organization_id[:15]}!{secrets.token_urlsafe(40)}"
         with self._lock:
@@ -66,6 +67,22 @@ class OAuthServer:
             }
         )
 
+    @staticmethod
+    def _client_credentials(request: Request) -> tuple[str, str] | None:
+        """(client_id, client_secret) from Basic or the body; None when the request uses both."""
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        in_body = (request.form.get("client_id", ""), request.form.get("client_secret", ""))
+        if scheme.lower() != "basic":
+            return in_body
+        if in_body[1]:
+            return None
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            return ("", "")
+        client_id, _, client_secret = decoded.partition(":")
+        return unquote_plus(client_id), unquote_plus(client_secret)
+
     def _authorize(self, request: Request) -> None:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
@@ -73,3 +90,7 @@ class OAuthServer:
         if issued is None or self._clock() - issued >= self._token_ttl:
             self._tokens.pop(token, None)
             raise SalesforceApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+
+
+def _oauth_error(error: str, description: str) -> Response:
+    return json_response({"error": error, "error_description": description}, status=400)

@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 from xml.sax.saxutils import escape, quoteattr
 
@@ -69,6 +70,14 @@ class OutboundRules(RecordStore):
     _last_delivered: list[PendingNotification]
     delivery_attempts: list[DeliveryAttempt]
     dropped_notifications: list[PendingNotification]
+
+    def _snapshot(self) -> dict[str, Any]:
+        # A rolled-back transaction sends no outbound message: its notifications go with it.
+        return {**super()._snapshot(), "pending": list(self._pending)}
+
+    def _restore(self, snapshot: dict[str, Any]) -> None:
+        super()._restore(snapshot)
+        self._pending = snapshot["pending"]
 
     def subscribe(self, url: str, *, token: str, transport: httpx.BaseTransport | None = None) -> None:
         """Point the outbound message rule at `url`; messages are POSTed to url?token=<token>."""

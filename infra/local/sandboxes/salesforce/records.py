@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from datetime import date, datetime
@@ -16,6 +17,8 @@ from infra.local.sandboxes.salesforce.schema import (
     PREFIXES,
     STAGES,
     SYSTEM_FIELDS,
+    SYSTEM_SPECS,
+    UNOWNED_OBJECTS,
     FieldSpec,
 )
 from infra.local.sandboxes.salesforce.wire import SCALE, Clock, json_value, to_number
@@ -34,6 +37,22 @@ class RecordStore:
     api_version: str
     multi_currency: bool
     standard_pricebook_id: str
+    # The API version of the request being answered: record URLs carry it.
+    _version: str
+
+    def _snapshot(self) -> dict[str, Any]:
+        """The state a rolled-back transaction returns to (mixins with their own state extend it)."""
+        return {
+            "objects": copy.deepcopy(self._objects),
+            "stage_seen": dict(self._stage_seen),
+            "delete_log": list(self._delete_log),
+        }
+
+    def _restore(self, snapshot: dict[str, Any]) -> None:
+        """Roll back to `snapshot`: every change since it was taken is undone."""
+        self._objects = snapshot["objects"]
+        self._stage_seen = snapshot["stage_seen"]
+        self._delete_log = snapshot["delete_log"]
 
     def _queue_notification(self, record_id: str, now: datetime) -> None:
         """Queue an outbound notification about `record_id` (the outbound rules implement it)."""
@@ -59,7 +78,14 @@ class RecordStore:
         # Account.MasterRecordId: read-only, set on the records a merge deletes (the survivor's id).
         # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_account.htm
         merged = ("MasterRecordId",) if sobject == "Account" else ()
-        return (*SYSTEM_FIELDS, *merged, *names)
+        system = SYSTEM_FIELDS
+        if sobject in UNOWNED_OBJECTS:
+            system = tuple(name for name in SYSTEM_FIELDS if name not in {"OwnerId", "IsDeleted"})
+        return (*system, *merged, *names)
+
+    def _field_spec(self, sobject: str, name: str) -> FieldSpec:
+        """The spec of a field `_object_field` has resolved (audit fields included)."""
+        return OBJECT_FIELDS[sobject].get(name) or SYSTEM_SPECS[name]
 
     def _object_field(self, sobject: str, name: str) -> str | None:
         lowered = name.lower()
@@ -136,6 +162,13 @@ class RecordStore:
             return None
         if spec.kind == "number":
             return to_number(value, name)
+        if spec.kind == "integer":
+            number = to_number(value, name)
+            if number != number.to_integral_value():
+                raise SalesforceApiError(
+                    400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of int from {value!r}", [name]
+                )
+            return int(number)
         if spec.kind == "boolean":
             if not isinstance(value, bool):
                 raise SalesforceApiError(
@@ -153,7 +186,7 @@ class RecordStore:
                 raise SalesforceApiError(
                     400, "JSON_PARSER_ERROR", f"Cannot deserialize instance of date from {value!r}", [name]
                 ) from exc
-        if spec.kind == "picklist" and value not in spec.values:
+        if spec.kind == "picklist" and spec.restricted and value not in spec.values:
             # Restricted picklists refuse values outside their list.
             # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
             raise SalesforceApiError(
@@ -189,16 +222,10 @@ class RecordStore:
 
     def _insert(self, sobject: str, fields: dict[str, Any]) -> str:
         """Create one record of `sobject` through the same rules as the API (raises SalesforceApiError)."""
-        if sobject == "Account":
-            clean = self._check_fields(sobject, fields, creating=True)
-            now = self._clock()
-        else:
-            now = self._clock()
-            clean = (
-                self._check_fields(sobject, fields, creating=True)
-                if sobject != "Pricebook2"
-                else dict(fields)
-            )
+        now = self._clock()
+        # The standard price book is the org's own (IsStandard is read-only to the API).
+        standard = sobject == "Pricebook2" and fields.get("IsStandard") is True
+        clean = dict(fields) if standard else self._check_fields(sobject, fields, creating=True)
         record_id = self._ids.new(PREFIXES[sobject])
         record: dict[str, Any] = dict.fromkeys(self._object_fields(sobject))
         record.update(self._system_fields(record_id, now))
@@ -338,44 +365,51 @@ class RecordStore:
             fields["CurrencyIsoCode"] = currency
         return self._insert("PricebookEntry", fields)
 
+    def _parent_of(self, sobject: str, relationship: str) -> tuple[str, str]:
+        """(the id field, the parent object) of a parent relationship such as Opportunity.Account."""
+        id_field = PARENT_RELATIONSHIPS[(sobject, relationship)]
+        return id_field, self._field_spec(sobject, id_field).refers_to or ""
+
+    def _parent_record(
+        self, sobject: str, record: dict[str, Any], relationship: str
+    ) -> dict[str, Any] | None:
+        id_field, target = self._parent_of(sobject, relationship)
+        return self._objects[target].get(record.get(id_field) or "")
+
     def _render_fields(self, sobject: str, record: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "attributes": {
-                "type": sobject,
-                "url": f"/services/data/v{self.api_version}/sobjects/{sobject}/{record['Id']}",
-            }
-        }
+        body: dict[str, Any] = {"attributes": self._attributes(sobject, record["Id"])}
         for name in names:
-            if "." in name:
-                relationship, _, parent_field = name.partition(".")
-                parent_id = record.get(PARENT_RELATIONSHIPS[(sobject, relationship)])
-                target = OBJECT_FIELDS[sobject][PARENT_RELATIONSHIPS[(sobject, relationship)]].refers_to or ""
-                parent = self._objects[target].get(parent_id) if parent_id else None
-                if parent is None:
-                    body[relationship] = None
-                    continue
-                nested = body.setdefault(
-                    relationship,
-                    {
-                        "attributes": {
-                            "type": target,
-                            "url": f"/services/data/v{self.api_version}/sobjects/{target}/{parent_id}",
-                        }
-                    },
-                )
-                nested[parent_field] = json_value(parent.get(parent_field))
-            else:
+            if "." not in name:
                 body[name] = json_value(record.get(name))
+                continue
+            relationship, _, parent_field = name.partition(".")
+            parent = self._parent_record(sobject, record, relationship)
+            if parent is None:
+                body[relationship] = None
+                continue
+            target = self._parent_of(sobject, relationship)[1]
+            nested = body.setdefault(relationship, {"attributes": self._attributes(target, parent["Id"])})
+            nested[parent_field] = json_value(parent.get(parent_field))
         return body
 
-    def _delete(self, sobject: str, record: dict[str, Any], *, master_id: str | None = None) -> None:
+    def _attributes(self, sobject: str, record_id: str) -> dict[str, str]:
+        return {"type": sobject, "url": f"/services/data/v{self._version}/sobjects/{sobject}/{record_id}"}
+
+    def _delete(
+        self,
+        sobject: str,
+        record: dict[str, Any],
+        *,
+        master_id: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
         """Into the recycle bin: IsDeleted, written to the delete log; no outbound message is sent.
 
         Outbound messages fire on create and edit only; a subscriber learns of deletes from the
         delete log (sObject Get Deleted) or queryAll.
         https://developer.salesforce.com/docs/platform/api-rest/guide/resources-getdeleted.html
         """
-        now = self._clock()
+        now = at or self._clock()
         record["IsDeleted"] = True
         record["SystemModstamp"] = now
         if master_id is not None:

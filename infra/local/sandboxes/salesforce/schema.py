@@ -13,37 +13,6 @@ from infra.local.sandboxes.salesforce.ids import (
     PRODUCT_PREFIX,
 )
 
-# --- the Account object --------------------------------------------------------------------------
-
-# Account's fields are free text; the sandbox checks neither their length nor a picklist.
-ACCOUNT_FIELDS = (
-    "Name",
-    "Type",
-    "Industry",
-    "AccountNumber",
-    "Website",
-    "Phone",
-    "Description",
-    "BillingStreet",
-    "BillingCity",
-    "BillingState",
-    "BillingPostalCode",
-    "BillingCountry",
-    "CurrencyIsoCode",
-    "Tax_Id__c",
-    "Payment_Terms__c",
-)
-SYSTEM_FIELDS = (
-    "Id",
-    "IsDeleted",
-    "OwnerId",
-    "CreatedDate",
-    "CreatedById",
-    "LastModifiedDate",
-    "LastModifiedById",
-    "SystemModstamp",
-)
-DATETIME_FIELDS = frozenset({"CreatedDate", "LastModifiedDate", "SystemModstamp", "LastStageChangeDate"})
 # The fields the outbound message rule was set up to send (Setup > Outbound Messages > fields).
 ACCOUNT_OUTBOUND_FIELDS = (
     "Id",
@@ -68,13 +37,21 @@ ACCOUNT_OUTBOUND_FIELDS = (
 class FieldSpec:
     """One field of a sandbox object: its type, and whether the API may set it."""
 
-    kind: str  # text, picklist, date, number, reference, boolean
+    kind: str  # text, picklist, date, datetime, number, integer, reference, boolean
     length: int = 255
-    values: tuple[str, ...] = ()  # a restricted picklist's values
+    values: tuple[str, ...] = ()  # a picklist's values
     refers_to: str | None = None
     create: bool = True
     update: bool = True
     required: bool = False
+    restricted: bool = True  # a picklist that refuses values outside its list
+    type_name: str = ""  # the describe type when it is not the kind's (currency, url, phone, textarea)
+
+    @property
+    def describe_type(self) -> str:
+        """The field's type as describe names it."""
+        default = {"text": "string", "number": "double", "integer": "int"}
+        return self.type_name or default.get(self.kind, self.kind)
 
 
 # Stages of the standard sales process: (label, IsClosed, IsWon). IsClosed and IsWon are read-only
@@ -98,20 +75,48 @@ SETUP_STATUSES = ("pending_approval", "active", "rejected", "failed")
 # resource can address opportunities by it.
 EXTERNAL_ID_FIELD = "C2C_External_Id__c"
 
-_UNCHECKED_LENGTH = 2**63
+# Account's fields with their declared lengths, from the Account object reference; Type and Industry
+# are standard picklists, which are unrestricted (the API stores a value outside the list).
+# https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_account.htm
+ACCOUNT_TYPES = (
+    "Prospect",
+    "Customer - Direct",
+    "Customer - Channel",
+    "Channel Partner / Reseller",
+    "Installation Partner",
+    "Technology Partner",
+    "Other",
+)
+INDUSTRIES = ("Banking", "Consulting", "Education", "Finance", "Healthcare", "Manufacturing", "Technology")
+_ADDRESS = {"Street": 255, "City": 40, "State": 80, "PostalCode": 20, "Country": 80}
 
 OBJECT_FIELDS: dict[str, dict[str, FieldSpec]] = {
     "Account": {
-        name: FieldSpec("text", _UNCHECKED_LENGTH, required=name == "Name") for name in ACCOUNT_FIELDS
+        "Name": FieldSpec("text", 255, required=True),
+        "Type": FieldSpec("picklist", values=ACCOUNT_TYPES, restricted=False),
+        "Industry": FieldSpec("picklist", values=INDUSTRIES, restricted=False),
+        "ParentId": FieldSpec("reference", refers_to="Account"),
+        "AccountNumber": FieldSpec("text", 40),
+        "Website": FieldSpec("text", 255, type_name="url"),
+        "Phone": FieldSpec("text", 40, type_name="phone"),
+        "Description": FieldSpec("text", 32_000, type_name="textarea"),
+        "NumberOfEmployees": FieldSpec("integer"),
+        "AnnualRevenue": FieldSpec("number", type_name="currency"),
+        **{f"Billing{part}": FieldSpec("text", size) for part, size in _ADDRESS.items()},
+        **{f"Shipping{part}": FieldSpec("text", size) for part, size in _ADDRESS.items()},
+        "CurrencyIsoCode": FieldSpec("picklist", values=CURRENCIES),
+        # The org's custom fields (Setup > Object Manager > Account): Text(40) and Text(100).
+        "Tax_Id__c": FieldSpec("text", 40),
+        "Payment_Terms__c": FieldSpec("text", 100),
     },
     "Opportunity": {
         "Name": FieldSpec("text", 120, required=True),
         "AccountId": FieldSpec("reference", refers_to="Account"),
         "StageName": FieldSpec("picklist", values=tuple(STAGES), required=True),
         "CloseDate": FieldSpec("date", required=True),
-        "Amount": FieldSpec("number"),
+        "Amount": FieldSpec("number", type_name="currency"),
         "CurrencyIsoCode": FieldSpec("picklist", values=CURRENCIES),
-        "Description": FieldSpec("text", 32_000),
+        "Description": FieldSpec("text", 32_000, type_name="textarea"),
         "IsClosed": FieldSpec("boolean", create=False, update=False),
         "IsWon": FieldSpec("boolean", create=False, update=False),
         "HasOpportunityLineItem": FieldSpec("boolean", create=False, update=False),
@@ -137,9 +142,9 @@ OBJECT_FIELDS: dict[str, dict[str, FieldSpec]] = {
         "Product2Id": FieldSpec("reference", refers_to="Product2", create=False, update=False),
         "Name": FieldSpec("text", 376, create=False, update=False),
         "Quantity": FieldSpec("number", required=True),
-        "UnitPrice": FieldSpec("number", required=True),
-        "ListPrice": FieldSpec("number", create=False, update=False),
-        "TotalPrice": FieldSpec("number", create=False, update=False),
+        "UnitPrice": FieldSpec("number", required=True, type_name="currency"),
+        "ListPrice": FieldSpec("number", create=False, update=False, type_name="currency"),
+        "TotalPrice": FieldSpec("number", create=False, update=False, type_name="currency"),
         "Description": FieldSpec("text"),
         "SortOrder": FieldSpec("number"),
         "CurrencyIsoCode": FieldSpec("picklist", values=CURRENCIES, create=False, update=False),
@@ -161,11 +166,51 @@ OBJECT_FIELDS: dict[str, dict[str, FieldSpec]] = {
         "Pricebook2Id": FieldSpec("reference", refers_to="Pricebook2", update=False, required=True),
         "Product2Id": FieldSpec("reference", refers_to="Product2", update=False, required=True),
         "Name": FieldSpec("text", create=False, update=False),
-        "UnitPrice": FieldSpec("number", required=True),
+        "UnitPrice": FieldSpec("number", required=True, type_name="currency"),
         "IsActive": FieldSpec("boolean"),
         "CurrencyIsoCode": FieldSpec("picklist", values=CURRENCIES),
     },
 }
+# Organization and User are read-only here (the org and its integration user), queryable and
+# describable. https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_organization.htm
+# https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_user.htm
+_READ_ONLY_TEXT = FieldSpec("text", 80, create=False, update=False)
+OBJECT_FIELDS["Organization"] = {
+    name: _READ_ONLY_TEXT
+    for name in (
+        "Name",
+        "OrganizationType",
+        "InstanceName",
+        "DefaultLocaleSidKey",
+        "LanguageLocaleKey",
+        "TimeZoneSidKey",
+        "NamespacePrefix",
+    )
+} | {"IsSandbox": FieldSpec("boolean", create=False, update=False)}
+OBJECT_FIELDS["User"] = {
+    name: _READ_ONLY_TEXT
+    for name in ("Username", "Name", "FirstName", "LastName", "Email", "Alias", "TimeZoneSidKey", "UserType")
+} | {"IsActive": FieldSpec("boolean", create=False, update=False)}
+ACCOUNT_FIELDS = tuple(OBJECT_FIELDS["Account"])
+# The audit fields every record carries (MasterRecordId on Account only), typed for SOQL and describe.
+_AUDIT = FieldSpec("reference", refers_to="User", create=False, update=False)
+_STAMP = FieldSpec("datetime", create=False, update=False)
+SYSTEM_SPECS: dict[str, FieldSpec] = {
+    "Id": FieldSpec("id", 18, create=False, update=False),
+    "IsDeleted": FieldSpec("boolean", create=False, update=False),
+    "OwnerId": FieldSpec("reference", refers_to="User", create=False, update=False),
+    "CreatedDate": _STAMP,
+    "CreatedById": _AUDIT,
+    "LastModifiedDate": _STAMP,
+    "LastModifiedById": _AUDIT,
+    "SystemModstamp": _STAMP,
+    "MasterRecordId": FieldSpec("reference", refers_to="Account", create=False, update=False),
+}
+SYSTEM_FIELDS = tuple(name for name in SYSTEM_SPECS if name != "MasterRecordId")
+READ_ONLY_OBJECTS = frozenset({"Organization", "User"})
+# Objects without an owner or a recycle bin here: no OwnerId, no IsDeleted.
+UNOWNED_OBJECTS = frozenset({"Organization", "User"})
+
 PREFIXES = {
     "Account": ACCOUNT_PREFIX,
     "Opportunity": OPPORTUNITY_PREFIX,
@@ -173,14 +218,23 @@ PREFIXES = {
     "Product2": PRODUCT_PREFIX,
     "Pricebook2": PRICEBOOK_PREFIX,
     "PricebookEntry": PRICEBOOK_ENTRY_PREFIX,
+    "Organization": "00D",
+    "User": "005",
 }
 # Child relationships a subquery may name: relationship -> (child object, its field naming the parent).
-CHILD_RELATIONSHIPS = {("Opportunity", "OpportunityLineItems"): ("OpportunityLineItem", "OpportunityId")}
+CHILD_RELATIONSHIPS = {
+    ("Opportunity", "OpportunityLineItems"): ("OpportunityLineItem", "OpportunityId"),
+    ("Account", "Opportunities"): ("Opportunity", "AccountId"),
+    ("Account", "ChildAccounts"): ("Account", "ParentId"),
+}
 # Parent relationships a SELECT may traverse with a dot: (object, relationship) -> id field.
 PARENT_RELATIONSHIPS = {
     ("OpportunityLineItem", "Product2"): "Product2Id",
     ("OpportunityLineItem", "PricebookEntry"): "PricebookEntryId",
     ("Opportunity", "Account"): "AccountId",
+    ("Account", "Parent"): "ParentId",
+    ("Account", "Owner"): "OwnerId",
+    ("Opportunity", "Owner"): "OwnerId",
 }
 OPPORTUNITY_OUTBOUND_FIELDS = (
     "Id",
