@@ -180,10 +180,17 @@ class ChangeEventRelay(RecordStore):
             created = record["Id"] not in self._stream.seen
             self._publish(sobject, record, "CREATE" if created else "UPDATE", now)
 
-    def _delete(self, sobject: str, record: dict[str, Any], *, master_id: str | None = None) -> None:
-        super()._delete(sobject, record, master_id=master_id)
+    def _delete(
+        self,
+        sobject: str,
+        record: dict[str, Any],
+        *,
+        master_id: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        super()._delete(sobject, record, master_id=master_id, at=at)
         if sobject in CHANNEL_MEMBERS:
-            self._publish(sobject, record, "DELETE", self._clock())
+            self._publish(sobject, record, "DELETE", at or self._clock())
 
     # --- the stream ----------------------------------------------------------------------------
 
