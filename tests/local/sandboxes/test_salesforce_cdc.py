@@ -154,3 +154,11 @@ def test_the_hub_reads_every_event_the_sandbox_relays(sandbox, bus):
     reader = ChangeEventReader(organization_id=sandbox.organization_id, own_client="close2cash")
     operations = [reader.read_change_event(event).notices[0].operation for event in bus.events()]
     assert operations == [Operation.CREATED, Operation.UPDATED, Operation.DELETED]
+
+
+def test_a_relay_resumed_at_the_latest_event_loses_what_it_had_not_relayed(sandbox, bus):
+    kept = sandbox.put_account({"Name": "Kept Ltd"})
+    lost = sandbox.put_account({"Name": "Lost Ltd"})
+    assert sandbox.drop_pending_changes(lost) == 1
+    sandbox.relay_pending()
+    assert [h["recordIds"] for h in bus.headers()] == [[kept]]

@@ -133,6 +133,21 @@ class ChangeEventRelay(RecordStore):
             self._delete_log[:] = [e for e in self._delete_log if e[1] != record["Id"]]
             self._publish("Account", record, "UNDELETE", now)
 
+    def drop_pending_changes(self, record_id: str) -> int:
+        """Lose the pending events about `record_id`, as a relay stopped and resumed with
+        ReplayRecovery LATEST loses what it did not relay; returns how many were lost."""
+        with self._lock:
+            stream = self._stream
+            kept = [
+                c
+                for c in stream.pending
+                if record_id[:15]
+                not in {r[:15] for r in c.detail["payload"]["ChangeEventHeader"]["recordIds"]}
+            ]
+            lost = len(stream.pending) - len(kept)
+            stream.pending = kept
+            return lost
+
     @property
     def relayed_changes(self) -> list[RelayedChange]:
         """Every event put on the partner bus so far (oldest first)."""
