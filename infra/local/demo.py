@@ -1,7 +1,8 @@
 """`make demo`: a customer master sync, end to end on the local runtime, with a report.
 
 Sales creates and edits accounts in Salesforce; Salesforce delivers its outbound messages to
-`POST /webhooks/salesforce`; the hub fetches each account and upserts the Productive company and
+`POST /webhooks/salesforce` (or, with `--intake cdc`, relays its Change Data Capture events to the
+EventBridge partner bus); the hub fetches each account and upserts the Productive company and
 the QuickBooks customer. Productive and QuickBooks then notify the hub of those very writes (echoes)
 and a bookkeeper edits one customer by hand (drift). The run fails unless every account arrived
 exactly once in each system, and one edit's outbound message is dropped on purpose: the catch-up
