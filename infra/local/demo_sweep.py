@@ -39,7 +39,7 @@ class LostNotice:
         shown = sorted(system for system, name in self.copies.items() if name == self.name)
         verdict = "exactly once" if self.brought_once else "NOT exactly once"
         return (
-            f"catch-up sweep: {self.dropped} outbound message dropped on purpose; the sweep swept"
+            f"catch-up sweep: the edit's notices dropped on purpose ({self.dropped}); the sweep swept"
             f" {_per_vendor(self.brought)}; {self.name!r} now in {', '.join(shown) or 'no copy'};"
             f" next sweep: {_per_vendor(self.again)} -> {verdict}"
         )
