@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from shared.governance.ownership import Ownership
     from shared.sync.account_sweep import AccountSweeps
     from shared.sync.accounts import AccountSync
+    from shared.sync.change_events import ChangeEventIntake
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
     from shared.sync.exceptions import LastReceive
     from shared.sync.ingest import WebhookIngest
@@ -183,7 +184,11 @@ class Services:
     @cached_property
     def webhook_ingest(self) -> WebhookIngest:
         # Use cases are imported where built: each handler's cold start pays only for its own.
+        from shared.governance.landscape import Intake
         from shared.sync.ingest import WebhookIngest
+
+        # Intakes that deliver through an event bus, not the webhook route (whose webhooks are then refused).
+        bus_intakes = frozenset({Intake.CHANGE_DATA_CAPTURE})
 
         roles = {system.name for system in self.landscape.systems} & self.connected()
         receivers: dict[str, Callable[[], WebhookReceiver]] = {
@@ -196,6 +201,29 @@ class Services:
             publisher=self.publisher,
             metrics=self.metrics,
             max_body_bytes=WEBHOOK_MAX_BODY_BYTES,
+            refused={
+                system.name.value: (
+                    f"{system.name} delivers its changes by {system.chosen_intake.value} in this "
+                    "landscape, not to this webhook route"
+                )
+                for system in self.landscape.systems
+                if system.chosen_intake in bus_intakes
+            },
+        )
+
+    @cached_property
+    def change_events(self) -> ChangeEventIntake:
+        """Salesforce change events from the partner bus's queue, as claimed notices on the hub's bus."""
+        from shared.governance.landscape import Intake
+        from shared.sync.change_events import ChangeEventIntake
+
+        chosen = self.landscape.system(SystemName.SALESFORCE)
+        return ChangeEventIntake(
+            stream=lambda: self.connector(SystemName.SALESFORCE),
+            ledger=self.ledger,
+            publisher=lambda: self.publisher,
+            metrics=self.metrics,
+            selected=chosen is not None and chosen.chosen_intake is Intake.CHANGE_DATA_CAPTURE,
         )
 
     @cached_property

@@ -27,6 +27,12 @@ Handler = Callable[[Any, Any], Any]
 # concurrency). Queue consumers ask for no more than their ESM maximum concurrency anyway.
 MAX_CONTAINERS = 16
 
+# Private copies are loaded one at a time. Loading may compile the module (and pytest's loader
+# rewrites a test module's AST), and CPython 3.11 compiling in two threads at once can fail with
+# "SystemError: AST constructor recursion depth mismatch" (seen once in the suite); the import
+# system's own lock does not cover a module that is never registered in sys.modules.
+_LOADING = threading.Lock()
+
 
 def private_copy(dotted: str) -> Handler:
     """The handler at `module.attribute`, from a fresh copy of its module (its own globals)."""
@@ -35,7 +41,8 @@ def private_copy(dotted: str) -> Handler:
     if spec is None or spec.loader is None:
         raise ImportError(f"no module {module_name!r}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with _LOADING:
+        spec.loader.exec_module(module)
     handler: Handler = getattr(module, attribute)
     return handler
 

@@ -39,7 +39,7 @@ class LostNotice:
         shown = sorted(system for system, name in self.copies.items() if name == self.name)
         verdict = "exactly once" if self.brought_once else "NOT exactly once"
         return (
-            f"catch-up sweep: {self.dropped} outbound message dropped on purpose; the sweep swept"
+            f"catch-up sweep: the edit's notices dropped on purpose ({self.dropped}); the sweep swept"
             f" {_per_vendor(self.brought)}; {self.name!r} now in {', '.join(shown) or 'no copy'};"
             f" next sweep: {_per_vendor(self.again)} -> {verdict}"
         )
@@ -74,7 +74,10 @@ def lost_notice(env: LocalEnvironment, *, account_id: str, name: str) -> LostNot
     """Rename `account_id`, drop its outbound message, then let the sweep's schedule come due (twice)."""
     outcome = LostNotice(account_id=account_id, name=name)
     env.salesforce.put_account({"Name": name}, account_id=account_id)
-    outcome.dropped = env.salesforce.drop_pending(account_id)
+    # The outbound message, or on change data capture the change event, never reaches the hub.
+    outcome.dropped = env.salesforce.drop_pending(account_id) + env.salesforce.drop_pending_changes(
+        account_id
+    )
     env.settle()
     outcome.brought = sweep(env)
     outcome.again = sweep(env)

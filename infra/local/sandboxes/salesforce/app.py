@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from infra.local.sandboxes.kit import FaultSwitch
 from infra.local.sandboxes.salesforce.auth import OAuthServer
+from infra.local.sandboxes.salesforce.cdc import ChangeEventRelay
 from infra.local.sandboxes.salesforce.composite import CompositeResources
 from infra.local.sandboxes.salesforce.control import ControlApi
 from infra.local.sandboxes.salesforce.describe import DescribeResources
@@ -65,7 +66,13 @@ ROUTES = (
 
 
 class SalesforceSandbox(
-    ControlApi, OutboundRules, SObjectResources, DescribeResources, CompositeResources, OAuthServer
+    ControlApi,
+    ChangeEventRelay,
+    OutboundRules,
+    SObjectResources,
+    DescribeResources,
+    CompositeResources,
+    OAuthServer,
 ):
     """A local Salesforce org for tests and the demo: a WSGI app plus a thread-safe control API."""
 
@@ -244,7 +251,8 @@ class SalesforceSandbox(
                 if fault is not None and not fault.after:
                     raise _injected(fault.status)
                 self._spend_api_call()
-                response = self._answer(endpoint, request, {k: str(v) for k, v in args.items()})
+                with self._changes_made_by(request):  # change events name the API client
+                    response = self._answer(endpoint, request, {k: str(v) for k, v in args.items()})
                 if fault is not None:
                     response = error_response(_injected(fault.status))
             except SalesforceApiError as exc:
