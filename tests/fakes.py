@@ -178,7 +178,12 @@ class FakeTarget:
 
     def _record(self, record_id: str) -> TargetRecord:
         view = self.records[record_id]
-        return TargetRecord(ref=view.source, view=view)
+        made_for = next((key for key, rid in self.requests.items() if rid == record_id), None)
+        origin = None
+        if made_for is not None:  # c2c-<system>-<id>, as the hub's create key names it
+            system, _, source_id = made_for.removeprefix("c2c-").partition("-")
+            origin = SourceRef(system=SystemName(system), type="account", id=source_id)
+        return TargetRecord(ref=view.source, view=view, origin=origin)
 
     def read_account(self, record_id: str) -> TargetRecord:
         return self._record(record_id)
@@ -215,7 +220,14 @@ class FakeTarget:
         self.requests[idempotency_key] = record_id
         return self._record(record_id)
 
-    def update_account(self, record_id: str, account: Account, *, idempotency_key: str) -> TargetRecord:
+    def update_account(
+        self,
+        record_id: str,
+        account: Account,
+        *,
+        idempotency_key: str,
+        last_synced: CrossReference | None = None,
+    ) -> TargetRecord:
         self.writes += 1
         self.records[record_id] = self.project(account).model_copy(
             update={"source": self.records[record_id].source}

@@ -124,6 +124,14 @@ class TargetRecord(CanonicalModel):
 
     ref: SourceRef
     view: Account
+    origin: SourceRef | None = Field(
+        default=None,
+        description="the system-of-record record the hub stamped on it when it made it (None: no stamp)",
+    )
+
+    def made_for(self, source: SourceRef) -> bool:
+        """True when the hub made this record for `source` (its stamp names that system and id)."""
+        return self.origin is not None and (self.origin.system, self.origin.id) == (source.system, source.id)
 
 
 # A handful is enough for a person to compare in an exception, and small enough that looking for
@@ -164,7 +172,18 @@ class AccountTarget(Protocol):
 
     def create_account(self, account: Account, *, idempotency_key: str) -> TargetRecord: ...
 
-    def update_account(self, record_id: str, account: Account, *, idempotency_key: str) -> TargetRecord: ...
+    def update_account(
+        self,
+        record_id: str,
+        account: Account,
+        *,
+        idempotency_key: str,
+        last_synced: CrossReference | None = None,
+    ) -> TargetRecord:
+        """Write `account` over the record; `last_synced` is what the ledger knows of it (its version
+        and content as last synced), so a connector that needs the version can skip reading it first
+        (and reads it only when the vendor says the version moved)."""
+        ...
 
     def deactivate_account(self, record_id: str, *, reason: str) -> TargetRecord:
         """Make the copy inactive (kept, with its history, but out of use); twice is the same as once."""
@@ -187,6 +206,11 @@ class CrossReference(CanonicalModel):
     )
     active: bool = Field(
         default=True, description="False once the hub deactivated the copy (its account deleted or merged)"
+    )
+    target_modified_at: UtcDateTime | None = Field(
+        default=None,
+        description="when the target says it last changed the record, as of the hub's last write or read;"
+        " the target's own notice of that change carries the same instant (echo without a read)",
     )
 
 

@@ -242,16 +242,19 @@ class AccountSync:
             )
         if xref is not None:
             record = target.update_account(
-                xref.target.id, account, idempotency_key=_update_key(account, wanted)
+                xref.target.id, account, idempotency_key=_update_key(account, wanted), last_synced=xref
             )
             action = SyncAction.UPDATED
         else:
-            found = target.find_account(account)
-            if found is None:
-                matched = self._match(target, account)
-                if isinstance(matched, SyncResult):
-                    return matched.model_copy(update={"notice_id": notice_id})
-                found = matched
+            # One search serves both questions of a first sync: is one of these the record an
+            # earlier attempt made (it carries our stamp), and is one the same customer (matching)?
+            # A record of ours that the search misses (the CRM renamed the account after a crash)
+            # is the create's to find: the vendor refuses the second one (QBO requestid or name,
+            # Productive company_code) and the connector returns the first.
+            matched = self._match(target, account)
+            if isinstance(matched, SyncResult):
+                return matched.model_copy(update={"notice_id": notice_id})
+            found = matched
             if found is None:
                 record = target.create_account(account, idempotency_key=_create_key(account))
                 action = SyncAction.CREATED
@@ -281,6 +284,9 @@ class AccountSync:
         accounts on one customer record would merge their invoices, so that is a person's call too.
         """
         candidates = {c.ref.id: c for c in target.match_candidates(account)}
+        ours = [c for c in candidates.values() if c.made_for(account.source)]
+        if ours:
+            return ours[0]
         if not candidates:
             return None
         result = self._matcher.match(
@@ -358,6 +364,7 @@ class AccountSync:
                 checksum=record.view.checksum(),
                 synced_at=self._clock(),
                 content=record.view.synced_fields(),
+                target_modified_at=record.view.modified_at,
             ),
             action,
         )
@@ -373,6 +380,13 @@ class AccountSync:
             return _on_target(notice, target, xref.source, SyncAction.IGNORED, detail="deactivated copy")
         if notice.operation is Operation.DELETED:
             return self._drift(target, notice, xref, f"deleted in {target.system}")
+        if notice.occurred_at is not None and notice.occurred_at == xref.target_modified_at:
+            # The notice is about the very change the ledger last saw: the target stamps each change
+            # with its own modification time (QBO MetaData.LastUpdatedTime, Productive updated_at)
+            # and its webhook carries that instant, so our own write's echo needs no read back.
+            # A later change, ours or a person's, has a later instant and is read as before.
+            self._metrics.count("EchoesSuppressed")
+            return _on_target(notice, target, xref.source, SyncAction.ECHO)
         current = target.read_account(notice.record_id)
         if current.view.checksum() == xref.checksum:
             self._metrics.count("EchoesSuppressed")
@@ -396,6 +410,7 @@ class AccountSync:
                     "content": now,
                     "target": current.ref,
                     "synced_at": self._clock(),
+                    "target_modified_at": current.view.modified_at,
                 }
             ),
             SyncAction.ACCEPTED,

@@ -24,6 +24,7 @@ from shared.domain.errors import ConfigurationError, PermanentError, ValidationF
 from shared.domain.models import Account, SourceRef, SystemName, utcnow
 from shared.domain.ports import (
     MAX_MATCH_CANDIDATES,
+    CrossReference,
     EngagementRecord,
     EngagementStatus,
     ReceivedWebhook,
@@ -97,7 +98,9 @@ class ProductiveConnector:
     @staticmethod
     def _record(company: CompanyResource) -> TargetRecord:
         view = mapper.account_from_company(company)
-        return TargetRecord(ref=view.source, view=view)
+        return TargetRecord(
+            ref=view.source, view=view, origin=mapper.reference_origin(company.attributes.company_code)
+        )
 
     def read_account(self, record_id: str) -> TargetRecord:
         """The company `record_id` seen as an Account; NotFoundError when it does not exist."""
@@ -153,14 +156,13 @@ class ProductiveConnector:
     def create_account(self, account: Account, *, idempotency_key: str) -> TargetRecord:
         """Create the company, or return the one an earlier attempt created.
 
-        Productive offers no idempotency key on POST, so the stamped `company_code` is the device: look
-        it up first, and if a retried POST is refused because the code is taken (the first attempt did
-        land), find that company instead of failing. `idempotency_key` is therefore not sent.
+        Productive offers no idempotency key on POST, so the stamped `company_code` is the device: a
+        retried POST is refused because the code is taken (the first attempt did land), and that
+        company is found and brought up to date instead of failing. No look-up comes first: the
+        account sync has just searched (`match_candidates`, whose results show our stamp), and
+        Productive itself refuses the second code. `idempotency_key` is therefore not sent.
         """
         del idempotency_key  # no vendor device to pass it to; see the docstring
-        existing = self.find_account(account)
-        if existing is not None:
-            return self._converge(existing, account)
         try:
             created = self.client.create_company(mapper.company_attributes(account))
         except PermanentError:
@@ -170,9 +172,17 @@ class ProductiveConnector:
             return self._converge(landed, account)
         return self._record(created)
 
-    def update_account(self, record_id: str, account: Account, *, idempotency_key: str) -> TargetRecord:
+    def update_account(
+        self,
+        record_id: str,
+        account: Account,
+        *,
+        idempotency_key: str,
+        last_synced: CrossReference | None = None,
+    ) -> TargetRecord:
         """Overwrite the company's synced attributes with `account` (a PATCH is naturally idempotent)."""
-        del idempotency_key  # PATCH of the same attributes gives the same company; nothing to pass on
+        # PATCH of the same attributes gives the same company, and needs no version: nothing to pass on.
+        del idempotency_key, last_synced
         return self._record(self.client.update_company(record_id, mapper.company_attributes(account)))
 
     def deactivate_account(self, record_id: str, *, reason: str) -> TargetRecord:

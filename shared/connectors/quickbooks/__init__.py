@@ -24,6 +24,7 @@ from shared.domain.errors import ConfigurationError, NotFoundError, ValidationFa
 from shared.domain.models import Account, SourceRef, SystemName
 from shared.domain.ports import (
     MAX_MATCH_CANDIDATES,
+    CrossReference,
     EngagementRecord,
     EngagementStatus,
     ReceivedWebhook,
@@ -93,7 +94,11 @@ class QuickBooksConnector:
 
     @staticmethod
     def _record(customer: Customer) -> TargetRecord:
-        return TargetRecord(ref=mapper.source_ref(customer), view=mapper.account_view(customer))
+        return TargetRecord(
+            ref=mapper.source_ref(customer),
+            view=mapper.account_view(customer),
+            origin=None if customer.is_sub_customer else mapper.stamp_origin(customer),
+        )
 
     def read_account(self, record_id: str) -> TargetRecord:
         return self._record(self.client.read_customer(record_id))
@@ -166,8 +171,21 @@ class QuickBooksConnector:
             ) from exc
         return self._record(customer)
 
-    def update_account(self, record_id: str, account: Account, *, idempotency_key: str) -> TargetRecord:
+    def update_account(
+        self,
+        record_id: str,
+        account: Account,
+        *,
+        idempotency_key: str,
+        last_synced: CrossReference | None = None,
+    ) -> TargetRecord:
         """Sparse-update the customer with the current SyncToken; the requestid includes that token.
+
+        With `last_synced` (the ledger's SyncToken and content of our last write or read), the
+        update is sent over that SyncToken without reading the customer first: when nobody saved it
+        since, that is the current one and the write is one call; when someone did, QBO refuses it
+        with 5010 and the customer is read and written as below. The currency check uses the
+        currency the customer held as last synced (QBO keeps it fixed once a customer exists).
 
         Key + SyncToken: a resend of the same write over the same version is replayed by QBO, while
         writing content A, then B, then A again produces three distinct requests (each over a newer
@@ -179,36 +197,52 @@ class QuickBooksConnector:
         the bookkeeper's other edits; a second 5010 means the record is busy, and the error is
         transient so the queue tries again later.
         """
+        if last_synced is not None and last_synced.target.version and last_synced.target.id == record_id:
+            held = (last_synced.content or {}).get("currency")
+            self._refuse_currency_change(record_id, account, held if isinstance(held, str) else None)
+            try:
+                return self._sparse_write(record_id, account, idempotency_key, last_synced.target.version)
+            except StaleObjectError:
+                pass  # someone saved it since our last write: read the current version below
         for attempt in (1, 2):
             current = self.client.read_customer(record_id)
             current_view = mapper.account_view(current)
             target = self.project(account)
-            if account.currency and current_view.currency and account.currency != current_view.currency:
-                # CurrencyRef is fixed once a customer exists in QBO.
-                # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
-                raise ValidationFailed(
-                    f"quickbooks: customer {record_id} is in {current_view.currency}; QuickBooks cannot "
-                    f"change it to {account.currency}: create a new customer for the new currency"
-                )
+            self._refuse_currency_change(record_id, account, current_view.currency)
             if current_view.checksum() == target.checksum():
                 return self._record(current)  # content already there: no write, no echo
-            sync_token = current.SyncToken or "0"
-            body = mapper.sparse_update_payload(account, customer_id=record_id, sync_token=sync_token)
             try:
-                updated = self.client.update_customer(
-                    body, request_id=_request_id("u", idempotency_key, record_id, sync_token)
-                )
+                return self._sparse_write(record_id, account, idempotency_key, current.SyncToken or "0")
             except StaleObjectError:
                 if attempt == 2:
                     raise
-                continue
-            except DuplicateNameError as exc:
-                raise DuplicateNameError(
-                    f"{exc}. Renaming customer {record_id} to {body['DisplayName']!r} collides with "
-                    "another QuickBooks customer, vendor or employee: rename one of them"
-                ) from exc
-            return self._record(updated)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    @staticmethod
+    def _refuse_currency_change(record_id: str, account: Account, held: str | None) -> None:
+        if account.currency and held and account.currency != held:
+            # CurrencyRef is fixed once a customer exists in QBO.
+            # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+            raise ValidationFailed(
+                f"quickbooks: customer {record_id} is in {held}; QuickBooks cannot "
+                f"change it to {account.currency}: create a new customer for the new currency"
+            )
+
+    def _sparse_write(
+        self, record_id: str, account: Account, idempotency_key: str, sync_token: str
+    ) -> TargetRecord:
+        """One sparse update over `sync_token` (StaleObjectError when the customer moved on)."""
+        body = mapper.sparse_update_payload(account, customer_id=record_id, sync_token=sync_token)
+        try:
+            updated = self.client.update_customer(
+                body, request_id=_request_id("u", idempotency_key, record_id, sync_token)
+            )
+        except DuplicateNameError as exc:
+            raise DuplicateNameError(
+                f"{exc}. Renaming customer {record_id} to {body['DisplayName']!r} collides with "
+                "another QuickBooks customer, vendor or employee: rename one of them"
+            ) from exc
+        return self._record(updated)
 
     def deactivate_account(self, record_id: str, *, reason: str) -> TargetRecord:
         """Make the customer inactive (sparse update Active=false); an inactive one is left as it is.
