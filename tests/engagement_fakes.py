@@ -114,7 +114,7 @@ class FakeEngagementTarget:
         return self.records[record_id] if record_id else None
 
     def create_engagement(
-        self, engagement: Engagement, *, customer_id: str, idempotency_key: str
+        self, engagement: Engagement, *, customer_id: str, idempotency_key: str, searched: bool = False
     ) -> EngagementRecord:
         self._maybe_fail("create")
         assert engagement.opportunity is not None
@@ -282,6 +282,9 @@ class FakeStarter:
             return False
         self.started[name] = payload
         return True
+
+    def exists(self, name: str) -> bool:
+        return name in self.started
 
 
 def flaky(times: int, message: str = "503 from the vendor") -> list[Exception]:

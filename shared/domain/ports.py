@@ -388,9 +388,13 @@ class EngagementTarget(Protocol):
         ...
 
     def create_engagement(
-        self, engagement: Engagement, *, customer_id: str, idempotency_key: str
+        self, engagement: Engagement, *, customer_id: str, idempotency_key: str, searched: bool = False
     ) -> EngagementRecord:
-        """Create the engagement shell in DRAFT (not yet active), under the customer `customer_id`."""
+        """Create the engagement shell in DRAFT (not yet active), under the customer `customer_id`.
+
+        `searched`: the caller has just asked `find_engagement` (with this customer) and it found
+        nothing, so a connector that would look for its stamp first need not look again.
+        """
         ...
 
     def apply_rate_card(self, record_id: str, rate_card: RateCard) -> None:
@@ -519,6 +523,10 @@ class WorkflowStarter(Protocol):
 
     def start(self, name: str, payload: Mapping[str, Any]) -> bool:
         """True if started; False if an execution of that name already exists (a duplicate prevented)."""
+        ...
+
+    def exists(self, name: str) -> bool:
+        """True if an execution of that name was started (whatever became of it)."""
         ...
 
 

@@ -132,10 +132,15 @@ class AccountSync:
         self._metrics.count("FailedTransactions", dimensions={"source": notice.provider.value})
         return SyncReport()
 
-    def sync_account(self, account_id: str, *, notice: ChangeNotice | None = None) -> SyncReport:
-        """Fetch the account from its system of record and upsert it into every target."""
-        source = self._source()
-        account = source.fetch_account(account_id)
+    def sync_account(
+        self, account_id: str, *, notice: ChangeNotice | None = None, account: Account | None = None
+    ) -> SyncReport:
+        """Fetch the account from its system of record and upsert it into every target.
+
+        `account`: the record as the caller has just read it from the system of record (not read again).
+        """
+        if account is None:
+            account = self._source().fetch_account(account_id)
         lease = f"account:{account.source.system}:{account.source.id}"
         owner = uuid.uuid4().hex
         if not self._ledger.acquire_lease(lease, owner, LEASE_SECONDS):

@@ -32,7 +32,7 @@ from shared.domain.dimensions import FinancialDimensions
 from shared.domain.engagements import BillingModel, Engagement, Milestone
 from shared.domain.errors import NotFoundError, PermanentError, TransientError, ValidationFailed
 from shared.domain.events import EngagementActivated
-from shared.domain.models import CanonicalModel, EntityType, SourceRef, SystemName, utcnow
+from shared.domain.models import Account, CanonicalModel, EntityType, SourceRef, SystemName, utcnow
 from shared.domain.money import Money
 from shared.domain.ports import (
     AccountSource,
@@ -124,6 +124,8 @@ class SetupState(CanonicalModel):
     # The opportunity as the CRM had it when setup validated it: every later step works from this one
     # reading (one fetch per setup, not one per step), and all steps agree on what was sold.
     opportunity: dict[str, Any] | None = None
+    # The customer's account as validation read it, for the next step (one CRM read, not two).
+    account: dict[str, Any] | None = None
 
 
 def execution_name(opportunity_id: str, close_version: str | None) -> str:
@@ -237,16 +239,17 @@ class EngagementSetup:
             raise ValidationFailed(f"opportunity {opportunity.source} is {opportunity.status}, not won")
         if opportunity.amount.amount <= 0:
             raise ValidationFailed(f"opportunity {opportunity.source}: field 'amount' must be positive")
+        # One reading of the account serves this step and the next (`upsert_customer` syncs it).
+        account = self._accounts().fetch_account(opportunity.account.id)
         if self._missing_customers(opportunity.account):
             # Not synced yet (the account notice may still be queued): sync it now, then look again.
-            self._account_sync().sync_account(opportunity.account.id)
+            self._account_sync().sync_account(opportunity.account.id, account=account)
         missing = self._missing_customers(opportunity.account)
         if missing:
             raise ValidationFailed(
                 f"account {opportunity.account.id} is not in {', '.join(missing)} after syncing it; "
                 "see the account's open exceptions"
             )
-        account = self._accounts().fetch_account(opportunity.account.id)
         absent = [name for name in self._required if getattr(account, name, None) in (None, "")]
         if absent:
             raise ValidationFailed(f"account {opportunity.account.id}: required field '{absent[0]}' is empty")
@@ -254,6 +257,7 @@ class EngagementSetup:
             update={
                 "account_id": opportunity.account.id,
                 "opportunity": opportunity.model_dump(mode="json"),
+                "account": account.model_dump(mode="json"),
                 "status": "validated",
             }
         )
@@ -261,7 +265,9 @@ class EngagementSetup:
     def upsert_customer(self, state: SetupState) -> SetupState:
         """Client in the PSA and customer in accounting are current (idempotent: unchanged is a no-op)."""
         opportunity = self._opportunity(state)
-        self._account_sync().sync_account(opportunity.account.id)
+        # The account as validation read it a step ago; a CRM edit since has its own notice.
+        read = Account.model_validate(state.account) if state.account is not None else None
+        self._account_sync().sync_account(opportunity.account.id, account=read)
         customers: dict[str, str] = {}
         for role, system in self._target_systems().items():
             xref = self._ledger.cross_reference(EntityType.ACCOUNT, opportunity.account, system)
@@ -400,7 +406,10 @@ class EngagementSetup:
                 continue
             # New, or a draft an earlier attempt began: create_engagement finds and finishes it.
             record = target.create_engagement(
-                held, customer_id=state.customers[role], idempotency_key=f"{state.execution}:{role}"
+                held,
+                customer_id=state.customers[role],
+                idempotency_key=f"{state.execution}:{role}",
+                searched=existing is None,
             )
             created[role] = record.ref.id
         return state.model_copy(
@@ -833,6 +842,16 @@ class WorkflowStart:
 
     def on_notice(self, notice: ChangeNotice) -> str | None:
         """The execution name started, or None (not won, a duplicate, or an exception opened)."""
+        if notice.won is False:
+            # The notice itself says the deal is open: nothing to set up, and no fetch to learn it.
+            return None
+        if notice.won and notice.stage_changed_at is not None:
+            # The notice names its close: an execution for it already started (a redelivery, an
+            # edit, the hub's own write-back) needs no fetch to be recognised as a duplicate.
+            known = initial_state(notice.record_id, notice.stage_changed_at.isoformat(), now=self._clock())
+            if self._starter().exists(str(known["execution"])):
+                self._metrics.count("DuplicatesPrevented", dimensions={"flow": "engagement_setup"})
+                return None
         try:
             opportunity = self._opportunities().fetch_opportunity(notice.record_id)
         except IncompleteOpenDeal:

@@ -293,7 +293,7 @@ class QuickBooksConnector:
         return None
 
     def create_engagement(
-        self, engagement: Engagement, *, customer_id: str, idempotency_key: str
+        self, engagement: Engagement, *, customer_id: str, idempotency_key: str, searched: bool = False
     ) -> EngagementRecord:
         """Create the engagement as an inactive (DRAFT) sub-customer of customer `customer_id`.
 
@@ -305,6 +305,7 @@ class QuickBooksConnector:
         https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
         https://blogs.intuit.com/blog/2015/04/06/15346/
         """
+        del searched  # nothing is looked up first: the requestid and the name refuse a second one
         class_id, department_id = _tracking_ids(engagement)
         self._require_tracking("class", class_id, self.client.query_classes)
         self._require_tracking("department", department_id, self.client.query_departments)
