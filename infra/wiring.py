@@ -25,7 +25,7 @@ class Access(StrEnum):
     READ_WRITE = "read_write"
     PUT = "put"  # event bus: PutEvents
     SEND = "send"  # queue: SendMessage
-    START = "start"  # state machine: StartExecution, and DescribeExecution of its executions
+    START = "start"  # state machine: StartExecution
     TASK_RESPONSE = "task_response"  # state machine: SendTaskSuccess/Failure/Heartbeat
     PUBLISH = "publish"  # topic: Publish
 
@@ -294,13 +294,7 @@ WIRING = Wiring(
         Rule(
             "opportunity-notices",
             bus=BUS.name,
-            # A notice that itself says the deal is open (won: false) never needs the workflow start;
-            # true and null (the notice does not say) go on. Matching true/null is EventBridge's
-            # literal matching: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
-            pattern={
-                "source": [{"prefix": "close2cash.webhooks."}],
-                "detail": {"entity": ["opportunity"], "won": [True, None]},
-            },
+            pattern={"source": [{"prefix": "close2cash.webhooks."}], "detail": {"entity": ["opportunity"]}},
             queue=OPPORTUNITY_CHANGES.name,
         ),
     ),

@@ -283,9 +283,6 @@ class FakeStarter:
         self.started[name] = payload
         return True
 
-    def exists(self, name: str) -> bool:
-        return name in self.started
-
 
 def flaky(times: int, message: str = "503 from the vendor") -> list[Exception]:
     """`times` transient failures, for FakeEngagementTarget.fail_next."""

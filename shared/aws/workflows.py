@@ -29,16 +29,6 @@ class StepFunctionsWorkflow:
             return False
         return True
 
-    def exists(self, name: str) -> bool:
-        # An execution's ARN is its state machine's, with `execution` for `stateMachine` and its name.
-        # https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html
-        arn = self._arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
-        try:
-            self._client.describe_execution(executionArn=arn)
-        except self._client.exceptions.ExecutionDoesNotExist:
-            return False
-        return True
-
     def succeed(self, token: str, output: Mapping[str, Any]) -> None:
         try:
             self._client.send_task_success(taskToken=token, output=json.dumps(output))

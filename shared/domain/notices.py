@@ -54,11 +54,6 @@ class ChangeNotice(CanonicalModel):
         description="on an opportunity: whether the notice itself says it is closed and won"
         " (None: it does not say, the record is fetched to know)",
     )
-    stage_changed_at: UtcDateTime | None = Field(
-        default=None,
-        description="on an opportunity: when its stage last changed, as the notice itself says"
-        " (None: it does not say); one close keeps it through every edit and echo",
-    )
     merged_away_id: str | None = Field(
         default=None,
         max_length=512,

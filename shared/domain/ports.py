@@ -525,10 +525,6 @@ class WorkflowStarter(Protocol):
         """True if started; False if an execution of that name already exists (a duplicate prevented)."""
         ...
 
-    def exists(self, name: str) -> bool:
-        """True if an execution of that name was started (whatever became of it)."""
-        ...
-
 
 class Notifier(Protocol):
     """Tells people something (an SNS topic in AWS and locally): staffing, approval reminders."""

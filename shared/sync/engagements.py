@@ -845,13 +845,6 @@ class WorkflowStart:
         if notice.won is False:
             # The notice itself says the deal is open: nothing to set up, and no fetch to learn it.
             return None
-        if notice.won and notice.stage_changed_at is not None:
-            # The notice names its close: an execution for it already started (a redelivery, an
-            # edit, the hub's own write-back) needs no fetch to be recognised as a duplicate.
-            known = initial_state(notice.record_id, notice.stage_changed_at.isoformat(), now=self._clock())
-            if self._starter().exists(str(known["execution"])):
-                self._metrics.count("DuplicatesPrevented", dimensions={"flow": "engagement_setup"})
-                return None
         try:
             opportunity = self._opportunities().fetch_opportunity(notice.record_id)
         except IncompleteOpenDeal:

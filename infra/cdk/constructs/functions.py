@@ -188,8 +188,6 @@ def grant(resource: Resource, use: Use, grantee: iam.IGrantable) -> str:
     elif isinstance(resource, sfn.StateMachine):
         if access is Access.START:
             resource.grant_start_execution(grantee)
-            # Whether a close's execution already started, before the CRM is asked (workflow_start).
-            resource.grant_execution(grantee, "states:DescribeExecution")
             return resource.state_machine_arn
         if access is Access.TASK_RESPONSE:
             resource.grant_task_response(grantee)

@@ -198,25 +198,18 @@ class OutboundMessageReceiver:
                     notification_id,
                 ),
                 realm=organization_id,
-                **_opportunity_hints(sobject, notification_id) if entity is EntityType.OPPORTUNITY else {},
+                **_opportunity_hints(sobject) if entity is EntityType.OPPORTUNITY else {},
             )
         return tuple(notices.values())
 
 
-def _opportunity_hints(sobject: Element, notification_id: str) -> dict[str, object]:
-    """What an Opportunity notification says of the close, when its rule sends those fields.
+def _opportunity_hints(sobject: Element) -> dict[str, object]:
+    """What an Opportunity notification says of the close, when its rule sends IsWon.
 
     The outbound message carries the fields its rule was set up to send, with the record's values
-    at the time of the notification (null ones left out), so a notification that names IsWon says
-    whether the deal is won, and one that names LastStageChangeDate says which close it belongs to:
-    the workflow start then needs no fetch for an open deal, or for a close it has already started.
+    at the time of the notification, so a notification that names IsWon says whether the deal is
+    won: the workflow start then needs no fetch to skip an open deal.
     https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_om_outboundmessaging_understanding.htm
     """
-    hints: dict[str, object] = {}
     won = _record_field(sobject, "IsWon")
-    if won in ("true", "false"):
-        hints["won"] = won == "true"
-    stage = _timestamp(_record_field(sobject, "LastStageChangeDate"), notification_id)
-    if stage is not None:
-        hints["stage_changed_at"] = stage
-    return hints
+    return {"won": won == "true"} if won in ("true", "false") else {}
