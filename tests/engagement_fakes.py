@@ -31,6 +31,7 @@ class FakeOpportunities:
     def __init__(self) -> None:
         self.opportunities: dict[str, Opportunity] = {}
         self.written: dict[str, list[SetupOutcome]] = {}
+        self.fetches = 0
 
     def put(
         self,
@@ -74,6 +75,7 @@ class FakeOpportunities:
         return opportunity
 
     def fetch_opportunity(self, opportunity_id: str) -> Opportunity:
+        self.fetches += 1
         if opportunity_id not in self.opportunities:
             raise NotFoundError(f"no opportunity {opportunity_id}")
         return self.opportunities[opportunity_id]

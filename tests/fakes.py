@@ -165,6 +165,7 @@ class FakeTarget:
         self.requests: dict[str, str] = {}  # idempotency key -> record id
         self.writes = 0
         self.searches = 0
+        self.lookups = 0  # find_account calls (the stamped-record look-up)
         self.inactive: set[str] = set()
 
     def project(self, account: Account) -> Account:
@@ -189,6 +190,7 @@ class FakeTarget:
         return self._record(record_id)
 
     def find_account(self, account: Account) -> TargetRecord | None:
+        self.lookups += 1
         record_id = self.requests.get(f"c2c-{account.source.system}-{account.source.id}")
         return self._record(record_id) if record_id else None
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from shared.domain.commercial import OpportunityStatus
 from shared.domain.events import EngagementActivated
 from shared.domain.models import SystemName
 from shared.domain.notices import ChangeNotice, Operation
@@ -451,6 +452,36 @@ def test_duplicate_closed_won_starts_one_execution_and_a_reclose_starts_another(
     assert start.on_notice(notice.model_copy(update={"event_id": "e3"})) is not None
     assert len(starter.started) == 2
     assert metrics.totals["DuplicatesPrevented[flow=engagement_setup]"] == 1
+
+
+def test_a_notice_that_says_the_deal_is_open_starts_nothing_and_reads_nothing(world: World) -> None:
+    starter = FakeStarter()
+    start = WorkflowStart(
+        opportunities=lambda: world.opportunities,
+        starter=lambda: starter,
+        ledger=world.ledger,
+        metrics=FakeMetrics(),
+        approval_timeout_seconds=60,
+    )
+    world.opportunities.put("006O", "001A", status=OpportunityStatus.OPEN)
+    # given an outbound message whose IsWon field says the deal is still open
+    notice = ChangeNotice(
+        provider=SystemName.SALESFORCE,
+        event_id="e1",
+        entity="opportunity",
+        vendor_type="Opportunity",
+        record_id="006O",
+        operation=Operation.CHANGED,
+        won=False,
+    )
+    # when the workflow start hears of it
+    assert start.on_notice(notice) is None
+    # then no setup starts and the CRM is not asked
+    assert starter.started == {} and world.opportunities.fetches == 0
+    # and a notice that says it is won is fetched and checked as before
+    world.opportunities.put("006O", "001A")
+    assert start.on_notice(notice.model_copy(update={"event_id": "e2", "won": True})) is not None
+    assert world.opportunities.fetches == 1
 
 
 def test_the_hubs_own_write_back_does_not_start_a_second_setup(world: World) -> None:
