@@ -1,0 +1,347 @@
+"""The WSGI app: routes, the fault switches, the API allocation, and the sandbox's constructor."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from wsgiref.types import StartResponse, WSGIEnvironment
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from infra.local.sandboxes.salesforce.auth import OAuthServer
+from infra.local.sandboxes.salesforce.composite import CompositeResources
+from infra.local.sandboxes.salesforce.control import ControlApi
+from infra.local.sandboxes.salesforce.describe import DescribeResources
+from infra.local.sandboxes.salesforce.errors import FAULTS, SalesforceApiError
+from infra.local.sandboxes.salesforce.ids import IdFactory, to_18
+from infra.local.sandboxes.salesforce.outbound import (
+    DeliveryAttempt,
+    OutboundRules,
+    PendingNotification,
+    Subscriber,
+)
+from infra.local.sandboxes.salesforce.schema import OBJECT_FIELDS
+from infra.local.sandboxes.salesforce.sobjects import SObjectResources
+from infra.local.sandboxes.salesforce.soql import Cursor
+from infra.local.sandboxes.salesforce.versions import check_version, served_versions
+from infra.local.sandboxes.salesforce.wire import Clock, error_response, json_response
+
+
+class SalesforceSandbox(
+    ControlApi, OutboundRules, SObjectResources, DescribeResources, CompositeResources, OAuthServer
+):
+    """A local Salesforce org for tests and the demo: a WSGI app plus a thread-safe control API."""
+
+    def __init__(
+        self,
+        *,
+        organization_id: str = "00D8d000005XaMpEAK",
+        client_id: str = "3MVG9close2cash.sandbox.client",
+        client_secret: str = "sandbox-client-secret",  # noqa: S107 - a local twin's default
+        clock: Clock | None = None,
+        api_version: str = "62.0",
+        api_limit: int = 15_000,
+        page_size: int = 2_000,
+        token_ttl: timedelta = timedelta(hours=2),
+        multi_currency: bool = True,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not re.fullmatch(r"00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?", organization_id):
+            raise ValueError("organization_id must be a 15- or 18-character id starting with 00D")
+        # A real org's 18-character id always carries the case-safe suffix of its first 15
+        # characters; a hand-typed suffix is corrected so that what the org sends is consistent.
+        self.organization_id = to_18(organization_id[:15])
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.api_version = api_version
+        self.multi_currency = multi_currency
+        self.base_url = "http://salesforce.sandbox"
+        self._clock: Clock = clock or (lambda: datetime.now(UTC))
+        self._sleep = sleep
+        self._lock = threading.RLock()
+        self._delivery_lock = threading.Lock()
+        self._ids = IdFactory()
+        self._user_id = to_18("0058d000001IntU")
+        self._action_id = to_18("04k8d000000Om1A")
+        # Developer Edition's daily allocation (3p figure, VENDORS.md); set_api_limit changes it.
+        self._api_limit = api_limit
+        self._api_calls: deque[datetime] = deque()
+        self._page_size = page_size
+        self._token_ttl = token_ttl
+        self._tokens: dict[str, datetime] = {}
+        self._objects: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in OBJECT_FIELDS}
+        self._stage_seen: dict[str, str] = {}  # opportunity id -> stage at its LastStageChangeDate
+        self._version = api_version
+        self.standard_pricebook_id = self._insert(
+            "Pricebook2", {"Name": "Standard Price Book", "IsActive": True, "IsStandard": True}
+        )
+        self._cursors: dict[str, Cursor] = {}
+        self._faults: deque[int] = deque()
+        self._latency = 0.0
+        self._subscriber: Subscriber | None = None
+        self._default_token = secrets.token_urlsafe(24)
+        self._pending: list[PendingNotification] = []
+        self.delivery_attempts: list[DeliveryAttempt] = []
+        self._last_delivered: list[PendingNotification] = []
+        self.dropped_notifications: list[PendingNotification] = []
+        self.requests: list[tuple[str, str]] = []
+        self._delete_log: list[tuple[str, str, datetime]] = []  # (sobject, id, deleted at)
+        self._seed_org()
+        self._routes = Map(
+            [
+                Rule("/services/oauth2/token", methods=["POST"], endpoint="token"),
+                Rule("/services/data", methods=["GET"], endpoint="versions"),
+                Rule("/services/data/v<version>/sobjects/<sobject>", methods=["POST"], endpoint="create"),
+                Rule(
+                    "/services/data/v<version>/sobjects/<sobject>/<record_id>",
+                    methods=["GET", "PATCH", "DELETE"],
+                    endpoint="row",
+                ),
+                Rule(
+                    "/services/data/v<version>/sobjects/<sobject>/<id_field>/<value>",
+                    methods=["GET", "PATCH"],
+                    endpoint="external_id",
+                ),
+                Rule("/services/data/v<version>/query", methods=["GET"], endpoint="query"),
+                Rule("/services/data/v<version>/queryAll", methods=["GET"], endpoint="query_all"),
+                Rule(
+                    "/services/data/v<version>/sobjects/<sobject>/deleted",
+                    methods=["GET"],
+                    endpoint="deleted",
+                ),
+                Rule("/services/data/v<version>/query/<locator>", methods=["GET"], endpoint="query_more"),
+                Rule(
+                    "/services/data/v<version>/sobjects/<sobject>/updated",
+                    methods=["GET"],
+                    endpoint="updated",
+                ),
+                Rule(
+                    "/services/data/v<version>/sobjects/<sobject>/describe",
+                    methods=["GET"],
+                    endpoint="describe",
+                ),
+                Rule("/services/data/v<version>/sobjects", methods=["GET"], endpoint="describe_global"),
+                Rule("/services/data/v<version>/sobjects/<sobject>", methods=["GET"], endpoint="basic_info"),
+                Rule("/services/data/v<version>/limits", methods=["GET"], endpoint="limits"),
+                Rule(
+                    "/services/data/v<version>/composite/sobjects",
+                    methods=["POST", "PATCH"],
+                    endpoint="collection",
+                ),
+                Rule(
+                    "/services/data/v<version>/composite/sobjects/<sobject>/<id_field>",
+                    methods=["PATCH"],
+                    endpoint="collection_upsert",
+                ),
+                Rule("/services/data/v<version>/composite", methods=["POST"], endpoint="composite"),
+            ],
+            strict_slashes=False,
+        )
+
+    def _seed_org(self) -> None:
+        """The Organization record and the integration user, as every org has them."""
+        now = self._clock()
+        org: dict[str, Any] = dict.fromkeys(self._object_fields("Organization"))
+        org.update(self._system_fields(self.organization_id, now))
+        org.update(
+            Name="close2cash sandbox org",
+            OrganizationType="Developer Edition",
+            InstanceName="SANDBOX1",
+            IsSandbox=False,
+            DefaultLocaleSidKey="en_US",
+            LanguageLocaleKey="en_US",
+            TimeZoneSidKey="GMT",
+        )
+        self._objects["Organization"][self.organization_id] = org
+        user: dict[str, Any] = dict.fromkeys(self._object_fields("User"))
+        user.update(self._system_fields(self._user_id, now))
+        user.update(
+            Username="integration@close2cash.sandbox",
+            Name="Integration User",
+            FirstName="Integration",
+            LastName="User",
+            Email="integration@close2cash.sandbox",
+            Alias="integ",
+            TimeZoneSidKey="GMT",
+            UserType="Standard",
+            IsActive=True,
+        )
+        self._objects["User"][self._user_id] = user
+
+    # --- control API ---------------------------------------------------------------------------
+
+    def connection(self, base_url: str) -> dict[str, Any]:
+        """The connection settings `shared.connectors.salesforce.build` accepts for this org at `base_url`."""
+        with self._lock:
+            self.base_url = base_url.rstrip("/")
+            token = self._subscriber.token if self._subscriber else self._default_token
+            return {
+                "login_url": self.base_url,
+                "api_version": self.api_version,
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "organization_id": self.organization_id,
+                "webhook_token": token,
+                "multi_currency": self.multi_currency,
+            }
+
+    def wsgi_app(self) -> SalesforceSandbox:
+        """The WSGI application to serve (the sandbox itself is one)."""
+        return self
+
+    def fail_next(self, n: int, status: int = 503) -> None:
+        """The next `n` REST data API requests (not the token endpoint) answer `status` with an error body."""
+        with self._lock:
+            self._faults.extend([status] * n)
+
+    def set_api_limit(self, n: int) -> None:
+        """The org's rolling 24-hour API allocation; calls beyond it get 403 REQUEST_LIMIT_EXCEEDED."""
+        with self._lock:
+            self._api_limit = n
+
+    def set_latency(self, seconds: float) -> None:
+        """Delay every response by `seconds` (through the injected sleep)."""
+        with self._lock:
+            self._latency = seconds
+
+    def expire_sessions(self) -> None:
+        """Invalidate every access token issued so far (an admin revoked sessions / they timed out)."""
+        with self._lock:
+            self._tokens.clear()
+
+    @property
+    def api_usage(self) -> tuple[int, int]:
+        """(calls in the last 24 hours, daily allocation)."""
+        with self._lock:
+            return self._usage(), self._api_limit
+
+    # --- WSGI ----------------------------------------------------------------------------------
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self._handle(request)
+        return response(environ, start_response)
+
+    def _handle(self, request: Request) -> Response:
+        with self._lock:
+            latency = self._latency
+            self.requests.append((request.method, request.path))
+        if latency:
+            self._sleep(latency)
+        adapter = self._routes.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+        except NotFound:
+            return error_response(
+                SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+            )
+        except MethodNotAllowed:
+            return error_response(
+                SalesforceApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed")
+            )
+        if endpoint == "token":
+            return self._token(request)
+        if endpoint == "versions":
+            return json_response(served_versions(self.api_version))
+        with self._lock:
+            try:
+                self._authorize(request)
+                if self._faults:
+                    status = self._faults.popleft()
+                    code, message = FAULTS.get(status, ("UNKNOWN_EXCEPTION", "Injected failure"))
+                    raise SalesforceApiError(status, code, message)
+                self._spend_api_call()
+                response = self._answer(endpoint, request, {k: str(v) for k, v in args.items()})
+            except SalesforceApiError as exc:
+                response = error_response(exc)
+            response.headers["Sforce-Limit-Info"] = f"api-usage={self._usage()}/{self._api_limit}"
+            return response
+
+    def _answer(self, endpoint: str, request: Request, args: dict[str, str]) -> Response:
+        """One data API request, at the version it names (record URLs carry that version)."""
+        check_version(args["version"], self.api_version)
+        outer = self._version
+        self._version = args["version"]
+        try:
+            return self._dispatch(endpoint, request, args)
+        finally:
+            self._version = outer
+
+    def _route(self, request: Request) -> Response:
+        """A composite subrequest: routed and answered like a request of its own, inside this call."""
+        adapter = self._routes.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+            if endpoint in {"token", "versions"}:
+                raise NotFound
+            return self._answer(endpoint, request, {k: str(v) for k, v in args.items()})
+        except (NotFound, MethodNotAllowed):
+            error = SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        except SalesforceApiError as exc:
+            error = exc
+        return error_response(error)
+
+    def _dispatch(self, endpoint: str, request: Request, args: dict[str, str]) -> Response:
+        if endpoint in {"create", "row", "external_id"}:
+            sobject = args["sobject"]
+            # Account has no External ID field, so it has no sObject Rows by External ID resource.
+            if sobject not in OBJECT_FIELDS or (endpoint == "external_id" and sobject == "Account"):
+                raise SalesforceApiError(404, "NOT_FOUND", "The requested resource does not exist")
+            return self._dispatch_object(endpoint, request, args)
+        if endpoint == "query":
+            return json_response(self._run_query(request, args["version"]))
+        if endpoint == "query_all":
+            return json_response(self._run_query(request, args["version"], include_deleted=True))
+        if endpoint == "deleted":
+            return json_response(self._get_deleted(request, args["sobject"]))
+        if endpoint == "updated":
+            return json_response(self._get_updated(request, args["sobject"]))
+        if endpoint == "query_more":
+            return json_response(self._query_more(args["locator"], args["version"]))
+        return self._dispatch_meta(endpoint, request, args)
+
+    def _dispatch_meta(self, endpoint: str, request: Request, args: dict[str, str]) -> Response:
+        """Describe, limits, collections and composite."""
+        if endpoint == "describe_global":
+            return json_response(self._describe_global())
+        if endpoint == "describe":
+            return json_response(self._describe(args["sobject"]))
+        if endpoint == "basic_info":
+            # sObject Basic Information: the object's summary and recently viewed items (none here).
+            # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_sobject_basic_info.htm
+            summary = self._describe(args["sobject"])
+            summary.pop("fields")
+            summary.pop("childRelationships")
+            return json_response({"objectDescribe": summary, "recentItems": []})
+        if endpoint == "limits":
+            return json_response(self._limits())
+        if endpoint == "collection":
+            return json_response(self._collection(request))
+        if endpoint == "collection_upsert":
+            sobject = args["sobject"]
+            self._external_id_field(sobject, args["id_field"])
+            return json_response(self._collection(request, upsert=(sobject, args["id_field"])))
+        return json_response(self._composite(request))
+
+    # --- limits --------------------------------------------------------------------------------
+
+    def _usage(self) -> int:
+        horizon = self._clock() - timedelta(hours=24)
+        while self._api_calls and self._api_calls[0] <= horizon:
+            self._api_calls.popleft()
+        return len(self._api_calls)
+
+    def _spend_api_call(self) -> None:
+        # Rolling 24-hour allocation; once spent, every call of the org is refused with 403.
+        # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
+        if self._usage() >= self._api_limit:
+            raise SalesforceApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        self._api_calls.append(self._clock())
