@@ -247,7 +247,8 @@ class ProductiveConnector:
             project
             # `query` (free text over name and number) keeps a client with many projects to one page.
             for project in self.client.iter_projects(
-                {"company_id": customer_id, "status": "1", "query": engagement.name}
+                {"company_id": customer_id, "status": "1", "query": engagement.name},
+                include="template_object",  # the template it was copied from, compared below
             )
             if (project.attributes.name or "").strip() == engagement.name.strip()
             and not mapper.is_engagement_reference(project.attributes.project_number)

@@ -190,25 +190,43 @@ class ProductiveClient:
     # --- shared pieces of the engagement endpoints ----------------------------------------------
 
     def _list_params(
-        self, filters: Mapping[str, str] | None, page_number: int, page_size: int | None
+        self,
+        filters: Mapping[str, str] | None,
+        page_number: int,
+        page_size: int | None,
+        include: str | None = None,
     ) -> dict[str, str]:
         params: dict[str, str] = {
             "page[number]": str(page_number),
             "page[size]": str(page_size or self.connection.page_size),
         }
+        if include:
+            # Relationships carry `data` only when included: "By default, information about these
+            # relationships is not included" (https://developer.productive.io/resource_representation.html).
+            params["include"] = include
         for key, value in (filters or {}).items():
             name, _, operation = key.partition(":")
             params[f"filter[{name}][{operation}]" if operation else f"filter[{name}]"] = value
         return params
 
-    def _list(self, path: str, filters: Mapping[str, str] | None, page_number: int, model: type[Any]) -> Any:
-        response = self.http.request("GET", path, params=self._list_params(filters, page_number, None))
+    def _list(
+        self,
+        path: str,
+        filters: Mapping[str, str] | None,
+        page_number: int,
+        model: type[Any],
+        include: str | None = None,
+    ) -> Any:
+        params = self._list_params(filters, page_number, None, include)
+        response = self.http.request("GET", path, params=params)
         return self._parse(response, model)
 
-    def _iter(self, path: str, filters: Mapping[str, str] | None, model: type[Any]) -> Iterator[Any]:
+    def _iter(
+        self, path: str, filters: Mapping[str, str] | None, model: type[Any], include: str | None = None
+    ) -> Iterator[Any]:
         page = 1
         while True:
-            document = self._list(path, filters, page, model)
+            document = self._list(path, filters, page, model, include)
             yield from document.data
             if page >= document.meta.total_pages or not document.data:
                 return
@@ -255,9 +273,12 @@ class ProductiveClient:
 
     # https://developer.productive.io/projects.html "GET /api/v2/projects" (filters id, project_type,
     # company_id, status, query; filter operations supported)
-    def iter_projects(self, filters: Mapping[str, str] | None = None) -> Iterator[ProjectResource]:
-        """Every project matching `filters` (same filter spelling as `list_companies`)."""
-        yield from self._iter("projects", filters, ProjectListDocument)
+    def iter_projects(
+        self, filters: Mapping[str, str] | None = None, *, include: str | None = None
+    ) -> Iterator[ProjectResource]:
+        """Every project matching `filters` (same filter spelling as `list_companies`), with `include`d
+        relationships (comma-separated, e.g. "template_object") carrying their ids."""
+        yield from self._iter("projects", filters, ProjectListDocument, include)
 
     # https://developer.productive.io/projects.html "GET /api/v2/projects/{id}"
     def get_project(self, project_id: str) -> ProjectResource:

@@ -224,6 +224,21 @@ def test_a_project_of_the_same_name_that_is_numbered_is_never_adopted(
     assert first.ref.id != second.ref.id and len(sandbox.projects()) == 2
 
 
+def test_an_unnumbered_project_of_the_same_name_from_another_template_is_not_adopted(
+    connector, sandbox, customer_id, template
+):
+    # given a person copied a project of the same name for this client from another template
+    other_template = sandbox.add_template("Template: advisory")
+    foreign = connector.client.copy_project(
+        {"name": engagement(template).name, "template_id": other_template, "company_id": customer_id}
+    )
+    # when the hub creates its engagement (Productive lists relationships' ids only when included)
+    record = connector.create_engagement(engagement(template), customer_id=customer_id, idempotency_key="k")
+    # then it makes its own copy of its own template instead of taking the stranger's project
+    assert record.ref.id != foreign.id and len(sandbox.projects()) == 2
+    assert sandbox.project(record.ref.id)["relationships"]["template_object"]["data"]["id"] == template
+
+
 def test_an_unavailable_copy_is_retried_in_the_request(connector, sandbox, customer_id, template, sleeps):
     sandbox.fail_next(2, 503, path="/projects/copy")  # refused before acting: safe to send again
     record = connector.create_engagement(engagement(template), customer_id=customer_id, idempotency_key="k")

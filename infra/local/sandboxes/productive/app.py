@@ -1,14 +1,4 @@
-"""A local twin of Productive.io's companies, projects, budgets and services, with signed webhooks.
-
-It speaks the protocol as documented at https://developer.productive.io/: JSON:API documents,
-`X-Auth-Token` + `X-Organization-Id` on every request, `Content-Type: application/vnd.api+json` on
-writes (415 otherwise), `?filter[...]` with operations, `?page[number]&page[size]` with totals in
-`meta`, JSON:API error bodies, 429 at 100 requests / 10 s and 4000 / 30 min, and
-`Productive-Signature`-signed webhooks for company and project events — including the hub's own API
-writes, which is how echoes arise. Projects are copied from template projects (`POST /projects/copy`),
-archived and restored; budgets are `deals` with `budget: true`, closed and reopened; services price a
-budget per service type.
-"""
+"""The Productive sandbox's WSGI app and control API: auth, throttle, faults, routes, writes and webhooks."""
 
 from __future__ import annotations
 
@@ -17,11 +7,8 @@ import hashlib
 import hmac
 import itertools
 import json
-import math
 import threading
-import uuid
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,11 +16,14 @@ from typing import Any
 import httpx
 from werkzeug.wrappers import Request, Response
 
-JSON_API = "application/vnd.api+json"
-DEFAULT_PAGE_SIZE = 30  # https://developer.productive.io/ "Pagination": page_size "30 by default"
-MAX_PAGE_SIZE = 200
+from infra.local.sandboxes.kit import FaultSwitch, Outbox, RateWindows, Subscriber, Window, deliver
+from infra.local.sandboxes.productive import filters, listing
+from infra.local.sandboxes.productive.errors import JSON_API, ApiError, json_response
+from infra.local.sandboxes.productive.filters import related as _related
+
 # https://developer.productive.io/guides/rate-limits
 RATE_LIMITS: tuple[tuple[int, float], ...] = ((100, 10.0), (4000, 1800.0))
+_WINDOWS = tuple(Window(f"{limit}/{seconds:.0f}s", limit, seconds) for limit, seconds in RATE_LIMITS)
 # https://developer.productive.io/webhooks.html "Webhook events"
 EVENT_COMPANY_CREATED, EVENT_COMPANY_UPDATED, EVENT_COMPANY_ARCHIVED = 29, 30, 31
 EVENT_PROJECT_CREATED, EVENT_PROJECT_UPDATED = 5, 10
@@ -60,40 +50,12 @@ WRITABLE = frozenset(
         "contact",
     }
 )
-# String filters this twin evaluates; the rest of the documented list is refused as unsupported
-# (Productive answers 400 "Unsupported Filter" for filters an endpoint does not know).
-STRING_FILTERS = frozenset({"name", "company_code", "billing_name", "default_currency", "vat"})
-OPERATIONS = frozenset({"eq", "not_eq", "contains", "not_contain"})
-
-
-class _ApiError(Exception):
-    def __init__(self, status: int, title: str, detail: str, pointer: str | None = None) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail, self.pointer = status, title, detail, pointer
-
-    def response(self) -> Response:
-        # Error shape as shown at https://developer.productive.io/ "Filtering" (numeric status).
-        error: dict[str, Any] = {"status": self.status, "title": self.title, "detail": self.detail}
-        if self.pointer:
-            error["source"] = {"pointer": self.pointer}
-        return _json_response({"errors": [error]}, self.status)
-
-
-def _json_response(document: Any, status: int = 200) -> Response:
-    return Response(json.dumps(document), status=status, content_type=JSON_API)
-
-
-@dataclass
-class _Delivery:
-    id: str
-    body: bytes
 
 
 @dataclass
 class _Subscription:
-    url: str
-    transport: httpx.BaseTransport | None
-    queue: list[_Delivery] = field(default_factory=list)
+    target: Subscriber
+    outbox: Outbox[bytes] = field(default_factory=Outbox)
 
 
 class ProductiveSandbox:
@@ -117,10 +79,9 @@ class ProductiveSandbox:
         self._store: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in ENGAGEMENT_RESOURCES}
         self._ids = itertools.count(1)
         self._subscriptions: list[_Subscription] = []
-        self._faults: list[tuple[int, str | None, bool]] = []
+        self._faults = FaultSwitch()
         self.query_matches_numbers = True
-        self._rate_limiting = True
-        self._hits: deque[float] = deque()
+        self._rate = RateWindows(_WINDOWS)
         self.requests = 0
 
     # --- control API ------------------------------------------------------------------------
@@ -144,7 +105,7 @@ class ProductiveSandbox:
         with self._lock:
             try:
                 return str(self._insert(copy.deepcopy(attributes))["id"])
-            except _ApiError as error:
+            except ApiError as error:
                 raise ValueError(str(error)) from error
 
     def companies(self) -> list[dict[str, Any]]:
@@ -218,44 +179,34 @@ class ProductiveSandbox:
     def subscribe(self, url: str, *, transport: httpx.BaseTransport | None = None) -> None:
         """Register a webhook target for company events (29, 30, 31) and project events (5, 10)."""
         with self._lock:
-            self._subscriptions.append(_Subscription(url=url, transport=transport))
+            self._subscriptions.append(_Subscription(Subscriber(url, transport)))
 
     def pending(self) -> int:
         """Webhook deliveries queued and not yet answered 2xx."""
         with self._lock:
-            return sum(len(s.queue) for s in self._subscriptions)
+            return sum(len(s.outbox) for s in self._subscriptions)
 
     def deliver_pending(self) -> int:
         """POST queued deliveries, signed now; keep those not answered 2xx; return how many were delivered."""
         with self._lock:
-            work = [(s, list(s.queue)) for s in self._subscriptions]
+            subscriptions = list(self._subscriptions)
         delivered = 0
-        for subscription, deliveries in work:
-            done: set[str] = set()
-            with httpx.Client(transport=subscription.transport, timeout=10.0) as client:
-                for delivery in deliveries:
-                    # t is "timestamp of current time when a webhook was called", so a retry is re-signed
-                    # (https://developer.productive.io/webhooks.html "Webhook Signature").
-                    timestamp = int(self._now().timestamp())
-                    digest = hmac.new(
-                        self.webhook_secret.encode(),
-                        str(timestamp).encode() + b"." + delivery.body,
-                        hashlib.sha256,
-                    ).hexdigest()
-                    headers = {
-                        "Content-Type": "application/json",
-                        "Productive-Signature": f"t={timestamp}, s={digest}",
-                    }
-                    try:
-                        answer = client.post(subscription.url, content=delivery.body, headers=headers)
-                    except httpx.HTTPError:
-                        continue
-                    if 200 <= answer.status_code < 300:
-                        done.add(delivery.id)
-            with self._lock:
-                subscription.queue = [d for d in subscription.queue if d.id not in done]
-            delivered += len(done)
+        for subscription in subscriptions:
+            # One event per POST; a refused one does not hold back the rest (each is retried on its own).
+            batches = [([notice], notice.payload) for notice in subscription.outbox.pending()]
+            delivered += deliver(
+                subscription.outbox, subscription.target, batches, self._sign, stop_at_first_refusal=False
+            )
         return delivered
+
+    def _sign(self, body: bytes) -> Mapping[str, str]:
+        # t is "timestamp of current time when a webhook was called", so a retry is re-signed
+        # (https://developer.productive.io/webhooks.html "Webhook Signature").
+        timestamp = int(self._now().timestamp())
+        digest = hmac.new(
+            self.webhook_secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256
+        ).hexdigest()
+        return {"Productive-Signature": f"t={timestamp}, s={digest}"}
 
     def fail_next(self, n: int, status: int = 500, *, path: str | None = None, after: bool = False) -> None:
         """Answer the next `n` authenticated API requests with `status` and a JSON:API error body.
@@ -265,14 +216,13 @@ class ProductiveSandbox:
         unless `after`: then the request is carried out and only its answer is lost (a gateway
         timeout after the write), the case a create without an idempotency key must survive.
         """
-        with self._lock:
-            self._faults.extend([(status, path, after)] * n)
+        self._faults.arm(n, status, path=path, after=after)
 
     def set_rate_limiting(self, enabled: bool) -> None:
         """Switch the documented rate limits on (default) or off."""
         with self._lock:
-            self._rate_limiting = enabled
-            self._hits.clear()
+            self._rate.enabled = enabled
+            self._rate.reset()
 
     def set_clock(self, clock: Callable[[], datetime]) -> None:
         """Replace the clock used for timestamps, signatures and rate-limit windows."""
@@ -285,7 +235,7 @@ class ProductiveSandbox:
         request = Request(environ)
         try:
             response = self._handle(request)
-        except _ApiError as error:
+        except ApiError as error:
             response = error.response()
         result: Iterable[bytes] = response(environ, start_response)
         return result
@@ -301,39 +251,32 @@ class ProductiveSandbox:
             self.requests += 1
             self._authenticate(request)
             self._throttle()
-            fault = next((f for f in self._faults if f[1] is None or f[1] in request.path), None)
+            fault = self._faults.take(request.path)
             if fault is None:
                 return self._route(request)
-            self._faults.remove(fault)
-            status, _, after = fault
-            if after:
+            if fault.after:
                 self._route(request)
-            raise _ApiError(status, "Injected fault", f"sandbox fault injection answered {status}")
+            raise ApiError(fault.status, "Injected fault", f"sandbox fault injection answered {fault.status}")
 
     def _authenticate(self, request: Request) -> None:
         # https://developer.productive.io/llms-full.txt: "401 = unauthenticated | 403 = unauthorized"
         token = request.headers.get("X-Auth-Token")
         if not token or not hmac.compare_digest(token, self.api_token):
-            raise _ApiError(401, "Unauthorized", "X-Auth-Token is missing or invalid")
+            raise ApiError(401, "Unauthorized", "X-Auth-Token is missing or invalid")
         if request.headers.get("X-Organization-Id") != self.organization_id:
-            raise _ApiError(
+            raise ApiError(
                 403, "Forbidden", "X-Organization-Id is missing or not an organization of this token"
             )
 
     def _throttle(self) -> None:
-        if not self._rate_limiting:
-            return
-        now = self._now().timestamp()
-        longest = max(window for _, window in RATE_LIMITS)
-        while self._hits and now - self._hits[0] >= longest:
-            self._hits.popleft()
-        for limit, window in RATE_LIMITS:
-            if sum(1 for hit in self._hits if now - hit < window) >= limit:
-                # No Retry-After: the rate-limit guide documents only the 429 status.
-                raise _ApiError(
-                    429, "Too Many Requests", f"rate limit of {limit} requests per {window:.0f} s exceeded"
-                )
-        self._hits.append(now)
+        full = self._rate.admit(self._now())
+        if full is not None:
+            # No Retry-After: the rate-limit guide documents only the 429 status.
+            raise ApiError(
+                429,
+                "Too Many Requests",
+                f"rate limit of {full.limit} requests per {full.seconds:.0f} s exceeded",
+            )
 
     def _route(self, request: Request) -> Response:
         parts = [p for p in request.path.split("/") if p]
@@ -341,118 +284,83 @@ class ProductiveSandbox:
         if method in {"POST", "PATCH"}:
             content_type = request.headers.get("Content-Type", "")
             if content_type.split(";")[0].strip() != JSON_API:
-                raise _ApiError(415, "Unsupported Media Type", f"Content-Type must be {JSON_API}")
+                raise ApiError(415, "Unsupported Media Type", f"Content-Type must be {JSON_API}")
         for kind in ENGAGEMENT_RESOURCES:
             if kind in parts:
                 return self._engagement_route(kind, parts[parts.index(kind) + 1 :], method, request)
         if "companies" not in parts:
-            raise _ApiError(404, "Not Found", f"no route for {request.path}")
+            raise ApiError(404, "Not Found", f"no route for {request.path}")
         tail = parts[parts.index("companies") + 1 :]
         if not tail and method == "GET":
             return self._list(request)
         if not tail and method == "POST":
             return self._create(request)
         if len(tail) == 1 and method == "GET":
-            return _json_response({"data": self._find(tail[0])})
+            return json_response(listing.single("companies", request, self._find(tail[0]), self._lookup))
         if len(tail) == 1 and method == "PATCH":
             return self._update(tail[0], request)
         if len(tail) == 1 and method == "DELETE":
             return self._delete(tail[0])
         if len(tail) == 2 and tail[1] == "archive" and method == "PATCH":
             return self._archive(tail[0])
-        raise _ApiError(405, "Method Not Allowed", f"{method} {request.path} is not supported")
+        raise ApiError(405, "Method Not Allowed", f"{method} {request.path} is not supported")
 
     # --- companies ----------------------------------------------------------------------------
 
     def _find(self, company_id: str) -> dict[str, Any]:
         company = self._companies.get(company_id)
         if company is None:
-            raise _ApiError(404, "Record not found", f"Company {company_id} not found")
+            raise ApiError(404, "Record not found", f"Company {company_id} not found")
         return copy.deepcopy(company)
 
     def _list(self, request: Request) -> Response:
-        matches = [self._companies[k] for k in sorted(self._companies, key=int)]
-        for key, value in request.args.items(multi=True):
-            if not key.startswith("filter["):
-                continue
-            names = [n.rstrip("]") for n in key[len("filter[") :].split("[")]
-            name, operation = names[0], (names[1] if len(names) > 1 else "eq")
-            matches = [c for c in matches if self._matches(c, name, operation, value)]
-        size = self._int_arg(request, "page[size]", DEFAULT_PAGE_SIZE)
-        size = min(max(size, 1), MAX_PAGE_SIZE)
-        number = max(self._int_arg(request, "page[number]", 1), 1)
-        total = len(matches)
-        pages = max(1, math.ceil(total / size))
-        page = matches[(number - 1) * size : number * size]
-        meta = {
-            "current_page": number,
-            "total_pages": pages,
-            "total_count": total,
-            "page_size": size,
-            "max_page_size": MAX_PAGE_SIZE,
-        }
-        return _json_response({"data": copy.deepcopy(page), "meta": meta})
+        return self._listing(
+            "companies", [self._companies[k] for k in sorted(self._companies, key=int)], request
+        )
 
-    @staticmethod
-    def _int_arg(request: Request, name: str, default: int) -> int:
-        raw = request.args.get(name)
-        if raw is None:
-            return default
-        if not raw.isdigit():
-            raise _ApiError(400, "Invalid Page Parameter", f"{name} must be a positive integer")
-        return int(raw)
+    def _listing(self, kind: str, resources: list[dict[str, Any]], request: Request) -> Response:
+        conditions = filters.parse(kind, request.args.items(multi=True))
+        for condition in conditions:
+            resources = [
+                r
+                for r in resources
+                if filters.matches(
+                    kind, r, condition, self._lookup, search_numbers=self.query_matches_numbers
+                )
+            ]
+        return json_response(listing.document(kind, request, resources, self._lookup))
 
-    @staticmethod
-    def _matches(company: dict[str, Any], name: str, operation: str, value: str) -> bool:
-        attributes = company["attributes"]
-        if operation not in OPERATIONS:
-            raise _ApiError(400, "Unsupported Filter Operation", f"Operation '{operation}' is not supported")
-        if name == "id":
-            wanted = {v.strip() for v in value.split(",")}
-            hit = company["id"] in wanted
-            return hit if operation in {"eq", "contains"} else not hit
-        if name == "status":
-            archived = attributes.get("archived_at") is not None
-            hit = (value == "2") == archived
-            return hit if operation == "eq" else not hit
-        if name not in STRING_FILTERS:
-            raise _ApiError(400, "Unsupported Filter", f"Filter '{name}' is not supported on this endpoint")
-        actual = str(attributes.get(name) or "")
-        if operation == "eq":
-            return actual == value
-        if operation == "not_eq":
-            return actual != value
-        contained = value.lower() in actual.lower()
-        return contained if operation == "contains" else not contained
+    def _lookup(self, kind: str, resource_id: str) -> dict[str, Any] | None:
+        return (self._companies if kind == "companies" else self._store[kind]).get(resource_id)
 
     @staticmethod
     def _document(request: Request, company_id: str | None) -> dict[str, Any]:
         try:
             document = json.loads(request.get_data())
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise _ApiError(400, "Bad Request", f"body is not JSON: {exc}") from exc
+            raise ApiError(400, "Bad Request", f"body is not JSON: {exc}") from exc
         data = document.get("data") if isinstance(document, dict) else None
         if not isinstance(data, dict) or data.get("type") != "companies":
-            raise _ApiError(400, "Bad Request", "data must be a resource of type 'companies'", "/data/type")
+            raise ApiError(400, "Bad Request", "data must be a resource of type 'companies'", "/data/type")
         if company_id is not None and str(data.get("id", company_id)) != company_id:
-            raise _ApiError(400, "Bad Request", "data.id does not match the URL", "/data/id")
+            raise ApiError(400, "Bad Request", "data.id does not match the URL", "/data/id")
         attributes = data.get("attributes") or {}
         if not isinstance(attributes, dict):
-            raise _ApiError(400, "Bad Request", "attributes must be an object", "/data/attributes")
+            raise ApiError(400, "Bad Request", "attributes must be an object", "/data/attributes")
         for key in attributes:
             if key not in WRITABLE:
-                raise _ApiError(400, "Param not allowed", f"{key} is not allowed", f"/data/attributes/{key}")
+                raise ApiError(400, "Param not allowed", f"{key} is not allowed", f"/data/attributes/{key}")
         return attributes
 
     def _check(self, attributes: dict[str, Any], company_id: str | None) -> None:
         name = attributes.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise _ApiError(422, "Invalid Attribute", "name can't be blank", "/data/attributes/name")
+            raise ApiError(422, "Invalid Attribute", "name can't be blank", "/data/attributes/name")
         code = attributes.get("company_code")
         # Company code is "a unique code assigned to the company" (help centre, Managing Client Companies).
         for other_id, other in self._companies.items():
             if other_id != company_id and code and other["attributes"].get("company_code") == code:
-                raise _ApiError(
+                raise ApiError(
                     422,
                     "Invalid Attribute",
                     "company_code has already been taken",
@@ -461,7 +369,7 @@ class ProductiveSandbox:
 
     def _create(self, request: Request) -> Response:
         company = self._insert(self._document(request, None))
-        return _json_response({"data": copy.deepcopy(company)}, 201)
+        return json_response({"data": copy.deepcopy(company)}, 201)
 
     def _insert(self, attributes: dict[str, Any]) -> dict[str, Any]:
         company_id = str(next(self._ids))
@@ -496,7 +404,7 @@ class ProductiveSandbox:
         merged["updated_at"] = self._stamp()
         self._companies[company_id]["attributes"] = merged
         self._enqueue(EVENT_COMPANY_UPDATED, self._companies[company_id])
-        return _json_response({"data": copy.deepcopy(self._companies[company_id])})
+        return json_response({"data": copy.deepcopy(self._companies[company_id])})
 
     def _archive(self, company_id: str) -> Response:
         self._find(company_id)
@@ -504,7 +412,7 @@ class ProductiveSandbox:
         stamp = self._stamp()
         attributes.update(archived_at=stamp, updated_at=stamp)
         self._enqueue(EVENT_COMPANY_ARCHIVED, self._companies[company_id])
-        return _json_response({"data": copy.deepcopy(self._companies[company_id])})
+        return json_response({"data": copy.deepcopy(self._companies[company_id])})
 
     def _delete(self, company_id: str) -> Response:
         company = self._find(company_id)
@@ -517,7 +425,7 @@ class ProductiveSandbox:
     def _enqueue(self, event_id: int, company: dict[str, Any]) -> None:
         body = json.dumps({"event_id": event_id, "object": {"data": copy.deepcopy(company)}}).encode()
         for subscription in self._subscriptions:
-            subscription.queue.append(_Delivery(id=uuid.uuid4().hex, body=body))
+            subscription.outbox.add(body)
 
     # --- projects, budgets, services, service types -----------------------------------------------
 
@@ -525,7 +433,7 @@ class ProductiveSandbox:
         if not tail and method == "GET":
             return self._list_resources(kind, request)
         if len(tail) == 1 and method == "GET":
-            return _json_response({"data": self._get(kind, tail[0])})
+            return json_response(listing.single(kind, request, self._get(kind, tail[0]), self._lookup))
         if kind == "projects" and tail == ["copy"] and method == "POST":
             return self._copy_project(request)
         if kind in {"deals", "services", "service_types"} and not tail and method == "POST":
@@ -536,112 +444,47 @@ class ProductiveSandbox:
             return self._set_archived(tail[0], archived=tail[1] == "archive")
         if kind == "deals" and len(tail) == 2 and method == "PATCH" and tail[1] in {"close", "open"}:
             return self._set_closed(tail[0], closed=tail[1] == "close")
-        raise _ApiError(405, "Method Not Allowed", f"{method} {request.path} is not supported")
+        raise ApiError(405, "Method Not Allowed", f"{method} {request.path} is not supported")
 
     def _get(self, kind: str, resource_id: str) -> dict[str, Any]:
         found = self._store[kind].get(resource_id)
         if found is None:
             label = kind[:-1].replace("_", " ").capitalize()
-            raise _ApiError(404, "Record not found", f"{label} {resource_id} not found")
+            raise ApiError(404, "Record not found", f"{label} {resource_id} not found")
         return copy.deepcopy(found)
 
     def _list_resources(self, kind: str, request: Request) -> Response:
-        matches = [self._store[kind][k] for k in sorted(self._store[kind], key=int)]
-        for key, value in request.args.items(multi=True):
-            if not key.startswith("filter["):
-                continue
-            names = [n.rstrip("]") for n in key[len("filter[") :].split("[")]
-            name, operation = names[0], (names[1] if len(names) > 1 else "eq")
-            if operation not in OPERATIONS:
-                raise _ApiError(
-                    400, "Unsupported Filter Operation", f"Operation '{operation}' is not supported"
-                )
-            matches = [r for r in matches if self._resource_matches(kind, r, name, operation, value)]
-        size = min(max(self._int_arg(request, "page[size]", DEFAULT_PAGE_SIZE), 1), MAX_PAGE_SIZE)
-        number = max(self._int_arg(request, "page[number]", 1), 1)
-        pages = max(1, math.ceil(len(matches) / size))
-        meta = {
-            "current_page": number,
-            "total_pages": pages,
-            "total_count": len(matches),
-            "page_size": size,
-            "max_page_size": MAX_PAGE_SIZE,
-        }
-        page = matches[(number - 1) * size : number * size]
-        return _json_response({"data": copy.deepcopy(page), "meta": meta})
-
-    def _resource_matches(
-        self, kind: str, resource: dict[str, Any], name: str, operation: str, value: str
-    ) -> bool:
-        attributes = resource["attributes"]
-        wanted = {v.strip() for v in value.split(",")}
-        actual: str | None
-        # The filters each endpoint documents (see the page of each resource); others get 400.
-        if name == "id":
-            actual = resource["id"]
-        elif kind == "projects" and name == "status":
-            actual = "2" if attributes["archived_at"] else "1"
-        elif kind == "projects" and name == "project_type":
-            actual = str(attributes["project_type_id"])
-        elif kind == "projects" and name == "company_id":
-            actual = _related(resource, "company")
-        elif kind == "projects" and name == "query":
-            # free text over the name and the number, as the app's search box does (whether the API
-            # indexes the number is not documented: `query_matches_numbers` turns it off for tests)
-            number = attributes.get("project_number") if self.query_matches_numbers else None
-            text = f"{attributes.get('name') or ''} {number or ''}".lower()
-            hit = value.lower() in text
-            return hit if operation in {"eq", "contains"} else not hit
-        elif kind == "deals" and name == "project_id":
-            actual = _related(resource, "project")
-        elif kind == "deals" and name == "company_id":
-            actual = _related(resource, "company")
-        elif kind == "deals" and name == "type":
-            actual = "2" if attributes["budget"] else "1"
-        elif kind == "deals" and name == "budget_status":
-            actual = "2" if attributes["closed_at"] else "1"
-        elif kind == "services" and name == "deal_id":
-            actual = _related(resource, "deal")
-        elif kind == "services" and name == "project_id":
-            deal = self._store["deals"].get(_related(resource, "deal") or "")
-            actual = _related(deal, "project") if deal else None
-        elif kind in {"services", "service_types"} and name == "name":
-            actual = attributes.get("name")
-        else:
-            raise _ApiError(400, "Unsupported Filter", f"Filter '{name}' is not supported on this endpoint")
-        if operation in {"contains", "not_contain"}:
-            hit = any(w.lower() in str(actual or "").lower() for w in wanted)
-            return hit if operation == "contains" else not hit
-        hit = actual in wanted
-        return hit if operation == "eq" else not hit
+        return self._listing(
+            kind, [self._store[kind][k] for k in sorted(self._store[kind], key=int)], request
+        )
 
     @staticmethod
     def _data(request: Request, kind: str, resource_id: str | None) -> dict[str, Any]:
         try:
             document = json.loads(request.get_data())
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise _ApiError(400, "Bad Request", f"body is not JSON: {exc}") from exc
+            raise ApiError(400, "Bad Request", f"body is not JSON: {exc}") from exc
         data = document.get("data") if isinstance(document, dict) else None
         if not isinstance(data, dict) or data.get("type") != kind:
-            raise _ApiError(400, "Bad Request", f"data must be a resource of type '{kind}'", "/data/type")
+            raise ApiError(400, "Bad Request", f"data must be a resource of type '{kind}'", "/data/type")
         if resource_id is not None and str(data.get("id", resource_id)) != resource_id:
-            raise _ApiError(400, "Bad Request", "data.id does not match the URL", "/data/id")
+            raise ApiError(400, "Bad Request", "data.id does not match the URL", "/data/id")
         if not isinstance(data.get("attributes") or {}, dict):
-            raise _ApiError(400, "Bad Request", "attributes must be an object", "/data/attributes")
+            raise ApiError(400, "Bad Request", "attributes must be an object", "/data/attributes")
         return data
 
     def _relationship(self, data: dict[str, Any], name: str, kind: str, *, required: bool) -> str | None:
         related = ((data.get("relationships") or {}).get(name) or {}).get("data")
         if related is None:
             if required:
-                raise _ApiError(
+                raise ApiError(
                     422, "Invalid Relationship", f"{name} can't be blank", f"/data/relationships/{name}"
                 )
             return None
         related_id = str(related.get("id"))
         store = self._companies if kind == "companies" else self._store[kind]
         if related.get("type") != kind or related_id not in store:
-            raise _ApiError(
+            raise ApiError(
                 422,
                 "Invalid Relationship",
                 f"{name} {related_id} does not exist",
@@ -653,10 +496,10 @@ class ProductiveSandbox:
         attributes = self._data(request, "projects", None).get("attributes") or {}
         name = attributes.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise _ApiError(422, "Invalid Attribute", "name can't be blank", "/data/attributes/name")
+            raise ApiError(422, "Invalid Attribute", "name can't be blank", "/data/attributes/name")
         template = self._store["projects"].get(str(attributes.get("template_id")))
         if template is None:
-            raise _ApiError(
+            raise ApiError(
                 422,
                 "Invalid Attribute",
                 f"template {attributes.get('template_id')} not found",
@@ -664,7 +507,7 @@ class ProductiveSandbox:
             )
         company_id = str(attributes.get("company_id") or "")
         if company_id not in self._companies:
-            raise _ApiError(
+            raise ApiError(
                 422,
                 "Invalid Attribute",
                 f"company {company_id or '(blank)'} not found",
@@ -692,7 +535,7 @@ class ProductiveSandbox:
         }
         self._store["projects"][project_id] = project
         self._enqueue_resource(EVENT_PROJECT_CREATED, project)
-        return _json_response({"data": copy.deepcopy(project)}, 201)
+        return json_response({"data": copy.deepcopy(project)}, 201)
 
     def _update_resource(self, kind: str, resource_id: str, request: Request) -> Response:
         stored = self._store[kind].get(resource_id) or self._get(kind, resource_id)
@@ -707,36 +550,36 @@ class ProductiveSandbox:
         }
         for key in attributes:
             if key not in allowed[kind]:
-                raise _ApiError(400, "Param not allowed", f"{key} is not allowed", f"/data/attributes/{key}")
+                raise ApiError(400, "Param not allowed", f"{key} is not allowed", f"/data/attributes/{key}")
         stored["attributes"].update(copy.deepcopy(attributes))
         if kind == "projects":
             self._enqueue_resource(EVENT_PROJECT_UPDATED, stored)
-        return _json_response({"data": copy.deepcopy(stored)})
+        return json_response({"data": copy.deepcopy(stored)})
 
     def _set_archived(self, project_id: str, *, archived: bool) -> Response:
         self._get("projects", project_id)
         project = self._store["projects"][project_id]
         project["attributes"]["archived_at"] = self._stamp() if archived else None
         self._enqueue_resource(EVENT_PROJECT_UPDATED, project)
-        return _json_response({"data": copy.deepcopy(project)})
+        return json_response({"data": copy.deepcopy(project)})
 
     def _set_closed(self, deal_id: str, *, closed: bool) -> Response:
         self._get("deals", deal_id)
         deal = self._store["deals"][deal_id]
         deal["attributes"]["closed_at"] = self._stamp() if closed else None
-        return _json_response({"data": copy.deepcopy(deal)})
+        return json_response({"data": copy.deepcopy(deal)})
 
     def _create_resource(self, kind: str, request: Request) -> Response:
         data = self._data(request, kind, None)
         attributes = copy.deepcopy(data.get("attributes") or {})
         relationships: dict[str, Any] = {}
         if not isinstance(attributes.get("name"), str) or not attributes["name"].strip():
-            raise _ApiError(422, "Invalid Attribute", "name can't be blank", "/data/attributes/name")
+            raise ApiError(422, "Invalid Attribute", "name can't be blank", "/data/attributes/name")
         if kind == "deals":
             # Required per https://developer.productive.io/deals.html: name, date, currency, company.
             for required in ("date", "currency"):
                 if not attributes.get(required):
-                    raise _ApiError(
+                    raise ApiError(
                         422, "Invalid Attribute", f"{required} can't be blank", f"/data/attributes/{required}"
                     )
             company = self._relationship(data, "company", "companies", required=True)
@@ -751,7 +594,7 @@ class ProductiveSandbox:
             # and the deal.
             for required in ("billing_type_id", "unit_id"):
                 if attributes.get(required) is None:
-                    raise _ApiError(
+                    raise ApiError(
                         422, "Invalid Attribute", f"{required} can't be blank", f"/data/attributes/{required}"
                     )
             deal = self._relationship(data, "deal", "deals", required=True)
@@ -772,15 +615,8 @@ class ProductiveSandbox:
             "relationships": relationships,
         }
         self._store[kind][resource_id] = resource
-        return _json_response({"data": copy.deepcopy(resource)}, 201)
+        return json_response({"data": copy.deepcopy(resource)}, 201)
 
     def _enqueue_resource(self, event_id: int, resource: dict[str, Any]) -> None:
         # Same delivery shape as company events: {"event_id": ..., "object": {"data": <resource>}}
         self._enqueue(event_id, resource)
-
-
-def _related(resource: dict[str, Any] | None, name: str) -> str | None:
-    if resource is None:
-        return None
-    data = ((resource.get("relationships") or {}).get(name) or {}).get("data")
-    return str(data["id"]) if isinstance(data, dict) and data.get("id") is not None else None

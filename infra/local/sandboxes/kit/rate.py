@@ -1,0 +1,90 @@
+"""Sliding request windows ("n requests per s seconds") and a count of requests in flight."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Window:
+    """At most `limit` requests in any `seconds`; `name` says which published limit it is."""
+
+    name: str
+    limit: int
+    seconds: float
+
+
+class RateWindows:
+    """The vendor's published windows over one stream of requests, with the peaks each one saw.
+
+    `admit` counts a request unless a window is already full; then it answers that window and the
+    request is not counted (the vendor refused it). Not thread-safe on its own: call under the
+    sandbox's lock.
+    """
+
+    def __init__(self, windows: Sequence[Window]) -> None:
+        self._windows = list(windows)
+        self._hits: deque[datetime] = deque()
+        self.enabled = True
+        self.refused = 0  # requests refused because a window was full
+        self.peaks: dict[str, int] = {window.name: 0 for window in self._windows}
+
+    def window(self, name: str) -> Window:
+        """The window called `name` (KeyError when there is none)."""
+        for window in self._windows:
+            if window.name == name:
+                return window
+        raise KeyError(name)
+
+    def set_limit(self, name: str, limit: int) -> None:
+        """Change one window's limit (a realm another app also uses, a test's smaller budget)."""
+        self._windows = [replace(w, limit=limit) if w.name == name else w for w in self._windows]
+
+    def reset(self) -> None:
+        """Forget every request counted so far."""
+        self._hits.clear()
+
+    def _count(self, now: datetime, seconds: float) -> int:
+        return sum(1 for hit in self._hits if (now - hit).total_seconds() < seconds)
+
+    def admit(self, now: datetime) -> Window | None:
+        """None and the request is counted, or the full window that refuses it."""
+        if not self.enabled:
+            return None
+        longest = max((w.seconds for w in self._windows), default=0.0)
+        while self._hits and (now - self._hits[0]).total_seconds() >= longest:
+            self._hits.popleft()
+        for window in self._windows:
+            if self._count(now, window.seconds) >= window.limit:
+                self.refused += 1
+                return window
+        self._hits.append(now)
+        for window in self._windows:
+            self.peaks[window.name] = max(self.peaks[window.name], self._count(now, window.seconds))
+        return None
+
+
+class InFlight:
+    """How many requests are being answered at once, and the most there ever were."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.now = 0
+        self.peak = 0
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """Count one request for as long as it is being answered."""
+        with self._lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.now -= 1

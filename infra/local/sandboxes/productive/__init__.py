@@ -1,0 +1,50 @@
+"""A local twin of Productive.io (companies, projects, budgets, services) with signed webhooks.
+
+It speaks the protocol documented at https://developer.productive.io/. Tests mount it with
+`httpx.WSGITransport`; the demo serves it on a loopback port.
+
+| area (file) | serves | refuses, with Productive's documented answer |
+| --- | --- | --- |
+| auth (app.py) | `X-Auth-Token` + `X-Organization-Id` | missing/bad token 401, other organization 403 |
+| content (app.py) | `application/vnd.api+json` writes | another Content-Type 415 |
+| rate (app.py, kit) | 100 requests / 10 s and 4,000 / 30 min | beyond: 429 |
+| companies | list, read, create, update, archive, delete | blank name 422, taken company_code 422, |
+|           | (company events 29, 30, 31) | unknown attribute 400 "Param not allowed" |
+| projects, deals, | copy from template, archive/restore, budgets | missing required attributes or |
+| services, types | (deals `budget: true`), close/open, services | relationships 422; unknown attribute 400 |
+| filters (filters.py) | `filter[name][eq, not_eq, contains, not_contain]` | 400 "Unsupported |
+|                      | as each endpoint documents them | Filter" (even when nothing would match) |
+| sort (listing.py) | `sort=a,-b` on the endpoint's sort params | unknown param 400 "Unsupported Sort" |
+| include (listing.py) | `include=a,b.c`: relationship `data`, `included`; | 400 "Unsupported Include" |
+|                      | without it relationships say `meta.included: false` | |
+| pages (listing.py) | `page[number]`, `page[size]` (30, max 200), `meta` | non-numeric page 400 |
+| webhooks (app.py, kit) | `Productive-Signature: t=..., s=...` signed, kept | — |
+|                        | until 2xx, one event per POST | |
+"""
+
+from infra.local.sandboxes.productive.app import (
+    ENGAGEMENT_RESOURCES,
+    EVENT_COMPANY_ARCHIVED,
+    EVENT_COMPANY_CREATED,
+    EVENT_COMPANY_UPDATED,
+    EVENT_PROJECT_CREATED,
+    EVENT_PROJECT_UPDATED,
+    RATE_LIMITS,
+    ProductiveSandbox,
+)
+from infra.local.sandboxes.productive.errors import JSON_API
+from infra.local.sandboxes.productive.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "ENGAGEMENT_RESOURCES",
+    "EVENT_COMPANY_ARCHIVED",
+    "EVENT_COMPANY_CREATED",
+    "EVENT_COMPANY_UPDATED",
+    "EVENT_PROJECT_CREATED",
+    "EVENT_PROJECT_UPDATED",
+    "JSON_API",
+    "MAX_PAGE_SIZE",
+    "RATE_LIMITS",
+    "ProductiveSandbox",
+]

@@ -1,0 +1,58 @@
+"""A local twin of QuickBooks Online (one company, one Intuit app), speaking QBO's documented protocol.
+
+Tests mount it with `httpx.WSGITransport`; the demo serves it on a loopback port.
+
+| area (file) | serves | refuses, with QBO's documented answer |
+| --- | --- | --- |
+| OAuth (oauth.py) | refresh grant, HTTP Basic client, | retired refresh token 400 `invalid_grant`, |
+|                  | rotating refresh tokens (100 days) | wrong client 401 `invalid_client` |
+| gate (app.py) | bearer tokens of one realm | bad bearer 401 (lowercase `fault`, 3200); |
+|               |                           | other realm 403 3100; 500/min, 10/s, 10 at once: 429 |
+| entities | Customer, Term, Item, Invoice: read, create, | the rest of QBO's entities: 404; |
+| (entities.py) | sparse/full update; Class, Department: read | Class/Department writes: 500 Unsupported |
+| Customer | sub-customers, `requestid` replay (50 chars) | duplicate name 6240, stale SyncToken 5010, |
+| (customers.py) | | no SyncToken 2020, colon, currency change, |
+|                | | depth > 4: 6000, inactive parent 610 |
+| delete, void | Invoice `?operation=delete` / `void` | Customer, Item, Term delete: 500 Unsupported |
+| (writes.py) | | Operation (lists are made inactive) |
+| Invoice | QBO-computed TotalAmt/Balance/subtotal, | unknown ref 2500, inactive 610, no Line 2020, |
+| (invoices.py) | TxnDate/DueDate (Term DueDays) | Amount != Qty*UnitPrice 6070, DocNumber > 21: 2050 |
+| query (query.py) | SELECT * / cols / count(*), WHERE = != < | parse errors 4000; unknown entity, property |
+|                  | > <= >= IN LIKE AND, ORDERBY, STARTPOSITION, | 4001 QueryValidationError |
+|                  | MAXRESULTS; date-times compare as instants | |
+| batch (batch.py) | 30 BatchItemRequest: create/update/delete/ | > 30: 1040; no/duplicate bId 2020/2010; |
+|                  | void/Query, per-item Fault, requestid (36) | > 40/min: 429; earlier items are unseen |
+| CDC (cdc.py) | entities + changedSince, per-entity groups, | > 30 days back, missing params, TimeActivity |
+|              | Deleted stubs, 1,000 objects at most | and other entities not served: 400 |
+| webhooks | signed legacy or CloudEvents bodies, | — |
+| (notices.py) | kept until answered 2xx | |
+
+Not modelled: accounts (an Item's IncomeAccountRef is required but not looked up), tax, payments.
+"""
+
+from infra.local.sandboxes.quickbooks.app import (
+    CONCURRENT_LIMIT,
+    PER_MINUTE_LIMIT,
+    PER_SECOND_LIMIT,
+    QuickBooksSandbox,
+)
+from infra.local.sandboxes.quickbooks.company import COMPANY_TZ
+from infra.local.sandboxes.quickbooks.customers import MAX_LEVEL
+from infra.local.sandboxes.quickbooks.notices import WebhookFormat
+from infra.local.sandboxes.quickbooks.oauth import ACCESS_TOKEN_SECONDS, REFRESH_TOKEN_SECONDS, TOKEN_PATH
+from infra.local.sandboxes.quickbooks.query import DEFAULT_MAX_RESULTS, MAX_RESULTS
+
+__all__ = [
+    "ACCESS_TOKEN_SECONDS",
+    "COMPANY_TZ",
+    "CONCURRENT_LIMIT",
+    "DEFAULT_MAX_RESULTS",
+    "MAX_LEVEL",
+    "MAX_RESULTS",
+    "PER_MINUTE_LIMIT",
+    "PER_SECOND_LIMIT",
+    "REFRESH_TOKEN_SECONDS",
+    "TOKEN_PATH",
+    "QuickBooksSandbox",
+    "WebhookFormat",
+]

@@ -1,0 +1,100 @@
+"""Create, update, delete and void as each entity's table row allows; shared by resource routes and batch.
+
+https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api (create and
+update POST the object; `?operation=delete` POSTs Id and SyncToken; `?operation=void` for transactions)
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from infra.local.sandboxes.quickbooks import customers, invoices, lists
+from infra.local.sandboxes.quickbooks.company import Company
+from infra.local.sandboxes.quickbooks.entities import EntitySpec
+from infra.local.sandboxes.quickbooks.faults import Fault, fault, required_missing
+
+Check = Callable[[Company, dict[str, Any], str | None], dict[str, Any]]
+_CHECKS: dict[str, Check] = {
+    "Term": lists.check_term,
+    "Item": lists.check_item,
+    "Invoice": invoices.check_invoice,
+}
+_SYSTEM = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse"})
+# Properties QBO computes: what a client sends for them is overwritten.
+_COMPUTED = {"Invoice": frozenset({"TotalAmt", "Balance", "HomeBalance", "HomeTotalAmt", "TxnTaxDetail"})}
+OPERATIONS = ("create", "update", "delete", "void")
+
+
+def unsupported(operation: str) -> Fault:
+    """500 Unsupported Operation (https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes)."""
+    return fault(400, "500", "Unsupported Operation", f"Operation {operation.capitalize()} is not supported.")
+
+
+def perform(company: Company, spec: EntitySpec, operation: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Carry out one write; the answer object keyed by the entity's name (`{"Invoice": {...}}`)."""
+    if operation not in OPERATIONS or not spec.writable:
+        raise unsupported(operation)
+    if operation == "delete":
+        return {spec.name: _delete(company, spec, body)}
+    if operation == "void":
+        return {spec.name: _void(company, spec, body)}
+    if spec.name == "Customer":
+        if operation == "create":
+            return {spec.name: copy.deepcopy(customers.create_customer(company, body))}
+        return {spec.name: copy.deepcopy(customers.update_customer(company, body))}
+    check = _CHECKS[spec.name]
+    read_only = _SYSTEM | _COMPUTED.get(spec.name, frozenset())
+    if operation == "create":
+        fields = customers.prune(customers.writable(body, read_only))
+        stored = company.stamp_new(spec.name, company.next_id(spec.name), check(company, fields, None))
+        return {spec.name: copy.deepcopy(stored)}
+    return {spec.name: copy.deepcopy(_update(company, spec, body, check, read_only))}
+
+
+def _current(company: Company, spec: EntitySpec, body: Mapping[str, Any]) -> dict[str, Any]:
+    if body.get("Id") is None:
+        raise required_missing("Required parameter Id is missing in the request", "Id")
+    current = company.get(spec.name, str(body["Id"]))
+    customers.check_sync_token(body, current)
+    return current
+
+
+def _update(
+    company: Company, spec: EntitySpec, body: Mapping[str, Any], check: Check, read_only: frozenset[str]
+) -> dict[str, Any]:
+    """Sparse (only the fields sent change) or full (every writable field not sent is cleared)."""
+    current = _current(company, spec, body)
+    changes = customers.writable(body, read_only)
+    if body.get("sparse") is True:
+        fields = {key: value for key, value in current.items() if key not in read_only} | changes
+    else:
+        fields = changes
+    checked = check(company, customers.prune(fields), current["Id"])
+    stored = {**checked, **{key: current[key] for key in _SYSTEM if key in current}, "sparse": False}
+    company.bump(stored)
+    company.table(spec.name)[current["Id"]] = stored
+    company.changed(spec.name, current["Id"], "Update")
+    return stored
+
+
+def _delete(company: Company, spec: EntitySpec, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Gone for good; the answer is QBO's deleted stub: status, domain and Id."""
+    if not spec.deletable:
+        # List entities are made inactive, never deleted (Customer, Item, Term, ...).
+        raise unsupported("delete")
+    current = _current(company, spec, body)
+    company.delete(spec.name, current["Id"])
+    return {"status": "Deleted", "domain": "QBO", "Id": current["Id"]}
+
+
+def _void(company: Company, spec: EntitySpec, body: Mapping[str, Any]) -> dict[str, Any]:
+    if spec.name != "Invoice":
+        raise unsupported("void")
+    current = _current(company, spec, body)
+    stored = invoices.voided(company.table(spec.name)[current["Id"]])
+    company.bump(stored)
+    company.table(spec.name)[current["Id"]] = stored
+    company.changed(spec.name, current["Id"], "Void")
+    return copy.deepcopy(stored)
