@@ -80,8 +80,9 @@ class FakeOpportunities:
             raise NotFoundError(f"no opportunity {opportunity_id}")
         return self.opportunities[opportunity_id]
 
-    def write_back(self, opportunity_id: str, outcome: SetupOutcome) -> None:
+    def write_back(self, opportunity_id: str, outcome: SetupOutcome) -> datetime | None:
         self.written.setdefault(opportunity_id, []).append(outcome)
+        return None
 
     def last_status(self, opportunity_id: str) -> str | None:
         written = self.written.get(opportunity_id)

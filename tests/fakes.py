@@ -155,6 +155,9 @@ class FakeCrm:
     def merged_away(self, survivor_id: str) -> list[str]:
         return [i for i, fate in self.gone.items() if fate.merged_into == survivor_id]
 
+    def fetch_with_merged(self, account_id: str) -> tuple[Account, list[str]]:
+        return self.fetch_account(account_id), self.merged_away(account_id)
+
 
 class FakeTarget:
     """A target that stores name and phone only (like a system with fewer fields)."""

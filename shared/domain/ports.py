@@ -110,6 +110,13 @@ class AccountSource(Protocol):
         """Ids of the accounts merged into `survivor_id` (deleted, their copies maybe orphaned)."""
         ...
 
+    def fetch_with_merged(self, account_id: str) -> tuple[Account, list[str]]:
+        """`fetch_account` and `merged_away` together, in one call where the system can answer both.
+
+        Raises what `fetch_account` raises (NotFoundError once the account itself is gone).
+        """
+        ...
+
     def show_owned_elsewhere(self, account_id: str, values: Mapping[str, str | None]) -> None:
         """Show on the account the values of fields another system owns (e.g. payment terms).
 
@@ -365,7 +372,10 @@ class OpportunitySource(Protocol):
 
     def fetch_opportunity(self, opportunity_id: str) -> Opportunity: ...
 
-    def write_back(self, opportunity_id: str, outcome: SetupOutcome) -> None: ...
+    def write_back(self, opportunity_id: str, outcome: SetupOutcome) -> datetime | None:
+        """Write setup's outcome onto the opportunity; the instant the CRM stamped on that write
+        (its notice about it carries the same one), or None when the CRM did not say."""
+        ...
 
 
 class EngagementTarget(Protocol):

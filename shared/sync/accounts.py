@@ -93,13 +93,18 @@ class AccountSync:
                 # dealt with when the survivor's notice comes, before the survivor is synced (so it
                 # takes them over instead of getting copies of its own).
                 results: list[SyncResult] = []
-                survivors_of = () if notice.operation is Operation.DELETED else (notice.record_id,)
-                for loser in (x for s in survivors_of for x in source.merged_away(s)):
-                    merged = self._lifecycle.merged_into(
-                        source, loser, notice.record_id, notice, self.sync_account
-                    )
-                    results.extend(merged.results)
-                report = self.sync_account(notice.record_id, notice=notice)
+                account: Account | None = None
+                if notice.operation is not Operation.DELETED:
+                    # One read answers both: the account as it is now, and who was merged into it.
+                    account, losers = source.fetch_with_merged(notice.record_id)
+                    for loser in losers:
+                        merged = self._lifecycle.merged_into(
+                            source, loser, notice.record_id, notice, self.sync_account
+                        )
+                        results.extend(merged.results)
+                    if losers:
+                        account = None  # the merges may have re-synced it: read it afresh below
+                report = self.sync_account(notice.record_id, notice=notice, account=account)
                 return SyncReport(results=(*results, *report.results))
             except NotFoundError:
                 # Only the CRM's fetch lets NotFoundError out (a target's is an exception per target).

@@ -135,14 +135,30 @@ def execution_name(opportunity_id: str, close_version: str | None) -> str:
     return name[:EXECUTION_NAME_MAX]
 
 
-def initial_state(opportunity_id: str, close_version: str | None, *, now: datetime) -> dict[str, Any]:
-    """The workflow's input state for one close of one opportunity."""
+def initial_state(
+    opportunity_id: str,
+    close_version: str | None,
+    *,
+    now: datetime,
+    opportunity: Opportunity | None = None,
+) -> dict[str, Any]:
+    """The workflow's input state for one close of one opportunity.
+
+    `opportunity`: the deal as the start just read it, so validation need not read it again (a
+    `workflow retry` drops it from the input, so a retried setup reads the deal as fixed).
+    """
     return SetupState(
         opportunity_id=opportunity_id,
         close_version=close_version,
         execution=execution_name(opportunity_id, close_version),
         started_at=now,
+        opportunity=opportunity.model_dump(mode="json") if opportunity is not None else None,
     ).model_dump(mode="json")
+
+
+def write_back_key(system: SystemName, opportunity_id: str) -> str:
+    """The ledger entry holding when the hub last wrote setup's outcome onto the opportunity."""
+    return f"write-back:{system}:{opportunity_id}"
 
 
 def exception_id(execution: str) -> str:
@@ -549,7 +565,7 @@ class EngagementSetup:
 
     def write_back(self, state: SetupState) -> SetupState:
         """The opportunity shows the project ids and 'active' (an external-id upsert: safe to repeat)."""
-        self._opportunities().write_back(
+        self._write_back(
             state.opportunity_id,
             SetupOutcome(
                 status="active",
@@ -568,6 +584,13 @@ class EngagementSetup:
             at=self._clock(),
         )
         return state.model_copy(update={"status": "done"})
+
+    def _write_back(self, opportunity_id: str, outcome: SetupOutcome) -> None:
+        """Write the outcome; the instant the CRM stamped on it is kept, so its echo is known on sight."""
+        source = self._opportunities()
+        stamped = source.write_back(opportunity_id, outcome)
+        if stamped is not None:
+            self._ledger.set_cursor(write_back_key(source.system, opportunity_id), stamped.isoformat())
 
     # --- compensation --------------------------------------------------------------------------
 
@@ -619,7 +642,7 @@ class EngagementSetup:
             ),
         )
         self._metrics.count("WorkflowFailures", dimensions={"step": step})
-        self._opportunities().write_back(
+        self._write_back(
             current.opportunity_id,
             SetupOutcome(
                 status=status,
@@ -845,6 +868,16 @@ class WorkflowStart:
         if notice.won is False:
             # The notice itself says the deal is open: nothing to set up, and no fetch to learn it.
             return None
+        if (
+            notice.occurred_at is not None
+            and self._ledger.cursor(write_back_key(notice.provider, notice.record_id))
+            == notice.occurred_at.isoformat()
+        ):
+            # The echo of the hub's own write-back: the notice carries the very instant the CRM
+            # stamped on that write (a later edit by anyone has a later one), so nothing changed
+            # that could start a setup, and the deal need not be fetched to know it.
+            self._metrics.count("EchoesSuppressed", dimensions={"flow": "engagement_setup"})
+            return None
         try:
             opportunity = self._opportunities().fetch_opportunity(notice.record_id)
         except IncompleteOpenDeal:
@@ -863,7 +896,7 @@ class WorkflowStart:
             if opportunity.stage_changed_at is not None
             else opportunity.source.version
         )
-        state = initial_state(opportunity.source.id, version, now=self._clock())
+        state = initial_state(opportunity.source.id, version, now=self._clock(), opportunity=opportunity)
         payload = {"state": state, "approval_timeout_seconds": self._timeout}
         try:
             started = self._starter().start(state["execution"], payload)

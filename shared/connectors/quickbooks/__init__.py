@@ -20,7 +20,7 @@ from shared.connectors.quickbooks.client import (
     quote_literal,
 )
 from shared.connectors.quickbooks.schemas import Customer, QuickBooksConnection, TrackingCategory
-from shared.domain.errors import ConfigurationError, NotFoundError, ValidationFailed
+from shared.domain.errors import ConfigurationError, TransientError, ValidationFailed
 from shared.domain.models import Account, SourceRef, SystemName
 from shared.domain.ports import (
     MAX_MATCH_CANDIDATES,
@@ -133,10 +133,18 @@ class QuickBooksConnector:
         found: dict[str, Customer] = {}
         for prefix in mapper.name_prefixes(account.name):
             found = {}
-            for field in ("DisplayName", "CompanyName"):
-                where = f"Active IN (true, false) AND {field} LIKE {like_prefix(prefix)}"
-                # One more row than the bound says whether this prefix is specific enough.
-                for customer in self.client.query_customers(where, limit=MAX_MATCH_CANDIDATES + 1):
+            # Both queries go in one batch request (one call): items are answered independently.
+            # One more row than the bound says whether this prefix is specific enough.
+            queries = [
+                (
+                    "Customer",
+                    f"Active IN (true, false) AND {field} LIKE {like_prefix(prefix)}",
+                    MAX_MATCH_CANDIDATES + 1,
+                )
+                for field in ("DisplayName", "CompanyName")
+            ]
+            for rows in self.client.batch_queries(queries):
+                for customer in _customers(rows):
                     # A sub-customer is an engagement, never the same customer as an account:
                     # linking an account to one would bill the customer through a project.
                     if customer.Id and not customer.is_sub_customer:
@@ -307,9 +315,7 @@ class QuickBooksConnector:
         """
         del searched  # nothing is looked up first: the requestid and the name refuse a second one
         class_id, department_id = _tracking_ids(engagement)
-        self._require_tracking("class", class_id, self.client.query_classes)
-        self._require_tracking("department", department_id, self.client.query_departments)
-        self._require_parent(customer_id, engagement)
+        self._check_before_create(customer_id, engagement, class_id, department_id)
         body = mapper.engagement_create_payload(
             engagement, parent_id=customer_id, class_id=class_id, department_id=department_id
         )
@@ -339,9 +345,40 @@ class QuickBooksConnector:
             return self._write_engagement(customer.Id, "d", lambda _: {"Active": False})
         return mapper.engagement_record(customer)
 
-    def _require_tracking(
+    def _check_before_create(
+        self, customer_id: str, engagement: Engagement, class_id: str | None, department_id: str | None
+    ) -> None:
+        """The class, the department and the parent customer, read in one batch request, then checked."""
+        queries: list[tuple[str, str | None, int]] = [
+            ("Customer", f"Active IN (true, false) AND Id = {quote_literal(customer_id)}", 1)
+        ]
+        tracked = [
+            (kind, entity, wanted)
+            for kind, entity, wanted in (
+                ("class", "Class", class_id),
+                ("department", "Department", department_id),
+            )
+            if wanted
+        ]
+        queries += [
+            (entity, f"Active IN (true, false) AND Id = {quote_literal(wanted)}", 1)
+            for _, entity, wanted in tracked
+        ]
+        parent, *lists = self.client.batch_queries(queries)
+        for (kind, _, wanted), rows in zip(tracked, lists, strict=True):
+            self._require_tracking(kind, wanted, _tracking(rows))
+        self._require_parent(customer_id, engagement, _customers(parent))
+
+    def _look_up_tracking(
         self, kind: str, wanted: str | None, query: Callable[[str], list[TrackingCategory]]
     ) -> None:
+        """`_require_tracking` with its own query (inactive ones asked for too)."""
+        if wanted:
+            self._require_tracking(
+                kind, wanted, query(f"Active IN (true, false) AND Id = {quote_literal(wanted)}")
+            )
+
+    def _require_tracking(self, kind: str, wanted: str | None, found: list[TrackingCategory]) -> None:
         """Raise `ValidationFailed` naming `wanted` unless that Class/Department exists and is active.
 
         Inactive ones are asked for too, so the error can say "inactive" rather than "missing".
@@ -350,7 +387,6 @@ class QuickBooksConnector:
         """
         if not wanted:
             return
-        found = query(f"Active IN (true, false) AND Id = {quote_literal(wanted)}")
         if not found:
             raise ValidationFailed(
                 f"quickbooks: {kind} {wanted!r} does not exist in company {self.connection.realm_id}: "
@@ -362,19 +398,18 @@ class QuickBooksConnector:
                 f"{self.connection.realm_id}: make it active or map the engagement to another {kind}"
             )
 
-    def _require_parent(self, customer_id: str, engagement: Engagement) -> None:
+    def _require_parent(self, customer_id: str, engagement: Engagement, found: list[Customer]) -> None:
         """The parent must be an active customer in the engagement's currency, or a clear refusal.
 
         QBO answers a reference to an inactive customer with 610 "made inactive"; reading first
         lets the error name the customer. A sub-customer shares its parent's currency.
         """
-        try:
-            parent = self.client.read_customer(customer_id)
-        except NotFoundError as exc:
+        if not found:
             raise ValidationFailed(
                 f"quickbooks: customer {customer_id} for engagement {engagement.name!r} does not exist: "
                 "sync the account to QuickBooks first"
-            ) from exc
+            )
+        parent = found[0]
         if parent.Active is False:
             raise ValidationFailed(
                 f"quickbooks: customer {customer_id} ({parent.DisplayName}) is inactive: "
@@ -427,8 +462,8 @@ class QuickBooksConnector:
         def reopen(current: Customer) -> dict[str, Any] | None:
             if mapper.engagement_status(current) is not EngagementStatus.CLOSED:
                 return None
-            self._require_tracking("class", class_id, self.client.query_classes)
-            self._require_tracking("department", department_id, self.client.query_departments)
+            self._look_up_tracking("class", class_id, self.client.query_classes)
+            self._look_up_tracking("department", department_id, self.client.query_departments)
             notes = mapper.notes_reopened(current.Notes, class_id=class_id, department_id=department_id)
             return {"Active": False, "Notes": notes}
 
@@ -506,6 +541,20 @@ class QuickBooksConnector:
             reply=WebhookReply(status=200, body=""),
             dropped={webhooks.FOREIGN_REALM: foreign} if foreign else {},
         )
+
+
+def _customers(rows: list[dict[str, Any]]) -> list[Customer]:
+    try:
+        return [Customer.model_validate(row) for row in rows]
+    except ValidationError as exc:
+        raise TransientError(f"quickbooks: query customers: unreadable row: {exc}") from exc
+
+
+def _tracking(rows: list[dict[str, Any]]) -> list[TrackingCategory]:
+    try:
+        return [TrackingCategory.model_validate(row) for row in rows]
+    except ValidationError as exc:
+        raise TransientError(f"quickbooks: query tracking lists: unreadable row: {exc}") from exc
 
 
 def _tracking_ids(engagement: Engagement) -> tuple[str | None, str | None]:
