@@ -30,6 +30,7 @@ from shared.sync.engagements import (
     WorkflowStart,
     execution_name,
     initial_state,
+    write_back_key,
 )
 from tests.engagement_fakes import (
     FakeCallback,
@@ -481,6 +482,42 @@ def test_a_notice_that_says_the_deal_is_open_starts_nothing_and_reads_nothing(wo
     # and a notice that says it is won is fetched and checked as before
     world.opportunities.put("006O", "001A")
     assert start.on_notice(notice.model_copy(update={"event_id": "e2", "won": True})) is not None
+    assert world.opportunities.fetches == 1
+
+
+def test_the_write_back_echo_is_known_by_its_instant_without_a_fetch(world: World) -> None:
+    starter, metrics = FakeStarter(), FakeMetrics()
+    start = WorkflowStart(
+        opportunities=lambda: world.opportunities,
+        starter=lambda: starter,
+        ledger=world.ledger,
+        metrics=metrics,
+        approval_timeout_seconds=60,
+    )
+    # given setup wrote its outcome back and Salesforce stamped that write at `written`
+    written = datetime(2025, 3, 2, 8, 0, tzinfo=UTC)
+    world.ledger.set_cursor(write_back_key(SystemName.SALESFORCE, "006E"), written.isoformat())
+    notice = ChangeNotice(
+        provider=SystemName.SALESFORCE,
+        event_id="e1",
+        entity="opportunity",
+        vendor_type="Opportunity",
+        record_id="006E",
+        operation=Operation.CHANGED,
+        occurred_at=written,
+        won=True,
+    )
+    # when the outbound message about that write arrives
+    assert start.on_notice(notice) is None
+    # then it is the hub's own echo: nothing starts and the deal is not fetched
+    assert starter.started == {} and world.opportunities.fetches == 0
+    assert metrics.totals["EchoesSuppressed[flow=engagement_setup]"] == 1
+    # and an edit after it (a later instant) is fetched and judged as before
+    world.opportunities.put("006E", "001A")
+    later = notice.model_copy(
+        update={"event_id": "e2", "occurred_at": datetime(2025, 3, 2, 9, 0, tzinfo=UTC)}
+    )
+    assert start.on_notice(later) is not None
     assert world.opportunities.fetches == 1
 
 
