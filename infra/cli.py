@@ -87,6 +87,15 @@ def local_up(
         ),
     ] = None,
     landscape: LandscapeOption = None,
+    sweep_minutes: Annotated[
+        int | None,
+        typer.Option(
+            "--sweep-minutes",
+            min=1,
+            max=1440,
+            help="how often the catch-up sweep reads each vendor's change feed (default: the wiring's 15)",
+        ),
+    ] = None,
 ) -> None:
     """Start the stack on loopback and keep it up until Ctrl-C."""
     from infra.local.environment import local_environment
@@ -94,7 +103,9 @@ def local_up(
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with local_environment(secrets_file=secrets_file, landscape=_landscape(landscape)) as env:
+    with local_environment(
+        secrets_file=secrets_file, landscape=_landscape(landscape), sweep_minutes=sweep_minutes
+    ) as env:
         assert env.runtime is not None
         env.runtime.start_background()
         typer.echo(f"webhooks:  {env.api_url}/webhooks/{{provider}}")

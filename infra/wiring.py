@@ -7,7 +7,7 @@ the local runtime prefixes them with the stack name).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -273,6 +273,28 @@ CLOSE_TO_CASH = StateMachine(
 # The limit the webhook handler enforces (API Gateway REST cannot go below its own 10 MB).
 API = Api("webhooks", max_body_bytes=WEBHOOK_MAX_BODY_BYTES, throttle_rate_per_second=100, throttle_burst=200)
 
+# How often the customer master's change feeds are swept: the longest a lost notice stays unnoticed.
+# A deployment chooses its own with `cdk deploy -c account_sweep_minutes=5` (`with_sweep_interval`).
+ACCOUNT_SWEEP_MINUTES = 15
+ACCOUNT_SWEEP = "account_sweep"
+
+
+def sweep_rate(minutes: int) -> str:
+    """The schedule expression of a sweep every `minutes` (EventBridge: singular unit for 1)."""
+    if not 1 <= minutes <= 1440:
+        raise ValueError(f"account_sweep_minutes must be 1..1440 (at least daily), not {minutes}")
+    return "rate(1 minute)" if minutes == 1 else f"rate({minutes} minutes)"
+
+
+def with_sweep_interval(wiring: Wiring, minutes: int) -> Wiring:
+    """`wiring` with the catch-up sweep every `minutes` instead of `ACCOUNT_SWEEP_MINUTES`."""
+    functions = tuple(
+        replace(f, trigger=ScheduleTrigger(sweep_rate(minutes))) if f.name == ACCOUNT_SWEEP else f
+        for f in wiring.functions
+    )
+    return replace(wiring, functions=functions)
+
+
 _COMMON_ENV = (
     LEDGER.use(Access.READ_WRITE, "LEDGER_TABLE"),
     CONNECTIONS.use(Access.READ, "CONNECTIONS_SECRET"),
@@ -383,13 +405,18 @@ WIRING = Wiring(
             description="Reminds approvers of engagement approvals pending longer than configured",
         ),
         Function(
-            "account_sweep",
+            ACCOUNT_SWEEP,
             handler="functions.account_sweep.handler.handler",
-            # Salesforce sends no outbound message on delete or merge; its delete log keeps 15 days.
-            trigger=ScheduleTrigger("rate(15 minutes)"),
-            uses=(*_COMMON_ENV, BUS.use(Access.PUT, "EVENT_BUS_NAME")),
+            # Webhooks are hints (a lost one, a delete that sends none): each vendor's change feed is
+            # read from its cursor (shared/sync/sweep_feeds.py), one call per vendor when quiet.
+            trigger=ScheduleTrigger(sweep_rate(ACCOUNT_SWEEP_MINUTES)),
+            uses=(
+                *_COMMON_ENV,
+                BUS.use(Access.PUT, "EVENT_BUS_NAME"),
+                OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET"),  # QuickBooks CDC
+            ),
             timeout_seconds=60,
-            description="Sweeps the CRM's delete log: deleted and merged-away accounts become notices",
+            description="Catch-up sweeps of the customer master: changes lost notices missed become notices",
         ),
     ),
     state_machines=(CLOSE_TO_CASH,),

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from shared.domain.notices import ChangeNotice
     from shared.domain.ports import EngagementTarget, OpportunitySource, RateBudgets
     from shared.domain.tokens import TokenStore
-    from shared.sync.account_sweep import DeletedAccountSweep
+    from shared.sync.account_sweep import AccountSweeps
     from shared.sync.accounts import AccountSync
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
     from shared.sync.exceptions import LastReceive
@@ -204,15 +204,29 @@ class Services:
         )
 
     @cached_property
-    def account_sweep(self) -> DeletedAccountSweep:
-        """The CRM's delete log, swept into DELETED notices (outbound messages never say delete)."""
-        from shared.sync.account_sweep import DeletedAccountSweep
+    def account_sweep(self) -> AccountSweeps:
+        """Catch-up sweeps of the customer master: one per landscape system with a change feed."""
+        from shared.sync.account_sweep import AccountSweep, AccountSweeps, SweepRole
+        from shared.sync.sweep_feeds import SWEEP_FEEDS
 
-        return DeletedAccountSweep(
-            source=lambda: self.connector(self.ownership.owner_of(Domain.CUSTOMER)),
-            ledger=self.ledger,
-            publisher=lambda: self.publisher,
-            metrics=self.metrics,
+        owner = self.ownership.owner_of(Domain.CUSTOMER)
+        swept = [
+            s.name for s in self.landscape.systems if s.name in SWEEP_FEEDS and s.name in self.connected()
+        ]
+        return AccountSweeps(
+            [
+                AccountSweep(
+                    system=system,
+                    role=SweepRole.OWNER if system == owner else SweepRole.COPY,
+                    feed=functools.partial(self.connector, system),
+                    max_look_back=SWEEP_FEEDS[system].max_look_back,
+                    ledger=self.ledger,
+                    publisher=lambda: self.publisher,
+                    metrics=self.metrics,
+                )
+                for system in swept
+            ],
+            on_failure=lambda system, exc: logger.exception("sweep failed", system=system.value),
         )
 
     @cached_property

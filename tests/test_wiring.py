@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from infra.wiring import WIRING, ApiTrigger, QueueTrigger
+from infra.wiring import ACCOUNT_SWEEP, WIRING, ApiTrigger, QueueTrigger, ScheduleTrigger, with_sweep_interval
 
 
 @pytest.mark.parametrize("function", WIRING.functions, ids=lambda f: f.name)
@@ -67,3 +67,17 @@ def test_approval_routes_need_a_declared_user_pool_and_only_webhooks_are_open():
             assert function.trigger.authorizer is None, function.name  # vendors sign the body instead
         else:
             assert function.trigger.authorizer in pools, function.name
+
+
+def test_the_sweep_interval_is_the_deployments_choice_and_eventbridge_readable() -> None:
+    # given the default wiring, when a deployment asks for a sweep every 5 minutes, or every minute
+    every_five, every_one = with_sweep_interval(WIRING, 5), with_sweep_interval(WIRING, 1)
+    # then only the sweep's schedule changes, in EventBridge's own words (singular for one)
+    assert every_five.function(ACCOUNT_SWEEP).trigger == ScheduleTrigger("rate(5 minutes)")
+    assert every_one.function(ACCOUNT_SWEEP).trigger == ScheduleTrigger("rate(1 minute)")
+    assert WIRING.function(ACCOUNT_SWEEP).trigger == ScheduleTrigger("rate(15 minutes)")
+    others = [f for f in every_five.functions if f.name != ACCOUNT_SWEEP]
+    assert others == [f for f in WIRING.functions if f.name != ACCOUNT_SWEEP]
+    # and an interval EventBridge or the vendors' feeds cannot take is refused, naming the setting
+    with pytest.raises(ValueError, match="account_sweep_minutes"):
+        with_sweep_interval(WIRING, 0)

@@ -1,4 +1,4 @@
-"""Scheduled: accounts deleted or merged away in the CRM become DELETED notices on the bus."""
+"""Scheduled: each swept system's changes since the last run (lost notices, deletes) become notices."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from shared.observability import logger, metrics, tracer
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # The window ends at the wall clock, not the event's time: it is the CRM's delete log that is read.
-    swept = services().account_sweep.run()
-    logger.info("deleted accounts swept", published=swept)
-    return {"published": swept}
+    # The window ends at the wall clock, not the event's time: it is the vendors' own change feeds
+    # that are read, stamped by their clocks.
+    outcomes = services().account_sweep.run()
+    for outcome in outcomes:
+        logger.info("customer changes swept", **outcome.model_dump(mode="json"))
+    return {"published": {o.system.value: o.published for o in outcomes}}

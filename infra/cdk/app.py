@@ -20,7 +20,7 @@ from constructs import Construct
 from infra.cdk.bundling import DEFAULT_LANDSCAPE, REPO_ROOT
 from infra.cdk.nag import acknowledge
 from infra.cdk.stack import Close2CashStack
-from infra.wiring import WIRING
+from infra.wiring import WIRING, with_sweep_interval
 from shared.governance.loader import LandscapeInvalid
 
 DEFAULT_REGION = "eu-west-1"
@@ -49,11 +49,15 @@ def build(
     chosen = landscape or Path(str(app.node.try_get_context("landscape") or DEFAULT_LANDSCAPE))
     if not chosen.is_absolute():
         chosen = REPO_ROOT / chosen
+    # How often the catch-up sweep runs: `cdk deploy -c account_sweep_minutes=5` (default: the wiring's).
+    minutes = app.node.try_get_context("account_sweep_minutes")
+    wiring = with_sweep_interval(WIRING, int(minutes)) if minutes else WIRING
     # Environment-agnostic for the account (no lookups, so synth works offline); the region comes from
     # the CLI's environment when there is one.
     stack = Close2CashStack(
         app,
         WIRING.stack_name,
+        wiring=wiring,
         env=cdk.Environment(region=os.environ.get("CDK_DEFAULT_REGION", DEFAULT_REGION)),
         description="close2cash: CRM, PSA and accounting kept in sync from opportunity close to cash",
         landscape=chosen,

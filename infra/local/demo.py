@@ -4,7 +4,8 @@ Sales creates and edits accounts in Salesforce; Salesforce delivers its outbound
 `POST /webhooks/salesforce`; the hub fetches each account and upserts the Productive company and
 the QuickBooks customer. Productive and QuickBooks then notify the hub of those very writes (echoes)
 and a bookkeeper edits one customer by hand (drift). The run fails unless every account arrived
-exactly once in each system.
+exactly once in each system, and one edit's outbound message is dropped on purpose: the catch-up
+sweep must bring it, exactly once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from infra.local.demo_sweep import lost_notice
 from infra.local.environment import DEFAULT_LANDSCAPE, LocalEnvironment, local_environment
 from infra.status import StatusReport
 from shared import bootstrap
@@ -309,6 +311,10 @@ def run(
             settled = env.settle()
         console.print(f"  replayed {replayed} notifications; nothing may be written twice")
 
+        with console.status("Sales renames an account and Salesforce drops its outbound message"):
+            swept = lost_notice(env, account_id=ids[5], name="Adatum Energy Partners")
+        console.print(f"  {swept.line()}")
+
         with console.status("A bookkeeper renames a customer in QuickBooks by hand"):
             rows = _report_rows(env, ids)
             customer_id = rows[1].quickbooks_id
@@ -362,6 +368,7 @@ def run(
     console.print(" · ".join(f"{k} {int(v)}" for k, v in figures.items()) + f" · wall time {elapsed:.1f}s")
     for exception in exceptions:
         console.print(f"  exception [{exception['kind']}] {exception['subject']}: {exception['reason']}")
+    console.print(swept.line())
     _print_engagement(console, engagement)
     console.print("[bold]close2cash status[/] (what needs a person, at a glance):")
     for line in status_lines:
@@ -372,6 +379,10 @@ def run(
         console.print(
             "[red]FAILED[/]: the won deal did not become exactly one active engagement in each system"
         )
+        return 1
+    if not swept.brought_once:
+        console.print(f"handler logs: {log_file}")
+        console.print("[red]FAILED[/]: the catch-up sweep did not bring the dropped notice exactly once")
         return 1
     if failed:
         console.print(f"handler logs: {log_file}")

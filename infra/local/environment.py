@@ -29,7 +29,7 @@ from infra.local.sandboxes.quickbooks import QuickBooksSandbox
 from infra.local.sandboxes.salesforce import SalesforceSandbox
 from infra.local.token_file import SecretFileMirror, read_tokens_file, tokens_file_for
 from infra.wiring import APPROVERS as APPROVERS_POOL
-from infra.wiring import CONNECTIONS, DELIVERY_OPS, OAUTH_TOKENS, WIRING
+from infra.wiring import CONNECTIONS, DELIVERY_OPS, OAUTH_TOKENS, WIRING, with_sweep_interval
 from shared import bootstrap
 from shared.governance.loader import load_landscape
 
@@ -59,9 +59,16 @@ class LocalEnvironment:
     """Local runtime + Salesforce, Productive and QuickBooks sandboxes, wired to each other."""
 
     def __init__(
-        self, *, host: str = LOOPBACK, secrets_file: Path | None = None, landscape: Path = DEFAULT_LANDSCAPE
+        self,
+        *,
+        host: str = LOOPBACK,
+        secrets_file: Path | None = None,
+        landscape: Path = DEFAULT_LANDSCAPE,
+        sweep_minutes: int | None = None,
     ) -> None:
         self.host = host
+        # The catch-up sweep's interval, as `cdk deploy -c account_sweep_minutes=N` sets it in AWS.
+        self.wiring = with_sweep_interval(WIRING, sweep_minutes) if sweep_minutes else WIRING
         self.secrets_file = secrets_file
         # With real vendors, rotated OAuth tokens are kept beside the secrets file between runs
         # (infra/local/token_file.py); the sandboxes start afresh each time, so theirs are not.
@@ -155,7 +162,7 @@ class LocalEnvironment:
         connections = self.connections()
         tokens = read_tokens_file(self.tokens_file) if self.tokens_file else {}
         self.runtime = LocalRuntime(
-            WIRING, secrets={CONNECTIONS.name: connections, OAUTH_TOKENS.name: tokens}, host=self.host
+            self.wiring, secrets={CONNECTIONS.name: connections, OAUTH_TOKENS.name: tokens}, host=self.host
         )
         self.runtime.start()
         if self.tokens_file is not None:
@@ -266,10 +273,12 @@ class LocalEnvironment:
 
 @contextmanager
 def local_environment(
-    *, secrets_file: Path | None = None, landscape: Path = DEFAULT_LANDSCAPE
+    *, secrets_file: Path | None = None, landscape: Path = DEFAULT_LANDSCAPE, sweep_minutes: int | None = None
 ) -> Iterator[LocalEnvironment]:
     """A started environment, stopped on exit whatever happens."""
-    environment = LocalEnvironment(secrets_file=secrets_file, landscape=landscape)
+    environment = LocalEnvironment(
+        secrets_file=secrets_file, landscape=landscape, sweep_minutes=sweep_minutes
+    )
     try:
         yield environment.start()
     finally:

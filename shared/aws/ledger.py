@@ -253,7 +253,8 @@ class DynamoLedger:
     def _xref_from(entity: EntityType, source: SourceRef, item: dict[str, Any]) -> CrossReference:
         return CrossReference(
             entity=entity,
-            source=source,
+            # The version the copy was written from, as stored (not the caller's), like find_by_target.
+            source=source.model_copy(update={"version": _get_s(item, "source_version")}),
             target=SourceRef(
                 system=SystemName(_get_s(item, "target_system") or ""),
                 type=_get_s(item, "target_type") or "",

@@ -389,7 +389,7 @@ class AccountSync:
             # A copy the hub deactivated (its account was deleted or merged): the notice is that echo.
             return _on_target(notice, target, xref.source, SyncAction.IGNORED, detail="deactivated copy")
         if notice.operation is Operation.DELETED:
-            return self._drift(target, notice, xref, f"deleted in {target.system}")
+            return self._drift(target, notice, xref, f"deleted in {target.system}", seen="deleted")
         if notice.occurred_at is not None and notice.occurred_at == xref.target_modified_at:
             # The notice is about the very change the ledger last saw: the target stamps each change
             # with its own modification time (QBO MetaData.LastUpdatedTime, Productive updated_at)
@@ -411,6 +411,7 @@ class AccountSync:
                 notice,
                 xref,
                 f"{', '.join(split.drift)} changed in {target.system}, which does not own it",
+                seen=current.ref.version or notice.event_id,
             )
         # Only fields the target owns changed: its word stands; remember it so it is not drift later.
         self._ledger.record_sync(
@@ -467,13 +468,15 @@ class AccountSync:
             )
 
     def _drift(
-        self, target: AccountTarget, notice: ChangeNotice, xref: CrossReference, reason: str
+        self, target: AccountTarget, notice: ChangeNotice, xref: CrossReference, reason: str, *, seen: str
     ) -> SyncResult:
+        # Keyed by the version seen, not by the notice: the same change brought by a webhook and by
+        # a catch-up sweep (two notices) is one exception.
         open_exception(
             self._ledger,
             self._metrics,
             ExceptionRecord(
-                id=f"drift:{target.system}:{notice.record_id}:{notice.event_id}",
+                id=f"drift:{target.system}:{notice.record_id}:{seen}",
                 kind="drift",
                 entity=EntityType.ACCOUNT,
                 subject=xref.target,

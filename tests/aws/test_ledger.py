@@ -50,6 +50,24 @@ def test_a_recorded_sync_is_found_from_the_source_and_from_the_target(ledger: Dy
     assert ledger.cross_references(EntityType.ACCOUNT, SF) == [xref]
 
 
+def test_the_references_of_an_account_name_the_version_each_copy_was_written_from(
+    ledger: DynamoLedger,
+) -> None:
+    # given a copy written from one version of the account
+    xref = CrossReference(
+        entity=EntityType.ACCOUNT, source=SF, target=QBO, checksum="abc", synced_at=datetime.now(UTC)
+    )
+    ledger.record_sync(xref, SyncAction.CREATED)
+    # when the references are looked up by the account alone (no version: the sweep does not know it)
+    unversioned = SF.model_copy(update={"version": None})
+    # then they say which version was written, as the lookup by target does
+    assert [x.source.version for x in ledger.cross_references(EntityType.ACCOUNT, unversioned)] == [
+        SF.version
+    ]
+    found = ledger.cross_reference(EntityType.ACCOUNT, unversioned, SystemName.QUICKBOOKS)
+    assert found is not None and found.source == SF
+
+
 def test_a_notice_is_claimed_by_one_request_until_published(ledger: DynamoLedger) -> None:
     # given a notice claimed by one request
     assert ledger.claim_notice(_notice("e1"), holder="a") is NoticeClaim.CLAIMED

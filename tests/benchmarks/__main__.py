@@ -11,6 +11,10 @@ from pathlib import Path
 from tests.benchmarks import imports
 
 
+def _per(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
+
+
 def main() -> int:
     # Figures go to the terminal; what the handlers print (logs, EMF) goes to a file.
     say = functools.partial(print, file=sys.stdout, flush=True)
@@ -100,6 +104,13 @@ def main() -> int:
             "  note: sqs ReceiveMessage/GetQueueAttributes and states ListExecutions are the local runtime"
             " looking for work while it drains; in AWS, Lambda's pollers long-poll the queue instead"
         )
+
+        from tests.benchmarks.sweeps import measure as measure_sweeps
+
+        sweeps = measure_sweeps(env)
+        say("\n== Catch-up sweep of the customer master (Salesforce queryAll, QuickBooks CDC) ==")
+        say("  vendor calls, nothing changed (goal 1 per swept vendor): " + _per(sweeps.quiet))
+        say(f"  vendor calls, one lost edit brought ({_per(sweeps.brought)} swept): " + _per(sweeps.lost))
 
         from tests.benchmarks.engagement import measure as measure_engagement
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -137,8 +138,10 @@ def test_an_account_deleted_in_salesforce_has_its_copies_deactivated_by_the_swee
     account_id = env.salesforce.put_account({"Name": "Closing Down Ltd"})
     env.settle()
     copies = _xrefs(account_id)
-    # when sales deletes it (Salesforce sends no outbound message for a delete)
-    env.salesforce.delete_account(account_id)
+    # when sales deletes it (Salesforce sends no outbound message for a delete), a few minutes
+    # before the sweep runs: Get Deleted ignores the seconds of its window, so a delete in the
+    # current minute waits for the next sweep
+    env.salesforce.delete_account(account_id, at=datetime.now(UTC) - timedelta(minutes=2))
     assert env.salesforce.deliver_pending() == 0
     # and the delete-log sweep runs on its schedule
     env.pass_time(15 * 60, step=15 * 60)

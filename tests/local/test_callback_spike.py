@@ -109,16 +109,17 @@ def test_send_task_failure_with_a_retried_error_invokes_the_task_again_with_a_ne
 
 
 def test_timeout_seconds_fails_the_task_with_states_timeout(runtime: LocalRuntime) -> None:
-    # given a 2 s TimeoutSeconds (from the input, TimeoutSecondsPath) and nobody answering
+    # given a 5 s TimeoutSeconds (from the input, TimeoutSecondsPath) and only a heartbeat answering
+    # (the 4 s heartbeat window leaves a loaded machine time to send it before the token lapses)
     started = time.monotonic()
-    arn = _start(runtime, "silence", timeout=2, heartbeat=1)
+    arn = _start(runtime, "silence", timeout=5, heartbeat=4)
     _token("silence")
     runtime.clients.stepfunctions().send_task_heartbeat(taskToken=fixture.latest("silence"))
     described = _finished(runtime, arn)
     output = json.loads(described["output"])
     assert output["outcome"] == "timed out"
     assert output["error"]["Error"] in ("States.Timeout", "States.HeartbeatTimeout")
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 30  # the timeout fired, not the hour of the default
 
 
 def test_heartbeat_seconds_fails_a_task_nobody_heartbeats(runtime: LocalRuntime) -> None:

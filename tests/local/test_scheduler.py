@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from infra.local.scheduler import Cron, ScheduleError, parse_rate
+from infra.local.clock import Clock
+from infra.local.scheduler import Cron, ScheduleError, Scheduler, parse_rate
+from infra.wiring import WIRING, with_sweep_interval
 
 
 def test_rate_uses_the_singular_unit_for_one_and_the_plural_otherwise() -> None:
@@ -39,3 +41,25 @@ def test_cron_needs_one_question_mark_and_six_fields() -> None:
         Cron.parse("0 8 * * * *")
     with pytest.raises(ScheduleError):
         Cron.parse("0 8 * * ?")
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.invoked: list[str] = []
+
+    def invoke(self, function: str, event: dict[str, object]) -> None:
+        self.invoked.append(function)
+
+
+def test_the_catch_up_sweep_fires_at_the_interval_the_deployment_chose() -> None:
+    # given the sweep set to every 5 minutes instead of the default 15
+    clock, recorder = Clock(fast_forward=True), _Recorder()
+    scheduler = Scheduler(
+        with_sweep_interval(WIRING, 5), recorder, clock, rule_arns={}, account_id="1", region="us-east-1"
+    )
+    # when 10 minutes pass, 5 at a time
+    for _ in range(2):
+        clock.advance(5 * 60)
+        scheduler.tick()
+    # then it swept twice (the 15-minute default would not have swept yet)
+    assert recorder.invoked.count("account_sweep") == 2

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic import ValidationError
 
-from shared.connectors.quickbooks import mapper, webhooks
+from shared.connectors.quickbooks import changes, mapper, webhooks
 from shared.connectors.quickbooks.client import (
     DuplicateNameError,
     QuickBooksClient,
@@ -32,6 +33,7 @@ from shared.domain.ports import (
     WebhookReply,
     WebhookRequest,
 )
+from shared.domain.sweeps import ChangeWindow
 from shared.domain.tokens import TokenStore
 
 if TYPE_CHECKING:
@@ -522,6 +524,14 @@ class QuickBooksConnector:
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     # --- WebhookReceiver ------------------------------------------------------------------------
+
+    # --- ChangeFeed -----------------------------------------------------------------------------
+
+    def changed_accounts(self, since: datetime, until: datetime) -> ChangeWindow:
+        """Customers changed since `since`: one ChangeDataCapture call (it has no end; `until` is a
+        fallback for an answer without the server's time)."""
+        payload = self.client.change_data_capture(changes.VENDOR_TYPE, changes.changed_since_param(since))
+        return changes.change_window(payload, since=since, until=until, realm=self.connection.realm_id)
 
     def receive(self, request: WebhookRequest) -> ReceivedWebhook:
         """Verify `intuit-signature` on the raw body, then parse; QBO wants an empty 200 within 3 s.

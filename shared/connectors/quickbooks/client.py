@@ -442,6 +442,18 @@ class QuickBooksClient:
         """
         return self._tracking("Department", where)
 
+    def change_data_capture(self, entities: str, changed_since: str) -> dict[str, Any]:
+        """GET /v3/company/{realm}/cdc?entities=...&changedSince=... (the answer as Intuit sends it).
+
+        https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture
+        """
+        return self._send(
+            "GET",
+            self._path("cdc"),
+            params={"entities": entities, "changedSince": changed_since},
+            context=f"cdc {entities}",
+        )
+
     def _tracking(self, entity: str, where: str | None) -> list[TrackingCategory]:
         rows = self._query(entity, where, page_size=MAX_RESULTS, limit=None)
         try:

@@ -28,6 +28,7 @@ import httpx
 from pydantic import ValidationError
 
 from shared.connectors.http import RetryPolicy
+from shared.connectors.salesforce import changes
 from shared.connectors.salesforce.client import SalesforceClient
 from shared.connectors.salesforce.mapper import (
     BILLING_MODEL_FIELD,
@@ -52,6 +53,7 @@ from shared.domain.commercial import Opportunity
 from shared.domain.errors import ConfigurationError, NotFoundError, ValidationFailed
 from shared.domain.models import Account, SystemName
 from shared.domain.ports import DeletionLog, ReceivedWebhook, RecordFate, SetupOutcome, WebhookRequest
+from shared.domain.sweeps import ChangeWindow
 
 if TYPE_CHECKING:
     from shared.domain.ports import RateBudgets
@@ -105,7 +107,7 @@ _ACCOUNT_FIELDS = (
 
 
 class SalesforceConnector:
-    """One Salesforce org: AccountSource, OpportunitySource (with write-back) and WebhookReceiver."""
+    """One Salesforce org: AccountSource, OpportunitySource (with write-back), WebhookReceiver, ChangeFeed."""
 
     system: SystemName = SystemName.SALESFORCE
     provider: SystemName = SystemName.SALESFORCE
@@ -239,6 +241,11 @@ class SalesforceConnector:
             deleted=tuple((r.id, r.deleted_date) for r in log.deleted_records),
             covered_until=log.latest_date_covered or end,
         )
+
+    def changed_accounts(self, since: datetime, until: datetime) -> ChangeWindow:
+        """Accounts edited, created or deleted after `since` up to `until`: one queryAll (ChangeFeed)."""
+        rows = self.client.query_all(changes.changed_accounts_soql(since, until))
+        return changes.change_window(rows, until, self.connection.organization_id)
 
     def show_owned_elsewhere(self, account_id: str, values: Mapping[str, str | None]) -> None:
         """Write the fields other systems own onto the Account (PATCH of sObject Rows by Id).

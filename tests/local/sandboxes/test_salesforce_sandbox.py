@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
 
 from infra.local.sandboxes.salesforce import SalesforceSandbox, to_18
+from tests.local.sandboxes.salesforce.docs_client import Clock
 
 BASE = "https://sandbox.my.salesforce.test"
 DATA = "/services/data/v62.0"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

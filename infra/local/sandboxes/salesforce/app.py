@@ -34,6 +34,28 @@ from infra.local.sandboxes.salesforce.soql import Cursor
 from infra.local.sandboxes.salesforce.versions import check_version, served_versions
 from infra.local.sandboxes.salesforce.wire import Clock, error_response, json_response
 
+# The REST resources served: (path, methods, endpoint).
+_V = "/services/data/v<version>"
+ROUTES = (
+    ("/services/oauth2/token", "POST", "token"),
+    ("/services/data", "GET", "versions"),
+    (f"{_V}/sobjects/<sobject>", "POST", "create"),
+    (f"{_V}/sobjects/<sobject>/<record_id>", "GET PATCH DELETE", "row"),
+    (f"{_V}/sobjects/<sobject>/<id_field>/<value>", "GET PATCH", "external_id"),
+    (f"{_V}/query", "GET", "query"),
+    (f"{_V}/queryAll", "GET", "query_all"),
+    (f"{_V}/sobjects/<sobject>/deleted", "GET", "deleted"),
+    (f"{_V}/query/<locator>", "GET", "query_more"),
+    (f"{_V}/sobjects/<sobject>/updated", "GET", "updated"),
+    (f"{_V}/sobjects/<sobject>/describe", "GET", "describe"),
+    (f"{_V}/sobjects", "GET", "describe_global"),
+    (f"{_V}/sobjects/<sobject>", "GET", "basic_info"),
+    (f"{_V}/limits", "GET", "limits"),
+    (f"{_V}/composite/sobjects", "POST PATCH", "collection"),
+    (f"{_V}/composite/sobjects/<sobject>/<id_field>", "PATCH", "collection_upsert"),
+    (f"{_V}/composite", "POST", "composite"),
+)
+
 
 class SalesforceSandbox(
     ControlApi, OutboundRules, SObjectResources, DescribeResources, CompositeResources, OAuthServer
@@ -96,62 +118,15 @@ class SalesforceSandbox(
         self._delete_log: list[tuple[str, str, datetime]] = []  # (sobject, id, deleted at)
         self._seed_org()
         self._routes = Map(
-            [
-                Rule("/services/oauth2/token", methods=["POST"], endpoint="token"),
-                Rule("/services/data", methods=["GET"], endpoint="versions"),
-                Rule("/services/data/v<version>/sobjects/<sobject>", methods=["POST"], endpoint="create"),
-                Rule(
-                    "/services/data/v<version>/sobjects/<sobject>/<record_id>",
-                    methods=["GET", "PATCH", "DELETE"],
-                    endpoint="row",
-                ),
-                Rule(
-                    "/services/data/v<version>/sobjects/<sobject>/<id_field>/<value>",
-                    methods=["GET", "PATCH"],
-                    endpoint="external_id",
-                ),
-                Rule("/services/data/v<version>/query", methods=["GET"], endpoint="query"),
-                Rule("/services/data/v<version>/queryAll", methods=["GET"], endpoint="query_all"),
-                Rule(
-                    "/services/data/v<version>/sobjects/<sobject>/deleted",
-                    methods=["GET"],
-                    endpoint="deleted",
-                ),
-                Rule("/services/data/v<version>/query/<locator>", methods=["GET"], endpoint="query_more"),
-                Rule(
-                    "/services/data/v<version>/sobjects/<sobject>/updated",
-                    methods=["GET"],
-                    endpoint="updated",
-                ),
-                Rule(
-                    "/services/data/v<version>/sobjects/<sobject>/describe",
-                    methods=["GET"],
-                    endpoint="describe",
-                ),
-                Rule("/services/data/v<version>/sobjects", methods=["GET"], endpoint="describe_global"),
-                Rule("/services/data/v<version>/sobjects/<sobject>", methods=["GET"], endpoint="basic_info"),
-                Rule("/services/data/v<version>/limits", methods=["GET"], endpoint="limits"),
-                Rule(
-                    "/services/data/v<version>/composite/sobjects",
-                    methods=["POST", "PATCH"],
-                    endpoint="collection",
-                ),
-                Rule(
-                    "/services/data/v<version>/composite/sobjects/<sobject>/<id_field>",
-                    methods=["PATCH"],
-                    endpoint="collection_upsert",
-                ),
-                Rule("/services/data/v<version>/composite", methods=["POST"], endpoint="composite"),
-            ],
+            [Rule(path, methods=methods.split(), endpoint=endpoint) for path, methods, endpoint in ROUTES],
             strict_slashes=False,
         )
 
     def _seed_org(self) -> None:
         """The Organization record and the integration user, as every org has them."""
-        now = self._clock()
-        org: dict[str, Any] = dict.fromkeys(self._object_fields("Organization"))
-        org.update(self._system_fields(self.organization_id, now))
-        org.update(
+        self._seed(
+            "Organization",
+            self.organization_id,
             Name="close2cash sandbox org",
             OrganizationType="Developer Edition",
             InstanceName="SANDBOX1",
@@ -160,10 +135,9 @@ class SalesforceSandbox(
             LanguageLocaleKey="en_US",
             TimeZoneSidKey="GMT",
         )
-        self._objects["Organization"][self.organization_id] = org
-        user: dict[str, Any] = dict.fromkeys(self._object_fields("User"))
-        user.update(self._system_fields(self._user_id, now))
-        user.update(
+        self._seed(
+            "User",
+            self._user_id,
             Username="integration@close2cash.sandbox",
             Name="Integration User",
             FirstName="Integration",
@@ -174,7 +148,11 @@ class SalesforceSandbox(
             UserType="Standard",
             IsActive=True,
         )
-        self._objects["User"][self._user_id] = user
+
+    def _seed(self, sobject: str, record_id: str, **fields: Any) -> None:
+        record: dict[str, Any] = dict.fromkeys(self._object_fields(sobject))
+        record.update(self._system_fields(record_id, self._clock()), **fields)
+        self._objects[sobject][record_id] = record
 
     # --- control API ---------------------------------------------------------------------------
 

@@ -45,6 +45,11 @@ def _save_error(error: SalesforceApiError) -> dict[str, Any]:
     return {"statusCode": error.code, "message": error.message, "fields": error.fields}
 
 
+def _entry(body: Any, status: int, reference: Any) -> dict[str, Any]:
+    """One subrequest's answer in compositeResponse."""
+    return {"body": body, "httpHeaders": {}, "httpStatusCode": status, "referenceId": reference}
+
+
 class CompositeResources(RecordStore):
     """POST/PATCH /composite/sobjects, PATCH /composite/sobjects/X/field, POST /composite."""
 
@@ -150,8 +155,7 @@ class CompositeResources(RecordStore):
                 "errorCode": "LIMIT_EXCEEDED",
                 "message": "The request can’t contain more than 25 operations.",  # noqa: RUF001 - as sent
             }
-            refused = {"body": [limit], "httpHeaders": {}, "httpStatusCode": 400, "referenceId": None}
-            return {"compositeResponse": [refused]}
+            return {"compositeResponse": [_entry([limit], 400, None)]}
         all_or_none = body.get("allOrNone") is True
         snapshot = self._snapshot() if all_or_none else None
         answers: dict[str, Any] = {}
@@ -172,12 +176,7 @@ class CompositeResources(RecordStore):
                 if index < done and responses[index]["httpStatusCode"] >= 400:
                     continue
                 reference = sub.get("referenceId") if isinstance(sub, dict) else None
-                halted: dict[str, Any] = {
-                    "body": halted_body,
-                    "httpHeaders": {},
-                    "httpStatusCode": 400,
-                    "referenceId": reference,
-                }
+                halted = _entry(halted_body, 400, reference)
                 if index < done:
                     responses[index] = halted
                 else:
@@ -188,12 +187,7 @@ class CompositeResources(RecordStore):
         self, request: Request, sub: Any, answers: dict[str, Any], failed: set[str]
     ) -> dict[str, Any]:
         reference = sub.get("referenceId") if isinstance(sub, dict) else None
-        entry: dict[str, Any] = {
-            "body": None,
-            "httpHeaders": {},
-            "httpStatusCode": 200,
-            "referenceId": reference,
-        }
+        entry = _entry(None, 200, reference)
         try:
             if (
                 not isinstance(sub, dict)
@@ -226,7 +220,7 @@ class CompositeResources(RecordStore):
             method=method,
             data=dumps(payload) if payload is not None else None,
             content_type="application/json",
-            headers={str(k): str(v) for k, v in (sub.get("httpHeaders") or {}).items()},
+            headers=[(str(k), str(v)) for k, v in (sub.get("httpHeaders") or {}).items()],
         )
         response = self._route(builder.get_request())
         text = response.get_data(as_text=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,13 +40,17 @@ class ControlApi(RecordStore):
             except SalesforceApiError as exc:
                 raise KeyError(account_id) from exc
 
-    def delete_account(self, account_id: str) -> None:
-        """A user deletes the Account (into the recycle bin); its opportunities go with it."""
+    def delete_account(self, account_id: str, *, at: datetime | None = None) -> None:
+        """A user deletes the Account (into the recycle bin); its opportunities go with it.
+
+        `at` dates the delete in the past (default: now). Get Deleted ignores the seconds of its
+        window, so a delete shows once its minute is over: a test that sweeps at once dates it earlier.
+        """
         with self._lock:
             record = self._find_in("Account", account_id)
             for opportunity in self._children("Opportunity", "AccountId", record["Id"]):
-                self._delete("Opportunity", opportunity)
-            self._delete("Account", record)
+                self._delete("Opportunity", opportunity, at=at)
+            self._delete("Account", record, at=at)
 
     def merge_accounts(self, master_id: str, loser_id: str) -> None:
         """Merge `loser_id` into `master_id`, as the merge() call and the UI's Merge Accounts do.

@@ -365,44 +365,51 @@ class RecordStore:
             fields["CurrencyIsoCode"] = currency
         return self._insert("PricebookEntry", fields)
 
+    def _parent_of(self, sobject: str, relationship: str) -> tuple[str, str]:
+        """(the id field, the parent object) of a parent relationship such as Opportunity.Account."""
+        id_field = PARENT_RELATIONSHIPS[(sobject, relationship)]
+        return id_field, self._field_spec(sobject, id_field).refers_to or ""
+
+    def _parent_record(
+        self, sobject: str, record: dict[str, Any], relationship: str
+    ) -> dict[str, Any] | None:
+        id_field, target = self._parent_of(sobject, relationship)
+        return self._objects[target].get(record.get(id_field) or "")
+
     def _render_fields(self, sobject: str, record: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "attributes": {
-                "type": sobject,
-                "url": f"/services/data/v{self._version}/sobjects/{sobject}/{record['Id']}",
-            }
-        }
+        body: dict[str, Any] = {"attributes": self._attributes(sobject, record["Id"])}
         for name in names:
-            if "." in name:
-                relationship, _, parent_field = name.partition(".")
-                parent_id = record.get(PARENT_RELATIONSHIPS[(sobject, relationship)])
-                target = OBJECT_FIELDS[sobject][PARENT_RELATIONSHIPS[(sobject, relationship)]].refers_to or ""
-                parent = self._objects[target].get(parent_id) if parent_id else None
-                if parent is None:
-                    body[relationship] = None
-                    continue
-                nested = body.setdefault(
-                    relationship,
-                    {
-                        "attributes": {
-                            "type": target,
-                            "url": f"/services/data/v{self._version}/sobjects/{target}/{parent_id}",
-                        }
-                    },
-                )
-                nested[parent_field] = json_value(parent.get(parent_field))
-            else:
+            if "." not in name:
                 body[name] = json_value(record.get(name))
+                continue
+            relationship, _, parent_field = name.partition(".")
+            parent = self._parent_record(sobject, record, relationship)
+            if parent is None:
+                body[relationship] = None
+                continue
+            target = self._parent_of(sobject, relationship)[1]
+            nested = body.setdefault(relationship, {"attributes": self._attributes(target, parent["Id"])})
+            nested[parent_field] = json_value(parent.get(parent_field))
         return body
 
-    def _delete(self, sobject: str, record: dict[str, Any], *, master_id: str | None = None) -> None:
+    def _attributes(self, sobject: str, record_id: str) -> dict[str, str]:
+        return {"type": sobject, "url": f"/services/data/v{self._version}/sobjects/{sobject}/{record_id}"}
+
+    def _delete(
+        self,
+        sobject: str,
+        record: dict[str, Any],
+        *,
+        master_id: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
         """Into the recycle bin: IsDeleted, written to the delete log; no outbound message is sent.
 
         Outbound messages fire on create and edit only; a subscriber learns of deletes from the
         delete log (sObject Get Deleted) or queryAll.
         https://developer.salesforce.com/docs/platform/api-rest/guide/resources-getdeleted.html
         """
-        now = self._clock()
+        now = at or self._clock()
         record["IsDeleted"] = True
         record["SystemModstamp"] = now
         if master_id is not None:

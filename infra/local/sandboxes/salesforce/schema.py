@@ -233,6 +233,8 @@ PARENT_RELATIONSHIPS = {
     ("OpportunityLineItem", "PricebookEntry"): "PricebookEntryId",
     ("Opportunity", "Account"): "AccountId",
     ("Account", "Parent"): "ParentId",
+    ("Account", "Owner"): "OwnerId",
+    ("Opportunity", "Owner"): "OwnerId",
 }
 OPPORTUNITY_OUTBOUND_FIELDS = (
     "Id",

@@ -12,9 +12,11 @@ from infra.local.sandboxes.salesforce.schema import EXTERNAL_ID_FIELD, OBJECT_FI
 from infra.local.sandboxes.salesforce.soql import SoqlEngine
 from infra.local.sandboxes.salesforce.wire import json_response, read_record_exact, sf_datetime
 
-# Get Updated and Get Deleted look back 30 days at most and answer 600,000 ids at most.
+# Get Updated looks back 30 days before today, Get Deleted 15; both answer 600,000 ids at most.
 # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getupdated.htm
-REPLICATION_HORIZON = timedelta(days=30)
+# https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api/resources_getdeleted.htm
+UPDATED_HORIZON = timedelta(days=30)
+DELETED_HORIZON = timedelta(days=15)
 MAX_REPLICATION_IDS = 600_000
 
 
@@ -52,9 +54,12 @@ class SObjectResources(SoqlEngine):
                 400, "INVALID_TYPE_FOR_OPERATION", f"entity type cannot be {verb}: {sobject}"
             )
 
-    def _replication_window(self, request: Request, sobject: str) -> tuple[datetime, datetime]:
+    def _replication_window(
+        self, request: Request, sobject: str, horizon: timedelta
+    ) -> tuple[datetime, datetime]:
         """The `start`/`end` of sObject Get Updated and Get Deleted: UTC date-times, start first,
-        start at most 30 days ago.
+        start at most `horizon` before today; the API truncates the seconds of both (12:30:15 is
+        12:30:00), so a change in the window's last minute comes in the next window.
 
         https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_getupdated.htm
         https://developer.salesforce.com/docs/platform/api-rest/guide/resources-getdeleted.html
@@ -72,23 +77,24 @@ class SObjectResources(SoqlEngine):
                 raise SalesforceApiError(
                     400, "INVALID_QUERY_PARAMETER", f"{name} must be an ISO 8601 date-time"
                 )
-            window.append(when.astimezone(UTC))
+            window.append(when.astimezone(UTC).replace(second=0, microsecond=0))
         start, end = window
         if end < start:
             raise SalesforceApiError(400, "INVALID_REPLICATION_DATE", "end date precedes start date")
-        if start < self._clock() - REPLICATION_HORIZON:
+        today = self._clock().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        if start < today - horizon:
             raise SalesforceApiError(
-                400, "INVALID_REPLICATION_DATE", "startDate cannot be more than 30 days ago"
+                400, "INVALID_REPLICATION_DATE", f"startDate cannot be more than {horizon.days} days ago"
             )
         return start, end
 
     def _get_updated(self, request: Request, sobject: str) -> dict[str, Any]:
         """sObject Get Updated: ids of the records created or changed in the window, not deleted."""
-        start, end = self._replication_window(request, sobject)
+        start, end = self._replication_window(request, sobject, UPDATED_HORIZON)
         ids = [
             record["Id"]
             for record in self._objects[sobject].values()
-            if not record["IsDeleted"] and start <= record["SystemModstamp"] < end + timedelta(seconds=1)
+            if not record["IsDeleted"] and start <= record["SystemModstamp"] < end
         ]
         if len(ids) > MAX_REPLICATION_IDS:
             raise SalesforceApiError(
@@ -98,14 +104,12 @@ class SObjectResources(SoqlEngine):
 
     def _get_deleted(self, request: Request, sobject: str) -> dict[str, Any]:
         """sObject Get Deleted: ids deleted between `start` and `end` (ISO 8601 with an offset)."""
-        start, end = self._replication_window(request, sobject)
+        start, end = self._replication_window(request, sobject, DELETED_HORIZON)
         return {
             "deletedRecords": [
                 {"id": record_id, "deletedDate": sf_datetime(when)}
-                # Whole seconds: a delete in the same second as `end` is in (the API takes no
-                # fractions), and may come again in the next window, which starts at `end`.
                 for kind, record_id, when in self._delete_log
-                if kind == sobject and start <= when < end + timedelta(seconds=1)
+                if kind == sobject and start <= when < end
             ],
             "earliestDateAvailable": sf_datetime(min((w for _, _, w in self._delete_log), default=start)),
             "latestDateCovered": sf_datetime(end),

@@ -18,7 +18,12 @@ from werkzeug.wrappers import Request
 from infra.local.sandboxes.salesforce.errors import SalesforceApiError, malformed
 from infra.local.sandboxes.salesforce.ids import to_18
 from infra.local.sandboxes.salesforce.records import RecordStore
-from infra.local.sandboxes.salesforce.schema import CHILD_RELATIONSHIPS, OBJECT_FIELDS, PARENT_RELATIONSHIPS
+from infra.local.sandboxes.salesforce.schema import (
+    CHILD_RELATIONSHIPS,
+    OBJECT_FIELDS,
+    PARENT_RELATIONSHIPS,
+    FieldSpec,
+)
 from infra.local.sandboxes.salesforce.soql_syntax import (
     Comparison,
     Condition,
@@ -82,6 +87,12 @@ def _like(pattern: str) -> re.Pattern[str]:
     )
 
 
+def _unknown(code: str, message: str, kind: str, suffix: str) -> SalesforceApiError:
+    """A name the org does not know, with the hint Salesforce adds about custom names."""
+    hint = f"If you are attempting to use a custom {kind}, be sure to append the '{suffix}' after the name."
+    return SalesforceApiError(400, code, f"{message} {hint}")
+
+
 def _comparable(value: Any) -> Any:
     # Text compares case-insensitively in SOQL (= and LIKE alike).
     return value.lower() if isinstance(value, str) else value
@@ -98,12 +109,7 @@ class SoqlEngine(RecordStore):
     def _resolve_object(self, name: str) -> str:
         sobject = next((known for known in OBJECT_FIELDS if known.lower() == name.lower()), None)
         if sobject is None:
-            raise SalesforceApiError(
-                400,
-                "INVALID_TYPE",
-                f"sObject type '{name}' is not supported. If you are attempting to use a custom object, "
-                "be sure to append the '__c' after the entity name.",
-            )
+            raise _unknown("INVALID_TYPE", f"sObject type '{name}' is not supported.", "object", "__c")
         return sobject
 
     def _select_field(self, sobject: str, name: str) -> str:
@@ -113,39 +119,23 @@ class SoqlEngine(RecordStore):
             if "." in parent_field:
                 raise malformed(f"unexpected token: '{name}': paths of one relationship only are served")
             found = next(
-                (
-                    (r, f)
-                    for (o, r), f in PARENT_RELATIONSHIPS.items()
-                    if o == sobject and r.lower() == relationship.lower()
-                ),
+                (r for (o, r) in PARENT_RELATIONSHIPS if o == sobject and r.lower() == relationship.lower()),
                 None,
             )
             if found is None:
                 raise SalesforceApiError(
                     400, "INVALID_FIELD", f"Didn't understand relationship '{relationship}' in field path."
                 )
-            target = OBJECT_FIELDS[sobject][found[1]].refers_to or ""
-            known_parent = self._object_field(target, parent_field)
-            if known_parent is None:
-                raise SalesforceApiError(
-                    400, "INVALID_FIELD", f"No such column '{parent_field}' on entity '{target}'."
-                )
-            return f"{found[0]}.{known_parent}"
+            return f"{found}.{self._select_field(self._parent_of(sobject, found)[1], parent_field)}"
         known = self._object_field(sobject, name)
         if known is None:
-            raise SalesforceApiError(
-                400,
-                "INVALID_FIELD",
-                f"No such column '{name}' on entity '{sobject}'. If you are attempting to use a custom "
-                "field, be sure to append the '__c' after the custom field name.",
-            )
+            raise _unknown("INVALID_FIELD", f"No such column '{name}' on entity '{sobject}'.", "field", "__c")
         return known
 
-    def _path_spec(self, sobject: str, path: str) -> Any:
+    def _path_spec(self, sobject: str, path: str) -> FieldSpec:
         if "." in path:
             relationship, _, parent_field = path.partition(".")
-            target = OBJECT_FIELDS[sobject][PARENT_RELATIONSHIPS[(sobject, relationship)]].refers_to or ""
-            return self._field_spec(target, parent_field)
+            return self._field_spec(self._parent_of(sobject, relationship)[1], parent_field)
         return self._field_spec(sobject, path)
 
     def _resolve(self, statement: SelectStatement, sobject: str) -> Query:
@@ -193,12 +183,11 @@ class SoqlEngine(RecordStore):
             None,
         )
         if relationship is None:
-            raise SalesforceApiError(
-                400,
+            raise _unknown(
                 "INVALID_TYPE",
-                f"Didn't understand relationship '{statement.sobject}' in FROM part of query call. If you "
-                "are attempting to use a custom relationship, be sure to append the '__r' after the custom "
-                "relationship name.",
+                f"Didn't understand relationship '{statement.sobject}' in FROM part of query call.",
+                "relationship",
+                "__r",
             )
         child, parent_field = CHILD_RELATIONSHIPS[(sobject, relationship)]
         query = self._resolve(statement, child)
@@ -275,9 +264,7 @@ class SoqlEngine(RecordStore):
         if "." not in path:
             return record.get(path)
         relationship, _, parent_field = path.partition(".")
-        id_field = PARENT_RELATIONSHIPS[(sobject, relationship)]
-        target = OBJECT_FIELDS[sobject][id_field].refers_to or ""
-        parent = self._objects[target].get(record.get(id_field) or "")
+        parent = self._parent_record(sobject, record, relationship)
         return parent.get(parent_field) if parent else None
 
     def _holds(self, sobject: str, record: dict[str, Any], condition: Condition) -> bool:

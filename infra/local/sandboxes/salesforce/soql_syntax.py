@@ -225,12 +225,13 @@ class _Parser:
         descending = self._keyword("DESC")
         if not descending:
             self._keyword("ASC")
-        # Nulls sort as the smallest value unless NULLS FIRST/LAST says otherwise.
-        nulls_first = not descending
-        if self._keyword("NULLS", "FIRST"):
-            nulls_first = True
-        elif self._keyword("NULLS", "LAST"):
+        # Null values come first, ascending or descending, unless NULLS LAST says otherwise.
+        # https://developer.salesforce.com/docs/atlas.en-us.258.0.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_orderby.htm
+        nulls_first = True
+        if self._keyword("NULLS", "LAST"):
             nulls_first = False
+        else:
+            self._keyword("NULLS", "FIRST")
         return OrderKey(path, descending, nulls_first)
 
     def _or(self) -> Condition:

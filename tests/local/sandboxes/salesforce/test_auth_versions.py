@@ -5,19 +5,18 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.local.sandboxes.salesforce_client import (
-    Clock,
+from infra.local.sandboxes.salesforce import SalesforceSandbox
+from tests.local.sandboxes.salesforce.docs_client import (
     DocClient,
     http_for,
-    new_org,
     token_in_body,
     token_with_basic,
 )
 
 
 @pytest.fixture
-def http() -> httpx.Client:
-    return http_for(new_org(Clock()))
+def http(org: SalesforceSandbox) -> httpx.Client:
+    return http_for(org)
 
 
 def test_a_client_authenticated_by_http_basic_gets_a_token_that_opens_the_data_api(http: httpx.Client):

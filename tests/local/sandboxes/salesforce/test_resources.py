@@ -4,19 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
-from tests.local.sandboxes.salesforce_client import Clock, DocClient, http_for, new_org
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def client(clock: Clock) -> DocClient:
-    return DocClient(http_for(new_org(clock)))
+from tests.local.sandboxes.salesforce.docs_client import Clock, DocClient
 
 
 def test_describe_global_lists_the_objects_and_describe_tells_what_the_field_checks_enforce(
@@ -75,12 +63,21 @@ def test_get_updated_and_deleted_answer_the_window_and_refuse_one_older_than_30_
     # And queryAll still shows the deleted one, with IsDeleted
     rows = client.get("/queryAll", q="SELECT Name, IsDeleted FROM Account WHERE IsDeleted = true").json()
     assert [(row["Name"], row["IsDeleted"]) for row in rows["records"]] == [("Gone", True)]
-    # And a window starting more than 30 days ago is refused
-    old = {"start": (clock.now - timedelta(days=31)).isoformat(), "end": end.isoformat()}
-    refused = client.get("/sobjects/Account/updated", **old)
-    assert refused.status_code == 400
-    assert refused.json()[0]["errorCode"] == "INVALID_REPLICATION_DATE"
-    assert client.get("/sobjects/Account/deleted", **old).json()[0]["errorCode"] == "INVALID_REPLICATION_DATE"
+
+    # And Get Updated looks back 30 days, Get Deleted 15: an older start is refused
+    def since(days: int) -> dict[str, str]:
+        return {"start": (clock.now - timedelta(days=days)).isoformat(), "end": end.isoformat()}
+
+    assert client.get("/sobjects/Account/updated", **since(20)).status_code == 200
+    assert (
+        client.get("/sobjects/Account/updated", **since(31)).json()[0]["errorCode"]
+        == "INVALID_REPLICATION_DATE"
+    )
+    assert client.get("/sobjects/Account/deleted", **since(14)).status_code == 200
+    assert (
+        client.get("/sobjects/Account/deleted", **since(16)).json()[0]["errorCode"]
+        == "INVALID_REPLICATION_DATE"
+    )
 
 
 def test_organization_and_user_are_read_only(client: DocClient):
@@ -89,3 +86,25 @@ def test_organization_and_user_are_read_only(client: DocClient):
     # Then it is refused for the object, not for a field
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "INVALID_TYPE_FOR_OPERATION"
+
+
+def test_the_replication_window_drops_seconds_and_latest_date_covered_says_where_to_resume(
+    client: DocClient, clock: Clock
+):
+    # Given an account changed at 09:10:30
+    clock.now = clock.now.replace(hour=9, minute=10, second=30)
+    changed = client.created_id("Account", {"Name": "Late in the minute"})
+    # When a client asks for the window 09:00 to 09:10:45
+    first = client.get(
+        "/sobjects/Account/updated", start="2025-03-03T09:00:00+00:00", end="2025-03-03T09:10:45+00:00"
+    ).json()
+    # Then the API truncated the end to 09:10:00, so the change is not in it yet
+    assert first == {"ids": [], "latestDateCovered": "2025-03-03T09:10:00.000+0000"}
+    # And the next window, starting where the last was covered, brings it
+    clock.now = clock.now.replace(minute=12)
+    second = client.get(
+        "/sobjects/Account/updated",
+        start=first["latestDateCovered"].replace("+0000", "+00:00"),
+        end="2025-03-03T09:12:00+00:00",
+    ).json()
+    assert second["ids"] == [changed]

@@ -4,20 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from infra.local.sandboxes.salesforce import SalesforceSandbox
-from tests.local.sandboxes.salesforce_client import Clock, DocClient, http_for, new_org
-
-
-@pytest.fixture
-def org() -> SalesforceSandbox:
-    return new_org(Clock())
-
-
-@pytest.fixture
-def client(org: SalesforceSandbox) -> DocClient:
-    return DocClient(http_for(org))
+from tests.local.sandboxes.salesforce.docs_client import DocClient
 
 
 def account(name: str, **fields: Any) -> dict[str, Any]:

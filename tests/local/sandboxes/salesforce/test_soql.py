@@ -6,17 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.local.sandboxes.salesforce_client import Clock, DocClient, http_for, new_org
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def client(clock: Clock) -> DocClient:
-    return DocClient(http_for(new_org(clock)))
+from tests.local.sandboxes.salesforce.docs_client import Clock, DocClient
 
 
 def names(rows: list[dict[str, object]]) -> list[object]:
@@ -86,6 +76,10 @@ def test_organization_and_user_are_queryable(client: DocClient):
     # Then the org and its integration user answer
     assert len(org) == 1 and org[0]["Id"].startswith("00D")
     assert len(users) == 1 and users[0]["Id"].startswith("005")
+    # And a record's owner is that user, reachable through the Owner relationship
+    client.created_id("Account", {"Name": "Owned"})
+    owned = client.rows("SELECT Name, Owner.Username FROM Account WHERE Owner.IsActive = true")
+    assert [(row["Name"], row["Owner"]["Username"]) for row in owned] == [("Owned", users[0]["Username"])]
 
 
 @pytest.mark.parametrize(
@@ -109,3 +103,18 @@ def test_what_is_not_served_is_refused_never_answered_wrongly(client: DocClient,
     # Then it is a 400 with Salesforce's error code
     assert response.status_code == 400, response.text
     assert response.json()[0]["errorCode"] == code
+
+
+def test_order_by_ignores_case_and_puts_nulls_first_unless_told(client: DocClient):
+    # Given accounts with and without a city, in mixed case
+    for name, city in (("a", "boston"), ("b", None), ("c", "Austin"), ("d", "denver")):
+        client.created_id("Account", {"Name": name, "BillingCity": city})
+
+    def order(soql: str) -> list[object]:
+        return [row["Name"] for row in client.rows(soql)]
+
+    # Then sorting ignores case, and nulls come first both ways unless NULLS LAST
+    assert order("SELECT Name FROM Account ORDER BY BillingCity") == ["b", "c", "a", "d"]
+    assert order("SELECT Name FROM Account ORDER BY BillingCity DESC") == ["b", "d", "a", "c"]
+    assert order("SELECT Name FROM Account ORDER BY BillingCity DESC NULLS LAST") == ["d", "a", "c", "b"]
+    assert order("SELECT Name FROM Account ORDER BY BillingCity LIMIT 2 OFFSET 1") == ["c", "a"]

@@ -6,12 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.local.sandboxes.salesforce_client import Clock, DocClient, http_for, new_org
-
-
-@pytest.fixture
-def client() -> DocClient:
-    return DocClient(http_for(new_org(Clock())))
+from tests.local.sandboxes.salesforce.docs_client import DocClient
 
 
 @pytest.mark.parametrize(
