@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from shared.domain.errors import NotFoundError
 from shared.domain.models import Account, EntityType, SourceRef, SystemName
@@ -18,6 +18,19 @@ from shared.domain.ports import (
     SyncAction,
     TargetRecord,
 )
+
+
+class HandClock:
+    """A clock the test moves by hand: call it for the time, `advance` it to let time pass."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
 
 
 class FakeMetrics:

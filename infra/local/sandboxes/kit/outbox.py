@@ -60,6 +60,14 @@ class Outbox(Generic[T]):
         with self._lock:
             self._items = [item for item in self._items if item.id not in done]
 
+    def discard(self, lost: Callable[[T], bool]) -> int:
+        """Lose the notices whose payload `lost` picks (a notice the vendor never sends); how many."""
+        with self._lock:
+            kept = [item for item in self._items if not lost(item.payload)]
+            dropped = len(self._items) - len(kept)
+            self._items = kept
+            return dropped
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)

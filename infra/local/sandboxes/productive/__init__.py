@@ -12,6 +12,7 @@ It speaks the protocol documented at https://developer.productive.io/. Tests mou
 |           | (company events 29, 30, 31) | unknown attribute 400 "Param not allowed" |
 | projects, deals, | copy from template, archive/restore, budgets | missing required attributes or |
 | services, types | (deals `budget: true`), close/open, services | relationships 422; unknown attribute 400 |
+|  (engagements.py) | | |
 | filters (filters.py) | `filter[name][eq, not_eq, contains, not_contain]` | 400 "Unsupported |
 |                      | as each endpoint documents them | Filter" (even when nothing would match) |
 | sort (listing.py) | `sort=a,-b` on the endpoint's sort params | unknown param 400 "Unsupported Sort" |
@@ -27,11 +28,10 @@ from infra.local.sandboxes.productive.app import (
     EVENT_COMPANY_ARCHIVED,
     EVENT_COMPANY_CREATED,
     EVENT_COMPANY_UPDATED,
-    EVENT_PROJECT_CREATED,
-    EVENT_PROJECT_UPDATED,
     RATE_LIMITS,
     ProductiveSandbox,
 )
+from infra.local.sandboxes.productive.engagements import EVENT_PROJECT_CREATED, EVENT_PROJECT_UPDATED
 from infra.local.sandboxes.productive.errors import JSON_API
 from infra.local.sandboxes.productive.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 

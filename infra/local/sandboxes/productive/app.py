@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from infra.local.sandboxes.kit import FaultSwitch, Outbox, RateWindows, Subscriber, Window, deliver
 from infra.local.sandboxes.productive import filters, listing
+from infra.local.sandboxes.productive.engagements import EngagementWrites
 from infra.local.sandboxes.productive.errors import JSON_API, ApiError, json_response
 from infra.local.sandboxes.productive.filters import related as _related
 
@@ -26,7 +27,6 @@ RATE_LIMITS: tuple[tuple[int, float], ...] = ((100, 10.0), (4000, 1800.0))
 _WINDOWS = tuple(Window(f"{limit}/{seconds:.0f}s", limit, seconds) for limit, seconds in RATE_LIMITS)
 # https://developer.productive.io/webhooks.html "Webhook events"
 EVENT_COMPANY_CREATED, EVENT_COMPANY_UPDATED, EVENT_COMPANY_ARCHIVED = 29, 30, 31
-EVENT_PROJECT_CREATED, EVENT_PROJECT_UPDATED = 5, 10
 ENGAGEMENT_RESOURCES = ("projects", "deals", "services", "service_types")
 
 # Writable attributes, https://developer.productive.io/companies.html "Supported attributes".
@@ -58,7 +58,7 @@ class _Subscription:
     outbox: Outbox[bytes] = field(default_factory=Outbox)
 
 
-class ProductiveSandbox:
+class ProductiveSandbox(EngagementWrites):
     """WSGI twin of Productive's companies endpoints, with a thread-safe Python control API."""
 
     def __init__(
@@ -441,9 +441,9 @@ class ProductiveSandbox:
         if len(tail) == 1 and method == "PATCH" and kind in {"projects", "services"}:
             return self._update_resource(kind, tail[0], request)
         if kind == "projects" and len(tail) == 2 and method == "PATCH" and tail[1] in {"archive", "restore"}:
-            return self._set_archived(tail[0], archived=tail[1] == "archive")
+            return self._set_moment("projects", tail[0], "archived_at", on=tail[1] == "archive")
         if kind == "deals" and len(tail) == 2 and method == "PATCH" and tail[1] in {"close", "open"}:
-            return self._set_closed(tail[0], closed=tail[1] == "close")
+            return self._set_moment("deals", tail[0], "closed_at", on=tail[1] == "close")
         raise ApiError(405, "Method Not Allowed", f"{method} {request.path} is not supported")
 
     def _get(self, kind: str, resource_id: str) -> dict[str, Any]:
@@ -457,165 +457,6 @@ class ProductiveSandbox:
         return self._listing(
             kind, [self._store[kind][k] for k in sorted(self._store[kind], key=int)], request
         )
-
-    @staticmethod
-    def _data(request: Request, kind: str, resource_id: str | None) -> dict[str, Any]:
-        try:
-            document = json.loads(request.get_data())
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ApiError(400, "Bad Request", f"body is not JSON: {exc}") from exc
-        data = document.get("data") if isinstance(document, dict) else None
-        if not isinstance(data, dict) or data.get("type") != kind:
-            raise ApiError(400, "Bad Request", f"data must be a resource of type '{kind}'", "/data/type")
-        if resource_id is not None and str(data.get("id", resource_id)) != resource_id:
-            raise ApiError(400, "Bad Request", "data.id does not match the URL", "/data/id")
-        if not isinstance(data.get("attributes") or {}, dict):
-            raise ApiError(400, "Bad Request", "attributes must be an object", "/data/attributes")
-        return data
-
-    def _relationship(self, data: dict[str, Any], name: str, kind: str, *, required: bool) -> str | None:
-        related = ((data.get("relationships") or {}).get(name) or {}).get("data")
-        if related is None:
-            if required:
-                raise ApiError(
-                    422, "Invalid Relationship", f"{name} can't be blank", f"/data/relationships/{name}"
-                )
-            return None
-        related_id = str(related.get("id"))
-        store = self._companies if kind == "companies" else self._store[kind]
-        if related.get("type") != kind or related_id not in store:
-            raise ApiError(
-                422,
-                "Invalid Relationship",
-                f"{name} {related_id} does not exist",
-                f"/data/relationships/{name}",
-            )
-        return related_id
-
-    def _copy_project(self, request: Request) -> Response:
-        attributes = self._data(request, "projects", None).get("attributes") or {}
-        name = attributes.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise ApiError(422, "Invalid Attribute", "name can't be blank", "/data/attributes/name")
-        template = self._store["projects"].get(str(attributes.get("template_id")))
-        if template is None:
-            raise ApiError(
-                422,
-                "Invalid Attribute",
-                f"template {attributes.get('template_id')} not found",
-                "/data/attributes/template_id",
-            )
-        company_id = str(attributes.get("company_id") or "")
-        if company_id not in self._companies:
-            raise ApiError(
-                422,
-                "Invalid Attribute",
-                f"company {company_id or '(blank)'} not found",
-                "/data/attributes/company_id",
-            )
-        project_id = str(next(self._ids))
-        stamp = self._stamp()
-        project = {
-            "id": project_id,
-            "type": "projects",
-            "attributes": {
-                "name": name,
-                "project_number": str(project_id),
-                "project_type_id": int(attributes.get("project_type_id") or 2),
-                "template": False,
-                # The copy runs as a background job in Productive; the twin finishes it at once.
-                "duplication_status": "idle",
-                "archived_at": None,
-                "created_at": stamp,
-            },
-            "relationships": {
-                "company": {"data": {"type": "companies", "id": company_id}},
-                "template_object": {"data": {"type": "projects", "id": template["id"]}},
-            },
-        }
-        self._store["projects"][project_id] = project
-        self._enqueue_resource(EVENT_PROJECT_CREATED, project)
-        return json_response({"data": copy.deepcopy(project)}, 201)
-
-    def _update_resource(self, kind: str, resource_id: str, request: Request) -> Response:
-        stored = self._store[kind].get(resource_id) or self._get(kind, resource_id)
-        attributes = self._data(request, kind, resource_id).get("attributes") or {}
-        if kind == "projects" and stored["attributes"]["archived_at"]:
-            # "For archived projects, only the name and project_manager_id attributes can be updated. All
-            # other attributes will be ignored" (https://developer.productive.io/projects.html)
-            attributes = {k: v for k, v in attributes.items() if k in {"name", "project_manager_id"}}
-        allowed = {
-            "projects": {"name", "project_number"},
-            "services": {"name", "price", "quantity", "description"},
-        }
-        for key in attributes:
-            if key not in allowed[kind]:
-                raise ApiError(400, "Param not allowed", f"{key} is not allowed", f"/data/attributes/{key}")
-        stored["attributes"].update(copy.deepcopy(attributes))
-        if kind == "projects":
-            self._enqueue_resource(EVENT_PROJECT_UPDATED, stored)
-        return json_response({"data": copy.deepcopy(stored)})
-
-    def _set_archived(self, project_id: str, *, archived: bool) -> Response:
-        self._get("projects", project_id)
-        project = self._store["projects"][project_id]
-        project["attributes"]["archived_at"] = self._stamp() if archived else None
-        self._enqueue_resource(EVENT_PROJECT_UPDATED, project)
-        return json_response({"data": copy.deepcopy(project)})
-
-    def _set_closed(self, deal_id: str, *, closed: bool) -> Response:
-        self._get("deals", deal_id)
-        deal = self._store["deals"][deal_id]
-        deal["attributes"]["closed_at"] = self._stamp() if closed else None
-        return json_response({"data": copy.deepcopy(deal)})
-
-    def _create_resource(self, kind: str, request: Request) -> Response:
-        data = self._data(request, kind, None)
-        attributes = copy.deepcopy(data.get("attributes") or {})
-        relationships: dict[str, Any] = {}
-        if not isinstance(attributes.get("name"), str) or not attributes["name"].strip():
-            raise ApiError(422, "Invalid Attribute", "name can't be blank", "/data/attributes/name")
-        if kind == "deals":
-            # Required per https://developer.productive.io/deals.html: name, date, currency, company.
-            for required in ("date", "currency"):
-                if not attributes.get(required):
-                    raise ApiError(
-                        422, "Invalid Attribute", f"{required} can't be blank", f"/data/attributes/{required}"
-                    )
-            company = self._relationship(data, "company", "companies", required=True)
-            project = self._relationship(data, "project", "projects", required=False)
-            relationships = {
-                "company": {"data": {"type": "companies", "id": company}},
-                "project": {"data": {"type": "projects", "id": project} if project else None},
-            }
-            attributes = {"budget": False, "end_date": None, "closed_at": None, **attributes}
-        elif kind == "services":
-            # Required per https://developer.productive.io/services.html: name, billing_type_id, unit_id,
-            # and the deal.
-            for required in ("billing_type_id", "unit_id"):
-                if attributes.get(required) is None:
-                    raise ApiError(
-                        422, "Invalid Attribute", f"{required} can't be blank", f"/data/attributes/{required}"
-                    )
-            deal = self._relationship(data, "deal", "deals", required=True)
-            kind_id = self._relationship(data, "service_type", "service_types", required=True)
-            relationships = {
-                "deal": {"data": {"type": "deals", "id": deal}},
-                "service_type": {"data": {"type": "service_types", "id": kind_id}},
-            }
-            attributes = {"price": None, "quantity": None, "deleted_at": None, **attributes}
-        else:
-            attributes = {"archived_at": None, "description": None, **attributes}
-        resource_id = str(next(self._ids))
-        stamp = self._stamp()
-        resource = {
-            "id": resource_id,
-            "type": kind,
-            "attributes": {**attributes, "created_at": stamp},
-            "relationships": relationships,
-        }
-        self._store[kind][resource_id] = resource
-        return json_response({"data": copy.deepcopy(resource)}, 201)
 
     def _enqueue_resource(self, event_id: int, resource: dict[str, Any]) -> None:
         # Same delivery shape as company events: {"event_id": ..., "object": {"data": <resource>}}

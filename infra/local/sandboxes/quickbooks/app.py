@@ -255,6 +255,14 @@ class QuickBooksSandbox:
         """Deliver webhooks to `url` (through `transport`, e.g. a WSGITransport, when given)."""
         self.notices.subscriber = Subscriber(url, transport)
 
+    def drop_pending(self, record_id: str) -> int:
+        """Lose the queued notices about `record_id` (a notice Intuit never delivered); returns how many.
+
+        Intuit recommends ChangeDataCapture to catch up on what notices missed:
+        https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/best-practices
+        """
+        return self.notices.outbox.discard(lambda event: event.record_id == record_id)
+
     @property
     def pending_notifications(self) -> int:
         """Change events queued and not yet acknowledged by the subscriber."""
@@ -285,8 +293,10 @@ class QuickBooksSandbox:
             self.rate.reset()
             self.batch_rate.reset()
 
-    def _on_change(self, entity: str, record_id: str, operation: str, deleted_id: str | None) -> None:
-        self.notices.queue(ChangeEvent(entity, record_id, operation, self.clock(), self.realm_id, deleted_id))
+    def _on_change(
+        self, entity: str, record_id: str, operation: str, deleted_id: str | None, at: datetime
+    ) -> None:
+        self.notices.queue(ChangeEvent(entity, record_id, operation, at, self.realm_id, deleted_id))
 
     # --- WSGI -----------------------------------------------------------------------------------
 

@@ -16,8 +16,8 @@ COMPANY_TZ = timezone(timedelta(hours=-7))
 # Class and Department ids are long numbers in QBO, unlike the small counters of customers.
 _FIRST_ID = {"Class": 5000000000000000001}
 
-# (entity, Id, operation, merged-away Id)
-ChangeListener = Callable[[str, str, str, str | None], None]
+# (entity, Id, operation, merged-away Id, the instant of the change)
+ChangeListener = Callable[[str, str, str, str | None, datetime], None]
 # How long the change journal keeps an entry: ChangeDataCapture looks back at most 30 days.
 JOURNAL_DAYS = 31
 
@@ -115,8 +115,15 @@ class Company:
         self.changed(entity, record_id, "Delete")
 
     def changed(self, entity: str, record_id: str, operation: str, deleted_id: str | None = None) -> None:
-        """Report a change: a journal entry for ChangeDataCapture, then a webhook notice."""
+        """Report a change: a journal entry for ChangeDataCapture, then a webhook notice.
+
+        The instant is the object's own `MetaData.LastUpdatedTime` when it has one, so a notice's
+        `lastUpdated` and the object a client reads back name the same moment.
+        """
         now = self._clock()
+        stamped = (self.table(entity).get(record_id) or {}).get("MetaData", {}).get("LastUpdatedTime")
+        if stamped:
+            now = datetime.fromisoformat(stamped)
         horizon = now - timedelta(days=JOURNAL_DAYS)
         while self.journal and self.journal[0].at < horizon:
             self.journal.pop(0)
@@ -124,4 +131,4 @@ class Company:
         if deleted_id is not None:
             # The merged-away object is gone: ChangeDataCapture reports it as deleted.
             self.journal.append(Change(now, entity, deleted_id, "Delete"))
-        self._on_change(entity, record_id, operation, deleted_id)
+        self._on_change(entity, record_id, operation, deleted_id, now)

@@ -4,34 +4,25 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
+from tests.fakes import HandClock
 
 REALM = "4620816365"
 BASE = f"/v3/company/{REALM}"
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+Clock = HandClock
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return HandClock(datetime(2026, 11, 20, 17, 0, tzinfo=UTC))
 
 
 @pytest.fixture

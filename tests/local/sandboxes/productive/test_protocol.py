@@ -3,41 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
-import pytest
-
-from infra.local.sandboxes.productive import ProductiveSandbox
 
 JSON_API = "application/vnd.api+json"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sandbox(clock: Clock) -> ProductiveSandbox:
-    return ProductiveSandbox(organization_id="77", api_token="tok", webhook_secret="wh", clock=clock)
-
-
-@pytest.fixture
-def api(sandbox: ProductiveSandbox) -> httpx.Client:
-    return httpx.Client(
-        transport=httpx.WSGITransport(app=sandbox),
-        base_url="http://productive.sandbox/api/v2/",
-        headers={"X-Auth-Token": "tok", "X-Organization-Id": "77", "Content-Type": JSON_API},
-    )
 
 
 def _create(api: httpx.Client, name: str, **attributes: object) -> httpx.Response:
