@@ -429,15 +429,19 @@ def test_a_decision_after_the_workflow_stopped_waiting_is_refused_and_the_reques
     assert world.callback.answers == []
 
 
-def test_duplicate_closed_won_starts_one_execution_and_a_reclose_starts_another(world: World) -> None:
-    starter, metrics = FakeStarter(), FakeMetrics()
-    start = WorkflowStart(
+def _workflow_start(world: World, starter: FakeStarter, metrics: FakeMetrics) -> WorkflowStart:
+    return WorkflowStart(
         opportunities=lambda: world.opportunities,
         starter=lambda: starter,
         ledger=world.ledger,
         metrics=metrics,
         approval_timeout_seconds=60,
     )
+
+
+def test_duplicate_closed_won_starts_one_execution_and_a_reclose_starts_another(world: World) -> None:
+    starter, metrics = FakeStarter(), FakeMetrics()
+    start = _workflow_start(world, starter, metrics)
     world.opportunities.put("006W", "001A")
     notice = ChangeNotice(
         provider=SystemName.SALESFORCE,
@@ -457,13 +461,7 @@ def test_duplicate_closed_won_starts_one_execution_and_a_reclose_starts_another(
 
 def test_a_notice_that_says_the_deal_is_open_starts_nothing_and_reads_nothing(world: World) -> None:
     starter = FakeStarter()
-    start = WorkflowStart(
-        opportunities=lambda: world.opportunities,
-        starter=lambda: starter,
-        ledger=world.ledger,
-        metrics=FakeMetrics(),
-        approval_timeout_seconds=60,
-    )
+    start = _workflow_start(world, starter, FakeMetrics())
     world.opportunities.put("006O", "001A", status=OpportunityStatus.OPEN)
     # given an outbound message whose IsWon field says the deal is still open
     notice = ChangeNotice(
@@ -487,13 +485,7 @@ def test_a_notice_that_says_the_deal_is_open_starts_nothing_and_reads_nothing(wo
 
 def test_the_write_back_echo_is_known_by_its_instant_without_a_fetch(world: World) -> None:
     starter, metrics = FakeStarter(), FakeMetrics()
-    start = WorkflowStart(
-        opportunities=lambda: world.opportunities,
-        starter=lambda: starter,
-        ledger=world.ledger,
-        metrics=metrics,
-        approval_timeout_seconds=60,
-    )
+    start = _workflow_start(world, starter, metrics)
     # given setup wrote its outcome back and Salesforce stamped that write at `written`
     written = datetime(2025, 3, 2, 8, 0, tzinfo=UTC)
     world.ledger.set_cursor(write_back_key(SystemName.SALESFORCE, "006E"), written.isoformat())
@@ -523,13 +515,7 @@ def test_the_write_back_echo_is_known_by_its_instant_without_a_fetch(world: Worl
 
 def test_the_hubs_own_write_back_does_not_start_a_second_setup(world: World) -> None:
     starter = FakeStarter()
-    start = WorkflowStart(
-        opportunities=lambda: world.opportunities,
-        starter=lambda: starter,
-        ledger=world.ledger,
-        metrics=FakeMetrics(),
-        approval_timeout_seconds=60,
-    )
+    start = _workflow_start(world, starter, FakeMetrics())
     closed = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
     world.opportunities.put("006B", "001A", stage_changed_at=closed)
     notice = ChangeNotice(

@@ -165,34 +165,13 @@ class QuickBooksClient:
             on_refreshed=self._handed_over,
             vendor="quickbooks",
         )
-        self.api = VendorHttp(
-            vendor="quickbooks",
-            base_url=connection.base_url,
-            auth_headers=self._auth_headers,
-            on_unauthorized=self._on_unauthorized,
-            describe_error=describe_fault,
-            # One budget per realm, shared by every container when `budgets` is the DynamoDB one.
-            budget=realm_budget,
-            # Intuit asks for a full minute after a 429, whatever Retry-After said (often nothing):
-            # the realm's budget is held that long for every container, and the error carries it.
-            # https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
-            throttle_wait=THROTTLE_WAIT_SECONDS,
-            transport=transport,
-            sleep=sleep,
-        )
-        # Batch requests: the same API, with the batch limit taken together with the realm's.
-        self.batch_api = VendorHttp(
-            vendor="quickbooks",
-            base_url=connection.base_url,
-            auth_headers=self._auth_headers,
-            on_unauthorized=self._on_unauthorized,
-            describe_error=describe_fault,
-            budget=_BothBudgets(
-                realm_budget, shared.budget("quickbooks-batch", connection.realm_id, BATCH_LIMITS)
-            ),
-            throttle_wait=THROTTLE_WAIT_SECONDS,
-            transport=transport,
-            sleep=sleep,
+        # One budget per realm, shared by every container when `budgets` is the DynamoDB one; batch
+        # requests take a slot of the batch limit together with the realm's.
+        self.api = self._api_http(realm_budget, transport, sleep)
+        self.batch_api = self._api_http(
+            _BothBudgets(realm_budget, shared.budget("quickbooks-batch", connection.realm_id, BATCH_LIMITS)),
+            transport,
+            sleep,
         )
         token_origin = urlsplit(connection.token_url)
         self.oauth = VendorHttp(
@@ -205,6 +184,24 @@ class QuickBooksClient:
         )
         # The access token each thread last sent, so that a 401 names the token it refused.
         self._sent = threading.local()
+
+    def _api_http(
+        self, budget: RateBudget, transport: httpx.BaseTransport | None, sleep: Callable[[float], None]
+    ) -> VendorHttp:
+        return VendorHttp(
+            vendor="quickbooks",
+            base_url=self.connection.base_url,
+            auth_headers=self._auth_headers,
+            on_unauthorized=self._on_unauthorized,
+            describe_error=describe_fault,
+            budget=budget,
+            # Intuit asks for a full minute after a 429, whatever Retry-After said (often nothing):
+            # the realm's budget is held that long for every container, and the error carries it.
+            # https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+            throttle_wait=THROTTLE_WAIT_SECONDS,
+            transport=transport,
+            sleep=sleep,
+        )
 
     @property
     def calls(self) -> int:
