@@ -68,12 +68,38 @@ def _landscape(path: Path | None) -> Path:
     return chosen
 
 
+IntakeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--intake",
+        help="how Salesforce delivers its changes: outbound (outbound messages) or cdc (change data "
+        "capture via Event Relay); default: what the landscape says",
+    ),
+]
+
+
+def _with_intake(landscape: Path, intake: str | None) -> Path:
+    """The landscape, or a copy of it with Salesforce on the chosen intake."""
+    if intake is None:
+        return landscape
+    from infra.local.intake import INTAKE_CHOICES, with_salesforce_intake
+
+    if intake not in INTAKE_CHOICES:
+        typer.echo(f"--intake must be one of {', '.join(INTAKE_CHOICES)}, not {intake!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        return with_salesforce_intake(landscape, INTAKE_CHOICES[intake])
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
-def demo(landscape: LandscapeOption = None) -> None:
+def demo(landscape: LandscapeOption = None, intake: IntakeOption = None) -> None:
     """Customer master sync end to end on the local runtime; exits non-zero unless exactly once."""
     from infra.local.demo import run
 
-    raise typer.Exit(run(landscape=_landscape(landscape)))
+    raise typer.Exit(run(landscape=_landscape(_with_intake(_landscape(landscape), intake))))
 
 
 @local.command("up")
@@ -87,6 +113,7 @@ def local_up(
         ),
     ] = None,
     landscape: LandscapeOption = None,
+    intake: IntakeOption = None,
     sweep_minutes: Annotated[
         int | None,
         typer.Option(
@@ -103,9 +130,8 @@ def local_up(
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with local_environment(
-        secrets_file=secrets_file, landscape=_landscape(landscape), sweep_minutes=sweep_minutes
-    ) as env:
+    chosen = _landscape(_with_intake(_landscape(landscape), intake))
+    with local_environment(secrets_file=secrets_file, landscape=chosen, sweep_minutes=sweep_minutes) as env:
         assert env.runtime is not None
         env.runtime.start_background()
         typer.echo(f"webhooks:  {env.api_url}/webhooks/{{provider}}")
@@ -129,6 +155,7 @@ def local_up(
         typer.echo("Ctrl-C stops the stack.")
         while not stop.wait(0.5):
             env.salesforce.deliver_pending()
+            env.salesforce.relay_pending()
             env.productive.deliver_pending()
             env.quickbooks.deliver_pending()
     typer.echo("stopped")

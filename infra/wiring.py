@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
+from shared.connectors.salesforce.cdc import CHANGE_EVENTS, EVENT_SOURCE_PREFIX
 from shared.settings import LEDGER_STATUS_INDEX, LEDGER_STATUS_KEY, LEDGER_STATUS_SORT, WEBHOOK_MAX_BODY_BYTES
 
 STACK_NAME = "close2cash"
@@ -87,8 +88,24 @@ class Bus:
 
 
 @dataclass(frozen=True)
+class PartnerBus:
+    """An EventBridge partner event bus a SaaS vendor delivers to (Salesforce Event Relay).
+
+    It is not created by the stack: the vendor creates the partner event source and the firm
+    associates a bus with it, named after the source (`aws.partner/salesforce.com/<org>/<channel>`).
+    The CDK app reads that name from the context key `context_key` (`-c salesforceEventBusName=...`);
+    without it, the rules on this bus are not rendered. The local runtime creates it in moto.
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-saas.html
+    """
+
+    name: str
+    context_key: str
+    description: str
+
+
+@dataclass(frozen=True)
 class Rule:
-    """An EventBridge rule on `bus` whose only target is `queue` (buffering, retries, DLQ)."""
+    """An EventBridge rule on `bus` (the hub's or a partner bus) whose only target is `queue`."""
 
     name: str
     bus: str
@@ -225,6 +242,10 @@ class Wiring:
     state_machines: tuple[StateMachine, ...]
     topics: tuple[Topic, ...] = ()
     user_pools: tuple[UserPool, ...] = ()
+    partner_buses: tuple[PartnerBus, ...] = ()
+
+    def partner_bus(self, name: str) -> PartnerBus | None:
+        return next((b for b in self.partner_buses if b.name == name), None)
 
     def function(self, name: str) -> Function:
         return next(f for f in self.functions if f.name == name)
@@ -261,6 +282,13 @@ OAUTH_TOKENS = Secret(
 )
 
 ACCOUNT_CHANGES = Queue("account-changes", max_receive_count=5)
+# Salesforce Change Data Capture through Event Relay (landscape: intake = "change_data_capture").
+SALESFORCE_EVENTS = PartnerBus(
+    "salesforce-events",
+    context_key="salesforceEventBusName",
+    description="Salesforce Change Data Capture relayed by Event Relay",
+)
+SALESFORCE_CHANGES = Queue("salesforce-changes", max_receive_count=5)
 OPPORTUNITY_CHANGES = Queue("opportunity-changes", max_receive_count=5)
 APPROVERS = UserPool("approvers", "Delivery operations people who approve or reject engagements")
 DELIVERY_OPS = Topic("delivery-ops", "Engagements activated (for staffing) and approval reminders")
@@ -305,7 +333,7 @@ WIRING = Wiring(
     api=API,
     bus=BUS,
     tables=(LEDGER, IDEMPOTENCY),
-    queues=(ACCOUNT_CHANGES, OPPORTUNITY_CHANGES),
+    queues=(ACCOUNT_CHANGES, OPPORTUNITY_CHANGES, SALESFORCE_CHANGES),
     rules=(
         Rule(
             "account-notices",
@@ -327,6 +355,17 @@ WIRING = Wiring(
                 },
             },
             queue=OPPORTUNITY_CHANGES.name,
+        ),
+        Rule(
+            "salesforce-change-events",
+            bus=SALESFORCE_EVENTS.name,
+            # Event Relay's events: source aws.partner/salesforce.com/<org>/<channel>, detail-type
+            # the change event's name; only the types the hub syncs are taken off the bus.
+            pattern={
+                "source": [{"prefix": EVENT_SOURCE_PREFIX}],
+                "detail-type": sorted(CHANGE_EVENTS),
+            },
+            queue=SALESFORCE_CHANGES.name,
         ),
     ),
     secrets=(CONNECTIONS, OAUTH_TOKENS),
@@ -367,6 +406,16 @@ WIRING = Wiring(
             uses=(*_COMMON_ENV, CLOSE_TO_CASH.use(Access.START, "STATE_MACHINE_ARN")),
             timeout_seconds=30,
             description="Fetches changed opportunities; closed-won starts engagement setup once per close",
+        ),
+        Function(
+            "change_events",
+            handler="functions.change_events.handler.handler",
+            trigger=QueueTrigger(
+                SALESFORCE_CHANGES.name, batch_size=10, max_batching_window_seconds=1, max_concurrency=2
+            ),
+            uses=(*_COMMON_ENV, BUS.use(Access.PUT, "EVENT_BUS_NAME")),
+            timeout_seconds=60,  # an overflow event sweeps the changed records (one SOQL query, paged)
+            description="Turns Salesforce change events (Event Relay) into claimed notices on the bus",
         ),
         Function(
             "engagement_step",
@@ -422,4 +471,5 @@ WIRING = Wiring(
     state_machines=(CLOSE_TO_CASH,),
     topics=(DELIVERY_OPS,),
     user_pools=(APPROVERS,),
+    partner_buses=(SALESFORCE_EVENTS,),
 )

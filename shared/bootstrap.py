@@ -20,7 +20,7 @@ from shared.aws.secrets import connections
 from shared.domain.errors import ConfigurationError
 from shared.domain.models import SystemName
 from shared.domain.ports import AccountSource, AccountTarget, WebhookReceiver
-from shared.governance.landscape import Domain, Landscape, Role
+from shared.governance.landscape import Domain, Intake, Landscape, Role
 from shared.governance.loader import load_landscape
 from shared.governance.mappings import Mappings
 from shared.governance.matching import Matcher
@@ -28,6 +28,8 @@ from shared.governance.ownership import Ownership
 from shared.observability import PowertoolsMetrics, logger
 from shared.settings import WEBHOOK_MAX_BODY_BYTES, WEBHOOK_PROVIDERS, Settings
 
+# Intakes that deliver through an event bus, not the webhook route (whose webhooks are then refused).
+BUS_INTAKES = frozenset({Intake.CHANGE_DATA_CAPTURE})
 # Vendors whose refresh tokens rotate: their `build` takes the shared `token_store`.
 ROTATING_REFRESH_TOKENS = frozenset({SystemName.QUICKBOOKS})
 
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from shared.domain.tokens import TokenStore
     from shared.sync.account_sweep import AccountSweeps
     from shared.sync.accounts import AccountSync
+    from shared.sync.change_events import ChangeEventIntake
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
     from shared.sync.exceptions import LastReceive
     from shared.sync.ingest import WebhookIngest
@@ -175,6 +178,28 @@ class Services:
             publisher=self.publisher,
             metrics=self.metrics,
             max_body_bytes=WEBHOOK_MAX_BODY_BYTES,
+            refused={
+                system.name.value: (
+                    f"{system.name} delivers its changes by {system.chosen_intake.value} in this "
+                    "landscape, not to this webhook route"
+                )
+                for system in self.landscape.systems
+                if system.chosen_intake in BUS_INTAKES
+            },
+        )
+
+    @cached_property
+    def change_events(self) -> ChangeEventIntake:
+        """Salesforce change events from the partner bus's queue, as claimed notices on the hub's bus."""
+        from shared.sync.change_events import ChangeEventIntake
+
+        chosen = self.landscape.system(SystemName.SALESFORCE)
+        return ChangeEventIntake(
+            stream=lambda: self.connector(SystemName.SALESFORCE),
+            ledger=self.ledger,
+            publisher=lambda: self.publisher,
+            metrics=self.metrics,
+            selected=chosen is not None and chosen.chosen_intake is Intake.CHANGE_DATA_CAPTURE,
         )
 
     @cached_property

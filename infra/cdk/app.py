@@ -35,7 +35,11 @@ def nag_packs(scope: Construct) -> list[cdk_nag.NagPack]:
 
 
 def build(
-    outdir: str | None = None, *, nag: bool = True, landscape: Path | None = None
+    outdir: str | None = None,
+    *,
+    nag: bool = True,
+    landscape: Path | None = None,
+    context: dict[str, str] | None = None,
 ) -> tuple[cdk.App, Close2CashStack]:
     """The app with its one stack, every acknowledgement recorded and (unless `nag=False`) cdk-nag run.
 
@@ -43,7 +47,8 @@ def build(
     details instead of failing the synth every other test needs.
     """
     # The CLI passes its output folder in CDK_OUTDIR; run directly, synth writes to ./cdk.out like the CLI.
-    app = cdk.App(outdir=outdir or os.environ.get("CDK_OUTDIR") or "cdk.out")
+    # `context`: what `-c key=value` gives the CLI (tests; e.g. salesforceEventBusName).
+    app = cdk.App(outdir=outdir or os.environ.get("CDK_OUTDIR") or "cdk.out", context=context)
     # Which landscape ships with this deployment: `cdk deploy -c landscape=path/to/firm.toml`, or the
     # `landscape` context in cdk.json; relative paths are relative to the repository.
     chosen = landscape or Path(str(app.node.try_get_context("landscape") or DEFAULT_LANDSCAPE))

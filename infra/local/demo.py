@@ -1,7 +1,8 @@
 """`make demo`: a customer master sync, end to end on the local runtime, with a report.
 
 Sales creates and edits accounts in Salesforce; Salesforce delivers its outbound messages to
-`POST /webhooks/salesforce`; the hub fetches each account and upserts the Productive company and
+`POST /webhooks/salesforce` (or, with `--intake cdc`, relays its Change Data Capture events to the
+EventBridge partner bus); the hub fetches each account and upserts the Productive company and
 the QuickBooks customer. Productive and QuickBooks then notify the hub of those very writes (echoes)
 and a bookkeeper edits one customer by hand (drift). The run fails unless every account arrived
 exactly once in each system, and one edit's outbound message is dropped on purpose: the catch-up
@@ -25,8 +26,10 @@ from rich.table import Table
 from infra.local.demo_sweep import lost_notice
 from infra.local.environment import DEFAULT_LANDSCAPE, LocalEnvironment, local_environment
 from infra.status import StatusReport
+from infra.wiring import SALESFORCE_EVENTS
 from shared import bootstrap
 from shared.domain.models import EntityType, SourceRef, SystemName
+from shared.governance.landscape import Intake
 from shared.observability import logger
 
 DEFAULT_LOG = Path(".close2cash/demo-handlers.log")
@@ -270,6 +273,21 @@ def _print_engagement(console: Console, report: EngagementReport) -> None:
     )
 
 
+def _intake_story(env: LocalEnvironment) -> str:
+    if env.salesforce_intake is Intake.CHANGE_DATA_CAPTURE:
+        bus = env.runtime.resources.partner_buses[SALESFORCE_EVENTS.name] if env.runtime else "?"
+        return f"change data capture, relayed to the partner bus {bus}"
+    return "outbound messages to POST /webhooks/salesforce"
+
+
+def _redeliver(env: LocalEnvironment) -> int:
+    """Salesforce sends again what it sent: the last outbound message, or (change data capture)
+    every retained event, as a relay resumed with ReplayRecovery EARLIEST does."""
+    if env.salesforce_intake is Intake.CHANGE_DATA_CAPTURE:
+        return env.salesforce.replay_retained()
+    return env.salesforce.replay_last_delivery()
+
+
 def run(
     console: Console | None = None, *, log_file: Path = DEFAULT_LOG, landscape: Path = DEFAULT_LANDSCAPE
 ) -> int:
@@ -291,6 +309,7 @@ def run(
         console.print(f"[bold]close2cash[/] local runtime up: webhooks at {env.api_url}")
         console.print(f"moto (AWS APIs) at {env.runtime.moto_endpoint}")
         console.print(f"sandboxes: {', '.join(f'{k} {v}' for k, v in env.urls.items())}")
+        console.print(f"salesforce intake: {_intake_story(env)}")
 
         with console.status("Sales creates 6 accounts in Salesforce; the hub syncs them") as status:
             ids = [env.salesforce.put_account(dict(fields)) for fields in ACCOUNTS]
@@ -306,8 +325,8 @@ def run(
             settled = env.settle()
         console.print(f"  edited 2 accounts; {settled.delivered} notices delivered in {settled.seconds:.2f}s")
 
-        with console.status("Salesforce delivers the same outbound message again (at-least-once)"):
-            replayed = env.salesforce.replay_last_delivery()
+        with console.status("Salesforce delivers the same changes again (at-least-once)"):
+            replayed = _redeliver(env)
             settled = env.settle()
         console.print(f"  replayed {replayed} notifications; nothing may be written twice")
 

@@ -74,7 +74,10 @@ def lost_notice(env: LocalEnvironment, *, account_id: str, name: str) -> LostNot
     """Rename `account_id`, drop its outbound message, then let the sweep's schedule come due (twice)."""
     outcome = LostNotice(account_id=account_id, name=name)
     env.salesforce.put_account({"Name": name}, account_id=account_id)
-    outcome.dropped = env.salesforce.drop_pending(account_id)
+    # The outbound message, or on change data capture the change event, never reaches the hub.
+    outcome.dropped = env.salesforce.drop_pending(account_id) + env.salesforce.drop_pending_changes(
+        account_id
+    )
     env.settle()
     outcome.brought = sweep(env)
     outcome.again = sweep(env)

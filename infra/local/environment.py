@@ -29,8 +29,17 @@ from infra.local.sandboxes.quickbooks import QuickBooksSandbox
 from infra.local.sandboxes.salesforce import SalesforceSandbox
 from infra.local.token_file import SecretFileMirror, read_tokens_file, tokens_file_for
 from infra.wiring import APPROVERS as APPROVERS_POOL
-from infra.wiring import CONNECTIONS, DELIVERY_OPS, OAUTH_TOKENS, WIRING, with_sweep_interval
+from infra.wiring import (
+    CONNECTIONS,
+    DELIVERY_OPS,
+    OAUTH_TOKENS,
+    SALESFORCE_EVENTS,
+    WIRING,
+    with_sweep_interval,
+)
 from shared import bootstrap
+from shared.domain.models import SystemName
+from shared.governance.landscape import Intake
 from shared.governance.loader import load_landscape
 
 LOOPBACK = "127.0.0.1"
@@ -106,6 +115,12 @@ class LocalEnvironment:
         self.runtime: LocalRuntime | None = None
         self._inbox = ""
 
+    @property
+    def salesforce_intake(self) -> Intake | None:
+        """How the landscape has Salesforce deliver its changes (None: Salesforce is not connected)."""
+        system = self.landscape.system(SystemName.SALESFORCE)
+        return system.chosen_intake if system is not None else None
+
     def _seed_from_landscape(self) -> None:
         """Set the sandboxes up as the firm did its real systems: the records the landscape maps to.
 
@@ -162,7 +177,11 @@ class LocalEnvironment:
         connections = self.connections()
         tokens = read_tokens_file(self.tokens_file) if self.tokens_file else {}
         self.runtime = LocalRuntime(
-            self.wiring, secrets={CONNECTIONS.name: connections, OAUTH_TOKENS.name: tokens}, host=self.host
+            self.wiring,
+            secrets={CONNECTIONS.name: connections, OAUTH_TOKENS.name: tokens},
+            host=self.host,
+            # Event Relay's partner event source for the org's CDC channel, associated with a bus.
+            partner_bus_names={SALESFORCE_EVENTS.name: self.salesforce.event_source},
         )
         self.runtime.start()
         if self.tokens_file is not None:
@@ -176,9 +195,15 @@ class LocalEnvironment:
         # has new sandbox credentials under the same secret name.
         parameters.clear_caches()  # type: ignore[no-untyped-call]  # untyped in Powertools
         self.api_url = self.runtime.serve_api()
-        self.salesforce.subscribe(
-            f"{self.api_url}/webhooks/salesforce", token=connections["salesforce"]["webhook_token"]
-        )
+        if self.salesforce_intake is Intake.CHANGE_DATA_CAPTURE:
+            # The org relays its change events to the partner bus; no outbound message rule is set.
+            self.salesforce.relay_to(
+                self.runtime.clients.events(), self.runtime.resources.partner_buses[SALESFORCE_EVENTS.name]
+            )
+        else:
+            self.salesforce.subscribe(
+                f"{self.api_url}/webhooks/salesforce", token=connections["salesforce"]["webhook_token"]
+            )
         self.productive.subscribe(f"{self.api_url}/webhooks/productive")
         self.quickbooks.subscribe(f"{self.api_url}/webhooks/quickbooks")
         self._inbox = self._subscribe_inbox(DELIVERY_OPS.name)
@@ -252,7 +277,7 @@ class LocalEnvironment:
         while time.monotonic() - started < timeout:
             report.rounds += 1
             delivered = {
-                "salesforce": self.salesforce.deliver_pending(),
+                "salesforce": self.salesforce.deliver_pending() + self.salesforce.relay_pending(),
                 "productive": self.productive.deliver_pending(),
                 "quickbooks": self.quickbooks.deliver_pending(),
             }

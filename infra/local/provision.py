@@ -113,6 +113,7 @@ class Resources:
     bus_arn: str = ""
     queues: dict[str, QueueResource] = field(default_factory=dict)
     rules: dict[str, str] = field(default_factory=dict)  # logical -> rule ARN
+    partner_buses: dict[str, str] = field(default_factory=dict)  # logical -> bus (= event source) name
     secrets: dict[str, str] = field(default_factory=dict)  # logical -> secret name
     secret_arns: dict[str, str] = field(default_factory=dict)
     functions: dict[str, str] = field(default_factory=dict)  # logical -> physical name
@@ -245,11 +246,13 @@ def provision(
     clients: Clients,
     secrets: Mapping[str, Any] | None = None,
     prefix: str | None = None,
+    partner_bus_names: Mapping[str, str] | None = None,
 ) -> Resources:
     """Create every table, queue (+DLQ), bus, rule, topic, secret, function and state machine of `wiring`.
 
     `secrets` maps a secret's logical name to its value (a str, or anything JSON-serialisable: the
     content of the local secrets file); a secret absent from it is created holding "{}".
+    `partner_bus_names` maps a partner bus to its name (the vendor's partner event source name).
     """
     prefix = prefix or wiring.stack_name
     secrets = secrets or {}
@@ -296,8 +299,17 @@ def provision(
     events = clients.events()
     res.bus_name = physical_name(prefix, wiring.bus.name)
     res.bus_arn = events.create_event_bus(Name=res.bus_name)["EventBusArn"]
+    for partner in wiring.partner_buses:
+        # In AWS the partner bus is named after the vendor's event source (aws.partner/...). moto 5.2
+        # resolves a bus by the last "/"-segment of its name, so such a bus cannot be addressed here:
+        # the local bus takes the source's name with "/" written as "." (what the context gives in AWS).
+        source = (partner_bus_names or {}).get(partner.name) or f"aws.partner/local/{prefix}/{partner.name}"
+        local_name = source.replace("/", ".")
+        events.create_event_bus(Name=local_name, Description=partner.description)
+        res.partner_buses[partner.name] = local_name
     for rule in wiring.rules:
-        if rule.bus != wiring.bus.name:
+        bus_name = res.bus_name if rule.bus == wiring.bus.name else res.partner_buses.get(rule.bus)
+        if bus_name is None:
             raise ProvisionError(
                 f"rule {rule.name!r} is on bus {rule.bus!r}, which the wiring does not declare"
             )
@@ -307,11 +319,11 @@ def provision(
             )
         rule_name = physical_name(prefix, rule.name)
         res.rules[rule.name] = events.put_rule(
-            Name=rule_name, EventBusName=res.bus_name, EventPattern=json.dumps(rule.pattern), State="ENABLED"
+            Name=rule_name, EventBusName=bus_name, EventPattern=json.dumps(rule.pattern), State="ENABLED"
         )["RuleArn"]
         events.put_targets(
             Rule=rule_name,
-            EventBusName=res.bus_name,
+            EventBusName=bus_name,
             Targets=[{"Id": f"{rule.queue}-queue", "Arn": res.queues[rule.queue].arn}],
         )
 

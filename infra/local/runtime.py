@@ -49,8 +49,11 @@ class LocalRuntime:
         moto_port: int = 0,
         clock: Clock | None = None,
         region: str = DEFAULT_REGION,
+        partner_bus_names: Mapping[str, str] | None = None,
     ) -> None:
         self.wiring = wiring
+        # Partner buses by logical name -> the vendor's event source name (the sandbox's relay).
+        self._partner_bus_names = dict(partner_bus_names or {})
         self.mode = mode
         self.host = host
         self.clock = clock or Clock(fast_forward=True)
@@ -89,7 +92,12 @@ class LocalRuntime:
         moto_atomic.install()  # conditional writes atomic, as DynamoDB's are
         try:
             self._start_moto()
-            self._resources = provision(self.wiring, clients=self.clients, secrets=self._secrets)
+            self._resources = provision(
+                self.wiring,
+                clients=self.clients,
+                secrets=self._secrets,
+                partner_bus_names=self._partner_bus_names,
+            )
             self._set_environment(self._resources.env())
             self.invoker = Invoker(
                 LambdaSpec(

@@ -22,6 +22,7 @@ class Operation(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     DELETED = "deleted"
+    UNDELETED = "undeleted"  # restored from the recycle bin (Salesforce Change Data Capture UNDELETE)
     MERGED = "merged"  # `record_id` is the survivor; `merged_away_id` the record merged into it
     VOIDED = "voided"  # a transaction cancelled but kept (QuickBooks Void)
     CHANGED = "changed"  # the system does not say which (e.g. Salesforce outbound messages)
@@ -64,3 +65,25 @@ class ChangeNotice(CanonicalModel):
     @property
     def idempotency_key(self) -> str:
         return f"{self.provider}:{self.realm or '-'}:{self.event_id}"
+
+
+class SweepRequest(CanonicalModel):
+    """A change stream lost track of which records changed (Salesforce's overflow event): every record
+    of `vendor_type` changed at or after `since` must be looked at again."""
+
+    provider: SystemName
+    entity: EntityType
+    vendor_type: str = Field(min_length=1, max_length=64)
+    since: UtcDateTime
+    event_id: str = Field(min_length=1, max_length=400, pattern=_VENDOR_ID)
+    realm: str | None = Field(default=None, max_length=255, pattern=_VENDOR_ID)
+
+
+class ReceivedChanges(CanonicalModel):
+    """One change event from a change stream, read: the notices it carries, what it asks to sweep."""
+
+    notices: tuple[ChangeNotice, ...] = ()
+    sweeps: tuple[SweepRequest, ...] = ()
+    dropped: dict[str, int] = Field(
+        default_factory=dict, description="changes read but not recorded, counted per reason"
+    )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import ConfigDict, Field
 
 from shared.domain.models import Account, CanonicalModel, EntityType, SourceRef, SystemName, UtcDateTime
-from shared.domain.notices import ChangeNotice
+from shared.domain.notices import ChangeNotice, ReceivedChanges
 
 if TYPE_CHECKING:
     # Typing only: handlers that never set up engagements do not pay for importing these models.
@@ -65,6 +65,26 @@ class WebhookReceiver(Protocol):
     provider: SystemName
 
     def receive(self, request: WebhookRequest) -> ReceivedWebhook: ...
+
+
+class ChangeEventReceiver(Protocol):
+    """Reads one event of a vendor's change stream delivered through an event bus (Salesforce Change
+    Data Capture relayed to EventBridge): the notices it carries and the sweeps it asks for.
+
+    Raises `AuthenticityError` (not this tenant's stream) or `MalformedNotice`.
+    """
+
+    provider: SystemName
+
+    def read_change_event(self, event: Mapping[str, Any]) -> ReceivedChanges: ...
+
+
+class ChangedRecordsFeed(Protocol):
+    """A system that can say which records of a type changed since an instant (a catch-up sweep)."""
+
+    system: SystemName
+
+    def records_changed_since(self, vendor_type: str, since: datetime) -> list[str]: ...
 
 
 # --- systems of record and targets ----------------------------------------------------------

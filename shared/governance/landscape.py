@@ -8,7 +8,8 @@ commas (JSON); and because it has comments and real dates (a cutover date is a d
 Schema in brief (see `infra/landscapes/demo.toml` for a complete, commented example):
 
     [landscape]        name, version (the version is shown in every log line)
-    [[systems]]        name (a SystemName), role (crm | psa | accounting)
+    [[systems]]        name (a SystemName), role (crm | psa | accounting), intake (salesforce:
+                       outbound_messages (default) | change_data_capture)
     [[legal_entities]] code, name, functional_currency (ISO 4217)
     [[routing]]        legal_entity, system (an accounting system), from_date: where postings go
     [ownership.<domain>]  owner = system, fields = { <system> = ["field", ...] } where it differs
@@ -87,6 +88,21 @@ VENDOR_ROLES: Mapping[SystemName, Role] = {
     SystemName.QUICKBOOKS: Role.ACCOUNTING,
     SystemName.XERO: Role.ACCOUNTING,
     SystemName.BUSINESSCENTRAL: Role.ACCOUNTING,
+}
+
+
+class Intake(StrEnum):
+    """How a system's changes reach the hub (`[[systems]] intake`)."""
+
+    WEBHOOKS = "webhooks"  # the vendor calls POST /webhooks/{provider}
+    OUTBOUND_MESSAGES = "outbound_messages"  # Salesforce Outbound Messages (SOAP) to the webhook route
+    # Salesforce Change Data Capture relayed to an EventBridge partner bus (Event Relay)
+    CHANGE_DATA_CAPTURE = "change_data_capture"
+
+
+# The intakes each vendor offers; the first is its default.
+VENDOR_INTAKES: Mapping[SystemName, tuple[Intake, ...]] = {
+    SystemName.SALESFORCE: (Intake.OUTBOUND_MESSAGES, Intake.CHANGE_DATA_CAPTURE),
 }
 
 
@@ -210,13 +226,26 @@ class System(Section):
 
     name: SystemName
     role: Role
+    # None: the vendor's default (VENDOR_INTAKES), webhooks for a vendor with no choice.
+    intake: Intake | None = None
 
     @model_validator(mode="after")
     def _role_fits_vendor(self) -> System:
         expected = VENDOR_ROLES[self.name]
         if self.role is not expected:
             raise ValueError(f"{self.name} is a {expected} system; expected role = {expected.value!r}")
+        offered = VENDOR_INTAKES.get(self.name, (Intake.WEBHOOKS,))
+        if self.intake is not None and self.intake not in offered:
+            raise ValueError(
+                f"{self.name} cannot deliver its changes by {self.intake.value!r}; "
+                f"expected intake = {' or '.join(repr(i.value) for i in offered)}"
+            )
         return self
+
+    @property
+    def chosen_intake(self) -> Intake:
+        """The intake the landscape chose, or the vendor's default."""
+        return self.intake or VENDOR_INTAKES.get(self.name, (Intake.WEBHOOKS,))[0]
 
 
 class LegalEntity(Section):

@@ -10,6 +10,8 @@ Nothing is guessed. `[lifecycle.customer]` in the landscape decides (see `Custom
   the survivor where the survivor has none in that system (then syncs the survivor into it), and
   deactivates it where the survivor has its own (two copies of one customer); `deactivate` makes the
   loser's copies inactive; `exception` opens an exception.
+- An account restored from the CRM's recycle bin (undelete) whose copies the hub had deactivated:
+  one exception names the copies, nothing is reactivated by guesswork.
 - A copy merged away in a target (QuickBooks Merge: the notice names the survivor and the
   `deletedId`): `repoint` makes the ledger name the survivor; otherwise, or when the survivor is
   already another account's copy, an exception.
@@ -113,6 +115,28 @@ class AccountLifecycle:
         )
         self._open(f"deleted:{ref.system}:{ref.id}", "deleted_at_source", ref, reason)
         return SyncReport(results=tuple(_result(notice_id, x, SyncAction.EXCEPTION, reason) for x in copies))
+
+    def undeleted_at_source(self, source: AccountSource, notice: ChangeNotice) -> SyncReport | None:
+        """The CRM restored the account from its recycle bin (Change Data Capture UNDELETE).
+
+        Copies the hub made inactive when it was deleted (or merged away) are not brought back by
+        guesswork: one exception names them, and nothing is written until a person has reactivated
+        or replaced them. None: no such copies, the account syncs as any changed account does.
+        """
+        ref = SourceRef(system=source.system, type=notice.vendor_type, id=notice.record_id)
+        inactive = [x for x in self._ledger.cross_references(EntityType.ACCOUNT, ref) if not x.active]
+        if not inactive:
+            return None
+        described = ", ".join(f"{x.target.system} {x.target.type} {x.target.id}" for x in inactive)
+        reason = (
+            f"{ref.system} {ref.type} {ref.id} was restored in {ref.system} after close2cash had "
+            f"deactivated its copies ({described}): reactivate them there (or mark them replaced), "
+            "then edit the account to sync it; close2cash does not reactivate copies by itself"
+        )
+        self._open(f"undeleted:{ref.system}:{ref.id}", "undeleted_at_source", ref, reason)
+        return SyncReport(
+            results=tuple(_result(notice.event_id, x, SyncAction.EXCEPTION, reason) for x in inactive)
+        )
 
     def merged_into(
         self, source: AccountSource, loser_id: str, survivor_id: str, notice: ChangeNotice, resync: Resync

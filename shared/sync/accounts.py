@@ -88,6 +88,10 @@ class AccountSync:
     def on_notice(self, notice: ChangeNotice) -> SyncReport:
         source = self._source()
         if notice.provider == source.system:
+            if notice.operation is Operation.UNDELETED:
+                held = self._lifecycle.undeleted_at_source(source, notice)
+                if held is not None:
+                    return held
             try:
                 # A merge edits the survivor and deletes the losers silently: their copies are
                 # dealt with when the survivor's notice comes, before the survivor is synced (so it

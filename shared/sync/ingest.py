@@ -84,6 +84,37 @@ def _first_problem(exc: ValidationError) -> str:
     return f"a notice cannot be recorded: {where}: {what}"
 
 
+def claim_and_publish(
+    ledger: Ledger, publisher: NoticePublisher, notices: list[ChangeNotice]
+) -> tuple[list[ChangeNotice], list[ChangeNotice]]:
+    """Claim, publish, mark published: returns (published now, held by a concurrent delivery).
+
+    Publish before acknowledging: if publishing fails the sender gets an error and redelivers,
+    and our claims are released so the redelivery goes through at once. A claim we could not
+    release (the ledger is down too) goes stale after the ledger's claim timeout.
+    """
+    holder = uuid.uuid4().hex
+    fresh: list[ChangeNotice] = []
+    in_flight: list[ChangeNotice] = []
+    try:
+        for notice in notices:
+            claim = ledger.claim_notice(notice, holder=holder)
+            if claim is NoticeClaim.CLAIMED:
+                fresh.append(notice)
+            elif claim is NoticeClaim.IN_FLIGHT:
+                in_flight.append(notice)
+        if fresh:
+            publisher.publish(fresh)
+    except Exception:
+        for notice in fresh:
+            with contextlib.suppress(Exception):
+                ledger.release_notice(notice, holder=holder)
+        raise
+    for notice in fresh:
+        ledger.mark_published(notice)
+    return fresh, in_flight
+
+
 class IngestOutcome(CanonicalModel):
     """An accepted webhook: how many notices were new, how many were redeliveries."""
 
@@ -105,7 +136,11 @@ class WebhookIngest:
         publisher: NoticePublisher,
         metrics: Metrics,
         max_body_bytes: int,
+        refused: Mapping[str, str] | None = None,
     ) -> None:
+        # Providers connected but told to deliver another way (Salesforce on change data capture):
+        # provider -> why their webhooks are refused.
+        self._refused = dict(refused or {})
         self._known = known_providers
         self._receivers = receivers
         self._ledger = ledger
@@ -121,32 +156,7 @@ class WebhookIngest:
             raise
 
     def _claim(self, notices: list[ChangeNotice]) -> tuple[list[ChangeNotice], list[ChangeNotice]]:
-        """Claim, publish, mark published: returns (published now, held by a concurrent delivery).
-
-        Publish before acknowledging: if publishing fails the vendor gets a 5xx and redelivers,
-        and our claims are released so the redelivery goes through at once. A claim we could not
-        release (the ledger is down too) goes stale after the ledger's claim timeout.
-        """
-        holder = uuid.uuid4().hex
-        fresh: list[ChangeNotice] = []
-        in_flight: list[ChangeNotice] = []
-        try:
-            for notice in notices:
-                claim = self._ledger.claim_notice(notice, holder=holder)
-                if claim is NoticeClaim.CLAIMED:
-                    fresh.append(notice)
-                elif claim is NoticeClaim.IN_FLIGHT:
-                    in_flight.append(notice)
-            if fresh:
-                self._publisher.publish(fresh)
-        except Exception:
-            for notice in fresh:
-                with contextlib.suppress(Exception):
-                    self._ledger.release_notice(notice, holder=holder)
-            raise
-        for notice in fresh:
-            self._ledger.mark_published(notice)
-        return fresh, in_flight
+        return claim_and_publish(self._ledger, self._publisher, notices)
 
     def _handle(self, provider: str, request: WebhookRequest) -> IngestOutcome:
         if provider not in self._known:
@@ -156,6 +166,8 @@ class WebhookIngest:
                 RejectionReason.TOO_LARGE,
                 f"body of {len(request.body)} bytes exceeds the limit of {self._max_body} bytes",
             )
+        if provider in self._refused:
+            raise WebhookRejected(RejectionReason.NOT_CONNECTED, self._refused[provider])
         build = self._receivers.get(provider)
         if build is None:
             raise WebhookRejected(

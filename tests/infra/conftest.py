@@ -21,6 +21,9 @@ from aws_cdk.assertions import Template
 from infra.cdk.app import build
 from infra.cdk.stack import Close2CashStack
 
+# A partner event bus as Event Relay names it: aws.partner/salesforce.com/<org id>/<channel id>.
+PARTNER_BUS = "aws.partner/salesforce.com/00D5g000004DEMOEAA/0YL5g0000004CDCAAA"
+
 
 @dataclass(frozen=True)
 class Synth:
@@ -43,7 +46,8 @@ class Synth:
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app, stack = build(str(outdir), nag=False)
+    # As `cdk deploy -c salesforceEventBusName=...` after Event Relay created the partner event source.
+    app, stack = build(str(outdir), nag=False, context={"salesforceEventBusName": PARTNER_BUS})
     assembly = app.synth()
     template_json = assembly.get_stack_artifact(stack.artifact_id).template
     # Round-trip through JSON so the dict is exactly what CloudFormation would receive.

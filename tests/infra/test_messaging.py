@@ -8,6 +8,7 @@ import pytest
 
 from infra.cdk.constructs.messaging import VISIBILITY_FACTOR
 from infra.wiring import WIRING
+from tests.infra.conftest import PARTNER_BUS
 
 pytestmark = pytest.mark.infra
 
@@ -18,7 +19,11 @@ def test_each_rule_targets_its_declared_queue_with_the_declared_pattern(synth, s
     queue_id = synth.logical_id(synth.stack.messaging.queues[spec.queue])
     dlq_id = synth.logical_id(synth.stack.messaging.dlqs[spec.queue])
     assert rule["EventPattern"] == spec.pattern
-    assert rule["EventBusName"] == {"Ref": synth.logical_id(synth.stack.messaging.bus)}
+    if spec.bus == WIRING.bus.name:
+        assert rule["EventBusName"] == {"Ref": synth.logical_id(synth.stack.messaging.bus)}
+    else:
+        # a partner bus is the vendor's, referenced by the name the deployment's context gives
+        assert rule["EventBusName"] == PARTNER_BUS
     [target] = rule["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     # undeliverable events are kept, not dropped
@@ -78,3 +83,40 @@ def test_bus_keeps_an_archive_for_replay(synth):
         {"SourceArn": {"Fn::GetAtt": [bus_id, "Arn"]}, "RetentionDays": WIRING.bus.archive_retention_days},
     )
     assert json.dumps(synth.resources[bus_id]["Properties"])  # the bus itself is rendered
+
+
+def test_salesforce_change_events_reach_their_queue_from_the_partner_bus_only(synth):
+    # given the deployment named Event Relay's partner bus (cdk -c salesforceEventBusName=...)
+    # when the stack is synthesized
+    # then one rule on that bus takes Account and Opportunity change events to the change-events queue
+    synth.template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventBusName": PARTNER_BUS,
+            "EventPattern": {
+                "source": [{"prefix": "aws.partner/salesforce.com/"}],
+                "detail-type": ["AccountChangeEvent", "OpportunityChangeEvent"],
+            },
+            "State": "ENABLED",
+        },
+    )
+    # and the partner bus is referenced, never created: the vendor's source owns it
+    buses = [b["Properties"].get("Name") for b in synth.of_type("AWS::Events::EventBus").values()]
+    assert PARTNER_BUS not in buses
+    # and the change_events worker consumes that queue
+    queue_id = synth.logical_id(synth.stack.messaging.queues["salesforce-changes"])
+    mappings = synth.of_type("AWS::Lambda::EventSourceMapping").values()
+    assert any(m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]} for m in mappings)
+
+
+def test_without_a_partner_bus_name_no_rule_is_rendered_for_it():
+    # given a deployment that has not set up Event Relay (no salesforceEventBusName in the context)
+    from aws_cdk import App, Stack
+
+    from infra.cdk.constructs.messaging import Messaging
+
+    stack = Stack(App(), "bare")
+    messaging = Messaging(stack, "Messaging", wiring=WIRING)
+    # then the hub's own rules exist and the partner bus's does not (nothing to point it at)
+    assert "account-notices" in messaging.rules
+    assert "salesforce-change-events" not in messaging.rules

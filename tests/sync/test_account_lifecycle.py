@@ -83,6 +83,37 @@ def test_a_deleted_account_under_the_deactivate_policy_deactivates_every_copy() 
     assert ledger.exceptions == {}
 
 
+def test_an_undeleted_account_whose_copies_were_deactivated_is_an_exception_not_a_silent_write() -> None:
+    # given an account deleted in the CRM, its copies deactivated (policy: deactivate)
+    crm, psa, erp, ledger, sync = _world()
+    crm.put("001A", "Acme")
+    sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    crm.delete("001A")
+    sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n2", operation=Operation.DELETED))
+    writes = len(ledger.trace)
+    # when sales restores it from the recycle bin (a change data capture UNDELETE)
+    crm.put("001A", "Acme")
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n3", operation=Operation.UNDELETED))
+    # then nothing was written to the inactive copies, and one exception asks a person to reactivate them
+    assert len(ledger.trace) == writes
+    assert {r.action for r in report.results} == {SyncAction.EXCEPTION}
+    [exception] = ledger.exceptions.values()
+    assert exception.kind == "undeleted_at_source" and "reactivate" in exception.reason
+    assert psa.inactive == {"1"} and erp.inactive == {"1"}
+
+
+def test_an_undeleted_account_that_kept_its_copies_just_syncs() -> None:
+    # given an account deleted under the exception policy (its copies stayed active)
+    crm, _, _, _, sync = _world(on_delete="exception")
+    crm.put("001A", "Acme")
+    sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    # when it is restored, renamed
+    crm.put("001A", "Acme Restored")
+    report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n3", operation=Operation.UNDELETED))
+    # then its copies are updated like any edit
+    assert {r.action for r in report.results} == {SyncAction.UPDATED}
+
+
 def test_a_crm_merge_hands_the_losers_copies_to_a_survivor_that_has_none() -> None:
     crm, _psa, erp, ledger, sync = _world()
     crm.put("001L", "Loser Ltd")

@@ -154,3 +154,23 @@ def test_notices_the_receiver_drops_are_acknowledged_and_counted(ingest):
 class DroppingReceiver(Receiver):
     def receive(self, request: WebhookRequest) -> ReceivedWebhook:
         return ReceivedWebhook(notices=(), dropped={"foreign_realm": 2})
+
+
+def test_a_provider_told_to_deliver_another_way_is_refused_naming_the_intake():
+    # given Salesforce on change data capture (its webhooks are refused, with the reason)
+    publisher = Publisher()
+    use_case = WebhookIngest(
+        known_providers=frozenset({"quickbooks"}),
+        receivers={"quickbooks": Receiver},
+        ledger=InMemoryLedger(),
+        publisher=publisher,
+        metrics=FakeMetrics(),
+        max_body_bytes=64,
+        refused={"quickbooks": "quickbooks delivers its changes by change_data_capture in this landscape"},
+    )
+    # when it posts an authentic webhook anyway
+    with pytest.raises(WebhookRejected) as rejected:
+        use_case.handle("quickbooks", _req(b"{1}"))
+    # then it is a 404 naming the intake, and nothing is published
+    assert rejected.value.status == 404 and "change_data_capture" in rejected.value.message
+    assert publisher.published == []

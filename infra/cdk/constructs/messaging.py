@@ -79,13 +79,15 @@ class Messaging(Construct):
             self.dlqs[spec.name] = dlq
 
         self.rules: dict[str, events.Rule] = {}
+        self.partner_buses: dict[str, events.IEventBus] = {}
         for rule_spec in wiring.rules:
-            if rule_spec.bus != wiring.bus.name:
-                raise ValueError(f"rule {rule_spec.name} is on unknown bus {rule_spec.bus}")
+            bus = self._bus_of(wiring, rule_spec.bus)
+            if bus is None:
+                continue  # a partner bus this deployment has not named: no vendor delivers to it
             rule = events.Rule(
                 self,
                 f"Rule-{rule_spec.name}",
-                event_bus=self.bus,
+                event_bus=bus,
                 description=f"{rule_spec.name} -> {rule_spec.queue}",
                 # Only satisfies the L2's "pattern or schedule" check; replaced just below.
                 event_pattern=events.EventPattern(account=[cdk.Stack.of(self).account]),
@@ -108,3 +110,21 @@ class Messaging(Construct):
                 )
             )
             self.rules[rule_spec.name] = rule
+
+    def _bus_of(self, wiring: Wiring, name: str) -> events.IEventBus | None:
+        """The hub's bus, or a partner bus by the name its context key gives (None when not given)."""
+        if name == wiring.bus.name:
+            return self.bus
+        partner = wiring.partner_bus(name)
+        if partner is None:
+            raise ValueError(f"rule on unknown bus {name}")
+        # The partner event bus exists already (the vendor's source, associated by the firm): it is
+        # referenced by name, e.g. `cdk deploy -c salesforceEventBusName=aws.partner/salesforce.com/...`.
+        bus_name = self.node.try_get_context(partner.context_key)
+        if not bus_name:
+            return None
+        if partner.name not in self.partner_buses:
+            self.partner_buses[partner.name] = events.EventBus.from_event_bus_name(
+                self, f"PartnerBus-{partner.name}", str(bus_name)
+            )
+        return self.partner_buses[partner.name]

@@ -33,6 +33,7 @@ BUSINESS_METRICS = (
     "DuplicatesPrevented",
     "EchoesSuppressed",
     "WebhookRejected",
+    "ChangeEventsRejected",
     "NoticesReceived",
     "NoticesDropped",
     "NoticesInFlight",

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from shared.connectors.http import RetryPolicy
 from shared.connectors.salesforce import changes
+from shared.connectors.salesforce.cdc import ChangeEventReader
 from shared.connectors.salesforce.client import SalesforceClient
 from shared.connectors.salesforce.mapper import (
     BILLING_MODEL_FIELD,
@@ -48,10 +49,11 @@ from shared.connectors.salesforce.schemas import (
     is_salesforce_id,
     same_salesforce_id,
 )
-from shared.connectors.salesforce.webhooks import OutboundMessageReceiver
+from shared.connectors.salesforce.webhooks import ENTITY_BY_SOBJECT, OutboundMessageReceiver
 from shared.domain.commercial import Opportunity
 from shared.domain.errors import ConfigurationError, NotFoundError, ValidationFailed
 from shared.domain.models import Account, SystemName
+from shared.domain.notices import ReceivedChanges
 from shared.domain.ports import DeletionLog, ReceivedWebhook, RecordFate, SetupOutcome, WebhookRequest
 from shared.domain.sweeps import ChangeWindow
 
@@ -128,6 +130,9 @@ class SalesforceConnector:
         self.receiver = OutboundMessageReceiver(
             organization_id=connection.organization_id,
             endpoint_token=connection.webhook_token.get_secret_value(),
+        )
+        self.change_events = ChangeEventReader(
+            organization_id=connection.organization_id, own_client=connection.api_client
         )
         # CurrencyIsoCode exists only in multi-currency orgs; naming it in SOQL elsewhere fails.
         self._query_fields = (
@@ -350,6 +355,27 @@ class SalesforceConnector:
             ("SystemModstamp",),
         )
         return _instant(after.get("SystemModstamp"))
+
+    # --- Change Data Capture (Event Relay) -----------------------------------------------------
+
+    def read_change_event(self, event: Mapping[str, Any]) -> ReceivedChanges:
+        """`ChangeEventReceiver`: one relayed change event of this org, as notices and sweeps."""
+        return self.change_events.read_change_event(event)
+
+    def records_changed_since(self, vendor_type: str, since: datetime) -> list[str]:
+        """`ChangedRecordsFeed`: ids of the `vendor_type` records changed at or after `since`, oldest
+        first (SystemModstamp is indexed; deleted records are the delete sweep's)."""
+        if vendor_type not in ENTITY_BY_SOBJECT:
+            raise ValidationFailed(f"the hub sweeps only {', '.join(ENTITY_BY_SOBJECT)}, not {vendor_type!r}")
+        if since.tzinfo is None:
+            raise ValueError("since must be timezone-aware")
+        literal = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # A type from the fixed table and a formatted datetime: nothing user-supplied reaches the SOQL.
+        soql = (
+            f"SELECT Id FROM {vendor_type} WHERE SystemModstamp >= {literal} "  # noqa: S608
+            "ORDER BY SystemModstamp ASC"
+        )
+        return [str(row["Id"]) for row in self.client.query(soql)]
 
     # --- WebhookReceiver -----------------------------------------------------------------------
 

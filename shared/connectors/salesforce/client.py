@@ -200,7 +200,13 @@ class SalesforceClient:
             self._token = self.request_token()
 
     def _bearer(self) -> Mapping[str, str]:
-        return {"Authorization": f"Bearer {self.token().access_token.get_secret_value()}"}
+        return {
+            "Authorization": f"Bearer {self.token().access_token.get_secret_value()}",
+            # Names the hub as the client of every call: Change Data Capture puts it in the
+            # changeOrigin of the changes it writes, which is how their echoes are recognised.
+            # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_calloptions.htm
+            "Sforce-Call-Options": f"client={self.connection.api_client}",
+        }
 
     def _url(self, path: str) -> str:
         """Absolute URL on the org's instance (known from the token response when not configured)."""

@@ -76,6 +76,10 @@ class SalesforceConnection(BaseModel):
     organization_id: str = Field(description="the 15- or 18-character org id (prefix 00D)")
     webhook_token: SecretStr = Field(description="shared token in the outbound message URL (?token=)")
     query_batch_size: int = Field(default=2000, ge=200, le=2000)
+    # Sent as the client of every call (Sforce-Call-Options: client=...): change events of the
+    # hub's own writes name it in changeOrigin, so they are recognised and not synced back.
+    # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_calloptions.htm
+    api_client: str = Field(default="close2cash", pattern=r"^[A-Za-z0-9_-]{1,40}$")
     # The org's total API request allocation, a rolling 24 hours (100,000 + per-licence adders);
     # Setup > Company Information shows it. There is no per-second limit for calls under 20 s.
     # https://developer.salesforce.com/docs/platform/salesforce-app-limits-cheatsheet/guide/salesforce-app-limits-platform-api.html

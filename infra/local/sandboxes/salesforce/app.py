@@ -16,7 +16,9 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from infra.local.sandboxes.kit import FaultSwitch
 from infra.local.sandboxes.salesforce.auth import OAuthServer
+from infra.local.sandboxes.salesforce.cdc import ChangeEventRelay
 from infra.local.sandboxes.salesforce.composite import CompositeResources
 from infra.local.sandboxes.salesforce.control import ControlApi
 from infra.local.sandboxes.salesforce.describe import DescribeResources
@@ -33,6 +35,12 @@ from infra.local.sandboxes.salesforce.sobjects import SObjectResources
 from infra.local.sandboxes.salesforce.soql import Cursor
 from infra.local.sandboxes.salesforce.versions import check_version, served_versions
 from infra.local.sandboxes.salesforce.wire import Clock, error_response, json_response
+
+
+def _injected(status: int) -> SalesforceApiError:
+    code, message = FAULTS.get(status, ("UNKNOWN_EXCEPTION", "Injected failure"))
+    return SalesforceApiError(status, code, message)
+
 
 # The REST resources served: (path, methods, endpoint).
 _V = "/services/data/v<version>"
@@ -58,7 +66,13 @@ ROUTES = (
 
 
 class SalesforceSandbox(
-    ControlApi, OutboundRules, SObjectResources, DescribeResources, CompositeResources, OAuthServer
+    ControlApi,
+    ChangeEventRelay,
+    OutboundRules,
+    SObjectResources,
+    DescribeResources,
+    CompositeResources,
+    OAuthServer,
 ):
     """A local Salesforce org for tests and the demo: a WSGI app plus a thread-safe control API."""
 
@@ -106,7 +120,7 @@ class SalesforceSandbox(
             "Pricebook2", {"Name": "Standard Price Book", "IsActive": True, "IsStandard": True}
         )
         self._cursors: dict[str, Cursor] = {}
-        self._faults: deque[int] = deque()
+        self._faults = FaultSwitch()
         self._latency = 0.0
         self._subscriber: Subscriber | None = None
         self._default_token = secrets.token_urlsafe(24)
@@ -175,10 +189,11 @@ class SalesforceSandbox(
         """The WSGI application to serve (the sandbox itself is one)."""
         return self
 
-    def fail_next(self, n: int, status: int = 503) -> None:
-        """The next `n` REST data API requests (not the token endpoint) answer `status` with an error body."""
-        with self._lock:
-            self._faults.extend([status] * n)
+    def fail_next(self, n: int, status: int = 503, *, path: str | None = None, after: bool = False) -> None:
+        """The next `n` REST data API requests (not the token endpoint; only those whose path contains
+        `path`, when given) answer `status` with Salesforce's error body. `after`: the request is carried
+        out and only its answer is lost, as when a gateway times out after the org committed."""
+        self._faults.arm(n, status, path=path, after=after)
 
     def set_api_limit(self, n: int) -> None:
         """The org's rolling 24-hour API allocation; calls beyond it get 403 REQUEST_LIMIT_EXCEEDED."""
@@ -232,12 +247,14 @@ class SalesforceSandbox(
         with self._lock:
             try:
                 self._authorize(request)
-                if self._faults:
-                    status = self._faults.popleft()
-                    code, message = FAULTS.get(status, ("UNKNOWN_EXCEPTION", "Injected failure"))
-                    raise SalesforceApiError(status, code, message)
+                fault = self._faults.take(request.path)
+                if fault is not None and not fault.after:
+                    raise _injected(fault.status)
                 self._spend_api_call()
-                response = self._answer(endpoint, request, {k: str(v) for k, v in args.items()})
+                with self._changes_made_by(request):  # change events name the API client
+                    response = self._answer(endpoint, request, {k: str(v) for k, v in args.items()})
+                if fault is not None:
+                    response = error_response(_injected(fault.status))
             except SalesforceApiError as exc:
                 response = error_response(exc)
             response.headers["Sforce-Limit-Info"] = f"api-usage={self._usage()}/{self._api_limit}"

@@ -1,0 +1,1 @@
+"""Change events worker: Salesforce Change Data Capture from the Event Relay partner bus."""
