@@ -429,6 +429,19 @@ def test_a_decision_after_the_workflow_stopped_waiting_is_refused_and_the_reques
     assert world.callback.answers == []
 
 
+def _deal_notice(record_id: str, operation: Operation, **extra: Any) -> ChangeNotice:
+    """Salesforce's notice `e1` about opportunity `record_id`."""
+    return ChangeNotice(
+        provider=SystemName.SALESFORCE,
+        event_id="e1",
+        entity="opportunity",
+        vendor_type="Opportunity",
+        record_id=record_id,
+        operation=operation,
+        **extra,
+    )
+
+
 def _workflow_start(world: World, starter: FakeStarter, metrics: FakeMetrics) -> WorkflowStart:
     return WorkflowStart(
         opportunities=lambda: world.opportunities,
@@ -443,14 +456,7 @@ def test_duplicate_closed_won_starts_one_execution_and_a_reclose_starts_another(
     starter, metrics = FakeStarter(), FakeMetrics()
     start = _workflow_start(world, starter, metrics)
     world.opportunities.put("006W", "001A")
-    notice = ChangeNotice(
-        provider=SystemName.SALESFORCE,
-        event_id="e1",
-        entity="opportunity",
-        vendor_type="Opportunity",
-        record_id="006W",
-        operation=Operation.UPDATED,
-    )
+    notice = _deal_notice("006W", Operation.UPDATED)
     assert start.on_notice(notice) is not None
     assert start.on_notice(notice.model_copy(update={"event_id": "e2"})) is None
     world.opportunities.put("006W", "001A", version="2025-04-01T09:00:00.000Z")
@@ -464,15 +470,7 @@ def test_a_notice_that_says_the_deal_is_open_starts_nothing_and_reads_nothing(wo
     start = _workflow_start(world, starter, FakeMetrics())
     world.opportunities.put("006O", "001A", status=OpportunityStatus.OPEN)
     # given an outbound message whose IsWon field says the deal is still open
-    notice = ChangeNotice(
-        provider=SystemName.SALESFORCE,
-        event_id="e1",
-        entity="opportunity",
-        vendor_type="Opportunity",
-        record_id="006O",
-        operation=Operation.CHANGED,
-        won=False,
-    )
+    notice = _deal_notice("006O", Operation.CHANGED, won=False)
     # when the workflow start hears of it
     assert start.on_notice(notice) is None
     # then no setup starts and the CRM is not asked
@@ -489,16 +487,7 @@ def test_the_write_back_echo_is_known_by_its_instant_without_a_fetch(world: Worl
     # given setup wrote its outcome back and Salesforce stamped that write at `written`
     written = datetime(2025, 3, 2, 8, 0, tzinfo=UTC)
     world.ledger.set_cursor(write_back_key(SystemName.SALESFORCE, "006E"), written.isoformat())
-    notice = ChangeNotice(
-        provider=SystemName.SALESFORCE,
-        event_id="e1",
-        entity="opportunity",
-        vendor_type="Opportunity",
-        record_id="006E",
-        operation=Operation.CHANGED,
-        occurred_at=written,
-        won=True,
-    )
+    notice = _deal_notice("006E", Operation.CHANGED, occurred_at=written, won=True)
     # when the outbound message about that write arrives
     assert start.on_notice(notice) is None
     # then it is the hub's own echo: nothing starts and the deal is not fetched
@@ -518,14 +507,7 @@ def test_the_hubs_own_write_back_does_not_start_a_second_setup(world: World) -> 
     start = _workflow_start(world, starter, FakeMetrics())
     closed = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
     world.opportunities.put("006B", "001A", stage_changed_at=closed)
-    notice = ChangeNotice(
-        provider=SystemName.SALESFORCE,
-        event_id="e1",
-        entity="opportunity",
-        vendor_type="Opportunity",
-        record_id="006B",
-        operation=Operation.UPDATED,
-    )
+    notice = _deal_notice("006B", Operation.UPDATED)
     assert start.on_notice(notice) is not None
     # the write-back edits the opportunity: a new SystemModstamp, the same stage change
     world.opportunities.put("006B", "001A", version="2025-03-02T08:00:00.000Z", stage_changed_at=closed)
