@@ -56,6 +56,7 @@ from shared.governance.landscape import Landscape
 from shared.governance.mappings import MappingMissing, Mappings
 from shared.sync.dimensions import DimensionMapper
 from shared.sync.exceptions import open_exception, resolve_exception
+from shared.sync.write_back import is_write_back_echo, write_back_key
 
 if TYPE_CHECKING:
     from shared.domain.notices import ChangeNotice
@@ -154,11 +155,6 @@ def initial_state(
         started_at=now,
         opportunity=opportunity.model_dump(mode="json") if opportunity is not None else None,
     ).model_dump(mode="json")
-
-
-def write_back_key(system: SystemName, opportunity_id: str) -> str:
-    """The ledger entry holding when the hub last wrote setup's outcome onto the opportunity."""
-    return f"write-back:{system}:{opportunity_id}"
 
 
 def exception_id(execution: str) -> str:
@@ -868,14 +864,10 @@ class WorkflowStart:
         if notice.won is False:
             # The notice itself says the deal is open: nothing to set up, and no fetch to learn it.
             return None
-        if (
-            notice.occurred_at is not None
-            and self._ledger.cursor(write_back_key(notice.provider, notice.record_id))
-            == notice.occurred_at.isoformat()
-        ):
-            # The echo of the hub's own write-back: the notice carries the very instant the CRM
-            # stamped on that write (a later edit by anyone has a later one), so nothing changed
-            # that could start a setup, and the deal need not be fetched to know it.
+        if is_write_back_echo(self._ledger, notice):
+            # The echo of the hub's own write-back that reached the bus before the hub recorded
+            # the write's instant (shared/sync/write_back.py): nothing changed that could start a
+            # setup, and the deal need not be fetched to know it.
             self._metrics.count("EchoesSuppressed", dimensions={"flow": "engagement_setup"})
             return None
         try:

@@ -30,8 +30,8 @@ from shared.sync.engagements import (
     WorkflowStart,
     execution_name,
     initial_state,
-    write_back_key,
 )
+from shared.sync.write_back import write_back_key
 from tests.engagement_fakes import (
     FakeCallback,
     FakeEngagementTarget,
