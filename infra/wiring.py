@@ -344,7 +344,16 @@ WIRING = Wiring(
         Rule(
             "opportunity-notices",
             bus=BUS.name,
-            pattern={"source": [{"prefix": "close2cash.webhooks."}], "detail": {"entity": ["opportunity"]}},
+            # A notice that itself says its deal is open (won: false) never needs the workflow start,
+            # so it never invokes it; won, or not said (absent), goes on.
+            # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
+            pattern={
+                "source": [{"prefix": "close2cash.webhooks."}],
+                "detail": {
+                    "entity": ["opportunity"],
+                    "$or": [{"won": [True]}, {"won": [{"exists": False}]}],
+                },
+            },
             queue=OPPORTUNITY_CHANGES.name,
         ),
         Rule(

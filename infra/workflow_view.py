@@ -123,9 +123,14 @@ def retry(sfn: Any, machine_arn: str, execution: str) -> str:
             if found["name"] in own:
                 doing = "is running" if status == "RUNNING" else "already succeeded"
                 raise RetryRefused(f"{found['name']} {doing}: setup {base} needs no retry now")
+    # The deal as the first run's start read it is left out: the retry reads it as it is now, fixed.
+    state = payload.get("state")
+    if isinstance(state, dict):
+        state.pop("opportunity", None)
+    fresh = json.dumps(payload)
     for name in runs[1:]:
         try:
-            sfn.start_execution(stateMachineArn=machine_arn, name=name, input=failed["input"])
+            sfn.start_execution(stateMachineArn=machine_arn, name=name, input=fresh)
         except sfn.exceptions.ExecutionAlreadyExists:
             continue  # an earlier retry's name: Standard workflows keep names for 90 days
         return name

@@ -31,6 +31,7 @@ class FakeOpportunities:
     def __init__(self) -> None:
         self.opportunities: dict[str, Opportunity] = {}
         self.written: dict[str, list[SetupOutcome]] = {}
+        self.fetches = 0
 
     def put(
         self,
@@ -74,12 +75,14 @@ class FakeOpportunities:
         return opportunity
 
     def fetch_opportunity(self, opportunity_id: str) -> Opportunity:
+        self.fetches += 1
         if opportunity_id not in self.opportunities:
             raise NotFoundError(f"no opportunity {opportunity_id}")
         return self.opportunities[opportunity_id]
 
-    def write_back(self, opportunity_id: str, outcome: SetupOutcome) -> None:
+    def write_back(self, opportunity_id: str, outcome: SetupOutcome) -> datetime | None:
         self.written.setdefault(opportunity_id, []).append(outcome)
+        return None
 
     def last_status(self, opportunity_id: str) -> str | None:
         written = self.written.get(opportunity_id)
@@ -114,7 +117,7 @@ class FakeEngagementTarget:
         return self.records[record_id] if record_id else None
 
     def create_engagement(
-        self, engagement: Engagement, *, customer_id: str, idempotency_key: str
+        self, engagement: Engagement, *, customer_id: str, idempotency_key: str, searched: bool = False
     ) -> EngagementRecord:
         self._maybe_fail("create")
         assert engagement.opportunity is not None

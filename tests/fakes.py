@@ -168,6 +168,9 @@ class FakeCrm:
     def merged_away(self, survivor_id: str) -> list[str]:
         return [i for i, fate in self.gone.items() if fate.merged_into == survivor_id]
 
+    def fetch_with_merged(self, account_id: str) -> tuple[Account, list[str]]:
+        return self.fetch_account(account_id), self.merged_away(account_id)
+
 
 class FakeTarget:
     """A target that stores name and phone only (like a system with fewer fields)."""
@@ -178,6 +181,7 @@ class FakeTarget:
         self.requests: dict[str, str] = {}  # idempotency key -> record id
         self.writes = 0
         self.searches = 0
+        self.lookups = 0  # find_account calls (the stamped-record look-up)
         self.inactive: set[str] = set()
 
     def project(self, account: Account) -> Account:
@@ -191,12 +195,18 @@ class FakeTarget:
 
     def _record(self, record_id: str) -> TargetRecord:
         view = self.records[record_id]
-        return TargetRecord(ref=view.source, view=view)
+        made_for = next((key for key, rid in self.requests.items() if rid == record_id), None)
+        origin = None
+        if made_for is not None:  # c2c-<system>-<id>, as the hub's create key names it
+            system, _, source_id = made_for.removeprefix("c2c-").partition("-")
+            origin = SourceRef(system=SystemName(system), type="account", id=source_id)
+        return TargetRecord(ref=view.source, view=view, origin=origin)
 
     def read_account(self, record_id: str) -> TargetRecord:
         return self._record(record_id)
 
     def find_account(self, account: Account) -> TargetRecord | None:
+        self.lookups += 1
         record_id = self.requests.get(f"c2c-{account.source.system}-{account.source.id}")
         return self._record(record_id) if record_id else None
 
@@ -228,7 +238,14 @@ class FakeTarget:
         self.requests[idempotency_key] = record_id
         return self._record(record_id)
 
-    def update_account(self, record_id: str, account: Account, *, idempotency_key: str) -> TargetRecord:
+    def update_account(
+        self,
+        record_id: str,
+        account: Account,
+        *,
+        idempotency_key: str,
+        last_synced: CrossReference | None = None,
+    ) -> TargetRecord:
         self.writes += 1
         self.records[record_id] = self.project(account).model_copy(
             update={"source": self.records[record_id].source}

@@ -3,12 +3,17 @@
 Item `BUDGET#<vendor>#<tenant>` / `BUDGET` on the ledger table holds one theoretical arrival time
 per published limit (the GCRA of `shared.domain.budgets`), the limits' signature, a version and,
 after a vendor throttled a request, the time its hold ends (`held_until`).
-Taking a slot reads the item (strongly consistent), computes the next slot and writes it back on
-condition that the version is still the one read; a caller who lost the race reads again and
-retries, so two containers can never hand out the same slot. A hold is written the same way (read,
-extend, conditional put), so it survives the race with takers and with other holds: a taker who
-read the item before the hold loses its write and reads the hold; a shorter hold never replaces a
-longer one, because each writer extends what it read.
+Taking a slot computes the next slot from the item and writes it back on condition that the version
+is still the one it was computed from; a caller who lost the race retries from the item as it is,
+so two containers can never hand out the same slot. Each container remembers the item as it last
+wrote it, so a slot costs one conditional put and no read: when another container wrote since, the
+put is refused and the refusal carries the current item (ReturnValuesOnConditionCheckFailure), which
+the retry starts from. Only a container's first slot reads the item (strongly consistent).
+https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html
+A hold is written the same way (read, extend, conditional put), so it survives the race with takers
+and with other holds: a taker who computed its slot before the hold loses its write and gets the
+hold with the refusal; a shorter hold never replaces a longer one, because each writer extends
+what it read.
 
 Why the ledger table: every function that calls a vendor is already granted it (no new table, no
 new grant in the wiring), the items are few (one per connected tenant), tiny and expire by TTL when
@@ -20,7 +25,7 @@ https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-ke
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +52,10 @@ def wall_time() -> float:
     when they say it has).
     """
     return time.time()
+
+
+# What the item says: its TATs (None: none for these limits), its version and the hold's end.
+_State = tuple[tuple[float, ...] | None, int | None, float | None]
 
 
 def budget_key(vendor: str, tenant: str) -> dict[str, Any]:
@@ -77,12 +86,16 @@ class DynamoBudget:
         # Wall-clock time: every container must agree on it (Lambda hosts keep NTP time).
         self._clock = clock or wall_time
         self.races = 0  # conditional writes lost to another taker (then retried)
+        self._known: _State | None = None  # the item as this container last wrote it
 
-    def _read(self) -> tuple[tuple[float, ...] | None, int | None, float | None]:
+    def _read(self) -> _State:
         """The stored TATs (None: none for these limits), the version and the hold's end."""
         item = self._client.get_item(
             TableName=self._table, Key=budget_key(self.vendor, self.tenant), ConsistentRead=True
         ).get("Item")
+        return self._state_of(item)
+
+    def _state_of(self, item: Mapping[str, Any] | None) -> _State:
         if item is None:
             return None, None, None
         version = int(item["version"]["N"])
@@ -95,8 +108,9 @@ class DynamoBudget:
 
     def _write(
         self, tats: Sequence[float], version: int | None, now: float, held_until: float | None
-    ) -> bool:
-        """Store `tats` and the hold unless someone wrote since `version` was read (False: race lost)."""
+    ) -> _State | None:
+        """Store `tats` and the hold unless someone wrote since `version`: None when stored, else the
+        item as it now is (the race was lost; the refusal carries it)."""
         hold = {} if held_until is None else {"held_until": {"N": str(Decimal(repr(held_until)))}}
         try:
             self._client.put_item(
@@ -113,12 +127,16 @@ class DynamoBudget:
                 # (-1 when it was absent: no stored item has that version).
                 ConditionExpression="attribute_not_exists(pk) OR version = :seen",
                 ExpressionAttributeValues={":seen": {"N": str(-1 if version is None else version)}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
+                # The item as it is, sent back because of ALL_OLD (read it when a service omits it).
+                current = dict(exc.response).get("Item")
+                return self._state_of(current) if isinstance(current, Mapping) else self._read()
             raise
-        return True
+        self._known = (tuple(tats), (version or 0) + 1, held_until)
+        return None
 
     def reserve(self, *, max_wait: float) -> float:
         """Reserve the next slot for every container; returns the seconds to wait for it.
@@ -126,15 +144,23 @@ class DynamoBudget:
         Raises RateLimitedError (retry_after = the wait) without reserving when the slot is more
         than `max_wait` away, so a full budget delays the message instead of holding a Lambda.
         """
+        state, fresh = (self._known, False) if self._known is not None else (self._read(), True)
         for _ in range(MAX_RACES):
-            tats, version, held_until = self._read()
+            tats, version, held_until = state
             now = self._clock()
             start, updated = reserve(tats, self._bands, now, held_until)
             wait = start - now
             if wait > max_wait:
+                if not fresh:
+                    # Remembered, not read: make sure the budget really is that full (an idle
+                    # item may have expired meanwhile) before sending the work back to its queue.
+                    state, fresh = self._read(), True
+                    continue
                 raise too_far(self.vendor, self.tenant, wait)
-            if self._write(updated, version, now, held_until):
+            current = self._write(updated, version, now, held_until)
+            if current is None:
                 return max(0.0, wait)
+            state, fresh = current, True
             self.races += 1
         raise TransientError(f"{self.vendor}: budget of {self.tenant} lost {MAX_RACES} races in a row")
 
@@ -147,7 +173,7 @@ class DynamoBudget:
             if extended == held_until:
                 return  # a hold at least as long is already on: nothing to write
             # Empty TATs (none stored yet) read back as "nothing taken", like an absent item.
-            if self._write(tats or (), version, now, extended):
+            if self._write(tats or (), version, now, extended) is None:
                 return
             self.races += 1
         raise TransientError(f"{self.vendor}: hold on {self.tenant} lost {MAX_RACES} races in a row")

@@ -59,7 +59,9 @@ class EventBridgePublisher:
                     "EventBusName": self._bus,
                     "Source": source_for(notice.provider),
                     "DetailType": DETAIL_TYPE,
-                    "Detail": notice.model_dump_json(),
+                    # A notice that does not say whether its deal is won leaves `won` out, so the
+                    # opportunity rule can tell "not said" (absent) from "open" (false).
+                    "Detail": notice.model_dump_json(exclude={"won"} if notice.won is None else None),
                     "Resources": [],
                 }
                 for notice in chunk

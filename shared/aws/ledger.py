@@ -68,6 +68,11 @@ def _active(item: dict[str, Any]) -> bool:
     return bool(item.get("active", {}).get("BOOL", True))
 
 
+def _instant(item: dict[str, Any], name: str) -> datetime | None:
+    raw = _get_s(item, name)
+    return None if raw is None else datetime.fromisoformat(raw)
+
+
 def _content(item: dict[str, Any]) -> dict[str, Any] | None:
     raw = _get_s(item, "content")
     return None if raw is None else dict(json.loads(raw))
@@ -158,6 +163,7 @@ class DynamoLedger:
             synced_at=datetime.fromisoformat(_get_s(item, "synced_at") or "1970-01-01T00:00:00+00:00"),
             content=_content(item),
             active=_active(item),
+            target_modified_at=_instant(item, "target_modified_at"),
         )
 
     def record_sync(self, xref: CrossReference, action: SyncAction) -> None:
@@ -176,6 +182,9 @@ class DynamoLedger:
             "target_version": _s(xref.target.version),
             "content": _s(json.dumps(xref.content, sort_keys=True) if xref.content is not None else None),
             "active": {"BOOL": xref.active},
+            "target_modified_at": _s(
+                xref.target_modified_at.isoformat() if xref.target_modified_at is not None else None
+            ),
         }
         trace_expiry = int((xref.synced_at + TRACE_RETENTION).timestamp())
         # One transaction: the forward and reverse references never disagree, and every write
@@ -256,6 +265,7 @@ class DynamoLedger:
             synced_at=datetime.fromisoformat(_get_s(item, "synced_at") or "1970-01-01T00:00:00+00:00"),
             content=_content(item),
             active=_active(item),
+            target_modified_at=_instant(item, "target_modified_at"),
         )
 
     # --- exceptions and leases --------------------------------------------------------------

@@ -50,6 +50,11 @@ class ChangeNotice(CanonicalModel):
         pattern=_VENDOR_ID,
         description="org / company / tenant the record lives in",
     )
+    won: bool | None = Field(
+        default=None,
+        description="on an opportunity: whether the notice itself says it is closed and won"
+        " (None: it does not say, the record is fetched to know)",
+    )
     merged_away_id: str | None = Field(
         default=None,
         max_length=512,

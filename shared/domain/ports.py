@@ -130,6 +130,13 @@ class AccountSource(Protocol):
         """Ids of the accounts merged into `survivor_id` (deleted, their copies maybe orphaned)."""
         ...
 
+    def fetch_with_merged(self, account_id: str) -> tuple[Account, list[str]]:
+        """`fetch_account` and `merged_away` together, in one call where the system can answer both.
+
+        Raises what `fetch_account` raises (NotFoundError once the account itself is gone).
+        """
+        ...
+
     def show_owned_elsewhere(self, account_id: str, values: Mapping[str, str | None]) -> None:
         """Show on the account the values of fields another system owns (e.g. payment terms).
 
@@ -144,6 +151,14 @@ class TargetRecord(CanonicalModel):
 
     ref: SourceRef
     view: Account
+    origin: SourceRef | None = Field(
+        default=None,
+        description="the system-of-record record the hub stamped on it when it made it (None: no stamp)",
+    )
+
+    def made_for(self, source: SourceRef) -> bool:
+        """True when the hub made this record for `source` (its stamp names that system and id)."""
+        return self.origin is not None and (self.origin.system, self.origin.id) == (source.system, source.id)
 
 
 # A handful is enough for a person to compare in an exception, and small enough that looking for
@@ -184,7 +199,18 @@ class AccountTarget(Protocol):
 
     def create_account(self, account: Account, *, idempotency_key: str) -> TargetRecord: ...
 
-    def update_account(self, record_id: str, account: Account, *, idempotency_key: str) -> TargetRecord: ...
+    def update_account(
+        self,
+        record_id: str,
+        account: Account,
+        *,
+        idempotency_key: str,
+        last_synced: CrossReference | None = None,
+    ) -> TargetRecord:
+        """Write `account` over the record; `last_synced` is what the ledger knows of it (its version
+        and content as last synced), so a connector that needs the version can skip reading it first
+        (and reads it only when the vendor says the version moved)."""
+        ...
 
     def deactivate_account(self, record_id: str, *, reason: str) -> TargetRecord:
         """Make the copy inactive (kept, with its history, but out of use); twice is the same as once."""
@@ -207,6 +233,11 @@ class CrossReference(CanonicalModel):
     )
     active: bool = Field(
         default=True, description="False once the hub deactivated the copy (its account deleted or merged)"
+    )
+    target_modified_at: UtcDateTime | None = Field(
+        default=None,
+        description="when the target says it last changed the record, as of the hub's last write or read;"
+        " the target's own notice of that change carries the same instant (echo without a read)",
     )
 
 
@@ -361,7 +392,10 @@ class OpportunitySource(Protocol):
 
     def fetch_opportunity(self, opportunity_id: str) -> Opportunity: ...
 
-    def write_back(self, opportunity_id: str, outcome: SetupOutcome) -> None: ...
+    def write_back(self, opportunity_id: str, outcome: SetupOutcome) -> datetime | None:
+        """Write setup's outcome onto the opportunity; the instant the CRM stamped on that write
+        (its notice about it carries the same one), or None when the CRM did not say."""
+        ...
 
 
 class EngagementTarget(Protocol):
@@ -384,9 +418,13 @@ class EngagementTarget(Protocol):
         ...
 
     def create_engagement(
-        self, engagement: Engagement, *, customer_id: str, idempotency_key: str
+        self, engagement: Engagement, *, customer_id: str, idempotency_key: str, searched: bool = False
     ) -> EngagementRecord:
-        """Create the engagement shell in DRAFT (not yet active), under the customer `customer_id`."""
+        """Create the engagement shell in DRAFT (not yet active), under the customer `customer_id`.
+
+        `searched`: the caller has just asked `find_engagement` (with this customer) and it found
+        nothing, so a connector that would look for its stamp first need not look again.
+        """
         ...
 
     def apply_rate_card(self, record_id: str, rate_card: RateCard) -> None:

@@ -97,13 +97,18 @@ class AccountSync:
                 # dealt with when the survivor's notice comes, before the survivor is synced (so it
                 # takes them over instead of getting copies of its own).
                 results: list[SyncResult] = []
-                survivors_of = () if notice.operation is Operation.DELETED else (notice.record_id,)
-                for loser in (x for s in survivors_of for x in source.merged_away(s)):
-                    merged = self._lifecycle.merged_into(
-                        source, loser, notice.record_id, notice, self.sync_account
-                    )
-                    results.extend(merged.results)
-                report = self.sync_account(notice.record_id, notice=notice)
+                account: Account | None = None
+                if notice.operation is not Operation.DELETED:
+                    # One read answers both: the account as it is now, and who was merged into it.
+                    account, losers = source.fetch_with_merged(notice.record_id)
+                    for loser in losers:
+                        merged = self._lifecycle.merged_into(
+                            source, loser, notice.record_id, notice, self.sync_account
+                        )
+                        results.extend(merged.results)
+                    if losers:
+                        account = None  # the merges may have re-synced it: read it afresh below
+                report = self.sync_account(notice.record_id, notice=notice, account=account)
                 return SyncReport(results=(*results, *report.results))
             except NotFoundError:
                 # Only the CRM's fetch lets NotFoundError out (a target's is an exception per target).
@@ -136,10 +141,15 @@ class AccountSync:
         self._metrics.count("FailedTransactions", dimensions={"source": notice.provider.value})
         return SyncReport()
 
-    def sync_account(self, account_id: str, *, notice: ChangeNotice | None = None) -> SyncReport:
-        """Fetch the account from its system of record and upsert it into every target."""
-        source = self._source()
-        account = source.fetch_account(account_id)
+    def sync_account(
+        self, account_id: str, *, notice: ChangeNotice | None = None, account: Account | None = None
+    ) -> SyncReport:
+        """Fetch the account from its system of record and upsert it into every target.
+
+        `account`: the record as the caller has just read it from the system of record (not read again).
+        """
+        if account is None:
+            account = self._source().fetch_account(account_id)
         lease = f"account:{account.source.system}:{account.source.id}"
         owner = uuid.uuid4().hex
         if not self._ledger.acquire_lease(lease, owner, LEASE_SECONDS):
@@ -246,16 +256,19 @@ class AccountSync:
             )
         if xref is not None:
             record = target.update_account(
-                xref.target.id, account, idempotency_key=_update_key(account, wanted)
+                xref.target.id, account, idempotency_key=_update_key(account, wanted), last_synced=xref
             )
             action = SyncAction.UPDATED
         else:
-            found = target.find_account(account)
-            if found is None:
-                matched = self._match(target, account)
-                if isinstance(matched, SyncResult):
-                    return matched.model_copy(update={"notice_id": notice_id})
-                found = matched
+            # One search serves both questions of a first sync: is one of these the record an
+            # earlier attempt made (it carries our stamp), and is one the same customer (matching)?
+            # A record of ours that the search misses (the CRM renamed the account after a crash)
+            # is the create's to find: the vendor refuses the second one (QBO requestid or name,
+            # Productive company_code) and the connector returns the first.
+            matched = self._match(target, account)
+            if isinstance(matched, SyncResult):
+                return matched.model_copy(update={"notice_id": notice_id})
+            found = matched
             if found is None:
                 record = target.create_account(account, idempotency_key=_create_key(account))
                 action = SyncAction.CREATED
@@ -285,6 +298,9 @@ class AccountSync:
         accounts on one customer record would merge their invoices, so that is a person's call too.
         """
         candidates = {c.ref.id: c for c in target.match_candidates(account)}
+        ours = [c for c in candidates.values() if c.made_for(account.source)]
+        if ours:
+            return ours[0]
         if not candidates:
             return None
         result = self._matcher.match(
@@ -362,6 +378,7 @@ class AccountSync:
                 checksum=record.view.checksum(),
                 synced_at=self._clock(),
                 content=record.view.synced_fields(),
+                target_modified_at=record.view.modified_at,
             ),
             action,
         )
@@ -377,6 +394,13 @@ class AccountSync:
             return _on_target(notice, target, xref.source, SyncAction.IGNORED, detail="deactivated copy")
         if notice.operation is Operation.DELETED:
             return self._drift(target, notice, xref, f"deleted in {target.system}", seen="deleted")
+        if notice.occurred_at is not None and notice.occurred_at == xref.target_modified_at:
+            # The notice is about the very change the ledger last saw: the target stamps each change
+            # with its own modification time (QBO MetaData.LastUpdatedTime, Productive updated_at)
+            # and its webhook carries that instant, so our own write's echo needs no read back.
+            # A later change, ours or a person's, has a later instant and is read as before.
+            self._metrics.count("EchoesSuppressed")
+            return _on_target(notice, target, xref.source, SyncAction.ECHO)
         current = target.read_account(notice.record_id)
         if current.view.checksum() == xref.checksum:
             self._metrics.count("EchoesSuppressed")
@@ -401,6 +425,7 @@ class AccountSync:
                     "content": now,
                     "target": current.ref,
                     "synced_at": self._clock(),
+                    "target_modified_at": current.view.modified_at,
                 }
             ),
             SyncAction.ACCEPTED,

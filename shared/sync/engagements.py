@@ -32,7 +32,7 @@ from shared.domain.dimensions import FinancialDimensions
 from shared.domain.engagements import BillingModel, Engagement, Milestone
 from shared.domain.errors import NotFoundError, PermanentError, TransientError, ValidationFailed
 from shared.domain.events import EngagementActivated
-from shared.domain.models import CanonicalModel, EntityType, SourceRef, SystemName, utcnow
+from shared.domain.models import Account, CanonicalModel, EntityType, SourceRef, SystemName, utcnow
 from shared.domain.money import Money
 from shared.domain.ports import (
     AccountSource,
@@ -56,6 +56,7 @@ from shared.governance.landscape import Landscape
 from shared.governance.mappings import MappingMissing, Mappings
 from shared.sync.dimensions import DimensionMapper
 from shared.sync.exceptions import open_exception, resolve_exception
+from shared.sync.write_back import is_write_back_echo, write_back_key
 
 if TYPE_CHECKING:
     from shared.domain.notices import ChangeNotice
@@ -124,6 +125,8 @@ class SetupState(CanonicalModel):
     # The opportunity as the CRM had it when setup validated it: every later step works from this one
     # reading (one fetch per setup, not one per step), and all steps agree on what was sold.
     opportunity: dict[str, Any] | None = None
+    # The customer's account as validation read it, for the next step (one CRM read, not two).
+    account: dict[str, Any] | None = None
 
 
 def execution_name(opportunity_id: str, close_version: str | None) -> str:
@@ -133,13 +136,24 @@ def execution_name(opportunity_id: str, close_version: str | None) -> str:
     return name[:EXECUTION_NAME_MAX]
 
 
-def initial_state(opportunity_id: str, close_version: str | None, *, now: datetime) -> dict[str, Any]:
-    """The workflow's input state for one close of one opportunity."""
+def initial_state(
+    opportunity_id: str,
+    close_version: str | None,
+    *,
+    now: datetime,
+    opportunity: Opportunity | None = None,
+) -> dict[str, Any]:
+    """The workflow's input state for one close of one opportunity.
+
+    `opportunity`: the deal as the start just read it, so validation need not read it again (a
+    `workflow retry` drops it from the input, so a retried setup reads the deal as fixed).
+    """
     return SetupState(
         opportunity_id=opportunity_id,
         close_version=close_version,
         execution=execution_name(opportunity_id, close_version),
         started_at=now,
+        opportunity=opportunity.model_dump(mode="json") if opportunity is not None else None,
     ).model_dump(mode="json")
 
 
@@ -237,16 +251,17 @@ class EngagementSetup:
             raise ValidationFailed(f"opportunity {opportunity.source} is {opportunity.status}, not won")
         if opportunity.amount.amount <= 0:
             raise ValidationFailed(f"opportunity {opportunity.source}: field 'amount' must be positive")
+        # One reading of the account serves this step and the next (`upsert_customer` syncs it).
+        account = self._accounts().fetch_account(opportunity.account.id)
         if self._missing_customers(opportunity.account):
             # Not synced yet (the account notice may still be queued): sync it now, then look again.
-            self._account_sync().sync_account(opportunity.account.id)
+            self._account_sync().sync_account(opportunity.account.id, account=account)
         missing = self._missing_customers(opportunity.account)
         if missing:
             raise ValidationFailed(
                 f"account {opportunity.account.id} is not in {', '.join(missing)} after syncing it; "
                 "see the account's open exceptions"
             )
-        account = self._accounts().fetch_account(opportunity.account.id)
         absent = [name for name in self._required if getattr(account, name, None) in (None, "")]
         if absent:
             raise ValidationFailed(f"account {opportunity.account.id}: required field '{absent[0]}' is empty")
@@ -254,6 +269,7 @@ class EngagementSetup:
             update={
                 "account_id": opportunity.account.id,
                 "opportunity": opportunity.model_dump(mode="json"),
+                "account": account.model_dump(mode="json"),
                 "status": "validated",
             }
         )
@@ -261,7 +277,9 @@ class EngagementSetup:
     def upsert_customer(self, state: SetupState) -> SetupState:
         """Client in the PSA and customer in accounting are current (idempotent: unchanged is a no-op)."""
         opportunity = self._opportunity(state)
-        self._account_sync().sync_account(opportunity.account.id)
+        # The account as validation read it a step ago; a CRM edit since has its own notice.
+        read = Account.model_validate(state.account) if state.account is not None else None
+        self._account_sync().sync_account(opportunity.account.id, account=read)
         customers: dict[str, str] = {}
         for role, system in self._target_systems().items():
             xref = self._ledger.cross_reference(EntityType.ACCOUNT, opportunity.account, system)
@@ -400,7 +418,10 @@ class EngagementSetup:
                 continue
             # New, or a draft an earlier attempt began: create_engagement finds and finishes it.
             record = target.create_engagement(
-                held, customer_id=state.customers[role], idempotency_key=f"{state.execution}:{role}"
+                held,
+                customer_id=state.customers[role],
+                idempotency_key=f"{state.execution}:{role}",
+                searched=existing is None,
             )
             created[role] = record.ref.id
         return state.model_copy(
@@ -540,7 +561,7 @@ class EngagementSetup:
 
     def write_back(self, state: SetupState) -> SetupState:
         """The opportunity shows the project ids and 'active' (an external-id upsert: safe to repeat)."""
-        self._opportunities().write_back(
+        self._write_back(
             state.opportunity_id,
             SetupOutcome(
                 status="active",
@@ -559,6 +580,13 @@ class EngagementSetup:
             at=self._clock(),
         )
         return state.model_copy(update={"status": "done"})
+
+    def _write_back(self, opportunity_id: str, outcome: SetupOutcome) -> None:
+        """Write the outcome; the instant the CRM stamped on it is kept, so its echo is known on sight."""
+        source = self._opportunities()
+        stamped = source.write_back(opportunity_id, outcome)
+        if stamped is not None:
+            self._ledger.set_cursor(write_back_key(source.system, opportunity_id), stamped.isoformat())
 
     # --- compensation --------------------------------------------------------------------------
 
@@ -610,7 +638,7 @@ class EngagementSetup:
             ),
         )
         self._metrics.count("WorkflowFailures", dimensions={"step": step})
-        self._opportunities().write_back(
+        self._write_back(
             current.opportunity_id,
             SetupOutcome(
                 status=status,
@@ -833,6 +861,15 @@ class WorkflowStart:
 
     def on_notice(self, notice: ChangeNotice) -> str | None:
         """The execution name started, or None (not won, a duplicate, or an exception opened)."""
+        if notice.won is False:
+            # The notice itself says the deal is open: nothing to set up, and no fetch to learn it.
+            return None
+        if is_write_back_echo(self._ledger, notice):
+            # The echo of the hub's own write-back that reached the bus before the hub recorded
+            # the write's instant (shared/sync/write_back.py): nothing changed that could start a
+            # setup, and the deal need not be fetched to know it.
+            self._metrics.count("EchoesSuppressed", dimensions={"flow": "engagement_setup"})
+            return None
         try:
             opportunity = self._opportunities().fetch_opportunity(notice.record_id)
         except IncompleteOpenDeal:
@@ -851,7 +888,7 @@ class WorkflowStart:
             if opportunity.stage_changed_at is not None
             else opportunity.source.version
         )
-        state = initial_state(opportunity.source.id, version, now=self._clock())
+        state = initial_state(opportunity.source.id, version, now=self._clock(), opportunity=opportunity)
         payload = {"state": state, "approval_timeout_seconds": self._timeout}
         try:
             started = self._starter().start(state["execution"], payload)

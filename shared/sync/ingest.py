@@ -25,6 +25,7 @@ from shared.domain.ports import (
     WebhookReply,
     WebhookRequest,
 )
+from shared.sync.write_back import is_write_back_echo
 
 
 class RejectionReason(StrEnum):
@@ -186,9 +187,14 @@ class WebhookIngest:
                 raise
             raise WebhookRejected(RejectionReason.MALFORMED, _first_problem(exc)) from exc
         notices = list({notice.idempotency_key: notice for notice in received.notices}.values())
+        # The CRM's notice about the hub's own write-back stops here: no workflow start for it.
+        echoes = [notice for notice in notices if is_write_back_echo(self._ledger, notice)]
+        notices = [notice for notice in notices if notice not in echoes]
         fresh, in_flight = self._claim(notices)
         duplicates = len(notices) - len(fresh) - len(in_flight)
         self._metrics.count("NoticesReceived", len(received.notices))
+        if echoes:
+            self._metrics.count("EchoesSuppressed", len(echoes), dimensions={"flow": "engagement_setup"})
         if duplicates:
             self._metrics.count("DuplicatesPrevented", duplicates)
         for reason, count in received.dropped.items():

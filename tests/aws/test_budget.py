@@ -207,3 +207,43 @@ def test_a_hold_written_while_a_taker_decides_is_not_overwritten_by_its_slot(dyn
     # and the hold is still there for everyone
     with pytest.raises(RateLimitedError):
         holder.reserve(max_wait=59)
+
+
+class _Counting:
+    """A DynamoDB client that counts the operations it is asked for."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self._client, name)
+
+        def call(**kwargs: Any) -> Any:
+            self.calls.append(name)
+            return method(**kwargs)
+
+        return call
+
+
+def test_a_containers_slots_after_its_first_cost_one_put_each_and_races_stay_correct(dynamodb: Any) -> None:
+    # given two containers of one realm, each with its own client
+    one, two = _Counting(dynamodb), _Counting(dynamodb)
+    first = DynamoBudgets(LEDGER.name, client=one, clock=lambda: START).budget(
+        "quickbooks", "r", REALM_LIMITS
+    )
+    second = DynamoBudgets(LEDGER.name, client=two, clock=lambda: START).budget(
+        "quickbooks", "r", REALM_LIMITS
+    )
+    # when the first takes five slots
+    waits = [first.reserve(max_wait=3600) for _ in range(5)]
+    # then only its first slot read the item; every slot is one conditional put
+    assert one.calls == ["get_item"] + ["put_item"] * 5
+    # and when the second takes one, then the first takes another over the item it remembers
+    second_wait = second.reserve(max_wait=3600)
+    one.calls.clear()
+    again = first.reserve(max_wait=3600)
+    # then the first's put was refused (the item moved on), the refusal brought the item, and the
+    # retry took the next slot: seven slots, all distinct, and no read
+    assert one.calls == ["put_item", "put_item"] and first.races == 1
+    assert len({*waits, second_wait, again}) == 7

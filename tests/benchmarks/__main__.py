@@ -56,7 +56,16 @@ def main() -> int:
 
     from infra.local.environment import local_environment
     from shared.observability import logger
-    from tests.benchmarks.calls import ingest_throughput, per_synced_account
+    from tests.benchmarks.calls import (
+        GOAL_DEAL,
+        GOAL_EDIT,
+        GOAL_NEW_ACCOUNT,
+        GOAL_WORKFLOW_STARTS,
+        ingest_throughput,
+        per_edit,
+        per_synced_account,
+        verdict,
+    )
 
     log = Path(".close2cash/bench-handlers.log")
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -85,6 +94,16 @@ def main() -> int:
         for vendor, count in sorted(result.vendor_calls.items()):
             say(f"  {vendor:<10} {count / n:6.2f} vendor API calls")
         say(f"  wall time  {result.seconds:.2f} s for {n} accounts on the local runtime")
+        say(
+            f"  vendor     {result.vendor_total:6.2f} calls per new account in all"
+            f"  ({verdict(result.vendor_total, GOAL_NEW_ACCOUNT)})"
+        )
+        edits = per_edit(env, result.ids)
+        say(
+            f"  edit       {edits.vendor_total:6.2f} vendor calls per edited account in all ("
+            + ", ".join(f"{k} {v / edits.accounts:.2f}" for k, v in sorted(edits.vendor_calls.items()) if v)
+            + f"; {verdict(edits.vendor_total, GOAL_EDIT)})"
+        )
         say(
             "  note: sqs ReceiveMessage/GetQueueAttributes and states ListExecutions are the local runtime"
             " looking for work while it drains; in AWS, Lambda's pollers long-poll the queue instead"
@@ -116,9 +135,14 @@ def main() -> int:
             "  lambda invocations: "
             + ", ".join(f"{k} {v}" for k, v in sorted(engagement.invocations.items()))
         )
+        deal_calls = sum(engagement.vendor_calls.values())
         say(
-            "  vendor API calls: " + ", ".join(f"{k} {v}" for k, v in sorted(engagement.vendor_calls.items()))
+            "  vendor API calls: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(engagement.vendor_calls.items()))
+            + f"; {deal_calls} in all ({verdict(deal_calls, GOAL_DEAL)})"
         )
+        starts = engagement.invocations.get("workflow_start", 0)
+        say(f"  workflow_start runs: {starts} ({verdict(starts, GOAL_WORKFLOW_STARTS)})")
         say("  AWS calls: " + ", ".join(f"{k} {v}" for k, v in sorted(engagement.aws_calls.items())))
         costs = engagement.cost_per_thousand()
         say(

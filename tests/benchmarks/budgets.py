@@ -30,6 +30,7 @@ from moto import mock_aws
 from infra.local.sandboxes.quickbooks import PER_MINUTE_LIMIT, QuickBooksSandbox
 from infra.wiring import LEDGER
 from shared.aws.budget import DynamoBudget, DynamoBudgets
+from shared.connectors.oauth import MemoryTokenStore
 from shared.connectors.quickbooks import QuickBooksConnector, build
 from shared.domain.budgets import InMemoryBudgets, RateLimit
 from shared.domain.errors import TransientError
@@ -175,6 +176,9 @@ def run_containers(containers: int, *, reads_each: int, shared: bool) -> RealmFi
     with _aws():
         customer_id = sandbox.put_customer({"DisplayName": "Budget Test Co"})
         built: list[QuickBooksConnector] = []
+        # Both ways share the rotating tokens (Secrets Manager in AWS, since issue 8): only the
+        # rate budget differs, so the comparison is about budgets alone.
+        tokens = MemoryTokenStore()
         for _ in range(containers):
             budgets = (
                 DynamoBudgets(
@@ -191,8 +195,9 @@ def run_containers(containers: int, *, reads_each: int, shared: bool) -> RealmFi
                 clock=clock.time,
                 sleep=clock.sleep,
                 budgets=budgets,
+                token_store=tokens,
             )
-            # Each container refreshes once; Intuit rotates the refresh token, so the next one gets it.
+            # Each container refreshes once; Intuit rotates the refresh token, the store keeps it.
             connector.client.refresh_tokens()
             built.append(connector)
         before = sandbox.peak_per_minute

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +38,17 @@ def counting_aws_calls() -> Iterator[Counter[str]]:
         BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
+# Issue 9's goals for vendor calls per record, echoes included (`make bench` says met or missed).
+GOAL_NEW_ACCOUNT = 5
+GOAL_EDIT = 3
+GOAL_DEAL = 25
+GOAL_WORKFLOW_STARTS = 1
+
+
+def verdict(value: float, goal: float) -> str:
+    return f"{'meets' if value <= goal else 'MISSES'} goal <= {goal:g}"
+
+
 @dataclass
 class PerAccount:
     accounts: int
@@ -45,25 +56,52 @@ class PerAccount:
     invocations: Counter[str]
     vendor_calls: dict[str, int]
     seconds: float
+    ids: tuple[str, ...] = ()
+
+    @property
+    def vendor_total(self) -> float:
+        """Vendor calls per account, every vendor together."""
+        return sum(self.vendor_calls.values()) / self.accounts
 
 
-def per_synced_account(env: LocalEnvironment, accounts: int = 20) -> PerAccount:
-    """Create `accounts` accounts in Salesforce and count what their sync costs, echoes included."""
+def _measured(env: LocalEnvironment, change: Callable[[], tuple[str, ...]]) -> PerAccount:
+    """Run `change` (Salesforce edits by a user; it returns the accounts it touched), settle, count."""
     assert env.runtime is not None
     env.settle()
     invocations_before = Counter(env.runtime.invocations)
     vendor_before = bootstrap.services().vendor_calls()
     started = time.perf_counter()
     with counting_aws_calls() as counts:
-        for n in range(accounts):
-            env.salesforce.put_account({"Name": f"Bench Account {n:04d}", "Phone": f"+1 555 {n:04d}"})
+        ids = change()
         env.settle()
     seconds = time.perf_counter() - started
     invocations = Counter(env.runtime.invocations)
     invocations.subtract(invocations_before)
     vendor_after = bootstrap.services().vendor_calls()
     vendor = {k: v - vendor_before.get(k, 0) for k, v in vendor_after.items()}
-    return PerAccount(accounts, counts, +invocations, vendor, seconds)
+    return PerAccount(len(ids), counts, +invocations, vendor, seconds, ids)
+
+
+def per_synced_account(env: LocalEnvironment, accounts: int = 20) -> PerAccount:
+    """Create `accounts` accounts in Salesforce and count what their sync costs, echoes included."""
+    return _measured(
+        env,
+        lambda: tuple(
+            env.salesforce.put_account({"Name": f"Bench Account {n:04d}", "Phone": f"+1 555 {n:04d}"})
+            for n in range(accounts)
+        ),
+    )
+
+
+def per_edit(env: LocalEnvironment, account_ids: tuple[str, ...]) -> PerAccount:
+    """Edit each account once in Salesforce (a new phone) and count what the sync costs, echoes included."""
+    return _measured(
+        env,
+        lambda: tuple(
+            env.salesforce.put_account({"Phone": f"+1 555 9{n:03d}"}, account_id=account_id)
+            for n, account_id in enumerate(account_ids)
+        ),
+    )
 
 
 def _qbo_body(realm: str, n: int) -> bytes:

@@ -41,8 +41,13 @@ def _customer_names(env: LocalEnvironment) -> list[str]:
 
 
 def _account_reads(env: LocalEnvironment, account_id: str) -> int:
-    """How many times the hub read the account from Salesforce (sObject Rows GET)."""
-    return sum(1 for method, path in env.salesforce.requests if method == "GET" and account_id in path)
+    """How many times the hub read the account from Salesforce: its sObject Row, or the one queryAll
+    that reads an account with the accounts merged into it (its id is in the query, not the path)."""
+    return sum(
+        1
+        for method, path in env.salesforce.requests
+        if method == "GET" and (account_id in path or path.endswith("/queryAll"))
+    )
 
 
 def _totals() -> dict[str, float]:

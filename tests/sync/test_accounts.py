@@ -115,6 +115,8 @@ def test_crash_between_vendor_write_and_ledger_write_links_instead_of_duplicatin
     # then the earlier records are found and linked, not created again
     assert [r.action for r in report.results] == [SyncAction.LINKED, SyncAction.LINKED]
     assert len(psa.records) == 1 and len(erp.records) == 1
+    # and the match search that a first sync makes anyway found them by their stamp: no look-up of its own
+    assert psa.lookups == 0 and erp.lookups == 0
 
 
 def test_target_notice_caused_by_our_own_write_is_an_echo(world):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from shared.domain.commercial import OpportunityStatus
 from shared.domain.events import EngagementActivated
 from shared.domain.models import SystemName
 from shared.domain.notices import ChangeNotice, Operation
@@ -30,6 +31,7 @@ from shared.sync.engagements import (
     execution_name,
     initial_state,
 )
+from shared.sync.write_back import write_back_key
 from tests.engagement_fakes import (
     FakeCallback,
     FakeEngagementTarget,
@@ -427,24 +429,34 @@ def test_a_decision_after_the_workflow_stopped_waiting_is_refused_and_the_reques
     assert world.callback.answers == []
 
 
-def test_duplicate_closed_won_starts_one_execution_and_a_reclose_starts_another(world: World) -> None:
-    starter, metrics = FakeStarter(), FakeMetrics()
-    start = WorkflowStart(
+def _deal_notice(record_id: str, operation: Operation, **extra: Any) -> ChangeNotice:
+    """Salesforce's notice `e1` about opportunity `record_id`."""
+    return ChangeNotice(
+        provider=SystemName.SALESFORCE,
+        event_id="e1",
+        entity="opportunity",
+        vendor_type="Opportunity",
+        record_id=record_id,
+        operation=operation,
+        **extra,
+    )
+
+
+def _workflow_start(world: World, starter: FakeStarter, metrics: FakeMetrics) -> WorkflowStart:
+    return WorkflowStart(
         opportunities=lambda: world.opportunities,
         starter=lambda: starter,
         ledger=world.ledger,
         metrics=metrics,
         approval_timeout_seconds=60,
     )
+
+
+def test_duplicate_closed_won_starts_one_execution_and_a_reclose_starts_another(world: World) -> None:
+    starter, metrics = FakeStarter(), FakeMetrics()
+    start = _workflow_start(world, starter, metrics)
     world.opportunities.put("006W", "001A")
-    notice = ChangeNotice(
-        provider=SystemName.SALESFORCE,
-        event_id="e1",
-        entity="opportunity",
-        vendor_type="Opportunity",
-        record_id="006W",
-        operation=Operation.UPDATED,
-    )
+    notice = _deal_notice("006W", Operation.UPDATED)
     assert start.on_notice(notice) is not None
     assert start.on_notice(notice.model_copy(update={"event_id": "e2"})) is None
     world.opportunities.put("006W", "001A", version="2025-04-01T09:00:00.000Z")
@@ -453,25 +465,49 @@ def test_duplicate_closed_won_starts_one_execution_and_a_reclose_starts_another(
     assert metrics.totals["DuplicatesPrevented[flow=engagement_setup]"] == 1
 
 
+def test_a_notice_that_says_the_deal_is_open_starts_nothing_and_reads_nothing(world: World) -> None:
+    starter = FakeStarter()
+    start = _workflow_start(world, starter, FakeMetrics())
+    world.opportunities.put("006O", "001A", status=OpportunityStatus.OPEN)
+    # given an outbound message whose IsWon field says the deal is still open
+    notice = _deal_notice("006O", Operation.CHANGED, won=False)
+    # when the workflow start hears of it
+    assert start.on_notice(notice) is None
+    # then no setup starts and the CRM is not asked
+    assert starter.started == {} and world.opportunities.fetches == 0
+    # and a notice that says it is won is fetched and checked as before
+    world.opportunities.put("006O", "001A")
+    assert start.on_notice(notice.model_copy(update={"event_id": "e2", "won": True})) is not None
+    assert world.opportunities.fetches == 1
+
+
+def test_the_write_back_echo_is_known_by_its_instant_without_a_fetch(world: World) -> None:
+    starter, metrics = FakeStarter(), FakeMetrics()
+    start = _workflow_start(world, starter, metrics)
+    # given setup wrote its outcome back and Salesforce stamped that write at `written`
+    written = datetime(2025, 3, 2, 8, 0, tzinfo=UTC)
+    world.ledger.set_cursor(write_back_key(SystemName.SALESFORCE, "006E"), written.isoformat())
+    notice = _deal_notice("006E", Operation.CHANGED, occurred_at=written, won=True)
+    # when the outbound message about that write arrives
+    assert start.on_notice(notice) is None
+    # then it is the hub's own echo: nothing starts and the deal is not fetched
+    assert starter.started == {} and world.opportunities.fetches == 0
+    assert metrics.totals["EchoesSuppressed[flow=engagement_setup]"] == 1
+    # and an edit after it (a later instant) is fetched and judged as before
+    world.opportunities.put("006E", "001A")
+    later = notice.model_copy(
+        update={"event_id": "e2", "occurred_at": datetime(2025, 3, 2, 9, 0, tzinfo=UTC)}
+    )
+    assert start.on_notice(later) is not None
+    assert world.opportunities.fetches == 1
+
+
 def test_the_hubs_own_write_back_does_not_start_a_second_setup(world: World) -> None:
     starter = FakeStarter()
-    start = WorkflowStart(
-        opportunities=lambda: world.opportunities,
-        starter=lambda: starter,
-        ledger=world.ledger,
-        metrics=FakeMetrics(),
-        approval_timeout_seconds=60,
-    )
+    start = _workflow_start(world, starter, FakeMetrics())
     closed = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
     world.opportunities.put("006B", "001A", stage_changed_at=closed)
-    notice = ChangeNotice(
-        provider=SystemName.SALESFORCE,
-        event_id="e1",
-        entity="opportunity",
-        vendor_type="Opportunity",
-        record_id="006B",
-        operation=Operation.UPDATED,
-    )
+    notice = _deal_notice("006B", Operation.UPDATED)
     assert start.on_notice(notice) is not None
     # the write-back edits the opportunity: a new SystemModstamp, the same stage change
     world.opportunities.put("006B", "001A", version="2025-03-02T08:00:00.000Z", stage_changed_at=closed)

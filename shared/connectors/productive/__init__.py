@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from shared.domain.errors import ConfigurationError, PermanentError, ValidationF
 from shared.domain.models import Account, SourceRef, SystemName, utcnow
 from shared.domain.ports import (
     MAX_MATCH_CANDIDATES,
+    CrossReference,
     EngagementRecord,
     EngagementStatus,
     ReceivedWebhook,
@@ -97,7 +98,9 @@ class ProductiveConnector:
     @staticmethod
     def _record(company: CompanyResource) -> TargetRecord:
         view = mapper.account_from_company(company)
-        return TargetRecord(ref=view.source, view=view)
+        return TargetRecord(
+            ref=view.source, view=view, origin=mapper.reference_origin(company.attributes.company_code)
+        )
 
     def read_account(self, record_id: str) -> TargetRecord:
         """The company `record_id` seen as an Account; NotFoundError when it does not exist."""
@@ -153,14 +156,13 @@ class ProductiveConnector:
     def create_account(self, account: Account, *, idempotency_key: str) -> TargetRecord:
         """Create the company, or return the one an earlier attempt created.
 
-        Productive offers no idempotency key on POST, so the stamped `company_code` is the device: look
-        it up first, and if a retried POST is refused because the code is taken (the first attempt did
-        land), find that company instead of failing. `idempotency_key` is therefore not sent.
+        Productive offers no idempotency key on POST, so the stamped `company_code` is the device: a
+        retried POST is refused because the code is taken (the first attempt did land), and that
+        company is found and brought up to date instead of failing. No look-up comes first: the
+        account sync has just searched (`match_candidates`, whose results show our stamp), and
+        Productive itself refuses the second code. `idempotency_key` is therefore not sent.
         """
         del idempotency_key  # no vendor device to pass it to; see the docstring
-        existing = self.find_account(account)
-        if existing is not None:
-            return self._converge(existing, account)
         try:
             created = self.client.create_company(mapper.company_attributes(account))
         except PermanentError:
@@ -170,9 +172,17 @@ class ProductiveConnector:
             return self._converge(landed, account)
         return self._record(created)
 
-    def update_account(self, record_id: str, account: Account, *, idempotency_key: str) -> TargetRecord:
+    def update_account(
+        self,
+        record_id: str,
+        account: Account,
+        *,
+        idempotency_key: str,
+        last_synced: CrossReference | None = None,
+    ) -> TargetRecord:
         """Overwrite the company's synced attributes with `account` (a PATCH is naturally idempotent)."""
-        del idempotency_key  # PATCH of the same attributes gives the same company; nothing to pass on
+        # PATCH of the same attributes gives the same company, and needs no version: nothing to pass on.
+        del idempotency_key, last_synced
         return self._record(self.client.update_company(record_id, mapper.company_attributes(account)))
 
     def deactivate_account(self, record_id: str, *, reason: str) -> TargetRecord:
@@ -261,7 +271,7 @@ class ProductiveConnector:
         return self._engagement(project) if project is not None else None
 
     def create_engagement(
-        self, engagement: Engagement, *, customer_id: str, idempotency_key: str
+        self, engagement: Engagement, *, customer_id: str, idempotency_key: str, searched: bool = False
     ) -> EngagementRecord:
         """Copy the template into a project for `customer_id`, with its budget, and leave it as a draft.
 
@@ -272,17 +282,26 @@ class ProductiveConnector:
         """
         del idempotency_key  # no vendor device to pass it to; the stamp plays its part
         opportunity = mapper.opportunity_of(engagement)
-        project = self._find_project(opportunity) or self._stamped_for_client(opportunity, customer_id)
+        project = (
+            None
+            if searched  # `find_engagement` just made both looks for the stamp
+            else self._find_project(opportunity) or self._stamped_for_client(opportunity, customer_id)
+        )
+        fresh = False
         if project is None:
-            copied = self._unstamped_copy(engagement, customer_id) or self.client.copy_project(
+            orphan = self._unstamped_copy(engagement, customer_id)
+            copied = orphan or self.client.copy_project(
                 mapper.project_copy_attributes(engagement, customer_id=customer_id)
             )
+            # A copy made just now has no budget: "The copy operation does not copy deals"
+            # (https://developer.productive.io/projects.html), so there is none to list.
+            fresh = orphan is None
             # The stamp gets a PATCH of its own, before archiving: "For archived projects, only the name
             # and project_manager_id attributes can be updated" (https://developer.productive.io/projects.html).
             project = self.client.update_project(
                 copied.id, {"project_number": mapper.engagement_reference(opportunity)}
             )
-        budgets = self._budgets(project.id)
+        budgets = [] if fresh else self._budgets(project.id)
         if not budgets:
             # The order is copy, stamp, archive, budget, so a project without a budget is always one
             # whose creation was cut short, never one a person approved: it is safe to (re)archive.
@@ -315,10 +334,13 @@ class ProductiveConnector:
             name = (service.attributes.name or "").strip()
             if service.attributes.deleted_at is None and name and name not in existing:
                 existing[name] = service
-        for role, rate in mapper.role_rates(rate_card, on).items():
+        rates = mapper.role_rates(rate_card, on)
+        missing = [role for role in rates if role not in existing]
+        kinds = self._service_types(missing) if missing else {}
+        for role, rate in rates.items():
             found = existing.get(role)
             if found is None:
-                kind = self._service_type(role)
+                kind = kinds[role]
                 self.client.create_service(
                     mapper.service_attributes(role, rate),
                     {"deal": ("deals", budget.id), "service_type": ("service_types", kind)},
@@ -326,13 +348,23 @@ class ProductiveConnector:
             elif not mapper.service_price_equals(found, rate):
                 self.client.update_service(found.id, {"price": mapper.price_value(rate)})
 
-    def _service_type(self, role: str) -> str:
-        # Services need a service type; the role's own is reused so reports group by role across
-        # engagements, and created once when an organization has none of that name yet.
-        for kind in self.client.iter_service_types({"name": role}):
-            if (kind.attributes.name or "").strip() == role:
-                return kind.id
-        return self.client.create_service_type(role).id
+    def _service_types(self, roles: Sequence[str]) -> dict[str, str]:
+        """The service type id of each role: the organization's own, created once when it has none.
+
+        Services need a service type; the role's own is reused so reports group by role across
+        engagements. One listing of them all answers every role (an organization has a few dozen),
+        instead of one look-up per role by `name`.
+        """
+        wanted = set(roles)
+        kinds: dict[str, str] = {}
+        for kind in self.client.iter_service_types():
+            name = (kind.attributes.name or "").strip()
+            if name in wanted:
+                kinds.setdefault(name, kind.id)
+        for role in roles:
+            if role not in kinds:
+                kinds[role] = self.client.create_service_type(role).id
+        return kinds
 
     def activate_engagement(self, record_id: str) -> EngagementRecord:
         """Restore the archived draft so people can be staffed and track time; a no-op when active."""

@@ -182,6 +182,17 @@ def _currency(value: str | None) -> str | None:
     return upper if _CURRENCY.match(upper) else None
 
 
+def reference_origin(code: str | None) -> SourceRef | None:
+    """The system-of-record record a `company_code` stamp names (`reference_code`), else None."""
+    system, sep, record_id = (code or "").strip().partition("-")
+    if not sep or not record_id or system not in _SYSTEMS:
+        return None
+    return SourceRef(system=SystemName(system), type="account", id=record_id)
+
+
+_SYSTEMS = frozenset(system.value for system in SystemName)
+
+
 def company_ref(company_id: str, version: str | None = None) -> SourceRef:
     """The hub's reference to one Productive company (version = its `updated_at`)."""
     return SourceRef(system=SystemName.PRODUCTIVE, type=RECORD_TYPE, id=company_id, version=version)

@@ -21,10 +21,11 @@ from shared.connectors.quickbooks.client import (
     quote_literal,
 )
 from shared.connectors.quickbooks.schemas import Customer, QuickBooksConnection, TrackingCategory
-from shared.domain.errors import ConfigurationError, NotFoundError, ValidationFailed
+from shared.domain.errors import ConfigurationError, TransientError, ValidationFailed
 from shared.domain.models import Account, SourceRef, SystemName
 from shared.domain.ports import (
     MAX_MATCH_CANDIDATES,
+    CrossReference,
     EngagementRecord,
     EngagementStatus,
     ReceivedWebhook,
@@ -95,7 +96,11 @@ class QuickBooksConnector:
 
     @staticmethod
     def _record(customer: Customer) -> TargetRecord:
-        return TargetRecord(ref=mapper.source_ref(customer), view=mapper.account_view(customer))
+        return TargetRecord(
+            ref=mapper.source_ref(customer),
+            view=mapper.account_view(customer),
+            origin=None if customer.is_sub_customer else mapper.stamp_origin(customer),
+        )
 
     def read_account(self, record_id: str) -> TargetRecord:
         return self._record(self.client.read_customer(record_id))
@@ -130,10 +135,18 @@ class QuickBooksConnector:
         found: dict[str, Customer] = {}
         for prefix in mapper.name_prefixes(account.name):
             found = {}
-            for field in ("DisplayName", "CompanyName"):
-                where = f"Active IN (true, false) AND {field} LIKE {like_prefix(prefix)}"
-                # One more row than the bound says whether this prefix is specific enough.
-                for customer in self.client.query_customers(where, limit=MAX_MATCH_CANDIDATES + 1):
+            # Both queries go in one batch request (one call): items are answered independently.
+            # One more row than the bound says whether this prefix is specific enough.
+            queries = [
+                (
+                    "Customer",
+                    f"Active IN (true, false) AND {field} LIKE {like_prefix(prefix)}",
+                    MAX_MATCH_CANDIDATES + 1,
+                )
+                for field in ("DisplayName", "CompanyName")
+            ]
+            for rows in self.client.batch_queries(queries):
+                for customer in _customers(rows):
                     # A sub-customer is an engagement, never the same customer as an account:
                     # linking an account to one would bill the customer through a project.
                     if customer.Id and not customer.is_sub_customer:
@@ -168,8 +181,21 @@ class QuickBooksConnector:
             ) from exc
         return self._record(customer)
 
-    def update_account(self, record_id: str, account: Account, *, idempotency_key: str) -> TargetRecord:
+    def update_account(
+        self,
+        record_id: str,
+        account: Account,
+        *,
+        idempotency_key: str,
+        last_synced: CrossReference | None = None,
+    ) -> TargetRecord:
         """Sparse-update the customer with the current SyncToken; the requestid includes that token.
+
+        With `last_synced` (the ledger's SyncToken and content of our last write or read), the
+        update is sent over that SyncToken without reading the customer first: when nobody saved it
+        since, that is the current one and the write is one call; when someone did, QBO refuses it
+        with 5010 and the customer is read and written as below. The currency check uses the
+        currency the customer held as last synced (QBO keeps it fixed once a customer exists).
 
         Key + SyncToken: a resend of the same write over the same version is replayed by QBO, while
         writing content A, then B, then A again produces three distinct requests (each over a newer
@@ -181,36 +207,52 @@ class QuickBooksConnector:
         the bookkeeper's other edits; a second 5010 means the record is busy, and the error is
         transient so the queue tries again later.
         """
+        if last_synced is not None and last_synced.target.version and last_synced.target.id == record_id:
+            held = (last_synced.content or {}).get("currency")
+            self._refuse_currency_change(record_id, account, held if isinstance(held, str) else None)
+            try:
+                return self._sparse_write(record_id, account, idempotency_key, last_synced.target.version)
+            except StaleObjectError:
+                pass  # someone saved it since our last write: read the current version below
         for attempt in (1, 2):
             current = self.client.read_customer(record_id)
             current_view = mapper.account_view(current)
             target = self.project(account)
-            if account.currency and current_view.currency and account.currency != current_view.currency:
-                # CurrencyRef is fixed once a customer exists in QBO.
-                # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
-                raise ValidationFailed(
-                    f"quickbooks: customer {record_id} is in {current_view.currency}; QuickBooks cannot "
-                    f"change it to {account.currency}: create a new customer for the new currency"
-                )
+            self._refuse_currency_change(record_id, account, current_view.currency)
             if current_view.checksum() == target.checksum():
                 return self._record(current)  # content already there: no write, no echo
-            sync_token = current.SyncToken or "0"
-            body = mapper.sparse_update_payload(account, customer_id=record_id, sync_token=sync_token)
             try:
-                updated = self.client.update_customer(
-                    body, request_id=_request_id("u", idempotency_key, record_id, sync_token)
-                )
+                return self._sparse_write(record_id, account, idempotency_key, current.SyncToken or "0")
             except StaleObjectError:
                 if attempt == 2:
                     raise
-                continue
-            except DuplicateNameError as exc:
-                raise DuplicateNameError(
-                    f"{exc}. Renaming customer {record_id} to {body['DisplayName']!r} collides with "
-                    "another QuickBooks customer, vendor or employee: rename one of them"
-                ) from exc
-            return self._record(updated)
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    @staticmethod
+    def _refuse_currency_change(record_id: str, account: Account, held: str | None) -> None:
+        if account.currency and held and account.currency != held:
+            # CurrencyRef is fixed once a customer exists in QBO.
+            # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
+            raise ValidationFailed(
+                f"quickbooks: customer {record_id} is in {held}; QuickBooks cannot "
+                f"change it to {account.currency}: create a new customer for the new currency"
+            )
+
+    def _sparse_write(
+        self, record_id: str, account: Account, idempotency_key: str, sync_token: str
+    ) -> TargetRecord:
+        """One sparse update over `sync_token` (StaleObjectError when the customer moved on)."""
+        body = mapper.sparse_update_payload(account, customer_id=record_id, sync_token=sync_token)
+        try:
+            updated = self.client.update_customer(
+                body, request_id=_request_id("u", idempotency_key, record_id, sync_token)
+            )
+        except DuplicateNameError as exc:
+            raise DuplicateNameError(
+                f"{exc}. Renaming customer {record_id} to {body['DisplayName']!r} collides with "
+                "another QuickBooks customer, vendor or employee: rename one of them"
+            ) from exc
+        return self._record(updated)
 
     def deactivate_account(self, record_id: str, *, reason: str) -> TargetRecord:
         """Make the customer inactive (sparse update Active=false); an inactive one is left as it is.
@@ -261,7 +303,7 @@ class QuickBooksConnector:
         return None
 
     def create_engagement(
-        self, engagement: Engagement, *, customer_id: str, idempotency_key: str
+        self, engagement: Engagement, *, customer_id: str, idempotency_key: str, searched: bool = False
     ) -> EngagementRecord:
         """Create the engagement as an inactive (DRAFT) sub-customer of customer `customer_id`.
 
@@ -273,10 +315,9 @@ class QuickBooksConnector:
         https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
         https://blogs.intuit.com/blog/2015/04/06/15346/
         """
+        del searched  # nothing is looked up first: the requestid and the name refuse a second one
         class_id, department_id = _tracking_ids(engagement)
-        self._require_tracking("class", class_id, self.client.query_classes)
-        self._require_tracking("department", department_id, self.client.query_departments)
-        self._require_parent(customer_id, engagement)
+        self._check_before_create(customer_id, engagement, class_id, department_id)
         body = mapper.engagement_create_payload(
             engagement, parent_id=customer_id, class_id=class_id, department_id=department_id
         )
@@ -306,9 +347,40 @@ class QuickBooksConnector:
             return self._write_engagement(customer.Id, "d", lambda _: {"Active": False})
         return mapper.engagement_record(customer)
 
-    def _require_tracking(
+    def _check_before_create(
+        self, customer_id: str, engagement: Engagement, class_id: str | None, department_id: str | None
+    ) -> None:
+        """The class, the department and the parent customer, read in one batch request, then checked."""
+        queries: list[tuple[str, str | None, int]] = [
+            ("Customer", f"Active IN (true, false) AND Id = {quote_literal(customer_id)}", 1)
+        ]
+        tracked = [
+            (kind, entity, wanted)
+            for kind, entity, wanted in (
+                ("class", "Class", class_id),
+                ("department", "Department", department_id),
+            )
+            if wanted
+        ]
+        queries += [
+            (entity, f"Active IN (true, false) AND Id = {quote_literal(wanted)}", 1)
+            for _, entity, wanted in tracked
+        ]
+        parent, *lists = self.client.batch_queries(queries)
+        for (kind, _, wanted), rows in zip(tracked, lists, strict=True):
+            self._require_tracking(kind, wanted, _tracking(rows))
+        self._require_parent(customer_id, engagement, _customers(parent))
+
+    def _look_up_tracking(
         self, kind: str, wanted: str | None, query: Callable[[str], list[TrackingCategory]]
     ) -> None:
+        """`_require_tracking` with its own query (inactive ones asked for too)."""
+        if wanted:
+            self._require_tracking(
+                kind, wanted, query(f"Active IN (true, false) AND Id = {quote_literal(wanted)}")
+            )
+
+    def _require_tracking(self, kind: str, wanted: str | None, found: list[TrackingCategory]) -> None:
         """Raise `ValidationFailed` naming `wanted` unless that Class/Department exists and is active.
 
         Inactive ones are asked for too, so the error can say "inactive" rather than "missing".
@@ -317,7 +389,6 @@ class QuickBooksConnector:
         """
         if not wanted:
             return
-        found = query(f"Active IN (true, false) AND Id = {quote_literal(wanted)}")
         if not found:
             raise ValidationFailed(
                 f"quickbooks: {kind} {wanted!r} does not exist in company {self.connection.realm_id}: "
@@ -329,19 +400,18 @@ class QuickBooksConnector:
                 f"{self.connection.realm_id}: make it active or map the engagement to another {kind}"
             )
 
-    def _require_parent(self, customer_id: str, engagement: Engagement) -> None:
+    def _require_parent(self, customer_id: str, engagement: Engagement, found: list[Customer]) -> None:
         """The parent must be an active customer in the engagement's currency, or a clear refusal.
 
         QBO answers a reference to an inactive customer with 610 "made inactive"; reading first
         lets the error name the customer. A sub-customer shares its parent's currency.
         """
-        try:
-            parent = self.client.read_customer(customer_id)
-        except NotFoundError as exc:
+        if not found:
             raise ValidationFailed(
                 f"quickbooks: customer {customer_id} for engagement {engagement.name!r} does not exist: "
                 "sync the account to QuickBooks first"
-            ) from exc
+            )
+        parent = found[0]
         if parent.Active is False:
             raise ValidationFailed(
                 f"quickbooks: customer {customer_id} ({parent.DisplayName}) is inactive: "
@@ -394,8 +464,8 @@ class QuickBooksConnector:
         def reopen(current: Customer) -> dict[str, Any] | None:
             if mapper.engagement_status(current) is not EngagementStatus.CLOSED:
                 return None
-            self._require_tracking("class", class_id, self.client.query_classes)
-            self._require_tracking("department", department_id, self.client.query_departments)
+            self._look_up_tracking("class", class_id, self.client.query_classes)
+            self._look_up_tracking("department", department_id, self.client.query_departments)
             notes = mapper.notes_reopened(current.Notes, class_id=class_id, department_id=department_id)
             return {"Active": False, "Notes": notes}
 
@@ -481,6 +551,20 @@ class QuickBooksConnector:
             reply=WebhookReply(status=200, body=""),
             dropped={webhooks.FOREIGN_REALM: foreign} if foreign else {},
         )
+
+
+def _customers(rows: list[dict[str, Any]]) -> list[Customer]:
+    try:
+        return [Customer.model_validate(row) for row in rows]
+    except ValidationError as exc:
+        raise TransientError(f"quickbooks: query customers: unreadable row: {exc}") from exc
+
+
+def _tracking(rows: list[dict[str, Any]]) -> list[TrackingCategory]:
+    try:
+        return [TrackingCategory.model_validate(row) for row in rows]
+    except ValidationError as exc:
+        raise TransientError(f"quickbooks: query tracking lists: unreadable row: {exc}") from exc
 
 
 def _tracking_ids(engagement: Engagement) -> tuple[str | None, str | None]:

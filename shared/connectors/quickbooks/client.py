@@ -12,7 +12,7 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -40,7 +40,7 @@ from shared.domain.errors import (
 from shared.domain.tokens import OAuthTokens, TokenStore
 
 if TYPE_CHECKING:
-    from shared.domain.ports import RateBudgets
+    from shared.domain.ports import RateBudget, RateBudgets
 
 TokensRefreshed = Callable[[str, str], None]
 
@@ -59,6 +59,12 @@ REALM_LIMITS = (RateLimit(PER_SECOND_LIMIT, 1.0, burst=1), RateLimit(PER_MINUTE_
 # Intuit's page size ceiling for the query endpoint.
 # https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
 MAX_RESULTS = 1000
+# "The maximum number of payloads in a single BatchItemRequest is 30"; batch requests have a limit
+# of their own, 40 per minute per realm, besides the realm's 500 requests a minute.
+# https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/batch
+# https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+BATCH_MAX_ITEMS = 30
+BATCH_LIMITS = (RateLimit(40, 60.0),)
 
 # Fault codes the hub reacts to, from Intuit's error list and its "top errors" article.
 # https://developer.intuit.com/hub/blog/2017/06/08/top-quickbooks-online-api-errors-and-how-to-handle-them
@@ -116,6 +122,20 @@ def fault_error(faults: list[FaultItem], context: str) -> Exception:
     return QuickBooksFaultError(summary, faults)
 
 
+class _BothBudgets:
+    """A batch request takes a slot of the realm's budget and one of the batch budget (`RateBudget`)."""
+
+    def __init__(self, *budgets: RateBudget) -> None:
+        self._budgets = budgets
+
+    def reserve(self, *, max_wait: float) -> float:
+        return max(budget.reserve(max_wait=max_wait) for budget in self._budgets)
+
+    def hold(self, seconds: float) -> None:
+        for budget in self._budgets:
+            budget.hold(seconds)
+
+
 class QuickBooksClient:
     """One realm's QuickBooks Online API; its rotating OAuth tokens are shared through `token_store`."""
 
@@ -132,6 +152,8 @@ class QuickBooksClient:
     ) -> None:
         self.connection = connection
         self.on_tokens_refreshed = on_tokens_refreshed
+        shared = budgets or InMemoryBudgets(clock=clock)
+        realm_budget = shared.budget("quickbooks", connection.realm_id, REALM_LIMITS)
         self.tokens = TokenKeeper(
             token_key(connection.realm_id),
             seed_refresh_token=connection.refresh_token.get_secret_value(),
@@ -143,22 +165,13 @@ class QuickBooksClient:
             on_refreshed=self._handed_over,
             vendor="quickbooks",
         )
-        self.api = VendorHttp(
-            vendor="quickbooks",
-            base_url=connection.base_url,
-            auth_headers=self._auth_headers,
-            on_unauthorized=self._on_unauthorized,
-            describe_error=describe_fault,
-            # One budget per realm, shared by every container when `budgets` is the DynamoDB one.
-            budget=(budgets or InMemoryBudgets(clock=clock)).budget(
-                "quickbooks", connection.realm_id, REALM_LIMITS
-            ),
-            # Intuit asks for a full minute after a 429, whatever Retry-After said (often nothing):
-            # the realm's budget is held that long for every container, and the error carries it.
-            # https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
-            throttle_wait=THROTTLE_WAIT_SECONDS,
-            transport=transport,
-            sleep=sleep,
+        # One budget per realm, shared by every container when `budgets` is the DynamoDB one; batch
+        # requests take a slot of the batch limit together with the realm's.
+        self.api = self._api_http(realm_budget, transport, sleep)
+        self.batch_api = self._api_http(
+            _BothBudgets(realm_budget, shared.budget("quickbooks-batch", connection.realm_id, BATCH_LIMITS)),
+            transport,
+            sleep,
         )
         token_origin = urlsplit(connection.token_url)
         self.oauth = VendorHttp(
@@ -172,10 +185,28 @@ class QuickBooksClient:
         # The access token each thread last sent, so that a 401 names the token it refused.
         self._sent = threading.local()
 
+    def _api_http(
+        self, budget: RateBudget, transport: httpx.BaseTransport | None, sleep: Callable[[float], None]
+    ) -> VendorHttp:
+        return VendorHttp(
+            vendor="quickbooks",
+            base_url=self.connection.base_url,
+            auth_headers=self._auth_headers,
+            on_unauthorized=self._on_unauthorized,
+            describe_error=describe_fault,
+            budget=budget,
+            # Intuit asks for a full minute after a 429, whatever Retry-After said (often nothing):
+            # the realm's budget is held that long for every container, and the error carries it.
+            # https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+            throttle_wait=THROTTLE_WAIT_SECONDS,
+            transport=transport,
+            sleep=sleep,
+        )
+
     @property
     def calls(self) -> int:
         """Vendor calls made so far (API and token endpoint, every attempt counted)."""
-        return self.api.calls + self.oauth.calls
+        return self.api.calls + self.batch_api.calls + self.oauth.calls
 
     @property
     def refresh_token(self) -> str:
@@ -184,6 +215,7 @@ class QuickBooksClient:
 
     def close(self) -> None:
         self.api.close()
+        self.batch_api.close()
         self.oauth.close()
 
     # --- OAuth 2.0 ------------------------------------------------------------------------------
@@ -274,11 +306,12 @@ class QuickBooksClient:
         params: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
         context: str,
+        http: VendorHttp | None = None,
     ) -> dict[str, Any]:
         query = {"minorversion": self.connection.minor_version, **(params or {})}
         # A 429 comes back as RateLimitedError with at least Intuit's 60 s (`throttle_wait` above);
         # a slot of the realm's budget that is too far (or held) with exactly the time until it.
-        response = self.api.request(
+        response = (http or self.api).request(
             method,
             path,
             params=query,
@@ -358,6 +391,39 @@ class QuickBooksClient:
             return [Customer.model_validate(row) for row in rows]
         except ValidationError as exc:
             raise TransientError(f"quickbooks: query customers: unreadable row: {exc}") from exc
+
+    def batch_queries(self, queries: Sequence[tuple[str, str | None, int]]) -> list[list[dict[str, Any]]]:
+        """Several `select * from <entity> [where ...] MAXRESULTS n` in one batch request, rows in order.
+
+        POST /v3/company/{realm}/batch with one {bId, Query} item per query; each item is answered
+        with its own QueryResponse or Fault, and any Fault is raised as the hub's error.
+        https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/batch
+        """
+        if not 1 <= len(queries) <= BATCH_MAX_ITEMS:
+            raise ValueError(f"a QuickBooks batch carries 1 to {BATCH_MAX_ITEMS} items, not {len(queries)}")
+        items = []
+        for n, (entity, where, limit) in enumerate(queries):
+            # `entity` is one of this module's fixed names; values in `where` go through quote_literal.
+            statement = f"select * from {entity}" + (f" where {where}" if where else "")  # noqa: S608
+            items.append({"bId": str(n), "Query": f"{statement} STARTPOSITION 1 MAXRESULTS {limit}"})
+        payload = self._send(
+            "POST",
+            self._path("batch"),
+            body={"BatchItemRequest": items},
+            context="batch query",
+            http=self.batch_api,
+        )
+        answers = {str(a.get("bId")): a for a in payload.get("BatchItemResponse", []) if isinstance(a, dict)}
+        rows: list[list[dict[str, Any]]] = []
+        for n, (entity, _, _) in enumerate(queries):
+            answer = answers.get(str(n))
+            if answer is None:
+                raise TransientError(f"quickbooks: batch query {entity}: no answer for item {n}")
+            found = answer.get("QueryResponse", {}).get(entity, [])
+            if not isinstance(found, list) or not all(isinstance(row, dict) for row in found):
+                raise TransientError(f"quickbooks: batch query {entity}: unexpected response shape")
+            rows.append(found)
+        return rows
 
     def query_classes(self, where: str | None = None) -> list[TrackingCategory]:
         """Classes matching `where`: GET /v3/company/{realm}/query?query=select * from Class ...

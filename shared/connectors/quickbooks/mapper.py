@@ -32,6 +32,22 @@ def crm_stamp(source: SourceRef) -> str:
     return f"{STAMP_PREFIX}{source.system}/{source.type}/{source.id}"
 
 
+def stamp_origin(customer: Customer) -> SourceRef | None:
+    """The system-of-record record named by the customer's stamp, or None (not made by the hub)."""
+    for line in (customer.Notes or "").splitlines():
+        text = line.strip()
+        if not text.startswith(STAMP_PREFIX):
+            continue
+        system, _, rest = text[len(STAMP_PREFIX) :].partition("/")
+        kind, _, record_id = rest.partition("/")
+        if system in _SYSTEMS and kind and record_id:
+            return SourceRef(system=SystemName(system), type=kind, id=record_id)
+    return None
+
+
+_SYSTEMS = frozenset(system.value for system in SystemName)
+
+
 def carries_stamp(customer: Customer, source: SourceRef) -> bool:
     """True when `customer` was created by this hub for the CRM record `source`."""
     notes = customer.Notes or ""

@@ -47,6 +47,7 @@ from shared.connectors.salesforce.schemas import (
     QueryResult,
     SalesforceConnection,
     is_salesforce_id,
+    same_salesforce_id,
 )
 from shared.connectors.salesforce.webhooks import ENTITY_BY_SOBJECT, OutboundMessageReceiver
 from shared.domain.commercial import Opportunity
@@ -197,6 +198,36 @@ class SalesforceConnector:
         )
         return [str(row["Id"]) for row in self.client.query_all(soql)]
 
+    def fetch_with_merged(self, account_id: str) -> tuple[Account, list[str]]:
+        """The Account and the accounts merged into it, in one queryAll (one API call, not two).
+
+        queryAll returns deleted records too, so `Id = X OR MasterRecordId = X` brings the account
+        itself and every merge loser that names it as master (deleted, IsDeleted true). An account
+        that is itself deleted is NotFoundError, as `fetch_account` says.
+        https://developer.salesforce.com/docs/atlas.en-us.api.meta/object_ref/sforce_api_calls_queryall.htm
+        https://developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/sforce-api-calls-soql-select-logicaloperators.html
+        """
+        if not is_salesforce_id(account_id):
+            raise ValidationFailed(f"{account_id!r} is not a 15- or 18-character Salesforce record id")
+        # The id was checked to be 15/18 alphanumerics just above: nothing else reaches the SOQL text.
+        soql = (
+            f"SELECT {', '.join(self._query_fields)}, IsDeleted, MasterRecordId FROM Account "  # noqa: S608
+            f"WHERE Id = '{account_id}' OR MasterRecordId = '{account_id}'"
+        )
+        account: Account | None = None
+        losers: list[str] = []
+        for row in self.client.query_all(soql):
+            if same_salesforce_id(str(row.get("Id")), account_id):
+                if not row.get("IsDeleted"):
+                    account = account_from_payload(row)
+            elif row.get("IsDeleted") and same_salesforce_id(
+                str(row.get("MasterRecordId") or ""), account_id
+            ):
+                losers.append(str(row["Id"]))
+        if account is None:
+            raise NotFoundError(f"salesforce: Account {account_id} does not exist or is deleted")
+        return account, losers
+
     def deleted_accounts(self, start: datetime, end: datetime) -> DeletionLog:
         """Accounts deleted (or merged away) between `start` and `end`, from the org's delete log."""
         for when in (start, end):
@@ -294,7 +325,7 @@ class SalesforceConnector:
             row, line_items, corporate_currency=self.connection.corporate_currency
         )
 
-    def write_back(self, opportunity_id: str, outcome: SetupOutcome) -> None:
+    def write_back(self, opportunity_id: str, outcome: SetupOutcome) -> datetime | None:
         """Write setup's outcome into the opportunity's C2C_* fields; twice leaves the same values.
 
         Why an update by record id and not the external-id upsert the issue names: in REST, upsert
@@ -305,10 +336,14 @@ class SalesforceConnector:
         a retried or repeated write leaves the same state, and a deleted opportunity is a 404
         (NotFoundError) instead of a phantom deal. Every field is sent, blanks as null, so a later
         outcome (e.g. rejected after pending_approval) clears what no longer applies.
+
+        The PATCH and a read of SystemModstamp go in one composite call: the instant returned is the
+        one the outbound message about this very write carries, so the workflow start can tell the
+        write-back's echo from a salesperson's edit without fetching the deal.
         """
         if not is_salesforce_id(opportunity_id):
             raise ValidationFailed(f"{opportunity_id!r} is not a 15- or 18-character Salesforce record id")
-        self.client.update_record(
+        after = self.client.update_and_read(
             "Opportunity",
             opportunity_id,
             {
@@ -317,7 +352,9 @@ class SalesforceConnector:
                 SETUP_STATUS_FIELD: outcome.status,
                 SETUP_DETAIL_FIELD: outcome.detail,
             },
+            ("SystemModstamp",),
         )
+        return _instant(after.get("SystemModstamp"))
 
     # --- Change Data Capture (Event Relay) -----------------------------------------------------
 
@@ -366,3 +403,15 @@ def build(
         )
         raise ConfigurationError(f"Salesforce connection settings are invalid: {problems}") from exc
     return SalesforceConnector(settings, transport=transport, budgets=budgets)
+
+
+def _instant(value: object) -> datetime | None:
+    """A Salesforce dateTime (`2026-12-01T22:44:31.923+0000`) as aware UTC, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        # Python 3.11's parser reads the "+0000" offset Salesforce writes.
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None

@@ -24,7 +24,13 @@ from shared.connectors.salesforce.schemas import (
     parse_limit_info,
 )
 from shared.domain.budgets import InMemoryBudgets, RateLimit
-from shared.domain.errors import ConfigurationError, PermanentError, RateLimitedError, TransientError
+from shared.domain.errors import (
+    ConfigurationError,
+    NotFoundError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+)
 
 if TYPE_CHECKING:
     from shared.domain.ports import RateBudgets
@@ -266,6 +272,52 @@ class SalesforceClient:
             ok_statuses=frozenset({403}),
         )
         self._refuse_403("PATCH", path, response)
+
+    # Composite: up to 25 subrequests in one API call, answered in order; `allOrNone` rolls back
+    # every write of the call when one subrequest fails.
+    # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_composite_post.htm
+    def update_and_read(
+        self, sobject: str, record_id: str, fields: Mapping[str, Any], read: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """PATCH `fields` onto one record and read `read` back from it, in one composite call."""
+        row = self._data_path(f"/sobjects/{quote(sobject, safe='')}/{quote(record_id, safe='')}")
+        body = {
+            "allOrNone": True,
+            "compositeRequest": [
+                {"method": "PATCH", "url": row, "referenceId": "write", "body": dict(fields)},
+                {"method": "GET", "url": f"{row}?fields={','.join(read)}", "referenceId": "read"},
+            ],
+        }
+        path = self._data_path("/composite")
+        response = self._api.request(
+            "POST",
+            self._url(path),
+            content=json.dumps(body),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            ok_statuses=frozenset({403}),
+        )
+        self._refuse_403("POST", path, response)
+        try:
+            answers = json.loads(response.text, parse_float=Decimal)["compositeResponse"]
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise TransientError(f"{VENDOR}: composite: unexpected body {response.text[:200]}") from exc
+        for answer in answers:
+            status = int(answer.get("httpStatusCode") or 0)
+            if status >= 300:
+                # The subrequest's own error array, as a request of its own would answer it.
+                errors = answer.get("body") if isinstance(answer.get("body"), list) else []
+                detail = "; ".join(
+                    f"{e.get('errorCode')}: {e.get('message')}" for e in errors if isinstance(e, dict)
+                )
+                which = f"composite {answer.get('referenceId')} {sobject} {record_id}"
+                message = f"{VENDOR}: {which} -> {status}: {detail}"
+                if status == 404:
+                    raise NotFoundError(message)
+                raise PermanentError(message)
+        read_back = answers[-1].get("body")
+        if not isinstance(read_back, dict):
+            raise TransientError(f"{VENDOR}: composite: {sobject} {record_id} was not read back")
+        return read_back
 
     # --- SOQL --------------------------------------------------------------------------------
 

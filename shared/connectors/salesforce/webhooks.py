@@ -198,5 +198,18 @@ class OutboundMessageReceiver:
                     notification_id,
                 ),
                 realm=organization_id,
+                **_opportunity_hints(sobject) if entity is EntityType.OPPORTUNITY else {},
             )
         return tuple(notices.values())
+
+
+def _opportunity_hints(sobject: Element) -> dict[str, object]:
+    """What an Opportunity notification says of the close, when its rule sends IsWon.
+
+    The outbound message carries the fields its rule was set up to send, with the record's values
+    at the time of the notification, so a notification that names IsWon says whether the deal is
+    won: the workflow start then needs no fetch to skip an open deal.
+    https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_om_outboundmessaging_understanding.htm
+    """
+    won = _record_field(sobject, "IsWon")
+    return {"won": won == "true"} if won in ("true", "false") else {}

@@ -47,6 +47,12 @@ def test_a_merge_names_its_survivor_and_lands_in_the_delete_log(
     assert connector.account_fate(lose) == RecordFate(deleted=True, merged_into=keep)
     assert connector.merged_away(keep) == [lose]
     assert connector.merged_away(lose) == []
+    # and one queryAll reads the survivor and its losers together; the loser itself is gone
+    calls = connector.http_calls
+    account, losers = connector.fetch_with_merged(keep)
+    assert (account.name, losers, connector.http_calls - calls) == ("Keep", [lose], 1)
+    with pytest.raises(NotFoundError):
+        connector.fetch_with_merged(lose)
     # and the delete log lists the loser in its window, and says where the next window starts
     clock.advance(minutes=5)
     log = connector.deleted_accounts(before, clock.now)

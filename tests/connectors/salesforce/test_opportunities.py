@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -148,6 +148,23 @@ def test_write_back_moves_the_version_but_not_the_stage_change(
     after = connector.fetch_opportunity(opportunity_id)
     assert after.source.version != before.source.version
     assert after.stage_changed_at == before.stage_changed_at is not None
+
+
+def test_write_back_says_the_instant_its_outbound_message_will_carry(
+    sandbox: SalesforceSandbox, connector: SalesforceConnector, clock: FakeClock
+):
+    opportunity_id = deal(sandbox)
+    sandbox.close_won(opportunity_id)
+    clock.advance(days=1)
+    connector.client.token()  # the token is in hand, as in a warm container
+    calls = connector.http_calls
+    # when setup writes its outcome back
+    stamped = connector.write_back(opportunity_id, SetupOutcome(status="active"))
+    # then one composite call wrote it and read back the SystemModstamp Salesforce gave that write
+    assert connector.http_calls - calls == 1
+    assert sandbox.opportunity(opportunity_id)["C2C_Setup_Status__c"] == "active"
+    assert stamped is not None
+    assert stamped == datetime.fromisoformat(sandbox.opportunity(opportunity_id)["SystemModstamp"])
 
 
 def test_line_items_beyond_one_page_are_all_fetched(clock: FakeClock):

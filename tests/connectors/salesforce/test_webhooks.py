@@ -348,3 +348,5 @@ def test_a_closed_won_deal_arrives_as_an_opportunity_notice_and_accounts_stay_ac
     ]
     assert all(n.provider is SystemName.SALESFORCE for n in hub.notices)
     assert "<sf:IsWon>true</sf:IsWon>" in hub.bodies[-1].decode()
+    # and each opportunity notice says what its message said of the close (no fetch needed to skip)
+    assert [n.won for n in hub.notices] == [None, False, True]
