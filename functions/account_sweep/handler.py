@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.bootstrap import services
+from shared.domain.deadline import time_limit
 from shared.observability import logger, metrics, tracer
 
 
@@ -16,7 +17,10 @@ from shared.observability import logger, metrics, tracer
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # The window ends at the wall clock, not the event's time: it is the vendors' own change feeds
     # that are read, stamped by their clocks.
-    outcomes = services().account_sweep.run()
+    # Within the invocation's time: a vendor asking us to wait longer than is left (a 429's
+    # Retry-After) ends that vendor's sweep at once, its cursor unmoved; the next schedule resumes.
+    with time_limit(context.get_remaining_time_in_millis):
+        outcomes = services().account_sweep.run()
     for outcome in outcomes:
         logger.info("customer changes swept", **outcome.model_dump(mode="json"))
     return {"published": {o.system.value: o.published for o in outcomes}}
