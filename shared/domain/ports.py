@@ -97,21 +97,6 @@ class RecordFate(CanonicalModel):
     merged_into: str | None = Field(default=None, description="the surviving record's id, on a merge")
 
 
-class DeletionLog(CanonicalModel):
-    """What a system's delete log says for a window: ids deleted (or merged away), and when."""
-
-    deleted: tuple[tuple[str, UtcDateTime], ...] = ()
-    covered_until: UtcDateTime = Field(description="where the next window starts")
-
-
-class DeletedAccountsFeed(Protocol):
-    """A CRM that keeps a delete log: how the hub learns of deletes no notice announces."""
-
-    system: SystemName
-
-    def deleted_accounts(self, start: datetime, end: datetime) -> DeletionLog: ...
-
-
 class AccountSource(Protocol):
     """The system of record for accounts (the CRM): the hub reads the current record from it."""
 

@@ -43,7 +43,6 @@ from shared.connectors.salesforce.mapper import (
 )
 from shared.connectors.salesforce.schemas import (
     ApiUsage,
-    DeletedRecords,
     QueryResult,
     SalesforceConnection,
     is_salesforce_id,
@@ -54,7 +53,7 @@ from shared.domain.commercial import Opportunity
 from shared.domain.errors import ConfigurationError, NotFoundError, ValidationFailed
 from shared.domain.models import Account, SystemName
 from shared.domain.notices import ReceivedChanges
-from shared.domain.ports import DeletionLog, ReceivedWebhook, RecordFate, SetupOutcome, WebhookRequest
+from shared.domain.ports import ReceivedWebhook, RecordFate, SetupOutcome, WebhookRequest
 from shared.domain.sweeps import ChangeWindow
 
 if TYPE_CHECKING:
@@ -227,25 +226,6 @@ class SalesforceConnector:
         if account is None:
             raise NotFoundError(f"salesforce: Account {account_id} does not exist or is deleted")
         return account, losers
-
-    def deleted_accounts(self, start: datetime, end: datetime) -> DeletionLog:
-        """Accounts deleted (or merged away) between `start` and `end`, from the org's delete log."""
-        for when in (start, end):
-            if when.tzinfo is None:
-                raise ValueError("start and end must be timezone-aware")
-        body = self.client.get_deleted(
-            "Account",
-            start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-            end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-        )
-        try:
-            log = DeletedRecords.model_validate(body)
-        except ValidationError as exc:
-            raise ValidationFailed(f"Salesforce Account deleted: unexpected body: {exc}") from exc
-        return DeletionLog(
-            deleted=tuple((r.id, r.deleted_date) for r in log.deleted_records),
-            covered_until=log.latest_date_covered or end,
-        )
 
     def changed_accounts(self, since: datetime, until: datetime) -> ChangeWindow:
         """Accounts edited, created or deleted after `since` up to `until`: one queryAll (ChangeFeed)."""

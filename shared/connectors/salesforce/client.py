@@ -364,18 +364,3 @@ class SalesforceClient:
         yield from first.records
         for page in self.more_pages(first):
             yield from page.records
-
-    # sObject Get Deleted: GET /services/data/vXX.X/sobjects/{sObject}/deleted/?start=&end= (UTC,
-    # ISO 8601): {"deletedRecords": [{"id", "deletedDate"}], "earliestDateAvailable",
-    # "latestDateCovered"}; 15 days back at most. Outbound messages never fire on a delete, so this
-    # is how a subscriber learns of deleted and merged-away records.
-    # https://developer.salesforce.com/docs/platform/api-rest/guide/resources-getdeleted.html
-    def get_deleted(self, sobject: str, start: str, end: str) -> dict[str, Any]:
-        """The delete log of `sobject` between `start` and `end` (as Salesforce returns it)."""
-        body = self._get(
-            self._data_path(f"/sobjects/{quote(sobject, safe='')}/deleted/"),
-            params={"start": start, "end": end},
-        )
-        if not isinstance(body, dict):
-            raise TransientError(f"{VENDOR}: {sobject} deleted: unexpected body {str(body)[:200]}")
-        return body

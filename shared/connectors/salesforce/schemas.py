@@ -257,39 +257,6 @@ class QueryResult(VendorModel):
     records: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class DeletedRecord(VendorModel):
-    """One entry of sObject Get Deleted: the record's id and when it was deleted."""
-
-    id: str
-    deleted_date: datetime = Field(alias="deletedDate")
-
-    @field_validator("deleted_date", mode="before")
-    @classmethod
-    def _timestamp(cls, value: Any) -> Any:
-        return _salesforce_datetime(value)
-
-
-class DeletedRecords(VendorModel):
-    """sObject Get Deleted: the records deleted in the window, and the last instant it covers.
-
-    `latest_date_covered` is where the next window starts ("you must use this value for the
-    startDate of your next call"), not the end asked for.
-    https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_getdeleted_getdeletedresult.htm
-    """
-
-    deleted_records: list[DeletedRecord] = Field(default_factory=list, alias="deletedRecords")
-    earliest_date_available: datetime | None = Field(default=None, alias="earliestDateAvailable")
-    latest_date_covered: datetime | None = Field(default=None, alias="latestDateCovered")
-
-    @field_validator("earliest_date_available", "latest_date_covered", mode="before")
-    @classmethod
-    def _timestamps(cls, value: Any) -> Any:
-        return _salesforce_datetime(value)
-
-
-SalesforceOpportunity.model_rebuild()
-
-
 class ApiUsage(BaseModel):
     """The org's rolling 24-hour API usage from the Sforce-Limit-Info header (api-usage=used/limit)."""
 

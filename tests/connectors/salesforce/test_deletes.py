@@ -1,8 +1,6 @@
-"""Deleted and merged Accounts as Salesforce reports them: 404 on read, queryAll, the delete log."""
+"""Deleted and merged Accounts as Salesforce reports them: 404 on read, and queryAll."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -35,11 +33,10 @@ def test_a_deleted_account_is_not_found_and_queryall_says_deleted(
     assert connector.account_fate("001000000000000AAA") is None
 
 
-def test_a_merge_names_its_survivor_and_lands_in_the_delete_log(
+def test_a_merge_names_its_survivor_from_either_side(
     sandbox: SalesforceSandbox, connector: SalesforceConnector, clock: FakeClock
 ) -> None:
     keep, lose = sandbox.put_account({"Name": "Keep"}), sandbox.put_account({"Name": "Lose"})
-    before = clock.now
     clock.advance(minutes=5)
     # when sales merges one account into the other
     sandbox.merge_accounts(keep, lose)
@@ -53,12 +50,3 @@ def test_a_merge_names_its_survivor_and_lands_in_the_delete_log(
     assert (account.name, losers, connector.http_calls - calls) == ("Keep", [lose], 1)
     with pytest.raises(NotFoundError):
         connector.fetch_with_merged(lose)
-    # and the delete log lists the loser in its window, and says where the next window starts
-    clock.advance(minutes=5)
-    log = connector.deleted_accounts(before, clock.now)
-    assert [record_id for record_id, _ in log.deleted] == [lose]
-    assert log.covered_until == clock.now
-    assert (
-        connector.deleted_accounts(clock.now + timedelta(minutes=1), clock.now + timedelta(minutes=2)).deleted
-        == ()
-    )
