@@ -1,7 +1,9 @@
 """The composition root: ports to adapters, built once per cold start; tests override it.
 
-Connectors are found by system name (`shared.connectors.<system>`, each exposing `build`) and built
-lazily, so a webhook handler imports only the vendor it is answering.
+Connectors are found by system name (`shared.connectors.<system>`, each exposing `build` and
+`receiver`) and built lazily. A webhook is answered by the vendor's `receiver` alone (signature and
+parsing, no API client, token store or rate budget), so the webhook handler's first invocation
+imports and builds only what verifying that vendor's notice needs.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class Services:
     metrics: PowertoolsMetrics = field(default_factory=PowertoolsMetrics)
     budgets: RateBudgets | None = None  # None: the DynamoDB budgets on the ledger table
     _connectors: dict[SystemName, Any] = field(default_factory=dict)
+    _receivers: dict[SystemName, WebhookReceiver] = field(default_factory=dict)
 
     @cached_property
     def landscape(self) -> Landscape:
@@ -114,14 +117,18 @@ class Services:
             return self.secrets_loader(self.settings.connections_secret)
         return connections(self.settings.connections_secret, max_age=self.settings.secret_max_age_seconds)
 
+    def _connection(self, system: SystemName) -> Mapping[str, Any]:
+        settings: Mapping[str, Any] | None = self.connection_settings().get(system.value)
+        if settings is None:
+            raise ConfigurationError(
+                f"no connection for {system} in secret {self.settings.connections_secret}"
+            )
+        return settings
+
     def connector(self, system: SystemName) -> Any:
         """The connector for `system`, built from its entry in the connections secret."""
         if system not in self._connectors:
-            settings = self.connection_settings().get(system.value)
-            if settings is None:
-                raise ConfigurationError(
-                    f"no connection for {system} in secret {self.settings.connections_secret}"
-                )
+            settings = self._connection(system)
             module = importlib.import_module(f"shared.connectors.{system.value}")
             trace_vendor_calls()
             shared = {"token_store": self.token_store} if system in ROTATING_REFRESH_TOKENS else {}
@@ -178,8 +185,14 @@ class Services:
         ]
 
     def receiver(self, system: SystemName) -> WebhookReceiver:
-        receiver: WebhookReceiver = self.connector(system)
-        return receiver
+        """`system`'s webhook receiver: its connector if this process built one, else the receiver alone."""
+        if system in self._connectors:
+            built: WebhookReceiver = self._connectors[system]
+            return built
+        if system not in self._receivers:
+            module = importlib.import_module(f"shared.connectors.{system.value}")
+            self._receivers[system] = module.receiver(self._connection(system))
+        return self._receivers[system]
 
     @cached_property
     def webhook_ingest(self) -> WebhookIngest:

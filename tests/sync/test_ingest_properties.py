@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from shared.connectors import quickbooks
 from shared.connectors.productive.webhooks import ProductiveWebhooks, signature_header
 from shared.connectors.quickbooks.webhooks import sign
-from shared.connectors.salesforce.schemas import case_safe_suffix
+from shared.connectors.salesforce.ids import case_safe_suffix
 from shared.connectors.salesforce.webhooks import OutboundMessageReceiver
 from shared.domain.notices import ChangeNotice
 from shared.domain.ports import WebhookReceiver, WebhookRequest

@@ -11,6 +11,7 @@ import httpx
 from pydantic import ValidationError
 
 from shared.connectors.http import VendorHttp
+from shared.connectors.productive.connection import ProductiveConnection
 from shared.connectors.productive.schemas import (
     CompanyDocument,
     CompanyListDocument,
@@ -19,7 +20,6 @@ from shared.connectors.productive.schemas import (
     DealListDocument,
     DealResource,
     ErrorDocument,
-    ProductiveConnection,
     ProjectDocument,
     ProjectListDocument,
     ProjectResource,

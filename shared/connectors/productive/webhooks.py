@@ -13,11 +13,13 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import ValidationError
 
+from shared.connectors.productive.connection import ProductiveConnection, parse_connection
 from shared.connectors.productive.mapper import COMPANY_TYPE, parse_timestamp
 from shared.connectors.productive.schemas import WebhookPayload
 from shared.domain.errors import AuthenticityError, MalformedNotice
@@ -83,6 +85,18 @@ class ProductiveWebhooks:
         self._organization_id = organization_id
         self._tolerance = tolerance_seconds
         self._clock = clock
+
+    @classmethod
+    def for_connection(
+        cls, connection: ProductiveConnection, *, clock: Callable[[], datetime] = utcnow
+    ) -> ProductiveWebhooks:
+        """The receiver of the organization `connection` describes (its webhook secret and window)."""
+        return cls(
+            secret=connection.webhook_secret.get_secret_value(),
+            organization_id=connection.organization_id,
+            tolerance_seconds=connection.webhook_tolerance_seconds,
+            clock=clock,
+        )
 
     def verify(self, request: WebhookRequest) -> int:
         """Check the signature on the raw body and the timestamp's age; returns the signed timestamp."""
@@ -175,3 +189,8 @@ class ProductiveWebhooks:
                     )
                 return parsed
         return datetime.fromtimestamp(timestamp, UTC)
+
+
+def receiver(connection: Mapping[str, Any]) -> ProductiveWebhooks:
+    """The webhook receiver of the organization described by `connection` (the secret's fields)."""
+    return ProductiveWebhooks.for_connection(parse_connection(connection))

@@ -18,7 +18,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.connectors.quickbooks.schemas import Customer, parse_qbo_time
+from shared.connectors.quickbooks.schemas import Customer
+from shared.connectors.quickbooks.times import parse_qbo_time
 from shared.domain.errors import TransientError
 from shared.domain.sweeps import ChangeWindow, SweptChange
 

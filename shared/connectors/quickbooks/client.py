@@ -21,10 +21,10 @@ from pydantic import ValidationError
 
 from shared.connectors.http import VendorHttp
 from shared.connectors.oauth import IssuedTokens, MemoryTokenStore, RefreshRefused, TokenKeeper
+from shared.connectors.quickbooks.connection import QuickBooksConnection
 from shared.connectors.quickbooks.schemas import (
     Customer,
     FaultItem,
-    QuickBooksConnection,
     TokenResponse,
     TrackingCategory,
     parse_faults,

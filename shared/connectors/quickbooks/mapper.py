@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shared.connectors.quickbooks.schemas import Customer, parse_qbo_time
+from shared.connectors.quickbooks.schemas import Customer
+from shared.connectors.quickbooks.times import parse_qbo_time
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
 from shared.domain.ports import EngagementRecord, EngagementStatus
 

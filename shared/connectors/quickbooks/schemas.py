@@ -1,42 +1,12 @@
-"""QuickBooks Online payloads as pydantic models (tolerant of unknown fields) and the connection settings."""
+"""QuickBooks Online payloads as pydantic models (tolerant of unknown fields)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-
-# Production API host; the sandbox host is https://sandbox-quickbooks.api.intuit.com.
-# https://oauth-pythonclient.readthedocs.io/en/latest/user-guide.html
-PRODUCTION_BASE_URL = "https://quickbooks.api.intuit.com"
-# Token endpoint from Intuit's OpenID discovery document (same host for sandbox and production).
-# https://developer.intuit.com/.well-known/openid-sandbox-configuration
-TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"  # noqa: S105 - a URL, not a secret
-# Minor version 75 is the oldest one Intuit still serves (1-74 were retired in 2025); pinning it
-# makes the response shape explicit instead of "whatever the default is today".
-# https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/minor-versions
-DEFAULT_MINOR_VERSION = "75"
-
-
-class QuickBooksConnection(BaseModel):
-    """One app's connection to one QuickBooks Online company (realm), as stored in Secrets Manager."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
-
-    base_url: str = PRODUCTION_BASE_URL
-    token_url: str = TOKEN_URL
-    client_id: str = Field(min_length=1)
-    client_secret: SecretStr
-    refresh_token: SecretStr
-    realm_id: str = Field(min_length=1)
-    verifier_token: SecretStr
-    minor_version: str = DEFAULT_MINOR_VERSION
-    # A company without multicurrency gives every customer its home currency; the projection of an
-    # account without a currency therefore reads back as this one.
-    home_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class QboModel(BaseModel):
@@ -228,43 +198,6 @@ def parse_faults(body: Any) -> list[FaultItem]:
             for element in nested:
                 items.extend(parse_faults(element))
     return items
-
-
-_QBO_TIME = re.compile(
-    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?"
-    r"(?P<tz>Z|z|[+-]\d{2}:?\d{2})?$"
-)
-
-
-def parse_qbo_time(value: str | None) -> datetime | None:
-    """A QBO timestamp as aware UTC, or None when absent or unreadable.
-
-    Accepts what Intuit actually sends: `...000Z`, offsets without a colon (`-0700`, the Java SDK
-    webhook sample) and CloudEvents nanoseconds (`.034359333Z`, more digits than `fromisoformat`
-    takes before Python 3.11's wider parser, and more than datetime holds).
-    """
-    if not value:
-        return None
-    match = _QBO_TIME.match(value.strip())
-    if match is None or match["tz"] is None:
-        # Without an offset the instant is ambiguous; guessing would misplace events by hours.
-        return None
-    frac = (match["frac"] or "0")[:6].ljust(6, "0")
-    tz_text = match["tz"]
-    try:
-        if tz_text in ("Z", "z"):
-            tz = UTC
-        else:
-            sign = -1 if tz_text[0] == "-" else 1
-            digits = tz_text[1:].replace(":", "")
-            # ValueError for an offset of 24 h or more (`+2399`)
-            tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-        parsed = datetime.fromisoformat(f"{match['date']}T{match['time']}.{frac}").replace(tzinfo=tz)
-        # OverflowError when the instant falls outside what datetime holds once in UTC
-        # (`9999-12-31T23:59:59-23:59`)
-        return parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
 
 
 def format_qbo_time(value: datetime) -> str:

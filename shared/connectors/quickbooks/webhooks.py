@@ -12,14 +12,17 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from shared.connectors.quickbooks.schemas import parse_qbo_time
+from shared.connectors.quickbooks.connection import QuickBooksConnection, parse_connection
+from shared.connectors.quickbooks.times import parse_qbo_time
 from shared.domain.errors import AuthenticityError, MalformedNotice
 from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import ChangeNotice, Operation
+from shared.domain.ports import ReceivedWebhook, WebhookReply, WebhookRequest
 
 SIGNATURE_HEADER = "intuit-signature"
 
@@ -235,3 +238,31 @@ def for_connected_company(notices: list[ChangeNotice], realm_id: str) -> tuple[l
     """
     ours = [notice for notice in notices if notice.realm == realm_id]
     return ours, len(notices) - len(ours)
+
+
+class QuickBooksWebhooks:
+    """The WebhookReceiver port for one QuickBooks Online company: no API client, no token, no budget."""
+
+    provider = SystemName.QUICKBOOKS
+
+    def __init__(self, connection: QuickBooksConnection) -> None:
+        self._verifier_token = connection.verifier_token
+        self._realm_id = connection.realm_id
+
+    def receive(self, request: WebhookRequest) -> ReceivedWebhook:
+        """Verify `intuit-signature` on the raw body, then parse; QBO wants an empty 200 within 3 s.
+
+        https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/configure-webhooks
+        """
+        verify(self._verifier_token.get_secret_value(), request.body, request.header(SIGNATURE_HEADER))
+        notices, foreign = for_connected_company(parse_notices(request.body), self._realm_id)
+        return ReceivedWebhook(
+            notices=tuple(notices),
+            reply=WebhookReply(status=200, body=""),
+            dropped={FOREIGN_REALM: foreign} if foreign else {},
+        )
+
+
+def receiver(connection: Mapping[str, Any]) -> QuickBooksWebhooks:
+    """The webhook receiver of the company described by `connection` (the secret's fields)."""
+    return QuickBooksWebhooks(parse_connection(connection))

@@ -33,7 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.connectors.salesforce.schemas import is_salesforce_id, same_salesforce_id
+from shared.connectors.salesforce.ids import is_salesforce_id, same_salesforce_id
 from shared.connectors.salesforce.webhooks import ENTITY_BY_SOBJECT
 from shared.domain.errors import AuthenticityError, MalformedNotice
 from shared.domain.models import SystemName

@@ -14,12 +14,12 @@ import httpx
 from pydantic import ValidationError
 
 from shared.connectors.http import RetryPolicy, VendorHttp
+from shared.connectors.salesforce.connection import SalesforceConnection
 from shared.connectors.salesforce.schemas import (
     ApiError,
     ApiUsage,
     OAuthError,
     QueryResult,
-    SalesforceConnection,
     TokenResponse,
     parse_limit_info,
 )

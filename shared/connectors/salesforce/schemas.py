@@ -1,4 +1,4 @@
-"""Salesforce payloads as pydantic models (tolerant of unknown fields) and the connection settings."""
+"""Salesforce payloads as pydantic models (tolerant of unknown fields)."""
 
 from __future__ import annotations
 
@@ -8,39 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-
-# Record ids are 15 case-sensitive base-62 characters; the API returns an 18-character case-safe
-# form whose last three characters encode, per 5-character chunk, which characters are upper case.
-# (3p, the algorithm behind CASESAFEID) https://salesforce.stackexchange.com/questions/1653/what-are-salesforce-ids-composed-of
-_ID_PATTERN = re.compile(r"^[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?$")
-_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-
-
-def is_salesforce_id(value: str) -> bool:
-    """True for a well-formed 15- or 18-character id whose case-safe suffix (if any) is correct."""
-    if not _ID_PATTERN.match(value):
-        return False
-    return len(value) == 15 or value[15:] == case_safe_suffix(value[:15])
-
-
-def case_safe_suffix(id15: str) -> str:
-    """The three characters that turn a 15-character id into its 18-character case-safe form."""
-    suffix = ""
-    for start in (0, 5, 10):
-        bits = sum(1 << i for i, char in enumerate(id15[start : start + 5]) if "A" <= char <= "Z")
-        suffix += _SUFFIX_ALPHABET[bits]
-    return suffix
-
-
-def same_salesforce_id(left: str, right: str) -> bool:
-    """Whether two ids name the same record/org: an 18-character id extends its 15-character form.
-
-    The first 15 characters are compared case-sensitively (they are the real id); 18-character forms
-    must also carry the correct suffix, so a forged or mistyped id never matches.
-    """
-    if not (is_salesforce_id(left) and is_salesforce_id(right)):
-        return False
-    return left[:15] == right[:15]
 
 
 def _salesforce_datetime(value: Any) -> Any:
@@ -54,63 +21,6 @@ def _salesforce_datetime(value: Any) -> Any:
     if value == "":
         return None
     return value
-
-
-class SalesforceConnection(BaseModel):
-    """How to reach one Salesforce org: OAuth client credentials, API version and webhook checks."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
-
-    login_url: str = Field(
-        pattern=r"^https?://[^\s/]+(:\d+)?/?$",
-        description="the org's My Domain URL, where the client credentials flow requests tokens",
-    )
-    instance_url: str | None = Field(
-        default=None,
-        pattern=r"^https?://[^\s/]+(:\d+)?/?$",
-        description="REST base URL; when absent, the instance_url of the token response is used",
-    )
-    api_version: str = Field(default="62.0", pattern=r"^\d{2,3}\.0$")
-    client_id: str = Field(min_length=1)
-    client_secret: SecretStr
-    organization_id: str = Field(description="the 15- or 18-character org id (prefix 00D)")
-    webhook_token: SecretStr = Field(description="shared token in the outbound message URL (?token=)")
-    query_batch_size: int = Field(default=2000, ge=200, le=2000)
-    # Sent as the client of every call (Sforce-Call-Options: client=...): change events of the
-    # hub's own writes name it in changeOrigin, so they are recognised and not synced back.
-    # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_calloptions.htm
-    api_client: str = Field(default="close2cash", pattern=r"^[A-Za-z0-9_-]{1,40}$")
-    # The org's total API request allocation, a rolling 24 hours (100,000 + per-licence adders);
-    # Setup > Company Information shows it. There is no per-second limit for calls under 20 s.
-    # https://developer.salesforce.com/docs/platform/salesforce-app-limits-cheatsheet/guide/salesforce-app-limits-platform-api.html
-    daily_api_requests: int = Field(default=100_000, ge=1)
-    multi_currency: bool = Field(
-        default=False, description="the org has multiple currencies enabled (Account.CurrencyIsoCode exists)"
-    )
-    corporate_currency: str = Field(
-        default="USD",
-        pattern=r"^[A-Z]{3}$",
-        description="the org's currency; amounts are in it when multiple currencies are not enabled",
-    )
-
-    @field_validator("login_url", "instance_url")
-    @classmethod
-    def _no_trailing_slash(cls, value: str | None) -> str | None:
-        return value.rstrip("/") if value else value
-
-    @field_validator("organization_id")
-    @classmethod
-    def _org_id(cls, value: str) -> str:
-        if not is_salesforce_id(value) or not value.startswith("00D"):
-            raise ValueError("must be a 15- or 18-character Salesforce org id starting with 00D")
-        return value
-
-    @field_validator("client_secret", "webhook_token")
-    @classmethod
-    def _not_empty(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value():
-            raise ValueError("must not be empty")
-        return value
 
 
 class VendorModel(BaseModel):

@@ -9,14 +9,17 @@ https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_om_out
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 # No stubs ship with defusedxml (types-defusedxml is not a dev dependency yet).
 import defusedxml  # type: ignore[import-untyped]
 import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
 
-from shared.connectors.salesforce.schemas import is_salesforce_id, same_salesforce_id
+from shared.connectors.salesforce.connection import SalesforceConnection, parse_connection
+from shared.connectors.salesforce.ids import is_salesforce_id, same_salesforce_id
 from shared.domain.errors import AuthenticityError, MalformedNotice
 from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import ChangeNotice, Operation
@@ -93,6 +96,14 @@ class OutboundMessageReceiver:
             raise ValueError("an outbound message endpoint needs a non-empty token")
         self._organization_id = organization_id
         self._token = endpoint_token.encode()
+
+    @classmethod
+    def for_connection(cls, connection: SalesforceConnection) -> OutboundMessageReceiver:
+        """The receiver of the org `connection` describes (its id, its endpoint token)."""
+        return cls(
+            organization_id=connection.organization_id,
+            endpoint_token=connection.webhook_token.get_secret_value(),
+        )
 
     def receive(self, request: WebhookRequest) -> ReceivedWebhook:
         """Verify, parse and acknowledge one Outbound Message (raises AuthenticityError/MalformedNotice)."""
@@ -213,3 +224,8 @@ def _opportunity_hints(sobject: Element) -> dict[str, object]:
     """
     won = _record_field(sobject, "IsWon")
     return {"won": won == "true"} if won in ("true", "false") else {}
+
+
+def receiver(connection: Mapping[str, Any]) -> OutboundMessageReceiver:
+    """The Outbound Message receiver of the org described by `connection` (the secret's fields)."""
+    return OutboundMessageReceiver.for_connection(parse_connection(connection))
