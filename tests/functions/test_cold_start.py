@@ -45,6 +45,38 @@ def test_importing_the_webhook_handler_loads_only_what_receiving_a_webhook_needs
     assert loaded["traced"] == ["botocore"]
 
 
+def test_verifying_a_webhook_builds_no_connector_and_loads_no_vendor_client() -> None:
+    # given the composition root of a fresh interpreter, with a QuickBooks connection in its secret
+    # when it verifies and parses one signed QuickBooks notice (the webhook handler's first invocation)
+    answer = _fresh_interpreter(
+        "import json, sys\n"
+        "from shared.bootstrap import Services\n"
+        "from shared.connectors.quickbooks.webhooks import SIGNATURE_HEADER, sign\n"
+        "from shared.domain.models import SystemName\n"
+        "from shared.domain.ports import WebhookRequest\n"
+        "from shared.settings import Settings\n"
+        "conn = {'client_id': 'c', 'client_secret': 's', 'refresh_token': 'r', 'realm_id': '9130',"
+        " 'verifier_token': 'v'}\n"
+        "settings = Settings(ledger_table='ledger', connections_secret='connections')\n"
+        "services = Services(settings=settings, secrets_loader=lambda name: {'quickbooks': conn})\n"
+        "entity = {'name': 'Customer', 'id': '7', 'operation': 'Update',"
+        " 'lastUpdated': '2026-12-01T10:00:00.000Z'}\n"
+        "body = json.dumps({'eventNotifications': [{'realmId': '9130',"
+        " 'dataChangeEvent': {'entities': [entity]}}]}).encode()\n"
+        "request = WebhookRequest(method='POST', path='/webhooks/quickbooks', query={},"
+        " headers={SIGNATURE_HEADER: sign('v', body)}, body=body)\n"
+        "received = services.receiver(SystemName.QUICKBOOKS).receive(request)\n"
+        "print(json.dumps({'notices': [n.record_id for n in received.notices],"
+        " 'built': sorted(s.value for s in services._connectors),"
+        " 'modules': sorted(m for m in sys.modules if m.split('.')[0] == 'httpx' or m in"
+        " ('shared.connectors.quickbooks.client', 'shared.connectors.quickbooks.mapper',"
+        " 'shared.connectors.quickbooks.schemas', 'shared.aws.tokens', 'shared.aws.budget'))}))"
+    )
+    # then the notice is read, and no connector was built: no API client, httpx, payload models,
+    # token store or rate budget (a connector is built by the worker that fetches the record)
+    assert answer == {"notices": ["7"], "built": [], "modules": []}
+
+
 def test_vendor_calls_are_traced_once_a_connector_is_built() -> None:
     # given tracing on, when the composition root builds a connector (it asks for vendor tracing)
     traced = _fresh_interpreter(
