@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.utilities import parameters
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra.local.authorizer import token_sha256
@@ -38,6 +37,7 @@ from infra.wiring import (
     with_sweep_interval,
 )
 from shared import bootstrap
+from shared.aws import secrets as connection_secrets
 from shared.domain.models import SystemName
 from shared.governance.landscape import Intake
 from shared.governance.loader import load_landscape
@@ -191,9 +191,9 @@ class LocalEnvironment:
                 self.tokens_file,
             ).start()
         bootstrap.override(None)  # handlers build their services from the runtime's environment
-        # Powertools caches secrets per process: a second environment in the same process (tests)
-        # has new sandbox credentials under the same secret name.
-        parameters.clear_caches()  # type: ignore[no-untyped-call]  # untyped in Powertools
+        # Secrets are cached per process: a second environment in the same process (tests) has new
+        # sandbox credentials under the same secret name, and its own moto endpoint.
+        connection_secrets.forget_cached()
         self.api_url = self.runtime.serve_api()
         if self.salesforce_intake is Intake.CHANGE_DATA_CAPTURE:
             # The org relays its change events to the partner bus; no outbound message rule is set.
