@@ -7,8 +7,9 @@ without importing the API client.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from shared.connectors.face import lazy_face
 
 if TYPE_CHECKING:
     from shared.connectors.productive.connection import ProductiveConnection
@@ -17,16 +18,12 @@ if TYPE_CHECKING:
 
 __all__ = ["ProductiveConnection", "ProductiveConnector", "build", "receiver"]
 
-_HOME = {
-    "ProductiveConnection": "connection",
-    "ProductiveConnector": "connector",
-    "build": "connector",
-    "receiver": "webhooks",
-}
-
-
-def __getattr__(name: str) -> Any:
-    # PEP 562: a name of the package's face is imported from its module on first use.
-    if name in _HOME:
-        return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_face(
+    __name__,
+    {
+        "ProductiveConnection": "connection",
+        "ProductiveConnector": "connector",
+        "build": "connector",
+        "receiver": "webhooks",
+    },
+)

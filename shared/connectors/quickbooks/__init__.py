@@ -7,8 +7,9 @@ without importing the API client, the mapper and the payload models.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from shared.connectors.face import lazy_face
 
 if TYPE_CHECKING:
     from shared.connectors.quickbooks.connection import QuickBooksConnection
@@ -17,16 +18,12 @@ if TYPE_CHECKING:
 
 __all__ = ["QuickBooksConnection", "QuickBooksConnector", "build", "receiver"]
 
-_HOME = {
-    "QuickBooksConnection": "connection",
-    "QuickBooksConnector": "connector",
-    "build": "connector",
-    "receiver": "webhooks",
-}
-
-
-def __getattr__(name: str) -> Any:
-    # PEP 562: a name of the package's face is imported from its module on first use.
-    if name in _HOME:
-        return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_face(
+    __name__,
+    {
+        "QuickBooksConnection": "connection",
+        "QuickBooksConnector": "connector",
+        "build": "connector",
+        "receiver": "webhooks",
+    },
+)

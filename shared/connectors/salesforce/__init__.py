@@ -23,8 +23,9 @@ is verified without importing the API client, the mapper and the payload models.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from shared.connectors.face import lazy_face
 
 if TYPE_CHECKING:
     from shared.connectors.salesforce.connection import SalesforceConnection
@@ -33,17 +34,13 @@ if TYPE_CHECKING:
 
 __all__ = ["WRITE_BACK_FIELDS", "SalesforceConnection", "SalesforceConnector", "build", "receiver"]
 
-_HOME = {
-    "SalesforceConnection": "connection",
-    "SalesforceConnector": "connector",
-    "WRITE_BACK_FIELDS": "connector",
-    "build": "connector",
-    "receiver": "webhooks",
-}
-
-
-def __getattr__(name: str) -> Any:
-    # PEP 562: a name of the package's face is imported from its module on first use.
-    if name in _HOME:
-        return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_face(
+    __name__,
+    {
+        "SalesforceConnection": "connection",
+        "SalesforceConnector": "connector",
+        "WRITE_BACK_FIELDS": "connector",
+        "build": "connector",
+        "receiver": "webhooks",
+    },
+)
