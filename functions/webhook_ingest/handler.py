@@ -3,8 +3,8 @@
 The function serves one route, so it reads API Gateway's proxy event itself (payload format 1.0:
 `httpMethod`, `path`, `pathParameters`, `headers`, `queryStringParameters`, `body`,
 `isBase64Encoded`) rather than through Powertools' event handler, whose import (the resolvers of
-every event source, their data classes, OpenAPI, asyncio) cost this handler ~40 ms of each cold
-start, more than a quarter of a bare `import boto3` (measured by `make bench`).
+every event source, their data classes, OpenAPI, asyncio) cost ~40 ms of each cold start beyond
+`import boto3` (a fresh interpreter as `tests/benchmarks/imports.py` starts one).
 https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
 """
 
