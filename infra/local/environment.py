@@ -184,6 +184,11 @@ class LocalEnvironment:
             partner_bus_names={SALESFORCE_EVENTS.name: self.salesforce.event_source},
         )
         self.runtime.start()
+        # The hub's rate budgets count in the runtime's time (it fast-forwards waits): the vendors'
+        # windows count in the same time, so they refuse exactly what the budgets would overrun.
+        clock = self.runtime.clock
+        self.productive.count_rates_on(clock.now)
+        self.quickbooks.count_rates_on(clock.now)
         if self.tokens_file is not None:
             self._token_mirror = SecretFileMirror(
                 self.runtime.clients.secretsmanager(),

@@ -56,8 +56,10 @@ MOTO_INTERNALS: tuple[tuple[str, str], ...] = (
     ("moto.dynamodb.models.table", "Table.query"),
     # SQS receives without recounting the queue for each message (infra/local/moto_sqs.py).
     ("moto.sqs.models", "SQSBackend.is_message_valid_based_on_retention_period"),
-    # Not moto: rate budgets (a vendor's hold after a 429) count in the runtime's time, as SQS does.
+    # Not moto: rate budgets (a vendor's hold after a 429) count in the runtime's time, as SQS does,
+    # and a wait for a slot passes on that time (fast-forwarded, as Step Functions waits are).
     ("shared.aws.budget", "wall_time"),
+    ("shared.aws.budget", "DynamoBudget.reserve"),
 )
 
 Handler = Callable[[Any, Any], Any]
@@ -286,6 +288,23 @@ class _ClockedTime(types.SimpleNamespace):
         return time.time() if clock is None else clock.time()
 
 
+def _patched_reserve(self: Any, *, max_wait: float) -> float:
+    """A rate budget's slot, with the wait for it passed on the runtime's clock when it fast-forwards.
+
+    The budget counts in the runtime's time (`wall_time` above) and the sandboxes count their
+    windows in it too (`count_rates_on`), so jumping the clock to the slot keeps the vendor's pace
+    in that time while the handler does not sleep through it in real time. Concurrent waits
+    jump to the latest slot, not to the sum of the waits (`Clock.advance_to`).
+    """
+    original: Callable[..., float] = _originals["DynamoBudget.reserve"]
+    wait = original(self, max_wait=max_wait)
+    clock = _active_clock
+    if clock is None or not clock.fast_forward or wait <= 0:
+        return wait
+    clock.advance_to(clock.time() + wait)
+    return 0.0
+
+
 def _patched_wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
     clock = _active_clock
     if clock is not None and clock.fast_forward:
@@ -374,6 +393,7 @@ def _replacements() -> list[tuple[str, str, Any]]:
         ("moto.sqs.models", "SQSBackend.change_message_visibility", _patched_change_message_visibility),
         ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time", _ClockedTime()),
         ("shared.aws.budget", "wall_time", _ClockedTime.time),
+        ("shared.aws.budget", "DynamoBudget.reserve", _patched_reserve),
         ("moto.dynamodb.models", "DynamoDBBackend.transact_write_items", moto_dynamodb.transact_write_items),
         ("moto.dynamodb.models.table", "Table.query", moto_dynamodb.partition_query),
         (

@@ -82,6 +82,8 @@ class ProductiveSandbox(EngagementWrites):
         self._faults = FaultSwitch()
         self.query_matches_numbers = True
         self._rate = RateWindows(_WINDOWS)
+        # The windows count on this clock when set (`count_rates_on`); else on `_clock`.
+        self._rate_clock: Callable[[], datetime] | None = None
         self.requests = 0
 
     # --- control API ------------------------------------------------------------------------
@@ -218,6 +220,11 @@ class ProductiveSandbox(EngagementWrites):
         """
         self._faults.arm(n, status, path=path, after=after)
 
+    @property
+    def throttled(self) -> int:
+        """429s answered because a documented window was full (not injected ones)."""
+        return self._rate.refused
+
     def set_rate_limiting(self, enabled: bool) -> None:
         """Switch the documented rate limits on (default) or off."""
         with self._lock:
@@ -228,6 +235,16 @@ class ProductiveSandbox(EngagementWrites):
         """Replace the clock used for timestamps, signatures and rate-limit windows."""
         with self._lock:
             self._clock = clock
+
+    def count_rates_on(self, clock: Callable[[], datetime]) -> None:
+        """Count the rate-limit windows on `clock` (the local runtime's, whose time the hub's budgets keep).
+
+        Timestamps and signatures keep the sandbox's own clock; only the 10-second and 30-minute
+        windows move, so a wait the runtime fast-forwards passes for the sandbox too.
+        """
+        with self._lock:
+            self._rate_clock = clock
+            self._rate.reset()
 
     # --- WSGI -------------------------------------------------------------------------------
 
@@ -269,7 +286,7 @@ class ProductiveSandbox(EngagementWrites):
             )
 
     def _throttle(self) -> None:
-        full = self._rate.admit(self._now())
+        full = self._rate.admit((self._rate_clock or self._clock)().astimezone(UTC))
         if full is not None:
             # No Retry-After: the rate-limit guide documents only the 429 status.
             raise ApiError(
