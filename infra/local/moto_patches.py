@@ -1,9 +1,10 @@
 """In-process Lambda for moto: the handler invoker, and the moto 5.2.5 internals patched to use it.
 
 moto cannot run Lambda code without Docker, its DynamoDB copies whole tables per transaction
-(infra/local/moto_dynamodb.py), its Step Functions interpreter really sleeps in Wait and
-Retry and waits in wall time for a Task's TimeoutSeconds/HeartbeatSeconds, and its SendTaskFailure
-drops `cause`. We patch exactly the internals named in MOTO_INTERNALS and check that each still exists
+(infra/local/moto_dynamodb.py), its SQS counts a queue's messages for each one sent or received
+(infra/local/moto_sqs.py), its EventBridge builds a parser per event (infra/local/moto_events.py),
+its Step Functions interpreter really sleeps in Wait and Retry and waits in wall time for a Task's
+TimeoutSeconds/HeartbeatSeconds, and its SendTaskFailure drops `cause`. We patch exactly the internals named in MOTO_INTERNALS and check that each still exists
 before touching it, so a moto upgrade fails loudly instead of silently running the "happy path" stub.
 """
 
@@ -26,7 +27,7 @@ from typing import Any
 import moto
 from moto.core.config import DefaultConfig
 
-from infra.local import moto_atomic, moto_dynamodb, moto_sqs
+from infra.local import moto_atomic, moto_dynamodb, moto_events, moto_sqs
 from infra.local.clock import Clock
 from infra.local.containers import ContainerPool, private_copy
 from infra.local.timeouts import call_with_timeout
@@ -54,8 +55,11 @@ MOTO_INTERNALS: tuple[tuple[str, str], ...] = (
     # DynamoDB at a cost per call that does not grow with the table (infra/local/moto_dynamodb.py).
     ("moto.dynamodb.models", "DynamoDBBackend.transact_write_items"),
     ("moto.dynamodb.models.table", "Table.query"),
-    # SQS receives without recounting the queue for each message (infra/local/moto_sqs.py).
+    # SQS receives and sends without recounting the queue for each message (infra/local/moto_sqs.py).
     ("moto.sqs.models", "SQSBackend.is_message_valid_based_on_retention_period"),
+    ("moto.sqs.models", "SQSBackend.send_message"),
+    # EventBridge renders a target's input without rebuilding a JSONPath parser (infra/local/moto_events.py).
+    ("moto.events.utils", "EventTemplateParser.parse"),
     # Not moto: rate budgets (a vendor's hold after a 429) count in the runtime's time, as SQS does,
     # and a wait for a slot passes on that time (fast-forwarded, as Step Functions waits are).
     ("shared.aws.budget", "wall_time"),
@@ -401,6 +405,8 @@ def _replacements() -> list[tuple[str, str, Any]]:
             "SQSBackend.is_message_valid_based_on_retention_period",
             moto_sqs.is_message_valid_based_on_retention_period,
         ),
+        ("moto.sqs.models", "SQSBackend.send_message", moto_sqs.send_message),
+        ("moto.events.utils", "EventTemplateParser.parse", staticmethod(moto_events.parse)),
         (
             "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function",
             "WaitFunction._wait_interval",
