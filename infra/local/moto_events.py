@@ -18,9 +18,10 @@ from moto.events.utils import EventMessageType, EventTemplateParser
 
 @functools.lru_cache(maxsize=256)
 def _compiled(expression: str) -> Any:
-    from jsonpath_ng.ext import parse
+    # What moto imports as `jsonpath_ng.ext.parse` (the extended parser, re-exported there).
+    from jsonpath_ng.ext.parser import parse
 
-    return parse(expression)  # type: ignore[no-untyped-call]
+    return parse(expression)
 
 
 def parse(input_template: str, input_paths_map: dict[str, Any], event: EventMessageType) -> dict[str, Any]:

@@ -4,8 +4,9 @@ moto cannot run Lambda code without Docker, its DynamoDB copies whole tables per
 (infra/local/moto_dynamodb.py), its SQS counts a queue's messages for each one sent or received
 (infra/local/moto_sqs.py), its EventBridge builds a parser per event (infra/local/moto_events.py),
 its Step Functions interpreter really sleeps in Wait and Retry and waits in wall time for a Task's
-TimeoutSeconds/HeartbeatSeconds, and its SendTaskFailure drops `cause`. We patch exactly the internals named in MOTO_INTERNALS and check that each still exists
-before touching it, so a moto upgrade fails loudly instead of silently running the "happy path" stub.
+TimeoutSeconds/HeartbeatSeconds, and its SendTaskFailure drops `cause`. We patch exactly the
+internals named in MOTO_INTERNALS and check that each still exists before touching it, so a moto
+upgrade fails loudly instead of silently running the "happy path" stub.
 """
 
 from __future__ import annotations

@@ -490,13 +490,13 @@ class DynamoLedger:
                 continue
             while pending:
                 now = self._clock()
-                parts = [{"Put": self._claim_write(notices[i], holder, now)} for i in pending]
+                parts: list[Any] = [{"Put": self._claim_write(notices[i], holder, now)} for i in pending]
                 try:
-                    self._client.transact_write_items(TransactItems=parts)  # type: ignore[typeddict-item]
+                    self._client.transact_write_items(TransactItems=parts)
                 except ClientError as exc:
                     if exc.response["Error"]["Code"] != "TransactionCanceledException":
                         raise
-                    reasons = list(exc.response.get("CancellationReasons", []))  # type: ignore[call-overload]
+                    reasons = list(exc.response.get("CancellationReasons", []))
                     failed = {
                         i: _held_claim(dict(reason.get("Item") or {}))
                         for i, reason in zip(pending, reasons, strict=False)
@@ -558,10 +558,9 @@ class DynamoLedger:
         for start in range(0, len(notices), MAX_TRANSACTION_PARTS):
             chunk = notices[start : start + MAX_TRANSACTION_PARTS]
             if len({json.dumps(self._notice_key(n), sort_keys=True) for n in chunk}) == len(chunk):
+                parts: list[Any] = [{"Update": self._published_write(n)} for n in chunk]
                 try:
-                    self._client.transact_write_items(
-                        TransactItems=[{"Update": self._published_write(n)} for n in chunk]  # type: ignore[typeddict-item]
-                    )
+                    self._client.transact_write_items(TransactItems=parts)
                     continue
                 except ClientError as exc:
                     if exc.response["Error"]["Code"] != "TransactionCanceledException":

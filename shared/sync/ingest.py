@@ -101,11 +101,9 @@ def claim_and_publish(
         # In bulk: one QuickBooks notification can carry a thousand changes and still wants its
         # answer within 3 s; one write per notice would outlast the function's timeout, and the
         # redeliveries would find the notices held by the dead attempt's claims.
-        claims = ledger.claim_notices(notices, holder=holder)
-        fresh = [notice for notice, claim in zip(notices, claims, strict=True) if claim is NoticeClaim.CLAIMED]
-        in_flight = [
-            notice for notice, claim in zip(notices, claims, strict=True) if claim is NoticeClaim.IN_FLIGHT
-        ]
+        claims = list(zip(notices, ledger.claim_notices(notices, holder=holder), strict=True))
+        fresh = [notice for notice, claim in claims if claim is NoticeClaim.CLAIMED]
+        in_flight = [notice for notice, claim in claims if claim is NoticeClaim.IN_FLIGHT]
         if fresh:
             publisher.publish(fresh)
     except Exception:

@@ -100,7 +100,8 @@ def test_notices_claimed_in_bulk_are_each_answered_as_claimed_alone(dynamodb) ->
         n for n in range(250) if n not in (7, 230)
     ]
     # and once marked published in bulk, every redelivery is a duplicate
-    ledger.mark_all_published([n for n, claim in zip(notices, claims, strict=True) if claim is NoticeClaim.CLAIMED])
+    claimed = [notice for notice, claim in zip(notices, claims, strict=True) if claim is NoticeClaim.CLAIMED]
+    ledger.mark_all_published(claimed)
     again = ledger.claim_notices(notices, holder="redelivery")
     assert again.count(NoticeClaim.PUBLISHED) == 249
     assert again[230] is NoticeClaim.IN_FLIGHT
