@@ -485,7 +485,9 @@ class DynamoLedger:
         for start in range(0, len(notices), MAX_TRANSACTION_PARTS):
             pending = list(range(start, min(start + MAX_TRANSACTION_PARTS, len(notices))))
             keys = {json.dumps(self._notice_key(notices[i]), sort_keys=True) for i in pending}
-            if len(keys) < len(pending):  # one item twice in a transaction is refused
+            # One notice (most webhooks carry one) is one plain put: a transaction costs twice the
+            # writes. One item twice in a transaction is refused, so such a chunk goes one by one.
+            if len(pending) == 1 or len(keys) < len(pending):
                 claims.update({i: self.claim_notice(notices[i], holder=holder) for i in pending})
                 continue
             while pending:
@@ -554,10 +556,11 @@ class DynamoLedger:
         self._client.update_item(**self._published_write(notice))
 
     def mark_all_published(self, notices: Sequence[ChangeNotice]) -> None:
-        """`mark_published` for each notice, 100 per TransactWriteItems call (one per notice if refused)."""
+        """`mark_published` for each notice, 100 per TransactWriteItems call (one update for a lone notice,
+        and one per notice if the transaction is refused)."""
         for start in range(0, len(notices), MAX_TRANSACTION_PARTS):
             chunk = notices[start : start + MAX_TRANSACTION_PARTS]
-            if len({json.dumps(self._notice_key(n), sort_keys=True) for n in chunk}) == len(chunk):
+            if 1 < len({json.dumps(self._notice_key(n), sort_keys=True) for n in chunk}) == len(chunk):
                 parts: list[Any] = [{"Update": self._published_write(n)} for n in chunk]
                 try:
                     self._client.transact_write_items(TransactItems=parts)
