@@ -58,6 +58,8 @@ MOTO_INTERNALS: tuple[tuple[str, str], ...] = (
     ("moto.sqs.models", "SQSBackend.is_message_valid_based_on_retention_period"),
     # Not moto: rate budgets (a vendor's hold after a 429) count in the runtime's time, as SQS does.
     ("shared.aws.budget", "wall_time"),
+    # Not moto: the hub's own time (utcnow, token expiries) is the sandboxes' time, as NTP makes it.
+    ("shared.domain.models", "host_time"),
 )
 
 Handler = Callable[[Any, Any], Any]
@@ -155,6 +157,7 @@ class Invoker:
         }
         self.invocations: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
+        self.active = 0  # invocations running now
 
     def name_of(self, physical_name: str) -> str | None:
         """Logical name of a physical function name, or None if it is not one of ours."""
@@ -206,6 +209,7 @@ class Invoker:
         """Call the handler of `name` with `event`; exceptions propagate (the caller decides what fails)."""
         with self._lock:
             self.invocations[name] += 1
+            self.active += 1
         spec = self.specs[name]
         try:
             # A container of its own for the whole call; its time starts once it runs.
@@ -215,6 +219,9 @@ class Invoker:
             with self._lock:
                 self.errors[name] += 1
             raise
+        finally:
+            with self._lock:
+                self.active -= 1
 
 
 def error_payload(exc: BaseException) -> dict[str, Any]:
@@ -311,12 +318,35 @@ class ClockedEvent(threading.Event):
         if timeout is None or clock is None or not clock.fast_forward:
             return super().wait(timeout)
         deadline = clock.time() + timeout
-        while True:
-            remaining = deadline - clock.time()
-            if remaining <= 0:
-                return self.is_set()
-            if super().wait(min(remaining, self.SLICE_SECONDS)):
-                return True
+        key = object()
+        with _waits_lock:
+            _waits[key] = deadline
+        try:
+            while True:
+                remaining = deadline - clock.time()
+                if remaining <= 0:
+                    return self.is_set()
+                if super().wait(min(remaining, self.SLICE_SECONDS)):
+                    return True
+        finally:
+            with _waits_lock:
+                del _waits[key]
+
+
+# The deadlines of the ClockedEvent waits under way, so that whoever jumps the clock can tell when
+# every timer it made due has fired (LocalEnvironment.pass_time lets them act before jumping again).
+_waits: dict[object, float] = {}
+_waits_lock = threading.Lock()
+
+
+def timers_due() -> bool:
+    """Whether a virtual-time wait has reached its deadline and not yet woken up."""
+    clock = _active_clock
+    if clock is None:
+        return False
+    now = clock.time()
+    with _waits_lock:
+        return any(deadline <= now for deadline in _waits.values())
 
 
 class _ClockedThreading:
@@ -374,6 +404,7 @@ def _replacements() -> list[tuple[str, str, Any]]:
         ("moto.sqs.models", "SQSBackend.change_message_visibility", _patched_change_message_visibility),
         ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time", _ClockedTime()),
         ("shared.aws.budget", "wall_time", _ClockedTime.time),
+        ("shared.domain.models", "host_time", _ClockedTime.time),
         ("moto.dynamodb.models", "DynamoDBBackend.transact_write_items", moto_dynamodb.transact_write_items),
         ("moto.dynamodb.models.table", "Table.query", moto_dynamodb.partition_query),
         (
