@@ -320,7 +320,7 @@ class ClockedEvent(threading.Event):
         deadline = clock.time() + timeout
         key = object()
         with _waits_lock:
-            _waits[key] = deadline
+            _waits[key] = (clock, deadline)
         try:
             while True:
                 remaining = deadline - clock.time()
@@ -333,9 +333,11 @@ class ClockedEvent(threading.Event):
                 del _waits[key]
 
 
-# The deadlines of the ClockedEvent waits under way, so that whoever jumps the clock can tell when
-# every timer it made due has fired (LocalEnvironment.pass_time lets them act before jumping again).
-_waits: dict[object, float] = {}
+# The ClockedEvent waits under way (their clock and deadline), so that whoever jumps the clock can
+# tell when every timer it made due has fired (LocalEnvironment.pass_time lets them act before
+# jumping again). A wait keeps the clock it started on: one left over from an environment already
+# stopped (an approval nobody answered) is not this clock's business.
+_waits: dict[object, tuple[Clock, float]] = {}
 _waits_lock = threading.Lock()
 
 
@@ -346,7 +348,7 @@ def timers_due() -> bool:
         return False
     now = clock.time()
     with _waits_lock:
-        return any(deadline <= now for deadline in _waits.values())
+        return any(owner is clock and deadline <= now for owner, deadline in _waits.values())
 
 
 class _ClockedThreading:
