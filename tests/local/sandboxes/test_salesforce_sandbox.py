@@ -289,7 +289,7 @@ def test_a_refused_message_is_retried_with_growing_waits_up_to_two_hours_then_dr
     assert tries[-1] < timedelta(hours=24)
     # and the notification is dropped from the queue
     assert sandbox.pending_notifications == []
-    assert [n.attempts for n in sandbox.dropped_notifications] == [0]
+    assert len(sandbox.dropped_notifications) == 1
 
 
 def test_a_message_waiting_for_its_retry_does_not_hold_back_later_ones(

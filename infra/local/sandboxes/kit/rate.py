@@ -51,8 +51,11 @@ class RateWindows:
         self._hits.clear()
 
     def _count(self, now: datetime, seconds: float) -> int:
-        # Newest first, stopping at the first hit outside the window: a day's window of 15,000
-        # requests costs what is in it, not a pass over every request kept.
+        # Only hits within the longest window are kept (`_forget_older` runs first), so that window
+        # is their number: a day's window of 15,000 requests costs nothing to count. A shorter one
+        # is counted newest first, stopping at its edge.
+        if seconds >= self._longest:
+            return len(self._hits)
         count = 0
         for hit in reversed(self._hits):
             if (now - hit).total_seconds() >= seconds:
@@ -60,8 +63,12 @@ class RateWindows:
             count += 1
         return count
 
+    @property
+    def _longest(self) -> float:
+        return max((w.seconds for w in self._windows), default=0.0)
+
     def _forget_older(self, now: datetime) -> None:
-        longest = max((w.seconds for w in self._windows), default=0.0)
+        longest = self._longest
         while self._hits and (now - self._hits[0]).total_seconds() >= longest:
             self._hits.popleft()
 
