@@ -65,6 +65,8 @@ MOTO_INTERNALS: tuple[tuple[str, str], ...] = (
     # and a wait for a slot passes on that time (fast-forwarded, as Step Functions waits are).
     ("shared.aws.budget", "wall_time"),
     ("shared.aws.budget", "DynamoBudget.reserve"),
+    # Not moto: the hub's own time (utcnow, token expiries) is the sandboxes' time, as NTP makes it.
+    ("shared.domain.models", "host_time"),
 )
 
 Handler = Callable[[Any, Any], Any]
@@ -162,6 +164,7 @@ class Invoker:
         }
         self.invocations: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
+        self.active = 0  # invocations running now
 
     def name_of(self, physical_name: str) -> str | None:
         """Logical name of a physical function name, or None if it is not one of ours."""
@@ -213,6 +216,7 @@ class Invoker:
         """Call the handler of `name` with `event`; exceptions propagate (the caller decides what fails)."""
         with self._lock:
             self.invocations[name] += 1
+            self.active += 1
         spec = self.specs[name]
         try:
             # A container of its own for the whole call; its time starts once it runs.
@@ -222,6 +226,9 @@ class Invoker:
             with self._lock:
                 self.errors[name] += 1
             raise
+        finally:
+            with self._lock:
+                self.active -= 1
 
 
 def error_payload(exc: BaseException) -> dict[str, Any]:
@@ -335,12 +342,37 @@ class ClockedEvent(threading.Event):
         if timeout is None or clock is None or not clock.fast_forward:
             return super().wait(timeout)
         deadline = clock.time() + timeout
-        while True:
-            remaining = deadline - clock.time()
-            if remaining <= 0:
-                return self.is_set()
-            if super().wait(min(remaining, self.SLICE_SECONDS)):
-                return True
+        key = object()
+        with _waits_lock:
+            _waits[key] = (clock, deadline)
+        try:
+            while True:
+                remaining = deadline - clock.time()
+                if remaining <= 0:
+                    return self.is_set()
+                if super().wait(min(remaining, self.SLICE_SECONDS)):
+                    return True
+        finally:
+            with _waits_lock:
+                del _waits[key]
+
+
+# The ClockedEvent waits under way (their clock and deadline), so that whoever jumps the clock can
+# tell when every timer it made due has fired (LocalEnvironment.pass_time lets them act before
+# jumping again). A wait keeps the clock it started on: one left over from an environment already
+# stopped (an approval nobody answered) is not this clock's business.
+_waits: dict[object, tuple[Clock, float]] = {}
+_waits_lock = threading.Lock()
+
+
+def timers_due() -> bool:
+    """Whether a virtual-time wait has reached its deadline and not yet woken up."""
+    clock = _active_clock
+    if clock is None:
+        return False
+    now = clock.time()
+    with _waits_lock:
+        return any(owner is clock and deadline <= now for owner, deadline in _waits.values())
 
 
 class _ClockedThreading:
@@ -399,6 +431,7 @@ def _replacements() -> list[tuple[str, str, Any]]:
         ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time", _ClockedTime()),
         ("shared.aws.budget", "wall_time", _ClockedTime.time),
         ("shared.aws.budget", "DynamoBudget.reserve", _patched_reserve),
+        ("shared.domain.models", "host_time", _ClockedTime.time),
         ("moto.dynamodb.models", "DynamoDBBackend.transact_write_items", moto_dynamodb.transact_write_items),
         ("moto.dynamodb.models.table", "Table.query", moto_dynamodb.partition_query),
         (

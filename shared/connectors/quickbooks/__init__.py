@@ -22,7 +22,7 @@ from shared.connectors.quickbooks.client import (
 )
 from shared.connectors.quickbooks.schemas import Customer, QuickBooksConnection, TrackingCategory
 from shared.domain.errors import ConfigurationError, TransientError, ValidationFailed
-from shared.domain.models import Account, SourceRef, SystemName
+from shared.domain.models import Account, SourceRef, SystemName, epoch_seconds
 from shared.domain.ports import (
     MAX_MATCH_CANDIDATES,
     CrossReference,
@@ -582,7 +582,7 @@ def build(
     connection: Mapping[str, Any],
     *,
     transport: httpx.BaseTransport | None = None,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] = epoch_seconds,
     sleep: Callable[[float], None] = time.sleep,
     on_tokens_refreshed: TokensRefreshed | None = None,
     token_store: TokenStore | None = None,

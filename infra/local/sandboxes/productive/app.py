@@ -16,7 +16,15 @@ from typing import Any
 import httpx
 from werkzeug.wrappers import Request, Response
 
-from infra.local.sandboxes.kit import FaultSwitch, Outbox, RateWindows, Subscriber, Window, deliver
+from infra.local.sandboxes.kit import (
+    FaultSwitch,
+    Outbox,
+    RateWindows,
+    Subscriber,
+    Window,
+    deliver,
+    delivered,
+)
 from infra.local.sandboxes.productive import filters, listing
 from infra.local.sandboxes.productive.engagements import EngagementWrites
 from infra.local.sandboxes.productive.errors import JSON_API, ApiError, json_response
@@ -82,8 +90,6 @@ class ProductiveSandbox(EngagementWrites):
         self._faults = FaultSwitch()
         self.query_matches_numbers = True
         self._rate = RateWindows(_WINDOWS)
-        # The windows count on this clock when set (`count_rates_on`); else on `_clock`.
-        self._rate_clock: Callable[[], datetime] | None = None
         self.requests = 0
 
     # --- control API ------------------------------------------------------------------------
@@ -192,14 +198,16 @@ class ProductiveSandbox(EngagementWrites):
         """POST queued deliveries, signed now; keep those not answered 2xx; return how many were delivered."""
         with self._lock:
             subscriptions = list(self._subscriptions)
-        delivered = 0
+        count = 0
         for subscription in subscriptions:
             # One event per POST; a refused one does not hold back the rest (each is retried on its own).
-            batches = [([notice], notice.payload) for notice in subscription.outbox.pending()]
-            delivered += deliver(
-                subscription.outbox, subscription.target, batches, self._sign, stop_at_first_refusal=False
+            batches = [([notice], notice.payload) for notice in subscription.outbox.due()]
+            count += delivered(
+                deliver(
+                    subscription.outbox, subscription.target, batches, self._sign, stop_at_first_refusal=False
+                )
             )
-        return delivered
+        return count
 
     def _sign(self, body: bytes) -> Mapping[str, str]:
         # t is "timestamp of current time when a webhook was called", so a retry is re-signed
@@ -235,16 +243,6 @@ class ProductiveSandbox(EngagementWrites):
         """Replace the clock used for timestamps, signatures and rate-limit windows."""
         with self._lock:
             self._clock = clock
-
-    def count_rates_on(self, clock: Callable[[], datetime]) -> None:
-        """Count the rate-limit windows on `clock` (the local runtime's, whose time the hub's budgets keep).
-
-        Timestamps and signatures keep the sandbox's own clock; only the 10-second and 30-minute
-        windows move, so a wait the runtime fast-forwards passes for the sandbox too.
-        """
-        with self._lock:
-            self._rate_clock = clock
-            self._rate.reset()
 
     # --- WSGI -------------------------------------------------------------------------------
 
@@ -286,7 +284,7 @@ class ProductiveSandbox(EngagementWrites):
             )
 
     def _throttle(self) -> None:
-        full = self._rate.admit((self._rate_clock or self._clock)().astimezone(UTC))
+        full = self._rate.admit(self._now())
         if full is not None:
             # No Retry-After: the rate-limit guide documents only the 429 status.
             raise ApiError(

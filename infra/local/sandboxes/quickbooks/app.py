@@ -74,8 +74,6 @@ class QuickBooksSandbox:
         self.verifier_token = verifier_token
         self.home_currency = home_currency
         self.clock = clock  # tests and the bench swap it for their own clock
-        # The throttle's windows count on this clock (`count_rates_on`); by default the one above.
-        self._rate_clock: Callable[[], datetime] | None = None
         self._lock = threading.RLock()
         self.oauth = TokenIssuer(client_id, client_secret, refresh_token, lambda: self.clock())
         self.notices = Notices(verifier_token, webhook_format)
@@ -295,21 +293,6 @@ class QuickBooksSandbox:
             self.rate.reset()
             self.batch_rate.reset()
 
-    def count_rates_on(self, clock: Callable[[], datetime]) -> None:
-        """Count the throttle's windows on `clock` (the local runtime's, whose time the hub's budgets keep).
-
-        Records, tokens and notices keep `clock`'s own time; only the per-minute, per-second and
-        batch windows move to the runtime's time, so a wait the runtime fast-forwards passes for
-        the sandbox too.
-        """
-        with self._lock:
-            self._rate_clock = clock
-            self.rate.reset()
-            self.batch_rate.reset()
-
-    def _rate_now(self) -> datetime:
-        return (self._rate_clock or self.clock)()
-
     def _on_change(
         self, entity: str, record_id: str, operation: str, deleted_id: str | None, at: datetime
     ) -> None:
@@ -356,7 +339,7 @@ class QuickBooksSandbox:
             )
             return self._answer(200, found)
         if resource == "batch" and record_id is None and method == "POST":
-            if self.batch_rate.admit(self._rate_now()) is not None:
+            if self.batch_rate.admit(self.clock()) is not None:
                 raise throttle_fault()
             return self._replayable(
                 request, batch.MAX_REQUEST_ID, lambda body: batch.run_batch(self.company, body)
@@ -399,7 +382,7 @@ class QuickBooksSandbox:
         if self.in_flight.now > CONCURRENT_LIMIT:
             self.rate.refused += 1
             raise throttle_fault()
-        if self.rate.admit(self._rate_now()) is not None:
+        if self.rate.admit(self.clock()) is not None:
             raise throttle_fault()
 
     # --- writes: requestid replay ------------------------------------------------------------------

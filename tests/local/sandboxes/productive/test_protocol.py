@@ -7,8 +7,6 @@ from datetime import timedelta
 
 import httpx
 
-from tests.fakes import HandClock
-
 JSON_API = "application/vnd.api+json"
 
 
@@ -79,20 +77,6 @@ def test_rate_limit_at_100_requests_per_10_seconds(api: httpx.Client, sandbox, c
     sandbox.set_rate_limiting(False)
     for _ in range(150):
         assert api.get("companies").status_code == 200
-
-
-def test_the_rate_windows_count_on_the_runtime_clock_they_are_given(api: httpx.Client, sandbox, clock):
-    # given the documented limits, counted on a runtime's clock apart from the sandbox's own
-    runtime = HandClock(clock.now)
-    sandbox.count_rates_on(runtime)
-    # when 100 requests come within 10 s of the runtime's time while the sandbox's clock moves on a minute
-    for _ in range(100):
-        assert api.get("companies").status_code == 200
-    clock.now += timedelta(minutes=1)
-    # then the 101st is refused, and taken once the runtime's 10 s have passed
-    assert api.get("companies").status_code == 429
-    runtime.advance(seconds=10)
-    assert api.get("companies").status_code == 200
 
 
 def test_fault_injection_answers_the_next_requests(api: httpx.Client, sandbox):

@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 import httpx
 
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
-from tests.fakes import HandClock
 from tests.local.sandboxes.quickbooks.conftest import BASE, Clock, Post, error, seed_invoice
 
 
@@ -146,23 +145,3 @@ def test_more_than_40_batch_requests_a_minute_are_throttled(
     # then the 41st batch within one minute is refused with QBO's throttle Fault
     assert [a.status_code for a in answers].count(200) == 40
     assert (answers[-1].status_code, error(answers[-1])["code"]) == (429, "003001")
-
-
-def test_the_throttle_counts_on_the_runtime_clock_it_is_given(
-    api: httpx.Client, qbo: QuickBooksSandbox, clock: Clock
-) -> None:
-    # given Intuit's throttle on, counting on a runtime's clock apart from the company's own
-    qbo.set_rate_limit(True)
-    runtime = HandClock(clock.now)
-    qbo.count_rates_on(runtime)
-    items = [{"bId": "q", "Query": "select count(*) from Customer"}]
-    # when 40 batches come in one minute of the runtime's time, while the company's clock runs on
-    for _ in range(40):
-        assert batch(api, items).status_code == 200
-        runtime.advance(seconds=1.4)
-        clock.advance(seconds=50)
-    # then the 41st in that minute is refused: the company's half hour does not empty the window
-    assert error(batch(api, items))["code"] == "003001"
-    # and once the runtime's minute has passed, batches are taken again
-    runtime.advance(seconds=60)
-    assert batch(api, items).status_code == 200
