@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from shared.domain.errors import NotFoundError
@@ -120,12 +120,19 @@ class InMemoryLedger:
         self.notices[notice.idempotency_key] = f"received:{holder}"
         return NoticeClaim.CLAIMED
 
+    def claim_notices(self, notices: Sequence[ChangeNotice], *, holder: str) -> list[NoticeClaim]:
+        return [self.claim_notice(notice, holder=holder) for notice in notices]
+
     def release_notice(self, notice: ChangeNotice, *, holder: str) -> None:
         if self.notices.get(notice.idempotency_key) == f"received:{holder}":
             self.notices[notice.idempotency_key] = "released"
 
     def mark_published(self, notice: ChangeNotice) -> None:
         self.notices[notice.idempotency_key] = "published"
+
+    def mark_all_published(self, notices: Sequence[ChangeNotice]) -> None:
+        for notice in notices:
+            self.mark_published(notice)
 
 
 class FakeCrm:

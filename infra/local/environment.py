@@ -22,6 +22,8 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from infra.local.authorizer import token_sha256
+from infra.local.clock import Clock
+from infra.local.moto_patches import timers_due
 from infra.local.runtime import LocalRuntime
 from infra.local.sandboxes.productive import ProductiveSandbox
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
@@ -44,6 +46,9 @@ from shared.governance.loader import load_landscape
 
 LOOPBACK = "127.0.0.1"
 QUIET_SECONDS = 0.2
+# How long nothing must run, after virtual time jumped, before it may jump again (the gap between
+# one Step Functions state's Lambda task and the next is a few milliseconds).
+STILL_SECONDS = 0.03
 APPROVERS = ("ops@northwind.example", "finance@northwind.example")
 DEFAULT_LANDSCAPE = Path(__file__).resolve().parents[1] / "landscapes" / "demo.toml"
 
@@ -88,13 +93,21 @@ class LocalEnvironment:
         self.landscape = load_landscape(self.landscape_file)
         self._seeded: set[str] = set()
         self._saved_landscape_env: str | None = None
+        # One time for everything: the runtime (Step Functions waits, SQS visibility, schedules) and
+        # the vendors' twins (rate windows, token expiry, modstamps, change feeds, webhook retries)
+        # read this clock, so `pass_time` moves the whole landscape on together, as real days would.
+        self.clock = Clock(fast_forward=True)
         self.salesforce = SalesforceSandbox(
             organization_id="00D5g000004DEMOEAA",
             client_id="close2cash-demo",
             client_secret=secrets.token_urlsafe(24),
+            clock=self.clock.now,
         )
         self.productive = ProductiveSandbox(
-            organization_id="31337", api_token=secrets.token_urlsafe(24), webhook_secret=secrets.token_hex(16)
+            organization_id="31337",
+            api_token=secrets.token_urlsafe(24),
+            webhook_secret=secrets.token_hex(16),
+            clock=self.clock.now,
         )
         self.quickbooks = QuickBooksSandbox(
             realm_id="9341453050012345",
@@ -102,6 +115,7 @@ class LocalEnvironment:
             client_secret=secrets.token_urlsafe(24),
             refresh_token=secrets.token_urlsafe(32),
             verifier_token=secrets.token_hex(16),
+            clock=self.clock.now,
         )
         # One token per approver (the local user pool, infra/local/authorizer.py); the connections
         # secret holds only their SHA-256. The first is the demo's approver.
@@ -180,6 +194,7 @@ class LocalEnvironment:
             self.wiring,
             secrets={CONNECTIONS.name: connections, OAUTH_TOKENS.name: tokens},
             host=self.host,
+            clock=self.clock,
             # Event Relay's partner event source for the org's CDC channel, associated with a bus.
             partner_bus_names={SALESFORCE_EVENTS.name: self.salesforce.event_source},
         )
@@ -247,10 +262,29 @@ class LocalEnvironment:
         remaining = seconds
         while remaining > 0:
             moved = min(step, remaining)
-            self.runtime.clock.advance(moved)
+            self.clock.advance(moved)
             self.runtime.scheduler.tick()
+            self._let_due_work_run()
             remaining -= moved
         self.settle()
+
+    def _let_due_work_run(self, timeout: float = 30.0) -> None:
+        """Wait until the timers the last jump made due have fired and their Lambda calls are done.
+
+        An hour of virtual time must not pass in the milliseconds between a workflow's timeout and
+        its compensation step: the vendors count in this time too (an access token refreshed at the
+        step's start would be an hour old by its next call).
+        """
+        assert self.runtime is not None
+        invoker = self.runtime.invoker
+        started = still_since = time.monotonic()
+        busy = False
+        while time.monotonic() - started < timeout:
+            if timers_due() or invoker.active:
+                busy, still_since = True, time.monotonic()
+            elif not busy or time.monotonic() - still_since >= STILL_SECONDS:
+                return
+            time.sleep(0.002)
 
     def stop(self) -> None:
         if self._token_mirror is not None:

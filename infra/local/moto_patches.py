@@ -1,10 +1,12 @@
 """In-process Lambda for moto: the handler invoker, and the moto 5.2.5 internals patched to use it.
 
 moto cannot run Lambda code without Docker, its DynamoDB copies whole tables per transaction
-(infra/local/moto_dynamodb.py), its Step Functions interpreter really sleeps in Wait and
-Retry and waits in wall time for a Task's TimeoutSeconds/HeartbeatSeconds, and its SendTaskFailure
-drops `cause`. We patch exactly the internals named in MOTO_INTERNALS and check that each still exists
-before touching it, so a moto upgrade fails loudly instead of silently running the "happy path" stub.
+(infra/local/moto_dynamodb.py), its SQS counts a queue's messages for each one sent or received
+(infra/local/moto_sqs.py), its EventBridge builds a parser per event (infra/local/moto_events.py),
+its Step Functions interpreter really sleeps in Wait and Retry and waits in wall time for a Task's
+TimeoutSeconds/HeartbeatSeconds, and its SendTaskFailure drops `cause`. We patch exactly the
+internals named in MOTO_INTERNALS and check that each still exists before touching it, so a moto
+upgrade fails loudly instead of silently running the "happy path" stub.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 import moto
 from moto.core.config import DefaultConfig
 
-from infra.local import moto_atomic, moto_dynamodb, moto_sqs
+from infra.local import moto_atomic, moto_dynamodb, moto_events, moto_sqs
 from infra.local.clock import Clock
 from infra.local.containers import ContainerPool, private_copy
 from infra.local.timeouts import call_with_timeout
@@ -54,10 +56,17 @@ MOTO_INTERNALS: tuple[tuple[str, str], ...] = (
     # DynamoDB at a cost per call that does not grow with the table (infra/local/moto_dynamodb.py).
     ("moto.dynamodb.models", "DynamoDBBackend.transact_write_items"),
     ("moto.dynamodb.models.table", "Table.query"),
-    # SQS receives without recounting the queue for each message (infra/local/moto_sqs.py).
+    # SQS receives and sends without recounting the queue for each message (infra/local/moto_sqs.py).
     ("moto.sqs.models", "SQSBackend.is_message_valid_based_on_retention_period"),
-    # Not moto: rate budgets (a vendor's hold after a 429) count in the runtime's time, as SQS does.
+    ("moto.sqs.models", "SQSBackend.send_message"),
+    # EventBridge renders a target's input without rebuilding a JSONPath parser (infra/local/moto_events.py).
+    ("moto.events.utils", "EventTemplateParser.parse"),
+    # Not moto: rate budgets (a vendor's hold after a 429) count in the runtime's time, as SQS does,
+    # and a wait for a slot passes on that time (fast-forwarded, as Step Functions waits are).
     ("shared.aws.budget", "wall_time"),
+    ("shared.aws.budget", "DynamoBudget.reserve"),
+    # Not moto: the hub's own time (utcnow, token expiries) is the sandboxes' time, as NTP makes it.
+    ("shared.domain.models", "host_time"),
 )
 
 Handler = Callable[[Any, Any], Any]
@@ -155,6 +164,7 @@ class Invoker:
         }
         self.invocations: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
+        self.active = 0  # invocations running now
 
     def name_of(self, physical_name: str) -> str | None:
         """Logical name of a physical function name, or None if it is not one of ours."""
@@ -206,6 +216,7 @@ class Invoker:
         """Call the handler of `name` with `event`; exceptions propagate (the caller decides what fails)."""
         with self._lock:
             self.invocations[name] += 1
+            self.active += 1
         spec = self.specs[name]
         try:
             # A container of its own for the whole call; its time starts once it runs.
@@ -215,6 +226,9 @@ class Invoker:
             with self._lock:
                 self.errors[name] += 1
             raise
+        finally:
+            with self._lock:
+                self.active -= 1
 
 
 def error_payload(exc: BaseException) -> dict[str, Any]:
@@ -286,6 +300,23 @@ class _ClockedTime(types.SimpleNamespace):
         return time.time() if clock is None else clock.time()
 
 
+def _patched_reserve(self: Any, *, max_wait: float) -> float:
+    """A rate budget's slot, with the wait for it passed on the runtime's clock when it fast-forwards.
+
+    The budget counts in the runtime's time (`wall_time` above) and the sandboxes count their
+    windows in it too (`count_rates_on`), so jumping the clock to the slot keeps the vendor's pace
+    in that time while the handler does not sleep through it in real time. Concurrent waits
+    jump to the latest slot, not to the sum of the waits (`Clock.advance_to`).
+    """
+    original: Callable[..., float] = _originals["DynamoBudget.reserve"]
+    wait = original(self, max_wait=max_wait)
+    clock = _active_clock
+    if clock is None or not clock.fast_forward or wait <= 0:
+        return wait
+    clock.advance_to(clock.time() + wait)
+    return 0.0
+
+
 def _patched_wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
     clock = _active_clock
     if clock is not None and clock.fast_forward:
@@ -311,12 +342,37 @@ class ClockedEvent(threading.Event):
         if timeout is None or clock is None or not clock.fast_forward:
             return super().wait(timeout)
         deadline = clock.time() + timeout
-        while True:
-            remaining = deadline - clock.time()
-            if remaining <= 0:
-                return self.is_set()
-            if super().wait(min(remaining, self.SLICE_SECONDS)):
-                return True
+        key = object()
+        with _waits_lock:
+            _waits[key] = (clock, deadline)
+        try:
+            while True:
+                remaining = deadline - clock.time()
+                if remaining <= 0:
+                    return self.is_set()
+                if super().wait(min(remaining, self.SLICE_SECONDS)):
+                    return True
+        finally:
+            with _waits_lock:
+                del _waits[key]
+
+
+# The ClockedEvent waits under way (their clock and deadline), so that whoever jumps the clock can
+# tell when every timer it made due has fired (LocalEnvironment.pass_time lets them act before
+# jumping again). A wait keeps the clock it started on: one left over from an environment already
+# stopped (an approval nobody answered) is not this clock's business.
+_waits: dict[object, tuple[Clock, float]] = {}
+_waits_lock = threading.Lock()
+
+
+def timers_due() -> bool:
+    """Whether a virtual-time wait has reached its deadline and not yet woken up."""
+    clock = _active_clock
+    if clock is None:
+        return False
+    now = clock.time()
+    with _waits_lock:
+        return any(owner is clock and deadline <= now for owner, deadline in _waits.values())
 
 
 class _ClockedThreading:
@@ -374,6 +430,8 @@ def _replacements() -> list[tuple[str, str, Any]]:
         ("moto.sqs.models", "SQSBackend.change_message_visibility", _patched_change_message_visibility),
         ("moto.stepfunctions.parser.asl.component.common.retry.retrier_decl", "time", _ClockedTime()),
         ("shared.aws.budget", "wall_time", _ClockedTime.time),
+        ("shared.aws.budget", "DynamoBudget.reserve", _patched_reserve),
+        ("shared.domain.models", "host_time", _ClockedTime.time),
         ("moto.dynamodb.models", "DynamoDBBackend.transact_write_items", moto_dynamodb.transact_write_items),
         ("moto.dynamodb.models.table", "Table.query", moto_dynamodb.partition_query),
         (
@@ -381,6 +439,8 @@ def _replacements() -> list[tuple[str, str, Any]]:
             "SQSBackend.is_message_valid_based_on_retention_period",
             moto_sqs.is_message_valid_based_on_retention_period,
         ),
+        ("moto.sqs.models", "SQSBackend.send_message", moto_sqs.send_message),
+        ("moto.events.utils", "EventTemplateParser.parse", staticmethod(moto_events.parse)),
         (
             "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function",
             "WaitFunction._wait_interval",

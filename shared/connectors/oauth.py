@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from shared.domain.errors import ConfigurationError, TransientError
+from shared.domain.models import epoch_seconds
 from shared.domain.tokens import OAuthTokens, TokenStore
 
 # The lock outlives the token call's worst case (connect + read timeouts and retries), so a second
@@ -102,7 +103,7 @@ class TokenKeeper:
         seed_refresh_token: str,
         refresh: Callable[[str], IssuedTokens],
         store: TokenStore,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = epoch_seconds,
         sleep: Callable[[float], None] = time.sleep,
         on_refreshed: Callable[[OAuthTokens], None] | None = None,
         vendor: str = "oauth",

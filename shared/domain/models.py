@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -29,9 +30,24 @@ def _require_utc(value: datetime) -> datetime:
 UtcDateTime = Annotated[datetime, AfterValidator(_require_utc)]
 
 
+def host_time() -> float:
+    """Epoch seconds by this host's clock (NTP time on Lambda hosts).
+
+    The local runtime replaces this name with its virtual clock (infra/local/moto_patches.py): the
+    vendors' twins stamp records, expire tokens and sign webhooks in that time, and the hub must
+    agree with them (a token's expiry, a signature's age, a sweep's window) as it does with real ones.
+    """
+    return time.time()
+
+
+def epoch_seconds() -> float:
+    """Epoch seconds now, every container's common time (looks `host_time` up on each call)."""
+    return host_time()
+
+
 def utcnow() -> datetime:
     """The current instant, timezone-aware UTC (the only clock reading domain code should use)."""
-    return datetime.now(UTC)
+    return datetime.fromtimestamp(epoch_seconds(), tz=UTC)
 
 
 class SystemName(StrEnum):

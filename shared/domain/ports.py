@@ -317,11 +317,19 @@ class Ledger(Protocol):
         """
         ...
 
+    def claim_notices(self, notices: Sequence[ChangeNotice], *, holder: str) -> list[NoticeClaim]:
+        """`claim_notice` for each of `notices`, in their order, in as few writes as the store allows."""
+        ...
+
     def release_notice(self, notice: ChangeNotice, *, holder: str) -> None:
         """Give up `holder`'s claim (publishing failed), so the vendor's redelivery is let through."""
         ...
 
     def mark_published(self, notice: ChangeNotice) -> None: ...
+
+    def mark_all_published(self, notices: Sequence[ChangeNotice]) -> None:
+        """`mark_published` for each of `notices`, in as few writes as the store allows."""
+        ...
 
 
 class NoticePublisher(Protocol):

@@ -80,6 +80,33 @@ def test_a_notice_is_claimed_by_one_request_until_published(ledger: DynamoLedger
     assert ledger.claim_notice(_notice("e2"), holder="c") is NoticeClaim.CLAIMED
 
 
+def test_notices_claimed_in_bulk_are_each_answered_as_claimed_alone(dynamodb) -> None:
+    now = [1_800_000_000.0]
+    ledger = DynamoLedger("ledger", client=dynamodb, clock=lambda: now[0])
+    # given a notification of 250 notices (more than one transaction holds) of which one was
+    # published already, one is held by a live request and one by a request that died long ago
+    notices = [_notice(f"e{n}") for n in range(250)]
+    ledger.claim_notice(notices[7], holder="earlier")
+    ledger.mark_published(notices[7])
+    ledger.claim_notice(notices[120], holder="dead")
+    now[0] += NOTICE_CLAIM_SECONDS + 1
+    ledger.claim_notice(notices[230], holder="live")
+    # when one request claims them all at once
+    claims = ledger.claim_notices(notices, holder="bulk")
+    # then each is answered as one claim would be, in order: only the live request's is held back
+    assert claims[7] is NoticeClaim.PUBLISHED
+    assert claims[230] is NoticeClaim.IN_FLIGHT
+    assert [n for n, claim in enumerate(claims) if claim is NoticeClaim.CLAIMED] == [
+        n for n in range(250) if n not in (7, 230)
+    ]
+    # and once marked published in bulk, every redelivery is a duplicate
+    claimed = [notice for notice, claim in zip(notices, claims, strict=True) if claim is NoticeClaim.CLAIMED]
+    ledger.mark_all_published(claimed)
+    again = ledger.claim_notices(notices, holder="redelivery")
+    assert again.count(NoticeClaim.PUBLISHED) == 249
+    assert again[230] is NoticeClaim.IN_FLIGHT
+
+
 def test_a_released_claim_lets_the_redelivery_through_at_once(ledger: DynamoLedger) -> None:
     # given a request whose publish failed (the bus answered 503) and released its claim
     assert ledger.claim_notice(_notice("e1"), holder="a") is NoticeClaim.CLAIMED

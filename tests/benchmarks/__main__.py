@@ -1,5 +1,5 @@
 """`make bench`: print the figures issues #2, #8 and #9 ask for (cold starts, calls per account, webhooks,
-the local runtime's scale curve; its 1,000-account step alone: `python -m tests.benchmarks.scale 1000`)."""
+the local runtime's scale curve to 1,000 accounts; one step: `python -m tests.benchmarks.scale 1000`)."""
 
 from __future__ import annotations
 
@@ -195,7 +195,7 @@ def main() -> int:
 
     say(
         "\n== The local runtime at scale: new accounts synced, a fresh runtime per step"
-        " (1,000 accounts: python -m tests.benchmarks.scale 1000) =="
+        " (one step: python -m tests.benchmarks.scale 1000) =="
     )
     scale.print_curve(scale.measure(scale.BENCH_CURVE))
     return 0

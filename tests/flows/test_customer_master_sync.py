@@ -137,7 +137,8 @@ def test_a_bus_outage_answers_503_and_the_redelivery_is_published(env: LocalEnvi
     # Salesforce gets a 503, so the notification stays queued on its side
     assert env.salesforce.deliver_pending() == 0
     monkeypatch.undo()
-    env.settle()
+    # and it is sent again once its retry interval (5 s, then growing) has passed
+    env.pass_time(5)
     assert set(_xrefs(account_id)) == {SystemName.PRODUCTIVE, SystemName.QUICKBOOKS}
 
 

@@ -28,11 +28,10 @@ IMPLEMENTATION_CLASS = "100000000000128002"  # infra/landscapes/demo.toml, class
 
 @pytest.fixture(scope="module")
 def env() -> Iterator[LocalEnvironment]:
-    # These tests let days of virtual time pass in seconds (reminders, approval timeouts). A
-    # 15-minute catch-up sweep would then fire every virtual hour, dozens of QuickBooks calls in a
-    # real second, against a sandbox that counts Intuit's 10 a second in real time: a daily sweep
-    # keeps what the tests pass through to what a real week would send.
-    with local_environment(sweep_minutes=24 * 60) as environment:
+    # These tests let days of virtual time pass in seconds (reminders, approval timeouts), with the
+    # catch-up sweep on its default schedule: the sandboxes count their rate windows and token
+    # lives in the same virtual time, so a week's sweeps cost what a real week's would.
+    with local_environment() as environment:
         yield environment
 
 

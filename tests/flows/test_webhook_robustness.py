@@ -63,6 +63,23 @@ def test_twenty_identical_deliveries_at_once_publish_the_notice_once(env: LocalE
     assert figure.after_redelivery == 200
 
 
+def test_a_quickbooks_notification_of_a_bulk_import_is_acknowledged_on_its_first_delivery(
+    env: LocalEnvironment,
+) -> None:
+    # given a bookkeeper's import of 600 customers, which QuickBooks reports in one notification
+    env.settle()
+    for n in range(600):
+        env.quickbooks.put_customer({"DisplayName": f"Imported Customer {n:03d}"})
+    # when QuickBooks delivers it (it wants an answer within 3 s; the function may run 10 s)
+    with counting_publishes() as published:
+        delivered = env.quickbooks.deliver_pending()
+    # then the first delivery is acknowledged, nothing is left to redeliver, each change on the bus once
+    assert delivered == 600
+    assert len(env.quickbooks.notices.outbox) == 0
+    assert len({notice.record_id for notice in published}) == len(published) == 600
+    env.settle()
+
+
 def test_hostile_webhooks_get_a_4xx_with_their_reason_and_enqueue_nothing(env: LocalEnvironment) -> None:
     # given forged headers, unroutable providers and signed bodies no vendor sends, for each provider
     figure = fuzz(env)

@@ -64,3 +64,38 @@ def test_a_handler_that_cannot_be_imported_is_named_with_its_wiring_path() -> No
     with pytest.raises(HandlerImportError):
         invoker.invoke("ghost", {})
     assert invoker.errors["ghost"] == 1
+
+
+@pytest.mark.parametrize("fast_forward", [True, False])
+def test_a_wait_for_a_rate_budget_slot_passes_on_the_runtime_clock(fast_forward: bool) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from infra.local.clock import Clock
+    from infra.local.provision import table_spec
+    from infra.wiring import LEDGER
+    from shared.aws.budget import DynamoBudgets
+    from shared.connectors.quickbooks.client import REALM_LIMITS
+
+    # given the local runtime's clock patched in, and a realm budget whose slot for now is taken
+    clock = Clock(fast_forward=fast_forward)
+    moto_patches.install(Invoker(()), clock)
+    try:
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="us-east-1")
+            client.create_table(TableName=LEDGER.name, **table_spec(LEDGER))
+            budget = DynamoBudgets(LEDGER.name, client=client).budget("quickbooks", "realm-1", REALM_LIMITS)
+            assert budget.reserve(max_wait=30) == 0
+            before = clock.offset_seconds
+            # when the next caller takes a slot (Intuit's 10 a second: the next is 1/8 s away)
+            wait = budget.reserve(max_wait=30)
+    finally:
+        moto_patches.uninstall()
+    if fast_forward:
+        # then a fast-forwarding runtime jumps its clock to the slot, and the caller need not sleep
+        assert wait == 0
+        assert clock.offset_seconds - before == pytest.approx(0.125, abs=0.05)
+    else:
+        # and one in real time leaves the wait to the caller, as in AWS
+        assert wait == pytest.approx(0.125, abs=0.05)
+        assert clock.offset_seconds == before

@@ -37,6 +37,7 @@ from shared.domain.errors import (
     TransientError,
     ValidationFailed,
 )
+from shared.domain.models import epoch_seconds
 from shared.domain.tokens import OAuthTokens, TokenStore
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ class QuickBooksClient:
         connection: QuickBooksConnection,
         *,
         transport: httpx.BaseTransport | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = epoch_seconds,
         sleep: Callable[[float], None] = time.sleep,
         on_tokens_refreshed: TokensRefreshed | None = None,
         token_store: TokenStore | None = None,

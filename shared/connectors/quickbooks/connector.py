@@ -24,7 +24,7 @@ from shared.connectors.quickbooks.records import customers, request_id, sparse_u
 from shared.connectors.quickbooks.schemas import Customer
 from shared.connectors.quickbooks.webhooks import QuickBooksWebhooks
 from shared.domain.errors import ValidationFailed
-from shared.domain.models import Account, SystemName
+from shared.domain.models import Account, SystemName, epoch_seconds
 from shared.domain.ports import (
     MAX_MATCH_CANDIDATES,
     CrossReference,
@@ -267,7 +267,7 @@ def build(
     connection: Mapping[str, Any],
     *,
     transport: httpx.BaseTransport | None = None,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] = epoch_seconds,
     sleep: Callable[[float], None] = time.sleep,
     on_tokens_refreshed: TokensRefreshed | None = None,
     token_store: TokenStore | None = None,

@@ -238,12 +238,16 @@ class SalesforceClient:
         except json.JSONDecodeError as exc:
             raise TransientError(f"{VENDOR}: GET {path} returned no JSON: {response.text[:200]}") from exc
 
-    @staticmethod
-    def _refuse_403(method: str, path: str, response: httpx.Response) -> None:
+    def _refuse_403(self, method: str, path: str, response: httpx.Response) -> None:
         if response.status_code != 403:
             return
         message = f"{VENDOR}: {method} {path} -> 403: {describe_error(response)}"
         if "REQUEST_LIMIT_EXCEEDED" in error_codes(response):
+            # The org's allocation is spent for every container, not only this one: hold the org's
+            # shared budget, so that the others wait too instead of each spending a refused call.
+            # https://developer.salesforce.com/docs/platform/salesforce-app-limits-cheatsheet/guide/salesforce-app-limits-platform-api.html
+            if self._api.budget is not None:
+                self._api.budget.hold(DAILY_LIMIT_RETRY_AFTER)
             raise RateLimitedError(message, retry_after=DAILY_LIMIT_RETRY_AFTER)
         raise PermanentError(message)
 

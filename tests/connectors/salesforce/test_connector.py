@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from infra.local.sandboxes.salesforce import SalesforceSandbox
-from shared.connectors.salesforce import SalesforceConnector, build
+from shared.connectors.salesforce import SalesforceConnection, SalesforceConnector, build
+from shared.domain.budgets import InMemoryBudgets
 from shared.domain.errors import (
     ConfigurationError,
     NotFoundError,
@@ -122,6 +124,41 @@ def test_spent_daily_allocation_is_a_rate_limit_not_a_failure(
         connector.fetch_account(account_id)
     # then the message is parked for later, not sent to the exception queue
     assert raised.value.retry_after is not None and raised.value.retry_after > 0
+
+
+def test_a_spent_allocation_holds_the_orgs_budget_for_every_container(
+    sandbox: SalesforceSandbox, clock: FakeClock
+):
+    # given two containers sharing the org's budget, and an org whose day's allocation is spent
+    budgets = InMemoryBudgets(clock=lambda: clock().timestamp())
+    first, second = (
+        SalesforceConnector(
+            SalesforceConnection.model_validate(sandbox.connection(BASE_URL)),
+            transport=httpx.WSGITransport(app=sandbox),
+            sleep=lambda _: None,
+            budgets=budgets,
+        )
+        for _ in range(2)
+    )
+    account_id = sandbox.put_account(FABRIKAM)
+    first.fetch_account(account_id)
+    sandbox.set_api_limit(sandbox.api_usage[0])
+    # when the first meets Salesforce's 403 REQUEST_LIMIT_EXCEEDED (not a 429)
+    with pytest.raises(RateLimitedError, match="REQUEST_LIMIT_EXCEEDED"):
+        first.fetch_account(account_id)
+
+    def data_calls() -> int:
+        return sum(1 for _, path in sandbox.requests if path.startswith("/services/data/"))
+
+    calls = data_calls()
+    # then the second waits for the hold too, without spending a call the org would refuse
+    with pytest.raises(RateLimitedError) as held:
+        second.fetch_account(account_id)
+    assert data_calls() == calls
+    assert held.value.retry_after is not None and held.value.retry_after > 3000
+    # and once the hold is over and calls have rolled out of the 24 hours, both read again
+    clock.advance(hours=24)
+    assert second.fetch_account(account_id).source.id == account_id
 
 
 def test_usage_is_read_from_the_limit_header(sandbox: SalesforceSandbox, connector: SalesforceConnector):

@@ -15,7 +15,7 @@ from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import ReceivedWebhook, WebhookRequest
 
-from .conftest import BASE_URL, HUB_URL, as_webhook_request
+from .conftest import BASE_URL, HUB_URL, FakeClock, as_webhook_request
 
 ORG_18 = "00D5g000004TstAEAS"
 TOKEN = "endpoint-token-123"
@@ -142,7 +142,7 @@ def test_150_changes_arrive_as_two_messages_of_at_most_100(
 
 
 def test_a_listener_outage_keeps_notifications_queued_until_acknowledged(
-    sandbox: SalesforceSandbox, connector: SalesforceConnector
+    sandbox: SalesforceSandbox, connector: SalesforceConnector, clock: FakeClock
 ):
     # given the listener is down when Salesforce first delivers
     hub = Hub(connector, answer=503)
@@ -150,8 +150,10 @@ def test_a_listener_outage_keeps_notifications_queued_until_acknowledged(
     sandbox.put_account({"Name": "Contoso"})
     assert sandbox.deliver_pending() == 0
     assert len(sandbox.pending_notifications) == 1
-    # when it is back
+    # when it is back, Salesforce tries again only once the retry interval has passed
     hub.answer = None
+    assert sandbox.deliver_pending() == 0
+    clock.advance(seconds=5)
     # then the same notification (same id) is delivered and leaves the queue
     assert sandbox.deliver_pending() == 1
     assert hub.notices[0].event_id == sandbox.delivery_attempts[0].notification_ids[0]

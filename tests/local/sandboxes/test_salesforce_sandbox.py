@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import httpx
@@ -233,6 +234,92 @@ def test_undelivered_notifications_are_dropped_after_24_hours(sandbox: Salesforc
     assert sandbox.deliver_pending() == 0
     assert sandbox.pending_notifications == []
     assert len(sandbox.dropped_notifications) == 1
+
+
+def test_a_spent_allocation_answers_the_documented_body_and_calls_roll_out_after_24_hours(
+    authed: httpx.Client, sandbox: SalesforceSandbox, clock: Clock
+):
+    query = {"q": "SELECT Id FROM Account"}
+    # given an org allowed 3 calls a day: /limits and the header tell the same usage
+    sandbox.set_api_limit(3)
+    limits = authed.get(f"{DATA}/limits")
+    assert limits.headers["Sforce-Limit-Info"] == "api-usage=1/3"
+    assert limits.json()["DailyApiRequests"] == {"Max": 3, "Remaining": 2}
+    clock.now += timedelta(hours=1)
+    authed.headers["Authorization"] = f"Bearer {login(authed).json()['access_token']}"
+    assert authed.get(f"{DATA}/query", params=query).status_code == 200
+    assert authed.get(f"{DATA}/query", params=query).status_code == 200
+    # when one more is made, it is refused with Salesforce's body, and not counted
+    refused = authed.get(f"{DATA}/query", params=query)
+    assert refused.status_code == 403
+    assert refused.json() == [
+        {"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}
+    ]
+    assert refused.headers["Sforce-Limit-Info"] == "api-usage=3/3"
+    # then 24 hours after the first call only that call has rolled out: one more is served
+    clock.now += timedelta(hours=23, seconds=1)
+    authed.headers["Authorization"] = f"Bearer {login(authed).json()['access_token']}"
+    served = authed.get(f"{DATA}/limits")
+    assert served.status_code == 200 and served.json()["DailyApiRequests"] == {"Max": 3, "Remaining": 0}
+    assert authed.get(f"{DATA}/query", params=query).status_code == 403
+
+
+def test_a_refused_message_is_retried_with_growing_waits_up_to_two_hours_then_dropped_at_24_hours(
+    sandbox: SalesforceSandbox, clock: Clock
+):
+    # given a listener that is down for good
+    tries: list[timedelta] = []
+    start = clock.now
+
+    def down(request: httpx.Request) -> httpx.Response:
+        tries.append(clock.now - start)
+        return httpx.Response(503)
+
+    sandbox.subscribe("https://hub.test/om", token="t", transport=httpx.MockTransport(down))
+    sandbox.put_account({"Name": "Contoso"})
+    # when a day and more passes, Salesforce's delivery process running all along
+    while clock.now - start < timedelta(hours=25):
+        sandbox.deliver_pending()
+        clock.now += timedelta(seconds=1) if clock.now - start < timedelta(hours=1) else timedelta(minutes=1)
+    # then each wait doubles from 5 s, never more than two hours apart, none past 24 hours
+    waits = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(tries)]
+    assert waits[:5] == [5, 10, 20, 40, 80]
+    assert all(a <= b for a, b in itertools.pairwise(waits))
+    assert 7200 <= max(waits) <= 7260
+    assert tries[-1] < timedelta(hours=24)
+    # and the notification is dropped from the queue
+    assert sandbox.pending_notifications == []
+    assert len(sandbox.dropped_notifications) == 1
+
+
+def test_a_message_waiting_for_its_retry_does_not_hold_back_later_ones(
+    sandbox: SalesforceSandbox, clock: Clock
+):
+    refused: set[str] = {"Contoso"}
+
+    def listener(request: httpx.Request) -> httpx.Response:
+        if any(name in request.content.decode() for name in refused):
+            return httpx.Response(503)
+        return httpx.Response(
+            200,
+            text='<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
+            '<notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound"><Ack>true</Ack>'
+            "</notificationsResponse></soapenv:Body></soapenv:Envelope>",
+        )
+
+    sandbox.subscribe("https://hub.test/om", token="t", transport=httpx.MockTransport(listener))
+    # given a message the listener refused
+    sandbox.put_account({"Name": "Contoso"})
+    assert sandbox.deliver_pending() == 0
+    # when a later change is queued, it goes out at once ("retried independent of their order")
+    sandbox.put_opportunity({"Name": "Fabrikam deal", "StageName": "Prospecting", "CloseDate": "2025-06-30"})
+    assert sandbox.deliver_pending() == 1
+    # and the refused one goes once its wait is over and the listener takes it
+    refused.clear()
+    assert sandbox.deliver_pending() == 0
+    clock.now += timedelta(seconds=5)
+    assert sandbox.deliver_pending() == 1
+    assert sandbox.pending_notifications == []
 
 
 # --- opportunities -------------------------------------------------------------------------------

@@ -1,27 +1,41 @@
+# ruff: noqa: E501 - the table of pieces reads best one row a line
 """What every vendor sandbox needs alike: an outbox of signed notices, fault switches, rate windows.
 
 | piece | file | what it does |
 | --- | --- | --- |
-| `Outbox`, `deliver` | outbox.py | notices kept until the subscriber answers 2xx, signed when sent |
+| `Outbox`, `deliver`, `RetrySchedule` | outbox.py | notices kept until acknowledged, signed when sent, retried on the vendor's schedule in the sandbox's clock, dropped when too old |
 | `FaultSwitch` | faults.py | the next n requests (optionally on one path) answer an injected status |
-| `RateWindows`, `InFlight` | rate.py | sliding request windows (which one is full), requests at once |
+| `RateWindows`, `InFlight` | rate.py | sliding request windows in the sandbox's clock (which one is full, how full), requests at once |
 
-Each sandbox keeps its vendor's own bodies (fault shapes, notice formats, signature headers); the kit
-only keeps the state and the arithmetic that would otherwise be written once per vendor.
+Nothing here reads the wall clock: every time comes from the sandbox's clock (the local runtime's
+virtual one under `LocalEnvironment`). Each sandbox keeps its vendor's own bodies (fault shapes,
+notice formats, signature headers); the kit only keeps the state and the arithmetic that would
+otherwise be written once per vendor.
 """
 
 from infra.local.sandboxes.kit.faults import FaultSwitch, InjectedFault
-from infra.local.sandboxes.kit.outbox import Notice, Outbox, Subscriber, deliver
+from infra.local.sandboxes.kit.outbox import (
+    Delivery,
+    Notice,
+    Outbox,
+    RetrySchedule,
+    Subscriber,
+    deliver,
+    delivered,
+)
 from infra.local.sandboxes.kit.rate import InFlight, RateWindows, Window
 
 __all__ = [
+    "Delivery",
     "FaultSwitch",
     "InFlight",
     "InjectedFault",
     "Notice",
     "Outbox",
     "RateWindows",
+    "RetrySchedule",
     "Subscriber",
     "Window",
     "deliver",
+    "delivered",
 ]

@@ -23,7 +23,8 @@ class RateWindows:
     """The vendor's published windows over one stream of requests, with the peaks each one saw.
 
     `admit` counts a request unless a window is already full; then it answers that window and the
-    request is not counted (the vendor refused it). Not thread-safe on its own: call under the
+    request is not counted (the vendor refused it). `now` is the sandbox's clock, which never goes
+    back, so the requests counted are in time order. Not thread-safe on its own: call under the
     sandbox's lock.
     """
 
@@ -50,15 +51,37 @@ class RateWindows:
         self._hits.clear()
 
     def _count(self, now: datetime, seconds: float) -> int:
-        return sum(1 for hit in self._hits if (now - hit).total_seconds() < seconds)
+        # Only hits within the longest window are kept (`_forget_older` runs first), so that window
+        # is their number: a day's window of 15,000 requests costs nothing to count. A shorter one
+        # is counted newest first, stopping at its edge.
+        if seconds >= self._longest:
+            return len(self._hits)
+        count = 0
+        for hit in reversed(self._hits):
+            if (now - hit).total_seconds() >= seconds:
+                break
+            count += 1
+        return count
+
+    @property
+    def _longest(self) -> float:
+        return max((w.seconds for w in self._windows), default=0.0)
+
+    def _forget_older(self, now: datetime) -> None:
+        longest = self._longest
+        while self._hits and (now - self._hits[0]).total_seconds() >= longest:
+            self._hits.popleft()
+
+    def used(self, name: str, now: datetime) -> int:
+        """Requests counted in the window called `name` as of `now` (what a usage header reports)."""
+        self._forget_older(now)
+        return self._count(now, self.window(name).seconds)
 
     def admit(self, now: datetime) -> Window | None:
         """None and the request is counted, or the full window that refuses it."""
         if not self.enabled:
             return None
-        longest = max((w.seconds for w in self._windows), default=0.0)
-        while self._hits and (now - self._hits[0]).total_seconds() >= longest:
-            self._hits.popleft()
+        self._forget_older(now)
         for window in self._windows:
             if self._count(now, window.seconds) >= window.limit:
                 self.refused += 1

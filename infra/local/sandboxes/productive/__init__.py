@@ -21,6 +21,8 @@ It speaks the protocol documented at https://developer.productive.io/. Tests mou
 | pages (listing.py) | `page[number]`, `page[size]` (30, max 200), `meta` | non-numeric page 400 |
 | webhooks (app.py, kit) | `Productive-Signature: t=..., s=...` signed, kept | — |
 |                        | until 2xx, one event per POST | |
+| time (app.py) | one clock (`clock=`; the runtime's under `LocalEnvironment`): | — |
+|               | timestamps, signature `t`, rate windows | |
 """
 
 from infra.local.sandboxes.productive.app import (

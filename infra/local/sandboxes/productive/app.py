@@ -16,7 +16,15 @@ from typing import Any
 import httpx
 from werkzeug.wrappers import Request, Response
 
-from infra.local.sandboxes.kit import FaultSwitch, Outbox, RateWindows, Subscriber, Window, deliver
+from infra.local.sandboxes.kit import (
+    FaultSwitch,
+    Outbox,
+    RateWindows,
+    Subscriber,
+    Window,
+    deliver,
+    delivered,
+)
 from infra.local.sandboxes.productive import filters, listing
 from infra.local.sandboxes.productive.engagements import EngagementWrites
 from infra.local.sandboxes.productive.errors import JSON_API, ApiError, json_response
@@ -190,14 +198,16 @@ class ProductiveSandbox(EngagementWrites):
         """POST queued deliveries, signed now; keep those not answered 2xx; return how many were delivered."""
         with self._lock:
             subscriptions = list(self._subscriptions)
-        delivered = 0
+        count = 0
         for subscription in subscriptions:
             # One event per POST; a refused one does not hold back the rest (each is retried on its own).
-            batches = [([notice], notice.payload) for notice in subscription.outbox.pending()]
-            delivered += deliver(
-                subscription.outbox, subscription.target, batches, self._sign, stop_at_first_refusal=False
+            batches = [([notice], notice.payload) for notice in subscription.outbox.due()]
+            count += delivered(
+                deliver(
+                    subscription.outbox, subscription.target, batches, self._sign, stop_at_first_refusal=False
+                )
             )
-        return delivered
+        return count
 
     def _sign(self, body: bytes) -> Mapping[str, str]:
         # t is "timestamp of current time when a webhook was called", so a retry is re-signed
@@ -217,6 +227,11 @@ class ProductiveSandbox(EngagementWrites):
         timeout after the write), the case a create without an idempotency key must survive.
         """
         self._faults.arm(n, status, path=path, after=after)
+
+    @property
+    def throttled(self) -> int:
+        """429s answered because a documented window was full (not injected ones)."""
+        return self._rate.refused
 
     def set_rate_limiting(self, enabled: bool) -> None:
         """Switch the documented rate limits on (default) or off."""

@@ -26,6 +26,9 @@ Tests mount it with `httpx.WSGITransport`; the demo serves it on a loopback port
 |              | Deleted stubs, 1,000 objects at most | and other entities not served: 400 |
 | webhooks | signed legacy or CloudEvents bodies, | — |
 | (notices.py) | kept until answered 2xx | |
+| time (app.py) | one clock (`clock=`; the runtime's under | an access token past 3600 s: 401 3200; a |
+|               | `LocalEnvironment`): token lives, throttle | refresh token past 100 days: `invalid_grant` |
+|               | windows, MetaData times, CDC's 30 days | |
 
 Not modelled: accounts (an Item's IncomeAccountRef is required but not looked up), tax, payments.
 """

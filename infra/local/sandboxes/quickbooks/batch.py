@@ -4,7 +4,10 @@ https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/
 number of payloads in a single BatchItemRequest is 30"; "BatchItemRequest objects are treated
 independently; a given object cannot depend on another one within the same batch operation"; the
 40 batch requests per minute per realm are in the limits page:
-https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles).
+https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles). Every item's
+`bId` is required, "a unique identifier for the object" within the request; Intuit documents no
+length for it, so none is enforced here:
+https://blogs.intuit.com/2023/07/19/building-smarter-with-intuit-batch-without-a-scratch
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from infra.local.sandboxes.kit import Notice, Outbox, Subscriber, deliver
+from infra.local.sandboxes.kit import Notice, Outbox, Subscriber, deliver, delivered
 
 WebhookFormat = Literal["legacy", "cloudevents"]
 _VERBS = {"Create": "created", "Update": "updated", "Delete": "deleted", "Merge": "merged", "Void": "voided"}
@@ -113,13 +113,15 @@ class Notices:
         so a refused notification holds back the ones after it.
         https://developer.intuit.com/app/developer/qbo/docs/develop/webhooks/best-practices
         """
-        pending = self.outbox.pending()
+        pending = self.outbox.due()
         if self.subscriber is None or not pending:
             return 0
-        return deliver(
-            self.outbox,
-            self.subscriber,
-            self.bodies(pending),
-            lambda body: {"intuit-signature": signature(self.verifier_token, body)},
-            stop_at_first_refusal=True,
+        return delivered(
+            deliver(
+                self.outbox,
+                self.subscriber,
+                self.bodies(pending),
+                lambda body: {"intuit-signature": signature(self.verifier_token, body)},
+                stop_at_first_refusal=True,
+            )
         )

@@ -15,8 +15,9 @@ bodies (a JSON array of {message, errorCode, fields}); fault switches break it o
 | Replication | `/sobjects/X/updated`, `/sobjects/X/deleted` | end before start, start over 30 days ago: `INVALID_REPLICATION_DATE` |
 | Collections | create, update, upsert by external id; 200 records; `allOrNone` rollback | 201+ records `EXCEEDED_ID_LIMIT` |
 | Composite | up to 25 subrequests, `@{ref.field}` references, `allOrNone` rollback (`PROCESSING_HALTED`) | 26+ `LIMIT_EXCEEDED` |
-| Limits | rolling 24 h allocation, `Sforce-Limit-Info` | over it 403 `REQUEST_LIMIT_EXCEEDED` |
-| Outbound Messages | Account and Opportunity rules, 100 notifications a message, Ack, 24 h retention, replays | (none) |
+| Limits | rolling 24 h allocation (the kit's RateWindows); `Sforce-Limit-Info: api-usage=X/Y` on every data API answer; `/limits` `DailyApiRequests` from the same count | over it 403 `[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]`, not counted |
+| Outbound Messages | Account and Opportunity rules, 100 notifications a message, SOAP Ack, replays; the kit's outbox: a refused message retried after waits doubling from 5 s up to 2 h, independently of order | a reply without Ack true is a refusal; undelivered at 24 h: dropped |
+| Time | one clock (`clock=`; the runtime's under `LocalEnvironment`): sessions (2 h), modstamps, date literals, `updated`/`deleted` windows, CDC, retries, the 24 h allocation | an expired session 401 `INVALID_SESSION_ID` |
 | Objects | Account, Opportunity, OpportunityLineItem, Product2, Pricebook2, PricebookEntry; Organization, User (read-only) | anything else `INVALID_TYPE` / 404 |
 
 Modules, one idea each: ids, errors, wire (JSON values and bodies), schema (objects and fields),

@@ -6,7 +6,6 @@ import re
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +15,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from infra.local.sandboxes.kit import FaultSwitch
+from infra.local.sandboxes.kit import FaultSwitch, Notice, Outbox, RateWindows, Window
 from infra.local.sandboxes.salesforce.auth import OAuthServer
 from infra.local.sandboxes.salesforce.cdc import ChangeEventRelay
 from infra.local.sandboxes.salesforce.composite import CompositeResources
@@ -25,9 +24,9 @@ from infra.local.sandboxes.salesforce.describe import DescribeResources
 from infra.local.sandboxes.salesforce.errors import FAULTS, SalesforceApiError
 from infra.local.sandboxes.salesforce.ids import IdFactory, to_18
 from infra.local.sandboxes.salesforce.outbound import (
+    OUTBOUND_RETRY,
     DeliveryAttempt,
     OutboundRules,
-    PendingNotification,
     Subscriber,
 )
 from infra.local.sandboxes.salesforce.schema import OBJECT_FIELDS
@@ -35,6 +34,15 @@ from infra.local.sandboxes.salesforce.sobjects import SObjectResources
 from infra.local.sandboxes.salesforce.soql import Cursor
 from infra.local.sandboxes.salesforce.versions import check_version, served_versions
 from infra.local.sandboxes.salesforce.wire import Clock, error_response, json_response
+
+# The org's Total API Request Allocation: a rolling 24 hours, every REST call but the Versions
+# resource counted; past it every call answers 403 REQUEST_LIMIT_EXCEEDED "TotalRequests Limit
+# exceeded." and each response reports usage in `Sforce-Limit-Info: api-usage=used/allocation`.
+# https://developer.salesforce.com/docs/platform/salesforce-app-limits-cheatsheet/guide/salesforce-app-limits-platform-api.html
+# https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/headers_api_usage.htm
+# https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
+DAILY_API_REQUESTS = "DailyApiRequests"
+API_WINDOW_SECONDS = 86_400.0
 
 
 def _injected(status: int) -> SalesforceApiError:
@@ -108,12 +116,13 @@ class SalesforceSandbox(
         self._user_id = to_18("0058d000001IntU")
         self._action_id = to_18("04k8d000000Om1A")
         # Developer Edition's daily allocation (3p figure, VENDORS.md); set_api_limit changes it.
-        self._api_limit = api_limit
-        self._api_calls: deque[datetime] = deque()
+        self._api_requests = RateWindows([Window(DAILY_API_REQUESTS, api_limit, API_WINDOW_SECONDS)])
         self._page_size = page_size
         self._token_ttl = token_ttl
         self._tokens: dict[str, datetime] = {}
         self._objects: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in OBJECT_FIELDS}
+        # The outbound messages' queue, retried on Salesforce's schedule in the org's clock.
+        self._outbox: Outbox[str] = Outbox(clock=lambda: self._clock(), retry=OUTBOUND_RETRY)
         self._stage_seen: dict[str, str] = {}  # opportunity id -> stage at its LastStageChangeDate
         self._version = api_version
         self.standard_pricebook_id = self._insert(
@@ -124,10 +133,8 @@ class SalesforceSandbox(
         self._latency = 0.0
         self._subscriber: Subscriber | None = None
         self._default_token = secrets.token_urlsafe(24)
-        self._pending: list[PendingNotification] = []
         self.delivery_attempts: list[DeliveryAttempt] = []
-        self._last_delivered: list[PendingNotification] = []
-        self.dropped_notifications: list[PendingNotification] = []
+        self._last_delivered: list[Notice[str]] = []
         self.requests: list[tuple[str, str]] = []
         self._delete_log: list[tuple[str, str, datetime]] = []  # (sobject, id, deleted at)
         self._seed_org()
@@ -198,7 +205,7 @@ class SalesforceSandbox(
     def set_api_limit(self, n: int) -> None:
         """The org's rolling 24-hour API allocation; calls beyond it get 403 REQUEST_LIMIT_EXCEEDED."""
         with self._lock:
-            self._api_limit = n
+            self._api_requests.set_limit(DAILY_API_REQUESTS, n)
 
     def set_latency(self, seconds: float) -> None:
         """Delay every response by `seconds` (through the injected sleep)."""
@@ -214,7 +221,7 @@ class SalesforceSandbox(
     def api_usage(self) -> tuple[int, int]:
         """(calls in the last 24 hours, daily allocation)."""
         with self._lock:
-            return self._usage(), self._api_limit
+            return self._usage(), self._allocation()
 
     # --- WSGI ----------------------------------------------------------------------------------
 
@@ -257,7 +264,7 @@ class SalesforceSandbox(
                     response = error_response(_injected(fault.status))
             except SalesforceApiError as exc:
                 response = error_response(exc)
-            response.headers["Sforce-Limit-Info"] = f"api-usage={self._usage()}/{self._api_limit}"
+            response.headers["Sforce-Limit-Info"] = f"api-usage={self._usage()}/{self._allocation()}"
             return response
 
     def _answer(self, endpoint: str, request: Request, args: dict[str, str]) -> Response:
@@ -329,14 +336,13 @@ class SalesforceSandbox(
     # --- limits --------------------------------------------------------------------------------
 
     def _usage(self) -> int:
-        horizon = self._clock() - timedelta(hours=24)
-        while self._api_calls and self._api_calls[0] <= horizon:
-            self._api_calls.popleft()
-        return len(self._api_calls)
+        return self._api_requests.used(DAILY_API_REQUESTS, self._clock())
+
+    def _allocation(self) -> int:
+        return self._api_requests.window(DAILY_API_REQUESTS).limit
 
     def _spend_api_call(self) -> None:
-        # Rolling 24-hour allocation; once spent, every call of the org is refused with 403.
-        # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
-        if self._usage() >= self._api_limit:
-            raise SalesforceApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-        self._api_calls.append(self._clock())
+        # Once the rolling 24 hours' allocation is spent, every call of the org is refused with 403;
+        # a refused call is not counted (DAILY_API_REQUESTS above).
+        if self._api_requests.admit(self._clock()) is not None:
+            raise SalesforceApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.", None)

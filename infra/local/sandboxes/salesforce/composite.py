@@ -42,7 +42,7 @@ _REFERENCE = re.compile(r"@\{([A-Za-z]\w*)((?:\.\w+|\[\d+\])+)\}")
 
 def _save_error(error: SalesforceApiError) -> dict[str, Any]:
     """A per-record error as collections answer it (statusCode, not errorCode)."""
-    return {"statusCode": error.code, "message": error.message, "fields": error.fields}
+    return {"statusCode": error.code, "message": error.message, "fields": error.fields or []}
 
 
 def _entry(body: Any, status: int, reference: Any) -> dict[str, Any]:

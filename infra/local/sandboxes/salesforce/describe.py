@@ -36,9 +36,10 @@ def _label(name: str) -> str:
 class DescribeResources(RecordStore):
     """GET /sobjects, /sobjects/X/describe and /limits."""
 
-    _api_limit: int
-
     def _usage(self) -> int:
+        raise NotImplementedError
+
+    def _allocation(self) -> int:
         raise NotImplementedError
 
     def _urls(self, sobject: str) -> dict[str, str]:
@@ -121,4 +122,5 @@ class DescribeResources(RecordStore):
 
         https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_limits.htm
         """
-        return {"DailyApiRequests": {"Max": self._api_limit, "Remaining": self._api_limit - self._usage()}}
+        allocation = self._allocation()
+        return {"DailyApiRequests": {"Max": allocation, "Remaining": max(0, allocation - self._usage())}}

@@ -9,14 +9,17 @@ from typing import Any
 class SalesforceApiError(Exception):
     """An error answered as Salesforce does: HTTP status plus a JSON array of {message, errorCode, fields}."""
 
-    def __init__(self, status: int, code: str, message: str, fields: Iterable[str] = ()) -> None:
+    def __init__(self, status: int, code: str, message: str, fields: Iterable[str] | None = ()) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
-        self.fields = list(fields)
+        # None: an error whose body has no "fields" key (REQUEST_LIMIT_EXCEEDED answers without one).
+        self.fields = list(fields) if fields is not None else None
 
     def body(self) -> list[dict[str, Any]]:
+        if self.fields is None:
+            return [{"message": self.message, "errorCode": self.code}]
         return [{"message": self.message, "errorCode": self.code, "fields": self.fields}]
 
 
