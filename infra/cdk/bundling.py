@@ -16,6 +16,8 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_lambda as lambda_
 
+from infra.cdk import bytecode
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / ".close2cash" / "bundle-cache"
 SOURCE_PACKAGES = ("shared", "functions")
@@ -39,6 +41,7 @@ PIP_FLAGS = (
 # The Lambda Python runtime ships boto3/botocore; they may still arrive transitively (aws-xray-sdk needs
 # botocore), so they are removed after install to keep the asset small and use the runtime's copies.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
+# The developer's own bytecode (any version, any mode) never ships: the bundler compiles the asset afresh.
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".mypy_cache", ".pytest_cache")
 
 
@@ -72,9 +75,16 @@ def requirements_hash(requirements: tuple[str, ...]) -> str:
     return digest.hexdigest()[:24]
 
 
-def asset_hash(root: Path, requirements: tuple[str, ...], landscape: Path | None = None) -> str:
-    """Hash of the shipped sources, landscape and requirements: unchanged inputs, unchanged asset."""
+def asset_hash(
+    root: Path,
+    requirements: tuple[str, ...],
+    landscape: Path | None = None,
+    compiled: bytecode.Interpreter | None = None,
+) -> str:
+    """Hash of the shipped sources, landscape, requirements and bytecode (which version, or none):
+    unchanged inputs, unchanged asset."""
     digest = hashlib.sha256(requirements_hash(requirements).encode())
+    digest.update(f"bytecode:{compiled.fingerprint if compiled else 'none'}\0".encode())
     if landscape is not None:
         digest.update(landscape.read_bytes())
     for path in _source_files(root):
@@ -125,12 +135,20 @@ def installed_dependencies(requirements: tuple[str, ...], cache_dir: Path = CACH
 
 @jsii.implements(cdk.ILocalBundling)
 class LocalBundler:
-    """Builds the asset on this machine: cached dependencies plus the `shared` and `functions` packages."""
+    """Builds the asset on this machine: cached dependencies plus the `shared` and `functions` packages,
+    all compiled to bytecode by `compiled` (an interpreter of the runtime's version) when there is one."""
 
-    def __init__(self, root: Path, requirements: tuple[str, ...], landscape: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        requirements: tuple[str, ...],
+        landscape: Path | None = None,
+        compiled: bytecode.Interpreter | None = None,
+    ) -> None:
         self._root = root
         self._requirements = requirements
         self._landscape = landscape
+        self._compiled = compiled
 
     def try_bundle(self, output_dir: str, *_args: Any, **_options: Any) -> bool:
         # jsii passes the BundlingOptions either positionally or as keywords depending on its version;
@@ -142,21 +160,32 @@ class LocalBundler:
             shutil.copytree(self._root / package, out / package, dirs_exist_ok=True, ignore=_IGNORED)
         if self._landscape is not None:
             shutil.copyfile(self._landscape, out / LANDSCAPE_IN_ASSET)
+        if self._compiled is not None:
+            bytecode.compile_tree(out, self._compiled)
         return True
 
 
-def lambda_code(root: Path = REPO_ROOT, landscape: Path | None = DEFAULT_LANDSCAPE) -> lambda_.AssetCode:
-    """The single code asset shared by every function in the wiring, with the landscape file in it."""
+def lambda_code(
+    root: Path = REPO_ROOT, landscape: Path | None = DEFAULT_LANDSCAPE, python: str | None = None
+) -> lambda_.AssetCode:
+    """The single code asset shared by every function in the wiring, with the landscape file in it.
+
+    `python` (the `bundling_python` context) names the interpreter that compiles its bytecode; without
+    a CPython of the runtime's version the asset ships without bytecode, and one warning says so.
+    """
     requirements = runtime_requirements(root / "pyproject.toml")
+    compiled = bytecode.find_interpreter(PYTHON_VERSION, python)
+    if compiled is None:
+        bytecode.warn_without_bytecode(PYTHON_VERSION, python)
     return lambda_.Code.from_asset(
         # Only names the asset's source: with a CUSTOM hash CDK never fingerprints this folder, and the
         # local bundler reads `root` itself.
         str(root / "functions"),
         asset_hash_type=cdk.AssetHashType.CUSTOM,
-        asset_hash=asset_hash(root, requirements, landscape),
+        asset_hash=asset_hash(root, requirements, landscape, compiled),
         bundling=cdk.BundlingOptions(
             # Never pulled: local bundling always succeeds or raises, and this machine has no Docker.
             image=cdk.DockerImage.from_registry("public.ecr.aws/sam/build-python3.12"),
-            local=LocalBundler(root, requirements, landscape),
+            local=LocalBundler(root, requirements, landscape, compiled),
         ),
     )

@@ -9,7 +9,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.cdk import bundling
+from infra.cdk import bundling, bytecode
 from infra.cdk.constructs.api import Api
 from infra.cdk.constructs.functions import Functions, Resource
 from infra.cdk.constructs.messaging import Messaging
@@ -45,7 +45,9 @@ class Close2CashStack(cdk.Stack):
             self,
             "Functions",
             wiring=wiring,
-            code=code or bundling.lambda_code(repo_root, landscape),
+            # `cdk synth -c bundling_python=/path/to/python3.12`: the interpreter compiling the bytecode.
+            code=code
+            or bundling.lambda_code(repo_root, landscape, self.node.try_get_context(bytecode.PYTHON_CONTEXT)),
             queues=self.messaging.queues,
         )
         self.api = Api(self, "Api", wiring=wiring, functions=self.functions.functions)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.cdk import bundling
+from infra.cdk import bundling, bytecode
 
 pytestmark = pytest.mark.infra
 
@@ -14,7 +14,21 @@ def test_asset_holds_our_packages_and_no_runtime_provided_sdk(asset_dir):
     assert (asset_dir / "shared" / "__init__.py").is_file()
     assert not (asset_dir / "boto3").exists()
     assert not (asset_dir / "botocore").exists()
-    assert not list(asset_dir.rglob("__pycache__"))
+
+
+def test_asset_bytecode_is_the_runtime_versions_or_none(asset_dir):
+    # The session's synth compiles with the CPython 3.12 it finds ($CLOSE2CASH_BUNDLING_PYTHON or
+    # python3.12 on PATH); without one, the asset holds no bytecode at all (tests/infra/test_bytecode.py).
+    compiled = bytecode.find_interpreter(bundling.PYTHON_VERSION)
+    pycs = sorted(asset_dir.rglob("*.pyc"))
+    if compiled is None:
+        assert not pycs
+        return
+    assert {p.name.rsplit(".", 2)[1] for p in pycs} == {"cpython-312"}
+    for module in ("shared/__init__", "functions/__init__", "pydantic/main", "aws_lambda_powertools/__init__"):
+        folder, _, stem = module.rpartition("/")
+        pyc = asset_dir / folder / "__pycache__" / f"{stem}.cpython-312.pyc"
+        assert pyc.read_bytes()[4:8] == b"\x01\0\0\0"  # PEP 552: hash-based, unchecked
 
 
 def test_compiled_dependencies_are_built_for_lambda_arm64_python312(asset_dir):
