@@ -108,4 +108,5 @@ def compile_tree(directory: Path, interpreter: Interpreter) -> None:
     ]
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)  # noqa: S603
     if result.returncode != 0:
-        raise RuntimeError(f"could not compile the Lambda code asset's bytecode:\n{result.stdout}{result.stderr}")
+        output = result.stdout + result.stderr
+        raise RuntimeError(f"could not compile the Lambda code asset's bytecode:\n{output}")

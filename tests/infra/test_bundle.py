@@ -25,7 +25,8 @@ def test_asset_bytecode_is_the_runtime_versions_or_none(asset_dir):
         assert not pycs
         return
     assert {p.name.rsplit(".", 2)[1] for p in pycs} == {"cpython-312"}
-    for module in ("shared/__init__", "functions/__init__", "pydantic/main", "aws_lambda_powertools/__init__"):
+    ours_and_dependencies = ("shared/__init__", "functions/__init__", "pydantic/main", "httpx/__init__")
+    for module in ours_and_dependencies:
         folder, _, stem = module.rpartition("/")
         pyc = asset_dir / folder / "__pycache__" / f"{stem}.cpython-312.pyc"
         assert pyc.read_bytes()[4:8] == b"\x01\0\0\0"  # PEP 552: hash-based, unchecked

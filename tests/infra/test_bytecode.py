@@ -113,4 +113,5 @@ def test_the_asset_hash_records_whether_and_for_which_version_bytecode_ships(tmp
     with_313 = bundling.asset_hash(project, requirements, compiled=bytecode.Interpreter("q", "cpython-313"))
     assert len({without, with_312, with_313}) == 3
     # the interpreter's path is not part of the asset: the same version compiles the same bytecode
-    assert bundling.asset_hash(project, requirements, compiled=bytecode.Interpreter("r", "cpython-312")) == with_312
+    same_version = bytecode.Interpreter("r", "cpython-312")
+    assert bundling.asset_hash(project, requirements, compiled=same_version) == with_312
