@@ -6,9 +6,14 @@ median of RUNS fresh interpreters, and each handler run is paired with a bare `i
 just before it: the ratio is the median of the pairs' ratios, so the load of a shared machine falls
 on both sides of each pair alike.
 
-The interpreters see what the code asset holds: the project's runtime dependencies (installed once
-for this machine into .close2cash/, plus boto3 as Lambda's runtime provides it), not the dev venv,
-whose extra packages change what some imports pull in (httpx loads rich when it is installed).
+The interpreters see what the code asset holds, as bundling ships it (infra/cdk/bundling.py): the
+project's runtime dependencies (installed once for this machine into .close2cash/, plus boto3 as
+Lambda's runtime provides it), not the dev venv, whose extra packages change what some imports pull
+in (httpx loads rich when it is installed); and `shared`/`functions` copied to a task root of their
+own. Both are compiled to unchecked hash-based bytecode for this interpreter, as bundling compiles
+the asset for Lambda's (infra/cdk/bytecode.py), and nothing is written at import
+(PYTHONDONTWRITEBYTECODE, as /var/task is read-only). So the figures are imports from bytecode, for
+our code and the dependencies alike: what a cold start costs when the asset ships its bytecode.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,12 +37,17 @@ from infra.wiring import WIRING
 RUNS = 7
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SITE_CACHE = REPO_ROOT / ".close2cash" / "bench-lambda-site"
-# What Lambda's environment sets that imports care about: the task root (Tracer on), the function's
-# name, X-Ray's daemon address, as for a function with tracing Active. The trace header comes with
-# each invocation (the runtime client sets it before calling the handler), not during init.
+TASK_ROOT_CACHE = REPO_ROOT / ".close2cash" / "bench-task-root"
+SOURCE_PACKAGES = ("shared", "functions")
+LANDSCAPE = REPO_ROOT / "infra" / "landscapes" / "demo.toml"
+# As bundling compiles the asset: the files never change, so their pycs are never checked against them.
+COMPILE = ("-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash")
+# What Lambda's environment sets that imports care about: the task root (Tracer on; lambda_env() sets
+# it to task_root()), the function's name, X-Ray's daemon address, as for a function with tracing
+# Active. The trace header comes with each invocation (the runtime client sets it before calling the
+# handler), not during init.
 # https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime
 LAMBDA_LIKE_ENV = {
-    "LAMBDA_TASK_ROOT": str(REPO_ROOT),
     "AWS_LAMBDA_FUNCTION_NAME": "bench",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
     "POWERTOOLS_SERVICE_NAME": "close2cash",
@@ -103,12 +114,60 @@ def lambda_site() -> Path | None:
     with (REPO_ROOT / "pyproject.toml").open("rb") as fh:
         requirements: tuple[str, ...] = tuple(tomllib.load(fh)["project"]["dependencies"])
     target = SITE_CACHE / hashlib.sha256("\0".join(requirements).encode()).hexdigest()[:16]
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"]
+    if not (target / ".complete").exists():
+        if subprocess.run([*pip, str(target), *requirements], capture_output=True, check=False).returncode:
+            return None
+        (target / ".complete").write_text("\n".join(requirements) + "\n")
+    # pip wrote timestamp-based pycs; the asset ships unchecked hash-based ones.
+    if not (target / ".unchecked-hash").exists():
+        _compile(target, force=True)
+        (target / ".unchecked-hash").touch()
+    return target
+
+
+def _compile(directory: Path, *, force: bool = False) -> None:
+    """Byte-compile `directory` for the bench's interpreter, as bundling compiles the asset."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"}
+    command = [_base_python(), *COMPILE, *(["-f"] if force else []), str(directory)]
+    subprocess.run(command, env=env, check=True, capture_output=True)
+
+
+def _base_python() -> str:
+    return getattr(sys, "_base_executable", sys.executable)
+
+
+def _shipped_sources() -> list[Path]:
+    return [
+        path
+        for package in SOURCE_PACKAGES
+        for path in sorted((REPO_ROOT / package).rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
+    ]
+
+
+@functools.cache
+def task_root() -> Path:
+    """Our packages as the asset holds them, with their bytecode: a copy per content, compiled once."""
+    digest = hashlib.sha256(f"{sys.implementation.cache_tag}{COMPILE}".encode())
+    for path in [*_shipped_sources(), LANDSCAPE]:
+        digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    target = TASK_ROOT_CACHE / digest.hexdigest()[:16]
     if (target / ".complete").exists():
         return target
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"]
-    if subprocess.run([*pip, str(target), *requirements], capture_output=True, check=False).returncode:
-        return None
-    (target / ".complete").write_text("\n".join(requirements) + "\n")
+    TASK_ROOT_CACHE.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="copy-", dir=TASK_ROOT_CACHE))
+    for path in _shipped_sources():
+        (scratch / path.relative_to(REPO_ROOT)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, scratch / path.relative_to(REPO_ROOT))
+    shutil.copyfile(LANDSCAPE, scratch / "landscape.toml")
+    _compile(scratch)
+    (scratch / ".complete").touch()
+    try:
+        scratch.rename(target)
+    except OSError:
+        # Another bench built the same copy first; its content is the same.
+        shutil.rmtree(scratch, ignore_errors=True)
     return target
 
 
@@ -125,18 +184,22 @@ def interpreter() -> list[str]:
     """How Lambda's interpreter is started here: the base Python, without the dev venv's packages."""
     if lambda_site() is None:
         return [sys.executable]
-    return [getattr(sys, "_base_executable", sys.executable), "-S"]
+    return [_base_python(), "-S"]
 
 
 def lambda_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """`base` (default: this process's environment) as a Lambda function with tracing Active sees it."""
     env = {**(os.environ if base is None else base), **LAMBDA_LIKE_ENV}
+    # The code at the task root is the asset's copy, with its bytecode; /var/task is read-only.
+    env["LAMBDA_TASK_ROOT"] = str(task_root())
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("PYTHONPYCACHEPREFIX", None)
     # The local runtime turns tracing off for its in-process handlers; Lambda does not.
     env.pop("POWERTOOLS_TRACE_DISABLED", None)
     site = lambda_site()
     if site is not None:
         # The code at the task root, then the asset's packages (`-S`: no venv, no user site).
-        env["PYTHONPATH"] = f"{REPO_ROOT}{os.pathsep}{site}"
+        env["PYTHONPATH"] = f"{task_root()}{os.pathsep}{site}"
         env.pop("VIRTUAL_ENV", None)
     return env
 
@@ -153,7 +216,7 @@ def cold_start(handler: str, *, env: Mapping[str, str], event: str = "") -> dict
             text=True,
             check=True,
             capture_output=True,
-            cwd=REPO_ROOT,
+            cwd=task_root(),
         )
         figures: dict[str, float] = json.load(out)
     return figures
@@ -167,7 +230,7 @@ def paired(
     handler: str, *, env: Mapping[str, str], runs: int = RUNS, events: Callable[[int], str] | None = None
 ) -> tuple[list[float], list[dict[str, float]]]:
     """`runs` pairs of fresh interpreters: a bare `import boto3`, then the handler's cold start."""
-    cold_start(handler, env=env)  # bytecode cached, as in a built asset
+    cold_start(handler, env=env)  # the files in the OS cache, as after a Lambda init has read them
     baselines: list[float] = []
     samples: list[dict[str, float]] = []
     for n in range(runs):
@@ -216,7 +279,7 @@ def breakdown(module: str, *, top: int = 7) -> list[tuple[str, float]]:
         check=True,
         capture_output=True,
         text=True,
-        cwd=REPO_ROOT,
+        cwd=task_root(),
     )
     totals: dict[str, float] = {}
     for line in result.stderr.splitlines():
