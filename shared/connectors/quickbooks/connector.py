@@ -11,6 +11,7 @@ import httpx
 
 from shared.connectors.quickbooks import changes, mapper
 from shared.connectors.quickbooks.client import (
+    BATCH_MAX_ITEMS,
     DuplicateNameError,
     QuickBooksClient,
     StaleObjectError,
@@ -113,26 +114,33 @@ class QuickBooksConnector(QuickBooksEngagements):
         (https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries).
         """
         found: dict[str, Customer] = {}
-        for prefix in mapper.name_prefixes(account.name):
-            found = {}
-            # Both queries go in one batch request (one call): items are answered independently.
-            # One more row than the bound says whether this prefix is specific enough.
+        prefixes = mapper.name_prefixes(account.name)
+        # Every prefix's two searches go in one batch request (items are answered independently):
+        # one call whatever the names share, where a request per prefix cost three when a firm's
+        # names start alike, and batch requests have a budget of their own (40 a minute).
+        per_request = BATCH_MAX_ITEMS // 2
+        for chunk in (prefixes[n : n + per_request] for n in range(0, len(prefixes), per_request)):
+            # One more row than the bound says whether a prefix is specific enough.
             queries = [
                 (
                     "Customer",
                     f"Active IN (true, false) AND {field} LIKE {like_prefix(prefix)}",
                     MAX_MATCH_CANDIDATES + 1,
                 )
+                for prefix in chunk
                 for field in ("DisplayName", "CompanyName")
             ]
-            for rows in self.client.batch_queries(queries):
-                for customer in customers(rows):
-                    # A sub-customer is an engagement, never the same customer as an account:
-                    # linking an account to one would bill the customer through a project.
-                    if customer.Id and not customer.is_sub_customer:
-                        found.setdefault(customer.Id, customer)
-            if len(found) <= MAX_MATCH_CANDIDATES:
-                break
+            answers = self.client.batch_queries(queries)
+            for by_display, by_company in zip(answers[::2], answers[1::2], strict=True):
+                found = {}
+                for rows in (by_display, by_company):
+                    for customer in customers(rows):
+                        # A sub-customer is an engagement, never the same customer as an account:
+                        # linking an account to one would bill the customer through a project.
+                        if customer.Id and not customer.is_sub_customer:
+                            found.setdefault(customer.Id, customer)
+                if len(found) <= MAX_MATCH_CANDIDATES:
+                    return [self._record(customer) for customer in found.values()]
         # When even the whole name starts more customers than the bound, the first ones are
         # returned: every one starts with the whole name, so the matcher still sees it is shared.
         return [self._record(customer) for customer in list(found.values())[:MAX_MATCH_CANDIDATES]]

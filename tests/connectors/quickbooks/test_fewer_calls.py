@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
 from shared.connectors.quickbooks import QuickBooksConnector
+from shared.connectors.quickbooks.client import BATCH_MAX_ITEMS
 from shared.domain.models import EntityType
-from shared.domain.ports import CrossReference
+from shared.domain.ports import MAX_MATCH_CANDIDATES, CrossReference
 from tests.connectors.quickbooks.conftest import make_account
 
 
@@ -36,6 +37,43 @@ def test_match_candidates_search_both_names_in_one_call(
     # then the DisplayName and CompanyName searches went in one batch request, and found it
     assert connector.http_calls - calls == 1
     assert [c.view.name for c in found] == ["AC Ltd"]
+
+
+def test_names_that_start_alike_still_cost_one_search_call(
+    connector: QuickBooksConnector, sandbox: QuickBooksSandbox
+) -> None:
+    # given more customers than the match bound whose names start with the account's first word
+    for n in range(MAX_MATCH_CANDIDATES + 5):
+        name = f"Acme Holdings {n:02d}"
+        sandbox.put_customer({"DisplayName": name, "CompanyName": name})
+    sandbox.put_customer({"DisplayName": "Acme Consulting", "CompanyName": "Acme Consulting"})
+    connector.client.refresh_tokens()
+    calls = connector.http_calls
+    # when the hub looks for customers that could be "Acme Consulting Ltd"
+    found = connector.match_candidates(make_account())
+    # then every prefix was searched in the one batch request, and the narrowest bound one answered
+    assert connector.http_calls - calls == 1
+    assert [c.view.name for c in found] == ["Acme Consulting"]
+
+
+def test_a_name_of_more_words_than_one_batch_holds_takes_a_second_request_only_when_needed(
+    connector: QuickBooksConnector, sandbox: QuickBooksSandbox
+) -> None:
+    words = [f"W{n}" for n in range(BATCH_MAX_ITEMS)]  # 30 prefixes: 60 searches, 2 batches
+    for n in range(MAX_MATCH_CANDIDATES + 1):
+        name = " ".join([*words[:16], f"X{n}"])
+        sandbox.put_customer({"DisplayName": name, "CompanyName": name})
+    connector.client.refresh_tokens()
+    calls = connector.http_calls
+    # when the account's first 16 words are shared by more customers than the bound
+    found = connector.match_candidates(make_account(name=" ".join(words)))
+    # then the first batch (15 prefixes) found none narrow enough and a second one found nobody
+    assert connector.http_calls - calls == 2
+    assert found == []
+    # and a name whose first word is its own costs one request
+    calls = connector.http_calls
+    assert connector.match_candidates(make_account(name="Zyzzyva Partners")) == []
+    assert connector.http_calls - calls == 1
 
 
 def test_an_update_over_the_ledgers_sync_token_is_one_call(
