@@ -84,9 +84,9 @@ class TimeEntries(EngagementWrites):
                 **({} if billable_time is None else {"billable_time": billable_time}),
             },
             "relationships": {
-                "person": {"data": {"type": "people", "id": person_id}},
-                "service": {"data": {"type": "services", "id": service_id}},
-                **({"task": {"data": {"type": "tasks", "id": task_id}}} if task_id else {}),
+                "person": _to("people", person_id),
+                "service": _to("services", service_id),
+                **({"task": _to("tasks", task_id)} if task_id else {}),
             },
         }
         with self._lock:
@@ -154,7 +154,6 @@ class TimeEntries(EngagementWrites):
         person = self._relationship(data, "person", "people", required=True)
         service = self._relationship(data, "service", "services", required=True)
         task = ((data.get("relationships") or {}).get("task") or {}).get("data")
-        task_data = {"type": "tasks", "id": str(task["id"])} if isinstance(task, dict) else None
         entry_id = str(next(self._ids))
         stamp = self._stamp()
         entry = {
@@ -177,10 +176,10 @@ class TimeEntries(EngagementWrites):
                 "updated_at": stamp,
             },
             "relationships": {
-                "person": {"data": {"type": "people", "id": person}},
-                "service": {"data": {"type": "services", "id": service}},
+                "person": _to("people", person),
+                "service": _to("services", service),
                 # The twin serves no tasks: a task is kept as the id the client gave.
-                "task": {"data": task_data},
+                "task": _to("tasks", str(task["id"])) if isinstance(task, dict) else {"data": None},
                 "approver": {"data": None},
             },
         }
@@ -202,7 +201,7 @@ class TimeEntries(EngagementWrites):
         for name, kind in (("person", "people"), ("service", "services")):
             if name in relationships:
                 related = self._relationship(data, name, kind, required=True)
-                stored["relationships"][name] = {"data": {"type": kind, "id": related}}
+                stored["relationships"][name] = _to(kind, related)
         stored["attributes"].update(attributes)
         if stored["attributes"]["approved"]:
             stored["attributes"]["recognized_time"] = stored["attributes"]["time"]
@@ -232,6 +231,11 @@ class TimeEntries(EngagementWrites):
         attributes["updated_at"] = stamp
         self._enqueue_resource(EVENT_TIME_ENTRY_UPDATED, entry)
         return json_response({"data": copy.deepcopy(entry)})
+
+
+def _to(kind: str, resource_id: str | None) -> dict[str, Any]:
+    """A relationship pointing at one resource."""
+    return {"data": {"type": kind, "id": resource_id}}
 
 
 def _writable(attributes: dict[str, Any]) -> None:
