@@ -1,4 +1,4 @@
-"""A local twin of Productive.io (companies, projects, budgets, services, time) with signed webhooks.
+"""A local twin of Productive.io (companies, projects, budgets, services, time, expenses), signed webhooks.
 
 It speaks the protocol documented at https://developer.productive.io/. Tests mount it with
 `httpx.WSGITransport`; the demo serves it on a loopback port.
@@ -21,6 +21,10 @@ It speaks the protocol documented at https://developer.productive.io/. Tests mou
 |                   | task/approver_id, date, after, before, status, | |
 |                   | invoiced, updated_at[gt/gt_eq/lt/lt_eq]; sort | |
 |                   | date, updated_at | |
+| expenses | list, read, create, edit, delete, approve/unapprove | missing name, date, amount, currency, |
+| (expenses.py) | (`approval_status` 1/2; 3 via `reject_expense`), | person or service 422; unknown |
+|               | events 21, 22, 23; filters person/service/project, | attribute 400 |
+|               | approval_status, date_after, date_before | |
 | filters (filters.py) | `filter[name][eq, not_eq, contains, not_contain]` | 400 "Unsupported |
 |                      | as each endpoint documents them | Filter" (even when nothing would match) |
 | sort (listing.py) | `sort=a,-b` on the endpoint's sort params | unknown param 400 "Unsupported Sort" |
@@ -43,6 +47,7 @@ from infra.local.sandboxes.productive.app import (
 )
 from infra.local.sandboxes.productive.engagements import EVENT_PROJECT_CREATED, EVENT_PROJECT_UPDATED
 from infra.local.sandboxes.productive.errors import JSON_API
+from infra.local.sandboxes.productive.expenses import EVENT_EXPENSE_CREATED, EVENT_EXPENSE_UPDATED
 from infra.local.sandboxes.productive.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from infra.local.sandboxes.productive.time_entries import (
     EVENT_TIME_ENTRY_CREATED,
@@ -56,6 +61,8 @@ __all__ = [
     "EVENT_COMPANY_ARCHIVED",
     "EVENT_COMPANY_CREATED",
     "EVENT_COMPANY_UPDATED",
+    "EVENT_EXPENSE_CREATED",
+    "EVENT_EXPENSE_UPDATED",
     "EVENT_PROJECT_CREATED",
     "EVENT_PROJECT_UPDATED",
     "EVENT_TIME_ENTRY_CREATED",

@@ -27,6 +27,7 @@ from infra.local.sandboxes.kit import (
 )
 from infra.local.sandboxes.productive import filters, listing
 from infra.local.sandboxes.productive.errors import JSON_API, ApiError, json_response
+from infra.local.sandboxes.productive.expenses import Expenses
 from infra.local.sandboxes.productive.filters import related as _related
 from infra.local.sandboxes.productive.time_entries import TIME_RESOURCES, TimeEntries
 
@@ -66,7 +67,7 @@ class _Subscription:
     outbox: Outbox[bytes] = field(default_factory=Outbox)
 
 
-class ProductiveSandbox(TimeEntries):
+class ProductiveSandbox(TimeEntries, Expenses):
     """WSGI twin of Productive's companies endpoints, with a thread-safe Python control API."""
 
     def __init__(
@@ -86,7 +87,7 @@ class ProductiveSandbox(TimeEntries):
         # projects (templates included), deals/budgets, services, service types; ids share one counter
         # ..., people and time entries
         self._store: dict[str, dict[str, dict[str, Any]]] = {
-            kind: {} for kind in ENGAGEMENT_RESOURCES + TIME_RESOURCES
+            kind: {} for kind in (*ENGAGEMENT_RESOURCES, *TIME_RESOURCES, "expenses")
         }
         self._ids = itertools.count(1)
         self._subscriptions: list[_Subscription] = []
@@ -303,6 +304,8 @@ class ProductiveSandbox(TimeEntries):
             content_type = request.headers.get("Content-Type", "")
             if content_type.split(";")[0].strip() != JSON_API:
                 raise ApiError(415, "Unsupported Media Type", f"Content-Type must be {JSON_API}")
+        if "expenses" in parts:
+            return self._expense_route(parts[parts.index("expenses") + 1 :], method, request)
         for kind in TIME_RESOURCES:
             if kind in parts:
                 return self._time_route(kind, parts[parts.index(kind) + 1 :], method, request)

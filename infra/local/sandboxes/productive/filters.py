@@ -137,6 +137,16 @@ FILTERS: dict[str, dict[str, Filter]] = {
     },
     "service_types": {"id": _ID, "name": _attribute("name")},
     "people": {"id": _ID, "email": _attribute("email")},
+    # https://developer-staging.productive.io/expenses.html
+    "expenses": {
+        "id": _ID,
+        "person_id": _relation("person"),
+        "service_id": _relation("service"),
+        "project_id": Filter(_entry_project),
+        "approval_status": Filter(lambda resource, _: _text(resource["attributes"]["approval_status"])),
+        "date_after": _AFTER,
+        "date_before": _BEFORE,
+    },
     "time_entries": {
         "id": _ID,
         "person_id": _relation("person"),

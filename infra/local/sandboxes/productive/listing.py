@@ -35,6 +35,7 @@ SORTS: dict[str, frozenset[str]] = {
     "people": frozenset({"first_name", "last_name", "created_at"}),
     # https://developer.productive.io/time_entries.html: sort by `date` or `updated_at`
     "time_entries": frozenset({"date", "updated_at", "created_at"}),
+    "expenses": frozenset({"date", "created_at", "updated_at"}),
 }
 INCLUDES: dict[str, dict[str, str]] = {
     "companies": {},
@@ -45,6 +46,7 @@ INCLUDES: dict[str, dict[str, str]] = {
     "people": {},
     # `task` is kept as an id only: the twin serves no tasks, so it cannot be included.
     "time_entries": {"person": "people", "service": "services", "approver": "people"},
+    "expenses": {"person": "people", "service": "services", "approver": "people"},
 }
 
 

@@ -146,7 +146,7 @@ class TimeEntries(EngagementWrites):
 
     def _insert_entry(self, data: dict[str, Any]) -> dict[str, Any]:
         attributes = copy.deepcopy(data.get("attributes") or {})
-        _writable(attributes)
+        refuse_unwritable(attributes)
         for name in REQUIRED_ATTRIBUTES:
             if attributes.get(name) in (None, ""):
                 raise ApiError(422, "Invalid Attribute", f"{name} can't be blank", f"/data/attributes/{name}")
@@ -192,7 +192,7 @@ class TimeEntries(EngagementWrites):
         stored = self._store["time_entries"][entry_id]
         data = self._data(request, "time_entries", entry_id)
         attributes = copy.deepcopy(data.get("attributes") or {})
-        _writable(attributes)
+        refuse_unwritable(attributes)
         for name in REQUIRED_ATTRIBUTES:
             if name in attributes and attributes[name] in (None, ""):
                 raise ApiError(422, "Invalid Attribute", f"{name} can't be blank", f"/data/attributes/{name}")
@@ -238,9 +238,10 @@ def _to(kind: str, resource_id: str | None) -> dict[str, Any]:
     return {"data": {"type": kind, "id": resource_id}}
 
 
-def _writable(attributes: dict[str, Any]) -> None:
+def refuse_unwritable(attributes: dict[str, Any], allowed: frozenset[str] = WRITABLE) -> None:
+    """400 "Param not allowed" for the first attribute a client may not write."""
     for key in attributes:
-        if key not in WRITABLE:
+        if key not in allowed:
             raise ApiError(400, "Param not allowed", f"{key} is not allowed", f"/data/attributes/{key}")
 
 

@@ -17,7 +17,9 @@ from tests.local.sandboxes.productive.conftest import Clock
 from tests.local.sandboxes.productive.test_listing import documented, post
 
 
-def _service(api: httpx.Client, sandbox: ProductiveSandbox, name: str = "Design") -> tuple[str, str]:
+def service_on_a_project(
+    api: httpx.Client, sandbox: ProductiveSandbox, name: str = "Design"
+) -> tuple[str, str]:
     """A service on a budget of a new project, as a firm sets it up: (project id, service id)."""
     company = post(api, "companies", "companies", {"name": f"Client of {name}"})
     template = sandbox.add_template(f"Template {name}")
@@ -68,7 +70,7 @@ def _entry(
     return api.post("time_entries", content=json.dumps(body))
 
 
-def _ids(answer: httpx.Response) -> list[str]:
+def ids(answer: httpx.Response) -> list[str]:
     assert answer.status_code == 200, answer.text
     return [row["id"] for row in answer.json()["data"]]
 
@@ -77,7 +79,7 @@ def test_a_created_entry_is_unapproved_with_billable_time_as_entered(
     api: httpx.Client, sandbox: ProductiveSandbox
 ) -> None:
     person = sandbox.add_person("Ada", "Lovelace", email="ada@example.com")
-    _, service = _service(api, sandbox)
+    _, service = service_on_a_project(api, sandbox)
     created = _entry(api, person, service, "2025-03-03", 90, billable_time=60, note="wireframes")
     assert created.status_code == 201, created.text
     entry = created.json()["data"]
@@ -108,7 +110,7 @@ def test_a_missing_required_field_is_422_with_its_pointer(
     api: httpx.Client, sandbox: ProductiveSandbox, drop: str, pointer: str
 ) -> None:
     person = sandbox.add_person("Ada", "Lovelace")
-    _, service = _service(api, sandbox)
+    _, service = service_on_a_project(api, sandbox)
     data: dict[str, Any] = {
         "type": "time_entries",
         "attributes": {"date": "2025-03-03", "time": 30},
@@ -131,17 +133,17 @@ def test_filters_narrow_by_person_project_and_dates_and_others_are_refused(
     api: httpx.Client, sandbox: ProductiveSandbox
 ) -> None:
     ada, bob = sandbox.add_person("Ada", "L"), sandbox.add_person("Bob", "B")
-    design_project, design = _service(api, sandbox, "Design")
-    _, build = _service(api, sandbox, "Build")
+    design_project, design = service_on_a_project(api, sandbox, "Design")
+    _, build = service_on_a_project(api, sandbox, "Build")
     early = sandbox.add_time_entry(ada, design, "2025-02-28", 60)
     march = sandbox.add_time_entry(ada, build, "2025-03-01", 30)
     late = sandbox.add_time_entry(bob, design, "2025-03-31", 45)
-    assert _ids(api.get("time_entries", params={"filter[person_id]": ada})) == [early, march]
-    assert _ids(api.get("time_entries", params={"filter[service_id]": build})) == [march]
-    assert _ids(api.get("time_entries", params={"filter[project_id]": design_project})) == [early, late]
+    assert ids(api.get("time_entries", params={"filter[person_id]": ada})) == [early, march]
+    assert ids(api.get("time_entries", params={"filter[service_id]": build})) == [march]
+    assert ids(api.get("time_entries", params={"filter[project_id]": design_project})) == [early, late]
     month = {"filter[after]": "2025-03-01", "filter[before]": "2025-03-31"}
-    assert _ids(api.get("time_entries", params=month)) == [march, late]  # both bound days are in
-    assert _ids(api.get("time_entries", params={**month, "filter[person_id]": bob})) == [late]
+    assert ids(api.get("time_entries", params=month)) == [march, late]  # both bound days are in
+    assert ids(api.get("time_entries", params={**month, "filter[person_id]": bob})) == [late]
     answer = api.get("time_entries", params={"filter[shoe_size]": "9"})
     assert (answer.status_code, answer.json()) == documented(
         "Unsupported Filter", "Filter 'shoe_size' is not supported on this endpoint"
@@ -152,19 +154,19 @@ def test_approval_status_and_updated_at_filters_find_what_changed(
     api: httpx.Client, sandbox: ProductiveSandbox, clock: Clock
 ) -> None:
     ada = sandbox.add_person("Ada", "L")
-    _, service = _service(api, sandbox)
+    _, service = service_on_a_project(api, sandbox)
     approved, rejected, waiting = (sandbox.add_time_entry(ada, service, "2025-03-03", 60) for _ in range(3))
     clock.advance(hours=1)
     assert api.patch(f"time_entries/{approved}/approve").status_code == 200
     reject = {"data": {"type": "time_entries", "attributes": {"rejected_reason": "wrong service"}}}
     rejected_body = api.patch(f"time_entries/{rejected}/reject", content=json.dumps(reject)).json()["data"]
     assert rejected_body["attributes"]["rejected_reason"] == "wrong service"
-    assert _ids(api.get("time_entries", params={"filter[status]": "1"})) == [approved]
-    assert _ids(api.get("time_entries", params={"filter[status]": "2"})) == [waiting]
-    assert _ids(api.get("time_entries", params={"filter[status]": "3"})) == [rejected]
+    assert ids(api.get("time_entries", params={"filter[status]": "1"})) == [approved]
+    assert ids(api.get("time_entries", params={"filter[status]": "2"})) == [waiting]
+    assert ids(api.get("time_entries", params={"filter[status]": "3"})) == [rejected]
     since = {"filter[updated_at][gt]": "2025-03-01T09:30:00Z"}
-    assert _ids(api.get("time_entries", params=since)) == [approved, rejected]
-    assert _ids(api.get("time_entries", params={"filter[updated_at][lt_eq]": "2025-03-01"})) == []
+    assert ids(api.get("time_entries", params=since)) == [approved, rejected]
+    assert ids(api.get("time_entries", params={"filter[updated_at][lt_eq]": "2025-03-01"})) == []
 
 
 def test_approve_and_unapprove_move_recognized_time_and_the_approver(
@@ -172,7 +174,7 @@ def test_approve_and_unapprove_move_recognized_time_and_the_approver(
 ) -> None:
     ada, boss = sandbox.add_person("Ada", "L"), sandbox.add_person("Grace", "H")
     sandbox.api_person_id = boss
-    _, service = _service(api, sandbox)
+    _, service = service_on_a_project(api, sandbox)
     entry = sandbox.add_time_entry(ada, service, "2025-03-03", 120, billable_time=90)
     approved = api.patch(f"time_entries/{entry}/approve", params={"include": "approver"}).json()["data"]
     assert approved["attributes"]["approved"] is True
@@ -193,7 +195,7 @@ def test_every_change_is_a_7_8_or_9_webhook_and_approval_is_an_update(
         transport=httpx.MockTransport(lambda r: seen.append(json.loads(r.content)) or httpx.Response(204)),
     )
     ada = sandbox.add_person("Ada", "L")
-    _, service = _service(api, sandbox)
+    _, service = service_on_a_project(api, sandbox)
     sandbox.deliver_pending()
     seen.clear()  # the set-up's own company and project events
     entry = _entry(api, ada, service, "2025-03-03", 30).json()["data"]["id"]
@@ -215,7 +217,7 @@ def test_every_change_is_a_7_8_or_9_webhook_and_approval_is_an_update(
 
 def test_sorted_pages_of_entries(api: httpx.Client, sandbox: ProductiveSandbox) -> None:
     ada = sandbox.add_person("Ada", "L")
-    _, service = _service(api, sandbox)
+    _, service = service_on_a_project(api, sandbox)
     days = [f"2025-03-{day:02d}" for day in (5, 1, 3, 2, 4)]
     by_day = {sandbox.add_time_entry(ada, service, day, 15): day for day in days}
     newest_first = sorted(by_day, key=by_day.__getitem__, reverse=True)
@@ -229,7 +231,7 @@ def test_writes_outside_the_documented_attributes_are_refused(
     api: httpx.Client, sandbox: ProductiveSandbox
 ) -> None:
     ada = sandbox.add_person("Ada", "L")
-    _, service = _service(api, sandbox)
+    _, service = service_on_a_project(api, sandbox)
     # approval is the approve action's, not an attribute a client writes
     assert _entry(api, ada, service, "2025-03-03", 30, approved=True).status_code == 400
     assert _entry(api, ada, service, "2025-03-03", "half an hour").status_code == 422
