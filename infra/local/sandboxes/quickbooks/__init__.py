@@ -8,13 +8,21 @@ Tests mount it with `httpx.WSGITransport`; the demo serves it on a loopback port
 |                  | rotating refresh tokens (100 days) | wrong client 401 `invalid_client` |
 | gate (app.py) | bearer tokens of one realm | bad bearer 401 (lowercase `fault`, 3200); |
 |               |                           | other realm 403 3100; 500/min, 10/s, 10 at once: 429 |
-| entities | Customer, Term, Item, Invoice: read, create, | the rest of QBO's entities: 404; |
-| (entities.py) | sparse/full update; Class, Department: read | Class/Department writes: 500 Unsupported |
+| entities | Customer, Term, Item, Invoice, Employee, | the rest of QBO's entities: 404; |
+| (entities.py) | TimeActivity: read, create, sparse/full update; | |
+|               | Class, Department: read | Class/Department writes: 500 Unsupported |
 | Customer | sub-customers, `requestid` replay (50 chars) | duplicate name 6240, stale SyncToken 5010, |
 | (customers.py) | | no SyncToken 2020, colon, currency change, |
 |                | | depth > 4: 6000, inactive parent 610 |
-| delete, void | Invoice `?operation=delete` / `void` | Customer, Item, Term delete: 500 Unsupported |
-| (writes.py) | | Operation (lists are made inactive) |
+| Employee | create, read, sparse/full update, query; | DisplayName taken by a customer, vendor or |
+| (time_activities.py) | `add_employee`, `add_vendor` helpers | employee 6240 (both ways); delete 500 |
+| TimeActivity | NameOf Employee/Vendor + its Ref, Customer/ | no NameOf / its Ref / Hours (nor Start+End) / |
+| (time_activities.py) | Item/Class/DepartmentRef named, Hours and | HourlyRate when Billable: 2020; bad NameOf or |
+|                      | Minutes or StartTime/EndTime, TxnDate today | BillableStatus 2170; unknown ref 2500, |
+|                      | by default; update, delete, query, batch, | inactive 610; Minutes > 59, End <= Start: |
+|                      | webhooks, `requestid` replay | 6000; stale SyncToken 5010; CDC: 400 |
+| delete, void | Invoice, TimeActivity `?operation=delete`, | Customer, Item, Term, Employee delete: 500 |
+| (writes.py)  | Invoice `void` | Unsupported Operation (lists are made inactive) |
 | Invoice | QBO-computed TotalAmt/Balance/subtotal, | unknown ref 2500, inactive 610, no Line 2020, |
 | (invoices.py) | TxnDate/DueDate (Term DueDays) | Amount != Qty*UnitPrice 6070, DocNumber > 21: 2050 |
 | query (query.py) | SELECT * / cols / count(*), WHERE = != < | parse errors 4000; unknown entity, property |
@@ -30,7 +38,9 @@ Tests mount it with `httpx.WSGITransport`; the demo serves it on a loopback port
 |               | `LocalEnvironment`): token lives, throttle | refresh token past 100 days: `invalid_grant` |
 |               | windows, MetaData times, CDC's 30 days | |
 
-Not modelled: accounts (an Item's IncomeAccountRef is required but not looked up), tax, payments.
+Not modelled: accounts (an Item's IncomeAccountRef is required but not looked up), tax, payments;
+Vendor is a name list for TimeActivity only (no /vendor route); a HasBeenBilled activity is not
+locked (Intuit's TimeActivity reference documents no such refusal).
 """
 
 from infra.local.sandboxes.quickbooks.app import (
