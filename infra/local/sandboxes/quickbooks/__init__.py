@@ -14,15 +14,16 @@ Tests mount it with `httpx.WSGITransport`; the demo serves it on a loopback port
 | Customer | sub-customers, `requestid` replay (50 chars) | duplicate name 6240, stale SyncToken 5010, |
 | (customers.py) | | no SyncToken 2020, colon, currency change, |
 |                | | depth > 4: 6000, inactive parent 610 |
-| Employee | create, read, sparse/full update, query; | DisplayName taken by a customer, vendor or |
-| (time_activities.py) | `add_employee`, `add_vendor` helpers | employee 6240 (both ways); delete 500 |
-| TimeActivity | NameOf Employee/Vendor + its Ref, Customer/ | no NameOf / its Ref / Hours (nor Start+End) / |
-| (time_activities.py) | Item/Class/DepartmentRef named, Hours and | HourlyRate when Billable: 2020; bad NameOf or |
-|                      | Minutes or StartTime/EndTime, TxnDate today | BillableStatus 2170; unknown ref 2500, |
-|                      | by default; update, delete, query, batch, | inactive 610; Minutes > 59, End <= Start: |
-|                      | webhooks, `requestid` replay | 6000; stale SyncToken 5010; CDC: 400 |
-| delete, void | Invoice, TimeActivity `?operation=delete`, | Customer, Item, Term, Employee delete: 500 |
-| (writes.py)  | Invoice `void` | Unsupported Operation (lists are made inactive) |
+| Employee | create, read, sparse/full update, query; | DisplayName used by a customer, vendor |
+| (time_activities.py) | `add_employee`, `add_vendor` | or employee: 6240 (both ways) |
+| TimeActivity | NameOf Employee/Vendor + its Ref; | no NameOf, its Ref, Hours (nor Start |
+| (time_activities.py) | Customer/Item/Class/DepartmentRef | and End), HourlyRate when Billable: |
+|     | named; Hours+Minutes or Start/EndTime; | 2020; bad NameOf, BillableStatus 2170; |
+|     | TxnDate today by default; update, | unknown ref 2500, inactive 610; |
+|     | delete, query, batch, webhooks, | Minutes > 59, End <= Start: 6000; |
+|     | `requestid` replay | stale SyncToken 5010; CDC: 400 |
+| delete, void | Invoice, TimeActivity `?operation=delete`, | Customer, Item, Term, Employee delete: |
+| (writes.py)  | Invoice `void` | 500 Unsupported Operation (lists are made inactive) |
 | Invoice | QBO-computed TotalAmt/Balance/subtotal, | unknown ref 2500, inactive 610, no Line 2020, |
 | (invoices.py) | TxnDate/DueDate (Term DueDays) | Amount != Qty*UnitPrice 6070, DocNumber > 21: 2050 |
 | query (query.py) | SELECT * / cols / count(*), WHERE = != < | parse errors 4000; unknown entity, property |

@@ -20,7 +20,12 @@ from typing import Any
 
 from infra.local.sandboxes.quickbooks.company import COMPANY_TZ, Company
 from infra.local.sandboxes.quickbooks.customers import check_name, derived_name
-from infra.local.sandboxes.quickbooks.faults import business_rule, fault, invalid_property, required_missing
+from infra.local.sandboxes.quickbooks.faults import (
+    business_rule,
+    invalid_enumeration,
+    invalid_property,
+    required_missing,
+)
 from infra.local.sandboxes.quickbooks.invoices import reference
 
 NAME_OF = {"Employee": "EmployeeRef", "Vendor": "VendorRef"}
@@ -124,14 +129,7 @@ def check_time_activity(company: Company, fields: dict[str, Any], own_id: str | 
     if not name_of:
         raise required_missing("Required parameter NameOf is missing in the request", "NameOf")
     if name_of not in NAME_OF:
-        raise fault(
-            400,
-            "2170",
-            "Invalid Enumeration",
-            f"Invalid Enumeration : {name_of} is not a valid NameOf (Employee, Vendor)",
-            "ValidationFault",
-            "NameOf",
-        )
+        raise invalid_enumeration(name_of, "NameOf", "Employee, Vendor", "NameOf")
     person_key = NAME_OF[str(name_of)]
     if not fields.get(person_key):
         raise required_missing(
@@ -144,14 +142,7 @@ def check_time_activity(company: Company, fields: dict[str, Any], own_id: str | 
             resolved[key] = _named_ref(company, entity, fields[key], key)
     status = fields.get("BillableStatus", "NotBillable")
     if status not in BILLABLE_STATUSES:
-        raise fault(
-            400,
-            "2170",
-            "Invalid Enumeration",
-            f"Invalid Enumeration : {status} is not a valid BillableStatus ({', '.join(BILLABLE_STATUSES)})",
-            "ValidationFault",
-            "BillableStatus",
-        )
+        raise invalid_enumeration(status, "BillableStatus", ", ".join(BILLABLE_STATUSES), "BillableStatus")
     hourly_rate = _rate(fields, "HourlyRate")
     if status == "Billable" and hourly_rate is None:
         raise required_missing(
