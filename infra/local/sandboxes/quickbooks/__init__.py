@@ -8,13 +8,22 @@ Tests mount it with `httpx.WSGITransport`; the demo serves it on a loopback port
 |                  | rotating refresh tokens (100 days) | wrong client 401 `invalid_client` |
 | gate (app.py) | bearer tokens of one realm | bad bearer 401 (lowercase `fault`, 3200); |
 |               |                           | other realm 403 3100; 500/min, 10/s, 10 at once: 429 |
-| entities | Customer, Term, Item, Invoice: read, create, | the rest of QBO's entities: 404; |
-| (entities.py) | sparse/full update; Class, Department: read | Class/Department writes: 500 Unsupported |
+| entities | Customer, Term, Item, Invoice, Employee, | the rest of QBO's entities: 404; |
+| (entities.py) | TimeActivity: read, create, sparse/full update; | |
+|               | Class, Department: read | Class/Department writes: 500 Unsupported |
 | Customer | sub-customers, `requestid` replay (50 chars) | duplicate name 6240, stale SyncToken 5010, |
 | (customers.py) | | no SyncToken 2020, colon, currency change, |
 |                | | depth > 4: 6000, inactive parent 610 |
-| delete, void | Invoice `?operation=delete` / `void` | Customer, Item, Term delete: 500 Unsupported |
-| (writes.py) | | Operation (lists are made inactive) |
+| Employee | create, read, sparse/full update, query; | DisplayName used by a customer, vendor |
+| (time_activities.py) | `add_employee`, `add_vendor` | or employee: 6240 (both ways) |
+| TimeActivity | NameOf Employee/Vendor + its Ref; | no NameOf, its Ref, Hours (nor Start |
+| (time_activities.py) | Customer/Item/Class/DepartmentRef | and End), HourlyRate when Billable: |
+|     | named; Hours+Minutes or Start/EndTime; | 2020; bad NameOf, BillableStatus 2170; |
+|     | TxnDate today by default; update, | unknown ref 2500, inactive 610; |
+|     | delete, query, batch, webhooks, | Minutes > 59, End <= Start: 6000; |
+|     | `requestid` replay | stale SyncToken 5010; CDC: 400 |
+| delete, void | Invoice, TimeActivity `?operation=delete`, | Customer, Item, Term, Employee delete: |
+| (writes.py)  | Invoice `void` | 500 Unsupported Operation (lists are made inactive) |
 | Invoice | QBO-computed TotalAmt/Balance/subtotal, | unknown ref 2500, inactive 610, no Line 2020, |
 | (invoices.py) | TxnDate/DueDate (Term DueDays) | Amount != Qty*UnitPrice 6070, DocNumber > 21: 2050 |
 | query (query.py) | SELECT * / cols / count(*), WHERE = != < | parse errors 4000; unknown entity, property |
@@ -30,7 +39,9 @@ Tests mount it with `httpx.WSGITransport`; the demo serves it on a loopback port
 |               | `LocalEnvironment`): token lives, throttle | refresh token past 100 days: `invalid_grant` |
 |               | windows, MetaData times, CDC's 30 days | |
 
-Not modelled: accounts (an Item's IncomeAccountRef is required but not looked up), tax, payments.
+Not modelled: accounts (an Item's IncomeAccountRef is required but not looked up), tax, payments;
+Vendor is a name list for TimeActivity only (no /vendor route); a HasBeenBilled activity is not
+locked (Intuit's TimeActivity reference documents no such refusal).
 """
 
 from infra.local.sandboxes.quickbooks.app import (

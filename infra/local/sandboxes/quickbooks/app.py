@@ -14,7 +14,7 @@ import httpx
 from werkzeug.wrappers import Request, Response
 
 from infra.local.sandboxes.kit import FaultSwitch, InFlight, RateWindows, Subscriber, Window
-from infra.local.sandboxes.quickbooks import batch, customers, lists
+from infra.local.sandboxes.quickbooks import batch, customers, lists, time_activities
 from infra.local.sandboxes.quickbooks.cdc import change_data_capture
 from infra.local.sandboxes.quickbooks.company import Company
 from infra.local.sandboxes.quickbooks.entities import entity
@@ -208,6 +208,24 @@ class QuickBooksSandbox:
             return lists.add_tracking(
                 self.company, "Department", name, active=active, record_id=department_id
             )
+
+    def add_employee(self, display_name: str, *, active: bool = True) -> str:
+        """An Employee on the company's payroll list (Payroll > Employees); returns its Id.
+
+        Its DisplayName shares one namespace with customers and vendors (6240 on a clash).
+        """
+        with self._lock:
+            return time_activities.add_name(self.company, "Employee", display_name, active=active)
+
+    def add_vendor(self, display_name: str, *, active: bool = True) -> str:
+        """A Vendor (a contractor whose time a TimeActivity with NameOf Vendor records); returns its Id."""
+        with self._lock:
+            return time_activities.add_name(self.company, "Vendor", display_name, active=active)
+
+    def time_activity(self, activity_id: str) -> dict[str, Any]:
+        """A copy of the stored TimeActivity (KeyError when absent)."""
+        with self._lock:
+            return copy.deepcopy(self.company.table("TimeActivity")[activity_id])
 
     def set_class_active(self, class_id: str, active: bool) -> None:
         """The bookkeeper makes a Class inactive (Settings > All lists > Classes) or active again."""

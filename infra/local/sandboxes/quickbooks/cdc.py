@@ -45,7 +45,7 @@ def _entities(text: str | None) -> list[str]:
         raise required_missing("Required parameter entities is missing in the request", "entities")
     names: list[str] = []
     for raw in (part.strip() for part in text.split(",")):
-        spec = entity(raw)
+        spec = None if raw.casefold() in NOT_FOR_CDC else entity(raw)
         if spec is None:
             reason = (
                 "is not supported by ChangeDataCapture" if raw.casefold() in NOT_FOR_CDC else "is not served"

@@ -14,6 +14,8 @@ from infra.local.sandboxes.quickbooks.faults import business_rule, fault, not_fo
 # Sub-customers nest at most four levels below a top-level customer (five names in a
 # FullyQualifiedName). https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer
 MAX_LEVEL = 4
+# The name lists whose DisplayNames share one namespace.
+NAME_LISTS = ("Customer", "Vendor", "Employee")
 CURRENCY_NAMES = {
     "USD": "United States Dollar",
     "EUR": "Euro",
@@ -70,8 +72,12 @@ def derived_name(body: Mapping[str, Any]) -> str:
     return " ".join(part for part in parts if part)
 
 
-def check_name(company: Company, name: str, own_id: str | None) -> None:
-    """Required, no colon, unique across customers (case-insensitive): 2020, 6000, 6240."""
+def check_name(company: Company, name: str, own_id: str | None, own_entity: str = "Customer") -> None:
+    """Required, no colon, unique across the name lists (case-insensitive): 2020, 6000, 6240.
+
+    "The DisplayName attribute ... must be unique across all Customer, Employee, and Vendor objects":
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/employee
+    """
     if not name:
         raise required_missing(
             "Required parameter DisplayName (or Title, GivenName, MiddleName, FamilyName, Suffix) "
@@ -81,8 +87,14 @@ def check_name(company: Company, name: str, own_id: str | None) -> None:
     if ":" in name:
         raise business_rule("A name cannot contain a colon (:).", "DisplayName")
     folded = name.casefold()
-    for other in company.table("Customer").values():
-        if other["Id"] != own_id and str(other.get("DisplayName", "")).casefold() == folded:
+    others = (
+        other
+        for kind in NAME_LISTS
+        for other in company.table(kind).values()
+        if (kind, other["Id"]) != (own_entity, own_id)
+    )
+    for other in others:
+        if str(other.get("DisplayName", "")).casefold() == folded:
             raise fault(
                 400,
                 "6240",

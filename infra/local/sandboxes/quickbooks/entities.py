@@ -4,7 +4,8 @@ Per entity, Intuit's API reference lists its attributes and operations:
 https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer (no delete:
 "make inactive" instead), .../all-entities/item and .../all-entities/term (lists: no delete either),
 .../all-entities/class, .../all-entities/department, and .../all-entities/invoice (create, read,
-sparse/full update, delete, void). ChangeDataCapture serves every entity except JournalCode,
+sparse/full update, delete, void), then Employee and TimeActivity (time_activities.py).
+ChangeDataCapture serves every entity except JournalCode,
 TimeActivity, TaxAgency, TaxCode and TaxRate:
 https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture
 """
@@ -83,10 +84,30 @@ ENTITIES: tuple[EntitySpec, ...] = (
         writable=True,
         deletable=True,
     ),
+    # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/employee (no
+    # delete: an employee is made inactive)
+    _spec(
+        "Employee",
+        "DisplayName Title GivenName MiddleName FamilyName Suffix PrintOnCheckName Active PrimaryPhone "
+        "Mobile PrimaryEmailAddr PrimaryAddr EmployeeNumber SSN BillableTime BillRate CostRate HiredDate "
+        "ReleasedDate BirthDate Gender Organization V4IDPseudonym",
+        writable=True,
+        deletable=False,
+    ),
+    # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/timeactivity
+    # (create, read, sparse/full update, delete, query)
+    _spec(
+        "TimeActivity",
+        "TxnDate NameOf EmployeeRef VendorRef OtherNameRef CustomerRef ProjectRef ItemRef ClassRef "
+        "DepartmentRef PayrollItemRef BillableStatus Taxable HourlyRate CostRate Hours Minutes BreakHours "
+        "BreakMinutes StartTime EndTime Description TimeZone",
+        writable=True,
+        deletable=True,
+    ),
 )
 BY_NAME = {spec.name.casefold(): spec for spec in ENTITIES}
 # Entities a CDC request may name that exist in QBO but are not kept by this twin are refused as
-# not served; these five QBO itself refuses for CDC.
+# not served; these five QBO itself refuses for CDC (TimeActivity too, though the twin serves it).
 NOT_FOR_CDC = frozenset({"journalcode", "timeactivity", "taxagency", "taxcode", "taxrate"})
 
 

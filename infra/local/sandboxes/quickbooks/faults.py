@@ -65,6 +65,18 @@ def required_missing(detail: str, element: str) -> Fault:
     return fault(400, "2020", REQUIRED_MISSING, detail, "ValidationFault", element)
 
 
+def invalid_enumeration(value: object, what: str, allowed: str, element: str) -> Fault:
+    """2170 Invalid Enumeration: a value outside the documented set (`allowed` lists it)."""
+    return fault(
+        400,
+        "2170",
+        "Invalid Enumeration",
+        f"Invalid Enumeration : {value} is not a valid {what} ({allowed})",
+        "ValidationFault",
+        element,
+    )
+
+
 def business_rule(detail: str, element: str = "") -> Fault:
     """6000 A business validation error (the Detail says which rule)."""
     return fault(

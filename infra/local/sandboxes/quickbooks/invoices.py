@@ -37,7 +37,7 @@ def _json_number(value: Decimal) -> int | float:
     return int(exact) if exact == exact.to_integral_value() else float(exact)
 
 
-def _reference(company: Company, entity: str, ref: Any, element: str) -> dict[str, Any]:
+def reference(company: Company, entity: str, ref: Any, element: str) -> dict[str, Any]:
     """The active object a reference names: 2500 Invalid Reference Id when unknown, 610 when inactive.
 
     https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes
@@ -80,7 +80,7 @@ def _lines(company: Company, lines: Any) -> tuple[list[dict[str, Any]], Decimal]
                 )
             amount = _money(line["Amount"], "Line.Amount")
             if "ItemRef" in detail:
-                item = _reference(company, "Item", detail["ItemRef"], "Line.SalesItemLineDetail.ItemRef")
+                item = reference(company, "Item", detail["ItemRef"], "Line.SalesItemLineDetail.ItemRef")
                 detail["ItemRef"] = {"value": item["Id"], "name": item["Name"]}
             if "Qty" in detail and "UnitPrice" in detail:
                 expected = _money(detail["Qty"], "Qty") * _money(detail["UnitPrice"], "UnitPrice")
@@ -107,7 +107,7 @@ def check_invoice(company: Company, fields: dict[str, Any], own_id: str | None) 
     del own_id  # no rule compares an invoice with the others
     if not fields.get("CustomerRef"):
         raise required_missing("Required parameter CustomerRef is missing in the request", "CustomerRef")
-    customer = _reference(company, "Customer", fields["CustomerRef"], "CustomerRef")
+    customer = reference(company, "Customer", fields["CustomerRef"], "CustomerRef")
     doc_number = fields.get("DocNumber")
     if doc_number is not None and (not isinstance(doc_number, str) or len(doc_number) > MAX_DOC_NUMBER):
         raise fault(

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from infra.local.sandboxes.quickbooks.company import Company
-from infra.local.sandboxes.quickbooks.faults import fault, invalid_property, required_missing
+from infra.local.sandboxes.quickbooks.faults import (
+    fault,
+    invalid_enumeration,
+    invalid_property,
+    required_missing,
+)
 
 TRACKING = ("Class", "Department")
 
@@ -81,14 +86,7 @@ def check_item(company: Company, fields: dict[str, Any], own_id: str | None) -> 
     name = _unique_name(company, "Item", fields.get("Name"), own_id)
     kind = fields.get("Type", "Service")
     if kind not in ITEM_TYPES:
-        raise fault(
-            400,
-            "2170",
-            "Invalid Enumeration",
-            f"Invalid Enumeration : {kind} is not a valid Item Type ({', '.join(sorted(ITEM_TYPES))})",
-            "ValidationFault",
-            "Type",
-        )
+        raise invalid_enumeration(kind, "Item Type", ", ".join(sorted(ITEM_TYPES)), "Type")
     if not (fields.get("IncomeAccountRef") or {}).get("value"):
         raise required_missing(
             "Required parameter IncomeAccountRef is missing in the request: an item needs an income account",

@@ -10,7 +10,7 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from infra.local.sandboxes.quickbooks import customers, invoices, lists
+from infra.local.sandboxes.quickbooks import customers, invoices, lists, time_activities
 from infra.local.sandboxes.quickbooks.company import Company
 from infra.local.sandboxes.quickbooks.entities import EntitySpec
 from infra.local.sandboxes.quickbooks.faults import Fault, fault, required_missing
@@ -20,6 +20,8 @@ _CHECKS: dict[str, Check] = {
     "Term": lists.check_term,
     "Item": lists.check_item,
     "Invoice": invoices.check_invoice,
+    "Employee": time_activities.check_employee,
+    "TimeActivity": time_activities.check_time_activity,
 }
 _SYSTEM = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse"})
 # Properties QBO computes: what a client sends for them is overwritten.
