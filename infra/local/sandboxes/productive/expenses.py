@@ -12,7 +12,6 @@ Rejection (3) and auto-approval (4) happen in the app: `reject_expense` plays th
 from __future__ import annotations
 
 import copy
-import threading
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -28,15 +27,6 @@ EXPENSE_WRITABLE = frozenset({"name", "date", "amount", "billable_amount", "curr
 
 class Expenses(EngagementWrites):
     """Expenses, mixed into the sandbox that owns the stores, the clock and the webhooks."""
-
-    _lock: threading.RLock
-    api_person_id: str | None = None
-
-    def _list_resources(self, kind: str, request: Request) -> Response:
-        raise NotImplementedError
-
-    def _single(self, kind: str, resource_id: str, request: Request) -> Response:
-        raise NotImplementedError
 
     def expenses(self) -> list[dict[str, Any]]:
         """Every stored expense (copies), in id order."""

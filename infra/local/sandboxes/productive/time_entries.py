@@ -14,7 +14,6 @@ there is no "approved" event, so an approval arrives as an ordinary "updated".
 from __future__ import annotations
 
 import copy
-import threading
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -33,16 +32,6 @@ ACTIONS = frozenset({"approve", "unapprove", "reject", "unreject"})
 
 class TimeEntries(EngagementWrites):
     """People and time entries, mixed into the sandbox that owns the stores, the clock and the webhooks."""
-
-    _lock: threading.RLock
-    # The person the API token belongs to: the approver of approvals made through the API.
-    api_person_id: str | None = None
-
-    def _list_resources(self, kind: str, request: Request) -> Response:
-        raise NotImplementedError
-
-    def _single(self, kind: str, resource_id: str, request: Request) -> Response:
-        raise NotImplementedError
 
     # --- control API ------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import httpx
 
 from infra.local.sandboxes.productive import ProductiveSandbox
 from tests.local.sandboxes.productive.test_listing import documented
-from tests.local.sandboxes.productive.test_time_entries import ids, service_on_a_project
+from tests.local.sandboxes.productive.test_time_entries import hooked, ids, service_on_a_project
 
 
 def _expense(api: httpx.Client, person: str, service: str, **attributes: Any) -> httpx.Response:
@@ -39,11 +39,7 @@ def _expense(api: httpx.Client, person: str, service: str, **attributes: Any) ->
 def test_an_expense_waits_for_approval_and_approval_is_an_updated_webhook(
     api: httpx.Client, sandbox: ProductiveSandbox
 ) -> None:
-    seen: list[dict[str, Any]] = []
-    sandbox.subscribe(
-        "http://hub/hook",
-        transport=httpx.MockTransport(lambda r: seen.append(json.loads(r.content)) or httpx.Response(204)),
-    )
+    seen = hooked(sandbox)
     ada, boss = sandbox.add_person("Ada", "L"), sandbox.add_person("Grace", "H")
     sandbox.api_person_id = boss
     _, service = service_on_a_project(api, sandbox)

@@ -70,6 +70,16 @@ def _entry(
     return api.post("time_entries", content=json.dumps(body))
 
 
+def hooked(sandbox: ProductiveSandbox) -> list[dict[str, Any]]:
+    """The webhook bodies a subscribed hub receives, appended as they arrive."""
+    seen: list[dict[str, Any]] = []
+    sandbox.subscribe(
+        "http://hub/hook",
+        transport=httpx.MockTransport(lambda r: seen.append(json.loads(r.content)) or httpx.Response(204)),
+    )
+    return seen
+
+
 def ids(answer: httpx.Response) -> list[str]:
     assert answer.status_code == 200, answer.text
     return [row["id"] for row in answer.json()["data"]]
@@ -189,11 +199,7 @@ def test_approve_and_unapprove_move_recognized_time_and_the_approver(
 def test_every_change_is_a_7_8_or_9_webhook_and_approval_is_an_update(
     api: httpx.Client, sandbox: ProductiveSandbox
 ) -> None:
-    seen: list[dict[str, Any]] = []
-    sandbox.subscribe(
-        "http://hub/hook",
-        transport=httpx.MockTransport(lambda r: seen.append(json.loads(r.content)) or httpx.Response(204)),
-    )
+    seen = hooked(sandbox)
     ada = sandbox.add_person("Ada", "L")
     _, service = service_on_a_project(api, sandbox)
     sandbox.deliver_pending()
