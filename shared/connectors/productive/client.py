@@ -1,10 +1,11 @@
-"""Productive.io REST client (companies, projects, budgets, services): one method per endpoint."""
+"""Productive.io REST client (companies, projects, budgets, services, time, expenses), one method each."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -12,6 +13,16 @@ from pydantic import ValidationError
 
 from shared.connectors.http import VendorHttp
 from shared.connectors.productive.connection import ProductiveConnection
+from shared.connectors.productive.delivery import (
+    ExpenseApprovalStatus,
+    ExpenseDocument,
+    ExpensePage,
+    ExpenseResource,
+    TimeEntryDocument,
+    TimeEntryPage,
+    TimeEntryResource,
+    TimeEntryStatus,
+)
 from shared.connectors.productive.schemas import (
     CompanyDocument,
     CompanyListDocument,
@@ -39,6 +50,10 @@ if TYPE_CHECKING:
 # https://developer.productive.io/ "Content Negotiation": "Content-Type header must be set to
 # application/vnd.api+json ... When Content-Type is not set as described, API will return 415".
 JSON_API = "application/vnd.api+json"
+# https://developer.productive.io/guides/pagination: page[size] "30 by default", at most 200.
+MAX_PAGE_SIZE = 200
+# Relationship ids come only when included (https://developer.productive.io/resource_representation.html).
+DELIVERY_INCLUDE = "person,service,approver"
 
 
 def organization_limits(connection: ProductiveConnection) -> tuple[RateLimit, RateLimit]:
@@ -387,3 +402,87 @@ class ProductiveClient:
             "POST", "service_types", ServiceTypeDocument, "service_types", {"name": name}
         )
         return kind
+
+    # --- time entries and expenses (read only) ----------------------------------------------------
+
+    def _pages(self, path: str, params: Mapping[str, str], model: type[Any], page_size: int) -> Iterator[Any]:
+        """Every page of one listing at `page_size`, following `meta.total_pages` (one call a page)."""
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, not {page_size}")
+        page = 1
+        while True:
+            query = {**params, "page[number]": str(page), "page[size]": str(page_size)}
+            document = self._parse(self.http.request("GET", path, params=query), model)
+            yield document
+            if page >= document.meta.total_pages or not document.data:
+                return
+            page += 1
+
+    # https://developer.productive.io/time_entries.html "GET /api/v2/time_entries": filters
+    # updated_at (gt_eq), status (1 approved, 2 unapproved, 3 rejected), project_id; sort updated_at.
+    def time_entries(
+        self,
+        *,
+        updated_since: datetime | None = None,
+        status: TimeEntryStatus | None = None,
+        project_id: str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[TimeEntryResource]:
+        """Every time entry matching the filters, newest change first, with person/service/approver ids.
+
+        Newest first so an entry changed while the pages are read moves to the front: it may be seen
+        twice, but no other entry is pushed past a page boundary and skipped.
+        """
+        params = {"sort": "-updated_at", "include": DELIVERY_INCLUDE}
+        if updated_since is not None:
+            params["filter[updated_at][gt_eq]"] = _iso(updated_since)
+        if status is not None:
+            params["filter[status]"] = str(int(status))
+        if project_id is not None:
+            params["filter[project_id]"] = project_id
+        for document in self._pages("time_entries", params, TimeEntryPage, page_size):
+            yield from document.data
+
+    # https://developer.productive.io/time_entries.html "GET /api/v2/time_entries/{id}"
+    def time_entry(self, entry_id: str) -> TimeEntryResource:
+        """One time entry by id; NotFoundError when Productive answers 404."""
+        response = self.http.request("GET", f"time_entries/{entry_id}", params={"include": DELIVERY_INCLUDE})
+        document: TimeEntryDocument = self._parse(response, TimeEntryDocument)
+        return document.data
+
+    # https://developer-staging.productive.io/expenses.html "GET /api/v2/expenses": filters
+    # approval_status, project_id (no updated_at filter documented); sort updated_at.
+    def expenses(
+        self,
+        *,
+        updated_since: datetime | None = None,
+        approval_status: ExpenseApprovalStatus | None = None,
+        project_id: str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[ExpenseResource]:
+        """Every expense matching the filters, newest change first; `updated_since` stops the paging
+        at the first older one (the endpoint documents no updated_at filter)."""
+        params = {"sort": "-updated_at", "include": DELIVERY_INCLUDE}
+        if approval_status is not None:
+            params["filter[approval_status]"] = str(int(approval_status))
+        if project_id is not None:
+            params["filter[project_id]"] = project_id
+        for document in self._pages("expenses", params, ExpensePage, page_size):
+            for expense in document.data:
+                if updated_since is not None and expense.attributes.updated_at < updated_since:
+                    return
+                yield expense
+
+    # https://developer.productive.io/reference/resources/expenses "GET /api/v2/expenses/{id}"
+    def expense(self, expense_id: str) -> ExpenseResource:
+        """One expense by id; NotFoundError when Productive answers 404."""
+        response = self.http.request("GET", f"expenses/{expense_id}", params={"include": DELIVERY_INCLUDE})
+        document: ExpenseDocument = self._parse(response, ExpenseDocument)
+        return document.data
+
+
+def _iso(moment: datetime) -> str:
+    """An aware moment as the ISO 8601 UTC text Productive's filters take; a naive one is refused."""
+    if moment.tzinfo is None:
+        raise ValueError("updated_since must be timezone-aware")
+    return moment.astimezone(UTC).isoformat()
