@@ -22,7 +22,7 @@ _INACTIVE = (
 )
 
 
-def _money(value: Any, element: str) -> Decimal:
+def money(value: Any, element: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise invalid_property(f"Property Name:{element} must be a number", element)
     try:
@@ -31,7 +31,7 @@ def _money(value: Any, element: str) -> Decimal:
         raise invalid_property(f"Property Name:{element} must be a number", element) from None
 
 
-def _json_number(value: Decimal) -> int | float:
+def json_number(value: Decimal) -> int | float:
     """A JSON number as QBO writes amounts (337.5, 100)."""
     exact = value.quantize(_CENT, ROUND_HALF_UP)
     return int(exact) if exact == exact.to_integral_value() else float(exact)
@@ -78,12 +78,12 @@ def _lines(company: Company, lines: Any) -> tuple[list[dict[str, Any]], Decimal]
                 raise required_missing(
                     "Required parameter Line.Amount is missing in the request", "Line.Amount"
                 )
-            amount = _money(line["Amount"], "Line.Amount")
+            amount = money(line["Amount"], "Line.Amount")
             if "ItemRef" in detail:
                 item = reference(company, "Item", detail["ItemRef"], "Line.SalesItemLineDetail.ItemRef")
                 detail["ItemRef"] = {"value": item["Id"], "name": item["Name"]}
             if "Qty" in detail and "UnitPrice" in detail:
-                expected = _money(detail["Qty"], "Qty") * _money(detail["UnitPrice"], "UnitPrice")
+                expected = money(detail["Qty"], "Qty") * money(detail["UnitPrice"], "UnitPrice")
                 if expected.quantize(_CENT, ROUND_HALF_UP) != amount.quantize(_CENT, ROUND_HALF_UP):
                     raise fault(
                         400,
@@ -93,11 +93,11 @@ def _lines(company: Company, lines: Any) -> tuple[list[dict[str, Any]], Decimal]
                         "ValidationFault",
                         "Line.Amount",
                     )
-            kept.update(Amount=_json_number(amount), SalesItemLineDetail=detail)
+            kept.update(Amount=json_number(amount), SalesItemLineDetail=detail)
             total += amount
         priced.append({"Id": str(number), "LineNum": number, **kept})
     priced.append(
-        {"Amount": _json_number(total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
+        {"Amount": json_number(total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
     )
     return priced, total
 
@@ -135,8 +135,8 @@ def check_invoice(company: Company, fields: dict[str, Any], own_id: str | None) 
         "TxnDate": txn_date,
         "DueDate": due,
         "Line": lines,
-        "TotalAmt": _json_number(total),
-        "Balance": _json_number(total),
+        "TotalAmt": json_number(total),
+        "Balance": json_number(total),
         "TxnTaxDetail": {"TotalTax": 0},
     }
 
