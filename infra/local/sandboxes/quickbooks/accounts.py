@@ -19,8 +19,9 @@ from infra.local.sandboxes.quickbooks.company import Company
 from infra.local.sandboxes.quickbooks.faults import invalid_enumeration, invalid_property, required_missing
 from infra.local.sandboxes.quickbooks.lists import unique_name
 
-# AccountType -> (Classification, its AccountSubType values, the sub-type QBO picks when none is sent).
-# The values are the reference's AccountType and AccountSubType enumerations, for the types served.
+# AccountType -> (Classification, its AccountSubType values; the first is the one given when none is
+# sent). Values from the reference's AccountType and AccountSubType enumerations: the common sub-types
+# of each type, not all of them (a documented sub-type left out is refused 2170 here).
 ACCOUNT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "Bank": (
         "Asset",
