@@ -1,4 +1,4 @@
-"""A local twin of Productive.io (companies, projects, budgets, services) with signed webhooks.
+"""A local twin of Productive.io (companies, projects, budgets, services, time, expenses), signed webhooks.
 
 It speaks the protocol documented at https://developer.productive.io/. Tests mount it with
 `httpx.WSGITransport`; the demo serves it on a loopback port.
@@ -13,6 +13,18 @@ It speaks the protocol documented at https://developer.productive.io/. Tests mou
 | projects, deals, | copy from template, archive/restore, budgets | missing required attributes or |
 | services, types | (deals `budget: true`), close/open, services | relationships 422; unknown attribute 400 |
 |  (engagements.py) | | |
+| people, | people: list, read (added with `add_person`); time | missing person, service, date or |
+| time entries | entries: list, read, create, edit, delete, approve/ | time 422 "can't be blank"; unknown |
+| (time_entries.py) | unapprove, reject/unreject (events 7, 8, 9; an | attribute 400; unknown or |
+|                   | approval is an "updated"); `recognized_time` 0 | non-numeric page / filter 400 |
+|                   | until approved; filters person/service/project/ | |
+|                   | task/approver_id, date, after, before, status, | |
+|                   | invoiced, updated_at[gt/gt_eq/lt/lt_eq]; sort | |
+|                   | date, updated_at | |
+| expenses | list, read, create, edit, delete, approve/unapprove | missing name, date, amount, currency, |
+| (expenses.py) | (`approval_status` 1/2; 3 via `reject_expense`), | person or service 422; unknown |
+|               | events 21, 22, 23; filters person/service/project, | attribute 400 |
+|               | approval_status, date_after, date_before | |
 | filters (filters.py) | `filter[name][eq, not_eq, contains, not_contain]` | 400 "Unsupported |
 |                      | as each endpoint documents them | Filter" (even when nothing would match) |
 | sort (listing.py) | `sort=a,-b` on the endpoint's sort params | unknown param 400 "Unsupported Sort" |
@@ -35,7 +47,13 @@ from infra.local.sandboxes.productive.app import (
 )
 from infra.local.sandboxes.productive.engagements import EVENT_PROJECT_CREATED, EVENT_PROJECT_UPDATED
 from infra.local.sandboxes.productive.errors import JSON_API
+from infra.local.sandboxes.productive.expenses import EVENT_EXPENSE_CREATED, EVENT_EXPENSE_UPDATED
 from infra.local.sandboxes.productive.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from infra.local.sandboxes.productive.time_entries import (
+    EVENT_TIME_ENTRY_CREATED,
+    EVENT_TIME_ENTRY_DELETED,
+    EVENT_TIME_ENTRY_UPDATED,
+)
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -43,8 +61,13 @@ __all__ = [
     "EVENT_COMPANY_ARCHIVED",
     "EVENT_COMPANY_CREATED",
     "EVENT_COMPANY_UPDATED",
+    "EVENT_EXPENSE_CREATED",
+    "EVENT_EXPENSE_UPDATED",
     "EVENT_PROJECT_CREATED",
     "EVENT_PROJECT_UPDATED",
+    "EVENT_TIME_ENTRY_CREATED",
+    "EVENT_TIME_ENTRY_DELETED",
+    "EVENT_TIME_ENTRY_UPDATED",
     "JSON_API",
     "MAX_PAGE_SIZE",
     "RATE_LIMITS",

@@ -26,9 +26,10 @@ from infra.local.sandboxes.kit import (
     delivered,
 )
 from infra.local.sandboxes.productive import filters, listing
-from infra.local.sandboxes.productive.engagements import EngagementWrites
 from infra.local.sandboxes.productive.errors import JSON_API, ApiError, json_response
+from infra.local.sandboxes.productive.expenses import Expenses
 from infra.local.sandboxes.productive.filters import related as _related
+from infra.local.sandboxes.productive.time_entries import TIME_RESOURCES, TimeEntries
 
 # https://developer.productive.io/guides/rate-limits
 RATE_LIMITS: tuple[tuple[int, float], ...] = ((100, 10.0), (4000, 1800.0))
@@ -66,7 +67,7 @@ class _Subscription:
     outbox: Outbox[bytes] = field(default_factory=Outbox)
 
 
-class ProductiveSandbox(EngagementWrites):
+class ProductiveSandbox(TimeEntries, Expenses):
     """WSGI twin of Productive's companies endpoints, with a thread-safe Python control API."""
 
     def __init__(
@@ -84,7 +85,10 @@ class ProductiveSandbox(EngagementWrites):
         self._lock = threading.RLock()
         self._companies: dict[str, dict[str, Any]] = {}
         # projects (templates included), deals/budgets, services, service types; ids share one counter
-        self._store: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in ENGAGEMENT_RESOURCES}
+        # ..., people and time entries
+        self._store: dict[str, dict[str, dict[str, Any]]] = {
+            kind: {} for kind in (*ENGAGEMENT_RESOURCES, *TIME_RESOURCES, "expenses")
+        }
         self._ids = itertools.count(1)
         self._subscriptions: list[_Subscription] = []
         self._faults = FaultSwitch()
@@ -185,7 +189,7 @@ class ProductiveSandbox(EngagementWrites):
             return template_id
 
     def subscribe(self, url: str, *, transport: httpx.BaseTransport | None = None) -> None:
-        """Register a webhook target for company events (29, 30, 31) and project events (5, 10)."""
+        """Register a webhook target for company (29-31), project (5, 10) and time entry (7-9) events."""
         with self._lock:
             self._subscriptions.append(_Subscription(Subscriber(url, transport)))
 
@@ -300,6 +304,11 @@ class ProductiveSandbox(EngagementWrites):
             content_type = request.headers.get("Content-Type", "")
             if content_type.split(";")[0].strip() != JSON_API:
                 raise ApiError(415, "Unsupported Media Type", f"Content-Type must be {JSON_API}")
+        if "expenses" in parts:
+            return self._expense_route(parts[parts.index("expenses") + 1 :], method, request)
+        for kind in TIME_RESOURCES:
+            if kind in parts:
+                return self._time_route(kind, parts[parts.index(kind) + 1 :], method, request)
         for kind in ENGAGEMENT_RESOURCES:
             if kind in parts:
                 return self._engagement_route(kind, parts[parts.index(kind) + 1 :], method, request)
@@ -448,7 +457,7 @@ class ProductiveSandbox(EngagementWrites):
         if not tail and method == "GET":
             return self._list_resources(kind, request)
         if len(tail) == 1 and method == "GET":
-            return json_response(listing.single(kind, request, self._get(kind, tail[0]), self._lookup))
+            return self._single(kind, tail[0], request)
         if kind == "projects" and tail == ["copy"] and method == "POST":
             return self._copy_project(request)
         if kind in {"deals", "services", "service_types"} and not tail and method == "POST":
@@ -464,9 +473,13 @@ class ProductiveSandbox(EngagementWrites):
     def _get(self, kind: str, resource_id: str) -> dict[str, Any]:
         found = self._store[kind].get(resource_id)
         if found is None:
-            label = kind[:-1].replace("_", " ").capitalize()
+            label = {"people": "Person"}.get(kind, kind[:-1].replace("_", " ").capitalize())
+            label = label.replace("entrie", "entry")
             raise ApiError(404, "Record not found", f"{label} {resource_id} not found")
         return copy.deepcopy(found)
+
+    def _single(self, kind: str, resource_id: str, request: Request) -> Response:
+        return json_response(listing.single(kind, request, self._get(kind, resource_id), self._lookup))
 
     def _list_resources(self, kind: str, request: Request) -> Response:
         return self._listing(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,6 +28,15 @@ class EngagementWrites:
     _store: Store
     _companies: dict[str, dict[str, Any]]
     _ids: Iterator[int]
+    _lock: threading.RLock
+    # The person the API token belongs to: the approver of approvals made through the API.
+    api_person_id: str | None = None
+
+    def _list_resources(self, kind: str, request: Request) -> Response:
+        raise NotImplementedError
+
+    def _single(self, kind: str, resource_id: str, request: Request) -> Response:
+        raise NotImplementedError
 
     def _stamp(self) -> str:
         raise NotImplementedError

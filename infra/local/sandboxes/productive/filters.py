@@ -6,13 +6,16 @@ Filter", "detail": "Filter 'undefined' is not supported on this endpoint"}]}`; "
 eq, not_eq, contains, not_contain (gt, gt_eq, lt, lt_eq exist too, but "not all endpoints support
 filter operations" and none of these filters compares by order). Supported filter params per
 resource: https://developer.productive.io/companies.html, projects.html, deals.html, services.html,
-service_types.html.
+service_types.html, people.html, time_entries.html (whose `after`/`before` bound the date and whose
+`updated_at` takes the ordering operations).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from infra.local.sandboxes.productive.errors import ApiError
@@ -20,6 +23,7 @@ from infra.local.sandboxes.productive.errors import ApiError
 Resource = dict[str, Any]
 Lookup = Callable[[str, str], Resource | None]  # (kind, id) -> the stored resource
 OPERATIONS = frozenset({"eq", "not_eq", "contains", "not_contain"})
+ORDERED = frozenset({"eq", "gt", "gt_eq", "lt", "lt_eq"})  # for a filter that compares by order
 
 
 def related(resource: Resource | None, name: str) -> str | None:
@@ -32,10 +36,16 @@ def related(resource: Resource | None, name: str) -> str | None:
 
 @dataclass(frozen=True)
 class Filter:
-    """How one filter reads a resource. `text`: the value is one string (no comma list)."""
+    """How one filter reads a resource. `text`: the value is one string (no comma list).
+
+    `bound`: the filter compares (actual, wanted) itself, e.g. a date on or after the value; with it,
+    `operations` are the ones the filter takes.
+    """
 
     value: Callable[[Resource, Lookup], str | None]
     text: bool = False
+    bound: Callable[[str, str, str], bool] | None = None  # (operation, actual, wanted) -> passes
+    operations: frozenset[str] = OPERATIONS
 
 
 def _attribute(name: str) -> Filter:
@@ -56,6 +66,44 @@ _ARCHIVED = Filter(lambda resource, _: "2" if resource["attributes"].get("archiv
 
 def _service_project(resource: Resource, lookup: Lookup) -> str | None:
     return related(lookup("deals", related(resource, "deal") or ""), "project")
+
+
+def _entry_project(resource: Resource, lookup: Lookup) -> str | None:
+    return _service_project(lookup("services", related(resource, "service") or "") or {}, lookup)
+
+
+def _entry_status(resource: Resource, _: Lookup) -> str:
+    # https://developer.productive.io/time_entries.html `status`: 1 approved, 2 unapproved, 3 rejected
+    attributes = resource["attributes"]
+    return "1" if attributes["approved"] else "3" if attributes["rejected"] else "2"
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ApiError(400, "Invalid Filter Value", f"'{text}' is not an ISO 8601 date or time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _order(operation: str, actual: str, wanted: str) -> bool:
+    """A timestamp compared with the filter's value by the operation (a bare date is midnight UTC)."""
+    have, want = _moment(actual), _moment(wanted)
+    return {
+        "eq": have == want,
+        "gt": have > want,
+        "gt_eq": have >= want,
+        "lt": have < want,
+        "lt_eq": have <= want,
+    }[operation]
+
+
+# `after`/`before` bound `date` (ISO dates compare as text); the page does not say whether the bound
+# day itself is in, this twin keeps it (a month is `after=first&before=last`).
+_EQ = frozenset({"eq"})
+_DATE = Filter(lambda resource, _: resource["attributes"]["date"])
+_AFTER = dataclasses.replace(_DATE, bound=lambda _, have, want: have >= want, operations=_EQ)
+_BEFORE = dataclasses.replace(_DATE, bound=lambda _, have, want: have <= want, operations=_EQ)
 
 
 FILTERS: dict[str, dict[str, Filter]] = {
@@ -88,6 +136,33 @@ FILTERS: dict[str, dict[str, Filter]] = {
         "name": _attribute("name"),
     },
     "service_types": {"id": _ID, "name": _attribute("name")},
+    "people": {"id": _ID, "email": _attribute("email")},
+    # https://developer-staging.productive.io/expenses.html
+    "expenses": {
+        "id": _ID,
+        "person_id": _relation("person"),
+        "service_id": _relation("service"),
+        "project_id": Filter(_entry_project),
+        "approval_status": Filter(lambda resource, _: _text(resource["attributes"]["approval_status"])),
+        "date_after": _AFTER,
+        "date_before": _BEFORE,
+    },
+    "time_entries": {
+        "id": _ID,
+        "person_id": _relation("person"),
+        "service_id": _relation("service"),
+        "task_id": _relation("task"),
+        "approver_id": _relation("approver"),
+        "project_id": Filter(_entry_project),
+        "date": _DATE,
+        "after": _AFTER,
+        "before": _BEFORE,
+        "status": Filter(_entry_status),
+        "invoiced": Filter(lambda resource, _: str(resource["attributes"]["invoiced"]).lower()),
+        "updated_at": Filter(
+            lambda resource, _: resource["attributes"]["updated_at"], bound=_order, operations=ORDERED
+        ),
+    },
 }
 SEARCHABLE = frozenset({"projects"})  # endpoints with the free-text `query` filter
 
@@ -105,7 +180,8 @@ def parse(kind: str, args: Iterable[tuple[str, str]]) -> list[tuple[str, str, st
         name, operation = names[0], (names[1] if len(names) > 1 else "eq")
         if name not in FILTERS[kind] and not (name == "query" and kind in SEARCHABLE):
             raise ApiError(400, "Unsupported Filter", f"Filter '{name}' is not supported on this endpoint")
-        if operation not in OPERATIONS:
+        spec = FILTERS[kind].get(name)
+        if operation not in (spec.operations if spec else OPERATIONS):
             raise ApiError(400, "Unsupported Filter Operation", f"Operation '{operation}' is not supported")
         found.append((name, operation, value))
     return found
@@ -126,6 +202,8 @@ def matches(
         return hit == positive
     spec = FILTERS[kind][name]
     actual = spec.value(resource, lookup)
+    if spec.bound is not None:
+        return actual is not None and spec.bound(operation, actual, value)
     if spec.text:
         if operation in {"contains", "not_contain"}:
             return (value.lower() in (actual or "").lower()) == positive

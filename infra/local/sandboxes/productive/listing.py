@@ -32,6 +32,10 @@ SORTS: dict[str, frozenset[str]] = {
     "deals": frozenset({"name", "date", "created_at"}),
     "services": frozenset({"name", "created_at", "price"}),
     "service_types": frozenset({"name", "created_at"}),
+    "people": frozenset({"first_name", "last_name", "created_at"}),
+    # https://developer.productive.io/time_entries.html: sort by `date` or `updated_at`
+    "time_entries": frozenset({"date", "updated_at", "created_at"}),
+    "expenses": frozenset({"date", "created_at", "updated_at"}),
 }
 INCLUDES: dict[str, dict[str, str]] = {
     "companies": {},
@@ -39,6 +43,10 @@ INCLUDES: dict[str, dict[str, str]] = {
     "deals": {"company": "companies", "project": "projects"},
     "services": {"deal": "deals", "service_type": "service_types"},
     "service_types": {},
+    "people": {},
+    # `task` is kept as an id only: the twin serves no tasks, so it cannot be included.
+    "time_entries": {"person": "people", "service": "services", "approver": "people"},
+    "expenses": {"person": "people", "service": "services", "approver": "people"},
 }
 
 
