@@ -116,6 +116,16 @@ def check_account(company: Company, fields: dict[str, Any], own_id: str | None) 
     }
 
 
+def _place(company: Company, entity: str, record_id: str | None) -> str:
+    """The Id a helper-made object gets: the next one, or the caller's (ValueError when taken)."""
+    if record_id is None:
+        return company.next_id(entity)
+    if record_id in company.table(entity):
+        raise ValueError(f"{entity} {record_id} already exists in the sandbox")
+    company.reserve_id(entity, record_id)
+    return record_id
+
+
 def add_account(
     company: Company,
     name: str,
@@ -130,12 +140,7 @@ def add_account(
     if sub_type is not None:
         fields["AccountSubType"] = sub_type
     stored = check_account(company, fields, None)
-    if record_id is None:
-        record_id = company.next_id("Account")
-    elif record_id in company.table("Account"):
-        raise ValueError(f"Account {record_id} already exists in the sandbox")
-    else:
-        company.reserve_id("Account", record_id)
+    record_id = _place(company, "Account", record_id)
     company.stamp_new("Account", record_id, stored, report=False)
     return record_id
 
@@ -148,12 +153,7 @@ def seed_accounts(company: Company) -> None:
 
 def add_tax_code(company: Company, name: str, *, taxable: bool, active: bool, record_id: str | None) -> str:
     """A sales tax code set up in the QBO UI (Taxes > Sales tax); returns its Id."""
-    if record_id is None:
-        record_id = company.next_id("TaxCode")
-    elif record_id in company.table("TaxCode"):
-        raise ValueError(f"TaxCode {record_id} already exists in the sandbox")
-    else:
-        company.reserve_id("TaxCode", record_id)
+    record_id = _place(company, "TaxCode", record_id)
     fields = {
         "Name": name,
         "Description": name,

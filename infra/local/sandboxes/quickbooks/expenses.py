@@ -20,12 +20,17 @@ from typing import Any
 from infra.local.sandboxes.quickbooks.company import COMPANY_TZ, Company
 from infra.local.sandboxes.quickbooks.faults import (
     business_rule,
-    fault,
     invalid_enumeration,
     invalid_property,
     required_missing,
 )
-from infra.local.sandboxes.quickbooks.invoices import MAX_DOC_NUMBER, json_number, money, reference
+from infra.local.sandboxes.quickbooks.invoices import (
+    MAX_DOC_NUMBER,
+    check_length,
+    json_number,
+    money,
+    reference,
+)
 
 # PaymentType -> the AccountType of the account it is paid from.
 PAYMENT_TYPES = {"Cash": "Bank", "Check": "Bank", "CreditCard": "Credit Card"}
@@ -117,19 +122,6 @@ def _payee(company: Company, ref: Any) -> dict[str, str]:
     return {**_named(company, str(kind), ref, "EntityRef"), "type": str(kind)}
 
 
-def _text(fields: dict[str, Any], key: str, longest: int) -> None:
-    value = fields.get(key)
-    if value is not None and (not isinstance(value, str) or len(value) > longest):
-        raise fault(
-            400,
-            "2050",
-            "String length is either shorter or longer than supported by specification",
-            f"{key}: Min:0 Max:{longest} supported",
-            "ValidationFault",
-            key,
-        )
-
-
 def check_purchase(company: Company, fields: dict[str, Any], own_id: str | None) -> dict[str, Any]:
     """The stored Purchase for these fields: payment account checked, lines resolved, TotalAmt computed."""
     del own_id  # no rule compares one purchase with the others
@@ -147,8 +139,8 @@ def check_purchase(company: Company, fields: dict[str, Any], own_id: str | None)
             f"PaymentType {payment} must specify a {wanted} account, not {account.get('AccountType')}.",
             "AccountRef",
         )
-    _text(fields, "DocNumber", MAX_DOC_NUMBER)
-    _text(fields, "PrivateNote", MAX_PRIVATE_NOTE)
+    check_length(fields, "DocNumber", MAX_DOC_NUMBER)
+    check_length(fields, "PrivateNote", MAX_PRIVATE_NOTE)
     lines = fields.get("Line")
     if not isinstance(lines, list) or not lines:
         raise required_missing("Required parameter Line is missing in the request", "Line")

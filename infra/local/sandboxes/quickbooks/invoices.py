@@ -37,6 +37,20 @@ def json_number(value: Decimal) -> int | float:
     return int(exact) if exact == exact.to_integral_value() else float(exact)
 
 
+def check_length(fields: dict[str, Any], key: str, longest: int) -> None:
+    """2050 String length ... not supported, for a text field longer than `longest` (or not text)."""
+    value = fields.get(key)
+    if value is not None and (not isinstance(value, str) or len(value) > longest):
+        raise fault(
+            400,
+            "2050",
+            "String length is either shorter or longer than supported by specification",
+            f"{key}: Min:0 Max:{longest} supported",
+            "ValidationFault",
+            key,
+        )
+
+
 def reference(company: Company, entity: str, ref: Any, element: str) -> dict[str, Any]:
     """The active object a reference names: 2500 Invalid Reference Id when unknown, 610 when inactive.
 
@@ -108,16 +122,7 @@ def check_invoice(company: Company, fields: dict[str, Any], own_id: str | None) 
     if not fields.get("CustomerRef"):
         raise required_missing("Required parameter CustomerRef is missing in the request", "CustomerRef")
     customer = reference(company, "Customer", fields["CustomerRef"], "CustomerRef")
-    doc_number = fields.get("DocNumber")
-    if doc_number is not None and (not isinstance(doc_number, str) or len(doc_number) > MAX_DOC_NUMBER):
-        raise fault(
-            400,
-            "2050",
-            "String length is either shorter or longer than supported by specification",
-            f"DocNumber: Min:0 Max:{MAX_DOC_NUMBER} supported",
-            "ValidationFault",
-            "DocNumber",
-        )
+    check_length(fields, "DocNumber", MAX_DOC_NUMBER)
     lines, total = _lines(company, fields.get("Line"))
     txn_date = fields.get("TxnDate") or company.now().astimezone(COMPANY_TZ).date().isoformat()
     due = fields.get("DueDate")
