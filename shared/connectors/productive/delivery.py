@@ -79,6 +79,28 @@ def _id(relationships: dict[str, Related], name: str) -> str | None:
     return related.data.id if related is not None and related.data is not None else None
 
 
+class BookedResource(RawModel):
+    """A resource a person books on a service (time entry, expense): both ids are required."""
+
+    id: str
+    relationships: dict[str, Related] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _has_owner(self) -> BookedResource:
+        _require_related(self.relationships, ("person", "service"))
+        return self
+
+    @property
+    def person_id(self) -> str:
+        """Who tracked the time or spent the money."""
+        return _id(self.relationships, "person") or ""
+
+    @property
+    def service_id(self) -> str:
+        """The budget line it is booked on."""
+        return _id(self.relationships, "service") or ""
+
+
 class TimeEntryAttributes(RawModel):
     """The attributes of a `time_entries` resource this hub reads (minutes, approval, invoicing)."""
 
@@ -97,28 +119,11 @@ class TimeEntryAttributes(RawModel):
     updated_at: UtcDatetime
 
 
-class TimeEntryResource(RawModel):
-    """A JSON:API resource of type `time_entries`; person and service ids are required."""
+class TimeEntryResource(BookedResource):
+    """A JSON:API resource of type `time_entries`."""
 
-    id: str
     type: str = "time_entries"
     attributes: TimeEntryAttributes
-    relationships: dict[str, Related] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _has_owner(self) -> TimeEntryResource:
-        _require_related(self.relationships, ("person", "service"))
-        return self
-
-    @property
-    def person_id(self) -> str:
-        """Who tracked the time."""
-        return _id(self.relationships, "person") or ""
-
-    @property
-    def service_id(self) -> str:
-        """The budget line the time is booked on."""
-        return _id(self.relationships, "service") or ""
 
     @property
     def approver_id(self) -> str | None:
@@ -147,28 +152,11 @@ class ExpenseAttributes(RawModel):
     updated_at: UtcDatetime
 
 
-class ExpenseResource(RawModel):
-    """A JSON:API resource of type `expenses`; person and service ids are required."""
+class ExpenseResource(BookedResource):
+    """A JSON:API resource of type `expenses`."""
 
-    id: str
     type: str = "expenses"
     attributes: ExpenseAttributes
-    relationships: dict[str, Related] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _has_owner(self) -> ExpenseResource:
-        _require_related(self.relationships, ("person", "service"))
-        return self
-
-    @property
-    def person_id(self) -> str:
-        """Who spent it."""
-        return _id(self.relationships, "person") or ""
-
-    @property
-    def service_id(self) -> str:
-        """The budget line it is booked on."""
-        return _id(self.relationships, "service") or ""
 
 
 class Meta(RawModel):
