@@ -9,6 +9,12 @@ https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks
 https://developer.intuit.com/hub/blog/2015/04/06/15346 ("For batch operations, the RequestID supports a
 maximum of 36 characters"; a resend with a used requestid returns the original response)
 
+Size: `batch_write` takes up to 30 items (the limits page: "Recommended maximum number of payloads in
+a single batch request is 30"), but the batch page and Intuit's 2017 blog say 10: the caller picks
+the size (10 is the safe one, see VENDORS.md).
+https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
+https://developer.intuit.com/hub/blog/2017/07/27/batch-operations-important
+
 Numbers are read as Decimal (`json.loads(parse_float=Decimal)`) and Decimal values in bodies are
 written as JSON numbers with their exact digits: an HourlyRate never passes through float.
 """
@@ -25,9 +31,9 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pydantic import ValidationError
 
-from shared.connectors.quickbooks.client import BATCH_MAX_ITEMS, MAX_RESULTS, fault_error
+from shared.connectors.quickbooks.client import BATCH_MAX_ITEMS, MAX_RESULTS, fault_error, read_json
 from shared.connectors.quickbooks.schemas import Employee, FaultItem, TimeActivity, parse_faults
-from shared.domain.errors import PermanentError, TransientError
+from shared.domain.errors import TransientError
 
 if TYPE_CHECKING:
     from shared.connectors.quickbooks.client import QuickBooksClient
@@ -154,14 +160,7 @@ def _post_batch(client: QuickBooksClient, body: Mapping[str, Any], request_id: s
         # 400 carries the Fault of the whole request (1040 too many items, 2050 requestid too long).
         ok_statuses=frozenset({400}),
     )
-    try:
-        payload = json.loads(response.content, parse_float=Decimal)
-    except ValueError as exc:
-        if response.status_code >= 400:
-            raise PermanentError(
-                f"quickbooks: {context}: {response.status_code} {response.text[:300]}"
-            ) from exc
-        raise TransientError(f"quickbooks: {context}: response is not JSON") from exc
+    payload = read_json(response, context, exact=True)
     if not isinstance(payload, dict):
         raise TransientError(f"quickbooks: {context}: unexpected response shape")
     # Only the top-level Fault fails the request; the items' Faults are their own results.
