@@ -9,7 +9,8 @@ Tests mount it with `httpx.WSGITransport`; the demo serves it on a loopback port
 | gate (app.py) | bearer tokens of one realm | bad bearer 401 (lowercase `fault`, 3200); |
 |               |                           | other realm 403 3100; 500/min, 10/s, 10 at once: 429 |
 | entities | Customer, Term, Item, Invoice, Employee, | the rest of QBO's entities: 404; |
-| (entities.py) | TimeActivity: read, create, sparse/full update; | |
+| (entities.py) | TimeActivity, Account, Purchase: read, create, | |
+|               | sparse/full update; TaxCode: read | |
 |               | Class, Department: read | Class/Department writes: 500 Unsupported |
 | Customer | sub-customers, `requestid` replay (50 chars) | duplicate name 6240, stale SyncToken 5010, |
 | (customers.py) | | no SyncToken 2020, colon, currency change, |
@@ -22,8 +23,19 @@ Tests mount it with `httpx.WSGITransport`; the demo serves it on a loopback port
 |     | TxnDate today by default; update, | unknown ref 2500, inactive 610; |
 |     | delete, query, batch, webhooks, | Minutes > 59, End <= Start: 6000; |
 |     | `requestid` replay | stale SyncToken 5010; CDC: 400 |
-| delete, void | Invoice, TimeActivity `?operation=delete`, | Customer, Item, Term, Employee delete: |
-| (writes.py)  | Invoice `void` | 500 Unsupported Operation (lists are made inactive) |
+| Account | chart of accounts: read, create, update, | duplicate Name 6240, `"`/`:` in Name 2010, |
+| (accounts.py) | query; seeded defaults (Checking, ...); | no AccountType (nor SubType) 2020, unknown |
+|               | `add_account`; type from sub-type | type or sub-type 2170; delete: 500 |
+| TaxCode | read, query; `add_tax_code` | create (QBO uses TaxService): 500 Unsupported |
+| Purchase | PaymentType + Bank/CreditCard AccountRef; | no PaymentType, AccountRef, Line, Amount, |
+| (expenses.py) | AccountBasedExpenseLineDetail lines | line AccountRef, CustomerRef when Billable: |
+|     | (Customer/Class/TaxCodeRef, MarkupInfo, | 2020; bad PaymentType, BillableStatus 2170; |
+|     | BillableStatus); QBO-computed TotalAmt; | unknown ref 2500, inactive 610; account of |
+|     | update, delete, query, batch, requestid, | the wrong type 6000; ItemBased lines 2010; |
+|     | webhooks, CDC | DocNumber > 21: 2050; stale SyncToken 5010 |
+| delete, void | Invoice, TimeActivity, Purchase | Customer, Item, Term, Employee, Account |
+| (writes.py)  | `?operation=delete`, Invoice `void` | delete: 500 Unsupported Operation (lists |
+|              | | are made inactive) |
 | Invoice | QBO-computed TotalAmt/Balance/subtotal, | unknown ref 2500, inactive 610, no Line 2020, |
 | (invoices.py) | TxnDate/DueDate (Term DueDays) | Amount != Qty*UnitPrice 6070, DocNumber > 21: 2050 |
 | query (query.py) | SELECT * / cols / count(*), WHERE = != < | parse errors 4000; unknown entity, property |
@@ -39,7 +51,8 @@ Tests mount it with `httpx.WSGITransport`; the demo serves it on a loopback port
 |               | `LocalEnvironment`): token lives, throttle | refresh token past 100 days: `invalid_grant` |
 |               | windows, MetaData times, CDC's 30 days | |
 
-Not modelled: accounts (an Item's IncomeAccountRef is required but not looked up), tax, payments;
+Not modelled: an Item's IncomeAccountRef is required but not looked up; tax amounts, payments, Bill;
+account balances stay 0; query filters any documented property (QBO filters fewer);
 Vendor is a name list for TimeActivity only (no /vendor route); a HasBeenBilled activity is not
 locked (Intuit's TimeActivity reference documents no such refusal).
 """

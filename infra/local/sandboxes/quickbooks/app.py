@@ -14,7 +14,7 @@ import httpx
 from werkzeug.wrappers import Request, Response
 
 from infra.local.sandboxes.kit import FaultSwitch, InFlight, RateWindows, Subscriber, Window
-from infra.local.sandboxes.quickbooks import batch, customers, lists, time_activities
+from infra.local.sandboxes.quickbooks import accounts, batch, customers, lists, time_activities
 from infra.local.sandboxes.quickbooks.cdc import change_data_capture
 from infra.local.sandboxes.quickbooks.company import Company
 from infra.local.sandboxes.quickbooks.entities import entity
@@ -78,6 +78,7 @@ class QuickBooksSandbox:
         self.oauth = TokenIssuer(client_id, client_secret, refresh_token, lambda: self.clock())
         self.notices = Notices(verifier_token, webhook_format)
         self.company = Company(lambda: self.clock(), home_currency, self._on_change)
+        accounts.seed_accounts(self.company)
         self.faults = FaultSwitch()
         self.rate = RateWindows(
             [Window("minute", PER_MINUTE_LIMIT, 60.0), Window("second", PER_SECOND_LIMIT, 1.0)]
@@ -221,6 +222,51 @@ class QuickBooksSandbox:
         """A Vendor (a contractor whose time a TimeActivity with NameOf Vendor records); returns its Id."""
         with self._lock:
             return time_activities.add_name(self.company, "Vendor", display_name, active=active)
+
+    def add_account(
+        self,
+        name: str,
+        *,
+        account_type: str = "Expense",
+        sub_type: str | None = None,
+        active: bool = True,
+        account_id: str | None = None,
+    ) -> str:
+        """An account of the chart of accounts, set up in the QBO UI; returns its Id.
+
+        A new company already has the accounts of `accounts.DEFAULT_ACCOUNTS` (e.g. "Checking").
+        """
+        with self._lock:
+            return accounts.add_account(
+                self.company,
+                name,
+                account_type=account_type,
+                sub_type=sub_type,
+                active=active,
+                record_id=account_id,
+            )
+
+    def account_id(self, name: str) -> str:
+        """The Id of the account named `name` (KeyError when there is none)."""
+        with self._lock:
+            for row in self.company.rows("Account"):
+                if row["Name"] == name:
+                    return str(row["Id"])
+        raise KeyError(name)
+
+    def add_tax_code(
+        self, name: str, *, taxable: bool = True, active: bool = True, tax_code_id: str | None = None
+    ) -> str:
+        """A sales tax code (the API reads them only; QBO creates them through TaxService); returns its Id."""
+        with self._lock:
+            return accounts.add_tax_code(
+                self.company, name, taxable=taxable, active=active, record_id=tax_code_id
+            )
+
+    def purchase(self, purchase_id: str) -> dict[str, Any]:
+        """A copy of the stored Purchase (KeyError when absent)."""
+        with self._lock:
+            return copy.deepcopy(self.company.table("Purchase")[purchase_id])
 
     def time_activity(self, activity_id: str) -> dict[str, Any]:
         """A copy of the stored TimeActivity (KeyError when absent)."""

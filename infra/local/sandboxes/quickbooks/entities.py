@@ -4,7 +4,8 @@ Per entity, Intuit's API reference lists its attributes and operations:
 https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/customer (no delete:
 "make inactive" instead), .../all-entities/item and .../all-entities/term (lists: no delete either),
 .../all-entities/class, .../all-entities/department, and .../all-entities/invoice (create, read,
-sparse/full update, delete, void), then Employee and TimeActivity (time_activities.py).
+sparse/full update, delete, void), then Employee and TimeActivity (time_activities.py), Account,
+TaxCode (accounts.py) and Purchase (expenses.py).
 ChangeDataCapture serves every entity except JournalCode,
 TimeActivity, TaxAgency, TaxCode and TaxRate:
 https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture
@@ -101,6 +102,31 @@ ENTITIES: tuple[EntitySpec, ...] = (
         "TxnDate NameOf EmployeeRef VendorRef OtherNameRef CustomerRef ProjectRef ItemRef ClassRef "
         "DepartmentRef PayrollItemRef BillableStatus Taxable HourlyRate CostRate Hours Minutes BreakHours "
         "BreakMinutes StartTime EndTime Description TimeZone",
+        writable=True,
+        deletable=True,
+    ),
+    # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/account (no
+    # delete: an account is made inactive) and .../all-entities/taxcode (read and query only)
+    _spec(
+        "Account",
+        "Name SubAccount ParentRef Description Active Classification AccountType AccountSubType AcctNum "
+        "FullyQualifiedName CurrentBalance CurrentBalanceWithSubAccounts CurrencyRef TaxCodeRef",
+        writable=True,
+        deletable=False,
+    ),
+    _spec(
+        "TaxCode",
+        "Name Description Active Hidden Taxable TaxGroup SalesTaxRateList PurchaseTaxRateList",
+        writable=False,
+        deletable=False,
+    ),
+    # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/purchase
+    # (create, read, sparse/full update, delete, query)
+    _spec(
+        "Purchase",
+        "PaymentType AccountRef Line EntityRef Credit TxnDate DocNumber PrivateNote TotalAmt CurrencyRef "
+        "ExchangeRate DepartmentRef RemitToAddr PrintStatus TxnSource GlobalTaxCalculation TxnTaxDetail "
+        "PaymentMethodRef LinkedTxn IncludeInAnnualTPAR TransactionLocationType",
         writable=True,
         deletable=True,
     ),

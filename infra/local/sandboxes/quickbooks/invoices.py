@@ -22,7 +22,7 @@ _INACTIVE = (
 )
 
 
-def _money(value: Any, element: str) -> Decimal:
+def money(value: Any, element: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise invalid_property(f"Property Name:{element} must be a number", element)
     try:
@@ -31,10 +31,24 @@ def _money(value: Any, element: str) -> Decimal:
         raise invalid_property(f"Property Name:{element} must be a number", element) from None
 
 
-def _json_number(value: Decimal) -> int | float:
+def json_number(value: Decimal) -> int | float:
     """A JSON number as QBO writes amounts (337.5, 100)."""
     exact = value.quantize(_CENT, ROUND_HALF_UP)
     return int(exact) if exact == exact.to_integral_value() else float(exact)
+
+
+def check_length(fields: dict[str, Any], key: str, longest: int) -> None:
+    """2050 String length ... not supported, for a text field longer than `longest` (or not text)."""
+    value = fields.get(key)
+    if value is not None and (not isinstance(value, str) or len(value) > longest):
+        raise fault(
+            400,
+            "2050",
+            "String length is either shorter or longer than supported by specification",
+            f"{key}: Min:0 Max:{longest} supported",
+            "ValidationFault",
+            key,
+        )
 
 
 def reference(company: Company, entity: str, ref: Any, element: str) -> dict[str, Any]:
@@ -78,12 +92,12 @@ def _lines(company: Company, lines: Any) -> tuple[list[dict[str, Any]], Decimal]
                 raise required_missing(
                     "Required parameter Line.Amount is missing in the request", "Line.Amount"
                 )
-            amount = _money(line["Amount"], "Line.Amount")
+            amount = money(line["Amount"], "Line.Amount")
             if "ItemRef" in detail:
                 item = reference(company, "Item", detail["ItemRef"], "Line.SalesItemLineDetail.ItemRef")
                 detail["ItemRef"] = {"value": item["Id"], "name": item["Name"]}
             if "Qty" in detail and "UnitPrice" in detail:
-                expected = _money(detail["Qty"], "Qty") * _money(detail["UnitPrice"], "UnitPrice")
+                expected = money(detail["Qty"], "Qty") * money(detail["UnitPrice"], "UnitPrice")
                 if expected.quantize(_CENT, ROUND_HALF_UP) != amount.quantize(_CENT, ROUND_HALF_UP):
                     raise fault(
                         400,
@@ -93,11 +107,11 @@ def _lines(company: Company, lines: Any) -> tuple[list[dict[str, Any]], Decimal]
                         "ValidationFault",
                         "Line.Amount",
                     )
-            kept.update(Amount=_json_number(amount), SalesItemLineDetail=detail)
+            kept.update(Amount=json_number(amount), SalesItemLineDetail=detail)
             total += amount
         priced.append({"Id": str(number), "LineNum": number, **kept})
     priced.append(
-        {"Amount": _json_number(total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
+        {"Amount": json_number(total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
     )
     return priced, total
 
@@ -108,16 +122,7 @@ def check_invoice(company: Company, fields: dict[str, Any], own_id: str | None) 
     if not fields.get("CustomerRef"):
         raise required_missing("Required parameter CustomerRef is missing in the request", "CustomerRef")
     customer = reference(company, "Customer", fields["CustomerRef"], "CustomerRef")
-    doc_number = fields.get("DocNumber")
-    if doc_number is not None and (not isinstance(doc_number, str) or len(doc_number) > MAX_DOC_NUMBER):
-        raise fault(
-            400,
-            "2050",
-            "String length is either shorter or longer than supported by specification",
-            f"DocNumber: Min:0 Max:{MAX_DOC_NUMBER} supported",
-            "ValidationFault",
-            "DocNumber",
-        )
+    check_length(fields, "DocNumber", MAX_DOC_NUMBER)
     lines, total = _lines(company, fields.get("Line"))
     txn_date = fields.get("TxnDate") or company.now().astimezone(COMPANY_TZ).date().isoformat()
     due = fields.get("DueDate")
@@ -135,8 +140,8 @@ def check_invoice(company: Company, fields: dict[str, Any], own_id: str | None) 
         "TxnDate": txn_date,
         "DueDate": due,
         "Line": lines,
-        "TotalAmt": _json_number(total),
-        "Balance": _json_number(total),
+        "TotalAmt": json_number(total),
+        "Balance": json_number(total),
         "TxnTaxDetail": {"TotalTax": 0},
     }
 

@@ -46,7 +46,7 @@ def set_active(company: Company, entity: str, record_id: str, active: bool) -> N
 ITEM_TYPES = frozenset({"Service", "NonInventory", "Inventory"})
 
 
-def _unique_name(company: Company, entity: str, name: Any, own_id: str | None) -> str:
+def unique_name(company: Company, entity: str, name: Any, own_id: str | None) -> str:
     """Name is required and unique within its list (2020, 6240)."""
     if not isinstance(name, str) or not name.strip():
         raise required_missing(f"Required parameter Name is missing in the request ({entity})", "Name")
@@ -69,7 +69,7 @@ def check_term(company: Company, fields: dict[str, Any], own_id: str | None) -> 
 
     https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/term
     """
-    name = _unique_name(company, "Term", fields.get("Name"), own_id)
+    name = unique_name(company, "Term", fields.get("Name"), own_id)
     for key in ("DueDays", "DayOfMonthDue", "DiscountDays", "DueNextMonthDays", "DiscountDayOfMonth"):
         value = fields.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
@@ -83,7 +83,7 @@ def check_item(company: Company, fields: dict[str, Any], own_id: str | None) -> 
 
     https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/item
     """
-    name = _unique_name(company, "Item", fields.get("Name"), own_id)
+    name = unique_name(company, "Item", fields.get("Name"), own_id)
     kind = fields.get("Type", "Service")
     if kind not in ITEM_TYPES:
         raise invalid_enumeration(kind, "Item Type", ", ".join(sorted(ITEM_TYPES)), "Type")

@@ -10,7 +10,7 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from infra.local.sandboxes.quickbooks import customers, invoices, lists, time_activities
+from infra.local.sandboxes.quickbooks import accounts, customers, expenses, invoices, lists, time_activities
 from infra.local.sandboxes.quickbooks.company import Company
 from infra.local.sandboxes.quickbooks.entities import EntitySpec
 from infra.local.sandboxes.quickbooks.faults import Fault, fault, required_missing
@@ -22,10 +22,16 @@ _CHECKS: dict[str, Check] = {
     "Invoice": invoices.check_invoice,
     "Employee": time_activities.check_employee,
     "TimeActivity": time_activities.check_time_activity,
+    "Account": accounts.check_account,
+    "Purchase": expenses.check_purchase,
 }
 _SYSTEM = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse"})
 # Properties QBO computes: what a client sends for them is overwritten.
-_COMPUTED = {"Invoice": frozenset({"TotalAmt", "Balance", "HomeBalance", "HomeTotalAmt", "TxnTaxDetail"})}
+_COMPUTED = {
+    "Invoice": frozenset({"TotalAmt", "Balance", "HomeBalance", "HomeTotalAmt", "TxnTaxDetail"}),
+    "Purchase": frozenset({"TotalAmt"}),
+    "Account": frozenset({"Classification", "FullyQualifiedName", "CurrentBalanceWithSubAccounts"}),
+}
 OPERATIONS = ("create", "update", "delete", "void")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,19 @@ BASE = f"/v3/company/{REALM}"
 
 
 Clock = HandClock
+
+
+class Receiver:
+    """A webhook endpoint that keeps every body it is sent and answers 200."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        self.bodies.append(json.loads(environ["wsgi.input"].read(size)))
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b""]
 
 
 @pytest.fixture

@@ -6,27 +6,13 @@ https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 import pytest
 
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
-from tests.local.sandboxes.quickbooks.conftest import BASE, Post, error, query
-
-
-class Receiver:
-    """A webhook endpoint that keeps every body it is sent and answers 200."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        size = int(environ.get("CONTENT_LENGTH") or 0)
-        self.bodies.append(json.loads(environ["wsgi.input"].read(size)))
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b""]
+from tests.local.sandboxes.quickbooks.conftest import BASE, Post, Receiver, error, query
 
 
 @pytest.fixture
