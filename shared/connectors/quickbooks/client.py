@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -321,14 +322,7 @@ class QuickBooksClient:
             # 400 carries the Fault the hub must read (stale SyncToken, duplicate name, ...).
             ok_statuses=frozenset({400}),
         )
-        try:
-            payload = response.json()
-        except ValueError as exc:
-            if response.status_code >= 400:
-                raise PermanentError(
-                    f"quickbooks: {context}: {response.status_code} {response.text[:300]}"
-                ) from exc
-            raise TransientError(f"quickbooks: {context}: response is not JSON") from exc
+        payload = read_json(response, context)
         # A 200 may still carry a Fault (Intuit's error page says so): check the body, not just the status.
         faults = parse_faults(payload)
         if faults or response.status_code >= 400:
@@ -485,6 +479,18 @@ class QuickBooksClient:
             if len(rows) < page_size or (limit is not None and len(found) >= limit):
                 return found[:limit] if limit is not None else found
             start += page_size
+
+
+def read_json(response: httpx.Response, context: str, *, exact: bool = False) -> Any:
+    """The JSON body of an answer (numbers with a fraction as Decimal when `exact`), else the error."""
+    try:
+        return json.loads(response.content, parse_float=Decimal if exact else float)
+    except ValueError as exc:
+        if response.status_code >= 400:
+            raise PermanentError(
+                f"quickbooks: {context}: {response.status_code} {response.text[:300]}"
+            ) from exc
+        raise TransientError(f"quickbooks: {context}: response is not JSON") from exc
 
 
 def token_key(realm_id: str) -> str:

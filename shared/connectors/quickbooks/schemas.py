@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -203,3 +205,58 @@ def parse_faults(body: Any) -> list[FaultItem]:
 def format_qbo_time(value: datetime) -> str:
     """A QBO-style timestamp with a numeric offset (what the API returns in MetaData)."""
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class BillableStatus(StrEnum):
+    """TimeActivity.BillableStatus: HasBeenBilled is set by QBO once an invoice carries the time."""
+
+    BILLABLE = "Billable"
+    NOT_BILLABLE = "NotBillable"
+    HAS_BEEN_BILLED = "HasBeenBilled"
+
+
+# The field below has the enum's name: the annotation names the enum through this alias.
+_BillableStatus = BillableStatus
+
+
+class TimeActivity(QboModel):
+    """The QBO TimeActivity entity: who worked (NameOf + EmployeeRef/VendorRef), for whom, how long.
+
+    Money is Decimal: the batch client reads JSON numbers as Decimal, never float.
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/timeactivity
+    """
+
+    # Built on first use (the connector imports many schemas; few calls need this one).
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+
+    Id: str | None = None
+    SyncToken: str | None = None
+    NameOf: str | None = None
+    EmployeeRef: Ref | None = None
+    VendorRef: Ref | None = None
+    CustomerRef: Ref | None = None
+    ItemRef: Ref | None = None
+    ClassRef: Ref | None = None
+    DepartmentRef: Ref | None = None
+    TxnDate: date | None = None
+    BillableStatus: _BillableStatus | None = None
+    Taxable: bool | None = None
+    HourlyRate: Decimal | None = None
+    Hours: int | None = Field(default=None, ge=0)
+    Minutes: int | None = Field(default=None, ge=0, le=59)
+    Description: str | None = None
+    MetaData: ModificationMetaData | None = None
+
+
+class Employee(QboModel):
+    """The QBO Employee entity, the fields the hub reads.
+
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/employee
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+
+    Id: str | None = None
+    SyncToken: str | None = None
+    DisplayName: str | None = None
+    Active: bool | None = None
