@@ -15,23 +15,19 @@ the size (10 is the safe one, see VENDORS.md).
 https://developer.intuit.com/app/developer/qbo/docs/learn/limits-and-throttles
 https://developer.intuit.com/hub/blog/2017/07/27/batch-operations-important
 
-Numbers are read as Decimal (`json.loads(parse_float=Decimal)`) and Decimal values in bodies are
-written as JSON numbers with their exact digits: an HourlyRate never passes through float.
+The client reads numbers as Decimal and writes Decimal values with their exact digits
+(`client.read_json`, `client.encode_exact`): an HourlyRate never passes through float.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pydantic import ValidationError
 
-from shared.connectors.quickbooks.client import BATCH_MAX_ITEMS, MAX_RESULTS, fault_error, read_json
+from shared.connectors.quickbooks.client import BATCH_MAX_ITEMS, MAX_RESULTS, fault_error
 from shared.connectors.quickbooks.schemas import Employee, FaultItem, TimeActivity, parse_faults
 from shared.domain.errors import TransientError
 
@@ -120,7 +116,17 @@ def batch_write(
     operations = [BatchOperation(*op) for op in operations]
     check_batch(operations, request_id)
     items = [{"bId": op.bid, "operation": op.operation, op.entity: dict(op.body)} for op in operations]
-    payload = _post_batch(client, {"BatchItemRequest": items}, request_id)
+    # A whole-request Fault (1040 too many items, 2050 requestid too long) is raised by `_send`;
+    # the items' Faults are their own results.
+    payload = client._send(
+        "POST",
+        client._path("batch"),
+        params={"requestid": request_id},
+        body={"BatchItemRequest": items},
+        context=f"batch {request_id}",
+        http=client.batch_api,
+        item_faults_fail=False,
+    )
     answers: dict[str, Mapping[str, Any]] = {}
     for answer in payload.get("BatchItemResponse", []):
         if isinstance(answer, dict) and isinstance(answer.get("bId"), str):
@@ -145,47 +151,6 @@ def batch_write(
     return results
 
 
-def _post_batch(client: QuickBooksClient, body: Mapping[str, Any], request_id: str) -> dict[str, Any]:
-    """Send one batch and read its answer exactly; a whole-request Fault becomes the hub's error.
-
-    https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes
-    """
-    context = f"batch {request_id}"
-    response = client.batch_api.request(
-        "POST",
-        client._path("batch"),
-        params={"minorversion": client.connection.minor_version, "requestid": request_id},
-        content=encode_exact(body),
-        headers={"Content-Type": "application/json"},
-        # 400 carries the Fault of the whole request (1040 too many items, 2050 requestid too long).
-        ok_statuses=frozenset({400}),
-    )
-    payload = read_json(response, context, exact=True)
-    if not isinstance(payload, dict):
-        raise TransientError(f"quickbooks: {context}: unexpected response shape")
-    # Only the top-level Fault fails the request; the items' Faults are their own results.
-    top = {key: value for key, value in payload.items() if key.lower() == "fault"}
-    faults = parse_faults(top)
-    if faults or response.status_code >= 400:
-        raise fault_error(faults or [FaultItem(message=response.text[:300])], context)
-    return payload
-
-
-def encode_exact(body: Any) -> bytes:
-    """JSON for `body` with each Decimal written as a number with exactly its digits (no float)."""
-    marker = uuid.uuid4().hex
-    numbers: list[str] = []
-
-    def number(value: object) -> str:
-        if isinstance(value, Decimal) and value.is_finite():
-            numbers.append(format(value, "f"))
-            return f"{marker}:{len(numbers) - 1}"
-        raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-    text = json.dumps(body, default=number)
-    return re.sub(f'"{marker}:([0-9]+)"', lambda found: numbers[int(found.group(1))], text).encode()
-
-
 def query_time_activities(client: QuickBooksClient, where: str | None = None) -> list[TimeActivity]:
     """Every TimeActivity matching `where`, 1,000 a page (Intuit's maximum), numbers as Decimal.
 
@@ -195,8 +160,7 @@ def query_time_activities(client: QuickBooksClient, where: str | None = None) ->
     """
     rows = client._query("TimeActivity", where, page_size=MAX_RESULTS, limit=None)
     try:
-        # The shared query helper reads floats: HourlyRate goes back to its shortest decimal text.
-        return [TimeActivity.model_validate(_exact(row)) for row in rows]
+        return [TimeActivity.model_validate(row) for row in rows]
     except ValidationError as exc:
         raise TransientError(f"quickbooks: query TimeActivity: unreadable row: {exc}") from exc
 
@@ -211,14 +175,3 @@ def employees(client: QuickBooksClient, where: str | None = None) -> list[Employ
         return [Employee.model_validate(row) for row in rows]
     except ValidationError as exc:
         raise TransientError(f"quickbooks: query Employee: unreadable row: {exc}") from exc
-
-
-def _exact(value: Any) -> Any:
-    """A parsed JSON value with each float turned into the Decimal of its shortest repr."""
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, dict):
-        return {key: _exact(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_exact(item) for item in value]
-    return value

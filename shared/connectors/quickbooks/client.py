@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -309,7 +311,10 @@ class QuickBooksClient:
         body: Mapping[str, Any] | None = None,
         context: str,
         http: VendorHttp | None = None,
+        item_faults_fail: bool = True,
     ) -> dict[str, Any]:
+        """One API request; a Fault in the answer (the request's own, and its items' unless
+        `item_faults_fail` is False) is raised as the hub's error."""
         query = {"minorversion": self.connection.minor_version, **(params or {})}
         # A 429 comes back as RateLimitedError with at least Intuit's 60 s (`throttle_wait` above);
         # a slot of the realm's budget that is too far (or held) with exactly the time until it.
@@ -317,14 +322,14 @@ class QuickBooksClient:
             method,
             path,
             params=query,
-            content=json.dumps(body).encode() if body is not None else None,
+            content=encode_exact(body) if body is not None else None,
             headers={"Content-Type": "application/json"} if body is not None else None,
             # 400 carries the Fault the hub must read (stale SyncToken, duplicate name, ...).
             ok_statuses=frozenset({400}),
         )
         payload = read_json(response, context)
         # A 200 may still carry a Fault (Intuit's error page says so): check the body, not just the status.
-        faults = parse_faults(payload)
+        faults = parse_faults(payload, nested=item_faults_fail)
         if faults or response.status_code >= 400:
             raise fault_error(faults or [FaultItem(message=response.text[:300])], context)
         if not isinstance(payload, dict):
@@ -481,16 +486,31 @@ class QuickBooksClient:
             start += page_size
 
 
-def read_json(response: httpx.Response, context: str, *, exact: bool = False) -> Any:
-    """The JSON body of an answer (numbers with a fraction as Decimal when `exact`), else the error."""
+def read_json(response: httpx.Response, context: str) -> Any:
+    """The JSON body of an answer, numbers with a fraction as Decimal (money never passes through float)."""
     try:
-        return json.loads(response.content, parse_float=Decimal if exact else float)
+        return json.loads(response.content, parse_float=Decimal)
     except ValueError as exc:
         if response.status_code >= 400:
             raise PermanentError(
                 f"quickbooks: {context}: {response.status_code} {response.text[:300]}"
             ) from exc
         raise TransientError(f"quickbooks: {context}: response is not JSON") from exc
+
+
+def encode_exact(body: Any) -> bytes:
+    """JSON for `body` with each Decimal written as a number with exactly its digits (no float)."""
+    marker = uuid.uuid4().hex
+    numbers: list[str] = []
+
+    def number(value: object) -> str:
+        if isinstance(value, Decimal) and value.is_finite():
+            numbers.append(format(value, "f"))
+            return f"{marker}:{len(numbers) - 1}"
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    text = json.dumps(body, default=number)
+    return re.sub(f'"{marker}:([0-9]+)"', lambda found: numbers[int(found.group(1))], text).encode()
 
 
 def token_key(realm_id: str) -> str:

@@ -177,7 +177,7 @@ def _fault_items(fault: Any) -> Iterator[FaultItem]:
         )
 
 
-def parse_faults(body: Any) -> list[FaultItem]:
+def parse_faults(body: Any, *, nested: bool = True) -> list[FaultItem]:
     """Every error in a QBO response body: top-level `Fault` (either casing) or per-item Faults.
 
     Tolerant by design: Intuit's own SDK fixtures have `type: "Validation"` with no Detail or element,
@@ -194,10 +194,12 @@ def parse_faults(body: Any) -> list[FaultItem]:
     fault = _get(body, "Fault")
     if isinstance(fault, dict):
         items.extend(_fault_items(fault))
+    if not nested:  # the request's own Fault only: the items' Faults are the caller's results
+        return items
     for key in ("AttachableResponse", "BatchItemResponse"):
-        nested = _get(body, key)
-        if isinstance(nested, list):
-            for element in nested:
+        answers = _get(body, key)
+        if isinstance(answers, list):
+            for element in answers:
                 items.extend(parse_faults(element))
     return items
 

@@ -20,10 +20,14 @@ from shared.connectors.quickbooks.batch import (
     BatchOperation,
     batch_write,
     employees,
-    encode_exact,
     query_time_activities,
 )
-from shared.connectors.quickbooks.client import BATCH_MAX_ITEMS, QuickBooksClient, StaleObjectError
+from shared.connectors.quickbooks.client import (
+    BATCH_MAX_ITEMS,
+    QuickBooksClient,
+    StaleObjectError,
+    encode_exact,
+)
 from shared.connectors.quickbooks.schemas import BillableStatus
 from shared.domain.errors import TransientError
 from tests.connectors.quickbooks.conftest import Recorder
