@@ -8,7 +8,6 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +16,10 @@ import jsii
 from aws_cdk import aws_lambda as lambda_
 
 from infra.cdk import bytecode
+from infra.cdk.sources import SOURCE_PACKAGES, source_files
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / ".close2cash" / "bundle-cache"
-SOURCE_PACKAGES = ("shared", "functions")
 # The landscape file ships inside the code asset under this name; handlers find it through
 # LANDSCAPE_FILE, relative to LAMBDA_TASK_ROOT (shared.settings).
 LANDSCAPE_IN_ASSET = "landscape.toml"
@@ -59,13 +58,6 @@ def _distribution_name(requirement: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
-def _source_files(root: Path) -> Iterable[Path]:
-    for package in SOURCE_PACKAGES:
-        for path in sorted((root / package).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
-                yield path
-
-
 def requirements_hash(requirements: tuple[str, ...]) -> str:
     """Key of the dependency cache: the requirement list plus the target platform."""
     digest = hashlib.sha256()
@@ -87,7 +79,7 @@ def asset_hash(
     digest.update(f"bytecode:{compiled.fingerprint if compiled else 'none'}\0".encode())
     if landscape is not None:
         digest.update(landscape.read_bytes())
-    for path in _source_files(root):
+    for path in source_files(root):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())

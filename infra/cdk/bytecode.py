@@ -90,8 +90,11 @@ def warn_without_bytecode(version: str, requested: str | None = None) -> None:
     )
 
 
-def compile_tree(directory: Path, interpreter: Interpreter) -> None:
-    """Compile every module under `directory` to unchecked hash-based pycs, in `__pycache__` beside it."""
+def compile_tree(directory: Path, interpreter: Interpreter, *, force: bool = False) -> None:
+    """Compile every module under `directory` to unchecked hash-based pycs, in `__pycache__` beside it.
+
+    `force` recompiles modules that already have a pyc (e.g. one written in timestamp mode).
+    """
     env = dict(os.environ)
     # A pycache prefix would write the pycs outside the asset.
     env.pop("PYTHONPYCACHEPREFIX", None)
@@ -104,6 +107,7 @@ def compile_tree(directory: Path, interpreter: Interpreter) -> None:
         "0",
         "--invalidation-mode",
         INVALIDATION_MODE,
+        *(["-f"] if force else []),
         str(directory),
     ]
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)  # noqa: S603

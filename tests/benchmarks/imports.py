@@ -32,16 +32,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.cdk import bytecode
+from infra.cdk.sources import source_files
 from infra.wiring import WIRING
 
 RUNS = 7
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SITE_CACHE = REPO_ROOT / ".close2cash" / "bench-lambda-site"
 TASK_ROOT_CACHE = REPO_ROOT / ".close2cash" / "bench-task-root"
-SOURCE_PACKAGES = ("shared", "functions")
 LANDSCAPE = REPO_ROOT / "infra" / "landscapes" / "demo.toml"
-# As bundling compiles the asset: the files never change, so their pycs are never checked against them.
-COMPILE = ("-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash")
 # What Lambda's environment sets that imports care about: the task root (Tracer on; lambda_env() sets
 # it to task_root()), the function's name, X-Ray's daemon address, as for a function with tracing
 # Active. The trace header comes with each invocation (the runtime client sets it before calling the
@@ -128,36 +127,26 @@ def lambda_site() -> Path | None:
 
 def _compile(directory: Path, *, force: bool = False) -> None:
     """Byte-compile `directory` for the bench's interpreter, as bundling compiles the asset."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"}
-    command = [_base_python(), *COMPILE, *(["-f"] if force else []), str(directory)]
-    subprocess.run(command, env=env, check=True, capture_output=True)
+    interpreter = bytecode.Interpreter(_base_python(), sys.implementation.cache_tag)
+    bytecode.compile_tree(directory, interpreter, force=force)
 
 
 def _base_python() -> str:
     return getattr(sys, "_base_executable", sys.executable)
 
 
-def _shipped_sources() -> list[Path]:
-    return [
-        path
-        for package in SOURCE_PACKAGES
-        for path in sorted((REPO_ROOT / package).rglob("*"))
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
-    ]
-
-
 @functools.cache
 def task_root() -> Path:
     """Our packages as the asset holds them, with their bytecode: a copy per content, compiled once."""
-    digest = hashlib.sha256(f"{sys.implementation.cache_tag}{COMPILE}".encode())
-    for path in [*_shipped_sources(), LANDSCAPE]:
+    digest = hashlib.sha256(f"{sys.implementation.cache_tag}:{bytecode.INVALIDATION_MODE}".encode())
+    for path in [*source_files(REPO_ROOT), LANDSCAPE]:
         digest.update(path.relative_to(REPO_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     target = TASK_ROOT_CACHE / digest.hexdigest()[:16]
     if (target / ".complete").exists():
         return target
     TASK_ROOT_CACHE.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="copy-", dir=TASK_ROOT_CACHE))
-    for path in _shipped_sources():
+    for path in source_files(REPO_ROOT):
         (scratch / path.relative_to(REPO_ROOT)).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, scratch / path.relative_to(REPO_ROOT))
     shutil.copyfile(LANDSCAPE, scratch / "landscape.toml")
