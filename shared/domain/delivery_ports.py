@@ -1,0 +1,172 @@
+"""The ports of the time and expense flow: the PSA that reports work, the ledger that posts it, the state.
+
+Adapters: `shared.connectors.productive` (DeliverySource), `shared.connectors.quickbooks`
+(PostingTarget), `shared.aws.postings` (PostingStore, on the ledger table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from pydantic import Field
+
+from shared.domain.models import CanonicalModel, SourceRef, SystemName, UtcDateTime
+from shared.domain.money import Money
+from shared.domain.ports import EngagementStatus
+from shared.domain.postings import (
+    DeliveredWork,
+    PostedRecord,
+    Posting,
+    PostingState,
+    PostingWrite,
+    WorkKind,
+    WriteOutcome,
+)
+
+
+class DeliverySource(Protocol):
+    """The PSA as the system of record for time entries and expenses."""
+
+    system: SystemName
+
+    def fetch_work(self, kind: WorkKind, ids: Sequence[str]) -> list[DeliveredWork]:
+        """The current state of each of `ids`, read in as few calls as the vendor allows (pages of its
+        largest size); an id the PSA no longer has is absent from the answer (deleted)."""
+        ...
+
+    def changed_work(self, kind: WorkKind, since: datetime) -> Iterator[DeliveredWork]:
+        """Every piece of work changed at or after `since`, newest change first, page by page."""
+        ...
+
+
+class PostingTarget(Protocol):
+    """An accounting system that takes approved billable work (QuickBooks TimeActivity, Purchase)."""
+
+    system: SystemName
+    # Items per batch write: the vendor's documented safe size.
+    batch_size: int
+
+    def find_worker(self, worker: SourceRef, *, name: str | None, email: str | None) -> str | None:
+        """The id of the person's record in this system (an employee), found by e-mail, else by name."""
+        ...
+
+    def posted_records(self, kind: WorkKind, ids: Sequence[str]) -> dict[str, PostedRecord]:
+        """The records `ids` as the system holds them now (version, billed); a deleted one is absent."""
+        ...
+
+    def write_postings(self, request_id: str, writes: Sequence[PostingWrite]) -> list[WriteOutcome]:
+        """One batch write; `request_id` (stable per batch) makes a resend replay, never write twice.
+
+        Answers one outcome per write, in order; a refused item fails that item only.
+        """
+        ...
+
+
+class BookedEngagement(CanonicalModel):
+    """An engagement the hub set up, as postings need it: where it lives, its codes and its rates."""
+
+    psa: SourceRef = Field(description="the PSA project")
+    opportunity: SourceRef
+    name: str
+    legal_entity: str = Field(min_length=1)
+    currency: str
+    status: EngagementStatus
+    accounting: dict[SystemName, str] = Field(
+        default_factory=dict, description="the engagement's record in each accounting system"
+    )
+    dimensions: dict[str, str | None] = Field(
+        default_factory=dict, description="class, department, location as accounting names them"
+    )
+    rates: dict[str, Decimal] = Field(default_factory=dict, description="role -> rate per hour")
+    updated_at: UtcDateTime
+
+    def rate(self, role: str) -> Money | None:
+        """The rate card's rate for `role`, in the engagement's currency."""
+        rate = self.rates.get(role)
+        return None if rate is None else Money(amount=rate, currency=self.currency)
+
+
+class WorkRecord(CanonicalModel):
+    """What the ledger knows of one piece of work: the version last handled and what is in accounting."""
+
+    key: str = Field(min_length=1, description="work_key: system, kind and PSA id")
+    kind: WorkKind
+    source: SourceRef = Field(description="the PSA record, at the version last handled")
+    project: str
+    worked_on: date
+    state: PostingState
+    minutes: int = 0
+    amount: Money | None = Field(default=None, description="the amount as posted or to be posted")
+    billable: bool = True
+    approved_at: UtcDateTime | None = None
+    target: SystemName | None = None
+    posted: Posting | None = Field(default=None, description="what accounting holds (None: nothing)")
+    record: PostedRecord | None = None
+    reason: str | None = Field(default=None, max_length=2000, description="why parked or in exception")
+    posted_at: UtcDateTime | None = None
+    batch: str | None = Field(default=None, description="the batch writing it now (a claim)")
+    batch_at: UtcDateTime | None = None
+
+
+class PendingBatch(CanonicalModel):
+    """A batch recorded before it is sent: a resend after a crash sends the same writes, same request id."""
+
+    id: str = Field(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9-]+$")
+    target: SystemName
+    writes: tuple[PostingWrite, ...] = Field(min_length=1)
+    created_at: UtcDateTime
+
+    @property
+    def keys(self) -> list[str]:
+        return [write.key for write in self.writes]
+
+
+class PostingStore(Protocol):
+    """Work records, pending batches and booked engagements, in the ledger table (DynamoDB)."""
+
+    def works(self, keys: Sequence[str]) -> dict[str, WorkRecord]:
+        """The records of `keys` that exist (strongly consistent reads, as few calls as possible)."""
+        ...
+
+    def save_works(self, records: Sequence[WorkRecord]) -> None:
+        """Write records no batch is writing (parked, not posted, exception): as few calls as possible."""
+        ...
+
+    def claim(
+        self, batch: PendingBatch, records: Mapping[str, WorkRecord], *, stale_before: datetime
+    ) -> set[str]:
+        """Record `batch` and mark each of its works as being written by it, in one transaction.
+
+        `records` are the works' records as they are to stand while the batch is out (new ones
+        included). A work another batch holds (claimed at or after `stale_before`) is not claimed:
+        its key is returned, and the batch is recorded without it (or not at all, when it held no
+        other). Returns the keys refused.
+        """
+        ...
+
+    def pending(self, batch_id: str) -> PendingBatch | None: ...
+
+    def pending_batches(self, *, created_before: datetime) -> list[PendingBatch]:
+        """Batches recorded before `created_before` and never finished (their sender died)."""
+        ...
+
+    def finish(self, batch: PendingBatch, records: Sequence[WorkRecord]) -> None:
+        """The batch's outcome: its works' records as they now stand (claims released), batch done."""
+        ...
+
+    def parked(self, project: str | None = None) -> list[WorkRecord]:
+        """Work parked for `project` (every project when None), from the status index."""
+        ...
+
+    def engagement_works(
+        self, system: SystemName, project: str, *, since: date | None = None
+    ) -> list[WorkRecord]:
+        """The work of one engagement (from the by-engagement index), oldest first."""
+        ...
+
+    def engagement(self, system: SystemName, project: str) -> BookedEngagement | None: ...
+
+    def save_engagement(self, engagement: BookedEngagement) -> None: ...
