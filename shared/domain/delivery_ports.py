@@ -153,8 +153,12 @@ class PostingStore(Protocol):
         """Batches recorded before `created_before` and never finished (their sender died)."""
         ...
 
-    def finish(self, batch: PendingBatch, records: Sequence[WorkRecord]) -> None:
-        """The batch's outcome: its works' records as they now stand (claims released), batch done."""
+    def finish(self, batch: PendingBatch, records: Sequence[WorkRecord]) -> set[str]:
+        """The batch's outcome: its works' records as they now stand (claims released), batch done.
+
+        A record is written only where this batch still holds the work's claim: a work another batch
+        took over (this one's claim went stale) keeps that batch's record. Returns those keys.
+        """
         ...
 
     def parked(self, project: str | None = None) -> list[WorkRecord]:
