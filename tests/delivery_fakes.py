@@ -237,11 +237,15 @@ class InMemoryPostings:
     def pending_batches(self, *, created_before: datetime) -> list[PendingBatch]:
         return [b for i, b in self.batches.items() if i not in self.done and b.created_at < created_before]
 
-    def finish(self, batch: PendingBatch, records: Sequence[WorkRecord]) -> None:
+    def finish(self, batch: PendingBatch, records: Sequence[WorkRecord]) -> set[str]:
+        lost = set()
         for record in records:
             if self.records.get(record.key, record).batch in (batch.id, None):
                 self.records[record.key] = record
+            else:
+                lost.add(record.key)
         self.done.add(batch.id)
+        return lost
 
     def parked(self, project: str | None = None) -> list[WorkRecord]:
         return [

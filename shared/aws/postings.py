@@ -4,8 +4,9 @@ Items (pk / sk), beside the ledger's own (shared/aws/ledger.py):
 - `WORK#<system>#<kind>#<id>` / `WORK`: one piece of work (`WorkRecord` in `record`), with
   the attributes the indexes and conditions need: `engagement_key` `<PSA system>#<project>` and
   `engagement_sort` `<worked on>#<kind>#<id>` (index `by-engagement`, keys only: `time list`),
-  `batch` and `batch_at` (epoch ms: the claim of the batch writing it now), and, while parked,
-  the status index's `WORK#parked` with `status_at` `<project>#<work key>`;
+  `batch` and `batch_at` (epoch ms: the claim of the batch writing it now), and, while parked or
+  in exception, the status index's `WORK#parked` / `WORK#exception` with `status_at`
+  `<project>#<work key>`;
 - `BATCH#<id>` / `BATCH`: a batch recorded before it is sent (`PendingBatch` in `batch`), in the status
   index under `BATCH#pending` (`status_at` `<created at>#<id>`) until it is finished; a finished one
   leaves the index and expires (TTL `expires_at`) after BATCH_RETENTION, so an audit can read it;
@@ -58,6 +59,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PARKED = "WORK#parked"
+EXCEPTION = "WORK#exception"
+# Work waiting for something before it can post, in the status index under these keys: parked (its
+# engagement is not active in accounting yet) and in exception (a person must act). A sweep looks
+# at both again (`DeliverySync.release`); `close2cash status` counts the parked.
+WAITING = {PostingState.PARKED: PARKED, PostingState.EXCEPTION: EXCEPTION}
 PENDING = "BATCH#pending"
 # A finished batch stays readable this long (an audit of what was sent, and with which request id).
 BATCH_RETENTION = timedelta(days=30)
@@ -127,9 +133,10 @@ def _work_item(record: WorkRecord) -> dict[str, Any]:
         item["batch"] = {"S": record.batch}
         if record.batch_at is not None:
             item["batch_at"] = {"N": str(_millis(record.batch_at))}
-    # A put replaces the whole item: a record that left PARKED leaves the sparse index with it.
-    if record.state is PostingState.PARKED:
-        item[LEDGER_STATUS_KEY] = {"S": PARKED}
+    # A put replaces the whole item: a record that stops waiting leaves the sparse index with it.
+    waiting = WAITING.get(record.state)
+    if waiting is not None:
+        item[LEDGER_STATUS_KEY] = {"S": waiting}
         item[LEDGER_STATUS_SORT] = {"S": f"{record.project}#{record.key}"}
     return item
 
@@ -223,23 +230,26 @@ class DynamoPostings:
             self._batch_write(requests)
 
     def parked(self, project: str | None = None) -> list[WorkRecord]:
+        """Work parked and work in exception (what `release` looks at again), by project and key:
+        one Query of the status index per state (per 1 MB page), eventually consistent."""
         condition = "#k = :status"
-        values: dict[str, Any] = {":status": {"S": PARKED}}
+        names = {"#k": LEDGER_STATUS_KEY}
+        values: dict[str, Any] = {}
         if project is not None:
             condition += " AND begins_with(#s, :project)"
+            names["#s"] = LEDGER_STATUS_SORT
             values[":project"] = {"S": f"{project}#"}
-        return [
+        found = [
             _record_of(item)
+            for status in WAITING.values()
             for item in self._query(
                 IndexName=LEDGER_STATUS_INDEX,
                 KeyConditionExpression=condition,
-                ExpressionAttributeNames={
-                    "#k": LEDGER_STATUS_KEY,
-                    **({"#s": LEDGER_STATUS_SORT} if project else {}),
-                },
-                ExpressionAttributeValues=values,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={**values, ":status": {"S": status}},
             )
         ]
+        return sorted(found, key=lambda r: (r.project, r.key))
 
     def engagement_works(
         self, system: SystemName, project: str, *, since: date | None = None
@@ -286,14 +296,17 @@ class DynamoPostings:
             raise ValueError(f"batch {batch.id}: records {sorted(strangers)} are not among its writes")
         if len(records) + 1 > MAX_TRANSACTION_PARTS:
             raise ValueError(f"batch {batch.id}: {len(records)} works, at most {MAX_TRANSACTION_PARTS - 1}")
-        claimed_at = datetime.fromtimestamp(self._clock(), UTC)
+        now = datetime.fromtimestamp(self._clock(), UTC)
         refused: set[str] = set()
         current = batch
         while True:
             keys = [key for key in current.keys if key in records]
             parts: list[Any] = [{"Put": {"TableName": self._table, "Item": _batch_item(current)}}]
             for key in keys:
-                record = records[key].model_copy(update={"batch": batch.id, "batch_at": claimed_at})
+                record = records[key]
+                # The caller's claim instant when it stamped one (its clock decides staleness), else now.
+                if record.batch != batch.id or record.batch_at is None:
+                    record = record.model_copy(update={"batch": batch.id, "batch_at": now})
                 parts.append(
                     {
                         "Put": {

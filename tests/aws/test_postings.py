@@ -237,25 +237,46 @@ def test_a_batch_never_finished_is_listed_by_pending_batches(store: DynamoPostin
 
 
 def test_parked_work_is_listed_per_project_and_leaves_the_index_when_posted(store: DynamoPostings) -> None:
-    # given two entries parked on proj-1, one on proj-10 and one posted entry
+    # given two entries parked on proj-1, one in exception on proj-1, one parked on proj-10,
+    # and one posted entry
     store.save_works(
         [
             work("p1", state=PostingState.PARKED),
             work("p2", state=PostingState.PARKED),
+            work("x1", state=PostingState.EXCEPTION),
             work("p3", project="proj-10", state=PostingState.PARKED),
             work("p4", state=PostingState.POSTED),
         ]
     )
-    # then each project lists its own parked work (proj-1 does not see proj-10's)
-    assert sorted(r.source.id for r in store.parked("proj-1")) == ["p1", "p2"]
+    # then each project lists its own waiting work, parked and in exception (proj-1 not proj-10's)
+    assert [(r.source.id, r.state) for r in store.parked("proj-1")] == [
+        ("p1", PostingState.PARKED),
+        ("p2", PostingState.PARKED),
+        ("x1", PostingState.EXCEPTION),
+    ]
     assert [r.source.id for r in store.parked("proj-10")] == ["p3"]
-    assert sorted(r.source.id for r in store.parked()) == ["p1", "p2", "p3"]
-    # when p1 is claimed by a batch and posted
-    batch = batch_of("b-1", ["p1"])
-    store.claim(batch, {batch.keys[0]: work("p1", state=PostingState.PARKED)}, stale_before=T0)
-    store.finish(batch, [work("p1", state=PostingState.POSTED)])
-    # then it is parked no more
+    assert [r.source.id for r in store.parked()] == ["p1", "p2", "x1", "p3"]
+    # when p1 and x1 are claimed by a batch and posted
+    batch = batch_of("b-1", ["p1", "x1"])
+    claimed = {k: r for k, r in store.works(batch.keys).items()}
+    store.claim(batch, claimed, stale_before=T0)
+    store.finish(batch, [work("p1", state=PostingState.POSTED), work("x1", state=PostingState.POSTED)])
+    # then they wait no more
     assert [r.source.id for r in store.parked("proj-1")] == ["p2"]
+
+
+def test_a_claim_keeps_the_instant_its_caller_stamped(store: DynamoPostings, clock: Clock) -> None:
+    # given a sender whose clock stamped its claim a minute before the store's clock
+    batch = batch_of("b-1", ["e1"])
+    stamped = T0 - timedelta(minutes=1)
+    records = {
+        k: r.model_copy(update={"batch": "b-1", "batch_at": stamped}) for k, r in records_of(batch).items()
+    }
+    store.claim(batch, records, stale_before=T0 - timedelta(minutes=5))
+    # then the claim goes stale by that instant: a claim with a bound just after it takes it over
+    assert store.works(batch.keys)[batch.keys[0]].batch_at == stamped
+    later = batch_of("b-2", ["e1"])
+    assert store.claim(later, records_of(later), stale_before=stamped + timedelta(seconds=1)) == set()
 
 
 def test_engagement_works_since_a_date_page_beyond_one_page(store: DynamoPostings, dynamodb: Any) -> None:
