@@ -29,6 +29,7 @@ https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.h
 from __future__ import annotations
 
 import logging
+import uuid
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -65,6 +66,9 @@ EXCEPTION = "WORK#exception"
 # at both again (`DeliverySync.release`); `close2cash status` counts the parked.
 WAITING = {PostingState.PARKED: PARKED, PostingState.EXCEPTION: EXCEPTION}
 PENDING = "BATCH#pending"
+# Each write of a work stamps a new token here (and in the record): a save or a claim names the token
+# it read, so two workers that read the same work cannot both act on it (optimistic concurrency).
+REVISION = "rev"
 # A finished batch stays readable this long (an audit of what was sent, and with which request id).
 BATCH_RETENTION = timedelta(days=30)
 # DynamoDB's limits per call: 100 keys per BatchGetItem, 25 puts per BatchWriteItem.
@@ -122,10 +126,13 @@ def _millis(moment: datetime) -> int:
 
 
 def _work_item(record: WorkRecord) -> dict[str, Any]:
+    """The item of `record`, stamped with a new revision token (every write gets its own)."""
     _, _, record_id = record.key.split(":", 2)
+    revision = uuid.uuid4().hex[:16]
     item: dict[str, Any] = {
         **_work_key(record.key),
-        "record": _packed(record),
+        "record": _packed(record.model_copy(update={"revision": revision})),
+        REVISION: {"S": revision},
         LEDGER_ENGAGEMENT_KEY: {"S": f"{record.source.system}#{record.project}"},
         LEDGER_ENGAGEMENT_SORT: {"S": f"{record.worked_on.isoformat()}#{record.kind}#{record_id}"},
     }
@@ -139,6 +146,13 @@ def _work_item(record: WorkRecord) -> dict[str, Any]:
         item[LEDGER_STATUS_KEY] = {"S": waiting}
         item[LEDGER_STATUS_SORT] = {"S": f"{record.project}#{record.key}"}
     return item
+
+
+def _as_read(record: WorkRecord) -> tuple[str, dict[str, Any]]:
+    """The condition that the work is still as `record` was read: its revision, or still absent."""
+    if record.revision is None:
+        return "attribute_not_exists(pk)", {}
+    return "#rev = :read", {":read": {"S": record.revision}}
 
 
 def _record_of(item: Mapping[str, Any]) -> WorkRecord:
@@ -217,17 +231,49 @@ class DynamoPostings:
                 found[record.key] = record
         return found
 
-    def save_works(self, records: Sequence[WorkRecord]) -> None:
-        """One BatchWriteItem per 25 records (plus retries of unprocessed ones): plain puts, no claim."""
-        # One key twice in a BatchWriteItem is refused: the last record of a key is the one that stands.
-        latest = {record.key: record for record in records}
-        items = [
-            _work_item(record.model_copy(update={"batch": None, "batch_at": None}))
-            for record in latest.values()
-        ]
-        for start in range(0, len(items), MAX_BATCH_WRITE):
-            requests = [{"PutRequest": {"Item": item}} for item in items[start : start + MAX_BATCH_WRITE]]
-            self._batch_write(requests)
+    def save_works(self, records: Sequence[WorkRecord], *, stale_before: datetime) -> set[str]:
+        """Conditional puts, one TransactWriteItems per 100 records (2 WCU per KB each); one more per
+        round of refusals, each round dropping the works written since they were read.
+
+        A work is written where it is still as read (its revision) and no live batch holds it: a
+        save must never clear the claim of a batch that is writing the work to accounting.
+        """
+        latest = {
+            record.key: record.model_copy(update={"batch": None, "batch_at": None}) for record in records
+        }
+        refused: set[str] = set()
+        keys = list(latest)
+        for start in range(0, len(keys), MAX_TRANSACTION_PARTS):
+            chunk = keys[start : start + MAX_TRANSACTION_PARTS]
+            while chunk:
+                parts = [self._conditional_put(latest[key], stale_before=stale_before) for key in chunk]
+                held = self._transact(parts, chunk, "save works", first_work=0)
+                if not held:
+                    break
+                refused |= held
+                chunk = [key for key in chunk if key not in held]
+        return refused
+
+    def _conditional_put(
+        self, record: WorkRecord, *, stale_before: datetime, batch_id: str | None = None
+    ) -> dict[str, Any]:
+        """A put of `record` on condition that the work is as read and no live batch (but this one) holds it."""
+        as_read, values = _as_read(record)
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": _work_item(record),
+                "ConditionExpression": (
+                    f"({as_read}) AND (attribute_not_exists(#b) OR #b = :mine OR batch_at < :stale)"
+                ),
+                "ExpressionAttributeNames": {"#b": "batch", **({"#rev": REVISION} if values else {})},
+                "ExpressionAttributeValues": {
+                    ":mine": {"S": batch_id or "-"},
+                    ":stale": {"N": str(_millis(stale_before))},
+                    **values,
+                },
+            }
+        }
 
     def parked(self, project: str | None = None) -> list[WorkRecord]:
         """Work parked and work in exception (what `release` looks at again), by project and key:
@@ -307,23 +353,7 @@ class DynamoPostings:
                 # The caller's claim instant when it stamped one (its clock decides staleness), else now.
                 if record.batch != batch.id or record.batch_at is None:
                     record = record.model_copy(update={"batch": batch.id, "batch_at": now})
-                parts.append(
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": _work_item(record),
-                            "ConditionExpression": (
-                                "attribute_not_exists(pk) OR attribute_not_exists(#b) OR #b = :mine "
-                                "OR batch_at < :stale"
-                            ),
-                            "ExpressionAttributeNames": {"#b": "batch"},
-                            "ExpressionAttributeValues": {
-                                ":mine": {"S": batch.id},
-                                ":stale": {"N": str(_millis(stale_before))},
-                            },
-                        }
-                    }
-                )
+                parts.append(self._conditional_put(record, stale_before=stale_before, batch_id=batch.id))
             held = self._transact(parts, keys, f"claim {batch.id}")
             if not held:
                 return refused
@@ -480,8 +510,8 @@ class DynamoPostings:
                 f"BatchWriteItem: {left} items unprocessed after {ATTEMPTS} attempts"
             ) from None
 
-    def _transact(self, parts: list[Any], keys: Sequence[str], what: str) -> set[str]:
-        """Run one transaction whose parts after the first are the works `keys`, in order.
+    def _transact(self, parts: list[Any], keys: Sequence[str], what: str, *, first_work: int = 1) -> set[str]:
+        """Run one transaction whose parts from `first_work` on are the works `keys`, in order.
 
         Returns the keys whose condition failed (the transaction wrote nothing then); empty when it
         was written. A cancellation without a failed condition (a concurrent transaction on one of
@@ -496,7 +526,7 @@ class DynamoPostings:
                         reasons = cancellation_reasons(exc)
                         failed = {
                             key
-                            for key, reason in zip(keys, reasons[1:], strict=False)
+                            for key, reason in zip(keys, reasons[first_work:], strict=False)
                             if reason.get("Code") == "ConditionalCheckFailed"
                         }
                         if failed:

@@ -52,7 +52,9 @@ def test_only_eventbridge_from_that_rule_may_send_to_the_queue(synth, spec):
         if s["Effect"] == "Allow" and s.get("Principal") == {"Service": "events.amazonaws.com"}
     ]
     assert allow, "no statement lets EventBridge send"
-    assert any(s["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]} for s in allow)
+    assert any(
+        s["Condition"]["ArnEquals"]["aws:SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]} for s in allow
+    )
     assert all(s["Condition"]["ArnEquals"]["aws:SourceArn"] in feeding for s in allow)
     assert any(
         s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
