@@ -116,9 +116,10 @@ class QuickBooksPostings:
 
         The employees are read once per connector (select * from Employee, 1,000 a page: the default
         query returns active ones, and an inactive employee cannot be named on time anyway), and
-        matched here: Intuit lists no e-mail filter for Employee queries, and one read serves every
-        person of a run.
+        matched here: an Employee query filters on Id, DisplayName, GivenName, FamilyName, Active and
+        the like but not on PrimaryEmailAddr (3p table below), and one read serves every person of a run.
         https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/employee
+        https://docs.gravitydata.co/sources/quickbooks-online/tables/employees (filterable columns, 3p)
         """
         del worker  # QBO keeps no PSA id on an employee: e-mail and name are what both systems hold
         staff = self._employees()

@@ -34,30 +34,20 @@ from shared.domain.postings import (
 @pytest.fixture
 def books(sandbox: QuickBooksSandbox, connector: QuickBooksConnector) -> dict[str, str]:
     """What the bookkeeper and the engagement flow set up: a person, a project, a service, codes."""
+    person = {
+        "GivenName": "Emily",
+        "FamilyName": "Platt",
+        "PrimaryEmailAddr": {"Address": "Emily@Firm.example"},
+    }
+    service = {"Name": "Consulting", "Type": "Service", "IncomeAccountRef": {"value": "79"}}
+    # The person (an employee with an e-mail) and the service item, in one setup batch.
     made = batch_write(
         connector.client,
-        [
-            BatchOperation("c", "Customer", "create", {"DisplayName": "Acme Corp"}),
-            BatchOperation(
-                "i",
-                "Item",
-                "create",
-                {"Name": "Consulting", "Type": "Service", "IncomeAccountRef": {"value": "79"}},
-            ),
-            BatchOperation(
-                "e",
-                "Employee",
-                "create",
-                {
-                    "GivenName": "Emily",
-                    "FamilyName": "Platt",
-                    "PrimaryEmailAddr": {"Address": "Emily@Firm.example"},
-                },
-            ),
-        ],
+        [BatchOperation("e", "Employee", "create", person), BatchOperation("i", "Item", "create", service)],
         request_id="setup-books",
     )
     ids = {bid: str((result.record or {})["Id"]) for bid, result in made.items()}
+    ids["c"] = sandbox.put_customer({"DisplayName": "Acme Corp"})
     project = sandbox.put_customer(
         {"DisplayName": "Acme Corp - Rollout", "Job": True, "ParentRef": {"value": ids["c"]}}
     )
@@ -316,6 +306,13 @@ def test_an_expense_becomes_a_billable_purchase_line_on_the_engagement(
         books["class"],
         {"value": "NON"},
     )
+    # when the PSA corrects the amount before billing, then the Purchase is rewritten with one line
+    corrected = expense_posting(books, amount=Money.of("90.15", "USD"))
+    [update] = connector.write_postings("batch-g", [change(corrected, record, WriteOperation.UPDATE)])
+    assert update.ok and update.record == PostedRecord(id=record.id, version="1")
+    rewritten = sandbox.purchase(record.id)
+    assert (len(rewritten["Line"]), rewritten["TotalAmt"]) == (1, 90.15)
+    record = update.record
     # and once an invoice bills the line, the hub sees it billed and leaves it alone
     sandbox.bill_purchase_line(record.id, "131")
     current = connector.posted_records(WorkKind.EXPENSE, [record.id])[record.id]

@@ -11,19 +11,15 @@ from typing import Any
 import pytest
 
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
-from tests.local.sandboxes.quickbooks.conftest import Post, error
+from tests.local.sandboxes.quickbooks.conftest import Post, error, time_refs
 from tests.local.sandboxes.quickbooks.test_purchases import purchase
 from tests.local.sandboxes.quickbooks.test_time_activities import activity
 
 
 @pytest.fixture
 def refs(qbo: QuickBooksSandbox, post: Post) -> dict[str, str]:
-    customer = post("customer", {"DisplayName": "Acme Corp"}).json()["Customer"]["Id"]
-    item = post("item", {"Name": "Consulting", "Type": "Service", "IncomeAccountRef": {"value": "79"}})
     return {
-        "employee": qbo.add_employee("Emily Platt"),
-        "customer": customer,
-        "item": item.json()["Item"]["Id"],
+        **time_refs(qbo, post),
         "bank": qbo.account_id("Checking"),
         "travel": qbo.account_id("Travel"),
         "class": qbo.add_class("Consulting"),
