@@ -29,8 +29,8 @@ def work_lines(records: Sequence[WorkRecord], *, engagement: str) -> list[str]:
         where = f"{record.target} {record.record.id}" if record.target and record.record else "-"
         shown_hours = hours(record.minutes) if record.kind is WorkKind.TIME else ""
         lines.append(
-            f"{record.source.id:>10}  {record.worked_on.isoformat():10}  {record.kind.value:7}  {shown_hours:>6}  "
-            f"{amount:>14}  {record.state.value:11}  {where}"
+            f"{record.source.id:>10}  {record.worked_on.isoformat():10}  {record.kind.value:7}  "
+            f"{shown_hours:>6}  {amount:>14}  {record.state.value:11}  {where}"
         )
         if record.reason:
             lines.append(f"{'':>12}{record.reason}")

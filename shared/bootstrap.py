@@ -37,10 +37,9 @@ if TYPE_CHECKING:
     from shared.aws.idempotency import OncePerNotice
     from shared.aws.notifications import SnsNotifier
     from shared.aws.postings import DynamoPostings
-    from shared.domain.delivery_ports import DeliverySource, PostingTarget
-    from shared.sync.delivery.sync import DeliverySync
     from shared.aws.visibility import SqsMessageDelay
     from shared.aws.workflows import StepFunctionsWorkflow
+    from shared.domain.delivery_ports import DeliverySource, PostingTarget
     from shared.domain.notices import ChangeNotice
     from shared.domain.ports import EngagementTarget, OpportunitySource, RateBudgets
     from shared.domain.tokens import TokenStore
@@ -51,6 +50,7 @@ if TYPE_CHECKING:
     from shared.sync.account_sweep import AccountSweeps
     from shared.sync.accounts import AccountSync
     from shared.sync.change_events import ChangeEventIntake
+    from shared.sync.delivery.sync import DeliverySync
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
     from shared.sync.exceptions import LastReceive
     from shared.sync.ingest import WebhookIngest
@@ -353,9 +353,6 @@ class Services:
     @cached_property
     def notifier(self) -> SnsNotifier:
         from shared.aws.notifications import SnsNotifier
-    from shared.aws.postings import DynamoPostings
-    from shared.domain.delivery_ports import DeliverySource, PostingTarget
-    from shared.sync.delivery.sync import DeliverySync
 
         return SnsNotifier(self.settings.require("notify_topic_arn"))
 

@@ -1,4 +1,4 @@
-"""work-changes queue: time-entry and expense notices are settled in bulk; an activation releases parked work."""
+"""work-changes queue: time and expense notices settled in bulk; an activation releases parked work."""
 
 from __future__ import annotations
 
