@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from infra.local.sandboxes.kit import FaultSwitch, InFlight, RateWindows, Subscriber, Window
 from infra.local.sandboxes.quickbooks import accounts, batch, customers, lists, time_activities
+from infra.local.sandboxes.quickbooks.billing import BillingControls
 from infra.local.sandboxes.quickbooks.cdc import change_data_capture
 from infra.local.sandboxes.quickbooks.company import Company
 from infra.local.sandboxes.quickbooks.entities import entity
@@ -55,8 +56,11 @@ def _json(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | Non
     )
 
 
-class QuickBooksSandbox:
-    """WSGI app + thread-safe control API standing in for one QBO company and one Intuit app."""
+class QuickBooksSandbox(BillingControls):
+    """WSGI app + thread-safe control API standing in for one QBO company and one Intuit app.
+
+    Billing marks and a bookkeeper's edits of time and expenses: `BillingControls` (billing.py).
+    """
 
     def __init__(
         self,
