@@ -214,13 +214,24 @@ class QuickBooksSandbox(BillingControls):
                 self.company, "Department", name, active=active, record_id=department_id
             )
 
-    def add_employee(self, display_name: str, *, active: bool = True) -> str:
+    def add_employee(self, display_name: str, *, active: bool = True, email: str | None = None) -> str:
         """An Employee on the company's payroll list (Payroll > Employees); returns its Id.
 
         Its DisplayName shares one namespace with customers and vendors (6240 on a clash).
         """
         with self._lock:
-            return time_activities.add_name(self.company, "Employee", display_name, active=active)
+            employee_id = time_activities.add_name(self.company, "Employee", display_name, active=active)
+            if email is not None:
+                self.company.table("Employee")[employee_id]["PrimaryEmailAddr"] = {"Address": email}
+            return employee_id
+
+    def add_item(self, name: str, *, item_id: str | None = None, income_account: str | None = None) -> str:
+        """A service Item set up in the QBO UI (Sales > Products and services); returns its Id."""
+        with self._lock:
+            account = income_account or next(
+                str(row["Id"]) for row in self.company.rows("Account") if row.get("AccountType") == "Income"
+            )
+            return lists.add_item(self.company, name, income_account=account, record_id=item_id)
 
     def add_vendor(self, display_name: str, *, active: bool = True) -> str:
         """A Vendor (a contractor whose time a TimeActivity with NameOf Vendor records); returns its Id."""
