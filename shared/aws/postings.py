@@ -257,7 +257,7 @@ class DynamoPostings:
     def _conditional_put(
         self, record: WorkRecord, *, stale_before: datetime, batch_id: str | None = None
     ) -> dict[str, Any]:
-        """A put of `record` on condition that the work is as read and no live batch (but this one) holds it."""
+        """A put of `record` if the work is as read and no live batch (but this one) holds it."""
         as_read, values = _as_read(record)
         return {
             "Put": {
