@@ -41,6 +41,11 @@ class Settings(BaseModel):
     # A week to decide, a reminder after two days: firms approve engagements in days, not minutes.
     approval_timeout_seconds: int = Field(default=7 * 86400, ge=60)
     approval_reminder_seconds: int = Field(default=2 * 86400, ge=60)
+    # Of each vendor's published limits, the share background work (month-end posting of time and
+    # expenses) may use at most, so interactive flows always find the rest (shared.domain.budgets).
+    background_share: float = Field(default=0.7, gt=0, lt=1)
+    # How long a background call may wait for its slots inside a Lambda before its message goes back.
+    background_max_wait_seconds: float = Field(default=1.0, ge=0, le=60)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +61,8 @@ class Settings(BaseModel):
             "notify_topic_arn": "NOTIFY_TOPIC_ARN",
             "approval_timeout_seconds": "APPROVAL_TIMEOUT_SECONDS",
             "approval_reminder_seconds": "APPROVAL_REMINDER_SECONDS",
+            "background_share": "BACKGROUND_SHARE",
+            "background_max_wait_seconds": "BACKGROUND_MAX_WAIT_SECONDS",
         }
         values = {field: env[var] for field, var in names.items() if env.get(var)}
         return cls.model_validate(values)
