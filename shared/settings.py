@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.budgets import BACKGROUND_MAX_WAIT, BACKGROUND_SHARE
+
 # Vendors' notices are small; anything near 256 KiB is abuse. The wiring's API declares this limit.
 WEBHOOK_MAX_BODY_BYTES = 256 * 1024
 # Every provider the webhook route knows (an unknown one is 404; a known one not connected, too).
@@ -43,9 +45,9 @@ class Settings(BaseModel):
     approval_reminder_seconds: int = Field(default=2 * 86400, ge=60)
     # Of each vendor's published limits, the share background work (month-end posting of time and
     # expenses) may use at most, so interactive flows always find the rest (shared.domain.budgets).
-    background_share: float = Field(default=0.7, gt=0, lt=1)
+    background_share: float = Field(default=BACKGROUND_SHARE, gt=0, lt=1)
     # How long a background call may wait for its slots inside a Lambda before its message goes back.
-    background_max_wait_seconds: float = Field(default=1.0, ge=0, le=60)
+    background_max_wait_seconds: float = Field(default=BACKGROUND_MAX_WAIT, ge=0, le=60)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -206,8 +206,11 @@ _PRIORITY: ContextVar[Priority] = ContextVar("close2cash_vendor_priority", defau
 # Of each published limit, the share background work may use at most (Settings.background_share).
 BACKGROUND_SHARE = 0.7
 # How long a background call may wait for its slots inside a Lambda (Settings.background_max_wait_seconds);
-# further away, the message goes back to its queue with the wait as its delay.
-BACKGROUND_MAX_WAIT = 1.0
+# further away, the message goes back to its queue with the wait as its delay. Two slots of the
+# slowest background band (QuickBooks batch: 28 a minute, one each 2.4 s after the margin), so one or
+# two posting containers pace themselves without bouncing messages. The wait costs Lambda time only:
+# it is spent before the shared slot is taken, so it never delays interactive work.
+BACKGROUND_MAX_WAIT = 5.0
 
 
 def current_priority() -> Priority:

@@ -44,7 +44,7 @@ class _Steps:
 def _budgets(dynamodb: Any, clock: _Steps) -> PrioritizedBudgets:
     """What `Services.rate_budgets` hands a container: its own budgets object on the ledger table."""
     inner = DynamoBudgets(LEDGER.name, client=dynamodb, clock=clock.time)
-    return PrioritizedBudgets(inner, background_share=0.7, background_max_wait=1.0, sleep=clock.sleep)
+    return PrioritizedBudgets(inner, sleep=clock.sleep)
 
 
 def _container(
