@@ -65,6 +65,8 @@ from shared.sync.exceptions import open_exception, resolve_exception
 STALE_CLAIM = timedelta(minutes=3)
 # A notice whose work another batch is writing comes back after this (SQS visibility).
 HELD_RETRY_SECONDS = 30.0
+# The detail-type of engagement setup's "engagement activated" event (shared.domain.events).
+ACTIVATED = "close2cash.engagement.activated"
 # A PSA list call takes this many ids (Productive's largest page).
 FETCH_CHUNK = 200
 ENTITY_KINDS: Mapping[EntityType, WorkKind] = {
