@@ -21,34 +21,19 @@ from shared.domain.deadline import RESERVE_SECONDS, time_limit
 from shared.domain.errors import RateLimitedError
 from shared.settings import Settings
 from tests.benchmarks.budgets import REALM as BENCH_REALM
-from tests.benchmarks.budgets import START, Answers, AtomicDynamo, run_month_end
+from tests.benchmarks.budgets import Answers, AtomicDynamo, StepClock, run_month_end
 
 REALM = "9130350000000007"
 
 
-class _Steps:
-    """Time that moves only when a caller sleeps (each sleep recorded) or the test says so."""
-
-    def __init__(self) -> None:
-        self.now = START
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def _budgets(dynamodb: Any, clock: _Steps) -> PrioritizedBudgets:
+def _budgets(dynamodb: Any, clock: StepClock) -> PrioritizedBudgets:
     """What `Services.rate_budgets` hands a container: its own budgets object on the ledger table."""
     inner = DynamoBudgets(LEDGER.name, client=dynamodb, clock=clock.time)
     return PrioritizedBudgets(inner, sleep=clock.sleep)
 
 
 def _container(
-    sandbox: QuickBooksSandbox, dynamodb: Any, clock: _Steps
+    sandbox: QuickBooksSandbox, dynamodb: Any, clock: StepClock
 ) -> tuple[QuickBooksConnector, Answers]:
     door = Answers(httpx.WSGITransport(app=sandbox), clock.time)
     connector = build(
@@ -88,7 +73,7 @@ def test_containers_flooding_in_the_background_leave_interactive_slots_free(dyna
 
 def test_a_429_in_background_work_delays_its_message_and_holds_the_realm_for_everyone(dynamodb: Any) -> None:
     # given a posting container and a deal-setup container on one realm, through the prioritized budgets
-    clock = _Steps()
+    clock = StepClock()
     sandbox = QuickBooksSandbox(
         realm_id=REALM, refresh_token="rt-0", clock=lambda: datetime.fromtimestamp(clock.now, tz=UTC)
     )
@@ -122,7 +107,7 @@ def test_every_connector_gets_budgets_that_put_interactive_flows_first() -> None
     settings = Settings.from_env(
         {"LEDGER_TABLE": LEDGER.name, "CONNECTIONS_SECRET": "connections", "BACKGROUND_SHARE": "0.5"}
     )
-    clock = _Steps()
+    clock = StepClock()
     # when the composition root hands out the rate budgets (here around in-memory ones)
     budgets = Services(settings=settings, budgets=InMemoryBudgets(clock=clock.time)).rate_budgets
     budget = budgets.budget("quickbooks", REALM, REALM_LIMITS)

@@ -88,6 +88,21 @@ class SimClock:
             self._advance()
 
 
+class StepClock:
+    """Virtual time that moves only when a container sleeps (so every wait is visible and exact)."""
+
+    def __init__(self) -> None:
+        self.now = START
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 class AtomicDynamo:
     """A DynamoDB client whose calls are each atomic, as DynamoDB's are (moto's are not under threads)."""
 
