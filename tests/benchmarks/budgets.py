@@ -394,7 +394,7 @@ class MonthEndFigures:
             kind = "a quiet realm (no month-end)"
         per_minute = len(self.background_sent) / max(1e-9, MONTH_END_SECONDS) * 60
         return (
-            f"  {self.workers} posting containers, {kind:<34}: the deal's {len(self.deal_waits)} calls"
+            f"  {self.workers:2} posting containers, {kind:<34}: the deal's {len(self.deal_waits)} calls"
             f" waited {sum(self.deal_waits):5.1f} s in all (longest {max(self.deal_waits):4.2f} s),"
             f" done in {self.deal_seconds:5.1f} s; background {per_minute:3.0f} calls/min,"
             f" {self.background_refused} sent back to the queue"
