@@ -151,12 +151,21 @@ class Services:
 
     @cached_property
     def rate_budgets(self) -> RateBudgets:
-        """One rate budget per vendor tenant, shared by every container (DynamoDB, on the ledger table)."""
-        if self.budgets is not None:
-            return self.budgets
-        from shared.aws.budget import DynamoBudgets
+        """One rate budget per vendor tenant, shared by every container (DynamoDB, on the ledger table),
+        with interactive flows first: work marked `background()` gets at most its share of each limit."""
+        from shared.domain.budgets import PrioritizedBudgets
 
-        return DynamoBudgets(self.settings.ledger_table, client=self.dynamodb)
+        if self.budgets is not None:
+            shared = self.budgets
+        else:
+            from shared.aws.budget import DynamoBudgets
+
+            shared = DynamoBudgets(self.settings.ledger_table, client=self.dynamodb)
+        return PrioritizedBudgets(
+            shared,
+            background_share=self.settings.background_share,
+            background_max_wait=self.settings.background_max_wait_seconds,
+        )
 
     @cached_property
     def message_delay(self) -> SqsMessageDelay:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.budgets import BACKGROUND_MAX_WAIT, BACKGROUND_SHARE
+
 # Vendors' notices are small; anything near 256 KiB is abuse. The wiring's API declares this limit.
 WEBHOOK_MAX_BODY_BYTES = 256 * 1024
 # Every provider the webhook route knows (an unknown one is 404; a known one not connected, too).
@@ -46,6 +48,11 @@ class Settings(BaseModel):
     # A week to decide, a reminder after two days: firms approve engagements in days, not minutes.
     approval_timeout_seconds: int = Field(default=7 * 86400, ge=60)
     approval_reminder_seconds: int = Field(default=2 * 86400, ge=60)
+    # Of each vendor's published limits, the share background work (month-end posting of time and
+    # expenses) may use at most, so interactive flows always find the rest (shared.domain.budgets).
+    background_share: float = Field(default=BACKGROUND_SHARE, gt=0, lt=1)
+    # How long a background call may wait for its slots inside a Lambda before its message goes back.
+    background_max_wait_seconds: float = Field(default=BACKGROUND_MAX_WAIT, ge=0, le=60)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -61,6 +68,8 @@ class Settings(BaseModel):
             "notify_topic_arn": "NOTIFY_TOPIC_ARN",
             "approval_timeout_seconds": "APPROVAL_TIMEOUT_SECONDS",
             "approval_reminder_seconds": "APPROVAL_REMINDER_SECONDS",
+            "background_share": "BACKGROUND_SHARE",
+            "background_max_wait_seconds": "BACKGROUND_MAX_WAIT_SECONDS",
         }
         values = {field: env[var] for field, var in names.items() if env.get(var)}
         return cls.model_validate(values)

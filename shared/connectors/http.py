@@ -20,6 +20,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 from tenacity.stop import stop_base
 from tenacity.wait import wait_random_exponential
 
+from shared.domain.budgets import Priority, current_priority
 from shared.domain.deadline import time_left
 from shared.domain.errors import NotFoundError, PermanentError, RateLimitedError, TransientError
 
@@ -222,7 +223,9 @@ class VendorHttp:
                     message += "; whether the vendor acted on it is unknown"
                 limited = RateLimitedError if status == 429 else TransientError
                 error = limited(message, retry_after=wait)
-                if not again:
+                # Background work never waits out a 429 inside a Lambda: the budget is held for
+                # everyone, and the queue delays the message by the vendor's wait.
+                if not again or (status == 429 and current_priority() is Priority.BACKGROUND):
                     raise error
                 raise _Again(error, wait)
             if status == 404:

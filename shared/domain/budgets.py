@@ -19,6 +19,13 @@ wait: QuickBooks 60 s). The budget then keeps one more number, the time the hold
 slot before it to any taker, in any container. A hold only ever moves later (a shorter one arriving
 at the same time never shortens a longer one) and needs no clean-up: once its end has passed, it is
 just a time in the past.
+
+*Precedence*: background work (month-end posting of time and expenses, marked with `background()`)
+shares the same budgets as interactive work (a closed-won deal's engagement setup), but may use at
+most a share of each published limit (`PrioritizedBudgets`, 70% by default): it takes a slot of its
+own, smaller budget first and waits for it, and only then a shared slot, so it never queues ahead of
+interactive callers in the shared band. A full share sends the work back to its queue after at most
+a short wait, and a 429 during background work delays its message instead of being slept out.
 """
 
 from __future__ import annotations
@@ -26,10 +33,17 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING
 
 from shared.domain.errors import RateLimitedError
+
+if TYPE_CHECKING:
+    from shared.domain.ports import RateBudget, RateBudgets
 
 # Kept unused from each published limit: the request takes a slot, then travels (latency varies),
 # so the vendor may count a few requests closer together than they were scheduled.
@@ -172,3 +186,155 @@ class InMemoryBudgets:
             if key not in self._budgets:
                 self._budgets[key] = InMemoryBudget(vendor, tenant, limits, clock=self._clock)
             return self._budgets[key]
+
+
+# --- precedence: interactive work before background work -------------------------------------------
+
+
+class Priority(Enum):
+    """Whose work a vendor call is: a person waiting on it (a closed-won deal), or a batch nobody watches."""
+
+    INTERACTIVE = "interactive"
+    BACKGROUND = "background"
+
+
+# The priority travels with the work, not with the connector: connectors are built once per process
+# and shared by every flow (in the local runtime, every function runs in one process). A ContextVar
+# is per thread (and per asyncio task), so a flow marking its calls never marks another flow's.
+_PRIORITY: ContextVar[Priority] = ContextVar("close2cash_vendor_priority", default=Priority.INTERACTIVE)
+
+# Of each published limit, the share background work may use at most (Settings.background_share).
+BACKGROUND_SHARE = 0.7
+# How long a background call may wait for its slots inside a Lambda (Settings.background_max_wait_seconds);
+# further away, the message goes back to its queue with the wait as its delay. Two slots of the
+# slowest background band (QuickBooks batch: 28 a minute, one each 2.4 s after the margin), so one or
+# two posting containers pace themselves without bouncing messages. The wait costs Lambda time only:
+# it is spent before the shared slot is taken, so it never delays interactive work.
+BACKGROUND_MAX_WAIT = 5.0
+
+
+def current_priority() -> Priority:
+    """The priority of the work running in this thread (or task): INTERACTIVE unless marked."""
+    return _PRIORITY.get()
+
+
+@contextmanager
+def background() -> Iterator[None]:
+    """Mark the vendor calls made inside as background work (month-end posting of time and expenses).
+
+    `with background(): target.post(batch)`: every budget from `PrioritizedBudgets` then takes a slot
+    of the background share before the shared one, and a 429 is not waited out inside the Lambda.
+    A worker thread started inside does not inherit the mark: run it with `contextvars.copy_context()`.
+    """
+    token = _PRIORITY.set(Priority.BACKGROUND)
+    try:
+        yield
+    finally:
+        _PRIORITY.reset(token)
+
+
+def background_limits(limits: Sequence[RateLimit], share: float) -> tuple[RateLimit, ...]:
+    """Each published limit scaled to `share` (at least one request, and one of burst)."""
+    return tuple(
+        RateLimit(
+            max(1, math.floor(limit.requests * share)),
+            limit.seconds,
+            None if limit.burst is None else max(1, math.floor(limit.burst * share)),
+        )
+        for limit in limits
+    )
+
+
+class PrioritizedBudget:
+    """A vendor tenant's shared budget plus the background share's budget (`RateBudget` port).
+
+    Interactive calls take a slot of the shared budget only. Background calls first take a slot of
+    the background budget (same tenant, vendor key `<vendor>-background`, every published limit
+    scaled to the share) and wait for it, then take the shared slot at that moment. Waiting first
+    is what gives interactive work precedence: a GCRA band is one queue (one TAT), so a shared slot
+    reserved ahead for background work would make every interactive caller queue behind it.
+    See `PrioritizedBudgets` for what this guarantees.
+    """
+
+    def __init__(
+        self,
+        shared: RateBudget,
+        background_budget: RateBudget,
+        *,
+        background_max_wait: float,
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.shared = shared
+        self.background = background_budget
+        self._background_max_wait = background_max_wait
+        self._sleep = sleep
+
+    def reserve(self, *, max_wait: float) -> float:
+        if current_priority() is Priority.INTERACTIVE:
+            return self.shared.reserve(max_wait=max_wait)
+        # Background work waits little inside a Lambda: further away, the queue delays the message.
+        patience = min(max_wait, self._background_max_wait)
+        own = self.background.reserve(max_wait=patience)
+        if own > 0:
+            self._sleep(own)
+        # The background slot is spent even if the shared one is then too far (interactive work fills
+        # it, or the vendor's hold began meanwhile): a GCRA slot cannot be handed back once others
+        # may have reserved after it. Only the background share loses it; interactive work, nothing.
+        return self.shared.reserve(max_wait=max(0.0, patience - own))
+
+    def hold(self, seconds: float) -> None:
+        """A vendor's pause stops everyone: the shared budget, and the background share's too.
+
+        Holding the background budget as well makes a background call refuse at its own budget,
+        before it reserves or waits for anything, for as long as the hold lasts.
+        """
+        self.shared.hold(seconds)
+        self.background.hold(seconds)
+
+
+class PrioritizedBudgets:
+    """`RateBudgets` that give interactive flows precedence over background ones on every vendor tenant.
+
+    Background work (calls made inside `background()`) takes, for each published limit, a slot of a
+    second budget whose limit is `background_share` of the published one (at least one request),
+    waits for it (at most `background_max_wait`, else RateLimitedError and the queue delays the
+    message), then takes the shared slot. Per published limit of `requests` in `seconds`:
+
+    - background work gets at most its own band: `floor(W / T_b) + B_b` requests in any window of W
+      seconds, the band of `floor(requests * share)` with the usual margin (`RateLimit.band`);
+    - the shared band lets `requests` less its margin into every window of `seconds`, so at least
+      the difference, about (1 - share) of the limit, is always left to interactive work, however
+      hard background work floods;
+    - background calls take shared slots only when their own slot has come, at the background
+      band's pace (T_b > T_s), so they never queue up ahead in the shared band: an interactive call
+      waits at most about one shared interval (plus the background band's burst, B_b x T_s, less the
+      shared tolerance) behind background work, plus its own place among interactive calls.
+      Without precedence it queues behind every slot already reserved, up to `max_wait` (65 s) ahead.
+
+    A hold (after a 429, on either priority) stops both budgets. A vendor's budget costs nothing
+    extra until some call is marked background: only a background call touches the second budget.
+    """
+
+    def __init__(
+        self,
+        inner: RateBudgets,
+        *,
+        background_share: float = BACKGROUND_SHARE,
+        background_max_wait: float = BACKGROUND_MAX_WAIT,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not 0 < background_share < 1:
+            raise ValueError(f"the background share must be in (0, 1), not {background_share}")
+        self._inner = inner
+        self.background_share = background_share
+        self.background_max_wait = background_max_wait
+        self._sleep = sleep
+
+    def budget(self, vendor: str, tenant: str, limits: Sequence[RateLimit]) -> PrioritizedBudget:
+        share = background_limits(limits, self.background_share)
+        return PrioritizedBudget(
+            self._inner.budget(vendor, tenant, limits),
+            self._inner.budget(f"{vendor}-background", tenant, share),
+            background_max_wait=self.background_max_wait,
+            sleep=self._sleep,
+        )

@@ -22,7 +22,14 @@ from shared.connectors.quickbooks.client import (
 )
 from shared.domain.deadline import RESERVE_SECONDS, time_limit
 from shared.domain.errors import RateLimitedError
-from tests.benchmarks.budgets import START, Answers, AtomicDynamo, run_after_throttle, run_containers
+from tests.benchmarks.budgets import (
+    START,
+    Answers,
+    AtomicDynamo,
+    StepClock,
+    run_after_throttle,
+    run_containers,
+)
 
 
 def test_three_containers_on_one_realm_stay_inside_intuits_limits() -> None:
@@ -88,23 +95,8 @@ def test_a_slot_further_than_the_caller_can_wait_is_refused_and_not_taken(dynamo
     assert budget.reserve(max_wait=1) == pytest.approx(1 / 8, abs=1e-5)
 
 
-class _Steps:
-    """Virtual time that moves only when a container sleeps (so every wait is visible and exact)."""
-
-    def __init__(self) -> None:
-        self.now = START
-        self.sleeps: list[float] = []
-
-    def time(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def _container(
-    sandbox: QuickBooksSandbox, dynamodb: Any, clock: _Steps
+    sandbox: QuickBooksSandbox, dynamodb: Any, clock: StepClock
 ) -> tuple[QuickBooksConnector, Answers]:
     door = Answers(httpx.WSGITransport(app=sandbox), clock.time)  # when each request reached the sandbox
     connector = build(
@@ -120,7 +112,7 @@ def _container(
 
 def test_a_429_seen_by_one_container_pauses_the_realm_for_every_container(dynamodb: Any) -> None:
     # given two account_sync containers (own connector, token and budget object) on one realm's ledger budget
-    clock = _Steps()
+    clock = StepClock()
     sandbox = QuickBooksSandbox(
         realm_id="9130350000000002",
         refresh_token="rt-0",
@@ -153,7 +145,7 @@ def test_a_429_seen_by_one_container_pauses_the_realm_for_every_container(dynamo
 
 def test_a_shorter_hold_never_shortens_a_longer_one_even_across_containers(dynamodb: Any) -> None:
     # given one container holding a realm for 120 s (a Retry-After), and another container's budget object
-    clock = _Steps()
+    clock = StepClock()
     holder, other = (
         DynamoBudgets(LEDGER.name, client=dynamodb, clock=clock.time).budget(
             "quickbooks", "realm-3", REALM_LIMITS
@@ -192,7 +184,7 @@ class _HoldAfterRead:
 
 def test_a_hold_written_while_a_taker_decides_is_not_overwritten_by_its_slot(dynamodb: Any) -> None:
     # given a realm budget a taker has read, when another container holds it for 60 s before the taker writes
-    clock = _Steps()
+    clock = StepClock()
     holder = DynamoBudgets(LEDGER.name, client=dynamodb, clock=clock.time).budget(
         "quickbooks", "realm-4", REALM_LIMITS
     )

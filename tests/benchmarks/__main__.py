@@ -1,5 +1,6 @@
-"""`make bench`: print the figures issues #2, #8 and #9 ask for (cold starts, calls per account, webhooks,
-the local runtime's scale curve to 1,000 accounts; one step: `python -m tests.benchmarks.scale 1000`)."""
+"""`make bench`: print the figures issues #2, #8, #9 and #10 ask for (cold starts, calls per account,
+webhooks, month-end precedence, the local runtime's scale curve to 1,000 accounts; one step:
+`python -m tests.benchmarks.scale 1000`)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,16 @@ def main() -> int:
     )
     for realm in measure_budgets():
         say(realm.line())
+
+    from tests.benchmarks.budgets import MONTH_END_SECONDS, measure_month_end
+
+    say(
+        f"\n== Month-end on one QuickBooks realm: posting containers flooding it for"
+        f" {MONTH_END_SECONDS:.0f} s, a closed-won deal's setup making 20 calls (200 ms each)"
+        " one minute in =="
+    )
+    for month_end in measure_month_end():
+        say(month_end.line())
 
     from infra.local.environment import local_environment
     from shared.observability import logger

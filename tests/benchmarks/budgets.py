@@ -14,14 +14,16 @@ that got it waits.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
+import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import httpx
@@ -30,12 +32,18 @@ from moto import mock_aws
 from infra.local.sandboxes.quickbooks import PER_MINUTE_LIMIT, QuickBooksSandbox
 from infra.wiring import LEDGER
 from shared.aws.budget import DynamoBudget, DynamoBudgets
+from shared.connectors.http import RetryPolicy
 from shared.connectors.oauth import MemoryTokenStore
 from shared.connectors.quickbooks import QuickBooksConnector, build
-from shared.domain.budgets import InMemoryBudgets, RateLimit
-from shared.domain.errors import TransientError
+from shared.connectors.quickbooks.client import REALM_LIMITS
+from shared.domain.budgets import InMemoryBudgets, PrioritizedBudgets, RateLimit, background
+from shared.domain.errors import RateLimitedError, TransientError
+
+if TYPE_CHECKING:
+    from shared.domain.ports import RateBudgets
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC).timestamp()
+REALM = "9130350000000001"
 
 
 class SimClock:
@@ -78,6 +86,21 @@ class SimClock:
         with self._cond:
             self._active -= 1
             self._advance()
+
+
+class StepClock:
+    """Virtual time that moves only when a container sleeps (so every wait is visible and exact)."""
+
+    def __init__(self) -> None:
+        self.now = START
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
 
 
 class AtomicDynamo:
@@ -352,3 +375,115 @@ def measure(reads_each: int = 150) -> list[RealmFigures | HoldFigures]:
         for hold in (True, False)
     ]
     return figures
+
+
+@dataclass(frozen=True)
+class MonthEndFigures:
+    """A month-end flood of background calls on one realm, and a closed-won deal's calls in the middle."""
+
+    precedence: bool
+    workers: int
+    background_sent: tuple[float, ...]  # when each background call went out
+    background_refused: int  # background calls sent back to the queue (a full share, a hold)
+    deal_waits: tuple[float, ...]  # each interactive call's wait for its slot
+    deal_seconds: float  # from the deal's first call to its last answer
+
+    def line(self) -> str:
+        kind = "interactive first (70% share)" if self.precedence else "one queue for all (no precedence)"
+        if not self.workers:
+            kind = "a quiet realm (no month-end)"
+        per_minute = len(self.background_sent) / max(1e-9, MONTH_END_SECONDS) * 60
+        return (
+            f"  {self.workers:2} posting containers, {kind:<34}: the deal's {len(self.deal_waits)} calls"
+            f" waited {sum(self.deal_waits):5.1f} s in all (longest {max(self.deal_waits):4.2f} s),"
+            f" done in {self.deal_seconds:5.1f} s; background {per_minute:3.0f} calls/min,"
+            f" {self.background_refused} sent back to the queue"
+        )
+
+
+MONTH_END_SECONDS = 120.0
+
+
+def run_month_end(
+    *,
+    precedence: bool,
+    workers: int,
+    deal_calls: int = 20,
+    deal_at: float = 60.0,
+    deal_every: float = 0.0,
+    latency: float = 0.0,
+    seconds: float = MONTH_END_SECONDS,
+    limits: tuple[RateLimit, ...] = REALM_LIMITS,
+    shared: Callable[[Callable[[], float]], RateBudgets] | None = None,
+) -> MonthEndFigures:
+    """`workers` containers posting as fast as one realm's budget lets them for `seconds`, and a deal
+    whose setup makes `deal_calls` interactive calls one after another from `deal_at` on (each
+    `latency` long, at least `deal_every` apart). A background call refused goes back to the queue
+    for its Retry-After, rounded up to SQS's whole seconds. Simulated time; the budgets are
+    `shared(clock)` (DynamoDB in moto), one budget object per container, else in memory."""
+    clock = SimClock(workers + 1)
+    inner = shared(clock.time) if shared is not None else InMemoryBudgets(clock=clock.time)
+    budgets: RateBudgets = PrioritizedBudgets(inner, sleep=clock.sleep) if precedence else inner
+    sent: list[float] = []
+    refused: list[float] = []
+    waits: list[float] = []
+    span: list[float] = []
+    end = clock.time() + seconds
+    mark = background if precedence else contextlib.nullcontext
+
+    def posting() -> None:
+        budget = budgets.budget("quickbooks", REALM, limits)
+        try:
+            while clock.time() < end:
+                try:
+                    with mark():
+                        wait = budget.reserve(max_wait=RetryPolicy().max_retry_after)
+                except RateLimitedError as full:
+                    refused.append(clock.time())
+                    clock.sleep(max(1, math.ceil(full.retry_after or 0)))
+                    continue
+                clock.sleep(wait)
+                sent.append(clock.time())
+                clock.sleep(latency)
+        finally:
+            clock.leave()
+
+    def deal() -> None:
+        budget = budgets.budget("quickbooks", REALM, limits)
+        try:
+            clock.sleep(deal_at)
+            started = clock.time()
+            for _ in range(deal_calls):
+                asked = clock.time()
+                wait = budget.reserve(max_wait=RetryPolicy().max_retry_after)
+                waits.append(wait)
+                clock.sleep(wait + latency)
+                clock.sleep(max(0.0, asked + deal_every - clock.time()))
+            span.append(clock.time() - started)
+        finally:
+            clock.leave()
+
+    threads = [threading.Thread(target=posting, daemon=True) for _ in range(workers)]
+    threads.append(threading.Thread(target=deal, daemon=True))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return MonthEndFigures(
+        precedence=precedence,
+        workers=workers,
+        background_sent=tuple(sent),
+        background_refused=len(refused),
+        deal_waits=tuple(waits),
+        deal_seconds=span[0] if span else float("nan"),
+    )
+
+
+def measure_month_end() -> list[MonthEndFigures]:
+    """The figures for `make bench`: a deal of 20 calls (200 ms each, QuickBooks' realm limits) on a
+    quiet realm, then beside 5 and 20 posting containers at month-end, without and with precedence."""
+    return [run_month_end(precedence=False, workers=0, latency=0.2)] + [
+        run_month_end(precedence=precedence, workers=workers, latency=0.2)
+        for workers in (5, 20)
+        for precedence in (False, True)
+    ]

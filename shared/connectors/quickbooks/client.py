@@ -170,10 +170,12 @@ class QuickBooksClient:
             vendor="quickbooks",
         )
         # One budget per realm, shared by every container when `budgets` is the DynamoDB one; batch
-        # requests take a slot of the batch limit together with the realm's.
+        # requests take a slot of the batch limit together with the realm's. The batch budget goes
+        # first: it is the scarcer one (40 a minute), so when it is full (or background work waits
+        # for its share of it) no realm slot has been spent on a request that is not sent yet.
         self.api = self._api_http(realm_budget, transport, sleep)
         self.batch_api = self._api_http(
-            _BothBudgets(realm_budget, shared.budget("quickbooks-batch", connection.realm_id, BATCH_LIMITS)),
+            _BothBudgets(shared.budget("quickbooks-batch", connection.realm_id, BATCH_LIMITS), realm_budget),
             transport,
             sleep,
         )
