@@ -29,6 +29,10 @@ exceptions = typer.Typer(
     no_args_is_help=True, help="What needs a person: open exceptions, and marking one resolved."
 )
 app.add_typer(exceptions, name="exceptions")
+time_ = typer.Typer(
+    no_args_is_help=True, help="Approved time and expenses: what reached accounting, what waits, and why."
+)
+app.add_typer(time_, name="time")
 dlq = typer.Typer(
     no_args_is_help=True, help="Dead-letter queues: what is in them and why, and moving it back."
 )
@@ -270,10 +274,9 @@ def workflow_retry(
     typer.echo(f"started {name}")
 
 
-def _ledger(endpoint_url: str | None, name: str) -> Any:
+def _table(endpoint_url: str | None, name: str) -> tuple[Any, str]:
+    """The DynamoDB client and the one table named like `name` (exit 2 when none or several)."""
     import boto3
-
-    from shared.aws.ledger import DynamoLedger
 
     client = boto3.client("dynamodb", endpoint_url=endpoint_url)
     tables = [t for page in client.get_paginator("list_tables").paginate() for t in page["TableNames"]]
@@ -281,7 +284,14 @@ def _ledger(endpoint_url: str | None, name: str) -> Any:
     if len(found) != 1:
         typer.echo(f"expected one table named like {name!r}, found {len(found)}: {found}", err=True)
         raise typer.Exit(2)
-    return DynamoLedger(found[0], client=client)
+    return client, found[0]
+
+
+def _ledger(endpoint_url: str | None, name: str) -> Any:
+    from shared.aws.ledger import DynamoLedger
+
+    client, table = _table(endpoint_url, name)
+    return DynamoLedger(table, client=client)
 
 
 @exceptions.command("list")
@@ -320,6 +330,36 @@ def exceptions_resolve(
         typer.echo(f"no open exception {exception_id!r} (see close2cash exceptions list --all)", err=True)
         raise typer.Exit(1)
     typer.echo(f"resolved {exception_id}")
+
+
+@time_.command("list")
+def time_list(
+    engagement: Annotated[str, typer.Option("--engagement", help="the engagement's PSA project id")],
+    since: Annotated[
+        str | None, typer.Option("--since", help="only work done on or after this date (YYYY-MM-DD)")
+    ] = None,
+    psa: Annotated[str, typer.Option("--psa", help="the PSA the project lives in")] = "productive",
+    endpoint_url: EndpointOption = None,
+    table: TableOption = "ledger",
+) -> None:
+    """Each entry of an engagement: PSA id, date, hours, amount, state and its accounting record."""
+    from datetime import date
+
+    from shared.aws.postings import DynamoPostings
+
+    from infra.time_view import work_lines
+    from shared.domain.models import SystemName
+
+    try:
+        day = date.fromisoformat(since) if since else None
+        system = SystemName(psa)
+    except ValueError as bad:
+        typer.echo(f"--since must be a date (YYYY-MM-DD) and --psa a system name: {bad}", err=True)
+        raise typer.Exit(2) from None
+    client, name = _table(endpoint_url, table)
+    postings = DynamoPostings(name, client=client)
+    for line in work_lines(postings.engagement_works(system, engagement, since=day), engagement=engagement):
+        typer.echo(line)
 
 
 def _dead_letters(endpoint_url: str | None, queue: str) -> tuple[str, Any]:

@@ -13,10 +13,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.aws.postings import DynamoPostings
+
 from infra.wiring import WIRING, Wiring
 from infra.workflow_view import setup_of
 from shared.aws.approvals import DynamoApprovals
 from shared.aws.ledger import DynamoLedger
+from shared.domain.postings import PostingState
 
 EXECUTION_STATES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
@@ -126,6 +129,7 @@ class StatusReport:
                 f"  {request.id}: {request.state} by {request.decided_by}, not yet delivered to the workflow "
                 "(the hourly approval reminder, or the same approver deciding again, delivers it)"
             )
+        lines.extend(self._parked(name))
         open_ = DynamoLedger(name, client=self._dynamodb).open_exceptions()
         kinds = Counter(e["kind"] or "unknown" for e in open_)
         described = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
@@ -133,6 +137,20 @@ class StatusReport:
         if open_:
             oldest = min(open_, key=lambda e: e["opened_at"] or "")
             lines.append(f"  oldest: {oldest['id']} since {oldest['opened_at']} (close2cash exceptions list)")
+        return lines
+
+    def _parked(self, table: str) -> list[str]:
+        """Approved work waiting for its engagement, per engagement (from the status index)."""
+        waiting = [
+            r for r in DynamoPostings(table, client=self._dynamodb).parked() if r.state is PostingState.PARKED
+        ]
+        lines = [
+            f"work parked: {len(waiting)}" + (" (posts when its engagement is active)" if waiting else "")
+        ]
+        projects = Counter(r.project for r in waiting)
+        for project, count in sorted(projects.items()):
+            reason = next(r.reason for r in waiting if r.project == project)
+            lines.append(f"  project {project}: {count} entr{'y' if count == 1 else 'ies'} -- {reason}")
         return lines
 
     def _queues(self) -> list[str]:

@@ -289,6 +289,8 @@ SALESFORCE_EVENTS = PartnerBus(
     description="Salesforce Change Data Capture relayed by Event Relay",
 )
 SALESFORCE_CHANGES = Queue("salesforce-changes", max_receive_count=5)
+# Time entries and expenses changed in the PSA, and engagements activated (their parked work posts).
+WORK_CHANGES = Queue("work-changes", max_receive_count=8)
 OPPORTUNITY_CHANGES = Queue("opportunity-changes", max_receive_count=5)
 APPROVERS = UserPool("approvers", "Delivery operations people who approve or reject engagements")
 DELIVERY_OPS = Topic("delivery-ops", "Engagements activated (for staffing) and approval reminders")
@@ -305,6 +307,8 @@ API = Api("webhooks", max_body_bytes=WEBHOOK_MAX_BODY_BYTES, throttle_rate_per_s
 # A deployment chooses its own with `cdk deploy -c account_sweep_minutes=5` (`with_sweep_interval`).
 ACCOUNT_SWEEP_MINUTES = 15
 ACCOUNT_SWEEP = "account_sweep"
+# The time & expense sweep: the longest an approval whose webhook was lost waits to be posted.
+DELIVERY_SWEEP_MINUTES = 15
 
 
 def sweep_rate(minutes: int) -> str:
@@ -333,7 +337,7 @@ WIRING = Wiring(
     api=API,
     bus=BUS,
     tables=(LEDGER, IDEMPOTENCY),
-    queues=(ACCOUNT_CHANGES, OPPORTUNITY_CHANGES, SALESFORCE_CHANGES),
+    queues=(ACCOUNT_CHANGES, OPPORTUNITY_CHANGES, SALESFORCE_CHANGES, WORK_CHANGES),
     rules=(
         Rule(
             "account-notices",
@@ -355,6 +359,22 @@ WIRING = Wiring(
                 },
             },
             queue=OPPORTUNITY_CHANGES.name,
+        ),
+        Rule(
+            "work-notices",
+            bus=BUS.name,
+            pattern={
+                "source": [{"prefix": "close2cash.webhooks."}],
+                "detail": {"entity": ["time_entry", "expense_entry"]},
+            },
+            queue=WORK_CHANGES.name,
+        ),
+        Rule(
+            "engagements-activated",
+            bus=BUS.name,
+            # Engagement setup's domain event (shared/aws/events.py): parked work may now post.
+            pattern={"source": ["close2cash.domain"], "detail-type": ["close2cash.engagement.activated"]},
+            queue=WORK_CHANGES.name,
         ),
         Rule(
             "salesforce-change-events",
@@ -466,6 +486,31 @@ WIRING = Wiring(
             ),
             timeout_seconds=60,
             description="Catch-up sweeps of the customer master: changes lost notices missed become notices",
+        ),
+        Function(
+            "time_sync",
+            handler="functions.time_sync.handler.handler",
+            # Up to 100 notices per invocation, gathered for up to 5 s: the PSA is read in one list
+            # call per 100 entries (Productive pages of 200), accounting written in batches of 10.
+            # Two at once: QuickBooks allows 10 concurrent requests per realm, shared with the
+            # interactive flows, and 40 batch requests a minute (the shared budget paces them).
+            trigger=QueueTrigger(
+                WORK_CHANGES.name, batch_size=100, max_batching_window_seconds=5, max_concurrency=2
+            ),
+            uses=(*_COMMON_ENV, OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET")),
+            memory_mb=512,
+            timeout_seconds=60,
+            description="Posts approved billable time and expenses from the PSA to accounting, in batches",
+        ),
+        Function(
+            "delivery_sweep",
+            handler="functions.delivery_sweep.handler.handler",
+            # Productive sends no "approved" event and webhooks get lost: every change since the
+            # cursor is read (pages of 200) and settled; parked work is looked at again.
+            trigger=ScheduleTrigger(sweep_rate(DELIVERY_SWEEP_MINUTES)),
+            uses=(*_COMMON_ENV, OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET")),
+            timeout_seconds=300,
+            description="Catch-up sweep of time entries and expenses; releases parked work",
         ),
     ),
     state_machines=(CLOSE_TO_CASH,),

@@ -36,8 +36,10 @@ if TYPE_CHECKING:
     from shared.aws.approvals import DynamoApprovals
     from shared.aws.idempotency import OncePerNotice
     from shared.aws.notifications import SnsNotifier
+    from shared.aws.postings import DynamoPostings
     from shared.aws.visibility import SqsMessageDelay
     from shared.aws.workflows import StepFunctionsWorkflow
+    from shared.domain.delivery_ports import DeliverySource, PostingTarget
     from shared.domain.notices import ChangeNotice
     from shared.domain.ports import EngagementTarget, OpportunitySource, RateBudgets
     from shared.domain.tokens import TokenStore
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from shared.sync.account_sweep import AccountSweeps
     from shared.sync.accounts import AccountSync
     from shared.sync.change_events import ChangeEventIntake
+    from shared.sync.delivery.sync import DeliverySync
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
     from shared.sync.exceptions import LastReceive
     from shared.sync.ingest import WebhookIngest
@@ -371,6 +374,7 @@ class Services:
             metrics=self.metrics,
             mappings=self.mappings,
             landscape=self.landscape,
+            bookings=lambda: self.postings,
         )
 
     @cached_property
@@ -394,6 +398,52 @@ class Services:
             ledger=self.ledger,
             metrics=self.metrics,
             approval_timeout_seconds=self.settings.approval_timeout_seconds,
+        )
+
+    # --- approved time and expenses --------------------------------------------------------------
+
+    @cached_property
+    def postings(self) -> DynamoPostings:
+        """Work records, pending batches and booked engagements (on the ledger table)."""
+        from shared.aws.postings import DynamoPostings
+
+        return DynamoPostings(self.settings.ledger_table, client=self.dynamodb)
+
+    def delivery_source(self) -> DeliverySource:
+        """The system that owns time entries (the landscape's `ownership.time.owner`): the PSA."""
+        from shared.governance.landscape import Domain
+
+        source: DeliverySource = self.connector(self.ownership.owner_of(Domain.TIME))
+        return source
+
+    def posting_target(self, system: SystemName) -> PostingTarget:
+        """The accounting system `system` as a target of postings (the routing names it per posting)."""
+        target: PostingTarget = self.connector(system)
+        return target
+
+    def can_post_to(self, system: SystemName) -> bool:
+        """`system` is an accounting system of the landscape with a connection."""
+        from shared.governance.landscape import Role
+
+        return system in self.systems_with(Role.ACCOUNTING) and system in self.connected()
+
+    @cached_property
+    def delivery(self) -> DeliverySync:
+        """Approved billable time and expenses posted to accounting, at background priority."""
+        from shared.domain.budgets import background
+        from shared.governance.routing import Routing
+        from shared.sync.delivery.sync import DeliverySync
+
+        return DeliverySync(
+            source=self.delivery_source,
+            target=self.posting_target,
+            connected=self.can_post_to,
+            store=self.postings,
+            ledger=self.ledger,
+            metrics=self.metrics,
+            mappings=self.mappings,
+            routing=Routing(self.landscape),
+            priority=background,
         )
 
     def vendor_calls(self) -> dict[str, int]:

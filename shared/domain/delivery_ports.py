@@ -89,6 +89,14 @@ class BookedEngagement(CanonicalModel):
         return None if rate is None else Money(amount=rate, currency=self.currency)
 
 
+class EngagementBook(Protocol):
+    """Where engagement setup records the engagements it made, for the postings that follow."""
+
+    def engagement(self, system: SystemName, project: str) -> BookedEngagement | None: ...
+
+    def save_engagement(self, engagement: BookedEngagement) -> None: ...
+
+
 class WorkRecord(CanonicalModel):
     """What the ledger knows of one piece of work: the version last handled and what is in accounting."""
 

@@ -91,6 +91,11 @@ def work_key(system: SystemName | str, kind: WorkKind | str, record_id: str) -> 
     return f"{system}:{kind}:{record_id}"
 
 
+def reference_to(work: SourceRef) -> str:
+    """How an accounting record names the PSA entry it was posted for (`close2cash <system>/<type>/<id>`)."""
+    return f"close2cash {work.system}/{work.type}/{work.id}"
+
+
 class Posting(CanonicalModel):
     """Approved billable work as it is to stand in one accounting system, every code translated.
 
@@ -130,7 +135,7 @@ class Posting(CanonicalModel):
     @property
     def reference(self) -> str:
         """The reference back to the PSA entry carried on the accounting record."""
-        return f"close2cash {self.work.system}/{self.work.type}/{self.work.id}"
+        return reference_to(self.work)
 
     def checksum(self) -> str:
         """What was posted, independent of the PSA version: an edit that changes nothing posts nothing."""
@@ -174,6 +179,9 @@ class PostingWrite(CanonicalModel):
     kind: WorkKind
     posting: Posting | None = None
     record: PostedRecord | None = None
+    source: SourceRef | None = Field(
+        default=None, description="the PSA record at the version this write brings (a delete has no posting)"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> PostingWrite:

@@ -14,7 +14,9 @@ Schema in brief (see `infra/landscapes/demo.toml` for a complete, commented exam
     [[routing]]        legal_entity, system (an accounting system), from_date: where postings go
     [ownership.<domain>]  owner = system, fields = { <system> = ["field", ...] } where it differs
     [mappings]         <table> = [ { source, target, source_system, target_system,
-                                     legal_entity? }, ... ]   (project_templates rows add rate_card)
+                                     legal_entity? }, ... ]   (project_templates rows add rate_card;
+                       service_items, service_tax_codes, expense_accounts map a PSA service name,
+                       payment_accounts a legal entity code: what posted work is booked with)
     [matching]         keys = ["tax_id", "domain", "name"] (order of trust), legal_suffixes = [...]
     [lifecycle.customer]  on_merge = repoint | deactivate | exception,
                        on_delete = deactivate | exception (what merges and deletes do to copies)
@@ -375,6 +377,13 @@ class MappingTables(Section):
     rate_cards: Rows = []
     project_templates: Annotated[list[ProjectTemplateRow], AfterValidator(_no_duplicate_rows)] = []
     revenue_accounts: Rows = []
+    # Approved work posted to accounting (shared/sync/delivery): a PSA service (named after the role,
+    # or the kind of expense) -> the accounting item time is posted with, its tax code, the account an
+    # expense is charged to; and per legal entity (source = its code) the account expenses are paid from.
+    service_items: Rows = []
+    service_tax_codes: Rows = []
+    expense_accounts: Rows = []
+    payment_accounts: Rows = []
 
     def table(self, name: str) -> list[MappingRow]:
         """The rows of table `name`; KeyError for a table the landscape does not know."""

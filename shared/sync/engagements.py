@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from shared.domain.commercial import (
     RateCard,
     RateCardLine,
 )
+from shared.domain.delivery_ports import BookedEngagement
 from shared.domain.dimensions import FinancialDimensions
 from shared.domain.engagements import BillingModel, Engagement, Milestone
 from shared.domain.errors import NotFoundError, PermanentError, TransientError, ValidationFailed
@@ -59,6 +61,7 @@ from shared.sync.exceptions import open_exception, resolve_exception
 from shared.sync.write_back import is_write_back_echo, write_back_key
 
 if TYPE_CHECKING:
+    from shared.domain.delivery_ports import EngagementBook
     from shared.domain.notices import ChangeNotice
     from shared.sync.accounts import AccountSync
 
@@ -187,7 +190,9 @@ class EngagementSetup:
         landscape: Landscape,
         required_account_fields: Sequence[str] = ("name",),
         clock: Callable[[], datetime] = utcnow,
+        bookings: Callable[[], EngagementBook] | None = None,
     ) -> None:
+        self._bookings = bookings
         self._opportunities = opportunities
         self._targets = {"psa": psa, "accounting": accounting}
         self._accounts = accounts
@@ -442,7 +447,10 @@ class EngagementSetup:
             {"role": line.role, "rate": str(line.rate.amount), "currency": line.rate.currency}
             for line in card.lines
         ]
-        return state.model_copy(update={"rates": rates, "rates_source": source, "status": "rated"})
+        rated = state.model_copy(update={"rates": rates, "rates_source": source, "status": "rated"})
+        # Time booked on the project from now on is parked until approval (not "unknown project").
+        self._book(rated, opportunity, EngagementStatus.DRAFT)
+        return rated
 
     @staticmethod
     def _contracted_card(opportunity: Opportunity) -> RateCard:
@@ -528,7 +536,32 @@ class EngagementSetup:
             record = target_of().activate_engagement(state.engagements[role])
             if record.status is not EngagementStatus.ACTIVE:
                 raise TransientError(f"{role} engagement {record.ref.id} is {record.status} after activation")
+        # Booked as active before `notify` announces it: parked time released by the announcement
+        # (or by the next sweep) finds the engagement ready to post to.
+        self._book(state, self._opportunity(state), EngagementStatus.ACTIVE)
         return state.model_copy(update={"status": "active"})
+
+    def _book(self, state: SetupState, opportunity: Opportunity, status: EngagementStatus) -> None:
+        """Record the engagement as postings need it (project, sub-customer, codes, rates)."""
+        if self._bookings is None or "psa" not in state.engagements or state.legal_entity is None:
+            return
+        systems = self._target_systems()
+        self._bookings().save_engagement(
+            BookedEngagement(
+                psa=SourceRef(system=systems["psa"], type="projects", id=state.engagements["psa"]),
+                opportunity=opportunity.source,
+                name=opportunity.name,
+                legal_entity=state.legal_entity,
+                currency=opportunity.amount.currency,
+                status=status,
+                accounting={systems["accounting"]: state.engagements["accounting"]}
+                if "accounting" in state.engagements
+                else {},
+                dimensions=dict(state.posting_dimensions),
+                rates={line["role"]: Decimal(line["rate"]) for line in state.rates},
+                updated_at=self._clock(),
+            )
+        )
 
     def notify(self, state: SetupState) -> SetupState:
         """Delivery operations hear of it (SNS, for staffing) and the bus carries 'engagement activated'."""
@@ -610,6 +643,9 @@ class EngagementSetup:
                 record_id, reason=f"setup {current.execution}: {cause}"[:255]
             )
         current = current.model_copy(update={"engagements": engagements})
+        if current.opportunity is not None:
+            # Time parked for it stays parked, saying the engagement is closed.
+            self._book(current, self._opportunity(current), EngagementStatus.CLOSED)
         # The approval request is keyed by the setup's name; the waiting state's result never
         # reaches $.state, so a timeout arrives here without the id in the state. A rejection is
         # recorded by the approval route itself, which must not be overwritten here.

@@ -1,0 +1,655 @@
+"""The time and expense flow: approved billable work in the PSA becomes billable work in accounting.
+
+Where work comes from. Productive sends no "approved" event: approval is an ordinary update. So
+every change notice about a time entry or expense is a hint ("look at these"); the worker reads the
+entries' current state from the PSA in bulk (one list call per 200) and `Planner` decides what each
+needs. A scheduled sweep reads everything changed since its cursor (kept in the ledger) and does
+the same, so a lost or late webhook costs latency, never an entry. A notice whose entry the
+ledger has already handled at that version (or later) is not even fetched: redelivery is free.
+
+How work is written, exactly once. Writes go in batches of the target's safe size. Before a batch
+is sent it is recorded in the ledger with its exact writes, and each of its works is claimed by it
+(one DynamoDB transaction): a second worker (the sweep beside a webhook, a redelivery) cannot
+write the same work meanwhile. The batch's id is the vendor's request id (QuickBooks `requestid`):
+if the worker dies after QuickBooks wrote and before the ledger heard, whoever finds the claim
+stale resends the recorded batch with the same id and QuickBooks answers what it did the first
+time, writing nothing again. A throttled batch (429, or the shared rate budget full) wrote nothing:
+its claims are released and the messages come back after the wait (never a sleep in a Lambda).
+
+Corrections. Before an update or a removal the hub reads the records' current state from
+accounting (one query per batch): a record billed meanwhile is never touched, an exception names
+the entry, the invoice and what changed.
+
+Background. Every vendor call of this flow is made at background priority: it never takes the
+share of a rate budget that interactive flows (customer sync, engagement setup) keep.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from shared.domain.delivery_ports import (
+    BookedEngagement,
+    DeliverySource,
+    PendingBatch,
+    PostingStore,
+    PostingTarget,
+    WorkRecord,
+)
+from shared.domain.errors import PermanentError, RateLimitedError, TransientError
+from shared.domain.models import EntityType, SourceRef, SystemName, utcnow
+from shared.domain.notices import ChangeNotice, Operation
+from shared.domain.ports import CrossReference, ExceptionRecord, Ledger, Metrics, SyncAction
+from shared.domain.postings import (
+    DeliveredWork,
+    PostedRecord,
+    PostingState,
+    PostingWrite,
+    WorkKind,
+    WriteOperation,
+    WriteOutcome,
+    work_key,
+)
+from shared.governance.mappings import Mappings
+from shared.governance.routing import Routing
+from shared.sync.delivery.plan import Plan, Planner, changes, exception_id_for
+from shared.sync.delivery.postings import build_posting
+from shared.sync.exceptions import open_exception, resolve_exception
+
+# A claim older than this belongs to a worker that died: longer than the worker's timeout (60 s,
+# infra/wiring.py) with room for clock skew between containers.
+STALE_CLAIM = timedelta(minutes=3)
+# A notice whose work another batch is writing comes back after this (SQS visibility).
+HELD_RETRY_SECONDS = 30.0
+# The detail-type of engagement setup's "engagement activated" event (shared.domain.events).
+ACTIVATED = "close2cash.engagement.activated"
+# A PSA list call takes this many ids (Productive's largest page).
+FETCH_CHUNK = 200
+ENTITY_KINDS: Mapping[EntityType, WorkKind] = {
+    EntityType.TIME_ENTRY: WorkKind.TIME,
+    EntityType.EXPENSE_ENTRY: WorkKind.EXPENSE,
+}
+KIND_ENTITIES: Mapping[WorkKind, EntityType] = {kind: entity for entity, kind in ENTITY_KINDS.items()}
+# States in which the version last handled is the whole truth (nothing waits for anything).
+_SETTLED = frozenset(
+    {PostingState.POSTED, PostingState.CORRECTED, PostingState.REMOVED, PostingState.NOT_POSTED}
+)
+_DONE_STATE = {
+    WriteOperation.CREATE: PostingState.POSTED,
+    WriteOperation.UPDATE: PostingState.CORRECTED,
+    WriteOperation.DELETE: PostingState.REMOVED,
+}
+
+
+class WorkHeld(TransientError):
+    """Another batch is writing this work right now: the notice comes back after a short wait."""
+
+
+@dataclass
+class DeliveryReport:
+    """What one run did: counts per outcome, and the keys that must be tried again (with why)."""
+
+    fetched: int = 0
+    skipped: int = 0  # notices about a version already handled (duplicates prevented)
+    written: dict[str, int] = field(default_factory=dict)  # operation -> works
+    parked: int = 0
+    exceptions: int = 0
+    retry: dict[str, TransientError] = field(default_factory=dict)  # work key -> why
+
+    def merge(self, other: DeliveryReport) -> None:
+        self.fetched += other.fetched
+        self.skipped += other.skipped
+        for operation, count in other.written.items():
+            self.written[operation] = self.written.get(operation, 0) + count
+        self.parked += other.parked
+        self.exceptions += other.exceptions
+        self.retry.update(other.retry)
+
+
+def notice_key(notice: ChangeNotice) -> str | None:
+    """The work key a notice is about, or None when it is not about delivered work."""
+    kind = ENTITY_KINDS.get(notice.entity)
+    return None if kind is None else work_key(notice.provider, kind, notice.record_id)
+
+
+class DeliverySync:
+    """The use case behind the time_sync worker and the delivery sweep."""
+
+    def __init__(
+        self,
+        *,
+        source: Callable[[], DeliverySource],
+        target: Callable[[SystemName], PostingTarget],
+        connected: Callable[[SystemName], bool],
+        store: PostingStore,
+        ledger: Ledger,
+        metrics: Metrics,
+        mappings: Mappings,
+        routing: Routing,
+        priority: Callable[[], AbstractContextManager[object]] = nullcontext,
+        clock: Callable[[], datetime] = utcnow,
+        new_batch_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self._source = source
+        self._target = target
+        self._connected = connected
+        self._store = store
+        self._ledger = ledger
+        self._metrics = metrics
+        self._mappings = mappings
+        self._routing = routing
+        self._priority = priority
+        self._clock = clock
+        self._new_batch_id = new_batch_id
+
+    # --- entry points ------------------------------------------------------------------------------
+
+    def on_notices(self, notices: Sequence[ChangeNotice]) -> DeliveryReport:
+        """Handle a batch of notices: fetch what changed in bulk, then post, park or correct it."""
+        report = DeliveryReport()
+        wanted: dict[WorkKind, dict[str, ChangeNotice]] = {}
+        for notice in notices:
+            kind = ENTITY_KINDS.get(notice.entity)
+            if kind is not None:
+                wanted.setdefault(kind, {})[notice.record_id] = notice
+        with self._priority():
+            for kind, by_id in wanted.items():
+                keys = {record_id: work_key(self._source().system, kind, record_id) for record_id in by_id}
+                records = self._store.works(list(keys.values()))
+                fresh = [
+                    record_id
+                    for record_id, notice in by_id.items()
+                    if not _already_handled(notice, records.get(keys[record_id]))
+                ]
+                report.skipped += len(by_id) - len(fresh)
+                if len(by_id) > len(fresh):
+                    self._metrics.count(
+                        "DuplicatesPrevented", len(by_id) - len(fresh), dimensions={"flow": kind.value}
+                    )
+                if fresh:
+                    report.merge(self._fetch_and_settle(kind, fresh, records))
+        return report
+
+    def sweep(self, kind: WorkKind, *, look_back: timedelta, overlap: timedelta) -> DeliveryReport:
+        """Read every change since the cursor and settle it; the cursor moves only after a full sweep.
+
+        The cursor is kept with `overlap` (a change committed while the previous sweep read is seen
+        again, and skipped by its version), and never past the oldest change that was held by a batch
+        in flight: the next sweep looks at that one again.
+        """
+        report = DeliveryReport()
+        started = self._clock()
+        name = f"delivery:{self._source().system}:{kind.value}"
+        saved = self._ledger.cursor(name)
+        since = datetime.fromisoformat(saved) - overlap if saved else started - look_back
+        oldest_held: datetime | None = None
+        with self._priority():
+            self.recover()
+            chunk: list[DeliveredWork] = []
+            for work in self._source().changed_work(kind, since):
+                chunk.append(work)
+                if len(chunk) == FETCH_CHUNK:
+                    oldest_held = _older(oldest_held, self._settle_listed(kind, chunk, report))
+                    chunk = []
+            if chunk:
+                oldest_held = _older(oldest_held, self._settle_listed(kind, chunk, report))
+            report.merge(self.release(kind))
+        cursor = started if oldest_held is None else min(started, oldest_held)
+        self._ledger.set_cursor(name, cursor.isoformat())
+        return report
+
+    def release(self, kind: WorkKind | None = None) -> DeliveryReport:
+        """Look again at parked work (and work in exception): what can post now posts.
+
+        Called when an engagement becomes active, and by every sweep (so a lost activation event
+        delays parked work by one sweep at most).
+        """
+        report = DeliveryReport()
+        with self._priority():
+            waiting = [r for r in self._store.parked() if kind is None or r.kind is kind]
+            for which in WorkKind:
+                records = {r.key: r for r in waiting if r.kind is which}
+                if records:
+                    ids = [r.source.id for r in records.values()]
+                    report.merge(self._fetch_and_settle(which, ids, records))
+        return report
+
+    def recover(self) -> int:
+        """Resend every batch whose sender died before recording its outcome; how many were resent."""
+        stale = self._store.pending_batches(created_before=self._clock() - STALE_CLAIM)
+        for batch in stale:
+            self._resend(batch)
+        return len(stale)
+
+    # --- settling ----------------------------------------------------------------------------------
+
+    def _fetch_and_settle(
+        self, kind: WorkKind, ids: Sequence[str], records: Mapping[str, WorkRecord]
+    ) -> DeliveryReport:
+        report = DeliveryReport()
+        source = self._source()
+        found: dict[str, DeliveredWork] = {}
+        for start in range(0, len(ids), FETCH_CHUNK):
+            for work in source.fetch_work(kind, ids[start : start + FETCH_CHUNK]):
+                found[work.source.id] = work
+        report.fetched += len(found)
+        items = {work_key(source.system, kind, record_id): found.get(record_id) for record_id in ids}
+        self._settle(kind, items, dict(records), report)
+        return report
+
+    def _settle_listed(
+        self, kind: WorkKind, works: Sequence[DeliveredWork], report: DeliveryReport
+    ) -> datetime | None:
+        """Settle works a sweep listed; the oldest change among those held by another batch."""
+        records = self._store.works([w.key for w in works])
+        listed = {w.key: w for w in works if not _same_version(w, records.get(w.key))}
+        report.skipped += len(works) - len(listed)
+        before = set(report.retry)
+        self._settle(kind, dict(listed), records, report)
+        held = [listed[key].changed_at for key in set(report.retry) - before if key in listed]
+        return min(held) if held else None
+
+    def _settle(
+        self,
+        kind: WorkKind,
+        items: Mapping[str, DeliveredWork | None],
+        records: dict[str, WorkRecord],
+        report: DeliveryReport,
+    ) -> None:
+        now = self._clock()
+        stale_before = now - STALE_CLAIM
+        for key in list(items):
+            record = records.get(key)
+            if record is None or record.batch is None:
+                continue
+            if record.batch_at is not None and record.batch_at >= stale_before:
+                report.retry[key] = WorkHeld(
+                    f"{key} is being written by batch {record.batch}", retry_after=HELD_RETRY_SECONDS
+                )
+                continue
+            batch = self._store.pending(record.batch)
+            if batch is not None:
+                self._resend(batch)
+            records.update(self._store.works([key]))
+        planner = self._planner()
+        plans = [
+            planner.plan(key, work, records.get(key), now=now)
+            for key, work in items.items()
+            if key not in report.retry
+        ]
+        plans = self._check_corrections(kind, plans)
+        saves: list[WorkRecord] = []
+        writes: list[_Pending] = []
+        for plan in plans:
+            before = records.get(plan.key)
+            if plan.write is not None:
+                work = items.get(plan.key)
+                project = work.project if work is not None else before.project if before else ""
+                writes.append(_Pending(plan.write, before, project))
+                continue
+            if plan.record is not None and plan.record != before:
+                saves.append(plan.record)
+            self._account(plan, before, report)
+        if saves:
+            self._store.save_works(saves)
+        for target, group in _by_target(writes).items():
+            self._write(target, group, report)
+
+    def _account(self, plan: Plan, before: WorkRecord | None, report: DeliveryReport) -> None:
+        """Metrics and exceptions for a plan that writes nothing."""
+        if plan.exception is not None and plan.record is not None:
+            report.exceptions += 1
+            kind, reason = plan.exception
+            self._open(plan.key, plan.record, kind, reason)
+            return
+        if plan.record is not None and plan.record.state is PostingState.PARKED:
+            report.parked += 1
+        if before is not None and before.state is PostingState.EXCEPTION and plan.record is not None:
+            self._resolve(plan.key, f"now {plan.record.state.value}")
+
+    def _check_corrections(self, kind: WorkKind, plans: list[Plan]) -> list[Plan]:
+        """Updates and removals go only to records still unbilled, with their current version."""
+        by_target: dict[SystemName, list[Plan]] = {}
+        for plan in plans:
+            write = plan.write
+            if write is not None and write.operation is not WriteOperation.CREATE and plan.record is not None:
+                target = plan.record.target
+                if target is not None:
+                    by_target.setdefault(target, []).append(plan)
+        if not by_target:
+            return plans
+        replaced: dict[str, Plan] = {}
+        planner = self._planner()
+        for target, group in by_target.items():
+            ids = [p.record.record.id for p in group if p.record is not None and p.record.record is not None]
+            current = self._target(target).posted_records(kind, ids)
+            for plan in group:
+                assert plan.record is not None and plan.record.record is not None and plan.write is not None
+                now_held = current.get(plan.record.record.id)
+                if now_held is None:
+                    # Deleted in accounting by a person: nothing to update or remove any more.
+                    replaced[plan.key] = self._gone(plan)
+                    continue
+                record = plan.record.model_copy(update={"record": now_held})
+                if now_held.billed:
+                    what = (
+                        "removed from the PSA's approved work"
+                        if plan.write.operation is WriteOperation.DELETE
+                        else f"changed: {changes(record.posted, plan.write.posting)}"
+                        if record.posted is not None and plan.write.posting is not None
+                        else "changed"
+                    )
+                    replaced[plan.key] = planner.billed(plan.key, record, what)
+                    continue
+                replaced[plan.key] = Plan(
+                    plan.key, record, plan.write.model_copy(update={"record": now_held})
+                )
+        return [replaced.get(plan.key, plan) for plan in plans]
+
+    def _gone(self, plan: Plan) -> Plan:
+        assert plan.record is not None and plan.write is not None
+        reason = (
+            f"{plan.record.kind.value} entry {plan.record.source.id}: its {plan.record.target} record "
+            f"{plan.record.record.id if plan.record.record else ''} was deleted there by hand; "
+            "the hub does not post it again on its own"
+        )
+        stands = plan.record.model_copy(update={"state": PostingState.EXCEPTION, "reason": reason})
+        return Plan(
+            plan.key,
+            stands,
+            exception=("deleted_in_accounting", reason),
+            exception_id=exception_id_for(plan.key),
+        )
+
+    # --- batches -----------------------------------------------------------------------------------
+
+    def _write(self, target_system: SystemName, group: list[_Pending], report: DeliveryReport) -> None:
+        target = self._target(target_system)
+        for start in range(0, len(group), target.batch_size):
+            chunk = group[start : start + target.batch_size]
+            now = self._clock()
+            batch_id = self._new_batch_id()
+            during = {p.write.key: _claimed(p, batch_id, now) for p in chunk}
+            writes = tuple(p.write for p in chunk)
+            batch = PendingBatch(id=batch_id, target=target_system, writes=writes, created_at=now)
+            refused = self._store.claim(batch, during, stale_before=now - STALE_CLAIM)
+            for key in refused:
+                report.retry[key] = WorkHeld(
+                    f"{key} is being written by another batch", retry_after=HELD_RETRY_SECONDS
+                )
+            kept = tuple(w for w in writes if w.key not in refused)
+            if not kept:
+                continue
+            batch = batch.model_copy(update={"writes": kept})
+            try:
+                outcomes = target.write_postings(batch.id, kept)
+            except RateLimitedError as throttled:
+                # Nothing was written (the budget refused before sending, or the vendor's 429):
+                # release the claims, the messages come back after the wait.
+                self._store.finish(batch, [_released(during[w.key]) for w in kept])
+                for write in kept:
+                    report.retry[write.key] = throttled
+                continue
+            except TransientError as unknown:
+                # The outcome is unknown (a timeout after sending): the batch stays recorded and
+                # claimed; whoever finds it stale resends it with the same request id.
+                for write in kept:
+                    report.retry[write.key] = unknown
+                continue
+            self._record_outcomes(batch, during, outcomes, report)
+
+    def _resend(self, batch: PendingBatch) -> None:
+        """Send a recorded batch again with its request id: the vendor replays what it did."""
+        target = self._target(batch.target)
+        records = self._store.works(batch.keys)
+        during = {
+            key: records[key] for key in batch.keys if key in records and records[key].batch == batch.id
+        }
+        if not during:
+            self._store.finish(batch, [])
+            return
+        outcomes = target.write_postings(batch.id, batch.writes)
+        self._record_outcomes(batch, during, outcomes, DeliveryReport())
+
+    def _record_outcomes(
+        self,
+        batch: PendingBatch,
+        during: Mapping[str, WorkRecord],
+        outcomes: Sequence[WriteOutcome],
+        report: DeliveryReport,
+    ) -> None:
+        now = self._clock()
+        after: list[WorkRecord] = []
+        opened: list[tuple[str, WorkRecord, str, str]] = []
+        for write, outcome in zip(batch.writes, outcomes, strict=True):
+            claimed = during.get(write.key)
+            if claimed is None:
+                continue
+            if outcome.ok:
+                record = _written(claimed, write, outcome, now)
+                after.append(record)
+                operation = write.operation.value
+                report.written[operation] = report.written.get(operation, 0) + 1
+                self._metrics.count(
+                    "PostingsWritten", dimensions={"flow": write.kind.value, "operation": operation}
+                )
+                if write.operation is WriteOperation.CREATE and record.approved_at is not None:
+                    latency = max((now - record.approved_at).total_seconds(), 0.0)
+                    self._metrics.count(
+                        "SyncLatency", latency, unit="Seconds", dimensions={"flow": write.kind.value}
+                    )
+                if claimed.state is PostingState.EXCEPTION or claimed.state is PostingState.PARKED:
+                    self._resolve(
+                        write.key, f"{record.state.value} as {record.record.id if record.record else ''}"
+                    )
+                continue
+            if outcome.transient:
+                after.append(_released(claimed))
+                report.retry[write.key] = TransientError(
+                    f"{batch.target} refused {write.key} for now: {outcome.error}"
+                )
+                continue
+            kind = "changed_after_billing" if outcome.billed else "posting_refused"
+            reason = (
+                f"{batch.target} refused to {write.operation.value} {write.kind.value} entry "
+                f"{(write.source or claimed.source).id}: {outcome.error}"
+                + (f" (code {outcome.code})" if outcome.code else "")
+            )
+            stands = _released(claimed).model_copy(
+                update={"state": PostingState.EXCEPTION, "reason": reason[:2000]}
+            )
+            if outcome.billed and stands.record is not None:
+                stands = stands.model_copy(
+                    update={"record": stands.record.model_copy(update={"billed": True})}
+                )
+            after.append(stands)
+            opened.append((write.key, stands, kind, reason))
+        self._store.finish(batch, after)
+        for key, stands, kind, reason in opened:
+            report.exceptions += 1
+            self._open(key, stands, kind, reason)
+
+    # --- helpers -----------------------------------------------------------------------------------
+
+    def _planner(self) -> Planner:
+        engagements: dict[tuple[SystemName, str], BookedEngagement | None] = {}
+        workers: dict[tuple[SystemName, str], str | None] = {}
+
+        def engagement(system: SystemName, project: str) -> BookedEngagement | None:
+            if (system, project) not in engagements:
+                engagements[system, project] = self._store.engagement(system, project)
+            return engagements[system, project]
+
+        def worker(target: SystemName, work: DeliveredWork) -> str | None:
+            if (target, work.worker.id) not in workers:
+                workers[target, work.worker.id] = self._worker(target, work)
+            return workers[target, work.worker.id]
+
+        return Planner(
+            engagement=engagement,
+            connected=self._connected,
+            worker=worker,
+            posting=lambda work, booked, target, worker_id: build_posting(
+                work, booked, target=target, worker_id=worker_id, mappings=self._mappings
+            ),
+            routing=self._routing,
+        )
+
+    def _worker(self, target: SystemName, work: DeliveredWork) -> str | None:
+        """The person's record in `target`: the ledger's cross-reference, else found once and kept."""
+        person = SourceRef(system=work.worker.system, type=work.worker.type, id=work.worker.id)
+        xref = self._ledger.cross_reference(EntityType.WORKER, person, target)
+        if xref is not None and xref.active:
+            return xref.target.id
+        found = self._target(target).find_worker(person, name=work.worker_name, email=work.worker_email)
+        if found is not None:
+            self._ledger.record_sync(
+                CrossReference(
+                    entity=EntityType.WORKER,
+                    source=person,
+                    target=SourceRef(system=target, type="employee", id=found),
+                    checksum="",
+                    synced_at=self._clock(),
+                ),
+                SyncAction.LINKED,
+            )
+        return found
+
+    def _open(self, key: str, record: WorkRecord, kind: str, reason: str) -> None:
+        open_exception(
+            self._ledger,
+            self._metrics,
+            ExceptionRecord(
+                id=exception_id_for(key),
+                kind=kind,
+                entity=KIND_ENTITIES[record.kind],
+                subject=record.source.model_copy(update={"version": None}),
+                reason=reason[:2000],
+                step="time_sync",
+                opened_at=self._clock(),
+            ),
+        )
+        self._metrics.count("FailedTransactions", dimensions={"flow": record.kind.value})
+
+    def _resolve(self, key: str, resolution: str) -> None:
+        resolve_exception(
+            self._ledger, self._metrics, exception_id_for(key), resolution=resolution, at=self._clock()
+        )
+
+
+# --- pure helpers ----------------------------------------------------------------------------------
+
+
+def _already_handled(notice: ChangeNotice, record: WorkRecord | None) -> bool:
+    """The ledger handled this notice's version (or a later one) and nothing waits: no fetch needed."""
+    if record is None or record.batch is not None or record.state not in _SETTLED:
+        return False
+    if notice.operation is Operation.DELETED:
+        return record.state is PostingState.REMOVED
+    if notice.occurred_at is None or not record.source.version:
+        return False
+    try:
+        handled = datetime.fromisoformat(record.source.version)
+    except ValueError:
+        return False
+    return handled >= notice.occurred_at
+
+
+def _same_version(work: DeliveredWork, record: WorkRecord | None) -> bool:
+    return (
+        record is not None
+        and record.batch is None
+        and record.state in _SETTLED
+        and record.source.version == work.source.version
+    )
+
+
+def _older(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A write waiting for its batch, with the record it changes and the work's project."""
+
+    write: PostingWrite
+    before: WorkRecord | None
+    project: str
+
+
+def _by_target(writes: Iterable[_Pending]) -> dict[SystemName, list[_Pending]]:
+    grouped: dict[SystemName, list[_Pending]] = {}
+    for pending in writes:
+        posting, before = pending.write.posting, pending.before
+        target = posting.target if posting is not None else before.target if before else None
+        if target is None:
+            raise PermanentError(f"{pending.write.key}: a write with no target system")
+        grouped.setdefault(target, []).append(pending)
+    return grouped
+
+
+def _claimed(pending: _Pending, batch_id: str, now: datetime) -> WorkRecord:
+    """The record as it stands while the batch is out: unchanged, but claimed (a new work: version None,
+    so a redelivered notice is not mistaken for a handled one)."""
+    write, before = pending.write, pending.before
+    if before is not None:
+        return before.model_copy(update={"batch": batch_id, "batch_at": now})
+    assert write.posting is not None and write.source is not None
+    posting = write.posting
+    return WorkRecord(
+        key=write.key,
+        kind=write.kind,
+        source=write.source.model_copy(update={"version": None}),
+        project=pending.project,
+        worked_on=posting.worked_on,
+        state=PostingState.NOT_POSTED,
+        minutes=posting.minutes,
+        amount=posting.amount,
+        target=posting.target,
+        batch=batch_id,
+        batch_at=now,
+    )
+
+
+def _released(record: WorkRecord) -> WorkRecord:
+    return record.model_copy(update={"batch": None, "batch_at": None})
+
+
+def _written(claimed: WorkRecord, write: PostingWrite, outcome: WriteOutcome, now: datetime) -> WorkRecord:
+    """The record once the vendor confirmed the write."""
+    source = write.source or claimed.source
+    if write.operation is WriteOperation.DELETE:
+        return _released(claimed).model_copy(
+            update={
+                "state": PostingState.REMOVED,
+                "source": source,
+                "posted": None,
+                "record": None,
+                "reason": None,
+                "posted_at": now,
+            }
+        )
+    assert write.posting is not None
+    record = outcome.record or PostedRecord(id="")
+    return _released(claimed).model_copy(
+        update={
+            "state": _DONE_STATE[write.operation],
+            "source": source,
+            "worked_on": write.posting.worked_on,
+            "minutes": write.posting.minutes,
+            "amount": write.posting.amount,
+            "target": write.posting.target,
+            "posted": write.posting,
+            "record": record,
+            "reason": None,
+            "posted_at": now,
+        }
+    )
