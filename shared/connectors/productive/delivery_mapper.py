@@ -10,8 +10,8 @@ How the fields are found:
   `include=...,service.deal,service.deal.project` so every step is in `included`, with its linkage.
 - **service / service_name**: the service's id and `name`; engagement setup names each service
   after the rate card's role (`ProductiveConnector.apply_rate_card`), so the name is the role.
-- **billable**: the service's `billing_type_id` 3 is non-billable (1 fixed, 2 actuals,
-  https://developer.productive.io/time_entries.html "billing_type_id"); time also needs
+- **billable**: the service's `billing_type_id` 3 is "None/ Not Billable" (1 fixed, 2 time and
+  materials, https://developer.productive.io/services.html); time also needs
   `billable_time` > 0, an expense `billable_amount` > 0.
 - **minutes**: `billable_time`, whole minutes as Productive reports them
   (https://developer.productive.io/reference/resources/time-entries).

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 
-import httpx
 import pytest
 
-from infra.local.sandboxes.productive import JSON_API, ProductiveSandbox
+from infra.local.sandboxes.productive import ProductiveSandbox
 from shared.connectors.productive import ProductiveConnector
 from shared.connectors.productive.delivery import TimeEntryResource
 from shared.connectors.productive.delivery_mapper import index, time_entry_work
@@ -21,62 +18,29 @@ from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
 from shared.domain.postings import Approval, WorkKind
 
-from .conftest import BASE_URL, Clock
-
-
-@pytest.fixture
-def raw(sandbox: ProductiveSandbox) -> Iterator[httpx.Client]:
-    """The sandbox spoken to directly (as someone in the app would)."""
-    headers = {"X-Auth-Token": "tok-productive", "X-Organization-Id": "4242", "Content-Type": JSON_API}
-    with httpx.Client(
-        transport=httpx.WSGITransport(app=sandbox), base_url=BASE_URL + "/", headers=headers
-    ) as api:
-        yield api
+from .conftest import Clock
+from .test_delivery_reads import _expense, _service
 
 
 def _engagement(
-    connector: ProductiveConnector,
-    sandbox: ProductiveSandbox,
-    name: str,
-    *,
-    billing_type: int = 2,
-    on_project: bool = True,
-) -> tuple[str | None, str]:
+    connector: ProductiveConnector, sandbox: ProductiveSandbox, name: str, *, billing_type: int = 2
+) -> tuple[str, str]:
     """(project id, service id): a service called `name` on the budget of a new project."""
+    return _service(connector.client, sandbox, name, billing_type=billing_type)
+
+
+def _service_without_project(connector: ProductiveConnector, name: str) -> str:
+    """A service on a sales deal that has no project yet (a deal may exist before its project)."""
     client = connector.client
     company = client.create_company({"name": f"Client {name}"}).id
-    project: str | None = None
-    links = {"company": ("companies", company)}
-    if on_project:
-        template = sandbox.add_template(f"Template {name}")
-        project = client.copy_project({"name": name, "template_id": template, "company_id": company}).id
-        links["project"] = ("projects", project)
     deal = client.create_deal(
-        {"name": f"{name} budget", "budget": on_project, "date": "2025-03-01", "currency": "EUR"}, links
+        {"name": f"{name} deal", "date": "2025-03-01", "currency": "EUR"}, {"company": ("companies", company)}
     ).id
     kind = client.create_service_type(f"{name} type").id
-    service = client.create_service(
-        {"name": name, "billing_type_id": billing_type, "unit_id": 1},
+    return client.create_service(
+        {"name": name, "billing_type_id": 2, "unit_id": 1},
         {"deal": ("deals", deal), "service_type": ("service_types", kind)},
     ).id
-    return project, service
-
-
-def _expense(raw: httpx.Client, person: str, service: str, name: str, amount: int, **extra: object) -> str:
-    attributes = {"name": name, "date": "2025-03-02", "amount": amount, "currency": "EUR", **extra}
-    body = {
-        "data": {
-            "type": "expenses",
-            "attributes": attributes,
-            "relationships": {
-                "person": {"data": {"type": "people", "id": person}},
-                "service": {"data": {"type": "services", "id": service}},
-            },
-        }
-    }
-    response = raw.post("expenses", content=json.dumps(body))
-    assert response.status_code == 201, response.text
-    return str(response.json()["data"]["id"])
 
 
 def test_the_connector_is_a_delivery_source(connector: ProductiveConnector) -> None:
@@ -92,7 +56,7 @@ def test_250_approved_entries_on_two_projects_are_read_in_two_calls(connector, s
     ada = sandbox.add_person("Ada", "Lovelace", email="ada@firm.example")
     alan = sandbox.add_person("Alan", "Turing")
     manager = sandbox.add_person("Grace", "Hopper")
-    on_project: dict[str, str | None] = {}
+    on_project: dict[str, str] = {}
     for i in range(250):
         service, project = (service_a, project_a) if i % 2 else (service_b, project_b)
         entry = sandbox.add_time_entry(ada if i % 3 else alan, service, "2025-03-03", 30 + i % 90)
@@ -197,7 +161,7 @@ def test_an_entry_with_no_billable_time_is_not_billable(connector, sandbox):
 def test_an_entry_whose_budget_has_no_project_is_set_aside_not_dropped_as_deleted(connector, sandbox, caplog):
     # given one entry on a service of a sales deal that has no project, beside a good one
     _, service = _engagement(connector, sandbox, "Senior Consultant")
-    _, orphan_service = _engagement(connector, sandbox, "Presales", on_project=False)
+    orphan_service = _service_without_project(connector, "Presales")
     ada = sandbox.add_person("Ada", "Lovelace")
     good = sandbox.add_time_entry(ada, service, "2025-03-03", 60)
     bad = sandbox.add_time_entry(ada, orphan_service, "2025-03-03", 60)
