@@ -345,9 +345,8 @@ def time_list(
     """Each entry of an engagement: PSA id, date, hours, amount, state and its accounting record."""
     from datetime import date
 
-    from shared.aws.postings import DynamoPostings
-
     from infra.time_view import work_lines
+    from shared.aws.postings import DynamoPostings
     from shared.domain.models import SystemName
 
     try:

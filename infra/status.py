@@ -13,12 +13,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.aws.postings import DynamoPostings
-
 from infra.wiring import WIRING, Wiring
 from infra.workflow_view import setup_of
 from shared.aws.approvals import DynamoApprovals
 from shared.aws.ledger import DynamoLedger
+from shared.aws.postings import DynamoPostings
 from shared.domain.postings import PostingState
 
 EXECUTION_STATES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")

@@ -12,7 +12,15 @@ from enum import StrEnum
 from pathlib import Path
 
 from shared.connectors.salesforce.cdc import CHANGE_EVENTS, EVENT_SOURCE_PREFIX
-from shared.settings import LEDGER_STATUS_INDEX, LEDGER_STATUS_KEY, LEDGER_STATUS_SORT, WEBHOOK_MAX_BODY_BYTES
+from shared.settings import (
+    LEDGER_ENGAGEMENT_INDEX,
+    LEDGER_ENGAGEMENT_KEY,
+    LEDGER_ENGAGEMENT_SORT,
+    LEDGER_STATUS_INDEX,
+    LEDGER_STATUS_KEY,
+    LEDGER_STATUS_SORT,
+    WEBHOOK_MAX_BODY_BYTES,
+)
 
 STACK_NAME = "close2cash"
 STATEMACHINE_DIR = Path(__file__).parent / "statemachines"
@@ -42,12 +50,17 @@ class Use:
 
 @dataclass(frozen=True)
 class Index:
-    """A global secondary index with string keys, every attribute projected; sparse by nature:
-    only items that carry `partition_key` are in it."""
+    """A global secondary index with string keys, every attribute projected (or only the keys);
+    sparse by nature: only items that carry `partition_key` are in it."""
 
     name: str
     partition_key: str
     sort_key: str | None = None
+    # Keys only: a write that changes neither the index's keys nor a projected attribute writes
+    # nothing to the index, so items rewritten often cost no index writes; a query then reads the
+    # items themselves from the table.
+    # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html#GSI.Writes
+    keys_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -270,7 +283,19 @@ class Wiring:
 LEDGER = Table(
     "ledger",
     ttl_attribute="expires_at",
-    indexes=(Index(LEDGER_STATUS_INDEX, partition_key=LEDGER_STATUS_KEY, sort_key=LEDGER_STATUS_SORT),),
+    indexes=(
+        Index(LEDGER_STATUS_INDEX, partition_key=LEDGER_STATUS_KEY, sort_key=LEDGER_STATUS_SORT),
+        # Added after the status index. One GSI is created or deleted per UpdateTable, so a stack
+        # update adds at most one new index at a time:
+        # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_UpdateTable.html
+        # Keys only: a work record is rewritten at each claim and finish, its keys here never change.
+        Index(
+            LEDGER_ENGAGEMENT_INDEX,
+            partition_key=LEDGER_ENGAGEMENT_KEY,
+            sort_key=LEDGER_ENGAGEMENT_SORT,
+            keys_only=True,
+        ),
+    ),
 )
 IDEMPOTENCY = Table("idempotency", ttl_attribute="expiration")
 BUS = Bus("close2cash")

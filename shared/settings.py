@@ -19,6 +19,11 @@ WEBHOOK_PROVIDERS = frozenset(
 LEDGER_STATUS_INDEX = "by-status"
 LEDGER_STATUS_KEY = "status_key"  # e.g. "APPROVAL#awaiting", "EXCEPTION#open"; absent = not indexed
 LEDGER_STATUS_SORT = "status_at"  # ISO time then id: oldest first
+# The ledger's index of delivered work per engagement (`time list --engagement ID --since DATE`):
+# work records carry `<PSA system>#<project>` and `<worked on>#<kind>#<id>` (shared/aws/postings.py).
+LEDGER_ENGAGEMENT_INDEX = "by-engagement"
+LEDGER_ENGAGEMENT_KEY = "engagement_key"
+LEDGER_ENGAGEMENT_SORT = "engagement_sort"
 
 
 class Settings(BaseModel):

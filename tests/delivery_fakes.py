@@ -205,30 +205,42 @@ class InMemoryPostings:
         self.batches: dict[str, PendingBatch] = {}
         self.done: set[str] = set()
         self.engagements: dict[tuple[SystemName, str], BookedEngagement] = {}
+        self.revisions = 0
 
     def works(self, keys: Sequence[str]) -> dict[str, WorkRecord]:
         return {k: self.records[k] for k in keys if k in self.records}
 
-    def save_works(self, records: Sequence[WorkRecord]) -> None:
+    def _as_read(self, record: WorkRecord, stale_before: datetime, batch_id: str | None = None) -> bool:
+        held = self.records.get(record.key)
+        if held is None:
+            return record.revision is None
+        live = (
+            held.batch is not None
+            and held.batch != batch_id
+            and (held.batch_at or stale_before) >= stale_before
+        )
+        return held.revision == record.revision and not live
+
+    def _put(self, record: WorkRecord) -> None:
+        self.revisions += 1
+        self.records[record.key] = record.model_copy(update={"revision": str(self.revisions)})
+
+    def save_works(self, records: Sequence[WorkRecord], *, stale_before: datetime) -> set[str]:
+        refused = {r.key for r in records if not self._as_read(r, stale_before)}
         for record in records:
-            self.records[record.key] = record
+            if record.key not in refused:
+                self._put(record.model_copy(update={"batch": None, "batch_at": None}))
+        return refused
 
     def claim(
         self, batch: PendingBatch, records: Mapping[str, WorkRecord], *, stale_before: datetime
     ) -> set[str]:
-        refused = {
-            key
-            for key in batch.keys
-            if (held := self.records.get(key)) is not None
-            and held.batch is not None
-            and held.batch_at is not None
-            and held.batch_at >= stale_before
-        }
+        refused = {key for key in batch.keys if not self._as_read(records[key], stale_before, batch.id)}
         kept = tuple(w for w in batch.writes if w.key not in refused)
         if kept:
             self.batches[batch.id] = batch.model_copy(update={"writes": kept})
             for write in kept:
-                self.records[write.key] = records[write.key]
+                self._put(records[write.key])
         return refused
 
     def pending(self, batch_id: str) -> PendingBatch | None:
@@ -237,11 +249,13 @@ class InMemoryPostings:
     def pending_batches(self, *, created_before: datetime) -> list[PendingBatch]:
         return [b for i, b in self.batches.items() if i not in self.done and b.created_at < created_before]
 
-    def finish(self, batch: PendingBatch, records: Sequence[WorkRecord]) -> None:
+    def finish(self, batch: PendingBatch, records: Sequence[WorkRecord]) -> set[str]:
+        lost = {r.key for r in records if self.records.get(r.key, r).batch != batch.id}
         for record in records:
-            if self.records.get(record.key, record).batch in (batch.id, None):
-                self.records[record.key] = record
+            if record.key not in lost:
+                self._put(record.model_copy(update={"batch": None, "batch_at": None}))
         self.done.add(batch.id)
+        return lost
 
     def parked(self, project: str | None = None) -> list[WorkRecord]:
         return [

@@ -155,6 +155,35 @@ class LocalEnvironment:
             if department.target_system == "quickbooks" and department.target not in seeded_departments:
                 self.quickbooks.add_department(department.source, department_id=department.target)
                 seeded_departments.add(department.target)
+        self._seed_posting_codes()
+
+    def _seed_posting_codes(self) -> None:
+        """What approved work is posted with: service items, tax codes, expense and payment accounts."""
+        tables = self.landscape.mappings
+        seen: set[tuple[str, str]] = set()
+
+        def first(kind: str, row_target: str) -> bool:
+            if (kind, row_target) in seen:
+                return False
+            seen.add((kind, row_target))
+            return True
+
+        for row in tables.service_items:
+            if row.target_system == "quickbooks" and first("item", row.target):
+                self.quickbooks.add_item(row.source, item_id=row.target)
+        for row in tables.service_tax_codes:
+            if row.target_system == "quickbooks" and first("tax", row.target):
+                self.quickbooks.add_tax_code(row.target, taxable=row.target != "NON", tax_code_id=row.target)
+        for row in tables.expense_accounts:
+            if row.target_system == "quickbooks" and first("account", row.target):
+                self.quickbooks.add_account(
+                    f"Billable {row.source}", account_type="Expense", account_id=row.target
+                )
+        for row in tables.payment_accounts:
+            if row.target_system == "quickbooks" and first("account", row.target):
+                self.quickbooks.add_account(
+                    "Employee reimbursements", account_type="Bank", sub_type="Checking", account_id=row.target
+                )
 
     def connections(self) -> dict[str, Any]:
         """The connections secret: sandboxes by default, or the operator's file for real vendors."""

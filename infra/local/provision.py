@@ -233,7 +233,7 @@ def table_spec(table: Table) -> dict[str, Any]:
                     {"AttributeName": index.partition_key, "KeyType": "HASH"},
                     *([{"AttributeName": index.sort_key, "KeyType": "RANGE"}] if index.sort_key else []),
                 ],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": "KEYS_ONLY" if index.keys_only else "ALL"},
             }
             for index in table.indexes
         ]

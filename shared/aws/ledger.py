@@ -85,6 +85,16 @@ def _content(item: dict[str, Any]) -> dict[str, Any] | None:
     return None if raw is None else dict(json.loads(raw))
 
 
+def cancellation_reasons(exc: ClientError) -> list[dict[str, Any]]:
+    """Why a TransactWriteItems was cancelled: one reason per part, in order (`Code` "None" for the
+    parts that were fine). Any other error is raised again.
+    https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+    """
+    if exc.response["Error"]["Code"] != "TransactionCanceledException":
+        raise exc
+    return [dict(reason) for reason in exc.response.get("CancellationReasons", [])]
+
+
 EXCEPTION_OPEN = "EXCEPTION#open"
 EXCEPTION_RESOLVED = "EXCEPTION#resolved"
 
@@ -496,9 +506,7 @@ class DynamoLedger:
                 try:
                     self._client.transact_write_items(TransactItems=parts)
                 except ClientError as exc:
-                    if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                        raise
-                    reasons = list(exc.response.get("CancellationReasons", []))
+                    reasons = cancellation_reasons(exc)
                     failed = {
                         i: _held_claim(dict(reason.get("Item") or {}))
                         for i, reason in zip(pending, reasons, strict=False)

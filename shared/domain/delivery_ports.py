@@ -117,6 +117,11 @@ class WorkRecord(CanonicalModel):
     posted_at: UtcDateTime | None = None
     batch: str | None = Field(default=None, description="the batch writing it now (a claim)")
     batch_at: UtcDateTime | None = None
+    revision: str | None = Field(
+        default=None,
+        description="the store's token of the write this record was read from (None: never stored);"
+        " a save or a claim names it, and is refused when someone wrote the work since",
+    )
 
 
 class PendingBatch(CanonicalModel):
@@ -139,8 +144,12 @@ class PostingStore(Protocol):
         """The records of `keys` that exist (strongly consistent reads, as few calls as possible)."""
         ...
 
-    def save_works(self, records: Sequence[WorkRecord]) -> None:
-        """Write records no batch is writing (parked, not posted, exception): as few calls as possible."""
+    def save_works(self, records: Sequence[WorkRecord], *, stale_before: datetime) -> set[str]:
+        """Write records no batch is writing (parked, not posted, exception), as few calls as possible.
+
+        Each is written only if the work is still as it was read (its `revision`; None: absent) and
+        no live batch holds it; the keys refused are returned (the caller reads them again later).
+        """
         ...
 
     def claim(
@@ -149,9 +158,10 @@ class PostingStore(Protocol):
         """Record `batch` and mark each of its works as being written by it, in one transaction.
 
         `records` are the works' records as they are to stand while the batch is out (new ones
-        included). A work another batch holds (claimed at or after `stale_before`) is not claimed:
-        its key is returned, and the batch is recorded without it (or not at all, when it held no
-        other). Returns the keys refused.
+        included). A work another batch holds (claimed at or after `stale_before`), or that was
+        written since the caller read it (its `revision` moved; a new work that exists now), is not
+        claimed: its key is returned, and the batch is recorded without it (or not at all, when it
+        held no other). Returns the keys refused.
         """
         ...
 
@@ -161,8 +171,12 @@ class PostingStore(Protocol):
         """Batches recorded before `created_before` and never finished (their sender died)."""
         ...
 
-    def finish(self, batch: PendingBatch, records: Sequence[WorkRecord]) -> None:
-        """The batch's outcome: its works' records as they now stand (claims released), batch done."""
+    def finish(self, batch: PendingBatch, records: Sequence[WorkRecord]) -> set[str]:
+        """The batch's outcome: its works' records as they now stand (claims released), batch done.
+
+        A record is written only where this batch still holds the work's claim: a work another batch
+        took over (this one's claim went stale) keeps that batch's record. Returns those keys.
+        """
         ...
 
     def parked(self, project: str | None = None) -> list[WorkRecord]:

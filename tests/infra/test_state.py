@@ -49,7 +49,8 @@ def test_each_declared_index_is_a_global_secondary_index_of_its_table(synth, spe
         if index.sort_key:
             keys.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
         assert rendered[index.name]["KeySchema"] == keys
-        assert rendered[index.name]["Projection"] == {"ProjectionType": "ALL"}
+        projection = "KEYS_ONLY" if index.keys_only else "ALL"
+        assert rendered[index.name]["Projection"] == {"ProjectionType": projection}
         for key in (index.partition_key, index.sort_key):
             if key:
                 assert {"AttributeName": key, "AttributeType": "S"} in props["AttributeDefinitions"]

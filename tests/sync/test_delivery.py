@@ -326,3 +326,24 @@ def test_amounts_are_rate_times_minutes_rounded_once(minutes: int, expected: str
     world.sync.on_notices([world.notice(entry)])
     [posting] = world.qbo.postings()
     assert isinstance(posting, Posting) and str(posting.amount.amount) == expected
+
+
+def test_two_workers_that_read_the_same_approval_post_it_once() -> None:
+    # given the webhook worker and the sweep both read an approved entry before either wrote
+    world = World()
+    world.book()
+    entry = world.psa.log(PROJECT, "Consultant", 60)
+    world.psa.approve(entry)
+    before = dict(world.store.records)
+    real_works = world.store.works
+    # when the first one posts it, and the second decides from what it read before that
+    world.sync.on_notices([world.notice(entry)])
+    world.store.works = lambda keys: {k: before[k] for k in keys if k in before}  # type: ignore[method-assign]
+    late = world.sync.sweep(WorkKind.TIME, look_back=timedelta(days=1), overlap=timedelta(minutes=10))
+    world.store.works = real_works  # type: ignore[method-assign]
+    # then the second is refused (the work changed since it read it) and tries again later
+    assert set(late.retry) == {work_key(SystemName.PRODUCTIVE, WorkKind.TIME, entry)}
+    world.clock.advance(minutes=1)
+    world.sync.on_notices([world.notice(entry)])
+    # and accounting holds the entry once
+    assert len(world.qbo.postings()) == 1 and world.qbo.batch_calls == 1

@@ -59,7 +59,9 @@ class State(Construct):
                         if index.sort_key
                         else None
                     ),
-                    projection_type=dynamodb.ProjectionType.ALL,
+                    projection_type=(
+                        dynamodb.ProjectionType.KEYS_ONLY if index.keys_only else dynamodb.ProjectionType.ALL
+                    ),
                 )
             self.tables[spec.name] = table
 

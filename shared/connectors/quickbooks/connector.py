@@ -21,6 +21,7 @@ from shared.connectors.quickbooks.client import (
 )
 from shared.connectors.quickbooks.connection import QuickBooksConnection, parse_connection
 from shared.connectors.quickbooks.engagements import QuickBooksEngagements
+from shared.connectors.quickbooks.postings import QuickBooksPostings
 from shared.connectors.quickbooks.records import customers, request_id, sparse_update
 from shared.connectors.quickbooks.schemas import Customer
 from shared.connectors.quickbooks.webhooks import QuickBooksWebhooks
@@ -42,8 +43,8 @@ if TYPE_CHECKING:
 __all__ = ["QuickBooksConnection", "QuickBooksConnector", "build"]
 
 
-class QuickBooksConnector(QuickBooksEngagements):
-    """The AccountTarget, EngagementTarget and WebhookReceiver ports for one QuickBooks Online company."""
+class QuickBooksConnector(QuickBooksEngagements, QuickBooksPostings):
+    """The AccountTarget, EngagementTarget, PostingTarget and WebhookReceiver ports for one QBO company."""
 
     system = SystemName.QUICKBOOKS
     provider = SystemName.QUICKBOOKS

@@ -261,4 +261,7 @@ class Employee(QboModel):
     Id: str | None = None
     SyncToken: str | None = None
     DisplayName: str | None = None
+    GivenName: str | None = None
+    FamilyName: str | None = None
+    PrimaryEmailAddr: EmailAddress | None = None
     Active: bool | None = None

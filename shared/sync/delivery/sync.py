@@ -295,7 +295,11 @@ class DeliverySync:
                 saves.append(plan.record)
             self._account(plan, before, report)
         if saves:
-            self._store.save_works(saves)
+            for key in self._store.save_works(saves, stale_before=stale_before):
+                # Written meanwhile by another worker: this notice is looked at again shortly.
+                report.retry[key] = WorkHeld(
+                    f"{key} changed while it was settled", retry_after=HELD_RETRY_SECONDS
+                )
         for target, group in _by_target(writes).items():
             self._write(target, group, report)
 

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from infra.local.sandboxes.kit import FaultSwitch, InFlight, RateWindows, Subscriber, Window
 from infra.local.sandboxes.quickbooks import accounts, batch, customers, lists, time_activities
+from infra.local.sandboxes.quickbooks.billing import BillingControls
 from infra.local.sandboxes.quickbooks.cdc import change_data_capture
 from infra.local.sandboxes.quickbooks.company import Company
 from infra.local.sandboxes.quickbooks.entities import entity
@@ -55,8 +56,11 @@ def _json(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | Non
     )
 
 
-class QuickBooksSandbox:
-    """WSGI app + thread-safe control API standing in for one QBO company and one Intuit app."""
+class QuickBooksSandbox(BillingControls):
+    """WSGI app + thread-safe control API standing in for one QBO company and one Intuit app.
+
+    Billing marks and a bookkeeper's edits of time and expenses: `BillingControls` (billing.py).
+    """
 
     def __init__(
         self,
@@ -210,13 +214,24 @@ class QuickBooksSandbox:
                 self.company, "Department", name, active=active, record_id=department_id
             )
 
-    def add_employee(self, display_name: str, *, active: bool = True) -> str:
+    def add_employee(self, display_name: str, *, active: bool = True, email: str | None = None) -> str:
         """An Employee on the company's payroll list (Payroll > Employees); returns its Id.
 
         Its DisplayName shares one namespace with customers and vendors (6240 on a clash).
         """
         with self._lock:
-            return time_activities.add_name(self.company, "Employee", display_name, active=active)
+            employee_id = time_activities.add_name(self.company, "Employee", display_name, active=active)
+            if email is not None:
+                self.company.table("Employee")[employee_id]["PrimaryEmailAddr"] = {"Address": email}
+            return employee_id
+
+    def add_item(self, name: str, *, item_id: str | None = None, income_account: str | None = None) -> str:
+        """A service Item set up in the QBO UI (Sales > Products and services); returns its Id."""
+        with self._lock:
+            account = income_account or next(
+                str(row["Id"]) for row in self.company.rows("Account") if row.get("AccountType") == "Income"
+            )
+            return lists.add_item(self.company, name, income_account=account, record_id=item_id)
 
     def add_vendor(self, display_name: str, *, active: bool = True) -> str:
         """A Vendor (a contractor whose time a TimeActivity with NameOf Vendor records); returns its Id."""

@@ -93,3 +93,18 @@ def check_item(company: Company, fields: dict[str, Any], own_id: str | None) -> 
             "IncomeAccountRef",
         )
     return {"Active": True, "Taxable": False, "UnitPrice": 0, **fields, "Name": name, "Type": kind}
+
+
+def add_item(company: Company, name: str, *, income_account: str, record_id: str | None) -> str:
+    """A service Item set up in the QBO UI before the app connected (no notice owed); returns its Id."""
+    fields = check_item(
+        company, {"Name": name, "Type": "Service", "IncomeAccountRef": {"value": income_account}}, None
+    )
+    if record_id is None:
+        record_id = company.next_id("Item")
+    elif record_id in company.table("Item"):
+        raise ValueError(f"Item {record_id} already exists in the sandbox")
+    else:
+        company.reserve_id("Item", record_id)
+    company.stamp_new("Item", record_id, fields, report=False)
+    return record_id

@@ -143,6 +143,15 @@ def check_time_activity(company: Company, fields: dict[str, Any], own_id: str | 
     status = fields.get("BillableStatus", "NotBillable")
     if status not in BILLABLE_STATUSES:
         raise invalid_enumeration(status, "BillableStatus", ", ".join(BILLABLE_STATUSES), "BillableStatus")
+    if status == "Billable":
+        # Billable time is billed to a customer as a service: Intuit's schema marks ItemRef
+        # "Required for the create operation" (.NET SDK Finance.xsd, TimeActivity), and an invoice
+        # line needs the customer and the item; time without them stays NotBillable.
+        for key in ("CustomerRef", "ItemRef"):
+            if not fields.get(key):
+                raise required_missing(
+                    f"Required parameter {key} is missing in the request: BillableStatus is Billable", key
+                )
     hourly_rate = _rate(fields, "HourlyRate")
     if status == "Billable" and hourly_rate is None:
         raise required_missing(

@@ -10,7 +10,15 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from infra.local.sandboxes.quickbooks import accounts, customers, expenses, invoices, lists, time_activities
+from infra.local.sandboxes.quickbooks import (
+    accounts,
+    billing,
+    customers,
+    expenses,
+    invoices,
+    lists,
+    time_activities,
+)
 from infra.local.sandboxes.quickbooks.company import Company
 from infra.local.sandboxes.quickbooks.entities import EntitySpec
 from infra.local.sandboxes.quickbooks.faults import Fault, fault, required_missing
@@ -30,6 +38,8 @@ _SYSTEM = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse"})
 _COMPUTED = {
     "Invoice": frozenset({"TotalAmt", "Balance", "HomeBalance", "HomeTotalAmt", "TxnTaxDetail"}),
     "Purchase": frozenset({"TotalAmt"}),
+    # An invoice links the time it bills (billing.py); a client's LinkedTxn is not taken.
+    "TimeActivity": frozenset({"LinkedTxn"}),
     "Account": frozenset({"Classification", "FullyQualifiedName", "CurrentBalanceWithSubAccounts"}),
 }
 OPERATIONS = ("create", "update", "delete", "void")
@@ -74,6 +84,7 @@ def _update(
 ) -> dict[str, Any]:
     """Sparse (only the fields sent change) or full (every writable field not sent is cleared)."""
     current = _current(company, spec, body)
+    billing.refuse_if_billed(spec.name, current, "update")
     changes = customers.writable(body, read_only)
     if body.get("sparse") is True:
         fields = {key: value for key, value in current.items() if key not in read_only} | changes
@@ -93,6 +104,7 @@ def _delete(company: Company, spec: EntitySpec, body: Mapping[str, Any]) -> dict
         # List entities are made inactive, never deleted (Customer, Item, Term, ...).
         raise unsupported("delete")
     current = _current(company, spec, body)
+    billing.refuse_if_billed(spec.name, current, "delete")
     company.delete(spec.name, current["Id"])
     return {"status": "Deleted", "domain": "QBO", "Id": current["Id"]}
 

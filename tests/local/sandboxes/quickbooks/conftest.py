@@ -99,3 +99,14 @@ def seed_invoice(post: Post, customer: str = "Acme Corp") -> dict[str, Any]:
     assert answer.status_code == 200, answer.text
     invoice: dict[str, Any] = answer.json()["Invoice"]
     return invoice
+
+
+def time_refs(qbo: QuickBooksSandbox, post: Post) -> dict[str, str]:
+    """An employee, a customer and a service item to log time against."""
+    customer = post("customer", {"DisplayName": "Acme Corp"}).json()["Customer"]["Id"]
+    item = post("item", {"Name": "Consulting", "Type": "Service", "IncomeAccountRef": {"value": "79"}})
+    return {
+        "employee": qbo.add_employee("Emily Platt"),
+        "customer": customer,
+        "item": item.json()["Item"]["Id"],
+    }

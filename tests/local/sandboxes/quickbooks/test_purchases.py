@@ -155,16 +155,16 @@ def test_sparse_update_full_update_stale_sync_token_and_delete(
     api: httpx.Client, post: Post, refs: dict[str, str]
 ) -> None:
     stored = post("purchase", purchase(refs)).json()["Purchase"]
-    billed = [dict(row) for row in stored["Line"]]
-    billed[0]["AccountBasedExpenseLineDetail"] = {
-        **billed[0]["AccountBasedExpenseLineDetail"],
-        "BillableStatus": "HasBeenBilled",
+    lines = [dict(row) for row in stored["Line"]]
+    lines[0]["AccountBasedExpenseLineDetail"] = {
+        **lines[0]["AccountBasedExpenseLineDetail"],
+        "BillableStatus": "NotBillable",
     }
-    sparse = post("purchase", {"Id": stored["Id"], "SyncToken": "0", "sparse": True, "Line": billed})
+    sparse = post("purchase", {"Id": stored["Id"], "SyncToken": "0", "sparse": True, "Line": lines})
     assert sparse.status_code == 200, sparse.text
     updated = sparse.json()["Purchase"]
     assert updated["SyncToken"] == "1"
-    assert updated["Line"][0]["AccountBasedExpenseLineDetail"]["BillableStatus"] == "HasBeenBilled"
+    assert updated["Line"][0]["AccountBasedExpenseLineDetail"]["BillableStatus"] == "NotBillable"
     assert (updated["DocNumber"], updated["TotalAmt"]) == ("EXP-1", 150.5)
     full = {**purchase(refs, Line=[line(refs, 99)]), "Id": stored["Id"], "SyncToken": "1"}
     del full["PrivateNote"]

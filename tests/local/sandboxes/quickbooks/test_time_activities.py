@@ -12,19 +12,13 @@ import httpx
 import pytest
 
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
-from tests.local.sandboxes.quickbooks.conftest import BASE, Post, Receiver, error, query
+from tests.local.sandboxes.quickbooks.conftest import BASE, Post, Receiver, error, query, time_refs
 
 
 @pytest.fixture
 def refs(qbo: QuickBooksSandbox, post: Post) -> dict[str, str]:
     """An employee, a customer and a service item to log time against."""
-    customer = post("customer", {"DisplayName": "Acme Corp"}).json()["Customer"]["Id"]
-    item = post("item", {"Name": "Consulting", "Type": "Service", "IncomeAccountRef": {"value": "79"}})
-    return {
-        "employee": qbo.add_employee("Emily Platt"),
-        "customer": customer,
-        "item": item.json()["Item"]["Id"],
-    }
+    return time_refs(qbo, post)
 
 
 def activity(refs: dict[str, str], **fields: Any) -> dict[str, Any]:
