@@ -1,4 +1,4 @@
-"""Productive.io connector: accounts become companies, engagements projects; signed webhooks come back.
+"""Productive.io connector: companies, engagements (projects), time and expenses read back; signed webhooks.
 
 The package's face is `build` (the whole connector, `connector.py`) and `receiver` (webhook
 verification and parsing only, `webhooks.py`). Both are loaded on first use, so a webhook is verified

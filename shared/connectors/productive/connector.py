@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from shared.connectors.productive import mapper
-from shared.connectors.productive.client import ProductiveClient
+from shared.connectors.productive import delivery_mapper, mapper
+from shared.connectors.productive.client import MAX_PAGE_SIZE, ProductiveClient
 from shared.connectors.productive.connection import ProductiveConnection, parse_connection
+from shared.connectors.productive.delivery import (
+    ExpensePage,
+    ExpenseResource,
+    IncludedResource,
+    TimeEntryPage,
+    TimeEntryResource,
+)
+from shared.connectors.productive.delivery_mapper import UnresolvedWork
 from shared.connectors.productive.schemas import (
     CompanyResource,
     DealResource,
@@ -19,7 +29,7 @@ from shared.connectors.productive.schemas import (
     ServiceResource,
 )
 from shared.connectors.productive.webhooks import ProductiveWebhooks
-from shared.domain.errors import PermanentError, ValidationFailed
+from shared.domain.errors import NotFoundError, PermanentError, ValidationFailed
 from shared.domain.models import Account, SourceRef, SystemName, utcnow
 from shared.domain.ports import (
     MAX_MATCH_CANDIDATES,
@@ -30,13 +40,16 @@ from shared.domain.ports import (
     TargetRecord,
     WebhookRequest,
 )
+from shared.domain.postings import DeliveredWork, WorkKind
 
 if TYPE_CHECKING:
     from shared.domain.commercial import RateCard
     from shared.domain.engagements import Engagement
     from shared.domain.ports import RateBudgets
 
-__all__ = ["ProductiveConnection", "ProductiveConnector", "build"]
+__all__ = ["ProductiveConnection", "ProductiveConnector", "UnresolvedWork", "WorkRead", "build"]
+
+_log = logging.getLogger(__name__)
 
 # How far back a lost copy is looked for: a setup step's retries (Step Functions Retry, SQS
 # redelivery) and a person's `workflow retry` on the same day all fall inside it.
@@ -54,8 +67,17 @@ def _created_after(project: ProjectResource, cutoff: datetime) -> bool:
     return moment.astimezone(cutoff.tzinfo) >= cutoff if moment.tzinfo else False
 
 
+@dataclass(frozen=True)
+class WorkRead:
+    """One read of delivered work: what maps, and what exists in Productive but cannot be mapped."""
+
+    works: list[DeliveredWork]
+    unresolved: list[UnresolvedWork] = field(default_factory=list)
+
+
 class ProductiveConnector:
-    """Productive as an AccountTarget (companies), an EngagementTarget (projects) and a WebhookReceiver."""
+    """Productive as an AccountTarget (companies), an EngagementTarget (projects), a DeliverySource
+    (time entries, expenses) and a WebhookReceiver."""
 
     system = SystemName.PRODUCTIVE
     provider = SystemName.PRODUCTIVE
@@ -73,6 +95,8 @@ class ProductiveConnector:
         self._clock = clock
         self.client = ProductiveClient(connection, transport=transport, sleep=sleep, budgets=budgets)
         self.webhooks = ProductiveWebhooks.for_connection(connection, clock=clock)
+        # The entries the last fetch_work / changed_work answered but could not map (see read_work).
+        self.last_unresolved: list[UnresolvedWork] = []
 
     @property
     def http_calls(self) -> int:
@@ -403,6 +427,75 @@ class ProductiveConnector:
             for budget in self._budgets(record_id)
         ]
         return mapper.engagement_record(project, budgets)
+
+    # --- DeliverySource (mapping in shared.connectors.productive.delivery_mapper) ------------------
+
+    def read_work(self, kind: WorkKind, ids: Sequence[str]) -> WorkRead:
+        """The current state of `ids`: the mapped work, and the entries that exist but cannot be mapped.
+
+        Time entries: one `GET /time_entries?filter[id]=...` per MAX_PAGE_SIZE ids
+        (https://developer.productive.io/time_entries.html lists `id` among its filters), each answer
+        with the services, budgets, projects and people in `included`. Expenses: the expenses page
+        documents no `id` filter (https://developer-staging.productive.io/expenses.html), so each is
+        read by `GET /expenses/{id}`; a 404 means deleted. An id Productive no longer has is absent
+        from both lists.
+        """
+        wanted = list(dict.fromkeys(str(i) for i in ids))
+        works: list[DeliveredWork] = []
+        unresolved: list[UnresolvedWork] = []
+        if kind is WorkKind.TIME:
+            for start in range(0, len(wanted), MAX_PAGE_SIZE):
+                chunk = wanted[start : start + MAX_PAGE_SIZE]
+                for page in self.client.time_entry_pages(ids=chunk):
+                    self._collect(kind, page.data, page.included, works, unresolved)
+        else:
+            for expense_id in wanted:
+                try:
+                    document = self.client.expense_document(expense_id)
+                except NotFoundError:
+                    continue
+                self._collect(kind, [document.data], document.included, works, unresolved)
+        return WorkRead(works=works, unresolved=unresolved)
+
+    def fetch_work(self, kind: WorkKind, ids: Sequence[str]) -> list[DeliveredWork]:
+        """DeliverySource: the mapped work of `read_work`; an unmappable entry is left out, logged,
+        and kept in `last_unresolved` (it is not deleted: do not treat its absence as a delete)."""
+        read = self.read_work(kind, ids)
+        self.last_unresolved = read.unresolved
+        return read.works
+
+    def changed_work(self, kind: WorkKind, since: datetime) -> Iterator[DeliveredWork]:
+        """DeliverySource: every entry changed at or after `since`, newest change first, pages of 200.
+
+        Time entries are filtered by `filter[updated_at][gt_eq]` (https://developer.productive.io/time_entries.html);
+        expenses, which document no such filter, are read newest first and the paging stops at the
+        first older one (`ProductiveClient.expense_pages`). An unmappable entry is skipped, logged and
+        added to `last_unresolved` (emptied when the sweep starts).
+        """
+        self.last_unresolved = []
+        pages: Iterator[TimeEntryPage] | Iterator[ExpensePage] = (
+            self.client.time_entry_pages(updated_since=since)
+            if kind is WorkKind.TIME
+            else self.client.expense_pages(updated_since=since)
+        )
+        for page in pages:
+            works: list[DeliveredWork] = []
+            self._collect(kind, page.data, page.included, works, self.last_unresolved)
+            yield from works
+
+    @staticmethod
+    def _collect(
+        kind: WorkKind,
+        resources: Sequence[TimeEntryResource | ExpenseResource],
+        included: Sequence[IncludedResource],
+        works: list[DeliveredWork],
+        unresolved: list[UnresolvedWork],
+    ) -> None:
+        mapped, refused = delivery_mapper.map_page(kind, resources, included)
+        works.extend(mapped)
+        for entry in refused:
+            _log.warning("productive %s %s left out: %s", kind, entry.id, entry.reason)
+        unresolved.extend(refused)
 
     # --- WebhookReceiver ----------------------------------------------------------------------
 

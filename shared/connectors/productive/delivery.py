@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import IntEnum
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -159,6 +159,23 @@ class ExpenseResource(BookedResource):
     attributes: ExpenseAttributes
 
 
+class IncludedResource(RawModel):
+    """A resource of a document's `included` (a person, service, deal or project), read by the mapper.
+
+    Attributes stay a mapping: each kind has its own, and the mapper reads the few it needs
+    (https://jsonapi.org/format/#document-compound-documents).
+    """
+
+    type: str
+    id: str
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    relationships: dict[str, Related] = Field(default_factory=dict)
+
+    def related_id(self, name: str) -> str | None:
+        """The id relationship `name` points at (None when empty or not included)."""
+        return _id(self.relationships, name)
+
+
 class Meta(RawModel):
     """Pagination meta (https://developer.productive.io/ "Pagination")."""
 
@@ -171,15 +188,17 @@ D = TypeVar("D", TimeEntryResource, ExpenseResource)
 
 
 class One(RawModel, Generic[D]):
-    """A document whose primary data is one resource."""
+    """A document whose primary data is one resource, with the resources its `include` asked for."""
 
     data: D
+    included: list[IncludedResource] = Field(default_factory=list)
 
 
 class Page(RawModel, Generic[D]):
-    """A document whose primary data is one page of resources (`included` is ignored)."""
+    """A document whose primary data is one page of resources, with the resources its `include` asked for."""
 
     data: list[D]
+    included: list[IncludedResource] = Field(default_factory=list)
     meta: Meta = Field(default_factory=Meta)
 
 

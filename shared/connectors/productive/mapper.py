@@ -38,6 +38,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from shared.connectors.productive.amounts import to_minor_units
 from shared.connectors.productive.schemas import (
     CompanyAttributes,
     CompanyContact,
@@ -60,6 +61,9 @@ if TYPE_CHECKING:
 
 COMPANY_TYPE = "companies"  # JSON:API resource type
 RECORD_TYPE = "company"  # SourceRef.type of a Productive company inside the hub
+# JSON:API resource types of delivered work, also their SourceRef.type inside the hub
+TIME_ENTRY_TYPE = "time_entries"
+EXPENSE_TYPE = "expenses"
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _CONTACT_LABEL = "Work"
@@ -387,8 +391,7 @@ def price_value(rate: Money) -> str:
     in cents, https://developer.productive.io/reference/resources/deals); JPY has no minor unit, so
     its price is the whole amount.
     """
-    minor = (rate.amount * (Decimal(10) ** rate.minor_unit)).quantize(Decimal(1))
-    return str(minor)
+    return str(to_minor_units(rate))
 
 
 def service_attributes(role: str, rate: Money) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.connectors.productive.connection import ProductiveConnection, parse_connection
-from shared.connectors.productive.mapper import COMPANY_TYPE, parse_timestamp
+from shared.connectors.productive.mapper import COMPANY_TYPE, EXPENSE_TYPE, TIME_ENTRY_TYPE, parse_timestamp
 from shared.connectors.productive.schemas import WebhookPayload
 from shared.domain.errors import AuthenticityError, MalformedNotice
 from shared.domain.models import EntityType, SystemName, utcnow
@@ -29,9 +29,19 @@ from shared.domain.ports import ReceivedWebhook, WebhookReply, WebhookRequest
 
 SIGNATURE_HEADER = "Productive-Signature"
 
-# Webhook event ids for companies, https://developer.productive.io/webhooks.html "Webhook events":
-# New company 29, Updated company 30, Archived company 31 (archiving is how a client leaves Productive).
+# Webhook event ids, https://developer.productive.io/reference/resources/webhooks (and "Webhook events"
+# on https://developer.productive.io/webhooks.html): New company 29, Updated company 30, Archived
+# company 31 (archiving is how a client leaves Productive); time entry 7 new, 8 updated, 9 deleted;
+# expense 21 new, 22 updated, 23 deleted. There is no "approved" event: an approval is an update (8, 22).
 COMPANY_EVENTS: dict[int, Operation] = {29: Operation.CREATED, 30: Operation.UPDATED, 31: Operation.DELETED}
+TIME_ENTRY_EVENTS: dict[int, Operation] = {7: Operation.CREATED, 8: Operation.UPDATED, 9: Operation.DELETED}
+EXPENSE_EVENTS: dict[int, Operation] = {21: Operation.CREATED, 22: Operation.UPDATED, 23: Operation.DELETED}
+# What each resource type the hub listens to becomes: its canonical entity and its events.
+RECORD_KINDS: dict[str, tuple[EntityType, dict[int, Operation]]] = {
+    COMPANY_TYPE: (EntityType.ACCOUNT, COMPANY_EVENTS),
+    TIME_ENTRY_TYPE: (EntityType.TIME_ENTRY, TIME_ENTRY_EVENTS),
+    EXPENSE_TYPE: (EntityType.EXPENSE_ENTRY, EXPENSE_EVENTS),
+}
 _EVENT_WORDS: dict[str, Operation] = {
     "create": Operation.CREATED,
     "new": Operation.CREATED,
@@ -69,7 +79,7 @@ def parse_signature(value: str) -> tuple[int, str]:
 
 
 class ProductiveWebhooks:
-    """Verifies Productive webhooks for one organization and turns company events into notices."""
+    """Verifies Productive webhooks for one organization; company, time and expense events become notices."""
 
     provider = SystemName.PRODUCTIVE
 
@@ -117,7 +127,7 @@ class ProductiveWebhooks:
         return timestamp
 
     def receive(self, request: WebhookRequest) -> ReceivedWebhook:
-        """Verify, then parse; company events become account notices, other record types none."""
+        """Verify, then parse; company, time entry and expense events become notices, other types none."""
         timestamp = self.verify(request)
         try:
             document = json.loads(request.body)
@@ -136,16 +146,19 @@ class ProductiveWebhooks:
             raise MalformedNotice("productive webhook body carries no resource with a type and an id")
         # Reply per the help centre: any 2xx stops Productive's retries; an empty 200 is enough.
         reply = WebhookReply(status=200, body="", content_type="text/plain")
-        if resource["type"] != COMPANY_TYPE:
+        kind = RECORD_KINDS.get(str(resource["type"]))
+        if kind is None:
             return ReceivedWebhook(notices=(), reply=reply)
+        entity, events = kind
+        operation = self._operation(payload, resource, events)
         notice = ChangeNotice(
             provider=SystemName.PRODUCTIVE,
             event_id=self._event_id(timestamp, request.body),
-            entity=EntityType.ACCOUNT,
-            vendor_type=COMPANY_TYPE,
+            entity=entity,
+            vendor_type=str(resource["type"]),
             record_id=str(resource["id"]),
-            operation=self._operation(payload, resource),
-            occurred_at=self._occurred_at(resource, timestamp),
+            operation=operation,
+            occurred_at=self._occurred_at(resource, timestamp, deleted=operation is Operation.DELETED),
             realm=self._organization_id,
         )
         return ReceivedWebhook(notices=(notice,), reply=reply)
@@ -160,10 +173,12 @@ class ProductiveWebhooks:
         return f"sig-{digest}"
 
     @staticmethod
-    def _operation(payload: WebhookPayload, resource: dict[str, object]) -> Operation:
+    def _operation(
+        payload: WebhookPayload, resource: dict[str, object], events: Mapping[int, Operation]
+    ) -> Operation:
         raw_event = payload.event_id if payload.event_id is not None else (payload.meta or {}).get("event_id")
-        if raw_event is not None and str(raw_event).isdigit() and int(str(raw_event)) in COMPANY_EVENTS:
-            return COMPANY_EVENTS[int(str(raw_event))]
+        if raw_event is not None and str(raw_event).isdigit() and int(str(raw_event)) in events:
+            return events[int(str(raw_event))]
         name = payload.event or str((payload.meta or {}).get("event") or "")
         for word, operation in _EVENT_WORDS.items():
             if word in name.lower():
@@ -171,14 +186,17 @@ class ProductiveWebhooks:
         attributes = resource.get("attributes")
         if isinstance(attributes, dict) and attributes.get("archived_at"):
             return Operation.DELETED
-        # The event is not named in the body: the worker fetches the company anyway.
+        # The event is not named in the body: the worker fetches the record anyway.
         return Operation.CHANGED
 
     @staticmethod
-    def _occurred_at(resource: dict[str, object], timestamp: int) -> datetime:
+    def _occurred_at(resource: dict[str, object], timestamp: int, *, deleted: bool = False) -> datetime:
+        # The resource's own last change (an approval moves `updated_at`); a delete's body is the record
+        # as it last stood, so its `deleted_at`, when the body has one, is the better instant.
+        keys = ("updated_at", "archived_at", "created_at")
         attributes = resource.get("attributes")
         if isinstance(attributes, dict):
-            for key in ("updated_at", "archived_at", "created_at"):
+            for key in ("deleted_at", *keys) if deleted else keys:
                 value = attributes.get(key)
                 if not isinstance(value, str) or not value:
                     continue

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from infra.local.sandboxes.productive import ProductiveSandbox
+from infra.local.sandboxes.productive import JSON_API, ProductiveSandbox
 from shared.connectors.productive import ProductiveConnector, build
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
 
@@ -55,6 +55,16 @@ def connector(sandbox: ProductiveSandbox, clock: Clock, sleeps: list[float]) -> 
     )
     yield built
     built.close()
+
+
+@pytest.fixture
+def raw(sandbox: ProductiveSandbox) -> Iterator[httpx.Client]:
+    """The sandbox spoken to directly (as someone in the app, or another integration, would)."""
+    headers = {"X-Auth-Token": "tok-productive", "X-Organization-Id": "4242", "Content-Type": JSON_API}
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=sandbox), base_url=BASE_URL + "/", headers=headers
+    ) as api:
+        yield api
 
 
 def crm_account(record_id: str = "001A000001", **changes: object) -> Account:

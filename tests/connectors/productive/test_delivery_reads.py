@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from infra.local.sandboxes.productive import JSON_API, ProductiveSandbox
+from infra.local.sandboxes.productive import ProductiveSandbox
 from shared.connectors.productive.client import ProductiveClient
 from shared.connectors.productive.connection import parse_connection
 from shared.connectors.productive.delivery import (
@@ -44,18 +44,10 @@ def client(sandbox: ProductiveSandbox, clock: Clock, sleeps: list[float]) -> Ite
     built.close()
 
 
-@pytest.fixture
-def raw(sandbox: ProductiveSandbox) -> Iterator[httpx.Client]:
-    """The sandbox spoken to directly (as someone in the app, or another integration, would)."""
-    headers = {"X-Auth-Token": "tok-productive", "X-Organization-Id": "4242", "Content-Type": JSON_API}
-    with httpx.Client(
-        transport=httpx.WSGITransport(app=sandbox), base_url=BASE_URL + "/", headers=headers
-    ) as api:
-        yield api
-
-
-def _service(client: ProductiveClient, sandbox: ProductiveSandbox, name: str) -> tuple[str, str]:
-    """(project id, service id): a service on the budget of a new project."""
+def _service(
+    client: ProductiveClient, sandbox: ProductiveSandbox, name: str, *, billing_type: int = 2
+) -> tuple[str, str]:
+    """(project id, service id): a service called `name` on the budget of a new project."""
     company = client.create_company({"name": f"Client {name}"}).id
     template = sandbox.add_template(f"Template {name}")
     project = client.copy_project({"name": name, "template_id": template, "company_id": company}).id
@@ -65,17 +57,18 @@ def _service(client: ProductiveClient, sandbox: ProductiveSandbox, name: str) ->
     ).id
     kind = client.create_service_type(f"{name} type").id
     service = client.create_service(
-        {"name": name, "billing_type_id": 2, "unit_id": 1},
+        {"name": name, "billing_type_id": billing_type, "unit_id": 1},
         {"deal": ("deals", deal), "service_type": ("service_types", kind)},
     ).id
     return project, service
 
 
-def _expense(raw: httpx.Client, person: str, service: str, name: str, amount: int) -> str:
+def _expense(raw: httpx.Client, person: str, service: str, name: str, amount: int, **extra: object) -> str:
+    attributes = {"name": name, "date": "2025-03-02", "amount": amount, "currency": "EUR", **extra}
     body = {
         "data": {
             "type": "expenses",
-            "attributes": {"name": name, "date": "2025-03-02", "amount": amount, "currency": "EUR"},
+            "attributes": attributes,
             "relationships": {
                 "person": {"data": {"type": "people", "id": person}},
                 "service": {"data": {"type": "services", "id": service}},

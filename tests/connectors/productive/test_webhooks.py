@@ -165,3 +165,100 @@ def test_other_record_types_carry_no_account_notice(connector: ProductiveConnect
 def test_archived_company_is_a_deleted_notice(connector: ProductiveConnector, clock):
     body = json.dumps({"event_id": 31, "data": {"id": "9", "type": "companies"}}).encode()
     assert connector.receive(_signed(body, clock)).notices[0].operation is Operation.DELETED
+
+
+def _service(connector: ProductiveConnector, sandbox: ProductiveSandbox) -> str:
+    client = connector.client
+    company = client.create_company({"name": "Client"}).id
+    project = client.copy_project(
+        {"name": "P", "template_id": sandbox.add_template("T"), "company_id": company}
+    ).id
+    deal = client.create_deal(
+        {"name": "B", "budget": True, "date": "2025-03-01", "currency": "EUR"},
+        {"company": ("companies", company), "project": ("projects", project)},
+    ).id
+    kind = client.create_service_type("Consultant").id
+    return client.create_service(
+        {"name": "Consultant", "billing_type_id": 2, "unit_id": 1},
+        {"deal": ("deals", deal), "service_type": ("service_types", kind)},
+    ).id
+
+
+def test_an_approval_is_an_updated_time_entry_notice_at_the_entrys_updated_at(
+    connector: ProductiveConnector, sandbox, inbox, clock
+):
+    # given an entry a person tracked, and a manager who approves it a minute later
+    service = _service(connector, sandbox)
+    ada = sandbox.add_person("Ada", "Lovelace")
+    entry = sandbox.add_time_entry(ada, service, "2025-03-03", 60)
+    clock.advance(60)
+    sandbox.approve_time_entry(entry)
+    approved_at = clock()
+    # when Productive delivers the webhooks (7 new, then 8 updated: there is no "approved" event)
+    sandbox.deliver_pending()
+    notices = [n for r in inbox.requests for n in connector.receive(r).notices]
+    # then both are time entry notices, the approval an update stamped with the entry's updated_at
+    created, updated = [n for n in notices if n.vendor_type == "time_entries"]
+    assert {n.entity for n in notices} == {EntityType.ACCOUNT, EntityType.TIME_ENTRY}  # the set-up's client
+    assert (created.entity, created.vendor_type, created.operation) == (
+        EntityType.TIME_ENTRY,
+        "time_entries",
+        Operation.CREATED,
+    )
+    assert (updated.entity, updated.operation, updated.record_id) == (
+        EntityType.TIME_ENTRY,
+        Operation.UPDATED,
+        entry,
+    )
+    assert updated.occurred_at == approved_at and updated.realm == "4242"
+    assert created.event_id != updated.event_id
+
+
+def test_a_deleted_time_entry_is_a_deleted_notice(connector: ProductiveConnector, sandbox, inbox, clock):
+    service = _service(connector, sandbox)
+    ada = sandbox.add_person("Ada", "Lovelace")
+    entry = sandbox.add_time_entry(ada, service, "2025-03-03", 60)
+    sandbox.deliver_pending()
+    clock.advance(5)
+    headers = {"X-Auth-Token": "tok-productive", "X-Organization-Id": "4242"}
+    with httpx.Client(transport=httpx.WSGITransport(app=sandbox), base_url=BASE_URL + "/") as api:
+        assert api.delete(f"time_entries/{entry}", headers=headers).status_code == 204
+    sandbox.deliver_pending()
+    [notice] = connector.receive(inbox.requests[-1]).notices
+    assert (notice.entity, notice.operation, notice.record_id) == (
+        EntityType.TIME_ENTRY,
+        Operation.DELETED,
+        entry,
+    )
+    assert notice.occurred_at is not None
+
+
+@pytest.mark.parametrize(
+    ("event", "operation"), [(21, Operation.CREATED), (22, Operation.UPDATED), (23, Operation.DELETED)]
+)
+def test_expense_events_are_expense_notices(connector: ProductiveConnector, clock, event, operation):
+    resource = {"id": "88", "type": "expenses", "attributes": {"updated_at": "2025-03-01T10:00:00.000+01:00"}}
+    body = json.dumps({"event_id": event, "object": {"data": resource}}).encode()
+    [notice] = connector.receive(_signed(body, clock)).notices
+    assert (notice.entity, notice.vendor_type, notice.record_id) == (
+        EntityType.EXPENSE_ENTRY,
+        "expenses",
+        "88",
+    )
+    assert notice.operation is operation
+    assert notice.occurred_at is not None and notice.occurred_at.isoformat() == "2025-03-01T09:00:00+00:00"
+
+
+def test_the_webhook_path_does_not_load_the_delivery_mapper():
+    # the receiver is built on every cold start: it must not pay for the money and posting models
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from shared.connectors.productive import receiver; "
+        "import shared.connectors.productive.webhooks; "
+        "print('shared.connectors.productive.delivery_mapper' in sys.modules, "
+        "'shared.domain.postings' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

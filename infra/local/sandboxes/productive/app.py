@@ -189,7 +189,7 @@ class ProductiveSandbox(TimeEntries, Expenses):
             return template_id
 
     def subscribe(self, url: str, *, transport: httpx.BaseTransport | None = None) -> None:
-        """Register a webhook target for company (29-31), project (5, 10) and time entry (7-9) events."""
+        """Register a webhook target: company (29-31), project (5, 10), time (7-9), expense (21-23) events."""
         with self._lock:
             self._subscriptions.append(_Subscription(Subscriber(url, transport)))
 

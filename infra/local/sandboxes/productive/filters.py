@@ -137,9 +137,9 @@ FILTERS: dict[str, dict[str, Filter]] = {
     },
     "service_types": {"id": _ID, "name": _attribute("name")},
     "people": {"id": _ID, "email": _attribute("email")},
-    # https://developer-staging.productive.io/expenses.html
+    # https://developer-staging.productive.io/expenses.html: its supported filter params name no `id`
+    # (nor `updated_at`), so `filter[id]` is refused here as Productive refuses an unsupported filter.
     "expenses": {
-        "id": _ID,
         "person_id": _relation("person"),
         "service_id": _relation("service"),
         "project_id": Filter(_entry_project),

@@ -83,3 +83,17 @@ def test_missing_fields_are_422_and_filters_narrow_or_refuse(
     assert (answer.status_code, answer.json()) == documented(
         "Unsupported Filter", "Filter 'after' is not supported on this endpoint"
     )
+
+
+def test_expenses_take_no_id_filter_as_their_page_documents(
+    api: httpx.Client, sandbox: ProductiveSandbox
+) -> None:
+    # https://developer-staging.productive.io/expenses.html lists no `id` among the supported filters
+    ada = sandbox.add_person("Ada", "L")
+    _, service = service_on_a_project(api, sandbox)
+    expense = _expense(api, ada, service).json()["data"]["id"]
+    answer = api.get("expenses", params={"filter[id]": expense})
+    assert (answer.status_code, answer.json()) == documented(
+        "Unsupported Filter", "Filter 'id' is not supported on this endpoint"
+    )
+    assert api.get(f"expenses/{expense}").status_code == 200  # one expense is read by its URL

@@ -243,3 +243,42 @@ def test_writes_outside_the_documented_attributes_are_refused(
     assert _entry(api, ada, service, "2025-03-03", "half an hour").status_code == 422
     with pytest.raises(ValueError, match="person"):
         sandbox.add_time_entry("404", service, "2025-03-03", 30)
+
+
+def test_a_nested_include_links_every_entry_to_its_project_in_one_answer(
+    api: httpx.Client, sandbox: ProductiveSandbox
+) -> None:
+    # given entries on the services of two projects
+    ada = sandbox.add_person("Ada", "L", email="ada@firm.example")
+    project_a, service_a = service_on_a_project(api, sandbox, "A")
+    project_b, service_b = service_on_a_project(api, sandbox, "B")
+    first = sandbox.add_time_entry(ada, service_a, "2025-03-03", 60)
+    second = sandbox.add_time_entry(ada, service_b, "2025-03-03", 30)
+    # when a client lists them by id with the dotted include path service.deal.project
+    answer = api.get(
+        "time_entries",
+        params={
+            "filter[id]": f"{first},{second}",
+            "include": "person,service,service.deal,service.deal.project",
+        },
+    )
+    assert sorted(ids(answer)) == sorted([first, second])
+    body = answer.json()
+    included = {(r["type"], r["id"]): r for r in body["included"]}
+    # then each step's linkage is present because its path was included, and each resource comes once
+    for entry in body["data"]:
+        service = included[("services", entry["relationships"]["service"]["data"]["id"])]
+        deal = included[("deals", service["relationships"]["deal"]["data"]["id"])]
+        project = deal["relationships"]["project"]["data"]["id"]
+        assert project == (project_a if entry["id"] == first else project_b)
+        assert ("projects", project) in included
+        assert deal["relationships"]["company"] == {"meta": {"included": False}}  # not asked for
+    assert included[("people", ada)]["attributes"]["email"] == "ada@firm.example"
+    assert len(body["included"]) == len(included)
+
+
+def test_an_include_the_endpoint_cannot_follow_is_refused(api: httpx.Client) -> None:
+    answer = api.get("time_entries", params={"include": "service.deal.invoice"})
+    assert (answer.status_code, answer.json()) == documented(
+        "Unsupported Include", "Include 'service.deal.invoice' is not supported on this endpoint"
+    )
