@@ -17,7 +17,9 @@ from shared.domain.postings import (
     PostedRecord,
     PostingState,
     PostingWrite,
+    UnresolvedWork,
     WorkKind,
+    WorkRead,
     WriteOperation,
     WriteOutcome,
 )
@@ -32,6 +34,8 @@ class FakePsa:
         self._clock = clock
         self.works: dict[tuple[WorkKind, str], DeliveredWork] = {}
         self.calls = 0
+        self.broken: dict[str, str] = {}  # id -> why the PSA's answer cannot be read as work
+        self.last_unresolved: list[UnresolvedWork] = []
         self._ids = itertools.count(1)
 
     def _now(self) -> datetime:
@@ -106,9 +110,11 @@ class FakePsa:
     def delete(self, entry_id: str, kind: WorkKind = WorkKind.TIME) -> None:
         del self.works[kind, entry_id]
 
-    def fetch_work(self, kind: WorkKind, ids: Sequence[str]) -> list[DeliveredWork]:
+    def read_work(self, kind: WorkKind, ids: Sequence[str]) -> WorkRead:
         self.calls += 1
-        return [self.works[kind, i] for i in ids if (kind, i) in self.works]
+        unresolved = [UnresolvedWork(kind=kind, id=i, reason=self.broken[i]) for i in ids if i in self.broken]
+        works = [self.works[kind, i] for i in ids if (kind, i) in self.works and i not in self.broken]
+        return WorkRead(works=works, unresolved=unresolved)
 
     def changed_work(self, kind: WorkKind, since: datetime) -> Iterator[DeliveredWork]:
         self.calls += 1

@@ -22,7 +22,9 @@ from shared.domain.postings import (
     Posting,
     PostingState,
     PostingWrite,
+    UnresolvedWork,
     WorkKind,
+    WorkRead,
     WriteOutcome,
 )
 
@@ -32,13 +34,18 @@ class DeliverySource(Protocol):
 
     system: SystemName
 
-    def fetch_work(self, kind: WorkKind, ids: Sequence[str]) -> list[DeliveredWork]:
+    # What the last `changed_work` sweep read but could not map (it exists: not a delete).
+    last_unresolved: list[UnresolvedWork]
+
+    def read_work(self, kind: WorkKind, ids: Sequence[str]) -> WorkRead:
         """The current state of each of `ids`, read in as few calls as the vendor allows (pages of its
-        largest size); an id the PSA no longer has is absent from the answer (deleted)."""
+        largest size). An id the PSA no longer has is in neither list (deleted); one it has but that
+        cannot be mapped is in `unresolved`, with the reason."""
         ...
 
     def changed_work(self, kind: WorkKind, since: datetime) -> Iterator[DeliveredWork]:
-        """Every piece of work changed at or after `since`, newest change first, page by page."""
+        """Every piece of work changed at or after `since`, newest change first, page by page; what
+        cannot be mapped is left out and kept in `last_unresolved`."""
         ...
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -84,6 +85,24 @@ class DeliveredWork(CanonicalModel):
     def key(self) -> str:
         """`<system>:<kind>:<id>`: the work's identity across its versions."""
         return work_key(self.source.system, self.kind, self.source.id)
+
+
+@dataclass(frozen=True)
+class UnresolvedWork:
+    """An entry the PSA answered but that cannot be read as work (its project cannot be found, ...):
+    it exists, so it is not deleted; a person must look at it."""
+
+    kind: WorkKind
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class WorkRead:
+    """One read of delivered work: what maps, and what exists in the PSA but cannot be mapped."""
+
+    works: list[DeliveredWork]
+    unresolved: list[UnresolvedWork] = field(default_factory=list)
 
 
 def work_key(system: SystemName | str, kind: WorkKind | str, record_id: str) -> str:

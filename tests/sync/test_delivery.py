@@ -347,3 +347,22 @@ def test_two_workers_that_read_the_same_approval_post_it_once() -> None:
     world.sync.on_notices([world.notice(entry)])
     # and accounting holds the entry once
     assert len(world.qbo.postings()) == 1 and world.qbo.batch_calls == 1
+
+
+def test_an_entry_the_psa_has_but_cannot_be_read_is_an_exception_not_a_delete() -> None:
+    # given a posted entry
+    world = World()
+    world.book()
+    entry = world.psa.log(PROJECT, "Consultant", 60)
+    world.psa.approve(entry)
+    world.sync.on_notices([world.notice(entry)])
+    # when its budget loses its project in the PSA (the entry can no longer be read as work)
+    world.clock.advance(minutes=1)
+    world.psa.change(WorkKind.TIME, entry, minutes=75)
+    world.psa.broken[entry] = "budget 7 of service 5 names no project"
+    world.sync.on_notices([world.notice(entry)])
+    # then its posting stays, and an exception says why it cannot be read
+    assert len(world.qbo.postings()) == 1
+    [exception] = world.ledger.exceptions.values()
+    assert exception.kind == "unreadable_in_psa" and "names no project" in exception.reason
+    assert world.record(entry).state is PostingState.EXCEPTION

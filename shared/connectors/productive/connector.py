@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,6 @@ from shared.connectors.productive.delivery import (
     TimeEntryPage,
     TimeEntryResource,
 )
-from shared.connectors.productive.delivery_mapper import UnresolvedWork
 from shared.connectors.productive.schemas import (
     CompanyResource,
     DealResource,
@@ -40,7 +38,7 @@ from shared.domain.ports import (
     TargetRecord,
     WebhookRequest,
 )
-from shared.domain.postings import DeliveredWork, WorkKind
+from shared.domain.postings import DeliveredWork, UnresolvedWork, WorkKind, WorkRead
 
 if TYPE_CHECKING:
     from shared.domain.commercial import RateCard
@@ -65,14 +63,6 @@ def _created_after(project: ProjectResource, cutoff: datetime) -> bool:
     except ValueError:
         return False
     return moment.astimezone(cutoff.tzinfo) >= cutoff if moment.tzinfo else False
-
-
-@dataclass(frozen=True)
-class WorkRead:
-    """One read of delivered work: what maps, and what exists in Productive but cannot be mapped."""
-
-    works: list[DeliveredWork]
-    unresolved: list[UnresolvedWork] = field(default_factory=list)
 
 
 class ProductiveConnector:

@@ -44,7 +44,7 @@ from shared.connectors.productive.mapper import EXPENSE_TYPE, TIME_ENTRY_TYPE
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.postings import Approval, DeliveredWork, WorkKind
+from shared.domain.postings import Approval, DeliveredWork, UnresolvedWork, WorkKind
 
 PERSON_TYPE = "people"
 # https://developer.productive.io/time_entries.html "billing_type_id (1: fixed, 2: actuals, 3: non_billable)"
@@ -53,15 +53,6 @@ VENDOR_TYPES: Mapping[WorkKind, str] = {WorkKind.TIME: TIME_ENTRY_TYPE, WorkKind
 _APPROVED_EXPENSE = frozenset({ExpenseApprovalStatus.APPROVED, ExpenseApprovalStatus.AUTO_APPROVED})
 
 Included = Mapping[tuple[str, str], IncludedResource]
-
-
-@dataclass(frozen=True)
-class UnresolvedWork:
-    """An entry Productive answered but that cannot be mapped: it exists, it is not deleted."""
-
-    kind: WorkKind
-    id: str
-    reason: str
 
 
 def index(included: Iterable[IncludedResource]) -> dict[tuple[str, str], IncludedResource]:

@@ -49,6 +49,7 @@ from shared.domain.postings import (
     PostedRecord,
     PostingState,
     PostingWrite,
+    UnresolvedWork,
     WorkKind,
     WriteOperation,
     WriteOutcome,
@@ -197,6 +198,10 @@ class DeliverySync:
                     chunk = []
             if chunk:
                 oldest_held = _older(oldest_held, self._settle_listed(kind, chunk, report))
+            listed_unresolved = self._source().last_unresolved
+            if listed_unresolved:
+                keys = [work_key(self._source().system, u.kind, u.id) for u in listed_unresolved]
+                self._unresolved(self._source().system, listed_unresolved, self._store.works(keys), report)
             report.merge(self.release(kind))
         cursor = started if oldest_held is None else min(started, oldest_held)
         self._ledger.set_cursor(name, cursor.isoformat())
@@ -233,13 +238,61 @@ class DeliverySync:
         report = DeliveryReport()
         source = self._source()
         found: dict[str, DeliveredWork] = {}
+        unresolved: list[UnresolvedWork] = []
         for start in range(0, len(ids), FETCH_CHUNK):
-            for work in source.fetch_work(kind, ids[start : start + FETCH_CHUNK]):
-                found[work.source.id] = work
+            read = source.read_work(kind, ids[start : start + FETCH_CHUNK])
+            found.update((work.source.id, work) for work in read.works)
+            unresolved.extend(read.unresolved)
         report.fetched += len(found)
-        items = {work_key(source.system, kind, record_id): found.get(record_id) for record_id in ids}
+        # Absent from the answer: deleted in the PSA. Unresolved: it exists, but cannot be read as
+        # work (a person must look): never mistaken for a delete.
+        self._unresolved(source.system, unresolved, records, report)
+        held_back = {u.id for u in unresolved}
+        items = {
+            work_key(source.system, kind, record_id): found.get(record_id)
+            for record_id in ids
+            if record_id not in held_back
+        }
         self._settle(kind, items, dict(records), report)
         return report
+
+    def _unresolved(
+        self,
+        system: SystemName,
+        unresolved: Sequence[UnresolvedWork],
+        records: Mapping[str, WorkRecord],
+        report: DeliveryReport,
+    ) -> None:
+        """Entries the PSA has but that cannot be read as work: an exception each, their records kept."""
+        saves: list[WorkRecord] = []
+        for entry in unresolved:
+            key = work_key(system, entry.kind, entry.id)
+            reason = f"{entry.kind.value} entry {entry.id} cannot be read from {system}: {entry.reason}"
+            record = records.get(key)
+            subject = SourceRef(system=system, type=entry.kind.value, id=entry.id)
+            if record is not None and record.batch is None:
+                stands = record.model_copy(update={"state": PostingState.EXCEPTION, "reason": reason[:2000]})
+                saves.append(stands)
+                subject = stands.source
+            report.exceptions += 1
+            open_exception(
+                self._ledger,
+                self._metrics,
+                ExceptionRecord(
+                    id=exception_id_for(key),
+                    kind="unreadable_in_psa",
+                    entity=KIND_ENTITIES[entry.kind],
+                    subject=subject.model_copy(update={"version": None}),
+                    reason=reason[:2000],
+                    step="time_sync",
+                    opened_at=self._clock(),
+                ),
+            )
+        if saves:
+            for key in self._store.save_works(saves, stale_before=self._clock() - STALE_CLAIM):
+                report.retry[key] = WorkHeld(
+                    f"{key} changed while it was settled", retry_after=HELD_RETRY_SECONDS
+                )
 
     def _settle_listed(
         self, kind: WorkKind, works: Sequence[DeliveredWork], report: DeliveryReport
