@@ -366,3 +366,13 @@ def test_an_entry_the_psa_has_but_cannot_be_read_is_an_exception_not_a_delete() 
     [exception] = world.ledger.exceptions.values()
     assert exception.kind == "unreadable_in_psa" and "names no project" in exception.reason
     assert world.record(entry).state is PostingState.EXCEPTION
+
+
+def test_posting_latency_is_measured_from_the_approval() -> None:
+    world = World()
+    world.book()
+    entry = world.psa.log(PROJECT, "Consultant", 60)
+    world.psa.approve(entry)
+    world.clock.advance(minutes=3)
+    world.sync.on_notices([world.notice(entry)])
+    assert world.metrics.totals["SyncLatency[flow=time]"] == 180
