@@ -180,3 +180,59 @@ def test_an_approved_billable_expense_becomes_a_billable_purchase_line(
     assert detail["CustomerRef"]["value"] == engagement.sub_customer_id
     assert (detail["AccountRef"]["value"], purchase["AccountRef"]["value"]) == ("9101", "9102")
     assert state_of(expense, WorkKind.EXPENSE) is PostingState.POSTED
+
+
+def _approved(env: LocalEnvironment, engagement: Engagement, count: int, day: str) -> list[str]:
+    entries = [
+        env.productive.add_time_entry(engagement.person_id, engagement.consultant_service, day, 30 + n)
+        for n in range(count)
+    ]
+    for entry in entries:
+        env.productive.approve_time_entry(entry)
+    return entries
+
+
+def test_a_429_storm_drains_with_nothing_lost_or_doubled(
+    env: LocalEnvironment, engagement: Engagement
+) -> None:
+    setup_status(env, engagement.opportunity_id, "active")
+    # given QuickBooks answers the next batch requests 429 (Retry-After 60 s)
+    env.quickbooks.fail_next(4, 429, retry_after=60, path="/batch")
+    entries = _approved(env, engagement, 23, "2026-12-07")
+    env.settle()
+    # when the delayed messages come back after the wait
+    env.pass_time(5 * 60, step=30)
+    # then the storm was met (every armed 429 answered) and every entry is in QuickBooks exactly once
+    assert len(env.quickbooks.faults) == 0
+    assert [len(for_entry(env, entry)) for entry in entries] == [1] * len(entries)
+
+
+def test_a_batch_written_but_whose_answer_was_lost_is_found_again_not_written_twice(
+    env: LocalEnvironment, engagement: Engagement
+) -> None:
+    setup_status(env, engagement.opportunity_id, "active")
+    # given QuickBooks writes the next batch but its answer never arrives (a gateway timeout)
+    env.quickbooks.fail_next(1, 504, path="/batch", after=True)
+    entries = _approved(env, engagement, 3, "2026-12-08")
+    env.settle()
+    env.pass_time(5 * 60, step=30)
+    # then the resend with the same request id is answered from what QuickBooks did: once each
+    assert len(env.quickbooks.faults) == 0
+    assert [len(for_entry(env, entry)) for entry in entries] == [1, 1, 1]
+    assert all(state_of(entry) is PostingState.POSTED for entry in entries)
+
+
+def test_with_no_productive_webhooks_at_all_every_approved_entry_still_posts(
+    env: LocalEnvironment, engagement: Engagement
+) -> None:
+    setup_status(env, engagement.opportunity_id, "active")
+    # given every webhook about these entries is lost (created, approved)
+    entries = _approved(env, engagement, 12, "2026-12-09")
+    for entry in entries:
+        env.productive.drop_pending("time_entries", entry)
+    env.settle()
+    assert all(for_entry(env, entry) == [] for entry in entries)
+    # when the sweep runs
+    env.pass_time(SWEEP_SECONDS)
+    # then each is in QuickBooks once
+    assert [len(for_entry(env, entry)) for entry in entries] == [1] * len(entries)
