@@ -53,6 +53,14 @@ def engagement(env: LocalEnvironment) -> Engagement:
     return Engagement(opportunity_id, project["id"], str(sub["Id"]), service["id"], person)
 
 
+def activate(env: LocalEnvironment, engagement: Engagement) -> None:
+    """The engagement approved and active (the first test approves it; alone, a test does it here)."""
+    if env.salesforce.opportunity(engagement.opportunity_id).get("C2C_Setup_Status__c") != "active":
+        request = pending_for(env, engagement.opportunity_id)
+        assert decide(env, request["id"]).status_code == 200
+    assert setup_status(env, engagement.opportunity_id, "active") == "active"
+
+
 def activities(env: LocalEnvironment) -> list[dict[str, Any]]:
     return [dict(row) for row in env.quickbooks.company.rows("TimeActivity")]
 
@@ -106,7 +114,7 @@ def test_time_approved_while_the_engagement_waits_for_approval_is_parked_then_po
 def test_an_approval_whose_webhook_is_lost_is_posted_by_the_sweep_once(
     env: LocalEnvironment, engagement: Engagement
 ) -> None:
-    setup_status(env, engagement.opportunity_id, "active")
+    activate(env, engagement)
     entry = env.productive.add_time_entry(
         engagement.person_id, engagement.consultant_service, "2026-12-02", 45
     )
@@ -126,7 +134,7 @@ def test_an_approval_whose_webhook_is_lost_is_posted_by_the_sweep_once(
 def test_an_edit_before_billing_updates_and_after_billing_opens_an_exception(
     env: LocalEnvironment, engagement: Engagement
 ) -> None:
-    setup_status(env, engagement.opportunity_id, "active")
+    activate(env, engagement)
     entry = env.productive.add_time_entry(
         engagement.person_id, engagement.consultant_service, "2026-12-03", 60
     )
@@ -150,7 +158,7 @@ def test_an_edit_before_billing_updates_and_after_billing_opens_an_exception(
 
 
 def test_non_billable_and_unapproved_time_never_posts(env: LocalEnvironment, engagement: Engagement) -> None:
-    setup_status(env, engagement.opportunity_id, "active")
+    activate(env, engagement)
     internal = env.productive.add_time_entry(
         engagement.person_id, engagement.consultant_service, "2026-12-04", 60, billable_time=0
     )
@@ -165,7 +173,7 @@ def test_non_billable_and_unapproved_time_never_posts(env: LocalEnvironment, eng
 def test_an_approved_billable_expense_becomes_a_billable_purchase_line(
     env: LocalEnvironment, engagement: Engagement
 ) -> None:
-    setup_status(env, engagement.opportunity_id, "active")
+    activate(env, engagement)
     service = env.productive.add_service(engagement.project_id, "Expenses")
     expense = env.productive.add_expense(
         engagement.person_id, service, "2026-12-02", 41237, "USD", name="Train"
@@ -195,7 +203,7 @@ def _approved(env: LocalEnvironment, engagement: Engagement, count: int, day: st
 def test_a_429_storm_drains_with_nothing_lost_or_doubled(
     env: LocalEnvironment, engagement: Engagement
 ) -> None:
-    setup_status(env, engagement.opportunity_id, "active")
+    activate(env, engagement)
     # given QuickBooks answers the next batch requests 429 (Retry-After 60 s)
     env.quickbooks.fail_next(4, 429, retry_after=60, path="/batch")
     entries = _approved(env, engagement, 23, "2026-12-07")
@@ -210,7 +218,7 @@ def test_a_429_storm_drains_with_nothing_lost_or_doubled(
 def test_a_batch_written_but_whose_answer_was_lost_is_found_again_not_written_twice(
     env: LocalEnvironment, engagement: Engagement
 ) -> None:
-    setup_status(env, engagement.opportunity_id, "active")
+    activate(env, engagement)
     # given QuickBooks writes the next batch but its answer never arrives (a gateway timeout)
     env.quickbooks.fail_next(1, 504, path="/batch", after=True)
     entries = _approved(env, engagement, 3, "2026-12-08")
@@ -225,7 +233,7 @@ def test_a_batch_written_but_whose_answer_was_lost_is_found_again_not_written_tw
 def test_with_no_productive_webhooks_at_all_every_approved_entry_still_posts(
     env: LocalEnvironment, engagement: Engagement
 ) -> None:
-    setup_status(env, engagement.opportunity_id, "active")
+    activate(env, engagement)
     # given every webhook about these entries is lost (created, approved)
     entries = _approved(env, engagement, 12, "2026-12-09")
     for entry in entries:
