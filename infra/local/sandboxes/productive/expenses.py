@@ -77,33 +77,9 @@ class Expenses(EngagementWrites):
         self, person_id: str, service_id: str, date: str, amount: int, currency: str, *, name: str = "Expense"
     ) -> str:
         """A person files an expense in the app (webhook 21): `amount` in minor units; returns its id."""
+        attributes = {"name": name, "date": date, "amount": amount, "currency": currency}
         with self._lock:
-            stamp = self._stamp()
-            expense_id = str(next(self._ids))
-            expense = {
-                "id": expense_id,
-                "type": "expenses",
-                "attributes": {
-                    "name": name,
-                    "date": date,
-                    "amount": amount,
-                    "billable_amount": amount,
-                    "currency": currency,
-                    "approval_status": NOT_APPROVED,
-                    "approved_at": None,
-                    "invoiced": False,
-                    "created_at": stamp,
-                    "updated_at": stamp,
-                },
-                "relationships": {
-                    "person": {"data": {"type": "people", "id": person_id}},
-                    "service": {"data": {"type": "services", "id": service_id}},
-                    "approver": {"data": None},
-                },
-            }
-            self._store["expenses"][expense_id] = expense
-            self._enqueue_resource(EVENT_EXPENSE_CREATED, expense)
-            return expense_id
+            return str(self._insert_expense(attributes, person_id, service_id)["id"])
 
     def approve_expense(self, expense_id: str) -> None:
         """A manager approves the expense in the app (webhook 22); KeyError when absent."""
@@ -159,6 +135,11 @@ class Expenses(EngagementWrites):
         _require(attributes, ("name", "date", "amount", "currency"), blank=lambda value: value in (None, ""))
         person = self._relationship(data, "person", "people", required=True)
         service = self._relationship(data, "service", "services", required=True)
+        assert person is not None and service is not None  # required=True refuses a missing one
+        return json_response({"data": copy.deepcopy(self._insert_expense(attributes, person, service))}, 201)
+
+    def _insert_expense(self, attributes: dict[str, Any], person: str, service: str) -> dict[str, Any]:
+        """Store a new expense, not yet approved (webhook 21); returns it."""
         expense_id = str(next(self._ids))
         stamp = self._stamp()
         expense = {
@@ -181,7 +162,7 @@ class Expenses(EngagementWrites):
         }
         self._store["expenses"][expense_id] = expense
         self._enqueue_resource(EVENT_EXPENSE_CREATED, expense)
-        return json_response({"data": copy.deepcopy(expense)}, 201)
+        return expense
 
     def _touch_expense(self, expense_id: str) -> Response:
         expense = self._store["expenses"][expense_id]
