@@ -121,6 +121,7 @@ class WorkRecord(CanonicalModel):
     posted: Posting | None = Field(default=None, description="what accounting holds (None: nothing)")
     record: PostedRecord | None = None
     reason: str | None = Field(default=None, max_length=2000, description="why parked or in exception")
+    exception: str | None = Field(default=None, description="the kind of the exception open on it, if any")
     posted_at: UtcDateTime | None = None
     batch: str | None = Field(default=None, description="the batch writing it now (a claim)")
     batch_at: UtcDateTime | None = None

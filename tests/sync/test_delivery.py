@@ -379,3 +379,24 @@ def test_posting_latency_is_measured_from_the_approval() -> None:
     world.clock.advance(minutes=3)
     world.sync.on_notices([world.notice(entry)])
     assert world.metrics.totals["SyncLatency[flow=time]"] == 180
+
+
+def test_a_change_after_billing_that_a_person_settled_is_not_reopened_by_the_sweeps() -> None:
+    # given a billed entry edited in the PSA: an exception is open
+    world = World()
+    world.book()
+    entry = world.posted_entry()
+    world.qbo.bill(world.record(entry).record.id, "1042")  # type: ignore[union-attr]
+    world.clock.advance(minutes=1)
+    world.psa.change(WorkKind.TIME, entry, minutes=90)
+    world.sync.on_notices([world.notice(entry)])
+    [exception_id] = world.ledger.exceptions
+    # when a person settles it (a credit memo) and resolves the exception, and the sweeps run on
+    world.ledger.resolve_exception(exception_id, resolution="credit memo 77", at=world.clock())
+    for _ in range(3):
+        world.clock.advance(minutes=15)
+        world.sync.sweep(WorkKind.TIME, look_back=timedelta(days=1), overlap=timedelta(minutes=10))
+    # then it stays resolved, and QuickBooks is untouched
+    assert world.ledger.exceptions[exception_id].state == "resolved"
+    [posting] = world.qbo.postings()
+    assert isinstance(posting, Posting) and posting.minutes == 60

@@ -220,10 +220,12 @@ class Planner:
         if work is not None:
             stands = self._record(
                 work, record, PostingState.EXCEPTION, reason=reason, keep_posted=keep_posted
-            )
+            ).model_copy(update={"exception": kind})
         else:
             assert record is not None
-            stands = record.model_copy(update={"state": PostingState.EXCEPTION, "reason": reason})
+            stands = record.model_copy(
+                update={"state": PostingState.EXCEPTION, "reason": reason, "exception": kind}
+            )
         return Plan(key, stands, exception=(kind, reason), exception_id=exception_id_for(key))
 
     @staticmethod
@@ -248,6 +250,7 @@ class Planner:
             "billable": work.billable,
             "approved_at": work.approved_at,
             "reason": reason,
+            "exception": None,
         }
         if record is None:
             return WorkRecord(**base, amount=shown)
@@ -257,6 +260,19 @@ class Planner:
 
 
 _WRITTEN = frozenset({PostingState.POSTED, PostingState.CORRECTED})
+# Exceptions a person fixes elsewhere (a mapping row, an employee, the PSA entry's project): the work
+# is looked at again by every sweep and posts once fixed. The others (billed, moved by the routing,
+# deleted in accounting) are settled by a person on the accounting side; the entry's next change in
+# the PSA brings it back, a sweep does not (it would reopen an exception a person closed).
+RETRIED_EXCEPTIONS = frozenset(
+    {
+        "mapping_missing",
+        "posting_not_possible",
+        "unreadable_in_psa",
+        "posting_refused",
+        "engagement_not_active",
+    }
+)
 
 
 class _Park(Exception):

@@ -57,7 +57,7 @@ from shared.domain.postings import (
 )
 from shared.governance.mappings import Mappings
 from shared.governance.routing import Routing
-from shared.sync.delivery.plan import Plan, Planner, changes, exception_id_for
+from shared.sync.delivery.plan import RETRIED_EXCEPTIONS, Plan, Planner, changes, exception_id_for
 from shared.sync.delivery.postings import build_posting
 from shared.sync.exceptions import open_exception, resolve_exception
 
@@ -215,7 +215,12 @@ class DeliverySync:
         """
         report = DeliveryReport()
         with self._priority():
-            waiting = [r for r in self._store.parked() if kind is None or r.kind is kind]
+            waiting = [
+                r
+                for r in self._store.parked()
+                if (kind is None or r.kind is kind)
+                and (r.state is PostingState.PARKED or r.exception in RETRIED_EXCEPTIONS)
+            ]
             for which in WorkKind:
                 records = {r.key: r for r in waiting if r.kind is which}
                 if records:
@@ -271,7 +276,13 @@ class DeliverySync:
             record = records.get(key)
             subject = SourceRef(system=system, type=entry.kind.value, id=entry.id)
             if record is not None and record.batch is None:
-                stands = record.model_copy(update={"state": PostingState.EXCEPTION, "reason": reason[:2000]})
+                stands = record.model_copy(
+                    update={
+                        "state": PostingState.EXCEPTION,
+                        "reason": reason[:2000],
+                        "exception": "unreadable_in_psa",
+                    }
+                )
                 saves.append(stands)
                 subject = stands.source
             report.exceptions += 1
@@ -401,7 +412,9 @@ class DeliverySync:
                         if record.posted is not None and plan.write.posting is not None
                         else "changed"
                     )
-                    replaced[plan.key] = planner.billed(plan.key, record, what)
+                    # The PSA's version was seen (and refused): a sweep need not look at it again.
+                    seen = record.model_copy(update={"source": plan.write.source or record.source})
+                    replaced[plan.key] = planner.billed(plan.key, seen, what)
                     continue
                 replaced[plan.key] = Plan(
                     plan.key, record, plan.write.model_copy(update={"record": now_held})
@@ -415,7 +428,9 @@ class DeliverySync:
             f"{plan.record.record.id if plan.record.record else ''} was deleted there by hand; "
             "the hub does not post it again on its own"
         )
-        stands = plan.record.model_copy(update={"state": PostingState.EXCEPTION, "reason": reason})
+        stands = plan.record.model_copy(
+            update={"state": PostingState.EXCEPTION, "reason": reason, "exception": "deleted_in_accounting"}
+        )
         return Plan(
             plan.key,
             stands,
@@ -517,8 +532,14 @@ class DeliverySync:
                 f"{(write.source or claimed.source).id}: {outcome.error}"
                 + (f" (code {outcome.code})" if outcome.code else "")
             )
+            # A refusal is the answer to this version: it is handled (the exception says what to do).
             stands = _released(claimed).model_copy(
-                update={"state": PostingState.EXCEPTION, "reason": reason[:2000]}
+                update={
+                    "state": PostingState.EXCEPTION,
+                    "reason": reason[:2000],
+                    "exception": kind,
+                    "source": write.source or claimed.source,
+                }
             )
             if outcome.billed and stands.record is not None:
                 stands = stands.model_copy(
@@ -602,9 +623,19 @@ class DeliverySync:
 # --- pure helpers ----------------------------------------------------------------------------------
 
 
+def _settled(record: WorkRecord) -> bool:
+    """Nothing waits for this record: its version was handled (an exception a person settles on the
+    accounting side, such as a change after billing, counts as handled)."""
+    if record.batch is not None:
+        return False
+    return record.state in _SETTLED or (
+        record.state is PostingState.EXCEPTION and record.exception not in RETRIED_EXCEPTIONS
+    )
+
+
 def _already_handled(notice: ChangeNotice, record: WorkRecord | None) -> bool:
     """The ledger handled this notice's version (or a later one) and nothing waits: no fetch needed."""
-    if record is None or record.batch is not None or record.state not in _SETTLED:
+    if record is None or not _settled(record):
         return False
     if notice.operation is Operation.DELETED:
         return record.state is PostingState.REMOVED
@@ -618,12 +649,7 @@ def _already_handled(notice: ChangeNotice, record: WorkRecord | None) -> bool:
 
 
 def _same_version(work: DeliveredWork, record: WorkRecord | None) -> bool:
-    return (
-        record is not None
-        and record.batch is None
-        and record.state in _SETTLED
-        and record.source.version == work.source.version
-    )
+    return record is not None and _settled(record) and record.source.version == work.source.version
 
 
 def _older(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -695,6 +721,7 @@ def _written(claimed: WorkRecord, write: PostingWrite, outcome: WriteOutcome, no
                 "posted": None,
                 "record": None,
                 "reason": None,
+                "exception": None,
                 "posted_at": now,
             }
         )
@@ -711,6 +738,7 @@ def _written(claimed: WorkRecord, write: PostingWrite, outcome: WriteOutcome, no
             "posted": write.posting,
             "record": record,
             "reason": None,
+            "exception": None,
             "posted_at": now,
         }
     )
