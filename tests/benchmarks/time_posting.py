@@ -150,6 +150,7 @@ class Counts:
 
     aws: Counter[str] = field(default_factory=Counter)  # "<function> <service>:<Operation>"
     units: dict[str, list[float]] = field(default_factory=dict)  # function -> [write, read] units
+    write_units: dict[str, float] = field(default_factory=dict)  # "<function> <Operation>" -> WRU
     vendor: Counter[str] = field(default_factory=Counter)  # "<function> <vendor> <read|write|batch|token>"
     hub_vendor: dict[str, int] = field(default_factory=dict)  # the connectors' own counts
     invocations: Counter[str] = field(default_factory=Counter)
@@ -204,6 +205,8 @@ def counting(env: LocalEnvironment) -> Iterator[Counts]:
                     units = counts.units.setdefault(function, [0.0, 0.0])
                     units[0] += write
                     units[1] += read
+                    op = f"{function} {operation_name}"
+                    counts.write_units[op] = counts.write_units.get(op, 0.0) + write
         return original_aws(self, operation_name, api_params)
 
     def send(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
@@ -674,7 +677,12 @@ def _joined(counts: Mapping[str, float], scale: float = 1.0) -> str:
 
 def _units(counts: Counts, function: str, entries: int) -> str:
     write, read = counts.units.get(function, [0.0, 0.0])
-    return f"{write * 1000 / entries:,.0f} WRU, {read * 1000 / entries:,.0f} RRU"
+    ops = {
+        k.split(" ", 1)[1]: round(v * 1000 / entries)
+        for k, v in counts.write_units.items()
+        if k.split(" ", 1)[0] == function and v
+    }
+    return f"{write * 1000 / entries:,.0f} WRU ({_joined(ops)}), {read * 1000 / entries:,.0f} RRU"
 
 
 def call_lines(figures: CallFigures) -> list[str]:
