@@ -12,9 +12,11 @@ sweep must bring it, exactly once.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,9 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from infra.local import demo_time
 from infra.local.demo_sweep import lost_notice
+from infra.local.demo_time import TimeChapter
 from infra.local.environment import DEFAULT_LANDSCAPE, LocalEnvironment, local_environment
 from infra.status import StatusReport
 from infra.wiring import SALESFORCE_EVENTS
@@ -187,8 +191,17 @@ class EngagementReport:
         )
 
 
-def engagement_setup(env: LocalEnvironment, console: Console, *, account_id: str) -> EngagementReport:
-    """A won deal: the workflow runs to the approval checkpoint, the demo approves it, it activates."""
+def engagement_setup(
+    env: LocalEnvironment,
+    console: Console,
+    *,
+    account_id: str,
+    while_pending: Callable[[str], None] | None = None,
+) -> EngagementReport:
+    """A won deal: the workflow runs to the approval checkpoint, the demo approves it, it activates.
+
+    `while_pending(opportunity_id)` runs at the checkpoint, before the approval (work booked early).
+    """
     auth = {"Authorization": f"Bearer {env.approver_token}"}  # signed in as env.approver
     with console.status("Sales wins a deal in Salesforce (Advisory, two roles); setup runs to approval"):
         opportunity_id = env.salesforce.put_opportunity(
@@ -211,6 +224,8 @@ def engagement_setup(env: LocalEnvironment, console: Console, *, account_id: str
             f"  pending approval {approval['id']}: {approval['engagement']},"
             f" budget {approval['budget']}, rates {rates}"
         )
+        if while_pending is not None:
+            while_pending(opportunity_id)
         with console.status(f"{env.approver} approves it through POST /approvals/{{id}}/approve, signed in"):
             answer = httpx.post(f"{env.api_url}/approvals/{approval['id']}/approve", headers=auth, timeout=10)
             answer.raise_for_status()
@@ -343,8 +358,20 @@ def run(
         console.print("  QuickBooks notified the hub; the CRM owns accounts, so this is drift, not a change")
 
         rows = _report_rows(env, ids)
-        engagement = engagement_setup(env, console, account_id=ids[0])
+        chapter = TimeChapter()
+        engagement = engagement_setup(
+            env,
+            console,
+            account_id=ids[0],
+            while_pending=functools.partial(demo_time.while_pending, env, console, chapter),
+        )
         engagement.metrics = _workflow_metrics()
+        if chapter.project_id:
+            with console.status(
+                "The consultants' first week: time, a correction, a lost webhook, an expense"
+            ):
+                demo_time.after_activation(env, console, chapter)
+        demo_time.tally(env, chapter)
         # What `close2cash status --endpoint-url MOTO` would print now: what needs a person.
         clients = env.runtime.clients
         at_a_glance = StatusReport(
@@ -389,6 +416,7 @@ def run(
         console.print(f"  exception [{exception['kind']}] {exception['subject']}: {exception['reason']}")
     console.print(swept.line())
     _print_engagement(console, engagement)
+    demo_time.print_chapter(console, chapter)
     console.print("[bold]close2cash status[/] (what needs a person, at a glance):")
     for line in status_lines:
         console.print(f"  {line}", markup=False, highlight=False)
@@ -397,6 +425,13 @@ def run(
         console.print(f"handler logs: {log_file}")
         console.print(
             "[red]FAILED[/]: the won deal did not become exactly one active engagement in each system"
+        )
+        return 1
+    if not (chapter.parked_before_activation and chapter.equal_to_the_cent and chapter.exactly_once):
+        console.print(f"handler logs: {log_file}")
+        console.print(
+            "[red]FAILED[/]: approved time and expenses did not reach QuickBooks exactly once, equal to"
+            " the cent (or the entry approved before activation was not parked)"
         )
         return 1
     if not swept.brought_once:
@@ -410,6 +445,7 @@ def run(
     console.print(f"handler logs and EMF metrics (JSON, correlation id = notice id): {log_file}")
     console.print(
         "[green]OK[/]: every account arrived exactly once in Productive and QuickBooks,"
-        " and the won deal is one active engagement in each"
+        " the won deal is one active engagement in each, and its approved time and expenses are in"
+        " QuickBooks exactly once, equal to the cent"
     )
     return 0

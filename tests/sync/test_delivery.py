@@ -81,6 +81,13 @@ class World:
             occurred_at=work.changed_at if work is not None else self.clock(),
         )
 
+    def posted_entry(self, minutes: int = 60, role: str = "Consultant") -> str:
+        """An entry logged, approved and posted on the booked engagement."""
+        entry = self.psa.log(PROJECT, role, minutes)
+        self.psa.approve(entry)
+        self.sync.on_notices([self.notice(entry)])
+        return entry
+
     def record(self, entry_id: str, kind: WorkKind = WorkKind.TIME):
         return self.store.records[work_key(SystemName.PRODUCTIVE, kind, entry_id)]
 
@@ -172,9 +179,7 @@ def test_a_crash_between_the_accounting_write_and_the_ledger_posts_once() -> Non
 def test_an_edit_before_billing_updates_and_after_billing_opens_an_exception() -> None:
     world = World()
     world.book()
-    entry = world.psa.log(PROJECT, "Consultant", 60)
-    world.psa.approve(entry)
-    world.sync.on_notices([world.notice(entry)])
+    entry = world.posted_entry()
     # when the hours are edited while unbilled
     world.clock.advance(minutes=1)
     world.psa.change(WorkKind.TIME, entry, minutes=90)
@@ -353,9 +358,7 @@ def test_an_entry_the_psa_has_but_cannot_be_read_is_an_exception_not_a_delete() 
     # given a posted entry
     world = World()
     world.book()
-    entry = world.psa.log(PROJECT, "Consultant", 60)
-    world.psa.approve(entry)
-    world.sync.on_notices([world.notice(entry)])
+    entry = world.posted_entry()
     # when its budget loses its project in the PSA (the entry can no longer be read as work)
     world.clock.advance(minutes=1)
     world.psa.change(WorkKind.TIME, entry, minutes=75)
@@ -366,3 +369,13 @@ def test_an_entry_the_psa_has_but_cannot_be_read_is_an_exception_not_a_delete() 
     [exception] = world.ledger.exceptions.values()
     assert exception.kind == "unreadable_in_psa" and "names no project" in exception.reason
     assert world.record(entry).state is PostingState.EXCEPTION
+
+
+def test_posting_latency_is_measured_from_the_approval() -> None:
+    world = World()
+    world.book()
+    entry = world.psa.log(PROJECT, "Consultant", 60)
+    world.psa.approve(entry)
+    world.clock.advance(minutes=3)
+    world.sync.on_notices([world.notice(entry)])
+    assert world.metrics.totals["SyncLatency[flow=time]"] == 180

@@ -41,6 +41,7 @@ BUSINESS_METRICS = (
     "FailedTransactions",
     "CustomersLinked",
     "WorkflowFailures",
+    "PostingsWritten",
     "ExceptionsOpened",
     "ExceptionsResolved",
 )

@@ -9,6 +9,7 @@ https://developer.intuit.com/hub/blog/2015/04/06/15346
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 # https://developer.intuit.com/hub/blog/2017/06/08/top-quickbooks-online-api-errors-and-how-to-handle-them
 TRANSIENT_CODES = frozenset({STALE_OBJECT, "3001", "10000"})
 TRANSIENT_FAULT_TYPES = frozenset({"service", "systemfault"})
+# A person the employee list lacks is looked for again after this long: the exception asked a
+# bookkeeper to add them, and one container must not read the list on every miss.
+STAFF_REREAD_SECONDS = 300.0
 
 
 def _transient(faults: Sequence[FaultItem]) -> bool:
@@ -107,6 +111,7 @@ class QuickBooksPostings:
     # https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/batch
     batch_size: int = 10
     _staff: list[Employee] | None = None
+    _staff_read_at: float = 0.0
 
     # --- people -----------------------------------------------------------------------------------
 
@@ -122,24 +127,18 @@ class QuickBooksPostings:
         https://docs.gravitydata.co/sources/quickbooks-online/tables/employees (filterable columns, 3p)
         """
         del worker  # QBO keeps no PSA id on an employee: e-mail and name are what both systems hold
-        staff = self._employees()
-        if email and email.strip():
-            wanted = email.strip().casefold()
-            hits = [e for e in staff if e.PrimaryEmailAddr and _folded(e.PrimaryEmailAddr.Address) == wanted]
-            if hits:
-                return hits[0].Id if len(hits) == 1 else None
-        if name and name.strip():
-            wanted = _folded(name)
-            hits = [e for e in staff if _folded(e.DisplayName) == wanted] or [
-                e for e in staff if _folded(f"{e.GivenName or ''} {e.FamilyName or ''}") == wanted
-            ]
-            if len(hits) == 1:
-                return hits[0].Id
-        return None
+        found = _match(self._employees(), name=name, email=email)
+        if found is None and time.monotonic() - self._staff_read_at >= STAFF_REREAD_SECONDS:
+            # Not there when the list was read: a bookkeeper may have added them since (the
+            # exception asked for it), so a miss reads the list again, at most every few minutes.
+            self._staff = None
+            found = _match(self._employees(), name=name, email=email)
+        return found
 
     def _employees(self) -> list[Employee]:
         if self._staff is None:
             self._staff = [employee for employee in employees(self.client) if employee.Id]
+            self._staff_read_at = time.monotonic()
         return self._staff
 
     # --- reads ------------------------------------------------------------------------------------
@@ -231,3 +230,20 @@ class QuickBooksPostings:
             code="billed",
             billed=True,
         )
+
+
+def _match(staff: list[Employee], *, name: str | None, email: str | None) -> str | None:
+    """The one employee with this e-mail, else this display name or given + family name."""
+    if email and email.strip():
+        wanted = email.strip().casefold()
+        hits = [e for e in staff if e.PrimaryEmailAddr and _folded(e.PrimaryEmailAddr.Address) == wanted]
+        if hits:
+            return hits[0].Id if len(hits) == 1 else None
+    if name and name.strip():
+        wanted = _folded(name)
+        hits = [e for e in staff if _folded(e.DisplayName) == wanted] or [
+            e for e in staff if _folded(f"{e.GivenName or ''} {e.FamilyName or ''}") == wanted
+        ]
+        if len(hits) == 1:
+            return hits[0].Id
+    return None

@@ -342,7 +342,8 @@ class DeliverySync:
             if plan.write is not None:
                 work = items.get(plan.key)
                 project = work.project if work is not None else before.project if before else ""
-                writes.append(_Pending(plan.write, before, project))
+                approved = work.approved_at if work is not None else None
+                writes.append(_Pending(plan.write, before, project, approved))
                 continue
             if plan.record is not None and plan.record != before:
                 saves.append(plan.record)
@@ -640,6 +641,7 @@ class _Pending:
     write: PostingWrite
     before: WorkRecord | None
     project: str
+    approved_at: datetime | None = None
 
 
 def _by_target(writes: Iterable[_Pending]) -> dict[SystemName, list[_Pending]]:
@@ -658,7 +660,8 @@ def _claimed(pending: _Pending, batch_id: str, now: datetime) -> WorkRecord:
     so a redelivered notice is not mistaken for a handled one)."""
     write, before = pending.write, pending.before
     if before is not None:
-        return before.model_copy(update={"batch": batch_id, "batch_at": now})
+        approved = pending.approved_at or before.approved_at
+        return before.model_copy(update={"batch": batch_id, "batch_at": now, "approved_at": approved})
     assert write.posting is not None and write.source is not None
     posting = write.posting
     return WorkRecord(
@@ -666,6 +669,7 @@ def _claimed(pending: _Pending, batch_id: str, now: datetime) -> WorkRecord:
         kind=write.kind,
         source=write.source.model_copy(update={"version": None}),
         project=pending.project,
+        approved_at=pending.approved_at,
         worked_on=posting.worked_on,
         state=PostingState.NOT_POSTED,
         minutes=posting.minutes,

@@ -322,3 +322,22 @@ def test_an_expense_becomes_a_billable_purchase_line_on_the_engagement(
         [change(expense_posting(books, amount=Money.of("90.00", "USD")), record, WriteOperation.UPDATE)],
     )
     assert (answer.billed, answer.transient) == (True, False)
+
+
+def test_a_person_added_after_the_list_was_read_is_found_a_few_minutes_later(
+    connector: QuickBooksConnector, sandbox: QuickBooksSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.connectors.quickbooks import postings as module
+
+    now = [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    person = SourceRef(system=SystemName.PRODUCTIVE, type="person", id="p-9")
+    # given the list was read before the bookkeeper added the employee
+    assert connector.find_worker(person, name=None, email="new.hire@firm.example") is None
+    sandbox.add_employee("New Hire", email="new.hire@firm.example")
+    # then a miss right after does not read the list again, one after five minutes does
+    calls = connector.http_calls
+    assert connector.find_worker(person, name=None, email="new.hire@firm.example") is None
+    assert connector.http_calls == calls
+    now[0] += module.STAFF_REREAD_SECONDS
+    assert connector.find_worker(person, name=None, email="new.hire@firm.example") is not None

@@ -193,6 +193,16 @@ class ProductiveSandbox(TimeEntries, Expenses):
         with self._lock:
             self._subscriptions.append(_Subscription(Subscriber(url, transport)))
 
+    def drop_pending(self, resource_type: str, resource_id: str) -> int:
+        """Lose the queued deliveries about one resource (a webhook that never arrives); how many."""
+
+        def about(body: bytes) -> bool:
+            data = json.loads(body).get("object", {}).get("data", {})
+            return bool(data.get("type") == resource_type and str(data.get("id")) == resource_id)
+
+        with self._lock:
+            return sum(subscription.outbox.discard(about) for subscription in self._subscriptions)
+
     def pending(self) -> int:
         """Webhook deliveries queued and not yet answered 2xx."""
         with self._lock:

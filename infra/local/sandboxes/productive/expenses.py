@@ -34,6 +34,60 @@ class Expenses(EngagementWrites):
             found = self._store["expenses"]
             return [copy.deepcopy(found[k]) for k in sorted(found, key=int)]
 
+    def add_service(self, project_id: str, name: str, *, billing_type_id: int = 2, price: int = 0) -> str:
+        """A person adds a service (a budget line, e.g. for expenses) to the project's budget; its id."""
+        with self._lock:
+            deal = next(
+                deal_id
+                for deal_id, deal in self._store["deals"].items()
+                if (deal["relationships"].get("project") or {}).get("data", {}) is not None
+                and ((deal["relationships"].get("project") or {}).get("data") or {}).get("id") == project_id
+                and deal["attributes"].get("budget")
+            )
+            kind = next(iter(self._store["service_types"]), None)
+            if kind is None:
+                kind = str(next(self._ids))
+                self._store["service_types"][kind] = {
+                    "id": kind,
+                    "type": "service_types",
+                    "attributes": {"name": name, "archived_at": None, "created_at": self._stamp()},
+                    "relationships": {},
+                }
+            service_id = str(next(self._ids))
+            self._store["services"][service_id] = {
+                "id": service_id,
+                "type": "services",
+                "attributes": {
+                    "name": name,
+                    "price": price,
+                    "quantity": None,
+                    "unit_id": 1,
+                    "billing_type_id": billing_type_id,
+                    "deleted_at": None,
+                    "created_at": self._stamp(),
+                },
+                "relationships": {
+                    "deal": {"data": {"type": "deals", "id": deal}},
+                    "service_type": {"data": {"type": "service_types", "id": kind}},
+                },
+            }
+            return service_id
+
+    def add_expense(
+        self, person_id: str, service_id: str, date: str, amount: int, currency: str, *, name: str = "Expense"
+    ) -> str:
+        """A person files an expense in the app (webhook 21): `amount` in minor units; returns its id."""
+        attributes = {"name": name, "date": date, "amount": amount, "currency": currency}
+        with self._lock:
+            return str(self._insert_expense(attributes, person_id, service_id)["id"])
+
+    def approve_expense(self, expense_id: str) -> None:
+        """A manager approves the expense in the app (webhook 22); KeyError when absent."""
+        with self._lock:
+            attributes = self._store["expenses"][expense_id]["attributes"]
+            attributes.update(approval_status=APPROVED, approved_at=self._stamp())
+            self._touch_expense(expense_id)
+
     def reject_expense(self, expense_id: str) -> None:
         """A manager rejects the expense in the app (webhook 22); KeyError when absent."""
         with self._lock:
@@ -81,6 +135,11 @@ class Expenses(EngagementWrites):
         _require(attributes, ("name", "date", "amount", "currency"), blank=lambda value: value in (None, ""))
         person = self._relationship(data, "person", "people", required=True)
         service = self._relationship(data, "service", "services", required=True)
+        assert person is not None and service is not None  # required=True refuses a missing one
+        return json_response({"data": copy.deepcopy(self._insert_expense(attributes, person, service))}, 201)
+
+    def _insert_expense(self, attributes: dict[str, Any], person: str, service: str) -> dict[str, Any]:
+        """Store a new expense, not yet approved (webhook 21); returns it."""
         expense_id = str(next(self._ids))
         stamp = self._stamp()
         expense = {
@@ -103,7 +162,7 @@ class Expenses(EngagementWrites):
         }
         self._store["expenses"][expense_id] = expense
         self._enqueue_resource(EVENT_EXPENSE_CREATED, expense)
-        return json_response({"data": copy.deepcopy(expense)}, 201)
+        return expense
 
     def _touch_expense(self, expense_id: str) -> Response:
         expense = self._store["expenses"][expense_id]

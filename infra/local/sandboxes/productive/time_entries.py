@@ -96,6 +96,17 @@ class TimeEntries(EngagementWrites):
             self._require_entry(entry_id, KeyError)
             self._decide(entry_id, "approve", approver_id=approver_id)
 
+    def edit_time_entry(self, entry_id: str, *, minutes: int, billable_time: int | None = None) -> None:
+        """A person corrects the time in the app (webhook 8); an approved entry stays approved."""
+        with self._lock:
+            self._require_entry(entry_id, KeyError)
+            attributes = self._store["time_entries"][entry_id]["attributes"]
+            attributes.update(time=minutes, billable_time=minutes if billable_time is None else billable_time)
+            if attributes["approved"]:
+                attributes["recognized_time"] = minutes
+            attributes["updated_at"] = self._stamp()
+            self._enqueue_resource(EVENT_TIME_ENTRY_UPDATED, self._store["time_entries"][entry_id])
+
     def reject_time_entry(self, entry_id: str, reason: str | None = None) -> None:
         """A manager rejects the entry in the app (webhook 8 included); KeyError when absent."""
         with self._lock:

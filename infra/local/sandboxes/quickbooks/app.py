@@ -360,9 +360,19 @@ class QuickBooksSandbox(BillingControls):
         """
         self.notices.queue(ChangeEvent("Customer", customer_id, operation, self.clock(), realm_id))
 
-    def fail_next(self, n: int, status: int, *, retry_after: int | None = None) -> None:
-        """Answer the next `n` API requests with `status` and the matching Fault body (and Retry-After)."""
-        self.faults.arm(n, status, retry_after=retry_after)
+    def fail_next(
+        self,
+        n: int,
+        status: int,
+        *,
+        retry_after: int | None = None,
+        path: str | None = None,
+        after: bool = False,
+    ) -> None:
+        """Answer the next `n` API requests (on `path`, when given) with `status` and the matching Fault
+        body (and Retry-After). `after`: the request is carried out and only its answer is lost, as
+        when a gateway times out after QuickBooks wrote."""
+        self.faults.arm(n, status, retry_after=retry_after, path=path, after=after)
 
     def set_rate_limit(self, enabled: bool, *, per_minute: int = PER_MINUTE_LIMIT) -> None:
         """Switch the per-realm throttle on or off (on by default, at Intuit's 500/min)."""
@@ -397,8 +407,14 @@ class QuickBooksSandbox(BillingControls):
                 raise fault(404, "404", "Resource not found", f"No route for {request.path}", "SERVICE")
             realm, resource, record_id = match.groups()
             with self._lock:
+                injected = self.faults.take(request.path)
+                if injected is not None and not injected.after:
+                    raise injected_fault(injected.status, injected.retry_after)
                 self._gate(request, realm)
-                return self._route(request, resource, record_id)
+                answer = self._route(request, resource, record_id)
+                if injected is not None:
+                    raise injected_fault(injected.status, injected.retry_after)
+                return answer
         except Fault as failure:
             return _json(failure.status, failure.rendered(self.company.now_text()), failure.headers)
 
@@ -443,9 +459,6 @@ class QuickBooksSandbox(BillingControls):
     # --- gate: injected faults, bearer check, throttle ------------------------------------------
 
     def _gate(self, request: Request, realm: str) -> None:
-        injected = self.faults.take(request.path)
-        if injected is not None:
-            raise injected_fault(injected.status, injected.retry_after)
         if not self.oauth.bearer_valid(request.headers.get("Authorization", "")):
             raise auth_fault()
         if realm != self.realm_id:
