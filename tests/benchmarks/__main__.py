@@ -1,6 +1,7 @@
 """`make bench`: print the figures issues #2, #8, #9 and #10 ask for (cold starts, calls per account,
-webhooks, month-end precedence, the local runtime's scale curve to 1,000 accounts; one step:
-`python -m tests.benchmarks.scale 1000`)."""
+webhooks, month-end precedence, approved time posted to QuickBooks (calls, cost, month-end drain:
+`python -m tests.benchmarks.time_posting 1000`), the local runtime's scale curve to 1,000 accounts;
+one step: `python -m tests.benchmarks.scale 1000`)."""
 
 from __future__ import annotations
 
@@ -201,6 +202,11 @@ def main() -> int:
             f" {reads.listed} listed  (one scan of it: {reads.full_scan_calls} calls,"
             f" {reads.full_scan_items:,} items)"
         )
+
+    from tests.benchmarks import time_posting
+
+    # Issue 10: approved time to QuickBooks (one size: python -m tests.benchmarks.time_posting 1000).
+    time_posting.run(say=say)
 
     from tests.benchmarks import scale
 
