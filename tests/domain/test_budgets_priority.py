@@ -120,6 +120,11 @@ def test_the_background_share_of_each_published_limit_keeps_at_least_one_request
     # when scaled to 70%, and to a share so small it rounds to nothing
     scaled = background_limits((*REALM, RateLimit(40, 60.0)), 0.7)
     tiny = background_limits((RateLimit(1, 1.0),), 0.1)
-    # then each keeps its window, and at least one request (and one of burst)
-    assert scaled == (RateLimit(7, 1.0, burst=1), RateLimit(350, 60.0), RateLimit(28, 60.0))
-    assert tiny == (RateLimit(1, 1.0),)
+    # then each keeps its window, and at least one request (and one of burst), with no margin of its
+    # own (the shared band it sits in keeps the vendor's)
+    assert scaled == (
+        RateLimit(7, 1.0, burst=1, margin=0),
+        RateLimit(350, 60.0, margin=0),
+        RateLimit(28, 60.0, margin=0),
+    )
+    assert tiny == (RateLimit(1, 1.0, margin=0),)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from shared.connectors.quickbooks.client import BATCH_LIMITS
 from shared.domain.budgets import InMemoryBudgets, PrioritizedBudgets, background
 
@@ -23,11 +21,6 @@ class Clock:
         self.now += max(0.0, seconds)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the background band of 36/min keeps its own 5% margin and burst: 33/min, 60.6 min (1.21x);"
-    " see /work/notes/timebench.md",
-)
 def test_twenty_thousand_entries_drain_within_1_2_times_the_batch_limits_bound() -> None:
     # Given the realm's batch budget as the hub builds it, month-end posting marked background
     clock = Clock()

@@ -151,6 +151,12 @@ class ProductiveWebhooks:
             return ReceivedWebhook(notices=(), reply=reply)
         entity, events = kind
         operation = self._operation(payload, resource, events)
+        if operation is Operation.CREATED and _new_and_unapproved(entity, resource):
+            # A new time entry or expense that is not approved yet has nothing for accounting, and
+            # nothing was ever posted for it: its approval comes as an update of its own. Dropping it
+            # here saves a recorded notice, an event, a queue message and a worker's read per entry
+            # (the delivery sweep still sees every entry).
+            return ReceivedWebhook(notices=(), reply=reply, dropped={"created_unapproved": 1})
         notice = ChangeNotice(
             provider=SystemName.PRODUCTIVE,
             event_id=self._event_id(timestamp, request.body),
@@ -207,6 +213,28 @@ class ProductiveWebhooks:
                     )
                 return parsed
         return datetime.fromtimestamp(timestamp, UTC)
+
+
+# https://developer.productive.io/reference/resources/expenses approval_status: 1 approved, 4 auto-approved
+_APPROVED_EXPENSE_STATUSES = frozenset({1, 4})
+
+
+def _new_and_unapproved(entity: EntityType, resource: Mapping[str, Any]) -> bool:
+    """The body itself says the new record is not approved (a time entry's `approved`, an expense's
+    `approval_status`); anything the body does not say is kept."""
+    attributes = resource.get("attributes")
+    if not isinstance(attributes, Mapping):
+        return False
+    if entity is EntityType.TIME_ENTRY:
+        return attributes.get("approved") is False
+    if entity is EntityType.EXPENSE_ENTRY:
+        status = attributes.get("approval_status")
+        return (
+            isinstance(status, int)
+            and not isinstance(status, bool)
+            and status not in _APPROVED_EXPENSE_STATUSES
+        )
+    return False
 
 
 def receiver(connection: Mapping[str, Any]) -> ProductiveWebhooks:
