@@ -16,13 +16,14 @@ Items (pk / sk), beside the ledger's own (shared/aws/ledger.py):
 Records are stored as their model's JSON (None fields left out), zlib-compressed into a binary
 attribute, and read back with `model_validate_json`: amounts and rates are Decimals that never pass
 through a float. The compression is for cost, not for the 400 KB limit: a write is billed per 1 KB
-of item (twice over in a transaction, once more for each index holding the item), and a posted
-time entry's JSON is ~900 bytes, which with its keys makes a 1.3 KB item (2 units, 4 in a
-transaction); compressed it fits one. A batch of 30 writes is ~15 KB of JSON, ~3 KB compressed,
+of item (once more for each index whose keys or projected attributes it changes: `by-engagement`
+holds keys only, so only a work's first write reaches it), and a posted time entry's JSON is ~900
+bytes, which with its keys makes a 1.3 KB item (2 units); compressed it fits one. A batch of 30 writes is ~15 KB of JSON, ~3 KB compressed,
 and it is written twice (claimed, finished) into the table and the status index.
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html
-Items stay far below DynamoDB's 400 KB (a batch item is checked before it is written), and a claim
-or a finish of 30 works is one transaction far below its 4 MB.
+Items stay far below DynamoDB's 400 KB (a batch item is checked before it is written). Claims and
+finishes are conditional puts, one per work, not transactions (which bill twice): the order of the
+writes is what keeps a crash between them safe (see `claim` and `finish`).
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
 """
 
@@ -40,7 +41,6 @@ from botocore.exceptions import ClientError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
-from shared.aws.ledger import MAX_TRANSACTION_PARTS, cancellation_reasons
 from shared.domain.delivery_ports import BookedEngagement, PendingBatch, WorkRecord
 from shared.domain.errors import TransientError
 from shared.domain.models import CanonicalModel, SystemName, epoch_seconds
@@ -71,11 +71,9 @@ PENDING = "BATCH#pending"
 REVISION = "rev"
 # A finished batch stays readable this long (an audit of what was sent, and with which request id).
 BATCH_RETENTION = timedelta(days=30)
-# DynamoDB's limits per call: 100 keys per BatchGetItem, 25 puts per BatchWriteItem.
+# DynamoDB's limit per call: 100 keys per BatchGetItem.
 # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
-# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html
 MAX_BATCH_GET = 100
-MAX_BATCH_WRITE = 25
 # One item's limit (400 KB, attribute names included); a batch item is checked against it before it
 # is written, so an oversized batch fails here with its size, not as a vendor-side mystery.
 MAX_ITEM_BYTES = 400 * 1024
@@ -187,13 +185,9 @@ class _Unprocessed(Exception):
         self.rest = rest
 
 
-class _Conflict(Exception):
-    """A transaction cancelled by a concurrent one on its items (no condition failed): try again."""
-
-
 def _retrying(what: str) -> Retrying:
     return Retrying(
-        retry=retry_if_exception_type((_Unprocessed, _Conflict)),
+        retry=retry_if_exception_type(_Unprocessed),
         wait=wait_random_exponential(multiplier=BASE_DELAY, max=MAX_DELAY),
         stop=stop_after_attempt(ATTEMPTS),
         reraise=True,
@@ -232,8 +226,7 @@ class DynamoPostings:
         return found
 
     def save_works(self, records: Sequence[WorkRecord], *, stale_before: datetime) -> set[str]:
-        """Conditional puts, one TransactWriteItems per 100 records (2 WCU per KB each); one more per
-        round of refusals, each round dropping the works written since they were read.
+        """One conditional PutItem per record (1 WCU per KB); the keys refused are returned.
 
         A work is written where it is still as read (its revision) and no live batch holds it: a
         save must never clear the claim of a batch that is writing the work to accounting.
@@ -241,18 +234,11 @@ class DynamoPostings:
         latest = {
             record.key: record.model_copy(update={"batch": None, "batch_at": None}) for record in records
         }
-        refused: set[str] = set()
-        keys = list(latest)
-        for start in range(0, len(keys), MAX_TRANSACTION_PARTS):
-            chunk = keys[start : start + MAX_TRANSACTION_PARTS]
-            while chunk:
-                parts = [self._conditional_put(latest[key], stale_before=stale_before) for key in chunk]
-                held = self._transact(parts, chunk, "save works", first_work=0)
-                if not held:
-                    break
-                refused |= held
-                chunk = [key for key in chunk if key not in held]
-        return refused
+        return {
+            key
+            for key, record in latest.items()
+            if not self._put_if(self._conditional_put(record, stale_before=stale_before))
+        }
 
     def _conditional_put(
         self, record: WorkRecord, *, stale_before: datetime, batch_id: str | None = None
@@ -330,39 +316,45 @@ class DynamoPostings:
     def claim(
         self, batch: PendingBatch, records: Mapping[str, WorkRecord], *, stale_before: datetime
     ) -> set[str]:
-        """One TransactWriteItems of 1 + len(records) puts (a transactional write costs 2 WCU per KB);
-        one more per round of refusals, each round dropping the works another batch holds.
+        """One conditional PutItem per work (1 WCU per KB), then one PutItem of the batch with the
+        works it holds.
 
-        A work is claimed when its item is absent, holds no claim, holds a claim made before
-        `stale_before` (its batch's sender died), or is already this batch's.
-        https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
+        A work is claimed when its item is as the caller read it (its revision) and holds no claim,
+        a claim made before `stale_before` (its batch's sender died), or this batch's own. The works
+        are claimed before the batch is recorded: a sender that dies in between leaves claims
+        naming a batch that does not exist, which go stale and are taken over (nothing was sent),
+        while a recorded batch only ever names works it holds. Why not one transaction: it costs
+        twice the write units (2 WCU per KB), and month-end posting writes every work twice.
+        https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html#transaction-capacity-handling
         """
         strangers = set(records) - set(batch.keys)
         if strangers:
             raise ValueError(f"batch {batch.id}: records {sorted(strangers)} are not among its writes")
-        if len(records) + 1 > MAX_TRANSACTION_PARTS:
-            raise ValueError(f"batch {batch.id}: {len(records)} works, at most {MAX_TRANSACTION_PARTS - 1}")
         now = datetime.fromtimestamp(self._clock(), UTC)
         refused: set[str] = set()
-        current = batch
-        while True:
-            keys = [key for key in current.keys if key in records]
-            parts: list[Any] = [{"Put": {"TableName": self._table, "Item": _batch_item(current)}}]
-            for key in keys:
-                record = records[key]
-                # The caller's claim instant when it stamped one (its clock decides staleness), else now.
-                if record.batch != batch.id or record.batch_at is None:
-                    record = record.model_copy(update={"batch": batch.id, "batch_at": now})
-                parts.append(self._conditional_put(record, stale_before=stale_before, batch_id=batch.id))
-            held = self._transact(parts, keys, f"claim {batch.id}")
-            if not held:
-                return refused
-            # Works another batch holds: the batch goes without them, or not at all.
-            refused |= held
-            kept = tuple(write for write in current.writes if write.key not in refused)
-            if not kept:
-                return refused
-            current = current.model_copy(update={"writes": kept})
+        for key in [key for key in batch.keys if key in records]:
+            record = records[key]
+            # The caller's claim instant when it stamped one (its clock decides staleness), else now.
+            if record.batch != batch.id or record.batch_at is None:
+                record = record.model_copy(update={"batch": batch.id, "batch_at": now})
+            if not self._put_if(self._conditional_put(record, stale_before=stale_before, batch_id=batch.id)):
+                refused.add(key)
+        kept = tuple(write for write in batch.writes if write.key not in refused and write.key in records)
+        if kept:
+            self._client.put_item(
+                TableName=self._table, Item=_batch_item(batch.model_copy(update={"writes": kept}))
+            )
+        return refused
+
+    def _put_if(self, part: Mapping[str, Any]) -> bool:
+        """One conditional PutItem (a transaction part's `Put`); False when its condition failed."""
+        try:
+            self._client.put_item(**part["Put"])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def pending(self, batch_id: str) -> PendingBatch | None:
         """One strongly consistent GetItem; a finished batch is not pending (None)."""
@@ -394,50 +386,41 @@ class DynamoPostings:
         return sorted(batches, key=lambda b: (b.created_at, b.id))
 
     def finish(self, batch: PendingBatch, records: Sequence[WorkRecord]) -> set[str]:
-        """One TransactWriteItems of len(records) puts + 1 update of the batch (2 WCU per KB each).
+        """One conditional PutItem per work (1 WCU per KB), then one UpdateItem marking the batch done.
 
         Each record is written, its claim released, only where the item still holds this batch's
         claim: a sender that was taken over (its claim went stale and another batch claimed the work)
-        must not write over the newer batch's record. Such works are skipped (one more transaction
-        for the rest), logged, and their keys returned; the batch is done either way.
+        must not write over the newer batch's record. Such works are skipped, logged, and their keys
+        returned. The batch is marked done last: a sender that dies before that leaves it pending,
+        and the recovery finds its works already released and only marks it done.
         """
-        if len(records) + 1 > MAX_TRANSACTION_PARTS:
-            raise ValueError(f"batch {batch.id}: {len(records)} works, at most {MAX_TRANSACTION_PARTS - 1}")
         now = self._clock()
         latest = {
             record.key: record.model_copy(update={"batch": None, "batch_at": None}) for record in records
         }
-        done = {
-            "Update": {
-                "TableName": self._table,
-                "Key": _batch_key(batch.id),
-                "UpdateExpression": "SET expires_at = :expires, finished_at = :now REMOVE #k, #s",
-                "ExpressionAttributeNames": {"#k": LEDGER_STATUS_KEY, "#s": LEDGER_STATUS_SORT},
-                "ExpressionAttributeValues": {
-                    ":expires": {"N": str(int(now + BATCH_RETENTION.total_seconds()))},
-                    ":now": {"S": datetime.fromtimestamp(now, UTC).isoformat()},
-                },
-            }
-        }
         lost: set[str] = set()
-        while True:
-            keys = [key for key in latest if key not in lost]
-            parts: list[Any] = [
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": _work_item(latest[key]),
-                        "ConditionExpression": "#b = :mine",
-                        "ExpressionAttributeNames": {"#b": "batch"},
-                        "ExpressionAttributeValues": {":mine": {"S": batch.id}},
-                    }
+        for key, record in latest.items():
+            put = {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _work_item(record),
+                    "ConditionExpression": "#b = :mine",
+                    "ExpressionAttributeNames": {"#b": "batch"},
+                    "ExpressionAttributeValues": {":mine": {"S": batch.id}},
                 }
-                for key in keys
-            ]
-            held = self._transact([done, *parts], keys, f"finish {batch.id}")
-            if not held:
-                break
-            lost |= held
+            }
+            if not self._put_if(put):
+                lost.add(key)
+        self._client.update_item(
+            TableName=self._table,
+            Key=_batch_key(batch.id),
+            UpdateExpression="SET expires_at = :expires, finished_at = :now REMOVE #k, #s",
+            ExpressionAttributeNames={"#k": LEDGER_STATUS_KEY, "#s": LEDGER_STATUS_SORT},
+            ExpressionAttributeValues={
+                ":expires": {"N": str(int(now + BATCH_RETENTION.total_seconds()))},
+                ":now": {"S": datetime.fromtimestamp(now, UTC).isoformat()},
+            },
+        )
         if lost:
             logger.warning(
                 "batch %s: %d works were claimed by another batch meanwhile (their records are its): %s",
@@ -493,45 +476,3 @@ class DynamoPostings:
             left = len(exhausted.rest.get(self._table, {}).get("Keys", []))
             raise TransientError(f"BatchGetItem: {left} keys unprocessed after {ATTEMPTS} attempts") from None
         return items
-
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        request: dict[str, Any] = {self._table: requests}
-        try:
-            for attempt in _retrying("BatchWriteItem"):
-                with attempt:
-                    answer = self._client.batch_write_item(RequestItems=request)
-                    rest = dict(answer.get("UnprocessedItems") or {})
-                    if rest:
-                        request = rest
-                        raise _Unprocessed(rest)
-        except _Unprocessed as exhausted:
-            left = len(exhausted.rest.get(self._table, []))
-            raise TransientError(
-                f"BatchWriteItem: {left} items unprocessed after {ATTEMPTS} attempts"
-            ) from None
-
-    def _transact(self, parts: list[Any], keys: Sequence[str], what: str, *, first_work: int = 1) -> set[str]:
-        """Run one transaction whose parts from `first_work` on are the works `keys`, in order.
-
-        Returns the keys whose condition failed (the transaction wrote nothing then); empty when it
-        was written. A cancellation without a failed condition (a concurrent transaction on one of
-        the items) is tried again with backoff, then raised as transient.
-        """
-        try:
-            for attempt in _retrying(what):
-                with attempt:
-                    try:
-                        self._client.transact_write_items(TransactItems=parts)
-                    except ClientError as exc:
-                        reasons = cancellation_reasons(exc)
-                        failed = {
-                            key
-                            for key, reason in zip(keys, reasons[first_work:], strict=False)
-                            if reason.get("Code") == "ConditionalCheckFailed"
-                        }
-                        if failed:
-                            return failed
-                        raise _Conflict(str(reasons)) from exc
-        except _Conflict as exhausted:
-            raise TransientError(f"{what}: transaction cancelled {ATTEMPTS} times: {exhausted}") from None
-        return set()

@@ -163,7 +163,8 @@ class PostingStore(Protocol):
     def claim(
         self, batch: PendingBatch, records: Mapping[str, WorkRecord], *, stale_before: datetime
     ) -> set[str]:
-        """Record `batch` and mark each of its works as being written by it, in one transaction.
+        """Mark each of `batch`'s works as being written by it, then record the batch (with the works
+        it holds); a crash in between leaves claims on a batch that never existed, taken over once stale.
 
         `records` are the works' records as they are to stand while the batch is out (new ones
         included). A work another batch holds (claimed at or after `stale_before`), or that was

@@ -440,33 +440,6 @@ def test_a_posted_time_entry_is_one_write_unit(store: DynamoPostings, dynamodb: 
     assert item_bytes(item["Item"]) <= 1024
 
 
-def test_a_claim_cancelled_by_a_concurrent_transaction_is_tried_again(
-    store: DynamoPostings, dynamodb: Any
-) -> None:
-    # given DynamoDB that cancels the first claim for a concurrent transaction on one of its items
-    real = dynamodb.transact_write_items
-    calls: list[int] = []
-
-    def conflicted(TransactItems: list[Any]) -> Any:
-        calls.append(len(TransactItems))
-        if len(calls) == 1:
-            reasons = [{"Code": "None"}, {"Code": "TransactionConflict", "Message": "conflict"}]
-            raise ClientError(
-                {"Error": {"Code": "TransactionCanceledException"}, "CancellationReasons": reasons},
-                "TransactWriteItems",
-            )
-        return real(TransactItems=TransactItems)
-
-    dynamodb.transact_write_items = conflicted
-    # when a batch of one entry is claimed
-    batch = batch_of("b-1", ["e1"])
-    refused = store.claim(batch, records_of(batch), stale_before=T0)
-    # then it is claimed on the second try, nothing refused
-    assert refused == set()
-    assert calls == [2, 2]
-    assert store.works(batch.keys)[batch.keys[0]].batch == "b-1"
-
-
 def test_a_save_of_a_work_written_since_it_was_read_is_refused(store: DynamoPostings) -> None:
     # given two workers that read the same saved entry
     store.save_works([work("s1", state=PostingState.PARKED)], stale_before=T0)
