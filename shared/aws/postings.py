@@ -18,8 +18,9 @@ attribute, and read back with `model_validate_json`: amounts and rates are Decim
 through a float. The compression is for cost, not for the 400 KB limit: a write is billed per 1 KB
 of item (once more for each index whose keys or projected attributes it changes: `by-engagement`
 holds keys only, so only a work's first write reaches it), and a posted time entry's JSON is ~900
-bytes, which with its keys makes a 1.3 KB item (2 units); compressed it fits one. A batch of 30 writes is ~15 KB of JSON, ~3 KB compressed,
-and it is written twice (claimed, finished) into the table and the status index.
+bytes, which with its keys makes a 1.3 KB item (2 units); compressed it fits one. A batch of 30
+writes is ~15 KB of JSON, ~3 KB compressed, written once into the table and the status index and
+updated once when it is done.
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html
 Items stay far below DynamoDB's 400 KB (a batch item is checked before it is written). Claims and
 finishes are conditional puts, one per work, not transactions (which bill twice): the order of the
