@@ -103,19 +103,39 @@ def _item_kb(item: Mapping[str, Any]) -> int:
     return max(1, math.ceil(size / 1024))
 
 
-def _indexed(item: Mapping[str, Any]) -> int:
-    """Index writes an item costs: the by-engagement index (work) and the status index (batches)."""
+# The last size put of each batch item: an UpdateItem is billed on the item's size.
+_BATCH_KB: dict[str, float] = {}
+
+
+def _indexed(item: Mapping[str, Any], condition: str = "") -> float:
+    """Index writes a put costs. DynamoDB writes an index only when the put changes the item's index
+    keys or projected attributes
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/GSI.html#GSI.ThroughputConsiderations.Writes):
+    `by-engagement` holds a work's keys only, so only its first put (`attribute_not_exists(pk)`)
+    reaches it; the status index projects every attribute, so a parked work or a pending batch is
+    written there whole."""
     pk = str(item.get("pk", {}).get("S", ""))
-    return 1 if pk.startswith(("WORK#", "BATCH#")) else 0
+    units = 0.0
+    if pk.startswith("WORK#") and "attribute_not_exists(pk)" in condition:
+        units += 1
+    if "status_key" in item:
+        units += _item_kb(item)
+    return units
 
 
 def request_units(operation: str, params: Mapping[str, Any]) -> tuple[float, float]:
     """(write units, read units) of one DynamoDB call, from its parameters (see `cost` for the rules)."""
     if operation == "PutItem":
         item = params.get("Item", {})
-        return _item_kb(item) + _indexed(item), 0.0
+        pk = str(item.get("pk", {}).get("S", ""))
+        if pk.startswith("BATCH#"):
+            _BATCH_KB[pk] = _item_kb(item)
+        return _item_kb(item) + _indexed(item, str(params.get("ConditionExpression", ""))), 0.0
     if operation in ("UpdateItem", "DeleteItem"):
-        return 1.0 + _indexed(params.get("Key", {})), 0.0
+        pk = str(params.get("Key", {}).get("pk", {}).get("S", ""))
+        # Billed on the larger of the item before and after; a batch leaving the status index is
+        # one more write there.
+        return (_BATCH_KB.pop(pk, 1.0) + 1.0) if pk.startswith("BATCH#") else 1.0, 0.0
     if operation == "TransactWriteItems":
         units = 0.0
         for part in params.get("TransactItems", []):
