@@ -523,7 +523,9 @@ WIRING = Wiring(
                 WORK_CHANGES.name, batch_size=100, max_batching_window_seconds=5, max_concurrency=2
             ),
             uses=(*_COMMON_ENV, OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET")),
-            memory_mb=512,
+            # Most of an invocation is spent waiting for QuickBooks' batch slots (month-end paces it
+            # to 35 a minute), billed per GB-s: 256 MB holds a batch of 100 entries many times over.
+            memory_mb=256,
             timeout_seconds=60,
             description="Posts approved billable time and expenses from the PSA to accounting, in batches",
         ),

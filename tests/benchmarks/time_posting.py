@@ -750,7 +750,7 @@ def call_lines(figures: CallFigures) -> list[str]:
 
 ASSUMPTIONS = (
     "  assumptions: Lambda arm64 $0.20/1M requests + $0.0000133334/GB-s at each function's memory"
-    " (512 MB); duration = measured handler time on the local runtime"
+    " (time_sync 256 MB, the others 512 MB); duration = measured handler time on the local runtime"
     f" + {ASSUMED_QBO_BATCH_SECONDS} s per QuickBooks batch + {ASSUMED_VENDOR_CALL_SECONDS} s per other"
     " vendor call ({seconds}); DynamoDB on demand $0.625/1M WRU, $0.125/1M RRU: writes per started KB"
     " of the item sent, x2 in a transaction, +1 per index holding it (work: by-engagement, batch:"
