@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from shared.aws.postings import MAX_ITEM_BYTES, DynamoPostings
 from shared.domain.delivery_ports import BookedEngagement, PendingBatch, WorkRecord
