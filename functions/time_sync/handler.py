@@ -15,7 +15,8 @@ from shared.domain.deadline import time_limit
 from shared.domain.errors import Close2CashError
 from shared.domain.notices import ChangeNotice
 from shared.observability import logger, metrics, tracer
-from shared.sync.delivery.sync import ACTIVATED, DeliveryReport, notice_key
+from shared.sync.delivery.report import DeliveryReport
+from shared.sync.delivery.sync import ACTIVATED, notice_key
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -27,45 +27,36 @@ share of a rate budget that interactive flows (customer sync, engagement setup) 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.domain.delivery_ports import (
     BookedEngagement,
     DeliverySource,
-    PendingBatch,
     PostingStore,
     PostingTarget,
     WorkRecord,
 )
-from shared.domain.errors import PermanentError, RateLimitedError, TransientError
 from shared.domain.models import EntityType, SourceRef, SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import CrossReference, ExceptionRecord, Ledger, Metrics, SyncAction
 from shared.domain.postings import (
     DeliveredWork,
-    PostedRecord,
     PostingState,
-    PostingWrite,
     UnresolvedWork,
     WorkKind,
     WriteOperation,
-    WriteOutcome,
     work_key,
 )
 from shared.governance.mappings import Mappings
 from shared.governance.routing import Routing
+from shared.sync.delivery.batches import HELD_RETRY_SECONDS, STALE_CLAIM, BatchWriter, Pending, by_target
 from shared.sync.delivery.plan import RETRIED_EXCEPTIONS, Plan, Planner, changes, exception_id_for
 from shared.sync.delivery.postings import build_posting
+from shared.sync.delivery.report import DeliveryReport, WorkHeld
 from shared.sync.exceptions import open_exception, resolve_exception
 
-# A claim older than this belongs to a worker that died: longer than the worker's timeout (60 s,
-# infra/wiring.py) with room for clock skew between containers.
-STALE_CLAIM = timedelta(minutes=3)
-# A notice whose work another batch is writing comes back after this (SQS visibility).
-HELD_RETRY_SECONDS = 30.0
 # The detail-type of engagement setup's "engagement activated" event (shared.domain.events).
 ACTIVATED = "close2cash.engagement.activated"
 # A PSA list call takes this many ids (Productive's largest page).
@@ -79,36 +70,6 @@ KIND_ENTITIES: Mapping[WorkKind, EntityType] = {kind: entity for entity, kind in
 _SETTLED = frozenset(
     {PostingState.POSTED, PostingState.CORRECTED, PostingState.REMOVED, PostingState.NOT_POSTED}
 )
-_DONE_STATE = {
-    WriteOperation.CREATE: PostingState.POSTED,
-    WriteOperation.UPDATE: PostingState.CORRECTED,
-    WriteOperation.DELETE: PostingState.REMOVED,
-}
-
-
-class WorkHeld(TransientError):
-    """Another batch is writing this work right now: the notice comes back after a short wait."""
-
-
-@dataclass
-class DeliveryReport:
-    """What one run did: counts per outcome, and the keys that must be tried again (with why)."""
-
-    fetched: int = 0
-    skipped: int = 0  # notices about a version already handled (duplicates prevented)
-    written: dict[str, int] = field(default_factory=dict)  # operation -> works
-    parked: int = 0
-    exceptions: int = 0
-    retry: dict[str, TransientError] = field(default_factory=dict)  # work key -> why
-
-    def merge(self, other: DeliveryReport) -> None:
-        self.fetched += other.fetched
-        self.skipped += other.skipped
-        for operation, count in other.written.items():
-            self.written[operation] = self.written.get(operation, 0) + count
-        self.parked += other.parked
-        self.exceptions += other.exceptions
-        self.retry.update(other.retry)
 
 
 def notice_key(notice: ChangeNotice) -> str | None:
@@ -145,7 +106,15 @@ class DeliverySync:
         self._routing = routing
         self._priority = priority
         self._clock = clock
-        self._new_batch_id = new_batch_id
+        self._batches = BatchWriter(
+            target=target,
+            store=store,
+            metrics=metrics,
+            clock=clock,
+            new_batch_id=new_batch_id,
+            opened=self._open,
+            resolved=self._resolve,
+        )
 
     # --- entry points ------------------------------------------------------------------------------
 
@@ -232,7 +201,7 @@ class DeliverySync:
         """Resend every batch whose sender died before recording its outcome; how many were resent."""
         stale = self._store.pending_batches(created_before=self._clock() - STALE_CLAIM)
         for batch in stale:
-            self._resend(batch)
+            self._batches.resend(batch)
         return len(stale)
 
     # --- settling ----------------------------------------------------------------------------------
@@ -337,7 +306,7 @@ class DeliverySync:
                 continue
             batch = self._store.pending(record.batch)
             if batch is not None:
-                self._resend(batch)
+                self._batches.resend(batch)
             records.update(self._store.works([key]))
         planner = self._planner()
         plans = [
@@ -347,14 +316,14 @@ class DeliverySync:
         ]
         plans = self._check_corrections(kind, plans)
         saves: list[WorkRecord] = []
-        writes: list[_Pending] = []
+        writes: list[Pending] = []
         for plan in plans:
             before = records.get(plan.key)
             if plan.write is not None:
                 work = items.get(plan.key)
                 project = work.project if work is not None else before.project if before else ""
                 approved = work.approved_at if work is not None else None
-                writes.append(_Pending(plan.write, before, project, approved))
+                writes.append(Pending(plan.write, before, project, approved))
                 continue
             if plan.record is not None and plan.record != before:
                 saves.append(plan.record)
@@ -365,8 +334,8 @@ class DeliverySync:
                 report.retry[key] = WorkHeld(
                     f"{key} changed while it was settled", retry_after=HELD_RETRY_SECONDS
                 )
-        for target, group in _by_target(writes).items():
-            self._write(target, group, report)
+        for target, group in by_target(writes).items():
+            self._batches.write(target, group, report)
 
     def _account(self, plan: Plan, before: WorkRecord | None, report: DeliveryReport) -> None:
         """Metrics and exceptions for a plan that writes nothing."""
@@ -437,120 +406,6 @@ class DeliverySync:
             exception=("deleted_in_accounting", reason),
             exception_id=exception_id_for(plan.key),
         )
-
-    # --- batches -----------------------------------------------------------------------------------
-
-    def _write(self, target_system: SystemName, group: list[_Pending], report: DeliveryReport) -> None:
-        target = self._target(target_system)
-        for start in range(0, len(group), target.batch_size):
-            chunk = group[start : start + target.batch_size]
-            now = self._clock()
-            batch_id = self._new_batch_id()
-            during = {p.write.key: _claimed(p, batch_id, now) for p in chunk}
-            writes = tuple(p.write for p in chunk)
-            batch = PendingBatch(id=batch_id, target=target_system, writes=writes, created_at=now)
-            refused = self._store.claim(batch, during, stale_before=now - STALE_CLAIM)
-            for key in refused:
-                report.retry[key] = WorkHeld(
-                    f"{key} is being written by another batch", retry_after=HELD_RETRY_SECONDS
-                )
-            kept = tuple(w for w in writes if w.key not in refused)
-            if not kept:
-                continue
-            batch = batch.model_copy(update={"writes": kept})
-            try:
-                outcomes = target.write_postings(batch.id, kept)
-            except RateLimitedError as throttled:
-                # Nothing was written (the budget refused before sending, or the vendor's 429):
-                # release the claims, the messages come back after the wait.
-                self._store.finish(batch, [_released(during[w.key]) for w in kept])
-                for write in kept:
-                    report.retry[write.key] = throttled
-                continue
-            except TransientError as unknown:
-                # The outcome is unknown (a timeout after sending): the batch stays recorded and
-                # claimed; whoever finds it stale resends it with the same request id.
-                for write in kept:
-                    report.retry[write.key] = unknown
-                continue
-            self._record_outcomes(batch, during, outcomes, report)
-
-    def _resend(self, batch: PendingBatch) -> None:
-        """Send a recorded batch again with its request id: the vendor replays what it did."""
-        target = self._target(batch.target)
-        records = self._store.works(batch.keys)
-        during = {
-            key: records[key] for key in batch.keys if key in records and records[key].batch == batch.id
-        }
-        if not during:
-            self._store.finish(batch, [])
-            return
-        outcomes = target.write_postings(batch.id, batch.writes)
-        self._record_outcomes(batch, during, outcomes, DeliveryReport())
-
-    def _record_outcomes(
-        self,
-        batch: PendingBatch,
-        during: Mapping[str, WorkRecord],
-        outcomes: Sequence[WriteOutcome],
-        report: DeliveryReport,
-    ) -> None:
-        now = self._clock()
-        after: list[WorkRecord] = []
-        opened: list[tuple[str, WorkRecord, str, str]] = []
-        for write, outcome in zip(batch.writes, outcomes, strict=True):
-            claimed = during.get(write.key)
-            if claimed is None:
-                continue
-            if outcome.ok:
-                record = _written(claimed, write, outcome, now)
-                after.append(record)
-                operation = write.operation.value
-                report.written[operation] = report.written.get(operation, 0) + 1
-                self._metrics.count(
-                    "PostingsWritten", dimensions={"flow": write.kind.value, "operation": operation}
-                )
-                if write.operation is WriteOperation.CREATE and record.approved_at is not None:
-                    latency = max((now - record.approved_at).total_seconds(), 0.0)
-                    self._metrics.count(
-                        "SyncLatency", latency, unit="Seconds", dimensions={"flow": write.kind.value}
-                    )
-                if claimed.state is PostingState.EXCEPTION or claimed.state is PostingState.PARKED:
-                    self._resolve(
-                        write.key, f"{record.state.value} as {record.record.id if record.record else ''}"
-                    )
-                continue
-            if outcome.transient:
-                after.append(_released(claimed))
-                report.retry[write.key] = TransientError(
-                    f"{batch.target} refused {write.key} for now: {outcome.error}"
-                )
-                continue
-            kind = "changed_after_billing" if outcome.billed else "posting_refused"
-            reason = (
-                f"{batch.target} refused to {write.operation.value} {write.kind.value} entry "
-                f"{(write.source or claimed.source).id}: {outcome.error}"
-                + (f" (code {outcome.code})" if outcome.code else "")
-            )
-            # A refusal is the answer to this version: it is handled (the exception says what to do).
-            stands = _released(claimed).model_copy(
-                update={
-                    "state": PostingState.EXCEPTION,
-                    "reason": reason[:2000],
-                    "exception": kind,
-                    "source": write.source or claimed.source,
-                }
-            )
-            if outcome.billed and stands.record is not None:
-                stands = stands.model_copy(
-                    update={"record": stands.record.model_copy(update={"billed": True})}
-                )
-            after.append(stands)
-            opened.append((write.key, stands, kind, reason))
-        self._store.finish(batch, after)
-        for key, stands, kind, reason in opened:
-            report.exceptions += 1
-            self._open(key, stands, kind, reason)
 
     # --- helpers -----------------------------------------------------------------------------------
 
@@ -658,87 +513,3 @@ def _older(a: datetime | None, b: datetime | None) -> datetime | None:
     if b is None:
         return a
     return min(a, b)
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """A write waiting for its batch, with the record it changes and the work's project."""
-
-    write: PostingWrite
-    before: WorkRecord | None
-    project: str
-    approved_at: datetime | None = None
-
-
-def _by_target(writes: Iterable[_Pending]) -> dict[SystemName, list[_Pending]]:
-    grouped: dict[SystemName, list[_Pending]] = {}
-    for pending in writes:
-        posting, before = pending.write.posting, pending.before
-        target = posting.target if posting is not None else before.target if before else None
-        if target is None:
-            raise PermanentError(f"{pending.write.key}: a write with no target system")
-        grouped.setdefault(target, []).append(pending)
-    return grouped
-
-
-def _claimed(pending: _Pending, batch_id: str, now: datetime) -> WorkRecord:
-    """The record as it stands while the batch is out: unchanged, but claimed (a new work: version None,
-    so a redelivered notice is not mistaken for a handled one)."""
-    write, before = pending.write, pending.before
-    if before is not None:
-        approved = pending.approved_at or before.approved_at
-        return before.model_copy(update={"batch": batch_id, "batch_at": now, "approved_at": approved})
-    assert write.posting is not None and write.source is not None
-    posting = write.posting
-    return WorkRecord(
-        key=write.key,
-        kind=write.kind,
-        source=write.source.model_copy(update={"version": None}),
-        project=pending.project,
-        approved_at=pending.approved_at,
-        worked_on=posting.worked_on,
-        state=PostingState.NOT_POSTED,
-        minutes=posting.minutes,
-        amount=posting.amount,
-        target=posting.target,
-        batch=batch_id,
-        batch_at=now,
-    )
-
-
-def _released(record: WorkRecord) -> WorkRecord:
-    return record.model_copy(update={"batch": None, "batch_at": None})
-
-
-def _written(claimed: WorkRecord, write: PostingWrite, outcome: WriteOutcome, now: datetime) -> WorkRecord:
-    """The record once the vendor confirmed the write."""
-    source = write.source or claimed.source
-    if write.operation is WriteOperation.DELETE:
-        return _released(claimed).model_copy(
-            update={
-                "state": PostingState.REMOVED,
-                "source": source,
-                "posted": None,
-                "record": None,
-                "reason": None,
-                "exception": None,
-                "posted_at": now,
-            }
-        )
-    assert write.posting is not None
-    record = outcome.record or PostedRecord(id="")
-    return _released(claimed).model_copy(
-        update={
-            "state": _DONE_STATE[write.operation],
-            "source": source,
-            "worked_on": write.posting.worked_on,
-            "minutes": write.posting.minutes,
-            "amount": write.posting.amount,
-            "target": write.posting.target,
-            "posted": write.posting,
-            "record": record,
-            "reason": None,
-            "exception": None,
-            "posted_at": now,
-        }
-    )
