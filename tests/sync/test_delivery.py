@@ -400,3 +400,28 @@ def test_a_change_after_billing_that_a_person_settled_is_not_reopened_by_the_swe
     assert world.ledger.exceptions[exception_id].state == "resolved"
     [posting] = world.qbo.postings()
     assert isinstance(posting, Posting) and posting.minutes == 60
+
+
+def test_an_entry_removed_in_the_psa_whose_record_a_person_already_deleted_is_simply_removed() -> None:
+    world = World()
+    world.book()
+    entry = world.posted_entry()
+    # given a bookkeeper deleted the TimeActivity by hand, and then the entry is deleted in the PSA
+    del world.qbo.records[world.record(entry).record.id]  # type: ignore[union-attr]
+    world.clock.advance(minutes=1)
+    world.psa.delete(entry)
+    world.sync.on_notices([world.notice(entry, operation=Operation.DELETED)])
+    # then nothing is written and nobody is asked to do anything
+    assert world.record(entry).state is PostingState.REMOVED and world.ledger.exceptions == {}
+
+
+def test_an_edit_of_an_entry_whose_record_a_person_deleted_opens_an_exception() -> None:
+    world = World()
+    world.book()
+    entry = world.posted_entry()
+    del world.qbo.records[world.record(entry).record.id]  # type: ignore[union-attr]
+    world.clock.advance(minutes=1)
+    world.psa.change(WorkKind.TIME, entry, minutes=75)
+    world.sync.on_notices([world.notice(entry)])
+    [exception] = world.ledger.exceptions.values()
+    assert exception.kind == "deleted_in_accounting" and world.qbo.postings() == []

@@ -369,7 +369,22 @@ class DeliverySync:
                 assert plan.record is not None and plan.record.record is not None and plan.write is not None
                 now_held = current.get(plan.record.record.id)
                 if now_held is None:
-                    # Deleted in accounting by a person: nothing to update or remove any more.
+                    if plan.write.operation is WriteOperation.DELETE:
+                        # A person deleted it in accounting already: what the PSA asks for is done.
+                        source = plan.write.source or plan.record.source
+                        gone = plan.record.model_copy(
+                            update={
+                                "state": PostingState.REMOVED,
+                                "source": source,
+                                "posted": None,
+                                "record": None,
+                                "reason": None,
+                                "exception": None,
+                            }
+                        )
+                        replaced[plan.key] = Plan(plan.key, gone)
+                        continue
+                    # Deleted in accounting by a person: an update has nothing to write over.
                     replaced[plan.key] = self._gone(plan)
                     continue
                 record = plan.record.model_copy(update={"record": now_held})
