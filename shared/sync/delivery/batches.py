@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from shared.domain.delivery_ports import PendingBatch, PostingStore, PostingTarget, WorkRecord
 from shared.domain.errors import PermanentError, RateLimitedError, TransientError
-from shared.domain.models import SystemName
+from shared.domain.models import SourceRef, SystemName
 from shared.domain.ports import Metrics
 from shared.domain.postings import PostedRecord, PostingState, PostingWrite, WriteOperation, WriteOutcome
 from shared.sync.delivery.report import DeliveryReport, WorkHeld
@@ -219,21 +219,26 @@ def _released(record: WorkRecord) -> WorkRecord:
     return record.model_copy(update={"batch": None, "batch_at": None})
 
 
+def removed(record: WorkRecord, source: SourceRef, *, at: datetime | None = None) -> WorkRecord:
+    """The record of work no longer in accounting (removed by the hub at `at`, or found gone)."""
+    changes: dict[str, object] = {
+        "state": PostingState.REMOVED,
+        "source": source,
+        "posted": None,
+        "record": None,
+        "reason": None,
+        "exception": None,
+    }
+    if at is not None:
+        changes["posted_at"] = at
+    return _released(record).model_copy(update=changes)
+
+
 def _written(claimed: WorkRecord, write: PostingWrite, outcome: WriteOutcome, now: datetime) -> WorkRecord:
     """The record once the vendor confirmed the write."""
     source = write.source or claimed.source
     if write.operation is WriteOperation.DELETE:
-        return _released(claimed).model_copy(
-            update={
-                "state": PostingState.REMOVED,
-                "source": source,
-                "posted": None,
-                "record": None,
-                "reason": None,
-                "exception": None,
-                "posted_at": now,
-            }
-        )
+        return removed(claimed, source, at=now)
     assert write.posting is not None
     record = outcome.record or PostedRecord(id="")
     return _released(claimed).model_copy(

@@ -51,7 +51,14 @@ from shared.domain.postings import (
 )
 from shared.governance.mappings import Mappings
 from shared.governance.routing import Routing
-from shared.sync.delivery.batches import HELD_RETRY_SECONDS, STALE_CLAIM, BatchWriter, Pending, by_target
+from shared.sync.delivery.batches import (
+    HELD_RETRY_SECONDS,
+    STALE_CLAIM,
+    BatchWriter,
+    Pending,
+    by_target,
+    removed,
+)
 from shared.sync.delivery.plan import RETRIED_EXCEPTIONS, Plan, Planner, changes, exception_id_for
 from shared.sync.delivery.postings import build_posting
 from shared.sync.delivery.report import DeliveryReport, WorkHeld
@@ -371,17 +378,7 @@ class DeliverySync:
                 if now_held is None:
                     if plan.write.operation is WriteOperation.DELETE:
                         # A person deleted it in accounting already: what the PSA asks for is done.
-                        source = plan.write.source or plan.record.source
-                        gone = plan.record.model_copy(
-                            update={
-                                "state": PostingState.REMOVED,
-                                "source": source,
-                                "posted": None,
-                                "record": None,
-                                "reason": None,
-                                "exception": None,
-                            }
-                        )
+                        gone = removed(plan.record, plan.write.source or plan.record.source)
                         replaced[plan.key] = Plan(plan.key, gone)
                         continue
                     # Deleted in accounting by a person: an update has nothing to write over.
