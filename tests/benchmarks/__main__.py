@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import logging
 import sys
 from pathlib import Path
 
 from tests.benchmarks import imports
+from tests.benchmarks.logs import handler_output
 
 
 def _per(counts: dict[str, int]) -> str:
@@ -67,7 +67,6 @@ def main() -> int:
         say(month_end.line())
 
     from infra.local.environment import local_environment
-    from shared.observability import logger
     from tests.benchmarks.calls import (
         GOAL_DEAL,
         GOAL_EDIT,
@@ -81,10 +80,12 @@ def main() -> int:
 
     log = Path(".close2cash/bench-handlers.log")
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as stream, contextlib.redirect_stdout(stream), local_environment() as env:
-        handler = logger.registered_handler
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(stream)
+    with (
+        log.open("w") as stream,
+        contextlib.redirect_stdout(stream),
+        handler_output(stream),
+        local_environment() as env,
+    ):
         result = per_synced_account(env)
         n = result.accounts
         say(

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import resource
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from tests.benchmarks.logs import handler_output
 
 CURVE = (10, 100, 1_000)
 BENCH_CURVE = CURVE  # what `make bench` runs; the 1,000 step takes ~6 minutes on its own
@@ -58,13 +59,14 @@ class Step:
 def sync(accounts: int) -> Step:
     """In this process: a fresh local environment syncs `accounts` new accounts until all is quiet."""
     from infra.local.environment import local_environment
-    from shared.observability import logger
 
     LOG.parent.mkdir(parents=True, exist_ok=True)
-    with LOG.open("a") as stream, contextlib.redirect_stdout(stream), local_environment() as env:
-        handler = logger.registered_handler
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(stream)
+    with (
+        LOG.open("a") as stream,
+        contextlib.redirect_stdout(stream),
+        handler_output(stream),
+        local_environment() as env,
+    ):
         assert env.runtime is not None
         clock = env.runtime.clock
         env.settle()

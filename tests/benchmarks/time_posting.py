@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import math
 import re
 import sys
@@ -52,6 +51,7 @@ from tests.benchmarks.engagement import (
     PRICE_LAMBDA_REQUEST,
     PRICE_SQS,
 )
+from tests.benchmarks.logs import handler_output
 from tests.delivery_fakes import InMemoryPostings
 
 # Issue 10's goals.
@@ -753,8 +753,10 @@ ASSUMPTIONS = (
     " (time_sync 256 MB, the others 512 MB); duration = measured handler time on the local runtime"
     f" + {ASSUMED_QBO_BATCH_SECONDS} s per QuickBooks batch + {ASSUMED_VENDOR_CALL_SECONDS} s per other"
     " vendor call ({seconds}); DynamoDB on demand $0.625/1M WRU, $0.125/1M RRU: writes per started KB"
-    " of the item sent, x2 in a transaction, +1 per index holding it (work: by-engagement, batch:"
-    " status), an update 1 KB, reads 1 RRU per key (strongly consistent, < 4 KB); EventBridge"
+    " of the item sent, x2 in a transaction, an index written only where a put changes what it holds"
+    " (by-engagement, keys only: a work's first put; the status index, every attribute: a pending"
+    " batch or a parked work whole), an update billed on the item's size (a batch's done mark: its"
+    " size + 1 for leaving the status index), reads 1 RRU per key (strongly consistent, < 4 KB); EventBridge"
     " $1.00/1M events (< 64 KB each); SQS $0.40/1M requests, 1.2 per message (sent by EventBridge,"
     " received and deleted in tens, < 64 KB each); API Gateway REST $3.50/1M requests; free tiers"
     " ignored"
@@ -816,12 +818,7 @@ def run(entries: int = 1000, *, month_end: int | None = None, say: Any = print) 
     """Print the three sections (handler output goes to .close2cash/bench-time-posting.log)."""
     log = Path(".close2cash/bench-time-posting.log")
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as stream, contextlib.redirect_stdout(stream):
-        from shared.observability import logger
-
-        handler = logger.registered_handler
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(stream)
+    with log.open("w") as stream, contextlib.redirect_stdout(stream), handler_output(stream):
         figures = measure_calls(entries)
         say(
             f"\n== Approved time entries to QuickBooks, end to end on the local runtime"
