@@ -9,7 +9,8 @@ Tests mount it with `httpx.WSGITransport`; the demo serves it on a loopback port
 | gate (app.py) | bearer tokens of one realm | bad bearer 401 (lowercase `fault`, 3200); |
 |               |                           | other realm 403 3100; 500/min, 10/s, 10 at once: 429 |
 | entities | Customer, Term, Item, Invoice, Employee, | the rest of QBO's entities: 404; |
-| (entities.py) | TimeActivity, Account, Purchase: read, create, | |
+| (entities.py) | TimeActivity, Account, Purchase, Payment, | |
+|               | CreditMemo: read, create, | |
 |               | sparse/full update; TaxCode: read | |
 |               | Class, Department: read | Class/Department writes: 500 Unsupported |
 | Customer | sub-customers, `requestid` replay (50 chars) | duplicate name 6240, stale SyncToken 5010, |
@@ -33,11 +34,22 @@ Tests mount it with `httpx.WSGITransport`; the demo serves it on a loopback port
 |     | BillableStatus); QBO-computed TotalAmt; | unknown ref 2500, inactive 610; account of |
 |     | update, delete, query, batch, requestid, | the wrong type 6000; ItemBased lines 2010; |
 |     | webhooks, CDC | DocNumber > 21: 2050; stale SyncToken 5010 |
-| delete, void | Invoice, TimeActivity, Purchase | Customer, Item, Term, Employee, Account |
-| (writes.py)  | `?operation=delete`, Invoice `void` | delete: 500 Unsupported Operation (lists |
+| delete, void | Invoice, TimeActivity, Purchase, Payment, | Customer, Item, Term, Employee, Account |
+| (writes.py)  | CreditMemo `?operation=delete`; Invoice | delete: 500 Unsupported Operation (lists |
+|              | `?operation=void`, Payment `?operation=update&include=void` | |
 |              | | are made inactive) |
 | Invoice | QBO-computed TotalAmt/Balance/subtotal, | unknown ref 2500, inactive 610, no Line 2020, |
 | (invoices.py) | TxnDate/DueDate (Term DueDays) | Amount != Qty*UnitPrice 6070, DocNumber > 21: 2050 |
+| billed time | Invoice (API, batch) line or header LinkedTxn | unknown TimeActivity 2500; already billed, |
+| (billing.py) | TimeActivity: HasBeenBilled + LinkedTxn; void, | not billable, another customer's: 6000 |
+|              | delete, unlinking: Billable again | (code UNCONFIRMED) |
+| Payment | CustomerRef, TotalAmt, Line Amount + one | no CustomerRef, TotalAmt, Line Amount/LinkedTxn |
+| (payments.py) | LinkedTxn Invoice/CreditMemo; computed | 2020; unknown ref 2500; more than the Balance, |
+|     | UnappliedAmt; invoice Balance and LinkedTxn, | RemainingCredit or TotalAmt, another customer's |
+|     | memo RemainingCredit follow the live payments; | invoice: 6000 (code UNCONFIRMED) |
+|     | update, delete, void, query, batch, webhooks, CDC | |
+| CreditMemo | Invoice lines; QBO-computed TotalAmt and | as Invoice |
+| (invoices.py) | RemainingCredit; applied by a $0 Payment | |
 | query (query.py) | SELECT * / cols / count(*), WHERE = != < | parse errors 4000; unknown entity, property |
 |                  | > <= >= IN LIKE AND, ORDERBY, STARTPOSITION, | 4001 QueryValidationError |
 |                  | MAXRESULTS; date-times compare as instants | |
@@ -51,10 +63,12 @@ Tests mount it with `httpx.WSGITransport`; the demo serves it on a loopback port
 |               | `LocalEnvironment`): token lives, throttle | refresh token past 100 days: `invalid_grant` |
 |               | windows, MetaData times, CDC's 30 days | |
 
-Not modelled: an Item's IncomeAccountRef is required but not looked up; tax amounts, payments, Bill;
-account balances stay 0; query filters any documented property (QBO filters fewer);
+Not modelled: an Item's IncomeAccountRef is required but not looked up; tax amounts, Bill,
+deposits (Undeposited Funds); account balances stay 0; query filters any documented property
+(QBO filters fewer);
 Vendor is a name list for TimeActivity only (no /vendor route); a HasBeenBilled activity is not
-locked (Intuit's TimeActivity reference documents no such refusal).
+locked (Intuit's TimeActivity reference documents no such refusal); an invoice or credit memo a payment
+applies to may still be deleted (the payment line then applies to nothing).
 """
 
 from infra.local.sandboxes.quickbooks.app import (

@@ -446,6 +446,10 @@ class QuickBooksSandbox(BillingControls):
             return self._answer(200, {spec.name: self.company.get(spec.name, record_id)})
         if record_id is None and method == "POST":
             operation = request.args.get("operation")
+            if operation == "update" and request.args.get("include") == "void":
+                # A Payment is voided with `?operation=update&include=void` (the Payment reference,
+                # https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/payment).
+                operation = "void"
 
             def write(body: Any) -> dict[str, Any]:
                 if not isinstance(body, dict):

@@ -42,6 +42,25 @@ def _spec(name: str, properties: str, *, writable: bool, deletable: bool) -> Ent
     return EntitySpec(name, _COMMON | frozenset(properties.split()), writable, deletable)
 
 
+# https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/payment (create, read,
+# query, sparse/full update, delete, void) and .../all-entities/creditmemo (create, read, query, update,
+# delete); cash is applied through Payment lines (payments.py)
+PAYMENT = _spec(
+    "Payment",
+    "CustomerRef TotalAmt UnappliedAmt Line TxnDate PaymentRefNum PrivateNote DepositToAccountRef "
+    "PaymentMethodRef ARAccountRef CurrencyRef ExchangeRate ProcessPayment TxnSource "
+    "CreditCardPayment TransactionLocationType",
+    writable=True,
+    deletable=True,
+)
+CREDIT_MEMO = _spec(
+    "CreditMemo",
+    "DocNumber TxnDate CustomerRef Line TotalAmt RemainingCredit Balance CurrencyRef PrivateNote LinkedTxn "
+    "CustomerMemo BillEmail BillAddr ShipAddr ClassRef DepartmentRef TxnTaxDetail ApplyTaxAfterDiscount "
+    "ExchangeRate GlobalTaxCalculation HomeBalance HomeTotalAmt EmailStatus PrintStatus SalesTermRef",
+    writable=True,
+    deletable=True,
+)
 ENTITIES: tuple[EntitySpec, ...] = (
     _spec(
         "Customer",
@@ -130,6 +149,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
         writable=True,
         deletable=True,
     ),
+    PAYMENT,
+    CREDIT_MEMO,
 )
 BY_NAME = {spec.name.casefold(): spec for spec in ENTITIES}
 # Entities a CDC request may name that exist in QBO but are not kept by this twin are refused as

@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from infra.local.sandboxes.quickbooks import billing
 from infra.local.sandboxes.quickbooks.company import COMPANY_TZ, Company
 from infra.local.sandboxes.quickbooks.faults import fault, invalid_property, not_found, required_missing
 
@@ -118,10 +119,10 @@ def _lines(company: Company, lines: Any) -> tuple[list[dict[str, Any]], Decimal]
 
 def check_invoice(company: Company, fields: dict[str, Any], own_id: str | None) -> dict[str, Any]:
     """The stored Invoice for these fields: references resolved, lines priced, totals computed."""
-    del own_id  # no rule compares an invoice with the others
     if not fields.get("CustomerRef"):
         raise required_missing("Required parameter CustomerRef is missing in the request", "CustomerRef")
     customer = reference(company, "Customer", fields["CustomerRef"], "CustomerRef")
+    billing.check_time_links(company, fields, customer["Id"], own_id)
     check_length(fields, "DocNumber", MAX_DOC_NUMBER)
     lines, total = _lines(company, fields.get("Line"))
     txn_date = fields.get("TxnDate") or company.now().astimezone(COMPANY_TZ).date().isoformat()
@@ -156,3 +157,17 @@ def voided(stored: dict[str, Any]) -> dict[str, Any]:
     ]
     note = str(stored.get("PrivateNote") or "")
     return {**stored, "Line": lines, "TotalAmt": 0, "Balance": 0, "PrivateNote": f"Voided {note}".strip()}
+
+
+def check_credit_memo(company: Company, fields: dict[str, Any], own_id: str | None) -> dict[str, Any]:
+    """A CreditMemo: an invoice's lines and refs, QBO-computed TotalAmt and RemainingCredit, no DueDate.
+
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/creditmemo
+    (RemainingCredit is read-only; a new memo's whole TotalAmt remains; no time links here)
+    """
+    stored = check_invoice(
+        company, {key: value for key, value in fields.items() if key != "LinkedTxn"}, own_id
+    )
+    for key in ("Balance", "DueDate", "EmailStatus", "PrintStatus"):
+        stored.pop(key, None)
+    return {**stored, "RemainingCredit": stored["TotalAmt"]}

@@ -17,6 +17,7 @@ from infra.local.sandboxes.quickbooks import (
     expenses,
     invoices,
     lists,
+    payments,
     time_activities,
 )
 from infra.local.sandboxes.quickbooks.company import Company
@@ -28,6 +29,8 @@ _CHECKS: dict[str, Check] = {
     "Term": lists.check_term,
     "Item": lists.check_item,
     "Invoice": invoices.check_invoice,
+    "Payment": payments.check_payment,
+    "CreditMemo": invoices.check_credit_memo,
     "Employee": time_activities.check_employee,
     "TimeActivity": time_activities.check_time_activity,
     "Account": accounts.check_account,
@@ -38,6 +41,11 @@ _SYSTEM = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse"})
 _COMPUTED = {
     "Invoice": frozenset({"TotalAmt", "Balance", "HomeBalance", "HomeTotalAmt", "TxnTaxDetail"}),
     "Purchase": frozenset({"TotalAmt"}),
+    # QBO computes what a payment leaves unapplied and what a credit memo has left.
+    "Payment": frozenset({"UnappliedAmt", "LinkedTxn"}),
+    "CreditMemo": frozenset(
+        {"TotalAmt", "RemainingCredit", "Balance", "HomeBalance", "HomeTotalAmt", "TxnTaxDetail", "LinkedTxn"}
+    ),
     # An invoice links the time it bills (billing.py); a client's LinkedTxn is not taken.
     "TimeActivity": frozenset({"LinkedTxn"}),
     "Account": frozenset({"Classification", "FullyQualifiedName", "CurrentBalanceWithSubAccounts"}),
@@ -54,6 +62,29 @@ def perform(company: Company, spec: EntitySpec, operation: str, body: Mapping[st
     """Carry out one write; the answer object keyed by the entity's name (`{"Invoice": {...}}`)."""
     if operation not in OPERATIONS or not spec.writable:
         raise unsupported(operation)
+    answer = _perform(company, spec, operation, body)
+    _follow(company, spec.name, operation, answer[spec.name])
+    if spec.name in _CASH and operation not in ("delete",):
+        # The answer shows the Balance/RemainingCredit/LinkedTxn the payments leave.
+        answer = {spec.name: copy.deepcopy(company.table(spec.name)[answer[spec.name]["Id"]])}
+    return answer
+
+
+_CASH = frozenset({"Invoice", "Payment", "CreditMemo"})
+
+
+def _follow(company: Company, name: str, operation: str, stored: Mapping[str, Any]) -> None:
+    """What a write does to other records: billed time (billing.py), balances (payments.py)."""
+    if name == "Invoice":
+        if operation in ("delete", "void"):
+            billing.release_time(company, str(stored["Id"]))
+        else:
+            billing.link_time(company, stored)
+    if name in _CASH:
+        payments.settle(company)
+
+
+def _perform(company: Company, spec: EntitySpec, operation: str, body: Mapping[str, Any]) -> dict[str, Any]:
     if operation == "delete":
         return {spec.name: _delete(company, spec, body)}
     if operation == "void":
@@ -110,10 +141,11 @@ def _delete(company: Company, spec: EntitySpec, body: Mapping[str, Any]) -> dict
 
 
 def _void(company: Company, spec: EntitySpec, body: Mapping[str, Any]) -> dict[str, Any]:
-    if spec.name != "Invoice":
+    if spec.name not in ("Invoice", "Payment"):
         raise unsupported("void")
     current = _current(company, spec, body)
-    stored = invoices.voided(company.table(spec.name)[current["Id"]])
+    undo = invoices.voided if spec.name == "Invoice" else payments.voided_payment
+    stored = undo(company.table(spec.name)[current["Id"]])
     company.bump(stored)
     company.table(spec.name)[current["Id"]] = stored
     company.changed(spec.name, current["Id"], "Void")
