@@ -27,13 +27,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         for kind in WorkKind:
             report = services().delivery.sweep(kind, look_back=FIRST_LOOK_BACK, overlap=OVERLAP)
             written[kind.value] = report.written
-            logger.info(
-                "work swept",
-                kind=kind.value,
-                fetched=report.fetched,
-                skipped=report.skipped,
-                written=report.written,
-                parked=report.parked,
-                retry=len(report.retry),
-            )
+            logger.info("work swept", extra={"kind": kind.value, **report.summary()})
     return {"written": written}

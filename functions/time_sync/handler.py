@@ -33,9 +33,7 @@ def _settle(records: list[SQSRecord]) -> tuple[DeliveryReport | None, Close2Cash
     """One bulk run over the whole batch: the PSA is read once per 200 entries, not once per notice."""
     notices = [n for n in (_notice(r) for r in records) if n is not None]
     try:
-        report = services().delivery.on_notices(notices)
-        if len(notices) < len(records):
-            report.merge(services().delivery.release())
+        report = services().delivery.on_messages(notices, engagements_activated=len(notices) < len(records))
     except Close2CashError as failed:
         # The whole run failed (the PSA throttled the read, a connection is wrong): every record
         # fails with it, delayed by its Retry-After or opening an exception as the guard decides.
@@ -51,15 +49,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     with time_limit(context.get_remaining_time_in_millis):
         report, failed = _settle(records)
     if report is not None:
-        logger.info(
-            "work settled",
-            fetched=report.fetched,
-            skipped=report.skipped,
-            written=report.written,
-            parked=report.parked,
-            exceptions=report.exceptions,
-            retry=len(report.retry),
-        )
+        logger.info("work settled", extra=report.summary())
 
     @tracer.capture_method
     def on_record(record: SQSRecord) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from shared.domain.delivery_ports import BookedEngagement, WorkRecord
 from shared.domain.errors import ValidationFailed
@@ -83,7 +82,7 @@ class Planner:
         self._posting = posting
         self._routing = routing
 
-    def plan(self, key: str, work: DeliveredWork | None, record: WorkRecord | None, *, now: datetime) -> Plan:
+    def plan(self, key: str, work: DeliveredWork | None, record: WorkRecord | None) -> Plan:
         """The plan for `key`: `work` as the PSA holds it now (None: deleted), `record` the ledger's."""
         posted = record.posted if record is not None else None
         if work is None or not work.postable:

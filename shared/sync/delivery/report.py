@@ -22,6 +22,17 @@ class DeliveryReport:
     exceptions: int = 0
     retry: dict[str, TransientError] = field(default_factory=dict)  # work key -> why
 
+    def summary(self) -> dict[str, object]:
+        """The counts as log fields (what a run did, and how many works come back later)."""
+        return {
+            "fetched": self.fetched,
+            "skipped": self.skipped,
+            "written": self.written,
+            "parked": self.parked,
+            "exceptions": self.exceptions,
+            "retry": len(self.retry),
+        }
+
     def merge(self, other: DeliveryReport) -> None:
         self.fetched += other.fetched
         self.skipped += other.skipped

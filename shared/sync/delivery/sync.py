@@ -151,6 +151,14 @@ class DeliverySync:
                     report.merge(self._fetch_and_settle(kind, fresh, records))
         return report
 
+    def on_messages(self, notices: Sequence[ChangeNotice], *, engagements_activated: bool) -> DeliveryReport:
+        """One queue batch: its notices settled in bulk, and parked work looked at again when an
+        engagement was activated meanwhile (its parked work may post now)."""
+        report = self.on_notices(notices)
+        if engagements_activated:
+            report.merge(self.release())
+        return report
+
     def sweep(self, kind: WorkKind, *, look_back: timedelta, overlap: timedelta) -> DeliveryReport:
         """Read every change since the cursor and settle it; the cursor moves only after a full sweep.
 
@@ -317,7 +325,7 @@ class DeliverySync:
             records.update(self._store.works([key]))
         planner = self._planner()
         plans = [
-            planner.plan(key, work, records.get(key), now=now)
+            planner.plan(key, work, records.get(key))
             for key, work in items.items()
             if key not in report.retry
         ]
