@@ -36,6 +36,11 @@ class InvoiceLine(CanonicalModel):
     revenue_mapping: Code | None = None
     engagement: EngagementRef | None = None
     service_date: date | None = None
+    # What the line was made from (a work key, `milestone:<code>`, `retainer:<period>`), and the
+    # accounting record it bills (the time activity or expense posted for that work), if any.
+    origin: str | None = Field(default=None, max_length=200)
+    item: Code | None = None
+    bills: str | None = Field(default=None, max_length=64)
 
     def figures(self) -> tuple[Decimal, Decimal]:
         """(net, tax) as Decimals on the minor unit: the one place the line's rounding happens."""

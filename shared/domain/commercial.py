@@ -68,6 +68,10 @@ class Opportunity(CanonicalModel):
     amount: Money
     service_line: str = Field(min_length=1)
     billing_model: BillingModel | None = None
+    # A retainer deal: `amount` is billed every month and includes this many hours; with
+    # `rollover`, hours left unused in a month carry into the next one.
+    retainer_hours: ExactDecimal | None = Field(default=None, ge=0)
+    rollover: bool = False
     # Where the work is delivered from, in the firm's own codes; the landscape maps each to the
     # accounting system's values for the engagement's financial dimensions.
     department: str | None = Field(default=None, max_length=255)

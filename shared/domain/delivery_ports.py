@@ -13,6 +13,7 @@ from typing import Protocol
 
 from pydantic import Field
 
+from shared.domain.billing_runs import BillingTerms
 from shared.domain.models import CanonicalModel, SourceRef, SystemName, UtcDateTime
 from shared.domain.money import Money
 from shared.domain.ports import EngagementStatus
@@ -88,6 +89,8 @@ class BookedEngagement(CanonicalModel):
         default_factory=dict, description="class, department, location as accounting names them"
     )
     rates: dict[str, Decimal] = Field(default_factory=dict, description="role -> rate per hour")
+    account: SourceRef | None = Field(default=None, description="the CRM account the deal is with")
+    billing: BillingTerms = Field(default_factory=BillingTerms, description="how the contract bills it")
     updated_at: UtcDateTime
 
     def rate(self, role: str) -> Money | None:

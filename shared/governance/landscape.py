@@ -22,6 +22,10 @@ Schema in brief (see `infra/landscapes/demo.toml` for a complete, commented exam
                        on_delete = deactivate | exception (what merges and deletes do to copies)
     [[rate_card]]      name (declared in mappings.rate_cards), currency, effective_from,
                        rates = { "<role>" = "<rate per hour>", ... }: a template's default card
+    [billing]          run_on_day (the day of the month the previous month is billed),
+                       approval_threshold = { "<currency>" = "<amount>" } (invoices above it wait
+                       for a person), fixed_item (service item of milestone and retainer lines,
+                       per accounting system), tax_rates = [ { legal_entity, code, rate } ]
 
 Mapping rows are written out in full, one inline table per row: each row stands alone, reads the
 same wherever it is grepped from, and a table may hold rows for several system pairs. Rows scoped to
@@ -520,6 +524,53 @@ class Lifecycle(Section):
     customer: CustomerLifecycle = CustomerLifecycle()
 
 
+class TaxRate(Section):
+    """One tax code's rate (a percentage) in one legal entity, as the invoice shows it per line."""
+
+    legal_entity: LegalEntityCode
+    code: NonEmpty
+    rate: Annotated[ExactDecimal, Field(ge=0, le=100)]
+
+
+def _unique_rates(rates: list[TaxRate]) -> list[TaxRate]:
+    seen = Counter((r.legal_entity, r.code) for r in rates)
+    twice = sorted(f"{entity}/{code}" for (entity, code), count in seen.items() if count > 1)
+    if twice:
+        raise ValueError(f"tax rate {', '.join(twice)} is given more than once; expected one rate each")
+    return rates
+
+
+def _positive_thresholds(limits: dict[str, Decimal]) -> dict[str, Decimal]:
+    for code, amount in limits.items():
+        currency(code)
+        if amount < 0:
+            raise ValueError(f"approval_threshold for {code} must not be negative, got {amount}")
+    return limits
+
+
+class Billing(Section):
+    """`[billing]`: the billing calendar, the approval threshold and what invoice lines need."""
+
+    # The scheduled run on this day of each month bills every active engagement's previous month.
+    run_on_day: Annotated[int, Field(ge=1, le=28)] = 1
+    # An invoice whose total is above the threshold of its currency waits for a person's approval;
+    # a currency without a threshold never waits.
+    approval_threshold: Annotated[dict[str, ExactDecimal], AfterValidator(_positive_thresholds)] = {}
+    # The service item milestone and retainer lines are posted with, per accounting system.
+    fixed_item: dict[AccountingSystem, NonEmpty] = {}
+    # The tax code of milestone and retainer lines, per legal entity (time lines use service_tax_codes).
+    fixed_tax_code: dict[LegalEntityCode, NonEmpty] = {}
+    tax_rates: Annotated[list[TaxRate], AfterValidator(_unique_rates)] = []
+
+    def rates_for(self, legal_entity: str) -> dict[str, Decimal]:
+        """Tax code -> percent for `legal_entity`."""
+        return {r.code: r.rate for r in self.tax_rates if r.legal_entity == legal_entity}
+
+    def needs_approval(self, total: Decimal, currency_code: str) -> bool:
+        limit = self.approval_threshold.get(currency_code)
+        return limit is not None and total > limit
+
+
 class Landscape(Section):
     """The whole landscape file: what a firm edits to describe its systems."""
 
@@ -532,6 +583,7 @@ class Landscape(Section):
     matching: MatchingRules = MatchingRules()
     lifecycle: Lifecycle = Lifecycle()
     rate_card: Annotated[list[DefaultRateCard], AfterValidator(_unique_cards)] = []
+    billing: Billing = Billing()
 
     @model_validator(mode="wrap")
     @classmethod
