@@ -11,6 +11,7 @@ from shared.domain.delivery_ports import BookedEngagement, PendingBatch, WorkRec
 from shared.domain.errors import RateLimitedError, TransientError
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
+from shared.domain.ports import EngagementStatus
 from shared.domain.postings import (
     Approval,
     DeliveredWork,
@@ -210,7 +211,7 @@ class InMemoryPostings:
         self.records: dict[str, WorkRecord] = {}
         self.batches: dict[str, PendingBatch] = {}
         self.done: set[str] = set()
-        self.engagements: dict[tuple[SystemName, str], BookedEngagement] = {}
+        self.booked: dict[tuple[SystemName, str], BookedEngagement] = {}
         self.revisions = 0
 
     def works(self, keys: Sequence[str]) -> dict[str, WorkRecord]:
@@ -281,7 +282,10 @@ class InMemoryPostings:
         return sorted(found, key=lambda r: (r.worked_on, r.kind.value, r.source.id))
 
     def engagement(self, system: SystemName, project: str) -> BookedEngagement | None:
-        return self.engagements.get((system, project))
+        return self.booked.get((system, project))
 
     def save_engagement(self, engagement: BookedEngagement) -> None:
-        self.engagements[engagement.psa.system, engagement.psa.id] = engagement
+        self.booked[engagement.psa.system, engagement.psa.id] = engagement
+
+    def engagements(self, status: EngagementStatus) -> list[BookedEngagement]:
+        return [e for e in self.booked.values() if e.status is status]

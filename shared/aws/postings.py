@@ -45,6 +45,7 @@ from tenacity.wait import wait_random_exponential
 from shared.domain.delivery_ports import BookedEngagement, PendingBatch, WorkRecord
 from shared.domain.errors import TransientError
 from shared.domain.models import CanonicalModel, SystemName, epoch_seconds
+from shared.domain.ports import EngagementStatus
 from shared.domain.postings import PostingState
 from shared.settings import (
     LEDGER_ENGAGEMENT_INDEX,
@@ -67,6 +68,7 @@ EXCEPTION = "WORK#exception"
 # at both again (`DeliverySync.release`); `close2cash status` counts the parked.
 WAITING = {PostingState.PARKED: PARKED, PostingState.EXCEPTION: EXCEPTION}
 PENDING = "BATCH#pending"
+ENGAGEMENTS = "ENGAGEMENT#"
 # Each write of a work stamps a new token here (and in the record): a save or a claim names the token
 # it read, so two workers that read the same work cannot both act on it (optimistic concurrency).
 REVISION = "rev"
@@ -445,8 +447,23 @@ class DynamoPostings:
             Item={
                 **_engagement_key(engagement.psa.system, engagement.psa.id),
                 "engagement": {"S": engagement.model_dump_json()},
+                # Listed by status for the billing calendar (`engagements`): a Query, never a scan.
+                LEDGER_STATUS_KEY: {"S": f"{ENGAGEMENTS}{engagement.status}"},
+                LEDGER_STATUS_SORT: {"S": f"{engagement.psa.system}#{engagement.psa.id}"},
             },
         )
+
+    def engagements(self, status: EngagementStatus) -> list[BookedEngagement]:
+        """The engagements booked in `status` (one Query of the status index per 1 MB page)."""
+        return [
+            BookedEngagement.model_validate_json(item["engagement"]["S"])
+            for item in self._query(
+                IndexName=LEDGER_STATUS_INDEX,
+                KeyConditionExpression="#k = :status",
+                ExpressionAttributeNames={"#k": LEDGER_STATUS_KEY},
+                ExpressionAttributeValues={":status": {"S": f"{ENGAGEMENTS}{status}"}},
+            )
+        ]
 
     # --- DynamoDB calls ---------------------------------------------------------------------
 
@@ -461,19 +478,23 @@ class DynamoPostings:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The items of `keys` (at most 100) that exist, strongly consistent, unprocessed keys asked again."""
-        items: list[dict[str, Any]] = []
-        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-        try:
-            for attempt in _retrying("BatchGetItem"):
-                with attempt:
-                    answer = self._client.batch_get_item(RequestItems=request)
-                    items += answer.get("Responses", {}).get(self._table, [])
-                    rest = dict(answer.get("UnprocessedKeys") or {})
-                    if rest:
-                        request = rest
-                        raise _Unprocessed(rest)
-        except _Unprocessed as exhausted:
-            left = len(exhausted.rest.get(self._table, {}).get("Keys", []))
-            raise TransientError(f"BatchGetItem: {left} keys unprocessed after {ATTEMPTS} attempts") from None
-        return items
+        return batch_get(self._client, self._table, keys)
+
+
+def batch_get(client: DynamoDBClient, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items of `keys` (at most 100) that exist, strongly consistent, unprocessed keys asked again."""
+    items: list[dict[str, Any]] = []
+    request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
+    try:
+        for attempt in _retrying("BatchGetItem"):
+            with attempt:
+                answer = client.batch_get_item(RequestItems=request)
+                items += answer.get("Responses", {}).get(table, [])
+                rest = dict(answer.get("UnprocessedKeys") or {})
+                if rest:
+                    request = rest
+                    raise _Unprocessed(rest)
+    except _Unprocessed as exhausted:
+        left = len(exhausted.rest.get(table, {}).get("Keys", []))
+        raise TransientError(f"BatchGetItem: {left} keys unprocessed after {ATTEMPTS} attempts") from None
+    return items

@@ -19,6 +19,10 @@ class RateLimitedError(TransientError):
     """The vendor's rate budget is spent; `retry_after` says when it refills (seconds)."""
 
 
+class ConflictError(TransientError):
+    """Someone else wrote the record between this reader's read and its write: read again, then retry."""
+
+
 class PermanentError(Close2CashError):
     """A failure that repeats on every attempt until a person changes something."""
 

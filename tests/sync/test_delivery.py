@@ -236,7 +236,7 @@ def test_work_for_an_engagement_waiting_for_approval_is_parked_then_posted() -> 
 def test_a_service_without_an_item_mapping_opens_an_exception_naming_the_table_and_value() -> None:
     world = World()
     world.book()
-    world.store.engagements[SystemName.PRODUCTIVE, PROJECT] = world.store.engagements[
+    world.store.booked[SystemName.PRODUCTIVE, PROJECT] = world.store.booked[
         SystemName.PRODUCTIVE, PROJECT
     ].model_copy(update={"rates": {"Data Scientist": Decimal("200")}})
     entry = world.psa.log(PROJECT, "Data Scientist", 60)
