@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -10,72 +9,13 @@ import pytest
 
 from infra.local.sandboxes.productive import ProductiveSandbox
 from shared.connectors.productive import ProductiveConnector
-from shared.domain.billing import Invoice, InvoiceLine
+from shared.domain.billing import Invoice
 from shared.domain.cash import Applied, InvoiceStanding
 from shared.domain.errors import ValidationFailed
-from shared.domain.models import SourceRef, SystemName
+from shared.domain.models import SystemName
 from shared.domain.money import Money
 
-
-@dataclass
-class Engagement:
-    project: str
-    company: str
-    budget: str
-    service: str
-    person: str
-
-
-@pytest.fixture
-def engagement(connector: ProductiveConnector, sandbox: ProductiveSandbox) -> Engagement:
-    client = connector.client
-    company = client.create_company({"name": "Acme Consulting GmbH"}).id
-    template = sandbox.add_template("Advisory template")
-    project = client.copy_project(
-        {"name": "Acme advisory", "template_id": template, "company_id": company}
-    ).id
-    budget = client.create_deal(
-        {"name": "Acme budget", "budget": True, "date": "2025-03-01", "currency": "EUR"},
-        {"company": ("companies", company), "project": ("projects", project)},
-    ).id
-    kind = client.create_service_type("Consultant").id
-    service = client.create_service(
-        {"name": "Consultant", "billing_type_id": 2, "unit_id": 1, "price": 18000},
-        {"deal": ("deals", budget), "service_type": ("service_types", kind)},
-    ).id
-    person = sandbox.add_person("Ada", "Lovelace")
-    sandbox.add_tax_rate("S", "19")
-    return Engagement(project, company, budget, service, person)
-
-
-def _approved_time(sandbox: ProductiveSandbox, engagement: Engagement, day: str, minutes: int) -> str:
-    entry = sandbox.add_time_entry(engagement.person, engagement.service, day, minutes)
-    sandbox.approve_time_entry(entry)
-    return entry
-
-
-def _line(entry: str, hours: str, description: str = "Consultant, March") -> InvoiceLine:
-    return InvoiceLine(
-        description=description,
-        quantity=Decimal(hours),
-        unit_price=Money.of("180.00", "EUR"),
-        tax_code="S",
-        tax_rate=19,
-        origin=f"productive:time:{entry}",
-    )
-
-
-def _invoice(*lines: InvoiceLine, number: str = "1042") -> Invoice:
-    return Invoice(
-        source=SourceRef(system=SystemName.QUICKBOOKS, type="invoice", id="q-1042"),
-        number=number,
-        customer=SourceRef(system=SystemName.QUICKBOOKS, type="customer", id="58"),
-        legal_entity="DE01",
-        currency="EUR",
-        issue_date=date(2025, 3, 31),
-        due_date=date(2025, 4, 30),
-        lines=lines,
-    )
+from .billing_helpers import Engagement, approved_time, invoice_of, line_for
 
 
 def _standing(invoice: Invoice, *applied: Applied, voided: bool = False) -> InvoiceStanding:
@@ -102,11 +42,12 @@ def _paid(payment_id: str, amount: str, on: date = date(2025, 4, 10), *, credit:
 @pytest.fixture
 def billed(sandbox: ProductiveSandbox, engagement: Engagement) -> tuple[Invoice, list[str]]:
     entries = [
-        _approved_time(sandbox, engagement, "2025-03-10", 600),
-        _approved_time(sandbox, engagement, "2025-03-20", 150),
+        approved_time(sandbox, engagement, "2025-03-10", 600),
+        approved_time(sandbox, engagement, "2025-03-20", 150),
     ]
     # 10 h and 2.5 h at 180.00: 1,800.00 + 450.00 net, 19 % tax: 2,677.50 in all
-    return _invoice(_line(entries[0], "10"), _line(entries[1], "2.5", "Consultant, late March")), entries
+    lines = (line_for(entries[0], "10"), line_for(entries[1], "2.5", "Consultant, late March"))
+    return invoice_of(*lines), entries
 
 
 def _the_invoice(sandbox: ProductiveSandbox, invoice_id: str) -> dict[str, object]:
@@ -151,7 +92,7 @@ def test_the_billed_time_entries_read_invoiced(
 ):
     # Given an invoice billing two entries, and an approved entry of April it does not bill
     invoice, entries = billed
-    later = _approved_time(sandbox, engagement, "2025-04-02", 60)
+    later = approved_time(sandbox, engagement, "2025-04-02", 60)
     # When it is mirrored
     invoice_id = connector.mirror_invoice(engagement.project, invoice, _standing(invoice))
     # Then the billed entries read invoiced on that invoice, the April one does not
@@ -274,8 +215,8 @@ def test_a_line_whose_tax_rate_productive_lacks_is_refused_before_anything_is_wr
 ):
     # Given an invoice whose line is taxed at a rate the organization has not set up
     _, entries = billed
-    line = _line(entries[0], "10").model_copy(update={"tax_code": "R", "tax_rate": Decimal(7)})
-    invoice = _invoice(line, number="1043")
+    line = line_for(entries[0], "10").model_copy(update={"tax_code": "R", "tax_rate": Decimal(7)})
+    invoice = invoice_of(line, number="1043")
     # When it is mirrored, Then the connector says which tax rate is missing
     with pytest.raises(ValidationFailed, match="'R' at 7%"):
         connector.mirror_invoice(engagement.project, invoice, _standing(invoice))

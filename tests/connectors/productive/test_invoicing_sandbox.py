@@ -15,7 +15,7 @@ from shared.domain.cash import Applied, InvoiceStanding
 from shared.domain.models import SystemName
 from shared.domain.money import Money
 
-from .test_invoice_mirror import Engagement, _invoice, _line, engagement  # noqa: F401
+from .billing_helpers import Engagement, invoice_of, line_for
 from .test_webhooks import Inbox
 
 
@@ -47,7 +47,7 @@ def _line_body(invoice_id: str, unit_price: object = 5000, quantity: object = "3
     }
 
 
-def test_line_figures_follow_the_documented_sample(raw: httpx.Client, sandbox, engagement: Engagement):  # noqa: F811
+def test_line_figures_follow_the_documented_sample(raw: httpx.Client, sandbox, engagement: Engagement):
     # Given a draft and a 25 % tax rate
     invoice_id = _draft(raw, engagement.company)
     rate = sandbox.add_tax_rate("VAT", "25")
@@ -66,7 +66,7 @@ def test_line_figures_follow_the_documented_sample(raw: httpx.Client, sandbox, e
 
 def test_a_finalized_invoice_refuses_new_lines_a_second_finalize_and_a_payment_on_a_draft(
     raw: httpx.Client,
-    engagement: Engagement,  # noqa: F811
+    engagement: Engagement,
 ):
     # Given a draft with one line
     invoice_id = _draft(raw, engagement.company)
@@ -97,7 +97,7 @@ def test_a_finalized_invoice_refuses_new_lines_a_second_finalize_and_a_payment_o
 
 def test_invoices_refuse_a_taken_number_a_missing_company_and_an_orphan_credit_note(
     raw: httpx.Client,
-    engagement: Engagement,  # noqa: F811
+    engagement: Engagement,
 ):
     _draft(raw, engagement.company, "N-1")
     taken = {"data": {"type": "invoices", "attributes": {"number": "N-1", "currency": "EUR"}}}
@@ -115,14 +115,14 @@ def test_invoices_refuse_a_taken_number_a_missing_company_and_an_orphan_credit_n
 def test_mirroring_sends_invoice_and_payment_webhooks_the_hub_ignores(
     connector: ProductiveConnector,
     sandbox: ProductiveSandbox,
-    engagement: Engagement,  # noqa: F811
+    engagement: Engagement,
 ):
     # Given the hub's webhook endpoint subscribed
     inbox = Inbox()
     sandbox.subscribe("https://hub.example/webhooks/productive", transport=httpx.MockTransport(inbox))
     entry = sandbox.add_time_entry(engagement.person, engagement.service, "2025-03-10", 60)
     sandbox.approve_time_entry(entry)
-    invoice = _invoice(_line(entry, "1"))
+    invoice = invoice_of(line_for(entry, "1"))
     standing = InvoiceStanding(
         system=SystemName.QUICKBOOKS,
         id="q-1042",
