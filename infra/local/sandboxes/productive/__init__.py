@@ -26,15 +26,15 @@ It speaks the protocol documented at https://developer.productive.io/. Tests mou
 | (expenses.py) | (`approval_status` 1/2; 3 via `reject_expense`), | person or service 422; unknown |
 |               | events 21, 22, 23; filters person/service/project, | attribute 400 |
 |               | approval_status, date_after, date_before | |
-| invoices, line items, | invoices (draft, `finalize`; number, company, type 1 / | missing company or currency 422, taken |
-| attributions, payments, | credit note 2 with `parent_invoice`), lines (cents x | number 422, lines or a second finalize |
-| tax rates | quantity, tax from the tax rate), attributions, payments | on a finalized invoice 422, an empty |
-| (invoicing.py) | (`external_id`); computes amount, amount_paid/unpaid/ | invoice's finalize 422, a payment on a |
-|                | credited, `payment_status` 1/2/3; finalizing marks the | draft 422, cents not whole 422, |
-|                | billed time / expenses invoiced (events 2/14/15, | unknown attribute 400 |
-|                | 32/33/34; tax rates from `add_tax_rate`) | |
-| tasks (tasks.py) | tasks (milestone `type_id` 2) on a task list, status | missing title, project or task list 422 |
-|                  | filter; `add_task_list`, `complete_milestone`, `close_task` | |
+| invoicing | invoices (draft, `finalize`; type 1, or credit | missing company or currency 422; |
+| (invoicing.py) | note 2 with `parent_invoice`), line items (cents | taken number 422; lines or a second |
+|   | x quantity, tax from the tax rate), attributions, | finalize on a finalized invoice 422; |
+|   | payments (`external_id`); computes amount, paid, | empty invoice's finalize 422; payment |
+|   | unpaid, credited, `payment_status` 1/2/3; finalize | on a draft 422; cents not whole 422; |
+|   | marks billed time / expenses invoiced; events | unknown attribute 400 |
+|   | 2/14/15, 32/33/34; tax rates via `add_tax_rate` | |
+| tasks (tasks.py) | tasks (milestone `type_id` 2) on a task list, | missing title, project or task |
+|   | `status` filter; `add_task_list`, `complete_milestone` | list 422 |
 | filters (filters.py) | `filter[name][eq, not_eq, contains, not_contain]` | 400 "Unsupported |
 |                      | as each endpoint documents them | Filter" (even when nothing would match) |
 | sort (listing.py) | `sort=a,-b` on the endpoint's sort params | unknown param 400 "Unsupported Sort" |
