@@ -9,7 +9,7 @@ import pytest
 
 from infra.local.sandboxes.productive import ProductiveSandbox
 from shared.connectors.productive import ProductiveConnector
-from shared.domain.billing import Invoice
+from shared.domain.billing import Invoice, InvoiceLine
 from shared.domain.cash import Applied, InvoiceStanding
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import SystemName
@@ -223,3 +223,30 @@ def test_a_line_whose_tax_rate_productive_lacks_is_refused_before_anything_is_wr
     # And the draft holds no lines and was not finalized
     (draft,) = [i for i in sandbox.invoices() if i["attributes"]["number"] == "1043"]
     assert draft["attributes"]["invoice_state"] == 1 and not sandbox.line_items(draft["id"])
+
+
+def test_a_billed_expense_reads_invoiced(
+    connector: ProductiveConnector, sandbox: ProductiveSandbox, engagement: Engagement, billed
+):
+    # Given an invoice that bills time and an approved expense
+    invoice, _ = billed
+    expense = sandbox.add_expense(engagement.person, engagement.service, "2025-03-12", 12000, "EUR")
+    sandbox.approve_expense(expense)
+    line = InvoiceLine(
+        description="Train to Berlin",
+        quantity=Decimal(1),
+        unit_price=Money.of("120.00", "EUR"),
+        tax_code="S",
+        tax_rate=19,
+        origin=f"productive:expense:{expense}",
+    )
+    with_expense = invoice.model_copy(update={"lines": (*invoice.lines, line)})
+    # When it is mirrored
+    invoice_id = connector.mirror_invoice(engagement.project, with_expense, _standing(with_expense))
+    # Then the expense reads invoiced on that invoice, and its line names it
+    (state,) = [e for e in sandbox.expenses() if e["id"] == expense]
+    assert state["attributes"]["invoiced"] is True and state["attributes"]["invoicing_status"] == 3
+    assert state["relationships"]["invoice"]["data"]["id"] == invoice_id
+    assert [li["relationships"]["expense"]["data"] for li in sandbox.line_items(invoice_id)][-1][
+        "id"
+    ] == expense
