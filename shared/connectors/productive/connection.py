@@ -31,6 +31,9 @@ class ProductiveConnection(BaseModel):
     webhook_tolerance_seconds: int = Field(default=300, ge=1)
     # https://developer.productive.io/ "Pagination": page[size] defaults to 30; 200 is the maximum.
     page_size: int = Field(default=200, ge=1, le=200)
+    # The document type (invoice template) mirrored invoices are created with; a third-party client
+    # treats it as required on POST /invoices (UNCONFIRMED in Productive's pages), so it is settable.
+    invoice_document_type_id: str | None = None
 
 
 def parse_connection(connection: Mapping[str, Any]) -> ProductiveConnection:

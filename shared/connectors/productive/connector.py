@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from shared.connectors.productive import delivery_mapper, mapper
+from shared.connectors.productive.billing import ProductiveBilling
 from shared.connectors.productive.client import MAX_PAGE_SIZE, ProductiveClient
 from shared.connectors.productive.connection import ProductiveConnection, parse_connection
 from shared.connectors.productive.delivery import (
@@ -41,6 +42,9 @@ from shared.domain.ports import (
 from shared.domain.postings import DeliveredWork, UnresolvedWork, WorkKind, WorkRead
 
 if TYPE_CHECKING:
+    from shared.domain.billing import Invoice
+    from shared.domain.billing_runs import CompletedMilestone, MilestoneTerm
+    from shared.domain.cash import InvoiceStanding
     from shared.domain.commercial import RateCard
     from shared.domain.engagements import Engagement
     from shared.domain.ports import RateBudgets
@@ -85,6 +89,8 @@ class ProductiveConnector:
         self._clock = clock
         self.client = ProductiveClient(connection, transport=transport, sleep=sleep, budgets=budgets)
         self.webhooks = ProductiveWebhooks.for_connection(connection, clock=clock)
+        # InvoiceMirror and MilestoneSource (shared.connectors.productive.billing)
+        self.billing = ProductiveBilling(self.client, document_type_id=connection.invoice_document_type_id)
         # The entries the last fetch_work / changed_work answered but could not map (see read_work).
         self.last_unresolved: list[UnresolvedWork] = []
 
@@ -486,6 +492,20 @@ class ProductiveConnector:
         for entry in refused:
             _log.warning("productive %s %s left out: %s", kind, entry.id, entry.reason)
         unresolved.extend(refused)
+
+    # --- InvoiceMirror, MilestoneSource (shared.connectors.productive.billing) ----------------------
+
+    def mirror_invoice(self, project: str, invoice: Invoice, standing: InvoiceStanding) -> str:
+        """InvoiceMirror: see `ProductiveBilling.mirror_invoice`."""
+        return self.billing.mirror_invoice(project, invoice, standing)
+
+    def completed_milestones(self, project: str) -> list[CompletedMilestone]:
+        """MilestoneSource: the project's closed milestone tasks."""
+        return self.billing.completed_milestones(project)
+
+    def ensure_milestones(self, project: str, milestones: Sequence[MilestoneTerm]) -> dict[str, str]:
+        """One milestone task per term ("M1: Discovery"), created when missing; code -> task id."""
+        return self.billing.ensure_milestones(project, milestones)
 
     # --- WebhookReceiver ----------------------------------------------------------------------
 

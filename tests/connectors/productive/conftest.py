@@ -12,6 +12,8 @@ from infra.local.sandboxes.productive import JSON_API, ProductiveSandbox
 from shared.connectors.productive import ProductiveConnector, build
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
 
+from .billing_helpers import Engagement, make_engagement
+
 BASE_URL = "http://productive.sandbox/api/v2"
 
 
@@ -65,6 +67,12 @@ def raw(sandbox: ProductiveSandbox) -> Iterator[httpx.Client]:
         transport=httpx.WSGITransport(app=sandbox), base_url=BASE_URL + "/", headers=headers
     ) as api:
         yield api
+
+
+@pytest.fixture
+def engagement(connector: ProductiveConnector, sandbox: ProductiveSandbox) -> Engagement:
+    """A client's project with a budget, a Consultant service at 180.00 EUR, a person, tax rate S 19 %."""
+    return make_engagement(connector, sandbox)
 
 
 def crm_account(record_id: str = "001A000001", **changes: object) -> Account:

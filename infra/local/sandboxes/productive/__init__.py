@@ -1,4 +1,5 @@
-"""A local twin of Productive.io (companies, projects, budgets, services, time, expenses), signed webhooks.
+"""A local twin of Productive.io (companies, projects, budgets, services, time, expenses, invoices, tasks),
+signed webhooks.
 
 It speaks the protocol documented at https://developer.productive.io/. Tests mount it with
 `httpx.WSGITransport`; the demo serves it on a loopback port.
@@ -25,6 +26,15 @@ It speaks the protocol documented at https://developer.productive.io/. Tests mou
 | (expenses.py) | (`approval_status` 1/2; 3 via `reject_expense`), | person or service 422; unknown |
 |               | events 21, 22, 23; filters person/service/project, | attribute 400 |
 |               | approval_status, date_after, date_before | |
+| invoicing | invoices (draft, `finalize`; type 1, or credit | missing company or currency 422; |
+| (invoicing.py) | note 2 with `parent_invoice`), line items (cents | taken number 422; lines or a second |
+|   | x quantity, tax from the tax rate), attributions, | finalize on a finalized invoice 422; |
+|   | payments (`external_id`); computes amount, paid, | empty invoice's finalize 422; payment |
+|   | unpaid, credited, `payment_status` 1/2/3; finalize | on a draft 422; cents not whole 422; |
+|   | marks billed time / expenses invoiced; events | unknown attribute 400 |
+|   | 2/14/15, 32/33/34; tax rates via `add_tax_rate` | |
+| tasks (tasks.py) | tasks (milestone `type_id` 2) on a task list, | missing title, project or task |
+|   | `status` filter; `add_task_list`, `complete_milestone` | list 422 |
 | filters (filters.py) | `filter[name][eq, not_eq, contains, not_contain]` | 400 "Unsupported |
 |                      | as each endpoint documents them | Filter" (even when nothing would match) |
 | sort (listing.py) | `sort=a,-b` on the endpoint's sort params | unknown param 400 "Unsupported Sort" |
@@ -48,6 +58,14 @@ from infra.local.sandboxes.productive.app import (
 from infra.local.sandboxes.productive.engagements import EVENT_PROJECT_CREATED, EVENT_PROJECT_UPDATED
 from infra.local.sandboxes.productive.errors import JSON_API
 from infra.local.sandboxes.productive.expenses import EVENT_EXPENSE_CREATED, EVENT_EXPENSE_UPDATED
+from infra.local.sandboxes.productive.invoicing import (
+    EVENT_INVOICE_CREATED,
+    EVENT_INVOICE_DELETED,
+    EVENT_INVOICE_UPDATED,
+    EVENT_PAYMENT_CREATED,
+    EVENT_PAYMENT_DELETED,
+    EVENT_PAYMENT_UPDATED,
+)
 from infra.local.sandboxes.productive.listing import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from infra.local.sandboxes.productive.time_entries import (
     EVENT_TIME_ENTRY_CREATED,
@@ -63,6 +81,12 @@ __all__ = [
     "EVENT_COMPANY_UPDATED",
     "EVENT_EXPENSE_CREATED",
     "EVENT_EXPENSE_UPDATED",
+    "EVENT_INVOICE_CREATED",
+    "EVENT_INVOICE_DELETED",
+    "EVENT_INVOICE_UPDATED",
+    "EVENT_PAYMENT_CREATED",
+    "EVENT_PAYMENT_DELETED",
+    "EVENT_PAYMENT_UPDATED",
     "EVENT_PROJECT_CREATED",
     "EVENT_PROJECT_UPDATED",
     "EVENT_TIME_ENTRY_CREATED",

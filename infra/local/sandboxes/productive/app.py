@@ -29,6 +29,8 @@ from infra.local.sandboxes.productive import filters, listing
 from infra.local.sandboxes.productive.errors import JSON_API, ApiError, json_response
 from infra.local.sandboxes.productive.expenses import Expenses
 from infra.local.sandboxes.productive.filters import related as _related
+from infra.local.sandboxes.productive.invoicing import INVOICING_RESOURCES, Invoicing
+from infra.local.sandboxes.productive.tasks import TASK_RESOURCES, Tasks
 from infra.local.sandboxes.productive.time_entries import TIME_RESOURCES, TimeEntries
 
 # https://developer.productive.io/guides/rate-limits
@@ -67,7 +69,7 @@ class _Subscription:
     outbox: Outbox[bytes] = field(default_factory=Outbox)
 
 
-class ProductiveSandbox(TimeEntries, Expenses):
+class ProductiveSandbox(TimeEntries, Expenses, Invoicing, Tasks):
     """WSGI twin of Productive's companies endpoints, with a thread-safe Python control API."""
 
     def __init__(
@@ -87,7 +89,14 @@ class ProductiveSandbox(TimeEntries, Expenses):
         # projects (templates included), deals/budgets, services, service types; ids share one counter
         # ..., people and time entries
         self._store: dict[str, dict[str, dict[str, Any]]] = {
-            kind: {} for kind in (*ENGAGEMENT_RESOURCES, *TIME_RESOURCES, "expenses")
+            kind: {}
+            for kind in (
+                *ENGAGEMENT_RESOURCES,
+                *TIME_RESOURCES,
+                "expenses",
+                *INVOICING_RESOURCES,
+                *TASK_RESOURCES,
+            )
         }
         self._ids = itertools.count(1)
         self._subscriptions: list[_Subscription] = []
@@ -314,6 +323,12 @@ class ProductiveSandbox(TimeEntries, Expenses):
             content_type = request.headers.get("Content-Type", "")
             if content_type.split(";")[0].strip() != JSON_API:
                 raise ApiError(415, "Unsupported Media Type", f"Content-Type must be {JSON_API}")
+        for kind in INVOICING_RESOURCES:
+            if kind in parts:
+                return self._invoicing_route(kind, parts[parts.index(kind) + 1 :], method, request)
+        for kind in TASK_RESOURCES:
+            if kind in parts:
+                return self._task_route(kind, parts[parts.index(kind) + 1 :], method, request)
         if "expenses" in parts:
             return self._expense_route(parts[parts.index("expenses") + 1 :], method, request)
         for kind in TIME_RESOURCES:

@@ -151,6 +151,7 @@ class Expenses(EngagementWrites):
                 "approval_status": NOT_APPROVED,
                 "approved_at": None,
                 "invoiced": False,
+                "invoicing_status": 1,
                 "created_at": stamp,
                 "updated_at": stamp,
             },
@@ -158,6 +159,7 @@ class Expenses(EngagementWrites):
                 "person": {"data": {"type": "people", "id": person}},
                 "service": {"data": {"type": "services", "id": service}},
                 "approver": {"data": None},
+                "invoice": {"data": None},
             },
         }
         self._store["expenses"][expense_id] = expense

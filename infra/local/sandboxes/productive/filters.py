@@ -159,11 +159,59 @@ FILTERS: dict[str, dict[str, Filter]] = {
         "before": _BEFORE,
         "status": Filter(_entry_status),
         "invoiced": Filter(lambda resource, _: str(resource["attributes"]["invoiced"]).lower()),
+        "invoicing_status": Filter(lambda resource, _: _text(resource["attributes"]["invoicing_status"])),
+        "invoice_id": _relation("invoice"),
+        "invoice_attribution_id": _relation("invoice_attribution"),
         "updated_at": Filter(
             lambda resource, _: resource["attributes"]["updated_at"], bound=_order, operations=ORDERED
         ),
     },
 }
+# https://developer.productive.io/invoices.html, line items, invoice attributions, payments, tax rates and
+# tasks (see invoicing.py and tasks.py for the pages).
+FILTERS.update(
+    {
+        "invoices": {
+            "id": _ID,
+            "number": _attribute("number"),
+            "company_id": _relation("company"),
+            "parent_invoice_id": _relation("parent_invoice"),
+            "invoice_type": Filter(lambda resource, _: _text(resource["attributes"]["invoice_type_id"])),
+            "invoice_state": Filter(
+                lambda resource, _: "2" if resource["attributes"]["finalized_on"] else "1"
+            ),
+            "payment_status": Filter(lambda resource, _: _text(resource["attributes"]["payment_status"])),
+            "currency": _attribute("currency"),
+        },
+        "line_items": {
+            "id": _ID,
+            "invoice_id": _relation("invoice"),
+            "service_id": _relation("service"),
+            "expense_id": _relation("expense"),
+            "description": _attribute("description"),
+        },
+        "invoice_attributions": {"invoice_id": _relation("invoice"), "budget_id": _relation("budget")},
+        "payments": {
+            "id": _ID,
+            "invoice_id": _relation("invoice"),
+            "external_id": _attribute("external_id"),
+        },
+        "tax_rates": {
+            "id": _ID,
+            "name": _attribute("name"),
+            "primary_component_value": _attribute("primary_component_value"),
+            "status": _ARCHIVED,
+        },
+        "tasks": {
+            "id": _ID,
+            "project_id": _relation("project"),
+            "task_list_id": _relation("task_list"),
+            "title": _attribute("title"),
+            "status": Filter(lambda resource, _: "2" if resource["attributes"]["closed"] else "1"),
+        },
+        "task_lists": {"id": _ID, "project_id": _relation("project"), "name": _attribute("name")},
+    }
+)
 SEARCHABLE = frozenset({"projects"})  # endpoints with the free-text `query` filter
 
 

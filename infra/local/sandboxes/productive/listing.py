@@ -36,6 +36,13 @@ SORTS: dict[str, frozenset[str]] = {
     # https://developer.productive.io/time_entries.html: sort by `date` or `updated_at`
     "time_entries": frozenset({"date", "updated_at", "created_at"}),
     "expenses": frozenset({"date", "created_at", "updated_at"}),
+    "invoices": frozenset({"number", "invoiced_on", "pay_on", "created_at", "amount"}),
+    "line_items": frozenset({"position", "created_at"}),
+    "invoice_attributions": frozenset({"created_at"}),
+    "payments": frozenset({"date", "paid_on", "amount", "created_at"}),
+    "tax_rates": frozenset({"name"}),
+    "tasks": frozenset({"created_at", "closed_at", "due_date", "title"}),
+    "task_lists": frozenset({"name", "created_at"}),
 }
 INCLUDES: dict[str, dict[str, str]] = {
     "companies": {},
@@ -45,8 +52,26 @@ INCLUDES: dict[str, dict[str, str]] = {
     "service_types": {},
     "people": {},
     # `task` is kept as an id only: the twin serves no tasks, so it cannot be included.
-    "time_entries": {"person": "people", "service": "services", "approver": "people"},
-    "expenses": {"person": "people", "service": "services", "approver": "people"},
+    "time_entries": {
+        "person": "people",
+        "service": "services",
+        "approver": "people",
+        "invoice": "invoices",
+        "invoice_attribution": "invoice_attributions",
+    },
+    "expenses": {"person": "people", "service": "services", "approver": "people", "invoice": "invoices"},
+    "invoices": {"company": "companies", "parent_invoice": "invoices"},
+    "line_items": {
+        "invoice": "invoices",
+        "tax_rate": "tax_rates",
+        "service": "services",
+        "expense": "expenses",
+    },
+    "invoice_attributions": {"invoice": "invoices", "budget": "deals"},
+    "payments": {"invoice": "invoices"},
+    "tax_rates": {},
+    "tasks": {"project": "projects", "task_list": "task_lists"},
+    "task_lists": {"project": "projects"},
 }
 
 

@@ -172,6 +172,8 @@ class TimeEntries(EngagementWrites):
                 "rejected_reason": None,
                 "submitted": False,
                 "invoiced": False,
+                # https://developer.productive.io/time_entries.html: 1 not invoiced, 2 drafted, 3 finalized
+                "invoicing_status": 1,
                 "created_at": stamp,
                 "updated_at": stamp,
             },
@@ -181,6 +183,7 @@ class TimeEntries(EngagementWrites):
                 # The twin serves no tasks: a task is kept as the id the client gave.
                 "task": _to("tasks", str(task["id"])) if isinstance(task, dict) else {"data": None},
                 "approver": {"data": None},
+                "invoice": {"data": None},
             },
         }
         self._store["time_entries"][entry_id] = entry
