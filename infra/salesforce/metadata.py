@@ -45,7 +45,12 @@ def _field_xml(field: CustomField) -> str:
         lines.append("    <required>false</required>")
     if field.scale is not None:
         lines.append(f"    <scale>{field.scale}</scale>")
-    lines += ["    <trackHistory>false</trackHistory>", f"    <type>{field.type}</type>", "</CustomField>", ""]
+    lines += [
+        "    <trackHistory>false</trackHistory>",
+        f"    <type>{field.type}</type>",
+        "</CustomField>",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -75,7 +80,9 @@ def _permission_set_xml() -> str:
 
 
 def _package_xml() -> str:
-    members = sorted(f"{sobject}.{field.name}" for sobject, fields in BILLING_FIELDS.items() for field in fields)
+    members = sorted(
+        f"{sobject}.{field.name}" for sobject, fields in BILLING_FIELDS.items() for field in fields
+    )
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<Package xmlns="{_XMLNS}">', "    <types>"]
     lines += [f"        <members>{member}</members>" for member in members]
     lines += [

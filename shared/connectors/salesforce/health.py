@@ -43,13 +43,24 @@ def _money(name: str, label: str, figure: str, description: str) -> CustomField:
 # the hub from the accounting system's invoices; read-only to people (the permission set grants the
 # integration user edit access; page layouts should show them read-only).
 HEALTH_FIELDS: tuple[CustomField, ...] = (
-    _money("Invoiced_To_Date__c", "Invoiced To Date", "invoiced", "Total of the invoices issued (void ones excluded)."),
+    _money(
+        "Invoiced_To_Date__c",
+        "Invoiced To Date",
+        "invoiced",
+        "Total of the invoices issued (void ones excluded).",
+    ),
     _money("Paid_To_Date__c", "Paid To Date", "paid", "Cash received against those invoices."),
     _money("Credited_To_Date__c", "Credited To Date", "credited", "Credit memos applied to those invoices."),
     _money("Open_AR__c", "Open AR", "open", "What the customer still owes on those invoices."),
-    _money("Overdue_Amount__c", "Overdue Amount", "overdue", "Open balance of the invoices past their due date."),
+    _money(
+        "Overdue_Amount__c", "Overdue Amount", "overdue", "Open balance of the invoices past their due date."
+    ),
     CustomField(
-        "Last_Payment_Date__c", "Last Payment Date", "Date", "The day of the latest payment.", figure="last_payment"
+        "Last_Payment_Date__c",
+        "Last Payment Date",
+        "Date",
+        "The day of the latest payment.",
+        figure="last_payment",
     ),
     CustomField(
         "Commercial_Health_As_Of__c",

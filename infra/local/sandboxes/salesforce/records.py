@@ -241,7 +241,11 @@ class RecordStore:
         record.update(self._system_fields(record_id, now))
         # A custom Checkbox is never null: unchecked unless set.
         record.update(
-            {name: False for name, spec in OBJECT_FIELDS[sobject].items() if spec.kind == "boolean" and name.endswith("__c")}
+            {
+                name: False
+                for name, spec in OBJECT_FIELDS[sobject].items()
+                if spec.kind == "boolean" and name.endswith("__c")
+            }
         )
         if sobject == "Account" and self.multi_currency:
             record["CurrencyIsoCode"] = "USD"  # the corporate currency, the default of new records
