@@ -25,78 +25,67 @@ API_VERSION = "62.0"
 _XMLNS = "http://soap.sforce.com/2006/04/metadata"
 
 
+def _document(root: str, body: list[str]) -> str:
+    """A metadata file: the XML declaration, `root` in the metadata namespace around `body`."""
+    head = ['<?xml version="1.0" encoding="UTF-8"?>', f'<{root} xmlns="{_XMLNS}">']
+    return "\n".join([*head, *(f"    {line}" for line in body), f"</{root}>", ""])
+
+
 def _field_xml(field: CustomField) -> str:
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<CustomField xmlns="{_XMLNS}">',
-        f"    <fullName>{field.name}</fullName>",
-    ]
     # Elements in the order a retrieve writes them: fullName, then alphabetical.
+    body = [f"<fullName>{field.name}</fullName>"]
     if field.type == "Checkbox":
         # A Checkbox needs its default; it has no `required`.
-        lines.append("    <defaultValue>false</defaultValue>")
-    lines += [
-        f"    <description>{escape(field.description)}</description>",
-        f"    <label>{escape(field.label)}</label>",
+        body.append("<defaultValue>false</defaultValue>")
+    body += [
+        f"<description>{escape(field.description)}</description>",
+        f"<label>{escape(field.label)}</label>",
     ]
     if field.precision is not None:
-        lines.append(f"    <precision>{field.precision}</precision>")
+        body.append(f"<precision>{field.precision}</precision>")
     if field.type != "Checkbox":
-        lines.append("    <required>false</required>")
+        body.append("<required>false</required>")
     if field.scale is not None:
-        lines.append(f"    <scale>{field.scale}</scale>")
-    lines += [
-        "    <trackHistory>false</trackHistory>",
-        f"    <type>{field.type}</type>",
-        "</CustomField>",
-        "",
-    ]
-    return "\n".join(lines)
+        body.append(f"<scale>{field.scale}</scale>")
+    body += ["<trackHistory>false</trackHistory>", f"<type>{field.type}</type>"]
+    return _document("CustomField", body)
 
 
 def _permission_set_xml() -> str:
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<PermissionSet xmlns="{_XMLNS}">',
-        "    <description>Field access the close2cash integration user needs: it writes the "
+    body = [
+        "<description>Field access the close2cash integration user needs: it writes the "
         "commercial health figures and reads the deal terms.</description>",
     ]
     for sobject, fields in sorted(BILLING_FIELDS.items()):
         for field in sorted(fields, key=lambda f: f.name):
-            lines += [
-                "    <fieldPermissions>",
-                "        <editable>true</editable>",
-                f"        <field>{sobject}.{field.name}</field>",
-                "        <readable>true</readable>",
-                "    </fieldPermissions>",
+            body += [
+                "<fieldPermissions>",
+                "    <editable>true</editable>",
+                f"    <field>{sobject}.{field.name}</field>",
+                "    <readable>true</readable>",
+                "</fieldPermissions>",
             ]
-    lines += [
-        "    <hasActivationRequired>false</hasActivationRequired>",
-        "    <label>close2cash Integration</label>",
-        "</PermissionSet>",
-        "",
-    ]
-    return "\n".join(lines)
+    body += ["<hasActivationRequired>false</hasActivationRequired>", "<label>close2cash Integration</label>"]
+    return _document("PermissionSet", body)
 
 
 def _package_xml() -> str:
-    members = sorted(
+    fields = sorted(
         f"{sobject}.{field.name}" for sobject, fields in BILLING_FIELDS.items() for field in fields
     )
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', f'<Package xmlns="{_XMLNS}">', "    <types>"]
-    lines += [f"        <members>{member}</members>" for member in members]
-    lines += [
-        "        <name>CustomField</name>",
-        "    </types>",
-        "    <types>",
-        f"        <members>{PERMISSION_SET}</members>",
-        "        <name>PermissionSet</name>",
-        "    </types>",
-        f"    <version>{API_VERSION}</version>",
-        "</Package>",
-        "",
+    body = [
+        "<types>",
+        *(f"    <members>{member}</members>" for member in fields),
+        "    <name>CustomField</name>",
     ]
-    return "\n".join(lines)
+    body += [
+        "</types>",
+        "<types>",
+        f"    <members>{PERMISSION_SET}</members>",
+        "    <name>PermissionSet</name>",
+    ]
+    body += ["</types>", f"<version>{API_VERSION}</version>"]
+    return _document("Package", body)
 
 
 def _project_json() -> str:

@@ -20,11 +20,9 @@ from shared.domain.cash import CommercialHealth
 from shared.domain.errors import NotFoundError, PermanentError, ValidationFailed
 from shared.domain.money import Money
 from shared.domain.notices import ChangeNotice
-from shared.sync.engagements import WorkflowStart
-from tests.engagement_fakes import FakeStarter
-from tests.fakes import FakeMetrics, InMemoryLedger
 
-from .conftest import BASE_URL, FakeClock, as_webhook_request, make_connector
+from .conftest import BASE_URL, FakeClock, as_webhook_request, make_connector, make_sandbox, workflow_start
+from .test_opportunities import deal
 
 
 def health(
@@ -45,20 +43,10 @@ def health(
 
 
 def won_deal(sandbox: SalesforceSandbox, **fields: object) -> tuple[str, str]:
-    account_id = sandbox.put_account({"Name": "Fabrikam Consulting"})
-    opportunity_id = sandbox.put_opportunity(
-        {
-            "Name": "Fabrikam support retainer",
-            "AccountId": account_id,
-            "StageName": "Closed Won",
-            "CloseDate": "2026-11-30",
-            "Service_Line__c": "Managed Services",
-            "Billing_Model__c": "Retainer",
-            **fields,
-        },
-        line_items=[{"Product": "Support Engineer", "Quantity": 20, "UnitPrice": "120.00"}],
-    )
-    return opportunity_id, account_id
+    """A won retainer deal (in USD unless `fields` say otherwise) and its account."""
+    terms = {"StageName": "Closed Won", "Billing_Model__c": "Retainer", "CurrencyIsoCode": "USD", **fields}
+    opportunity_id = deal(sandbox, **terms)
+    return opportunity_id, str(sandbox.opportunity(opportunity_id)["AccountId"])
 
 
 def figures(record: dict[str, Any]) -> dict[str, Any]:
@@ -157,15 +145,12 @@ def test_a_figure_too_large_for_the_field_is_refused_whole(
 
 
 def test_a_single_currency_org_refuses_figures_in_another_currency_before_any_call(clock: FakeClock):
-    sandbox = SalesforceSandbox(
-        organization_id="00D5g000004TstAEAQ",
-        client_id="c2c-test",
-        client_secret="s3cret",
-        clock=clock,
-        multi_currency=False,
-    )
+    sandbox = make_sandbox(clock, multi_currency=False)
     connector = make_connector(sandbox)
-    opportunity_id, account_id = won_deal(sandbox)
+    account_id = sandbox.put_account({"Name": "Contoso"})
+    opportunity_id = sandbox.put_opportunity(
+        {"Name": "Audit", "AccountId": account_id, "StageName": "Closed Won", "CloseDate": "2026-11-30"}
+    )
     calls = connector.http_calls
     with pytest.raises(ValidationFailed, match="EUR"):
         connector.write_health(
@@ -210,14 +195,7 @@ def test_the_health_write_starts_no_second_setup(sandbox: SalesforceSandbox, con
         transport=httpx.MockTransport(hub),
     )
     opportunity_id, account_id = won_deal(sandbox)
-    ledger, metrics, starter = InMemoryLedger(), FakeMetrics(), FakeStarter()
-    start = WorkflowStart(
-        opportunities=lambda: connector,
-        starter=lambda: starter,
-        ledger=ledger,
-        metrics=metrics,
-        approval_timeout_seconds=60,
-    )
+    start, starter, _, _ = workflow_start(connector)
     sandbox.deliver_pending()
     for notice in [n for n in received if n.record_id == opportunity_id]:
         start.on_notice(notice)
@@ -293,16 +271,26 @@ def test_the_retainer_terms_come_with_the_deal(sandbox: SalesforceSandbox, conne
     assert (opportunity.retainer_hours, opportunity.rollover) == (Decimal("40.50"), True)
 
 
-def test_a_deal_without_retainer_terms_has_none_and_no_rollover(
+def test_a_fixed_fee_deal_has_no_retainer_terms_and_its_lines_are_its_milestones(
     sandbox: SalesforceSandbox, connector: SalesforceConnector
 ):
+    # given a fixed fee deal sold as two milestones: one line each, quantity 1, the milestone's amount
     opportunity_id, _ = won_deal(sandbox, Billing_Model__c="Fixed Fee")
+    sandbox.put_opportunity(
+        {},
+        opportunity_id=opportunity_id,
+        line_items=[
+            {"Product": "Milestone", "Role__c": "Discovery", "Quantity": 1, "UnitPrice": "5000"},
+            {"Product": "Milestone", "Role__c": "Go-live", "Quantity": 1, "UnitPrice": "7000"},
+        ],
+    )
     opportunity = connector.fetch_opportunity(opportunity_id)
     assert (opportunity.retainer_hours, opportunity.rollover) == (None, False)
-    # a fixed fee deal's line items are its milestones: one line each, quantity 1, the amount as price
-    assert [(line.role, line.quantity) for line in opportunity.lines] == [
-        ("Support Engineer", Decimal("20.00"))
+    assert [(line.role, line.quantity, line.rate.amount) for line in opportunity.lines] == [
+        ("Discovery", Decimal("1.00"), Decimal("5000.00")),
+        ("Go-live", Decimal("1.00"), Decimal("7000.00")),
     ]
+    assert opportunity.amount == Money.of("12000.00", "USD")  # the fee: the sum of its milestones
 
 
 def test_retainer_hours_beyond_the_fields_size_are_refused_by_the_org(sandbox: SalesforceSandbox):
