@@ -163,8 +163,10 @@ class RecordStore:
         if spec.kind == "number":
             number = to_number(value, name)
             if spec.precision and abs(number) >= Decimal(10) ** (spec.precision - spec.scale):
-                # A value with more integer digits than the field's precision leaves is refused.
-                # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm
+                # A value with more integer digits than the field's precision leaves is refused
+                # (an org's answer: "NUMBER_OUTSIDE_VALID_RANGE, Completed Action: value outside of
+                # valid range on numeric field: 10.0", the label where we name the field).
+                # https://github.com/SFDO-Community/declarative-lookup-rollup-summaries/issues/713
                 raise SalesforceApiError(
                     400,
                     "NUMBER_OUTSIDE_VALID_RANGE",
