@@ -15,6 +15,12 @@ message rules on Account and Opportunity:
 - Write-back, on Opportunity, editable by the integration user: C2C_PSA_Project_Id__c (text 255),
   C2C_Accounting_Project_Id__c (text 255), C2C_Setup_Status__c (picklist: pending_approval, active,
   rejected, failed), C2C_Setup_Detail__c (long text area, 1,000).
+- Billing (issue 11; the table in `health.py`, deployed by the SFDX metadata in `infra/salesforce/`
+  with the close2cash_Integration permission set): on Opportunity and Account, written by the hub,
+  Invoiced_To_Date__c, Paid_To_Date__c, Credited_To_Date__c, Open_AR__c, Overdue_Amount__c
+  (Currency 16, 2), Last_Payment_Date__c and Commercial_Health_As_Of__c (Date); on Opportunity,
+  read by the hub, Retainer_Hours__c (Number 6, 2: hours included per month) and
+  Retainer_Rollover__c (Checkbox).
 
 The package's face is `build` (the whole connector, `connector.py`) and `receiver` (Outbound
 Message verification and parsing only, `webhooks.py`). Both are loaded on first use, so a webhook

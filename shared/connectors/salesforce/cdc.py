@@ -33,6 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.connectors.salesforce.health import HEALTH_FIELD_NAMES
 from shared.connectors.salesforce.ids import is_salesforce_id, same_salesforce_id
 from shared.connectors.salesforce.webhooks import ENTITY_BY_SOBJECT
 from shared.domain.errors import AuthenticityError, MalformedNotice
@@ -126,6 +127,17 @@ def client_of(change_origin: str) -> str | None:
     return None
 
 
+# Fields every edit moves (an UPDATE's changedFields lists them besides what was edited).
+# https://developer.salesforce.com/docs/atlas.en-us.change_data_capture.meta/change_data_capture/cdc_event_fields_header.htm
+_AUDIT_FIELDS = frozenset({"LastModifiedDate", "LastModifiedById", "SystemModstamp"})
+
+
+def _only_unread_fields(changed: list[str]) -> bool:
+    """Whether an UPDATE changed nothing but the commercial health fields (and the audit fields)."""
+    edited = set(changed) - _AUDIT_FIELDS
+    return bool(edited) and edited <= HEALTH_FIELD_NAMES
+
+
 class ChangeEventReader:
     """Reads one org's relayed change events into notices (Account and Opportunity; others dropped)."""
 
@@ -157,6 +169,10 @@ class ChangeEventReader:
         if header.change_type.operation is not None and client_of(header.change_origin) == self._own_client:
             # The hub's own write coming back (write-back, fields other systems own): an echo.
             return ReceivedChanges(dropped={"own_write": len(header.record_ids) or 1})
+        if header.change_type is ChangeType.UPDATE and _only_unread_fields(header.changed_fields):
+            # Only the commercial health figures changed (by a person, a flow, or the hub under another
+            # client name): nothing the hub reads moved, so there is nothing to sync or to set up.
+            return ReceivedChanges(dropped={"unsynced_fields": len(header.record_ids) or 1})
         entity = ENTITY_BY_SOBJECT[sobject]
         wildcard = any(record_id.endswith("*") for record_id in header.record_ids)
         if header.change_type is ChangeType.GAP_OVERFLOW or wildcard:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -20,6 +21,7 @@ from shared.connectors.salesforce.schemas import (
     ApiUsage,
     OAuthError,
     QueryResult,
+    SaveResult,
     TokenResponse,
     parse_limit_info,
 )
@@ -41,6 +43,21 @@ VENDOR = "salesforce"
 # first wait before the queue tries again (there is no Retry-After on this 403).
 # https://help.salesforce.com/s/articleView?id=xcloud.setup_system_overview_api.htm&language=en_US&type=5
 DAILY_LIMIT_RETRY_AFTER = 3600.0
+
+
+_NUMBER = "\u0000num:"
+
+
+def exact_json(body: Any) -> str:
+    """JSON with Decimals as JSON numbers of their exact digits (currency and number fields take
+    numbers; a float on the way would round 1234567.10)."""
+
+    def mark(value: object) -> str:
+        if isinstance(value, Decimal):
+            return f"{_NUMBER}{format(value, 'f')}"
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    return re.sub(r'"\\u0000num:(-?[0-9.]+)"', r"\1", json.dumps(body, default=mark))
 
 
 def describe_error(response: httpx.Response) -> str:
@@ -322,6 +339,38 @@ class SalesforceClient:
         if not isinstance(read_back, dict):
             raise TransientError(f"{VENDOR}: composite: {sobject} {record_id} was not read back")
         return read_back
+
+    # --- sObject Collections -----------------------------------------------------------------
+
+    # Update Multiple Records: PATCH /services/data/vXX.X/composite/sobjects, {"allOrNone": true,
+    # "records": [{"attributes": {"type": ...}, "id": ..., fields...}]}, up to 200 records of any
+    # types in one API call; 200 with one result per record, in order. With allOrNone a failed record
+    # names its error and every other is rolled back (ALL_OR_NONE_OPERATION_ROLLED_BACK).
+    # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_update.htm
+    # https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_allornone.htm
+    def update_records(self, records: list[tuple[str, str, Mapping[str, Any]]]) -> list[SaveResult]:
+        """Set the fields of several existing records (sObject, id, fields) in one all-or-none call."""
+        body = {
+            "allOrNone": True,
+            "records": [
+                {"attributes": {"type": sobject}, "id": record_id, **fields}
+                for sobject, record_id, fields in records
+            ],
+        }
+        path = self._data_path("/composite/sobjects")
+        response = self._api.request(
+            "PATCH",
+            self._url(path),
+            content=exact_json(body),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            ok_statuses=frozenset({403}),
+        )
+        self._refuse_403("PATCH", path, response)
+        try:
+            answers = json.loads(response.text, parse_float=Decimal)
+            return [SaveResult.model_validate(answer) for answer in answers]
+        except (json.JSONDecodeError, TypeError, ValidationError) as exc:
+            raise TransientError(f"{VENDOR}: collections: unexpected body {response.text[:200]}") from exc
 
     # --- SOQL --------------------------------------------------------------------------------
 

@@ -14,6 +14,11 @@ from shared.connectors.salesforce import changes
 from shared.connectors.salesforce.cdc import ChangeEventReader
 from shared.connectors.salesforce.client import SalesforceClient
 from shared.connectors.salesforce.connection import SalesforceConnection, parse_connection
+from shared.connectors.salesforce.health import (
+    RETAINER_HOURS_FIELD,
+    RETAINER_ROLLOVER_FIELD,
+    health_values,
+)
 from shared.connectors.salesforce.ids import is_salesforce_id, same_salesforce_id
 from shared.connectors.salesforce.mapper import (
     BILLING_MODEL_FIELD,
@@ -27,8 +32,15 @@ from shared.connectors.salesforce.mapper import (
 )
 from shared.connectors.salesforce.schemas import ApiUsage, QueryResult
 from shared.connectors.salesforce.webhooks import ENTITY_BY_SOBJECT, OutboundMessageReceiver
+from shared.domain.cash import CommercialHealth
 from shared.domain.commercial import Opportunity
-from shared.domain.errors import ConfigurationError, NotFoundError, ValidationFailed
+from shared.domain.errors import (
+    ConfigurationError,
+    NotFoundError,
+    PermanentError,
+    TransientError,
+    ValidationFailed,
+)
 from shared.domain.models import Account, SystemName
 from shared.domain.notices import ReceivedChanges
 from shared.domain.ports import ReceivedWebhook, RecordFate, SetupOutcome, WebhookRequest
@@ -58,6 +70,8 @@ _OPPORTUNITY_FIELDS = (
     SERVICE_LINE_FIELD,
     BILLING_MODEL_FIELD,
     *DIMENSION_FIELDS,
+    RETAINER_HOURS_FIELD,
+    RETAINER_ROLLOVER_FIELD,
     # Moves only when StageName changes (API 52.0+), so the hub's own write-back to the
     # opportunity does not look like a new close; a re-open and re-close does.
     # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_opportunity.htm
@@ -86,7 +100,8 @@ _ACCOUNT_FIELDS = (
 
 
 class SalesforceConnector:
-    """One Salesforce org: AccountSource, OpportunitySource (with write-back), WebhookReceiver, ChangeFeed."""
+    """One Salesforce org: AccountSource, OpportunitySource (with write-back), HealthTarget,
+    WebhookReceiver, ChangeFeed."""
 
     system: SystemName = SystemName.SALESFORCE
     provider: SystemName = SystemName.SALESFORCE
@@ -310,6 +325,56 @@ class SalesforceConnector:
             ("SystemModstamp",),
         )
         return _instant(after.get("SystemModstamp"))
+
+    # --- HealthTarget ------------------------------------------------------------------------
+
+    def write_health(
+        self, *, opportunity: str, deal: CommercialHealth, account: str, customer: CommercialHealth
+    ) -> None:
+        """Write the deal's figures onto the opportunity and the customer's onto the account, in one
+        all-or-none sObject Collections PATCH (one API call; neither record changes if one fails).
+
+        Fixed values by record Id, like `write_back`: the same figures twice leave the same record,
+        a deleted record is NotFoundError. The hub never reads these fields (they are not in the
+        account or opportunity it maps), so the echo of this write changes nothing: a change event
+        names the hub as its client (dropped as own_write), and an outbound message makes the
+        workflow start find the same close (one execution) and the account sync the same checksum.
+
+        In a single-currency org the figures must be in the corporate currency; in a multi-currency
+        org currency fields are read in the record's CurrencyIsoCode, which the caller's figures use.
+        """
+        for record_id in (opportunity, account):
+            if not is_salesforce_id(record_id):
+                raise ValidationFailed(f"{record_id!r} is not a 15- or 18-character Salesforce record id")
+        if not self.connection.multi_currency:
+            for health in (deal, customer):
+                if health.currency != self.connection.corporate_currency:
+                    raise ValidationFailed(
+                        f"the org keeps amounts in {self.connection.corporate_currency} only; "
+                        f"commercial health in {health.currency} cannot be written"
+                    )
+        results = self.client.update_records(
+            [("Opportunity", opportunity, health_values(deal)), ("Account", account, health_values(customer))]
+        )
+        if len(results) != 2:
+            raise TransientError(f"salesforce: collections answered {len(results)} results for 2 records")
+        # With allOrNone the record at fault names its error; the other says it was rolled back.
+        failed = [
+            (sobject, record_id, result)
+            for (sobject, record_id), result in zip(
+                (("Opportunity", opportunity), ("Account", account)), results, strict=True
+            )
+            if not result.success and "ALL_OR_NONE_OPERATION_ROLLED_BACK" not in result.status_codes
+        ]
+        if not failed:
+            if all(result.success for result in results):
+                return
+            raise PermanentError("salesforce: commercial health was rolled back without a reason")
+        sobject, record_id, result = failed[0]
+        message = f"salesforce: commercial health not written on {sobject} {record_id}: {result.describe()}"
+        if result.status_codes & {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"}:
+            raise NotFoundError(message)
+        raise PermanentError(message)
 
     # --- Change Data Capture (Event Relay) -----------------------------------------------------
 

@@ -240,6 +240,9 @@ def _opportunity(
             department=_text(record.department),
             location=_text(record.location),
             cost_center=_text(record.cost_center),
+            # Retainer_Hours__c / Retainer_Rollover__c (shared/connectors/salesforce/health.py).
+            retainer_hours=record.retainer_hours,
+            rollover=bool(record.retainer_rollover),
             lines=lines,
         )
     except ValidationError as exc:

@@ -140,6 +140,8 @@ class SalesforceOpportunity(VendorModel):
     department: str | None = Field(default=None, alias="Department__c")
     location: str | None = Field(default=None, alias="Delivery_Location__c")
     cost_center: str | None = Field(default=None, alias="Cost_Center__c")
+    retainer_hours: Decimal | None = Field(default=None, alias="Retainer_Hours__c")
+    retainer_rollover: bool | None = Field(default=None, alias="Retainer_Rollover__c")
     last_modified_date: datetime | None = Field(default=None, alias="LastModifiedDate")
     system_modstamp: datetime | None = Field(default=None, alias="SystemModstamp")
     last_stage_change_date: datetime | None = Field(default=None, alias="LastStageChangeDate")
@@ -150,12 +152,30 @@ class SalesforceOpportunity(VendorModel):
     def _timestamps(cls, value: Any) -> Any:
         return _salesforce_datetime(value)
 
-    @field_validator("amount", mode="before")
+    @field_validator("amount", "retainer_hours", mode="before")
     @classmethod
     def _no_float(cls, value: Any) -> Any:
         if isinstance(value, float):
-            raise ValueError("Amount was parsed as float; parse JSON numbers as Decimal")
+            raise ValueError("a number was parsed as float; parse JSON numbers as Decimal")
         return value
+
+
+class SaveResult(VendorModel):
+    """One record's outcome in an sObject Collections answer (errors name `statusCode`, not errorCode).
+
+    https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_sobjects_collections_update.htm
+    """
+
+    id: str | None = None
+    success: bool
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+
+    def describe(self) -> str:
+        return "; ".join(f"{e.get('statusCode')}: {e.get('message')}" for e in self.errors) or "failed"
+
+    @property
+    def status_codes(self) -> set[str]:
+        return {str(e.get("statusCode")) for e in self.errors}
 
 
 class QueryResult(VendorModel):

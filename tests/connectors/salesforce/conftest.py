@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -11,6 +12,9 @@ import pytest
 from infra.local.sandboxes.salesforce import SalesforceSandbox
 from shared.connectors.salesforce import SalesforceConnection, SalesforceConnector
 from shared.domain.ports import WebhookRequest
+from shared.sync.engagements import WorkflowStart
+from tests.engagement_fakes import FakeStarter
+from tests.fakes import FakeMetrics, InMemoryLedger
 
 BASE_URL = "https://close2cash-dev.my.salesforce.test"
 HUB_URL = "https://hub.test/webhooks/salesforce"
@@ -34,11 +38,20 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+def make_sandbox(clock: FakeClock, **options: Any) -> SalesforceSandbox:
+    """The test org, with the sandbox's `options` (multi_currency, page_size, ...)."""
+    return SalesforceSandbox(
+        organization_id="00D5g000004TstAEAQ",
+        client_id="c2c-test",
+        client_secret="s3cret",
+        clock=clock,
+        **options,
+    )
+
+
 @pytest.fixture
 def sandbox(clock: FakeClock) -> SalesforceSandbox:
-    return SalesforceSandbox(
-        organization_id="00D5g000004TstAEAQ", client_id="c2c-test", client_secret="s3cret", clock=clock
-    )
+    return make_sandbox(clock)
 
 
 def make_connector(sandbox: SalesforceSandbox, **overrides: object) -> SalesforceConnector:
@@ -51,6 +64,21 @@ def connector(sandbox: SalesforceSandbox) -> Iterator[SalesforceConnector]:
     connector = make_connector(sandbox)
     yield connector
     connector.close()
+
+
+def workflow_start(
+    connector: SalesforceConnector,
+) -> tuple[WorkflowStart, FakeStarter, InMemoryLedger, FakeMetrics]:
+    """Engagement setup's workflow start reading deals from `connector`, with in-memory fakes around it."""
+    ledger, metrics, starter = InMemoryLedger(), FakeMetrics(), FakeStarter()
+    start = WorkflowStart(
+        opportunities=lambda: connector,
+        starter=lambda: starter,
+        ledger=ledger,
+        metrics=metrics,
+        approval_timeout_seconds=60,
+    )
+    return start, starter, ledger, metrics
 
 
 def as_webhook_request(request: httpx.Request) -> WebhookRequest:

@@ -15,7 +15,7 @@ from shared.domain.errors import NotFoundError, PermanentError, ValidationFailed
 from shared.domain.money import Money
 from shared.domain.ports import SetupOutcome
 
-from .conftest import FakeClock, make_connector
+from .conftest import FakeClock, make_connector, workflow_start
 
 
 def deal(sandbox: SalesforceSandbox, **fields: object) -> str:
@@ -264,20 +264,10 @@ def test_an_open_deal_without_a_service_line_is_skipped_until_it_is_won(
     from shared.domain.commercial import IncompleteOpenDeal
     from shared.domain.models import SystemName
     from shared.domain.notices import ChangeNotice, Operation
-    from shared.sync.engagements import WorkflowStart
-    from tests.engagement_fakes import FakeStarter
-    from tests.fakes import FakeMetrics, InMemoryLedger
 
     # given an open deal that nobody has given a service line yet
     opportunity_id = deal(sandbox, Service_Line__c=None)
-    ledger, metrics, starter = InMemoryLedger(), FakeMetrics(), FakeStarter()
-    start = WorkflowStart(
-        opportunities=lambda: connector,
-        starter=lambda: starter,
-        ledger=ledger,
-        metrics=metrics,
-        approval_timeout_seconds=60,
-    )
+    start, starter, ledger, metrics = workflow_start(connector)
     notice = ChangeNotice(
         provider=SystemName.SALESFORCE,
         event_id="n1",

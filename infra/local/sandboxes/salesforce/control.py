@@ -32,13 +32,15 @@ class ControlApi(RecordStore):
             return str(record["Id"])
 
     def account(self, account_id: str) -> dict[str, Any]:
-        """The record as GET sObject Rows returns it (KeyError when there is no such Account)."""
+        """The record as GET sObject Rows returns it, commercial health figures as Decimals
+        (KeyError when there is no such Account)."""
         with self._lock:
             try:
                 record = self._find_in("Account", account_id)
-                return self._render_fields("Account", record, self._object_fields("Account"))
+                body = self._render_fields("Account", record, self._object_fields("Account"))
             except SalesforceApiError as exc:
                 raise KeyError(account_id) from exc
+            return json.loads(dumps(body), parse_float=Decimal)  # type: ignore[no-any-return]
 
     def delete_account(self, account_id: str, *, at: datetime | None = None) -> None:
         """A user deletes the Account (into the recycle bin); its opportunities go with it.

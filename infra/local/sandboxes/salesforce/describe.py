@@ -95,6 +95,8 @@ class DescribeResources(RecordStore):
                 {"active": True, "defaultValue": False, "label": value, "validFor": None, "value": value}
                 for value in spec.values
             ],
+            "precision": (spec.precision or 18) if spec.kind == "number" else 0,
+            "scale": spec.scale if spec.kind == "number" else 0,
             "referenceTo": [spec.refers_to] if spec.refers_to else [],
             "relationshipName": relationship,
         }

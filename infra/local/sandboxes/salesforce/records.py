@@ -161,7 +161,19 @@ class RecordStore:
         if value is None or value == "":
             return None
         if spec.kind == "number":
-            return to_number(value, name)
+            number = to_number(value, name)
+            if spec.precision and abs(number) >= Decimal(10) ** (spec.precision - spec.scale):
+                # A value with more integer digits than the field's precision leaves is refused
+                # (an org's answer: "NUMBER_OUTSIDE_VALID_RANGE, Completed Action: value outside of
+                # valid range on numeric field: 10.0", the label where we name the field).
+                # https://github.com/SFDO-Community/declarative-lookup-rollup-summaries/issues/713
+                raise SalesforceApiError(
+                    400,
+                    "NUMBER_OUTSIDE_VALID_RANGE",
+                    f"{name}: value outside of valid range on numeric field: {number}",
+                    [name],
+                )
+            return number
         if spec.kind == "integer":
             number = to_number(value, name)
             if number != number.to_integral_value():
@@ -229,6 +241,14 @@ class RecordStore:
         record_id = self._ids.new(PREFIXES[sobject])
         record: dict[str, Any] = dict.fromkeys(self._object_fields(sobject))
         record.update(self._system_fields(record_id, now))
+        # A custom Checkbox is never null: unchecked unless set.
+        record.update(
+            {
+                name: False
+                for name, spec in OBJECT_FIELDS[sobject].items()
+                if spec.kind == "boolean" and name.endswith("__c")
+            }
+        )
         if sobject == "Account" and self.multi_currency:
             record["CurrencyIsoCode"] = "USD"  # the corporate currency, the default of new records
         record.update(clean)

@@ -46,6 +46,8 @@ class FieldSpec:
     required: bool = False
     restricted: bool = True  # a picklist that refuses values outside its list
     type_name: str = ""  # the describe type when it is not the kind's (currency, url, phone, textarea)
+    precision: int = 0  # number fields: total digits (0: the standard fields' 18)
+    scale: int = 2  # number fields: digits after the point
 
     @property
     def describe_type(self) -> str:
@@ -74,6 +76,23 @@ SETUP_STATUSES = ("pending_approval", "active", "rejected", "failed")
 # The hub's key on Opportunity, marked External ID + Unique, so the sObject Rows by External ID
 # resource can address opportunities by it.
 EXTERNAL_ID_FIELD = "C2C_External_Id__c"
+
+# The billing custom fields (shared/connectors/salesforce/health.py declares them; the metadata in
+# infra/salesforce/ deploys them; a test keeps the three equal): Currency(16, 2) and Date.
+_MONEY = FieldSpec("number", type_name="currency", precision=16, scale=2)
+HEALTH_FIELDS: dict[str, FieldSpec] = {
+    "Invoiced_To_Date__c": _MONEY,
+    "Paid_To_Date__c": _MONEY,
+    "Credited_To_Date__c": _MONEY,
+    "Open_AR__c": _MONEY,
+    "Overdue_Amount__c": _MONEY,
+    "Last_Payment_Date__c": FieldSpec("date"),
+    "Commercial_Health_As_Of__c": FieldSpec("date"),
+}
+DEAL_TERM_FIELDS: dict[str, FieldSpec] = {
+    "Retainer_Hours__c": FieldSpec("number", precision=6, scale=2),  # Number(6, 2)
+    "Retainer_Rollover__c": FieldSpec("boolean"),  # Checkbox, default unchecked
+}
 
 # Account's fields with their declared lengths, from the Account object reference; Type and Industry
 # are standard picklists, which are unrestricted (the API stores a value outside the list).
@@ -108,6 +127,7 @@ OBJECT_FIELDS: dict[str, dict[str, FieldSpec]] = {
         # The org's custom fields (Setup > Object Manager > Account): Text(40) and Text(100).
         "Tax_Id__c": FieldSpec("text", 40),
         "Payment_Terms__c": FieldSpec("text", 100),
+        **HEALTH_FIELDS,
     },
     "Opportunity": {
         "Name": FieldSpec("text", 120, required=True),
@@ -134,6 +154,8 @@ OBJECT_FIELDS: dict[str, dict[str, FieldSpec]] = {
         "C2C_Setup_Status__c": FieldSpec("picklist", values=SETUP_STATUSES),
         "C2C_Setup_Detail__c": FieldSpec("text", 1_000),
         EXTERNAL_ID_FIELD: FieldSpec("text"),
+        **HEALTH_FIELDS,
+        **DEAL_TERM_FIELDS,
     },
     # https://developer.salesforce.com/docs/platform/object-reference/references/standard-objects/object-opportunitylineitem.html
     "OpportunityLineItem": {
