@@ -27,6 +27,7 @@ from pydantic import Field, model_validator
 
 from shared.domain.billing import Invoice, InvoiceLine
 from shared.domain.decimals import CONTEXT, ExactDecimal
+from shared.domain.dimensions import FinancialDimensions
 from shared.domain.engagements import BillingModel
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import CanonicalModel, SourceRef, SystemName, UtcDateTime
@@ -158,6 +159,7 @@ class InvoiceContext:
     item: str | None  # the service item a milestone or retainer line is posted with
     tax_code: str  # the tax code of a milestone or retainer line
     tax_rates: dict[str, Decimal]  # tax code -> percent, for this legal entity
+    dimensions: FinancialDimensions | None = None  # class, department, location as accounting names them
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,7 @@ def _work_line(context: InvoiceContext, work: BillableWork) -> InvoiceLine:
         tax_code=work.tax_code,
         tax_rate=_rate(context, work.tax_code),
         engagement=context.engagement,
+        dimensions=context.dimensions,
         service_date=work.worked_on,
         origin=work.key,
         item=work.item,
@@ -232,6 +235,7 @@ def _fixed_line(
         tax_code=context.tax_code,
         tax_rate=_rate(context, context.tax_code),
         engagement=context.engagement,
+        dimensions=context.dimensions,
         service_date=on,
         origin=origin,
         item=context.item,
@@ -301,6 +305,7 @@ def _retainer_lines(
                 tax_code=work.tax_code,
                 tax_rate=_rate(context, work.tax_code),
                 engagement=context.engagement,
+                dimensions=context.dimensions,
                 service_date=work.worked_on,
                 origin=f"overage:{work.key}",
                 item=work.item,
@@ -378,6 +383,7 @@ class BillingRun(CanonicalModel):
     unused_minutes: int = 0
     skipped: tuple[str, ...] = ()
     approval: str | None = Field(default=None, description="the approval request, when one was needed")
+    attempt: int = Field(default=1, ge=1, description="raised by each `billing retry`")
     last_approved_at: UtcDateTime | None = Field(default=None, description="the latest entry approval billed")
     created_at: UtcDateTime
     posted_at: UtcDateTime | None = None

@@ -455,6 +455,7 @@ class ApprovalRequest(CanonicalModel):
     """What a person approves before an engagement goes live: customer, dimensions, rates and budget."""
 
     id: str = Field(min_length=1, description="the execution name: one request per setup")
+    subject: str = Field(default="engagement", description="what is approved: an engagement or an invoice")
     opportunity: SourceRef
     customer: str
     engagement: str

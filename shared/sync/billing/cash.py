@@ -1,0 +1,197 @@
+"""Cash feedback: invoice status, payments and credit memos from accounting to the PSA and the CRM.
+
+Notices are hints; the ledger's figures are the truth. Whatever arrives (an invoice, payment or
+credit memo notice, in any order, once or five times, or a change found by the change-data sweep),
+the hub reads the invoice again and takes its `Balance` as the ledger returns it: a QuickBooks
+payment's lines name the invoices it applies to, but how a credit memo applied across several
+invoices splits is not recorded, and Void notices reach only apps that ask for them. Then the whole
+current standing is pushed, never a delta: the PSA's copy of the invoice and the CRM's figures are
+rewritten to equal it, so a late or repeated notice cannot push anything stale.
+
+A payment that names an invoice the hub has not seen yet (the payment's notice came first, or the
+invoice was posted by a run still writing its record) is parked in the ledger and applied when the
+invoice's record arrives (`publish` after a post, and every sweep).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from shared.domain.billing_ports import (
+    BillingChange,
+    BillingStore,
+    HealthTarget,
+    InvoiceMirror,
+    InvoiceRecord,
+    InvoiceTarget,
+)
+from shared.domain.cash import InvoiceStanding, ParkedPayment, health_of
+from shared.domain.delivery_ports import PostingStore
+from shared.domain.models import SystemName, utcnow
+from shared.domain.notices import ChangeNotice, Operation
+from shared.domain.ports import Ledger, Metrics
+
+logger = logging.getLogger(__name__)
+
+CURSOR = "billing-cdc:{system}"
+# The change-data sweep reads back this far before its cursor: changes land in CDC a little late.
+OVERLAP = timedelta(minutes=2)
+# QuickBooks CDC answers at most 30 days back.
+# https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture
+MAX_LOOKBACK = timedelta(days=30)
+
+
+def _checksum(standing: InvoiceStanding) -> str:
+    content = standing.model_dump_json(exclude={"read_at", "version"})
+    return hashlib.sha256(content.encode()).hexdigest()[:24]
+
+
+class CashFeedback:
+    """Re-read the invoices a change touches, store their standing, push it to the PSA and the CRM."""
+
+    def __init__(
+        self,
+        *,
+        store: BillingStore,
+        postings: PostingStore,
+        target: Callable[[SystemName], InvoiceTarget],
+        mirror: Callable[[], InvoiceMirror | None],
+        health: Callable[[], HealthTarget | None],
+        ledger: Ledger,
+        metrics: Metrics,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._postings = postings
+        self._target = target
+        self._mirror = mirror
+        self._health = health
+        self._ledger = ledger
+        self._metrics = metrics
+        self._clock = clock
+
+    # --- what arrives -------------------------------------------------------------------------
+
+    def on_notice(self, notice: ChangeNotice) -> list[str]:
+        """An invoice, payment or credit memo notice: the invoices refreshed (their ids)."""
+        change = BillingChange(
+            entity=notice.entity.value,
+            id=notice.record_id,
+            deleted=notice.operation is Operation.DELETED,
+            changed_at=notice.occurred_at,
+        )
+        return self.on_change(notice.provider, change)
+
+    def on_change(self, system: SystemName, change: BillingChange) -> list[str]:
+        target = self._target(system)
+        match change.entity:
+            case "invoice":
+                invoices = [change.id]
+            case "payment":
+                payment = None if change.deleted else target.payment(change.id)
+                remembered = self._store.payment_invoices(system, change.id)
+                invoices = sorted(set(remembered) | set(payment.invoices if payment else []))
+                if payment is not None:
+                    self._store.remember_payment(system, change.id, invoices)
+                    self._metrics.count("PaymentsReceived", dimensions={"system": system.value})
+                for invoice in invoices:
+                    if self._store.invoice(system, invoice) is None:
+                        self._park(system, change.id, invoice)
+            case "credit_memo":
+                credit = None if change.deleted else target.credit_memo(change.id)
+                invoices = [credit.credits_invoice] if credit and credit.credits_invoice else []
+            case _:
+                return []
+        return [invoice for invoice in invoices if self.refresh(system, invoice)]
+
+    def _park(self, system: SystemName, payment: str, invoice: str) -> None:
+        self._store.park_payment(
+            ParkedPayment(system=system, payment=payment, invoice=invoice, parked_at=self._clock())
+        )
+        self._metrics.count("PaymentsParked", dimensions={"system": system.value})
+        logger.info("payment %s names invoice %s the hub has not seen: parked", payment, invoice)
+
+    def sweep(self, system: SystemName) -> int:
+        """Changes since the cursor (change data capture), then parked payments: invoices refreshed."""
+        now = self._clock()
+        cursor = self._ledger.cursor(CURSOR.format(system=system.value))
+        since = datetime.fromisoformat(cursor) - OVERLAP if cursor else now - MAX_LOOKBACK
+        since = max(since, now - MAX_LOOKBACK)
+        refreshed: set[str] = set()
+        for change in self._target(system).changed_billing(since):
+            refreshed.update(self.on_change(system, change))
+        for parked in self._store.all_parked_payments():
+            known = parked.system is system and self._store.invoice(system, parked.invoice) is not None
+            if known and self.refresh(system, parked.invoice):
+                refreshed.add(parked.invoice)
+        self._ledger.set_cursor(CURSOR.format(system=system.value), now.isoformat())
+        return len(refreshed)
+
+    # --- the truth, and who hears it ------------------------------------------------------------
+
+    def refresh(self, system: SystemName, invoice_id: str) -> bool:
+        """Read the invoice from its ledger; store and push its standing if it changed. False when
+        the invoice is not one the hub posted (nothing to tell anyone)."""
+        record = self._store.invoice(system, invoice_id)
+        if record is None:
+            return False
+        standing = self._target(system).invoice_standing(invoice_id)
+        if standing is None:
+            # Deleted in the ledger: nothing is owed on it any more.
+            standing = record.standing.model_copy(
+                update={"voided": True, "balance": record.standing.total - record.standing.total}
+            )
+        before = record.standing
+        changed = _checksum(standing) != _checksum(before)
+        updated = record.model_copy(update={"standing": standing, "updated_at": self._clock()})
+        if changed and not self._store.save_invoice(updated):
+            # A later standing was stored meanwhile by another worker: it pushes, not this one.
+            return True
+        for payment in {a.id for a in standing.applied if not a.credit}:
+            self._store.remember_payment(system, payment, [invoice_id])
+        collected = standing.paid - before.paid
+        if collected.amount != 0:
+            self._metrics.count("CashCollected", float(collected.amount), unit="None")
+        for parked in self._store.parked_payments(system, invoice_id):
+            self._store.unpark_payment(parked)
+        if changed or record.mirrored is None:
+            self.publish(updated)
+        return True
+
+    def after_post(self, record: InvoiceRecord) -> None:
+        """A run posted `record`: payments parked for it are applied (the invoice is read again), then
+        the PSA and the CRM hear of it."""
+        if self._store.parked_payments(record.system, record.id):
+            self.refresh(record.system, record.id)
+            record = self._store.invoice(record.system, record.id) or record
+            if record.mirrored is not None:
+                return
+        self.publish(record)
+
+    def publish(self, record: InvoiceRecord) -> None:
+        """The PSA mirrors the invoice; the CRM shows the deal's and the customer's health."""
+        checksum = _checksum(record.standing)
+        mirror = self._mirror()
+        if mirror is not None and record.mirrored_version != checksum:
+            mirrored = mirror.mirror_invoice(record.engagement.id, record.invoice, record.standing)
+            record = record.model_copy(update={"mirrored": mirrored, "mirrored_version": checksum})
+            self._store.save_invoice(record)
+        for parked in self._store.parked_payments(record.system, record.id):
+            self._store.unpark_payment(parked)
+        health = self._health()
+        if health is None or record.opportunity is None or record.account is None:
+            return
+        today = self._clock().date()
+        currency = record.standing.total.currency
+        deal = health_of(
+            (r.standing for r in self._store.engagement_invoices(record.engagement)), currency, today
+        )
+        customer = health_of(
+            (r.standing for r in self._store.account_invoices(record.account)), currency, today
+        )
+        health.write_health(
+            opportunity=record.opportunity.id, deal=deal, account=record.account.id, customer=customer
+        )
