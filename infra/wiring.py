@@ -317,12 +317,19 @@ SALESFORCE_CHANGES = Queue("salesforce-changes", max_receive_count=5)
 # Time entries and expenses changed in the PSA, and engagements activated (their parked work posts).
 WORK_CHANGES = Queue("work-changes", max_receive_count=8)
 OPPORTUNITY_CHANGES = Queue("opportunity-changes", max_receive_count=5)
+# Invoices, payments and credit memos changed in accounting (cash feedback to the PSA and the CRM).
+CASH_CHANGES = Queue("cash-changes", max_receive_count=8)
 APPROVERS = UserPool("approvers", "Delivery operations people who approve or reject engagements")
 DELIVERY_OPS = Topic("delivery-ops", "Engagements activated (for staffing) and approval reminders")
 CLOSE_TO_CASH = StateMachine(
     "close-to-cash",
     definition=STATEMACHINE_DIR / "close_to_cash.asl.json",
     substitutions={"EngagementStepFunctionArn": "engagement_step"},
+)
+BILLING_RUN = StateMachine(
+    "billing-run",
+    definition=STATEMACHINE_DIR / "billing_run.asl.json",
+    substitutions={"BillingStepFunctionArn": "billing_step"},
 )
 
 # The limit the webhook handler enforces (API Gateway REST cannot go below its own 10 MB).
@@ -362,7 +369,7 @@ WIRING = Wiring(
     api=API,
     bus=BUS,
     tables=(LEDGER, IDEMPOTENCY),
-    queues=(ACCOUNT_CHANGES, OPPORTUNITY_CHANGES, SALESFORCE_CHANGES, WORK_CHANGES),
+    queues=(ACCOUNT_CHANGES, OPPORTUNITY_CHANGES, SALESFORCE_CHANGES, WORK_CHANGES, CASH_CHANGES),
     rules=(
         Rule(
             "account-notices",
@@ -400,6 +407,15 @@ WIRING = Wiring(
             # Engagement setup's domain event (shared/aws/events.py): parked work may now post.
             pattern={"source": ["close2cash.domain"], "detail-type": ["close2cash.engagement.activated"]},
             queue=WORK_CHANGES.name,
+        ),
+        Rule(
+            "cash-notices",
+            bus=BUS.name,
+            pattern={
+                "source": [{"prefix": "close2cash.webhooks."}],
+                "detail": {"entity": ["invoice", "payment", "credit_memo"]},
+            },
+            queue=CASH_CHANGES.name,
         ),
         Rule(
             "salesforce-change-events",
@@ -486,7 +502,12 @@ WIRING = Wiring(
                 ),
                 authorizer=APPROVERS.name,
             ),
-            uses=(*_COMMON_ENV, CLOSE_TO_CASH.use(Access.TASK_RESPONSE, "STATE_MACHINE_ARN")),
+            uses=(
+                *_COMMON_ENV,
+                CLOSE_TO_CASH.use(Access.TASK_RESPONSE, "STATE_MACHINE_ARN"),
+                # Invoices over the threshold wait on the same desk (their tokens are the billing run's).
+                BILLING_RUN.use(Access.TASK_RESPONSE, "BILLING_STATE_MACHINE_ARN"),
+            ),
             timeout_seconds=10,
             description="Lists pending engagement approvals; the signed-in approver approves or rejects them",
         ),
@@ -539,8 +560,42 @@ WIRING = Wiring(
             timeout_seconds=300,
             description="Catch-up sweep of time entries and expenses; releases parked work",
         ),
+        Function(
+            "billing_step",
+            handler="functions.billing_step.handler.handler",
+            trigger=TaskTrigger(),
+            uses=(*_COMMON_ENV, OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET")),
+            timeout_seconds=120,  # an invoice of hundreds of lines, then the PSA's copy of it
+            description="One step of a billing run (compose, request approval, post, report)",
+        ),
+        Function(
+            "cash_feedback",
+            handler="functions.cash_feedback.handler.handler",
+            # Each notice re-reads one invoice (and the payments naming it): two calls to the ledger,
+            # then the PSA's copy and the CRM's figures. Two at once, beside the other QuickBooks flows.
+            trigger=QueueTrigger(
+                CASH_CHANGES.name, batch_size=10, max_batching_window_seconds=1, max_concurrency=2
+            ),
+            uses=(*_COMMON_ENV, OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET")),
+            timeout_seconds=60,
+            description="Invoice status, payments and credit memos from accounting to the PSA and the CRM",
+        ),
+        Function(
+            "billing_schedule",
+            handler="functions.billing_schedule.handler.handler",
+            # Hourly: the change-data sweep of invoices, payments and credit memos (lost notices, Void
+            # notices an app did not ask for); on the landscape's run_on_day, the month's runs start.
+            trigger=ScheduleTrigger("rate(1 hour)"),
+            uses=(
+                *_COMMON_ENV,
+                OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET"),
+                BILLING_RUN.use(Access.START, "BILLING_STATE_MACHINE_ARN"),
+            ),
+            timeout_seconds=300,
+            description="Billing calendar (starts the month's runs) and the cash change-data sweep",
+        ),
     ),
-    state_machines=(CLOSE_TO_CASH,),
+    state_machines=(CLOSE_TO_CASH, BILLING_RUN),
     topics=(DELIVERY_OPS,),
     user_pools=(APPROVERS,),
     partner_buses=(SALESFORCE_EVENTS,),

@@ -34,11 +34,13 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from shared.aws.approvals import DynamoApprovals
+    from shared.aws.billing import DynamoBilling
     from shared.aws.idempotency import OncePerNotice
     from shared.aws.notifications import SnsNotifier
     from shared.aws.postings import DynamoPostings
     from shared.aws.visibility import SqsMessageDelay
     from shared.aws.workflows import StepFunctionsWorkflow
+    from shared.domain.billing_ports import HealthTarget, InvoiceMirror, InvoiceTarget, MilestoneSource
     from shared.domain.delivery_ports import DeliverySource, PostingTarget
     from shared.domain.notices import ChangeNotice
     from shared.domain.ports import EngagementTarget, OpportunitySource, RateBudgets
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
     from shared.governance.ownership import Ownership
     from shared.sync.account_sweep import AccountSweeps
     from shared.sync.accounts import AccountSync
+    from shared.sync.billing.cash import CashFeedback
+    from shared.sync.billing.runs import BillingRuns
     from shared.sync.change_events import ChangeEventIntake
     from shared.sync.delivery.sync import DeliverySync
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
@@ -453,6 +457,78 @@ class Services:
             mappings=self.mappings,
             routing=Routing(self.landscape),
             priority=background,
+        )
+
+    # --- billing runs and cash feedback ------------------------------------------------------------
+
+    @cached_property
+    def billing_store(self) -> DynamoBilling:
+        """Billing runs, posted invoices and parked payments (on the ledger table)."""
+        from shared.aws.billing import DynamoBilling
+
+        return DynamoBilling(self.settings.ledger_table, client=self.dynamodb)
+
+    def invoice_target(self, system: SystemName) -> InvoiceTarget:
+        """The accounting system `system` as the issuer of invoices (the routing names it per run)."""
+        target: InvoiceTarget = self.connector(system).invoicing
+        return target
+
+    def _owner_connector(self, domain: str) -> Any:
+        from shared.governance.landscape import Domain
+
+        owner = self.ownership.owner_of(Domain(domain))
+        return self.connector(owner) if owner in self.connected() else None
+
+    def invoice_mirror(self) -> InvoiceMirror | None:
+        """The PSA (the owner of engagements) mirrors invoices and their payments."""
+        mirror: InvoiceMirror | None = self._owner_connector("engagement")
+        return mirror
+
+    def milestone_source(self) -> MilestoneSource:
+        source: MilestoneSource = self._owner_connector("engagement")
+        return source
+
+    def health_target(self) -> HealthTarget | None:
+        """The CRM (the owner of opportunities) shows the deal's and the customer's health."""
+        health: HealthTarget | None = self._owner_connector("opportunity")
+        return health
+
+    @cached_property
+    def billing_workflow(self) -> StepFunctionsWorkflow:
+        from shared.aws.workflows import StepFunctionsWorkflow
+
+        return StepFunctionsWorkflow(self.settings.require("billing_state_machine_arn"))
+
+    @cached_property
+    def cash_feedback(self) -> CashFeedback:
+        from shared.sync.billing.cash import CashFeedback
+
+        return CashFeedback(
+            store=self.billing_store,
+            postings=self.postings,
+            target=self.invoice_target,
+            mirror=self.invoice_mirror,
+            health=self.health_target,
+            ledger=self.ledger,
+            metrics=self.metrics,
+        )
+
+    @cached_property
+    def billing_runs(self) -> BillingRuns:
+        from shared.sync.billing.runs import BillingRuns
+
+        return BillingRuns(
+            store=self.billing_store,
+            postings=self.postings,
+            target=self.invoice_target,
+            milestones=self.milestone_source,
+            approvals=self.approvals,
+            starter=lambda: self.billing_workflow,
+            ledger=self.ledger,
+            metrics=self.metrics,
+            landscape=self.landscape,
+            feedback=lambda record: self.cash_feedback.after_post(record),
+            approval_timeout_seconds=self.settings.approval_timeout_seconds,
         )
 
     def vendor_calls(self) -> dict[str, int]:

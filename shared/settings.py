@@ -44,6 +44,8 @@ class Settings(BaseModel):
     landscape_file: str = "landscape.toml"
     secret_max_age_seconds: int = 300
     state_machine_arn: str | None = None
+    # The billing run workflow (issue 11), beside engagement setup's.
+    billing_state_machine_arn: str | None = None
     notify_topic_arn: str | None = None
     # A week to decide, a reminder after two days: firms approve engagements in days, not minutes.
     approval_timeout_seconds: int = Field(default=7 * 86400, ge=60)
@@ -65,6 +67,7 @@ class Settings(BaseModel):
             "idempotency_table": "IDEMPOTENCY_TABLE",
             "landscape_file": "LANDSCAPE_FILE",
             "state_machine_arn": "STATE_MACHINE_ARN",
+            "billing_state_machine_arn": "BILLING_STATE_MACHINE_ARN",
             "notify_topic_arn": "NOTIFY_TOPIC_ARN",
             "approval_timeout_seconds": "APPROVAL_TIMEOUT_SECONDS",
             "approval_reminder_seconds": "APPROVAL_REMINDER_SECONDS",

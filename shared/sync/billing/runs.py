@@ -63,6 +63,7 @@ from shared.governance.routing import Routing
 from shared.sync.exceptions import open_exception, resolve_exception
 
 STALE_CLAIM = timedelta(minutes=3)  # as the delivery batches: a claim older than this is dead
+CALENDAR_CURSOR = "billing-calendar"
 BILLED_STATES = frozenset({PostingState.POSTED, PostingState.CORRECTED})
 
 
@@ -159,12 +160,16 @@ class BillingRuns:
         """The billing calendar: on `run_on_day`, every active engagement's previous month."""
         if today.day != self._landscape.billing.run_on_day:
             return []
+        # The schedule fires every hour (for the cash sweep): the calendar acts once a day.
+        if self._ledger.cursor(CALENDAR_CURSOR) == today.date().isoformat():
+            return []
         period = BillingPeriod.containing(today.date()).previous
         names = []
         for booked in self._postings.engagements(EngagementStatus.ACTIVE):
             name, started = self.start(booked.psa, period)
             if started:
                 names.append(name)
+        self._ledger.set_cursor(CALENDAR_CURSOR, today.date().isoformat())
         return names
 
     # --- the workflow's steps -------------------------------------------------------------------
