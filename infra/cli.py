@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from infra.billing_cli import billing
+
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -37,6 +39,7 @@ dlq = typer.Typer(
     no_args_is_help=True, help="Dead-letter queues: what is in them and why, and moving it back."
 )
 app.add_typer(dlq, name="dlq")
+app.add_typer(billing, name="billing")
 
 EndpointOption = Annotated[
     str | None,
