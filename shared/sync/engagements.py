@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from shared.domain.billing_runs import BillingTerms, MilestoneTerm
 from shared.domain.commercial import (
     IncompleteOpenDeal,
     Opportunity,
@@ -73,6 +74,43 @@ REJECTED_ERROR = "Rejected"
 # How long a decision's writer holds its callback; longer than the approvals_api timeout (10 s), so
 # only a writer that died lets a retry or the reminder deliver the decision in its place.
 DELIVERY_LEASE = timedelta(seconds=60)
+
+
+def milestones_of(opportunity: Opportunity) -> tuple[Milestone, ...]:
+    """A fixed-fee deal's milestones: one per line sold (M1, M2, ... in the CRM's order) when the
+    lines add up to the fee; otherwise the whole fee is one milestone."""
+    fee = opportunity.amount.rounded()
+    if opportunity.lines and opportunity.lines_total == fee:
+        return tuple(
+            Milestone(code=f"M{number}", name=line.description or line.role, amount=line.amount)
+            for number, line in enumerate(opportunity.lines, start=1)
+        )
+    return (Milestone(code="M1", name="Delivery", amount=fee),)
+
+
+def billing_terms(opportunity: Opportunity) -> BillingTerms:
+    """How the won deal is billed, as billing runs need it (kept with the booked engagement)."""
+    model = opportunity.billing_model or BillingModel.TIME_AND_MATERIALS
+    fee = opportunity.amount.rounded().amount
+    if model is BillingModel.FIXED_FEE:
+        return BillingTerms(
+            model=model,
+            contract=opportunity.source.id,
+            fixed_fee=fee,
+            milestones=tuple(
+                MilestoneTerm(code=m.code, name=m.name, amount=m.amount.amount)
+                for m in milestones_of(opportunity)
+            ),
+        )
+    if model is BillingModel.RETAINER:
+        return BillingTerms(
+            model=model,
+            contract=opportunity.source.id,
+            retainer_amount=fee,
+            retainer_hours=opportunity.retainer_hours,
+            rollover=opportunity.rollover,
+        )
+    return BillingTerms(model=model, contract=opportunity.source.id)
 
 
 class Step(StrEnum):
@@ -363,10 +401,7 @@ class EngagementSetup:
         )
         extra: dict[str, Any] = {}
         if model is BillingModel.FIXED_FEE:
-            extra = {
-                "fixed_fee": budget,
-                "milestones": (Milestone(code="M1", name="Delivery", amount=budget),),
-            }
+            extra = {"fixed_fee": budget, "milestones": milestones_of(opportunity)}
         elif model is BillingModel.RETAINER:
             extra = {"retainer_amount": budget, "retainer_period": "monthly"}
         return Engagement(
@@ -559,6 +594,8 @@ class EngagementSetup:
                 else {},
                 dimensions=dict(state.posting_dimensions),
                 rates={line["role"]: Decimal(line["rate"]) for line in state.rates},
+                account=opportunity.account,
+                billing=billing_terms(opportunity),
                 updated_at=self._clock(),
             )
         )

@@ -378,3 +378,30 @@ def test_a_period_that_is_not_a_month_is_refused_with_the_expected_form(text: st
 
     with pytest.raises(ValidationFailed, match="expected YYYY-MM"):
         BillingPeriod.parse(text)
+
+
+def test_a_won_deal_books_the_terms_billing_runs_need() -> None:
+    from shared.sync.engagements import billing_terms
+    from tests.engagement_fakes import FakeOpportunities
+
+    deals = FakeOpportunities()
+    # a fixed-fee deal sold as two milestone lines that add up to the fee
+    fixed = deals.put(
+        "006F", "001A", amount="10000.00", lines=(("Discovery", "1", "4000.00"), ("Delivery", "1", "6000.00"))
+    ).model_copy(update={"billing_model": BillingModel.FIXED_FEE})
+    terms = billing_terms(fixed)
+    assert [(m.code, m.name, str(m.amount)) for m in terms.milestones] == [
+        ("M1", "Discovery", "4000.00"),
+        ("M2", "Delivery", "6000.00"),
+    ]
+    assert terms.fixed_fee == Decimal("10000.00") and terms.contract == "006F"
+    # a retainer: the amount each month, the hours it includes, rollover as the deal says
+    retainer = deals.put("006R", "001A", amount="2000.00").model_copy(
+        update={"billing_model": BillingModel.RETAINER, "retainer_hours": Decimal("10"), "rollover": True}
+    )
+    terms = billing_terms(retainer)
+    assert (terms.retainer_amount, terms.retainer_hours, terms.rollover) == (
+        Decimal("2000.00"),
+        Decimal("10"),
+        True,
+    )
