@@ -470,7 +470,7 @@ class Services:
 
     def invoice_target(self, system: SystemName) -> InvoiceTarget:
         """The accounting system `system` as the issuer of invoices (the routing names it per run)."""
-        target: InvoiceTarget = self.connector(system).invoicing
+        target: InvoiceTarget = self.connector(system)
         return target
 
     def _owner_connector(self, domain: str) -> Any:

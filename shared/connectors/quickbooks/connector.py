@@ -21,6 +21,7 @@ from shared.connectors.quickbooks.client import (
 )
 from shared.connectors.quickbooks.connection import QuickBooksConnection, parse_connection
 from shared.connectors.quickbooks.engagements import QuickBooksEngagements
+from shared.connectors.quickbooks.invoicing import QuickBooksInvoicing
 from shared.connectors.quickbooks.postings import QuickBooksPostings
 from shared.connectors.quickbooks.records import customers, request_id, sparse_update
 from shared.connectors.quickbooks.schemas import Customer
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["QuickBooksConnection", "QuickBooksConnector", "build"]
 
 
-class QuickBooksConnector(QuickBooksEngagements, QuickBooksPostings):
+class QuickBooksConnector(QuickBooksEngagements, QuickBooksPostings, QuickBooksInvoicing):
     """The AccountTarget, EngagementTarget, PostingTarget and WebhookReceiver ports for one QBO company."""
 
     system = SystemName.QUICKBOOKS

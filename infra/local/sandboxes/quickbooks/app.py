@@ -288,6 +288,11 @@ class QuickBooksSandbox(BillingControls):
         with self._lock:
             return copy.deepcopy(self.company.table("TimeActivity")[activity_id])
 
+    def set_item_active(self, item_id: str, active: bool) -> None:
+        """The bookkeeper makes a product/service inactive (Sales > Products and services) or active again."""
+        with self._lock:
+            lists.set_active(self.company, "Item", item_id, active)
+
     def set_class_active(self, class_id: str, active: bool) -> None:
         """The bookkeeper makes a Class inactive (Settings > All lists > Classes) or active again."""
         with self._lock:
