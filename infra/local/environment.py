@@ -156,6 +156,7 @@ class LocalEnvironment:
                 self.quickbooks.add_department(department.source, department_id=department.target)
                 seeded_departments.add(department.target)
         self._seed_posting_codes()
+        self._seed_billing_codes()
 
     def _seed_posting_codes(self) -> None:
         """What approved work is posted with: service items, tax codes, expense and payment accounts."""
@@ -184,6 +185,19 @@ class LocalEnvironment:
                 self.quickbooks.add_account(
                     "Employee reimbursements", account_type="Bank", sub_type="Checking", account_id=row.target
                 )
+
+    def _seed_billing_codes(self) -> None:
+        """What invoices are written with: the fixed-fee / retainer item in QuickBooks, and the tax
+        rates in Productive (its invoice lines name a rate by the tax code's name)."""
+        billing = self.landscape.billing
+        item = billing.fixed_item.get(SystemName.QUICKBOOKS)
+        if item is not None and self.quickbooks.company.visible("Item", item) is None:
+            self.quickbooks.add_item("Professional services (fixed fee, retainer)", item_id=item)
+        seen: set[tuple[str, str]] = set()
+        for rate in billing.tax_rates:
+            if (rate.code, str(rate.rate)) not in seen:
+                seen.add((rate.code, str(rate.rate)))
+                self.productive.add_tax_rate(rate.code, str(rate.rate))
 
     def connections(self) -> dict[str, Any]:
         """The connections secret: sandboxes by default, or the operator's file for real vendors."""

@@ -26,8 +26,14 @@ from shared.domain.ports import ReceivedWebhook, WebhookReply, WebhookRequest
 
 SIGNATURE_HEADER = "intuit-signature"
 
-# Only Customer maps to a canonical entity in this slice; other entities are skipped, not errors.
-_ENTITIES = {"customer": EntityType.ACCOUNT}
+# Customers feed the customer master; invoices, payments and credit memos the cash feedback
+# (shared/sync/billing/cash.py). Other entities are skipped, not errors.
+_ENTITIES = {
+    "customer": EntityType.ACCOUNT,
+    "invoice": EntityType.INVOICE,
+    "payment": EntityType.PAYMENT,
+    "creditmemo": EntityType.CREDIT_MEMO,
+}
 
 _OPERATIONS = {
     "create": Operation.CREATED,
@@ -202,7 +208,7 @@ def _parse_cloudevents(document: list[Any]) -> list[ChangeNotice]:
 
 
 def parse_notices(body: bytes) -> list[ChangeNotice]:
-    """The Customer notices in a webhook body (legacy or CloudEvents); `MalformedNotice` if unreadable."""
+    """The Customer, Invoice, Payment and CreditMemo notices in a webhook body (legacy or CloudEvents); `MalformedNotice` if unreadable."""
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:

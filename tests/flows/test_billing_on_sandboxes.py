@@ -1,0 +1,111 @@
+"""A month of approved time invoiced in QuickBooks, and its cash seen in Productive and Salesforce, on the
+local runtime against the vendor sandboxes (Step Functions billing run, QuickBooks webhooks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from infra.local.environment import LocalEnvironment, local_environment
+from shared import bootstrap
+from shared.domain.billing_runs import BillingPeriod, RunState
+from shared.domain.models import SourceRef, SystemName
+from tests.flows.deals import decide, pending_for, setup_status, won_deal
+
+pytestmark = pytest.mark.flow
+
+NOVEMBER = BillingPeriod(month="2026-11")
+
+
+@pytest.fixture(scope="module")
+def env() -> Iterator[LocalEnvironment]:
+    with local_environment() as environment:
+        yield environment
+
+
+@pytest.fixture(scope="module")
+def engagement(env: LocalEnvironment) -> dict[str, str]:
+    """An active engagement (a Consultant at 200.00 USD) with 3 h of approved November time posted."""
+    opportunity_id = won_deal(env, "Billing Flow Corp rollout")
+    request = pending_for(env, opportunity_id)
+    assert decide(env, request["id"]).status_code == 200
+    assert setup_status(env, opportunity_id, "active") == "active"
+    [project] = [
+        p
+        for p in env.productive.projects()
+        if p["attributes"].get("project_number") == f"salesforce-{opportunity_id}"
+    ]
+    [service] = [s for s in env.productive.services(project["id"]) if s["attributes"]["name"] == "Consultant"]
+    person = env.productive.add_person("Grace", "Hopper", email="grace@northwind.example")
+    env.quickbooks.add_employee("Grace Hopper", email="Grace@Northwind.example")
+    for day, minutes in (("2026-11-10", 120), ("2026-11-12", 60)):
+        entry = env.productive.add_time_entry(person, service["id"], day, minutes)
+        env.productive.approve_time_entry(entry)
+    env.settle()
+    [sub] = [c for c in env.quickbooks.customers() if c.get("Job") and opportunity_id in str(c.get("Notes"))]
+    return {"opportunity": opportunity_id, "project": project["id"], "customer": str(sub["Id"])}
+
+
+def invoices_of(env: LocalEnvironment, customer: str) -> list[dict[str, Any]]:
+    return [
+        dict(row)
+        for row in env.quickbooks.company.rows("Invoice")
+        if str((row.get("CustomerRef") or {}).get("value")) == customer
+    ]
+
+
+def test_a_billing_run_posts_one_invoice_and_cash_reaches_the_psa_and_the_crm(
+    env: LocalEnvironment, engagement: dict[str, str]
+) -> None:
+    services = bootstrap.services()
+    project = SourceRef(system=SystemName.PRODUCTIVE, type="projects", id=engagement["project"])
+    # when November is billed (3 h at 200.00: under the approval threshold), twice
+    name, started = services.billing_runs.start(project, NOVEMBER)
+    assert started
+    env.settle()
+    again, started_again = services.billing_runs.start(project, NOVEMBER)
+    env.settle()
+    # then QuickBooks holds one invoice of 600.00 on the sub-customer, its time billed
+    assert not started_again and again == name
+    [invoice] = invoices_of(env, engagement["customer"])
+    assert Decimal(str(invoice["TotalAmt"])) == Decimal("600.00")
+    assert len(invoice["DocNumber"]) <= 21
+    billed = [
+        row
+        for row in env.quickbooks.company.rows("TimeActivity")
+        if str((row.get("CustomerRef") or {}).get("value")) == engagement["customer"]
+    ]
+    assert billed and all(row["BillableStatus"] == "HasBeenBilled" for row in billed)
+    [run] = services.billing_store.runs(project)
+    assert run.state is RunState.POSTED and run.invoice_id == invoice["Id"]
+    # and Productive mirrors it, Salesforce shows it open
+    [mirror] = [i for i in env.productive.invoices() if i["attributes"]["number"] == invoice["DocNumber"]]
+    deal = env.salesforce.opportunity(engagement["opportunity"])
+    assert Decimal(str(deal["Invoiced_To_Date__c"])) == Decimal("600.00")
+    assert Decimal(str(deal["Open_AR__c"])) == Decimal("600.00")
+
+    # when the customer pays 250.00 in QuickBooks (its webhook reaches the hub)
+    connector = services.connector(SystemName.QUICKBOOKS)
+    connector.client._send(
+        "POST",
+        connector.client._path("payment"),
+        body={
+            "CustomerRef": {"value": engagement["customer"]},
+            "TotalAmt": Decimal("250.00"),
+            "Line": [
+                {"Amount": Decimal("250.00"), "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
+            ],
+        },
+        context="a bookkeeper records a payment",
+    )
+    env.settle()
+    # then Salesforce and Productive show it paid in part, to the cent
+    deal = env.salesforce.opportunity(engagement["opportunity"])
+    assert Decimal(str(deal["Paid_To_Date__c"])) == Decimal("250.00")
+    assert Decimal(str(deal["Open_AR__c"])) == Decimal("350.00")
+    assert deal["Last_Payment_Date__c"] is not None
+    [payment] = env.productive.payments(mirror["id"])
+    assert Decimal(str(payment["attributes"]["amount"])) in (Decimal("250.00"), Decimal(25000))
