@@ -190,6 +190,7 @@ class InMemoryBilling:
         self.invoices: dict[tuple[SystemName, str], InvoiceRecord] = {}
         self.parked: dict[tuple[SystemName, str, str], ParkedPayment] = {}
         self.payments: dict[tuple[SystemName, str], list[str]] = {}
+        self.leases: dict[str, datetime] = {}
         self._revisions = itertools.count(1)
 
     def run(self, run_id: str) -> BillingRun | None:
@@ -240,6 +241,16 @@ class InMemoryBilling:
 
     def payment_invoices(self, system: SystemName, payment: str) -> list[str]:
         return self.payments.get((system, payment), [])
+
+    def hold(self, name: str, *, now: datetime, until: datetime) -> bool:
+        held = self.leases.get(name)
+        if held is not None and held >= now:
+            return False
+        self.leases[name] = until
+        return True
+
+    def let_go(self, name: str) -> None:
+        self.leases.pop(name, None)
 
 
 class FakeMirror:

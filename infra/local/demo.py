@@ -25,7 +25,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from infra.local import demo_time
+from infra.local import demo_cash, demo_time
 from infra.local.demo_sweep import lost_notice
 from infra.local.demo_time import TimeChapter
 from infra.local.environment import DEFAULT_LANDSCAPE, LocalEnvironment, local_environment
@@ -372,6 +372,11 @@ def run(
             ):
                 demo_time.after_activation(env, console, chapter)
         demo_time.tally(env, chapter)
+        cash = (
+            demo_cash.run(env, console, chapter, opportunity_id=engagement.opportunity_id)
+            if chapter.project_id
+            else demo_cash.CashChapter()
+        )
         # What `close2cash status --endpoint-url MOTO` would print now: what needs a person.
         clients = env.runtime.clients
         at_a_glance = StatusReport(
@@ -417,6 +422,7 @@ def run(
     console.print(swept.line())
     _print_engagement(console, engagement)
     demo_time.print_chapter(console, chapter)
+    demo_cash.print_chapter(console, cash)
     console.print("[bold]close2cash status[/] (what needs a person, at a glance):")
     for line in status_lines:
         console.print(f"  {line}", markup=False, highlight=False)
@@ -434,6 +440,13 @@ def run(
             " the cent (or the entry approved before activation was not parked)"
         )
         return 1
+    if not cash.equal_to_the_cent:
+        console.print(f"handler logs: {log_file}")
+        console.print(
+            "[red]FAILED[/]: the November invoice, its credit and payments do not agree to the cent in"
+            " Productive, QuickBooks and Salesforce"
+        )
+        return 1
     if not swept.brought_once:
         console.print(f"handler logs: {log_file}")
         console.print("[red]FAILED[/]: the catch-up sweep did not bring the dropped notice exactly once")
@@ -446,6 +459,7 @@ def run(
     console.print(
         "[green]OK[/]: every account arrived exactly once in Productive and QuickBooks,"
         " the won deal is one active engagement in each, and its approved time and expenses are in"
-        " QuickBooks exactly once, equal to the cent"
+        " QuickBooks exactly once, equal to the cent; November's invoice, its credit and payments agree"
+        " to the cent in Productive, QuickBooks and Salesforce"
     )
     return 0

@@ -79,7 +79,7 @@ def while_pending(env: LocalEnvironment, console: Console, chapter: TimeChapter,
         chapter.people[role] = env.productive.add_person(first, last, email=email)
         env.quickbooks.add_employee(f"{first} {last}", email=email)
     early = env.productive.add_time_entry(
-        chapter.people["Partner"], chapter.services["Partner"], "2026-12-01", 120, note="Kick-off workshop"
+        chapter.people["Partner"], chapter.services["Partner"], "2026-11-23", 120, note="Kick-off workshop"
     )
     env.productive.approve_time_entry(early)
     chapter.entries["approved before activation"] = early
@@ -99,19 +99,19 @@ def after_activation(env: LocalEnvironment, console: Console, chapter: TimeChapt
     on = chapter.services
     book = env.productive.add_time_entry
     chapter.entries["approved"] = book(
-        senior, on["Senior Consultant"], "2026-12-02", 450, note="Current-state interviews"
+        senior, on["Senior Consultant"], "2026-11-24", 450, note="Current-state interviews"
     )
     chapter.entries["non-billable"] = book(
-        senior, on["Senior Consultant"], "2026-12-02", 60, billable_time=0, note="Internal prep"
+        senior, on["Senior Consultant"], "2026-11-24", 60, billable_time=0, note="Internal prep"
     )
     chapter.entries["corrected after approval"] = book(
-        partner, on["Partner"], "2026-12-03", 240, note="Steering committee"
+        partner, on["Partner"], "2026-11-25", 240, note="Steering committee"
     )
     chapter.entries["webhook lost"] = book(
-        senior, on["Senior Consultant"], "2026-12-03", 55, note="Follow-up call"
+        senior, on["Senior Consultant"], "2026-11-25", 55, note="Follow-up call"
     )
     chapter.entries["not yet approved"] = book(
-        senior, on["Senior Consultant"], "2026-12-04", 180, note="Draft report"
+        senior, on["Senior Consultant"], "2026-11-26", 180, note="Draft report"
     )
     env.settle()
     for story in ("approved", "non-billable", "corrected after approval"):
@@ -123,7 +123,7 @@ def after_activation(env: LocalEnvironment, console: Console, chapter: TimeChapt
     console.print("  Grace's 4:00 is corrected to 5:15 after approval: QuickBooks is updated, not doubled")
     expenses = env.productive.add_service(chapter.project_id, "Expenses")
     chapter.expense_id = env.productive.add_expense(
-        senior, expenses, "2026-12-02", 41237, CURRENCY, name="Train to client"
+        senior, expenses, "2026-11-24", 41237, CURRENCY, name="Train to client"
     )
     env.productive.approve_expense(chapter.expense_id)
     env.settle()

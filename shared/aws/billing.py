@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -222,6 +223,32 @@ class DynamoBilling:
             ConsistentRead=True,
         ).get("Item")
         return list(json.loads(item["invoices"]["S"])) if item else []
+
+    def hold(self, name: str, *, now: datetime, until: datetime) -> bool:
+        """One conditional PutItem: the lease is free, or its holder's time has run out (TTL cleans up)."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": f"LEASE#{name}"},
+                    "sk": {"S": "LEASE"},
+                    "until": {"N": str(until.timestamp())},
+                    "expires_at": {"N": str(int(until.timestamp()) + 3600)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR #u < :now",
+                ExpressionAttributeNames={"#u": "until"},
+                ExpressionAttributeValues={":now": {"N": str(now.timestamp())}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def let_go(self, name: str) -> None:
+        self._client.delete_item(
+            TableName=self._table, Key={"pk": {"S": f"LEASE#{name}"}, "sk": {"S": "LEASE"}}
+        )
 
     # --- DynamoDB calls ---------------------------------------------------------------------
 

@@ -160,6 +160,12 @@ class BillingStore(Protocol):
 
     def payment_invoices(self, system: SystemName, payment: str) -> list[str]: ...
 
+    def hold(self, name: str, *, now: datetime, until: datetime) -> bool:
+        """Take the lease `name` (free, or its holder's time ran out) until `until`; False if held."""
+        ...
+
+    def let_go(self, name: str) -> None: ...
+
 
 __all__: Sequence[str] = (
     "BillingChange",

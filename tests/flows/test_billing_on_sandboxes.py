@@ -28,7 +28,7 @@ def env() -> Iterator[LocalEnvironment]:
 
 @pytest.fixture(scope="module")
 def engagement(env: LocalEnvironment) -> dict[str, str]:
-    """An active engagement (a Consultant at 200.00 USD) with 3 h of approved November time posted."""
+    """An active engagement (a Consultant at 200.00 USD) with 14 h of approved November time posted."""
     opportunity_id = won_deal(env, "Billing Flow Corp rollout")
     request = pending_for(env, opportunity_id)
     assert decide(env, request["id"]).status_code == 200
@@ -41,7 +41,7 @@ def engagement(env: LocalEnvironment) -> dict[str, str]:
     [service] = [s for s in env.productive.services(project["id"]) if s["attributes"]["name"] == "Consultant"]
     person = env.productive.add_person("Grace", "Hopper", email="grace@northwind.example")
     env.quickbooks.add_employee("Grace Hopper", email="Grace@Northwind.example")
-    for day, minutes in (("2026-11-10", 120), ("2026-11-12", 60)):
+    for day, minutes in (("2026-11-10", 600), ("2026-11-12", 240)):
         entry = env.productive.add_time_entry(person, service["id"], day, minutes)
         env.productive.approve_time_entry(entry)
     env.settle()
@@ -62,16 +62,31 @@ def test_a_billing_run_posts_one_invoice_and_cash_reaches_the_psa_and_the_crm(
 ) -> None:
     services = bootstrap.services()
     project = SourceRef(system=SystemName.PRODUCTIVE, type="projects", id=engagement["project"])
-    # when November is billed (3 h at 200.00: under the approval threshold), twice
+    # when November is billed (14 h at 200.00: 2,800.00, over the 2,500.00 USD approval threshold)
     name, started = services.billing_runs.start(project, NOVEMBER)
     assert started
     env.settle()
+    # then it waits on the approval desk, nothing posted yet
+    assert invoices_of(env, engagement["customer"]) == []
+    request = pending_for(env, engagement["opportunity"])
+    assert request["id"] == name
+    assert request["budget"].startswith("2800.00")
+    assert decide(env, request["id"]).status_code == 200
+    env.settle()
+    # and asked for again, nothing new starts
     again, started_again = services.billing_runs.start(project, NOVEMBER)
     env.settle()
-    # then QuickBooks holds one invoice of 600.00 on the sub-customer, its time billed
+    # then QuickBooks holds one invoice of 2,800.00 on the sub-customer, its time billed
     assert not started_again and again == name
+    assert env.runtime is not None
+    sfn = env.runtime.clients.stepfunctions()
+    machine = next(m for m in sfn.list_state_machines()["stateMachines"] if "billing-run" in m["name"])
+    [execution] = sfn.list_executions(stateMachineArn=machine["stateMachineArn"])["executions"]
+    assert execution["status"] == "SUCCEEDED", sfn.get_execution_history(
+        executionArn=execution["executionArn"]
+    )
     [invoice] = invoices_of(env, engagement["customer"])
-    assert Decimal(str(invoice["TotalAmt"])) == Decimal("600.00")
+    assert Decimal(str(invoice["TotalAmt"])) == Decimal("2800.00")
     assert len(invoice["DocNumber"]) <= 21
     billed = [
         row
@@ -84,8 +99,8 @@ def test_a_billing_run_posts_one_invoice_and_cash_reaches_the_psa_and_the_crm(
     # and Productive mirrors it, Salesforce shows it open
     [mirror] = [i for i in env.productive.invoices() if i["attributes"]["number"] == invoice["DocNumber"]]
     deal = env.salesforce.opportunity(engagement["opportunity"])
-    assert Decimal(str(deal["Invoiced_To_Date__c"])) == Decimal("600.00")
-    assert Decimal(str(deal["Open_AR__c"])) == Decimal("600.00")
+    assert Decimal(str(deal["Invoiced_To_Date__c"])) == Decimal("2800.00")
+    assert Decimal(str(deal["Open_AR__c"])) == Decimal("2800.00")
 
     # when the customer pays 250.00 in QuickBooks (its webhook reaches the hub)
     connector = services.connector(SystemName.QUICKBOOKS)
@@ -105,7 +120,7 @@ def test_a_billing_run_posts_one_invoice_and_cash_reaches_the_psa_and_the_crm(
     # then Salesforce and Productive show it paid in part, to the cent
     deal = env.salesforce.opportunity(engagement["opportunity"])
     assert Decimal(str(deal["Paid_To_Date__c"])) == Decimal("250.00")
-    assert Decimal(str(deal["Open_AR__c"])) == Decimal("350.00")
+    assert Decimal(str(deal["Open_AR__c"])) == Decimal("2550.00")
     assert deal["Last_Payment_Date__c"] is not None
     [payment] = env.productive.payments(mirror["id"])
     assert Decimal(str(payment["attributes"]["amount"])) in (Decimal("250.00"), Decimal(25000))

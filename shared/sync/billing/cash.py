@@ -30,6 +30,7 @@ from shared.domain.billing_ports import (
 )
 from shared.domain.cash import InvoiceStanding, ParkedPayment, health_of
 from shared.domain.delivery_ports import PostingStore
+from shared.domain.errors import ConflictError
 from shared.domain.models import SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import Ledger, Metrics
@@ -42,6 +43,8 @@ OVERLAP = timedelta(minutes=2)
 # QuickBooks CDC answers at most 30 days back.
 # https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture
 MAX_LOOKBACK = timedelta(days=30)
+# Longer than a report takes (the PSA's copy: a handful of calls), shorter than a retry's wait.
+REPORT_LEASE = timedelta(seconds=90)
 
 
 def _checksum(standing: InvoiceStanding) -> str:
@@ -172,7 +175,23 @@ class CashFeedback:
         self.publish(record)
 
     def publish(self, record: InvoiceRecord) -> None:
-        """The PSA mirrors the invoice; the CRM shows the deal's and the customer's health."""
+        """The PSA mirrors the invoice; the CRM shows the deal's and the customer's health.
+
+        One reporter per invoice at a time (a lease in the ledger): the run's own report and a
+        notice about the new invoice arrive together, and two writers of the PSA's copy would each
+        create its lines. The one that finds the lease held fails transient and is retried (the
+        queue, the workflow's Retry); by then the copy is current and nothing is written twice.
+        """
+        lease = f"report#{record.system}#{record.id}"
+        now = self._clock()
+        if not self._store.hold(lease, now=now, until=now + REPORT_LEASE):
+            raise ConflictError(f"invoice {record.id} is being reported by another worker; retried")
+        try:
+            self._report(self._store.invoice(record.system, record.id) or record)
+        finally:
+            self._store.let_go(lease)
+
+    def _report(self, record: InvoiceRecord) -> None:
         checksum = _checksum(record.standing)
         mirror = self._mirror()
         if mirror is not None and record.mirrored_version != checksum:
