@@ -44,6 +44,12 @@ BUSINESS_METRICS = (
     "PostingsWritten",
     "ExceptionsOpened",
     "ExceptionsResolved",
+    # Billing runs and cash feedback (shared/sync/billing).
+    "InvoicesPosted",
+    "InvoiceRejections",
+    "PaymentsReceived",
+    "PaymentsParked",
+    "CashCollected",
 )
 # Gauges and durations: the statistic that answers "how is it going" for each.
 BUSINESS_GAUGES = (
@@ -51,6 +57,8 @@ BUSINESS_GAUGES = (
     ("ProjectSetupTurnaround", "p90"),
     ("ApprovalsPending", "Maximum"),
     ("ExceptionResolutionTime", "p90"),
+    ("BillingCycleTime", "p90"),
+    ("BillingCycleTimeFromApproval", "p90"),
 )
 
 
