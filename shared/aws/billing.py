@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
-from shared.aws.postings import MAX_BATCH_GET, _packed, _unpacked, batch_get
+from shared.aws.postings import MAX_BATCH_GET, _packed, _unpacked, batch_get, query_pages
 from shared.domain.billing_ports import InvoiceRecord
 from shared.domain.billing_runs import BillingRun
 from shared.domain.cash import ParkedPayment
@@ -264,13 +264,7 @@ class DynamoBilling:
         ]
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        kwargs["TableName"] = self._table
-        while True:
-            page = self._client.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_pages(self._client, self._table, **kwargs)
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Strongly consistent BatchGetItem per 100 keys (unprocessed keys asked again, with backoff)."""

@@ -468,17 +468,21 @@ class DynamoPostings:
     # --- DynamoDB calls ---------------------------------------------------------------------
 
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        """Every item a query matches, page by page (1 MB each)."""
-        kwargs["TableName"] = self._table
-        while True:
-            page = self._client.query(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_pages(self._client, self._table, **kwargs)
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return batch_get(self._client, self._table, keys)
+
+
+def query_pages(client: DynamoDBClient, table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item a query matches, page by page (1 MB each)."""
+    kwargs["TableName"] = table
+    while True:
+        page = client.query(**kwargs)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def batch_get(client: DynamoDBClient, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
