@@ -167,6 +167,33 @@ def main() -> int:
         if not engagement.active:
             say("  WARNING: the engagement did not end active in both systems")
 
+        from tests.benchmarks.billing import measure as measure_billing
+
+        billing = measure_billing(env)
+        say(f"\n== One billing run of {billing.lines} lines (approval included), then one payment ==")
+        say(f"  state transitions per run: {billing.transitions}")
+        for label, counted in (("invoice", billing.invoice), ("payment", billing.payment)):
+            say(
+                f"  per {label}: vendor calls "
+                + ", ".join(f"{k} {v}" for k, v in sorted(counted.vendor_calls.items()))
+                + f"; AWS calls {sum(counted.aws_calls.values())} ("
+                + ", ".join(f"{k} {v}" for k, v in sorted(counted.aws_calls.items()))
+                + "); invocations "
+                + ", ".join(f"{k} {v}" for k, v in sorted(counted.invocations.items()))
+            )
+        say(
+            f"  payment received in QuickBooks -> visible in Salesforce: {billing.payment.seconds:.2f}s (local)"
+        )
+        costs = billing.cost_per_10k_invoices()
+        say(
+            f"  modelled AWS cost per 10,000 invoices (one payment each): ${sum(costs.values()):.2f}"
+            + " ("
+            + ", ".join(f"{k} ${v:.2f}" for k, v in costs.items())
+            + ")"
+        )
+        if not billing.posted:
+            say("  WARNING: the billing run did not post its invoice")
+
         say("\n== Webhook ingest throughput on the local runtime (loopback HTTP, one client) ==")
         for label, value in ingest_throughput(env).items():
             say(f"  {label:<55} {value:8.1f}")
