@@ -182,7 +182,7 @@ def main() -> int:
                 + ", ".join(f"{k} {v}" for k, v in sorted(counted.invocations.items()))
             )
         say(
-            f"  payment received in QuickBooks -> visible in Salesforce: {billing.payment.seconds:.2f}s (local)"
+            f"  payment in QuickBooks -> visible in Salesforce: {billing.payment.seconds:.2f}s (local)"
         )
         costs = billing.cost_per_10k_invoices()
         say(
