@@ -181,9 +181,7 @@ def main() -> int:
                 + "); invocations "
                 + ", ".join(f"{k} {v}" for k, v in sorted(counted.invocations.items()))
             )
-        say(
-            f"  payment in QuickBooks -> visible in Salesforce: {billing.payment.seconds:.2f}s (local)"
-        )
+        say(f"  payment in QuickBooks -> visible in Salesforce: {billing.payment.seconds:.2f}s (local)")
         costs = billing.cost_per_10k_invoices()
         say(
             f"  modelled AWS cost per 10,000 invoices (one payment each): ${sum(costs.values()):.2f}"
