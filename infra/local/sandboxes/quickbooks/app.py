@@ -288,6 +288,11 @@ class QuickBooksSandbox(BillingControls):
         with self._lock:
             return copy.deepcopy(self.company.table("TimeActivity")[activity_id])
 
+    def close_books(self, through: str | None) -> None:
+        """The bookkeeper closes the books through a date (YYYY-MM-DD), or opens them again (None)."""
+        with self._lock:
+            self.company.book_close_date = through
+
     def set_item_active(self, item_id: str, active: bool) -> None:
         """The bookkeeper makes a product/service inactive (Sales > Products and services) or active again."""
         with self._lock:

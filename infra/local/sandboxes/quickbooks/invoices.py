@@ -11,7 +11,13 @@ from typing import Any
 
 from infra.local.sandboxes.quickbooks import billing
 from infra.local.sandboxes.quickbooks.company import COMPANY_TZ, Company
-from infra.local.sandboxes.quickbooks.faults import fault, invalid_property, not_found, required_missing
+from infra.local.sandboxes.quickbooks.faults import (
+    business_rule,
+    fault,
+    invalid_property,
+    not_found,
+    required_missing,
+)
 
 # "DocNumber ... max 21 characters" (the Invoice reference); `AUTO_GENERATE` is not served here.
 MAX_DOC_NUMBER = 21
@@ -117,6 +123,20 @@ def _lines(company: Company, lines: Any) -> tuple[list[dict[str, Any]], Decimal]
     return priced, total
 
 
+# What QBO answers for a transaction dated in a closed period, as integrators quote it (LeanLaw,
+# Synder, AutoEntry support pages); the code 6000 and its ValidationFault type are UNCONFIRMED.
+CLOSED_PERIOD = (
+    "The account period has closed and the account books cannot be updated through the QBO Services API."
+    " Please use the QBO website to make these changes."
+)
+
+
+def check_open_period(company: Company, txn_date: str) -> None:
+    """A transaction dated on or before the books' closing date is refused (Close the books is on)."""
+    if company.book_close_date is not None and txn_date[:10] <= company.book_close_date:
+        raise business_rule(CLOSED_PERIOD, "TxnDate")
+
+
 def check_invoice(company: Company, fields: dict[str, Any], own_id: str | None) -> dict[str, Any]:
     """The stored Invoice for these fields: references resolved, lines priced, totals computed."""
     if not fields.get("CustomerRef"):
@@ -126,6 +146,7 @@ def check_invoice(company: Company, fields: dict[str, Any], own_id: str | None) 
     check_length(fields, "DocNumber", MAX_DOC_NUMBER)
     lines, total = _lines(company, fields.get("Line"))
     txn_date = fields.get("TxnDate") or company.now().astimezone(COMPANY_TZ).date().isoformat()
+    check_open_period(company, str(txn_date))
     due = fields.get("DueDate")
     if not due:
         term = company.visible("Term", str((fields.get("SalesTermRef") or {}).get("value", "")))
