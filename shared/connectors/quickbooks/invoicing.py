@@ -3,6 +3,7 @@ payments and credit memos that settle them, read back as QuickBooks holds them."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,8 @@ from shared.domain.cash import InvoiceStanding, IssuedCredit, ReceivedPayment
 from shared.domain.errors import NotFoundError, PermanentError, TransientError
 from shared.domain.models import utcnow
 
+# How a fault's code shows in the hub error's message (FaultItem's text: "[6000] ...").
+FAULT_CODE = re.compile(r"\[(\w+)\]")
 # CDC entity names -> the hub's billing entities.
 BILLING_ENTITIES = {"Invoice": "invoice", "Payment": "payment", "CreditMemo": "credit_memo"}
 
@@ -67,7 +70,9 @@ class QuickBooksInvoicing:
             codes = ", ".join(sorted({item.code for item in refused.faults}))
             raise InvoiceRefused(str(refused), code=codes or None) from refused
         except PermanentError as refused:
-            raise InvoiceRefused(str(refused)) from refused
+            # ValidationFailed / NotFoundError (2500, 610, 6000, ...) name their codes as "[code]".
+            codes = ", ".join(sorted(set(FAULT_CODE.findall(str(refused)))))
+            raise InvoiceRefused(str(refused), code=codes or None) from refused
         row = payload.get("Invoice")
         if not isinstance(row, dict):
             raise TransientError(f"quickbooks: create invoice {invoice.number}: no Invoice in the answer")

@@ -9,7 +9,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from infra.local.sandboxes.quickbooks import billing
+from infra.local.sandboxes.quickbooks import billing, books
 from infra.local.sandboxes.quickbooks.company import COMPANY_TZ, Company
 from infra.local.sandboxes.quickbooks.faults import fault, invalid_property, not_found, required_missing
 
@@ -75,11 +75,11 @@ def reference(company: Company, entity: str, ref: Any, element: str) -> dict[str
     return found
 
 
-def _lines(company: Company, lines: Any) -> tuple[list[dict[str, Any]], Decimal]:
+def _lines(company: Company, lines: Any) -> tuple[list[dict[str, Any]], Decimal, Decimal]:
     if not isinstance(lines, list) or not lines:
         raise required_missing("Required parameter Line is missing in the request", "Line")
     priced: list[dict[str, Any]] = []
-    total = Decimal(0)
+    total = tax = Decimal(0)
     for number, line in enumerate(lines, start=1):
         if not isinstance(line, dict) or line.get("DetailType") not in _LINE_TYPES:
             kind = line.get("DetailType") if isinstance(line, dict) else line
@@ -110,11 +110,12 @@ def _lines(company: Company, lines: Any) -> tuple[list[dict[str, Any]], Decimal]
                     )
             kept.update(Amount=json_number(amount), SalesItemLineDetail=detail)
             total += amount
+            tax += books.line_tax(company, line, amount)
         priced.append({"Id": str(number), "LineNum": number, **kept})
     priced.append(
         {"Amount": json_number(total), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
     )
-    return priced, total
+    return priced, total, tax
 
 
 def check_invoice(company: Company, fields: dict[str, Any], own_id: str | None) -> dict[str, Any]:
@@ -124,8 +125,9 @@ def check_invoice(company: Company, fields: dict[str, Any], own_id: str | None) 
     customer = reference(company, "Customer", fields["CustomerRef"], "CustomerRef")
     billing.check_time_links(company, fields, customer["Id"], own_id)
     check_length(fields, "DocNumber", MAX_DOC_NUMBER)
-    lines, total = _lines(company, fields.get("Line"))
+    lines, total, tax = _lines(company, fields.get("Line"))
     txn_date = fields.get("TxnDate") or company.now().astimezone(COMPANY_TZ).date().isoformat()
+    books.check_open_period(company, str(txn_date))
     due = fields.get("DueDate")
     if not due:
         term = company.visible("Term", str((fields.get("SalesTermRef") or {}).get("value", "")))
@@ -141,9 +143,9 @@ def check_invoice(company: Company, fields: dict[str, Any], own_id: str | None) 
         "TxnDate": txn_date,
         "DueDate": due,
         "Line": lines,
-        "TotalAmt": json_number(total),
-        "Balance": json_number(total),
-        "TxnTaxDetail": {"TotalTax": 0},
+        "TotalAmt": json_number(total + tax),
+        "Balance": json_number(total + tax),
+        "TxnTaxDetail": {"TotalTax": json_number(tax)},
     }
 
 
