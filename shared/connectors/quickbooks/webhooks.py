@@ -208,8 +208,7 @@ def _parse_cloudevents(document: list[Any]) -> list[ChangeNotice]:
 
 
 def parse_notices(body: bytes) -> list[ChangeNotice]:
-    """The Customer, Invoice, Payment and CreditMemo notices in a webhook body (legacy or CloudEvents);
-    `MalformedNotice` if unreadable."""
+    """Customer, Invoice, Payment and CreditMemo notices (legacy or CloudEvents body), or MalformedNotice."""
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
