@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -172,9 +173,15 @@ class LocalEnvironment:
         for row in tables.service_items:
             if row.target_system == "quickbooks" and first("item", row.target):
                 self.quickbooks.add_item(row.source, item_id=row.target)
-        for row in tables.service_tax_codes:
-            if row.target_system == "quickbooks" and first("tax", row.target):
-                self.quickbooks.add_tax_code(row.target, taxable=row.target != "NON", tax_code_id=row.target)
+        # The rate QuickBooks computes TotalTax with: the landscape's `[billing]` rate of the code.
+        rates = {rate.code: rate.rate for rate in self.landscape.billing.tax_rates}
+        codes = [row.target for row in tables.service_tax_codes if row.target_system == "quickbooks"]
+        codes += list(self.landscape.billing.fixed_tax_code.values())
+        for code in codes:
+            if first("tax", code):
+                self.quickbooks.add_tax_code(
+                    code, taxable=code != "NON", tax_code_id=code, rate=rates.get(code, Decimal(0))
+                )
         for row in tables.expense_accounts:
             if row.target_system == "quickbooks" and first("account", row.target):
                 self.quickbooks.add_account(

@@ -73,6 +73,7 @@ BATCH_LIMITS = (RateLimit(40, 60.0),)
 # Fault codes the hub reacts to, from Intuit's error list and its "top errors" article.
 # https://developer.intuit.com/hub/blog/2017/06/08/top-quickbooks-online-api-errors-and-how-to-handle-them
 STALE_OBJECT = "5010"
+CLOSED_PERIOD = "Account Period Closed"
 DUPLICATE_NAME = "6240"
 OBJECT_NOT_FOUND = "610"
 
@@ -115,6 +116,10 @@ def fault_error(faults: list[FaultItem], context: str) -> Exception:
     """The hub error for a list of QBO faults (the first decisive code wins)."""
     summary = f"quickbooks: {context}: " + "; ".join(str(item) for item in faults)
     codes = {item.code.lstrip("0") for item in faults}
+    if any(item.code == STALE_OBJECT and CLOSED_PERIOD in item.message for item in faults):
+        # 5010 is also "Account Period Closed" (a date on or before the books' closing date), which
+        # no retry fixes: https://github.com/routablehq/python-quickbooks/issues/208
+        return QuickBooksFaultError(summary, faults)
     if STALE_OBJECT in codes:
         return StaleObjectError(summary)
     if DUPLICATE_NAME in codes:

@@ -61,6 +61,10 @@ def invoice_body(invoice: Invoice) -> dict[str, Any]:
         "Line": [_line(line) for line in invoice.lines],
         "PrivateNote": f"close2cash billing run {invoice.source.id}"[:MAX_PRIVATE_NOTE],
     }
+    time = dict.fromkeys(link["TxnId"] for line in body["Line"] for link in line.get("LinkedTxn", []))
+    if time:
+        # The header names the billed time as well as its line (VENDORS.md, "Invoice LinkedTxn").
+        body["LinkedTxn"] = [{"TxnId": txn, "TxnType": "TimeActivity"} for txn in time]
     if invoice.memo:
         body["CustomerMemo"] = {"value": invoice.memo[:MAX_CUSTOMER_MEMO]}
     dimensions = invoice.lines[0].dimensions

@@ -24,7 +24,8 @@ from shared.domain.cash import InvoiceStanding, IssuedCredit, ReceivedPayment
 from shared.domain.errors import NotFoundError, PermanentError, TransientError
 from shared.domain.models import utcnow
 
-FAULT_CODE = re.compile(r"\[(\d+)\]")
+# How a fault's code shows in the hub error's message (FaultItem's text: "[6000] ...").
+FAULT_CODE = re.compile(r"\[(\w+)\]")
 # CDC entity names -> the hub's billing entities.
 BILLING_ENTITIES = {"Invoice": "invoice", "Payment": "payment", "CreditMemo": "credit_memo"}
 
@@ -69,7 +70,7 @@ class QuickBooksInvoicing:
             codes = ", ".join(sorted({item.code for item in refused.faults}))
             raise InvoiceRefused(str(refused), code=codes or None) from refused
         except PermanentError as refused:
-            # ValidationFailed / NotFoundError carry the Fault's summary: "[6000] ...; [610] ...".
+            # ValidationFailed / NotFoundError (2500, 610, 6000, ...) name their codes as "[code]".
             codes = ", ".join(sorted(set(FAULT_CODE.findall(str(refused)))))
             raise InvoiceRefused(str(refused), code=codes or None) from refused
         row = payload.get("Invoice")

@@ -379,9 +379,10 @@ def test_a_merge_and_a_void_are_sent_as_intuit_documents_them(
         assert document[0]["datacontenttype"] == "application/json"
         assert document[0]["data"] == {"deletedid": merged}
         assert "data" not in document[1]  # events without a data object carry none
-    # and the hub reads it as a merge (the void is of an entity it does not sync)
-    (notice,) = parse_notices(seen[-1])
+    # and the hub reads a merge and a void (invoices are billing notices now)
+    notice, void = parse_notices(seen[-1])
     assert (notice.operation, notice.record_id, notice.merged_away_id) == (Operation.MERGED, survivor, merged)
+    assert (void.operation, void.record_id) == (Operation.VOIDED, "130")
     # and the merged-away customer is gone
     response = api.get(f"{BASE}/customer/{merged}", params={"minorversion": "75"})
     assert response.status_code == 400 and "610" in response.text

@@ -8,13 +8,14 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
 from werkzeug.wrappers import Request, Response
 
 from infra.local.sandboxes.kit import FaultSwitch, InFlight, RateWindows, Subscriber, Window
-from infra.local.sandboxes.quickbooks import accounts, batch, customers, lists, time_activities
+from infra.local.sandboxes.quickbooks import accounts, batch, books, customers, lists, time_activities
 from infra.local.sandboxes.quickbooks.billing import BillingControls
 from infra.local.sandboxes.quickbooks.cdc import change_data_capture
 from infra.local.sandboxes.quickbooks.company import Company
@@ -270,13 +271,40 @@ class QuickBooksSandbox(BillingControls):
         raise KeyError(name)
 
     def add_tax_code(
-        self, name: str, *, taxable: bool = True, active: bool = True, tax_code_id: str | None = None
+        self,
+        name: str,
+        *,
+        taxable: bool = True,
+        active: bool = True,
+        tax_code_id: str | None = None,
+        rate: Decimal | str | None = None,
     ) -> str:
-        """A sales tax code (the API reads them only; QBO creates them through TaxService); returns its Id."""
+        """A sales tax code (the API reads them only; QBO creates them through TaxService) with its
+        rate in percent (0 when not given); returns its Id."""
         with self._lock:
-            return accounts.add_tax_code(
+            record_id = accounts.add_tax_code(
                 self.company, name, taxable=taxable, active=active, record_id=tax_code_id
             )
+            books.books_of(self.company).tax_rates[record_id] = Decimal(str(rate or 0))
+            return record_id
+
+    def close_books(self, closing_date: str | None) -> None:
+        """The bookkeeper closes the books through `closing_date` (ISO; None reopens them)."""
+        with self._lock:
+            books.books_of(self.company).book_close_date = closing_date
+
+    def require_tax_per_line(self, required: bool = True) -> None:
+        """The company tracks VAT / GST per line (a non-US realm): a sales line needs a TaxCodeRef."""
+        with self._lock:
+            books.books_of(self.company).tax_per_line = required
+
+    def send_invoice(self, invoice_id: str) -> None:
+        """The bookkeeper emails the invoice to the customer: EmailStatus EmailSent, an Emailed notice."""
+        with self._lock:
+            stored = self.company.table("Invoice")[invoice_id]
+            stored["EmailStatus"] = "EmailSent"
+            self.company.bump(stored)
+            self.company.changed("Invoice", invoice_id, "Emailed")
 
     def purchase(self, purchase_id: str) -> dict[str, Any]:
         """A copy of the stored Purchase (KeyError when absent)."""
@@ -287,11 +315,6 @@ class QuickBooksSandbox(BillingControls):
         """A copy of the stored TimeActivity (KeyError when absent)."""
         with self._lock:
             return copy.deepcopy(self.company.table("TimeActivity")[activity_id])
-
-    def close_books(self, through: str | None) -> None:
-        """The bookkeeper closes the books through a date (YYYY-MM-DD), or opens them again (None)."""
-        with self._lock:
-            self.company.book_close_date = through
 
     def set_item_active(self, item_id: str, active: bool) -> None:
         """The bookkeeper makes a product/service inactive (Sales > Products and services) or active again."""

@@ -38,8 +38,6 @@ class Company:
     def __init__(self, clock: Callable[[], datetime], home_currency: str, on_change: ChangeListener) -> None:
         self._clock = clock
         self.home_currency = home_currency
-        # Settings > Advanced > Accounting > Close the books: transactions dated on or before it are refused.
-        self.book_close_date: str | None = None
         self._on_change = on_change
         self.tables: dict[str, dict[str, dict[str, Any]]] = {}
         self._next: dict[str, int] = {}

@@ -18,7 +18,14 @@ from typing import Literal
 from infra.local.sandboxes.kit import Notice, Outbox, Subscriber, deliver, delivered
 
 WebhookFormat = Literal["legacy", "cloudevents"]
-_VERBS = {"Create": "created", "Update": "updated", "Delete": "deleted", "Merge": "merged", "Void": "voided"}
+_VERBS = {
+    "Create": "created",
+    "Update": "updated",
+    "Delete": "deleted",
+    "Merge": "merged",
+    "Void": "voided",
+    "Emailed": "emailed",  # an invoice sent to the customer (UNCONFIRMED CloudEvents spelling)
+}
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from infra.local.sandboxes.quickbooks import books
 from infra.local.sandboxes.quickbooks.company import COMPANY_TZ, Company
 from infra.local.sandboxes.quickbooks.faults import business_rule, invalid_property, required_missing
 from infra.local.sandboxes.quickbooks.invoices import json_number, money, reference
@@ -87,9 +88,11 @@ def check_payment(company: Company, fields: dict[str, Any], own_id: str | None) 
     if charges - credits > total:
         # UNCONFIRMED: applying more than the payment's TotalAmt; Intuit documents no code.
         raise business_rule(f"The lines apply {charges - credits}, more than TotalAmt {total}", "TotalAmt")
+    txn_date = str(fields.get("TxnDate") or company.now().astimezone(COMPANY_TZ).date().isoformat())
+    books.check_open_period(company, txn_date)
     return {
-        "TxnDate": company.now().astimezone(COMPANY_TZ).date().isoformat(),
         **fields,
+        "TxnDate": txn_date,
         "CustomerRef": {"value": customer["Id"], "name": customer["DisplayName"]},
         "CurrencyRef": customer["CurrencyRef"],
         "TotalAmt": json_number(total),
