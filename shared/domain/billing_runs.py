@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -31,7 +33,7 @@ from shared.domain.dimensions import FinancialDimensions
 from shared.domain.engagements import BillingModel
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import CanonicalModel, SourceRef, SystemName, UtcDateTime
-from shared.domain.money import CURRENCIES, ROUNDING, Money, sum_money
+from shared.domain.money import CURRENCIES, ROUNDING, Money
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 # QuickBooks' DocNumber is at most 21 characters; every ledger we post to allows at least that.
@@ -320,8 +322,8 @@ def compose(
     period: BillingPeriod,
     *,
     works: list[BillableWork],
-    completed: list[CompletedMilestone] = (),  # type: ignore[assignment]
-    billed_milestones: set[str] = frozenset(),  # type: ignore[assignment]
+    completed: Sequence[CompletedMilestone] = (),
+    billed_milestones: AbstractSet[str] = frozenset(),
     carried_minutes: int = 0,
     issued_on: date,
     run_id: str,
@@ -397,8 +399,3 @@ class BillingRun(CanonicalModel):
 def run_id(engagement: SourceRef, period: BillingPeriod) -> str:
     """A run's id: one per engagement and period, so a repeated run finds the first."""
     return f"{engagement.system}-{engagement.id}-{period.month.replace('-', '')}"
-
-
-def billed_amount(lines: list[InvoiceLine], currency: str) -> Money:
-    """The sum of the lines' rounded totals (what the invoice comes to)."""
-    return sum_money((line.total for line in lines), currency)

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from shared.domain.models import CanonicalModel, SourceRef, SystemName, UtcDateTime
+from shared.domain.models import CanonicalModel, SystemName, UtcDateTime
 from shared.domain.money import Money, sum_money
 
 
@@ -156,14 +156,6 @@ def health_of(standings: Iterable[InvoiceStanding], currency: str, today: date) 
         invoices=len(kept),
         as_of=today,
     )
-
-
-class InvoiceMirrorLine(CanonicalModel):
-    """An invoice line as the PSA mirror needs it: the PSA entry it bills (if any) and its amount."""
-
-    description: str
-    amount: Money
-    work: SourceRef | None = None
 
 
 class ParkedPayment(CanonicalModel):

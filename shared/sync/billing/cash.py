@@ -32,6 +32,7 @@ from shared.domain.cash import InvoiceStanding, ParkedPayment, health_of
 from shared.domain.delivery_ports import PostingStore
 from shared.domain.errors import ConflictError
 from shared.domain.models import SystemName, utcnow
+from shared.domain.money import Money
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import Ledger, Metrics
 
@@ -145,7 +146,7 @@ class CashFeedback:
         if standing is None:
             # Deleted in the ledger: nothing is owed on it any more.
             standing = record.standing.model_copy(
-                update={"voided": True, "balance": record.standing.total - record.standing.total}
+                update={"voided": True, "balance": Money.zero(record.standing.total.currency)}
             )
         before = record.standing
         changed = _checksum(standing) != _checksum(before)
@@ -153,8 +154,10 @@ class CashFeedback:
         if changed and not self._store.save_invoice(updated):
             # A later standing was stored meanwhile by another worker: it pushes, not this one.
             return True
-        for payment in {a.id for a in standing.applied if not a.credit}:
-            self._store.remember_payment(system, payment, [invoice_id])
+        if changed:
+            # Which invoices each payment applied to, for a delete that can no longer say it.
+            for payment in {a.id for a in standing.applied if not a.credit}:
+                self._store.remember_payment(system, payment, [invoice_id])
         collected = standing.paid - before.paid
         if collected.amount != 0:
             self._metrics.count("CashCollected", float(collected.amount), unit="None")
@@ -198,8 +201,6 @@ class CashFeedback:
             mirrored = mirror.mirror_invoice(record.engagement.id, record.invoice, record.standing)
             record = record.model_copy(update={"mirrored": mirrored, "mirrored_version": checksum})
             self._store.save_invoice(record)
-        for parked in self._store.parked_payments(record.system, record.id):
-            self._store.unpark_payment(parked)
         health = self._health()
         if health is None or record.opportunity is None or record.account is None:
             return

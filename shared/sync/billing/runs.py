@@ -20,12 +20,13 @@ the next period's run cannot bill them again, and a later edit in the PSA become
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from pydantic import Field
 
+from shared.domain.billing import InvoiceLine
 from shared.domain.billing_ports import (
     BillingStore,
     InvoiceRecord,
@@ -60,9 +61,9 @@ from shared.domain.ports import (
 from shared.domain.postings import PostedRecord, PostingState, WorkKind
 from shared.governance.landscape import Landscape
 from shared.governance.routing import Routing
+from shared.sync.delivery.batches import STALE_CLAIM
 from shared.sync.exceptions import open_exception, resolve_exception
 
-STALE_CLAIM = timedelta(minutes=3)  # as the delivery batches: a claim older than this is dead
 CALENDAR_CURSOR = "billing-calendar"
 BILLED_STATES = frozenset({PostingState.POSTED, PostingState.CORRECTED})
 
@@ -412,7 +413,7 @@ class BillingRuns:
                 updated_at=now,
             )
         )
-        self._mark_billed(booked, invoice.lines, standing.id)
+        self._mark_billed(invoice.lines, standing.id)
         resolve_exception(self._ledger, self._metrics, f"billing:{run.id}", resolution="posted", at=now)
         self._metrics.count("InvoicesPosted", dimensions={"system": system.value})
         period_end = datetime.combine(run.period.last_day, datetime.max.time(), tzinfo=now.tzinfo)
@@ -425,7 +426,7 @@ class BillingRuns:
             )
         return state.model_copy(update={"status": "posted"})
 
-    def _mark_billed(self, booked: BookedEngagement, lines: Any, invoice_id: str) -> None:
+    def _mark_billed(self, lines: Sequence[InvoiceLine], invoice_id: str) -> None:
         """The works the invoice bills are billed: the next run skips them, a later edit is an exception."""
         keys = [line.origin for line in lines if line.origin and line.origin.count(":") == 2]
         records: dict[str, WorkRecord] = self._postings.works(keys)
