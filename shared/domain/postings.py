@@ -133,6 +133,9 @@ class Posting(CanonicalModel):
     rate: Money | None = None
     amount: Money
     item: str | None = Field(default=None, description="time: the service item")
+    service: str | None = Field(
+        default=None, description="the PSA's service: the role, or the expense category (what invoices name)"
+    )
     expense_account: str | None = None
     payment_account: str | None = None
     accounting_class: str | None = None
@@ -158,7 +161,9 @@ class Posting(CanonicalModel):
 
     def checksum(self) -> str:
         """What was posted, independent of the PSA version: an edit that changes nothing posts nothing."""
-        content = self.model_dump(mode="json", exclude={"work"})
+        # The service is what the hub calls the work, not something accounting holds: naming it (or
+        # ledgers written before it was kept) changes nothing posted.
+        content = self.model_dump(mode="json", exclude={"work", "service"})
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:32]
 
 

@@ -266,6 +266,8 @@ def test_retainer_bills_the_fee_and_hours_over_the_allowance_with_rollover() -> 
     assert november.invoice is not None
     # then the fee plus one hour over at the Consultant rate
     assert [str(line.net.amount) for line in november.invoice.lines] == ["2000.00", "180.00"]
+    # the overage line names the role the hours were worked in, as the customer knows it
+    assert november.invoice.lines[1].description.startswith("Hours over the retainer: Consultant, 2026-11-05")
 
 
 def test_an_invoice_over_the_threshold_waits_for_approval_and_a_rejection_posts_nothing() -> None:

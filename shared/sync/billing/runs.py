@@ -309,7 +309,7 @@ class BillingRuns:
                     key=record.key,
                     kind=LineKind.TIME if record.kind is WorkKind.TIME else LineKind.EXPENSE,
                     work=record.source,
-                    role=posted.item or record.kind.value,
+                    role=posted.service or posted.item or record.kind.value,
                     worked_on=record.worked_on,
                     minutes=posted.minutes,
                     amount=posted.amount,

@@ -63,6 +63,7 @@ def build_posting(
         # the engagement's location when it has one, else its department.
         "department": dimensions.get("location") or dimensions.get("department"),
         "tax_code": mapped("service_tax_codes", work.service_name),
+        "service": work.service_name,
     }
     description = describe(work, reference_to(work.source))
     if work.kind is WorkKind.TIME:
