@@ -102,27 +102,38 @@ def trace_vendor_calls() -> None:
 
 
 class PowertoolsMetrics:
-    """`Metrics` port on Powertools EMF; also keeps a running tally the local runtime can read."""
+    """`Metrics` port on Powertools EMF; also keeps a running tally (and each metric's latest value)
+    the local runtime can read."""
 
     def __init__(self, sink: Metrics = metrics) -> None:
         self._sink = sink
         self.totals: Counter[str] = Counter()
+        self.latest: dict[str, float] = {}
 
     def count(
-        self, name: str, value: float = 1, unit: str = "Count", dimensions: Mapping[str, str] | None = None
+        self,
+        name: str,
+        value: float = 1,
+        unit: str = "Count",
+        dimensions: Mapping[str, str] | None = None,
+        properties: Mapping[str, str] | None = None,
     ) -> None:
-        key = name if not dimensions else f"{name}[{','.join(f'{k}={v}' for k, v in dimensions.items())}]"
+        labels = {**(dimensions or {}), **(properties or {})}
+        key = name if not labels else f"{name}[{','.join(f'{k}={v}' for k, v in labels.items())}]"
         self.totals[key] += value  # type: ignore[assignment]  # Counter of floats
+        self.latest[key] = value
         metric_unit = MetricUnit(unit)
-        if dimensions:
-            # A dimensioned metric gets its own EMF blob so it does not share the handler's dimensions.
+        if dimensions or properties:
+            # Its own EMF blob: a dimensioned metric does not share the handler's dimensions, and
+            # properties (EMF metadata: in the log record, searchable, not a metric) stay with this value.
             with single_metric(
                 name=name,
                 unit=metric_unit,
                 value=value,
                 namespace=NAMESPACE,
-                default_dimensions=dict(dimensions),
-            ):
-                pass
+                default_dimensions=dict(dimensions) if dimensions else None,
+            ) as metric:
+                for key_name, text in (properties or {}).items():
+                    metric.add_metadata(key=key_name, value=text)
             return
         self._sink.add_metric(name=name, unit=metric_unit, value=value)

@@ -36,12 +36,20 @@ class HandClock:
 class FakeMetrics:
     def __init__(self) -> None:
         self.totals: Counter[str] = Counter()
+        self.latest: dict[str, float] = {}
 
     def count(
-        self, name: str, value: float = 1, unit: str = "Count", dimensions: Mapping[str, str] | None = None
+        self,
+        name: str,
+        value: float = 1,
+        unit: str = "Count",
+        dimensions: Mapping[str, str] | None = None,
+        properties: Mapping[str, str] | None = None,
     ) -> None:
-        key = name if not dimensions else f"{name}[{','.join(f'{k}={v}' for k, v in dimensions.items())}]"
+        labels = {**(dimensions or {}), **(properties or {})}
+        key = name if not labels else f"{name}[{','.join(f'{k}={v}' for k, v in labels.items())}]"
         self.totals[key] += int(value)
+        self.latest[key] = value
 
 
 class InMemoryLedger:

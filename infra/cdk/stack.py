@@ -77,6 +77,7 @@ class Close2CashStack(cdk.Stack):
             },
             functions=self.functions.functions,
             state_machines=self.workflows.state_machines,
+            log_groups=self.functions.log_groups,
             api=self.api.rest_api,
         )
 

@@ -60,6 +60,8 @@ class CashChapter:
     systems: dict[str, Ledger3] = field(default_factory=dict)
     listing: list[str] = field(default_factory=list)
     latency: float | None = None  # payment received in QuickBooks -> visible in Salesforce (s)
+    dso: list[tuple[str, float]] = field(default_factory=list)  # the customer's DSO after each step
+    metrics: dict[str, str] = field(default_factory=dict)  # the billing metrics, as emitted
 
     @property
     def equal_to_the_cent(self) -> bool:
@@ -69,6 +71,32 @@ class CashChapter:
         money = {(v.invoiced, v.credited, v.paid, v.open) for v in views}
         minutes = {(v.approved_minutes, v.billed_minutes) for v in views if v.approved_minutes is not None}
         return len(money) == 1 and len(minutes) == 1
+
+
+def _dso(chapter: CashChapter, after: str) -> None:
+    """The customer's days sales outstanding as the hub last emitted it (the dashboard's value)."""
+    latest = bootstrap.services().metrics.latest
+    values = [v for k, v in latest.items() if k.startswith("DaysSalesOutstanding[")]
+    if values:
+        chapter.dso.append((after, values[-1]))
+
+
+def _billing_metrics() -> dict[str, str]:
+    """The chapter's billing metrics, as the handlers emitted them (EMF; the dashboard's figures)."""
+    totals = bootstrap.services().metrics.totals
+
+    def summed(name: str) -> float:
+        return sum(v for k, v in totals.items() if k == name or k.startswith(f"{name}["))
+
+    posted = summed("InvoicesPosted") or 1
+    return {
+        "BillingCycleTime": f"{summed('BillingCycleTime') / posted / 86400:.1f} days (period end → posted)",
+        "BillingCycleTimeFromApproval": (
+            f"{summed('BillingCycleTimeFromApproval') / posted / 3600:.1f} h (last entry approved → posted)"
+        ),
+        "InvoiceRejections": f"{summed('InvoiceRejections'):.0f}",
+        "CashCollected": f"{Decimal(str(summed('CashCollected'))).quantize(CENT)} {CURRENCY}",
+    }
 
 
 def _qbo(env: LocalEnvironment, entity: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +142,7 @@ def run(
     customer = invoice.customer.id
     _, started = services.billing_runs.start(project, PERIOD)
     console.print(f"  the same run asked for again: {'started (WRONG)' if started else 'nothing new'}")
+    _dso(chapter, "posted")
 
     disputed = next(
         (line for line in invoice.lines if "Follow-up call" in line.description), invoice.lines[0]
@@ -150,6 +179,7 @@ def run(
         )
         env.settle()
     console.print(f"  credit memo {memo['Id']} of {chapter.disputed} {CURRENCY} applied with a zero payment")
+    _dso(chapter, "credit memo")
     rest = invoice.total.amount - chapter.disputed - FIRST_PAYMENT
     for amount in (FIRST_PAYMENT, rest):
         with console.status(f"The customer pays {amount} {CURRENCY} in QuickBooks"):
@@ -168,7 +198,9 @@ def run(
             env.settle()
             chapter.latency = time.monotonic() - started_at
         console.print(f"  payment of {amount} {CURRENCY} received; Productive and Salesforce told")
+        _dso(chapter, f"paid {amount}")
     tally(env, chapter, time_chapter, opportunity_id=opportunity_id)
+    chapter.metrics = _billing_metrics()
     store = services.billing_store
     runs = store.runs(project)
     chapter.listing = run_lines(
@@ -266,6 +298,16 @@ def print_chapter(console: Console, chapter: CashChapter) -> None:
     if chapter.latency is not None:
         console.print(
             f"payment received in QuickBooks → visible in Salesforce: {chapter.latency:.2f}s (local runtime)"
+        )
+    if chapter.metrics:
+        console.print(
+            "billing metrics (dashboard): "
+            + " · ".join(f"{name} {value}" for name, value in chapter.metrics.items())
+        )
+    if chapter.dso:
+        console.print(
+            "days sales outstanding of the customer (open AR / 90 days' invoicing x 90): "
+            + " → ".join(f"{value:.1f} ({after})" for after, value in chapter.dso)
         )
 
 

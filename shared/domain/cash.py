@@ -5,12 +5,18 @@ The ledger's own figures are the truth. An invoice's `balance` as the accounting
 after every notice (and every change-data sweep) decides what is open; payments and credit memos
 are hints that say when to read it again and who paid. Settled = total - balance; of that, what the
 credit memos applied to the invoice account for is `credited`, the rest is `paid`.
+
+Days sales outstanding (DSO), per customer, is the textbook ratio over a trailing window: open AR
+today / invoiced in the last `DSO_WINDOW_DAYS` days x those days. A customer with AR open but nothing
+invoiced in the window has no such ratio; its DSO is then the age of its open AR (days since issue,
+weighted by balance), which is at least the window: the debt is older than every recent sale.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import Field
@@ -126,6 +132,32 @@ class IssuedCredit(CanonicalModel):
     )
 
 
+# The trailing window DSO is measured over: a quarter, as finance teams usually report it.
+DSO_WINDOW_DAYS = 90
+DSO_PLACES = Decimal("0.1")
+
+
+def days_sales_outstanding(
+    standings: Sequence[InvoiceStanding], currency: str, today: date, *, window_days: int = DSO_WINDOW_DAYS
+) -> Decimal | None:
+    """DSO of the invoices in `standings` (one customer's) in `currency`, in days to one decimal;
+    None when nothing was ever invoiced, 0.0 when nothing is open."""
+    kept = [s for s in standings if not s.voided and s.total.currency == currency and s.issued_on <= today]
+    if not kept:
+        return None
+    open_ar = sum((s.balance.amount for s in kept if s.balance.amount > 0), Decimal(0))
+    if open_ar == 0:
+        return Decimal("0.0")
+    start = today - timedelta(days=window_days)
+    sales = sum((s.total.amount for s in kept if s.issued_on > start), Decimal(0))
+    if sales > 0:
+        return (open_ar / sales * window_days).quantize(DSO_PLACES)
+    aged = sum(
+        (s.balance.amount * (today - s.issued_on).days for s in kept if s.balance.amount > 0), Decimal(0)
+    )
+    return (aged / open_ar).quantize(DSO_PLACES)
+
+
 class CommercialHealth(CanonicalModel):
     """What an account team sees of a deal or a customer: invoiced, paid, open and overdue."""
 
@@ -136,13 +168,17 @@ class CommercialHealth(CanonicalModel):
     open: Money
     overdue: Money
     last_payment: date | None = None
+    days_sales_outstanding: Decimal | None = Field(
+        default=None, description="open AR / invoiced in the trailing 90 days x 90 (see the module)"
+    )
     invoices: int = 0
     as_of: date
 
 
 def health_of(standings: Iterable[InvoiceStanding], currency: str, today: date) -> CommercialHealth:
     """The figures over `standings` (void ones count for nothing), in `currency` only."""
-    kept = [s for s in standings if not s.voided and s.total.currency == currency]
+    every = list(standings)
+    kept = [s for s in every if not s.voided and s.total.currency == currency]
     zero = Money.zero(currency)
     payments = [s.last_payment for s in kept if s.last_payment is not None]
     return CommercialHealth(
@@ -153,6 +189,7 @@ def health_of(standings: Iterable[InvoiceStanding], currency: str, today: date) 
         open=sum_money((s.balance for s in kept), currency) if kept else zero,
         overdue=sum_money((s.balance for s in kept if s.overdue(today)), currency),
         last_payment=max(payments) if payments else None,
+        days_sales_outstanding=days_sales_outstanding(every, currency, today),
         invoices=len(kept),
         as_of=today,
     )

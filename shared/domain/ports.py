@@ -339,10 +339,20 @@ class NoticePublisher(Protocol):
 
 
 class Metrics(Protocol):
-    """Business metrics (Powertools EMF in the handlers; a counter dict in unit tests)."""
+    """Business metrics (Powertools EMF in the handlers; a counter dict in unit tests).
+
+    `dimensions` make a metric of their own per value (CloudWatch bills each); `properties` ride along
+    in the log record only (EMF metadata): a value per customer is queried there, not charged as a
+    metric per customer.
+    """
 
     def count(
-        self, name: str, value: float = 1, unit: str = "Count", dimensions: Mapping[str, str] | None = None
+        self,
+        name: str,
+        value: float = 1,
+        unit: str = "Count",
+        dimensions: Mapping[str, str] | None = None,
+        properties: Mapping[str, str] | None = None,
     ) -> None: ...
 
 

@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from infra.cdk.constructs.observability import API_REJECTIONS_PER_PERIOD, BUSINESS_GAUGES, BUSINESS_METRICS
+from infra.cdk.constructs.observability import (
+    ALARMED_BUSINESS_METRICS,
+    API_REJECTIONS_PER_PERIOD,
+    BUSINESS_GAUGES,
+    BUSINESS_METRICS,
+)
 from infra.wiring import WIRING
 
 pytestmark = pytest.mark.infra
@@ -20,8 +25,8 @@ def _alarm_on(synth, namespace, metric, dimension_ref):
     return [
         a["Properties"]
         for a in _alarms(synth)
-        if a["Properties"]["Namespace"] == namespace
-        and a["Properties"]["MetricName"] == metric
+        if a["Properties"].get("Namespace") == namespace
+        and a["Properties"].get("MetricName") == metric
         and dimension_ref in json.dumps(a["Properties"]["Dimensions"])
     ]
 
@@ -84,3 +89,25 @@ def test_api_5xx_and_a_spike_of_rejections_raise_alarms(synth):
     [dashboard] = synth.of_type("AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     assert "5XXError" in body and "4XXError" in body
+
+
+@pytest.mark.parametrize("metric", sorted(ALARMED_BUSINESS_METRICS))
+def test_a_business_event_that_needs_a_person_raises_an_alarm(synth, metric):
+    # an invoice refused by accounting, counted per system and per function: summed over all of them
+    [alarm] = [
+        a["Properties"]
+        for a in _alarms(synth)
+        if any(f"SUM({metric})" in q.get("Expression", "") for q in a["Properties"].get("Metrics", []))
+    ]
+    [query] = alarm["Metrics"]
+    assert query["Expression"] == f'SELECT SUM({metric}) FROM "close2cash"'  # noqa: S608
+    assert query["Period"] == 300 and query["ReturnData"] is True
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
+def test_dashboard_shows_days_sales_outstanding_per_customer_from_every_function_log(synth):
+    [dashboard] = synth.of_type("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert "latest(DaysSalesOutstanding.0) as DSO" in body and "by customer" in body
+    for spec in WIRING.functions:
+        assert synth.logical_id(synth.stack.functions.log_groups[spec.name]) in body, spec.name

@@ -316,6 +316,10 @@ def test_partial_then_full_payment_reaches_psa_and_crm_whatever_the_order() -> N
     assert world.mirror.copies[number].standing is Standing.PARTIAL
     assert world.crm.deals["006A"].paid.amount == Decimal("100.00")
     assert world.crm.accounts["001A"].open.amount == Decimal("260.00")
+    # days sales outstanding: 260.00 open of 360.00 invoiced in the last 90 days, x 90
+    assert world.crm.accounts["001A"].days_sales_outstanding == Decimal("65.0")
+    dso = next(k for k in world.metrics.latest if k.startswith("DaysSalesOutstanding["))
+    assert "customer=" in dso and "001A" in dso and world.metrics.latest[dso] == 65.0
     # and the rest, announced only by an invoice notice (the payment's own notice lost)
     world.invoicing.receive(invoice_id, "260.00", date(2026, 11, 25))
     world.cash.on_notice(world.notice(EntityType.INVOICE, invoice_id))
@@ -327,6 +331,8 @@ def test_partial_then_full_payment_reaches_psa_and_crm_whatever_the_order() -> N
         date(2026, 11, 25),
     )
     assert world.metrics.totals["CashCollected"] == 360.0
+    assert world.crm.accounts["001A"].days_sales_outstanding == Decimal("0.0")
+    assert world.metrics.latest[dso] == 0.0
 
 
 def test_a_payment_before_its_invoice_is_parked_and_applied_when_the_invoice_arrives() -> None:

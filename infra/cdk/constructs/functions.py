@@ -46,6 +46,7 @@ class Functions(Construct):
         super().__init__(scope, construct_id)
         self.functions: dict[str, lambda_.Function] = {}
         self.schedule_dlqs: dict[str, sqs.Queue] = {}
+        self.log_groups: dict[str, logs.LogGroup] = {}
         self._wiring = wiring
         for spec in wiring.functions:
             fn = self._function(spec, code)
@@ -54,6 +55,7 @@ class Functions(Construct):
 
     def _function(self, spec: Function, code: lambda_.Code) -> lambda_.Function:
         log_group = logs.LogGroup(self, f"Logs-{spec.name}", retention=LOG_RETENTION)
+        self.log_groups[spec.name] = log_group
         # An explicit role with a grant on its own log group, instead of the AWS managed
         # AWSLambdaBasicExecutionRole, whose logs permissions cover every log group in the account.
         role = iam.Role(

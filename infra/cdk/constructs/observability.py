@@ -11,6 +11,7 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -51,6 +52,23 @@ BUSINESS_METRICS = (
     "PaymentsParked",
     "CashCollected",
 )
+# A business event that needs a person at once: any of these in a period alarms. A Metrics Insights
+# query sums it over every dimension set (per system, per service) so no combination is missed.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-alarms.html
+ALARMED_BUSINESS_METRICS = {
+    "InvoiceRejections": "An invoice was refused by accounting: `close2cash exceptions list`, fix, "
+    "then `close2cash billing retry RUN`",
+}
+# Days sales outstanding is emitted per customer with the customer as an EMF property, not a
+# dimension (a metric per customer would be billed per customer); the dashboard reads the latest value
+# of each from the functions' logs.
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CWL_QuerySyntax.html
+DSO_QUERY = (
+    "filter ispresent(DaysSalesOutstanding.0) and ispresent(customer)\n"
+    "| stats latest(DaysSalesOutstanding.0) as DSO, latest(currency) as Currency by customer\n"
+    "| sort DSO desc\n"
+    "| limit 50"
+)
 # Gauges and durations: the statistic that answers "how is it going" for each.
 BUSINESS_GAUGES = (
     ("SyncLatency", "p90"),
@@ -59,6 +77,7 @@ BUSINESS_GAUGES = (
     ("ExceptionResolutionTime", "p90"),
     ("BillingCycleTime", "p90"),
     ("BillingCycleTimeFromApproval", "p90"),
+    ("DaysSalesOutstanding", "Average"),  # over the customers updated in the period; per customer below
 )
 
 
@@ -74,6 +93,7 @@ class Observability(Construct):
         dlqs: Mapping[str, sqs.IQueue],
         functions: Mapping[str, lambda_.IFunction],
         state_machines: Mapping[str, sfn.IStateMachine],
+        log_groups: Mapping[str, logs.ILogGroup] | None = None,
         api: apigw.RestApi | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -131,6 +151,19 @@ class Observability(Construct):
                 f"Executions of workflow {name} failed",
             )
 
+        for name, description in ALARMED_BUSINESS_METRICS.items():
+            alarm(
+                f"business-{name}",
+                cw.MathExpression(
+                    # Metrics Insights SQL over our own constant names, no input in it.
+                    expression=f'SELECT SUM({name}) FROM "{METRICS_NAMESPACE}"',  # noqa: S608
+                    label=name,
+                    period=PERIOD,
+                ),
+                0,
+                description,
+            )
+
         api_metrics: list[cw.IMetric] = []
         if api is not None:
             server_errors = api.metric_server_error(period=PERIOD, statistic="Sum")
@@ -164,6 +197,16 @@ class Observability(Construct):
             *(self._business_widget(metric_name, "Sum") for metric_name in BUSINESS_METRICS),
             *(self._business_widget(metric_name, statistic) for metric_name, statistic in BUSINESS_GAUGES),
         )
+        if log_groups:
+            self.dashboard.add_widgets(
+                cw.LogQueryWidget(
+                    title="Days sales outstanding per customer (latest; open AR / 90 days' invoicing x 90)",
+                    log_group_names=[group.log_group_name for group in log_groups.values()],
+                    query_string=DSO_QUERY,
+                    view=cw.LogQueryVisualizationType.TABLE,
+                    width=24,
+                )
+            )
         self.dashboard.add_widgets(
             cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24),
         )

@@ -63,6 +63,15 @@ HEALTH_FIELDS: tuple[CustomField, ...] = (
         figure="last_payment",
     ),
     CustomField(
+        "Days_Sales_Outstanding__c",
+        "Days Sales Outstanding",
+        "Number",
+        "Open AR / invoiced in the last 90 days x 90, in days (blank: nothing invoiced yet).",
+        precision=7,
+        scale=1,
+        figure="days_sales_outstanding",
+    ),
+    CustomField(
         "Commercial_Health_As_Of__c",
         "Commercial Health As Of",
         "Date",
@@ -106,8 +115,8 @@ def health_values(health: CommercialHealth) -> dict[str, Decimal | str | None]:
         value: Any = getattr(health, field.figure or "")
         if isinstance(value, date):
             values[field.name] = value.isoformat()
-        elif value is None:
-            values[field.name] = None
+        elif value is None or isinstance(value, Decimal):
+            values[field.name] = value
         else:
             # Rounded to the currency's minor unit, as the ledger's totals are.
             values[field.name] = value.rounded().amount

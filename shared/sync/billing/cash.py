@@ -201,16 +201,26 @@ class CashFeedback:
             mirrored = mirror.mirror_invoice(record.engagement.id, record.invoice, record.standing)
             record = record.model_copy(update={"mirrored": mirrored, "mirrored_version": checksum})
             self._store.save_invoice(record)
-        health = self._health()
-        if health is None or record.opportunity is None or record.account is None:
+        if record.account is None:
             return
         today = self._clock().date()
         currency = record.standing.total.currency
-        deal = health_of(
-            (r.standing for r in self._store.engagement_invoices(record.engagement)), currency, today
-        )
         customer = health_of(
             (r.standing for r in self._store.account_invoices(record.account)), currency, today
+        )
+        if customer.days_sales_outstanding is not None:
+            # Per customer as a property of the record, not a dimension: see Metrics.
+            self._metrics.count(
+                "DaysSalesOutstanding",
+                float(customer.days_sales_outstanding),
+                unit="None",
+                properties={"customer": f"{record.account.system}:{record.account.id}", "currency": currency},
+            )
+        health = self._health()
+        if health is None or record.opportunity is None:
+            return
+        deal = health_of(
+            (r.standing for r in self._store.engagement_invoices(record.engagement)), currency, today
         )
         health.write_health(
             opportunity=record.opportunity.id, deal=deal, account=record.account.id, customer=customer

@@ -37,6 +37,7 @@ def health(
         open=Money.of(open_ar, currency),
         overdue=Money.of(overdue, currency),
         last_payment=kwargs.get("last_payment", date(2026, 12, 1)),
+        days_sales_outstanding=kwargs.get("dso"),
         invoices=1,
         as_of=kwargs.get("as_of", date(2026, 12, 2)),
     )
@@ -68,7 +69,7 @@ def test_health_reaches_the_deal_and_the_account_in_one_api_call(
         opportunity=opportunity_id,
         deal=health("1200.00", "500.00"),
         account=account_id,
-        customer=health("3000.10", "500.00", overdue="1800.10"),
+        customer=health("3000.10", "500.00", overdue="1800.10", dso=Decimal("75.0")),
     )
     # then one API call set both records
     assert (connector.http_calls - calls, sandbox.api_usage[0] - used) == (1, 1)
@@ -79,14 +80,16 @@ def test_health_reaches_the_deal_and_the_account_in_one_api_call(
         "Open_AR__c": Decimal("700.00"),
         "Overdue_Amount__c": Decimal("0.00"),
         "Last_Payment_Date__c": "2026-12-01",
+        "Days_Sales_Outstanding__c": None,
         "Commercial_Health_As_Of__c": "2026-12-02",
     }
     account = sandbox.account(account_id)
-    assert (account["Invoiced_To_Date__c"], account["Open_AR__c"], account["Overdue_Amount__c"]) == (
-        Decimal("3000.10"),
-        Decimal("2500.10"),
-        Decimal("1800.10"),
-    )
+    assert (
+        account["Invoiced_To_Date__c"],
+        account["Open_AR__c"],
+        account["Overdue_Amount__c"],
+        account["Days_Sales_Outstanding__c"],
+    ) == (Decimal("3000.10"), Decimal("2500.10"), Decimal("1800.10"), Decimal("75.0"))
 
 
 def test_the_same_figures_twice_leave_the_same_records(

@@ -78,7 +78,7 @@ SETUP_STATUSES = ("pending_approval", "active", "rejected", "failed")
 EXTERNAL_ID_FIELD = "C2C_External_Id__c"
 
 # The billing custom fields (shared/connectors/salesforce/health.py declares them; the metadata in
-# infra/salesforce/ deploys them; a test keeps the three equal): Currency(16, 2) and Date.
+# infra/salesforce/ deploys them; a test keeps the three equal): Currency(16, 2), Number and Date.
 _MONEY = FieldSpec("number", type_name="currency", precision=16, scale=2)
 HEALTH_FIELDS: dict[str, FieldSpec] = {
     "Invoiced_To_Date__c": _MONEY,
@@ -87,6 +87,7 @@ HEALTH_FIELDS: dict[str, FieldSpec] = {
     "Open_AR__c": _MONEY,
     "Overdue_Amount__c": _MONEY,
     "Last_Payment_Date__c": FieldSpec("date"),
+    "Days_Sales_Outstanding__c": FieldSpec("number", precision=7, scale=1),  # Number(7, 1)
     "Commercial_Health_As_Of__c": FieldSpec("date"),
 }
 DEAL_TERM_FIELDS: dict[str, FieldSpec] = {
