@@ -51,6 +51,8 @@ QUIET_SECONDS = 0.2
 # one Step Functions state's Lambda task and the next is a few milliseconds).
 STILL_SECONDS = 0.03
 APPROVERS = ("ops@northwind.example", "finance@northwind.example")
+# The task lists every seeded Productive template carries (and so every project copied from it).
+TEMPLATE_TASK_LISTS = ("Delivery",)
 DEFAULT_LANDSCAPE = Path(__file__).resolve().parents[1] / "landscapes" / "demo.toml"
 
 
@@ -145,7 +147,12 @@ class LocalEnvironment:
         tables = self.landscape.mappings
         for row in tables.project_templates:
             if row.target_system == "productive" and row.target not in self._seeded:
-                self.productive.add_template(f"{row.source} ({row.legal_entity})", template_id=row.target)
+                # Each carries a task list, as a firm's template does: fixed-fee milestones go on it.
+                self.productive.add_template(
+                    f"{row.source} ({row.legal_entity})",
+                    template_id=row.target,
+                    task_lists=TEMPLATE_TASK_LISTS,
+                )
                 self._seeded.add(row.target)
         for cls in tables.classes:
             if cls.target_system == "quickbooks":

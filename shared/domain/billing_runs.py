@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -30,7 +30,7 @@ from pydantic import Field, model_validator
 from shared.domain.billing import Invoice, InvoiceLine
 from shared.domain.decimals import CONTEXT, ExactDecimal
 from shared.domain.dimensions import FinancialDimensions
-from shared.domain.engagements import BillingModel
+from shared.domain.engagements import BillingModel, Milestone
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import CanonicalModel, SourceRef, SystemName, UtcDateTime
 from shared.domain.money import CURRENCIES, ROUNDING, Money
@@ -87,6 +87,11 @@ class MilestoneTerm(CanonicalModel):
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=255)
     amount: ExactDecimal = Field(gt=0)
+
+
+def milestone_terms(milestones: Iterable[Milestone]) -> tuple[MilestoneTerm, ...]:
+    """An engagement's milestones as the contract prices them (the amount without its currency)."""
+    return tuple(MilestoneTerm(code=m.code, name=m.name, amount=m.amount.amount) for m in milestones)
 
 
 class BillingTerms(CanonicalModel):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from shared.domain.billing_runs import BillingTerms, MilestoneTerm
+from shared.domain.billing_runs import BillingTerms, milestone_terms
 from shared.domain.commercial import (
     IncompleteOpenDeal,
     Opportunity,
@@ -97,10 +97,7 @@ def billing_terms(opportunity: Opportunity) -> BillingTerms:
             model=model,
             contract=opportunity.source.id,
             fixed_fee=fee,
-            milestones=tuple(
-                MilestoneTerm(code=m.code, name=m.name, amount=m.amount.amount)
-                for m in milestones_of(opportunity)
-            ),
+            milestones=milestone_terms(milestones_of(opportunity)),
         )
     if model is BillingModel.RETAINER:
         return BillingTerms(

@@ -20,9 +20,12 @@ def won_deal(
     *,
     account_id: str | None = None,
     line: dict[str, Any] | None = None,
+    lines: list[dict[str, Any]] | None = None,
+    billing_model: str = "Time and Materials",
     close_date: str = "2026-12-18",
 ) -> str:
-    """A deal (Implementation, T&M, USD) for a synced account, then won; the opportunity id."""
+    """A deal (Implementation, T&M unless `billing_model` says otherwise, USD) for a synced account,
+    then won; the opportunity id. `lines` are its products (default: the one `line`, else ROLE_LINE)."""
     if account_id is None:
         account_id = env.salesforce.put_account({"Name": f"{name} Inc", "CurrencyIsoCode": "USD"})
         env.settle()
@@ -33,10 +36,10 @@ def won_deal(
             "StageName": "Proposal/Price Quote",
             "CloseDate": close_date,
             "Service_Line__c": "Implementation",
-            "Billing_Model__c": "Time and Materials",
+            "Billing_Model__c": billing_model,
             "CurrencyIsoCode": "USD",
         },
-        line_items=[line or ROLE_LINE],
+        line_items=lines or [line or ROLE_LINE],
     )
     env.settle()
     env.salesforce.close_won(opportunity_id)

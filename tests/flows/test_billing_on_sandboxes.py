@@ -4,6 +4,7 @@ local runtime against the vendor sandboxes (Step Functions billing run, QuickBoo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -124,3 +125,61 @@ def test_a_billing_run_posts_one_invoice_and_cash_reaches_the_psa_and_the_crm(
     assert deal["Last_Payment_Date__c"] is not None
     [payment] = env.productive.payments(mirror["id"])
     assert Decimal(str(payment["attributes"]["amount"])) in (Decimal("250.00"), Decimal(25000))
+
+
+# A fixed fee of 2,500.00 USD sold as two products: each becomes a milestone (M1, M2) at its amount.
+FIXED_FEE_LINES = [
+    {
+        "Product": "Discovery",
+        "Quantity": 5,
+        "UnitPrice": 200,
+        "Role__c": "Consultant",
+        "Description": "Discovery",
+    },
+    {"Product": "Build", "Quantity": 6, "UnitPrice": 250, "Role__c": "Architect", "Description": "Build"},
+]
+
+
+def test_a_fixed_fee_deal_bills_each_milestone_in_the_period_it_is_completed(env: LocalEnvironment) -> None:
+    # given a fixed-fee deal of two lines, won and approved
+    opportunity_id = won_deal(
+        env, "Milestone Flow Corp rollout", lines=FIXED_FEE_LINES, billing_model="Fixed Fee"
+    )
+    assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
+    assert setup_status(env, opportunity_id, "active") == "active"
+    # then its Productive project holds one milestone task per line, titled by code
+    [project] = [
+        p["id"]
+        for p in env.productive.projects()
+        if p["attributes"].get("project_number") == f"salesforce-{opportunity_id}"
+    ]
+    titles = [t["attributes"]["title"] for t in env.productive.tasks(project)]
+    assert titles == ["M1: Discovery", "M2: Build"]
+    [sub] = [c for c in env.quickbooks.customers() if c.get("Job") and opportunity_id in str(c.get("Notes"))]
+    services = bootstrap.services()
+    engagement = SourceRef(system=SystemName.PRODUCTIVE, type="projects", id=project)
+
+    # when the project manager completes M1 in December and December is billed
+    env.productive.complete_milestone(project, "M1", on=date(2026, 12, 21))
+    _, started = services.billing_runs.start(engagement, BillingPeriod(month="2026-12"))
+    assert started
+    env.settle()
+    # then QuickBooks holds one invoice, of M1's 1,000.00 (under the approval threshold: no approval)
+    [december] = invoices_of(env, str(sub["Id"]))
+    assert Decimal(str(december["TotalAmt"])) == Decimal("1000.00")
+    assert [line.get("Description") for line in december["Line"] if line.get("Description")] == [
+        "Milestone M1: Discovery"
+    ]
+
+    # when M2 is completed in January and January is billed
+    env.productive.complete_milestone(project, "M2", on=date(2027, 1, 12))
+    _, started = services.billing_runs.start(engagement, BillingPeriod(month="2027-01"))
+    assert started
+    env.settle()
+    # then the second invoice bills M2 alone: 1,500.00, and the fee is billed in full, once
+    invoices = invoices_of(env, str(sub["Id"]))
+    [january] = [i for i in invoices if i["Id"] != december["Id"]]
+    assert Decimal(str(january["TotalAmt"])) == Decimal("1500.00")
+    assert sum(Decimal(str(i["TotalAmt"])) for i in invoices) == Decimal("2500.00")
+    runs = {run.period.month: run.state for run in services.billing_store.runs(engagement)}
+    assert runs == {"2026-12": RunState.POSTED, "2027-01": RunState.POSTED}

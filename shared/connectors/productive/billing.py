@@ -363,21 +363,39 @@ class ProductiveBilling:
             done[code] = min(done.get(code, closed.date()), closed.date())
         return [CompletedMilestone(code=code, completed_on=on) for code, on in sorted(done.items())]
 
-    def ensure_milestones(self, project: str, milestones: Sequence[MilestoneTerm]) -> dict[str, str]:
-        """One milestone task per term, titled "<code>: <name>" (found by code, created when missing),
-        on the project's first open task list; returns code -> task id. Safe to call again."""
+    def _milestone_tasks(self, project: str) -> dict[str, TaskResource]:
+        """The project's milestone tasks by the code their title starts with (the first of each code)."""
         tasks: dict[str, TaskResource] = {}
         for task in self.api.tasks({"project_id": project}):
             code = milestone_code(task.attributes.title)
             if task.attributes.type_id == TASK_MILESTONE and code is not None:
                 tasks.setdefault(code, task)
+        return tasks
+
+    def missing_milestones(self, project: str, milestones: Sequence[MilestoneTerm]) -> list[MilestoneTerm]:
+        """The terms that have no milestone task on the project yet (one listing of its tasks)."""
+        tasks = self._milestone_tasks(project)
+        return [term for term in milestones if term.code not in tasks]
+
+    def ensure_milestones(
+        self, project: str, milestones: Sequence[MilestoneTerm], *, template: str | None = None
+    ) -> dict[str, str]:
+        """One milestone task per term, titled "<code>: <name>" (found by code, created when missing),
+        on the project's first open task list; returns code -> task id. Safe to call again.
+
+        `template` (the project's template, when the caller knows it) is named in the refusal of a
+        project without a task list: the copy carries the template's task lists, so that is the fix.
+        """
+        tasks = self._milestone_tasks(project)
         missing = [term for term in milestones if term.code not in tasks]
         if missing:
             lists = [t for t in self.api.task_lists(project) if not t.attributes.archived_at]
             if not lists:
+                source = f"template {template}" if template else "project template"
                 raise ValidationFailed(
-                    f"productive project {project} has no open task list for its milestones; "
-                    "the project template should carry one"
+                    f"productive project {project} has no open task list for its milestones "
+                    f"({', '.join(term.code for term in missing)}): the {source} needs a task list; "
+                    "add one to it, and to this project before a retry"
                 )
             for term in missing:
                 tasks[term.code] = self.api.create_task(

@@ -28,6 +28,7 @@ from shared.connectors.productive.schemas import (
     ServiceResource,
 )
 from shared.connectors.productive.webhooks import ProductiveWebhooks
+from shared.domain.billing_runs import milestone_terms
 from shared.domain.errors import NotFoundError, PermanentError, ValidationFailed
 from shared.domain.models import Account, SourceRef, SystemName, utcnow
 from shared.domain.ports import (
@@ -289,8 +290,10 @@ class ProductiveConnector:
     ) -> EngagementRecord:
         """Copy the template into a project for `customer_id`, with its budget, and leave it as a draft.
 
-        Productive has no idempotency key, so each step first looks for what an earlier attempt made:
-        the project by its stamp, the budget by `project_id`. A rerun after a crash at any point
+        A fixed-fee engagement's milestones become milestone tasks on it before it is archived (see
+        `_ensure_milestones`); other engagements make no task calls. Productive has no idempotency
+        key, so each step first looks for what an earlier attempt made: the project by its stamp,
+        the milestone tasks by their codes, the budget by `project_id`. A rerun after a crash at any point
         finishes the same project rather than starting a second one. A project that is already
         active or closed is returned as it is: creating never undoes an approval or a compensation.
         """
@@ -317,8 +320,11 @@ class ProductiveConnector:
             )
         budgets = [] if fresh else self._budgets(project.id)
         if not budgets:
-            # The order is copy, stamp, archive, budget, so a project without a budget is always one
-            # whose creation was cut short, never one a person approved: it is safe to (re)archive.
+            # The order is copy, stamp, milestones, archive, budget, so a project without a budget is
+            # always one whose creation was cut short, never one a person approved: it is safe to
+            # (re)archive, and to restore for a moment to finish its milestones.
+            if engagement.milestones:
+                project = self._ensure_milestones(project, engagement)
             if project.attributes.archived_at is None:
                 project = self.client.archive_project(project.id)
             budgets = [
@@ -328,6 +334,26 @@ class ProductiveConnector:
                 )
             ]
         return mapper.engagement_record(project, budgets)
+
+    def _ensure_milestones(self, project: ProjectResource, engagement: Engagement) -> ProjectResource:
+        """The fixed-fee engagement's milestones as milestone tasks on its draft, before it is archived.
+
+        They are written while the copy is open: "For archived projects, only the name and
+        project_manager_id attributes can be updated" (https://developer.productive.io/projects.html).
+        The tasks go on the task list the copy carried from the template; a template without one is
+        refused with a ValidationFailed naming the project and the template (setup then fails at this
+        step and compensates). An archived draft without a budget was either cut short after its
+        milestones (one listing of its tasks, no writes) or archived by a compensation before them;
+        that one is restored for the writes and archived again by the caller, so a retry after the
+        template is fixed does not leave a fixed-fee project without its milestones.
+        """
+        terms = milestone_terms(engagement.milestones)
+        if project.attributes.archived_at is not None:
+            if not self.billing.missing_milestones(project.id, terms):
+                return project
+            project = self.client.restore_project(project.id)
+        self.billing.ensure_milestones(project.id, terms, template=engagement.template)
+        return project
 
     def apply_rate_card(self, record_id: str, rate_card: RateCard) -> None:
         """One service per role on the project's budget at the role's rate; a re-run updates in place."""
@@ -389,7 +415,7 @@ class ProductiveConnector:
             raise ValidationFailed(
                 f"productive project {record_id} was closed (compensated); it cannot be activated"
             )
-        if status is EngagementStatus.DRAFT:
+        if status is EngagementStatus.DRAFT and project.attributes.archived_at is not None:
             project = self.client.restore_project(record_id)
         return mapper.engagement_record(project, budgets)
 
@@ -503,9 +529,14 @@ class ProductiveConnector:
         """MilestoneSource: the project's closed milestone tasks."""
         return self.billing.completed_milestones(project)
 
-    def ensure_milestones(self, project: str, milestones: Sequence[MilestoneTerm]) -> dict[str, str]:
-        """One milestone task per term ("M1: Discovery"), created when missing; code -> task id."""
-        return self.billing.ensure_milestones(project, milestones)
+    def ensure_milestones(
+        self, project: str, milestones: Sequence[MilestoneTerm], *, template: str | None = None
+    ) -> dict[str, str]:
+        """One milestone task per term ("M1: Discovery"), created when missing; code -> task id.
+
+        `create_engagement` calls it for a fixed-fee engagement; `template` is named in a refusal.
+        """
+        return self.billing.ensure_milestones(project, milestones, template=template)
 
     # --- WebhookReceiver ----------------------------------------------------------------------
 

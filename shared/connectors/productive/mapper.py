@@ -344,10 +344,16 @@ def project_ref(project_id: str, version: str | None = None) -> SourceRef:
 
 
 def engagement_status(project: ProjectResource, budgets: Iterable[DealResource]) -> EngagementStatus:
-    """ACTIVE when the project is not archived; archived with every budget closed is CLOSED, else DRAFT."""
-    if project.attributes.archived_at is None:
-        return EngagementStatus.ACTIVE
+    """ACTIVE when the project is not archived and has a budget; archived with every budget closed is
+    CLOSED; else DRAFT.
+
+    An open project without any budget is one whose creation was cut short before it was archived
+    (the connector's order is copy, stamp, milestones, archive, budget): a DRAFT to finish, not an
+    engagement a person approved, so a retried setup step finishes it instead of passing it by.
+    """
     budget_list = list(budgets)
+    if project.attributes.archived_at is None:
+        return EngagementStatus.ACTIVE if budget_list else EngagementStatus.DRAFT
     if budget_list and all(b.attributes.closed_at for b in budget_list):
         return EngagementStatus.CLOSED
     return EngagementStatus.DRAFT

@@ -34,7 +34,8 @@ It speaks the protocol documented at https://developer.productive.io/. Tests mou
 |   | marks billed time / expenses invoiced; events | unknown attribute 400 |
 |   | 2/14/15, 32/33/34; tax rates via `add_tax_rate` | |
 | tasks (tasks.py) | tasks (milestone `type_id` 2) on a task list, | missing title, project or task |
-|   | `status` filter; `add_task_list`, `complete_milestone` | list 422 |
+|   | `status` filter; `add_task_list`, `complete_milestone`; | list 422 |
+|   | a copy carries its template's task lists | |
 | filters (filters.py) | `filter[name][eq, not_eq, contains, not_contain]` | 400 "Unsupported |
 |                      | as each endpoint documents them | Filter" (even when nothing would match) |
 | sort (listing.py) | `sort=a,-b` on the endpoint's sort params | unknown param 400 "Unsupported Sort" |

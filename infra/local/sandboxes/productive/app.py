@@ -8,7 +8,7 @@ import hmac
 import itertools
 import json
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -170,10 +170,13 @@ class ProductiveSandbox(TimeEntries, Expenses, Invoicing, Tasks):
                 if _related(services[k], "deal") in budget_ids
             ]
 
-    def add_template(self, name: str, *, template_id: str | None = None) -> str:
+    def add_template(
+        self, name: str, *, template_id: str | None = None, task_lists: Sequence[str] = ()
+    ) -> str:
         """Create a template project called `name` (what a firm sets up by hand) and return its id.
 
-        `template_id` gives it a known id (the one a landscape file maps service lines to).
+        `template_id` gives it a known id (the one a landscape file maps service lines to);
+        `task_lists` names the task lists it carries, which every copy of it gets (tasks.py).
         """
         with self._lock:
             if template_id is None:
@@ -195,6 +198,8 @@ class ProductiveSandbox(TimeEntries, Expenses, Invoicing, Tasks):
                 },
                 "relationships": {"company": {"data": None}},
             }
+            for list_name in task_lists:
+                self.add_task_list(template_id, list_name)
             return template_id
 
     def subscribe(self, url: str, *, transport: httpx.BaseTransport | None = None) -> None:

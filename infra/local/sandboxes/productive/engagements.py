@@ -47,6 +47,10 @@ class EngagementWrites:
     def _enqueue_resource(self, event_id: int, resource: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def _carry_structure(self, template_id: str, project_id: str) -> None:
+        """What a copy takes from its template besides the project itself (task lists, tasks.py)."""
+        raise NotImplementedError
+
     @staticmethod
     def _data(request: Request, kind: str, resource_id: str | None) -> dict[str, Any]:
         try:
@@ -123,6 +127,7 @@ class EngagementWrites:
             },
         }
         self._store["projects"][project_id] = project
+        self._carry_structure(template["id"], project_id)
         self._enqueue_resource(EVENT_PROJECT_CREATED, project)
         return json_response({"data": copy.deepcopy(project)}, 201)
 

@@ -3,10 +3,16 @@
 "Task can be one of two types: milestone, task"; filters `project_id`, `task_list_id`, `status`
 (1 open, 2 closed), `title`, `closed_after`/`closed_before`; a create needs a `title`, the `project` and
 the `task_list` (the create-task page as rendered at withone.ai, third-party). A task list needs a
-project and a board; the twin serves no boards, so its task lists come from `add_task_list` (what a
-project template carries). UNCONFIRMED: the attribute that carries the type (the twin calls it
-`type_id`, 1 task / 2 milestone) and how a task is closed through the API (the twin's manager closes
-it in the app: `complete_milestone` / `close_task`, which set `closed` and `closed_at`).
+project and a board; the twin serves no boards, so its task lists come from `add_task_list` (a person
+adds one) and `add_template(..., task_lists=...)` (what a firm's template carries). A project copied
+from a template carries the template's task lists: the copy "Creates a copy of an existing project,
+duplicating its structure and optionally its tasks and other content"
+(https://developer.productive.io/reference/actions/projects-copy-copy). UNCONFIRMED: the attribute
+that carries the type (the twin calls it `type_id`, 1 task / 2 milestone); how a task is closed
+through the API (the twin's manager closes it in the app: `complete_milestone` / `close_task`, which
+set `closed` and `closed_at`); that task lists are part of the "structure" a copy always carries,
+whatever its copy options (the twin copies each list with its name and `archived_at`, under a new
+id, in the template's order), and which option copies the tasks (the twin copies none).
 """
 
 from __future__ import annotations
@@ -37,19 +43,19 @@ class Tasks(EngagementWrites):
         with self._lock:
             if project_id not in self._store["projects"]:
                 raise KeyError(f"project {project_id} is not in the sandbox")
-            list_id = str(next(self._ids))
-            self._store["task_lists"][list_id] = {
-                "id": list_id,
-                "type": "task_lists",
-                "attributes": {"name": name, "archived_at": None, "created_at": self._stamp()},
-                "relationships": {"project": {"data": {"type": "projects", "id": project_id}}},
-            }
-            return list_id
+            return self._new_task_list(project_id, name, archived_at=None)
+
+    def task_lists(self, project_id: str) -> list[dict[str, Any]]:
+        """The task lists of one project (copies), in id order."""
+        return self._of_project("task_lists", project_id)
 
     def tasks(self, project_id: str) -> list[dict[str, Any]]:
         """The tasks of one project (copies), in id order."""
+        return self._of_project("tasks", project_id)
+
+    def _of_project(self, kind: str, project_id: str) -> list[dict[str, Any]]:
         with self._lock:
-            found = self._store["tasks"]
+            found = self._store[kind]
             return [
                 copy.deepcopy(found[k])
                 for k in sorted(found, key=int)
@@ -72,6 +78,26 @@ class Tasks(EngagementWrites):
                     self.close_task(task["id"], on=on)
                     return
             raise KeyError(f"project {project_id} has no milestone {code}")
+
+    # --- the copy's structure -----------------------------------------------------------------
+
+    def _new_task_list(self, project_id: str, name: str, *, archived_at: str | None) -> str:
+        list_id = str(next(self._ids))
+        self._store["task_lists"][list_id] = {
+            "id": list_id,
+            "type": "task_lists",
+            "attributes": {"name": name, "archived_at": archived_at, "created_at": self._stamp()},
+            "relationships": {"project": {"data": {"type": "projects", "id": project_id}}},
+        }
+        return list_id
+
+    def _carry_structure(self, template_id: str, project_id: str) -> None:
+        """The copy gets the template's task lists (see the module docstring for what is UNCONFIRMED)."""
+        for task_list in self.task_lists(template_id):
+            attributes = task_list["attributes"]
+            self._new_task_list(
+                project_id, str(attributes["name"]), archived_at=attributes.get("archived_at")
+            )
 
     # --- routes -----------------------------------------------------------------------------
 
