@@ -20,7 +20,7 @@ from shared.aws.events import EventBridgePublisher
 from shared.aws.ledger import DynamoLedger
 from shared.aws.secrets import connections
 from shared.domain.errors import ConfigurationError
-from shared.domain.models import SystemName
+from shared.domain.models import Account, SystemName
 from shared.domain.ports import AccountSource, AccountTarget, WebhookReceiver
 from shared.observability import PowertoolsMetrics, logger, trace_vendor_calls
 from shared.settings import WEBHOOK_MAX_BODY_BYTES, WEBHOOK_PROVIDERS, Settings
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
     from shared.sync.exceptions import LastReceive
     from shared.sync.ingest import WebhookIngest
+    from shared.sync.reconcile.run import Reconciliation
 
 
 @dataclass
@@ -529,6 +530,35 @@ class Services:
             landscape=self.landscape,
             feedback=lambda record: self.cash_feedback.after_post(record),
             approval_timeout_seconds=self.settings.approval_timeout_seconds,
+        )
+
+    @cached_property
+    def reconciliation(self) -> Reconciliation:
+        """Every system's copies compared: the CRM's accounts and won deals, the PSA's and each
+        accounting system's customers, engagements, work and invoices."""
+        from shared.governance.landscape import Domain, MatchKey, Role
+        from shared.governance.matching import CustomerKeys
+        from shared.sync.reconcile.run import Reconciliation
+
+        def namesake(account: Account) -> str | None:
+            return self.matcher.key(CustomerKeys.of(account), MatchKey.NAME)
+
+        return Reconciliation(
+            crm=lambda: self.connector(self.ownership.owner_of(Domain.CUSTOMER)),
+            psa=lambda: self._owner_connector("engagement"),
+            accounting=lambda: [
+                self.connector(system)
+                for system in self.systems_with(Role.ACCOUNTING)
+                if system in self.connected()
+            ],
+            ledger=self.ledger,
+            desk=self.ledger,
+            postings=self.postings,
+            billing=self.billing_store,
+            expected=self.account_sync.expected_copy,
+            namesake=namesake,
+            metrics=self.metrics,
+            vendor_calls=self.vendor_calls,
         )
 
     def vendor_calls(self) -> dict[str, int]:

@@ -94,6 +94,21 @@ class InMemoryLedger:
         self.exceptions[exception.id] = exception
         return True
 
+    def refresh_exception(self, exception: ExceptionRecord) -> bool:
+        known = self.exceptions.get(exception.id)
+        if known is None or known.state != "open":
+            return False
+        self.exceptions[exception.id] = exception.model_copy(update={"opened_at": known.opened_at})
+        return True
+
+    def open_exceptions(self) -> list[dict[str, str | None]]:
+        opened = sorted((e for e in self.exceptions.values() if e.state == "open"), key=lambda e: e.opened_at)
+        return [
+            {"id": e.id, "kind": e.kind, "subject": str(e.subject), "reason": e.reason, "state": e.state}
+            | {"opened_at": e.opened_at.isoformat(), "action": e.action}
+            for e in opened
+        ]
+
     def resolve_exception(self, exception_id: str, *, resolution: str, at: datetime) -> datetime | None:
         known = self.exceptions.get(exception_id)
         if known is None or known.state != "open":

@@ -95,6 +95,22 @@ def cancellation_reasons(exc: ClientError) -> list[dict[str, Any]]:
     return [dict(reason) for reason in exc.response.get("CancellationReasons", [])]
 
 
+# What a reconciliation break adds to an exception: each side (JSON), the action, the money at stake.
+DETAIL_KEYS = ("evidence", "action", "at_stake")
+
+
+def _details(exception: ExceptionRecord) -> dict[str, dict[str, str]]:
+    details: dict[str, dict[str, str]] = {}
+    if exception.evidence:
+        sides = [side.model_dump(mode="json", exclude_none=True) for side in exception.evidence]
+        details["evidence"] = {"S": json.dumps(sides, separators=(",", ":"))}
+    if exception.action:
+        details["action"] = {"S": exception.action}
+    if exception.at_stake is not None:
+        details["at_stake"] = {"S": f"{exception.at_stake.amount} {exception.at_stake.currency}"}
+    return details
+
+
 EXCEPTION_OPEN = "EXCEPTION#open"
 EXCEPTION_RESOLVED = "EXCEPTION#resolved"
 
@@ -299,6 +315,7 @@ class DynamoLedger:
             "state": _s(exception.state),
             "step": _s(exception.step),
             "opened_at": _s(exception.opened_at.isoformat()),
+            **_details(exception),
             LEDGER_STATUS_KEY: {"S": EXCEPTION_OPEN},
             LEDGER_STATUS_SORT: {"S": f"{exception.opened_at.isoformat()}#{exception.id}"},
         }
@@ -311,6 +328,34 @@ class DynamoLedger:
                 ConditionExpression="attribute_not_exists(pk) OR #state <> :open",
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues={":open": {"S": "open"}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def refresh_exception(self, exception: ExceptionRecord) -> bool:
+        """An open exception's reason and evidence as they are now (the same problem, new figures);
+        False when it is not open (resolved meanwhile: `record_exception` opens it again)."""
+        details = _details(exception)
+        names = {"#state": "state", "#reason": "reason", **{f"#{k}": k for k in details}}
+        values: dict[str, Any] = {":open": {"S": "open"}, ":reason": _s(exception.reason)}
+        values.update({f":{k}": v for k, v in details.items()})
+        sets = ["#reason = :reason", *(f"#{k} = :{k}" for k in details)]
+        removed = [k for k in DETAIL_KEYS if k not in details]
+        names.update({f"#{k}": k for k in removed})
+        expression = (
+            "SET " + ", ".join(sets) + (f" REMOVE {', '.join(f'#{k}' for k in removed)}" if removed else "")
+        )
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"EXCEPTION#{exception.id}"}, "sk": {"S": "EXCEPTION"}},
+                UpdateExpression=expression,
+                ConditionExpression="#state = :open",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -379,6 +424,7 @@ class DynamoLedger:
             "opened_at",
             "resolution",
             "resolved_at",
+            *DETAIL_KEYS,
         )
         record: dict[str, str | None] = {"id": (_get_s(item, "pk") or "").removeprefix("EXCEPTION#")}
         return record | {k: _get_s(item, k) for k in keys}

@@ -144,6 +144,9 @@ class Money(BaseModel):
     def __neg__(self) -> Money:
         return self._trusted(CONTEXT.minus(self.amount), self.currency)
 
+    def __abs__(self) -> Money:
+        return self._trusted(CONTEXT.abs(self.amount), self.currency)
+
     def __mul__(self, factor: decimal.Decimal | int) -> Money:
         """This amount times a quantity or rate, unrounded: the caller decides where to round."""
         if isinstance(factor, Money):

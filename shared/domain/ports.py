@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pydantic import ConfigDict, Field
 
 from shared.domain.models import Account, CanonicalModel, EntityType, SourceRef, SystemName, UtcDateTime
+from shared.domain.money import Money
 from shared.domain.notices import ChangeNotice, ReceivedChanges
 
 if TYPE_CHECKING:
@@ -140,6 +141,7 @@ class TargetRecord(CanonicalModel):
         default=None,
         description="the system-of-record record the hub stamped on it when it made it (None: no stamp)",
     )
+    active: bool = Field(default=True, description="False: made inactive (archived) in its system")
 
     def made_for(self, source: SourceRef) -> bool:
         """True when the hub made this record for `source` (its stamp names that system and id)."""
@@ -251,6 +253,15 @@ class NoticeClaim(StrEnum):
     IN_FLIGHT = "in_flight"  # another request holds a fresh claim and may still fail
 
 
+class Evidence(CanonicalModel):
+    """One system's side of a difference: the record, the value it holds, and where to see it."""
+
+    system: SystemName
+    record: str | None = Field(default=None, description="the record's id there (None: it has none)")
+    value: str | None = Field(default=None, max_length=1000, description="what it holds, as text")
+    link: str | None = Field(default=None, description="the record in the vendor's own UI")
+
+
 class ExceptionRecord(CanonicalModel):
     """Something that needs a person: what happened, to which record, and what resolves it."""
 
@@ -263,6 +274,9 @@ class ExceptionRecord(CanonicalModel):
     state: str = "open"
     step: str | None = Field(default=None, description="where it stopped: a worker or workflow step")
     opened_at: UtcDateTime
+    evidence: tuple[Evidence, ...] = Field(default=(), description="each system's side, when they differ")
+    action: str | None = Field(default=None, max_length=2000, description="what a person should do")
+    at_stake: Money | None = Field(default=None, description="the money the difference is about")
 
 
 class Ledger(Protocol):

@@ -9,7 +9,7 @@ meant to be copies of which.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 from pydantic import Field
@@ -17,7 +17,7 @@ from pydantic import Field
 from shared.domain.cash import CommercialHealth
 from shared.domain.models import CanonicalModel, SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus, TargetRecord
+from shared.domain.ports import EngagementStatus, ExceptionRecord, TargetRecord
 from shared.domain.postings import WorkKind
 
 
@@ -67,6 +67,7 @@ class HeldInvoice(CanonicalModel):
     engagement: str | None = Field(default=None, description="the project / sub-customer it is for")
     issued_on: date
     total: Money
+    tax: Money | None = Field(default=None, description="the tax in `total` (None: the system does not say)")
     credited: Money
     paid: Money
     open: Money
@@ -108,3 +109,23 @@ class InvoiceCensus(Protocol):
     system: SystemName
 
     def census_invoices(self, since: date) -> Iterator[HeldInvoice]: ...
+
+
+class ExceptionDesk(Protocol):
+    """Where breaks are filed for a person (the ledger's exceptions, kind `reconciliation`)."""
+
+    def record_exception(self, exception: ExceptionRecord) -> bool:
+        """Open it; False when it is open already."""
+        ...
+
+    def refresh_exception(self, exception: ExceptionRecord) -> bool:
+        """The open exception's reason and evidence as they are now; False when it is not open."""
+        ...
+
+    def resolve_exception(self, exception_id: str, *, resolution: str, at: datetime) -> datetime | None:
+        """Resolved: when it was opened; None when it was not open."""
+        ...
+
+    def open_exceptions(self) -> list[dict[str, str | None]]:
+        """Every open exception, oldest first (a query on the status index)."""
+        ...

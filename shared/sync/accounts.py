@@ -200,6 +200,13 @@ class AccountSync:
                 detail=str(exc),
             )
 
+    def expected_copy(self, account: Account, system: SystemName) -> Account:
+        """The copy of `account` the hub would write to `system` now (reconciliation compares it)."""
+        target = next((t for t in self._targets() if t.system == system), None)
+        if target is None:
+            raise KeyError(f"{system} is not a target of the customer master")
+        return target.project(self._translated(account, target, self._held_apart(account)))
+
     def _translated(self, account: Account, target: AccountTarget, held: HeldApart) -> Account:
         """The account with its coded values as `target` names them (the landscape's mapping tables).
 

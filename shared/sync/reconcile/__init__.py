@@ -1,0 +1,1 @@
+"""Reconciliation: the systems compared copy by copy and to the cent (`run.Reconciliation`)."""
