@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from infra.billing_cli import billing
+from infra.reconcile_cli import reconcile
 
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
@@ -40,6 +41,7 @@ dlq = typer.Typer(
 )
 app.add_typer(dlq, name="dlq")
 app.add_typer(billing, name="billing")
+app.command("reconcile")(reconcile)
 
 EndpointOption = Annotated[
     str | None,

@@ -594,6 +594,16 @@ WIRING = Wiring(
             timeout_seconds=300,
             description="Billing calendar (starts the month's runs) and the cash change-data sweep",
         ),
+        Function(
+            "reconcile",
+            handler="functions.reconcile.handler.handler",
+            # Nightly, after the hourly sweeps have closed the day: the systems compared to the cent;
+            # each break an exception for a person (`close2cash reconcile` runs the same on demand).
+            trigger=ScheduleTrigger("cron(30 2 * * ? *)"),
+            uses=(*_COMMON_ENV, OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET")),
+            timeout_seconds=900,
+            description="Nightly reconciliation of customers, engagements and money across the systems",
+        ),
     ),
     state_machines=(CLOSE_TO_CASH, BILLING_RUN),
     topics=(DELIVERY_OPS,),

@@ -93,16 +93,17 @@ def test_api_5xx_and_a_spike_of_rejections_raise_alarms(synth):
 
 @pytest.mark.parametrize("metric", sorted(ALARMED_BUSINESS_METRICS))
 def test_a_business_event_that_needs_a_person_raises_an_alarm(synth, metric):
-    # an invoice refused by accounting, counted per system and per function: summed over all of them
+    # an invoice refused by accounting, a break nobody acted on: over every dimension set
     [alarm] = [
         a["Properties"]
         for a in _alarms(synth)
-        if any(f"SUM({metric})" in q.get("Expression", "") for q in a["Properties"].get("Metrics", []))
+        if any(f"({metric})" in q.get("Expression", "") for q in a["Properties"].get("Metrics", []))
     ]
+    function, threshold, _ = ALARMED_BUSINESS_METRICS[metric]
     [query] = alarm["Metrics"]
-    assert query["Expression"] == f'SELECT SUM({metric}) FROM "close2cash"'  # noqa: S608
+    assert query["Expression"] == f'SELECT {function}({metric}) FROM "close2cash"'  # noqa: S608
     assert query["Period"] == 300 and query["ReturnData"] is True
-    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (threshold, "GreaterThanThreshold")
 
 
 def test_dashboard_shows_days_sales_outstanding_per_customer_from_every_function_log(synth):

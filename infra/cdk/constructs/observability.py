@@ -51,13 +51,27 @@ BUSINESS_METRICS = (
     "PaymentsReceived",
     "PaymentsParked",
     "CashCollected",
+    # Reconciliation (shared/sync/reconcile): breaks found by each run.
+    "ReconciliationBreaks",
 )
-# A business event that needs a person at once: any of these in a period alarms. A Metrics Insights
-# query sums it over every dimension set (per system, per service) so no combination is missed.
-# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-alarms.html
-ALARMED_BUSINESS_METRICS = {
-    "InvoiceRejections": "An invoice was refused by accounting: `close2cash exceptions list`, fix, "
-    "then `close2cash billing retry RUN`",
+# Business signals that need a person: (Metrics Insights function, threshold, what to do). A Metrics
+# Insights query aggregates over every dimension set (per system, per function), so no combination
+# is missed. https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-alarms.html
+ALARMED_BUSINESS_METRICS: dict[str, tuple[str, float, str]] = {
+    "InvoiceRejections": (
+        "SUM",
+        0,
+        "An invoice was refused by accounting: `close2cash exceptions list`, fix, then "
+        "`close2cash billing retry RUN`",
+    ),
+    # The nightly run reports the age of the oldest open break: past a day, a break outlived the
+    # run after it, so nobody has acted on it.
+    "ReconciliationBacklogAge": (
+        "MAX",
+        86400,
+        "A reconciliation break has been open for more than a day: `close2cash exceptions list` "
+        "(kind reconciliation) says what differs and what to do",
+    ),
 }
 # Days sales outstanding is emitted per customer with the customer as an EMF property, not a
 # dimension (a metric per customer would be billed per customer); the dashboard reads the latest value
@@ -77,7 +91,10 @@ BUSINESS_GAUGES = (
     ("ExceptionResolutionTime", "p90"),
     ("BillingCycleTime", "p90"),
     ("BillingCycleTimeFromApproval", "p90"),
-    ("DaysSalesOutstanding", "Average"),  # over the customers updated in the period; per customer below
+    ("DaysSalesOutstanding", "Average"),
+    ("ReconciliationBacklog", "Maximum"),
+    ("ReconciliationBacklogAge", "Maximum"),
+    ("ReconciliationAtStake", "Maximum"),  # over the customers updated in the period; per customer below
 )
 
 
@@ -151,16 +168,16 @@ class Observability(Construct):
                 f"Executions of workflow {name} failed",
             )
 
-        for name, description in ALARMED_BUSINESS_METRICS.items():
+        for name, (function, threshold, description) in ALARMED_BUSINESS_METRICS.items():
             alarm(
                 f"business-{name}",
                 cw.MathExpression(
                     # Metrics Insights SQL over our own constant names, no input in it.
-                    expression=f'SELECT SUM({name}) FROM "{METRICS_NAMESPACE}"',  # noqa: S608
+                    expression=f'SELECT {function}({name}) FROM "{METRICS_NAMESPACE}"',  # noqa: S608
                     label=name,
                     period=PERIOD,
                 ),
-                0,
+                threshold,
                 description,
             )
 
