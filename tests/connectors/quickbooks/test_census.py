@@ -18,8 +18,10 @@ from shared.domain.ports import EngagementStatus
 from shared.domain.postings import WorkKind
 from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus, InvoiceCensus, WorkCensus
 from tests.connectors.quickbooks.conftest import make_account
+from tests.connectors.quickbooks.test_invoice_standing import void_invoice
 from tests.connectors.quickbooks.test_invoicing import invoice_for, pay
 from tests.connectors.quickbooks.test_postings import books, create, expense_posting, posted, time_posting
+from tests.local.sandboxes.quickbooks.test_time_activities import activity
 
 __all__ = ["books"]
 
@@ -125,16 +127,7 @@ def test_posted_time_and_expenses_come_back_with_their_psa_entry_and_exact_amoun
     invoice = connector.post_invoice("bill-c1", invoice_for(books, ids[0]))
     # and a bookkeeper's own time on the engagement, and the hub's time from October (outside the window)
     hand = sandbox.enter(
-        "TimeActivity",
-        {
-            "NameOf": "Employee",
-            "EmployeeRef": {"value": books["employee"]},
-            "CustomerRef": {"value": books["customer"]},
-            "TxnDate": "2026-11-20",
-            "BillableStatus": "NotBillable",
-            "Hours": 1,
-            "Minutes": 30,
-        },
+        "TimeActivity", activity(books, TxnDate="2026-11-20", BillableStatus="NotBillable", Hours=1)
     )
     posted(connector, time_posting(books, 3, worked_on=date(2026, 10, 31)), "census-2")
     # when reconciliation takes the work census from 1 November
@@ -203,15 +196,7 @@ def test_invoices_read_back_total_paid_credited_and_open_from_bulk_payments(
             ],
         },
     )
-    client = connector.client
-    row = client._send("GET", client._path("invoice", voided), context="read")["Invoice"]
-    client._send(
-        "POST",
-        client._path("invoice"),
-        params={"operation": "void"},
-        body={"Id": voided, "SyncToken": row["SyncToken"]},
-        context="void",
-    )
+    void_invoice(connector, voided)
     sandbox.edit_transaction("Invoice", old, {"TxnDate": "2026-10-30"})
     # when reconciliation takes the invoice census from 1 November
     held, calls = _calls_of(connector, lambda: connector.census_invoices(SINCE))
