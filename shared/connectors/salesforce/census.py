@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from shared.connectors.salesforce.health import HEALTH_FIELDS, health_from_values
 from shared.connectors.salesforce.mapper import (
     OPPORTUNITY_TYPE,
@@ -20,6 +22,7 @@ from shared.connectors.salesforce.mapper import (
     version_of,
 )
 from shared.connectors.salesforce.schemas import SalesforceOpportunity
+from shared.domain.errors import ValidationFailed
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
 from shared.domain.ports import TargetRecord
@@ -83,7 +86,10 @@ class SalesforceCensus:
             yield self._held(row, instance)
 
     def _held(self, row: dict[str, Any], instance: str) -> HeldEngagement:
-        record = SalesforceOpportunity.model_validate(row)
+        try:
+            record = SalesforceOpportunity.model_validate(row)
+        except ValidationError as exc:
+            raise ValidationFailed(f"Salesforce Opportunity row is not valid: {exc}") from exc
         stamp = record.system_modstamp or record.last_modified_date
         ref = SourceRef(
             system=SystemName.SALESFORCE,
