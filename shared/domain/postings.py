@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -113,6 +114,20 @@ def work_key(system: SystemName | str, kind: WorkKind | str, record_id: str) -> 
 def reference_to(work: SourceRef) -> str:
     """How an accounting record names the PSA entry it was posted for (`close2cash <system>/<type>/<id>`)."""
     return f"close2cash {work.system}/{work.type}/{work.id}"
+
+
+_REFERENCE = re.compile(r"close2cash (?P<system>[a-z0-9_]+)/(?P<type>[A-Za-z0-9_]+)/(?P<id>[^\s\]\)]+)")
+
+
+def reference_origin(text: str | None) -> SourceRef | None:
+    """The PSA entry a `reference_to` text names, wherever it sits in `text` (a description, a note)."""
+    for found in _REFERENCE.finditer(text or ""):
+        if found["system"] in _SYSTEMS:
+            return SourceRef(system=SystemName(found["system"]), type=found["type"], id=found["id"])
+    return None
+
+
+_SYSTEMS = frozenset(system.value for system in SystemName)
 
 
 class Posting(CanonicalModel):

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from shared.connectors.quickbooks import changes, mapper
+from shared.connectors.quickbooks.census import QuickBooksCensus
 from shared.connectors.quickbooks.client import (
     BATCH_MAX_ITEMS,
     DuplicateNameError,
@@ -44,8 +45,9 @@ if TYPE_CHECKING:
 __all__ = ["QuickBooksConnection", "QuickBooksConnector", "build"]
 
 
-class QuickBooksConnector(QuickBooksEngagements, QuickBooksPostings, QuickBooksInvoicing):
-    """The AccountTarget, EngagementTarget, PostingTarget and WebhookReceiver ports for one QBO company."""
+class QuickBooksConnector(QuickBooksEngagements, QuickBooksPostings, QuickBooksInvoicing, QuickBooksCensus):
+    """The AccountTarget, EngagementTarget, PostingTarget, WebhookReceiver and reconciliation census
+    ports for one QBO company."""
 
     system = SystemName.QUICKBOOKS
     provider = SystemName.QUICKBOOKS
@@ -79,11 +81,7 @@ class QuickBooksConnector(QuickBooksEngagements, QuickBooksPostings, QuickBooksI
 
     @staticmethod
     def _record(customer: Customer) -> TargetRecord:
-        return TargetRecord(
-            ref=mapper.source_ref(customer),
-            view=mapper.account_view(customer),
-            origin=None if customer.is_sub_customer else mapper.stamp_origin(customer),
-        )
+        return mapper.target_record(customer)
 
     def read_account(self, record_id: str) -> TargetRecord:
         return self._record(self.client.read_customer(record_id))

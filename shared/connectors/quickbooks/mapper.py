@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from shared.connectors.quickbooks.schemas import Customer
 from shared.connectors.quickbooks.times import parse_qbo_time
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
-from shared.domain.ports import EngagementRecord, EngagementStatus
+from shared.domain.ports import EngagementRecord, EngagementStatus, TargetRecord
 
 if TYPE_CHECKING:
     from shared.domain.engagements import Engagement
@@ -275,6 +275,18 @@ def source_ref(customer: Customer) -> SourceRef:
         raise ValueError("a QuickBooks customer without an Id cannot be referenced")
     return SourceRef(
         system=SystemName.QUICKBOOKS, type=CUSTOMER_TYPE, id=customer.Id, version=customer.SyncToken
+    )
+
+
+def target_record(customer: Customer) -> TargetRecord:
+    """A customer as the hub's target record: its view, and the CRM record its stamp names.
+
+    A sub-customer is an engagement, never an account's copy: it names no account origin.
+    """
+    return TargetRecord(
+        ref=source_ref(customer),
+        view=account_view(customer),
+        origin=None if customer.is_sub_customer else stamp_origin(customer),
     )
 
 

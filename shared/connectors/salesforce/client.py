@@ -225,10 +225,13 @@ class SalesforceClient:
             "Sforce-Call-Options": f"client={self.connection.api_client}",
         }
 
+    def instance_url(self) -> str:
+        """The org's instance URL: configured, else the token response's (no trailing slash)."""
+        return self.connection.instance_url or self.token().instance_url.rstrip("/")
+
     def _url(self, path: str) -> str:
         """Absolute URL on the org's instance (known from the token response when not configured)."""
-        base = self.connection.instance_url or self.token().instance_url.rstrip("/")
-        return f"{base}{path}"
+        return f"{self.instance_url()}{path}"
 
     def _data_path(self, suffix: str) -> str:
         return f"/services/data/v{self.connection.api_version}{suffix}"

@@ -12,6 +12,7 @@ import httpx
 from shared.connectors.http import RetryPolicy
 from shared.connectors.salesforce import changes
 from shared.connectors.salesforce.cdc import ChangeEventReader
+from shared.connectors.salesforce.census import SalesforceCensus
 from shared.connectors.salesforce.client import SalesforceClient
 from shared.connectors.salesforce.connection import SalesforceConnection, parse_connection
 from shared.connectors.salesforce.health import (
@@ -21,12 +22,17 @@ from shared.connectors.salesforce.health import (
 )
 from shared.connectors.salesforce.ids import is_salesforce_id, same_salesforce_id
 from shared.connectors.salesforce.mapper import (
+    ACCOUNTING_PROJECT_FIELD,
     BILLING_MODEL_FIELD,
     DIMENSION_FIELDS,
     OWNED_ELSEWHERE_FIELDS,
+    PSA_PROJECT_FIELD,
     ROLE_FIELD,
     SERVICE_LINE_FIELD,
+    SETUP_DETAIL_FIELD,
+    SETUP_STATUS_FIELD,
     TAX_ID_FIELD,
+    WRITE_BACK_FIELDS,
     account_from_payload,
     opportunity_from_payload,
 )
@@ -50,13 +56,6 @@ if TYPE_CHECKING:
     from shared.domain.ports import RateBudgets
 
 __all__ = ["WRITE_BACK_FIELDS", "SalesforceConnection", "SalesforceConnector", "build"]
-
-# Opportunity custom fields engagement setup writes its outcome into (see the module docstring).
-PSA_PROJECT_FIELD = "C2C_PSA_Project_Id__c"
-ACCOUNTING_PROJECT_FIELD = "C2C_Accounting_Project_Id__c"
-SETUP_STATUS_FIELD = "C2C_Setup_Status__c"
-SETUP_DETAIL_FIELD = "C2C_Setup_Detail__c"
-WRITE_BACK_FIELDS = (PSA_PROJECT_FIELD, ACCOUNTING_PROJECT_FIELD, SETUP_STATUS_FIELD, SETUP_DETAIL_FIELD)
 
 _OPPORTUNITY_FIELDS = (
     "Id",
@@ -99,9 +98,9 @@ _ACCOUNT_FIELDS = (
 )
 
 
-class SalesforceConnector:
+class SalesforceConnector(SalesforceCensus):
     """One Salesforce org: AccountSource, OpportunitySource (with write-back), HealthTarget,
-    WebhookReceiver, ChangeFeed."""
+    WebhookReceiver, ChangeFeed, and the customer and engagement censuses of reconciliation."""
 
     system: SystemName = SystemName.SALESFORCE
     provider: SystemName = SystemName.SALESFORCE

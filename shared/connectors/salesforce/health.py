@@ -7,12 +7,14 @@ against it by tests/connectors/salesforce/test_health.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from shared.domain.cash import CommercialHealth
+from shared.domain.money import Money
 
 # The objects that carry the commercial health fields: the deal and its customer.
 HEALTH_OBJECTS = ("Opportunity", "Account")
@@ -121,3 +123,23 @@ def health_values(health: CommercialHealth) -> dict[str, Decimal | str | None]:
             # Rounded to the currency's minor unit, as the ledger's totals are.
             values[field.name] = value.rounded().amount
     return values
+
+
+def health_from_values(values: Mapping[str, Any], currency: str) -> CommercialHealth | None:
+    """The figures a record's health fields hold (what `health_values` wrote), read back by the table.
+
+    None when the hub never wrote them (Commercial_Health_As_Of__c blank); a blank amount beside a
+    written date reads as zero. Amounts are in the record's currency.
+    """
+    read: dict[str, Any] = {}
+    for field in HEALTH_FIELDS:
+        value = values.get(field.name)
+        if field.type == "Date":
+            read[field.figure or ""] = date.fromisoformat(str(value)[:10]) if value else None
+        elif field.type == "Currency":
+            read[field.figure or ""] = Money.of(Decimal(str(value if value is not None else 0)), currency)
+        else:
+            read[field.figure or ""] = None if value is None else Decimal(str(value))
+    if read.get("as_of") is None:
+        return None
+    return CommercialHealth(currency=currency, **read)

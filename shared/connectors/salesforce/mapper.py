@@ -17,6 +17,7 @@ from shared.domain.engagements import BillingModel
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
 from shared.domain.money import Money
+from shared.domain.ports import EngagementStatus
 
 ACCOUNT_TYPE = "Account"
 OPPORTUNITY_TYPE = "Opportunity"
@@ -41,6 +42,19 @@ LOCATION_FIELD = "Delivery_Location__c"  # picklist
 COST_CENTER_FIELD = "Cost_Center__c"  # text
 DIMENSION_FIELDS = (DEPARTMENT_FIELD, LOCATION_FIELD, COST_CENTER_FIELD)
 ROLE_FIELD = "Role__c"  # OpportunityLineItem, text: the role sold; the product name when blank
+# Opportunity custom fields engagement setup writes its outcome into (see the package docstring).
+PSA_PROJECT_FIELD = "C2C_PSA_Project_Id__c"
+ACCOUNTING_PROJECT_FIELD = "C2C_Accounting_Project_Id__c"
+SETUP_STATUS_FIELD = "C2C_Setup_Status__c"
+SETUP_DETAIL_FIELD = "C2C_Setup_Detail__c"
+WRITE_BACK_FIELDS = (PSA_PROJECT_FIELD, ACCOUNTING_PROJECT_FIELD, SETUP_STATUS_FIELD, SETUP_DETAIL_FIELD)
+# C2C_Setup_Status__c picklist values -> where the engagement stands (any other value: unknown).
+SETUP_STATUSES: dict[str, EngagementStatus] = {
+    "active": EngagementStatus.ACTIVE,
+    "rejected": EngagementStatus.CLOSED,
+    "failed": EngagementStatus.CLOSED,
+    "pending_approval": EngagementStatus.DRAFT,
+}
 
 # Billing_Model__c picklist labels (and the canonical values, for orgs that use them as API names).
 BILLING_MODELS: dict[str, BillingModel] = {
@@ -259,3 +273,9 @@ def opportunity_from_payload(
     except ValidationError as exc:
         raise ValidationFailed(f"Salesforce Opportunity payload is not valid: {_problems(exc)}") from exc
     return opportunity_from_salesforce(record, items, corporate_currency=corporate_currency)
+
+
+def setup_status(value: str | None) -> EngagementStatus | None:
+    """Where the engagement stands as C2C_Setup_Status__c says (None: blank or not a known value)."""
+    text = _text(value)
+    return SETUP_STATUSES.get(text.lower()) if text else None

@@ -21,6 +21,19 @@ from tests.connectors.quickbooks.test_postings import books, posted, time_postin
 __all__ = ["books"]
 
 
+def void_invoice(connector: QuickBooksConnector, invoice: str) -> None:
+    """A bookkeeper voids the invoice (POST /invoice?operation=void over its SyncToken)."""
+    client = connector.client
+    row = client._send("GET", client._path("invoice", invoice), context="read")["Invoice"]
+    client._send(
+        "POST",
+        client._path("invoice"),
+        params={"operation": "void"},
+        body={"Id": invoice, "SyncToken": row["SyncToken"]},
+        context="void",
+    )
+
+
 def _post(connector: QuickBooksConnector, books: dict[str, str], n: int) -> str:
     record = posted(connector, time_posting(books, 40 + n), f"post-s{n}")
     return connector.post_invoice(f"bill-s{n}", invoice_for(books, record.id, number=f"S{n}")).id
@@ -105,14 +118,6 @@ def test_a_sent_then_voided_invoice_reads_back_sent_and_voided(
     sandbox.send_invoice(invoice)
     sent = connector.invoice_standing(invoice)
     assert sent is not None and sent.sent and not sent.voided
-    client = connector.client
-    row = client._send("GET", client._path("invoice", invoice), context="read")["Invoice"]
-    client._send(
-        "POST",
-        client._path("invoice"),
-        params={"operation": "void"},
-        body={"Id": invoice, "SyncToken": row["SyncToken"]},
-        context="void",
-    )
+    void_invoice(connector, invoice)
     voided = connector.invoice_standing(invoice)
     assert voided is not None and voided.voided and voided.standing is Standing.VOID

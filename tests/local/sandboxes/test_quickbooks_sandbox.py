@@ -153,6 +153,23 @@ def test_query_pages_with_startposition_and_maxresults(sandbox: QuickBooksSandbo
     assert bad.json()["Fault"]["Error"][0]["code"] == "4000"
 
 
+def test_a_page_above_1000_is_refused_not_shortened(sandbox: QuickBooksSandbox, api: httpx.Client) -> None:
+    # given a company with customers
+    sandbox.set_rate_limit(False)
+    create(api, "Customer 1")
+    # when a query asks for 1,001 a page, then QuickBooks refuses it as an invalid query
+    refused = api.get(f"{BASE}/query", params={"query": "select * from Customer MAXRESULTS 1001"})
+    assert refused.status_code == 400
+    error = refused.json()["Fault"]["Error"][0]
+    assert (error["code"], error["Detail"]) == (
+        "4001",
+        "QueryValidationError: value 1001 is too large. Max allowed value is 1000",
+    )
+    # and 1,000 is served
+    served = api.get(f"{BASE}/query", params={"query": "select * from Customer MAXRESULTS 1000"})
+    assert [c["DisplayName"] for c in served.json()["QueryResponse"]["Customer"]] == ["Customer 1"]
+
+
 def test_more_than_500_requests_a_minute_are_throttled(sandbox: QuickBooksSandbox, api: httpx.Client) -> None:
     sandbox.set_rate_limit(True, per_minute=3)
     statuses = [

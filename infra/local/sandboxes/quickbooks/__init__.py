@@ -51,8 +51,8 @@ Tests mount it with `httpx.WSGITransport`; the demo serves it on a loopback port
 | CreditMemo | Invoice lines; QBO-computed TotalAmt and | as Invoice |
 | (invoices.py) | RemainingCredit; applied by a $0 Payment | |
 | query (query.py) | SELECT * / cols / count(*), WHERE = != < | parse errors 4000; unknown entity, property |
-|                  | > <= >= IN LIKE AND, ORDERBY, STARTPOSITION, | 4001 QueryValidationError |
-|                  | MAXRESULTS; date-times compare as instants | |
+|                  | > <= >= IN LIKE AND, ORDERBY, STARTPOSITION, | or MAXRESULTS > 1000: 4001 |
+|                  | MAXRESULTS; date-times compare as instants | QueryValidationError |
 | batch (batch.py) | 30 BatchItemRequest: create/update/delete/ | > 30: 1040; no/duplicate bId 2020/2010; |
 |                  | void/Query, per-item Fault, requestid (36) | > 40/min: 429; earlier items are unseen |
 | CDC (cdc.py) | entities + changedSince, per-entity groups, | > 30 days back, missing params, TimeActivity |

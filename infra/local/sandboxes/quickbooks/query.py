@@ -45,6 +45,10 @@ def run_query(company: Company, statement: str | None) -> dict[str, Any]:
     if spec is None:
         raise validation_error(f"{parsed.entity} is not served by this sandbox ({_SERVED})")
     _check_properties(spec, parsed)
+    if parsed.max_results > MAX_RESULTS:
+        # QBO refuses a page above its ceiling rather than shortening it (quickbooks-ruby issue 24
+        # quotes the Fault: "QueryValidationError: value 1500 is too large. Max allowed value is 1000").
+        raise validation_error(f"value {parsed.max_results} is too large. Max allowed value is {MAX_RESULTS}")
     rows = list(company.rows(spec.name))
     if not any(name.lower() == "active" for name, _, _ in parsed.conditions):
         # Like QBO, inactive list entries are returned only when the query asks about Active.
@@ -172,7 +176,7 @@ def _parse_query(statement: str) -> _Query:
         if word == "startposition":
             query.start = max(1, int(number))
         elif word == "maxresults":
-            query.max_results = min(MAX_RESULTS, max(1, int(number)))
+            query.max_results = max(1, int(number))
         else:
             raise ValueError(f"unexpected {word!r}")
     return query
