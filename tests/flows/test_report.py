@@ -25,7 +25,7 @@ from shared import bootstrap
 from shared.domain.billing_runs import BillingPeriod
 from shared.domain.models import EntityType, SourceRef, SystemName, utcnow
 from shared.domain.ports import ExceptionRecord
-from tests.flows.deals import decide, pending_for, setup_status, won_deal
+from tests.flows.deals import decide, pending_for, setup_status, staffed, sub_customer, won_deal
 
 pytestmark = pytest.mark.flow
 
@@ -72,35 +72,30 @@ def page(env: LocalEnvironment, tmp_path_factory: pytest.TempPathFactory) -> Pat
     opportunity_id = won_deal(env, "Report Flow Corp rollout")
     assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
     assert setup_status(env, opportunity_id, "active") == "active"
-    [project] = [
-        p
-        for p in env.productive.projects()
-        if p["attributes"].get("project_number") == f"salesforce-{opportunity_id}"
-    ]
-    [service] = [s for s in env.productive.services(project["id"]) if s["attributes"]["name"] == "Consultant"]
-    person = env.productive.add_person("Ada", "Lovelace", email="ada@northwind.example")
-    env.quickbooks.add_employee("Ada Lovelace", email="ada@northwind.example")
+    project, service, person = staffed(
+        env, opportunity_id, person=("Ada", "Lovelace", "ada@northwind.example")
+    )
     for day, minutes in (("2026-11-10", 600), ("2026-11-12", 240)):
-        env.productive.approve_time_entry(env.productive.add_time_entry(person, service["id"], day, minutes))
+        env.productive.approve_time_entry(env.productive.add_time_entry(person, service, day, minutes))
     env.settle()
     services = bootstrap.services()
-    engagement = SourceRef(system=SystemName.PRODUCTIVE, type="projects", id=project["id"])
+    engagement = SourceRef(system=SystemName.PRODUCTIVE, type="projects", id=project)
     services.billing_runs.start(engagement, BillingPeriod(month="2026-11"))
     env.settle()
     assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
     env.settle()
-    [sub] = [c for c in env.quickbooks.customers() if c.get("Job") and opportunity_id in str(c.get("Notes"))]
+    customer = sub_customer(env, opportunity_id)
     [invoice] = [
         row
         for row in env.quickbooks.company.rows("Invoice")
-        if str((row.get("CustomerRef") or {}).get("value")) == str(sub["Id"])
+        if str((row.get("CustomerRef") or {}).get("value")) == customer
     ]
     connector = services.connector(SystemName.QUICKBOOKS)
     connector.client._send(
         "POST",
         connector.client._path("payment"),
         body={
-            "CustomerRef": {"value": str(sub["Id"])},
+            "CustomerRef": {"value": customer},
             "TotalAmt": Decimal("250.00"),
             "Line": [
                 {"Amount": Decimal("250.00"), "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
