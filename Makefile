@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
-.PHONY: install demo test bench synth lint format up clean
+.PHONY: install demo test bench synth lint format up clean browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,21 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed
 
+# Headless Chromium for the run report's test (tests/flows/test_report.py): Debian's package, once.
+# Quick when it is there; apt needs root (this machine and CI run as root; elsewhere, sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium > /dev/null || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium > /dev/null; }
+
 demo: install
 	$(BIN)/close2cash demo
 
 up: install
 	$(BIN)/close2cash local up
 
-test: install node_modules/.installed
+test: install node_modules/.installed browser
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: install

@@ -476,5 +476,28 @@ def status(endpoint_url: EndpointOption = None) -> None:
         typer.echo(line)
 
 
+@app.command("report")
+def report(
+    html: Annotated[
+        Path, typer.Option("--html", help="where to write the page (one self-contained HTML file)")
+    ],
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """One HTML page of the run: flows and counts, money per engagement, open exceptions, metrics."""
+    import boto3
+
+    from infra.report import write_report
+
+    written = write_report(
+        html,
+        sfn=boto3.client("stepfunctions", endpoint_url=endpoint_url),
+        dynamodb=boto3.client("dynamodb", endpoint_url=endpoint_url),
+        sqs=boto3.client("sqs", endpoint_url=endpoint_url),
+        cloudwatch=boto3.client("cloudwatch", endpoint_url=endpoint_url),
+        source=endpoint_url or "AWS",
+    )
+    typer.echo(f"report: {written}")
+
+
 def main() -> None:
     app()

@@ -21,6 +21,7 @@ from shared.aws.postings import DynamoPostings
 from shared.domain.postings import PostingState
 
 EXECUTION_STATES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+QUEUE_SIDES = (("waiting", False), ("dead-lettered", True))
 
 
 def _key(name: str) -> str:
@@ -79,28 +80,41 @@ class StatusReport:
             line += " -- webhooks not recorded: vendors redeliver; see the webhook_ingest logs"
         return [line]
 
-    def _workflows(self) -> list[str]:
+    def executions(self) -> dict[str, list[dict[str, Any]] | None]:
+        """Every execution of each wiring state machine (None: the machine is not deployed here)."""
         machines = self._sfn.list_state_machines()["stateMachines"]
-        lines: list[str] = []
+        found: dict[str, list[dict[str, Any]] | None] = {}
         for spec in self._wiring.state_machines:
             name = find((m["name"] for m in machines), spec.name)
             if name is None:
-                lines.append(f"workflow {spec.name}: not found")
+                found[spec.name] = None
                 continue
             arn = next(m["stateMachineArn"] for m in machines if m["name"] == name)
+            found[spec.name] = [
+                execution
+                for page in self._sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
+                for execution in page["executions"]
+            ]
+        return found
+
+    def _workflows(self) -> list[str]:
+        lines: list[str] = []
+        for machine, executions in self.executions().items():
+            if executions is None:
+                lines.append(f"workflow {machine}: not found")
+                continue
             counts: Counter[str] = Counter()
             failed: list[str] = []
             succeeded: set[str] = set()
-            for page in self._sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
-                for execution in page["executions"]:
-                    counts[execution["status"]] += 1
-                    base = setup_of(execution["name"])
-                    if execution["status"] == "SUCCEEDED":
-                        succeeded.add(base)
-                    elif execution["status"] in ("FAILED", "TIMED_OUT", "ABORTED"):
-                        failed.append(execution["name"])
+            for execution in executions:
+                counts[execution["status"]] += 1
+                base = setup_of(execution["name"])
+                if execution["status"] == "SUCCEEDED":
+                    succeeded.add(base)
+                elif execution["status"] in ("FAILED", "TIMED_OUT", "ABORTED"):
+                    failed.append(execution["name"])
             summary = ", ".join(f"{counts[s]} {s.lower()}" for s in EXECUTION_STATES if counts[s])
-            lines.append(f"workflow {spec.name}: {summary or 'no executions'}")
+            lines.append(f"workflow {machine}: {summary or 'no executions'}")
             # A failed run whose setup later succeeded (a retry) needs nobody any more.
             waiting = sorted({setup_of(f) for f in failed} - succeeded)
             for name in waiting:
@@ -152,20 +166,29 @@ class StatusReport:
             lines.append(f"  project {project}: {count} entr{'y' if count == 1 else 'ies'} -- {reason}")
         return lines
 
-    def _queues(self) -> list[str]:
+    def queue_depths(self) -> dict[str, dict[str, int | None]]:
+        """Messages waiting and dead-lettered per wiring queue (None: that queue is not deployed here)."""
         urls = self._sqs.list_queues().get("QueueUrls", [])
         names = {url.rsplit("/", 1)[-1]: url for url in urls}
-        lines: list[str] = []
+        depths: dict[str, dict[str, int | None]] = {}
         for spec in self._wiring.queues:
-            counts = []
-            for label, dead_letter in (("waiting", False), ("dead-lettered", True)):
+            depths[spec.name] = {}
+            for label, dead_letter in QUEUE_SIDES:
                 name = find(names, spec.name, dead_letter=dead_letter)
                 if name is None:
-                    counts.append(f"{label} ?")
+                    depths[spec.name][label] = None
                     continue
                 attributes = self._sqs.get_queue_attributes(
                     QueueUrl=names[name], AttributeNames=["ApproximateNumberOfMessages"]
                 )["Attributes"]
-                counts.append(f"{label} {attributes['ApproximateNumberOfMessages']}")
-            lines.append(f"queue {spec.name}: {', '.join(counts)}")
-        return lines
+                depths[spec.name][label] = int(attributes["ApproximateNumberOfMessages"])
+        return depths
+
+    def _queues(self) -> list[str]:
+        return [
+            f"queue {queue}: "
+            + ", ".join(
+                f"{label} {'?' if counts[label] is None else counts[label]}" for label, _ in QUEUE_SIDES
+            )
+            for queue, counts in self.queue_depths().items()
+        ]

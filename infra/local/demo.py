@@ -29,6 +29,7 @@ from infra.local import demo_cash, demo_time
 from infra.local.demo_sweep import lost_notice
 from infra.local.demo_time import TimeChapter
 from infra.local.environment import DEFAULT_LANDSCAPE, LocalEnvironment, local_environment
+from infra.report import write_report
 from infra.status import StatusReport
 from infra.wiring import SALESFORCE_EVENTS
 from shared import bootstrap
@@ -37,6 +38,7 @@ from shared.governance.landscape import Intake
 from shared.observability import logger
 
 DEFAULT_LOG = Path(".close2cash/demo-handlers.log")
+REPORT_FILE = Path(".close2cash/report.html")
 
 ACCOUNTS: list[dict[str, str]] = [
     {
@@ -383,6 +385,16 @@ def run(
             sfn=clients.stepfunctions(), dynamodb=clients.dynamodb(), sqs=clients.sqs()
         )
         status_lines = at_a_glance.lines(now=env.runtime.clock.now())
+        env.runtime.flush_metrics()
+        report_file = write_report(
+            REPORT_FILE,
+            sfn=clients.stepfunctions(),
+            dynamodb=clients.dynamodb(),
+            sqs=clients.sqs(),
+            cloudwatch=clients.cloudwatch(),
+            source="the local runtime (make demo)",
+            now=env.runtime.clock.now(),
+        )
 
         services = bootstrap.services()
         totals = services.metrics.totals
@@ -426,6 +438,7 @@ def run(
     console.print("[bold]close2cash status[/] (what needs a person, at a glance):")
     for line in status_lines:
         console.print(f"  {line}", markup=False, highlight=False)
+    console.print(f"run report (one HTML page, open it in a browser): {report_file}")
     failed = [row for row in rows if not row.exactly_once]
     if not engagement.active_once:
         console.print(f"handler logs: {log_file}")

@@ -16,6 +16,7 @@ from infra.local import moto_atomic, moto_patches
 from infra.local.api_front import ApiFront, ApiGatewayMetrics, ApiServer
 from infra.local.authorizer import local_user_pools
 from infra.local.clock import Clock
+from infra.local.emf import EmfForwarder
 from infra.local.moto_patches import MOTO_CONFIG, Invoker, LambdaSpec
 from infra.local.pollers import PollerGroup, QueuePoller
 from infra.local.provision import DEFAULT_REGION, Clients, Resources, provision
@@ -73,6 +74,8 @@ class LocalRuntime:
         self.pollers = PollerGroup([], self.clock)
         self.scheduler: Scheduler | None = None
         self._api: ApiFront | None = None
+        # The handlers' EMF records, put on moto's CloudWatch as CloudWatch Logs does in AWS.
+        self.emf: EmfForwarder | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -111,6 +114,7 @@ class LocalRuntime:
                 for f in self.wiring.functions
             )
             moto_patches.install(self.invoker, self.clock)
+            self.emf = EmfForwarder(self.clients.cloudwatch()).install()
             self._build_consumers(self._resources)
         except BaseException:
             self.stop()
@@ -187,6 +191,10 @@ class LocalRuntime:
         """Stop every thread and server, restore moto and the environment. Safe to call twice."""
         self.pollers.stop()
         self._background = False
+        if self.emf is not None:
+            self.emf.flush()
+            self.emf.uninstall()
+            self.emf = None
         for server in self._api_servers:
             server.stop()
         self._api_servers.clear()
@@ -278,6 +286,7 @@ class LocalRuntime:
         started = time.monotonic()
         drained = self.pollers.drain(timeout, also_busy=self._executions_running if executions else None)
         stats = [p.stats for p in self.pollers.pollers]
+        self.flush_metrics()
         return DrainReport(
             drained=drained,
             elapsed_seconds=round(time.monotonic() - started, 3),
@@ -295,9 +304,14 @@ class LocalRuntime:
         def tick() -> None:
             if scheduler is not None:
                 scheduler.tick()
+            self.flush_metrics()
 
         self.pollers.start(on_idle=tick, interval=interval)
         self._background = True
+
+    def flush_metrics(self) -> int:
+        """Put the EMF metrics the handlers printed so far on moto's CloudWatch (a drain does it too)."""
+        return self.emf.flush() if self.emf is not None else 0
 
     def stop_background(self) -> None:
         """Stop the background thread, leaving moto and the API up (drain() may be used again)."""

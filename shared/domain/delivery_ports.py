@@ -91,6 +91,9 @@ class BookedEngagement(CanonicalModel):
     rates: dict[str, Decimal] = Field(default_factory=dict, description="role -> rate per hour")
     account: SourceRef | None = Field(default=None, description="the CRM account the deal is with")
     billing: BillingTerms = Field(default_factory=BillingTerms, description="how the contract bills it")
+    booked: Money | None = Field(
+        default=None, description="the amount won on the deal (None: set up before it was kept)"
+    )
     updated_at: UtcDateTime
 
     def rate(self, role: str) -> Money | None:

@@ -593,6 +593,7 @@ class EngagementSetup:
                 rates={line["role"]: Decimal(line["rate"]) for line in state.rates},
                 account=opportunity.account,
                 billing=billing_terms(opportunity),
+                booked=opportunity.amount.rounded(),
                 updated_at=self._clock(),
             )
         )

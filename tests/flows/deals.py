@@ -83,6 +83,33 @@ def setup_status(env: LocalEnvironment, opportunity_id: str, wanted: str) -> str
     return None if status is None else str(status)
 
 
+def staffed(
+    env: LocalEnvironment,
+    opportunity_id: str,
+    *,
+    person: tuple[str, str, str],
+    accounting_email: str | None = None,
+) -> tuple[str, str, str]:
+    """The deal's Productive project, its Consultant service, and a consultant (first, last, e-mail)
+    in Productive and QuickBooks (under `accounting_email` there, when it is written differently)."""
+    [project] = [
+        p
+        for p in env.productive.projects()
+        if p["attributes"].get("project_number") == f"salesforce-{opportunity_id}"
+    ]
+    [service] = [s for s in env.productive.services(project["id"]) if s["attributes"]["name"] == "Consultant"]
+    first, last, email = person
+    consultant = env.productive.add_person(first, last, email=email)
+    env.quickbooks.add_employee(f"{first} {last}", email=accounting_email or email)
+    return str(project["id"]), str(service["id"]), consultant
+
+
+def sub_customer(env: LocalEnvironment, opportunity_id: str) -> str:
+    """The QuickBooks sub-customer (job) the deal's engagement became."""
+    [sub] = [c for c in env.quickbooks.customers() if c.get("Job") and opportunity_id in str(c.get("Notes"))]
+    return str(sub["Id"])
+
+
 def engagements(opportunity_id: str) -> dict[Role, Any]:
     """What the PSA and accounting hold for the deal, found by the connectors' own stamps."""
     deal = SourceRef(system=SystemName.SALESFORCE, type="Opportunity", id=opportunity_id)

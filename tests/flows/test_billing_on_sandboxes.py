@@ -14,7 +14,7 @@ from infra.local.environment import LocalEnvironment, local_environment
 from shared import bootstrap
 from shared.domain.billing_runs import BillingPeriod, RunState
 from shared.domain.models import SourceRef, SystemName
-from tests.flows.deals import decide, pending_for, setup_status, won_deal
+from tests.flows.deals import decide, pending_for, setup_status, staffed, sub_customer, won_deal
 
 pytestmark = pytest.mark.flow
 
@@ -34,20 +34,17 @@ def engagement(env: LocalEnvironment) -> dict[str, str]:
     request = pending_for(env, opportunity_id)
     assert decide(env, request["id"]).status_code == 200
     assert setup_status(env, opportunity_id, "active") == "active"
-    [project] = [
-        p
-        for p in env.productive.projects()
-        if p["attributes"].get("project_number") == f"salesforce-{opportunity_id}"
-    ]
-    [service] = [s for s in env.productive.services(project["id"]) if s["attributes"]["name"] == "Consultant"]
-    person = env.productive.add_person("Grace", "Hopper", email="grace@northwind.example")
-    env.quickbooks.add_employee("Grace Hopper", email="Grace@Northwind.example")
+    project, service, person = staffed(
+        env,
+        opportunity_id,
+        person=("Grace", "Hopper", "grace@northwind.example"),
+        accounting_email="Grace@Northwind.example",
+    )
     for day, minutes in (("2026-11-10", 600), ("2026-11-12", 240)):
-        entry = env.productive.add_time_entry(person, service["id"], day, minutes)
+        entry = env.productive.add_time_entry(person, service, day, minutes)
         env.productive.approve_time_entry(entry)
     env.settle()
-    [sub] = [c for c in env.quickbooks.customers() if c.get("Job") and opportunity_id in str(c.get("Notes"))]
-    return {"opportunity": opportunity_id, "project": project["id"], "customer": str(sub["Id"])}
+    return {"opportunity": opportunity_id, "project": project, "customer": sub_customer(env, opportunity_id)}
 
 
 def invoices_of(env: LocalEnvironment, customer: str) -> list[dict[str, Any]]:

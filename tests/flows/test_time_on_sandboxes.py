@@ -14,7 +14,7 @@ from infra.status import StatusReport
 from shared import bootstrap
 from shared.domain.models import SystemName
 from shared.domain.postings import PostingState, WorkKind, work_key
-from tests.flows.deals import decide, pending_for, setup_status, won_deal
+from tests.flows.deals import decide, pending_for, setup_status, staffed, sub_customer, won_deal
 
 pytestmark = pytest.mark.flow
 
@@ -41,16 +41,13 @@ def engagement(env: LocalEnvironment) -> Engagement:
     """A won deal (a Consultant at 200.00 USD) waiting for its approval, and a consultant in both systems."""
     opportunity_id = won_deal(env, "Time Flow Corp rollout")
     pending_for(env, opportunity_id)
-    [project] = [
-        p
-        for p in env.productive.projects()
-        if p["attributes"].get("project_number") == f"salesforce-{opportunity_id}"
-    ]
-    [service] = [s for s in env.productive.services(project["id"]) if s["attributes"]["name"] == "Consultant"]
-    person = env.productive.add_person("Grace", "Hopper", email="grace@northwind.example")
-    env.quickbooks.add_employee("Grace Hopper", email="Grace@Northwind.example")
-    [sub] = [c for c in env.quickbooks.customers() if c.get("Job") and opportunity_id in str(c.get("Notes"))]
-    return Engagement(opportunity_id, project["id"], str(sub["Id"]), service["id"], person)
+    project, service, person = staffed(
+        env,
+        opportunity_id,
+        person=("Grace", "Hopper", "grace@northwind.example"),
+        accounting_email="Grace@Northwind.example",
+    )
+    return Engagement(opportunity_id, project, sub_customer(env, opportunity_id), service, person)
 
 
 def activate(env: LocalEnvironment, engagement: Engagement) -> None:
