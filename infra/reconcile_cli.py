@@ -25,39 +25,48 @@ def reconcile(
     ] = None,
 ) -> None:
     """Compare every customer, engagement and month across the systems now; each break is an exception."""
-    import boto3
-    from botocore.config import Config
-
-    from infra.status import find
-
     if since is not None:
         try:
             date.fromisoformat(since)
         except ValueError:
             typer.echo(f"--since {since!r}: expected a day as YYYY-MM-DD", err=True)
             raise typer.Exit(2) from None
+    try:
+        body = invoke(endpoint_url, since=since, engagement=engagement)
+    except LookupError as missing:
+        typer.echo(str(missing), err=True)
+        raise typer.Exit(2) from None
+    except RuntimeError as failed:
+        typer.echo(str(failed), err=True)
+        raise typer.Exit(1) from None
+    for line in report_lines(body):
+        typer.echo(line)
+
+
+def invoke(endpoint_url: str | None, *, since: str | None = None, engagement: str | None = None) -> Any:
+    """Run the deployed `reconcile` function now and return its answer (LookupError: none deployed;
+    RuntimeError: it failed)."""
+    import boto3
+    from botocore.config import Config
+
+    from infra.status import find
+
     client: Any = boto3.client(
         "lambda",
         endpoint_url=endpoint_url,
         config=Config(read_timeout=READ_TIMEOUT_SECONDS, retries={"max_attempts": 1}),
     )
-    names = [
-        f["FunctionName"]
-        for page in client.get_paginator("list_functions").paginate()
-        for f in page["Functions"]
-    ]
-    name = find(names, "reconcile")
+    pages = client.get_paginator("list_functions").paginate()
+    name = find([f["FunctionName"] for page in pages for f in page["Functions"]], "reconcile")
     if name is None:
-        typer.echo("no reconcile function is deployed (expected one named like 'reconcile')", err=True)
-        raise typer.Exit(2)
-    payload = {"since": since, "engagement": engagement}
-    answer = client.invoke(FunctionName=name, Payload=json.dumps(payload).encode())
+        raise LookupError("no reconcile function is deployed (expected one named like 'reconcile')")
+    answer = client.invoke(
+        FunctionName=name, Payload=json.dumps({"since": since, "engagement": engagement}).encode()
+    )
     body = json.loads(answer["Payload"].read() or b"{}")
     if answer.get("FunctionError"):
-        typer.echo(f"reconciliation failed: {body.get('errorType')}: {body.get('errorMessage')}", err=True)
-        raise typer.Exit(1)
-    for line in report_lines(body):
-        typer.echo(line)
+        raise RuntimeError(f"reconciliation failed: {body.get('errorType')}: {body.get('errorMessage')}")
+    return body
 
 
 def report_lines(body: dict[str, Any]) -> list[str]:

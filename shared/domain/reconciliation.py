@@ -394,7 +394,7 @@ def money_breaks(
             posted[month] = posted[month] + work.amount
     systems = (psa.system if psa else None, books.system if books else None)
     for month in sorted(set(approved) | set(posted)):
-        if books is None or approved[month] == posted[month]:
+        if books is None or psa is None or approved[month] == posted[month]:
             continue
         breaks.append(
             _money_break(

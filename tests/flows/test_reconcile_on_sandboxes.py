@@ -1,0 +1,167 @@
+"""Reconciliation on the sandboxes: agreeing systems give no break; each break the issue names is found
+with both sides and an action; fixing it by hand and running again resolves it.
+
+One module-scoped environment: a deal won, staffed, billed for November and paid in part. The
+breaks are made as a person would make them, through each vendor's own API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from infra.cli import app
+from infra.local.environment import LocalEnvironment, local_environment
+from shared import bootstrap
+from shared.domain.billing_runs import BillingPeriod
+from shared.domain.models import SourceRef, SystemName
+from tests.flows.deals import decide, pending_for, setup_status, staffed, sub_customer, won_deal
+
+pytestmark = pytest.mark.flow
+
+SINCE = "2026-01-01"
+
+
+@pytest.fixture(scope="module")
+def env() -> Iterator[LocalEnvironment]:
+    with local_environment() as environment:
+        yield environment
+
+
+@pytest.fixture(scope="module")
+def billed(env: LocalEnvironment) -> dict[str, str]:
+    """A deal won (8,000.00 USD), 14 h at 200.00 posted and invoiced for November, 250.00 paid."""
+    opportunity_id = won_deal(env, "Reconcile Flow Corp rollout")
+    assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
+    assert setup_status(env, opportunity_id, "active") == "active"
+    project, service, person = staffed(env, opportunity_id, person=("Edsger", "Dijkstra", "ed@example.com"))
+    for day, minutes in (("2026-11-10", 600), ("2026-11-12", 240)):
+        env.productive.approve_time_entry(env.productive.add_time_entry(person, service, day, minutes))
+    env.settle()
+    engagement = SourceRef(system=SystemName.PRODUCTIVE, type="projects", id=project)
+    bootstrap.services().billing_runs.start(engagement, BillingPeriod(month="2026-11"))
+    env.settle()
+    assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
+    env.settle()
+    customer = sub_customer(env, opportunity_id)
+    [invoice] = [
+        row
+        for row in env.quickbooks.company.rows("Invoice")
+        if str((row.get("CustomerRef") or {}).get("value")) == customer
+    ]
+    bookkeeper(
+        "Payment",
+        {
+            "CustomerRef": {"value": customer},
+            "TotalAmt": Decimal("250.00"),
+            "Line": [
+                {"Amount": Decimal("250.00"), "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
+            ],
+        },
+    )
+    env.settle()
+    account = str(env.salesforce.opportunity(opportunity_id)["AccountId"])
+    return {
+        "opportunity": opportunity_id,
+        "project": project,
+        "service": service,
+        "person": person,
+        "invoice": str(invoice["Id"]),
+        "account": account,
+    }
+
+
+def bookkeeper(entity: str, body: dict[str, Any]) -> dict[str, Any]:
+    """What a bookkeeper enters in QuickBooks, through its API."""
+    connector = bootstrap.services().connector(SystemName.QUICKBOOKS)
+    answer = connector.client._send(
+        "POST", connector.client._path(entity.lower()), body=body, context=f"bookkeeper: {entity}"
+    )
+    return dict(answer[entity])
+
+
+def reconcile(env: LocalEnvironment, *extra: str) -> str:
+    assert env.runtime is not None
+    answer = CliRunner().invoke(
+        app, ["reconcile", "--since", SINCE, *extra, "--endpoint-url", env.runtime.moto_endpoint]
+    )
+    assert answer.exit_code == 0, answer.output
+    return answer.output
+
+
+def open_breaks(opportunity: str, account: str) -> dict[str, dict[str, Any]]:
+    ledger = bootstrap.services().ledger
+    return {
+        e["id"] or "": e
+        for e in ledger.open_exceptions()
+        if e.get("kind") == "reconciliation"
+        and (f":{opportunity}:" in (e["id"] or "") or f":{account}:" in (e["id"] or ""))
+    }
+
+
+def test_a_clean_engagement_reconciles_with_no_break_and_says_what_it_read(
+    env: LocalEnvironment, billed: dict[str, str]
+) -> None:
+    output = reconcile(env, "--engagement", billed["project"])
+    assert open_breaks(billed["opportunity"], billed["account"]) == {}, output
+    assert "0 found" in output
+    assert "vendor calls:" in output and "quickbooks" in output
+
+
+def test_each_break_is_found_with_both_sides_then_resolved_once_fixed(
+    env: LocalEnvironment, billed: dict[str, str]
+) -> None:
+    connector = bootstrap.services().connector(SystemName.QUICKBOOKS)
+    # given a bookkeeper raises the invoice's first line by 100.00 in QuickBooks
+    invoice = connector.client._send(
+        "GET", connector.client._path(f"invoice/{billed['invoice']}"), context="read"
+    )["Invoice"]
+    lines = [dict(line) for line in invoice["Line"] if line.get("DetailType") == "SalesItemLineDetail"]
+    original = Decimal(str(lines[0]["Amount"]))
+    lines[0]["Amount"] = original + 100
+    detail = dict(lines[0]["SalesItemLineDetail"])
+    detail.pop("Qty", None), detail.pop("UnitPrice", None)
+    lines[0]["SalesItemLineDetail"] = detail
+    bookkeeper(
+        "Invoice",
+        {"Id": invoice["Id"], "SyncToken": invoice["SyncToken"], "sparse": True, "Line": lines},
+    )
+    # and an hour of November is approved in Productive after that invoice was posted
+    env.productive.approve_time_entry(
+        env.productive.add_time_entry(billed["person"], billed["service"], "2026-11-20", 60)
+    )
+    # and the customer is created a second time by hand in QuickBooks
+    name = env.salesforce.account(billed["account"])["Name"]
+    twin = bookkeeper("Customer", {"DisplayName": f"{name}."})
+    env.settle()
+    # when reconciliation runs
+    output = reconcile(env)
+    found = open_breaks(billed["opportunity"], billed["account"])
+    kinds = sorted(found)
+    # then each is a break, with each side and what to do
+    assert any(i.endswith(f":invoice:{billed['invoice']}") for i in kinds), output
+    assert any(i.endswith(":unbilled:2026-11") for i in kinds), output
+    assert any(i.endswith(":duplicate:quickbooks") for i in kinds), output
+    edited = next(e for i, e in found.items() if i.endswith(f":invoice:{billed['invoice']}"))
+    assert edited["at_stake"] == "100.00 USD" and edited["action"]
+    assert "200.00 USD" in next(e for i, e in found.items() if i.endswith(":unbilled:2026-11"))["reason"]
+    assert str(twin["Id"]) in (
+        next(e for i, e in found.items() if i.endswith(":duplicate:quickbooks"))["evidence"] or ""
+    )
+    # when the bookkeeper makes the hand-made customer inactive (the fix the break suggests for one)
+    twin = connector.client._send("GET", connector.client._path(f"customer/{twin['Id']}"), context="read")[
+        "Customer"
+    ]
+    bookkeeper(
+        "Customer", {"Id": twin["Id"], "SyncToken": twin["SyncToken"], "sparse": True, "Active": False}
+    )
+    env.settle()
+    reconcile(env)
+    # then that break is resolved and the others stay open
+    after = open_breaks(billed["opportunity"], billed["account"])
+    assert not any(i.endswith(":duplicate:quickbooks") for i in after)
+    assert any(i.endswith(":unbilled:2026-11") for i in after)
