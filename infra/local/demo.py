@@ -25,7 +25,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from infra.local import demo_cash, demo_time
+from infra.local import demo_cash, demo_reconcile, demo_time
 from infra.local.demo_sweep import lost_notice
 from infra.local.demo_time import TimeChapter
 from infra.local.environment import DEFAULT_LANDSCAPE, LocalEnvironment, local_environment
@@ -379,6 +379,11 @@ def run(
             if chapter.project_id
             else demo_cash.CashChapter()
         )
+        reconciled = (
+            demo_reconcile.run(env, console, chapter, invoice_id=cash.invoice_id, account_id=ids[0])
+            if cash.invoice_id
+            else demo_reconcile.ReconcileChapter()
+        )
         # What `close2cash status --endpoint-url MOTO` would print now: what needs a person.
         clients = env.runtime.clients
         at_a_glance = StatusReport(
@@ -460,6 +465,13 @@ def run(
             " Productive, QuickBooks and Salesforce"
         )
         return 1
+    if not reconciled.found_each:
+        console.print(f"handler logs: {log_file}")
+        console.print(
+            "[red]FAILED[/]: reconciliation did not find each break made by hand, or did not resolve "
+            "the one fixed"
+        )
+        return 1
     if not swept.brought_once:
         console.print(f"handler logs: {log_file}")
         console.print("[red]FAILED[/]: the catch-up sweep did not bring the dropped notice exactly once")
@@ -473,6 +485,7 @@ def run(
         "[green]OK[/]: every account arrived exactly once in Productive and QuickBooks,"
         " the won deal is one active engagement in each, and its approved time and expenses are in"
         " QuickBooks exactly once, equal to the cent; November's invoice, its credit and payments agree"
-        " to the cent in Productive, QuickBooks and Salesforce"
+        " to the cent in Productive, QuickBooks and Salesforce; reconciliation found each break made by"
+        " hand and resolved the one fixed"
     )
     return 0
