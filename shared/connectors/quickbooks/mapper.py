@@ -287,6 +287,7 @@ def target_record(customer: Customer) -> TargetRecord:
         ref=source_ref(customer),
         view=account_view(customer),
         origin=None if customer.is_sub_customer else stamp_origin(customer),
+        active=customer.Active is not False,
     )
 
 

@@ -68,6 +68,7 @@ def test_every_customer_active_or_not_comes_back_once_in_three_queries_for_2500(
     assert _key(by_id[hub].origin) == _key(account.source)
     assert by_id[made[0]].origin is None
     assert by_id[made[7]].view.name == "Customer 0007"
+    assert by_id[made[7]].active is False and by_id[made[0]].active is True
     # and each is the view read_account gives
     assert by_id[hub] == connector.read_account(hub)
 
