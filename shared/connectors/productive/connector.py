@@ -12,6 +12,7 @@ import httpx
 
 from shared.connectors.productive import delivery_mapper, mapper
 from shared.connectors.productive.billing import ProductiveBilling
+from shared.connectors.productive.census import ProductiveCensus
 from shared.connectors.productive.client import MAX_PAGE_SIZE, ProductiveClient
 from shared.connectors.productive.connection import ProductiveConnection, parse_connection
 from shared.connectors.productive.delivery import (
@@ -70,9 +71,9 @@ def _created_after(project: ProjectResource, cutoff: datetime) -> bool:
     return moment.astimezone(cutoff.tzinfo) >= cutoff if moment.tzinfo else False
 
 
-class ProductiveConnector:
+class ProductiveConnector(ProductiveCensus):
     """Productive as an AccountTarget (companies), an EngagementTarget (projects), a DeliverySource
-    (time entries, expenses) and a WebhookReceiver."""
+    (time entries, expenses), a WebhookReceiver and the reconciliation censuses (`census`)."""
 
     system = SystemName.PRODUCTIVE
     provider = SystemName.PRODUCTIVE
@@ -94,6 +95,7 @@ class ProductiveConnector:
         self.billing = ProductiveBilling(self.client, document_type_id=connection.invoice_document_type_id)
         # The entries the last fetch_work / changed_work answered but could not map (see read_work).
         self.last_unresolved: list[UnresolvedWork] = []
+        self.census_unresolved: list[UnresolvedWork] = []
 
     @property
     def http_calls(self) -> int:

@@ -200,6 +200,8 @@ class DealAttributes(VendorModel):
     end_date: str | None = None
     closed_at: str | None = None
     purchase_order_number: str | None = None
+    # "Total budget amount across all services", in cents (https://developer.productive.io/reference/resources/deals)
+    budget_total: int | None = None
 
 
 class DealResource(VendorModel):

@@ -41,7 +41,7 @@ It speaks the protocol documented at https://developer.productive.io/. Tests mou
 | sort (listing.py) | `sort=a,-b` on the endpoint's sort params | unknown param 400 "Unsupported Sort" |
 | include (listing.py) | `include=a,b.c`: relationship `data`, `included`; | 400 "Unsupported Include" |
 |                      | without it relationships say `meta.included: false` | |
-| pages (listing.py) | `page[number]`, `page[size]` (30, max 200), `meta` | non-numeric page 400 |
+| pages (listing.py) | `page[number]`, `page[size]` (30, max 200), `meta` | bad page, size > 200: 400 |
 | webhooks (app.py, kit) | `Productive-Signature: t=..., s=...` signed, kept | — |
 |                        | until 2xx, one event per POST | |
 | time (app.py) | one clock (`clock=`; the runtime's under `LocalEnvironment`): | — |

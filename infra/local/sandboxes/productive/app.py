@@ -26,6 +26,7 @@ from infra.local.sandboxes.kit import (
     delivered,
 )
 from infra.local.sandboxes.productive import filters, listing
+from infra.local.sandboxes.productive.budgets import with_budget_total
 from infra.local.sandboxes.productive.errors import JSON_API, ApiError, json_response
 from infra.local.sandboxes.productive.expenses import Expenses
 from infra.local.sandboxes.productive.filters import related as _related
@@ -382,6 +383,9 @@ class ProductiveSandbox(TimeEntries, Expenses, Invoicing, Tasks):
                     kind, r, condition, self._lookup, search_numbers=self.query_matches_numbers
                 )
             ]
+        if kind == "deals":
+            services = list(self._store["services"].values())
+            resources = [with_budget_total(deal, services) for deal in resources]
         return json_response(listing.document(kind, request, resources, self._lookup))
 
     def _lookup(self, kind: str, resource_id: str) -> dict[str, Any] | None:
