@@ -134,6 +134,9 @@ class RateCardLine(CanonicalModel):
     rate: Money
     effective_from: date
     effective_to: date | None = None
+    quantity: ExactDecimal | None = Field(
+        default=None, gt=0, description="the units (hours) sold at this rate, when the deal sold them"
+    )
 
     @model_validator(mode="after")
     def _range(self) -> RateCardLine:

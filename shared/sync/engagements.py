@@ -492,7 +492,13 @@ class EngagementSetup:
             name=f"{opportunity.name} (contracted)"[:255],
             currency=opportunity.amount.currency,
             lines=tuple(
-                RateCardLine(role=line.role, rate=line.rate, effective_from=opportunity.close_date)
+                RateCardLine(
+                    role=line.role,
+                    rate=line.rate,
+                    effective_from=opportunity.close_date,
+                    # The role's hours sold on every line: the PSA's budget is hours x rate per role.
+                    quantity=sum(other.quantity for other in opportunity.lines if other.role == line.role),
+                )
                 for line in _one_line_per_role(opportunity)
             ),
         )

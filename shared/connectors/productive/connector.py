@@ -116,7 +116,10 @@ class ProductiveConnector(ProductiveCensus):
     def _record(company: CompanyResource) -> TargetRecord:
         view = mapper.account_from_company(company)
         return TargetRecord(
-            ref=view.source, view=view, origin=mapper.reference_origin(company.attributes.company_code)
+            ref=view.source,
+            view=view,
+            origin=mapper.reference_origin(company.attributes.company_code),
+            active=company.attributes.archived_at is None,
         )
 
     def read_account(self, record_id: str) -> TargetRecord:
@@ -377,6 +380,7 @@ class ProductiveConnector(ProductiveCensus):
             if service.attributes.deleted_at is None and name and name not in existing:
                 existing[name] = service
         rates = mapper.role_rates(rate_card, on)
+        sold = mapper.role_quantities(rate_card)
         missing = [role for role in rates if role not in existing]
         kinds = self._service_types(missing) if missing else {}
         for role, rate in rates.items():
@@ -384,11 +388,17 @@ class ProductiveConnector(ProductiveCensus):
             if found is None:
                 kind = kinds[role]
                 self.client.create_service(
-                    mapper.service_attributes(role, rate),
+                    mapper.service_attributes(role, rate, sold.get(role)),
                     {"deal": ("deals", budget.id), "service_type": ("service_types", kind)},
                 )
-            elif not mapper.service_price_equals(found, rate):
-                self.client.update_service(found.id, {"price": mapper.price_value(rate)})
+            elif not (
+                mapper.service_price_equals(found, rate)
+                and mapper.service_quantity_equals(found, sold.get(role))
+            ):
+                wanted = mapper.service_attributes(role, rate, sold.get(role))
+                self.client.update_service(
+                    found.id, {k: v for k, v in wanted.items() if k in ("price", "quantity")}
+                )
 
     def _service_types(self, roles: Sequence[str]) -> dict[str, str]:
         """The service type id of each role: the organization's own, created once when it has none.

@@ -400,14 +400,38 @@ def price_value(rate: Money) -> str:
     return str(to_minor_units(rate))
 
 
-def service_attributes(role: str, rate: Money) -> dict[str, Any]:
-    """The attributes of the service that prices `role` on the budget."""
-    return {
+def service_attributes(role: str, rate: Money, quantity: Decimal | None = None) -> dict[str, Any]:
+    """The attributes of the service that prices `role` on the budget, with the hours sold: Productive
+    totals a budget as its services' price x quantity ("Total budget amount across all services",
+    https://developer.productive.io/reference/resources/deals), so the budget shows what was booked."""
+    attributes: dict[str, Any] = {
         "name": role,
         "price": price_value(rate),
         "unit_id": UNIT_HOUR,
         "billing_type_id": BILLING_ACTUALS,
     }
+    if quantity is not None:
+        attributes["quantity"] = str(quantity)
+    return attributes
+
+
+def role_quantities(rate_card: RateCard) -> dict[str, Decimal]:
+    """The hours sold per role (the first line of a role that says so)."""
+    sold: dict[str, Decimal] = {}
+    for line in rate_card.lines:
+        if line.quantity is not None:
+            sold.setdefault(line.role, line.quantity)
+    return sold
+
+
+def service_quantity_equals(service: ServiceResource, quantity: Decimal | None) -> bool:
+    """Whether the service already carries `quantity` (None: the card sold none, nothing to set)."""
+    if quantity is None:
+        return True
+    try:
+        return Decimal(str(service.attributes.quantity)) == quantity
+    except ArithmeticError:
+        return False
 
 
 def service_price_equals(service: ServiceResource, rate: Money) -> bool:
