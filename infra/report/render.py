@@ -59,6 +59,13 @@ dl.extra { margin: 4px 0 0; display: grid; grid-template-columns: max-content 1f
            font-size: 13px; }
 dl.extra dt { color: var(--muted); }
 dl.extra dd { margin: 0; }
+table.exceptions { table-layout: fixed; }
+table.exceptions td { overflow-wrap: anywhere; }
+table.exceptions col.kind { width: 19%; } table.exceptions col.record { width: 17%; }
+table.exceptions col.reason { width: 42%; } table.exceptions col.owner { width: 9%; }
+table.exceptions col.age { width: 6%; } table.exceptions col.opened { width: 7%; }
+table.sides { table-layout: auto; margin: 2px 0; font-size: 12px; }
+table.sides td { padding: 1px 6px; border-bottom: none; }
 """
 
 
@@ -224,11 +231,23 @@ def _extra(extra: dict[str, str]) -> str:
         except ValueError:
             parsed = None
         if isinstance(parsed, list) and all(isinstance(p, dict) for p in parsed):
-            shown = "<br>".join(
-                escape(" · ".join(f"{k}: {v}" for k, v in side.items() if v is not None)) for side in parsed
-            )
+            shown = _sides(parsed)
         items.append(f"<dt>{escape(key)}</dt><dd>{shown}</dd>")
     return f'<dl class="extra">{"".join(items)}</dl>'
+
+
+def _sides(sides: list[dict[str, str]]) -> str:
+    """Each system's side of a break: the system, its record, what it holds, a link to it."""
+    rows = "".join(
+        "<tr>"
+        f"<td>{escape(str(side.get('system', '')))}</td>"
+        f"<td>{escape(str(side.get('record') or NONE))}</td>"
+        f"<td>{escape(str(side.get('value') or ''))}</td>"
+        + (f'<td><a href="{escape(str(side["link"]))}">open</a></td>' if side.get("link") else "<td></td>")
+        + "</tr>"
+        for side in sides
+    )
+    return f'<table class="sides">{rows}</table>'
 
 
 def _exceptions(exceptions: tuple[OpenException, ...], now: datetime) -> str:
@@ -248,7 +267,8 @@ def _exceptions(exceptions: tuple[OpenException, ...], now: datetime) -> str:
                     f"<span class='kind'>{escape(kind)}</span><br><span class='muted'>{escape(e.id)}</span>",
                     "",
                 ),
-                (escape(e.subject), ""),
+                # The subject without the version it was read at: the record, as a person finds it.
+                (escape(e.subject.split("@", 1)[0]), ""),
                 (escape(e.reason) + _extra(e.extra), ""),
                 (
                     escape(e.owner or NONE)
@@ -263,7 +283,11 @@ def _exceptions(exceptions: tuple[OpenException, ...], now: datetime) -> str:
         title = "breaks (reconciliation)" if kind == "reconciliation" else kind
         head = [("kind", False), ("record", False), ("reason", False), ("owner / step", False)]
         parts.append(f"<h3>{escape(title)}: {len(found)}</h3>")
-        parts.append(_table([*head, ("age", True), ("opened", True)], rows))
+        table = _table([*head, ("age", True), ("opened", True)], rows)
+        columns = "".join(
+            f'<col class="{c}">' for c in ("kind", "record", "reason", "owner", "age", "opened")
+        )
+        parts.append(table.replace("<table>", f'<table class="exceptions"><colgroup>{columns}</colgroup>', 1))
     if len(exceptions) > 1:  # one bar says no more than its age in the table
         parts.append(charts.exception_age_chart(exceptions))
     return "".join(parts)

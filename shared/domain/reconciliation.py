@@ -351,6 +351,7 @@ class EngagementMoney(CanonicalModel):
         default_factory=dict,
         description="invoice id -> the net amount of the work it bills (the run's lines)",
     )
+    numbers: dict[str, str] = Field(default_factory=dict, description="invoice id -> its number")
 
 
 def money_breaks(
@@ -419,12 +420,14 @@ def money_breaks(
     for month, unbilled in sorted(late.items()):
         if unbilled.amount == 0:
             continue
+        posted_id = engagement.billed_periods[month]
         breaks.append(
             _money_break(
                 engagement,
                 f"unbilled:{month}",
                 f"{deal.name}, {month}: {_money(unbilled)} of work was approved after the month's invoice "
-                f"{engagement.billed_periods[month]} was posted, and no invoice bills it",
+                f"{engagement.numbers.get(posted_id, posted_id)} "
+                "was posted, and no invoice bills it",
                 (
                     _side(
                         systems[0] or deal.system,

@@ -211,6 +211,6 @@ def test_the_page_shows_what_a_break_carries_and_says_no_data_for_silent_metrics
     page = render(report)
     # then the break shows its age, action and each side; the silent metric says "no data"
     assert "2 d 3 h" in page and "Correct the invoice in QuickBooks" in page
-    assert "system: quickbooks · value: 2900.00 USD" in page and "at_stake" not in page
+    assert "<td>quickbooks</td>" in page and "<td>2900.00 USD</td>" in page and "at_stake" not in page
     assert "breaks (reconciliation): 1" in page and "drift: 1" in page
     assert ">0 created · 5 prevented<" in page and ">no data<" in page

@@ -242,6 +242,7 @@ class Reconciliation:
                 mirrors=tuple(mirrors[i.number] for i in its_invoices if i.number in mirrors),
                 billed_periods={r.period.month: r.invoice_id for r in runs if r.invoice_id},
                 billed_lines={r.invoice_id: r.invoice.subtotal for r in runs if r.invoice_id and r.invoice},
+                numbers={r.invoice_id: r.invoice.number for r in runs if r.invoice_id and r.invoice},
             )
             breaks += money_breaks(money, _pricer(engagement), since)
         return breaks
