@@ -496,7 +496,11 @@ def _totals(engagement: EngagementMoney, zero: Money) -> list[Break]:
             copy = total(mirrors, figure)
             sides.append(_side(psa.system, psa.ref.id, _money(copy), psa.link))
             differ.append(copy)
-        if health is not None and health.currency == engagement.currency and (kept or health.invoices):
+        if (
+            health is not None
+            and health.currency == engagement.currency
+            and (kept or health.invoiced.amount != 0)
+        ):
             crm = {"total": health.invoiced, "paid": health.paid, "open": health.open}[figure]
             sides.append(_side(deal.system, deal.ref.id, _money(crm), deal.link))
             differ.append(crm)
