@@ -61,9 +61,9 @@ dl.extra dt { color: var(--muted); }
 dl.extra dd { margin: 0; }
 table.exceptions { table-layout: fixed; }
 table.exceptions td { overflow-wrap: anywhere; }
-table.exceptions col.kind { width: 19%; } table.exceptions col.record { width: 17%; }
-table.exceptions col.reason { width: 42%; } table.exceptions col.owner { width: 9%; }
-table.exceptions col.age { width: 6%; } table.exceptions col.opened { width: 7%; }
+table.exceptions col.c-kind { width: 19%; } table.exceptions col.c-record { width: 17%; }
+table.exceptions col.c-reason { width: 38%; } table.exceptions col.c-owner { width: 9%; }
+table.exceptions col.c-age { width: 7%; } table.exceptions col.c-opened { width: 10%; }
 table.sides { table-layout: auto; margin: 2px 0; font-size: 12px; }
 table.sides td { padding: 1px 6px; border-bottom: none; }
 """
@@ -285,7 +285,7 @@ def _exceptions(exceptions: tuple[OpenException, ...], now: datetime) -> str:
         parts.append(f"<h3>{escape(title)}: {len(found)}</h3>")
         table = _table([*head, ("age", True), ("opened", True)], rows)
         columns = "".join(
-            f'<col class="{c}">' for c in ("kind", "record", "reason", "owner", "age", "opened")
+            f'<col class="c-{c}">' for c in ("kind", "record", "reason", "owner", "age", "opened")
         )
         parts.append(table.replace("<table>", f'<table class="exceptions"><colgroup>{columns}</colgroup>', 1))
     if len(exceptions) > 1:  # one bar says no more than its age in the table
