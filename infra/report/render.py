@@ -61,11 +61,12 @@ dl.extra dt { color: var(--muted); }
 dl.extra dd { margin: 0; }
 table.exceptions { table-layout: fixed; }
 table.exceptions td { overflow-wrap: anywhere; }
-table.exceptions col.c-kind { width: 19%; } table.exceptions col.c-record { width: 17%; }
-table.exceptions col.c-reason { width: 38%; } table.exceptions col.c-owner { width: 9%; }
-table.exceptions col.c-age { width: 7%; } table.exceptions col.c-opened { width: 10%; }
+table.exceptions td.num { white-space: normal; overflow-wrap: normal; }
+table.exceptions col.c-kind { width: 17%; } table.exceptions col.c-record { width: 15%; }
+table.exceptions col.c-reason { width: 40%; } table.exceptions col.c-owner { width: 8%; }
+table.exceptions col.c-age { width: 6%; } table.exceptions col.c-opened { width: 14%; }
 table.sides { table-layout: auto; margin: 2px 0; font-size: 12px; }
-table.sides td { padding: 1px 6px; border-bottom: none; }
+table.sides td { padding: 1px 6px; border-bottom: none; overflow-wrap: normal; word-break: normal; }
 """
 
 
