@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -313,6 +314,13 @@ def exceptions_list(
             f"{item['id']}  [{item['state']}] {item['kind']}  {item['subject']}  opened {item['opened_at']}"
         )
         typer.echo(f"    {item['reason']}")
+        for side in json.loads(item.get("evidence") or "[]"):
+            shown = "  ".join(str(side[k]) for k in ("system", "record", "value") if side.get(k))
+            typer.echo(f"      {shown}" + (f"  {side['link']}" if side.get("link") else ""))
+        if item.get("at_stake"):
+            typer.echo(f"    at stake: {item['at_stake']}")
+        if item.get("action"):
+            typer.echo(f"    do: {item['action']}")
         if item.get("resolution"):
             typer.echo(f"    resolved {item['resolved_at']}: {item['resolution']}")
     typer.echo(f"{len(found)} {'exception(s)' if include_resolved else 'open exception(s)'}")

@@ -152,6 +152,14 @@ def test_each_break_is_found_with_both_sides_then_resolved_once_fixed(
     assert str(twin["Id"]) in (
         next(e for i, e in found.items() if i.endswith(":duplicate:quickbooks"))["evidence"] or ""
     )
+    # and `close2cash exceptions list` shows each side and what to do
+    assert env.runtime is not None
+    listed = CliRunner().invoke(app, ["exceptions", "list", "--endpoint-url", env.runtime.moto_endpoint])
+    assert listed.exit_code == 0, listed.output
+    assert (
+        "at stake: 100.00 USD" in listed.output
+        and "do: the invoice was edited in accounting" in listed.output
+    )
     # when the bookkeeper makes the hand-made customer inactive (the fix the break suggests for one)
     twin = connector.client._send("GET", connector.client._path(f"customer/{twin['Id']}"), context="read")[
         "Customer"
