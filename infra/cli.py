@@ -437,33 +437,34 @@ def dlq_redrive(
     table: TableOption = "ledger",
 ) -> None:
     """Move dead-lettered messages back to their queue (a notice that already succeeded is a no-op)."""
-    from shared.domain.models import utcnow
-    from shared.domain.notices import ChangeNotice
-    from shared.sync.exceptions import dead_letter_exception_id
+    from infra.remedies_cli import apply_remedies, remedies_of
 
-    name, dead = _dead_letters(endpoint_url, queue)
-    letters = dead.messages()
-    ids = [str(m.notice.get("event_id", m.message_id)) for m in letters]
-    typer.echo(
-        f"{len(letters)} message(s) from the dead-letter queue of {name} back to {name}: {', '.join(ids)}"
-    )
-    if not letters or dry_run:
-        typer.echo("nothing moved" + (" (--dry-run)" if dry_run and letters else ""))
-        return
-    if not yes and not typer.confirm("move them?"):
-        raise typer.Exit(1)
-    wanted = {m.message_id for m in letters}
-    moved = dead.redrive(lambda m: m.message_id in wanted)
-    ledger = _ledger(endpoint_url, table)
-    for letter in moved:
-        try:
-            notice = ChangeNotice.model_validate(letter.notice)
-        except ValueError:
-            continue
-        ledger.resolve_exception(
-            dead_letter_exception_id(notice), resolution=f"redriven to {name}", at=utcnow()
-        )
-    typer.echo(f"moved {len(moved)} message(s) to {name}")
+    name, _ = _dead_letters(endpoint_url, queue)
+    remedies = remedies_of(endpoint_url, table).dead_lettered(name)
+    typer.echo(f"{len(remedies)} message(s) in the dead-letter queue of {name}")
+    apply_remedies(remedies, yes=yes, dry_run=dry_run, question="move them?")
+
+
+@exceptions.command("retry")
+def exceptions_retry(
+    exception_id: Annotated[str, typer.Argument(help="the exception's id, as `exceptions list` prints it")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask before retrying")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="say what the retry would do, do nothing")
+    ] = False,
+    endpoint_url: EndpointOption = None,
+    table: TableOption = "ledger",
+) -> None:
+    """Retry what an exception stopped, the way the hub does it (it says what it will do first)."""
+    from infra.remedies import NoRemedy
+    from infra.remedies_cli import apply_remedies, remedies_of
+
+    try:
+        remedy = remedies_of(endpoint_url, table).for_exception(exception_id)
+    except NoRemedy as none:
+        typer.echo(str(none), err=True)
+        raise typer.Exit(1) from None
+    apply_remedies([remedy], yes=yes, dry_run=dry_run, question="retry it?")
 
 
 @app.command("status")

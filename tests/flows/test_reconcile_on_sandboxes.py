@@ -168,7 +168,14 @@ def test_each_break_is_found_with_both_sides_then_resolved_once_fixed(
         "Customer", {"Id": twin["Id"], "SyncToken": twin["SyncToken"], "sparse": True, "Active": False}
     )
     env.settle()
-    reconcile(env)
+    # and asks the hub to retry the break: it says what it will do, then does it
+    duplicate = next(i for i in found if i.endswith(":duplicate:quickbooks"))
+    endpoint = ["--endpoint-url", env.runtime.moto_endpoint]
+    dry = CliRunner().invoke(app, ["exceptions", "retry", duplicate, "--dry-run", *endpoint])
+    assert dry.exit_code == 0 and "will run reconciliation now" in dry.output, dry.output
+    assert "nothing done (--dry-run)" in dry.output
+    retried = CliRunner().invoke(app, ["exceptions", "retry", duplicate, "--yes", *endpoint])
+    assert retried.exit_code == 0 and "1 resolved" in retried.output, retried.output
     # then that break is resolved and the others stay open
     after = open_breaks(billed["opportunity"], billed["account"])
     assert not any(i.endswith(":duplicate:quickbooks") for i in after)
