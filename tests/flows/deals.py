@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from infra.local.environment import LocalEnvironment
 from shared import bootstrap
+from shared.domain.billing_runs import BillingPeriod
 from shared.domain.models import SourceRef, SystemName
 from shared.governance.landscape import Role
 
@@ -116,4 +118,57 @@ def engagements(opportunity_id: str) -> dict[Role, Any]:
     services = bootstrap.services()
     return {
         role: services.engagement_target(role).find_engagement(deal) for role in (Role.PSA, Role.ACCOUNTING)
+    }
+
+
+def bookkeeper(entity: str, body: dict[str, Any]) -> dict[str, Any]:
+    """What a bookkeeper enters in QuickBooks, through its API (as the app itself would)."""
+    connector = bootstrap.services().connector(SystemName.QUICKBOOKS)
+    answer = connector.client._send(
+        "POST", connector.client._path(entity.lower()), body=body, context=f"bookkeeper: {entity}"
+    )
+    return dict(answer[entity])
+
+
+def billed_and_part_paid(
+    env: LocalEnvironment, name: str, *, person: tuple[str, str, str], paid: Decimal = Decimal("250.00")
+) -> dict[str, str]:
+    """A deal won (8,000.00 USD), 14 h at 200.00 approved, posted and invoiced for November, and
+    `paid` of it paid in QuickBooks: the ids of the deal, project, service, person, invoice, account."""
+    opportunity_id = won_deal(env, name)
+    assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
+    assert setup_status(env, opportunity_id, "active") == "active"
+    project, service, consultant = staffed(env, opportunity_id, person=person)
+    for day, minutes in (("2026-11-10", 600), ("2026-11-12", 240)):
+        env.productive.approve_time_entry(env.productive.add_time_entry(consultant, service, day, minutes))
+    env.settle()
+    engagement = SourceRef(system=SystemName.PRODUCTIVE, type="projects", id=project)
+    bootstrap.services().billing_runs.start(engagement, BillingPeriod(month="2026-11"))
+    env.settle()
+    assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
+    env.settle()
+    customer = sub_customer(env, opportunity_id)
+    [invoice] = [
+        row
+        for row in env.quickbooks.company.rows("Invoice")
+        if str((row.get("CustomerRef") or {}).get("value")) == customer
+    ]
+    link = {"TxnId": invoice["Id"], "TxnType": "Invoice"}
+    bookkeeper(
+        "Payment",
+        {
+            "CustomerRef": {"value": customer},
+            "TotalAmt": paid,
+            "Line": [{"Amount": paid, "LinkedTxn": [link]}],
+        },
+    )
+    env.settle()
+    return {
+        "opportunity": opportunity_id,
+        "project": project,
+        "service": service,
+        "person": consultant,
+        "invoice": str(invoice["Id"]),
+        "customer": customer,
+        "account": str(env.salesforce.opportunity(opportunity_id)["AccountId"]),
     }

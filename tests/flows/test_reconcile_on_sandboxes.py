@@ -17,9 +17,8 @@ from typer.testing import CliRunner
 from infra.cli import app
 from infra.local.environment import LocalEnvironment, local_environment
 from shared import bootstrap
-from shared.domain.billing_runs import BillingPeriod
-from shared.domain.models import SourceRef, SystemName
-from tests.flows.deals import decide, pending_for, setup_status, staffed, sub_customer, won_deal
+from shared.domain.models import SystemName
+from tests.flows.deals import billed_and_part_paid, bookkeeper
 
 pytestmark = pytest.mark.flow
 
@@ -35,53 +34,9 @@ def env() -> Iterator[LocalEnvironment]:
 @pytest.fixture(scope="module")
 def billed(env: LocalEnvironment) -> dict[str, str]:
     """A deal won (8,000.00 USD), 14 h at 200.00 posted and invoiced for November, 250.00 paid."""
-    opportunity_id = won_deal(env, "Reconcile Flow Corp rollout")
-    assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
-    assert setup_status(env, opportunity_id, "active") == "active"
-    project, service, person = staffed(env, opportunity_id, person=("Edsger", "Dijkstra", "ed@example.com"))
-    for day, minutes in (("2026-11-10", 600), ("2026-11-12", 240)):
-        env.productive.approve_time_entry(env.productive.add_time_entry(person, service, day, minutes))
-    env.settle()
-    engagement = SourceRef(system=SystemName.PRODUCTIVE, type="projects", id=project)
-    bootstrap.services().billing_runs.start(engagement, BillingPeriod(month="2026-11"))
-    env.settle()
-    assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
-    env.settle()
-    customer = sub_customer(env, opportunity_id)
-    [invoice] = [
-        row
-        for row in env.quickbooks.company.rows("Invoice")
-        if str((row.get("CustomerRef") or {}).get("value")) == customer
-    ]
-    bookkeeper(
-        "Payment",
-        {
-            "CustomerRef": {"value": customer},
-            "TotalAmt": Decimal("250.00"),
-            "Line": [
-                {"Amount": Decimal("250.00"), "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
-            ],
-        },
+    return billed_and_part_paid(
+        env, "Reconcile Flow Corp rollout", person=("Edsger", "Dijkstra", "ed@example.com")
     )
-    env.settle()
-    account = str(env.salesforce.opportunity(opportunity_id)["AccountId"])
-    return {
-        "opportunity": opportunity_id,
-        "project": project,
-        "service": service,
-        "person": person,
-        "invoice": str(invoice["Id"]),
-        "account": account,
-    }
-
-
-def bookkeeper(entity: str, body: dict[str, Any]) -> dict[str, Any]:
-    """What a bookkeeper enters in QuickBooks, through its API."""
-    connector = bootstrap.services().connector(SystemName.QUICKBOOKS)
-    answer = connector.client._send(
-        "POST", connector.client._path(entity.lower()), body=body, context=f"bookkeeper: {entity}"
-    )
-    return dict(answer[entity])
 
 
 def reconcile(env: LocalEnvironment, *extra: str) -> str:

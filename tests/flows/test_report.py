@@ -13,7 +13,6 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -22,10 +21,9 @@ from typer.testing import CliRunner
 from infra.cli import app
 from infra.local.environment import LocalEnvironment, local_environment
 from shared import bootstrap
-from shared.domain.billing_runs import BillingPeriod
 from shared.domain.models import EntityType, SourceRef, SystemName, utcnow
 from shared.domain.ports import ExceptionRecord
-from tests.flows.deals import decide, pending_for, setup_status, staffed, sub_customer, won_deal
+from tests.flows.deals import billed_and_part_paid
 
 pytestmark = pytest.mark.flow
 
@@ -69,41 +67,11 @@ def env() -> Iterator[LocalEnvironment]:
 def page(env: LocalEnvironment, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The report of a run: one deal won (8,000.00 USD), 14 h at 200.00 posted and invoiced, 250.00
     paid; and a break opened 3 h 5 min ago."""
-    opportunity_id = won_deal(env, "Report Flow Corp rollout")
-    assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
-    assert setup_status(env, opportunity_id, "active") == "active"
-    project, service, person = staffed(
-        env, opportunity_id, person=("Ada", "Lovelace", "ada@northwind.example")
+    billed = billed_and_part_paid(
+        env, "Report Flow Corp rollout", person=("Ada", "Lovelace", "ada@northwind.example")
     )
-    for day, minutes in (("2026-11-10", 600), ("2026-11-12", 240)):
-        env.productive.approve_time_entry(env.productive.add_time_entry(person, service, day, minutes))
-    env.settle()
     services = bootstrap.services()
-    engagement = SourceRef(system=SystemName.PRODUCTIVE, type="projects", id=project)
-    services.billing_runs.start(engagement, BillingPeriod(month="2026-11"))
-    env.settle()
-    assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
-    env.settle()
-    customer = sub_customer(env, opportunity_id)
-    [invoice] = [
-        row
-        for row in env.quickbooks.company.rows("Invoice")
-        if str((row.get("CustomerRef") or {}).get("value")) == customer
-    ]
-    connector = services.connector(SystemName.QUICKBOOKS)
-    connector.client._send(
-        "POST",
-        connector.client._path("payment"),
-        body={
-            "CustomerRef": {"value": customer},
-            "TotalAmt": Decimal("250.00"),
-            "Line": [
-                {"Amount": Decimal("250.00"), "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
-            ],
-        },
-        context="a bookkeeper records a payment",
-    )
-    env.settle()
+    invoice = {"Id": billed["invoice"]}
     # A break as reconciliation files it (an exception of kind `reconciliation`), 3 h 5 min old.
     services.ledger.record_exception(
         ExceptionRecord(
