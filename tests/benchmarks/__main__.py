@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from tests.benchmarks import imports
-from tests.benchmarks.logs import handler_output
+from tests.benchmarks.logs import environment_logged_to
 
 
 def _per(counts: dict[str, int]) -> str:
@@ -67,7 +67,6 @@ def main() -> int:
     for month_end in measure_month_end():
         say(month_end.line())
 
-    from infra.local.environment import local_environment
     from tests.benchmarks.calls import (
         GOAL_DEAL,
         GOAL_EDIT,
@@ -80,13 +79,7 @@ def main() -> int:
     )
 
     log = Path(".close2cash/bench-handlers.log")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        log.open("w") as stream,
-        contextlib.redirect_stdout(stream),
-        handler_output(stream),
-        local_environment() as env,
-    ):
+    with environment_logged_to(log) as env:
         result = per_synced_account(env)
         n = result.accounts
         say(

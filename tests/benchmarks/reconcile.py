@@ -13,7 +13,6 @@ e.g. `python -m tests.benchmarks.reconcile 20 5 200`).
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 import time
@@ -25,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from infra.local.environment import LocalEnvironment, local_environment
+from infra.local.environment import LocalEnvironment
 from shared import bootstrap
 from shared.connectors.productive import mapper as productive_mapper
 from shared.connectors.quickbooks import mapper as quickbooks_mapper
@@ -37,7 +36,7 @@ from shared.domain.ports import CrossReference, EngagementStatus, SyncAction
 from shared.domain.postings import reference_to
 from shared.sync.reconcile.run import ReconcileReport
 from tests.benchmarks.calls import counting_aws_calls
-from tests.benchmarks.logs import handler_output
+from tests.benchmarks.logs import environment_logged_to
 
 CUSTOMERS = 1_000
 ENGAGEMENTS = 100
@@ -347,14 +346,7 @@ def run(sizes: Sequence[int] = (), *, say: Callable[[str], None] = print) -> Rec
         f"\n== Reconciliation of {customers:,} customers, {engagements} engagements, {entries:,} approved"
         " entries on the sandboxes (seeded directly; one run) =="
     )
-    log = Path(".close2cash/bench-reconcile.log")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        log.open("w") as stream,
-        contextlib.redirect_stdout(stream),
-        handler_output(stream),
-        local_environment() as env,
-    ):
+    with environment_logged_to(Path(".close2cash/bench-reconcile.log")) as env:
         figures = measure(env, customers=customers, engagements=engagements, entries=entries, say=say)
     print_figures(figures, say)
     return figures
