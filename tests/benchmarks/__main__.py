@@ -1,6 +1,7 @@
-"""`make bench`: print the figures issues #2, #8, #9 and #10 ask for (cold starts, calls per account,
+"""`make bench`: print the figures issues #2, #8, #9, #10 and #12 ask for (cold starts, calls per account,
 webhooks, month-end precedence, approved time posted to QuickBooks (calls, cost, month-end drain:
-`python -m tests.benchmarks.time_posting 1000`), the local runtime's scale curve to 1,000 accounts;
+`python -m tests.benchmarks.time_posting 1000`), one reconciliation at issue 12's size
+(`python -m tests.benchmarks.reconcile`), the local runtime's scale curve to 1,000 accounts;
 one step: `python -m tests.benchmarks.scale 1000`)."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 from pathlib import Path
 
 from tests.benchmarks import imports
-from tests.benchmarks.logs import handler_output
+from tests.benchmarks.logs import environment_logged_to
 
 
 def _per(counts: dict[str, int]) -> str:
@@ -66,7 +67,6 @@ def main() -> int:
     for month_end in measure_month_end():
         say(month_end.line())
 
-    from infra.local.environment import local_environment
     from tests.benchmarks.calls import (
         GOAL_DEAL,
         GOAL_EDIT,
@@ -79,13 +79,7 @@ def main() -> int:
     )
 
     log = Path(".close2cash/bench-handlers.log")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        log.open("w") as stream,
-        contextlib.redirect_stdout(stream),
-        handler_output(stream),
-        local_environment() as env,
-    ):
+    with environment_logged_to(log) as env:
         result = per_synced_account(env)
         n = result.accounts
         say(
@@ -233,6 +227,12 @@ def main() -> int:
 
     # Issue 10: approved time to QuickBooks (one size: python -m tests.benchmarks.time_posting 1000).
     time_posting.run(say=say)
+
+    from tests.benchmarks import reconcile
+
+    # Issue 12: one reconciliation of 1,000 customers, 100 engagements, 20,000 entries
+    # (other sizes: python -m tests.benchmarks.reconcile 20 5 200).
+    reconcile.run(say=say)
 
     from tests.benchmarks import scale
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TextIO
 
 from shared.observability import logger
+
+if TYPE_CHECKING:
+    from infra.local.environment import LocalEnvironment
 
 
 @contextmanager
@@ -31,3 +36,19 @@ def handler_output(stream: TextIO) -> Iterator[None]:
         handler.acquire()
         handler.stream = previous
         handler.release()
+
+
+@contextmanager
+def environment_logged_to(log: Path, mode: Literal["w", "a"] = "w") -> Iterator[LocalEnvironment]:
+    """A started local environment whose handlers (stdout, the Powertools logger) write to `log`
+    (`mode` "a": after what earlier runs wrote)."""
+    from infra.local.environment import local_environment
+
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with (
+        log.open(mode) as stream,
+        contextlib.redirect_stdout(stream),
+        handler_output(stream),
+        local_environment() as env,
+    ):
+        yield env

@@ -15,7 +15,6 @@ vendor-paced time (the runtime's clock) is what those limits alone would take in
 
 from __future__ import annotations
 
-import contextlib
 import json
 import resource
 import subprocess
@@ -24,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tests.benchmarks.logs import handler_output
+from tests.benchmarks.logs import environment_logged_to
 
 CURVE = (10, 100, 1_000)
 BENCH_CURVE = CURVE  # what `make bench` runs; the 1,000 step takes ~6 minutes on its own
@@ -58,15 +57,7 @@ class Step:
 
 def sync(accounts: int) -> Step:
     """In this process: a fresh local environment syncs `accounts` new accounts until all is quiet."""
-    from infra.local.environment import local_environment
-
-    LOG.parent.mkdir(parents=True, exist_ok=True)
-    with (
-        LOG.open("a") as stream,
-        contextlib.redirect_stdout(stream),
-        handler_output(stream),
-        local_environment() as env,
-    ):
+    with environment_logged_to(LOG, "a") as env:
         assert env.runtime is not None
         clock = env.runtime.clock
         env.settle()

@@ -203,6 +203,52 @@ class ProductiveSandbox(TimeEntries, Expenses, Invoicing, Tasks):
                 self.add_task_list(template_id, list_name)
             return template_id
 
+    def add_engagement(
+        self, name: str, *, project_number: str, company_id: str, currency: str, start: str
+    ) -> tuple[str, str]:
+        """Test seeding, not vendor behaviour: a client project with one open budget, as engagement
+        setup leaves them (no template copy, no webhook), for benchmarks that need many at once.
+        Returns (project id, budget id); add its services with `add_service`."""
+        with self._lock:
+            if company_id not in self._companies:
+                raise ValueError(f"company {company_id} is not in the sandbox")
+            stamp = self._stamp()
+            project_id, budget_id = str(next(self._ids)), str(next(self._ids))
+            company = {"data": {"type": "companies", "id": company_id}}
+            self._store["projects"][project_id] = {
+                "id": project_id,
+                "type": "projects",
+                "attributes": {
+                    "name": name,
+                    "project_number": project_number,
+                    "project_type_id": 2,
+                    "template": False,
+                    "duplication_status": "idle",
+                    "archived_at": None,
+                    "created_at": stamp,
+                },
+                "relationships": {"company": company},
+            }
+            self._store["deals"][budget_id] = {
+                "id": budget_id,
+                "type": "deals",
+                "attributes": {
+                    "name": name,
+                    "budget": True,
+                    "currency": currency,
+                    "date": start,
+                    "end_date": None,
+                    "deal_type_id": 2,
+                    "closed_at": None,
+                    "created_at": stamp,
+                },
+                "relationships": {
+                    "project": {"data": {"type": "projects", "id": project_id}},
+                    "company": company,
+                },
+            }
+            return project_id, budget_id
+
     def subscribe(self, url: str, *, transport: httpx.BaseTransport | None = None) -> None:
         """Register a webhook target: company (29-31), project (5, 10), time (7-9), expense (21-23) events."""
         with self._lock:

@@ -34,8 +34,18 @@ class Expenses(EngagementWrites):
             found = self._store["expenses"]
             return [copy.deepcopy(found[k]) for k in sorted(found, key=int)]
 
-    def add_service(self, project_id: str, name: str, *, billing_type_id: int = 2, price: int = 0) -> str:
-        """A person adds a service (a budget line, e.g. for expenses) to the project's budget; its id."""
+    def add_service(
+        self,
+        project_id: str,
+        name: str,
+        *,
+        billing_type_id: int = 2,
+        price: int = 0,
+        quantity: str | None = None,
+    ) -> str:
+        """A person adds a service (a budget line, e.g. for expenses) to the project's budget; its id.
+
+        `quantity` is the units sold (hours for a time service): the budget totals price x quantity."""
         with self._lock:
             deal = next(
                 deal_id
@@ -60,7 +70,7 @@ class Expenses(EngagementWrites):
                 "attributes": {
                     "name": name,
                     "price": price,
-                    "quantity": None,
+                    "quantity": quantity,
                     "unit_id": 1,
                     "billing_type_id": billing_type_id,
                     "deleted_at": None,

@@ -215,6 +215,15 @@ class QuickBooksSandbox(BillingControls):
                 self.company, "Department", name, active=active, record_id=department_id
             )
 
+    def add_time_activity(self, fields: Mapping[str, Any]) -> str:
+        """Test seeding, not vendor behaviour: a TimeActivity through the same rules as POST
+        /timeactivity (references, duration, billing checked; its notice queued), without a request
+        or the realm's rate limits, for benchmarks that need thousands already posted. Returns its Id."""
+        spec = entity("TimeActivity")
+        assert spec is not None
+        with self._lock:
+            return str(perform(self.company, spec, "create", dict(fields))[spec.name]["Id"])
+
     def add_employee(self, display_name: str, *, active: bool = True, email: str | None = None) -> str:
         """An Employee on the company's payroll list (Payroll > Employees); returns its Id.
 
