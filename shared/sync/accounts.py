@@ -200,12 +200,15 @@ class AccountSync:
                 detail=str(exc),
             )
 
-    def expected_copy(self, account: Account, system: SystemName) -> Account:
-        """The copy of `account` the hub would write to `system` now (reconciliation compares it)."""
+    def expected_copy(
+        self, account: Account, system: SystemName, xrefs: Sequence[CrossReference] | None = None
+    ) -> Account:
+        """The copy of `account` the hub would write to `system` now (reconciliation compares it);
+        `xrefs`: the account's cross-references when the caller has read them already."""
         target = next((t for t in self._targets() if t.system == system), None)
         if target is None:
             raise KeyError(f"{system} is not a target of the customer master")
-        return target.project(self._translated(account, target, self._held_apart(account)))
+        return target.project(self._translated(account, target, self._held_apart(account, xrefs)))
 
     def _translated(self, account: Account, target: AccountTarget, held: HeldApart) -> Account:
         """The account with its coded values as `target` names them (the landscape's mapping tables).
@@ -220,7 +223,7 @@ class AccountSync:
             )
         return account.model_copy(update=update) if update else account
 
-    def _held_apart(self, account: Account) -> HeldApart:
+    def _held_apart(self, account: Account, known: Sequence[CrossReference] | None = None) -> HeldApart:
         """Each customer field a system other than the CRM owns: (owner, its value as last synced).
 
         Until the owner holds the customer, the CRM's value (if any) is the best first value, so
@@ -228,12 +231,14 @@ class AccountSync:
         """
         held: HeldApart = {}
         xrefs: dict[SystemName, CrossReference | None] = {}
+        if known is not None:
+            xrefs = {x.target.system: x for x in known}
         for field, owner in self._ownership.fields_owned_apart(Domain.CUSTOMER).items():
             if field not in Account.model_fields:
                 continue
-            if owner not in xrefs:
+            if owner not in xrefs and known is None:
                 xrefs[owner] = self._ledger.cross_reference(EntityType.ACCOUNT, account.source, owner)
-            xref = xrefs[owner]
+            xref = xrefs.get(owner)
             if xref is not None:
                 held[field] = (owner, _text((xref.content or {}).get(field)))
         return held

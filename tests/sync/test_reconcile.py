@@ -125,7 +125,7 @@ class World:
             desk=self.ledger,
             postings=self.postings,  # type: ignore[arg-type]
             billing=InMemoryBilling(),  # type: ignore[arg-type]
-            expected=lambda account, system: account,
+            expected=lambda account, system, xrefs: account,
             namesake=lambda account: account.name.casefold(),
             metrics=self.metrics,
             vendor_calls=lambda: {"quickbooks": self.books.calls, "productive": self.psa.calls},

@@ -22,9 +22,16 @@ from pydantic import Field
 from shared.domain.billing_ports import BillingStore
 from shared.domain.billing_runs import RunState
 from shared.domain.delivery_ports import BookedEngagement, PostingStore
-from shared.domain.models import Account, CanonicalModel, EntityType, SourceRef, SystemName, utcnow
+from shared.domain.models import Account, CanonicalModel, EntityType, SystemName, utcnow
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus, ExceptionRecord, Ledger, Metrics, TargetRecord
+from shared.domain.ports import (
+    CrossReference,
+    EngagementStatus,
+    ExceptionRecord,
+    Ledger,
+    Metrics,
+    TargetRecord,
+)
 from shared.domain.postings import WorkKind, amount_for
 from shared.domain.reconciliation import (
     Break,
@@ -93,7 +100,7 @@ class Reconciliation:
         desk: ExceptionDesk,
         postings: PostingStore,
         billing: BillingStore,
-        expected: Callable[[Account, SystemName], Account],
+        expected: Callable[[Account, SystemName, Sequence[CrossReference]], Account],
         namesake: Callable[[Account], str | None],
         metrics: Metrics,
         vendor_calls: Callable[[], dict[str, int]] = dict,
@@ -129,8 +136,20 @@ class Reconciliation:
             held_customers[copies.system] = records
             census.customers[copies.system.value] = len(records)
         census.customers[crm.system.value] = len(accounts)
-        links = {a.ref.id: self._links(a.ref) for a in accounts}
-        breaks = customer_breaks(accounts, held_customers, links, self._expected, self._namesake)
+        # One query per account on the cross-reference key: the links, and what the expected copy
+        # needs of fields owned elsewhere (no second read per target).
+        xrefs = {a.ref.id: self._ledger.cross_references(EntityType.ACCOUNT, a.ref) for a in accounts}
+        links = {
+            a.ref.id: CustomerLinks(
+                account=a.ref, copies={x.target.system: x.target.id for x in xrefs[a.ref.id] if x.active}
+            )
+            for a in accounts
+        }
+
+        def expected(account: Account, system: SystemName) -> Account:
+            return self._expected(account, system, xrefs.get(account.source.id, []))
+
+        breaks = customer_breaks(accounts, held_customers, links, expected, self._namesake)
         if engagement is not None:
             breaks = [b for b in breaks if b.subject.id in (account_ids or set())]
 
@@ -180,12 +199,6 @@ class Reconciliation:
     def _booked(self, engagement: str | None) -> list[BookedEngagement]:
         every = [b for status in EngagementStatus for b in self._postings.engagements(status)]
         return [b for b in every if engagement is None or b.psa.id == engagement]
-
-    def _links(self, account: SourceRef) -> CustomerLinks:
-        xrefs = self._ledger.cross_references(EntityType.ACCOUNT, account)
-        return CustomerLinks(
-            account=account, copies={x.target.system: x.target.id for x in xrefs if x.active}
-        )
 
     def _money(
         self,
