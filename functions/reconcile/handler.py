@@ -6,7 +6,7 @@ The schedule sends EventBridge's event; `close2cash reconcile` invokes the funct
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -14,11 +14,8 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.bootstrap import services
 from shared.domain.deadline import time_limit
-from shared.domain.models import utcnow
 from shared.observability import logger, metrics, tracer
 
-# How far back the nightly run compares work and invoices: this year and last, month by month.
-WINDOW = timedelta(days=400)
 # The answer lists this many breaks; all of them are exceptions (`close2cash exceptions list`).
 LISTED = 100
 
@@ -37,9 +34,8 @@ class ReconcileRequest(BaseModel):
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ReconcileRequest.model_validate(event if isinstance(event, dict) else {})
-    since = request.since or (utcnow() - WINDOW).date().replace(day=1)
     with time_limit(context.get_remaining_time_in_millis):
-        report = services().reconciliation.run(since=since, engagement=request.engagement)
+        report = services().reconciliation.run(since=request.since, engagement=request.engagement)
     answer = report.model_dump(mode="json", exclude={"breaks"})
     answer["breaks"] = [
         {

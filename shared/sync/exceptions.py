@@ -17,10 +17,13 @@ from shared.domain.notices import ChangeNotice
 from shared.domain.ports import ExceptionRecord, Ledger, Metrics
 
 
-def open_exception(ledger: Ledger, metrics: Metrics, exception: ExceptionRecord) -> None:
-    """Record `exception`; counted once when it opens, not again while it stays open."""
+def open_exception(ledger: Ledger, metrics: Metrics, exception: ExceptionRecord) -> bool:
+    """Record `exception`; counted once when it opens, not again while it stays open. False when it
+    was open already."""
     if ledger.record_exception(exception):
         metrics.count("ExceptionsOpened")
+        return True
+    return False
 
 
 def resolve_exception(

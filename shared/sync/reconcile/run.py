@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from pydantic import Field
@@ -53,11 +53,13 @@ from shared.domain.reconciliation_ports import (
     InvoiceCensus,
     WorkCensus,
 )
-from shared.sync.exceptions import resolve_exception
+from shared.sync.exceptions import open_exception, resolve_exception
 
 logger = logging.getLogger(__name__)
 
 KIND = "reconciliation"
+# How far back a run compares work and invoices unless told: this year and last, month by month.
+WINDOW = timedelta(days=400)
 ENTITY = {Scope.CUSTOMER: EntityType.ACCOUNT, Scope.ENGAGEMENT: EntityType.OPPORTUNITY}
 
 
@@ -119,9 +121,11 @@ class Reconciliation:
         self._vendor_calls = vendor_calls
         self._clock = clock
 
-    def run(self, *, since: date, engagement: str | None = None) -> ReconcileReport:
-        """Reconcile everything (or one PSA project's engagement and its customer) from `since` on."""
+    def run(self, *, since: date | None = None, engagement: str | None = None) -> ReconcileReport:
+        """Reconcile everything (or one PSA project's engagement and its customer) from `since` on
+        (default: the first of the month `WINDOW` ago)."""
         started = self._clock()
+        since = since or (started - WINDOW).date().replace(day=1)
         calls_before = self._vendor_calls()
         census = Census()
         booked = self._booked(engagement)
@@ -163,10 +167,9 @@ class Reconciliation:
         breaks += engagement_breaks(deals, held_engagements)
 
         breaks += self._money(booked, deals, held_engagements, since, census)
-        opened, resolved = self._file(
+        opened, resolved, backlog = self._file(
             breaks, covered=None if engagement is None else deal_ids | (account_ids or set())
         )
-        backlog = [e for e in self._desk.open_exceptions() if e.get("kind") == KIND]
         now = self._clock()
         oldest = min(
             (datetime.fromisoformat(e["opened_at"] or now.isoformat()) for e in backlog), default=now
@@ -262,7 +265,11 @@ class Reconciliation:
 
     # --- filing ---------------------------------------------------------------------------------
 
-    def _file(self, breaks: Sequence[Break], *, covered: set[str] | None) -> tuple[int, int]:
+    def _file(
+        self, breaks: Sequence[Break], *, covered: set[str] | None
+    ) -> tuple[int, int, list[dict[str, str | None]]]:
+        """File each break (opened once, kept current), resolve the ones no longer found within what
+        the run covered; (opened, resolved, the reconciliation exceptions still open)."""
         now = self._clock()
         opened = 0
         found = {b.id for b in breaks}
@@ -280,23 +287,30 @@ class Reconciliation:
                 action=item.action,
                 at_stake=item.at_stake,
             )
-            if self._desk.record_exception(record):
+            if open_exception(self._ledger, self._metrics, record):
                 opened += 1
-                self._metrics.count("ExceptionsOpened")
             else:
                 self._desk.refresh_exception(record)
-        resolved = 0
+        # One read of the open exceptions (the status index): what to resolve, and what stays open.
+        resolved, backlog = 0, []
         for known in self._desk.open_exceptions():
             exception_id = known.get("id") or ""
-            if known.get("kind") != KIND or exception_id in found:
+            if known.get("kind") != KIND:
                 continue
-            if covered is not None and not any(f":{subject}:" in f"{exception_id}:" for subject in covered):
-                continue  # outside this run's engagement: not looked at, so not resolved
-            if resolve_exception(
-                self._ledger, self._metrics, exception_id, resolution="the systems agree again", at=now
+            outside = covered is not None and not any(
+                f":{subject}:" in f"{exception_id}:" for subject in covered
+            )  # outside this run's engagement: not looked at, so not resolved
+            if (
+                exception_id not in found
+                and not outside
+                and resolve_exception(
+                    self._ledger, self._metrics, exception_id, resolution="the systems agree again", at=now
+                )
             ):
                 resolved += 1
-        return opened, resolved
+            else:
+                backlog.append(known)
+        return opened, resolved, backlog
 
     def _measure(self, report: ReconcileReport) -> None:
         self._metrics.count("ReconciliationBacklog", report.backlog)
