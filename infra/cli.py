@@ -13,6 +13,7 @@ import typer
 
 from infra.billing_cli import billing
 from infra.reconcile_cli import reconcile
+from infra.replay_cli import replay
 
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
@@ -43,6 +44,7 @@ dlq = typer.Typer(
 app.add_typer(dlq, name="dlq")
 app.add_typer(billing, name="billing")
 app.command("reconcile")(reconcile)
+app.command("replay")(replay)
 
 EndpointOption = Annotated[
     str | None,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated, Any
 
 import typer
 
-# The function may run its full 15 minutes; the CLI waits for its answer, and never retries it.
-READ_TIMEOUT_SECONDS = 910
+from infra.lambda_invoke import invoke as invoke_function
 
 
 def reconcile(
@@ -46,27 +44,8 @@ def reconcile(
 def invoke(endpoint_url: str | None, *, since: str | None = None, engagement: str | None = None) -> Any:
     """Run the deployed `reconcile` function now and return its answer (LookupError: none deployed;
     RuntimeError: it failed)."""
-    import boto3
-    from botocore.config import Config
-
-    from infra.status import find
-
-    client: Any = boto3.client(
-        "lambda",
-        endpoint_url=endpoint_url,
-        config=Config(read_timeout=READ_TIMEOUT_SECONDS, retries={"max_attempts": 1}),
-    )
-    pages = client.get_paginator("list_functions").paginate()
-    name = find([f["FunctionName"] for page in pages for f in page["Functions"]], "reconcile")
-    if name is None:
-        raise LookupError("no reconcile function is deployed (expected one named like 'reconcile')")
-    answer = client.invoke(
-        FunctionName=name, Payload=json.dumps({"since": since, "engagement": engagement}).encode()
-    )
-    body = json.loads(answer["Payload"].read() or b"{}")
-    if answer.get("FunctionError"):
-        raise RuntimeError(f"reconciliation failed: {body.get('errorType')}: {body.get('errorMessage')}")
-    return body
+    payload = {"since": since, "engagement": engagement}
+    return invoke_function(endpoint_url, "reconcile", payload, what="reconciliation")
 
 
 def report_lines(body: dict[str, Any]) -> list[str]:

@@ -8,6 +8,7 @@ imports and builds only what verifying that vendor's notice needs.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from shared.sync.exceptions import LastReceive
     from shared.sync.ingest import WebhookIngest
     from shared.sync.reconcile.run import Reconciliation
+    from shared.sync.replay.run import Replay
 
 
 @dataclass
@@ -557,6 +559,37 @@ class Services:
             billing=self.billing_store,
             expected=self.account_sync.expected_copy,
             namesake=namesake,
+            metrics=self.metrics,
+            vendor_calls=self.vendor_calls,
+        )
+
+    def under(self, landscape: Landscape) -> Services:
+        """These services as they run under `landscape` (a replay's): the same connections, ledger
+        and rate budgets, the landscape's ownership, mappings and matching rules."""
+        other = dataclasses.replace(self)
+        other.__dict__["landscape"] = landscape
+        other.__dict__["ledger"] = self.ledger
+        return other
+
+    def replay(self, landscape: Landscape | None = None) -> Replay:
+        """A replay of the bus archive under `landscape` (None: the deployed one)."""
+        from shared.aws.archive import BusArchive
+        from shared.sync.replay.customers import CustomerReplay
+        from shared.sync.replay.run import Replay
+
+        under = self if landscape is None else self.under(landscape)
+        chosen = under.landscape.landscape
+        return Replay(
+            archive=BusArchive.from_env,
+            flows=[
+                CustomerReplay(
+                    sync=under.account_sync,
+                    source=under.account_source,
+                    targets=under.account_targets,
+                    ledger=under.ledger,
+                )
+            ],
+            landscape=f"{chosen.name} {chosen.version}",
             metrics=self.metrics,
             vendor_calls=self.vendor_calls,
         )

@@ -200,6 +200,27 @@ class AccountSync:
                 detail=str(exc),
             )
 
+    def rewrite(self, account: Account, system: SystemName) -> SyncResult:
+        """Write `account` to `system` as the hub would now, whatever the ledger remembers.
+
+        A replay has read the target and found it differs from what the hub would write (a mapping
+        table corrected since): the checksum shortcut of a notice's sync would skip a record whose
+        ledger entry already agrees, so here the write is made. No cross-reference yet: the first
+        sync's matching decides between linking and creating, as for any notice.
+        """
+        target = next((t for t in self._targets() if t.system == system), None)
+        if target is None:
+            raise KeyError(f"{system} is not a target of the customer master")
+        lease = f"account:{account.source.system}:{account.source.id}"
+        owner = uuid.uuid4().hex
+        if not self._ledger.acquire_lease(lease, owner, LEASE_SECONDS):
+            raise TransientError(f"account {account.source.id} is being synced by another worker")
+        try:
+            translated = self._translated(account, target, self._held_apart(account))
+            return self._upsert(target, translated, None, force=True)
+        finally:
+            self._ledger.release_lease(lease, owner)
+
     def expected_copy(
         self, account: Account, system: SystemName, xrefs: Sequence[CrossReference] | None = None
     ) -> Account:
@@ -253,11 +274,13 @@ class AccountSync:
                 values[field] = self._mappings.map(_FIELD_TABLES[field], value, source=owner, target=system)
         return values
 
-    def _upsert(self, target: AccountTarget, account: Account, notice: ChangeNotice | None) -> SyncResult:
+    def _upsert(
+        self, target: AccountTarget, account: Account, notice: ChangeNotice | None, *, force: bool = False
+    ) -> SyncResult:
         notice_id = notice.event_id if notice else "-"
         wanted = target.project(account).checksum()
         xref = self._ledger.cross_reference(EntityType.ACCOUNT, account.source, target.system)
-        if xref is not None and xref.checksum == wanted:
+        if xref is not None and xref.checksum == wanted and not force:
             self._metrics.count("DuplicatesPrevented")
             return SyncResult(
                 notice_id=notice_id,
