@@ -171,3 +171,21 @@ def test_an_account_the_crm_no_longer_has_is_left_aside_with_the_reason(world):
 def test_a_request_it_cannot_serve_is_refused_before_anything_is_read(world, start, end, flow, says):
     with pytest.raises(ReplayRequestInvalid, match=says):
         _replay(world).run(start, end, flow=flow)
+
+
+def test_a_copy_changed_by_hand_is_drift_left_to_its_exception_not_overwritten(world):
+    _, psa, _, ledger, _ = world
+    # given a person renamed one Productive company by hand (the CRM owns names: drift)
+    company = next(
+        x.target.id
+        for x in ledger.xrefs.values()
+        if x.source.id == "001A" and x.target.system is SystemName.PRODUCTIVE
+    )
+    psa.edit_by_hand(company, name="ACME (old)")
+    writes = psa.writes
+    report = _replay(world).run(START, START + timedelta(days=1), dry_run=False)
+    # then that company is neither listed nor written; the note says why and what else would change
+    assert [d.source.id for d in report.diffs] == ["001B"]
+    note = next(n for n in report.left_aside if "001A" in n)
+    assert "by hand" in note and "'ACME (old)'" in note and "also write payment_terms" in note
+    assert psa.records[company].name == "ACME (old)" and psa.writes == writes + 1

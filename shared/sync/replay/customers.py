@@ -24,6 +24,10 @@ from shared.sync.replay.diff import Change, FieldChange, RecordDiff
 FLOW = "customers"
 
 
+class Drifted(Exception):
+    """A copy a person changed in its target since the hub wrote it; a replay does not overwrite it."""
+
+
 class CustomerReplay:
     """`FlowReplay` for the customer master (CRM account -> PSA client and accounting customer)."""
 
@@ -64,6 +68,9 @@ class CustomerReplay:
             for target in self._targets():
                 try:
                     diff = self._compare(account, target, by_system.get(target.system), xrefs)
+                except Drifted as drifted:
+                    aside.append(f"{source.system} account {account_id}: {drifted}")
+                    continue
                 except PermanentError as exc:
                     aside.append(f"{source.system} account {account_id} in {target.system}: {exc}")
                     continue
@@ -131,11 +138,20 @@ class CustomerReplay:
         if not xref.active:
             return None  # a copy the hub made inactive (its account deleted or merged away)
         held = target.read_account(xref.target.id).view.synced_fields()
-        changes = tuple(
-            FieldChange(field=f, now=held.get(f), then=v)
-            for f, v in sorted(wanted.items())
-            if held.get(f) != v
-        )
+        written = xref.content or {}
+        differ = [f for f, v in sorted(wanted.items()) if held.get(f) != v]
+        # A field the hub would write as it last wrote it, changed since in the target by a person,
+        # is drift: a notice would not overwrite it either (its exception is a person's call).
+        drift = [f for f in differ if f in written and written[f] == wanted[f]]
+        if drift:
+            rest = ", ".join(f for f in differ if f not in drift)
+            raise Drifted(
+                f"{target.system} {xref.target.type} {xref.target.id} was changed there by hand "
+                f"({', '.join(f'{f} {held.get(f)!r}' for f in drift)}; the hub wrote "
+                f"{', '.join(repr(written[f]) for f in drift)}): drift, left to its exception"
+                + (f"; once settled a replay would also write {rest}" if rest else "")
+            )
+        changes = tuple(FieldChange(field=f, now=held.get(f), then=wanted[f]) for f in differ)
         if not changes:
             return None
         return RecordDiff(
