@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from infra.local import demo_cash, demo_reconcile, demo_time
+from infra.local import demo_cash, demo_reconcile, demo_replay, demo_time
 from infra.local.demo_sweep import lost_notice
 from infra.local.demo_time import TimeChapter
 from infra.local.environment import DEFAULT_LANDSCAPE, LocalEnvironment, local_environment
@@ -328,6 +329,7 @@ def run(
         console.print(f"sandboxes: {', '.join(f'{k} {v}' for k, v in env.urls.items())}")
         console.print(f"salesforce intake: {_intake_story(env)}")
 
+        since = datetime.now(UTC)  # the demo's window of notices, replayed at the end
         with console.status("Sales creates 6 accounts in Salesforce; the hub syncs them") as status:
             ids = [env.salesforce.put_account(dict(fields)) for fields in ACCOUNTS]
             settled = env.settle()
@@ -383,6 +385,18 @@ def run(
             demo_reconcile.run(env, console, chapter, invoice_id=cash.invoice_id, account_id=ids[0])
             if cash.invoice_id
             else demo_reconcile.ReconcileChapter()
+        )
+        replayed_window = (
+            demo_replay.run(
+                env,
+                console,
+                since=since,
+                customer_id=rows[2].quickbooks_id,
+                landscape=landscape,
+                scratch=log_file.parent,
+            )
+            if rows[2].quickbooks_id
+            else demo_replay.ReplayChapter()
         )
         # What `close2cash status --endpoint-url MOTO` would print now: what needs a person.
         clients = env.runtime.clients
@@ -472,6 +486,13 @@ def run(
             "the one fixed"
         )
         return 1
+    if not replayed_window.diffed_and_idempotent:
+        console.print(f"handler logs: {log_file}")
+        console.print(
+            "[red]FAILED[/]: the replay's dry run did not show exactly the company the new landscape "
+            "version changes, or the replay under the landscape in force found something to write"
+        )
+        return 1
     if not swept.brought_once:
         console.print(f"handler logs: {log_file}")
         console.print("[red]FAILED[/]: the catch-up sweep did not bring the dropped notice exactly once")
@@ -486,6 +507,7 @@ def run(
         " the won deal is one active engagement in each, and its approved time and expenses are in"
         " QuickBooks exactly once, equal to the cent; November's invoice, its credit and payments agree"
         " to the cent in Productive, QuickBooks and Salesforce; reconciliation found each break made by"
-        " hand and resolved the one fixed"
+        " hand and resolved the one fixed; a replay of the demo's window diffed a new landscape version"
+        " and, under the one in force, had nothing to write"
     )
     return 0
