@@ -37,6 +37,9 @@ class Access(StrEnum):
     START = "start"  # state machine: StartExecution
     TASK_RESPONSE = "task_response"  # state machine: SendTaskSuccess/Failure/Heartbeat
     PUBLISH = "publish"  # topic: Publish
+    REPLAY = "replay"  # event bus: StartReplay / DescribeReplay of its archive; env = the archive's ARN
+    CONSUME = "consume"  # queue: ReceiveMessage / DeleteMessage by the function itself; env = its URL
+    ARN = "arn"  # no permission, only the resource's ARN in the env (a replay's destination bus, rule)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class Queue:
     def dlq_name(self) -> str:
         return f"{self.name}-dlq"
 
+    def use(self, access: Access, env: str) -> Use:
+        return Use(self.name, access, env)
+
 
 @dataclass(frozen=True)
 class Bus:
@@ -95,6 +101,9 @@ class Bus:
 
     name: str
     archive_retention_days: int = 30
+    # The archive's logical name; renderers name it `<stack>-<archive>` (an explicit name, so
+    # replays and operators can find it: `aws events start-replay --event-source-arn ...`).
+    archive: str = "notices"
 
     def use(self, access: Access, env: str) -> Use:
         return Use(self.name, access, env)
@@ -124,6 +133,9 @@ class Rule:
     bus: str
     pattern: dict[str, object]
     queue: str
+
+    def use(self, access: Access, env: str) -> Use:
+        return Use(self.name, access, env)
 
 
 @dataclass(frozen=True)
@@ -198,7 +210,12 @@ class TaskTrigger:
     """Invoked by a state machine Task state (no trigger of its own)."""
 
 
-Trigger = QueueTrigger | ApiTrigger | ScheduleTrigger | TaskTrigger
+@dataclass(frozen=True)
+class InvokeTrigger:
+    """Invoked on demand only (Lambda Invoke, by the CLI): no event source, no schedule."""
+
+
+Trigger = QueueTrigger | ApiTrigger | ScheduleTrigger | TaskTrigger | InvokeTrigger
 
 
 @dataclass(frozen=True)
@@ -267,8 +284,16 @@ class Wiring:
         return next(q for q in self.queues if q.name == name)
 
     def consumer_of(self, queue: str) -> Function | None:
+        """The function a queue trigger hands the queue's messages to (None: none, or it drains it itself)."""
         return next(
             (f for f in self.functions if isinstance(f.trigger, QueueTrigger) and f.trigger.queue == queue),
+            None,
+        )
+
+    def drainer_of(self, queue: str) -> Function | None:
+        """The function that receives and deletes the queue's messages itself (Access.CONSUME)."""
+        return next(
+            (f for f in self.functions if any(u.resource == queue and u.access is Access.CONSUME for u in f.uses)),
             None,
         )
 
@@ -319,6 +344,19 @@ WORK_CHANGES = Queue("work-changes", max_receive_count=8)
 OPPORTUNITY_CHANGES = Queue("opportunity-changes", max_receive_count=5)
 # Invoices, payments and credit memos changed in accounting (cash feedback to the PSA and the CRM).
 CASH_CHANGES = Queue("cash-changes", max_receive_count=8)
+# What a replay of the bus's archive delivers: drained by the replay function itself (no trigger).
+# A message of another replay running at the same time is left for it, so it may be received a few
+# times before that replay takes it: a higher receive count than the consumers' queues.
+REPLAYED_NOTICES = Queue("replayed-notices", max_receive_count=10)
+# The rule a replay names in its Destination.FilterArns. Live events never carry `replay-name`, so
+# this rule never sees them; replays name only this rule, so the other rules never see replayed ones.
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-replay-archived-event.html
+REPLAYS = Rule(
+    "replays",
+    bus=BUS.name,
+    pattern={"replay-name": [{"exists": True}], "source": [{"prefix": "close2cash.webhooks."}]},
+    queue=REPLAYED_NOTICES.name,
+)
 APPROVERS = UserPool("approvers", "Delivery operations people who approve or reject engagements")
 DELIVERY_OPS = Topic("delivery-ops", "Engagements activated (for staffing) and approval reminders")
 CLOSE_TO_CASH = StateMachine(
@@ -369,7 +407,14 @@ WIRING = Wiring(
     api=API,
     bus=BUS,
     tables=(LEDGER, IDEMPOTENCY),
-    queues=(ACCOUNT_CHANGES, OPPORTUNITY_CHANGES, SALESFORCE_CHANGES, WORK_CHANGES, CASH_CHANGES),
+    queues=(
+        ACCOUNT_CHANGES,
+        OPPORTUNITY_CHANGES,
+        SALESFORCE_CHANGES,
+        WORK_CHANGES,
+        CASH_CHANGES,
+        REPLAYED_NOTICES,
+    ),
     rules=(
         Rule(
             "account-notices",
@@ -428,6 +473,7 @@ WIRING = Wiring(
             },
             queue=SALESFORCE_CHANGES.name,
         ),
+        REPLAYS,
     ),
     secrets=(CONNECTIONS, OAUTH_TOKENS),
     functions=(
@@ -603,6 +649,23 @@ WIRING = Wiring(
             uses=(*_COMMON_ENV, OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET")),
             timeout_seconds=900,
             description="Nightly reconciliation of customers, engagements and money across the systems",
+        ),
+        Function(
+            "replay",
+            handler="functions.replay.handler.handler",
+            # `close2cash replay --from T1 --to T2` invokes it; nothing else does.
+            trigger=InvokeTrigger(),
+            uses=(
+                *_COMMON_ENV,
+                OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET"),
+                BUS.use(Access.REPLAY, "EVENT_ARCHIVE_ARN"),
+                BUS.use(Access.ARN, "EVENT_BUS_ARN"),
+                REPLAYS.use(Access.ARN, "REPLAY_RULE_ARN"),
+                REPLAYED_NOTICES.use(Access.CONSUME, "REPLAY_QUEUE_URL"),
+            ),
+            # A replay may take minutes to start in AWS, then the window's notices are re-derived.
+            timeout_seconds=900,
+            description="Replays a window of the bus archive: re-derives the hub's writes and diffs (or applies) them",
         ),
     ),
     state_machines=(CLOSE_TO_CASH, BILLING_RUN),

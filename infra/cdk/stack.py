@@ -60,12 +60,14 @@ class Close2CashStack(cdk.Stack):
             **self.messaging.queues,
             **self.workflows.state_machines,
             **self.messaging.topics,
+            **self.messaging.rules,  # a rule is named by its ARN only (a replay's FilterArns)
             wiring.bus.name: self.messaging.bus,
         }
-        kinds = (wiring.tables, wiring.secrets, wiring.queues, wiring.state_machines, wiring.topics)
-        if len(resources) != sum(len(kind) for kind in kinds) + 1:
+        kinds = (wiring.tables, wiring.secrets, wiring.queues, wiring.state_machines, wiring.topics, wiring.rules)
+        names = [item.name for kind in kinds for item in kind] + [wiring.bus.name]
+        if len(set(names)) != len(names):
             raise ValueError("logical resource names in the wiring must be unique across kinds")
-        self.functions.grant_uses(resources)
+        self.functions.grant_uses(resources, archives={wiring.bus.name: self.messaging.archive})
 
         self.observability = Observability(
             self,

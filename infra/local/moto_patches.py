@@ -4,9 +4,10 @@ moto cannot run Lambda code without Docker, its DynamoDB copies whole tables per
 (infra/local/moto_dynamodb.py), its SQS counts a queue's messages for each one sent or received
 (infra/local/moto_sqs.py), its EventBridge builds a parser per event (infra/local/moto_events.py),
 its Step Functions interpreter really sleeps in Wait and Retry and waits in wall time for a Task's
-TimeoutSeconds/HeartbeatSeconds, and its SendTaskFailure drops `cause`. We patch exactly the
-internals named in MOTO_INTERNALS and check that each still exists before touching it, so a moto
-upgrade fails loudly instead of silently running the "happy path" stub.
+TimeoutSeconds/HeartbeatSeconds, its SendTaskFailure drops `cause`, and its replays ignore their
+window and FilterArns (infra/local/moto_replay.py). We patch exactly the internals named in
+MOTO_INTERNALS and check that each still exists before touching it, so a moto upgrade fails loudly
+instead of silently running the "happy path" stub.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 import moto
 from moto.core.config import DefaultConfig
 
-from infra.local import moto_atomic, moto_dynamodb, moto_events, moto_sqs
+from infra.local import moto_atomic, moto_dynamodb, moto_events, moto_replay, moto_sqs
 from infra.local.clock import Clock
 from infra.local.containers import ContainerPool, private_copy
 from infra.local.timeouts import call_with_timeout
@@ -61,6 +62,8 @@ MOTO_INTERNALS: tuple[tuple[str, str], ...] = (
     ("moto.sqs.models", "SQSBackend.send_message"),
     # EventBridge renders a target's input without rebuilding a JSONPath parser (infra/local/moto_events.py).
     ("moto.events.utils", "EventTemplateParser.parse"),
+    # A replay takes only its window's events, to its FilterArns' rules only (infra/local/moto_replay.py).
+    ("moto.events.models", "Replay.replay_events"),
     # Not moto: rate budgets (a vendor's hold after a 429) count in the runtime's time, as SQS does,
     # and a wait for a slot passes on that time (fast-forwarded, as Step Functions waits are).
     ("shared.aws.budget", "wall_time"),
@@ -466,6 +469,7 @@ def install(invoker: Invoker, clock: Clock) -> None:
                 _originals[path] = getattr(owner, attribute)
                 setattr(owner, attribute, replacement)
             moto_atomic.install()  # the journaled transaction is one locked request too
+        moto_replay.install()  # replays as AWS runs them (kept: it only brings moto closer to AWS)
         _active_invoker = invoker
         _active_clock = clock
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from infra.wiring import QueueTrigger, ScheduleTrigger, Table, Wiring
+from infra.wiring import Access, QueueTrigger, ScheduleTrigger, Table, Wiring
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,6 +29,9 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "te
 # https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
 VISIBILITY_FACTOR = 6
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+LOCAL_REPLAY_WAITS = {"REPLAY_RECEIVE_WAIT_SECONDS": "0", "REPLAY_POLL_SECONDS": "0.1"}
 
 
 class ProvisionError(ValueError):
@@ -111,6 +114,7 @@ class Resources:
     tables: dict[str, str] = field(default_factory=dict)
     bus_name: str = ""
     bus_arn: str = ""
+    archive_arn: str = ""
     queues: dict[str, QueueResource] = field(default_factory=dict)
     rules: dict[str, str] = field(default_factory=dict)  # logical -> rule ARN
     partner_buses: dict[str, str] = field(default_factory=dict)  # logical -> bus (= event source) name
@@ -122,13 +126,16 @@ class Resources:
     schedules: dict[str, str] = field(default_factory=dict)  # function -> schedule rule ARN
     topics: dict[str, str] = field(default_factory=dict)  # logical -> topic ARN
 
-    def value_of(self, resource: str) -> str:
+    def value_of(self, resource: str, access: Access | None = None) -> str:
         """The value a `Use` of logical `resource` puts in its env variable (name, URL or ARN)."""
         found: list[str] = []
         if resource in self.tables:
             found.append(self.tables[resource])
         if resource == self.wiring.bus.name:
-            found.append(self.bus_name)
+            bus_values = {Access.REPLAY: self.archive_arn, Access.ARN: self.bus_arn}
+            found.append(bus_values.get(access, self.bus_name) if access is not None else self.bus_name)
+        if resource in self.rules:
+            found.append(self.rules[resource])
         if resource in self.secrets:
             found.append(self.secrets[resource])
         if resource in self.queues:
@@ -147,6 +154,9 @@ class Resources:
         env = {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region, **FAKE_CREDENTIALS}
         if self.endpoint_url:
             env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        # moto replays an archive before StartReplay returns, its events already on their queue:
+        # no long polling for stragglers (shared/aws/archive.py), which moto would wait in wall time.
+        env.update(LOCAL_REPLAY_WAITS)
         return env
 
     def env(self, function: str | None = None) -> dict[str, str]:
@@ -160,7 +170,7 @@ class Resources:
         owner: dict[str, str] = {}
         for name in names:
             for use in self.wiring.function(name).uses:
-                value = self.value_of(use.resource)
+                value = self.value_of(use.resource, use.access)
                 if use.env in owner and env[use.env] != value:
                     raise ProvisionError(
                         f"{use.env} is {env[use.env]!r} for {owner[use.env]!r} but {value!r} for {name!r}; "
@@ -299,6 +309,15 @@ def provision(
     events = clients.events()
     res.bus_name = physical_name(prefix, wiring.bus.name)
     res.bus_arn = events.create_event_bus(Name=res.bus_name)["EventBusArn"]
+    # As the CDK's Messaging construct: every event of this account, for replay.
+    # https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateArchive.html
+    res.archive_arn = events.create_archive(
+        ArchiveName=physical_name(prefix, wiring.bus.archive)[:48],
+        EventSourceArn=res.bus_arn,
+        Description="Every notice published on the bus, for replay",
+        EventPattern=json.dumps({"account": [account_id]}),
+        RetentionDays=wiring.bus.archive_retention_days,
+    )["ArchiveArn"]
     for partner in wiring.partner_buses:
         # In AWS the partner bus is named after the vendor's event source (aws.partner/...). moto 5.2
         # resolves a bus by the last "/"-segment of its name, so such a bus cannot be addressed here:

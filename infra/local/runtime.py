@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any, Literal
 from unittest import mock
 
-from infra.local import moto_atomic, moto_patches
+from infra.local import moto_atomic, moto_patches, moto_replay
 from infra.local.api_front import ApiFront, ApiGatewayMetrics, ApiServer
 from infra.local.authorizer import local_user_pools
 from infra.local.clock import Clock
@@ -93,6 +93,7 @@ class LocalRuntime:
             return self
         moto_patches.verify_moto_internals()
         moto_atomic.install()  # conditional writes atomic, as DynamoDB's are
+        moto_replay.install()  # a replay's window and FilterArns, as EventBridge applies them
         try:
             self._start_moto()
             self._resources = provision(

@@ -7,7 +7,7 @@ import json
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.wiring import OAUTH_TOKENS, WIRING, Access, QueueTrigger
+from infra.wiring import OAUTH_TOKENS, REPLAYED_NOTICES, REPLAYS, WIRING, Access, QueueTrigger
 
 pytestmark = pytest.mark.infra
 
@@ -145,3 +145,40 @@ def test_queue_consumers_may_delay_their_own_messages(synth):
         if isinstance(spec.trigger, QueueTrigger):
             # then its role may change the visibility of the messages it receives
             assert "sqs:ChangeMessageVisibility" in _actions_of(synth, spec.name)
+
+
+def test_the_replay_function_may_replay_the_archive_and_drain_its_queue_only(synth):
+    # given the wiring's replay function (invoked by `close2cash replay`, no trigger of its own)
+    statements = list(_statements_of(synth, "replay"))
+    archive_arn = {"Fn::GetAtt": [synth.logical_id(synth.stack.messaging.archive), "Arn"]}
+    queue_arn = {"Fn::GetAtt": [synth.logical_id(synth.stack.messaging.queues[REPLAYED_NOTICES.name]), "Arn"]}
+
+    def allowed(action):
+        found = [s for s in statements if action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+        return [r for s in found for r in ([s["Resource"]] if isinstance(s["Resource"], dict | str) else s["Resource"])]
+
+    # then it may start replays of the bus's archive under the hub's replay names, and describe those
+    start = allowed("events:StartReplay")
+    assert archive_arn in start
+    replays = [r for r in start if r != archive_arn]
+    assert len(replays) == 1 and "replay/c2c-replay-*" in json.dumps(replays[0])
+    assert allowed("events:DescribeReplay") == replays
+    # and receive and delete on the replayed-notices queue alone, and put nothing on the bus
+    assert allowed("sqs:ReceiveMessage") == [queue_arn]
+    assert allowed("sqs:DeleteMessage") == [queue_arn]
+    assert "events:PutEvents" not in _actions_of(synth, "replay")
+    fn_ref = {"Ref": synth.logical_id(synth.stack.functions.functions["replay"])}
+    mappings = synth.of_type("AWS::Lambda::EventSourceMapping").values()
+    assert all(m["Properties"]["FunctionName"] != fn_ref for m in mappings)
+    # and its environment names the archive, the bus, the replays rule and the queue
+    env = synth.resources[fn_ref["Ref"]]["Properties"]["Environment"]["Variables"]
+    assert env["EVENT_ARCHIVE_ARN"] == archive_arn
+    assert env["EVENT_BUS_ARN"] == {"Fn::GetAtt": [synth.logical_id(synth.stack.messaging.bus), "Arn"]}
+    assert env["REPLAY_RULE_ARN"] == {"Fn::GetAtt": [synth.logical_id(synth.stack.messaging.rules[REPLAYS.name]), "Arn"]}
+    assert env["REPLAY_QUEUE_URL"] == {"Ref": synth.logical_id(synth.stack.messaging.queues[REPLAYED_NOTICES.name])}
+
+
+@pytest.mark.parametrize("spec", WIRING.functions, ids=lambda f: f.name)
+def test_only_the_replay_function_may_replay(synth, spec):
+    replays = any(u.access is Access.REPLAY for u in spec.uses)
+    assert ("events:StartReplay" in _actions_of(synth, spec.name)) == replays

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from infra.cdk.constructs.messaging import VISIBILITY_FACTOR
-from infra.wiring import WIRING
+from infra.wiring import REPLAYED_NOTICES, REPLAYS, WIRING
 from tests.infra.conftest import PARTNER_BUS
 
 pytestmark = pytest.mark.infra
@@ -127,3 +127,17 @@ def test_without_a_partner_bus_name_no_rule_is_rendered_for_it():
     # then the hub's own rules exist and the partner bus's does not (nothing to point it at)
     assert "account-notices" in messaging.rules
     assert "salesforce-change-events" not in messaging.rules
+
+
+def test_the_archive_has_a_name_and_replays_reach_the_replays_rule_only(synth):
+    # given the archive a replay names by its ARN
+    archive = synth.resources[synth.logical_id(synth.stack.messaging.archive)]["Properties"]
+    assert archive["ArchiveName"] == f"{synth.stack.stack_name}-{WIRING.bus.archive}"
+    # then the replays rule takes only replayed notices, to the replayed-notices queue
+    rule = synth.resources[synth.logical_id(synth.stack.messaging.rules[REPLAYS.name])]["Properties"]
+    assert rule["EventPattern"] == {"replay-name": [{"exists": True}], "source": [{"prefix": "close2cash.webhooks."}]}
+    queue_id = synth.logical_id(synth.stack.messaging.queues[REPLAYED_NOTICES.name])
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    # and no other rule on the hub's bus could take a replayed event (they all match live notices
+    # only by their source and detail, and replays name the replays rule alone in FilterArns)
+    assert REPLAYED_NOTICES.name not in {r.queue for r in WIRING.rules if r.name != REPLAYS.name}

@@ -28,7 +28,17 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 # Anything a `Use` can name, by logical name.
-Resource = dynamodb.Table | events.EventBus | sqs.Queue | secretsmanager.Secret | sfn.StateMachine | sns.Topic
+Resource = (
+    dynamodb.Table
+    | events.EventBus
+    | events.Rule
+    | sqs.Queue
+    | secretsmanager.Secret
+    | sfn.StateMachine
+    | sns.Topic
+)
+# The names a replay started by a function takes (shared/aws/archive.py: `c2c-replay-<hex>`).
+REPLAY_NAME_PREFIX = "c2c-replay-"
 
 
 class Functions(Construct):
@@ -132,19 +142,27 @@ class Functions(Construct):
                     )
                 ],
             )
-        # ApiTrigger is rendered by the Api construct; TaskTrigger by the state machine that calls it.
+        # ApiTrigger is rendered by the Api construct; TaskTrigger by the state machine that calls it;
+        # InvokeTrigger has nothing to render (the CLI invokes the function with its own credentials).
 
-    def grant_uses(self, resources: Mapping[str, Resource]) -> None:
-        """Render every function's `uses`: one least-privilege grant and one environment variable each."""
+    def grant_uses(
+        self, resources: Mapping[str, Resource], *, archives: Mapping[str, events.Archive] | None = None
+    ) -> None:
+        """Render every function's `uses`: one least-privilege grant and one environment variable each.
+
+        `archives` maps a bus's logical name to its archive (what Access.REPLAY replays)."""
         for spec in self._wiring.functions:
             fn = self.functions[spec.name]
             for use in spec.uses:
                 if use.resource not in resources:
                     raise ValueError(f"function {spec.name} uses unknown resource {use.resource!r}")
-                fn.add_environment(use.env, grant(resources[use.resource], use, fn))
+                archive = (archives or {}).get(use.resource)
+                fn.add_environment(use.env, grant(resources[use.resource], use, fn, archive=archive))
 
 
-def grant(resource: Resource, use: Use, grantee: iam.IGrantable) -> str:
+def grant(
+    resource: Resource, use: Use, grantee: iam.IGrantable, *, archive: events.Archive | None = None
+) -> str:
     """Grant `use.access` on `resource` to `grantee`; return what the function's env var should hold."""
     access = use.access
     if isinstance(resource, dynamodb.Table):
@@ -160,12 +178,28 @@ def grant(resource: Resource, use: Use, grantee: iam.IGrantable) -> str:
         if access is Access.PUT:
             resource.grant_put_events_to(grantee)
             return resource.event_bus_name
+        if access is Access.ARN:
+            return resource.event_bus_arn
+        if access is Access.REPLAY:
+            if archive is None:
+                raise ValueError(f"bus {use.resource!r} has no archive to replay")
+            _grant_replay(archive, grantee)
+            return archive.archive_arn
+    elif isinstance(resource, events.Rule):
+        if access is Access.ARN:
+            return resource.rule_arn
     elif isinstance(resource, sqs.Queue):
         if access is Access.SEND:
             resource.grant_send_messages(grantee)
             return resource.queue_url
         if access is Access.READ:
             resource.grant_consume_messages(grantee)
+            return resource.queue_url
+        if access is Access.CONSUME:
+            # Receive and delete only (DeleteMessageBatch is authorized as sqs:DeleteMessage); the
+            # queue is encrypted with SSE-SQS, so no KMS grant either.
+            # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-api-permissions-reference.html
+            resource.grant(grantee, "sqs:ReceiveMessage", "sqs:DeleteMessage")
             return resource.queue_url
     elif isinstance(resource, secretsmanager.Secret):
         if access is Access.READ:
@@ -198,3 +232,25 @@ def grant(resource: Resource, use: Use, grantee: iam.IGrantable) -> str:
             resource.grant_read(grantee)
             return resource.state_machine_arn
     raise ValueError(f"{use.resource!r} does not support access {access.value!r}")
+
+
+def _grant_replay(archive: events.Archive, grantee: iam.IGrantable) -> None:
+    """StartReplay of `archive` under the replay names the hub uses, and DescribeReplay of those.
+
+    StartReplay is authorized on the archive and on the replay it creates, DescribeReplay on the
+    replay (`arn:<partition>:events:<region>:<account>:replay/<name>`); a replay delivers to its
+    destination bus as EventBridge itself, so the caller needs no PutEvents.
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
+    https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_StartReplay.html
+    """
+    stack = cdk.Stack.of(archive)
+    replays = stack.format_arn(
+        service="events",
+        resource="replay",
+        resource_name=f"{REPLAY_NAME_PREFIX}*",
+        arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+    )
+    iam.Grant.add_to_principal(
+        grantee=grantee, actions=["events:StartReplay"], resource_arns=[archive.archive_arn, replays]
+    )
+    iam.Grant.add_to_principal(grantee=grantee, actions=["events:DescribeReplay"], resource_arns=[replays])

@@ -24,7 +24,7 @@ def visibility_timeout_seconds(wiring: Wiring, queue: str) -> int:
     """Visibility timeout of `queue`: 6x its consumer's timeout plus its batching window (30 s default)."""
     consumer = wiring.consumer_of(queue)
     if consumer is None:
-        return 30
+        return 30  # no trigger: a function that drains the queue itself deletes what it receives at once
     assert isinstance(consumer.trigger, QueueTrigger)
     return VISIBILITY_FACTOR * consumer.timeout_seconds + consumer.trigger.max_batching_window_seconds
 
@@ -38,6 +38,9 @@ class Messaging(Construct):
         # Notices are change notices: the archive lets an operator replay them after fixing a consumer.
         self.archive = self.bus.archive(
             "Archive",
+            # At most 48 characters (CreateArchive's ArchiveName).
+            # https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateArchive.html
+            archive_name=f"{cdk.Stack.of(self).stack_name}-{wiring.bus.archive}"[:48],
             description="Every notice published on the bus, for replay",
             event_pattern=events.EventPattern(account=[cdk.Stack.of(self).account]),
             retention=cdk.Duration.days(wiring.bus.archive_retention_days),
