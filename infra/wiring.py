@@ -293,7 +293,11 @@ class Wiring:
     def drainer_of(self, queue: str) -> Function | None:
         """The function that receives and deletes the queue's messages itself (Access.CONSUME)."""
         return next(
-            (f for f in self.functions if any(u.resource == queue and u.access is Access.CONSUME for u in f.uses)),
+            (
+                f
+                for f in self.functions
+                if any(u.resource == queue and u.access is Access.CONSUME for u in f.uses)
+            ),
             None,
         )
 
@@ -665,7 +669,9 @@ WIRING = Wiring(
             ),
             # A replay may take minutes to start in AWS, then the window's notices are re-derived.
             timeout_seconds=900,
-            description="Replays a window of the bus archive: re-derives the hub's writes and diffs (or applies) them",
+            description=(
+                "Replays a window of the bus archive: re-derives the hub's writes and diffs (or applies) them"
+            ),
         ),
     ),
     state_machines=(CLOSE_TO_CASH, BILLING_RUN),

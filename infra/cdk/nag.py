@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import aws_cdk as cdk
 from constructs import IConstruct
 
+from infra.cdk.constructs.functions import REPLAY_NAME_PREFIX
 from infra.wiring import Access, ScheduleTrigger
 
 if TYPE_CHECKING:
@@ -43,6 +44,13 @@ def _ack_index_grants(stack: Close2CashStack, function: str, policy: IConstruct)
         )
 
 
+def _replay_arn_pattern(stack: Close2CashStack) -> str:
+    """The replay ARNs the replay function may start, as cdk-nag writes them in a finding's id."""
+    region = "<AWS::Region>" if cdk.Token.is_unresolved(stack.region) else stack.region
+    account = "<AWS::AccountId>" if cdk.Token.is_unresolved(stack.account) else stack.account
+    return f"arn:<AWS::Partition>:events:{region}:{account}:replay/{REPLAY_NAME_PREFIX}*"
+
+
 def acknowledge(stack: Close2CashStack) -> None:
     """Acknowledge the findings close2cash accepts, on the narrowest construct each applies to."""
     for name, fn in stack.functions.functions.items():
@@ -58,6 +66,14 @@ def acknowledge(stack: Close2CashStack) -> None:
                     "Topic.grant_publish: https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html",
                 )
             _ack_index_grants(stack, name, policy)
+            if any(use.access is Access.REPLAY for use in stack.wiring.function(name).uses):
+                _ack(
+                    policy,
+                    f"AwsSolutions-IAM5[Resource::{_replay_arn_pattern(stack)}]",
+                    "Replays are created by name at each run (c2c-replay-<hex>): StartReplay and "
+                    "DescribeReplay are scoped to the replays of that prefix, the archive by its own ARN: "
+                    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html",
+                )
         _ack(fn, "AwsSolutions-L1", RUNTIME)
         _ack(fn, "Serverless-LambdaLatestVersion", RUNTIME)
         if not isinstance(stack.wiring.function(name).trigger, ScheduleTrigger):

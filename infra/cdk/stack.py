@@ -63,7 +63,14 @@ class Close2CashStack(cdk.Stack):
             **self.messaging.rules,  # a rule is named by its ARN only (a replay's FilterArns)
             wiring.bus.name: self.messaging.bus,
         }
-        kinds = (wiring.tables, wiring.secrets, wiring.queues, wiring.state_machines, wiring.topics, wiring.rules)
+        kinds = (
+            wiring.tables,
+            wiring.secrets,
+            wiring.queues,
+            wiring.state_machines,
+            wiring.topics,
+            wiring.rules,
+        )
         names = [item.name for kind in kinds for item in kind] + [wiring.bus.name]
         if len(set(names)) != len(names):
             raise ValueError("logical resource names in the wiring must be unique across kinds")

@@ -12,9 +12,11 @@ patched internal moved.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from moto.core.utils import unix_time
 from moto.events import models as events_models
+from moto.events.utils import EventMessageType
 from moto.moto_api._internal import mock_random
 
 _MARK = "_close2cash_replay"
@@ -47,12 +49,10 @@ def replay_events(self: Any, archive: Any) -> None:
         if not start <= int(_epoch(event["time"])) < end:
             continue
         for rule in rules:
-            rule.send_to_targets(
-                dict(event, **{"id": str(mock_random.uuid4()), "replay-name": self.name}),
-                transform_input=False,
-            )
+            replayed = dict(event, **{"id": str(mock_random.uuid4()), "replay-name": self.name})
+            rule.send_to_targets(cast(EventMessageType, replayed), transform_input=False)
     self.state = events_models.ReplayState.COMPLETED
-    self.end_time = events_models.unix_time()
+    self.end_time = unix_time()
 
 
 def install() -> None:

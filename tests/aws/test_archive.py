@@ -157,7 +157,11 @@ def test_another_replays_messages_are_left_for_it(stack: Stack) -> None:
         QueueUrl=stack.resources.queues[REPLAYED_NOTICES.name].url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
-    assert int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"]) == 1
+    assert (
+        int(attributes["ApproximateNumberOfMessages"])
+        + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        == 1
+    )
 
 
 class _FailingReplays:

@@ -154,8 +154,16 @@ def test_the_replay_function_may_replay_the_archive_and_drain_its_queue_only(syn
     queue_arn = {"Fn::GetAtt": [synth.logical_id(synth.stack.messaging.queues[REPLAYED_NOTICES.name]), "Arn"]}
 
     def allowed(action):
-        found = [s for s in statements if action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
-        return [r for s in found for r in ([s["Resource"]] if isinstance(s["Resource"], dict | str) else s["Resource"])]
+        found = [
+            s
+            for s in statements
+            if action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+        ]
+        return [
+            r
+            for s in found
+            for r in ([s["Resource"]] if isinstance(s["Resource"], dict | str) else s["Resource"])
+        ]
 
     # then it may start replays of the bus's archive under the hub's replay names, and describe those
     start = allowed("events:StartReplay")
@@ -174,8 +182,12 @@ def test_the_replay_function_may_replay_the_archive_and_drain_its_queue_only(syn
     env = synth.resources[fn_ref["Ref"]]["Properties"]["Environment"]["Variables"]
     assert env["EVENT_ARCHIVE_ARN"] == archive_arn
     assert env["EVENT_BUS_ARN"] == {"Fn::GetAtt": [synth.logical_id(synth.stack.messaging.bus), "Arn"]}
-    assert env["REPLAY_RULE_ARN"] == {"Fn::GetAtt": [synth.logical_id(synth.stack.messaging.rules[REPLAYS.name]), "Arn"]}
-    assert env["REPLAY_QUEUE_URL"] == {"Ref": synth.logical_id(synth.stack.messaging.queues[REPLAYED_NOTICES.name])}
+    assert env["REPLAY_RULE_ARN"] == {
+        "Fn::GetAtt": [synth.logical_id(synth.stack.messaging.rules[REPLAYS.name]), "Arn"]
+    }
+    assert env["REPLAY_QUEUE_URL"] == {
+        "Ref": synth.logical_id(synth.stack.messaging.queues[REPLAYED_NOTICES.name])
+    }
 
 
 @pytest.mark.parametrize("spec", WIRING.functions, ids=lambda f: f.name)

@@ -135,7 +135,10 @@ def test_the_archive_has_a_name_and_replays_reach_the_replays_rule_only(synth):
     assert archive["ArchiveName"] == f"{synth.stack.stack_name}-{WIRING.bus.archive}"
     # then the replays rule takes only replayed notices, to the replayed-notices queue
     rule = synth.resources[synth.logical_id(synth.stack.messaging.rules[REPLAYS.name])]["Properties"]
-    assert rule["EventPattern"] == {"replay-name": [{"exists": True}], "source": [{"prefix": "close2cash.webhooks."}]}
+    assert rule["EventPattern"] == {
+        "replay-name": [{"exists": True}],
+        "source": [{"prefix": "close2cash.webhooks."}],
+    }
     queue_id = synth.logical_id(synth.stack.messaging.queues[REPLAYED_NOTICES.name])
     assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     # and no other rule on the hub's bus could take a replayed event (they all match live notices
