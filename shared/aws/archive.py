@@ -109,10 +109,14 @@ class BusArchive:
     # --- the port ---------------------------------------------------------------------------
 
     def notices(self, start: datetime, end: datetime) -> list[ChangeNotice]:
-        """Each change notice published on the bus in [start, end), once, oldest first."""
-        start, end = _utc(start), _utc(end)
+        """Each change notice published on the bus in [start, end), once, oldest first.
+
+        In whole seconds, as EventBridge keeps time: an event's `time` is to the second, and the SDK
+        sends EventStartTime/EventEndTime as epoch seconds, so both ends are truncated to the second
+        (an event stamped in the second `start` falls in is in the window, one in `end`'s is not)."""
+        start, end = _utc(start).replace(microsecond=0), _utc(end).replace(microsecond=0)
         if not start < end:
-            raise ValueError(f"a replay window must end after it starts: [{start}, {end})")
+            raise ValueError(f"a replay window must end after it starts, in whole seconds: [{start}, {end})")
         name = self._start(start, end)
         self._wait(name)
         return _oldest_first_once(self._drain(name))
