@@ -70,10 +70,9 @@ def _links(account: str) -> dict[SystemName, str]:
 
 
 def _due_days(env: LocalEnvironment, account: str) -> int | None:
-    company: int | None = env.productive.company(_links(account)[SystemName.PRODUCTIVE])["attributes"][
-        "due_days"
-    ]
-    return company
+    attributes = env.productive.company(_links(account)[SystemName.PRODUCTIVE])["attributes"]
+    days: int | None = attributes.get("due_days")
+    return days
 
 
 def _replay(env: LocalEnvironment, window: dict[str, object], *extra: str, code: int = 0) -> str:
