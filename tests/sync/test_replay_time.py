@@ -282,9 +282,25 @@ def test_an_entry_edited_in_accounting_after_the_dry_run_is_not_written_over(wor
     entries = world.entries
     [flow] = world.replay()._flows.values()
     [diff], _ = flow.diff([world.notice(entries["consultant"])])
+    # when a bookkeeper saves the record between the dry run and the apply
     record_id = world.record(entries["consultant"]).record.id  # type: ignore[union-attr]
     world.qbo.edit_by_hand(record_id)
+    # then the write names the version read and QuickBooks refuses it: nothing is written over
+    with pytest.raises(PermanentError, match=r"not written now.*Stale Object"):
+        flow.apply(diff)
+    assert world.held(entries["consultant"]).item == "9002"
+    assert world.record(entries["consultant"]).batch is None
+    # and a diff from an earlier read, applied by another replay, is refused before anything is sent
+    [other] = world.replay()._flows.values()
     calls = world.qbo.batch_calls
     with pytest.raises(PermanentError, match="changed since it was compared"):
-        flow.apply(diff)
+        other.apply(diff)
     assert world.qbo.batch_calls == calls
+    # and replaying the window again finds the record at its new version, and corrects it
+    report = world.window(dry_run=False)
+    assert [d.source.id for d in report.applied] == [
+        entries["consultant"],
+        entries["partner"],
+        entries["expense"],
+    ]
+    assert world.held(entries["consultant"]).item == "9003"

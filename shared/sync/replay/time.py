@@ -83,6 +83,10 @@ class TimeReplay:
         self._source = source
         self._target = target
         self._store = store
+        # What `diff` read, by the request id of each diff it answered: applying one of them right
+        # after (as a replay does) writes it without reading the PSA and accounting again. A record
+        # changed in accounting meanwhile is refused by its version (QBO 5010), never written over.
+        self._compared: dict[str, _Compared] = {}
 
     def diff(self, notices: Sequence[ChangeNotice]) -> tuple[list[RecordDiff], list[str]]:
         source = self._source()
@@ -91,26 +95,15 @@ class TimeReplay:
         for kind, ids in self._entries(source.system, notices).items():
             for compared in self._compare(source, kind, ids, aside):
                 if compared.fields:
-                    diffs.append(_diff(compared))
+                    found = _diff(compared)
+                    self._compared[request_id(found)] = compared
+                    diffs.append(found)
         return diffs, aside
 
     def apply(self, diff: RecordDiff) -> RecordDiff:
-        if diff.record is None:
-            raise PermanentError(f"{diff.source.id}: a time replay only updates posted records")
-        kind = WorkKind(diff.record.type)
-        aside: list[str] = []
-        found = self._compare(self._source(), kind, [diff.source.id], aside)
-        if not found:
-            raise PermanentError("; ".join(aside) or f"{diff.source.id}: nothing to write any more")
-        compared = found[0]
-        if not compared.fields:
+        compared = self._compared.pop(request_id(diff), None) or self._again(diff)
+        if compared is None:
             return diff  # the target holds it already (applied before, the reply then lost): done
-        now = _diff(compared)
-        if now.record != diff.record or now.fields != diff.fields:
-            raise PermanentError(
-                f"{kind.value} entry {diff.source.id} changed since it was compared (now: {now.summary}): "
-                "replay the window again"
-            )
         after = self._sync.rewrite(
             compared.work,
             compared.record,
@@ -125,6 +118,27 @@ class TimeReplay:
         return diff.model_copy(update={"record": record})
 
     # --- steps -------------------------------------------------------------------------------------
+
+    def _again(self, diff: RecordDiff) -> _Compared | None:
+        """`diff`'s entry read and compared again (a diff this replay did not find itself): None when
+        the target holds the posting already; PermanentError when it is not the same diff any more."""
+        if diff.record is None:
+            raise PermanentError(f"{diff.source.id}: a time replay only updates posted records")
+        kind = WorkKind(diff.record.type)
+        aside: list[str] = []
+        found = self._compare(self._source(), kind, [diff.source.id], aside)
+        if not found:
+            raise PermanentError("; ".join(aside) or f"{diff.source.id}: nothing to write any more")
+        compared = found[0]
+        if not compared.fields:
+            return None
+        now = _diff(compared)
+        if now.record != diff.record or now.fields != diff.fields:
+            raise PermanentError(
+                f"{kind.value} entry {diff.source.id} changed since it was compared (now: {now.summary}): "
+                "replay the window again"
+            )
+        return compared
 
     @staticmethod
     def _entries(psa: SystemName, notices: Sequence[ChangeNotice]) -> dict[WorkKind, list[str]]:
