@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from infra.local.environment import LocalEnvironment, local_environment
+from infra.local.environment import LocalEnvironment
 from shared import bootstrap
 from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.postings import PostingState
 from shared.governance.loader import parse_landscape
 from shared.sync.replay.time import TimeReplay
-from tests.flows.deals import pending_for, staffed, sub_customer, won_deal
+from tests.flows import test_time_on_sandboxes as time_flow
 from tests.flows.test_time_on_sandboxes import SWEEP_SECONDS, Engagement, activate, for_entry, state_of
 
 pytestmark = pytest.mark.flow
+# The time flow's module fixtures: a local environment (one per module) and a won deal staffed with
+# a consultant in both systems.
+env = time_flow.env
+engagement = time_flow.engagement
 
 DEMO = (Path(__file__).resolve().parents[2] / "infra" / "landscapes" / "demo.toml").read_text()
 _CONSULTANT = (
@@ -26,25 +29,6 @@ _CONSULTANT = (
 )
 # The corrected version: Consultant time is billed as item 9002 from now on (and on past, unbilled work).
 CORRECTED = DEMO.replace(_CONSULTANT, _CONSULTANT.replace('"9003"', '"9002"'))
-
-
-@pytest.fixture(scope="module")
-def env() -> Iterator[LocalEnvironment]:
-    with local_environment() as environment:
-        yield environment
-
-
-@pytest.fixture(scope="module")
-def engagement(env: LocalEnvironment) -> Engagement:
-    opportunity_id = won_deal(env, "Replay Corp rollout")
-    pending_for(env, opportunity_id)
-    project, service, person = staffed(
-        env,
-        opportunity_id,
-        person=("Grace", "Hopper", "grace@northwind.example"),
-        accounting_email="Grace@Northwind.example",
-    )
-    return Engagement(opportunity_id, project, sub_customer(env, opportunity_id), service, person)
 
 
 def test_a_corrected_item_row_rewrites_posted_time_once_and_the_sweep_leaves_it(

@@ -8,25 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from shared.domain.delivery_ports import BookedEngagement, WorkRecord
 from shared.domain.errors import PermanentError
-from shared.domain.models import EntityType, SourceRef, SystemName
+from shared.domain.models import SystemName
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import EngagementStatus
-from shared.domain.postings import Posting, PostingState, WorkKind, work_key
+from shared.domain.postings import Posting, PostingState, WorkKind
 from shared.governance.loader import parse_landscape
-from shared.governance.mappings import Mappings
-from shared.governance.routing import Routing
-from shared.sync.delivery.sync import DeliverySync
 from shared.sync.replay.diff import Change, ReplayReport
 from shared.sync.replay.run import Replay
 from shared.sync.replay.time import TimeReplay, request_id
-from tests.delivery_fakes import FakeAccounting, FakePsa, InMemoryPostings
-from tests.fakes import FakeMetrics, HandClock, InMemoryLedger
+from tests.fakes import FakeMetrics
+from tests.sync import test_delivery as delivery
 
 DEMO = (Path(__file__).resolve().parents[2] / "infra" / "landscapes" / "demo.toml").read_text()
-PROJECT = "7001"
-START = datetime(2026, 11, 2, tzinfo=UTC)
+START = datetime(2026, 11, 3, tzinfo=UTC)  # the delivery world's day
 _ITEM = (
     '{ source = "Consultant",        target = "9003", source_system = "productive", '
     'target_system = "quickbooks" },'
@@ -54,83 +48,41 @@ WRONG = (
 assert WRONG.count('"TAX"') == DEMO.count('"TAX"') + 2 and '"9004"' not in WRONG and DEMO.count(_ITEM) == 1
 
 
-class World:
-    """Work posted under the wrong landscape, its notices in the bus archive."""
+RATES = {
+    "Consultant": Decimal("180.00"),
+    "Partner": Decimal("350.00"),
+    "Senior Consultant": Decimal("250.00"),
+    "Architect": Decimal("300.00"),
+}
+
+
+class World(delivery.World):
+    """Work posted under the wrong landscape (`sync`), its notices in the bus archive."""
 
     def __init__(self) -> None:
-        self.clock = HandClock(START + timedelta(hours=9))
-        self.psa = FakePsa(self.clock)
-        self.qbo = FakeAccounting()
-        self.store = InMemoryPostings()
-        self.ledger = InMemoryLedger()
-        self.metrics = FakeMetrics()
+        super().__init__(WRONG)
         self.published: list[tuple[datetime, ChangeNotice]] = []
         self.entries: dict[str, str] = {}
-        self.live = self.sync(WRONG)
-        self.store.save_engagement(
-            BookedEngagement(
-                psa=SourceRef(system=SystemName.PRODUCTIVE, type="projects", id=PROJECT),
-                opportunity=SourceRef(system=SystemName.SALESFORCE, type="opportunity", id="006A"),
-                name="Acme rollout",
-                legal_entity="US01",
-                currency="USD",
-                status=EngagementStatus.ACTIVE,
-                accounting={SystemName.QUICKBOOKS: "88"},
-                dimensions={"accounting_class": "100000000000128001", "department": "1", "location": "3"},
-                rates={
-                    "Consultant": Decimal("180.00"),
-                    "Partner": Decimal("350.00"),
-                    "Senior Consultant": Decimal("250.00"),
-                    "Architect": Decimal("300.00"),
-                },
-                updated_at=self.clock(),
-            )
-        )
+        self.book(rates=RATES)
 
-    def sync(self, text: str) -> DeliverySync:
-        landscape = parse_landscape(text)
-        return DeliverySync(
-            source=lambda: self.psa,
-            target=lambda system: self.qbo,
-            connected=lambda system: system is SystemName.QUICKBOOKS,
-            store=self.store,
-            ledger=self.ledger,
-            metrics=self.metrics,
-            mappings=Mappings(landscape),
-            routing=Routing(landscape),
-            clock=self.clock,
-        )
-
-    def notice(self, entry: str, kind: WorkKind = WorkKind.TIME) -> ChangeNotice:
-        work = self.psa.works[kind, entry]
-        notice = ChangeNotice(
-            provider=SystemName.PRODUCTIVE,
-            event_id=f"evt-{entry}-{self.clock().timestamp()}",
-            entity=EntityType.TIME_ENTRY if kind is WorkKind.TIME else EntityType.EXPENSE_ENTRY,
-            vendor_type="time_entries" if kind is WorkKind.TIME else "expenses",
-            record_id=entry,
-            operation=Operation.UPDATED,
-            occurred_at=work.changed_at,
-        )
+    def notice(
+        self, entry_id: str, kind: WorkKind = WorkKind.TIME, operation: Operation = Operation.UPDATED
+    ) -> ChangeNotice:
+        notice = super().notice(entry_id, kind, operation)
         self.published.append((self.clock(), notice))
         return notice
 
     def posted(self, role: str, minutes: int = 60) -> str:
-        entry = self.psa.log(PROJECT, role, minutes)
-        self.psa.approve(entry)
-        self.live.on_notices([self.notice(entry)])
+        entry = self.posted_entry(minutes, role)
         self.clock.advance(minutes=1)
         return entry
 
     def spent(self, amount: str) -> str:
-        expense = self.psa.spend(PROJECT, amount)
+        expense = self.psa.spend(delivery.PROJECT, amount)
         self.psa.approve(expense, WorkKind.EXPENSE)
-        self.live.on_notices([self.notice(expense, WorkKind.EXPENSE)])
+        self.sync.on_notices([self.notice(expense, WorkKind.EXPENSE)])
         self.clock.advance(minutes=1)
         return expense
-
-    def record(self, entry: str, kind: WorkKind = WorkKind.TIME) -> WorkRecord:
-        return self.store.records[work_key(SystemName.PRODUCTIVE, kind, entry)]
 
     def held(self, entry: str, kind: WorkKind = WorkKind.TIME) -> Posting:
         record = self.record(entry, kind).record
@@ -141,7 +93,10 @@ class World:
 
     def replay(self, text: str = DEMO) -> Replay:
         flow = TimeReplay(
-            sync=self.sync(text), source=lambda: self.psa, target=lambda system: self.qbo, store=self.store
+            sync=self.sync_under(parse_landscape(text)),
+            source=lambda: self.psa,
+            target=lambda system: self.qbo,
+            store=self.store,
         )
 
         class Archive:
@@ -168,7 +123,7 @@ def world() -> World:
         "expense": world.spent("42.50"),
     }
     billed = world.record(world.entries["billed"]).record
-    world.qbo.bill(billed.id, "1042")  # type: ignore[union-attr]
+    world.qbo.bill(billed.id, "1042")
     assert world.held(world.entries["consultant"]).item == "9002"
     assert world.record(world.entries["architect"]).state is PostingState.EXCEPTION
     world.clock.advance(days=2)
@@ -240,7 +195,9 @@ def test_apply_writes_exactly_the_diff_and_a_second_replay_finds_nothing(world: 
     assert len(again.left_aside) == 2  # still the billed entry (a person's) and the unposted one
     # and the delivery flow, under the corrected landscape, writes nothing for them: its sweep only
     # posts the Architect's time, whose item row was missing (its mapping exception is retried)
-    swept = world.sync(DEMO).sweep(WorkKind.TIME, look_back=timedelta(days=5), overlap=timedelta(minutes=10))
+    swept = world.sync_under(parse_landscape(DEMO)).sweep(
+        WorkKind.TIME, look_back=timedelta(days=5), overlap=timedelta(minutes=10)
+    )
     assert swept.written == {"create": 1} and world.record(entries["architect"]).state is PostingState.POSTED
 
 
@@ -272,7 +229,7 @@ def test_a_lost_reply_is_resent_with_the_same_request_id_and_written_once(world:
     # and once the claim is stale the flow resends the recorded batch: QuickBooks replays its answer
     calls = world.qbo.batch_calls
     world.clock.advance(minutes=5)
-    assert world.live.recover() == 1
+    assert world.sync.recover() == 1
     assert world.qbo.batch_calls == calls
     record = world.record(entries["consultant"])
     assert record.state is PostingState.CORRECTED and record.posted == world.held(entries["consultant"])
@@ -283,7 +240,7 @@ def test_an_entry_edited_in_accounting_after_the_dry_run_is_not_written_over(wor
     [flow] = world.replay()._flows.values()
     [diff], _ = flow.diff([world.notice(entries["consultant"])])
     # when a bookkeeper saves the record between the dry run and the apply
-    record_id = world.record(entries["consultant"]).record.id  # type: ignore[union-attr]
+    record_id = world.record(entries["consultant"]).record.id
     world.qbo.edit_by_hand(record_id)
     # then the write names the version read and QuickBooks refuses it: nothing is written over
     with pytest.raises(PermanentError, match=r"not written now.*Stale Object"):
