@@ -576,6 +576,7 @@ class Services:
         from shared.aws.archive import BusArchive
         from shared.sync.replay.customers import CustomerReplay
         from shared.sync.replay.run import Replay
+        from shared.sync.replay.time import TimeReplay
 
         under = self if landscape is None else self.under(landscape)
         chosen = under.landscape.landscape
@@ -587,7 +588,14 @@ class Services:
                     source=under.account_source,
                     targets=under.account_targets,
                     ledger=under.ledger,
-                )
+                ),
+                # The delivery flow built under the landscape: its mappings and routing.
+                TimeReplay(
+                    sync=under.delivery,
+                    source=under.delivery_source,
+                    target=under.posting_target,
+                    store=under.postings,
+                ),
             ],
             landscape=f"{chosen.name} {chosen.version}",
             metrics=self.metrics,

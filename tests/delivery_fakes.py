@@ -15,7 +15,9 @@ from shared.domain.ports import EngagementStatus
 from shared.domain.postings import (
     Approval,
     DeliveredWork,
+    HeldPosting,
     PostedRecord,
+    Posting,
     PostingState,
     PostingWrite,
     UnresolvedWork,
@@ -156,6 +158,34 @@ class FakeAccounting:
             billed=bool(stored.get("invoice")),
             invoice=stored.get("invoice"),  # type: ignore[arg-type]
         )
+
+    # The posting fields this fake keeps (it stores the whole posting, so all of them).
+    HELD = (
+        "customer",
+        "worker",
+        "worked_on",
+        "minutes",
+        "rate",
+        "amount",
+        "item",
+        "tax_code",
+        "accounting_class",
+        "department",
+        "expense_account",
+        "payment_account",
+        "description",
+    )
+
+    def held_postings(self, kind: WorkKind, ids: Sequence[str]) -> dict[str, HeldPosting]:
+        self.calls += 1
+        return {
+            i: HeldPosting(record=self._record(i), fields=self.held_fields(self.records[i]["posting"]))  # type: ignore[arg-type]
+            for i in ids
+            if i in self.records
+        }
+
+    def held_fields(self, posting: Posting) -> dict[str, object]:
+        return {name: getattr(posting, name) for name in self.HELD}
 
     def bill(self, record_id: str, invoice: str) -> None:
         self.records[record_id]["invoice"] = invoice

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import Field
 
@@ -19,6 +19,7 @@ from shared.domain.money import Money
 from shared.domain.ports import EngagementStatus
 from shared.domain.postings import (
     DeliveredWork,
+    HeldPosting,
     PostedRecord,
     Posting,
     PostingState,
@@ -63,6 +64,16 @@ class PostingTarget(Protocol):
 
     def posted_records(self, kind: WorkKind, ids: Sequence[str]) -> dict[str, PostedRecord]:
         """The records `ids` as the system holds them now (version, billed); a deleted one is absent."""
+        ...
+
+    def held_postings(self, kind: WorkKind, ids: Sequence[str]) -> dict[str, HeldPosting]:
+        """The records `ids` with their content as the system holds them now (read in bulk, as
+        `posted_records`); a deleted one is absent."""
+        ...
+
+    def held_fields(self, posting: Posting) -> dict[str, Any]:
+        """The fields `held_postings` would read back once `posting` is written (pure): what the
+        system can store of it, in its terms (a replay compares the two field by field)."""
         ...
 
     def write_postings(self, request_id: str, writes: Sequence[PostingWrite]) -> list[WriteOutcome]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -200,6 +201,16 @@ class PostedRecord(CanonicalModel):
     version: str | None = Field(default=None, description="what an update must name (QBO SyncToken)")
     billed: bool = False
     invoice: str | None = Field(default=None, description="the invoice it was billed on, when known")
+
+
+class HeldPosting(CanonicalModel):
+    """A posted record as the target holds it now: its version and billing, and the posting's fields
+    as stored there (the names of `Posting`'s fields, in the target's own terms where it differs)."""
+
+    record: PostedRecord
+    fields: dict[str, Any] = Field(
+        default_factory=dict, description="field -> value as held (str, int, bool, Decimal or None)"
+    )
 
 
 class WriteOperation(StrEnum):

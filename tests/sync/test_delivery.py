@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ from shared.domain.models import EntityType, SourceRef, SystemName
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import EngagementStatus
 from shared.domain.postings import Approval, Posting, PostingState, WorkKind, work_key
+from shared.governance.landscape import Landscape
 from shared.governance.loader import load_landscape, parse_landscape
 from shared.governance.mappings import Mappings
 from shared.governance.routing import Routing
@@ -35,7 +37,11 @@ class World:
         self.store = InMemoryPostings()
         self.ledger = InMemoryLedger()
         self.metrics = FakeMetrics()
-        self.sync = DeliverySync(
+        self.sync = self.sync_under(landscape)
+
+    def sync_under(self, landscape: Landscape) -> DeliverySync:
+        """The delivery flow under `landscape`, on this world's PSA, accounting, store and ledger."""
+        return DeliverySync(
             source=lambda: self.psa,
             target=lambda system: self.accounting[system],
             connected=lambda system: system in self.accounting,
@@ -51,7 +57,13 @@ class World:
     def qbo(self) -> FakeAccounting:
         return self.accounting[SystemName.QUICKBOOKS]
 
-    def book(self, status: EngagementStatus = EngagementStatus.ACTIVE, *, project: str = PROJECT) -> None:
+    def book(
+        self,
+        status: EngagementStatus = EngagementStatus.ACTIVE,
+        *,
+        project: str = PROJECT,
+        rates: Mapping[str, Decimal] | None = None,
+    ) -> None:
         self.store.save_engagement(
             BookedEngagement(
                 psa=SourceRef(system=SystemName.PRODUCTIVE, type="projects", id=project),
@@ -62,7 +74,7 @@ class World:
                 status=status,
                 accounting={system: "88" for system in self.accounting},
                 dimensions={"accounting_class": "100000000000128001", "department": "1", "location": "3"},
-                rates={"Consultant": Decimal("180.00"), "Partner": Decimal("350.00")},
+                rates=dict(rates or {"Consultant": Decimal("180.00"), "Partner": Decimal("350.00")}),
                 updated_at=self.clock(),
             )
         )

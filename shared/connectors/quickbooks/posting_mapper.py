@@ -25,6 +25,7 @@ https://github.com/intuit/QuickBooks-V3-PHP-SDK/releases/tag/5.4.5 (ReimburseCha
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from shared.connectors.quickbooks.schemas import BillableStatus
@@ -167,3 +168,70 @@ def posted_record(entity: str, row: Mapping[str, Any]) -> PostedRecord:
         billed=billed,
         invoice=invoice,
     )
+
+
+def _value(ref: Any) -> str | None:
+    if isinstance(ref, Mapping) and ref.get("value") not in (None, ""):
+        return str(ref["value"])
+    return None
+
+
+def _number(value: Any) -> Decimal | None:
+    """A JSON number as QBO answers it (the client parses floats as Decimal), or a Decimal body value."""
+    if value is None or isinstance(value, bool):
+        return None
+    return Decimal(str(value))
+
+
+def _whole(value: Any) -> int:
+    number = _number(value)
+    return 0 if number is None else int(number)
+
+
+def held_fields(entity: str, row: Mapping[str, Any], *, home_currency: str) -> dict[str, Any]:
+    """A TimeActivity's or Purchase's content in the names of `Posting`'s fields, as QBO stores it.
+
+    Read the same way from what QuickBooks answers and from the body the hub would send (the
+    connector's `held_fields`), so the two compare field by field. TimeActivity keeps no tax code,
+    only `Taxable` (see `taxable`), and no amount (HourlyRate x Hours and Minutes); a Purchase's
+    posted content is its first expense line (the hub writes one).
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/timeactivity
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/purchase
+    """
+    if entity == TIME_ENTITY:
+        return {
+            "worker": _value(row.get("EmployeeRef")),
+            "customer": _value(row.get("CustomerRef")),
+            "item": _value(row.get("ItemRef")),
+            "worked_on": row.get("TxnDate"),
+            "minutes": _whole(row.get("Hours")) * 60 + _whole(row.get("Minutes")),
+            "rate": _number(row.get("HourlyRate")),
+            "taxable": bool(row.get("Taxable", False)),
+            "accounting_class": _value(row.get("ClassRef")),
+            "department": _value(row.get("DepartmentRef")),
+            "billable_status": row.get("BillableStatus"),
+            "description": row.get("Description"),
+        }
+    lines = [
+        line
+        for line in row.get("Line") or []
+        if isinstance(line, Mapping) and isinstance(line.get(LINE_DETAIL), Mapping)
+    ]
+    line: Mapping[str, Any] = lines[0] if lines else {}
+    detail: Mapping[str, Any] = line.get(LINE_DETAIL) or {}
+    return {
+        "worker": _value(row.get("EntityRef")),
+        "customer": _value(detail.get("CustomerRef")),
+        "worked_on": row.get("TxnDate"),
+        "amount": _number(line.get("Amount")),
+        "currency": _value(row.get("CurrencyRef")) or home_currency,
+        "expense_account": _value(detail.get("AccountRef")),
+        "payment_account": _value(row.get("AccountRef")),
+        "tax_code": _value(detail.get("TaxCodeRef")),
+        "accounting_class": _value(detail.get("ClassRef")),
+        "department": _value(row.get("DepartmentRef")),
+        "billable_status": detail.get("BillableStatus"),
+        "description": line.get("Description"),
+        "reference": row.get("PrivateNote"),
+        "lines": len(lines),
+    }

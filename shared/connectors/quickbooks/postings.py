@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.connectors.quickbooks import posting_mapper as mapper
 from shared.connectors.quickbooks.batch import BatchOperation, BatchResult, batch_write, employees
@@ -23,7 +23,15 @@ from shared.connectors.quickbooks.client import (
     quote_literal,
 )
 from shared.connectors.quickbooks.schemas import Employee, FaultItem
-from shared.domain.postings import PostedRecord, PostingWrite, WorkKind, WriteOperation, WriteOutcome
+from shared.domain.postings import (
+    HeldPosting,
+    PostedRecord,
+    Posting,
+    PostingWrite,
+    WorkKind,
+    WriteOperation,
+    WriteOutcome,
+)
 
 if TYPE_CHECKING:
     from shared.connectors.quickbooks.client import QuickBooksClient
@@ -151,15 +159,41 @@ class QuickBooksPostings:
         https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
         """
         entity = mapper.ENTITY[kind]
+        records = (mapper.posted_record(entity, row) for row in self._rows(kind, ids))
+        return {record.id: record for record in records}
+
+    def held_postings(self, kind: WorkKind, ids: Sequence[str]) -> dict[str, HeldPosting]:
+        """The records `ids` with their content as QBO holds it now, in the same one query per up
+        to 1,000 ids as `posted_records` (the rows are whole objects); a deleted one is absent."""
+        entity = mapper.ENTITY[kind]
+        home = self.connection.home_currency
+        held: dict[str, HeldPosting] = {}
+        for row in self._rows(kind, ids):
+            record = mapper.posted_record(entity, row)
+            held[record.id] = HeldPosting(
+                record=record, fields=mapper.held_fields(entity, row, home_currency=home)
+            )
+        return held
+
+    def held_fields(self, posting: Posting) -> dict[str, Any]:
+        """What `held_postings` reads back once `posting` is written: its body read as a row (the
+        connector sends full updates, so the record then holds exactly that)."""
+        home = self.connection.home_currency
+        body = mapper.posting_body(posting, home_currency=home)
+        return mapper.held_fields(mapper.ENTITY[posting.kind], body, home_currency=home)
+
+    def _rows(self, kind: WorkKind, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """select * from TimeActivity (or Purchase) where Id IN (...), 1,000 ids a query.
+        https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/data-queries
+        """
+        entity = mapper.ENTITY[kind]
         wanted = list(dict.fromkeys(record_id for record_id in ids if record_id))
-        found: dict[str, PostedRecord] = {}
+        rows: list[dict[str, Any]] = []
         for start in range(0, len(wanted), MAX_RESULTS):
             chunk = wanted[start : start + MAX_RESULTS]
             where = "Id IN (" + ", ".join(quote_literal(record_id) for record_id in chunk) + ")"
-            for row in self.client._query(entity, where, page_size=MAX_RESULTS, limit=None):
-                record = mapper.posted_record(entity, row)
-                found[record.id] = record
-        return found
+            rows.extend(self.client._query(entity, where, page_size=MAX_RESULTS, limit=None))
+        return rows
 
     # --- writes -----------------------------------------------------------------------------------
 

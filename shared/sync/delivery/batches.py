@@ -55,13 +55,26 @@ class BatchWriter:
         self._opened = opened
         self._resolved = resolved
 
-    def write(self, target_system: SystemName, group: list[Pending], report: DeliveryReport) -> None:
-        """Send `group` in batches of the target's size: each recorded and claimed before it is sent."""
+    def write(
+        self,
+        target_system: SystemName,
+        group: list[Pending],
+        report: DeliveryReport,
+        *,
+        given_id: str | None = None,
+    ) -> None:
+        """Send `group` in batches of the target's size: each recorded and claimed before it is sent.
+
+        `given_id`: the id (and vendor request id) of the one batch `group` fits in, when the caller
+        derives it from what is written (a replay's diff: sent again, it replays); else a new one each.
+        """
         target = self._target(target_system)
+        if given_id is not None and len(group) > target.batch_size:
+            raise ValueError(f"batch {given_id}: {len(group)} writes do not fit one batch of {target_system}")
         for start in range(0, len(group), target.batch_size):
             chunk = group[start : start + target.batch_size]
             now = self._clock()
-            batch_id = self._new_batch_id()
+            batch_id = given_id or self._new_batch_id()
             during = {p.write.key: claimed(p, batch_id, now) for p in chunk}
             writes = tuple(p.write for p in chunk)
             batch = PendingBatch(id=batch_id, target=target_system, writes=writes, created_at=now)

@@ -131,6 +131,16 @@ class Planner:
         )
         return Plan(key, record, write)
 
+    def expected(self, work: DeliveredWork, record: WorkRecord | None) -> Posting | str:
+        """The posting the hub would write for `work` now, or why it would write none (a replay
+        compares it with what accounting holds)."""
+        if not work.postable:
+            return f"{_what(work)} is not postable: {_why_not(work)}"
+        try:
+            return self._desired(work, record)
+        except (_Park, MappingMissing, ValidationFailed) as refused:
+            return str(refused)
+
     # --- the cases ------------------------------------------------------------------------------
 
     def _desired(self, work: DeliveredWork, record: WorkRecord | None) -> Posting:

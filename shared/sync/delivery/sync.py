@@ -38,12 +38,16 @@ from shared.domain.delivery_ports import (
     PostingTarget,
     WorkRecord,
 )
+from shared.domain.errors import PermanentError
 from shared.domain.models import EntityType, SourceRef, SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import CrossReference, ExceptionRecord, Ledger, Metrics, SyncAction
 from shared.domain.postings import (
     DeliveredWork,
+    PostedRecord,
+    Posting,
     PostingState,
+    PostingWrite,
     UnresolvedWork,
     WorkKind,
     WriteOperation,
@@ -218,6 +222,65 @@ class DeliverySync:
         for batch in stale:
             self._batches.resend(batch)
         return len(stale)
+
+    # --- replay ------------------------------------------------------------------------------------
+
+    def expected(
+        self, works: Sequence[DeliveredWork], records: Mapping[str, WorkRecord]
+    ) -> dict[str, Posting | str]:
+        """The posting the hub would write now for each of `works` (by key), or why it would write
+        none: what a replay compares with what accounting holds."""
+        planner = self._planner()
+        return {work.key: planner.expected(work, records.get(work.key)) for work in works}
+
+    def rewrite(
+        self,
+        work: DeliveredWork,
+        record: WorkRecord,
+        posting: Posting,
+        held: PostedRecord,
+        *,
+        request_id: str,
+    ) -> WorkRecord:
+        """Write `posting` over `held` (the accounting record as just read, its version with it),
+        whatever the ledger remembers; the work's record after.
+
+        A replay found the record differs from what the hub would write now (a mapping table
+        corrected since): the checksum shortcut of `_settle` compares with the ledger, which may
+        agree with the new posting or not, so here the update is made. It goes the flow's own way:
+        claimed, recorded as a batch, sent under `request_id` (derived by the caller from what is
+        written, so a resend replays), its outcome recorded. Raises PermanentError when it was not
+        written (held by another batch, changed meanwhile, refused: the reason says which).
+        """
+        if record.batch is not None:
+            raise PermanentError(
+                f"{record.key} is being written by batch {record.batch}: replay it again later"
+            )
+        if held.billed:
+            raise PermanentError(f"{record.key}: its record {held.id} is billed; it is not changed")
+        write = PostingWrite(
+            key=record.key,
+            operation=WriteOperation.UPDATE,
+            kind=record.kind,
+            posting=posting,
+            record=held,
+            source=work.source,
+        )
+        report = DeliveryReport()
+        with self._priority():
+            self._batches.write(
+                posting.target,
+                [Pending(write, record, work.project, work.approved_at)],
+                report,
+                given_id=request_id,
+            )
+        after = self._store.works([record.key]).get(record.key)
+        if record.key in report.retry:
+            raise PermanentError(f"{record.key} was not written now: {report.retry[record.key]}")
+        if after is None or after.state is not PostingState.CORRECTED:
+            why = after.reason if after is not None and after.reason else "no outcome recorded"
+            raise PermanentError(f"{record.key} was not written: {why}")
+        return after
 
     # --- settling ----------------------------------------------------------------------------------
 

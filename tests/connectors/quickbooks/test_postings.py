@@ -341,3 +341,48 @@ def test_a_person_added_after_the_list_was_read_is_found_a_few_minutes_later(
     assert connector.http_calls == calls
     now[0] += module.STAFF_REREAD_SECONDS
     assert connector.find_worker(person, name=None, email="new.hire@firm.example") is not None
+
+
+def test_held_postings_read_back_what_was_posted_field_by_field_in_one_call(
+    connector: QuickBooksConnector, sandbox: QuickBooksSandbox, books: dict[str, str]
+) -> None:
+    # given a time entry posted with one item as non-taxable, and an expense
+    first = time_posting(books, 1)
+    expense = expense_posting(books)
+    time_record = posted(connector, first, "batch-h1")
+    expense_record = posted(connector, expense, "batch-h2")
+    # when the replay reads them back
+    calls = connector.http_calls
+    held = connector.held_postings(WorkKind.TIME, [time_record.id, "999999"])
+    assert connector.http_calls - calls == 1
+    # then QBO's answer reads as the body the hub sent: nothing differs, the version and billing are known
+    assert list(held) == [time_record.id]
+    assert held[time_record.id].record == PostedRecord(id=time_record.id, version="0")
+    assert held[time_record.id].fields == connector.held_fields(first)
+    assert held[time_record.id].fields["minutes"] == 55 and held[time_record.id].fields["taxable"] is False
+    [expense_held] = connector.held_postings(WorkKind.EXPENSE, [expense_record.id]).values()
+    assert expense_held.fields == connector.held_fields(expense)
+    assert (expense_held.fields["tax_code"], expense_held.fields["currency"]) == ("NON", "USD")
+    # and a posting under corrected rows (another item, a taxable code) differs in those fields only
+    made = batch_write(
+        connector.client,
+        [
+            BatchOperation(
+                "i",
+                "Item",
+                "create",
+                {"Name": "Advisory", "Type": "Service", "IncomeAccountRef": {"value": "79"}},
+            )
+        ],
+        request_id="setup-item",
+    )
+    item = str((made["i"].record or {})["Id"])
+    corrected = time_posting(books, 1, item=item, tax_code="TAX")
+    wanted = connector.held_fields(corrected)
+    differs = {name for name, value in wanted.items() if held[time_record.id].fields.get(name) != value}
+    assert differs == {"item", "taxable"}
+    # and once written as a full update, QBO holds exactly that
+    [update] = connector.write_postings("batch-h3", [change(corrected, time_record, WriteOperation.UPDATE)])
+    assert update.ok
+    [now] = connector.held_postings(WorkKind.TIME, [time_record.id]).values()
+    assert now.fields == wanted and now.record.version == "1"
