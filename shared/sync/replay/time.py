@@ -189,6 +189,9 @@ class TimeReplay:
                     continue
                 changes = _changes(target.held_fields(wanted), found.fields)
                 if found.record.billed:
+                    # Billing itself turns the billable status to billed (QBO HasBeenBilled): not a
+                    # difference the landscape made.
+                    changes = tuple(c for c in changes if c.field != "billable_status")
                     if changes:
                         aside.append(_billed(work, system, found, changes))
                     continue
