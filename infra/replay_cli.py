@@ -79,6 +79,7 @@ def report_lines(body: dict[str, Any]) -> list[str]:
     """What a person reads of one replay: the window, the diff, what was written."""
     flows = ", ".join(f"{flow} {n}" for flow, n in body.get("by_flow", {}).items())
     calls = ", ".join(f"{system} {n}" for system, n in sorted(body.get("vendor_calls", {}).items()))
+    archive = ", ".join(f"{call} {n}" for call, n in sorted(body.get("archive_calls", {}).items()))
     mode = (
         "dry run: nothing written" if body.get("dry_run") else f"{body.get('written', 0)} record(s) written"
     )
@@ -86,6 +87,7 @@ def report_lines(body: dict[str, Any]) -> list[str]:
         f"replayed {body.get('start')} .. {body.get('end')} under landscape {body.get('landscape')} ({mode})",
         f"  notices in the window: {body.get('notices', 0)}" + (f" ({flows})" if flows else ""),
         f"  vendor calls: {calls or 'none'}",
+        f"  archive: {archive or 'not read'}",
         f"  differences: {body.get('found', 0)}",
     ]
     for diff in body.get("diffs", []):

@@ -189,3 +189,62 @@ def test_a_copy_changed_by_hand_is_drift_left_to_its_exception_not_overwritten(w
     note = next(n for n in report.left_aside if "001A" in n)
     assert "by hand" in note and "'ACME (old)'" in note and "also write payment_terms" in note
     assert psa.records[company].name == "ACME (old)" and psa.writes == writes + 1
+
+
+class CensusCrm(FakeCrm):
+    """A CRM that lists every account in pages (Salesforce's SOQL), counting reads of either kind."""
+
+    reads = 0
+    censuses = 0
+
+    def fetch_account(self, account_id: str):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return super().fetch_account(account_id)
+
+    def census_customers(self):  # type: ignore[no-untyped-def]
+        from shared.domain.ports import TargetRecord
+
+        self.censuses += 1
+        return iter([TargetRecord(ref=a.source, view=a) for a in self.accounts.values()])
+
+
+class CensusTarget(FakeTarget):
+    reads = 0
+    censuses = 0
+
+    def read_account(self, record_id: str):  # type: ignore[no-untyped-def]
+        self.reads += 1
+        return super().read_account(record_id)
+
+    def census_customers(self):  # type: ignore[no-untyped-def]
+        self.censuses += 1
+        return iter([self._record(record_id) for record_id in self.records])
+
+
+def test_a_window_of_many_accounts_reads_each_system_whole_once_not_each_account():
+    crm, psa, erp = CensusCrm(), CensusTarget(SystemName.PRODUCTIVE), CensusTarget(SystemName.QUICKBOOKS)
+    ledger, archive = InMemoryLedger(), Archive()
+    live = _sync(parse_landscape(WRONG), crm, psa, erp, ledger)
+    for n in range(60):
+        crm.put(f"001{n:03}", f"Customer {n:03} LLP")
+        notice = _notice(SystemName.SALESFORCE, f"001{n:03}", f"s{n}")
+        erp_id = live.on_notice(notice).results[1].target_id
+        archive.published.append((START, notice))
+        if n % 2:
+            erp.edit_by_hand(erp_id, payment_terms="3")
+            live.on_notice(_notice(SystemName.QUICKBOOKS, erp_id, f"q{n}"))
+    reads = (crm.reads, psa.reads, erp.reads)
+    flow = CustomerReplay(
+        sync=_sync(parse_landscape(DEMO), crm, psa, erp, ledger),
+        source=lambda: crm,
+        targets=lambda: [psa, erp],
+        ledger=ledger,
+    )
+    replay = Replay(archive=lambda: archive, flows=[flow], landscape="demo 2", metrics=FakeMetrics())
+    report = replay.run(START, START + timedelta(days=1), dry_run=True)
+    # then each system was listed once and no account or copy was read on its own
+    assert (crm.censuses, psa.censuses, erp.censuses) == (1, 1, 1)
+    assert (crm.reads, psa.reads, erp.reads) == reads
+    # and the diff is the same as one read at a time would find: the 30 companies on term 3
+    assert len(report.diffs) == 30 and {d.system for d in report.diffs} == {SystemName.PRODUCTIVE}
+    assert {(c.now, c.then) for d in report.diffs for c in d.fields} == {("45", "30")}
