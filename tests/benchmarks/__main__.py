@@ -1,7 +1,8 @@
 """`make bench`: print the figures issues #2, #8, #9, #10 and #12 ask for (cold starts, calls per account,
 webhooks, month-end precedence, approved time posted to QuickBooks (calls, cost, month-end drain:
 `python -m tests.benchmarks.time_posting 1000`), one reconciliation at issue 12's size
-(`python -m tests.benchmarks.reconcile`), the local runtime's scale curve to 1,000 accounts;
+(`python -m tests.benchmarks.reconcile`), one replay of 1,000 customers' notices
+(`python -m tests.benchmarks.replay`), the local runtime's scale curve to 1,000 accounts;
 one step: `python -m tests.benchmarks.scale 1000`)."""
 
 from __future__ import annotations
@@ -233,6 +234,12 @@ def main() -> int:
     # Issue 12: one reconciliation of 1,000 customers, 100 engagements, 20,000 entries
     # (other sizes: python -m tests.benchmarks.reconcile 20 5 200).
     reconcile.run(say=say)
+
+    from tests.benchmarks import replay
+
+    # Issue 12: a replay (dry run) of a window of 1,000 customers' notices
+    # (other sizes: python -m tests.benchmarks.replay 100).
+    replay.run(say=say)
 
     from tests.benchmarks import scale
 
