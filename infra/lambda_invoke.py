@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
+
+import typer
 
 # A function may run its full 15 minutes; the CLI waits for its answer, and never retries it.
 READ_TIMEOUT_SECONDS = 910
@@ -33,3 +36,15 @@ def invoke(endpoint_url: str | None, function: str, payload: dict[str, Any], *, 
     if answer.get("FunctionError"):
         raise RuntimeError(f"{what} failed: {body.get('errorType')}: {body.get('errorMessage')}")
     return body
+
+
+def answer_or_exit(call: Callable[[], Any]) -> Any:
+    """`call`'s answer; none deployed exits 2, a failed run 1, each with its reason on stderr."""
+    try:
+        return call()
+    except LookupError as missing:
+        typer.echo(str(missing), err=True)
+        raise typer.Exit(2) from None
+    except RuntimeError as failed:
+        typer.echo(str(failed), err=True)
+        raise typer.Exit(1) from None

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from infra.lambda_invoke import answer_or_exit
 from infra.lambda_invoke import invoke as invoke_function
 
 
@@ -29,14 +30,7 @@ def reconcile(
         except ValueError:
             typer.echo(f"--since {since!r}: expected a day as YYYY-MM-DD", err=True)
             raise typer.Exit(2) from None
-    try:
-        body = invoke(endpoint_url, since=since, engagement=engagement)
-    except LookupError as missing:
-        typer.echo(str(missing), err=True)
-        raise typer.Exit(2) from None
-    except RuntimeError as failed:
-        typer.echo(str(failed), err=True)
-        raise typer.Exit(1) from None
+    body = answer_or_exit(lambda: invoke(endpoint_url, since=since, engagement=engagement))
     for line in report_lines(body):
         typer.echo(line)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from infra.lambda_invoke import answer_or_exit
 from infra.lambda_invoke import invoke as invoke_function
 
 
@@ -40,14 +41,9 @@ def replay(
     except (ValueError, LandscapeInvalid) as bad:
         typer.echo(str(bad), err=True)
         raise typer.Exit(2) from None
-    try:
-        body = invoke(endpoint_url, window[0], window[1], flow=flow, landscape=text, dry_run=dry_run)
-    except LookupError as missing:
-        typer.echo(str(missing), err=True)
-        raise typer.Exit(2) from None
-    except RuntimeError as failed:
-        typer.echo(str(failed), err=True)
-        raise typer.Exit(1) from None
+    body = answer_or_exit(
+        lambda: invoke(endpoint_url, window[0], window[1], flow=flow, landscape=text, dry_run=dry_run)
+    )
     if "refused" in body:
         typer.echo(body["refused"], err=True)
         raise typer.Exit(2)
