@@ -10,6 +10,7 @@ hand in QuickBooks is drift, named in the notes and left to its exception.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,7 +64,14 @@ def run(
     )
     text = landscape.read_text(encoding="utf-8")
     version = scratch / "landscape-net30-35-days.toml"
-    version.write_text(text.replace(ROW, ROW.replace('"30"', '"35"')), encoding="utf-8")
+    # A new version of the file: the row changed, and its version bumped as the file asks.
+    changed = re.sub(
+        r'(?m)^version = "([^"]+)"',
+        r'version = "\1-net30-35"',
+        text.replace(ROW, ROW.replace('"30"', '"35"')),
+        count=1,
+    )
+    version.write_text(changed, encoding="utf-8")
     until = datetime.now(UTC) + timedelta(seconds=1)
     window = f"--from {since.isoformat(timespec='seconds')} --to {until.isoformat(timespec='seconds')}"
     for title, chosen, dry_run in (
