@@ -164,7 +164,8 @@ def test_an_account_the_crm_no_longer_has_is_left_aside_with_the_reason(world):
         (START, START, None, "must be after"),
         (START, START + timedelta(days=40), None, "at most 31"),
         (START, START + timedelta(days=1), "invoices", "unknown flow 'invoices'"),
-        (START, START + timedelta(days=1), "time", "not replayed yet"),
+        (START, START + timedelta(days=1), "time", "not replayed"),
+        (START, START + timedelta(days=1), "engagements", "passed a person's approval"),
         (START.replace(tzinfo=None), START + timedelta(days=1), None, "time zone"),
     ],
 )

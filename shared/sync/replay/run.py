@@ -32,6 +32,12 @@ FLOW_OF: Mapping[EntityType, str] = {
     EntityType.CREDIT_MEMO: "cash",
 }
 FLOWS = tuple(dict.fromkeys(FLOW_OF.values()))
+# Why a flow's notices are not re-derived: what it writes is not a copy a landscape derives.
+NOT_REPLAYED: Mapping[str, str] = {
+    "engagements": "engagement setup's writes passed a person's approval; a live engagement's template, "
+    "rate card or dimensions change by a person's decision in the PSA and accounting, not by a replay",
+    "cash": "cash feedback carries the accounting system's own balances, which no landscape changes",
+}
 # The longest window one replay takes: the archive keeps 30 days, and a longer window than that
 # would be a mistake in the dates rather than a wish.
 MAX_WINDOW_DAYS = 31
@@ -119,8 +125,9 @@ class Replay:
         if flow not in FLOWS:
             raise ReplayRequestInvalid(f"unknown flow {flow!r}; the flows are {', '.join(FLOWS)}")
         if flow not in self._flows:
+            why = NOT_REPLAYED.get(flow, "no replay of it is configured")
             raise ReplayRequestInvalid(
-                f"the {flow} flow is not replayed yet (replayable: {', '.join(self._flows)}); "
-                f"`close2cash reconcile` finds what differs in it"
+                f"the {flow} flow is not replayed ({why}); replayable: {', '.join(self._flows)}; "
+                "`close2cash reconcile` finds what differs in it"
             )
         return [self._flows[flow]]
