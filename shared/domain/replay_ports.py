@@ -7,6 +7,7 @@ the hub would write for those notices and diffs it against what the targets hold
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -15,7 +16,10 @@ from shared.domain.notices import ChangeNotice
 
 @runtime_checkable
 class NoticeArchive(Protocol):
-    """The bus's archive, read one window at a time."""
+    """The bus's archive, read one window at a time; `calls`: the API calls reading it took, by name."""
+
+    @property
+    def calls(self) -> Mapping[str, int]: ...
 
     def notices(self, start: datetime, end: datetime) -> list[ChangeNotice]:
         """Each change notice published on the bus in [start, end), once (by provider and event id),

@@ -34,6 +34,7 @@ class Archive:
 
     def __init__(self) -> None:
         self.published: list[tuple[datetime, ChangeNotice]] = []
+        self.calls: dict[str, int] = {}
 
     def notices(self, start: datetime, end: datetime) -> list[ChangeNotice]:
         return [n for at, n in self.published if start <= at < end]

@@ -100,6 +100,8 @@ class World(delivery.World):
         )
 
         class Archive:
+            calls: dict[str, int] = {}
+
             def notices(_, start: datetime, end: datetime) -> list[ChangeNotice]:
                 return [n for at, n in self.published if start <= at < end]
 

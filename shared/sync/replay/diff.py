@@ -39,10 +39,6 @@ class RecordDiff(CanonicalModel):
     fields: tuple[FieldChange, ...] = ()
 
     @property
-    def key(self) -> tuple[str, str, str, str]:
-        return (self.flow, self.source.system.value, self.source.id, self.system.value)
-
-    @property
     def summary(self) -> str:
         where = (
             f"{self.system} {self.record.type} {self.record.id}" if self.record else f"{self.system} (new)"

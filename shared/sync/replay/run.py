@@ -106,7 +106,7 @@ class Replay:
                 "applied": tuple(applied),
                 "left_aside": tuple(aside),
                 "vendor_calls": {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)},
-                "archive_calls": dict(getattr(archive, "calls", {})),
+                "archive_calls": dict(archive.calls),
             }
         )
 
