@@ -54,6 +54,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from shared.domain.decimals import ExactDecimal
 from shared.domain.models import SystemName
 from shared.domain.money import currency
+from shared.domain.systems import SYSTEMS, Domain, Intake, Role
 
 
 class Section(BaseModel):
@@ -61,56 +62,6 @@ class Section(BaseModel):
 
     # Built on first use (shared.domain.models.CanonicalModel says why).
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True)
-
-
-class Role(StrEnum):
-    """What a connected system does for the firm."""
-
-    CRM = "crm"
-    PSA = "psa"
-    ACCOUNTING = "accounting"
-
-
-class Domain(StrEnum):
-    """The business domains whose records have one owning system each."""
-
-    CUSTOMER = "customer"
-    CONTACT = "contact"
-    OPPORTUNITY = "opportunity"
-    ENGAGEMENT = "engagement"
-    TIME = "time"
-    EXPENSE = "expense"
-    INVOICE = "invoice"
-    PAYMENT = "payment"
-    CREDIT_MEMO = "credit_memo"
-
-
-# What each vendor is (DESIGN.md §1): a system declared with another role is a typo, not a choice.
-VENDOR_ROLES: Mapping[SystemName, Role] = {
-    SystemName.SALESFORCE: Role.CRM,
-    SystemName.HUBSPOT: Role.CRM,
-    SystemName.KANTATA: Role.PSA,
-    SystemName.PRODUCTIVE: Role.PSA,
-    SystemName.NETSUITE: Role.ACCOUNTING,
-    SystemName.QUICKBOOKS: Role.ACCOUNTING,
-    SystemName.XERO: Role.ACCOUNTING,
-    SystemName.BUSINESSCENTRAL: Role.ACCOUNTING,
-}
-
-
-class Intake(StrEnum):
-    """How a system's changes reach the hub (`[[systems]] intake`)."""
-
-    WEBHOOKS = "webhooks"  # the vendor calls POST /webhooks/{provider}
-    OUTBOUND_MESSAGES = "outbound_messages"  # Salesforce Outbound Messages (SOAP) to the webhook route
-    # Salesforce Change Data Capture relayed to an EventBridge partner bus (Event Relay)
-    CHANGE_DATA_CAPTURE = "change_data_capture"
-
-
-# The intakes each vendor offers; the first is its default.
-VENDOR_INTAKES: Mapping[SystemName, tuple[Intake, ...]] = {
-    SystemName.SALESFORCE: (Intake.OUTBOUND_MESSAGES, Intake.CHANGE_DATA_CAPTURE),
-}
 
 
 # --- declarations the rest of the file refers to ---------------------------------------------
@@ -233,15 +184,15 @@ class System(Section):
 
     name: SystemName
     role: Role
-    # None: the vendor's default (VENDOR_INTAKES), webhooks for a vendor with no choice.
+    # None: the vendor's default (the first of its intakes in shared/domain/systems.py).
     intake: Intake | None = None
 
     @model_validator(mode="after")
     def _role_fits_vendor(self) -> System:
-        expected = VENDOR_ROLES[self.name]
+        expected = SYSTEMS[self.name].role
         if self.role is not expected:
             raise ValueError(f"{self.name} is a {expected} system; expected role = {expected.value!r}")
-        offered = VENDOR_INTAKES.get(self.name, (Intake.WEBHOOKS,))
+        offered = SYSTEMS[self.name].intakes
         if self.intake is not None and self.intake not in offered:
             raise ValueError(
                 f"{self.name} cannot deliver its changes by {self.intake.value!r}; "
@@ -252,7 +203,7 @@ class System(Section):
     @property
     def chosen_intake(self) -> Intake:
         """The intake the landscape chose, or the vendor's default."""
-        return self.intake or VENDOR_INTAKES.get(self.name, (Intake.WEBHOOKS,))[0]
+        return self.intake or SYSTEMS[self.name].default_intake
 
 
 class LegalEntity(Section):

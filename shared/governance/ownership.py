@@ -12,7 +12,8 @@ from typing import NamedTuple
 
 from shared.domain.errors import ConfigurationError
 from shared.domain.models import SystemName
-from shared.governance.landscape import Domain, Landscape
+from shared.domain.systems import Domain
+from shared.governance.landscape import Landscape
 
 
 class ChangeSplit(NamedTuple):

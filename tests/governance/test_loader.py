@@ -6,7 +6,7 @@ import pytest
 
 from shared.domain.errors import ConfigurationError
 from shared.domain.models import SystemName
-from shared.governance.landscape import Domain, Role
+from shared.domain.systems import Domain, Role
 from shared.governance.loader import LandscapeInvalid, Problem, dotted, load_landscape, parse_landscape
 from tests.governance.conftest import DEMO, edited
 

@@ -8,7 +8,7 @@ import pytest
 
 from shared.domain.errors import ConfigurationError
 from shared.domain.models import SystemName
-from shared.governance.landscape import Domain
+from shared.domain.systems import Domain
 from shared.governance.loader import parse_landscape
 from shared.governance.ownership import Ownership
 from tests.governance.conftest import edited
