@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import threading
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -196,6 +197,8 @@ def config_check(
         "  legal entities: "
         + (", ".join(f"{e.code} ({e.functional_currency})" for e in landscape.legal_entities) or "none")
     )
+    for entity, line in routing_lines(landscape).items():
+        typer.echo(f"  routing {entity}:   {line}")
     typer.echo(f"  ownership:      {len(Domain)} domains, {named_fields} fields with an owner of their own")
     typer.echo(
         f"  mappings:       {sum(tables.values())} rows in {sum(1 for n in tables.values() if n)} tables"
@@ -206,6 +209,20 @@ def config_check(
         "  rate cards:     "
         + (", ".join(f"{c.name} ({c.currency}, {len(c.rates)} roles)" for c in cards) or "none with rates")
     )
+
+
+def routing_lines(landscape: Any) -> dict[str, str]:
+    """Each legal entity's systems over time, e.g. "quickbooks, netsuite from 2027-01-01 (shadow from
+    2026-12-01)"."""
+    lines: dict[str, list[str]] = {}
+    for route in sorted(landscape.routing, key=lambda r: (r.legal_entity, r.from_date or date.min)):
+        text = route.system.value
+        if route.from_date is not None:
+            text += f" from {route.from_date.isoformat()}"
+        if route.shadow_from is not None:
+            text += f" (shadow from {route.shadow_from.isoformat()})"
+        lines.setdefault(route.legal_entity, []).append(text)
+    return {entity: ", ".join(parts) for entity, parts in lines.items()}
 
 
 def _sfn(endpoint_url: str | None) -> Any:
