@@ -15,8 +15,9 @@ the diff is clear: no line, or every line acknowledged.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import Field
 
@@ -46,17 +47,30 @@ class Figures(CanonicalModel):
     def of_held(cls, kind: WorkKind, fields: dict[str, Any], *, currency: str) -> Figures:
         """From a target's held fields (`PostingTarget.held_postings`): a time record keeps minutes at
         a rate (its amount is rate x minutes / 60, as posted); an expense keeps its amount."""
-        worked_on = fields.get("worked_on")
-        day = date.fromisoformat(worked_on) if isinstance(worked_on, str) and worked_on else None
-        held_currency = fields.get("currency") or currency
+        held_currency = str(fields.get("currency") or currency)
+        day = _day(fields.get("worked_on"))
         if kind is WorkKind.TIME:
             minutes = fields.get("minutes")
-            rate = fields.get("rate")
-            money = Money.of(rate, held_currency) if rate is not None else None
-            amount = amount_for(money, minutes) if money is not None and isinstance(minutes, int) else None
-            return cls(worked_on=day, minutes=minutes, rate=money, amount=amount)
-        held = fields.get("amount")
-        return cls(worked_on=day, amount=Money.of(held, held_currency) if held is not None else None)
+            rate = _money(fields.get("rate"), held_currency)
+            amount = amount_for(rate, minutes) if rate is not None and isinstance(minutes, int) else None
+            return cls(worked_on=day, minutes=minutes, rate=rate, amount=amount)
+        return cls(worked_on=day, amount=_money(fields.get("amount"), held_currency))
+
+
+def _day(value: object) -> date | None:
+    """A held date: a date, or an ISO date string as a vendor answers it."""
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(value[:10]) if isinstance(value, str) and value else None
+
+
+def _money(value: object, currency: str) -> Money | None:
+    """A held amount: Money, or a number in the record's currency."""
+    if value is None or isinstance(value, Money):
+        return value
+    if isinstance(value, Decimal | int | str):
+        return Money.of(value, currency)
+    return Money.of(str(value), currency)
 
 
 class LineKind(StrEnum):
@@ -89,6 +103,15 @@ class CutoverLine(CanonicalModel):
     acknowledged: Acknowledgement | None = None
 
 
+class Confirmation(CanonicalModel):
+    """A person let the cutover go ahead over a clear diff: postings from its date go to the new system."""
+
+    by: str = Field(min_length=1)
+    at: UtcDateTime
+    documents: int = Field(ge=0, description="documents the diff compared")
+    acknowledged: int = Field(ge=0, description="lines accepted as they were")
+
+
 class CutoverDiff(CanonicalModel):
     """The shadow period of one legal entity's cutover, compared document by document."""
 
@@ -99,6 +122,10 @@ class CutoverDiff(CanonicalModel):
     shadow_from: date | None
     documents: int = Field(ge=0, description="documents compared")
     lines: list[CutoverLine] = Field(default_factory=list)
+    to_set_up: list[str] = Field(
+        default_factory=list, description="engagements the cutover sets up in the new system"
+    )
+    confirmed: Confirmation | None = None
 
     @property
     def open_lines(self) -> list[CutoverLine]:
@@ -179,3 +206,17 @@ def compare(line_id: str, document: str, old: Figures | None, new: Posting | str
                 )
             )
     return lines
+
+
+class CutoverBook(Protocol):
+    """Where acknowledgements and confirmations are kept (the ledger table)."""
+
+    def acknowledgements(self, legal_entity: str, new: SystemName) -> dict[str, Acknowledgement]: ...
+
+    def acknowledge(self, legal_entity: str, new: SystemName, line_id: str, nod: Acknowledgement) -> None: ...
+
+    def confirmation(self, legal_entity: str, new: SystemName) -> Confirmation | None: ...
+
+    def confirm(self, legal_entity: str, new: SystemName, confirmation: Confirmation) -> bool:
+        """Record the confirmation once; False when the cutover was already confirmed."""
+        ...

@@ -5,7 +5,8 @@ The rules, in order:
 - Work whose engagement is not active in accounting yet is parked, not failed; nothing was posted
   for it, so nothing is written until the engagement is active.
 - The target is the accounting system the routing names for the engagement's legal entity on the
-  day the work was done (`shared.governance.routing`), decided per posting.
+  day the work was done (`shared.governance.routing`), decided per posting. Work routed to a
+  cutover's new system is parked until a person confirmed the cutover (`shared.sync.cutover`).
 - What accounting holds is compared by content (the posting's checksum): an edit in the PSA that
   changes nothing accounting sees (a note on unapproved work, a re-approval) writes nothing.
 - Posted work that changed, or that is no longer postable (un-approved, rejected, deleted, made
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from shared.domain.delivery_ports import BookedEngagement, WorkRecord
 from shared.domain.errors import ValidationFailed
@@ -32,6 +34,9 @@ from shared.domain.postings import (
 )
 from shared.governance.mappings import MappingMissing
 from shared.governance.routing import Routing
+
+# A shadow posting's engagement record in the new system, before the cutover sets it up there.
+AT_CUTOVER = "(set up at cutover)"
 
 
 @dataclass(frozen=True)
@@ -75,12 +80,15 @@ class Planner:
         worker: Callable[[SystemName, DeliveredWork], str | None],
         posting: Callable[[DeliveredWork, BookedEngagement, SystemName, str], Posting],
         routing: Routing,
+        awaiting_cutover: Callable[[str, SystemName, date], str | None] = lambda *_: None,
     ) -> None:
         self._engagement = engagement
         self._connected = connected
         self._worker = worker
         self._posting = posting
         self._routing = routing
+        # Why work of (legal entity, system, day) waits for a cutover's go-ahead (None: it does not).
+        self._awaiting_cutover = awaiting_cutover
 
     def plan(self, key: str, work: DeliveredWork | None, record: WorkRecord | None) -> Plan:
         """The plan for `key`: `work` as the PSA holds it now (None: deleted), `record` the ledger's."""
@@ -131,19 +139,28 @@ class Planner:
         )
         return Plan(key, record, write)
 
-    def expected(self, work: DeliveredWork, record: WorkRecord | None) -> Posting | str:
+    def expected(
+        self, work: DeliveredWork, record: WorkRecord | None, *, shadow_of: SystemName | None = None
+    ) -> Posting | str:
         """The posting the hub would write for `work` now, or why it would write none (a replay
-        compares it with what accounting holds)."""
+        compares it with what accounting holds).
+
+        `shadow_of`: the posting `work` would get in that accounting system instead of the routed
+        one (a cutover's shadow). The engagement's record there is set up at the cutover, so a shadow
+        posting names it `AT_CUTOVER` rather than being refused for its absence.
+        """
         if not work.postable:
             return f"{_what(work)} is not postable: {_why_not(work)}"
         try:
-            return self._desired(work, record)
+            return self._desired(work, record, shadow_of=shadow_of)
         except (_Park, MappingMissing, ValidationFailed) as refused:
             return str(refused)
 
     # --- the cases ------------------------------------------------------------------------------
 
-    def _desired(self, work: DeliveredWork, record: WorkRecord | None) -> Posting:
+    def _desired(
+        self, work: DeliveredWork, record: WorkRecord | None, *, shadow_of: SystemName | None = None
+    ) -> Posting:
         psa = work.source.system
         engagement = self._engagement(psa, work.project)
         if engagement is None:
@@ -163,14 +180,20 @@ class Planner:
                 f"{engagement.currency}: convert it in the PSA"
             )
         # NoRoute (a ValidationFailed) names the legal entity and the date without a route.
-        target = self._routing.system_for(engagement.legal_entity, work.worked_on)
+        target = shadow_of or self._routing.system_for(engagement.legal_entity, work.worked_on)
         if not self._connected(target):
             raise ValidationFailed(
                 f"{_what(work)} of {work.worked_on.isoformat()} is routed to {target} (legal entity "
                 f"{engagement.legal_entity}), which has no connection"
             )
+        waits = None if shadow_of else self._awaiting_cutover(engagement.legal_entity, target, work.worked_on)
+        if waits is not None:
+            raise _Park(waits)
         if target not in engagement.accounting:
-            raise _Park(f"engagement {engagement.name} has no record in {target} yet")
+            if shadow_of is None:
+                raise _Park(f"engagement {engagement.name} has no record in {target} yet")
+            accounting = {**engagement.accounting, target: AT_CUTOVER}
+            engagement = engagement.model_copy(update={"accounting": accounting})
         worker = self._worker(target, work)
         if worker is None:
             who = work.worker_name or work.worker.id

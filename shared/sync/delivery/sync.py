@@ -29,7 +29,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from shared.domain.delivery_ports import (
     BookedEngagement,
@@ -106,6 +106,7 @@ class DeliverySync:
         priority: Callable[[], AbstractContextManager[object]] = nullcontext,
         clock: Callable[[], datetime] = utcnow,
         new_batch_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        cutover_confirmed: Callable[[str, SystemName], bool] = lambda *_: True,
     ) -> None:
         self._source = source
         self._target = target
@@ -117,6 +118,7 @@ class DeliverySync:
         self._routing = routing
         self._priority = priority
         self._clock = clock
+        self._cutover_confirmed = cutover_confirmed
         self._batches = BatchWriter(
             target=target,
             store=store,
@@ -226,12 +228,19 @@ class DeliverySync:
     # --- replay ------------------------------------------------------------------------------------
 
     def expected(
-        self, works: Sequence[DeliveredWork], records: Mapping[str, WorkRecord]
+        self,
+        works: Sequence[DeliveredWork],
+        records: Mapping[str, WorkRecord],
+        *,
+        shadow_of: SystemName | None = None,
     ) -> dict[str, Posting | str]:
         """The posting the hub would write now for each of `works` (by key), or why it would write
-        none: what a replay compares with what accounting holds."""
+        none: what a replay compares with what accounting holds. `shadow_of`: what that accounting
+        system would receive instead (a cutover's shadow; nothing is written there)."""
         planner = self._planner()
-        return {work.key: planner.expected(work, records.get(work.key)) for work in works}
+        return {
+            work.key: planner.expected(work, records.get(work.key), shadow_of=shadow_of) for work in works
+        }
 
     def rewrite(
         self,
@@ -514,7 +523,29 @@ class DeliverySync:
                 work, booked, target=target, worker_id=worker_id, mappings=self._mappings
             ),
             routing=self._routing,
+            awaiting_cutover=self._awaiting_cutover(),
         )
+
+    def _awaiting_cutover(self) -> Callable[[str, SystemName, date], str | None]:
+        """Why work waits for a cutover's go-ahead: routed to its new system, dated from it on, and
+        not confirmed yet (each confirmation read once per planner)."""
+        confirmed: dict[tuple[str, SystemName], bool] = {}
+
+        def waits(legal_entity: str, target: SystemName, day: date) -> str | None:
+            for cutover in self._routing.cutovers(legal_entity):
+                if cutover.new != target or day < cutover.on:
+                    continue
+                if (legal_entity, target) not in confirmed:
+                    confirmed[legal_entity, target] = self._cutover_confirmed(legal_entity, target)
+                if not confirmed[legal_entity, target]:
+                    return (
+                        f"the cutover of {legal_entity} to {target} on {cutover.on.isoformat()} is not "
+                        f"confirmed yet: `close2cash cutover diff --legal-entity {legal_entity}`, then "
+                        "`cutover confirm` (this work posts then)"
+                    )
+            return None
+
+        return waits
 
     def _worker(self, target: SystemName, work: DeliveredWork) -> str | None:
         """The person's record in `target`: the ledger's cross-reference, else found once and kept."""

@@ -1,0 +1,208 @@
+"""A legal entity's cutover from one accounting system to another: the shadow diff, then the go-ahead.
+
+The policy:
+- The landscape names the cutover (`[[routing]]` with a later `from_date`, `shadow_from` before it).
+  Postings dated in the shadow period go to the old system as before; the diff computes, for each of
+  them, what the new system would receive (the delivery flow's own planner, routed to the new
+  system; nothing is written there) and compares it with what the old system holds, read back from
+  it, document by document (`shared.domain.cutover`).
+- A line is settled by fixing its cause (a mapping row, an employee in the new system) and running
+  the diff again, or by a person acknowledging it with a note. `confirm` lets the cutover go ahead
+  only over a clear diff; until then, work dated from the cutover on is parked (never posted to a
+  ledger nobody signed off), and confirming releases it.
+- Open AR stays where it was invoiced: a payment follows its invoice's system (cash feedback reads
+  the invoice's record), whatever the routing says for the payment's date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from shared.domain.cutover import (
+    Acknowledgement,
+    Confirmation,
+    CutoverBook,
+    CutoverDiff,
+    CutoverLine,
+    Figures,
+    compare,
+)
+from shared.domain.delivery_ports import (
+    BookedEngagement,
+    DeliverySource,
+    PostingStore,
+    PostingTarget,
+    WorkRecord,
+)
+from shared.domain.errors import ValidationFailed
+from shared.domain.models import SystemName, utcnow
+from shared.domain.ports import EngagementStatus
+from shared.domain.postings import DeliveredWork, WorkKind
+from shared.governance.routing import Cutover, Routing
+from shared.sync.delivery.sync import FETCH_CHUNK, DeliverySync
+
+# Engagements whose work the diff looks at: live ones, and closed ones (their work was posted too).
+_HELD_STATUSES = (EngagementStatus.ACTIVE, EngagementStatus.CLOSED)
+
+
+class CutoverRequestInvalid(ValidationFailed):
+    """A cutover request that cannot be carried out as asked (no cutover, a line not in the diff, ...)."""
+
+
+class CutoverNotClear(ValidationFailed):
+    """The diff still has lines nobody acknowledged: the cutover does not go ahead."""
+
+    def __init__(self, diff: CutoverDiff) -> None:
+        self.diff = diff
+        open_lines = diff.open_lines
+        super().__init__(
+            f"the cutover of {diff.legal_entity} to {diff.new} has {len(open_lines)} open line"
+            f"{'s' if len(open_lines) != 1 else ''}: fix their causes or acknowledge each "
+            f"(first: {open_lines[0].id})"
+        )
+
+
+class Cutovers:
+    """`close2cash cutover diff | acknowledge | confirm` for one deployment."""
+
+    def __init__(
+        self,
+        *,
+        routing: Routing,
+        delivery: DeliverySync,
+        source: Callable[[], DeliverySource],
+        target: Callable[[SystemName], PostingTarget],
+        store: PostingStore,
+        book: CutoverBook,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._routing = routing
+        self._delivery = delivery
+        self._source = source
+        self._target = target
+        self._store = store
+        self._book = book
+        self._clock = clock
+
+    def cutover(self, legal_entity: str) -> Cutover:
+        """The entity's next cutover not yet confirmed (else its latest one)."""
+        cutovers = self._routing.cutovers(legal_entity)
+        if not cutovers:
+            raise CutoverRequestInvalid(
+                f"legal entity {legal_entity!r} has no cutover: its [[routing]] names one system; add a "
+                "route with the new system's from_date (and shadow_from) to plan one"
+            )
+        pending = [c for c in cutovers if self._book.confirmation(c.legal_entity, c.new) is None]
+        return pending[0] if pending else cutovers[-1]
+
+    def diff(self, legal_entity: str) -> CutoverDiff:
+        """The shadow period compared document by document, with the acknowledgements made so far."""
+        cutover = self.cutover(legal_entity)
+        diff = CutoverDiff(
+            legal_entity=legal_entity,
+            old=cutover.old,
+            new=cutover.new,
+            cutover_on=cutover.on,
+            shadow_from=cutover.shadow_from,
+            documents=0,
+            confirmed=self._book.confirmation(legal_entity, cutover.new),
+        )
+        if cutover.shadow_from is None:
+            return diff  # no shadow period: nothing was computed for the new system
+        engagements = [
+            booked
+            for status in _HELD_STATUSES
+            for booked in self._store.engagements(status)
+            if booked.legal_entity == legal_entity
+        ]
+        lines: list[CutoverLine] = []
+        documents = 0
+        for booked in engagements:
+            records = [
+                record
+                for record in self._store.engagement_works(
+                    booked.psa.system, booked.psa.id, since=cutover.shadow_from
+                )
+                if record.worked_on < cutover.on
+            ]
+            for kind in WorkKind:
+                of_kind = [record for record in records if record.kind is kind]
+                if of_kind:
+                    found, compared = self._documents(cutover, booked, kind, of_kind)
+                    documents += compared
+                    lines += found
+        nods = self._book.acknowledgements(legal_entity, cutover.new)
+        lines = [line.model_copy(update={"acknowledged": nods.get(line.id)}) for line in lines]
+        to_set_up = sorted(
+            b.name
+            for b in engagements
+            if b.status is EngagementStatus.ACTIVE and cutover.new not in b.accounting
+        )
+        return diff.model_copy(update={"documents": documents, "lines": lines, "to_set_up": to_set_up})
+
+    def acknowledge(self, legal_entity: str, line_id: str, *, by: str, note: str) -> CutoverLine:
+        """Accept one line of the current diff as it is (refused for a line the diff does not have)."""
+        diff = self.diff(legal_entity)
+        line = next((line for line in diff.lines if line.id == line_id), None)
+        if line is None:
+            raise CutoverRequestInvalid(
+                f"the diff of {legal_entity}'s cutover to {diff.new} has no line {line_id!r} "
+                "(run `close2cash cutover diff` for the current ones)"
+            )
+        nod = Acknowledgement(by=by, at=self._clock(), note=note)
+        self._book.acknowledge(legal_entity, diff.new, line_id, nod)
+        return line.model_copy(update={"acknowledged": nod})
+
+    def confirm(self, legal_entity: str, *, by: str) -> CutoverDiff:
+        """Let the cutover go ahead (only over a clear diff); parked work dated from it then posts."""
+        diff = self.diff(legal_entity)
+        if diff.confirmed is not None:
+            return diff
+        if not diff.clear:
+            raise CutoverNotClear(diff)
+        confirmation = Confirmation(
+            by=by, at=self._clock(), documents=diff.documents, acknowledged=len(diff.lines)
+        )
+        self._book.confirm(legal_entity, diff.new, confirmation)
+        self._delivery.release()
+        return diff.model_copy(update={"confirmed": confirmation})
+
+    # --- one engagement's documents of one kind ------------------------------------------------------
+
+    def _documents(
+        self, cutover: Cutover, booked: BookedEngagement, kind: WorkKind, records: Sequence[WorkRecord]
+    ) -> tuple[list[CutoverLine], int]:
+        works = self._read(kind, [record.source.id for record in records])
+        by_key = {record.key: record for record in records}
+        shadow = self._delivery.expected(list(works.values()), by_key, shadow_of=cutover.new)
+        posted = [
+            r.record.id
+            for r in records
+            if r.record is not None and r.posted is not None and r.posted.target == cutover.old
+        ]
+        held = self._target(cutover.old).held_postings(kind, posted) if posted else {}
+        lines: list[CutoverLine] = []
+        compared = 0
+        for record in records:
+            work = works.get(record.source.id)
+            old = None
+            if record.record is not None and record.record.id in held:
+                old = Figures.of_held(kind, held[record.record.id].fields, currency=booked.currency)
+            new = shadow.get(record.key) if work is not None and work.postable else None
+            if old is None and new is None:
+                continue  # neither system holds it (unapproved, removed): not a document
+            compared += 1
+            where = f" ({cutover.old} {record.record.id})" if record.record is not None else ""
+            day = record.worked_on.isoformat()
+            document = f"{kind.value} entry {record.source.id} of {day}{where}, {booked.name}"
+            lines += compare(f"{cutover.legal_entity}:{kind.value}:{record.source.id}", document, old, new)
+        return lines, compared
+
+    def _read(self, kind: WorkKind, ids: Sequence[str]) -> dict[str, DeliveredWork]:
+        """The entries as the PSA holds them now (pages of its largest size)."""
+        found: dict[str, DeliveredWork] = {}
+        for start in range(0, len(ids), FETCH_CHUNK):
+            read = self._source().read_work(kind, ids[start : start + FETCH_CHUNK])
+            found.update((work.source.id, work) for work in read.works)
+        return found
