@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from infra.billing_cli import billing
+from infra.cutover_cli import cutover
 from infra.reconcile_cli import reconcile
 from infra.replay_cli import replay
 from shared.domain.systems import SYSTEMS, Role, with_role
@@ -45,6 +46,7 @@ dlq = typer.Typer(
 )
 app.add_typer(dlq, name="dlq")
 app.add_typer(billing, name="billing")
+app.add_typer(cutover, name="cutover")
 app.command("reconcile")(reconcile)
 app.command("replay")(replay)
 

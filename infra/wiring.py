@@ -655,6 +655,16 @@ WIRING = Wiring(
             description="Nightly reconciliation of customers, engagements and money across the systems",
         ),
         Function(
+            "cutover",
+            handler="functions.cutover.handler.handler",
+            # `close2cash cutover diff | acknowledge | confirm` invokes it; nothing else does. The
+            # diff reads the shadow period's documents from the PSA and the old ledger.
+            trigger=InvokeTrigger(),
+            uses=(*_COMMON_ENV, OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET")),
+            timeout_seconds=900,
+            description="A legal entity's cutover to another ledger: the shadow diff and the go-ahead",
+        ),
+        Function(
             "replay",
             handler="functions.replay.handler.handler",
             # `close2cash replay --from T1 --to T2` invokes it; nothing else does.

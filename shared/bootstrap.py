@@ -23,8 +23,8 @@ from shared.aws.secrets import connections
 from shared.domain.errors import ConfigurationError
 from shared.domain.models import Account, SystemName
 from shared.domain.ports import AccountSource, AccountTarget, WebhookReceiver
-from shared.observability import PowertoolsMetrics, logger, trace_vendor_calls
 from shared.domain.systems import SYSTEMS, WEBHOOK_PROVIDERS
+from shared.observability import PowertoolsMetrics, logger, trace_vendor_calls
 from shared.settings import WEBHOOK_MAX_BODY_BYTES, Settings
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from shared.aws.approvals import DynamoApprovals
     from shared.aws.billing import DynamoBilling
+    from shared.aws.cutovers import DynamoCutovers
     from shared.aws.idempotency import OncePerNotice
     from shared.aws.notifications import SnsNotifier
     from shared.aws.postings import DynamoPostings
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from shared.sync.billing.cash import CashFeedback
     from shared.sync.billing.runs import BillingRuns
     from shared.sync.change_events import ChangeEventIntake
+    from shared.sync.cutover import Cutovers
     from shared.sync.delivery.sync import DeliverySync
     from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
     from shared.sync.exceptions import LastReceive
@@ -467,6 +469,34 @@ class Services:
             mappings=self.mappings,
             routing=Routing(self.landscape),
             priority=background,
+            cutover_confirmed=lambda entity, system: (
+                self.cutover_book.confirmation(entity, system) is not None
+            ),
+        )
+
+    def _cutover_confirmed(self, legal_entity: str, system: SystemName) -> bool:
+        return self.cutover_book.confirmation(legal_entity, system) is not None
+
+    @cached_property
+    def cutover_book(self) -> DynamoCutovers:
+        """Cutovers' acknowledgements and confirmations (on the ledger table)."""
+        from shared.aws.cutovers import DynamoCutovers
+
+        return DynamoCutovers(self.settings.ledger_table, client=self.dynamodb)
+
+    @cached_property
+    def cutovers(self) -> Cutovers:
+        """A legal entity's move to another ledger: the shadow diff, acknowledgements, the go-ahead."""
+        from shared.governance.routing import Routing
+        from shared.sync.cutover import Cutovers
+
+        return Cutovers(
+            routing=Routing(self.landscape),
+            delivery=self.delivery,
+            source=self.delivery_source,
+            target=self.posting_target,
+            store=self.postings,
+            book=self.cutover_book,
         )
 
     # --- billing runs and cash feedback ------------------------------------------------------------
