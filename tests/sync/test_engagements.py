@@ -20,14 +20,13 @@ from shared.governance.mappings import Mappings
 from shared.governance.matching import Matcher
 from shared.governance.ownership import Ownership
 from shared.sync.accounts import AccountSync
-from shared.sync.engagements import (
-    AlreadyDecided,
-    ApprovalDesk,
-    EngagementSetup,
+from shared.sync.engagements.approvals import AlreadyDecided, ApprovalDesk
+from shared.sync.engagements.setup import EngagementSetup
+from shared.sync.engagements.start import WorkflowStart
+from shared.sync.engagements.state import (
     Step,
     StepPermanentError,
     StepTransientError,
-    WorkflowStart,
     execution_name,
     initial_state,
 )
@@ -117,8 +116,7 @@ def make_world(landscape_text: str) -> World:
     now = [datetime(2025, 3, 1, 12, 0, tzinfo=UTC)]
     setup = EngagementSetup(
         opportunities=lambda: opportunities,
-        psa=lambda: psa,
-        accounting=lambda: accounting,
+        target={psa.system: psa, accounting.system: accounting}.__getitem__,
         accounts=lambda: crm,
         account_sync=lambda: sync,
         ledger=ledger,
@@ -192,7 +190,7 @@ def test_approved_setup_leaves_one_active_engagement_in_each_system_and_tells_ev
     assert world.notifier.kinds() == ["engagement_activated"]
     assert [type(e) for e in world.events.events] == [EngagementActivated]
     outcome = world.opportunities.written["006W"][-1]
-    assert (outcome.status, outcome.psa_project_id, outcome.accounting_project_id) == (
+    assert (outcome.status, outcome.project_id("psa"), outcome.project_id("accounting")) == (
         "active",
         "productive-1",
         "quickbooks-1",

@@ -12,8 +12,9 @@ from shared.connectors.salesforce import WRITE_BACK_FIELDS, SalesforceConnector
 from shared.domain.commercial import OpportunityStatus
 from shared.domain.engagements import BillingModel
 from shared.domain.errors import NotFoundError, PermanentError, ValidationFailed
+from shared.domain.models import SystemName
 from shared.domain.money import Money
-from shared.domain.ports import SetupOutcome
+from shared.domain.ports import SetupOutcome, SetupProject
 
 from .conftest import FakeClock, make_connector, workflow_start
 
@@ -195,7 +196,12 @@ def test_line_items_beyond_one_page_are_all_fetched(clock: FakeClock):
 def test_write_back_twice_leaves_the_same_values(sandbox: SalesforceSandbox, connector: SalesforceConnector):
     opportunity_id = deal(sandbox, StageName="Closed Won")
     outcome = SetupOutcome(
-        status="active", psa_project_id="PRJ-42", accounting_project_id="QBO-7", detail="ok"
+        status="active",
+        projects=(
+            SetupProject(system=SystemName.PRODUCTIVE, role="psa", id="PRJ-42"),
+            SetupProject(system=SystemName.QUICKBOOKS, role="accounting", id="QBO-7"),
+        ),
+        detail="ok",
     )
     connector.write_back(opportunity_id, outcome)
     first = {name: sandbox.opportunity(opportunity_id)[name] for name in WRITE_BACK_FIELDS}
@@ -218,7 +224,13 @@ def test_a_later_outcome_clears_what_no_longer_applies(
     sandbox: SalesforceSandbox, connector: SalesforceConnector
 ):
     opportunity_id = deal(sandbox, StageName="Closed Won")
-    connector.write_back(opportunity_id, SetupOutcome(status="pending_approval", psa_project_id="PRJ-42"))
+    connector.write_back(
+        opportunity_id,
+        SetupOutcome(
+            status="pending_approval",
+            projects=(SetupProject(system=SystemName.PRODUCTIVE, role="psa", id="PRJ-42"),),
+        ),
+    )
     connector.write_back(opportunity_id, SetupOutcome(status="rejected", detail="budget not approved"))
     record = sandbox.opportunity(opportunity_id)
     assert record["C2C_Setup_Status__c"] == "rejected"
