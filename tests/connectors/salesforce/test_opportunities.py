@@ -220,6 +220,25 @@ def test_write_back_twice_leaves_the_same_values(sandbox: SalesforceSandbox, con
     assert len(sandbox.opportunity_ids()) == 1  # written onto the deal, never a second one
 
 
+def test_each_project_id_goes_to_the_field_of_its_systems_role_whichever_system_it_is(
+    sandbox: SalesforceSandbox, connector: SalesforceConnector
+) -> None:
+    # given an engagement set up in Kantata and in NetSuite (the ledger its entity is routed to)
+    opportunity_id = deal(sandbox, StageName="Closed Won")
+    outcome = SetupOutcome(
+        status="active",
+        projects=(
+            SetupProject(system=SystemName.NETSUITE, role="accounting", id="NS-1001"),
+            SetupProject(system=SystemName.KANTATA, role="psa", id="KAN-9"),
+        ),
+    )
+    # when setup writes its outcome back
+    connector.write_back(opportunity_id, outcome)
+    # then the deal shows them in the same two fields as for any other PSA and ledger
+    record = sandbox.opportunity(opportunity_id)
+    assert (record["C2C_PSA_Project_Id__c"], record["C2C_Accounting_Project_Id__c"]) == ("KAN-9", "NS-1001")
+
+
 def test_a_later_outcome_clears_what_no_longer_applies(
     sandbox: SalesforceSandbox, connector: SalesforceConnector
 ):
