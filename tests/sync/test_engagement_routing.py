@@ -11,6 +11,7 @@ import pytest
 
 from shared.domain.models import SystemName
 from shared.domain.ports import EngagementStatus, SetupProject
+from shared.domain.systems import Role
 from shared.governance.loader import parse_landscape
 from shared.governance.mappings import Mappings
 from shared.governance.matching import Matcher
@@ -152,8 +153,8 @@ def test_the_outcome_written_back_names_each_systems_project(firm: Firm) -> None
     outcome = firm.opportunities.written["006W"][-1]
     assert outcome.status == "active"
     assert outcome.projects == (
-        SetupProject(system=SystemName.PRODUCTIVE, role="psa", id="productive-1"),
-        SetupProject(system=SystemName.NETSUITE, role="accounting", id="netsuite-1"),
+        SetupProject(system=SystemName.PRODUCTIVE, role=Role.PSA, id="productive-1"),
+        SetupProject(system=SystemName.NETSUITE, role=Role.ACCOUNTING, id="netsuite-1"),
     )
 
 
@@ -168,7 +169,7 @@ def test_a_setup_resumed_after_the_routing_moved_finishes_in_the_ledger_it_began
     # then the engagement is activated where its shell is, and NetSuite never hears of it
     assert done["status"] == "done"
     assert firm.quickbooks.statuses() == [EngagementStatus.ACTIVE] and firm.netsuite.records == {}
-    assert firm.opportunities.written["006W"][-1].project_id("accounting") == "quickbooks-1"
+    assert firm.opportunities.written["006W"][-1].project_id(Role.ACCOUNTING) == "quickbooks-1"
 
 
 def test_a_state_begun_before_setup_kept_its_systems_goes_on_in_the_first_system_of_each_role(

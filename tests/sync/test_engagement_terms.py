@@ -13,7 +13,8 @@ from shared.domain.engagements import BillingModel
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import SystemName
 from shared.domain.money import Money
-from shared.governance.landscape import Landscape, Role
+from shared.domain.systems import Role
+from shared.governance.landscape import Landscape
 from shared.governance.loader import parse_landscape
 from shared.governance.ownership import Ownership
 from shared.governance.routing import Routing

@@ -15,6 +15,7 @@ from shared.domain.events import EngagementActivated
 from shared.domain.models import SystemName
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import ApprovalState, EngagementStatus
+from shared.domain.systems import Role
 from shared.governance.loader import parse_landscape
 from shared.governance.mappings import Mappings
 from shared.governance.matching import Matcher
@@ -190,7 +191,7 @@ def test_approved_setup_leaves_one_active_engagement_in_each_system_and_tells_ev
     assert world.notifier.kinds() == ["engagement_activated"]
     assert [type(e) for e in world.events.events] == [EngagementActivated]
     outcome = world.opportunities.written["006W"][-1]
-    assert (outcome.status, outcome.project_id("psa"), outcome.project_id("accounting")) == (
+    assert (outcome.status, outcome.project_id(Role.PSA), outcome.project_id(Role.ACCOUNTING)) == (
         "active",
         "productive-1",
         "quickbooks-1",

@@ -15,6 +15,7 @@ from shared.domain.errors import NotFoundError, PermanentError, ValidationFailed
 from shared.domain.models import SystemName
 from shared.domain.money import Money
 from shared.domain.ports import SetupOutcome, SetupProject
+from shared.domain.systems import Role
 
 from .conftest import FakeClock, make_connector, workflow_start
 
@@ -198,8 +199,8 @@ def test_write_back_twice_leaves_the_same_values(sandbox: SalesforceSandbox, con
     outcome = SetupOutcome(
         status="active",
         projects=(
-            SetupProject(system=SystemName.PRODUCTIVE, role="psa", id="PRJ-42"),
-            SetupProject(system=SystemName.QUICKBOOKS, role="accounting", id="QBO-7"),
+            SetupProject(system=SystemName.PRODUCTIVE, role=Role.PSA, id="PRJ-42"),
+            SetupProject(system=SystemName.QUICKBOOKS, role=Role.ACCOUNTING, id="QBO-7"),
         ),
         detail="ok",
     )
@@ -228,8 +229,8 @@ def test_each_project_id_goes_to_the_field_of_its_systems_role_whichever_system_
     outcome = SetupOutcome(
         status="active",
         projects=(
-            SetupProject(system=SystemName.NETSUITE, role="accounting", id="NS-1001"),
-            SetupProject(system=SystemName.KANTATA, role="psa", id="KAN-9"),
+            SetupProject(system=SystemName.NETSUITE, role=Role.ACCOUNTING, id="NS-1001"),
+            SetupProject(system=SystemName.KANTATA, role=Role.PSA, id="KAN-9"),
         ),
     )
     # when setup writes its outcome back
@@ -247,7 +248,7 @@ def test_a_later_outcome_clears_what_no_longer_applies(
         opportunity_id,
         SetupOutcome(
             status="pending_approval",
-            projects=(SetupProject(system=SystemName.PRODUCTIVE, role="psa", id="PRJ-42"),),
+            projects=(SetupProject(system=SystemName.PRODUCTIVE, role=Role.PSA, id="PRJ-42"),),
         ),
     )
     connector.write_back(opportunity_id, SetupOutcome(status="rejected", detail="budget not approved"))
