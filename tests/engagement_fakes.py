@@ -22,6 +22,18 @@ from shared.domain.ports import (
     EngagementStatus,
     SetupOutcome,
 )
+from shared.sync.engagements.state import Step
+
+# The workflow's task steps up to the approval checkpoint, and after it (the ASL's order).
+BEFORE_APPROVAL = (
+    Step.VALIDATE_CUSTOMER,
+    Step.UPSERT_CUSTOMER,
+    Step.ASSIGN_DIMENSIONS,
+    Step.GENERATE_SHELL,
+    Step.APPLY_RATE_CARD,
+    Step.REQUEST_APPROVAL,
+)
+AFTER_APPROVAL = (Step.ACTIVATE, Step.NOTIFY, Step.WRITE_BACK)
 
 
 class FakeOpportunities:

@@ -21,6 +21,8 @@ from shared.sync.engagements.setup import EngagementSetup
 from shared.sync.engagements.state import Step, StepPermanentError, initial_state
 from tests.delivery_fakes import InMemoryPostings
 from tests.engagement_fakes import (
+    AFTER_APPROVAL,
+    BEFORE_APPROVAL,
     COEXISTENCE,
     CUTOVER,
     FakeEngagementTarget,
@@ -30,16 +32,6 @@ from tests.engagement_fakes import (
     InMemoryApprovals,
 )
 from tests.fakes import FakeCrm, FakeMetrics, FakeTarget, InMemoryLedger
-
-BEFORE_APPROVAL = (
-    Step.VALIDATE_CUSTOMER,
-    Step.UPSERT_CUSTOMER,
-    Step.ASSIGN_DIMENSIONS,
-    Step.GENERATE_SHELL,
-    Step.APPLY_RATE_CARD,
-    Step.REQUEST_APPROVAL,
-)
-AFTER_APPROVAL = (Step.ACTIVATE, Step.NOTIFY, Step.WRITE_BACK)
 
 
 @dataclass

@@ -33,6 +33,8 @@ from shared.sync.engagements.state import (
 )
 from shared.sync.write_back import write_back_key
 from tests.engagement_fakes import (
+    AFTER_APPROVAL,
+    BEFORE_APPROVAL,
     FakeCallback,
     FakeEngagementTarget,
     FakeEvents,
@@ -45,15 +47,6 @@ from tests.engagement_fakes import (
 from tests.fakes import FakeCrm, FakeMetrics, FakeTarget, InMemoryLedger
 
 DEMO_LANDSCAPE = Path(__file__).resolve().parents[2] / "infra" / "landscapes" / "demo.toml"
-BEFORE_APPROVAL = (
-    Step.VALIDATE_CUSTOMER,
-    Step.UPSERT_CUSTOMER,
-    Step.ASSIGN_DIMENSIONS,
-    Step.GENERATE_SHELL,
-    Step.APPLY_RATE_CARD,
-    Step.REQUEST_APPROVAL,
-)
-AFTER_APPROVAL = (Step.ACTIVATE, Step.NOTIFY, Step.WRITE_BACK)
 
 
 @dataclass
