@@ -337,7 +337,6 @@ functional_currency = "USD"
 [[routing]]
 legal_entity = "US01"
 system = "quickbooks"
-from_date = 2024-01-01
 
 [[routing]]
 legal_entity = "US01"

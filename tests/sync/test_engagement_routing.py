@@ -178,13 +178,16 @@ def test_a_state_begun_before_setup_kept_its_systems_goes_on_in_the_first_system
     assert firm.quickbooks.statuses() == [EngagementStatus.ACTIVE]
 
 
-def test_a_deal_that_starts_before_any_route_names_the_gap_and_creates_nothing(firm: Firm) -> None:
-    # given a deal closed before US01's first [[routing]] entry
-    result = firm.run(BEFORE_APPROVAL, firm.won(date(2023, 12, 31)))
-    # then the first step fails naming the missing route, nothing exists anywhere, and the CRM is told
+def test_a_deal_no_company_books_names_the_gap_and_nothing_is_set_up_anywhere(firm: Firm) -> None:
+    # given a won deal in EUR, a currency none of the firm's companies books in
+    deal = firm.opportunities.put("006E", "001A", currency="EUR", lines=(("Consultant", "10", "150.00"),))
+    state = initial_state("006E", deal.source.version, now=datetime(2025, 3, 1, 12, 0, tzinfo=UTC))
+    # when setup runs, it cannot tell which ledger the engagement belongs in
+    result = firm.run(BEFORE_APPROVAL, state)
+    # then the first step fails naming the gap, nothing exists anywhere, and the CRM is told
     assert (result["status"], result["failed_step"]) == ("failed", "validate_customer")
-    assert "US01" in result["cause"] and "no route for 2023-12-31" in result["cause"]
+    assert "cannot be derived from currency EUR" in result["cause"]
     assert firm.productive.records == {} and firm.quickbooks.records == {} and firm.netsuite.records == {}
     [exception] = firm.ledger.exceptions.values()
-    assert "no route for 2023-12-31" in exception.reason
-    assert firm.opportunities.last_status("006W") == "failed"
+    assert "cannot be derived from currency EUR" in exception.reason
+    assert firm.opportunities.last_status("006E") == "failed"
