@@ -23,8 +23,8 @@ from shared.aws.secrets import connections
 from shared.domain.errors import ConfigurationError
 from shared.domain.models import Account, SystemName
 from shared.domain.ports import AccountSource, AccountTarget, WebhookReceiver
-from shared.domain.systems import SYSTEMS, WEBHOOK_PROVIDERS
 from shared.observability import PowertoolsMetrics, logger, trace_vendor_calls
+from shared.domain.systems import SYSTEMS, WEBHOOK_PROVIDERS
 from shared.settings import WEBHOOK_MAX_BODY_BYTES, Settings
 
 if TYPE_CHECKING:
