@@ -57,7 +57,9 @@ if TYPE_CHECKING:
     from shared.sync.change_events import ChangeEventIntake
     from shared.sync.cutover import Cutovers
     from shared.sync.delivery.sync import DeliverySync
-    from shared.sync.engagements import ApprovalDesk, EngagementSetup, WorkflowStart
+    from shared.sync.engagements.approvals import ApprovalDesk
+    from shared.sync.engagements.setup import EngagementSetup
+    from shared.sync.engagements.start import WorkflowStart
     from shared.sync.exceptions import LastReceive
     from shared.sync.ingest import WebhookIngest
     from shared.sync.reconcile.run import Reconciliation
@@ -355,12 +357,16 @@ class Services:
         source: OpportunitySource = self.connector(self.ownership.owner_of(Domain.OPPORTUNITY))
         return source
 
-    def engagement_target(self, role: Role) -> EngagementTarget:
-        """The landscape's (first) system of `role` as an engagement target (PSA or accounting)."""
-        systems = self.systems_with(role)
-        if not systems:
-            raise ConfigurationError(f"the landscape has no {role.value} system to set engagements up in")
-        target: EngagementTarget = self.connector(systems[0])
+    def engagement_target(self, system: SystemName) -> EngagementTarget:
+        """`system` as a holder of engagements: setup names it per engagement (the PSA that owns
+        engagements, the accounting system the routing names for the engagement's entity and start)."""
+        from shared.domain.systems import Role
+
+        if system not in self.systems_with(Role.PSA, Role.ACCOUNTING):
+            raise ConfigurationError(
+                f"{system} is no PSA or accounting system of the landscape: no engagement is set up in it"
+            )
+        target: EngagementTarget = self.connector(system)
         return target
 
     @cached_property
@@ -383,13 +389,11 @@ class Services:
 
     @cached_property
     def engagement_setup(self) -> EngagementSetup:
-        from shared.domain.systems import Role
-        from shared.sync.engagements import EngagementSetup
+        from shared.sync.engagements.setup import EngagementSetup
 
         return EngagementSetup(
             opportunities=self.opportunity_source,
-            psa=functools.partial(self.engagement_target, Role.PSA),
-            accounting=functools.partial(self.engagement_target, Role.ACCOUNTING),
+            target=self.engagement_target,
             accounts=self.account_source,
             account_sync=lambda: self.account_sync,
             ledger=self.ledger,
@@ -404,7 +408,7 @@ class Services:
 
     @cached_property
     def approval_desk(self) -> ApprovalDesk:
-        from shared.sync.engagements import ApprovalDesk
+        from shared.sync.engagements.approvals import ApprovalDesk
 
         return ApprovalDesk(
             approvals=self.approvals,
@@ -415,7 +419,7 @@ class Services:
 
     @cached_property
     def workflow_start(self) -> WorkflowStart:
-        from shared.sync.engagements import WorkflowStart
+        from shared.sync.engagements.start import WorkflowStart
 
         return WorkflowStart(
             opportunities=self.opportunity_source,

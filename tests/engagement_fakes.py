@@ -1,4 +1,5 @@
-"""In-memory fakes of the engagement setup ports (CRM opportunities, engagement targets, approvals, SNS)."""
+"""In-memory fakes of the engagement setup ports (CRM opportunities, engagement targets, approvals, SNS),
+and a landscape with two ledgers for the routing of engagements."""
 
 from __future__ import annotations
 
@@ -21,6 +22,18 @@ from shared.domain.ports import (
     EngagementStatus,
     SetupOutcome,
 )
+from shared.sync.engagements.state import Step
+
+# The workflow's task steps up to the approval checkpoint, and after it (the ASL's order).
+BEFORE_APPROVAL = (
+    Step.VALIDATE_CUSTOMER,
+    Step.UPSERT_CUSTOMER,
+    Step.ASSIGN_DIMENSIONS,
+    Step.GENERATE_SHELL,
+    Step.APPLY_RATE_CARD,
+    Step.REQUEST_APPROVAL,
+)
+AFTER_APPROVAL = (Step.ACTIVATE, Step.NOTIFY, Step.WRITE_BACK)
 
 
 class FakeOpportunities:
@@ -48,6 +61,7 @@ class FakeOpportunities:
         department: str | None = None,
         location: str | None = None,
         cost_center: str | None = None,
+        close_date: date = date(2025, 3, 1),
     ) -> Opportunity:
         opportunity = Opportunity(
             source=SourceRef(
@@ -57,7 +71,7 @@ class FakeOpportunities:
             name=f"Deal {opportunity_id}",
             stage="Closed Won" if status is OpportunityStatus.WON else "Negotiation",
             status=status,
-            close_date=date(2025, 3, 1),
+            close_date=close_date,
             stage_changed_at=stage_changed_at,
             amount=Money(amount=Decimal(amount), currency=currency),
             service_line=service_line,
@@ -290,3 +304,79 @@ class FakeStarter:
 def flaky(times: int, message: str = "503 from the vendor") -> list[Exception]:
     """`times` transient failures, for FakeEngagementTarget.fail_next."""
     return [TransientError(message) for _ in range(times)]
+
+
+CUTOVER = date(2025, 3, 1)
+# A landscape with two ledgers: US01 books in QuickBooks until CUTOVER, in NetSuite from that day on.
+COEXISTENCE = """
+[landscape]
+name = "Coexistence (test)"
+version = "1"
+
+[[systems]]
+name = "salesforce"
+role = "crm"
+
+[[systems]]
+name = "productive"
+role = "psa"
+
+[[systems]]
+name = "quickbooks"
+role = "accounting"
+
+[[systems]]
+name = "netsuite"
+role = "accounting"
+
+[[legal_entities]]
+code = "US01"
+name = "Northwind Advisory Inc."
+functional_currency = "USD"
+
+[[routing]]
+legal_entity = "US01"
+system = "quickbooks"
+
+[[routing]]
+legal_entity = "US01"
+system = "netsuite"
+from_date = 2025-03-01
+
+[ownership]
+contact = { owner = "salesforce" }
+opportunity = { owner = "salesforce" }
+engagement = { owner = "productive" }
+time = { owner = "productive" }
+expense = { owner = "productive" }
+invoice = { owner = "quickbooks" }
+payment = { owner = "quickbooks" }
+credit_memo = { owner = "quickbooks" }
+
+[ownership.customer]
+owner = "salesforce"
+
+[mappings]
+classes = [
+  { source = "Advisory", target = "QB-ADV", source_system = "salesforce", target_system = "quickbooks" },
+  { source = "Advisory", target = "NS-ADV", source_system = "salesforce", target_system = "netsuite" },
+]
+[[mappings.rate_cards]]
+source = "Standard 2025 USD"
+target = "rc-1"
+source_system = "salesforce"
+target_system = "productive"
+
+[[mappings.project_templates]]
+source = "Advisory"
+target = "900301"
+source_system = "salesforce"
+target_system = "productive"
+rate_card = "Standard 2025 USD"
+
+[[rate_card]]
+name = "Standard 2025 USD"
+currency = "USD"
+effective_from = 2025-01-01
+rates = { "Consultant" = "180.00" }
+"""

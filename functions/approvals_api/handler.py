@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.bootstrap import services
 from shared.domain.errors import ValidationFailed
 from shared.observability import logger, metrics, tracer
-from shared.sync.engagements import AlreadyDecided
+from shared.sync.engagements.approvals import AlreadyDecided
 
 app = APIGatewayRestResolver()
 # The user's name in the pool: `cognito:username` in an ID token, `username` in an access token.

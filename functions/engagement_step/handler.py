@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.bootstrap import services
 from shared.domain.deadline import time_limit
 from shared.observability import logger, metrics, tracer
-from shared.sync.engagements import Step
+from shared.sync.engagements.state import Step
 
 
 @logger.inject_lambda_context

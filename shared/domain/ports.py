@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field
 from shared.domain.models import Account, CanonicalModel, EntityType, SourceRef, SystemName, UtcDateTime
 from shared.domain.money import Money
 from shared.domain.notices import ChangeNotice, ReceivedChanges
+from shared.domain.systems import Role
 
 if TYPE_CHECKING:
     # Typing only: handlers that never set up engagements do not pay for importing these models.
@@ -394,13 +395,25 @@ class EngagementRecord(CanonicalModel):
     name: str
 
 
+class SetupProject(CanonicalModel):
+    """The engagement's record in one system that holds it, and the part that system plays for it."""
+
+    system: SystemName
+    role: Role
+    id: str = Field(min_length=1)
+
+
 class SetupOutcome(CanonicalModel):
-    """What engagement setup reports back to the opportunity in the CRM."""
+    """What engagement setup reports back to the opportunity in the CRM: the status, and the
+    engagement's id in each system that holds it (none before a shell exists)."""
 
     status: str = Field(description="pending_approval, active, rejected or failed")
-    psa_project_id: str | None = None
-    accounting_project_id: str | None = None
+    projects: tuple[SetupProject, ...] = ()
     detail: str | None = Field(default=None, max_length=1000)
+
+    def project_id(self, role: Role) -> str | None:
+        """The engagement's id in the system playing `role` (PSA, accounting), if it has one."""
+        return next((p.id for p in self.projects if p.role == role), None)
 
 
 @runtime_checkable

@@ -12,7 +12,7 @@ from infra.status import StatusReport
 from shared.aws.approvals import DynamoApprovals
 from shared.aws.ledger import DynamoLedger
 from shared.domain.ports import ApprovalState, Decision
-from shared.sync.engagements import AlreadyDecided, ApprovalDesk
+from shared.sync.engagements.approvals import AlreadyDecided, ApprovalDesk
 from tests.benchmarks.ledger_reads import ASKED, approval_request, open_exception
 from tests.benchmarks.ledger_reads import measure as ledger_reads
 from tests.engagement_fakes import FakeCallback, FakeNotifier

@@ -113,11 +113,14 @@ def sub_customer(env: LocalEnvironment, opportunity_id: str) -> str:
 
 
 def engagements(opportunity_id: str) -> dict[Role, Any]:
-    """What the PSA and accounting hold for the deal, found by the connectors' own stamps."""
+    """What the PSA and accounting hold for the deal, found by the connectors' own stamps (the
+    demo landscape has one system of each role)."""
     deal = SourceRef(system=SystemName.SALESFORCE, type="Opportunity", id=opportunity_id)
     services = bootstrap.services()
     return {
-        role: services.engagement_target(role).find_engagement(deal) for role in (Role.PSA, Role.ACCOUNTING)
+        role: services.engagement_target(system).find_engagement(deal)
+        for role in (Role.PSA, Role.ACCOUNTING)
+        for system in services.systems_with(role)
     }
 
 

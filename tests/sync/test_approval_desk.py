@@ -8,7 +8,7 @@ import pytest
 
 from shared.domain.errors import TransientError
 from shared.domain.ports import ApprovalState, Decision
-from shared.sync.engagements import DELIVERY_LEASE, AlreadyDecided
+from shared.sync.engagements.approvals import DELIVERY_LEASE, AlreadyDecided
 from tests.sync.test_engagements import BEFORE_APPROVAL, DEMO_LANDSCAPE, World, _start, make_world
 
 OPS, FINANCE = "ops@northwind.example", "finance@northwind.example"

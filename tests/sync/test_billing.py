@@ -389,7 +389,7 @@ def test_a_period_that_is_not_a_month_is_refused_with_the_expected_form(text: st
 
 
 def test_a_won_deal_books_the_terms_billing_runs_need() -> None:
-    from shared.sync.engagements import billing_terms
+    from shared.sync.engagements.terms import billing_terms
     from tests.engagement_fakes import FakeOpportunities
 
     deals = FakeOpportunities()

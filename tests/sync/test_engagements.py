@@ -15,24 +15,26 @@ from shared.domain.events import EngagementActivated
 from shared.domain.models import SystemName
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import ApprovalState, EngagementStatus
+from shared.domain.systems import Role
 from shared.governance.loader import parse_landscape
 from shared.governance.mappings import Mappings
 from shared.governance.matching import Matcher
 from shared.governance.ownership import Ownership
 from shared.sync.accounts import AccountSync
-from shared.sync.engagements import (
-    AlreadyDecided,
-    ApprovalDesk,
-    EngagementSetup,
+from shared.sync.engagements.approvals import AlreadyDecided, ApprovalDesk
+from shared.sync.engagements.setup import EngagementSetup
+from shared.sync.engagements.start import WorkflowStart
+from shared.sync.engagements.state import (
     Step,
     StepPermanentError,
     StepTransientError,
-    WorkflowStart,
     execution_name,
     initial_state,
 )
 from shared.sync.write_back import write_back_key
 from tests.engagement_fakes import (
+    AFTER_APPROVAL,
+    BEFORE_APPROVAL,
     FakeCallback,
     FakeEngagementTarget,
     FakeEvents,
@@ -45,15 +47,6 @@ from tests.engagement_fakes import (
 from tests.fakes import FakeCrm, FakeMetrics, FakeTarget, InMemoryLedger
 
 DEMO_LANDSCAPE = Path(__file__).resolve().parents[2] / "infra" / "landscapes" / "demo.toml"
-BEFORE_APPROVAL = (
-    Step.VALIDATE_CUSTOMER,
-    Step.UPSERT_CUSTOMER,
-    Step.ASSIGN_DIMENSIONS,
-    Step.GENERATE_SHELL,
-    Step.APPLY_RATE_CARD,
-    Step.REQUEST_APPROVAL,
-)
-AFTER_APPROVAL = (Step.ACTIVATE, Step.NOTIFY, Step.WRITE_BACK)
 
 
 @dataclass
@@ -117,8 +110,7 @@ def make_world(landscape_text: str) -> World:
     now = [datetime(2025, 3, 1, 12, 0, tzinfo=UTC)]
     setup = EngagementSetup(
         opportunities=lambda: opportunities,
-        psa=lambda: psa,
-        accounting=lambda: accounting,
+        target={psa.system: psa, accounting.system: accounting}.__getitem__,
         accounts=lambda: crm,
         account_sync=lambda: sync,
         ledger=ledger,
@@ -192,7 +184,7 @@ def test_approved_setup_leaves_one_active_engagement_in_each_system_and_tells_ev
     assert world.notifier.kinds() == ["engagement_activated"]
     assert [type(e) for e in world.events.events] == [EngagementActivated]
     outcome = world.opportunities.written["006W"][-1]
-    assert (outcome.status, outcome.psa_project_id, outcome.accounting_project_id) == (
+    assert (outcome.status, outcome.project_id(Role.PSA), outcome.project_id(Role.ACCOUNTING)) == (
         "active",
         "productive-1",
         "quickbooks-1",

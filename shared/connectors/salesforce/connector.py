@@ -22,11 +22,10 @@ from shared.connectors.salesforce.health import (
 )
 from shared.connectors.salesforce.ids import is_salesforce_id, same_salesforce_id
 from shared.connectors.salesforce.mapper import (
-    ACCOUNTING_PROJECT_FIELD,
     BILLING_MODEL_FIELD,
     DIMENSION_FIELDS,
     OWNED_ELSEWHERE_FIELDS,
-    PSA_PROJECT_FIELD,
+    PROJECT_FIELDS,
     ROLE_FIELD,
     SERVICE_LINE_FIELD,
     SETUP_DETAIL_FIELD,
@@ -340,8 +339,8 @@ class SalesforceConnector(SalesforceCensus):
             "Opportunity",
             opportunity_id,
             {
-                PSA_PROJECT_FIELD: outcome.psa_project_id,
-                ACCOUNTING_PROJECT_FIELD: outcome.accounting_project_id,
+                # Each system's project id in the field of the role it plays (PSA, accounting).
+                **{field: outcome.project_id(role) for role, field in PROJECT_FIELDS.items()},
                 SETUP_STATUS_FIELD: outcome.status,
                 SETUP_DETAIL_FIELD: outcome.detail,
             },

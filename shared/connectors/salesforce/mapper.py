@@ -18,6 +18,7 @@ from shared.domain.errors import ValidationFailed
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
 from shared.domain.money import Money
 from shared.domain.ports import EngagementStatus
+from shared.domain.systems import Role
 
 ACCOUNT_TYPE = "Account"
 OPPORTUNITY_TYPE = "Opportunity"
@@ -48,6 +49,8 @@ ACCOUNTING_PROJECT_FIELD = "C2C_Accounting_Project_Id__c"
 SETUP_STATUS_FIELD = "C2C_Setup_Status__c"
 SETUP_DETAIL_FIELD = "C2C_Setup_Detail__c"
 WRITE_BACK_FIELDS = (PSA_PROJECT_FIELD, ACCOUNTING_PROJECT_FIELD, SETUP_STATUS_FIELD, SETUP_DETAIL_FIELD)
+# The field that shows the engagement's id in the system playing each role, whichever system that is.
+PROJECT_FIELDS = {Role.PSA: PSA_PROJECT_FIELD, Role.ACCOUNTING: ACCOUNTING_PROJECT_FIELD}
 # C2C_Setup_Status__c picklist values -> where the engagement stands (any other value: unknown).
 SETUP_STATUSES: dict[str, EngagementStatus] = {
     "active": EngagementStatus.ACTIVE,

@@ -12,7 +12,7 @@ import pytest
 from infra.local.sandboxes.salesforce import SalesforceSandbox
 from shared.connectors.salesforce import SalesforceConnection, SalesforceConnector
 from shared.domain.ports import WebhookRequest
-from shared.sync.engagements import WorkflowStart
+from shared.sync.engagements.start import WorkflowStart
 from tests.engagement_fakes import FakeStarter
 from tests.fakes import FakeMetrics, InMemoryLedger
 

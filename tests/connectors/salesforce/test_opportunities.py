@@ -12,8 +12,10 @@ from shared.connectors.salesforce import WRITE_BACK_FIELDS, SalesforceConnector
 from shared.domain.commercial import OpportunityStatus
 from shared.domain.engagements import BillingModel
 from shared.domain.errors import NotFoundError, PermanentError, ValidationFailed
+from shared.domain.models import SystemName
 from shared.domain.money import Money
-from shared.domain.ports import SetupOutcome
+from shared.domain.ports import SetupOutcome, SetupProject
+from shared.domain.systems import Role
 
 from .conftest import FakeClock, make_connector, workflow_start
 
@@ -195,7 +197,12 @@ def test_line_items_beyond_one_page_are_all_fetched(clock: FakeClock):
 def test_write_back_twice_leaves_the_same_values(sandbox: SalesforceSandbox, connector: SalesforceConnector):
     opportunity_id = deal(sandbox, StageName="Closed Won")
     outcome = SetupOutcome(
-        status="active", psa_project_id="PRJ-42", accounting_project_id="QBO-7", detail="ok"
+        status="active",
+        projects=(
+            SetupProject(system=SystemName.PRODUCTIVE, role=Role.PSA, id="PRJ-42"),
+            SetupProject(system=SystemName.QUICKBOOKS, role=Role.ACCOUNTING, id="QBO-7"),
+        ),
+        detail="ok",
     )
     connector.write_back(opportunity_id, outcome)
     first = {name: sandbox.opportunity(opportunity_id)[name] for name in WRITE_BACK_FIELDS}
@@ -214,11 +221,36 @@ def test_write_back_twice_leaves_the_same_values(sandbox: SalesforceSandbox, con
     assert len(sandbox.opportunity_ids()) == 1  # written onto the deal, never a second one
 
 
+def test_each_project_id_goes_to_the_field_of_its_systems_role_whichever_system_it_is(
+    sandbox: SalesforceSandbox, connector: SalesforceConnector
+) -> None:
+    # given an engagement set up in Kantata and in NetSuite (the ledger its entity is routed to)
+    opportunity_id = deal(sandbox, StageName="Closed Won")
+    outcome = SetupOutcome(
+        status="active",
+        projects=(
+            SetupProject(system=SystemName.NETSUITE, role=Role.ACCOUNTING, id="NS-1001"),
+            SetupProject(system=SystemName.KANTATA, role=Role.PSA, id="KAN-9"),
+        ),
+    )
+    # when setup writes its outcome back
+    connector.write_back(opportunity_id, outcome)
+    # then the deal shows them in the same two fields as for any other PSA and ledger
+    record = sandbox.opportunity(opportunity_id)
+    assert (record["C2C_PSA_Project_Id__c"], record["C2C_Accounting_Project_Id__c"]) == ("KAN-9", "NS-1001")
+
+
 def test_a_later_outcome_clears_what_no_longer_applies(
     sandbox: SalesforceSandbox, connector: SalesforceConnector
 ):
     opportunity_id = deal(sandbox, StageName="Closed Won")
-    connector.write_back(opportunity_id, SetupOutcome(status="pending_approval", psa_project_id="PRJ-42"))
+    connector.write_back(
+        opportunity_id,
+        SetupOutcome(
+            status="pending_approval",
+            projects=(SetupProject(system=SystemName.PRODUCTIVE, role=Role.PSA, id="PRJ-42"),),
+        ),
+    )
     connector.write_back(opportunity_id, SetupOutcome(status="rejected", detail="budget not approved"))
     record = sandbox.opportunity(opportunity_id)
     assert record["C2C_Setup_Status__c"] == "rejected"
