@@ -73,7 +73,9 @@ class System:
     role: Role
     # The intakes the vendor offers; the first is its default.
     intakes: tuple[Intake, ...]
-    # The domains whose records it can hold (as their owner or as a copy).
+    # The domains whose records close2cash keeps in it (as their owner or as a copy): what its
+    # connector covers, and so the ports it must implement (shared/domain/role_ports.py). A connector
+    # being built holds fewer than its role; a system without one lists what its role's would hold.
     holds: frozenset[Domain]
     # Its connector reads and writes shared OAuth tokens (Secrets Manager): tokens that rotate on
     # refresh, or an access token every container may reuse until it expires.

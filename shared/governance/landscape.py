@@ -232,6 +232,17 @@ class Route(Section):
     shadow_from: date | None = None
 
     @model_validator(mode="after")
+    def _takes_postings(self) -> Route:
+        held = SYSTEMS[self.system].holds
+        if Domain.TIME not in held or Domain.INVOICE not in held:
+            kept = ", ".join(sorted(domain.value for domain in held)) or "nothing"
+            raise ValueError(
+                f"{self.system} cannot take postings in close2cash yet (its connector holds {kept}); "
+                "expected an accounting system that takes time, expenses and invoices"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _shadow_before_cutover(self) -> Route:
         if self.shadow_from is not None and (self.from_date is None or self.shadow_from >= self.from_date):
             raise ValueError(
