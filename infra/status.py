@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from infra.wiring import WIRING, Wiring
+from infra.wiring import WIRING
+from infra.wiring_model import Wiring
 from infra.workflow_view import setup_of
 from shared.aws.approvals import DynamoApprovals
 from shared.aws.ledger import DynamoLedger

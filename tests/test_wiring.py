@@ -8,15 +8,8 @@ import re
 
 import pytest
 
-from infra.wiring import (
-    ACCOUNT_SWEEP,
-    WIRING,
-    Access,
-    ApiTrigger,
-    QueueTrigger,
-    ScheduleTrigger,
-    with_sweep_interval,
-)
+from infra.wiring import ACCOUNT_SWEEP, WIRING, with_sweep_interval
+from infra.wiring_model import Access, ApiTrigger, QueueTrigger, ScheduleTrigger
 
 
 @pytest.mark.parametrize("function", WIRING.functions, ids=lambda f: f.name)

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from constructs import IConstruct
 
 from infra.cdk.constructs.functions import REPLAY_NAME_PREFIX
-from infra.wiring import Access, ScheduleTrigger
+from infra.wiring_model import Access, ScheduleTrigger
 
 if TYPE_CHECKING:
     from infra.cdk.stack import Close2CashStack

@@ -17,7 +17,8 @@ from infra.cdk.constructs.observability import Observability
 from infra.cdk.constructs.schemas import EventSchemas
 from infra.cdk.constructs.state import State
 from infra.cdk.constructs.workflows import Workflows
-from infra.wiring import WIRING, Wiring
+from infra.wiring import WIRING
+from infra.wiring_model import Wiring
 from shared.governance.loader import load_landscape
 
 

@@ -19,7 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from infra.local.authorizer import LocalUserPoolAuthorizer
 from infra.local.moto_patches import Invoker
-from infra.wiring import ApiTrigger, Wiring
+from infra.wiring_model import ApiTrigger, Wiring
 
 LOG = logging.getLogger(__name__)
 STAGE = "local"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from infra.local.clock import Clock
 from infra.local.moto_patches import Invoker, take_consumer_visibility
 from infra.local.provision import QueueResource
-from infra.wiring import Function, QueueTrigger
+from infra.wiring_model import Function, QueueTrigger
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

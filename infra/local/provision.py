@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from infra.wiring import Access, QueueTrigger, ScheduleTrigger, Table, Wiring
+from infra.wiring_model import Access, QueueTrigger, ScheduleTrigger, Table, Wiring
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

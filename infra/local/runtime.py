@@ -21,7 +21,8 @@ from infra.local.moto_patches import MOTO_CONFIG, Invoker, LambdaSpec
 from infra.local.pollers import PollerGroup, QueuePoller
 from infra.local.provision import DEFAULT_REGION, Clients, Resources, provision
 from infra.local.scheduler import Scheduler
-from infra.wiring import WIRING, QueueTrigger, Wiring
+from infra.wiring import WIRING
+from infra.wiring_model import QueueTrigger, Wiring
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from infra.local.clock import Clock
 from infra.local.moto_patches import Invoker
-from infra.wiring import ScheduleTrigger, Wiring
+from infra.wiring_model import ScheduleTrigger, Wiring
 
 LOG = logging.getLogger(__name__)
 

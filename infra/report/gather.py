@@ -24,7 +24,8 @@ from infra.report.models import (
 )
 from infra.report.money import waterfalls
 from infra.status import StatusReport, find
-from infra.wiring import WIRING, Wiring
+from infra.wiring import WIRING
+from infra.wiring_model import Wiring
 from shared.aws.billing import DynamoBilling
 from shared.aws.ledger import DynamoLedger
 from shared.aws.postings import DynamoPostings

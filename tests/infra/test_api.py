@@ -7,7 +7,8 @@ import re
 import aws_cdk as cdk
 import pytest
 
-from infra.wiring import WIRING, ApiTrigger
+from infra.wiring import WIRING
+from infra.wiring_model import ApiTrigger
 
 pytestmark = pytest.mark.infra
 

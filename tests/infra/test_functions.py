@@ -7,7 +7,8 @@ import json
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.wiring import OAUTH_TOKENS, REPLAYED_NOTICES, REPLAYS, WIRING, Access, QueueTrigger
+from infra.wiring import OAUTH_TOKENS, REPLAYED_NOTICES, REPLAYS, WIRING
+from infra.wiring_model import Access, QueueTrigger
 
 pytestmark = pytest.mark.infra
 

@@ -12,7 +12,8 @@ from aws_cdk.assertions import Template
 from infra.cdk.app import nag_packs
 from infra.cdk.nag import acknowledge
 from infra.cdk.stack import Close2CashStack
-from infra.wiring import WIRING, Access, Function, ScheduleTrigger, StateMachine, TaskTrigger, Use
+from infra.wiring import WIRING
+from infra.wiring_model import Access, Function, ScheduleTrigger, StateMachine, TaskTrigger, Use
 
 pytestmark = pytest.mark.infra
 

@@ -12,7 +12,7 @@ import pytest
 
 from infra.local.clock import Clock
 from infra.local.runtime import LocalRuntime
-from infra.wiring import Api, Bus, Function, StateMachine, TaskTrigger, Wiring
+from infra.wiring_model import Api, Bus, Function, StateMachine, TaskTrigger, Wiring
 from tests.local import callback_fixture as fixture
 
 HERE = Path(__file__).parent

@@ -8,7 +8,7 @@ import time
 
 from infra.local.clock import Clock
 from infra.local.runtime import DrainReport, LocalRuntime
-from infra.wiring import Api, Bus, Function, Queue, QueueTrigger, Wiring
+from infra.wiring_model import Api, Bus, Function, Queue, QueueTrigger, Wiring
 from tests.local import handlers_fixture as handlers
 
 SLOW = Queue("slow-work", max_receive_count=3)

@@ -14,7 +14,7 @@ import pytest
 
 from infra.local.clock import Clock
 from infra.local.runtime import LocalRuntime
-from infra.wiring import (
+from infra.wiring_model import (
     Access,
     Api,
     ApiTrigger,

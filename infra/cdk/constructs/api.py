@@ -19,7 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.wiring import ApiTrigger, UserPool, Wiring
+from infra.wiring_model import ApiTrigger, UserPool, Wiring
 
 _PATH_PARAM = re.compile(r"\{([A-Za-z0-9_]+)\+?\}")
 

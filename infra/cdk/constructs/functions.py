@@ -19,7 +19,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.cdk.bundling import LANDSCAPE_IN_ASSET
-from infra.wiring import Access, Function, QueueTrigger, ScheduleTrigger, Use, Wiring
+from infra.wiring_model import Access, Function, QueueTrigger, ScheduleTrigger, Use, Wiring
 
 METRICS_NAMESPACE = "close2cash"
 # The asset is built for this interpreter and architecture (see infra/cdk/bundling.py).

@@ -10,7 +10,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.wiring import QueueTrigger, Wiring
+from infra.wiring_model import QueueTrigger, Wiring
 
 # AWS: set the source queue's visibility timeout to at least six times the function timeout (plus the
 # batching window), so a message is not redelivered while a throttled or retried batch is still running.

@@ -7,7 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.wiring import Wiring
+from infra.wiring_model import Wiring
 
 
 class State(Construct):

@@ -10,7 +10,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.wiring import Wiring
+from infra.wiring_model import Wiring
 
 
 class Workflows(Construct):
