@@ -1,4 +1,4 @@
-"""The composition root: ports to adapters, built once per cold start; tests override it.
+"""The composition root's core: settings, the landscape, connectors, the ledger, the customer master.
 
 Connectors are found by system name (`shared.connectors.<system>`, each exposing `build` and
 `receiver`) and built lazily. A webhook is answered by the vendor's `receiver` alone (signature and
@@ -8,7 +8,6 @@ imports and builds only what verifying that vendor's notice needs.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import importlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,7 +20,7 @@ from shared.aws.events import EventBridgePublisher
 from shared.aws.ledger import DynamoLedger
 from shared.aws.secrets import connections
 from shared.domain.errors import ConfigurationError
-from shared.domain.models import Account, SystemName
+from shared.domain.models import SystemName
 from shared.domain.ports import AccountSource, AccountTarget, WebhookReceiver
 from shared.domain.systems import SYSTEMS, WEBHOOK_PROVIDERS
 from shared.observability import PowertoolsMetrics, logger, trace_vendor_calls
@@ -33,17 +32,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from shared.aws.approvals import DynamoApprovals
-    from shared.aws.billing import DynamoBilling
-    from shared.aws.cutovers import DynamoCutovers
     from shared.aws.idempotency import OncePerNotice
     from shared.aws.notifications import SnsNotifier
-    from shared.aws.postings import DynamoPostings
     from shared.aws.visibility import SqsMessageDelay
-    from shared.aws.workflows import StepFunctionsWorkflow
-    from shared.domain.billing_ports import HealthTarget, InvoiceMirror, InvoiceTarget, MilestoneSource
-    from shared.domain.delivery_ports import DeliverySource, PostingTarget
     from shared.domain.notices import ChangeNotice
-    from shared.domain.ports import EngagementTarget, OpportunitySource, RateBudgets
+    from shared.domain.ports import RateBudgets
     from shared.domain.systems import Role
     from shared.domain.tokens import TokenStore
     from shared.governance.landscape import Landscape
@@ -52,23 +45,15 @@ if TYPE_CHECKING:
     from shared.governance.ownership import Ownership
     from shared.sync.account_sweep import AccountSweeps
     from shared.sync.accounts import AccountSync
-    from shared.sync.billing.cash import CashFeedback
-    from shared.sync.billing.runs import BillingRuns
     from shared.sync.change_events import ChangeEventIntake
-    from shared.sync.cutover import Cutovers
-    from shared.sync.delivery.sync import DeliverySync
-    from shared.sync.engagements.approvals import ApprovalDesk
-    from shared.sync.engagements.setup import EngagementSetup
-    from shared.sync.engagements.start import WorkflowStart
     from shared.sync.exceptions import LastReceive
     from shared.sync.ingest import WebhookIngest
-    from shared.sync.reconcile.run import Reconciliation
-    from shared.sync.replay.run import Replay
 
 
 @dataclass
-class Services:
-    """Everything a handler needs, wired from settings; each piece replaceable in tests."""
+class ServicesCore:
+    """Settings, the landscape, connectors, the ledger and the customer-master flows: what every other
+    capability builds on."""
 
     settings: Settings
     transports: Mapping[SystemName, httpx.BaseTransport] = field(default_factory=dict)
@@ -348,27 +333,6 @@ class Services:
         ):
             yield
 
-    # --- engagement setup ----------------------------------------------------------------------
-
-    def opportunity_source(self) -> OpportunitySource:
-        """The system that owns opportunities (the landscape's `ownership.opportunity.owner`)."""
-        from shared.domain.systems import Domain
-
-        source: OpportunitySource = self.connector(self.ownership.owner_of(Domain.OPPORTUNITY))
-        return source
-
-    def engagement_target(self, system: SystemName) -> EngagementTarget:
-        """`system` as a holder of engagements: setup names it per engagement (the PSA that owns
-        engagements, the accounting system the routing names for the engagement's entity and start)."""
-        from shared.domain.systems import Role
-
-        if system not in self.systems_with(Role.PSA, Role.ACCOUNTING):
-            raise ConfigurationError(
-                f"{system} is no PSA or accounting system of the landscape: no engagement is set up in it"
-            )
-        target: EngagementTarget = self.connector(system)
-        return target
-
     @cached_property
     def approvals(self) -> DynamoApprovals:
         from shared.aws.approvals import DynamoApprovals
@@ -376,291 +340,7 @@ class Services:
         return DynamoApprovals(self.settings.ledger_table)
 
     @cached_property
-    def workflow(self) -> StepFunctionsWorkflow:
-        from shared.aws.workflows import StepFunctionsWorkflow
-
-        return StepFunctionsWorkflow(self.settings.require("state_machine_arn"))
-
-    @cached_property
     def notifier(self) -> SnsNotifier:
         from shared.aws.notifications import SnsNotifier
 
         return SnsNotifier(self.settings.require("notify_topic_arn"))
-
-    @cached_property
-    def engagement_setup(self) -> EngagementSetup:
-        from shared.sync.engagements.setup import EngagementSetup
-
-        return EngagementSetup(
-            opportunities=self.opportunity_source,
-            target=self.engagement_target,
-            accounts=self.account_source,
-            account_sync=lambda: self.account_sync,
-            ledger=self.ledger,
-            approvals=self.approvals,
-            notifier=lambda: self.notifier,
-            events=lambda: self.publisher,
-            metrics=self.metrics,
-            mappings=self.mappings,
-            landscape=self.landscape,
-            bookings=lambda: self.postings,
-        )
-
-    @cached_property
-    def approval_desk(self) -> ApprovalDesk:
-        from shared.sync.engagements.approvals import ApprovalDesk
-
-        return ApprovalDesk(
-            approvals=self.approvals,
-            callback=lambda: self.workflow,
-            notifier=lambda: self.notifier,
-            metrics=self.metrics,
-        )
-
-    @cached_property
-    def workflow_start(self) -> WorkflowStart:
-        from shared.sync.engagements.start import WorkflowStart
-
-        return WorkflowStart(
-            opportunities=self.opportunity_source,
-            starter=lambda: self.workflow,
-            ledger=self.ledger,
-            metrics=self.metrics,
-            approval_timeout_seconds=self.settings.approval_timeout_seconds,
-        )
-
-    # --- approved time and expenses --------------------------------------------------------------
-
-    @cached_property
-    def postings(self) -> DynamoPostings:
-        """Work records, pending batches and booked engagements (on the ledger table)."""
-        from shared.aws.postings import DynamoPostings
-
-        return DynamoPostings(self.settings.ledger_table, client=self.dynamodb)
-
-    def delivery_source(self) -> DeliverySource:
-        """The system that owns time entries (the landscape's `ownership.time.owner`): the PSA."""
-        from shared.domain.systems import Domain
-
-        source: DeliverySource = self.connector(self.ownership.owner_of(Domain.TIME))
-        return source
-
-    def posting_target(self, system: SystemName) -> PostingTarget:
-        """The accounting system `system` as a target of postings (the routing names it per posting)."""
-        target: PostingTarget = self.connector(system)
-        return target
-
-    def can_post_to(self, system: SystemName) -> bool:
-        """`system` is an accounting system of the landscape with a connection."""
-        from shared.domain.systems import Role
-
-        return system in self.systems_with(Role.ACCOUNTING) and system in self.connected()
-
-    @cached_property
-    def delivery(self) -> DeliverySync:
-        """Approved billable time and expenses posted to accounting, at background priority."""
-        from shared.domain.budgets import background
-        from shared.governance.routing import Routing
-        from shared.sync.delivery.sync import DeliverySync
-
-        return DeliverySync(
-            source=self.delivery_source,
-            target=self.posting_target,
-            connected=self.can_post_to,
-            store=self.postings,
-            ledger=self.ledger,
-            metrics=self.metrics,
-            mappings=self.mappings,
-            routing=Routing(self.landscape),
-            priority=background,
-            cutover_confirmed=lambda entity, system: (
-                self.cutover_book.confirmation(entity, system) is not None
-            ),
-        )
-
-    def _cutover_confirmed(self, legal_entity: str, system: SystemName) -> bool:
-        return self.cutover_book.confirmation(legal_entity, system) is not None
-
-    @cached_property
-    def cutover_book(self) -> DynamoCutovers:
-        """Cutovers' acknowledgements and confirmations (on the ledger table)."""
-        from shared.aws.cutovers import DynamoCutovers
-
-        return DynamoCutovers(self.settings.ledger_table, client=self.dynamodb)
-
-    @cached_property
-    def cutovers(self) -> Cutovers:
-        """A legal entity's move to another ledger: the shadow diff, acknowledgements, the go-ahead."""
-        from shared.governance.routing import Routing
-        from shared.sync.cutover import Cutovers
-
-        return Cutovers(
-            routing=Routing(self.landscape),
-            delivery=self.delivery,
-            source=self.delivery_source,
-            target=self.posting_target,
-            store=self.postings,
-            book=self.cutover_book,
-        )
-
-    # --- billing runs and cash feedback ------------------------------------------------------------
-
-    @cached_property
-    def billing_store(self) -> DynamoBilling:
-        """Billing runs, posted invoices and parked payments (on the ledger table)."""
-        from shared.aws.billing import DynamoBilling
-
-        return DynamoBilling(self.settings.ledger_table, client=self.dynamodb)
-
-    def invoice_target(self, system: SystemName) -> InvoiceTarget:
-        """The accounting system `system` as the issuer of invoices (the routing names it per run)."""
-        target: InvoiceTarget = self.connector(system)
-        return target
-
-    def _owner_connector(self, domain: str) -> Any:
-        from shared.domain.systems import Domain
-
-        owner = self.ownership.owner_of(Domain(domain))
-        return self.connector(owner) if owner in self.connected() else None
-
-    def invoice_mirror(self) -> InvoiceMirror | None:
-        """The PSA (the owner of engagements) mirrors invoices and their payments."""
-        mirror: InvoiceMirror | None = self._owner_connector("engagement")
-        return mirror
-
-    def milestone_source(self) -> MilestoneSource:
-        source: MilestoneSource = self._owner_connector("engagement")
-        return source
-
-    def health_target(self) -> HealthTarget | None:
-        """The CRM (the owner of opportunities) shows the deal's and the customer's health."""
-        health: HealthTarget | None = self._owner_connector("opportunity")
-        return health
-
-    @cached_property
-    def billing_workflow(self) -> StepFunctionsWorkflow:
-        from shared.aws.workflows import StepFunctionsWorkflow
-
-        return StepFunctionsWorkflow(self.settings.require("billing_state_machine_arn"))
-
-    @cached_property
-    def cash_feedback(self) -> CashFeedback:
-        from shared.sync.billing.cash import CashFeedback
-
-        return CashFeedback(
-            store=self.billing_store,
-            postings=self.postings,
-            target=self.invoice_target,
-            mirror=self.invoice_mirror,
-            health=self.health_target,
-            ledger=self.ledger,
-            metrics=self.metrics,
-        )
-
-    @cached_property
-    def billing_runs(self) -> BillingRuns:
-        from shared.sync.billing.runs import BillingRuns
-
-        return BillingRuns(
-            store=self.billing_store,
-            postings=self.postings,
-            target=self.invoice_target,
-            milestones=self.milestone_source,
-            approvals=self.approvals,
-            starter=lambda: self.billing_workflow,
-            ledger=self.ledger,
-            metrics=self.metrics,
-            landscape=self.landscape,
-            feedback=lambda record: self.cash_feedback.after_post(record),
-            approval_timeout_seconds=self.settings.approval_timeout_seconds,
-        )
-
-    @cached_property
-    def reconciliation(self) -> Reconciliation:
-        """Every system's copies compared: the CRM's accounts and won deals, the PSA's and each
-        accounting system's customers, engagements, work and invoices."""
-        from shared.domain.systems import Domain, Role
-        from shared.governance.landscape import MatchKey
-        from shared.governance.matching import CustomerKeys
-        from shared.sync.reconcile.run import Reconciliation
-
-        def namesake(account: Account) -> str | None:
-            return self.matcher.key(CustomerKeys.of(account), MatchKey.NAME)
-
-        return Reconciliation(
-            crm=lambda: self.connector(self.ownership.owner_of(Domain.CUSTOMER)),
-            psa=lambda: self._owner_connector("engagement"),
-            accounting=lambda: [
-                self.connector(system)
-                for system in self.systems_with(Role.ACCOUNTING)
-                if system in self.connected()
-            ],
-            ledger=self.ledger,
-            desk=self.ledger,
-            postings=self.postings,
-            billing=self.billing_store,
-            expected=self.account_sync.expected_copy,
-            namesake=namesake,
-            metrics=self.metrics,
-            vendor_calls=self.vendor_calls,
-        )
-
-    def under(self, landscape: Landscape) -> Services:
-        """These services as they run under `landscape` (a replay's): the same connections, ledger
-        and rate budgets, the landscape's ownership, mappings and matching rules."""
-        other = dataclasses.replace(self)
-        other.__dict__["landscape"] = landscape
-        other.__dict__["ledger"] = self.ledger
-        return other
-
-    def replay(self, landscape: Landscape | None = None) -> Replay:
-        """A replay of the bus archive under `landscape` (None: the deployed one)."""
-        from shared.aws.archive import BusArchive
-        from shared.sync.replay.customers import CustomerReplay
-        from shared.sync.replay.run import Replay
-        from shared.sync.replay.time import TimeReplay
-
-        under = self if landscape is None else self.under(landscape)
-        chosen = under.landscape.landscape
-        return Replay(
-            archive=BusArchive.from_env,
-            flows=[
-                CustomerReplay(
-                    sync=under.account_sync,
-                    source=under.account_source,
-                    targets=under.account_targets,
-                    ledger=under.ledger,
-                ),
-                # The delivery flow built under the landscape: its mappings and routing.
-                TimeReplay(
-                    sync=under.delivery,
-                    source=under.delivery_source,
-                    target=under.posting_target,
-                    store=under.postings,
-                ),
-            ],
-            landscape=f"{chosen.name} {chosen.version}",
-            metrics=self.metrics,
-            vendor_calls=self.vendor_calls,
-        )
-
-    def vendor_calls(self) -> dict[str, int]:
-        """API calls made so far by each connector built in this process (for `make bench`)."""
-        return {system.value: int(getattr(c, "http_calls", 0)) for system, c in self._connectors.items()}
-
-
-_services: Services | None = None
-
-
-def services() -> Services:
-    """The process-wide services, built on first use from the environment."""
-    global _services
-    if _services is None:
-        _services = Services(settings=Settings.from_env())
-    return _services
-
-
-def override(replacement: Services | None) -> None:
-    """Replace (or with None, forget) the process-wide services: tests and the local runtime."""
-    global _services
-    _services = replacement
