@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from shared.domain.ports import ApprovalStore
+    from shared.domain.engagement_ports import ApprovalStore
 
 APPROVAL_STATE = "AwaitApproval"
 # Step Functions execution names are at most 80 characters; a retry appends "-r<n>".

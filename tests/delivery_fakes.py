@@ -8,10 +8,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from shared.domain.delivery_ports import BookedEngagement, PendingBatch, WorkRecord
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.errors import RateLimitedError, TransientError
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus
 from shared.domain.postings import (
     Approval,
     DeliveredWork,

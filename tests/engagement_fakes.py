@@ -10,11 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.domain.commercial import Opportunity, OpportunityLine, OpportunityStatus, RateCard
-from shared.domain.engagements import Engagement
-from shared.domain.errors import NotFoundError, TransientError, ValidationFailed
-from shared.domain.models import SourceRef, SystemName
-from shared.domain.money import Money
-from shared.domain.ports import (
+from shared.domain.engagement_ports import (
     ApprovalRequest,
     ApprovalState,
     Decision,
@@ -22,6 +18,10 @@ from shared.domain.ports import (
     EngagementStatus,
     SetupOutcome,
 )
+from shared.domain.engagements import Engagement
+from shared.domain.errors import NotFoundError, TransientError, ValidationFailed
+from shared.domain.models import SourceRef, SystemName
+from shared.domain.money import Money
 from shared.sync.engagements.state import Step
 
 # The workflow's task steps up to the approval checkpoint, and after it (the ASL's order).

@@ -6,18 +6,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
+from shared.domain.account_ports import MAX_MATCH_CANDIDATES, RecordFate, TargetRecord
 from shared.domain.errors import NotFoundError
 from shared.domain.models import Account, EntityType, SourceRef, SystemName
 from shared.domain.notices import ChangeNotice
-from shared.domain.ports import (
-    MAX_MATCH_CANDIDATES,
-    CrossReference,
-    ExceptionRecord,
-    NoticeClaim,
-    RecordFate,
-    SyncAction,
-    TargetRecord,
-)
+from shared.domain.ports import CrossReference, ExceptionRecord, NoticeClaim, SyncAction
 
 
 class HandClock:

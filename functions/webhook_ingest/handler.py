@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.aws.ledger import NOTICE_CLAIM_SECONDS
 from shared.bootstrap import services
-from shared.domain.ports import WebhookRequest
+from shared.domain.intake_ports import WebhookRequest
 from shared.observability import logger, metrics, tracer
 from shared.sync.ingest import RetryLater, WebhookRejected
 

@@ -29,7 +29,7 @@ from infra.wiring_model import Wiring
 from shared.aws.billing import DynamoBilling
 from shared.aws.ledger import DynamoLedger
 from shared.aws.postings import DynamoPostings
-from shared.domain.ports import EngagementStatus
+from shared.domain.engagement_ports import EngagementStatus
 
 # CloudWatch keeps 1-minute data for 15 days: the report's default window.
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#metrics-retention

@@ -18,7 +18,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from shared.aws.ledger import status_items
-from shared.domain.ports import ApprovalRequest, ApprovalState, Decision
+from shared.domain.engagement_ports import ApprovalRequest, ApprovalState, Decision
 from shared.settings import LEDGER_STATUS_KEY, LEDGER_STATUS_SORT
 
 if TYPE_CHECKING:

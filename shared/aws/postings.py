@@ -43,9 +43,9 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
 from shared.domain.delivery_ports import BookedEngagement, PendingBatch, WorkRecord
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.errors import TransientError
 from shared.domain.models import CanonicalModel, SystemName, epoch_seconds
-from shared.domain.ports import EngagementStatus
 from shared.domain.postings import PostingState
 from shared.settings import (
     LEDGER_ENGAGEMENT_INDEX,

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from shared.aws.events import EventBridgePublisher
 from shared.aws.ledger import DynamoLedger
 from shared.aws.secrets import connections
+from shared.domain.account_ports import AccountSource, AccountTarget
 from shared.domain.errors import ConfigurationError
+from shared.domain.intake_ports import WebhookReceiver
 from shared.domain.models import SystemName
-from shared.domain.ports import AccountSource, AccountTarget, WebhookReceiver
 from shared.domain.systems import SYSTEMS, WEBHOOK_PROVIDERS
 from shared.observability import PowertoolsMetrics, logger, trace_vendor_calls
 from shared.settings import WEBHOOK_MAX_BODY_BYTES, Settings

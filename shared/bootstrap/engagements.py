@@ -11,7 +11,7 @@ from shared.domain.models import SystemName
 
 if TYPE_CHECKING:
     from shared.aws.workflows import StepFunctionsWorkflow
-    from shared.domain.ports import EngagementTarget, OpportunitySource
+    from shared.domain.engagement_ports import EngagementTarget, OpportunitySource
     from shared.sync.engagements.approvals import ApprovalDesk
     from shared.sync.engagements.setup import EngagementSetup
     from shared.sync.engagements.start import WorkflowStart

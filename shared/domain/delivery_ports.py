@@ -14,9 +14,9 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import Field
 
 from shared.domain.billing_runs import BillingTerms
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.models import CanonicalModel, SourceRef, SystemName, UtcDateTime
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus
 from shared.domain.postings import (
     DeliveredWork,
     HeldPosting,

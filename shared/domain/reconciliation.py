@@ -25,10 +25,12 @@ from typing import Any
 
 from pydantic import Field
 
+from shared.domain.account_ports import TargetRecord
 from shared.domain.cash import CommercialHealth
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.models import Account, CanonicalModel, SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus, Evidence, TargetRecord
+from shared.domain.ports import Evidence
 from shared.domain.reconciliation_ports import HeldEngagement, HeldInvoice, HeldWork
 
 

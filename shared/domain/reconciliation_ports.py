@@ -14,10 +14,12 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import Field
 
+from shared.domain.account_ports import TargetRecord
 from shared.domain.cash import CommercialHealth
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.models import CanonicalModel, SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus, ExceptionRecord, TargetRecord
+from shared.domain.ports import ExceptionRecord
 from shared.domain.postings import WorkKind
 
 

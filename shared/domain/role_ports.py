@@ -11,17 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from shared.domain.account_ports import AccountSource, AccountTarget
 from shared.domain.billing_ports import HealthTarget, InvoiceMirror, InvoiceTarget, MilestoneSource
 from shared.domain.delivery_ports import DeliverySource, PostingTarget
-from shared.domain.ports import (
-    AccountSource,
-    AccountTarget,
-    ChangedRecordsFeed,
-    ChangeEventReceiver,
-    EngagementTarget,
-    OpportunitySource,
-    WebhookReceiver,
-)
+from shared.domain.engagement_ports import EngagementTarget, OpportunitySource
+from shared.domain.intake_ports import ChangedRecordsFeed, ChangeEventReceiver, WebhookReceiver
 from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus, InvoiceCensus, WorkCensus
 from shared.domain.sweeps import ChangeFeed
 from shared.domain.systems import Domain, Intake, Role, System

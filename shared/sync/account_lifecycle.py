@@ -25,18 +25,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from shared.domain.account_ports import AccountSource, AccountTarget
 from shared.domain.errors import NotFoundError, PermanentError
 from shared.domain.models import EntityType, SourceRef, utcnow
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import (
-    AccountSource,
-    AccountTarget,
-    CrossReference,
-    ExceptionRecord,
-    Ledger,
-    Metrics,
-    SyncAction,
-)
+from shared.domain.ports import CrossReference, ExceptionRecord, Ledger, Metrics, SyncAction
 from shared.governance.landscape import CustomerLifecycle, OnDelete, OnMerge
 from shared.sync.exceptions import open_exception
 from shared.sync.results import SyncReport, SyncResult

@@ -26,19 +26,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from shared.domain.account_ports import AccountSource, AccountTarget, TargetRecord
 from shared.domain.errors import NotFoundError, PermanentError, TransientError
 from shared.domain.models import Account, EntityType, SourceRef, SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import (
-    AccountSource,
-    AccountTarget,
-    CrossReference,
-    ExceptionRecord,
-    Ledger,
-    Metrics,
-    SyncAction,
-    TargetRecord,
-)
+from shared.domain.ports import CrossReference, ExceptionRecord, Ledger, Metrics, SyncAction
 from shared.domain.systems import Domain
 from shared.governance.landscape import CustomerLifecycle
 from shared.governance.mappings import Mappings

@@ -29,16 +29,10 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from shared.domain.errors import AuthenticityError, MalformedNotice, TransientError
+from shared.domain.intake_ports import ChangedRecordsFeed, ChangeEventReceiver
 from shared.domain.models import CanonicalModel, EntityType, SourceRef, SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation, SweepRequest
-from shared.domain.ports import (
-    ChangedRecordsFeed,
-    ChangeEventReceiver,
-    ExceptionRecord,
-    Ledger,
-    Metrics,
-    NoticePublisher,
-)
+from shared.domain.ports import ExceptionRecord, Ledger, Metrics, NoticePublisher
 from shared.sync.exceptions import open_exception
 from shared.sync.ingest import claim_and_publish
 

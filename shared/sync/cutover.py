@@ -35,9 +35,9 @@ from shared.domain.delivery_ports import (
     PostingTarget,
     WorkRecord,
 )
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import SystemName, utcnow
-from shared.domain.ports import EngagementStatus
 from shared.domain.postings import DeliveredWork, WorkKind
 from shared.governance.routing import Cutover, Routing
 from shared.sync.delivery.sync import FETCH_CHUNK, DeliverySync

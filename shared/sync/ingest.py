@@ -14,17 +14,10 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from shared.domain.errors import AuthenticityError, MalformedNotice
+from shared.domain.intake_ports import WebhookReceiver, WebhookReply, WebhookRequest
 from shared.domain.models import CanonicalModel
 from shared.domain.notices import ChangeNotice
-from shared.domain.ports import (
-    Ledger,
-    Metrics,
-    NoticeClaim,
-    NoticePublisher,
-    WebhookReceiver,
-    WebhookReply,
-    WebhookRequest,
-)
+from shared.domain.ports import Ledger, Metrics, NoticeClaim, NoticePublisher
 from shared.sync.write_back import is_write_back_echo
 
 

@@ -11,7 +11,7 @@ import pytest
 from infra.status import StatusReport
 from shared.aws.approvals import DynamoApprovals
 from shared.aws.ledger import DynamoLedger
-from shared.domain.ports import ApprovalState, Decision
+from shared.domain.engagement_ports import ApprovalState, Decision
 from shared.sync.engagements.approvals import AlreadyDecided, ApprovalDesk
 from tests.benchmarks.ledger_reads import ASKED, approval_request, open_exception
 from tests.benchmarks.ledger_reads import measure as ledger_reads

@@ -14,9 +14,9 @@ import pytest
 
 from shared.aws.postings import MAX_ITEM_BYTES, DynamoPostings
 from shared.domain.delivery_ports import BookedEngagement, PendingBatch, WorkRecord
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus
 from shared.domain.postings import (
     PostedRecord,
     Posting,

@@ -23,8 +23,9 @@ from infra.local.runtime import LocalRuntime
 from infra.wiring import WIRING
 from shared.aws.approvals import DynamoApprovals
 from shared.aws.ledger import DynamoLedger
+from shared.domain.engagement_ports import ApprovalRequest
 from shared.domain.models import EntityType, SourceRef, SystemName
-from shared.domain.ports import ApprovalRequest, ExceptionRecord
+from shared.domain.ports import ExceptionRecord
 
 TOKEN = "bench-approver-token"
 PENDING = 5

@@ -30,9 +30,10 @@ from shared.connectors.productive import mapper as productive_mapper
 from shared.connectors.quickbooks import mapper as quickbooks_mapper
 from shared.connectors.salesforce.mapper import OPPORTUNITY_TYPE, SETUP_STATUS_FIELD
 from shared.domain.delivery_ports import BookedEngagement
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.models import EntityType, SourceRef, SystemName, utcnow
 from shared.domain.money import Money
-from shared.domain.ports import CrossReference, EngagementStatus, SyncAction
+from shared.domain.ports import CrossReference, SyncAction
 from shared.domain.postings import reference_to
 from shared.sync.reconcile.run import ReconcileReport
 from tests.benchmarks.calls import counting_aws_calls

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from shared.domain.account_ports import TargetRecord
 from shared.domain.cash import CommercialHealth
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.models import Account, SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus, TargetRecord
 from shared.domain.postings import WorkKind
 from shared.domain.reconciliation import (
     CustomerLinks,

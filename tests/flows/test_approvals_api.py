@@ -16,7 +16,7 @@ import pytest
 
 from infra.local.environment import LocalEnvironment, local_environment
 from shared import bootstrap
-from shared.domain.ports import ApprovalState
+from shared.domain.engagement_ports import ApprovalState
 from tests.flows.deals import approver, pending_for, setup_status, won_deal
 
 pytestmark = pytest.mark.flow

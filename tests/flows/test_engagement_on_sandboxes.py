@@ -11,7 +11,7 @@ from rich.console import Console
 from infra.local.demo import engagement_setup
 from infra.local.environment import LocalEnvironment, local_environment
 from shared import bootstrap
-from shared.domain.ports import EngagementStatus
+from shared.domain.engagement_ports import EngagementStatus
 from tests.flows.deals import decide, engagements, pending_for, setup_status, won_deal
 
 pytestmark = pytest.mark.flow

@@ -27,9 +27,9 @@ from shared import bootstrap
 from shared.aws.events import source_for
 from shared.aws.ledger import DynamoLedger
 from shared.bootstrap import Services
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import SystemName
-from shared.domain.ports import EngagementStatus
 from shared.settings import Settings
 from tests.engagement_fakes import FakeEngagementTarget, FakeOpportunities
 from tests.fakes import FakeCrm, FakeTarget

@@ -95,7 +95,7 @@ def test_verifying_a_webhook_builds_no_connector_and_loads_no_vendor_client() ->
         "from shared.bootstrap import Services\n"
         "from shared.connectors.quickbooks.webhooks import SIGNATURE_HEADER, sign\n"
         "from shared.domain.models import SystemName\n"
-        "from shared.domain.ports import WebhookRequest\n"
+        "from shared.domain.intake_ports import WebhookRequest\n"
         "from shared.settings import Settings\n"
         "conn = {'client_id': 'c', 'client_secret': 's', 'refresh_token': 'r', 'realm_id': '9130',"
         " 'verifier_token': 'v'}\n"

@@ -22,10 +22,10 @@ from shared.domain.billing_ports import InvoiceRecord
 from shared.domain.billing_runs import BillingTerms, MilestoneTerm
 from shared.domain.cash import Applied, InvoiceStanding
 from shared.domain.delivery_ports import BookedEngagement, WorkRecord
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.engagements import BillingModel
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus
 from shared.domain.postings import PostingState, WorkKind
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)

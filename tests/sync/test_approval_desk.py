@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from shared.domain.engagement_ports import ApprovalState, Decision
 from shared.domain.errors import TransientError
-from shared.domain.ports import ApprovalState, Decision
 from shared.sync.engagements.approvals import DELIVERY_LEASE, AlreadyDecided
 from tests.sync.test_engagements import BEFORE_APPROVAL, DEMO_LANDSCAPE, World, _start, make_world
 

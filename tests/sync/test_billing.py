@@ -18,10 +18,10 @@ from shared.domain.billing_runs import (
 )
 from shared.domain.cash import Standing
 from shared.domain.delivery_ports import BookedEngagement
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.engagements import BillingModel
 from shared.domain.models import EntityType, SourceRef, SystemName
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import EngagementStatus
 from shared.domain.postings import WorkKind
 from shared.governance.loader import load_landscape
 from shared.governance.mappings import Mappings

@@ -10,9 +10,9 @@ import pytest
 
 from shared.domain.cutover import Acknowledgement, Confirmation, LineKind
 from shared.domain.delivery_ports import BookedEngagement
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.models import EntityType, SourceRef, SystemName
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import EngagementStatus
 from shared.domain.postings import Posting, PostingState, WorkKind, work_key
 from shared.governance.loader import parse_landscape
 from shared.governance.mappings import Mappings

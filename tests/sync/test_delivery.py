@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from shared.domain.delivery_ports import BookedEngagement
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.models import EntityType, SourceRef, SystemName
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import EngagementStatus
 from shared.domain.postings import Approval, Posting, PostingState, WorkKind, work_key
 from shared.governance.landscape import Landscape
 from shared.governance.loader import load_landscape, parse_landscape

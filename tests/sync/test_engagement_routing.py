@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from shared.domain.engagement_ports import EngagementStatus, SetupProject
 from shared.domain.models import SystemName
-from shared.domain.ports import EngagementStatus, SetupProject
 from shared.domain.systems import Role
 from shared.governance.loader import parse_landscape
 from shared.governance.mappings import Mappings

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from shared.domain.commercial import OpportunityStatus
+from shared.domain.engagement_ports import ApprovalState, EngagementStatus
 from shared.domain.events import EngagementActivated
 from shared.domain.models import SystemName
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import ApprovalState, EngagementStatus
 from shared.domain.systems import Role
 from shared.governance.loader import parse_landscape
 from shared.governance.mappings import Mappings

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from shared.domain.errors import AuthenticityError, MalformedNotice
+from shared.domain.intake_ports import ReceivedWebhook, WebhookRequest
 from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import NoticeClaim, ReceivedWebhook, WebhookRequest
+from shared.domain.ports import NoticeClaim
 from shared.sync.ingest import RejectionReason, RetryLater, WebhookIngest, WebhookRejected
 from tests.fakes import FakeMetrics, InMemoryLedger
 

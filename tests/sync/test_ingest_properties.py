@@ -20,8 +20,8 @@ from shared.connectors.productive.webhooks import ProductiveWebhooks, signature_
 from shared.connectors.quickbooks.webhooks import sign
 from shared.connectors.salesforce.ids import case_safe_suffix
 from shared.connectors.salesforce.webhooks import OutboundMessageReceiver
+from shared.domain.intake_ports import WebhookReceiver, WebhookRequest
 from shared.domain.notices import ChangeNotice
-from shared.domain.ports import WebhookReceiver, WebhookRequest
 from shared.sync.ingest import IngestOutcome, WebhookIngest, WebhookRejected
 from tests.benchmarks.webhooks import outbound_message
 from tests.fakes import FakeMetrics, InMemoryLedger

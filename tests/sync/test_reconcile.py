@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from shared.domain.account_ports import TargetRecord
 from shared.domain.delivery_ports import BookedEngagement
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.models import Account, EntityType, SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.ports import CrossReference, EngagementStatus, SyncAction, TargetRecord
+from shared.domain.ports import CrossReference, SyncAction
 from shared.domain.reconciliation_ports import HeldEngagement, HeldInvoice, HeldWork
 from shared.sync.reconcile.run import KIND, Reconciliation
 from tests.billing_fakes import InMemoryBilling

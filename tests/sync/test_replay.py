@@ -204,7 +204,7 @@ class CensusCrm(FakeCrm):
         return super().fetch_account(account_id)
 
     def census_customers(self):  # type: ignore[no-untyped-def]
-        from shared.domain.ports import TargetRecord
+        from shared.domain.account_ports import TargetRecord
 
         self.censuses += 1
         return iter([TargetRecord(ref=a.source, view=a) for a in self.accounts.values()])

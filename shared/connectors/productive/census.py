@@ -54,7 +54,7 @@ from shared.domain.reconciliation_ports import HeldEngagement, HeldInvoice, Held
 if TYPE_CHECKING:
     from shared.connectors.productive.client import ProductiveClient
     from shared.connectors.productive.connection import ProductiveConnection
-    from shared.domain.ports import TargetRecord
+    from shared.domain.account_ports import TargetRecord
 
 __all__ = ["ProductiveCensus", "opportunity_from_reference"]
 

@@ -29,23 +29,15 @@ from shared.connectors.productive.schemas import (
     ServiceResource,
 )
 from shared.connectors.productive.webhooks import ProductiveWebhooks
+from shared.domain.account_ports import MAX_MATCH_CANDIDATES, AccountTarget, TargetRecord
 from shared.domain.billing_ports import InvoiceMirror, MilestoneSource
 from shared.domain.billing_runs import milestone_terms
 from shared.domain.delivery_ports import DeliverySource
+from shared.domain.engagement_ports import EngagementRecord, EngagementStatus, EngagementTarget
 from shared.domain.errors import NotFoundError, PermanentError, ValidationFailed
+from shared.domain.intake_ports import ReceivedWebhook, WebhookReceiver, WebhookRequest
 from shared.domain.models import Account, SourceRef, SystemName, utcnow
-from shared.domain.ports import (
-    MAX_MATCH_CANDIDATES,
-    AccountTarget,
-    CrossReference,
-    EngagementRecord,
-    EngagementStatus,
-    EngagementTarget,
-    ReceivedWebhook,
-    TargetRecord,
-    WebhookReceiver,
-    WebhookRequest,
-)
+from shared.domain.ports import CrossReference
 from shared.domain.postings import DeliveredWork, UnresolvedWork, WorkKind, WorkRead
 from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus, InvoiceCensus, WorkCensus
 

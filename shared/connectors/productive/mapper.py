@@ -48,9 +48,9 @@ from shared.connectors.productive.schemas import (
     ProjectResource,
     ServiceResource,
 )
+from shared.domain.engagement_ports import EngagementRecord, EngagementStatus
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
-from shared.domain.ports import EngagementRecord, EngagementStatus
 
 if TYPE_CHECKING:
     # Typing only, as in shared.domain.ports: account sync imports this module and should not pay

@@ -23,9 +23,9 @@ from shared.connectors.productive.connection import ProductiveConnection
 from shared.connectors.productive.mapper import COMPANY_TYPE, EXPENSE_TYPE, TIME_ENTRY_TYPE, parse_timestamp
 from shared.connectors.productive.schemas import WebhookPayload
 from shared.domain.errors import AuthenticityError, MalformedNotice
+from shared.domain.intake_ports import ReceivedWebhook, WebhookReply, WebhookRequest
 from shared.domain.models import EntityType, SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import ReceivedWebhook, WebhookReply, WebhookRequest
 
 SIGNATURE_HEADER = "Productive-Signature"
 

@@ -20,9 +20,9 @@ from shared.connectors.quickbooks.posting_mapper import LINE_DETAIL
 from shared.connectors.quickbooks.records import SUB_CUSTOMERS, customers
 from shared.connectors.quickbooks.schemas import BillableStatus, Customer
 from shared.connectors.quickbooks.times import parse_qbo_time
+from shared.domain.account_ports import TargetRecord
 from shared.domain.models import SourceRef, SystemName, utcnow
 from shared.domain.money import Money
-from shared.domain.ports import TargetRecord
 from shared.domain.postings import WorkKind, amount_for, reference_origin
 from shared.domain.reconciliation_ports import HeldEngagement, HeldInvoice, HeldWork
 

@@ -27,20 +27,14 @@ from shared.connectors.quickbooks.postings import QuickBooksPostings
 from shared.connectors.quickbooks.records import customers, request_id, sparse_update
 from shared.connectors.quickbooks.schemas import Customer
 from shared.connectors.quickbooks.webhooks import QuickBooksWebhooks
+from shared.domain.account_ports import MAX_MATCH_CANDIDATES, AccountTarget, TargetRecord
 from shared.domain.billing_ports import InvoiceTarget
 from shared.domain.delivery_ports import PostingTarget
+from shared.domain.engagement_ports import EngagementTarget
 from shared.domain.errors import ValidationFailed
+from shared.domain.intake_ports import ReceivedWebhook, WebhookReceiver, WebhookRequest
 from shared.domain.models import Account, SystemName, epoch_seconds
-from shared.domain.ports import (
-    MAX_MATCH_CANDIDATES,
-    AccountTarget,
-    CrossReference,
-    EngagementTarget,
-    ReceivedWebhook,
-    TargetRecord,
-    WebhookReceiver,
-    WebhookRequest,
-)
+from shared.domain.ports import CrossReference
 from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus, InvoiceCensus, WorkCensus
 from shared.domain.sweeps import ChangeFeed, ChangeWindow
 from shared.domain.tokens import TokenStore

@@ -10,9 +10,9 @@ from shared.connectors.quickbooks.client import DuplicateNameError, QuickBooksCl
 from shared.connectors.quickbooks.connection import QuickBooksConnection
 from shared.connectors.quickbooks.records import SUB_CUSTOMERS, customers, request_id, sparse_update, tracking
 from shared.connectors.quickbooks.schemas import Customer, TrackingCategory
+from shared.domain.engagement_ports import EngagementRecord, EngagementStatus
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import SourceRef
-from shared.domain.ports import EngagementRecord, EngagementStatus
 
 if TYPE_CHECKING:
     from shared.domain.commercial import RateCard

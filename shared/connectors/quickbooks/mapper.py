@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from shared.connectors.quickbooks.schemas import Customer
 from shared.connectors.quickbooks.times import parse_qbo_time
+from shared.domain.account_ports import TargetRecord
+from shared.domain.engagement_ports import EngagementRecord, EngagementStatus
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
-from shared.domain.ports import EngagementRecord, EngagementStatus, TargetRecord
 
 if TYPE_CHECKING:
     from shared.domain.engagements import Engagement

@@ -20,9 +20,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from shared.connectors.quickbooks.connection import QuickBooksConnection
 from shared.connectors.quickbooks.times import parse_qbo_time
 from shared.domain.errors import AuthenticityError, MalformedNotice
+from shared.domain.intake_ports import ReceivedWebhook, WebhookReply, WebhookRequest
 from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import ReceivedWebhook, WebhookReply, WebhookRequest
 
 SIGNATURE_HEADER = "intuit-signature"
 

@@ -22,10 +22,10 @@ from shared.connectors.salesforce.mapper import (
     version_of,
 )
 from shared.connectors.salesforce.schemas import SalesforceOpportunity
+from shared.domain.account_ports import TargetRecord
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.ports import TargetRecord
 from shared.domain.reconciliation_ports import HeldEngagement
 
 if TYPE_CHECKING:

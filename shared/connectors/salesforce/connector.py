@@ -37,9 +37,11 @@ from shared.connectors.salesforce.mapper import (
 )
 from shared.connectors.salesforce.schemas import ApiUsage, QueryResult
 from shared.connectors.salesforce.webhooks import ENTITY_BY_SOBJECT, OutboundMessageReceiver
+from shared.domain.account_ports import AccountSource, RecordFate
 from shared.domain.billing_ports import HealthTarget
 from shared.domain.cash import CommercialHealth
 from shared.domain.commercial import Opportunity
+from shared.domain.engagement_ports import OpportunitySource, SetupOutcome
 from shared.domain.errors import (
     ConfigurationError,
     NotFoundError,
@@ -47,19 +49,15 @@ from shared.domain.errors import (
     TransientError,
     ValidationFailed,
 )
-from shared.domain.models import Account, SystemName
-from shared.domain.notices import ReceivedChanges
-from shared.domain.ports import (
-    AccountSource,
+from shared.domain.intake_ports import (
     ChangedRecordsFeed,
     ChangeEventReceiver,
-    OpportunitySource,
     ReceivedWebhook,
-    RecordFate,
-    SetupOutcome,
     WebhookReceiver,
     WebhookRequest,
 )
+from shared.domain.models import Account, SystemName
+from shared.domain.notices import ReceivedChanges
 from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus
 from shared.domain.sweeps import ChangeFeed, ChangeWindow
 

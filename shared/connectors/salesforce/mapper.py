@@ -13,11 +13,11 @@ from shared.connectors.salesforce.schemas import (
     SalesforceOpportunityLineItem,
 )
 from shared.domain.commercial import IncompleteOpenDeal, Opportunity, OpportunityLine, OpportunityStatus
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.engagements import BillingModel
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus
 from shared.domain.systems import Role
 
 ACCOUNT_TYPE = "Account"

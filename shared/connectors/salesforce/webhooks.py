@@ -21,9 +21,9 @@ import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
 from shared.connectors.salesforce.connection import SalesforceConnection
 from shared.connectors.salesforce.ids import is_salesforce_id, same_salesforce_id
 from shared.domain.errors import AuthenticityError, MalformedNotice
+from shared.domain.intake_ports import ReceivedWebhook, WebhookReply, WebhookRequest
 from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import ReceivedWebhook, WebhookReply, WebhookRequest
 
 # Namespaces of the outbound messaging WSDL: `notifications` and its children live in the outbound
 # namespace, the record fields in the enterprise sObject namespace, the type in xsi:type="sf:Account".

@@ -46,18 +46,11 @@ from shared.domain.billing_runs import (
 )
 from shared.domain.delivery_ports import BookedEngagement, PostingStore, WorkRecord
 from shared.domain.dimensions import FinancialDimensions
+from shared.domain.engagement_ports import ApprovalRequest, ApprovalStore, EngagementStatus
 from shared.domain.engagements import BillingModel
 from shared.domain.errors import NotFoundError, ValidationFailed
 from shared.domain.models import CanonicalModel, EntityType, SourceRef, SystemName, utcnow
-from shared.domain.ports import (
-    ApprovalRequest,
-    ApprovalStore,
-    EngagementStatus,
-    ExceptionRecord,
-    Ledger,
-    Metrics,
-    WorkflowStarter,
-)
+from shared.domain.ports import ExceptionRecord, Ledger, Metrics, WorkflowStarter
 from shared.domain.postings import PostedRecord, PostingState, WorkKind
 from shared.governance.landscape import Landscape
 from shared.governance.routing import Routing

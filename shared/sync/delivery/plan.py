@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from shared.domain.delivery_ports import BookedEngagement, WorkRecord
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import SystemName
-from shared.domain.ports import EngagementStatus
 from shared.domain.postings import (
     DeliveredWork,
     Posting,

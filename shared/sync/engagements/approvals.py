@@ -11,17 +11,10 @@ import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from shared.domain.engagement_ports import ApprovalRequest, ApprovalState, ApprovalStore, Decision
 from shared.domain.errors import NotFoundError, ValidationFailed
 from shared.domain.models import CanonicalModel, utcnow
-from shared.domain.ports import (
-    ApprovalRequest,
-    ApprovalState,
-    ApprovalStore,
-    Decision,
-    Metrics,
-    Notifier,
-    TaskCallback,
-)
+from shared.domain.ports import Metrics, Notifier, TaskCallback
 from shared.sync.engagements.state import REJECTED_ERROR
 
 # How long a decision's writer holds its callback; longer than the approvals_api timeout (10 s), so

@@ -11,8 +11,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.models import EntityType, SourceRef
-from shared.domain.ports import EngagementStatus, ExceptionRecord
+from shared.domain.ports import ExceptionRecord
 from shared.domain.systems import Role
 from shared.sync.engagements.context import SetupContext
 from shared.sync.engagements.state import REJECTED_ERROR, SetupState, Step, exception_id, retry_command

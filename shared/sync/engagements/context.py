@@ -15,23 +15,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from shared.domain.account_ports import AccountSource
 from shared.domain.commercial import Opportunity
 from shared.domain.delivery_ports import BookedEngagement
-from shared.domain.errors import ConfigurationError
-from shared.domain.models import SourceRef, SystemName
-from shared.domain.ports import (
-    AccountSource,
+from shared.domain.engagement_ports import (
     ApprovalStore,
     EngagementStatus,
     EngagementTarget,
-    EventPublisher,
-    Ledger,
-    Metrics,
-    Notifier,
     OpportunitySource,
     SetupOutcome,
     SetupProject,
 )
+from shared.domain.errors import ConfigurationError
+from shared.domain.models import SourceRef, SystemName
+from shared.domain.ports import EventPublisher, Ledger, Metrics, Notifier
 from shared.domain.systems import Role
 from shared.governance.landscape import Landscape
 from shared.governance.mappings import Mappings

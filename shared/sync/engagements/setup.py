@@ -14,18 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.domain.account_ports import AccountSource
+from shared.domain.engagement_ports import ApprovalStore, EngagementTarget, OpportunitySource
 from shared.domain.errors import PermanentError, TransientError
 from shared.domain.models import SystemName, utcnow
-from shared.domain.ports import (
-    AccountSource,
-    ApprovalStore,
-    EngagementTarget,
-    EventPublisher,
-    Ledger,
-    Metrics,
-    Notifier,
-    OpportunitySource,
-)
+from shared.domain.ports import EventPublisher, Ledger, Metrics, Notifier
 from shared.governance.landscape import Landscape
 from shared.governance.mappings import Mappings
 from shared.governance.ownership import Ownership

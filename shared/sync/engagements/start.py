@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from shared.domain.commercial import IncompleteOpenDeal, OpportunityStatus
+from shared.domain.engagement_ports import OpportunitySource
 from shared.domain.errors import NotFoundError, PermanentError
 from shared.domain.models import EntityType, SourceRef, utcnow
-from shared.domain.ports import ExceptionRecord, Ledger, Metrics, OpportunitySource, WorkflowStarter
+from shared.domain.ports import ExceptionRecord, Ledger, Metrics, WorkflowStarter
 from shared.sync.engagements.state import initial_state
 from shared.sync.exceptions import open_exception
 from shared.sync.write_back import is_write_back_echo

@@ -14,11 +14,11 @@ from types import MappingProxyType
 
 from shared.domain.commercial import OpportunityStatus
 from shared.domain.dimensions import FinancialDimensions
+from shared.domain.engagement_ports import ApprovalRequest, ApprovalState, EngagementStatus
 from shared.domain.engagements import Engagement
 from shared.domain.errors import TransientError, ValidationFailed
 from shared.domain.events import EngagementActivated
 from shared.domain.models import Account, EntityType, SourceRef, SystemName
-from shared.domain.ports import ApprovalRequest, ApprovalState, EngagementStatus
 from shared.domain.systems import Role
 from shared.sync.engagements.context import SetupContext
 from shared.sync.engagements.state import SetupState, Step, exception_id

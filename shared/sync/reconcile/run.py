@@ -19,19 +19,14 @@ from decimal import Decimal
 
 from pydantic import Field
 
+from shared.domain.account_ports import TargetRecord
 from shared.domain.billing_ports import BillingStore
 from shared.domain.billing_runs import RunState
 from shared.domain.delivery_ports import BookedEngagement, PostingStore
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.models import Account, CanonicalModel, EntityType, SystemName, utcnow
 from shared.domain.money import Money
-from shared.domain.ports import (
-    CrossReference,
-    EngagementStatus,
-    ExceptionRecord,
-    Ledger,
-    Metrics,
-    TargetRecord,
-)
+from shared.domain.ports import CrossReference, ExceptionRecord, Ledger, Metrics
 from shared.domain.postings import WorkKind, amount_for
 from shared.domain.reconciliation import (
     Break,

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from shared.domain.account_ports import AccountSource, AccountTarget, TargetRecord
 from shared.domain.errors import NotFoundError, PermanentError
 from shared.domain.models import Account, EntityType, SourceRef, SystemName
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import AccountSource, AccountTarget, CrossReference, Ledger, SyncAction, TargetRecord
+from shared.domain.ports import CrossReference, Ledger, SyncAction
 from shared.domain.reconciliation_ports import CustomerCensus
 from shared.sync.accounts import AccountSync
 from shared.sync.replay.diff import Change, FieldChange, RecordDiff

@@ -10,9 +10,9 @@ import httpx
 from infra.local.sandboxes.productive import ProductiveSandbox
 from shared.connectors.productive import ProductiveConnector
 from shared.domain.cash import Applied, InvoiceStanding
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus
 from shared.domain.postings import WorkKind
 from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus, InvoiceCensus, WorkCensus
 

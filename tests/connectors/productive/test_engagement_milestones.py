@@ -10,10 +10,10 @@ import pytest
 from infra.local.sandboxes.productive import ProductiveSandbox
 from shared.connectors.productive import ProductiveConnector, build
 from shared.domain.billing_runs import milestone_terms
+from shared.domain.engagement_ports import EngagementRecord, EngagementStatus
 from shared.domain.engagements import BillingModel, Engagement, Milestone
 from shared.domain.errors import TransientError, ValidationFailed
 from shared.domain.money import Money
-from shared.domain.ports import EngagementRecord, EngagementStatus
 
 from .conftest import BASE_URL, Clock, crm_account
 from .test_engagements import OPPORTUNITY, engagement

@@ -11,11 +11,11 @@ from infra.local.sandboxes.productive import ProductiveSandbox
 from shared.connectors.productive import ProductiveConnector
 from shared.domain.commercial import RateCard, RateCardLine
 from shared.domain.dimensions import FinancialDimensions
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.engagements import BillingModel, Engagement
 from shared.domain.errors import NotFoundError, PermanentError, TransientError, ValidationFailed
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus
 
 from .conftest import crm_account
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from infra.local.sandboxes.productive import ProductiveSandbox
 from shared.connectors.productive import ProductiveConnector
-from shared.domain.ports import MAX_MATCH_CANDIDATES
+from shared.domain.account_ports import MAX_MATCH_CANDIDATES
 from tests.connectors.productive.conftest import crm_account
 
 

@@ -11,9 +11,9 @@ from infra.local.sandboxes.productive import ProductiveSandbox
 from shared.connectors.productive import ProductiveConnector, build
 from shared.connectors.productive.webhooks import signature_header
 from shared.domain.errors import AuthenticityError, MalformedNotice
+from shared.domain.intake_ports import WebhookRequest
 from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import Operation
-from shared.domain.ports import WebhookRequest
 
 from .conftest import BASE_URL, crm_account
 

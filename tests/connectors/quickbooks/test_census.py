@@ -12,9 +12,9 @@ from typing import Any
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
 from shared.connectors.quickbooks import QuickBooksConnector
 from shared.connectors.quickbooks.mapper import crm_stamp, engagement_notes, notes_with_closed_reason
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus
 from shared.domain.postings import WorkKind
 from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus, InvoiceCensus, WorkCensus
 from tests.connectors.quickbooks.conftest import make_account

@@ -9,8 +9,8 @@ from infra.local.sandboxes.quickbooks import QuickBooksSandbox
 from shared.connectors.quickbooks import QuickBooksConnector, build, mapper
 from shared.connectors.quickbooks.client import DuplicateNameError
 from shared.domain.errors import ConfigurationError, RateLimitedError, ValidationFailed
+from shared.domain.intake_ports import WebhookRequest
 from shared.domain.models import SystemName
-from shared.domain.ports import WebhookRequest
 from tests.connectors.quickbooks.conftest import Recorder, connect, make_account
 
 

@@ -11,11 +11,11 @@ from infra.local.sandboxes.quickbooks import QuickBooksSandbox
 from shared.connectors.quickbooks import QuickBooksConnector, mapper
 from shared.domain.commercial import RateCard, RateCardLine
 from shared.domain.dimensions import FinancialDimensions
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.engagements import BillingModel, Engagement
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus
 from tests.connectors.quickbooks.conftest import make_account
 
 OPPORTUNITY = SourceRef(system=SystemName.SALESFORCE, type="opportunity", id="006ERP", version="2")

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
 from shared.connectors.quickbooks import QuickBooksConnector
 from shared.connectors.quickbooks.client import BATCH_MAX_ITEMS
+from shared.domain.account_ports import MAX_MATCH_CANDIDATES
 from shared.domain.models import EntityType
-from shared.domain.ports import MAX_MATCH_CANDIDATES, CrossReference
+from shared.domain.ports import CrossReference
 from tests.connectors.quickbooks.conftest import make_account
 
 

@@ -7,8 +7,8 @@ import pytest
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
 from shared.connectors.quickbooks import QuickBooksConnector
 from shared.connectors.quickbooks.client import like_prefix
+from shared.domain.account_ports import MAX_MATCH_CANDIDATES
 from shared.domain.errors import PermanentError
-from shared.domain.ports import MAX_MATCH_CANDIDATES
 from tests.connectors.quickbooks.conftest import make_account
 
 

@@ -10,9 +10,9 @@ import pytest
 from shared.connectors.quickbooks import QuickBooksConnector
 from shared.connectors.quickbooks.webhooks import parse_notices, sign, verify
 from shared.domain.errors import AuthenticityError, MalformedNotice
+from shared.domain.intake_ports import WebhookRequest
 from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import Operation
-from shared.domain.ports import WebhookRequest
 from tests.connectors.quickbooks.conftest import sample_bytes, sample_json
 
 

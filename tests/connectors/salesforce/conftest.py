@@ -11,7 +11,7 @@ import pytest
 
 from infra.local.sandboxes.salesforce import SalesforceSandbox
 from shared.connectors.salesforce import SalesforceConnection, SalesforceConnector
-from shared.domain.ports import WebhookRequest
+from shared.domain.intake_ports import WebhookRequest
 from shared.sync.engagements.start import WorkflowStart
 from tests.engagement_fakes import FakeStarter
 from tests.fakes import FakeMetrics, InMemoryLedger

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from infra.local.sandboxes.salesforce import SalesforceSandbox
 from shared.connectors.salesforce import SalesforceConnector
+from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.money import Money
-from shared.domain.ports import EngagementStatus
 from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus, InvoiceCensus, WorkCensus
 
 from .conftest import BASE_URL

@@ -7,8 +7,8 @@ import pytest
 
 from infra.local.sandboxes.salesforce import SalesforceSandbox
 from shared.connectors.salesforce import SalesforceConnector
+from shared.domain.account_ports import RecordFate
 from shared.domain.errors import NotFoundError
-from shared.domain.ports import RecordFate
 
 from .conftest import BASE_URL, FakeClock
 

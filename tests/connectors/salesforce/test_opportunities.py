@@ -10,11 +10,11 @@ import pytest
 from infra.local.sandboxes.salesforce import SalesforceSandbox, to_18
 from shared.connectors.salesforce import WRITE_BACK_FIELDS, SalesforceConnector
 from shared.domain.commercial import OpportunityStatus
+from shared.domain.engagement_ports import SetupOutcome, SetupProject
 from shared.domain.engagements import BillingModel
 from shared.domain.errors import NotFoundError, PermanentError, ValidationFailed
 from shared.domain.models import SystemName
 from shared.domain.money import Money
-from shared.domain.ports import SetupOutcome, SetupProject
 from shared.domain.systems import Role
 
 from .conftest import FakeClock, make_connector, workflow_start

@@ -11,9 +11,9 @@ from infra.local.sandboxes.salesforce import SalesforceSandbox, to_18
 from shared.connectors.salesforce import SalesforceConnector
 from shared.connectors.salesforce.webhooks import OutboundMessageReceiver
 from shared.domain.errors import AuthenticityError, MalformedNotice
+from shared.domain.intake_ports import ReceivedWebhook, WebhookRequest
 from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import ReceivedWebhook, WebhookRequest
 
 from .conftest import BASE_URL, HUB_URL, FakeClock, as_webhook_request
 
