@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.domain.notices import ChangeNotice
 from shared.domain.ports import Metrics
-from shared.sync.results import SyncReport
+from shared.domain.results import SyncReport
 
 # Vendors redeliver for up to 2 days (Productive) or 24 h (Salesforce, Xero); SQS keeps 4 days.
 NOTICE_IDEMPOTENCY_SECONDS = 4 * 24 * 3600

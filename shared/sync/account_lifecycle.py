@@ -37,9 +37,9 @@ from shared.domain.ports import (
     Metrics,
     SyncAction,
 )
+from shared.domain.results import SyncReport, SyncResult
 from shared.governance.landscape import CustomerLifecycle, OnDelete, OnMerge
 from shared.sync.exceptions import open_exception
-from shared.sync.results import SyncReport, SyncResult
 
 # Re-sync one account by id (AccountSync.sync_account): a survivor takes over the copies it got.
 Resync = Callable[[str], SyncReport]

@@ -39,6 +39,7 @@ from shared.domain.ports import (
     SyncAction,
     TargetRecord,
 )
+from shared.domain.results import SyncReport, SyncResult
 from shared.domain.systems import Domain
 from shared.governance.landscape import CustomerLifecycle
 from shared.governance.mappings import Mappings
@@ -46,7 +47,6 @@ from shared.governance.matching import CustomerKeys, Matcher, MatchOutcome, Matc
 from shared.governance.ownership import Ownership
 from shared.sync.account_lifecycle import AccountLifecycle
 from shared.sync.exceptions import open_exception
-from shared.sync.results import SyncReport, SyncResult
 
 LEASE_SECONDS = 120
 
