@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.domain.metrics import BusinessMetric
 from shared.domain.notices import ChangeNotice
 from shared.domain.ports import Metrics
 from shared.domain.results import SyncReport
@@ -72,5 +73,5 @@ class OncePerNotice:
         self._ran.value = False
         report: SyncReport = self._run(notice=notice)
         if not self._ran.value:
-            self._metrics.count("DuplicatesPrevented")
+            self._metrics.count(BusinessMetric.DUPLICATES_PREVENTED)
         return report

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import ConfigDict, Field
 
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import Account, CanonicalModel, EntityType, SourceRef, SystemName, UtcDateTime
 from shared.domain.money import Money
 from shared.domain.notices import ChangeNotice, ReceivedChanges
@@ -359,7 +360,8 @@ class NoticePublisher(Protocol):
 
 
 class Metrics(Protocol):
-    """Business metrics (Powertools EMF in the handlers; a counter dict in unit tests).
+    """Business metrics (Powertools EMF in the handlers; a counter dict in unit tests), each one a
+    `BusinessMetric` (shared/domain/metrics.py), emitted in its own unit.
 
     `dimensions` make a metric of their own per value (CloudWatch bills each); `properties` ride along
     in the log record only (EMF metadata): a value per customer is queried there, not charged as a
@@ -368,9 +370,8 @@ class Metrics(Protocol):
 
     def count(
         self,
-        name: str,
+        metric: BusinessMetric,
         value: float = 1,
-        unit: str = "Count",
         dimensions: Mapping[str, str] | None = None,
         properties: Mapping[str, str] | None = None,
     ) -> None: ...

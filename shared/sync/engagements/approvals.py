@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from shared.domain.errors import NotFoundError, ValidationFailed
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import CanonicalModel, utcnow
 from shared.domain.ports import (
     ApprovalRequest,
@@ -70,7 +71,7 @@ class ApprovalDesk:
     def pending(self) -> list[ApprovalRequest]:
         """The requests waiting for a decision, oldest first (and the ApprovalsPending gauge)."""
         waiting = sorted(self._approvals.pending(), key=lambda r: r.requested_at)
-        self._metrics.count("ApprovalsPending", len(waiting))
+        self._metrics.count(BusinessMetric.APPROVALS_PENDING, len(waiting))
         return waiting
 
     def approve(self, approval_id: str, *, by: str) -> ApprovalDecision:
@@ -105,7 +106,7 @@ class ApprovalDesk:
             self._deliver(request, first=False)
         else:
             raise self._refusal(request)
-        self._metrics.count("ApprovalsPending", len(self._approvals.pending()))
+        self._metrics.count(BusinessMetric.APPROVALS_PENDING, len(self._approvals.pending()))
         return ApprovalDecision(id=approval_id, state=decision)
 
     @staticmethod
