@@ -41,6 +41,20 @@ def _content(item: dict[str, Any]) -> dict[str, Any] | None:
     return None if raw is None else dict(json.loads(raw))
 
 
+def _xref(entity: EntityType, source: SourceRef, target: SourceRef, item: dict[str, Any]) -> CrossReference:
+    """A cross reference between `source` and `target` with what the item says of the last write."""
+    return CrossReference(
+        entity=entity,
+        source=source,
+        target=target,
+        checksum=get_s(item, "checksum") or "",
+        synced_at=datetime.fromisoformat(get_s(item, "synced_at") or "1970-01-01T00:00:00+00:00"),
+        content=_content(item),
+        active=_active(item),
+        target_modified_at=_instant(item, "target_modified_at"),
+    )
+
+
 class CrossReferences(LedgerTable):
     """Cross references and the sync trace (the `Ledger` port's write records)."""
 
@@ -79,21 +93,13 @@ class CrossReferences(LedgerTable):
             id=get_s(item, "source_id") or "",
             version=get_s(item, "source_version"),
         )
-        return CrossReference(
-            entity=entity,
-            source=source,
-            target=SourceRef(
-                system=target.system,
-                type=get_s(item, "target_type") or target.type,
-                id=target.id,
-                version=get_s(item, "target_version"),
-            ),
-            checksum=get_s(item, "checksum") or "",
-            synced_at=datetime.fromisoformat(get_s(item, "synced_at") or "1970-01-01T00:00:00+00:00"),
-            content=_content(item),
-            active=_active(item),
-            target_modified_at=_instant(item, "target_modified_at"),
+        held = SourceRef(
+            system=target.system,
+            type=get_s(item, "target_type") or target.type,
+            id=target.id,
+            version=get_s(item, "target_version"),
         )
+        return _xref(entity, source, held, item)
 
     def record_sync(self, xref: CrossReference, action: SyncAction) -> None:
         synced = xref.synced_at.isoformat()
@@ -182,19 +188,13 @@ class CrossReferences(LedgerTable):
 
     @staticmethod
     def _xref_from(entity: EntityType, source: SourceRef, item: dict[str, Any]) -> CrossReference:
-        return CrossReference(
-            entity=entity,
-            # The version the copy was written from, as stored (not the caller's), like find_by_target.
-            source=source.model_copy(update={"version": get_s(item, "source_version")}),
-            target=SourceRef(
-                system=SystemName(get_s(item, "target_system") or ""),
-                type=get_s(item, "target_type") or "",
-                id=get_s(item, "target_id") or "",
-                version=get_s(item, "target_version"),
-            ),
-            checksum=get_s(item, "checksum") or "",
-            synced_at=datetime.fromisoformat(get_s(item, "synced_at") or "1970-01-01T00:00:00+00:00"),
-            content=_content(item),
-            active=_active(item),
-            target_modified_at=_instant(item, "target_modified_at"),
+        target = SourceRef(
+            system=SystemName(get_s(item, "target_system") or ""),
+            type=get_s(item, "target_type") or "",
+            id=get_s(item, "target_id") or "",
+            version=get_s(item, "target_version"),
+        )
+        # The version the copy was written from, as stored (not the caller's), like find_by_target.
+        return _xref(
+            entity, source.model_copy(update={"version": get_s(item, "source_version")}), target, item
         )
