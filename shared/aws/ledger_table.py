@@ -27,21 +27,27 @@ def get_s(item: dict[str, Any], key: str) -> str | None:
     return str(value["S"])
 
 
-def status_items(client: DynamoDBClient, table: str, status: str) -> Iterator[dict[str, Any]]:
-    """Every item of the ledger's status index under `status`, oldest first, page by page."""
-    kwargs: dict[str, Any] = {
-        "TableName": table,
-        "IndexName": LEDGER_STATUS_INDEX,
-        "KeyConditionExpression": "#k = :status",
-        "ExpressionAttributeNames": {"#k": LEDGER_STATUS_KEY},
-        "ExpressionAttributeValues": {":status": {"S": status}},
-    }
+def query_pages(client: DynamoDBClient, table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item a query matches, page by page (1 MB each)."""
+    kwargs["TableName"] = table
     while True:
         page = client.query(**kwargs)
         yield from page.get("Items", [])
         if "LastEvaluatedKey" not in page:
             return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def status_items(client: DynamoDBClient, table: str, status: str) -> Iterator[dict[str, Any]]:
+    """Every item of the ledger's status index under `status`, oldest first, page by page."""
+    return query_pages(
+        client,
+        table,
+        IndexName=LEDGER_STATUS_INDEX,
+        KeyConditionExpression="#k = :status",
+        ExpressionAttributeNames={"#k": LEDGER_STATUS_KEY},
+        ExpressionAttributeValues={":status": {"S": status}},
+    )
 
 
 class LedgerTable:

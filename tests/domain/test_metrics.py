@@ -44,7 +44,7 @@ def _named(call: ast.Call) -> str | None:
     return None
 
 
-def test_every_metric_the_hub_emits_is_a_member_named_at_the_call():
+def test_every_metric_the_hub_emits_is_a_member_named_at_the_call() -> None:
     # given every metrics call in shared/ and functions/
     calls = _metric_calls()
     assert len(calls) > 40  # the scan sees the emitters (a broken scan would pass vacuously)
@@ -58,13 +58,13 @@ def test_every_metric_the_hub_emits_is_a_member_named_at_the_call():
     assert with_unit == []
 
 
-def test_every_member_is_emitted_somewhere():
+def test_every_member_is_emitted_somewhere() -> None:
     # a member nobody emits would be an empty widget on the dashboard, forever
     emitted = {_named(call) for _, call in _metric_calls()}
     assert sorted(set(BusinessMetric.__members__) - emitted) == []
 
 
-def test_the_business_metrics_of_the_design_are_members():
+def test_the_business_metrics_of_the_design_are_members() -> None:
     # DESIGN.md §5: billing cycle time, sync latency, failed transactions, duplicates prevented /
     # created, exceptions opened / resolved and resolution time, project setup turnaround, invoice
     # rejections, reconciliation backlog
@@ -85,7 +85,7 @@ def test_the_business_metrics_of_the_design_are_members():
 
 
 @pytest.mark.parametrize("metric", list(BusinessMetric), ids=str)
-def test_a_duration_is_never_summed_and_a_count_is_never_averaged_away(metric: BusinessMetric):
+def test_a_duration_is_never_summed_and_a_count_is_never_averaged_away(metric: BusinessMetric) -> None:
     # a sum of latencies or a p90 of "1 notice received" means nothing on the dashboard
     if metric.unit is MetricUnit.SECONDS:
         assert metric.statistic in (Statistic.P90, Statistic.MAXIMUM)
@@ -103,7 +103,7 @@ class _Sink:
         self.added.append(kwargs)
 
 
-def test_a_metric_is_emitted_in_the_unit_its_member_declares():
+def test_a_metric_is_emitted_in_the_unit_its_member_declares() -> None:
     # given the Powertools adapter of the Metrics port
     sink = _Sink()
     metrics = PowertoolsMetrics(sink=sink)  # type: ignore[arg-type]
