@@ -14,6 +14,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
+from shared.domain.metrics import BusinessMetric
+
 NAMESPACE = "close2cash"
 
 # The CDK stack sets POWERTOOLS_SERVICE_NAME per function; a process that imported this module first
@@ -112,17 +114,17 @@ class PowertoolsMetrics:
 
     def count(
         self,
-        name: str,
+        metric: BusinessMetric,
         value: float = 1,
-        unit: str = "Count",
         dimensions: Mapping[str, str] | None = None,
         properties: Mapping[str, str] | None = None,
     ) -> None:
+        name = metric.value
         labels = {**(dimensions or {}), **(properties or {})}
         key = name if not labels else f"{name}[{','.join(f'{k}={v}' for k, v in labels.items())}]"
         self.totals[key] += value  # type: ignore[assignment]  # Counter of floats
         self.latest[key] = value
-        metric_unit = MetricUnit(unit)
+        metric_unit = MetricUnit(metric.unit.value)
         if dimensions or properties:
             # Its own EMF blob: a dimensioned metric does not share the handler's dimensions, and
             # properties (EMF metadata: in the log record, searchable, not a metric) stay with this value.
@@ -132,8 +134,8 @@ class PowertoolsMetrics:
                 value=value,
                 namespace=NAMESPACE,
                 default_dimensions=dict(dimensions) if dimensions else None,
-            ) as metric:
+            ) as blob:
                 for key_name, text in (properties or {}).items():
-                    metric.add_metadata(key=key_name, value=text)
+                    blob.add_metadata(key=key_name, value=text)
             return
         self._sink.add_metric(name=name, unit=metric_unit, value=value)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from shared.domain.account_ports import MAX_MATCH_CANDIDATES, RecordFate, TargetRecord
 from shared.domain.errors import NotFoundError
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import Account, EntityType, SourceRef, SystemName
 from shared.domain.notices import ChangeNotice
 from shared.domain.ports import CrossReference, ExceptionRecord, NoticeClaim, SyncAction
@@ -33,12 +34,12 @@ class FakeMetrics:
 
     def count(
         self,
-        name: str,
+        metric: BusinessMetric,
         value: float = 1,
-        unit: str = "Count",
         dimensions: Mapping[str, str] | None = None,
         properties: Mapping[str, str] | None = None,
     ) -> None:
+        name = metric.value
         labels = {**(dimensions or {}), **(properties or {})}
         key = name if not labels else f"{name}[{','.join(f'{k}={v}' for k, v in labels.items())}]"
         self.totals[key] += int(value)

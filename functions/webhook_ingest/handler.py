@@ -17,7 +17,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.aws.ledger import NOTICE_CLAIM_SECONDS
+from shared.aws.ledger_notices import NOTICE_CLAIM_SECONDS
 from shared.bootstrap import services
 from shared.domain.intake_ports import WebhookRequest
 from shared.observability import logger, metrics, tracer

@@ -30,6 +30,7 @@ from shared.aws.billing import DynamoBilling
 from shared.aws.ledger import DynamoLedger
 from shared.aws.postings import DynamoPostings
 from shared.domain.engagement_ports import EngagementStatus
+from shared.domain.metrics import BusinessMetric
 
 # CloudWatch keeps 1-minute data for 15 days: the report's default window.
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#metrics-retention
@@ -78,7 +79,7 @@ def is_duplicate_break(exception: OpenException) -> bool:
 def duplicates_created(exceptions: tuple[OpenException, ...]) -> MetricFigure:
     created = sum(1 for e in exceptions if is_duplicate_break(e))
     return MetricFigure(
-        name="DuplicatesCreated",
+        name=BusinessMetric.DUPLICATES_CREATED.value,
         label="duplicates created",
         kind="derived",
         samples=created,
@@ -106,7 +107,7 @@ class ReportGatherer:
         table = self._ledger_table()
         exceptions = self._exceptions(table, now)
         metrics = [reader.figure(spec) for spec in OPERATIONAL]
-        at = next(i for i, m in enumerate(metrics) if m.name == "DuplicatesPrevented")
+        at = next(i for i, m in enumerate(metrics) if m.name == BusinessMetric.DUPLICATES_PREVENTED)
         metrics.insert(at, duplicates_created(exceptions))
         return Report(
             generated_at=now,

@@ -6,8 +6,9 @@ summed: a Sum, a SampleCount and a Maximum per set over the whole window (one pe
 GetMetricData call for up to 500 queries.
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_ListMetrics.html
 https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
-Durations are emitted in seconds by most flows and in milliseconds by the account sync
-(SyncLatency): each unit is queried on its own (MetricStat.Unit) and turned into seconds.
+Durations are emitted in seconds (the unit each `BusinessMetric` declares); the account sync emitted
+SyncLatency in milliseconds before that, so each unit is queried on its own (MetricStat.Unit) and
+turned into seconds: a window that still holds such data reads right.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from infra.report.models import FlowCount, MetricFigure
+from shared.domain.metrics import BusinessMetric
 
 NAMESPACE = "close2cash"
 COUNT, DURATION, GAUGE = "count", "duration", "gauge"
@@ -31,7 +33,7 @@ DURATION_UNITS = {"Seconds": 1.0, "Milliseconds": 0.001}
 class MetricSpec:
     """One metric the report shows: its CloudWatch name, what people call it, and how it adds up."""
 
-    name: str
+    name: BusinessMetric
     label: str
     kind: str
     meaning: str = ""
@@ -40,25 +42,43 @@ class MetricSpec:
 # The eight operational metrics of issue 12, in the order the page shows them. Duplicates created
 # are counted from the ledger's breaks, not from CloudWatch (see infra/report/gather.py).
 OPERATIONAL = (
-    MetricSpec("BillingCycleTime", "billing cycle time", DURATION, "period end to invoice posted"),
-    MetricSpec("SyncLatency", "sync latency", DURATION, "change in the source to written in the target"),
-    MetricSpec("FailedTransactions", "failed transactions", COUNT, "writes or reads that failed"),
-    MetricSpec("DuplicatesPrevented", "duplicates prevented", COUNT, "second writes the ledger refused"),
-    MetricSpec("ExceptionResolutionTime", "exception resolution time", DURATION, "opened to resolved"),
-    MetricSpec("ProjectSetupTurnaround", "project setup turnaround", DURATION, "deal won to project active"),
-    MetricSpec("InvoiceRejections", "invoice rejections", COUNT, "invoices accounting refused"),
     MetricSpec(
-        "ReconciliationBacklog", "reconciliation backlog", GAUGE, "open breaks (the most in the window)"
+        BusinessMetric.BILLING_CYCLE_TIME, "billing cycle time", DURATION, "period end to invoice posted"
+    ),
+    MetricSpec(
+        BusinessMetric.SYNC_LATENCY, "sync latency", DURATION, "change in the source to written in the target"
+    ),
+    MetricSpec(
+        BusinessMetric.FAILED_TRANSACTIONS, "failed transactions", COUNT, "writes or reads that failed"
+    ),
+    MetricSpec(
+        BusinessMetric.DUPLICATES_PREVENTED, "duplicates prevented", COUNT, "second writes the ledger refused"
+    ),
+    MetricSpec(
+        BusinessMetric.EXCEPTION_RESOLUTION_TIME, "exception resolution time", DURATION, "opened to resolved"
+    ),
+    MetricSpec(
+        BusinessMetric.PROJECT_SETUP_TURNAROUND,
+        "project setup turnaround",
+        DURATION,
+        "deal won to project active",
+    ),
+    MetricSpec(BusinessMetric.INVOICE_REJECTIONS, "invoice rejections", COUNT, "invoices accounting refused"),
+    MetricSpec(
+        BusinessMetric.RECONCILIATION_BACKLOG,
+        "reconciliation backlog",
+        GAUGE,
+        "open breaks (the most in the window)",
     ),
 )
 # What the flows did, counted per flow on the page's first section.
 FLOW_COUNTS = (
-    MetricSpec("NoticesReceived", "notices received", COUNT),
-    MetricSpec("RecordsSynced", "records synced", COUNT),
-    MetricSpec("PostingsWritten", "postings written", COUNT),
-    MetricSpec("InvoicesPosted", "invoices posted", COUNT),
-    MetricSpec("PaymentsReceived", "payments received", COUNT),
-    MetricSpec("ExceptionsOpened", "exceptions opened", COUNT),
+    MetricSpec(BusinessMetric.NOTICES_RECEIVED, "notices received", COUNT),
+    MetricSpec(BusinessMetric.RECORDS_SYNCED, "records synced", COUNT),
+    MetricSpec(BusinessMetric.POSTINGS_WRITTEN, "postings written", COUNT),
+    MetricSpec(BusinessMetric.INVOICES_POSTED, "invoices posted", COUNT),
+    MetricSpec(BusinessMetric.PAYMENTS_RECEIVED, "payments received", COUNT),
+    MetricSpec(BusinessMetric.EXCEPTIONS_OPENED, "exceptions opened", COUNT),
 )
 
 
@@ -153,7 +173,7 @@ class CloudWatchMetrics:
         units: dict[str | None, float] = {None: 1.0}
         if spec.kind == DURATION:
             units = {unit: scale for unit, scale in DURATION_UNITS.items()}
-        per_set = self._per_set(spec.name, units)
+        per_set = self._per_set(spec.name.value, units)
         samples = sum(s.samples for s in per_set)
         total = sum(s.total for s in per_set)
         peaks = [s.maximum for s in per_set if s.maximum is not None]
@@ -162,7 +182,7 @@ class CloudWatchMetrics:
         else:
             per_flow = {s.label: s.total / s.samples for s in per_set}
         return MetricFigure(
-            name=spec.name,
+            name=spec.name.value,
             label=spec.label,
             kind=spec.kind,
             samples=int(samples),
@@ -175,4 +195,6 @@ class CloudWatchMetrics:
 
     def flow_count(self, spec: MetricSpec) -> FlowCount:
         figure = self.figure(spec)
-        return FlowCount(metric=spec.name, label=spec.label, total=figure.total, per_flow=figure.per_flow)
+        return FlowCount(
+            metric=spec.name.value, label=spec.label, total=figure.total, per_flow=figure.per_flow
+        )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
-from shared.aws.ledger import status_items
+from shared.aws.ledger_table import status_items
 from shared.domain.engagement_ports import ApprovalRequest, ApprovalState, Decision
 from shared.settings import LEDGER_STATUS_KEY, LEDGER_STATUS_SORT
 

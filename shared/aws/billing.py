@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
-from shared.aws.postings import MAX_BATCH_GET, _packed, _unpacked, batch_get, query_pages
+from shared.aws.ledger_table import query_pages
+from shared.aws.postings import MAX_BATCH_GET, _packed, _unpacked, batch_get
 from shared.domain.billing_ports import InvoiceRecord
 from shared.domain.billing_runs import BillingRun
 from shared.domain.cash import ParkedPayment

@@ -19,9 +19,10 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.domain.metrics import BusinessMetric
 from shared.domain.notices import ChangeNotice
 from shared.domain.ports import Metrics
-from shared.sync.results import SyncReport
+from shared.domain.results import SyncReport
 
 # Vendors redeliver for up to 2 days (Productive) or 24 h (Salesforce, Xero); SQS keeps 4 days.
 NOTICE_IDEMPOTENCY_SECONDS = 4 * 24 * 3600
@@ -72,5 +73,5 @@ class OncePerNotice:
         self._ran.value = False
         report: SyncReport = self._run(notice=notice)
         if not self._ran.value:
-            self._metrics.count("DuplicatesPrevented")
+            self._metrics.count(BusinessMetric.DUPLICATES_PREVENTED)
         return report

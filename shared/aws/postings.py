@@ -42,6 +42,7 @@ from botocore.exceptions import ClientError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
+from shared.aws.ledger_table import query_pages
 from shared.domain.delivery_ports import BookedEngagement, PendingBatch, WorkRecord
 from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.errors import TransientError
@@ -472,17 +473,6 @@ class DynamoPostings:
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return batch_get(self._client, self._table, keys)
-
-
-def query_pages(client: DynamoDBClient, table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    """Every item a query matches, page by page (1 MB each)."""
-    kwargs["TableName"] = table
-    while True:
-        page = client.query(**kwargs)
-        yield from page.get("Items", [])
-        if "LastEvaluatedKey" not in page:
-            return
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def batch_get(client: DynamoDBClient, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import Field
 
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import CanonicalModel, EntityType, SourceRef, SystemName, UtcDateTime
 from shared.domain.money import Money
 from shared.domain.notices import ChangeNotice
@@ -166,7 +167,8 @@ class NoticePublisher(Protocol):
 
 
 class Metrics(Protocol):
-    """Business metrics (Powertools EMF in the handlers; a counter dict in unit tests).
+    """Business metrics (Powertools EMF in the handlers; a counter dict in unit tests), each one a
+    `BusinessMetric` (shared/domain/metrics.py), emitted in its own unit.
 
     `dimensions` make a metric of their own per value (CloudWatch bills each); `properties` ride along
     in the log record only (EMF metadata): a value per customer is queried there, not charged as a
@@ -175,9 +177,8 @@ class Metrics(Protocol):
 
     def count(
         self,
-        name: str,
+        metric: BusinessMetric,
         value: float = 1,
-        unit: str = "Count",
         dimensions: Mapping[str, str] | None = None,
         properties: Mapping[str, str] | None = None,
     ) -> None: ...

@@ -27,12 +27,13 @@ from datetime import datetime
 
 from shared.domain.account_ports import AccountSource, AccountTarget
 from shared.domain.errors import NotFoundError, PermanentError
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import EntityType, SourceRef, utcnow
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import CrossReference, ExceptionRecord, Ledger, Metrics, SyncAction
+from shared.domain.results import SyncReport, SyncResult
 from shared.governance.landscape import CustomerLifecycle, OnDelete, OnMerge
 from shared.sync.exceptions import open_exception
-from shared.sync.results import SyncReport, SyncResult
 
 # Re-sync one account by id (AccountSync.sync_account): a survivor takes over the copies it got.
 Resync = Callable[[str], SyncReport]
@@ -69,7 +70,7 @@ class AccountLifecycle:
         if fate is not None and fate.merged_into:
             survivor = ref.model_copy(update={"id": fate.merged_into, "version": None})
             return self._merged_at_source(ref, survivor, copies, notice_id, resync)
-        self._metrics.count("AccountsDeleted", dimensions={"system": source.system.value})
+        self._metrics.count(BusinessMetric.ACCOUNTS_DELETED, dimensions={"system": source.system.value})
         how = (
             "deleted"
             if fate is not None
@@ -152,7 +153,7 @@ class AccountLifecycle:
         if not copies:
             # Nothing (left) of the loser's elsewhere: the survivor's own sync does the rest.
             return SyncReport()
-        self._metrics.count("AccountsMerged", dimensions={"system": loser.system.value})
+        self._metrics.count(BusinessMetric.ACCOUNTS_MERGED, dimensions={"system": loser.system.value})
         if self._policy.on_merge is OnMerge.EXCEPTION:
             described = ", ".join(f"{x.target.system} {x.target.id}" for x in copies)
             reason = (
@@ -178,7 +179,9 @@ class AccountLifecycle:
                 xref.model_copy(update={"source": survivor, "synced_at": self._clock()}),
                 SyncAction.REPOINTED,
             )
-            self._metrics.count("CopiesRepointed", dimensions={"target": xref.target.system.value})
+            self._metrics.count(
+                BusinessMetric.COPIES_REPOINTED, dimensions={"target": xref.target.system.value}
+            )
             results.append(_result(notice_id, xref, SyncAction.REPOINTED, f"{where}; now its copy"))
             handed_over = True
         if handed_over:
@@ -204,7 +207,9 @@ class AccountLifecycle:
         if record is not None:
             update |= {"checksum": record.view.checksum(), "content": record.view.synced_fields()}
         self._ledger.record_sync(xref.model_copy(update=update), SyncAction.DEACTIVATED)
-        self._metrics.count("CopiesDeactivated", dimensions={"target": xref.target.system.value})
+        self._metrics.count(
+            BusinessMetric.COPIES_DEACTIVATED, dimensions={"target": xref.target.system.value}
+        )
         return _result(notice_id, xref, SyncAction.DEACTIVATED, f"{why}; copy deactivated")
 
     # --- a target merged one of our copies into another record --------------------------------------
@@ -253,7 +258,7 @@ class AccountLifecycle:
             ),
             was=loser,
         )
-        self._metrics.count("CopiesRepointed", dimensions={"target": target.system.value})
+        self._metrics.count(BusinessMetric.COPIES_REPOINTED, dimensions={"target": target.system.value})
         # The CRM owns the customer: what the merge left in the survivor is brought back to its word.
         resync(xref.source.id)
         return _on_survivor(notice, xref, SyncAction.REPOINTED, where)

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import CanonicalModel, EntityType, SourceRef, SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import Ledger, Metrics, NoticeClaim, NoticePublisher
@@ -105,10 +106,12 @@ class AccountSweep:
                 break
             if window.covered_until <= start or outcome.reads >= MAX_READS_PER_RUN:
                 # Capped answers that no longer move forward: the next run carries on from the cursor.
-                self._metrics.count("SweepCapped", dimensions={"system": self.system.value})
+                self._metrics.count(BusinessMetric.SWEEP_CAPPED, dimensions={"system": self.system.value})
                 break
             start = window.covered_until
-        self._metrics.count("NoticesSwept", outcome.published, dimensions={"system": self.system.value})
+        self._metrics.count(
+            BusinessMetric.NOTICES_SWEPT, outcome.published, dimensions={"system": self.system.value}
+        )
         return outcome
 
     def _publish(self, window: ChangeWindow, holder: str, outcome: SweepOutcome) -> SweepOutcome:

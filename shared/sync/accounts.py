@@ -28,9 +28,11 @@ from datetime import datetime
 
 from shared.domain.account_ports import AccountSource, AccountTarget, TargetRecord
 from shared.domain.errors import NotFoundError, PermanentError, TransientError
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import Account, EntityType, SourceRef, SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import CrossReference, ExceptionRecord, Ledger, Metrics, SyncAction
+from shared.domain.results import SyncReport, SyncResult
 from shared.domain.systems import Domain
 from shared.governance.landscape import CustomerLifecycle
 from shared.governance.mappings import Mappings
@@ -38,7 +40,6 @@ from shared.governance.matching import CustomerKeys, Matcher, MatchOutcome, Matc
 from shared.governance.ownership import Ownership
 from shared.sync.account_lifecycle import AccountLifecycle
 from shared.sync.exceptions import open_exception
-from shared.sync.results import SyncReport, SyncResult
 
 LEASE_SECONDS = 120
 
@@ -131,7 +132,7 @@ class AccountSync:
                 opened_at=self._clock(),
             ),
         )
-        self._metrics.count("FailedTransactions", dimensions={"source": notice.provider.value})
+        self._metrics.count(BusinessMetric.FAILED_TRANSACTIONS, dimensions={"source": notice.provider.value})
         return SyncReport()
 
     def sync_account(
@@ -157,8 +158,8 @@ class AccountSync:
         finally:
             self._ledger.release_lease(lease, owner)
         if notice is not None and notice.occurred_at is not None:
-            latency_ms = (self._clock() - notice.occurred_at).total_seconds() * 1000
-            self._metrics.count("SyncLatency", max(latency_ms, 0.0), unit="Milliseconds")
+            latency = (self._clock() - notice.occurred_at).total_seconds()
+            self._metrics.count(BusinessMetric.SYNC_LATENCY, max(latency, 0.0))
         return SyncReport(results=results)
 
     def _upsert_or_open_exception(
@@ -184,7 +185,9 @@ class AccountSync:
                     opened_at=self._clock(),
                 ),
             )
-            self._metrics.count("FailedTransactions", dimensions={"target": target.system.value})
+            self._metrics.count(
+                BusinessMetric.FAILED_TRANSACTIONS, dimensions={"target": target.system.value}
+            )
             return SyncResult(
                 notice_id=notice.event_id if notice else "-",
                 source=account.source,
@@ -274,7 +277,7 @@ class AccountSync:
         wanted = target.project(account).checksum()
         xref = self._ledger.cross_reference(EntityType.ACCOUNT, account.source, target.system)
         if xref is not None and xref.checksum == wanted and not force:
-            self._metrics.count("DuplicatesPrevented")
+            self._metrics.count(BusinessMetric.DUPLICATES_PREVENTED)
             return SyncResult(
                 notice_id=notice_id,
                 source=account.source,
@@ -302,7 +305,7 @@ class AccountSync:
                 action = SyncAction.CREATED
             elif found.view.checksum() == wanted:
                 # Created by an earlier attempt that stopped before the ledger write.
-                self._metrics.count("DuplicatesPrevented")
+                self._metrics.count(BusinessMetric.DUPLICATES_PREVENTED)
                 record, action = found, SyncAction.LINKED
             else:
                 record = target.update_account(
@@ -310,7 +313,7 @@ class AccountSync:
                 )
                 action = SyncAction.LINKED
         self._record(account, record, action)
-        self._metrics.count("RecordsSynced")
+        self._metrics.count(BusinessMetric.RECORDS_SYNCED)
         return SyncResult(
             notice_id=notice_id,
             source=account.source,
@@ -344,7 +347,7 @@ class AccountSync:
             and (xref.source.system, xref.source.id) != (account.source.system, account.source.id)
         }
         if result.outcome is MatchOutcome.LINK and not taken:
-            self._metrics.count("CustomersLinked", dimensions={"target": target.system.value})
+            self._metrics.count(BusinessMetric.CUSTOMERS_LINKED, dimensions={"target": target.system.value})
             return matched[0]
         return self._ambiguous(target, account, result, matched, taken)
 
@@ -387,7 +390,7 @@ class AccountSync:
                 opened_at=self._clock(),
             ),
         )
-        self._metrics.count("AmbiguousMatches", dimensions={"target": target.system.value})
+        self._metrics.count(BusinessMetric.AMBIGUOUS_MATCHES, dimensions={"target": target.system.value})
         return SyncResult(
             notice_id="-",
             source=account.source,
@@ -427,11 +430,11 @@ class AccountSync:
             # with its own modification time (QBO MetaData.LastUpdatedTime, Productive updated_at)
             # and its webhook carries that instant, so our own write's echo needs no read back.
             # A later change, ours or a person's, has a later instant and is read as before.
-            self._metrics.count("EchoesSuppressed")
+            self._metrics.count(BusinessMetric.ECHOES_SUPPRESSED)
             return _on_target(notice, target, xref.source, SyncAction.ECHO)
         current = target.read_account(notice.record_id)
         if current.view.checksum() == xref.checksum:
-            self._metrics.count("EchoesSuppressed")
+            self._metrics.count(BusinessMetric.ECHOES_SUPPRESSED)
             return _on_target(notice, target, xref.source, SyncAction.ECHO)
         now = current.view.synced_fields()
         before = xref.content or {}
@@ -458,7 +461,7 @@ class AccountSync:
             ),
             SyncAction.ACCEPTED,
         )
-        self._metrics.count("OwnerChangesAccepted")
+        self._metrics.count(BusinessMetric.OWNER_CHANGES_ACCEPTED)
         if split.propagate:
             self._propagate_owned(target, xref, split.propagate)
         return _on_target(
@@ -516,7 +519,7 @@ class AccountSync:
                 opened_at=self._clock(),
             ),
         )
-        self._metrics.count("DriftDetected")
+        self._metrics.count(BusinessMetric.DRIFT_DETECTED)
         return _on_target(notice, target, xref.source, SyncAction.DRIFT, detail=reason)
 
 

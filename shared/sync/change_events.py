@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from shared.domain.errors import AuthenticityError, MalformedNotice, TransientError
 from shared.domain.intake_ports import ChangedRecordsFeed, ChangeEventReceiver
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import CanonicalModel, EntityType, SourceRef, SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation, SweepRequest
 from shared.domain.ports import ExceptionRecord, Ledger, Metrics, NoticePublisher
@@ -77,7 +78,7 @@ class ChangeEventIntake:
 
     def on_event(self, event: Mapping[str, Any]) -> ChangeEventOutcome:
         if not self._selected:
-            self._metrics.count("NoticesDropped", dimensions={"reason": "intake_not_selected"})
+            self._metrics.count(BusinessMetric.NOTICES_DROPPED, dimensions={"reason": "intake_not_selected"})
             return ChangeEventOutcome(dropped={"intake_not_selected": 1})
         stream = self._stream()
         try:
@@ -94,11 +95,11 @@ class ChangeEventIntake:
         notices = list({n.idempotency_key: n for n in (*received.notices, *swept)}.values())
         fresh, in_flight = claim_and_publish(self._ledger, self._publisher(), notices)
         duplicates = len(notices) - len(fresh) - len(in_flight)
-        self._metrics.count("NoticesReceived", len(notices))
+        self._metrics.count(BusinessMetric.NOTICES_RECEIVED, len(notices))
         if duplicates:
-            self._metrics.count("DuplicatesPrevented", duplicates)
+            self._metrics.count(BusinessMetric.DUPLICATES_PREVENTED, duplicates)
         for reason, count in received.dropped.items():
-            self._metrics.count("NoticesDropped", count, dimensions={"reason": reason})
+            self._metrics.count(BusinessMetric.NOTICES_DROPPED, count, dimensions={"reason": reason})
         if in_flight:
             # Another delivery of the same event holds the claims and may still fail: the queue
             # brings this one back, and by then it is published or released.
@@ -112,7 +113,7 @@ class ChangeEventIntake:
 
     def _sweep(self, stream: ChangeStream, request: SweepRequest) -> list[ChangeNotice]:
         """Every record of the request's type changed since its instant, as a notice."""
-        self._metrics.count("ChangeStreamSweeps", dimensions={"system": stream.system.value})
+        self._metrics.count(BusinessMetric.CHANGE_STREAM_SWEEPS, dimensions={"system": stream.system.value})
         return [
             ChangeNotice(
                 provider=request.provider,
@@ -147,5 +148,5 @@ class ChangeEventIntake:
                 opened_at=self._clock(),
             ),
         )
-        self._metrics.count("ChangeEventsRejected", dimensions={"system": system.value})
+        self._metrics.count(BusinessMetric.CHANGE_EVENTS_REJECTED, dimensions={"system": system.value})
         return ChangeEventOutcome(rejected=True)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from shared.domain.errors import PermanentError
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import SourceRef, utcnow
 from shared.domain.notices import ChangeNotice
 from shared.domain.ports import ExceptionRecord, Ledger, Metrics
@@ -21,7 +22,7 @@ def open_exception(ledger: Ledger, metrics: Metrics, exception: ExceptionRecord)
     """Record `exception`; counted once when it opens, not again while it stays open. False when it
     was open already."""
     if ledger.record_exception(exception):
-        metrics.count("ExceptionsOpened")
+        metrics.count(BusinessMetric.EXCEPTIONS_OPENED)
         return True
     return False
 
@@ -33,8 +34,8 @@ def resolve_exception(
     opened = ledger.resolve_exception(exception_id, resolution=resolution, at=at)
     if opened is None:
         return False
-    metrics.count("ExceptionsResolved")
-    metrics.count("ExceptionResolutionTime", max((at - opened).total_seconds(), 0.0), unit="Seconds")
+    metrics.count(BusinessMetric.EXCEPTIONS_RESOLVED)
+    metrics.count(BusinessMetric.EXCEPTION_RESOLUTION_TIME, max((at - opened).total_seconds(), 0.0))
     return True
 
 
@@ -84,7 +85,7 @@ class LastReceive:
                     f"{step} failed on the last of {limit} receives of {where}: {type(exc).__name__}: "
                     f"{exc}; the message is in the dead-letter queue of {queue}; {redrive}"
                 )
-                self._metrics.count("MessagesDeadLettered", dimensions={"step": step})
+                self._metrics.count(BusinessMetric.MESSAGES_DEAD_LETTERED, dimensions={"step": step})
             else:
                 reason = f"{step} cannot handle {where}: {type(exc).__name__}: {exc}; {redrive}"
             open_exception(

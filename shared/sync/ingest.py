@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from shared.domain.errors import AuthenticityError, MalformedNotice
 from shared.domain.intake_ports import WebhookReceiver, WebhookReply, WebhookRequest
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import CanonicalModel
 from shared.domain.notices import ChangeNotice
 from shared.domain.ports import Ledger, Metrics, NoticeClaim, NoticePublisher
@@ -145,7 +146,7 @@ class WebhookIngest:
         try:
             return self._handle(provider, request)
         except WebhookRejected as rejected:
-            self._metrics.count("WebhookRejected", dimensions={"reason": rejected.reason.value})
+            self._metrics.count(BusinessMetric.WEBHOOK_REJECTED, dimensions={"reason": rejected.reason.value})
             raise
 
     def _claim(self, notices: list[ChangeNotice]) -> tuple[list[ChangeNotice], list[ChangeNotice]]:
@@ -184,15 +185,17 @@ class WebhookIngest:
         notices = [notice for notice in notices if notice not in echoes]
         fresh, in_flight = self._claim(notices)
         duplicates = len(notices) - len(fresh) - len(in_flight)
-        self._metrics.count("NoticesReceived", len(received.notices))
+        self._metrics.count(BusinessMetric.NOTICES_RECEIVED, len(received.notices))
         if echoes:
-            self._metrics.count("EchoesSuppressed", len(echoes), dimensions={"flow": "engagement_setup"})
+            self._metrics.count(
+                BusinessMetric.ECHOES_SUPPRESSED, len(echoes), dimensions={"flow": "engagement_setup"}
+            )
         if duplicates:
-            self._metrics.count("DuplicatesPrevented", duplicates)
+            self._metrics.count(BusinessMetric.DUPLICATES_PREVENTED, duplicates)
         for reason, count in received.dropped.items():
-            self._metrics.count("NoticesDropped", count, dimensions={"reason": reason})
+            self._metrics.count(BusinessMetric.NOTICES_DROPPED, count, dimensions={"reason": reason})
         if in_flight:
-            self._metrics.count("NoticesInFlight", len(in_flight))
+            self._metrics.count(BusinessMetric.NOTICES_IN_FLIGHT, len(in_flight))
             raise RetryLater(
                 f"{len(in_flight)} notice(s) in this webhook are being recorded by a concurrent "
                 f"delivery (e.g. {in_flight[0].event_id!r}); redeliver later"

@@ -7,7 +7,7 @@ import pytest
 from shared.aws.idempotency import OncePerNotice
 from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import ChangeNotice, Operation
-from shared.sync.results import SyncReport
+from shared.domain.results import SyncReport
 from tests.fakes import FakeMetrics
 
 

@@ -10,7 +10,8 @@ import pytest
 from moto import mock_aws
 
 from shared.aws.events import EventBridgePublisher
-from shared.aws.ledger import NOTICE_CLAIM_SECONDS, DynamoLedger
+from shared.aws.ledger import DynamoLedger
+from shared.aws.ledger_notices import NOTICE_CLAIM_SECONDS
 from shared.domain.models import EntityType, SourceRef, SystemName
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import CrossReference, ExceptionRecord, NoticeClaim, SyncAction

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from shared.domain.errors import TransientError
-from shared.domain.models import EntityType, SystemName
+from shared.domain.metrics import BusinessMetric
+from shared.domain.models import EntityType, SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import SyncAction
 from shared.governance.loader import parse_landscape
@@ -34,7 +36,7 @@ def _notice(
 DEMO_LANDSCAPE = Path(__file__).resolve().parents[2] / "infra" / "landscapes" / "demo.toml"
 
 
-def _world(landscape_text: str | None = None):
+def _world(landscape_text: str | None = None, clock=utcnow):
     text = landscape_text if landscape_text is not None else DEMO_LANDSCAPE.read_text()
     landscape = parse_landscape(text, file="demo.toml")
     crm, psa, erp = FakeCrm(), FakeTarget(SystemName.PRODUCTIVE), FakeTarget(SystemName.QUICKBOOKS)
@@ -47,6 +49,7 @@ def _world(landscape_text: str | None = None):
         ownership=Ownership(landscape),
         mappings=Mappings(landscape),
         matcher=Matcher(landscape.matching),
+        clock=clock,
     )
     return crm, psa, erp, ledger, metrics, sync
 
@@ -349,3 +352,18 @@ def test_a_matching_web_domain_links_even_when_the_names_differ(world):
     crm.put("001A", "Acme Consulting", website="https://acme.example")
     report = sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
     assert report.results[1].action is SyncAction.LINKED and report.results[1].target_id == existing
+
+
+def test_sync_latency_is_reported_in_seconds_like_every_other_duration():
+    # given an account changed in the CRM 90 seconds before the hub syncs it
+    now = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    crm, _, _, _, metrics, sync = _world(clock=lambda: now)
+    crm.put("001A", "Acme Consulting")
+    notice = _notice(SystemName.SALESFORCE, "001A", "n1").model_copy(
+        update={"occurred_at": now - timedelta(seconds=90)}
+    )
+    # when its notice is processed
+    sync.on_notice(notice)
+    # then the dashboard's SyncLatency (unit Seconds) says 90, not 90000
+    assert BusinessMetric.SYNC_LATENCY.unit == "Seconds"
+    assert metrics.latest["SyncLatency"] == 90

@@ -177,6 +177,21 @@ def test_a_break_opens_once_stays_current_and_is_resolved_when_the_systems_agree
     assert world.ledger.resolutions[opened] == "the systems agree again"
 
 
+def test_a_customer_made_twice_by_hand_is_counted_as_a_duplicate_created() -> None:
+    world = World()
+    # given a bookkeeper created the hub's customer again by hand in QuickBooks
+    world.books.customers.append(customer(QB, "71", "ap@northwind.example"))
+    # when reconciliation runs
+    report = world.reconcile()
+    # then the dashboard's DuplicatesCreated shows the one duplicate standing, beside the break
+    assert [b.check for b in report.breaks] == ["duplicate:quickbooks"]
+    assert world.metrics.latest["DuplicatesCreated"] == 1
+    # and once it is merged away, the next run shows none
+    world.books.customers.pop()
+    world.reconcile()
+    assert world.metrics.latest["DuplicatesCreated"] == 0
+
+
 def test_a_run_for_one_engagement_leaves_other_breaks_alone() -> None:
     world = World()
     world.books.customers.append(

@@ -18,6 +18,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.cdk.constructs.functions import METRICS_NAMESPACE
+from shared.domain.metrics import BusinessMetric
 
 # A message older than this in a work queue means its consumer is failing or throttled: well past the
 # longest consumer timeout times its redrive count, and well inside the queue's retention.
@@ -28,37 +29,11 @@ PERIOD = cdk.Duration.minutes(5)
 # its notices are lost). Any 5xx alarms; 4xx alarm above a handful per period, since a single
 # stale signature or a redelivery told "in flight" (409) is normal.
 API_REJECTIONS_PER_PERIOD = 10
-# Business metrics the functions emit with Powertools (EMF) in the close2cash namespace.
-BUSINESS_METRICS = (
-    "RecordsSynced",
-    "DuplicatesPrevented",
-    "EchoesSuppressed",
-    "WebhookRejected",
-    "ChangeEventsRejected",
-    "NoticesReceived",
-    "NoticesDropped",
-    "NoticesInFlight",
-    "DriftDetected",
-    "FailedTransactions",
-    "CustomersLinked",
-    "WorkflowFailures",
-    "PostingsWritten",
-    "ExceptionsOpened",
-    "ExceptionsResolved",
-    # Billing runs and cash feedback (shared/sync/billing).
-    "InvoicesPosted",
-    "InvoiceRejections",
-    "PaymentsReceived",
-    "PaymentsParked",
-    "CashCollected",
-    # Reconciliation (shared/sync/reconcile): breaks found by each run.
-    "ReconciliationBreaks",
-)
 # Business signals that need a person: (Metrics Insights function, threshold, what to do). A Metrics
 # Insights query aggregates over every dimension set (per system, per function), so no combination
 # is missed. https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-alarms.html
-ALARMED_BUSINESS_METRICS: dict[str, tuple[str, float, str]] = {
-    "InvoiceRejections": (
+ALARMED_BUSINESS_METRICS: dict[BusinessMetric, tuple[str, float, str]] = {
+    BusinessMetric.INVOICE_REJECTIONS: (
         "SUM",
         0,
         "An invoice was refused by accounting: `close2cash exceptions list`, fix, then "
@@ -66,7 +41,7 @@ ALARMED_BUSINESS_METRICS: dict[str, tuple[str, float, str]] = {
     ),
     # The nightly run reports the age of the oldest open break: past a day, a break outlived the
     # run after it, so nobody has acted on it.
-    "ReconciliationBacklogAge": (
+    BusinessMetric.RECONCILIATION_BACKLOG_AGE: (
         "MAX",
         86400,
         "A reconciliation break has been open for more than a day: `close2cash exceptions list` "
@@ -77,24 +52,12 @@ ALARMED_BUSINESS_METRICS: dict[str, tuple[str, float, str]] = {
 # dimension (a metric per customer would be billed per customer); the dashboard reads the latest value
 # of each from the functions' logs.
 # https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CWL_QuerySyntax.html
+DSO = BusinessMetric.DAYS_SALES_OUTSTANDING
 DSO_QUERY = (
-    "filter ispresent(DaysSalesOutstanding.0) and ispresent(customer)\n"
-    "| stats latest(DaysSalesOutstanding.0) as DSO, latest(currency) as Currency by customer\n"
+    f"filter ispresent({DSO}.0) and ispresent(customer)\n"
+    f"| stats latest({DSO}.0) as DSO, latest(currency) as Currency by customer\n"
     "| sort DSO desc\n"
     "| limit 50"
-)
-# Gauges and durations: the statistic that answers "how is it going" for each.
-BUSINESS_GAUGES = (
-    ("SyncLatency", "p90"),
-    ("ProjectSetupTurnaround", "p90"),
-    ("ApprovalsPending", "Maximum"),
-    ("ExceptionResolutionTime", "p90"),
-    ("BillingCycleTime", "p90"),
-    ("BillingCycleTimeFromApproval", "p90"),
-    ("DaysSalesOutstanding", "Average"),
-    ("ReconciliationBacklog", "Maximum"),
-    ("ReconciliationBacklogAge", "Maximum"),
-    ("ReconciliationAtStake", "Maximum"),  # over the customers updated in the period; per customer below
 )
 
 
@@ -174,7 +137,7 @@ class Observability(Construct):
                 cw.MathExpression(
                     # Metrics Insights SQL over our own constant names, no input in it.
                     expression=f'SELECT {function}({name}) FROM "{METRICS_NAMESPACE}"',  # noqa: S608
-                    label=name,
+                    label=name.value,
                     period=PERIOD,
                 ),
                 threshold,
@@ -210,10 +173,9 @@ class Observability(Construct):
                 markdown="# close2cash\nBusiness metrics (EMF) and failure signals", width=24, height=2
             )
         )
-        self.dashboard.add_widgets(
-            *(self._business_widget(metric_name, "Sum") for metric_name in BUSINESS_METRICS),
-            *(self._business_widget(metric_name, statistic) for metric_name, statistic in BUSINESS_GAUGES),
-        )
+        # One widget per business metric, in the order of the enumeration: a metric the hub emits
+        # is on the dashboard by being emitted at all (the `Metrics` port takes only its members).
+        self.dashboard.add_widgets(*(self._business_widget(metric) for metric in BusinessMetric))
         if log_groups:
             self.dashboard.add_widgets(
                 cw.LogQueryWidget(
@@ -271,16 +233,16 @@ class Observability(Construct):
             )
 
     @staticmethod
-    def _business_widget(metric_name: str, statistic: str) -> cw.GraphWidget:
+    def _business_widget(metric: BusinessMetric) -> cw.GraphWidget:
         # Powertools adds a `service` dimension and handlers may add more (WebhookRejected is emitted per
         # `reason`), so a search expression draws one line per dimension set instead of guessing them.
         search = cw.MathExpression(
             expression=(
-                f'SEARCH(\'Namespace="{METRICS_NAMESPACE}" MetricName="{metric_name}"\', '
-                f"'{statistic}', {int(PERIOD.to_seconds())})"
+                f'SEARCH(\'Namespace="{METRICS_NAMESPACE}" MetricName="{metric}"\', '
+                f"'{metric.statistic}', {int(PERIOD.to_seconds())})"
             ),
             using_metrics={},
-            label=metric_name,
+            label=metric.value,
             period=PERIOD,
         )
-        return cw.GraphWidget(title=metric_name, left=[search], width=8)
+        return cw.GraphWidget(title=metric.value, left=[search], width=8)

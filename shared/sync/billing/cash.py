@@ -31,6 +31,7 @@ from shared.domain.billing_ports import (
 from shared.domain.cash import InvoiceStanding, ParkedPayment, health_of
 from shared.domain.delivery_ports import PostingStore
 from shared.domain.errors import ConflictError
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import SystemName, utcnow
 from shared.domain.money import Money
 from shared.domain.notices import ChangeNotice, Operation
@@ -100,7 +101,7 @@ class CashFeedback:
                 invoices = sorted(set(remembered) | set(payment.invoices if payment else []))
                 if payment is not None:
                     self._store.remember_payment(system, change.id, invoices)
-                    self._metrics.count("PaymentsReceived", dimensions={"system": system.value})
+                    self._metrics.count(BusinessMetric.PAYMENTS_RECEIVED, dimensions={"system": system.value})
                 for invoice in invoices:
                     if self._store.invoice(system, invoice) is None:
                         self._park(system, change.id, invoice)
@@ -115,7 +116,7 @@ class CashFeedback:
         self._store.park_payment(
             ParkedPayment(system=system, payment=payment, invoice=invoice, parked_at=self._clock())
         )
-        self._metrics.count("PaymentsParked", dimensions={"system": system.value})
+        self._metrics.count(BusinessMetric.PAYMENTS_PARKED, dimensions={"system": system.value})
         logger.info("payment %s names invoice %s the hub has not seen: parked", payment, invoice)
 
     def sweep(self, system: SystemName) -> int:
@@ -160,7 +161,7 @@ class CashFeedback:
                 self._store.remember_payment(system, payment, [invoice_id])
         collected = standing.paid - before.paid
         if collected.amount != 0:
-            self._metrics.count("CashCollected", float(collected.amount), unit="None")
+            self._metrics.count(BusinessMetric.CASH_COLLECTED, float(collected.amount))
         for parked in self._store.parked_payments(system, invoice_id):
             self._store.unpark_payment(parked)
         if changed or record.mirrored is None:
@@ -211,9 +212,8 @@ class CashFeedback:
         if customer.days_sales_outstanding is not None:
             # Per customer as a property of the record, not a dimension: see Metrics.
             self._metrics.count(
-                "DaysSalesOutstanding",
+                BusinessMetric.DAYS_SALES_OUTSTANDING,
                 float(customer.days_sales_outstanding),
-                unit="None",
                 properties={"customer": f"{record.account.system}:{record.account.id}", "currency": currency},
             )
         health = self._health()

@@ -49,6 +49,7 @@ from shared.domain.dimensions import FinancialDimensions
 from shared.domain.engagement_ports import ApprovalRequest, ApprovalStore, EngagementStatus
 from shared.domain.engagements import BillingModel
 from shared.domain.errors import NotFoundError, ValidationFailed
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import CanonicalModel, EntityType, SourceRef, SystemName, utcnow
 from shared.domain.ports import ExceptionRecord, Ledger, Metrics, WorkflowStarter
 from shared.domain.postings import PostedRecord, PostingState, WorkKind
@@ -123,7 +124,7 @@ class BillingRuns:
         identity = run_id(engagement, period)
         existing = self._store.run(identity)
         if existing is not None and existing.state in (RunState.POSTED, RunState.NOTHING_TO_BILL):
-            self._metrics.count("DuplicatesPrevented", dimensions={"flow": "billing"})
+            self._metrics.count(BusinessMetric.DUPLICATES_PREVENTED, dimensions={"flow": "billing"})
             return execution_name(identity, existing.attempt), False
         attempt = 1 if existing is None else existing.attempt
         return self._begin(identity, engagement, period, attempt)
@@ -147,7 +148,7 @@ class BillingRuns:
             name, {"state": state.model_dump(mode="json"), "approval_timeout_seconds": self._timeout}
         )
         if not started:
-            self._metrics.count("DuplicatesPrevented", dimensions={"flow": "billing"})
+            self._metrics.count(BusinessMetric.DUPLICATES_PREVENTED, dimensions={"flow": "billing"})
         return name, started
 
     def scheduled(self, today: datetime) -> list[str]:
@@ -198,7 +199,7 @@ class BillingRuns:
         """Build the invoice from what is billable now and record the run (recomposed on a retry)."""
         run = self._store.run(state.run)
         if run is not None and run.state is RunState.POSTED:
-            self._metrics.count("DuplicatesPrevented", dimensions={"flow": "billing"})
+            self._metrics.count(BusinessMetric.DUPLICATES_PREVENTED, dimensions={"flow": "billing"})
             return state.model_copy(update={"status": "posted"})
         booked = self._booked(state.engagement)
         target = self._routing.system_for(booked.legal_entity, on=state.period.last_day)
@@ -346,7 +347,7 @@ class BillingRuns:
         self._store.save_run(
             run.model_copy(update={"state": RunState.AWAITING_APPROVAL, "approval": state.execution})
         )
-        self._metrics.count("ApprovalsPending", len(self._approvals.pending()))
+        self._metrics.count(BusinessMetric.APPROVALS_PENDING, len(self._approvals.pending()))
         return state.model_copy(update={"status": "awaiting_approval"})
 
     def rejected(self, state: RunStepState, error: Mapping[str, Any]) -> RunStepState:
@@ -384,7 +385,7 @@ class BillingRuns:
                     opened_at=self._clock(),
                 ),
             )
-            self._metrics.count("InvoiceRejections", dimensions={"system": system.value})
+            self._metrics.count(BusinessMetric.INVOICE_REJECTIONS, dimensions={"system": system.value})
             return state.model_copy(update={"status": "refused"})
         now = self._clock()
         posted = self._store.save_run(
@@ -408,14 +409,13 @@ class BillingRuns:
         )
         self._mark_billed(invoice.lines, standing.id)
         resolve_exception(self._ledger, self._metrics, f"billing:{run.id}", resolution="posted", at=now)
-        self._metrics.count("InvoicesPosted", dimensions={"system": system.value})
+        self._metrics.count(BusinessMetric.INVOICES_POSTED, dimensions={"system": system.value})
         period_end = datetime.combine(run.period.last_day, datetime.max.time(), tzinfo=now.tzinfo)
-        self._metrics.count("BillingCycleTime", max((now - period_end).total_seconds(), 0.0), unit="Seconds")
+        self._metrics.count(BusinessMetric.BILLING_CYCLE_TIME, max((now - period_end).total_seconds(), 0.0))
         if posted.last_approved_at is not None:
             self._metrics.count(
-                "BillingCycleTimeFromApproval",
+                BusinessMetric.BILLING_CYCLE_TIME_FROM_APPROVAL,
                 max((now - posted.last_approved_at).total_seconds(), 0.0),
-                unit="Seconds",
             )
         return state.model_copy(update={"status": "posted"})
 

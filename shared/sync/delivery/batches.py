@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from shared.domain.delivery_ports import PendingBatch, PostingStore, PostingTarget, WorkRecord
 from shared.domain.errors import PermanentError, RateLimitedError, TransientError
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.ports import Metrics
 from shared.domain.postings import PostedRecord, PostingState, PostingWrite, WriteOperation, WriteOutcome
@@ -137,12 +138,13 @@ class BatchWriter:
                 operation = write.operation.value
                 report.written[operation] = report.written.get(operation, 0) + 1
                 self._metrics.count(
-                    "PostingsWritten", dimensions={"flow": write.kind.value, "operation": operation}
+                    BusinessMetric.POSTINGS_WRITTEN,
+                    dimensions={"flow": write.kind.value, "operation": operation},
                 )
                 if write.operation is WriteOperation.CREATE and record.approved_at is not None:
                     latency = max((now - record.approved_at).total_seconds(), 0.0)
                     self._metrics.count(
-                        "SyncLatency", latency, unit="Seconds", dimensions={"flow": write.kind.value}
+                        BusinessMetric.SYNC_LATENCY, latency, dimensions={"flow": write.kind.value}
                     )
                 if claimed.state is PostingState.EXCEPTION or claimed.state is PostingState.PARKED:
                     self._resolved(

@@ -39,6 +39,7 @@ from shared.domain.delivery_ports import (
     WorkRecord,
 )
 from shared.domain.errors import PermanentError
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import EntityType, SourceRef, SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import CrossReference, ExceptionRecord, Ledger, Metrics, SyncAction
@@ -151,7 +152,9 @@ class DeliverySync:
                 report.skipped += len(by_id) - len(fresh)
                 if len(by_id) > len(fresh):
                     self._metrics.count(
-                        "DuplicatesPrevented", len(by_id) - len(fresh), dimensions={"flow": kind.value}
+                        BusinessMetric.DUPLICATES_PREVENTED,
+                        len(by_id) - len(fresh),
+                        dimensions={"flow": kind.value},
                     )
                 if fresh:
                     report.merge(self._fetch_and_settle(kind, fresh, records))
@@ -581,7 +584,7 @@ class DeliverySync:
                 opened_at=self._clock(),
             ),
         )
-        self._metrics.count("FailedTransactions", dimensions={"flow": record.kind.value})
+        self._metrics.count(BusinessMetric.FAILED_TRANSACTIONS, dimensions={"flow": record.kind.value})
 
     def _resolve(self, key: str, resolution: str) -> None:
         resolve_exception(

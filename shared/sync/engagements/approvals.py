@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from shared.domain.engagement_ports import ApprovalRequest, ApprovalState, ApprovalStore, Decision
 from shared.domain.errors import NotFoundError, ValidationFailed
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import CanonicalModel, utcnow
 from shared.domain.ports import Metrics, Notifier, TaskCallback
 from shared.sync.engagements.state import REJECTED_ERROR
@@ -63,7 +64,7 @@ class ApprovalDesk:
     def pending(self) -> list[ApprovalRequest]:
         """The requests waiting for a decision, oldest first (and the ApprovalsPending gauge)."""
         waiting = sorted(self._approvals.pending(), key=lambda r: r.requested_at)
-        self._metrics.count("ApprovalsPending", len(waiting))
+        self._metrics.count(BusinessMetric.APPROVALS_PENDING, len(waiting))
         return waiting
 
     def approve(self, approval_id: str, *, by: str) -> ApprovalDecision:
@@ -98,7 +99,7 @@ class ApprovalDesk:
             self._deliver(request, first=False)
         else:
             raise self._refusal(request)
-        self._metrics.count("ApprovalsPending", len(self._approvals.pending()))
+        self._metrics.count(BusinessMetric.APPROVALS_PENDING, len(self._approvals.pending()))
         return ApprovalDecision(id=approval_id, state=decision)
 
     @staticmethod

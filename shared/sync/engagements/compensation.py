@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.domain.engagement_ports import EngagementStatus
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import EntityType, SourceRef
 from shared.domain.ports import ExceptionRecord
 from shared.domain.systems import Role
@@ -97,6 +98,6 @@ def compensate(ctx: SetupContext, state: SetupState, error: Mapping[str, Any]) -
             opened_at=ctx.clock(),
         ),
     )
-    ctx.metrics.count("WorkflowFailures", dimensions={"step": step})
+    ctx.metrics.count(BusinessMetric.WORKFLOW_FAILURES, dimensions={"step": step})
     ctx.write_back(current, status, detail=f"{step}: {cause}"[:1000])
     return {**current.model_dump(mode="json"), "status": status, "failed_step": step, "cause": cause}

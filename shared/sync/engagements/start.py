@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from shared.domain.commercial import IncompleteOpenDeal, OpportunityStatus
 from shared.domain.engagement_ports import OpportunitySource
 from shared.domain.errors import NotFoundError, PermanentError
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import EntityType, SourceRef, utcnow
 from shared.domain.ports import ExceptionRecord, Ledger, Metrics, WorkflowStarter
 from shared.sync.engagements.state import initial_state
@@ -54,12 +55,12 @@ class WorkflowStart:
             # The echo of the hub's own write-back that reached the bus before the hub recorded
             # the write's instant (shared/sync/write_back.py): nothing changed that could start a
             # setup, and the deal need not be fetched to know it.
-            self._metrics.count("EchoesSuppressed", dimensions={"flow": "engagement_setup"})
+            self._metrics.count(BusinessMetric.ECHOES_SUPPRESSED, dimensions={"flow": "engagement_setup"})
             return None
         try:
             opportunity = self._opportunities().fetch_opportunity(notice.record_id)
         except IncompleteOpenDeal:
-            self._metrics.count("OpenDealsSkipped")
+            self._metrics.count(BusinessMetric.OPEN_DEALS_SKIPPED)
             return None
         except PermanentError as exc:
             self._cannot_start(notice, exc)
@@ -82,7 +83,7 @@ class WorkflowStart:
             self._cannot_start(notice, exc)
             return None
         if not started:
-            self._metrics.count("DuplicatesPrevented", dimensions={"flow": "engagement_setup"})
+            self._metrics.count(BusinessMetric.DUPLICATES_PREVENTED, dimensions={"flow": "engagement_setup"})
             return None
         return str(state["execution"])
 
@@ -102,4 +103,4 @@ class WorkflowStart:
                 opened_at=self._clock(),
             ),
         )
-        self._metrics.count("FailedTransactions", dimensions={"flow": "engagement_setup"})
+        self._metrics.count(BusinessMetric.FAILED_TRANSACTIONS, dimensions={"flow": "engagement_setup"})

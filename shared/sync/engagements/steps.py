@@ -18,6 +18,7 @@ from shared.domain.engagement_ports import ApprovalRequest, ApprovalState, Engag
 from shared.domain.engagements import Engagement
 from shared.domain.errors import TransientError, ValidationFailed
 from shared.domain.events import EngagementActivated
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import Account, EntityType, SourceRef, SystemName
 from shared.domain.systems import Role
 from shared.sync.engagements.context import SetupContext
@@ -192,7 +193,7 @@ def request_approval(ctx: SetupContext, state: SetupState, token: str) -> SetupS
     )
     ctx.approvals.put(request)
     # A gauge, as everywhere it is emitted: how many requests wait for a person right now.
-    ctx.metrics.count("ApprovalsPending", len(ctx.approvals.pending()))
+    ctx.metrics.count(BusinessMetric.APPROVALS_PENDING, len(ctx.approvals.pending()))
     return state.model_copy(update={"approval_id": request.id, "status": "pending_approval"})
 
 
@@ -242,7 +243,7 @@ def write_back(ctx: SetupContext, state: SetupState) -> SetupState:
     """The opportunity shows the project ids and 'active' (an external-id upsert: safe to repeat)."""
     ctx.write_back(state, "active")
     turnaround = (ctx.clock() - state.started_at).total_seconds()
-    ctx.metrics.count("ProjectSetupTurnaround", max(turnaround, 0.0), unit="Seconds")
+    ctx.metrics.count(BusinessMetric.PROJECT_SETUP_TURNAROUND, max(turnaround, 0.0))
     # A run that completes after an earlier one failed settles that run's exception.
     resolve_exception(
         ctx.ledger,

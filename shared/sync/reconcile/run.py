@@ -24,6 +24,7 @@ from shared.domain.billing_ports import BillingStore
 from shared.domain.billing_runs import RunState
 from shared.domain.delivery_ports import BookedEngagement, PostingStore
 from shared.domain.engagement_ports import EngagementStatus
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import Account, CanonicalModel, EntityType, SystemName, utcnow
 from shared.domain.money import Money
 from shared.domain.ports import CrossReference, ExceptionRecord, Ledger, Metrics
@@ -308,13 +309,17 @@ class Reconciliation:
         return opened, resolved, backlog
 
     def _measure(self, report: ReconcileReport) -> None:
-        self._metrics.count("ReconciliationBacklog", report.backlog)
-        self._metrics.count("ReconciliationBacklogAge", report.oldest_seconds, unit="Seconds")
+        self._metrics.count(BusinessMetric.RECONCILIATION_BACKLOG, report.backlog)
+        self._metrics.count(BusinessMetric.RECONCILIATION_BACKLOG_AGE, report.oldest_seconds)
         for currency, amount in report.at_stake.items():
             self._metrics.count(
-                "ReconciliationAtStake", float(amount), unit="None", dimensions={"currency": currency}
+                BusinessMetric.RECONCILIATION_AT_STAKE, float(amount), dimensions={"currency": currency}
             )
-        self._metrics.count("ReconciliationBreaks", len(report.breaks))
+        self._metrics.count(BusinessMetric.RECONCILIATION_BREAKS, len(report.breaks))
+        # A duplicate made by hand (or by a write that bypassed the ledger) is found only here: the
+        # hub's own writes are idempotent, so DuplicatesPrevented never counts these.
+        duplicates = sum(1 for found in report.breaks if found.check.startswith("duplicate:"))
+        self._metrics.count(BusinessMetric.DUPLICATES_CREATED, duplicates)
 
 
 def _census_customers(crm: object) -> list[TargetRecord]:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from shared.domain.errors import PermanentError
+from shared.domain.metrics import BusinessMetric
 from shared.domain.models import EntityType
 from shared.domain.ports import Metrics
 from shared.domain.replay_ports import NoticeArchive
@@ -98,7 +99,7 @@ class Replay:
                     applied.append(self._flows[diff.flow].apply(diff))
                 except PermanentError as exc:
                     aside.append(f"not applied: {diff.summary}: {exc}")
-            self._metrics.count("ReplayWrites", len(applied))
+            self._metrics.count(BusinessMetric.REPLAY_WRITES, len(applied))
         after = self._vendor_calls()
         return report.model_copy(
             update={
