@@ -212,6 +212,8 @@ class NetSuiteSandbox(Controls):
             )
         if method == "PUT":
             return self._upsert(request, spec, key, base, strict, replace)
+        if method not in ("GET", "PATCH", "DELETE"):
+            raise method_not_allowed(method, request.path)
         stored = records.resolve(self.account, key, spec)
         if method == "GET":
             expand = request.args.get("expandSubResources", "false").lower() == "true"
