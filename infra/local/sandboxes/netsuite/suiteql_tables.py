@@ -41,6 +41,7 @@ _TRANSACTION_COLUMNS = (
     "foreigntotal",
     "foreignamountpaid",
     "foreignamountremaining",
+    "foreignamountunpaid",
     "status",
     "memo",
     "otherrefnum",
@@ -156,7 +157,7 @@ def _transaction_row(account: Account, spec: RecordSpec, record: Record) -> Row:
     if record.get("currency") is not None:
         row.display["currency"] = _ref_name(account, ("currency",), str(record["currency"]))
     remaining = record.get("unapplied") if spec is CUSTOMER_PAYMENT else record.get("amountRemaining")
-    row.values["foreignamountremaining"] = remaining
+    row.values["foreignamountremaining"] = row.values["foreignamountunpaid"] = remaining
     status = record.get("status") or {}
     row.values["status"] = status.get("id")
     if status:
