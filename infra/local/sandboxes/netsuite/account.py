@@ -23,6 +23,7 @@ _FIRST = {
     "subsidiary": 1,
     "currency": 1,
     "term": 1,
+    "expensecategory": 1,
     "address": 5001,  # address subrecords (SuiteQL's entityaddress.nkey)
 }
 
