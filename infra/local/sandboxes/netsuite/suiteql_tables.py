@@ -3,7 +3,8 @@
 A column holds what SuiteQL holds: internal ids (and references) as numbers, check boxes as 'T' /
 'F', dates and date-times as such; BUILTIN.DF(column) shows a reference's or a status's name.
 Invoices, payments and credit memos are rows of one `transaction` table told apart by `type`
-(CustInvc, CustPymt, CustCred); service items are rows of `item` with itemtype 'Service'.
+(CustInvc, CustPymt, CustCred, ExpRept), a credit memo's amounts negative; service items are rows
+of `item` with itemtype 'Service'.
 Column names come from the Records Catalog's analytics names (the REST field names, lower-cased).
 https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157909186990.html
 """
@@ -200,6 +201,11 @@ def _transaction_row(account: Account, spec: RecordSpec, record: Record) -> Row:
         row.display["currency"] = _ref_name(account, ("currency",), str(record["currency"]))
     remaining = record.get("unapplied") if spec is CUSTOMER_PAYMENT else record.get("amountRemaining")
     row.values["foreignamountremaining"] = row.values["foreignamountunpaid"] = remaining
+    if spec is CREDIT_MEMO:
+        # A credit memo's amounts are negative in the transaction table (a credit to the customer).
+        for column in ("foreigntotal", "foreignamountremaining", "foreignamountunpaid"):
+            if row.values[column] is not None:
+                row.values[column] = -row.values[column]
     status = record.get("status") or {}
     row.values["status"] = status.get("id")
     if status:

@@ -184,6 +184,10 @@ def test_a_credit_memo_applied_reduces_what_the_invoice_owes(
     assert (body["total"], body["applied"], body["unapplied"]) == (150, 100, 50)
     assert body["status"]["refName"] == "Open"
     assert _invoice(api, billing["invoice"])["amountRemaining"] == 550
+    # in SuiteQL's transaction table a credit memo's amounts are negative
+    statement = f"SELECT foreigntotal, foreignamountunpaid FROM transaction WHERE id = {memo}"  # noqa: S608
+    row = suiteql(api, statement).json()["items"]
+    assert row == [{"links": [], "foreigntotal": "-150", "foreignamountunpaid": "-50"}]
 
 
 def test_reconciliation_totals_by_customer_with_group_by(
