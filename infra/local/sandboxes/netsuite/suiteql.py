@@ -45,6 +45,7 @@ from infra.local.sandboxes.netsuite.suiteql_values import (
     as_datetime,
     comparable,
     like,
+    relative_range,
     render,
     to_char,
     to_datetime,
@@ -59,6 +60,7 @@ _PREFIX = "Invalid search query. Detailed unprocessed description follows. "
 _SCALAR_FUNCTIONS = frozenset(
     {"TO_DATE", "TO_TIMESTAMP", "TO_CHAR", "DATE_LITERAL", "TIMESTAMP_LITERAL", "SYSDATE", "CURRENT_DATE"}
     | {"CURRENT_TIMESTAMP", "UPPER", "LOWER", "NVL", "COALESCE", "TRUNC", "ABS", "ROUND", "BUILTIN.DF"}
+    | {"BUILTIN.RELATIVE_RANGES"}
 )
 
 
@@ -233,6 +235,13 @@ def _call(call: Call, row: Row, now: datetime) -> Any:
         if not isinstance(arg, Column):
             raise search_error("BUILTIN.DF takes one field.")
         return row.display.get(arg.name, render(row.values.get(arg.name)))
+    if name == "BUILTIN.RELATIVE_RANGES":
+        args = [_value(arg, row, now) for arg in call.args]
+        if not 2 <= len(args) <= 3 or not all(isinstance(arg, str) for arg in args):
+            raise search_error("BUILTIN.RELATIVE_RANGES takes a range id, 'START' or 'END', and a date flag.")
+        if str(args[1]).upper() not in ("START", "END"):
+            raise search_error(f"Invalid range type {args[1]}: 'START' or 'END'.")
+        return relative_range(str(args[0]), str(args[1]), now)
     return _apply(name, [_value(arg, row, now) for arg in call.args])
 
 

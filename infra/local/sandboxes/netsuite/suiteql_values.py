@@ -13,7 +13,7 @@ https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1573050906
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -173,3 +173,43 @@ def like(text: str, pattern: str) -> bool:
     """Oracle LIKE: % any run, _ one character, case-sensitive."""
     regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
     return re.fullmatch(regex, text, re.DOTALL) is not None
+
+
+# BUILTIN.RELATIVE_RANGES(range id, 'START' | 'END' [, date flag]): the calendar ranges served here
+# (fiscal ranges such as 'LFY' need the account's fiscal calendar: not served). Weeks start on Sunday.
+# https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/article_1029114825.html
+RELATIVE_RANGES = frozenset(
+    {"TODAY", "YESTERDAY", "TW", "LW", "TWTD", "TM", "LM", "TMTD", "TY", "LY", "TYTD"}
+)
+
+
+def relative_range(range_id: str, edge: str, now: datetime) -> datetime:
+    """The START (first moment) or END (last second) of a relative range as of `now` (UTC)."""
+    today = now.astimezone(UTC).date()
+    unit, offset = _range_of(range_id.upper())
+    if unit == "day":
+        first = last = today - timedelta(days=offset)
+    elif unit == "week":
+        sunday = today - timedelta(days=(today.weekday() + 1) % 7) - timedelta(weeks=offset)
+        first, last = sunday, sunday + timedelta(days=6)
+    elif unit == "month":
+        month_index = today.year * 12 + today.month - 1 - offset
+        first = date(month_index // 12, month_index % 12 + 1, 1)
+        following = date((month_index + 1) // 12, (month_index + 1) % 12 + 1, 1)
+        last = following - timedelta(days=1)
+    else:
+        first, last = date(today.year - offset, 1, 1), date(today.year - offset, 12, 31)
+    if range_id.upper().endswith("TD"):
+        last = today
+    moment = first if edge.upper() == "START" else last
+    start = as_datetime(moment)
+    return start if edge.upper() == "START" else start + timedelta(days=1, seconds=-1)
+
+
+def _range_of(range_id: str) -> tuple[str, int]:
+    if range_id not in RELATIVE_RANGES:
+        raise FormatError(f"unknown relative date range {range_id!r}")
+    if range_id in ("TODAY", "YESTERDAY"):
+        return "day", 0 if range_id == "TODAY" else 1
+    unit = {"W": "week", "M": "month", "Y": "year"}[range_id[1]]
+    return unit, 1 if range_id.startswith("L") else 0

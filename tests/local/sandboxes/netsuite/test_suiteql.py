@@ -229,3 +229,28 @@ def test_a_function_of_an_aggregate_reads_the_latest_change(
     create("customer", {"companyName": "Two"})
     latest = "SELECT TO_CHAR(MAX(lastmodifieddate), 'YYYY-MM-DD HH24:MI:SS') AS latest FROM customer"
     assert suiteql(api, latest).json()["items"] == [{"links": [], "latest": "2026-12-01 09:07:00"}]
+
+
+def test_relative_ranges_filter_by_calendar_periods(
+    api: httpx.Client, create: Create, clock: HandClock
+) -> None:
+    # given a customer changed today (Tuesday 2026-12-01, the first of the month)
+    create("customer", {"companyName": "Today"})
+    this_month = (
+        "SELECT companyname FROM customer WHERE lastmodifieddate BETWEEN "
+        "BUILTIN.RELATIVE_RANGES('TM', 'START') AND BUILTIN.RELATIVE_RANGES('TM', 'END')"
+    )
+    assert _names(suiteql(api, this_month)) == ["Today"]
+    last_month = (
+        "SELECT companyname FROM customer WHERE lastmodifieddate < BUILTIN.RELATIVE_RANGES('LM', 'END')"
+    )
+    assert _names(suiteql(api, last_month)) == []
+    this_week = (
+        "SELECT companyname FROM customer WHERE lastmodifieddate >= BUILTIN.RELATIVE_RANGES('TW', 'START')"
+    )
+    assert _names(suiteql(api, this_week)) == ["Today"]
+    # a fiscal range needs the fiscal calendar, which the sandbox does not keep
+    fiscal = suiteql(
+        api, "SELECT id FROM customer WHERE lastmodifieddate > BUILTIN.RELATIVE_RANGES('LFY', 'START')"
+    )
+    assert fiscal.status_code == 400
