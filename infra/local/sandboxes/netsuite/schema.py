@@ -177,6 +177,9 @@ CURRENCY = RecordSpec(
     {**_COMMON, "name": FieldSpec("text", "Name"), "symbol": FieldSpec("text", "ISO Code")},
     required=("name", "symbol"),
 )
+# Record ID `timebill` (any case); Oracle's sample PATCHes `"hours": "4:00"`, so durations are
+# accepted as H:MM as well as a number of hours (and answered as a number of hours).
+# https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_164439865832.html
 TIME_BILL = RecordSpec(
     "timeBill",
     "timebill",
@@ -225,6 +228,7 @@ _TRANSACTION = {
     "memo": FieldSpec("text", "Memo"),
     "status": FieldSpec("text", "Status", read_only=True),
 }
+# https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_161488248489.html (record ID invoice)
 INVOICE = RecordSpec(
     "invoice",
     TRANSACTION,
