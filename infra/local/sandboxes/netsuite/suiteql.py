@@ -291,7 +291,7 @@ def _holds(condition: Condition, row: Row, now: datetime) -> bool:
         value, pattern = _value(condition.expr, row, now), _value(condition.pattern, row, now)
         if value is None or pattern is None:
             return False
-        return like(render(value) or "", str(pattern)) != condition.negated
+        return like(render(value) or "", str(pattern), condition.escape) != condition.negated
     value = _value(condition.expr, row, now)
     inside = _compare(value, ">=", _value(condition.low, row, now)) and _compare(
         value, "<=", _value(condition.high, row, now)

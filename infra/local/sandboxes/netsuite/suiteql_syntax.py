@@ -12,7 +12,7 @@ https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1583943445
     or        := and (OR and)*            and := not (AND not)*
     not       := NOT not | ( or ) | predicate
     predicate := expr op expr | expr [NOT] IN ( expr, ... ) | expr IS [NOT] NULL
-               | expr [NOT] LIKE expr | expr [NOT] BETWEEN expr AND expr
+               | expr [NOT] LIKE expr [ESCAPE 'c'] | expr [NOT] BETWEEN expr AND expr
     expr      := term ((+|-) term)*
     term      := 'text' | number | NULL | column | alias.column | SYSDATE | CURRENT_DATE
                | DATE 'YYYY-MM-DD' | TIMESTAMP 'YYYY-MM-DD HH:MI:SS' | name ( [*|expr (, expr)*] )
@@ -36,6 +36,7 @@ _TOKEN = re.compile(
 KEYWORDS = frozenset(
     {"SELECT", "TOP", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "BETWEEN", "AS"}
     | {"GROUP", "BY", "ORDER", "ASC", "DESC", "HAVING", "UNION", "JOIN", "ON", "LEFT", "INNER", "DISTINCT"}
+    | {"ESCAPE"}
 )
 AGGREGATES = frozenset({"COUNT", "SUM", "MIN", "MAX", "AVG"})
 
@@ -116,11 +117,12 @@ class IsNull:
 
 @dataclass(frozen=True)
 class Like:
-    """`expr [NOT] LIKE pattern` (% any run, _ one character)."""
+    """`expr [NOT] LIKE pattern [ESCAPE 'c']` (% any run, _ one character; c makes the next one literal)."""
 
     expr: Expr
     pattern: Expr
     negated: bool
+    escape: str | None = None
 
 
 @dataclass(frozen=True)
@@ -390,7 +392,15 @@ class _Parser:
             self._expect(")")
             return InList(left, tuple(values), negated)
         if self._keyword("LIKE"):
-            return Like(left, self._expr(), negated)
+            pattern = self._expr()
+            escape = None
+            if self._keyword("ESCAPE"):
+                token = self.peek()
+                if token.kind != "string" or len(token.text) != 3:
+                    raise SuiteQLSyntaxError("ESCAPE takes one character in quotes")
+                self._at += 1
+                escape = token.text[1]
+            return Like(left, pattern, negated, escape)
         if self._keyword("BETWEEN"):
             low = self._expr()
             self._expect_keyword("AND")

@@ -169,10 +169,21 @@ def render(value: Any) -> str | None:
     return str(value)
 
 
-def like(text: str, pattern: str) -> bool:
-    """Oracle LIKE: % any run, _ one character, case-sensitive."""
-    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, text, re.DOTALL) is not None
+def like(text: str, pattern: str, escape: str | None = None) -> bool:
+    """Oracle LIKE: % any run, _ one character, case-sensitive; `escape` makes the next one literal."""
+    parts: list[str] = []
+    literal = False
+    for char in pattern:
+        if literal:
+            parts.append(re.escape(char))
+            literal = False
+        elif escape is not None and char == escape:
+            literal = True
+        else:
+            parts.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
+    if literal:
+        raise FormatError("missing or illegal character following the escape character")
+    return re.fullmatch("".join(parts), text, re.DOTALL) is not None
 
 
 # BUILTIN.RELATIVE_RANGES(range id, 'START' | 'END' [, date flag]): the calendar ranges served here

@@ -114,6 +114,9 @@ def test_where_combines_and_or_in_like_and_null(api: httpx.Client, create: Creat
         "ORDER BY companyname"
     )
     assert _names(suiteql(api, either)) == ["Acme Corp", "Globex"]
+    create("customer", {"companyName": "100% Tea"})
+    escaped = "SELECT companyname FROM customer WHERE companyname LIKE '100\\%%' ESCAPE '\\'"
+    assert _names(suiteql(api, escaped)) == ["100% Tea"]
     listed = "SELECT companyname FROM customer WHERE companyname IN ('Globex', 'Nope') "
     assert _names(suiteql(api, listed)) == ["Globex"]
 

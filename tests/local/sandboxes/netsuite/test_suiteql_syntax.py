@@ -69,6 +69,14 @@ def test_predicates() -> None:
     assert last.op == "<>"
 
 
+def test_like_may_name_an_escape_character() -> None:
+    where = parse("SELECT id FROM customer WHERE companyname LIKE '100!%%' ESCAPE '!'").where
+    assert isinstance(where, Like)
+    assert where.escape == "!"
+    with pytest.raises(SuiteQLSyntaxError):
+        parse("SELECT id FROM customer WHERE companyname LIKE 'x' ESCAPE '!!'")
+
+
 def test_date_functions_and_literals() -> None:
     where = parse(
         "SELECT id FROM customer WHERE lastmodifieddate >= TO_TIMESTAMP('2026-12-01 08:00:00', "

@@ -65,3 +65,8 @@ def test_like_is_case_sensitive_with_percent_and_underscore() -> None:
     assert like("Acme Corp", "Acme%")
     assert like("Acme", "Ac_e")
     assert not like("acme", "Acme%")
+    # an escape character makes % and _ literal
+    assert like("100% Tea", "100\\% T%", "\\")
+    assert not like("1000 Tea", "100\\% T%", "\\")
+    assert like("a_b", "a!_b", "!")
+    assert not like("axb", "a!_b", "!")
