@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from shared.connectors.netsuite.connection import NetSuiteConnection
-from shared.connectors.netsuite.schemas import AddressBook, AddressLine, Customer, CustomerRow
+from shared.connectors.netsuite.schemas import Address, AddressBook, AddressLine, Customer, CustomerRow
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
 from shared.domain.ports import TargetRecord
@@ -95,13 +95,7 @@ def rest_time(value: str | None) -> datetime | None:
 
     https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157305090645.html
     """
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return suiteql_time(value, UTC)
 
 
 def query_zone(connection: NetSuiteConnection) -> tzinfo:
@@ -110,7 +104,8 @@ def query_zone(connection: NetSuiteConnection) -> tzinfo:
 
 
 def suiteql_time(value: str | None, zone: tzinfo) -> datetime | None:
-    """`YYYY-MM-DDTHH24:MI:SS` as the hub's statements format it, read in SuiteQL's zone."""
+    """`YYYY-MM-DDTHH24:MI:SS` as the hub's statements format it, read in `zone` (SuiteQL's) when
+    it names none."""
     if not value:
         return None
     try:
@@ -263,8 +258,8 @@ def _as_written(line: AddressLine) -> dict[str, Any]:
 # --- customer -> account ----------------------------------------------------------------------
 
 
-def _postal(line: AddressLine | None) -> PostalAddress | None:
-    address = line.addressbookaddress if line is not None else None
+def _postal(address: Address | CustomerRow | None) -> PostalAddress | None:
+    """The address subrecord's fields (or a SuiteQL row's joined ones) as a postal address."""
     if address is None:
         return None
     postal = PostalAddress(
@@ -283,13 +278,14 @@ def account_view(customer: Customer, connection: NetSuiteConnection) -> Account:
         raise ValueError("a NetSuite customer without an id cannot be referenced")
     modified = rest_time(customer.lastModifiedDate)
     currency = customer.currency.id if customer.currency else connection.currency_id(connection.home_currency)
+    billing = (customer.addressbook or AddressBook()).default_billing()
     return Account(
         source=source_ref(customer.id, modified),
         name=_clean(customer.companyName) or _clean(customer.entityId) or f"Customer {customer.id}",
         website=_clean(customer.url),
         phone=_clean(customer.phone),
         email=_clean(customer.email),
-        billing_address=_postal((customer.addressbook or AddressBook()).default_billing()),
+        billing_address=_postal(billing.addressbookaddress if billing is not None else None),
         currency=connection.currency_code(currency),
         payment_terms=_clean(customer.terms.id) if customer.terms else None,
         modified_at=modified,
@@ -299,20 +295,13 @@ def account_view(customer: Customer, connection: NetSuiteConnection) -> Account:
 def row_view(row: CustomerRow, connection: NetSuiteConnection) -> Account:
     """A customer as the hub's SuiteQL statements select it, seen through the canonical model."""
     modified = suiteql_time(row.lastmodified, query_zone(connection))
-    postal = PostalAddress(
-        street=_clean(row.addr1),
-        city=_clean(row.city),
-        region=_clean(row.state),
-        postal_code=_clean(row.zip),
-        country=_clean(row.country),
-    )
     return Account(
         source=source_ref(row.id, modified),
         name=_clean(row.companyname) or f"Customer {row.id}",
         website=_clean(row.url),
         phone=_clean(row.phone),
         email=_clean(row.email),
-        billing_address=None if postal == PostalAddress() else postal,
+        billing_address=_postal(row),
         currency=connection.currency_code(row.currency or connection.currency_id(connection.home_currency)),
         payment_terms=_clean(row.terms),
         modified_at=modified,
