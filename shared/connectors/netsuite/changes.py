@@ -14,9 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
-
-from pydantic import ValidationError
 
 from shared.connectors.netsuite import mapper
 from shared.connectors.netsuite.connection import NetSuiteConnection
@@ -28,14 +25,6 @@ VENDOR_TYPE = mapper.CUSTOMER_TYPE
 # Ten SuiteQL pages: one sweep stays well inside a Lambda's time, a backlog drains over sweeps.
 MAX_SWEEP_ROWS = 10_000
 _SECOND = timedelta(seconds=1)
-
-
-def rows_of(items: Sequence[dict[str, Any]]) -> list[CustomerRow]:
-    """SuiteQL items as customer rows; an unreadable one is transient (the queue tries again)."""
-    try:
-        return [CustomerRow.model_validate(item) for item in items]
-    except ValidationError as exc:
-        raise TransientError(f"netsuite: suiteql customers: unreadable row: {exc}") from exc
 
 
 def change_window(

@@ -18,7 +18,8 @@ from shared.connectors.netsuite import changes, mapper, queries
 from shared.connectors.netsuite.census import NetSuiteCensus
 from shared.connectors.netsuite.client import NetSuiteClient
 from shared.connectors.netsuite.connection import NetSuiteConnection, parse_connection
-from shared.connectors.netsuite.schemas import Customer
+from shared.connectors.netsuite.rows import records_of, rows_of
+from shared.connectors.netsuite.schemas import Customer, CustomerRow
 from shared.domain.errors import NotFoundError, TransientError, ValidationFailed
 from shared.domain.models import Account, SystemName, epoch_seconds
 from shared.domain.ports import MAX_MATCH_CANDIDATES, CrossReference, TargetRecord
@@ -80,19 +81,20 @@ class NetSuiteConnector(NetSuiteCensus):
         its domain, inactive ones included; at most MAX_MATCH_CANDIDATES.
 
         One SuiteQL statement per name prefix, shortest first, each asking for one row more than
-        the bound: the first prefix specific enough gives the answer (usually the first word).
+        the bound: the first prefix specific enough gives the answer (usually the first word), and
+        one more statement reads the billing addresses of the customers found.
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157909186990.html
         """
         domain = mapper.web_domain(account.website)
-        found: list[TargetRecord] = []
+        rows: list[CustomerRow] = []
         for prefix in mapper.name_prefixes(account.name):
             page = self.client.suiteql(queries.namesakes(prefix, domain), limit=MAX_MATCH_CANDIDATES + 1)
-            found = [mapper.row_record(row, self.connection) for row in changes.rows_of(page.items)]
-            if len(found) <= MAX_MATCH_CANDIDATES:
-                return found
+            rows = rows_of(page.items)
+            if len(rows) <= MAX_MATCH_CANDIDATES:
+                return records_of(self.client, rows)
         # Even the whole name starts more customers than the bound: every one returned starts with
         # the whole name, so the matcher still sees the name is shared.
-        return found[:MAX_MATCH_CANDIDATES]
+        return records_of(self.client, rows[:MAX_MATCH_CANDIDATES])
 
     def create_account(self, account: Account, *, idempotency_key: str) -> TargetRecord:
         """Upsert the customer by the account's external id: a resend updates the customer the first
@@ -165,7 +167,7 @@ class NetSuiteConnector(NetSuiteCensus):
         statement = queries.changed_between(since, end, mapper.query_zone(self.connection))
         items, capped = self.client.suiteql_rows(statement, max_rows=changes.MAX_SWEEP_ROWS)
         return changes.change_window(
-            changes.rows_of(items), since=since, end=end, capped=capped, connection=self.connection
+            rows_of(items), since=since, end=end, capped=capped, connection=self.connection
         )
 
 

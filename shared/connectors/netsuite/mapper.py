@@ -15,7 +15,14 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from shared.connectors.netsuite.connection import NetSuiteConnection
-from shared.connectors.netsuite.schemas import Address, AddressBook, AddressLine, Customer, CustomerRow
+from shared.connectors.netsuite.schemas import (
+    Address,
+    AddressBook,
+    AddressLine,
+    AddressRow,
+    Customer,
+    CustomerRow,
+)
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
 from shared.domain.ports import TargetRecord
@@ -258,8 +265,8 @@ def _as_written(line: AddressLine) -> dict[str, Any]:
 # --- customer -> account ----------------------------------------------------------------------
 
 
-def _postal(address: Address | CustomerRow | None) -> PostalAddress | None:
-    """The address subrecord's fields (or a SuiteQL row's joined ones) as a postal address."""
+def _postal(address: Address | AddressRow | None) -> PostalAddress | None:
+    """The address subrecord's fields (or an entity address row's) as a postal address."""
     if address is None:
         return None
     postal = PostalAddress(
@@ -292,8 +299,8 @@ def account_view(customer: Customer, connection: NetSuiteConnection) -> Account:
     )
 
 
-def row_view(row: CustomerRow, connection: NetSuiteConnection) -> Account:
-    """A customer as the hub's SuiteQL statements select it, seen through the canonical model."""
+def row_view(row: CustomerRow, address: AddressRow | None, connection: NetSuiteConnection) -> Account:
+    """A customer as the hub's SuiteQL statements select it (with its default billing address)."""
     modified = suiteql_time(row.lastmodified, query_zone(connection))
     return Account(
         source=source_ref(row.id, modified),
@@ -301,7 +308,7 @@ def row_view(row: CustomerRow, connection: NetSuiteConnection) -> Account:
         website=_clean(row.url),
         phone=_clean(row.phone),
         email=_clean(row.email),
-        billing_address=_postal(row),
+        billing_address=_postal(address),
         currency=connection.currency_code(row.currency or connection.currency_id(connection.home_currency)),
         payment_terms=_clean(row.terms),
         modified_at=modified,
@@ -316,9 +323,9 @@ def target_record(customer: Customer, connection: NetSuiteConnection) -> TargetR
     )
 
 
-def row_record(row: CustomerRow, connection: NetSuiteConnection) -> TargetRecord:
+def row_record(row: CustomerRow, address: AddressRow | None, connection: NetSuiteConnection) -> TargetRecord:
     """A SuiteQL row as the hub's target record (the same content a read of the record gives)."""
-    view = row_view(row, connection)
+    view = row_view(row, address, connection)
     active = (row.isinactive or "F").upper() != "T"
     return TargetRecord(ref=view.source, view=view, origin=origin(row.externalid), active=active)
 

@@ -1,7 +1,7 @@
 """The SuiteQL statements the connector sends, and the quoting of what goes into them.
 
 SuiteQL is SQL-92 (Oracle dialect): string literals in single quotes (a quote doubled inside),
-LIKE with `%` / `_` and an ESCAPE character, TO_CHAR / TO_TIMESTAMP for datetimes. Every paged
+LIKE with `%` / `_`, LOWER, TO_CHAR / TO_TIMESTAMP for datetimes; one table per statement. Every paged
 statement ends in a unique ORDER BY (the id last), or pages may repeat or skip rows.
 https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157909186990.html
 https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157960491275.html
@@ -9,20 +9,24 @@ https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1579604912
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 # Datetimes are read and compared to the second, in SuiteQL's zone (the user's preference).
 TIMESTAMP_FORMAT = "YYYY-MM-DD HH24:MI:SS"
 _PY_TIMESTAMP = "%Y-%m-%d %H:%M:%S"
 
-# The customer columns every statement selects: the body fields the hub maps, and the default
-# billing address through the customer's `defaultbillingaddress` (an entity address's nkey).
+# The customer columns the hub maps. The billing address is not a customer column: the customer's
+# `defaultbillingaddress` names an entity address (its `nkey`), read by a second statement, so no
+# statement needs a join.
+# https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157909186990.html
 CUSTOMER_COLUMNS = (
-    "c.id, c.externalid, c.companyname, c.email, c.phone, c.url, c.currency, c.terms, c.isinactive, "
-    """TO_CHAR(c.lastmodifieddate, 'YYYY-MM-DD"T"HH24:MI:SS') AS lastmodified, """
-    "a.addr1, a.city, a.state, a.zip, a.country"
+    "id, externalid, companyname, email, phone, url, currency, terms, isinactive, defaultbillingaddress, "
+    """TO_CHAR(lastmodifieddate, 'YYYY-MM-DD"T"HH24:MI:SS') AS lastmodified"""
 )
-CUSTOMER_FROM = "FROM customer c LEFT JOIN entityaddress a ON a.nkey = c.defaultbillingaddress"
+ADDRESS_COLUMNS = "nkey, addr1, city, state, zip, country"
+# Oracle's limit on the values of one IN list.
+MAX_IN_LIST = 1000
 
 
 def literal(value: str) -> str:
@@ -31,15 +35,12 @@ def literal(value: str) -> str:
 
 
 def like_prefix(value: str) -> str:
-    """A LIKE pattern for text starting with `value`, its `%`, `_` and `\\` escaped (ESCAPE '\\')."""
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return literal(escaped + "%")
+    """A LIKE pattern for text starting with `value`: `'acme consulting%'`, quotes doubled.
 
-
-def like_containing(value: str) -> str:
-    """A LIKE pattern for text containing `value` (escaped as in `like_prefix`)."""
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return literal("%" + escaped + "%")
+    A `%` or `_` inside `value` is left a wildcard (no ESCAPE clause): the search can only come
+    back wider, never narrower, and the matcher decides among what it finds.
+    """
+    return literal(value + "%")
 
 
 def timestamp(moment: datetime, zone: tzinfo) -> str:
@@ -50,25 +51,34 @@ def timestamp(moment: datetime, zone: tzinfo) -> str:
     return f"TO_TIMESTAMP({literal(text)}, {literal(TIMESTAMP_FORMAT)})"
 
 
-def customers(where: str | None = None, *, order: str = "c.id") -> str:
-    """SELECT the customer columns [WHERE ...] ORDER BY `order` (unique: it ends in c.id)."""
-    statement = f"SELECT {CUSTOMER_COLUMNS} {CUSTOMER_FROM}"
+def customers(where: str | None = None) -> str:
+    """SELECT the customer columns FROM customer [WHERE ...] ORDER BY id (unique)."""
+    statement = f"SELECT {CUSTOMER_COLUMNS} FROM customer"  # noqa: S608 - fixed text, values quoted
     if where:
         statement += f" WHERE {where}"
-    return f"{statement} ORDER BY {order}"
+    return f"{statement} ORDER BY id"
+
+
+def addresses(nkeys: Sequence[str]) -> str:
+    """The entity addresses with the given keys (at most MAX_IN_LIST)."""
+    if not 1 <= len(nkeys) <= MAX_IN_LIST:
+        raise ValueError(f"an IN list holds 1 to {MAX_IN_LIST} values, not {len(nkeys)}")
+    keys = ", ".join(literal(key) for key in nkeys)
+    return f"SELECT {ADDRESS_COLUMNS} FROM entityaddress WHERE nkey IN ({keys}) ORDER BY nkey"  # noqa: S608
 
 
 def namesakes(prefix: str, domain: str | None) -> str:
     """Customers whose company name starts with `prefix` (lower case), or whose web address has `domain`."""
-    conditions = [f"LOWER(c.companyname) LIKE {like_prefix(prefix)} ESCAPE '\\'"]
+    conditions = [f"LOWER(companyname) LIKE {like_prefix(prefix)}"]
     if domain:
-        conditions.append(f"LOWER(c.url) LIKE {like_containing(domain)} ESCAPE '\\'")
+        conditions.append(f"LOWER(url) LIKE {literal('%' + domain + '%')}")
     return customers("(" + " OR ".join(conditions) + ")")
 
 
 def changed_between(since: datetime, until: datetime, zone: tzinfo) -> str:
-    """Customers last modified after `since` and up to `until`, oldest change first (then by id)."""
-    window = (
-        f"c.lastmodifieddate > {timestamp(since, zone)} AND c.lastmodifieddate <= {timestamp(until, zone)}"
+    """Ids and modification times of customers modified after `since` and up to `until`, oldest first."""
+    window = f"lastmodifieddate > {timestamp(since, zone)} AND lastmodifieddate <= {timestamp(until, zone)}"
+    return (
+        """SELECT id, TO_CHAR(lastmodifieddate, 'YYYY-MM-DD"T"HH24:MI:SS') AS lastmodified FROM customer """  # noqa: S608
+        f"WHERE {window} ORDER BY lastmodifieddate, id"
     )
-    return customers(window, order="c.lastmodifieddate, c.id")

@@ -87,7 +87,14 @@ class CustomerRow(NsModel):
     currency: str | None = None
     terms: str | None = None
     isinactive: str | None = None  # 'T' / 'F'
+    defaultbillingaddress: str | None = None  # an entity address's nkey
     lastmodified: str | None = None  # TO_CHAR(..., 'YYYY-MM-DD"T"HH24:MI:SS'), SuiteQL's time zone
+
+
+class AddressRow(NsModel):
+    """An entity address as the hub's SuiteQL statement selects it."""
+
+    nkey: str
     addr1: str | None = None
     city: str | None = None
     state: str | None = None

@@ -293,14 +293,37 @@ def test_the_sweep_ends_at_netsuites_clock(connection: dict[str, Any]) -> None:
     assert window.covered_until == datetime(2026, 12, 3, 7, 29, tzinfo=UTC) and window.complete
     assert [(c.record_id, c.version) for c in window.changes] == [("107", "2026-12-03T07:20:00Z")]
     statement = json.loads(netsuite.requests[1].content)["q"]
-    assert "c.lastmodifieddate > TO_TIMESTAMP('2026-12-03 07:00:00', 'YYYY-MM-DD HH24:MI:SS')" in statement
-    assert "c.lastmodifieddate <= TO_TIMESTAMP('2026-12-03 07:29:00', 'YYYY-MM-DD HH24:MI:SS')" in statement
-    assert statement.endswith("ORDER BY c.lastmodifieddate, c.id")
+    assert "lastmodifieddate > TO_TIMESTAMP('2026-12-03 07:00:00', 'YYYY-MM-DD HH24:MI:SS')" in statement
+    assert "lastmodifieddate <= TO_TIMESTAMP('2026-12-03 07:29:00', 'YYYY-MM-DD HH24:MI:SS')" in statement
+    assert statement.endswith("ORDER BY lastmodifieddate, id")
 
 
 def test_match_candidates_quote_what_the_name_holds(connection: dict[str, Any]) -> None:
     netsuite = ScriptedNetSuite(answers=[_page([], offset=0, more=False)])
-    connect(connection, netsuite).match_candidates(make_account(name="O'Brien_100% Ltd", website=None))
+    connect(connection, netsuite).match_candidates(make_account(name="O'Brien & Co", website=None))
     statement = json.loads(netsuite.requests[0].content)["q"]
-    assert "LOWER(c.companyname) LIKE 'o''brien\\_100\\%%' ESCAPE '\\'" in statement
+    assert "WHERE (LOWER(companyname) LIKE 'o''brien%') ORDER BY id" in statement
     assert netsuite.requests[0].url.params["limit"] == "21"
+
+
+def test_match_candidates_read_their_billing_addresses_in_one_statement(connection: dict[str, Any]) -> None:
+    # given two namesakes, one with a default billing address
+    rows = [
+        {"id": "107", "companyname": "Acme Consulting", "defaultbillingaddress": "5001", "isinactive": "F"},
+        {"id": "108", "companyname": "Acme Corp", "url": "https://acme.example", "isinactive": "T"},
+    ]
+    address = {"nkey": "5001", "addr1": "1 Congress Ave", "city": "Austin", "country": "US"}
+    netsuite = ScriptedNetSuite(
+        answers=[_page(rows, offset=0, more=False), _page([address], offset=0, more=False)]
+    )
+    # when the hub looks for customers that could be the account
+    found = connect(connection, netsuite).match_candidates(make_account())
+    # then both come back (the inactive one too), the first with its address, in two statements
+    assert [(c.ref.id, c.active) for c in found] == [("107", True), ("108", False)]
+    assert found[0].view.billing_address is not None and found[0].view.billing_address.city == "Austin"
+    first, second = (json.loads(r.content)["q"] for r in netsuite.requests)
+    assert "LOWER(url) LIKE '%acme.example%'" in first
+    assert second == (
+        "SELECT nkey, addr1, city, state, zip, country FROM entityaddress "
+        "WHERE nkey IN ('5001') ORDER BY nkey"
+    )

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from shared.connectors.netsuite import mapper
 from shared.connectors.netsuite.connection import NetSuiteConnection, parse_connection
-from shared.connectors.netsuite.schemas import Customer, CustomerRow
+from shared.connectors.netsuite.schemas import AddressRow, Customer, CustomerRow
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import PostalAddress, SourceRef, SystemName
 from tests.connectors.netsuite.conftest import make_account
@@ -129,7 +129,13 @@ def test_a_suiteql_row_and_the_record_give_the_same_view(settings: NetSuiteConne
             "currency": "1",
             "terms": None,
             "isinactive": "F",
+            "defaultbillingaddress": "5001",
             "lastmodified": "2026-12-03T07:30:05",
+        }
+    )
+    address = AddressRow.model_validate(
+        {
+            "nkey": 5001,
             "addr1": "1 Congress Ave",
             "city": "Austin",
             "state": "TX",
@@ -137,13 +143,13 @@ def test_a_suiteql_row_and_the_record_give_the_same_view(settings: NetSuiteConne
             "country": "US",
         }
     )
-    assert mapper.row_record(row, settings) == mapper.target_record(held, settings)
+    assert mapper.row_record(row, address, settings) == mapper.target_record(held, settings)
 
 
 def test_suiteql_times_are_read_in_the_users_zone(connection: dict[str, Any]) -> None:
     pacific = parse_connection({**connection, "suiteql_time_zone": "America/Los_Angeles"})
     row = CustomerRow(id="1", lastmodified="2026-12-02T23:30:05")
-    assert mapper.row_view(row, pacific).source.version == "2026-12-03T07:30:05Z"
+    assert mapper.row_view(row, None, pacific).source.version == "2026-12-03T07:30:05Z"
 
 
 def test_the_update_body_sends_only_what_changed(settings: NetSuiteConnection) -> None:
