@@ -264,6 +264,7 @@ class NetSuiteClient:
         body: Any = None,
         headers: Mapping[str, str] | None = None,
         ok: frozenset[int] = frozenset(),
+        replay_safe: bool = True,
     ) -> httpx.Response:
         """One request; a 4xx answer (other than 404 and those in `ok`) raised as the hub's error.
 
@@ -280,6 +281,7 @@ class NetSuiteClient:
             json=body,
             headers=sent_headers,
             ok_statuses=frozenset({400, 401, 403, 405, 409, 415, 422}),
+            replay_safe=replay_safe,
         )
         if response.status_code < 300 or response.status_code in ok:
             return response
@@ -311,9 +313,9 @@ class NetSuiteClient:
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/article_161581923822.html
         """
         context = f"create {record_type}"
-        response = self._send(
-            "POST", f"{RECORD_PATH}/{quote(record_type, safe='')}", body=dict(body), context=context
-        )
+        # Sent again only when NetSuite surely did not act on it (no connection made, 429, 503).
+        path = f"{RECORD_PATH}/{quote(record_type, safe='')}"
+        response = self._send("POST", path, body=dict(body), context=context, replay_safe=False)
         created = location_id(response)
         if created is None:
             raise TransientError(f"netsuite: {context}: the answer names no new record (no Location)")
