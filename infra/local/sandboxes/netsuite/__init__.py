@@ -1,0 +1,52 @@
+# ruff: noqa: E501 - the table of what the sandbox serves reads best one row a line
+"""A local twin of one Oracle NetSuite account's REST web services, as Oracle documents them.
+
+It refuses what NetSuite refuses, with NetSuite's error body (`type`, `title`, `status`,
+`o:errorDetails` [{`detail`, `o:errorCode`, `o:errorPath` ...}]), and serves the calls a client of
+NetSuite makes. Tests mount it with `httpx.WSGITransport`; the app's root stands for
+`https://<account>.suitetalk.api.netsuite.com`.
+
+| area (file) | serves | refuses, with NetSuite's answer |
+| --- | --- | --- |
+| OAuth 2.0 M2M (oauth.py) | client credentials with a JWT assertion (PS256/384/512, ES256/384/512; `kid` = certificate id, `iss` = client id, `aud` = token URL, `exp` - `iat` <= 3600 s); 60-minute bearer tokens | malformed 400 `invalid_request`; unknown/revoked certificate, bad signature, wrong `iss` 401 `invalid_client`; expired, > 1 h, wrong `aud` 400 `invalid_grant`; bad scope 400 `invalid_scope`; other grants `unsupported_grant_type` |
+| gate (app.py) | bearer tokens with the `rest_webservices` scope; the kit's fault switches (5xx, lost answers) | missing/expired/unknown token 401 INVALID_LOGIN + `WWW-Authenticate` |
+| records (records.py, schema.py) | customer, job, timeBill, invoice, customerPayment, creditMemo, employee, serviceItem, subsidiary, currency: GET by id or `eid:`, list (paged), POST (204 + Location), PATCH, PUT `eid:` upsert, DELETE; references `{"id"}`/`{"externalId"}` answered as `{links, id, refName}`; sublists `item`/`apply` (`expandSubResources=true`, `replace=`) ; `lastModifiedDate` on every write | missing value 400 USER_ERROR "Please enter value(s) for"; bad reference 400 INVALID_CONTENT + `o:errorPath`; unknown property INVALID_CONTENT (unless `X-NetSuite-PropertyNameValidation` Warning/Ignore); unknown id 404 NONEXISTENT_ID; external id with other than letters, digits, `_`, `-` (a pipe) or a duplicate: USER_ERROR; dependent records: USER_ERROR |
+| entities (entities.py) | company or person customers, projects under a customer, employees, time bills (hours as a number or `H:MM`) | see the module |
+| money (transactions.py) | invoice totals from lines; payments and credit memos applied to invoices move `amountPaid`/`amountRemaining`/status (and the invoice's `lastModifiedDate`) | over-application, another customer's or currency's invoice, lowering a total below what is applied, deleting an applied invoice: USER_ERROR |
+| async (async_jobs.py) | `Prefer: respond-async` 202 + `Location: /services/rest/async/v1/job/{id}`; job, task, task result; `hold_async_jobs` | repeated `X-NetSuite-Idempotency-Key` 400 Conflict IDEMPOTENCY_ERROR + Location of the first job (nothing runs again); a key that is not a UUID INVALID_HEADER |
+| SuiteQL (suiteql_syntax.py, suiteql.py, suiteql_tables.py, suiteql_values.py) | `POST /services/rest/query/v1/suiteql` (`Prefer: transient`), `limit` <= 1000, `offset`; tables customer, job, employee, item, subsidiary, currency, timebill, transaction (type CustInvc/CustPymt/CustCred); `*`, columns, aliases, TOP, WHERE AND/OR/NOT, = <> < > <= >=, IN, IS NULL, LIKE, BETWEEN, TO_DATE/TO_TIMESTAMP/TO_CHAR, DATE '...', SYSDATE, BUILTIN.DF, NVL, UPPER/LOWER, COUNT/SUM/MIN/MAX/AVG with GROUP BY, ORDER BY (Oracle null order); values as text, dates as M/D/YYYY, null columns left out | unknown table/column, grammar outside the subset 400 INVALID_PARAMETER "Invalid search query..."; no `Prefer: transient` INVALID_HEADER; bad limit/offset INVALID_PARAMETER |
+| governance (governance.py) | account concurrency limit (15, settable) shared by all integrations, per-integration allocations, `GET /services/rest/system/v1/governanceLimits`; `hold_slots(n)` simulates requests in flight | over the limit 429 (error code UNCONFIRMED: CONCURRENCY_LIMIT_EXCEEDED) |
+| control (control.py) | `add_integration`, `add_employee`, `add_item`, `add_subsidiary`, `add_currency`, `enter`/`edit` (UI work), `record(s)`, `fail_next`, `hold_slots`, `revoke_tokens`, `connection(url)` | — |
+
+Not modelled: record filtering with `q` on collections (use SuiteQL), joins and subqueries in
+SuiteQL, time bills billed through invoices, tax, deposits; the account's time zone is UTC.
+"""
+
+from infra.local.sandboxes.netsuite.app import NetSuiteSandbox
+from infra.local.sandboxes.netsuite.async_jobs import ASYNC_PATH, IDEMPOTENCY_HEADER
+from infra.local.sandboxes.netsuite.errors import NetSuiteError
+from infra.local.sandboxes.netsuite.governance import DEFAULT_ACCOUNT_LIMIT, GOVERNANCE_PATH
+from infra.local.sandboxes.netsuite.oauth import (
+    ACCESS_TOKEN_SECONDS,
+    ASSERTION_TYPE,
+    MAX_ASSERTION_SECONDS,
+    TOKEN_PATH,
+    Integration,
+)
+from infra.local.sandboxes.netsuite.suiteql import MAX_LIMIT, SUITEQL_PATH
+
+__all__ = [
+    "ACCESS_TOKEN_SECONDS",
+    "ASSERTION_TYPE",
+    "ASYNC_PATH",
+    "DEFAULT_ACCOUNT_LIMIT",
+    "GOVERNANCE_PATH",
+    "IDEMPOTENCY_HEADER",
+    "MAX_ASSERTION_SECONDS",
+    "MAX_LIMIT",
+    "SUITEQL_PATH",
+    "TOKEN_PATH",
+    "Integration",
+    "NetSuiteError",
+    "NetSuiteSandbox",
+]

@@ -1,0 +1,105 @@
+"""The account's records: one table per record type, internal ids per sequence, external ids, the clock.
+
+Internal ids come from shared sequences as in NetSuite: customers, projects and employees are all
+entities and never share an id; invoices, payments and credit memos are all transactions. An
+external id is unique per record type (one record of a type per external id).
+https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156334828635.html
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from infra.local.sandboxes.netsuite.schema import SPECS, RecordSpec
+from infra.local.sandboxes.netsuite.wire import Clock
+
+# First internal id of each sequence (small, distinct ranges make ids easy to tell apart in tests).
+_FIRST = {"entity": 100, "transaction": 1000, "item": 10, "timebill": 500, "subsidiary": 1, "currency": 1}
+
+Record = dict[str, Any]
+
+
+class Account:
+    """Stored records by type then internal id (plain dicts: refs as id strings, money as Decimal)."""
+
+    def __init__(self, account_id: str, clock: Clock) -> None:
+        self.account_id = account_id
+        self._clock = clock
+        self.tables: dict[str, dict[str, Record]] = {spec.name: {} for spec in SPECS.values()}
+        self._next = dict(_FIRST)
+        self._numbers: dict[str, int] = {}
+        self.writes = 0  # record writes carried out (creates, updates, deletes)
+
+    def now(self) -> datetime:
+        """The account's clock (UTC), to the second as NetSuite stamps records."""
+        return self._clock().replace(microsecond=0)
+
+    def today(self) -> date:
+        """Today in the account's time zone (UTC here)."""
+        return self._clock().date()
+
+    def table(self, spec: RecordSpec) -> dict[str, Record]:
+        """The live records of one type by internal id."""
+        return self.tables[spec.name]
+
+    def next_id(self, spec: RecordSpec) -> str:
+        """A new internal id from the type's sequence."""
+        number = self._next[spec.sequence]
+        self._next[spec.sequence] = number + 1
+        return str(number)
+
+    def next_number(self, spec: RecordSpec) -> str:
+        """The next transaction number (`tranId`) of a type: its own counter, from 1."""
+        number = self._numbers.get(spec.name, 0) + 1
+        self._numbers[spec.name] = number
+        return str(number)
+
+    def get(self, spec: RecordSpec, record_id: str) -> Record | None:
+        """The stored record (not a copy), or None."""
+        return self.table(spec).get(record_id)
+
+    def by_external_id(self, spec: RecordSpec, external_id: str) -> Record | None:
+        """The record of this type carrying `external_id`, or None."""
+        for record in self.table(spec).values():
+            if record.get("externalId") == external_id:
+                return record
+        return None
+
+    def find(self, types: tuple[str, ...], record_id: str) -> tuple[RecordSpec, Record] | None:
+        """The record with this internal id among `types` (a reference to a customer or a project)."""
+        for name in types:
+            spec = SPECS[name.lower()]
+            found = self.get(spec, record_id)
+            if found is not None:
+                return spec, found
+        return None
+
+    def find_external(self, types: tuple[str, ...], external_id: str) -> tuple[RecordSpec, Record] | None:
+        """The record with this external id among `types`."""
+        for name in types:
+            spec = SPECS[name.lower()]
+            found = self.by_external_id(spec, external_id)
+            if found is not None:
+                return spec, found
+        return None
+
+    def type_of(self, record_id: str, types: tuple[str, ...]) -> RecordSpec | None:
+        """Which of `types` holds the internal id (None when none does)."""
+        found = self.find(types, record_id)
+        return found[0] if found else None
+
+    def rows(self, spec: RecordSpec) -> list[Record]:
+        """The live records of one type in internal id order (not copies)."""
+        table = self.table(spec)
+        return [table[key] for key in sorted(table, key=int)]
+
+    def ref_name(self, spec: RecordSpec, record: Record) -> str:
+        """What a reference to this record shows as `refName` (its name as the UI lists it)."""
+        for key in ("companyName", "name", "itemId", "tranId", "entityId"):
+            if record.get(key):
+                if spec.name == "employee" or (spec.name == "customer" and record.get("isPerson")):
+                    break
+                return str(record[key])
+        full = " ".join(str(record.get(k) or "") for k in ("firstName", "lastName")).strip()
+        return full or str(record.get("entityId") or record["id"])

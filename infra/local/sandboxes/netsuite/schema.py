@@ -1,0 +1,261 @@
+"""The record types the sandbox serves: their REST fields, required values, references and sublists.
+
+Names follow the REST record service (camelCase, matched without regard to case, as the service's
+record type names are); each type also names its SuiteQL table and, for transactions, the type code
+SuiteQL's `transaction.type` holds. https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157305090645.html
+(field value formats: dates `2017-07-21`, date-times ISO 8601 in UTC, durations in hours).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Field kinds: text, bool, number (quantities, rates), money, date, datetime, duration (hours), ref.
+ENTITY = "entity"
+TRANSACTION = "transaction"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One body field: its kind, the label a refusal names, what a reference may point to."""
+
+    kind: str
+    label: str = ""
+    refs: tuple[str, ...] = ()  # record types a `{"id": ...}` may name
+    read_only: bool = False  # computed by NetSuite: a value sent is refused
+
+
+@dataclass(frozen=True)
+class SublistSpec:
+    """A sublist (`item`, `apply`): the fields of a line and the ones a line must have."""
+
+    fields: dict[str, FieldSpec]
+    required: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """One record type: fields, required fields (by name), sublists, id sequence and SuiteQL table."""
+
+    name: str
+    sequence: str  # records sharing a sequence share internal ids (entities, transactions)
+    table: str  # SuiteQL table
+    fields: dict[str, FieldSpec]
+    required: tuple[str, ...] = ()
+    sublists: dict[str, SublistSpec] = field(default_factory=dict)
+    type_code: str | None = None  # transaction.type in SuiteQL (CustInvc, CustPymt, CustCred)
+    created_field: str = "dateCreated"  # entities say dateCreated, transactions createdDate
+
+
+def _ref(label: str, *types: str) -> FieldSpec:
+    return FieldSpec("ref", label, types)
+
+
+_COMMON = {
+    "externalId": FieldSpec("text", "External ID"),
+    "isInactive": FieldSpec("bool", "Inactive"),
+}
+_CUSTOMER_OR_JOB = ("customer", "job")
+
+CUSTOMER = RecordSpec(
+    "customer",
+    ENTITY,
+    "customer",
+    {
+        **_COMMON,
+        "entityId": FieldSpec("text", "Customer ID"),
+        "companyName": FieldSpec("text", "Company Name"),
+        "isPerson": FieldSpec("bool", "Type"),
+        "firstName": FieldSpec("text", "First Name"),
+        "lastName": FieldSpec("text", "Last Name"),
+        "email": FieldSpec("text", "Email"),
+        "phone": FieldSpec("text", "Phone"),
+        "comments": FieldSpec("text", "Comments"),
+        "parent": _ref("Child Of", "customer"),
+        "subsidiary": _ref("Primary Subsidiary", "subsidiary"),
+        "currency": _ref("Currency", "currency"),
+    },
+)
+JOB = RecordSpec(
+    "job",
+    ENTITY,
+    "job",
+    {
+        **_COMMON,
+        "entityId": FieldSpec("text", "Project ID"),
+        "companyName": FieldSpec("text", "Project Name"),
+        "parent": _ref("Customer", "customer"),
+        "subsidiary": _ref("Subsidiary", "subsidiary"),
+        "currency": _ref("Currency", "currency"),
+        "startDate": FieldSpec("date", "Start Date"),
+        "projectedEndDate": FieldSpec("date", "Projected End Date"),
+        "endDate": FieldSpec("date", "End Date"),
+        "comments": FieldSpec("text", "Comments"),
+    },
+    required=("companyName", "parent"),
+)
+EMPLOYEE = RecordSpec(
+    "employee",
+    ENTITY,
+    "employee",
+    {
+        **_COMMON,
+        "entityId": FieldSpec("text", "Employee ID"),
+        "firstName": FieldSpec("text", "First Name"),
+        "lastName": FieldSpec("text", "Last Name"),
+        "email": FieldSpec("text", "Email"),
+        "subsidiary": _ref("Subsidiary", "subsidiary"),
+    },
+    required=("firstName", "lastName"),
+)
+SERVICE_ITEM = RecordSpec(
+    "serviceItem",
+    "item",
+    "item",
+    {
+        **_COMMON,
+        "itemId": FieldSpec("text", "Item Name/Number"),
+        "displayName": FieldSpec("text", "Display Name/Code"),
+        "description": FieldSpec("text", "Description"),
+        "subsidiary": _ref("Subsidiary", "subsidiary"),
+    },
+    required=("itemId",),
+)
+SUBSIDIARY = RecordSpec(
+    "subsidiary",
+    "subsidiary",
+    "subsidiary",
+    {**_COMMON, "name": FieldSpec("text", "Name"), "currency": _ref("Currency", "currency")},
+    required=("name",),
+)
+CURRENCY = RecordSpec(
+    "currency",
+    "currency",
+    "currency",
+    {**_COMMON, "name": FieldSpec("text", "Name"), "symbol": FieldSpec("text", "ISO Code")},
+    required=("name", "symbol"),
+)
+TIME_BILL = RecordSpec(
+    "timeBill",
+    "timebill",
+    "timebill",
+    {
+        "externalId": FieldSpec("text", "External ID"),
+        "employee": _ref("Employee", "employee"),
+        "customer": _ref("Customer:Project", *_CUSTOMER_OR_JOB),
+        "hours": FieldSpec("duration", "Duration"),
+        "tranDate": FieldSpec("date", "Date"),
+        "item": _ref("Service Item", "serviceItem"),
+        "rate": FieldSpec("number", "Rate"),
+        "isBillable": FieldSpec("bool", "Billable"),
+        "memo": FieldSpec("text", "Memo"),
+        "subsidiary": _ref("Subsidiary", "subsidiary"),
+    },
+    required=("employee", "customer", "hours", "tranDate"),
+)
+
+_ITEM_LINES = SublistSpec(
+    {
+        "line": FieldSpec("number", "Line"),
+        "item": _ref("Item", "serviceItem"),
+        "quantity": FieldSpec("number", "Quantity"),
+        "rate": FieldSpec("number", "Rate"),
+        "amount": FieldSpec("money", "Amount"),
+        "description": FieldSpec("text", "Description"),
+    },
+    required=("item",),
+)
+_APPLY_LINES = SublistSpec(
+    {
+        "line": FieldSpec("number", "Line"),
+        "doc": _ref("Invoice", "invoice"),
+        "apply": FieldSpec("bool", "Apply"),
+        "amount": FieldSpec("money", "Payment"),
+    },
+    required=("doc",),
+)
+_TRANSACTION = {
+    "externalId": FieldSpec("text", "External ID"),
+    "tranId": FieldSpec("text", "Number"),
+    "tranDate": FieldSpec("date", "Date"),
+    "currency": _ref("Currency", "currency"),
+    "subsidiary": _ref("Subsidiary", "subsidiary"),
+    "memo": FieldSpec("text", "Memo"),
+    "status": FieldSpec("text", "Status", read_only=True),
+}
+INVOICE = RecordSpec(
+    "invoice",
+    TRANSACTION,
+    "transaction",
+    {
+        **_TRANSACTION,
+        "entity": _ref("Customer", *_CUSTOMER_OR_JOB),
+        "dueDate": FieldSpec("date", "Due Date"),
+        "otherRefNum": FieldSpec("text", "PO #"),
+        "subtotal": FieldSpec("money", "Subtotal", read_only=True),
+        "total": FieldSpec("money", "Total", read_only=True),
+        "amountPaid": FieldSpec("money", "Amount Paid", read_only=True),
+        "amountRemaining": FieldSpec("money", "Amount Remaining", read_only=True),
+    },
+    required=("entity",),
+    sublists={"item": _ITEM_LINES},
+    type_code="CustInvc",
+    created_field="createdDate",
+)
+CUSTOMER_PAYMENT = RecordSpec(
+    "customerPayment",
+    TRANSACTION,
+    "transaction",
+    {
+        **_TRANSACTION,
+        "customer": _ref("Customer", *_CUSTOMER_OR_JOB),
+        "payment": FieldSpec("money", "Payment Amount"),
+        "total": FieldSpec("money", "Total", read_only=True),
+        "applied": FieldSpec("money", "Applied", read_only=True),
+        "unapplied": FieldSpec("money", "Unapplied", read_only=True),
+    },
+    required=("customer", "payment"),
+    sublists={"apply": _APPLY_LINES},
+    type_code="CustPymt",
+    created_field="createdDate",
+)
+CREDIT_MEMO = RecordSpec(
+    "creditMemo",
+    TRANSACTION,
+    "transaction",
+    {
+        **_TRANSACTION,
+        "entity": _ref("Customer", *_CUSTOMER_OR_JOB),
+        "createdFrom": _ref("Created From", "invoice"),
+        "subtotal": FieldSpec("money", "Subtotal", read_only=True),
+        "total": FieldSpec("money", "Total", read_only=True),
+        "applied": FieldSpec("money", "Applied", read_only=True),
+        "unapplied": FieldSpec("money", "Unapplied", read_only=True),
+        "amountRemaining": FieldSpec("money", "Amount Remaining", read_only=True),
+    },
+    required=("entity",),
+    sublists={"item": _ITEM_LINES, "apply": _APPLY_LINES},
+    type_code="CustCred",
+    created_field="createdDate",
+)
+
+SPECS: dict[str, RecordSpec] = {
+    spec.name.lower(): spec
+    for spec in (
+        CUSTOMER,
+        JOB,
+        EMPLOYEE,
+        SERVICE_ITEM,
+        SUBSIDIARY,
+        CURRENCY,
+        TIME_BILL,
+        INVOICE,
+        CUSTOMER_PAYMENT,
+        CREDIT_MEMO,
+    )
+}
+
+
+def spec_for(record_type: str) -> RecordSpec | None:
+    """The record type named in a URL (any case), or None when the sandbox does not serve it."""
+    return SPECS.get(record_type.lower())

@@ -1,0 +1,191 @@
+"""The money rules of invoices, customer payments and credit memos, and the balances they move.
+
+- Invoice and credit memo: at least one `item` line; a line's amount is quantity x rate when not
+  sent (quantity 1 by default), rounded to the cent; `total` is the sum of the lines.
+- Customer payment and credit memo: `apply` lines name invoices (`doc`) of the same customer (or of
+  its projects) in the same currency; each amount is at most what the invoice still owes, all of
+  them at most the payment (or the credit memo's total). A line without an amount applies what is
+  left, up to what the invoice owes.
+- An invoice's `amountPaid`, `amountRemaining` and `status` (Open, Paid In Full) follow the live
+  payments and credit memos applied to it; when they change the invoice's `lastModifiedDate` moves,
+  so a SuiteQL sweep on `lastmodifieddate` sees the paid status.
+- An invoice something is applied to cannot be deleted, nor its total lowered below what is applied.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from infra.local.sandboxes.netsuite import records
+from infra.local.sandboxes.netsuite.account import Account, Record
+from infra.local.sandboxes.netsuite.entities import default_subsidiary
+from infra.local.sandboxes.netsuite.errors import required, user_error
+from infra.local.sandboxes.netsuite.schema import CREDIT_MEMO, CUSTOMER_PAYMENT, INVOICE, SPECS, RecordSpec
+
+CENT = Decimal("0.01")
+ZERO = Decimal(0)
+# transaction.status codes SuiteQL holds, and the names REST shows.
+INVOICE_OPEN = {"id": "A", "refName": "Open"}
+INVOICE_PAID = {"id": "B", "refName": "Paid In Full"}
+CREDIT_OPEN = {"id": "A", "refName": "Open"}
+CREDIT_APPLIED = {"id": "B", "refName": "Fully Applied"}
+PAYMENT_DEPOSITED = {"id": "C", "refName": "Deposited"}
+_APPLYING = (CUSTOMER_PAYMENT, CREDIT_MEMO)
+
+
+def cents(value: Decimal) -> Decimal:
+    """Rounded to the cent, half up."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def top_customer(account: Account, entity_id: str) -> str:
+    """The customer an entity bills to: itself, or a project's parent customer."""
+    job = account.get(SPECS["job"], entity_id)
+    return str(job["parent"]) if job is not None else entity_id
+
+
+def applied_to(account: Account, invoice_id: str, *, besides: Record | None = None) -> Decimal:
+    """What live payments and credit memos apply to the invoice (`besides`: leave that one out)."""
+    total = ZERO
+    for spec in _APPLYING:
+        for document in account.table(spec).values():
+            if besides is not None and document.get("id") == besides.get("id"):
+                continue
+            for line in document.get("apply", []):
+                if line.get("doc") == invoice_id and line.get("apply", True):
+                    total += line.get("amount") or ZERO
+    return total
+
+
+def _header_defaults(account: Account, spec: RecordSpec, record: Record, party: str) -> None:
+    record.setdefault("tranDate", account.today())
+    if not record.get("tranId"):
+        record["tranId"] = account.next_number(spec)
+    entity = account.find(("customer", "job"), record[party])
+    if entity is not None:
+        record.setdefault("subsidiary", entity[1].get("subsidiary"))
+        record.setdefault("currency", entity[1].get("currency"))
+    default_subsidiary(account, record)
+
+
+def _item_lines(record: Record) -> Decimal:
+    lines = record.get("item", [])
+    if not lines:
+        raise user_error("You must enter at least one line item for this transaction.", error_path="item")
+    total = ZERO
+    for index, line in enumerate(lines):
+        quantity = line.setdefault("quantity", Decimal(1))
+        if line.get("amount") is None:
+            if line.get("rate") is None:
+                raise required("Amount", f"item.items[{index}].amount")
+            line["amount"] = cents(quantity * line["rate"])
+        else:
+            line["amount"] = cents(line["amount"])
+            if line.get("rate") is None and quantity:
+                line["rate"] = line["amount"] / quantity
+        total += line["amount"]
+    return total
+
+
+def _apply_lines(account: Account, record: Record, party: str, available: Decimal) -> Decimal:
+    """Check and complete the `apply` lines; returns the amount applied."""
+    customer = top_customer(account, record[party])
+    applied = ZERO
+    for index, line in enumerate(record.get("apply", [])):
+        path = f"apply.items[{index}]"
+        line.setdefault("apply", True)
+        if not line["apply"]:
+            continue
+        invoice = account.get(INVOICE, line["doc"])
+        assert invoice is not None  # the reference was checked
+        if top_customer(account, invoice["entity"]) != customer:
+            raise user_error(
+                f"The invoice {invoice['tranId']} belongs to another customer.", error_path=f"{path}.doc"
+            )
+        if invoice.get("currency") != record.get("currency"):
+            raise user_error(
+                f"The invoice {invoice['tranId']} is in another currency.", error_path=f"{path}.doc"
+            )
+        owed = invoice["total"] - applied_to(account, invoice["id"], besides=record)
+        amount = line.get("amount")
+        if amount is None:
+            amount = min(owed, available - applied)
+        amount = cents(amount)
+        if amount <= ZERO or amount > owed:
+            raise user_error(
+                f"The amount applied to invoice {invoice['tranId']} must be more than 0 and at most {owed}.",
+                error_path=f"{path}.amount",
+            )
+        line["amount"] = amount
+        applied += amount
+    if applied > available:
+        raise user_error(
+            f"The total applied ({applied}) exceeds the amount available to apply ({available}).",
+            error_path="apply",
+        )
+    return applied
+
+
+def _invoice(account: Account, spec: RecordSpec, record: Record, previous: Record | None) -> None:
+    _header_defaults(account, spec, record, "entity")
+    record.setdefault("dueDate", record["tranDate"])
+    total = _item_lines(record)
+    paid = applied_to(account, record["id"]) if previous is not None else ZERO
+    if total < paid:
+        raise user_error(f"The total ({total}) cannot be less than the amount already applied ({paid}).")
+    record["subtotal"] = record["total"] = total
+    _set_balance(record, paid)
+
+
+def _set_balance(invoice: Record, paid: Decimal) -> bool:
+    before = (invoice.get("amountPaid"), invoice.get("amountRemaining"))
+    invoice["amountPaid"] = paid
+    invoice["amountRemaining"] = invoice["total"] - paid
+    invoice["status"] = (
+        INVOICE_PAID if invoice["amountRemaining"] == ZERO and invoice["total"] > ZERO else INVOICE_OPEN
+    )
+    return before != (invoice["amountPaid"], invoice["amountRemaining"])
+
+
+def _payment(account: Account, spec: RecordSpec, record: Record, previous: Record | None) -> None:
+    _header_defaults(account, spec, record, "customer")
+    payment = cents(record["payment"])
+    if payment < ZERO:
+        raise user_error("The payment amount cannot be negative.", error_path="payment")
+    record["payment"] = record["total"] = payment
+    record["applied"] = _apply_lines(account, record, "customer", payment)
+    record["unapplied"] = payment - record["applied"]
+    record["status"] = PAYMENT_DEPOSITED
+
+
+def _credit_memo(account: Account, spec: RecordSpec, record: Record, previous: Record | None) -> None:
+    _header_defaults(account, spec, record, "entity")
+    total = _item_lines(record)
+    record["subtotal"] = record["total"] = total
+    record["applied"] = _apply_lines(account, record, "entity", total)
+    record["unapplied"] = record["amountRemaining"] = total - record["applied"]
+    record["status"] = CREDIT_APPLIED if record["unapplied"] == ZERO else CREDIT_OPEN
+
+
+def _refresh_invoices(
+    account: Account, spec: RecordSpec, after: Record | None, before: Record | None
+) -> None:
+    touched = {
+        line.get("doc") for document in (after, before) if document for line in document.get("apply", [])
+    }
+    for invoice_id in touched:
+        invoice = account.get(INVOICE, str(invoice_id))
+        if invoice is not None and _set_balance(invoice, applied_to(account, invoice["id"])):
+            invoice["lastModifiedDate"] = account.now()
+
+
+def _refuse_if_applied(account: Account, spec: RecordSpec, record: Record) -> None:
+    if applied_to(account, record["id"]) > ZERO:
+        raise user_error("This record cannot be deleted because it has dependent records.")
+
+
+records.RULES.update(
+    {INVOICE.name: _invoice, CUSTOMER_PAYMENT.name: _payment, CREDIT_MEMO.name: _credit_memo}
+)
+records.AFTER_WRITE.update({CUSTOMER_PAYMENT.name: _refresh_invoices, CREDIT_MEMO.name: _refresh_invoices})
+records.DELETE_RULES[INVOICE.name] = _refuse_if_applied
