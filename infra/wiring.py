@@ -573,7 +573,7 @@ WIRING = Wiring(
             ACCOUNT_SWEEP,
             handler="functions.account_sweep.handler.handler",
             # Webhooks are hints (a lost one, a delete that sends none): each vendor's change feed is
-            # read from its cursor (shared/sync/sweep_feeds.py), one call per vendor when quiet.
+            # read from its cursor (shared/domain/systems.py), one call per vendor when quiet.
             trigger=ScheduleTrigger(sweep_rate(ACCOUNT_SWEEP_MINUTES)),
             uses=(
                 *_COMMON_ENV,

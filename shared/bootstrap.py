@@ -24,10 +24,8 @@ from shared.domain.errors import ConfigurationError
 from shared.domain.models import Account, SystemName
 from shared.domain.ports import AccountSource, AccountTarget, WebhookReceiver
 from shared.observability import PowertoolsMetrics, logger, trace_vendor_calls
-from shared.settings import WEBHOOK_MAX_BODY_BYTES, WEBHOOK_PROVIDERS, Settings
-
-# Vendors whose refresh tokens rotate: their `build` takes the shared `token_store`.
-ROTATING_REFRESH_TOKENS = frozenset({SystemName.QUICKBOOKS})
+from shared.domain.systems import SYSTEMS, WEBHOOK_PROVIDERS
+from shared.settings import WEBHOOK_MAX_BODY_BYTES, Settings
 
 if TYPE_CHECKING:
     import httpx
@@ -45,8 +43,9 @@ if TYPE_CHECKING:
     from shared.domain.delivery_ports import DeliverySource, PostingTarget
     from shared.domain.notices import ChangeNotice
     from shared.domain.ports import EngagementTarget, OpportunitySource, RateBudgets
+    from shared.domain.systems import Role
     from shared.domain.tokens import TokenStore
-    from shared.governance.landscape import Landscape, Role
+    from shared.governance.landscape import Landscape
     from shared.governance.mappings import Mappings
     from shared.governance.matching import Matcher
     from shared.governance.ownership import Ownership
@@ -139,13 +138,24 @@ class Services:
         """The connector for `system`, built from its entry in the connections secret."""
         if system not in self._connectors:
             settings = self._connection(system)
-            module = importlib.import_module(f"shared.connectors.{system.value}")
+            row = SYSTEMS[system]
             trace_vendor_calls()
-            shared = {"token_store": self.token_store} if system in ROTATING_REFRESH_TOKENS else {}
-            self._connectors[system] = module.build(
+            # Tokens every container shares (rotated refresh tokens, a reusable access token).
+            shared = {"token_store": self.token_store} if row.shares_tokens else {}
+            self._connectors[system] = self._package(system).build(
                 settings, transport=self.transports.get(system), budgets=self.rate_budgets, **shared
             )
         return self._connectors[system]
+
+    @staticmethod
+    def _package(system: SystemName) -> Any:
+        """`shared.connectors.<system>`, or a ConfigurationError when close2cash has no connector for it."""
+        if not SYSTEMS[system].built:
+            raise ConfigurationError(
+                f"close2cash has no {system.value} connector yet: remove {system.value} from the "
+                "landscape's [[systems]] and from the connections secret"
+            )
+        return importlib.import_module(f"shared.connectors.{system.value}")
 
     @cached_property
     def token_store(self) -> TokenStore | None:
@@ -187,14 +197,14 @@ class Services:
 
     def account_source(self) -> AccountSource:
         """The system that owns the customer master (the landscape's `ownership.customer.owner`)."""
-        from shared.governance.landscape import Domain
+        from shared.domain.systems import Domain
 
         source: AccountSource = self.connector(self.ownership.owner_of(Domain.CUSTOMER))
         return source
 
     def account_targets(self) -> Sequence[AccountTarget]:
         """Every PSA and accounting system of the landscape, except the customer's owner."""
-        from shared.governance.landscape import Domain, Role
+        from shared.domain.systems import Domain, Role
 
         owner = self.ownership.owner_of(Domain.CUSTOMER)
         return [
@@ -209,18 +219,13 @@ class Services:
             built: WebhookReceiver = self._connectors[system]
             return built
         if system not in self._receivers:
-            module = importlib.import_module(f"shared.connectors.{system.value}")
-            self._receivers[system] = module.receiver(self._connection(system))
+            self._receivers[system] = self._package(system).receiver(self._connection(system))
         return self._receivers[system]
 
     @cached_property
     def webhook_ingest(self) -> WebhookIngest:
         # Use cases are imported where built: each handler's cold start pays only for its own.
-        from shared.governance.landscape import Intake
         from shared.sync.ingest import WebhookIngest
-
-        # Intakes that deliver through an event bus, not the webhook route (whose webhooks are then refused).
-        bus_intakes = frozenset({Intake.CHANGE_DATA_CAPTURE})
 
         roles = {system.name for system in self.landscape.systems} & self.connected()
         receivers: dict[str, Callable[[], WebhookReceiver]] = {
@@ -239,14 +244,15 @@ class Services:
                     "landscape, not to this webhook route"
                 )
                 for system in self.landscape.systems
-                if system.chosen_intake in bus_intakes
+                # Changes that come by an event bus or a sweep: the webhook route refuses the vendor's.
+                if not system.chosen_intake.webhook_route
             },
         )
 
     @cached_property
     def change_events(self) -> ChangeEventIntake:
         """Salesforce change events from the partner bus's queue, as claimed notices on the hub's bus."""
-        from shared.governance.landscape import Intake
+        from shared.domain.systems import Intake
         from shared.sync.change_events import ChangeEventIntake
 
         chosen = self.landscape.system(SystemName.SALESFORCE)
@@ -287,26 +293,27 @@ class Services:
     @cached_property
     def account_sweep(self) -> AccountSweeps:
         """Catch-up sweeps of the customer master: one per landscape system with a change feed."""
-        from shared.governance.landscape import Domain
+        from shared.domain.systems import SYSTEMS, Domain
         from shared.sync.account_sweep import AccountSweep, AccountSweeps, SweepRole
-        from shared.sync.sweep_feeds import SWEEP_FEEDS
 
         owner = self.ownership.owner_of(Domain.CUSTOMER)
-        swept = [
-            s.name for s in self.landscape.systems if s.name in SWEEP_FEEDS and s.name in self.connected()
-        ]
+        feeds = {
+            s.name: feed
+            for s in self.landscape.systems
+            if (feed := SYSTEMS[s.name].feed) is not None and s.name in self.connected()
+        }
         return AccountSweeps(
             [
                 AccountSweep(
                     system=system,
                     role=SweepRole.OWNER if system == owner else SweepRole.COPY,
                     feed=functools.partial(self.connector, system),
-                    max_look_back=SWEEP_FEEDS[system].max_look_back,
+                    max_look_back=feed.max_look_back,
                     ledger=self.ledger,
                     publisher=lambda: self.publisher,
                     metrics=self.metrics,
                 )
-                for system in swept
+                for system, feed in feeds.items()
             ],
             on_failure=lambda system, exc: logger.exception("sweep failed", system=system.value),
         )
@@ -341,7 +348,7 @@ class Services:
 
     def opportunity_source(self) -> OpportunitySource:
         """The system that owns opportunities (the landscape's `ownership.opportunity.owner`)."""
-        from shared.governance.landscape import Domain
+        from shared.domain.systems import Domain
 
         source: OpportunitySource = self.connector(self.ownership.owner_of(Domain.OPPORTUNITY))
         return source
@@ -374,7 +381,7 @@ class Services:
 
     @cached_property
     def engagement_setup(self) -> EngagementSetup:
-        from shared.governance.landscape import Role
+        from shared.domain.systems import Role
         from shared.sync.engagements import EngagementSetup
 
         return EngagementSetup(
@@ -427,7 +434,7 @@ class Services:
 
     def delivery_source(self) -> DeliverySource:
         """The system that owns time entries (the landscape's `ownership.time.owner`): the PSA."""
-        from shared.governance.landscape import Domain
+        from shared.domain.systems import Domain
 
         source: DeliverySource = self.connector(self.ownership.owner_of(Domain.TIME))
         return source
@@ -439,7 +446,7 @@ class Services:
 
     def can_post_to(self, system: SystemName) -> bool:
         """`system` is an accounting system of the landscape with a connection."""
-        from shared.governance.landscape import Role
+        from shared.domain.systems import Role
 
         return system in self.systems_with(Role.ACCOUNTING) and system in self.connected()
 
@@ -477,7 +484,7 @@ class Services:
         return target
 
     def _owner_connector(self, domain: str) -> Any:
-        from shared.governance.landscape import Domain
+        from shared.domain.systems import Domain
 
         owner = self.ownership.owner_of(Domain(domain))
         return self.connector(owner) if owner in self.connected() else None
@@ -538,7 +545,8 @@ class Services:
     def reconciliation(self) -> Reconciliation:
         """Every system's copies compared: the CRM's accounts and won deals, the PSA's and each
         accounting system's customers, engagements, work and invoices."""
-        from shared.governance.landscape import Domain, MatchKey, Role
+        from shared.domain.systems import Domain, Role
+        from shared.governance.landscape import MatchKey
         from shared.governance.matching import CustomerKeys
         from shared.sync.reconcile.run import Reconciliation
 

@@ -12,10 +12,6 @@ from shared.domain.budgets import BACKGROUND_MAX_WAIT, BACKGROUND_SHARE
 
 # Vendors' notices are small; anything near 256 KiB is abuse. The wiring's API declares this limit.
 WEBHOOK_MAX_BODY_BYTES = 256 * 1024
-# Every provider the webhook route knows (an unknown one is 404; a known one not connected, too).
-WEBHOOK_PROVIDERS = frozenset(
-    {"salesforce", "hubspot", "productive", "quickbooks", "xero", "businesscentral", "netsuite"}
-)
 # The ledger's sparse index of what a person acts on: approvals awaiting a decision (or its callback)
 # and exceptions by state. The wiring declares it; the adapters query it, so no read scans the ledger.
 LEDGER_STATUS_INDEX = "by-status"

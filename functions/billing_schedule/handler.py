@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.bootstrap import services
 from shared.domain.deadline import time_limit
 from shared.domain.models import utcnow
-from shared.governance.landscape import Role
+from shared.domain.systems import Role
 from shared.observability import logger, metrics, tracer
 
 

@@ -35,7 +35,7 @@ from infra.status import StatusReport
 from infra.wiring import SALESFORCE_EVENTS
 from shared import bootstrap
 from shared.domain.models import EntityType, SourceRef, SystemName
-from shared.governance.landscape import Intake
+from shared.domain.systems import Intake
 from shared.observability import logger
 
 DEFAULT_LOG = Path(".close2cash/demo-handlers.log")

@@ -1,4 +1,4 @@
-"""The whole landscape on one machine: local runtime + the three vendor sandboxes on loopback.
+"""The whole landscape on one machine: local runtime + a sandbox of each of its systems on loopback.
 
 Used by `close2cash demo`, `close2cash local up`, the flow tests and `make bench`. The sandboxes'
 connection settings go into the connections secret (moto's Secrets Manager), exactly where a real
@@ -7,6 +7,7 @@ deployment keeps the real vendors' credentials; the hub cannot tell the differen
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -16,9 +17,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -29,20 +29,21 @@ from infra.local.runtime import LocalRuntime
 from infra.local.sandboxes.productive import ProductiveSandbox
 from infra.local.sandboxes.quickbooks import QuickBooksSandbox
 from infra.local.sandboxes.salesforce import SalesforceSandbox
+from infra.local.sandboxes.twin import Hub, Twin
 from infra.local.token_file import SecretFileMirror, read_tokens_file, tokens_file_for
 from infra.wiring import APPROVERS as APPROVERS_POOL
 from infra.wiring import (
     CONNECTIONS,
     DELIVERY_OPS,
     OAUTH_TOKENS,
-    SALESFORCE_EVENTS,
     WIRING,
     with_sweep_interval,
 )
 from shared import bootstrap
 from shared.aws import secrets as connection_secrets
 from shared.domain.models import SystemName
-from shared.governance.landscape import Intake
+from shared.domain.systems import SYSTEMS, Intake
+from shared.governance.landscape import Landscape
 from shared.governance.loader import load_landscape
 
 LOOPBACK = "127.0.0.1"
@@ -51,9 +52,12 @@ QUIET_SECONDS = 0.2
 # one Step Functions state's Lambda task and the next is a few milliseconds).
 STILL_SECONDS = 0.03
 APPROVERS = ("ops@northwind.example", "finance@northwind.example")
-# The task lists every seeded Productive template carries (and so every project copied from it).
-TEMPLATE_TASK_LISTS = ("Delivery",)
 DEFAULT_LANDSCAPE = Path(__file__).resolve().parents[1] / "landscapes" / "demo.toml"
+
+
+def landscape_systems(landscape: Landscape) -> list[SystemName]:
+    """The landscape's systems that close2cash has a connector (and so a sandbox) for."""
+    return [system.name for system in landscape.systems if SYSTEMS[system.name].built]
 
 
 def serve_wsgi(app: Any, host: str = LOOPBACK, port: int = 0) -> tuple[str, BaseWSGIServer]:
@@ -73,7 +77,7 @@ class SettleReport:
 
 
 class LocalEnvironment:
-    """Local runtime + Salesforce, Productive and QuickBooks sandboxes, wired to each other."""
+    """Local runtime + a sandbox of each system of the landscape, wired to each other."""
 
     def __init__(
         self,
@@ -94,38 +98,23 @@ class LocalEnvironment:
         # Refuse to start on an invalid landscape: LandscapeInvalid lists every problem.
         self.landscape_file = landscape.resolve()
         self.landscape = load_landscape(self.landscape_file)
-        self._seeded: set[str] = set()
         self._saved_landscape_env: str | None = None
         # One time for everything: the runtime (Step Functions waits, SQS visibility, schedules) and
         # the vendors' twins (rate windows, token expiry, modstamps, change feeds, webhook retries)
         # read this clock, so `pass_time` moves the whole landscape on together, as real days would.
         self.clock = Clock(fast_forward=True)
-        self.salesforce = SalesforceSandbox(
-            organization_id="00D5g000004DEMOEAA",
-            client_id="close2cash-demo",
-            client_secret=secrets.token_urlsafe(24),
-            clock=self.clock.now,
-        )
-        self.productive = ProductiveSandbox(
-            organization_id="31337",
-            api_token=secrets.token_urlsafe(24),
-            webhook_secret=secrets.token_hex(16),
-            clock=self.clock.now,
-        )
-        self.quickbooks = QuickBooksSandbox(
-            realm_id="9341453050012345",
-            client_id="close2cash-demo",
-            client_secret=secrets.token_urlsafe(24),
-            refresh_token=secrets.token_urlsafe(32),
-            verifier_token=secrets.token_hex(16),
-            clock=self.clock.now,
-        )
+        # A twin of each system the landscape connects, set up as the firm did its real one: the
+        # records its mapping tables point at exist there.
+        self.twins: dict[SystemName, Twin] = {
+            name: self._twin(name) for name in landscape_systems(self.landscape)
+        }
+        for twin in self.twins.values():
+            twin.seed(self.landscape)
         # One token per approver (the local user pool, infra/local/authorizer.py); the connections
         # secret holds only their SHA-256. The first is the demo's approver.
         self.approver_tokens = {name: secrets.token_urlsafe(24) for name in APPROVERS}
         self.approver = APPROVERS[0]
         self.approver_token = self.approver_tokens[self.approver]
-        self._seed_from_landscape()
         self.urls: dict[str, str] = {}
         self.api_url = ""
         self._servers: list[BaseWSGIServer] = []
@@ -138,80 +127,27 @@ class LocalEnvironment:
         system = self.landscape.system(SystemName.SALESFORCE)
         return system.chosen_intake if system is not None else None
 
-    def _seed_from_landscape(self) -> None:
-        """Set the sandboxes up as the firm did its real systems: the records the landscape maps to.
+    def _twin(self, system: SystemName) -> Twin:
+        """`infra/local/sandboxes/<system>/twin.py`'s twin, on the environment's clock."""
+        module = importlib.import_module(f"infra.local.sandboxes.{system.value}.twin")
+        return cast(Twin, module.local_twin(self.clock.now))
 
-        Template projects in the PSA, classes and departments in accounting: a mapping table's target
-        values exist in the target system, so engagement setup finds what it is pointed at.
-        """
-        tables = self.landscape.mappings
-        for row in tables.project_templates:
-            if row.target_system == "productive" and row.target not in self._seeded:
-                # Each carries a task list, as a firm's template does: fixed-fee milestones go on it.
-                self.productive.add_template(
-                    f"{row.source} ({row.legal_entity})",
-                    template_id=row.target,
-                    task_lists=TEMPLATE_TASK_LISTS,
-                )
-                self._seeded.add(row.target)
-        for cls in tables.classes:
-            if cls.target_system == "quickbooks":
-                self.quickbooks.add_class(cls.source, class_id=cls.target)
-        # QBO keeps departments and locations in one list (Department, "Location" in its UI).
-        seeded_departments: set[str] = set()
-        for department in (*tables.departments, *tables.locations):
-            if department.target_system == "quickbooks" and department.target not in seeded_departments:
-                self.quickbooks.add_department(department.source, department_id=department.target)
-                seeded_departments.add(department.target)
-        self._seed_posting_codes()
-        self._seed_billing_codes()
+    def sandbox(self, system: SystemName) -> Any:
+        """The sandbox of `system` (KeyError when the landscape does not connect it)."""
+        return self.twins[system].sandbox
 
-    def _seed_posting_codes(self) -> None:
-        """What approved work is posted with: service items, tax codes, expense and payment accounts."""
-        tables = self.landscape.mappings
-        seen: set[tuple[str, str]] = set()
+    # The sandboxes the demo, the bench and the flow tests drive by name.
+    @property
+    def salesforce(self) -> SalesforceSandbox:
+        return cast(SalesforceSandbox, self.sandbox(SystemName.SALESFORCE))
 
-        def first(kind: str, row_target: str) -> bool:
-            if (kind, row_target) in seen:
-                return False
-            seen.add((kind, row_target))
-            return True
+    @property
+    def productive(self) -> ProductiveSandbox:
+        return cast(ProductiveSandbox, self.sandbox(SystemName.PRODUCTIVE))
 
-        for row in tables.service_items:
-            if row.target_system == "quickbooks" and first("item", row.target):
-                self.quickbooks.add_item(row.source, item_id=row.target)
-        # The rate QuickBooks computes TotalTax with: the landscape's `[billing]` rate of the code.
-        rates = {rate.code: rate.rate for rate in self.landscape.billing.tax_rates}
-        codes = [row.target for row in tables.service_tax_codes if row.target_system == "quickbooks"]
-        codes += list(self.landscape.billing.fixed_tax_code.values())
-        for code in codes:
-            if first("tax", code):
-                self.quickbooks.add_tax_code(
-                    code, taxable=code != "NON", tax_code_id=code, rate=rates.get(code, Decimal(0))
-                )
-        for row in tables.expense_accounts:
-            if row.target_system == "quickbooks" and first("account", row.target):
-                self.quickbooks.add_account(
-                    f"Billable {row.source}", account_type="Expense", account_id=row.target
-                )
-        for row in tables.payment_accounts:
-            if row.target_system == "quickbooks" and first("account", row.target):
-                self.quickbooks.add_account(
-                    "Employee reimbursements", account_type="Bank", sub_type="Checking", account_id=row.target
-                )
-
-    def _seed_billing_codes(self) -> None:
-        """What invoices are written with: the fixed-fee / retainer item in QuickBooks, and the tax
-        rates in Productive (its invoice lines name a rate by the tax code's name)."""
-        billing = self.landscape.billing
-        item = billing.fixed_item.get(SystemName.QUICKBOOKS)
-        if item is not None and self.quickbooks.company.visible("Item", item) is None:
-            self.quickbooks.add_item("Professional services (fixed fee, retainer)", item_id=item)
-        seen: set[tuple[str, str]] = set()
-        for rate in billing.tax_rates:
-            if (rate.code, str(rate.rate)) not in seen:
-                seen.add((rate.code, str(rate.rate)))
-                self.productive.add_tax_rate(rate.code, str(rate.rate))
+    @property
+    def quickbooks(self) -> QuickBooksSandbox:
+        return cast(QuickBooksSandbox, self.sandbox(SystemName.QUICKBOOKS))
 
     def connections(self) -> dict[str, Any]:
         """The connections secret: sandboxes by default, or the operator's file for real vendors."""
@@ -221,9 +157,7 @@ class LocalEnvironment:
                 raise ValueError(f"{self.secrets_file}: expected a JSON object keyed by system name")
             return value
         return {
-            "salesforce": self.salesforce.connection(self.urls["salesforce"]),
-            "productive": self.productive.connection(self.urls["productive"]),
-            "quickbooks": self.quickbooks.connection(self.urls["quickbooks"]),
+            **{name.value: twin.connection(self.urls[name.value]) for name, twin in self.twins.items()},
             APPROVERS_POOL.name: {name: token_sha256(token) for name, token in self.approver_tokens.items()},
         }
 
@@ -237,13 +171,9 @@ class LocalEnvironment:
         # In AWS the file ships inside the code asset (infra/cdk); here the handlers read it in place.
         self._saved_landscape_env = os.environ.get("LANDSCAPE_FILE")
         os.environ["LANDSCAPE_FILE"] = str(self.landscape_file)
-        for name, sandbox in (
-            ("salesforce", self.salesforce),
-            ("productive", self.productive),
-            ("quickbooks", self.quickbooks),
-        ):
-            url, server = serve_wsgi(sandbox, self.host)
-            self.urls[name] = url
+        for name, twin in self.twins.items():
+            url, server = serve_wsgi(twin.sandbox, self.host)
+            self.urls[name.value] = url
             self._servers.append(server)
         connections = self.connections()
         tokens = read_tokens_file(self.tokens_file) if self.tokens_file else {}
@@ -252,8 +182,10 @@ class LocalEnvironment:
             secrets={CONNECTIONS.name: connections, OAUTH_TOKENS.name: tokens},
             host=self.host,
             clock=self.clock,
-            # Event Relay's partner event source for the org's CDC channel, associated with a bus.
-            partner_bus_names={SALESFORCE_EVENTS.name: self.salesforce.event_source},
+            # A vendor's partner event source (Event Relay's for a CDC channel), associated with a bus.
+            partner_bus_names=dict(
+                source for twin in self.twins.values() if (source := twin.partner_event_source())
+            ),
         )
         self.runtime.start()
         if self.tokens_file is not None:
@@ -267,17 +199,16 @@ class LocalEnvironment:
         # sandbox credentials under the same secret name, and its own moto endpoint.
         connection_secrets.forget_cached()
         self.api_url = self.runtime.serve_api()
-        if self.salesforce_intake is Intake.CHANGE_DATA_CAPTURE:
-            # The org relays its change events to the partner bus; no outbound message rule is set.
-            self.salesforce.relay_to(
-                self.runtime.clients.events(), self.runtime.resources.partner_buses[SALESFORCE_EVENTS.name]
+        for name, twin in self.twins.items():
+            twin.connect(
+                Hub(
+                    api_url=self.api_url,
+                    connection=connections.get(name.value, {}),
+                    landscape=self.landscape,
+                    events=self.runtime.clients.events(),
+                    partner_buses=self.runtime.resources.partner_buses,
+                )
             )
-        else:
-            self.salesforce.subscribe(
-                f"{self.api_url}/webhooks/salesforce", token=connections["salesforce"]["webhook_token"]
-            )
-        self.productive.subscribe(f"{self.api_url}/webhooks/productive")
-        self.quickbooks.subscribe(f"{self.api_url}/webhooks/quickbooks")
         self._inbox = self._subscribe_inbox(DELIVERY_OPS.name)
         return self
 
@@ -367,11 +298,7 @@ class LocalEnvironment:
         started = time.monotonic()
         while time.monotonic() - started < timeout:
             report.rounds += 1
-            delivered = {
-                "salesforce": self.salesforce.deliver_pending() + self.salesforce.relay_pending(),
-                "productive": self.productive.deliver_pending(),
-                "quickbooks": self.quickbooks.deliver_pending(),
-            }
+            delivered = {name.value: twin.push_pending() for name, twin in self.twins.items()}
             for name, count in delivered.items():
                 report.delivered[name] = report.delivered.get(name, 0) + count
             # Executions paused for an approval count as running: wait for the workers, not for them.

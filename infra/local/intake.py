@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 
 from shared.domain.models import SystemName
-from shared.governance.landscape import Intake
+from shared.domain.systems import Intake
 
 # What `close2cash demo --intake ...` accepts: short names for the Salesforce intakes.
 INTAKE_CHOICES = {"outbound": Intake.OUTBOUND_MESSAGES, "cdc": Intake.CHANGE_DATA_CAPTURE}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pydantic import Field
 
@@ -44,6 +44,7 @@ class BillingChange(CanonicalModel):
     changed_at: UtcDateTime | None = None
 
 
+@runtime_checkable
 class InvoiceTarget(Protocol):
     """An accounting system that issues invoices and holds their payments and credits."""
 
@@ -70,6 +71,7 @@ class InvoiceTarget(Protocol):
         ...
 
 
+@runtime_checkable
 class InvoiceMirror(Protocol):
     """The PSA's copy of an invoice, so its budgets show what was invoiced and paid."""
 
@@ -84,6 +86,7 @@ class InvoiceMirror(Protocol):
         ...
 
 
+@runtime_checkable
 class MilestoneSource(Protocol):
     """The PSA as the system of record for milestones reached."""
 
@@ -92,6 +95,7 @@ class MilestoneSource(Protocol):
     def completed_milestones(self, project: str) -> list[CompletedMilestone]: ...
 
 
+@runtime_checkable
 class HealthTarget(Protocol):
     """The CRM, where account teams see a deal's and a customer's commercial health."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import Field
 
@@ -31,6 +31,7 @@ from shared.domain.postings import (
 )
 
 
+@runtime_checkable
 class DeliverySource(Protocol):
     """The PSA as the system of record for time entries and expenses."""
 
@@ -51,6 +52,7 @@ class DeliverySource(Protocol):
         ...
 
 
+@runtime_checkable
 class PostingTarget(Protocol):
     """An accounting system that takes approved billable work (QuickBooks TimeActivity, Purchase)."""
 

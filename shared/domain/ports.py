@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from pydantic import ConfigDict, Field
 
@@ -57,6 +57,7 @@ class ReceivedWebhook(CanonicalModel):
     )
 
 
+@runtime_checkable
 class WebhookReceiver(Protocol):
     """Verifies one vendor's webhooks on the raw bytes and parses them into notices.
 
@@ -68,6 +69,7 @@ class WebhookReceiver(Protocol):
     def receive(self, request: WebhookRequest) -> ReceivedWebhook: ...
 
 
+@runtime_checkable
 class ChangeEventReceiver(Protocol):
     """Reads one event of a vendor's change stream delivered through an event bus (Salesforce Change
     Data Capture relayed to EventBridge): the notices it carries and the sweeps it asks for.
@@ -80,6 +82,7 @@ class ChangeEventReceiver(Protocol):
     def read_change_event(self, event: Mapping[str, Any]) -> ReceivedChanges: ...
 
 
+@runtime_checkable
 class ChangedRecordsFeed(Protocol):
     """A system that can say which records of a type changed since an instant (a catch-up sweep)."""
 
@@ -98,6 +101,7 @@ class RecordFate(CanonicalModel):
     merged_into: str | None = Field(default=None, description="the surviving record's id, on a merge")
 
 
+@runtime_checkable
 class AccountSource(Protocol):
     """The system of record for accounts (the CRM): the hub reads the current record from it."""
 
@@ -153,6 +157,7 @@ class TargetRecord(CanonicalModel):
 MAX_MATCH_CANDIDATES = 20
 
 
+@runtime_checkable
 class AccountTarget(Protocol):
     """A system that holds a copy of each account (PSA client, accounting customer).
 
@@ -398,6 +403,7 @@ class SetupOutcome(CanonicalModel):
     detail: str | None = Field(default=None, max_length=1000)
 
 
+@runtime_checkable
 class OpportunitySource(Protocol):
     """The CRM as the system of record for opportunities, and where setup's outcome is written back.
 
@@ -415,6 +421,7 @@ class OpportunitySource(Protocol):
         ...
 
 
+@runtime_checkable
 class EngagementTarget(Protocol):
     """A system that holds the engagement: the PSA project, or the accounting system's project.
 

@@ -9,7 +9,7 @@ notices a webhook would have produced.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pydantic import Field
 
@@ -45,6 +45,7 @@ class ChangeWindow(CanonicalModel):
     realm: str | None = Field(default=None, description="org / company the records live in")
 
 
+@runtime_checkable
 class ChangeFeed(Protocol):
     """A system that can say which of its customer records changed in a window (one vendor call)."""
 

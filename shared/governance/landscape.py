@@ -11,7 +11,9 @@ Schema in brief (see `infra/landscapes/demo.toml` for a complete, commented exam
     [[systems]]        name (a SystemName), role (crm | psa | accounting), intake (salesforce:
                        outbound_messages (default) | change_data_capture)
     [[legal_entities]] code, name, functional_currency (ISO 4217)
-    [[routing]]        legal_entity, system (an accounting system), from_date: where postings go
+    [[routing]]        legal_entity, system (an accounting system), from_date (left out on an
+                       entity's first route: every earlier date), shadow_from (before a cutover:
+                       postings are also computed for the new system, not written): where postings go
     [ownership.<domain>]  owner = system, fields = { <system> = ["field", ...] } where it differs
     [mappings]         <table> = [ { source, target, source_system, target_system,
                                      legal_entity? }, ... ]   (project_templates rows add rate_card;
@@ -40,6 +42,7 @@ pass at the first model-level error.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
@@ -54,6 +57,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from shared.domain.decimals import ExactDecimal
 from shared.domain.models import SystemName
 from shared.domain.money import currency
+from shared.domain.systems import SYSTEMS, Domain, Intake, Role
 
 
 class Section(BaseModel):
@@ -61,56 +65,6 @@ class Section(BaseModel):
 
     # Built on first use (shared.domain.models.CanonicalModel says why).
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True)
-
-
-class Role(StrEnum):
-    """What a connected system does for the firm."""
-
-    CRM = "crm"
-    PSA = "psa"
-    ACCOUNTING = "accounting"
-
-
-class Domain(StrEnum):
-    """The business domains whose records have one owning system each."""
-
-    CUSTOMER = "customer"
-    CONTACT = "contact"
-    OPPORTUNITY = "opportunity"
-    ENGAGEMENT = "engagement"
-    TIME = "time"
-    EXPENSE = "expense"
-    INVOICE = "invoice"
-    PAYMENT = "payment"
-    CREDIT_MEMO = "credit_memo"
-
-
-# What each vendor is (DESIGN.md §1): a system declared with another role is a typo, not a choice.
-VENDOR_ROLES: Mapping[SystemName, Role] = {
-    SystemName.SALESFORCE: Role.CRM,
-    SystemName.HUBSPOT: Role.CRM,
-    SystemName.KANTATA: Role.PSA,
-    SystemName.PRODUCTIVE: Role.PSA,
-    SystemName.NETSUITE: Role.ACCOUNTING,
-    SystemName.QUICKBOOKS: Role.ACCOUNTING,
-    SystemName.XERO: Role.ACCOUNTING,
-    SystemName.BUSINESSCENTRAL: Role.ACCOUNTING,
-}
-
-
-class Intake(StrEnum):
-    """How a system's changes reach the hub (`[[systems]] intake`)."""
-
-    WEBHOOKS = "webhooks"  # the vendor calls POST /webhooks/{provider}
-    OUTBOUND_MESSAGES = "outbound_messages"  # Salesforce Outbound Messages (SOAP) to the webhook route
-    # Salesforce Change Data Capture relayed to an EventBridge partner bus (Event Relay)
-    CHANGE_DATA_CAPTURE = "change_data_capture"
-
-
-# The intakes each vendor offers; the first is its default.
-VENDOR_INTAKES: Mapping[SystemName, tuple[Intake, ...]] = {
-    SystemName.SALESFORCE: (Intake.OUTBOUND_MESSAGES, Intake.CHANGE_DATA_CAPTURE),
-}
 
 
 # --- declarations the rest of the file refers to ---------------------------------------------
@@ -233,15 +187,15 @@ class System(Section):
 
     name: SystemName
     role: Role
-    # None: the vendor's default (VENDOR_INTAKES), webhooks for a vendor with no choice.
+    # None: the vendor's default (the first of its intakes in shared/domain/systems.py).
     intake: Intake | None = None
 
     @model_validator(mode="after")
     def _role_fits_vendor(self) -> System:
-        expected = VENDOR_ROLES[self.name]
+        expected = SYSTEMS[self.name].role
         if self.role is not expected:
             raise ValueError(f"{self.name} is a {expected} system; expected role = {expected.value!r}")
-        offered = VENDOR_INTAKES.get(self.name, (Intake.WEBHOOKS,))
+        offered = SYSTEMS[self.name].intakes
         if self.intake is not None and self.intake not in offered:
             raise ValueError(
                 f"{self.name} cannot deliver its changes by {self.intake.value!r}; "
@@ -252,7 +206,7 @@ class System(Section):
     @property
     def chosen_intake(self) -> Intake:
         """The intake the landscape chose, or the vendor's default."""
-        return self.intake or VENDOR_INTAKES.get(self.name, (Intake.WEBHOOKS,))[0]
+        return self.intake or SYSTEMS[self.name].default_intake
 
 
 class LegalEntity(Section):
@@ -264,11 +218,27 @@ class LegalEntity(Section):
 
 
 class Route(Section):
-    """`[[routing]]`: from `from_date` on, postings of `legal_entity` go to `system`."""
+    """`[[routing]]`: from `from_date` on, postings of `legal_entity` go to `system`.
+
+    An entity's first route has no `from_date` (it covers every date before the next one), so no
+    posting is ever without a system. A later route is a cutover: with `shadow_from`, postings dated
+    from then until `from_date` still go to the system before it and are also computed for this one
+    without being written (`close2cash cutover diff` compares the two, document by document).
+    """
 
     legal_entity: LegalEntityCode
     system: AccountingSystem
-    from_date: date
+    from_date: date | None = None
+    shadow_from: date | None = None
+
+    @model_validator(mode="after")
+    def _shadow_before_cutover(self) -> Route:
+        if self.shadow_from is not None and (self.from_date is None or self.shadow_from >= self.from_date):
+            raise ValueError(
+                f"shadow_from {self.shadow_from.isoformat()} must come before the route's from_date "
+                "(shadow postings run up to the cutover)"
+            )
+        return self
 
 
 class OwnershipRule(Section):
@@ -445,11 +415,36 @@ def _unique_entities(entities: list[LegalEntity]) -> list[LegalEntity]:
 
 
 def _routes_complete(routes: list[Route]) -> list[Route]:
+    """Every legal entity has exactly one system on every date: one open first route, distinct cutovers."""
     starts = Counter((r.legal_entity, r.from_date) for r in routes)
-    twice = sorted(key for key, count in starts.items() if count > 1)
+    twice = sorted(
+        (key for key, count in starts.items() if count > 1), key=lambda k: (k[0], k[1] or date.min)
+    )
     if twice:
-        described = ", ".join(f"{entity} from {day.isoformat()}" for entity, day in twice)
+        described = ", ".join(
+            f"{entity} from {day.isoformat()}" if day else f"{entity} without a from_date"
+            for entity, day in twice
+        )
         raise ValueError(f"two routes for {described}; expected one system per legal entity and date")
+    entities = sorted({r.legal_entity for r in routes})
+    unopened = [e for e in entities if (e, None) not in starts]
+    if unopened:
+        first = {e: min(r.from_date for r in routes if r.legal_entity == e and r.from_date) for e in unopened}
+        described = ", ".join(f"{e} before {day.isoformat()}" for e, day in first.items())
+        raise ValueError(
+            f"no system takes postings of {described}; expected the first [[routing]] entry of each legal "
+            "entity without a from_date (it covers every date before the next entry's)"
+        )
+    for entity in entities:
+        ordered = sorted(
+            (r for r in routes if r.legal_entity == entity), key=lambda r: r.from_date or date.min
+        )
+        for before, route in itertools.pairwise(ordered):
+            if route.shadow_from is not None and before.from_date and route.shadow_from < before.from_date:
+                raise ValueError(
+                    f"{entity}: shadow_from {route.shadow_from.isoformat()} starts before the route it "
+                    f"shadows ({before.system} from {before.from_date.isoformat()})"
+                )
     refs = _REFERENCES.get()
     if refs is not None and refs.systems - refs.others:
         unrouted = sorted(refs.legal_entities - {r.legal_entity for r in routes})

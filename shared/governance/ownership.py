@@ -7,12 +7,11 @@ some other system owns is drift (DESIGN.md §2: "ownership is declared, not impl
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 from typing import NamedTuple
 
-from shared.domain.errors import ConfigurationError
 from shared.domain.models import SystemName
-from shared.governance.landscape import Domain, Landscape
+from shared.domain.systems import Domain
+from shared.governance.landscape import Landscape
 
 
 class ChangeSplit(NamedTuple):
@@ -58,13 +57,3 @@ class Ownership:
         for field in dict.fromkeys(changed_fields):  # de-duplicated, first-seen order kept
             (propagate if self.owner_of(domain, field) == source_system else drift).append(field)
         return ChangeSplit(tuple(propagate), tuple(drift))
-
-    def posting_system(self, legal_entity: str, on: date) -> SystemName:
-        """The accounting system that takes `legal_entity`'s postings dated `on` (cutover routing)."""
-        routes = [r for r in self._landscape.routing if r.legal_entity == legal_entity and r.from_date <= on]
-        if not routes:
-            raise ConfigurationError(
-                f"no accounting system takes postings of legal entity {legal_entity!r} dated "
-                f"{on.isoformat()}; expected a [[routing]] entry with from_date on or before it"
-            )
-        return max(routes, key=lambda r: r.from_date).system

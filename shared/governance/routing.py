@@ -1,13 +1,20 @@
 """Where a posting goes: the accounting system the landscape's routing names for a legal entity and date.
 
-`[[routing]]` entries say "from `from_date` on, postings of `legal_entity` go to `system`". A posting
-is routed by its own date (the day the work was done, the invoice's issue date), not by today's: a
-firm that moves a company from legacy accounting to a cloud ERP on a cutover date keeps the work
-done before the cutover in the old ledger. Routing is decided per posting, never once per flow.
+`[[routing]]` entries say "from `from_date` on, postings of `legal_entity` go to `system`"; an
+entity's first entry has no `from_date` and covers every date before the next (the landscape refuses
+routing that leaves an entity without a system on some date, or with two). A posting is routed by its
+own date (the day the work was done, the invoice's issue date), not by today's: a firm that moves a
+company from legacy accounting to a cloud ERP on a cutover date keeps the work done before the
+cutover in the old ledger. Routing is decided per posting, never once per flow.
+
+Before a cutover, a route's `shadow_from` opens the shadow period: postings dated in it still go to
+the system before the cutover and are also computed for the new one (`shadow_for`), not written.
 """
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
 from datetime import date
 
 from shared.domain.errors import ValidationFailed
@@ -19,6 +26,21 @@ class NoRoute(ValidationFailed):
     """The landscape names no accounting system for a legal entity on a date."""
 
 
+@dataclass(frozen=True)
+class Cutover:
+    """One legal entity's move from one accounting system to another on a date."""
+
+    legal_entity: str
+    old: SystemName
+    new: SystemName
+    on: date
+    shadow_from: date | None
+
+    def in_shadow(self, day: date) -> bool:
+        """`day` falls in the shadow period (from `shadow_from` up to the cutover)."""
+        return self.shadow_from is not None and self.shadow_from <= day < self.on
+
+
 class Routing:
     """The landscape's `[[routing]]` entries, per legal entity, latest start first."""
 
@@ -27,7 +49,7 @@ class Routing:
         for route in landscape.routing:
             self._routes.setdefault(route.legal_entity, []).append(route)
         for routes in self._routes.values():
-            routes.sort(key=lambda r: r.from_date, reverse=True)
+            routes.sort(key=lambda r: r.from_date or date.min, reverse=True)
 
     def system_for(self, legal_entity: str, on: date) -> SystemName:
         """The system postings of `legal_entity` dated `on` go to; NoRoute naming what is missing."""
@@ -38,10 +60,31 @@ class Routing:
                 "accounting system its postings go to"
             )
         for route in routes:
-            if route.from_date <= on:
+            if route.from_date is None or route.from_date <= on:
                 return route.system
+        # Only a landscape built without validation gets here: a validated one opens every entity.
         first = routes[-1]
         raise NoRoute(
             f"legal entity {legal_entity!r} has no route for {on.isoformat()}: its first [[routing]] "
-            f"entry starts {first.from_date.isoformat()} ({first.system})"
+            f"entry starts {first.from_date.isoformat() if first.from_date else '-'} ({first.system})"
         )
+
+    def cutovers(self, legal_entity: str | None = None) -> list[Cutover]:
+        """Each cutover of `legal_entity` (every entity's when None), oldest first."""
+        found: list[Cutover] = []
+        for entity, routes in sorted(self._routes.items()):
+            if legal_entity is not None and entity != legal_entity:
+                continue
+            for before, route in itertools.pairwise(routes[::-1]):
+                if route.from_date is not None and route.system != before.system:
+                    found.append(
+                        Cutover(entity, before.system, route.system, route.from_date, route.shadow_from)
+                    )
+        return found
+
+    def shadow_for(self, legal_entity: str, on: date) -> SystemName | None:
+        """The system a posting of `legal_entity` dated `on` is also computed for (None: no shadow)."""
+        for cutover in self.cutovers(legal_entity):
+            if cutover.in_shadow(on):
+                return cutover.new
+        return None

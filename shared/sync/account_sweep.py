@@ -2,7 +2,7 @@
 
 Webhooks are hints. Salesforce gives up on an outbound message after 24 hours and sends none on a
 delete; an Intuit webhook may never arrive. So, on a schedule, each system that keeps a change feed
-(`shared.sync.sweep_feeds`) is read from where the last read stopped (a cursor in the ledger), and
+(`feed` in `shared/domain/systems.py`) is read from where the last read stopped (a cursor in the ledger), and
 every change in it becomes the change notice a webhook would have carried, put on the bus and
 handled by the account sync exactly as that webhook's would be: an owner's change is fetched and
 upserted everywhere, a copy's change is checked for echo, owned fields and drift.

@@ -39,7 +39,8 @@ from shared.domain.ports import (
     SyncAction,
     TargetRecord,
 )
-from shared.governance.landscape import CustomerLifecycle, Domain
+from shared.domain.systems import Domain
+from shared.governance.landscape import CustomerLifecycle
 from shared.governance.mappings import Mappings
 from shared.governance.matching import CustomerKeys, Matcher, MatchOutcome, MatchResult
 from shared.governance.ownership import Ownership

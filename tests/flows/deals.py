@@ -11,7 +11,7 @@ from infra.local.environment import LocalEnvironment
 from shared import bootstrap
 from shared.domain.billing_runs import BillingPeriod
 from shared.domain.models import SourceRef, SystemName
-from shared.governance.landscape import Role
+from shared.domain.systems import Role
 
 ROLE_LINE = {"Product": "Consultant", "Quantity": 40, "UnitPrice": 200, "Role__c": "Consultant"}
 

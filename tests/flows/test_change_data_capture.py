@@ -16,7 +16,7 @@ from infra.local.environment import DEFAULT_LANDSCAPE, LocalEnvironment, local_e
 from infra.local.intake import with_salesforce_intake
 from shared import bootstrap
 from shared.domain.models import SystemName
-from shared.governance.landscape import Intake
+from shared.domain.systems import Intake
 from tests.flows.test_lifecycle import _xrefs
 
 pytestmark = pytest.mark.flow

@@ -17,7 +17,7 @@ from infra import cli
 from infra.local.environment import LocalEnvironment, local_environment
 from shared import bootstrap
 from shared.domain.ports import EngagementStatus
-from shared.governance.landscape import Role
+from shared.domain.systems import Role
 from shared.settings import Settings
 from tests.flows.deals import decide, engagements, pending_for, setup_status, won_deal
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.governance.landscape import Intake
+from shared.domain.systems import Intake
 from shared.governance.loader import LandscapeInvalid, parse_landscape
 from tests.governance.conftest import edited
 
@@ -30,7 +30,7 @@ def test_change_data_capture_is_chosen_on_the_salesforce_system():
         (
             'name = "salesforce"\nrole = "crm"',
             'name = "salesforce"\nrole = "crm"\nintake = "pubsub"',
-            "'webhooks', 'outbound_messages' or 'change_data_capture'",
+            "'webhooks', 'outbound_messages', 'change_data_capture' or 'sweep'",
         ),
         (
             'name = "productive"\nrole = "psa"',

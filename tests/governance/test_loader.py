@@ -6,7 +6,7 @@ import pytest
 
 from shared.domain.errors import ConfigurationError
 from shared.domain.models import SystemName
-from shared.governance.landscape import Domain, Role
+from shared.domain.systems import Domain, Role
 from shared.governance.loader import LandscapeInvalid, Problem, dotted, load_landscape, parse_landscape
 from tests.governance.conftest import DEMO, edited
 
@@ -187,7 +187,7 @@ def test_toml_syntax_error_reports_line_and_column():
 
 
 def test_a_key_defined_twice_is_a_syntax_error_with_its_line():
-    problem = only(edited(('version = "2026.11.1"', 'version = "2026.11.1"\nname = "again"')))
+    problem = only(edited(('version = "2026.12.1"', 'version = "2026.12.1"\nname = "again"')))
     assert problem.line == 11 and "not valid TOML" in problem.message
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from infra.cdk.app import build
 from infra.cdk.bundling import DEFAULT_LANDSCAPE, LANDSCAPE_IN_ASSET
-from shared.governance.loader import LandscapeInvalid
+from shared.governance.loader import LandscapeInvalid, load_landscape
 
 pytestmark = pytest.mark.infra
 
@@ -23,7 +23,8 @@ def test_every_function_is_told_where_the_landscape_is(synth):
 
 def test_the_stack_reports_the_deployed_landscape_version(synth):
     outputs = synth.template.to_json()["Outputs"]
-    assert "2026.11.1" in outputs["LandscapeVersion"]["Value"]
+    deployed = load_landscape(DEFAULT_LANDSCAPE).landscape
+    assert outputs["LandscapeVersion"]["Value"] == f"{deployed.name} {deployed.version}"
 
 
 def test_an_invalid_landscape_stops_the_synth_with_every_problem(tmp_path):

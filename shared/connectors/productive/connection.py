@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from pydantic import ConfigDict, Field, SecretStr
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-
-from shared.domain.errors import ConfigurationError
+from shared.connectors.connection import Connection
+from shared.domain.models import SystemName
 
 
-class ProductiveConnection(BaseModel):
+class ProductiveConnection(Connection):
     """How to reach one Productive organization: credentials, webhook secret and rate budget."""
+
+    system = SystemName.PRODUCTIVE
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -34,15 +34,3 @@ class ProductiveConnection(BaseModel):
     # The document type (invoice template) mirrored invoices are created with; a third-party client
     # treats it as required on POST /invoices (UNCONFIRMED in Productive's pages), so it is settable.
     invoice_document_type_id: str | None = None
-
-
-def parse_connection(connection: Mapping[str, Any]) -> ProductiveConnection:
-    """The connection's fields validated, or a `ConfigurationError` naming every wrong one."""
-    try:
-        return ProductiveConnection.model_validate(dict(connection))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-            for error in exc.errors(include_input=False)
-        )
-        raise ConfigurationError(f"productive connection is invalid: {problems}") from None

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
@@ -14,7 +14,7 @@ from shared.connectors.productive import delivery_mapper, mapper
 from shared.connectors.productive.billing import ProductiveBilling
 from shared.connectors.productive.census import ProductiveCensus
 from shared.connectors.productive.client import MAX_PAGE_SIZE, ProductiveClient
-from shared.connectors.productive.connection import ProductiveConnection, parse_connection
+from shared.connectors.productive.connection import ProductiveConnection
 from shared.connectors.productive.delivery import (
     ExpensePage,
     ExpenseResource,
@@ -29,19 +29,25 @@ from shared.connectors.productive.schemas import (
     ServiceResource,
 )
 from shared.connectors.productive.webhooks import ProductiveWebhooks
+from shared.domain.billing_ports import InvoiceMirror, MilestoneSource
 from shared.domain.billing_runs import milestone_terms
+from shared.domain.delivery_ports import DeliverySource
 from shared.domain.errors import NotFoundError, PermanentError, ValidationFailed
 from shared.domain.models import Account, SourceRef, SystemName, utcnow
 from shared.domain.ports import (
     MAX_MATCH_CANDIDATES,
+    AccountTarget,
     CrossReference,
     EngagementRecord,
     EngagementStatus,
+    EngagementTarget,
     ReceivedWebhook,
     TargetRecord,
+    WebhookReceiver,
     WebhookRequest,
 )
 from shared.domain.postings import DeliveredWork, UnresolvedWork, WorkKind, WorkRead
+from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus, InvoiceCensus, WorkCensus
 
 if TYPE_CHECKING:
     from shared.domain.billing import Invoice
@@ -76,6 +82,19 @@ class ProductiveConnector(ProductiveCensus):
     (time entries, expenses), a WebhookReceiver and the reconciliation censuses (`census`)."""
 
     system = SystemName.PRODUCTIVE
+    # The ports this connector implements (tests/connectors/test_ports.py holds it to its role's).
+    implements: ClassVar[tuple[type, ...]] = (
+        AccountTarget,
+        EngagementTarget,
+        DeliverySource,
+        MilestoneSource,
+        InvoiceMirror,
+        CustomerCensus,
+        EngagementCensus,
+        WorkCensus,
+        InvoiceCensus,
+        WebhookReceiver,
+    )
     provider = SystemName.PRODUCTIVE
 
     def __init__(
@@ -569,5 +588,5 @@ def build(
 
     `budgets` holds the organization's rate budget (shared by every container; default: this process).
     """
-    settings = parse_connection(connection)
+    settings = ProductiveConnection.parse(connection)
     return ProductiveConnector(settings, transport=transport, sleep=sleep, clock=clock, budgets=budgets)

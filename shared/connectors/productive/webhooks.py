@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shared.connectors.productive.connection import ProductiveConnection, parse_connection
+from shared.connectors.productive.connection import ProductiveConnection
 from shared.connectors.productive.mapper import COMPANY_TYPE, EXPENSE_TYPE, TIME_ENTRY_TYPE, parse_timestamp
 from shared.connectors.productive.schemas import WebhookPayload
 from shared.domain.errors import AuthenticityError, MalformedNotice
@@ -242,4 +242,4 @@ def _new_and_unapproved(entity: EntityType, resource: Mapping[str, Any]) -> bool
 
 def receiver(connection: Mapping[str, Any]) -> ProductiveWebhooks:
     """The webhook receiver of the organization described by `connection` (the secret's fields)."""
-    return ProductiveWebhooks.for_connection(parse_connection(connection))
+    return ProductiveWebhooks.for_connection(ProductiveConnection.parse(connection))

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from pydantic import ConfigDict, Field, SecretStr
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
-
-from shared.domain.errors import ConfigurationError
+from shared.connectors.connection import Connection
+from shared.domain.models import SystemName
 
 # Production API host; the sandbox host is https://sandbox-quickbooks.api.intuit.com.
 # https://oauth-pythonclient.readthedocs.io/en/latest/user-guide.html
@@ -21,8 +19,10 @@ TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"  # noqa:
 DEFAULT_MINOR_VERSION = "75"
 
 
-class QuickBooksConnection(BaseModel):
+class QuickBooksConnection(Connection):
     """One app's connection to one QuickBooks Online company (realm), as stored in Secrets Manager."""
+
+    system = SystemName.QUICKBOOKS
 
     model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
 
@@ -37,13 +37,3 @@ class QuickBooksConnection(BaseModel):
     # A company without multicurrency gives every customer its home currency; the projection of an
     # account without a currency therefore reads back as this one.
     home_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-
-
-def parse_connection(connection: Mapping[str, Any]) -> QuickBooksConnection:
-    """The connection's fields validated, or a `ConfigurationError` naming the first wrong one."""
-    try:
-        return QuickBooksConnection.model_validate(dict(connection))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ConfigurationError(f"quickbooks connection: {where}: {first['msg']}") from exc

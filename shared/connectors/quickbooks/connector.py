@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
@@ -20,23 +20,29 @@ from shared.connectors.quickbooks.client import (
     like_prefix,
     quote_literal,
 )
-from shared.connectors.quickbooks.connection import QuickBooksConnection, parse_connection
+from shared.connectors.quickbooks.connection import QuickBooksConnection
 from shared.connectors.quickbooks.engagements import QuickBooksEngagements
 from shared.connectors.quickbooks.invoicing import QuickBooksInvoicing
 from shared.connectors.quickbooks.postings import QuickBooksPostings
 from shared.connectors.quickbooks.records import customers, request_id, sparse_update
 from shared.connectors.quickbooks.schemas import Customer
 from shared.connectors.quickbooks.webhooks import QuickBooksWebhooks
+from shared.domain.billing_ports import InvoiceTarget
+from shared.domain.delivery_ports import PostingTarget
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import Account, SystemName, epoch_seconds
 from shared.domain.ports import (
     MAX_MATCH_CANDIDATES,
+    AccountTarget,
     CrossReference,
+    EngagementTarget,
     ReceivedWebhook,
     TargetRecord,
+    WebhookReceiver,
     WebhookRequest,
 )
-from shared.domain.sweeps import ChangeWindow
+from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus, InvoiceCensus, WorkCensus
+from shared.domain.sweeps import ChangeFeed, ChangeWindow
 from shared.domain.tokens import TokenStore
 
 if TYPE_CHECKING:
@@ -50,6 +56,19 @@ class QuickBooksConnector(QuickBooksEngagements, QuickBooksPostings, QuickBooksI
     ports for one QBO company."""
 
     system = SystemName.QUICKBOOKS
+    # The ports this connector implements (tests/connectors/test_ports.py holds it to its role's).
+    implements: ClassVar[tuple[type, ...]] = (
+        AccountTarget,
+        EngagementTarget,
+        PostingTarget,
+        InvoiceTarget,
+        CustomerCensus,
+        EngagementCensus,
+        WorkCensus,
+        InvoiceCensus,
+        WebhookReceiver,
+        ChangeFeed,
+    )
     provider = SystemName.QUICKBOOKS
 
     def __init__(self, connection: QuickBooksConnection, client: QuickBooksClient) -> None:
@@ -290,7 +309,7 @@ def build(
     `on_tokens_refreshed(access, refresh)` is told of each refresh (after the store has it).
     `budgets` holds the realm's rate budget (shared by every container; default: this process only).
     """
-    settings = parse_connection(connection)
+    settings = QuickBooksConnection.parse(connection)
     client = QuickBooksClient(
         settings,
         transport=transport,

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from shared.connectors.quickbooks.connection import QuickBooksConnection, parse_connection
+from shared.connectors.quickbooks.connection import QuickBooksConnection
 from shared.connectors.quickbooks.times import parse_qbo_time
 from shared.domain.errors import AuthenticityError, MalformedNotice
 from shared.domain.models import EntityType, SystemName
@@ -271,4 +271,4 @@ class QuickBooksWebhooks:
 
 def receiver(connection: Mapping[str, Any]) -> QuickBooksWebhooks:
     """The webhook receiver of the company described by `connection` (the secret's fields)."""
-    return QuickBooksWebhooks(parse_connection(connection))
+    return QuickBooksWebhooks(QuickBooksConnection.parse(connection))

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from pydantic import ConfigDict, Field, SecretStr, field_validator
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-
+from shared.connectors.connection import Connection
 from shared.connectors.salesforce.ids import is_salesforce_id
-from shared.domain.errors import ConfigurationError
+from shared.domain.models import SystemName
 
 
-class SalesforceConnection(BaseModel):
+class SalesforceConnection(Connection):
     """How to reach one Salesforce org: OAuth client credentials, API version and webhook checks."""
+
+    system = SystemName.SALESFORCE
 
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -66,15 +66,3 @@ class SalesforceConnection(BaseModel):
         if not value.get_secret_value():
             raise ValueError("must not be empty")
         return value
-
-
-def parse_connection(connection: Mapping[str, Any]) -> SalesforceConnection:
-    """The connection's fields validated, or a `ConfigurationError` naming every wrong one."""
-    try:
-        return SalesforceConnection.model_validate(dict(connection))
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or '(connection)'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise ConfigurationError(f"Salesforce connection settings are invalid: {problems}") from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
@@ -14,7 +14,7 @@ from shared.connectors.salesforce import changes
 from shared.connectors.salesforce.cdc import ChangeEventReader
 from shared.connectors.salesforce.census import SalesforceCensus
 from shared.connectors.salesforce.client import SalesforceClient
-from shared.connectors.salesforce.connection import SalesforceConnection, parse_connection
+from shared.connectors.salesforce.connection import SalesforceConnection
 from shared.connectors.salesforce.health import (
     RETAINER_HOURS_FIELD,
     RETAINER_ROLLOVER_FIELD,
@@ -38,6 +38,7 @@ from shared.connectors.salesforce.mapper import (
 )
 from shared.connectors.salesforce.schemas import ApiUsage, QueryResult
 from shared.connectors.salesforce.webhooks import ENTITY_BY_SOBJECT, OutboundMessageReceiver
+from shared.domain.billing_ports import HealthTarget
 from shared.domain.cash import CommercialHealth
 from shared.domain.commercial import Opportunity
 from shared.domain.errors import (
@@ -49,8 +50,19 @@ from shared.domain.errors import (
 )
 from shared.domain.models import Account, SystemName
 from shared.domain.notices import ReceivedChanges
-from shared.domain.ports import ReceivedWebhook, RecordFate, SetupOutcome, WebhookRequest
-from shared.domain.sweeps import ChangeWindow
+from shared.domain.ports import (
+    AccountSource,
+    ChangedRecordsFeed,
+    ChangeEventReceiver,
+    OpportunitySource,
+    ReceivedWebhook,
+    RecordFate,
+    SetupOutcome,
+    WebhookReceiver,
+    WebhookRequest,
+)
+from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus
+from shared.domain.sweeps import ChangeFeed, ChangeWindow
 
 if TYPE_CHECKING:
     from shared.domain.ports import RateBudgets
@@ -102,7 +114,19 @@ class SalesforceConnector(SalesforceCensus):
     """One Salesforce org: AccountSource, OpportunitySource (with write-back), HealthTarget,
     WebhookReceiver, ChangeFeed, and the customer and engagement censuses of reconciliation."""
 
-    system: SystemName = SystemName.SALESFORCE
+    system = SystemName.SALESFORCE
+    # The ports this connector implements (tests/connectors/test_ports.py holds it to its role's).
+    implements: ClassVar[tuple[type, ...]] = (
+        AccountSource,
+        OpportunitySource,
+        HealthTarget,
+        CustomerCensus,
+        EngagementCensus,
+        WebhookReceiver,
+        ChangeEventReceiver,
+        ChangedRecordsFeed,
+        ChangeFeed,
+    )
     provider: SystemName = SystemName.SALESFORCE
 
     def __init__(
@@ -413,7 +437,7 @@ def build(
 
     `budgets` holds the org's daily request budget (shared by every container; default: this process).
     """
-    settings = parse_connection(connection)
+    settings = SalesforceConnection.parse(connection)
     return SalesforceConnector(settings, transport=transport, budgets=budgets)
 
 

@@ -18,7 +18,7 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml  # type: ignore[import-untyped]
 import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
 
-from shared.connectors.salesforce.connection import SalesforceConnection, parse_connection
+from shared.connectors.salesforce.connection import SalesforceConnection
 from shared.connectors.salesforce.ids import is_salesforce_id, same_salesforce_id
 from shared.domain.errors import AuthenticityError, MalformedNotice
 from shared.domain.models import EntityType, SystemName
@@ -228,4 +228,4 @@ def _opportunity_hints(sobject: Element) -> dict[str, object]:
 
 def receiver(connection: Mapping[str, Any]) -> OutboundMessageReceiver:
     """The Outbound Message receiver of the org described by `connection` (the secret's fields)."""
-    return OutboundMessageReceiver.for_connection(parse_connection(connection))
+    return OutboundMessageReceiver.for_connection(SalesforceConnection.parse(connection))

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from infra.local.sandboxes.productive import ProductiveSandbox
 from shared.connectors.productive.client import ProductiveClient
-from shared.connectors.productive.connection import parse_connection
+from shared.connectors.productive.connection import ProductiveConnection
 from shared.connectors.productive.delivery import (
     ExpenseApprovalStatus,
     TimeEntryResource,
@@ -36,7 +36,7 @@ def client(sandbox: ProductiveSandbox, clock: Clock, sleeps: list[float]) -> Ite
         clock.advance(seconds)
 
     built = ProductiveClient(
-        parse_connection(sandbox.connection(BASE_URL)),
+        ProductiveConnection.parse(sandbox.connection(BASE_URL)),
         transport=httpx.WSGITransport(app=sandbox),
         sleep=sleep,
     )
