@@ -62,7 +62,7 @@ def client_assertion(connection: NetSuiteConnection, *, now: float, lifetime: in
     }
     return jwt.encode(
         claims,
-        connection.private_key.get_secret_value(),
+        connection.private_key_pem.get_secret_value(),
         algorithm=connection.algorithm,
         headers={"typ": "JWT", "kid": connection.certificate_id},
     )
@@ -104,7 +104,7 @@ class ClientCredentials:
         if response.status_code >= 400:
             raise ConfigurationError(
                 f"netsuite: the token endpoint refused the client assertion ({oauth_error(response)}); "
-                f"check client_id, certificate_id, private_key and scopes of the connection to "
+                f"check client_id, certificate_id, private_key_pem and scopes of the connection to "
                 f"account {self.connection.account_id} (and that the certificate is still mapped: "
                 "a sandbox refresh removes the mappings)"
             )

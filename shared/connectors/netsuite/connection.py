@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from shared.domain.errors import ConfigurationError
+from shared.connectors.connection import Connection
+from shared.domain.models import SystemName
 
 # The REST host is per account: https://<accountID>.suitetalk.api.netsuite.com, the token endpoint
 # /services/rest/auth/oauth2/v1/token on it. A sandbox account's ID ends in _SB1 (…), written with
@@ -46,17 +38,17 @@ _ACCOUNT_ID = r"^[0-9A-Za-z]+(_[0-9A-Za-z]+)?$"
 _ISO_CURRENCY = r"^[A-Z]{3}$"
 
 
-class NetSuiteConnection(BaseModel):
+class NetSuiteConnection(Connection):
     """One integration record's machine-to-machine access to one NetSuite account (Secrets Manager)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+    system = SystemName.NETSUITE
 
     account_id: str = Field(pattern=_ACCOUNT_ID)
     base_url: str = ""  # default: the account's suitetalk host
     token_url: str = ""  # default: base_url + TOKEN_PATH (the assertion's `aud`)
     client_id: str = Field(min_length=1)
     certificate_id: str = Field(min_length=1)
-    private_key: SecretStr
+    private_key_pem: SecretStr  # the certificate's private key (unencrypted PEM)
     algorithm: Algorithm = "PS256"
     scopes: tuple[Scope, ...] = Field(default=("rest_webservices",), min_length=1)
     # OneWorld needs a subsidiary on every new customer: the default, and one per legal entity code.
@@ -73,7 +65,7 @@ class NetSuiteConnection(BaseModel):
     # (REST record fields are UTC); the sweep converts through this zone.
     suiteql_time_zone: str = "UTC"
 
-    @field_validator("private_key")
+    @field_validator("private_key_pem")
     @classmethod
     def _readable_key(cls, value: SecretStr) -> SecretStr:
         try:
@@ -102,11 +94,11 @@ class NetSuiteConnection(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> NetSuiteConnection:
-        key = load_pem_private_key(self.private_key.get_secret_value().encode(), password=None)
+        key = load_pem_private_key(self.private_key_pem.get_secret_value().encode(), password=None)
         wanted = rsa.RSAPrivateKey if self.algorithm.startswith("PS") else ec.EllipticCurvePrivateKey
         if not isinstance(key, wanted):
             kind = "an RSA" if self.algorithm.startswith("PS") else "an EC"
-            raise ValueError(f"private_key: {self.algorithm} needs {kind} private key")
+            raise ValueError(f"private_key_pem: {self.algorithm} needs {kind} private key")
         if self.home_currency not in self.currencies:
             raise ValueError(f"currencies: the home currency {self.home_currency} has no internal id")
         return self
@@ -138,13 +130,3 @@ class NetSuiteConnection(BaseModel):
             if known == internal_id:
                 return code
         return None
-
-
-def parse_connection(connection: Mapping[str, Any]) -> NetSuiteConnection:
-    """The connection's fields validated, or a `ConfigurationError` naming the first wrong one."""
-    try:
-        return NetSuiteConnection.model_validate(dict(connection))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "connection"
-        raise ConfigurationError(f"netsuite connection: {where}: {first['msg']}") from exc

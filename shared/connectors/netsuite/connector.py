@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 from pydantic import ValidationError
@@ -17,13 +17,14 @@ from pydantic import ValidationError
 from shared.connectors.netsuite import changes, mapper, queries
 from shared.connectors.netsuite.census import NetSuiteCensus
 from shared.connectors.netsuite.client import NetSuiteClient
-from shared.connectors.netsuite.connection import NetSuiteConnection, parse_connection
+from shared.connectors.netsuite.connection import NetSuiteConnection
 from shared.connectors.netsuite.rows import records_of, rows_of
 from shared.connectors.netsuite.schemas import Customer, CustomerRow
 from shared.domain.errors import NotFoundError, TransientError, ValidationFailed
 from shared.domain.models import Account, SystemName, epoch_seconds
-from shared.domain.ports import MAX_MATCH_CANDIDATES, CrossReference, TargetRecord
-from shared.domain.sweeps import ChangeWindow
+from shared.domain.ports import MAX_MATCH_CANDIDATES, AccountTarget, CrossReference, TargetRecord
+from shared.domain.reconciliation_ports import CustomerCensus
+from shared.domain.sweeps import ChangeFeed, ChangeWindow
 from shared.domain.tokens import TokenStore
 
 if TYPE_CHECKING:
@@ -36,6 +37,10 @@ class NetSuiteConnector(NetSuiteCensus):
     """The AccountTarget, ChangeFeed and customer census ports for one NetSuite account."""
 
     system = SystemName.NETSUITE
+    # The ports this connector implements so far: the customer master. The accounting role's others
+    # (engagements, postings, invoices and their censuses) come with those flows; until then the
+    # table of systems does not call NetSuite built.
+    implements: ClassVar[tuple[type, ...]] = (AccountTarget, ChangeFeed, CustomerCensus)
 
     def __init__(self, connection: NetSuiteConnection, client: NetSuiteClient) -> None:
         self.connection = connection
@@ -188,7 +193,7 @@ def build(
     token with every container (default: this process only); `budgets` holds the account's one
     concurrency budget (shared by every container; default: this process only).
     """
-    settings = parse_connection(connection)
+    settings = NetSuiteConnection.parse(connection)
     client = NetSuiteClient(
         settings, transport=transport, clock=clock, sleep=sleep, token_store=token_store, budgets=budgets
     )

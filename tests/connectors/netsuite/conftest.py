@@ -38,7 +38,7 @@ def connection(rsa_key: rsa.RSAPrivateKey) -> dict[str, Any]:
         "account_id": ACCOUNT_ID,
         "client_id": "c2c-integration-client-id",
         "certificate_id": "cert-7f3a",
-        "private_key": pem(rsa_key),
+        "private_key_pem": pem(rsa_key),
         "subsidiary": "1",
         "currencies": {"USD": "1", "GBP": "2"},
         "concurrency_limit": 15,

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.connectors.netsuite import build
 from shared.connectors.netsuite.auth import ASSERTION_TYPE, client_assertion
-from shared.connectors.netsuite.connection import parse_connection
+from shared.connectors.netsuite.connection import NetSuiteConnection
 from shared.connectors.oauth import MemoryTokenStore
 from shared.domain.errors import ConfigurationError
 from tests.connectors.netsuite.conftest import TOKEN_URL, ScriptedNetSuite, Sleeps, error
@@ -27,7 +27,7 @@ def test_the_assertion_is_what_oracle_documents(
     connection: dict[str, Any], rsa_key: rsa.RSAPrivateKey
 ) -> None:
     # given the connection's certificate key
-    parsed = parse_connection({**connection, "scopes": ["restlets", "rest_webservices"]})
+    parsed = NetSuiteConnection.parse({**connection, "scopes": ["restlets", "rest_webservices"]})
     # when the connector signs an assertion
     token = client_assertion(parsed, now=1_800_000_000.5)
     # then NetSuite, holding the certificate's public key, accepts its signature and claims
@@ -54,7 +54,7 @@ def test_the_assertion_is_what_oracle_documents(
 
 def test_an_assertion_may_not_live_an_hour(connection: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="less than 3600"):
-        client_assertion(parse_connection(connection), now=0, lifetime=3600)
+        client_assertion(NetSuiteConnection.parse(connection), now=0, lifetime=3600)
 
 
 def test_one_token_serves_every_call_until_shortly_before_it_expires(connection: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared.connectors.netsuite import mapper
-from shared.connectors.netsuite.connection import NetSuiteConnection, parse_connection
+from shared.connectors.netsuite.connection import NetSuiteConnection
 from shared.connectors.netsuite.schemas import AddressRow, Customer, CustomerRow
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import PostalAddress, SourceRef, SystemName
@@ -21,7 +21,7 @@ ALLOWED = re.compile(r"^[A-Za-z0-9_-]+$")  # Oracle: letters, numbers, underscor
 
 @pytest.fixture
 def settings(connection: dict[str, Any]) -> NetSuiteConnection:
-    return parse_connection(connection)
+    return NetSuiteConnection.parse(connection)
 
 
 def test_the_external_id_is_readable_and_names_its_crm_record() -> None:
@@ -147,7 +147,7 @@ def test_a_suiteql_row_and_the_record_give_the_same_view(settings: NetSuiteConne
 
 
 def test_suiteql_times_are_read_in_the_users_zone(connection: dict[str, Any]) -> None:
-    pacific = parse_connection({**connection, "suiteql_time_zone": "America/Los_Angeles"})
+    pacific = NetSuiteConnection.parse({**connection, "suiteql_time_zone": "America/Los_Angeles"})
     row = CustomerRow(id="1", lastmodified="2026-12-02T23:30:05")
     assert mapper.row_view(row, None, pacific).source.version == "2026-12-03T07:30:05Z"
 
