@@ -14,6 +14,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,6 +83,7 @@ JOB_POLLS = 16
 # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156334828635.html
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
+_IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d3b0e-7c2a-5d4e-9b8f-0a1c2e3d4f50")
 _TOKEN_TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=5.0)
 
 
@@ -171,6 +173,17 @@ def location_id(response: httpx.Response) -> str | None:
         return None
     segment = urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]
     return segment or None
+
+
+def idempotency_uuid(key: str) -> str:
+    """The idempotency key header's value for the hub's stable `key`: a UUID, as Oracle's example
+    key is (the same `key` gives the same UUID, version 5, on every resend).
+    https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/subsect_164494900632.html
+    """
+    try:
+        return str(uuid.UUID(key))
+    except ValueError:
+        return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, key))
 
 
 def record_path(record_type: str, record_id: str) -> str:
@@ -375,7 +388,10 @@ class NetSuiteClient:
             method,
             path,
             body=dict(body) if body is not None else None,
-            headers={"Prefer": "respond-async", "X-NetSuite-Idempotency-Key": idempotency_key},
+            headers={
+                "Prefer": "respond-async",
+                "X-NetSuite-Idempotency-Key": idempotency_uuid(idempotency_key),
+            },
             context=context,
             ok=frozenset({400}),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from shared.connectors.netsuite import build
-from shared.connectors.netsuite.client import ASSUMED_REQUEST_SECONDS, NetSuiteRecordError
+from shared.connectors.netsuite.client import ASSUMED_REQUEST_SECONDS, NetSuiteRecordError, idempotency_uuid
 from shared.domain.budgets import InMemoryBudget, InMemoryBudgets, RateLimit, background
 from shared.domain.errors import (
     ConfigurationError,
@@ -184,7 +185,8 @@ def test_an_async_request_is_polled_until_done_and_its_result_read(connection: d
     # then the request carried the headers Oracle documents, and the task's result came back
     sent = netsuite.requests[0]
     assert sent.headers["Prefer"] == "respond-async"
-    assert sent.headers["X-NetSuite-Idempotency-Key"] == "key-1"
+    assert sent.headers["X-NetSuite-Idempotency-Key"] == idempotency_uuid("key-1")
+    assert str(uuid.UUID(idempotency_uuid("key-1"))) == idempotency_uuid("key-1") != idempotency_uuid("key-2")
     assert (outcome.job_id, outcome.task_id, outcome.result["id"]) == ("42", "1", "107")
     assert [r.url.path for r in netsuite.requests[4:]] == [
         "/services/rest/async/v1/job/42/task",
