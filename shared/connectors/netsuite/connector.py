@@ -102,13 +102,19 @@ class NetSuiteConnector(NetSuiteCensus):
         return records_of(self.client, rows[:MAX_MATCH_CANDIDATES])
 
     def create_account(self, account: Account, *, idempotency_key: str) -> TargetRecord:
-        """Upsert the customer by the account's external id: a resend updates the customer the first
+        """Upsert the customer by the account's external id: a resend finds the customer the first
         made instead of making a second (idempotent by construction, whatever the key).
 
+        A customer already holding the external id (a create that succeeded before a crash) is
+        updated field by field instead of upserted whole: an upsert's address book lines would be
+        added to the ones it holds, so a redelivered create would grow a second billing address.
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156335203191.html
+        https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/chapter_1545142407.html
         """
-        del idempotency_key  # the external id is the key NetSuite deduplicates on
         external = mapper.external_id(account.source)
+        existing = self.find_account(account)
+        if existing is not None:
+            return self.update_account(existing.ref.id, account, idempotency_key=idempotency_key)
         record_id = self.client.upsert_record(
             mapper.CUSTOMER_TYPE, external, mapper.upsert_payload(account, self.connection)
         )

@@ -65,17 +65,18 @@ def test_a_refused_record_names_netsuites_detail_and_path(connection: dict[str, 
         "for the following field: terms",
         **{"o:errorPath": "terms"},
     )
-    netsuite = ScriptedNetSuite(answers=[refused])
+    unknown = error(404, "NONEXISTENT_ID", "The record instance does not exist.")
+    netsuite = ScriptedNetSuite(answers=[unknown, refused])
     connector = connect(connection, netsuite)
-    # when the hub creates the customer
+    # when the hub creates the customer (none holds its external id yet)
     with pytest.raises(ValidationFailed) as failed:
         connector.create_account(make_account(payment_terms="9"), idempotency_key="k")
     # then the exception a person reads says what NetSuite said, and where
     message = str(failed.value)
     assert "INVALID_CONTENT" in message and "Invalid Field Value 9" in message and "(at terms)" in message
     assert isinstance(failed.value, NetSuiteRecordError) and failed.value.codes == {"INVALID_CONTENT"}
-    # and it was sent once (a refusal is not retried)
-    assert len(netsuite.requests) == 1
+    # and the upsert was sent once (a refusal is not retried)
+    assert [r.method for r in netsuite.requests] == ["GET", "PUT"]
 
 
 def test_an_unknown_record_is_not_found(connection: dict[str, Any]) -> None:

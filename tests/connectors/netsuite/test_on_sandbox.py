@@ -78,10 +78,12 @@ def test_the_same_create_sent_twice_makes_one_customer(
     # given a create that succeeded but whose worker crashed before recording it
     account = plain_account()
     first = connector.create_account(account, idempotency_key="create:001ACME")
+    writes = sandbox.writes
     # when SQS redelivers and the hub creates again
     second = connector.create_account(account, idempotency_key="create:001ACME")
     # then NetSuite holds one customer, found by the account's external id, with the projected content
     assert second.ref.id == first.ref.id
+    assert sandbox.writes == writes  # the second found the first and had nothing to write
     assert len(sandbox.records("customer")) == 1
     held = sandbox.by_external_id("customer", mapper.external_id(account.source))
     assert held is not None and held["companyName"] == "Acme Consulting Ltd" and held["isPerson"] is False
