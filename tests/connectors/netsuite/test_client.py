@@ -330,3 +330,26 @@ def test_match_candidates_read_their_billing_addresses_in_one_statement(connecti
         "SELECT nkey, addr1, city, state, zip, country FROM entityaddress "
         "WHERE nkey IN ('5001') ORDER BY nkey"
     )
+
+
+def test_the_customer_census_reads_every_customer_a_page_at_a_time(connection: dict[str, Any]) -> None:
+    # given 1,001 customers (two pages), one of them inactive and one with a billing address
+    rows = [{"id": str(n), "companyname": f"Customer {n}", "isinactive": "F"} for n in range(1, 1002)]
+    rows[0] = {**rows[0], "isinactive": "T", "defaultbillingaddress": "77"}
+    address = {"nkey": "77", "addr1": "1 Congress Ave", "country": "US"}
+    netsuite = ScriptedNetSuite(
+        answers=[
+            _page(rows[:1000], offset=0, more=True),
+            _page(rows[1000:], offset=1000, more=False),
+            _page([address], offset=0, more=False),
+        ]
+    )
+    # when reconciliation takes the census
+    census = list(connect(connection, netsuite).census_customers())
+    # then every customer is in it, inactive ones too, in three calls
+    assert len(census) == 1001 and not census[0].active and census[1].active
+    assert (
+        census[0].view.billing_address is not None
+        and census[0].view.billing_address.street == "1 Congress Ave"
+    )
+    assert len(netsuite.requests) == 3
