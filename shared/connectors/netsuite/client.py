@@ -1,44 +1,39 @@
-"""httpx client for NetSuite REST web services: records, upsert by external id, async jobs, SuiteQL.
+"""httpx client for NetSuite REST web services: records, upsert by external id, SuiteQL (async: jobs.py).
 
 Retries, Retry-After, the account's shared budget and status translation come from `VendorHttp`;
 the access token is kept by `TokenKeeper` (shared with every container through a `TokenStore`).
-This module adds what is NetSuite's: the record and query paths, the `Prefer` and idempotency
-headers, polling of asynchronous jobs, and reading the documented error body (`o:errorDetails`)
-into the hub's errors.
+This module adds what is NetSuite's: the record and query paths, the `Prefer` headers, and the
+error body (`o:errorDetails`, read in errors.py) raised as the hub's errors.
 https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156570709583.html
 """
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
-from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
 
 from shared.connectors.http import VendorHttp
-from shared.connectors.netsuite.auth import NO_REFRESH_TOKEN, ClientCredentials, oauth_error, token_key
+from shared.connectors.netsuite.auth import NO_REFRESH_TOKEN, ClientCredentials, token_key
 from shared.connectors.netsuite.connection import NetSuiteConnection
-from shared.connectors.netsuite.schemas import AsyncJob, ErrorBody, SuiteQLPage, parse_error
+from shared.connectors.netsuite.errors import (
+    describe_error,
+    error_for,
+    location_id,
+    read_json,
+)
+from shared.connectors.netsuite.jobs import AsyncRequests
+from shared.connectors.netsuite.schemas import SuiteQLPage
 from shared.connectors.oauth import MemoryTokenStore, TokenKeeper
 from shared.domain.budgets import InMemoryBudgets, RateLimit
-from shared.domain.errors import (
-    ConfigurationError,
-    PermanentError,
-    RateLimitedError,
-    TransientError,
-    ValidationFailed,
-)
+from shared.domain.errors import RateLimitedError, TransientError
 from shared.domain.models import epoch_seconds
 from shared.domain.tokens import TokenStore
 
@@ -46,7 +41,6 @@ if TYPE_CHECKING:
     from shared.domain.ports import RateBudget, RateBudgets
 
 RECORD_PATH = "/services/rest/record/v1"
-ASYNC_PATH = "/services/rest/async/v1/job"
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
 SERVER_TIME_PATH = "/services/rest/system/v1/serverTime"
 
@@ -66,124 +60,16 @@ MAX_QUERY_ROWS = 100_000
 # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/subsect_1559222360.html
 # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_0827103226.html
 ASSUMED_REQUEST_SECONDS = 2.0
-# What a RESTlet answers when the concurrency limit is exceeded (400 with this code): treated as a
-# throttle as well, should REST answer it the same way.
-# https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/bridgehead_1525252812.html
-CONCURRENCY_EXCEEDED = "SSS_REQUEST_LIMIT_EXCEEDED"
-CONCURRENCY_PAUSE_SECONDS = 1.0
-# A resent asynchronous request with the same idempotency key is refused with this code and a
-# Location naming the job of the first one.
-# https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/subsect_164494900632.html
-IDEMPOTENCY_ERROR = "IDEMPOTENCY_ERROR"
-# Polling an async job: backoff from 0.5 s up to 5 s between polls, ~1 minute in all; a job that
-# is not done by then is left running and the caller's queue asks again later (same key).
-JOB_POLLS = 16
-
 # External ids may hold letters, digits, `_` and `-` (a pipe would be read as a delimiter).
 # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156334828635.html
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
-_IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1d3b0e-7c2a-5d4e-9b8f-0a1c2e3d4f50")
 _TOKEN_TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=5.0)
 
 
 def account_limits(connection: NetSuiteConnection) -> tuple[RateLimit, ...]:
     """The account's concurrency limit as the rate the budget port can enforce (see above)."""
     return (RateLimit(connection.concurrency_limit, ASSUMED_REQUEST_SECONDS),)
-
-
-class NetSuiteRecordError(ValidationFailed):
-    """NetSuite refused the request (4xx); `details` holds each `o:errorDetails` entry."""
-
-    def __init__(self, message: str, body: ErrorBody | None = None) -> None:
-        super().__init__(message)
-        self.details = body.details if body is not None else []
-
-    @property
-    def codes(self) -> set[str]:
-        """The `o:errorCode` of every detail."""
-        return {detail.error_code for detail in self.details if detail.error_code}
-
-
-class AsyncJobPending(TransientError):
-    """An asynchronous job still running after the polls one call may make; ask again later."""
-
-
-@dataclass(frozen=True)
-class AsyncOutcome:
-    """What a finished asynchronous request produced: its job, task, and the task's result body."""
-
-    job_id: str
-    task_id: str
-    progress: str | None
-    result: Mapping[str, Any]
-
-
-def describe_error(response: httpx.Response) -> str:
-    """A one-line summary of a NetSuite error answer (the documented body, or OAuth error JSON)."""
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return response.text[:300]
-    parsed = parse_error(body)
-    if parsed is not None and parsed.details:
-        return "; ".join(str(detail) for detail in parsed.details)
-    if parsed is not None and parsed.title:
-        return parsed.title
-    return oauth_error(response)
-
-
-def error_for(response: httpx.Response, context: str) -> Exception:
-    """The hub's error for a 4xx answer NetSuite gave (the caller handles 2xx, 404, 429 and 5xx)."""
-    body = parse_error(_json_or_none(response))
-    summary = f"netsuite: {context}: {response.status_code} {describe_error(response)}"
-    codes = {detail.error_code for detail in body.details} if body is not None else set()
-    if CONCURRENCY_EXCEEDED in codes:
-        return RateLimitedError(summary, retry_after=CONCURRENCY_PAUSE_SECONDS)
-    if response.status_code in (401, 403):
-        # A fresh token was refused too (VendorHttp renews once after a 401): the integration,
-        # its role or the role's permissions are what is wrong, not the request.
-        return ConfigurationError(
-            f"{summary}; check the role mapped to the integration's certificate and its permissions"
-        )
-    if 400 <= response.status_code < 500:
-        return NetSuiteRecordError(summary, body)
-    return PermanentError(summary)
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        return None
-
-
-def read_json(response: httpx.Response, context: str) -> Any:
-    """The JSON body of an answer, numbers with a fraction as Decimal (money never passes through float)."""
-    try:
-        return json.loads(response.content, parse_float=Decimal)
-    except ValueError as exc:
-        raise TransientError(f"netsuite: {context}: response is not JSON") from exc
-
-
-def location_id(response: httpx.Response) -> str | None:
-    """The last path segment of the Location header (a new record's, or an async job's, id)."""
-    location = response.headers.get("location")
-    if not location:
-        return None
-    segment = urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]
-    return segment or None
-
-
-def idempotency_uuid(key: str) -> str:
-    """The idempotency key header's value for the hub's stable `key`: a UUID, as Oracle's example
-    key is (the same `key` gives the same UUID, version 5, on every resend).
-    https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/subsect_164494900632.html
-    """
-    try:
-        return str(uuid.UUID(key))
-    except ValueError:
-        return str(uuid.uuid5(_IDEMPOTENCY_NAMESPACE, key))
 
 
 def record_path(record_type: str, record_id: str) -> str:
@@ -193,7 +79,7 @@ def record_path(record_type: str, record_id: str) -> str:
     return f"{RECORD_PATH}/{quote(record_type, safe='')}/{quote(record_id, safe=':')}"
 
 
-class NetSuiteClient:
+class NetSuiteClient(AsyncRequests):
     """One account's REST web services; its access token is shared through `token_store`."""
 
     def __init__(
@@ -370,99 +256,6 @@ class NetSuiteClient:
             context=f"update {record_type} {record_id}",
         )
 
-    # --- asynchronous requests ------------------------------------------------------------------
-
-    def run_async(
-        self, method: str, path: str, body: Mapping[str, Any] | None, *, idempotency_key: str
-    ) -> AsyncOutcome:
-        """Send a request with `Prefer: respond-async` and an idempotency key; wait for its result.
-
-        202 names the job in Location. A resend with the same key (a redelivered message) is refused
-        with IDEMPOTENCY_ERROR and a Location naming the first request's job, which is then
-        followed instead: the request is carried out once, however often it is sent.
-        https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/subsect_161278579295.html
-        https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/subsect_164494900632.html
-        """
-        context = f"async {method} {path}"
-        response = self._send(
-            method,
-            path,
-            body=dict(body) if body is not None else None,
-            headers={
-                "Prefer": "respond-async",
-                "X-NetSuite-Idempotency-Key": idempotency_uuid(idempotency_key),
-            },
-            context=context,
-            ok=frozenset({400}),
-        )
-        if response.status_code == 400:
-            parsed = parse_error(_json_or_none(response))
-            codes = {d.error_code for d in parsed.details} if parsed is not None else set()
-            if IDEMPOTENCY_ERROR not in codes or location_id(response) is None:
-                raise error_for(response, context)
-        job_id = location_id(response)
-        if job_id is None:
-            raise TransientError(f"netsuite: {context}: {response.status_code} without a job Location")
-        return self.job_outcome(job_id)
-
-    def job(self, job_id: str) -> AsyncJob:
-        """GET /services/rest/async/v1/job/{id}: whether the job has completed.
-
-        https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/subsect_161278579295.html
-        """
-        return self._async_model(f"{ASYNC_PATH}/{quote(job_id, safe='')}", f"job {job_id}")
-
-    def job_outcome(self, job_id: str) -> AsyncOutcome:
-        """Poll the job until it completes (tenacity, bounded), then read its task and the task's result.
-
-        GET .../job/{id}/task lists the tasks, GET .../task/{tid} says how it went,
-        GET .../task/{tid}/result is what the request would have answered synchronously.
-        https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/subsect_161252896355.html
-        https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/subsect_161252889998.html
-        """
-        polling = Retrying(
-            retry=retry_if_result(lambda job: not job.completed),
-            wait=wait_exponential(multiplier=0.5, max=5.0),
-            stop=stop_after_attempt(JOB_POLLS),
-            sleep=self.sleep,
-            retry_error_callback=lambda state: state.outcome.result() if state.outcome else AsyncJob(),
-        )
-        job = polling(self.job, job_id)
-        if not job.completed:
-            raise AsyncJobPending(
-                f"netsuite: job {job_id} is still {job.progress or 'pending'}", retry_after=30.0
-            )
-        base = f"{ASYNC_PATH}/{quote(job_id, safe='')}/task"
-        listing = read_json(
-            self._send("GET", base, context=f"tasks of job {job_id}"), f"tasks of job {job_id}"
-        )
-        items = listing.get("items", []) if isinstance(listing, dict) else []
-        task_id = _first_task_id(items)
-        if task_id is None:
-            raise TransientError(f"netsuite: job {job_id} lists no task")
-        task = self._async_model(f"{base}/{quote(task_id, safe='')}", f"task {task_id} of job {job_id}")
-        context = f"result of job {job_id}"
-        answer = self.api.request(
-            "GET", f"{base}/{quote(task_id, safe='')}/result", ok_statuses=frozenset({400, 404})
-        )
-        result = _json_or_none(answer) if answer.content else {}
-        failed = parse_error(result)
-        if failed is not None or (task.progress or "").lower() == "failed":
-            summary = "; ".join(str(d) for d in failed.details) if failed is not None else "failed"
-            raise NetSuiteRecordError(f"netsuite: {context}: {summary}", failed)
-        return AsyncOutcome(
-            job_id=job_id,
-            task_id=task_id,
-            progress=task.progress,
-            result=result if isinstance(result, dict) else {},
-        )
-
-    def _async_model(self, path: str, context: str) -> AsyncJob:
-        try:
-            return AsyncJob.model_validate(read_json(self._send("GET", path, context=context), context))
-        except ValidationError as exc:
-            raise TransientError(f"netsuite: {context}: unreadable: {exc}") from exc
-
     # --- SuiteQL ----------------------------------------------------------------------------------
 
     def suiteql(self, query: str, *, limit: int = MAX_PAGE, offset: int = 0) -> SuiteQLPage:
@@ -525,15 +318,3 @@ class NetSuiteClient:
         if when.tzinfo is None:
             raise TransientError(f"netsuite: server time without a zone: {value!r}")
         return when
-
-
-def _first_task_id(items: Sequence[Any]) -> str | None:
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        if item.get("id"):
-            return str(item["id"])
-        for link in item.get("links") or []:
-            if isinstance(link, dict) and link.get("rel") == "self" and link.get("href"):
-                return str(link["href"]).rstrip("/").rsplit("/", 1)[-1]
-    return None

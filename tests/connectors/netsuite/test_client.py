@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from shared.connectors.netsuite import build
-from shared.connectors.netsuite.client import ASSUMED_REQUEST_SECONDS, NetSuiteRecordError, idempotency_uuid
+from shared.connectors.netsuite.client import ASSUMED_REQUEST_SECONDS
+from shared.connectors.netsuite.errors import NetSuiteRecordError
+from shared.connectors.netsuite.jobs import idempotency_uuid
 from shared.domain.budgets import InMemoryBudget, InMemoryBudgets, RateLimit, background
 from shared.domain.errors import (
     ConfigurationError,
