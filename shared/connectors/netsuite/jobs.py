@@ -71,20 +71,7 @@ class AsyncRequests:
 
     api: VendorHttp
     sleep: Callable[[float], None]
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        context: str,
-        params: Mapping[str, Any] | None = None,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-        ok: frozenset[int] = frozenset(),
-        replay_safe: bool = True,
-    ) -> httpx.Response:
-        raise NotImplementedError
+    _send: Callable[..., httpx.Response]  # NetSuiteClient._send: one request, 4xx raised
 
     def run_async(
         self, method: str, path: str, body: Mapping[str, Any] | None, *, idempotency_key: str
