@@ -15,7 +15,16 @@ from infra.local.sandboxes.netsuite.schema import SPECS, RecordSpec
 from infra.local.sandboxes.netsuite.wire import Clock
 
 # First internal id of each sequence (small, distinct ranges make ids easy to tell apart in tests).
-_FIRST = {"entity": 100, "transaction": 1000, "item": 10, "timebill": 500, "subsidiary": 1, "currency": 1}
+_FIRST = {
+    "entity": 100,
+    "transaction": 1000,
+    "item": 10,
+    "timebill": 500,
+    "subsidiary": 1,
+    "currency": 1,
+    "term": 1,
+    "address": 5001,  # address subrecords (SuiteQL's entityaddress.nkey)
+}
 
 Record = dict[str, Any]
 
@@ -45,8 +54,12 @@ class Account:
 
     def next_id(self, spec: RecordSpec) -> str:
         """A new internal id from the type's sequence."""
-        number = self._next[spec.sequence]
-        self._next[spec.sequence] = number + 1
+        return self.next_in(spec.sequence)
+
+    def next_in(self, sequence: str) -> str:
+        """A new id from a named sequence."""
+        number = self._next[sequence]
+        self._next[sequence] = number + 1
         return str(number)
 
     def next_number(self, spec: RecordSpec) -> str:

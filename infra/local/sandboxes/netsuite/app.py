@@ -35,7 +35,7 @@ from infra.local.sandboxes.netsuite.errors import (
     not_found_url,
     unknown_record_type,
 )
-from infra.local.sandboxes.netsuite.governance import DEFAULT_ACCOUNT_LIMIT, GOVERNANCE_PATH
+from infra.local.sandboxes.netsuite.governance import DEFAULT_ACCOUNT_LIMIT, GOVERNANCE_PATH, SERVER_TIME_PATH
 from infra.local.sandboxes.netsuite.oauth import TOKEN_PATH, OAuthError
 from infra.local.sandboxes.netsuite.schema import RecordSpec, spec_for
 from infra.local.sandboxes.netsuite.suiteql import SUITEQL_PATH, run_suiteql
@@ -120,6 +120,17 @@ class NetSuiteSandbox(Controls):
                 raise method_not_allowed(method, path)
             integration = self.tokens.integrations[client_id]
             return 200, self.governance.limits(integration, list(self.tokens.integrations.values())), {}
+        if path == SERVER_TIME_PATH:
+            # The account's clock, in milliseconds, UTC:
+            # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/article_0528010158.html
+            if method != "GET":
+                raise method_not_allowed(method, path)
+            now = self.clock().astimezone(UTC)
+            return (
+                200,
+                {"serverTime": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"},
+                {},
+            )
         if found := _JOB.fullmatch(path):
             if method != "GET":
                 raise method_not_allowed(method, path)
@@ -212,6 +223,8 @@ class NetSuiteSandbox(Controls):
             )
         if method == "PUT":
             return self._upsert(request, spec, key, base, strict, replace)
+        if method not in ("GET", "PATCH", "DELETE"):
+            raise method_not_allowed(method, request.path)
         stored = records.resolve(self.account, key, spec)
         if method == "GET":
             expand = request.args.get("expandSubResources", "false").lower() == "true"

@@ -196,6 +196,13 @@ class Controls:
             fields["externalId"] = external_id
         return self._seed("serviceItem", fields)
 
+    def add_term(self, name: str, *, days_until_net_due: int = 30, external_id: str | None = None) -> str:
+        """Payment terms (Setup > Accounting > Accounting Lists > Term); returns the internal id."""
+        fields: dict[str, Any] = {"name": name, "daysUntilNetDue": days_until_net_due}
+        if external_id:
+            fields["externalId"] = external_id
+        return self._seed("term", fields)
+
     def enter(self, record_type: str, fields: Mapping[str, Any]) -> str:
         """A user enters a record in the UI (the REST body shape, the same rules); returns its id."""
         return self._seed(record_type, fields)

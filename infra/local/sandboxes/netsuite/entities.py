@@ -48,6 +48,11 @@ def _customer(account: Account, spec: RecordSpec, record: Record, previous: Reco
         record["entityId"] = name.strip()
     record.setdefault("isPerson", False)
     record.setdefault("isInactive", False)
+    # One default billing and one default shipping address: the last line marked wins.
+    for flag in ("defaultBilling", "defaultShipping"):
+        marked = [line for line in record.get("addressbook", []) if line.get(flag)]
+        for line in marked[:-1]:
+            line[flag] = False
     default_subsidiary(account, record)
 
 
@@ -111,5 +116,5 @@ records.RULES.update(
         CURRENCY.name: _refuse_currency_change,
     }
 )
-for _name in ("customer", "job", "employee", "serviceItem", "subsidiary", "currency"):
+for _name in ("customer", "job", "employee", "serviceItem", "subsidiary", "currency", "term"):
     records.DELETE_RULES[_name] = _refuse_if_referenced

@@ -24,6 +24,7 @@ from infra.local.sandboxes.netsuite.oauth import Integration
 
 DEFAULT_ACCOUNT_LIMIT = 15
 GOVERNANCE_PATH = "/services/rest/system/v1/governanceLimits"
+SERVER_TIME_PATH = "/services/rest/system/v1/serverTime"
 
 
 def concurrency_exceeded() -> NetSuiteError:

@@ -20,14 +20,13 @@ from typing import Any
 
 from infra.local.sandboxes.netsuite.account import Account, Record
 from infra.local.sandboxes.netsuite.errors import (
-    NetSuiteError,
     invalid_content,
     invalid_reference,
     nonexistent_id,
     required,
     user_error,
 )
-from infra.local.sandboxes.netsuite.schema import FieldSpec, RecordSpec, SublistSpec
+from infra.local.sandboxes.netsuite.schema import ADDRESS_FIELDS, FieldSpec, RecordSpec, SublistSpec
 from infra.local.sandboxes.netsuite.wire import parse_scalar, render_scalar
 
 # External ids: letters, digits, `_` and `-` (a pipe is read as a delimiter, so it is refused).
@@ -253,8 +252,41 @@ def _apply_sublist(
                     f"Invalid content in the request body. Unknown property name: {field_name}.",
                     error_path=f"{path}.{field_name}",
                 )
-            target[field_name] = parse_field(account, field, field_value, f"{path}.{field_name}")
+            if field.kind == "subrecord":
+                target[field_name] = _subrecord(
+                    account, field_value, f"{path}.{field_name}", target.get(field_name)
+                )
+            else:
+                target[field_name] = parse_field(account, field, field_value, f"{path}.{field_name}")
     return lines
+
+
+def _subrecord(account: Account, value: Any, path: str, current: Record | None) -> Record | None:
+    """An address subrecord: its fields merged over the line's current address (which keeps its id)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise invalid_content(
+            "Invalid content in the request body. A subrecord is an object.", error_path=path
+        )
+    address: Record = dict(current) if current else {"id": account.next_in("address")}
+    for name, field_value in value.items():
+        if name in _IGNORED:
+            continue
+        field = ADDRESS_FIELDS.get(name)
+        if field is None:
+            raise invalid_content(
+                f"Invalid content in the request body. Unknown property name: {name}.",
+                error_path=f"{path}.{name}",
+            )
+        if not field.read_only:
+            address[name] = parse_scalar(field.kind, field_value, f"{path}.{name}", field.label)
+    lines = [address.get(key) for key in ("addressee", "attention", "addr1", "addr2", "addr3")]
+    place = " ".join(
+        str(part) for part in (address.get("city"), address.get("state"), address.get("zip")) if part
+    )
+    address["addrText"] = "\n".join(str(part) for part in [*lines, place, address.get("country")] if part)
+    return address
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -311,11 +343,12 @@ def render_sublist(
             field = spec.fields.get(field_name)
             if value is None:
                 continue
-            item[field_name] = (
-                render_reference(account, field.refs, value, base)
-                if field is not None and field.kind == "ref"
-                else render_scalar(value)
-            )
+            if field is not None and field.kind == "ref":
+                item[field_name] = render_reference(account, field.refs, value, base)
+            elif field is not None and field.kind == "subrecord":
+                item[field_name] = {k: render_scalar(v) for k, v in value.items() if v is not None}
+            else:
+                item[field_name] = render_scalar(value)
         items.append(item)
     return {
         "links": [{"rel": "self", "href": f"{own}/{name}"}],
@@ -325,9 +358,3 @@ def render_sublist(
         "hasMore": False,
         "offset": 0,
     }
-
-
-def refuse_unless(condition: bool, error: NetSuiteError) -> None:
-    """Raise `error` when `condition` does not hold (a rule's one-liner)."""
-    if not condition:
-        raise error

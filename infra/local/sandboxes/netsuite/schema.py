@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Field kinds: text, bool, number (quantities, rates), money, date, datetime, duration (hours), ref.
+# Field kinds: text, bool, number (quantities, rates), money, date, datetime, duration (hours), ref,
+# subrecord (an address: its fields are ADDRESS_FIELDS).
 ENTITY = "entity"
 TRANSACTION = "transaction"
 
@@ -57,6 +58,33 @@ _COMMON = {
 }
 _CUSTOMER_OR_JOB = ("customer", "job")
 
+# The address subrecord (`addressbookaddress`) of an address book line; `addrText` is NetSuite's
+# own rendering of the address. https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545141947.html
+ADDRESS_FIELDS = {
+    "addressee": FieldSpec("text", "Addressee"),
+    "attention": FieldSpec("text", "Attention"),
+    "addr1": FieldSpec("text", "Address 1"),
+    "addr2": FieldSpec("text", "Address 2"),
+    "addr3": FieldSpec("text", "Address 3"),
+    "city": FieldSpec("text", "City"),
+    "state": FieldSpec("text", "State"),
+    "zip": FieldSpec("text", "Zip"),
+    "country": FieldSpec("text", "Country"),
+    "addrPhone": FieldSpec("text", "Phone"),
+    "addrText": FieldSpec("text", "Address", read_only=True),
+}
+_ADDRESS_BOOK = SublistSpec(
+    {
+        "line": FieldSpec("number", "Line"),
+        "defaultBilling": FieldSpec("bool", "Default Billing"),
+        "defaultShipping": FieldSpec("bool", "Default Shipping"),
+        "isResidential": FieldSpec("bool", "Residential Address"),
+        "label": FieldSpec("text", "Label"),
+        "addressbookaddress": FieldSpec("subrecord", "Address"),
+    },
+    required=(),
+)
+
 CUSTOMER = RecordSpec(
     "customer",
     ENTITY,
@@ -71,10 +99,13 @@ CUSTOMER = RecordSpec(
         "email": FieldSpec("text", "Email"),
         "phone": FieldSpec("text", "Phone"),
         "comments": FieldSpec("text", "Comments"),
+        "url": FieldSpec("text", "Web Address"),
+        "terms": _ref("Terms", "term"),
         "parent": _ref("Child Of", "customer"),
         "subsidiary": _ref("Primary Subsidiary", "subsidiary"),
         "currency": _ref("Currency", "currency"),
     },
+    sublists={"addressbook": _ADDRESS_BOOK},
 )
 JOB = RecordSpec(
     "job",
@@ -126,6 +157,17 @@ SUBSIDIARY = RecordSpec(
     "subsidiary",
     "subsidiary",
     {**_COMMON, "name": FieldSpec("text", "Name"), "currency": _ref("Currency", "currency")},
+    required=("name",),
+)
+TERM = RecordSpec(
+    "term",
+    "term",
+    "term",
+    {
+        **_COMMON,
+        "name": FieldSpec("text", "Terms"),
+        "daysUntilNetDue": FieldSpec("number", "Days Till Net Due"),
+    },
     required=("name",),
 )
 CURRENCY = RecordSpec(
@@ -191,6 +233,7 @@ INVOICE = RecordSpec(
         **_TRANSACTION,
         "entity": _ref("Customer", *_CUSTOMER_OR_JOB),
         "dueDate": FieldSpec("date", "Due Date"),
+        "terms": _ref("Terms", "term"),
         "otherRefNum": FieldSpec("text", "PO #"),
         "subtotal": FieldSpec("money", "Subtotal", read_only=True),
         "total": FieldSpec("money", "Total", read_only=True),
@@ -248,6 +291,7 @@ SPECS: dict[str, RecordSpec] = {
         SERVICE_ITEM,
         SUBSIDIARY,
         CURRENCY,
+        TERM,
         TIME_BILL,
         INVOICE,
         CUSTOMER_PAYMENT,

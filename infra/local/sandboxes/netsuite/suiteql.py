@@ -226,7 +226,11 @@ def _call(call: Call, row: Row, now: datetime) -> Any:
         if not isinstance(arg, Column):
             raise search_error("BUILTIN.DF takes one field.")
         return row.display.get(arg.name, render(row.values.get(arg.name)))
-    args = [_value(arg, row, now) for arg in call.args]
+    return _apply(name, [_value(arg, row, now) for arg in call.args])
+
+
+def _apply(name: str, args: list[Any]) -> Any:
+    """A scalar function of evaluated arguments."""
     if name in ("TO_DATE", "TO_TIMESTAMP", "DATE_LITERAL", "TIMESTAMP_LITERAL"):
         if not 1 <= len(args) <= 2 or args[0] is None:
             return None
@@ -345,6 +349,9 @@ def _alias_of(expr: Expr) -> str:
 def _grouped(statement: Statement, table: Table, rows: list[Row], now: datetime) -> list[Result]:
     if any(item.expr is None for item in statement.items):
         raise search_error("SELECT * cannot be used with GROUP BY or aggregates.")
+    for item in statement.items:
+        if item.expr is not None and not _grouping_holds(item.expr, statement.group_by):
+            raise search_error("not a GROUP BY expression.")
     groups: dict[tuple[Any, ...], list[Row]] = {}
     for row in rows:
         key = tuple(render(_value(expr, row, now)) for expr in statement.group_by)
@@ -362,6 +369,17 @@ def _grouped(statement: Statement, table: Table, rows: list[Row], now: datetime)
         ]
         results.append(({name: render(value) for name, value in zip(names, raw, strict=True)}, keys))
     return _ordered(statement, results)
+
+
+def _grouping_holds(expr: Expr, group_by: tuple[Expr, ...]) -> bool:
+    """Whether `expr` reads only grouped expressions, aggregates and constants."""
+    if expr in group_by or isinstance(expr, Literal):
+        return True
+    if isinstance(expr, Call):
+        return expr.name in AGGREGATES or all(_grouping_holds(arg, group_by) for arg in expr.args)
+    if isinstance(expr, Arithmetic):
+        return _grouping_holds(expr.left, group_by) and _grouping_holds(expr.right, group_by)
+    return False
 
 
 def _group_value(expr: Expr, members: list[Row], statement: Statement, now: datetime) -> Any:
@@ -390,6 +408,11 @@ def _group_value(expr: Expr, members: list[Row], statement: Statement, now: date
         )
     if isinstance(expr, Literal):
         return expr.value
+    if isinstance(expr, Call) and not expr.args and not expr.star:
+        return _call(expr, Row({}), now)  # SYSDATE, CURRENT_DATE
+    if isinstance(expr, Call) and expr not in statement.group_by and expr.name != "BUILTIN.DF":
+        # A function of aggregates or grouped values (TO_CHAR(MAX(lastmodifieddate), ...)).
+        return _apply(expr.name, [_group_value(arg, members, statement, now) for arg in expr.args])
     if expr not in statement.group_by:
         raise search_error("not a GROUP BY expression.")
     return _value(expr, members[0], now) if members else None

@@ -16,6 +16,7 @@ from typing import Any
 
 from infra.local.sandboxes.netsuite.account import Account, Record
 from infra.local.sandboxes.netsuite.schema import (
+    ADDRESS_FIELDS,
     CREDIT_MEMO,
     CURRENCY,
     CUSTOMER,
@@ -25,6 +26,7 @@ from infra.local.sandboxes.netsuite.schema import (
     JOB,
     SERVICE_ITEM,
     SUBSIDIARY,
+    TERM,
     TIME_BILL,
     RecordSpec,
 )
@@ -41,6 +43,7 @@ _TRANSACTION_COLUMNS = (
     "foreigntotal",
     "foreignamountpaid",
     "foreignamountremaining",
+    "foreignamountunpaid",
     "status",
     "memo",
     "otherrefnum",
@@ -95,12 +98,19 @@ def _generic_columns(spec: RecordSpec, extra: tuple[str, ...] = ()) -> tuple[str
 TABLES: dict[str, Table] = {
     table.name: table
     for table in (
-        Table("customer", _generic_columns(CUSTOMER), (CUSTOMER,)),
+        Table(
+            "customer",
+            _generic_columns(CUSTOMER, ("defaultbillingaddress", "defaultshippingaddress")),
+            (CUSTOMER,),
+        ),
         Table("job", _generic_columns(JOB, ("customer",)), (JOB,)),
         Table("employee", _generic_columns(EMPLOYEE), (EMPLOYEE,)),
         Table("item", _generic_columns(SERVICE_ITEM, ("itemtype",)), (SERVICE_ITEM,)),
         Table("subsidiary", _generic_columns(SUBSIDIARY), (SUBSIDIARY,)),
         Table("currency", _generic_columns(CURRENCY), (CURRENCY,)),
+        Table("term", _generic_columns(TERM), (TERM,)),
+        # Address subrecords of entities' address books: `nkey` is what customer.defaultbillingaddress holds.
+        Table("entityaddress", ("nkey", *(name.lower() for name in ADDRESS_FIELDS)), ()),
         Table("timebill", _generic_columns(TIME_BILL), (TIME_BILL,)),
         Table("transaction", _TRANSACTION_COLUMNS, (INVOICE, CUSTOMER_PAYMENT, CREDIT_MEMO)),
     )
@@ -109,9 +119,30 @@ TABLES: dict[str, Table] = {
 
 def table_rows(account: Account, table: Table) -> list[Row]:
     """Every row of `table` now, in internal id order."""
+    if table.name == "entityaddress":
+        return _address_rows(account)
     rows = [_row(account, spec, record) for spec in table.specs for record in account.rows(spec)]
     rows.sort(key=lambda row: row.values["id"])
     return rows
+
+
+def _address_rows(account: Account) -> list[Row]:
+    rows = []
+    for record in account.rows(CUSTOMER):
+        for line in record.get("addressbook", []):
+            address = line.get("addressbookaddress")
+            if address:
+                values = {name.lower(): address.get(name) for name in ADDRESS_FIELDS}
+                rows.append(Row({"nkey": Decimal(address["id"]), **values}))
+    rows.sort(key=lambda row: row.values["nkey"])
+    return rows
+
+
+def _default_address(record: Record, flag: str) -> Decimal | None:
+    for line in record.get("addressbook", []):
+        if line.get(flag) and line.get("addressbookaddress"):
+            return Decimal(line["addressbookaddress"]["id"])
+    return None
 
 
 def _number(value: Any) -> Decimal | None:
@@ -140,6 +171,9 @@ def _row(account: Account, spec: RecordSpec, record: Record) -> Row:
         row.display["customer"] = row.display.get("parent", "")
     if spec is SERVICE_ITEM:
         row.values["itemtype"] = "Service"
+    if spec is CUSTOMER:
+        row.values["defaultbillingaddress"] = _default_address(record, "defaultBilling")
+        row.values["defaultshippingaddress"] = _default_address(record, "defaultShipping")
     return row
 
 
@@ -156,7 +190,7 @@ def _transaction_row(account: Account, spec: RecordSpec, record: Record) -> Row:
     if record.get("currency") is not None:
         row.display["currency"] = _ref_name(account, ("currency",), str(record["currency"]))
     remaining = record.get("unapplied") if spec is CUSTOMER_PAYMENT else record.get("amountRemaining")
-    row.values["foreignamountremaining"] = remaining
+    row.values["foreignamountremaining"] = row.values["foreignamountunpaid"] = remaining
     status = record.get("status") or {}
     row.values["status"] = status.get("id")
     if status:

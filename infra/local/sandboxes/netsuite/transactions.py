@@ -1,5 +1,6 @@
 """The money rules of invoices, customer payments and credit memos, and the balances they move.
 
+- Invoice: its terms default to the customer's, its due date to the date plus the terms' days.
 - Invoice and credit memo: at least one `item` line; a line's amount is quantity x rate when not
   sent (quantity 1 by default), rounded to the cent; `total` is the sum of the lines.
 - Customer payment and credit memo: `apply` lines name invoices (`doc`) of the same customer (or of
@@ -14,6 +15,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from infra.local.sandboxes.netsuite import records
@@ -128,7 +130,12 @@ def _apply_lines(account: Account, record: Record, party: str, available: Decima
 
 def _invoice(account: Account, spec: RecordSpec, record: Record, previous: Record | None) -> None:
     _header_defaults(account, spec, record, "entity")
-    record.setdefault("dueDate", record["tranDate"])
+    customer = account.get(SPECS["customer"], top_customer(account, record["entity"]))
+    if record.get("terms") is None and customer is not None:
+        record["terms"] = customer.get("terms")
+    term = account.get(SPECS["term"], record["terms"]) if record.get("terms") else None
+    days = int(term.get("daysUntilNetDue") or 0) if term else 0
+    record.setdefault("dueDate", record["tranDate"] + timedelta(days=days))
     total = _item_lines(record)
     paid = applied_to(account, record["id"]) if previous is not None else ZERO
     if total < paid:

@@ -67,14 +67,18 @@ def http(netsuite: NetSuiteSandbox) -> httpx.Client:
     return httpx.Client(transport=httpx.WSGITransport(app=netsuite.app), base_url=BASE)
 
 
-@pytest.fixture
-def api(netsuite: NetSuiteSandbox, http: httpx.Client, clock: HandClock) -> httpx.Client:
-    """A client holding a bearer token of the default integration."""
-    connection = netsuite.connection(BASE)
-    answer = token_request(http, assertion(connection, clock))
+def login(http: httpx.Client, netsuite: NetSuiteSandbox, clock: HandClock) -> httpx.Client:
+    """Buy a bearer token of the default integration and send it from now on (a token lives 60 min)."""
+    answer = token_request(http, assertion(netsuite.connection(BASE), clock))
     assert answer.status_code == 200, answer.text
     http.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
     return http
+
+
+@pytest.fixture
+def api(netsuite: NetSuiteSandbox, http: httpx.Client, clock: HandClock) -> httpx.Client:
+    """A client holding a bearer token of the default integration."""
+    return login(http, netsuite, clock)
 
 
 def error_of(response: httpx.Response) -> dict[str, Any]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import httpx
 
+from infra.local.sandboxes.netsuite import NetSuiteSandbox
 from tests.fakes import HandClock
-from tests.local.sandboxes.netsuite.conftest import BASE, SUITEQL, Create, error_of, suiteql
+from tests.local.sandboxes.netsuite.conftest import BASE, SUITEQL, Create, error_of, login, suiteql
 
 
 def _names(answer: httpx.Response) -> list[str]:
@@ -152,3 +153,73 @@ def test_a_statement_outside_the_grammar_is_refused(api: httpx.Client) -> None:
     assert answer.status_code == 400
     assert error_of(answer)["o:errorCode"] == "INVALID_PARAMETER"
     assert suiteql(api, "").status_code == 400
+
+
+def test_a_ui_edit_is_seen_by_the_next_sweep(
+    api: httpx.Client, netsuite: NetSuiteSandbox, create: Create, clock: HandClock
+) -> None:
+    # given a customer the hub created at 09:00
+    customer = create("customer", {"companyName": "Acme Corp"})
+    # when an accountant edits it in the UI at 09:20
+    clock.advance(minutes=20)
+    netsuite.edit("customer", customer, {"phone": "555-0100"})
+    # then a sweep since 09:10 finds it, with the new value
+    rows = suiteql(
+        api,
+        "SELECT id, phone FROM customer WHERE lastmodifieddate > "
+        "TO_TIMESTAMP('2026-12-01 09:10:00', 'YYYY-MM-DD HH24:MI:SS')",
+    ).json()["items"]
+    assert rows == [{"links": [], "id": customer, "phone": "555-0100"}]
+
+
+def test_not_in_between_and_relative_dates(
+    api: httpx.Client, netsuite: NetSuiteSandbox, create: Create, clock: HandClock
+) -> None:
+    first = create("customer", {"companyName": "One"})
+    create("customer", {"companyName": "Two"})
+    assert _names(suiteql(api, f"SELECT companyname FROM customer WHERE id NOT IN ({first})")) == ["Two"]  # noqa: S608
+    between = (
+        "SELECT companyname FROM customer WHERE datecreated BETWEEN DATE '2026-12-01' AND "
+        "TO_DATE('2026-12-02', 'YYYY-MM-DD') ORDER BY id"
+    )
+    assert _names(suiteql(api, between)) == ["One", "Two"]
+    # a week later (with a new token), "changed in the last day" is empty, "in the last 8 days" is not
+    clock.advance(days=7)
+    login(api, netsuite, clock)
+    recent = "SELECT companyname FROM customer WHERE lastmodifieddate > SYSDATE - {days} ORDER BY id"
+    assert _names(suiteql(api, recent.format(days=1))) == []
+    assert _names(suiteql(api, recent.format(days=8))) == ["One", "Two"]
+
+
+def test_nulls_sort_last_ascending_and_first_descending(api: httpx.Client, create: Create) -> None:
+    create("customer", {"companyName": "With", "email": "a@x.example"})
+    create("customer", {"companyName": "Without"})
+    assert _names(suiteql(api, "SELECT companyname FROM customer ORDER BY email")) == ["With", "Without"]
+    assert _names(suiteql(api, "SELECT companyname FROM customer ORDER BY email DESC")) == ["Without", "With"]
+
+
+def test_projects_are_the_job_table_with_their_customer(api: httpx.Client, create: Create) -> None:
+    customer = create("customer", {"companyName": "Acme Corp"})
+    project = create("job", {"companyName": "Rollout", "parent": {"id": customer}, "externalId": "OPP-7"})
+    rows = suiteql(
+        api, "SELECT id, customer, BUILTIN.DF(parent) AS client FROM job WHERE externalid = 'OPP-7'"
+    )
+    assert rows.json()["items"] == [{"links": [], "id": project, "customer": customer, "client": "Acme Corp"}]
+    # projects are not customers in SuiteQL's customer table
+    assert _names(suiteql(api, "SELECT companyname FROM customer")) == ["Acme Corp"]
+
+
+def test_a_column_not_grouped_is_refused(api: httpx.Client) -> None:
+    answer = suiteql(api, "SELECT entity, tranid, COUNT(*) FROM transaction GROUP BY entity")
+    assert answer.status_code == 400
+    assert "GROUP BY" in error_of(answer)["detail"]
+
+
+def test_a_function_of_an_aggregate_reads_the_latest_change(
+    api: httpx.Client, create: Create, clock: HandClock
+) -> None:
+    create("customer", {"companyName": "One"})
+    clock.advance(minutes=7)
+    create("customer", {"companyName": "Two"})
+    latest = "SELECT TO_CHAR(MAX(lastmodifieddate), 'YYYY-MM-DD HH24:MI:SS') AS latest FROM customer"
+    assert suiteql(api, latest).json()["items"] == [{"links": [], "latest": "2026-12-01 09:07:00"}]
