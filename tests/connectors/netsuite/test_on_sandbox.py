@@ -13,15 +13,10 @@ from infra.local.clock import Clock
 from infra.local.sandboxes.netsuite import NetSuiteSandbox
 from shared.connectors.netsuite import NetSuiteConnector, build, mapper
 from shared.domain.errors import ConfigurationError, RateLimitedError
-from shared.domain.models import Account
+from shared.domain.models import PostalAddress
 from tests.connectors.netsuite.conftest import make_account
 
 BASE = "https://tstdrv1234567.suitetalk.api.netsuite.com"
-# What the sandbox at its first milestone does not hold yet (Oracle documents all three): the
-# customer's web address, its address book, and GET /system/v1/serverTime; see the note.
-SANDBOX_GAP = pytest.mark.xfail(
-    strict=True, reason="sandbox milestone 1: no customer url/terms/addressbook columns, no serverTime"
-)
 
 
 class Waits:
@@ -67,16 +62,11 @@ def connector(sandbox: NetSuiteSandbox, clock: Clock, waits: Waits) -> NetSuiteC
     return connect(sandbox, clock, waits)
 
 
-def plain_account(crm_id: str = "001ACME", **changes: Any) -> Account:
-    """An account with the fields the sandbox holds today (no web address, no billing address)."""
-    return make_account(crm_id, **{"website": None, "billing_address": None, **changes})
-
-
 def test_the_same_create_sent_twice_makes_one_customer(
     connector: NetSuiteConnector, sandbox: NetSuiteSandbox
 ) -> None:
     # given a create that succeeded but whose worker crashed before recording it
-    account = plain_account()
+    account = make_account()
     first = connector.create_account(account, idempotency_key="create:001ACME")
     writes = sandbox.writes
     # when SQS redelivers and the hub creates again
@@ -94,7 +84,7 @@ def test_the_same_create_sent_twice_makes_one_customer(
 def test_find_account_after_a_crash_finds_ours_and_not_a_namesake(
     connector: NetSuiteConnector, sandbox: NetSuiteSandbox
 ) -> None:
-    account = plain_account()
+    account = make_account()
     assert connector.find_account(account) is None
     # given a bookkeeper's customer of the same name, and the hub's own
     sandbox.enter(
@@ -104,14 +94,14 @@ def test_find_account_after_a_crash_finds_ours_and_not_a_namesake(
     # then the hub finds its own (one GET by external id), and nothing for another CRM account
     found = connector.find_account(account)
     assert found is not None and found.ref.id == created.ref.id
-    assert connector.find_account(plain_account(crm_id="001OTHER")) is None
+    assert connector.find_account(make_account(crm_id="001OTHER")) is None
 
 
 def test_an_update_writes_only_what_changed_and_keeps_the_bookkeepers_fields(
     connector: NetSuiteConnector, sandbox: NetSuiteSandbox
 ) -> None:
     # given the hub's customer, on which a bookkeeper wrote a comment
-    account = plain_account()
+    account = make_account()
     created = connector.create_account(account, idempotency_key="create:001ACME")
     sandbox.edit("customer", created.ref.id, {"comments": "pays by wire"})
     writes = sandbox.writes
@@ -131,7 +121,7 @@ def test_an_update_writes_only_what_changed_and_keeps_the_bookkeepers_fields(
 def test_deactivating_twice_is_the_same_as_once(
     connector: NetSuiteConnector, sandbox: NetSuiteSandbox
 ) -> None:
-    created = connector.create_account(plain_account(), idempotency_key="create:001ACME")
+    created = connector.create_account(make_account(), idempotency_key="create:001ACME")
     first = connector.deactivate_account(created.ref.id, reason="merged in the CRM")
     writes = sandbox.writes
     second = connector.deactivate_account(created.ref.id, reason="merged in the CRM")
@@ -165,7 +155,7 @@ def test_an_assertion_signed_with_another_key_is_refused(
 def test_a_token_revoked_early_is_replaced_and_the_call_goes_through(
     connector: NetSuiteConnector, sandbox: NetSuiteSandbox
 ) -> None:
-    created = connector.create_account(plain_account(), idempotency_key="create:001ACME")
+    created = connector.create_account(make_account(), idempotency_key="create:001ACME")
     sandbox.revoke_tokens()
     assert connector.read_account(created.ref.id).ref.id == created.ref.id
     assert sandbox.token_calls == 2
@@ -175,7 +165,7 @@ def test_a_429_at_the_concurrency_limit_is_waited_out(
     connector: NetSuiteConnector, sandbox: NetSuiteSandbox, waits: Waits
 ) -> None:
     # given another application holding every one of the account's 15 slots, until NetSuite refused us
-    created = connector.create_account(plain_account(), idempotency_key="create:001ACME")
+    created = connector.create_account(make_account(), idempotency_key="create:001ACME")
     sandbox.hold_slots(15)
 
     def free_after_a_refusal() -> bool:
@@ -195,7 +185,7 @@ def test_a_429_at_the_concurrency_limit_is_waited_out(
 def test_a_concurrency_limit_that_stays_full_goes_back_to_the_queue(
     connector: NetSuiteConnector, sandbox: NetSuiteSandbox
 ) -> None:
-    created = connector.create_account(plain_account(), idempotency_key="create:001ACME")
+    created = connector.create_account(make_account(), idempotency_key="create:001ACME")
     sandbox.hold_slots(15)
     with pytest.raises(RateLimitedError):
         connector.read_account(created.ref.id)
@@ -206,7 +196,7 @@ def test_an_async_create_sent_twice_with_its_key_runs_once(
     connector: NetSuiteConnector, sandbox: NetSuiteSandbox
 ) -> None:
     # given a create sent asynchronously with an idempotency key, then resent (a redelivery)
-    body = mapper.upsert_payload(plain_account(), connector.connection)
+    body = mapper.upsert_payload(make_account(), connector.connection)
     first = connector.client.run_async(
         "POST", "/services/rest/record/v1/customer", body, idempotency_key="c:1"
     )
@@ -218,33 +208,85 @@ def test_an_async_create_sent_twice_with_its_key_runs_once(
     assert len(sandbox.records("customer")) == 1
 
 
-@SANDBOX_GAP
-def test_a_customer_with_its_web_and_billing_address_reads_back_as_projected(
-    connector: NetSuiteConnector,
+def test_a_moved_billing_address_keeps_the_bookkeepers_other_addresses(
+    connector: NetSuiteConnector, sandbox: NetSuiteSandbox
 ) -> None:
+    # given the hub's customer, to which a bookkeeper added a shipping address
     account = make_account()
     created = connector.create_account(account, idempotency_key="create:001ACME")
-    assert created.view.checksum() == connector.project(account).checksum()
+    warehouse = {
+        "defaultShipping": True,
+        "label": "Warehouse",
+        "addressbookaddress": {"addr1": "9 Dock Rd", "country": "US"},
+    }
+    sandbox.edit("customer", created.ref.id, {"addressbook": {"items": [warehouse]}})
+    # when the CRM moves the billing address
+    moved = account.model_copy(
+        update={
+            "billing_address": PostalAddress(street="2 Main St", city="Dallas", region="TX", country="US")
+        }
+    )
+    updated = connector.update_account(created.ref.id, moved, idempotency_key="u1")
+    # then NetSuite bills to the new address, and the warehouse is still in the address book
+    assert updated.view.billing_address == moved.billing_address
+    labels = sorted(line.get("label") for line in sandbox.record("customer", created.ref.id)["addressbook"])
+    assert labels == ["Billing", "Warehouse"]
+    assert connector.read_account(created.ref.id).view.checksum() == connector.project(moved).checksum()
 
 
-@SANDBOX_GAP
+def test_the_census_holds_every_customer_as_a_read_shows_it(
+    connector: NetSuiteConnector, sandbox: NetSuiteSandbox
+) -> None:
+    # given two hub customers (one deactivated) and one a bookkeeper made
+    first = connector.create_account(make_account(), idempotency_key="c1")
+    second = connector.create_account(make_account("001BETA", name="Beta Corp"), idempotency_key="c2")
+    connector.deactivate_account(second.ref.id, reason="merged")
+    sandbox.enter("customer", {"companyName": "Gamma LLC", "isPerson": False, "subsidiary": {"id": "1"}})
+    # when reconciliation takes the census
+    census = {record.ref.id: record for record in connector.census_customers()}
+    # then all three are there, each with the content and origin a read of it gives
+    assert len(census) == 3
+    for made in (first.ref.id, second.ref.id):
+        assert census[made] == connector.read_account(made)
+    assert not census[second.ref.id].active
+
+
 def test_match_candidates_find_namesakes_inactive_ones_included(
     connector: NetSuiteConnector, sandbox: NetSuiteSandbox
 ) -> None:
+    # given a bookkeeper's inactive "ACME Consulting", another customer on the account's web domain,
+    # and an unrelated one
     sandbox.enter("customer", {"companyName": "ACME Consulting", "isPerson": False, "isInactive": True})
+    sandbox.enter(
+        "customer", {"companyName": "AC Holdings", "isPerson": False, "url": "https://www.acme.example"}
+    )
     sandbox.enter("customer", {"companyName": "Beta Corp", "isPerson": False})
-    found = connector.match_candidates(plain_account())
-    assert [c.view.name for c in found] == ["ACME Consulting"] and not found[0].active
+    # when the hub looks for customers that could be the CRM's "Acme Consulting Ltd"
+    found = connector.match_candidates(make_account())
+    # then both namesakes come back, the inactive one marked so, and Beta does not
+    assert sorted((c.view.name, c.active) for c in found) == [
+        ("AC Holdings", True),
+        ("ACME Consulting", False),
+    ]
 
 
-@SANDBOX_GAP
 def test_the_change_window_names_what_changed_since_the_last_sweep(
     connector: NetSuiteConnector, sandbox: NetSuiteSandbox, clock: Clock
 ) -> None:
+    # given a customer made before the last sweep, then edited in NetSuite's UI, and one made since
+    earlier = connector.create_account(make_account(), idempotency_key="c1")
+    clock.advance(5)
     since = clock.now()
     clock.advance(5)
-    created = connector.create_account(plain_account(), idempotency_key="create:001ACME")
+    sandbox.edit("customer", earlier.ref.id, {"phone": "+1 512 555 0199"})
     clock.advance(5)
+    later = connector.create_account(make_account("001BETA", name="Beta Corp"), idempotency_key="c2")
+    clock.advance(5)
+    # when the sweep reads the window up to a moment past NetSuite's clock
     window = connector.changed_accounts(since, clock.now() + timedelta(minutes=1))
-    assert [change.record_id for change in window.changes] == [created.ref.id]
-    assert window.complete
+    # then both changes are named, oldest first, and the window ends at NetSuite's time
+    assert [change.record_id for change in window.changes] == [earlier.ref.id, later.ref.id]
+    assert window.complete and window.covered_until <= clock.now() + timedelta(seconds=1)
+    assert window.changes[1].version == connector.read_account(later.ref.id).ref.version
+    # and the next sweep, from where this one stopped, finds nothing new
+    assert connector.changed_accounts(window.covered_until, clock.now() + timedelta(minutes=1)).changes == ()
