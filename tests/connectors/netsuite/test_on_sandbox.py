@@ -290,3 +290,21 @@ def test_the_change_window_names_what_changed_since_the_last_sweep(
     assert window.changes[1].version == connector.read_account(later.ref.id).ref.version
     # and the next sweep, from where this one stopped, finds nothing new
     assert connector.changed_accounts(window.covered_until, clock.now() + timedelta(minutes=1)).changes == ()
+
+
+def test_terms_currency_and_subsidiary_come_from_the_accounts_own_setup(
+    sandbox: NetSuiteSandbox, clock: Clock, waits: Waits
+) -> None:
+    # given an account with a pound sterling currency record, a UK subsidiary and Net 30 terms
+    gbp = sandbox.add_currency("GBP", "British Pound")
+    uk = sandbox.add_subsidiary("UK Ltd", currency="GBP")
+    net30 = sandbox.add_term("Net 30")
+    connector = connect(sandbox, clock, waits, currencies={"USD": "1", "GBP": gbp}, subsidiary=uk)
+    # when the hub creates a GBP customer whose terms (in NetSuite's words) are Net 30
+    account = make_account("001UK", name="Acme UK", currency="GBP", payment_terms=net30)
+    created = connector.create_account(account, idempotency_key="c1")
+    # then NetSuite holds the references to its own records, and the hub reads back ISO and terms
+    held = sandbox.record("customer", created.ref.id)
+    assert (held["currency"], held["subsidiary"], held["terms"]) == (gbp, uk, net30)
+    assert (created.view.currency, created.view.payment_terms) == ("GBP", net30)
+    assert created.view.checksum() == connector.project(account).checksum()
