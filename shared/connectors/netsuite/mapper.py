@@ -195,8 +195,8 @@ def upsert_payload(
     https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156334828635.html
     https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/article_161581923822.html
     """
+    # The external id is in the URL (eid:...): an upsert that creates sets it from there.
     body: dict[str, Any] = {
-        "externalId": external_id(account.source),
         "isPerson": False,
         "companyName": company_name(account.name),
     }

@@ -55,7 +55,6 @@ def test_two_salesforce_ids_differing_by_case_are_two_external_ids() -> None:
 def test_the_upsert_body_is_a_company_customer_with_the_owned_fields(settings: NetSuiteConnection) -> None:
     body = mapper.upsert_payload(make_account(payment_terms="2"), settings)
     assert body == {
-        "externalId": "c2c-salesforce-account-001_a_c_m_e",
         "isPerson": False,
         "companyName": "Acme Consulting Ltd",
         "email": "ap@acme.example",
@@ -95,6 +94,7 @@ def test_the_read_view_of_what_was_written_equals_the_projection(settings: NetSu
         {
             **written,
             "id": "107",
+            "externalId": "c2c-salesforce-account-001_a_c_m_e",
             "isInactive": False,
             "lastModifiedDate": "2026-12-03T07:30:05Z",
             "currency": {"id": "1", "refName": "US Dollar"},
@@ -116,7 +116,12 @@ def test_an_account_without_currency_reads_back_in_the_home_currency(settings: N
 def test_a_suiteql_row_and_the_record_give_the_same_view(settings: NetSuiteConnection) -> None:
     account = make_account()
     held = Customer.model_validate(
-        {**mapper.upsert_payload(account, settings), "id": "107", "lastModifiedDate": "2026-12-03T07:30:05Z"}
+        {
+            **mapper.upsert_payload(account, settings),
+            "id": "107",
+            "externalId": mapper.external_id(account.source),
+            "lastModifiedDate": "2026-12-03T07:30:05Z",
+        }
     )
     row = CustomerRow.model_validate(
         {
