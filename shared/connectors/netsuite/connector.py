@@ -74,12 +74,16 @@ class NetSuiteConnector(NetSuiteCensus):
         """GET the customer with its sublists expanded (the billing address is an address book line)."""
         return self._record(self._read(record_id))
 
-    def find_account(self, account: Account) -> TargetRecord | None:
-        """The customer this hub made for `account`: one GET by its external id (inactive ones too)."""
+    def _find(self, account: Account) -> Customer | None:
         try:
-            return self._record(self._read(f"eid:{mapper.external_id(account.source)}"))
+            return self._read(f"eid:{mapper.external_id(account.source)}")
         except NotFoundError:
             return None
+
+    def find_account(self, account: Account) -> TargetRecord | None:
+        """The customer this hub made for `account`: one GET by its external id (inactive ones too)."""
+        found = self._find(account)
+        return None if found is None else self._record(found)
 
     def match_candidates(self, account: Account) -> list[TargetRecord]:
         """Customers whose company name starts like the account's name, or whose web address holds
@@ -111,10 +115,11 @@ class NetSuiteConnector(NetSuiteCensus):
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156335203191.html
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/chapter_1545142407.html
         """
+        del idempotency_key  # the external id is the key NetSuite deduplicates on
         external = mapper.external_id(account.source)
-        existing = self.find_account(account)
+        existing = self._find(account)
         if existing is not None:
-            return self.update_account(existing.ref.id, account, idempotency_key=idempotency_key)
+            return self._update(existing, account)
         record_id = self.client.upsert_record(
             mapper.CUSTOMER_TYPE, external, mapper.upsert_payload(account, self.connection)
         )
@@ -135,7 +140,11 @@ class NetSuiteConnector(NetSuiteCensus):
         field since is never overwritten. A PATCH sent twice writes the same values twice.
         """
         del idempotency_key, last_synced  # a PATCH of values is idempotent; the read is needed anyway
-        current = self._read(record_id)
+        return self._update(self._read(record_id), account)
+
+    def _update(self, current: Customer, account: Account) -> TargetRecord:
+        """PATCH what differs between `current` (as just read) and `account`, then read it back."""
+        record_id = str(current.id)
         held = mapper.account_view(current, self.connection)
         if account.currency and held.currency and account.currency != held.currency:
             # A customer's primary currency is fixed once it has transactions; changing it is a

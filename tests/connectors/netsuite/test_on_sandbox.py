@@ -12,7 +12,7 @@ import pytest
 from infra.local.clock import Clock
 from infra.local.sandboxes.netsuite import NetSuiteSandbox
 from shared.connectors.netsuite import NetSuiteConnector, build, mapper
-from shared.domain.errors import ConfigurationError, RateLimitedError
+from shared.domain.errors import ConfigurationError, RateLimitedError, ValidationFailed
 from shared.domain.models import PostalAddress
 from tests.connectors.netsuite.conftest import make_account
 
@@ -49,8 +49,9 @@ def waits(clock: Clock) -> Waits:
 
 
 def connect(sandbox: NetSuiteSandbox, clock: Clock, waits: Waits, **overrides: Any) -> NetSuiteConnector:
+    settings = {"currencies": {"USD": "1", "GBP": sandbox.add_currency("GBP")}}
     return build(
-        {**sandbox.connection(BASE), **overrides},
+        {**sandbox.connection(BASE), **settings, **overrides},
         transport=httpx.WSGITransport(app=sandbox.app),
         clock=clock.time,
         sleep=waits.sleep,
@@ -68,12 +69,13 @@ def test_the_same_create_sent_twice_makes_one_customer(
     # given a create that succeeded but whose worker crashed before recording it
     account = make_account()
     first = connector.create_account(account, idempotency_key="create:001ACME")
-    writes = sandbox.writes
+    writes, calls = sandbox.writes, connector.http_calls
     # when SQS redelivers and the hub creates again
     second = connector.create_account(account, idempotency_key="create:001ACME")
     # then NetSuite holds one customer, found by the account's external id, with the projected content
     assert second.ref.id == first.ref.id
     assert sandbox.writes == writes  # the second found the first and had nothing to write
+    assert connector.http_calls == calls + 1  # one GET by external id
     assert len(sandbox.records("customer")) == 1
     held = sandbox.by_external_id("customer", mapper.external_id(account.source))
     assert held is not None and held["companyName"] == "Acme Consulting Ltd" and held["isPerson"] is False
@@ -308,3 +310,16 @@ def test_terms_currency_and_subsidiary_come_from_the_accounts_own_setup(
     assert (held["currency"], held["subsidiary"], held["terms"]) == (gbp, uk, net30)
     assert (created.view.currency, created.view.payment_terms) == ("GBP", net30)
     assert created.view.checksum() == connector.project(account).checksum()
+
+
+def test_a_currency_change_is_refused_not_written(
+    connector: NetSuiteConnector, sandbox: NetSuiteSandbox
+) -> None:
+    # given a USD customer, and the CRM account switched to GBP (declared in the connection)
+    created = connector.create_account(make_account(), idempotency_key="c1")
+    writes = sandbox.writes
+    switched = make_account(currency="GBP")
+    # then the update is refused with a reason a person can act on, and nothing is written
+    with pytest.raises(ValidationFailed, match=r"is in USD.*create a new customer"):
+        connector.update_account(created.ref.id, switched, idempotency_key="u1")
+    assert sandbox.writes == writes
