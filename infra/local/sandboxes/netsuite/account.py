@@ -23,6 +23,7 @@ _FIRST = {
     "subsidiary": 1,
     "currency": 1,
     "term": 1,
+    "expensecategory": 1,
     "address": 5001,  # address subrecords (SuiteQL's entityaddress.nkey)
 }
 
@@ -38,6 +39,7 @@ class Account:
         self.tables: dict[str, dict[str, Record]] = {spec.name: {} for spec in SPECS.values()}
         self._next = dict(_FIRST)
         self._numbers: dict[str, int] = {}
+        self._external: dict[str, dict[str, str]] = {spec.name: {} for spec in SPECS.values()}
         self.writes = 0  # record writes carried out (creates, updates, deletes)
 
     def now(self) -> datetime:
@@ -74,10 +76,23 @@ class Account:
 
     def by_external_id(self, spec: RecordSpec, external_id: str) -> Record | None:
         """The record of this type carrying `external_id`, or None."""
-        for record in self.table(spec).values():
-            if record.get("externalId") == external_id:
-                return record
-        return None
+        record_id = self._external[spec.name].get(external_id)
+        return None if record_id is None else self.get(spec, record_id)
+
+    def put(self, spec: RecordSpec, record: Record, before: Record | None = None) -> None:
+        """Store (or re-store) a record, keeping the external id index in step."""
+        index = self._external[spec.name]
+        if before is not None and before.get("externalId") is not None:
+            index.pop(before["externalId"], None)
+        self.table(spec)[record["id"]] = record
+        if record.get("externalId") is not None:
+            index[record["externalId"]] = record["id"]
+
+    def remove(self, spec: RecordSpec, record: Record) -> None:
+        """Delete a record for good."""
+        del self.table(spec)[record["id"]]
+        if record.get("externalId") is not None:
+            self._external[spec.name].pop(record["externalId"], None)
 
     def find(self, types: tuple[str, ...], record_id: str) -> tuple[RecordSpec, Record] | None:
         """The record with this internal id among `types` (a reference to a customer or a project)."""

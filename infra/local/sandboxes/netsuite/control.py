@@ -203,6 +203,13 @@ class Controls:
             fields["externalId"] = external_id
         return self._seed("term", fields)
 
+    def add_expense_category(self, name: str, *, external_id: str | None = None) -> str:
+        """An expense category (Setup > Accounting > Expense Categories); returns its internal id."""
+        fields: dict[str, Any] = {"name": name}
+        if external_id:
+            fields["externalId"] = external_id
+        return self._seed("expenseCategory", fields)
+
     def enter(self, record_type: str, fields: Mapping[str, Any]) -> str:
         """A user enters a record in the UI (the REST body shape, the same rules); returns its id."""
         return self._seed(record_type, fields)

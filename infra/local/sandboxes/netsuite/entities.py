@@ -116,5 +116,14 @@ records.RULES.update(
         CURRENCY.name: _refuse_currency_change,
     }
 )
-for _name in ("customer", "job", "employee", "serviceItem", "subsidiary", "currency", "term"):
+for _name in (
+    "customer",
+    "job",
+    "employee",
+    "serviceItem",
+    "subsidiary",
+    "currency",
+    "term",
+    "expenseCategory",
+):
     records.DELETE_RULES[_name] = _refuse_if_referenced

@@ -11,6 +11,7 @@ from typing import Any
 
 # `type` points at the HTTP status's section of RFC 2616, as the documented examples do (a 400 is
 # "...#sec10.4.1"; the 401 example has no anchor); 429 is not in RFC 2616, so RFC 6585 names it.
+# (Live accounts have been seen to answer RFC 9110 links instead: a client must not depend on it.)
 _RFC2616 = "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html"
 _TYPES = {
     400: _RFC2616 + "#sec10.4.1",

@@ -196,7 +196,9 @@ class TokenService:
         scopes = _scopes(claims.get("scope"))
         if not scopes or not scopes <= SCOPES:
             raise OAuthError(400, "invalid_scope")
-        if claims.get("aud") not in (own_url, self.canonical_token_url()):
+        audience = claims.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]  # RFC 7519 allows a list
+        if not {own_url, self.canonical_token_url()} & {a for a in audiences if isinstance(a, str)}:
             raise OAuthError(400, "invalid_grant")
         now = self.clock()
         iat, exp = claims.get("iat"), claims.get("exp")

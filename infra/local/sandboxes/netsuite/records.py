@@ -86,7 +86,7 @@ def create(
     now = account.now()
     record[spec.created_field] = now
     record["lastModifiedDate"] = now
-    account.table(spec)[record["id"]] = record
+    account.put(spec, record)
     account.writes += 1
     AFTER_WRITE.get(spec.name, _no_after)(account, spec, record, None)
     return record
@@ -111,6 +111,7 @@ def update(
     record["lastModifiedDate"] = account.now()
     stored.clear()
     stored.update(record)
+    account.put(spec, stored, previous)
     account.writes += 1
     AFTER_WRITE.get(spec.name, _no_after)(account, spec, stored, previous)
     return stored
@@ -121,7 +122,7 @@ def delete(account: Account, spec: RecordSpec, stored: Record) -> None:
     refuse = DELETE_RULES.get(spec.name)
     if refuse is not None:
         refuse(account, spec, stored)
-    del account.table(spec)[stored["id"]]
+    account.remove(spec, stored)
     account.writes += 1
     AFTER_WRITE.get(spec.name, _no_after)(account, spec, None, stored)
 

@@ -282,6 +282,51 @@ CREDIT_MEMO = RecordSpec(
     created_field="createdDate",
 )
 
+EXPENSE_CATEGORY = RecordSpec(
+    "expenseCategory",
+    "expensecategory",
+    "expensecategory",
+    {**_COMMON, "name": FieldSpec("text", "Name"), "description": FieldSpec("text", "Description")},
+    required=("name",),
+)
+# An employee's expense report: lines by category, each optionally billable to a customer or project.
+# https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157305090645.html (value formats)
+EXPENSE_REPORT = RecordSpec(
+    "expenseReport",
+    TRANSACTION,
+    "transaction",
+    {
+        "externalId": FieldSpec("text", "External ID"),
+        "tranId": FieldSpec("text", "Number"),
+        "tranDate": FieldSpec("date", "Date"),
+        "entity": _ref("Employee", "employee"),
+        "memo": FieldSpec("text", "Purpose"),
+        "subsidiary": _ref("Subsidiary", "subsidiary"),
+        "currency": _ref("Currency", "currency"),
+        "supervisorApproval": FieldSpec("bool", "Supervisor Approval"),
+        "accountingApproval": FieldSpec("bool", "Accounting Approval"),
+        "total": FieldSpec("money", "Total", read_only=True),
+        "status": FieldSpec("text", "Status", read_only=True),
+    },
+    required=("entity",),
+    sublists={
+        "expense": SublistSpec(
+            {
+                "line": FieldSpec("number", "Line"),
+                "category": _ref("Category", "expenseCategory"),
+                "amount": FieldSpec("money", "Amount"),
+                "expenseDate": FieldSpec("date", "Date"),
+                "customer": _ref("Customer:Project", *_CUSTOMER_OR_JOB),
+                "isBillable": FieldSpec("bool", "Billable"),
+                "memo": FieldSpec("text", "Memo"),
+            },
+            required=("category", "amount"),
+        )
+    },
+    type_code="ExpRept",
+    created_field="createdDate",
+)
+
 SPECS: dict[str, RecordSpec] = {
     spec.name.lower(): spec
     for spec in (
@@ -296,6 +341,8 @@ SPECS: dict[str, RecordSpec] = {
         INVOICE,
         CUSTOMER_PAYMENT,
         CREDIT_MEMO,
+        EXPENSE_CATEGORY,
+        EXPENSE_REPORT,
     )
 }
 

@@ -3,8 +3,8 @@
 The answer is `{links, count, hasMore, items, offset, totalResults}`; each item carries `links: []`
 and its columns in lower case (an expression without an alias is `expr1`, `expr2`, ...). Pages
 hold `limit` rows (1 to 1,000, default 1,000) from `offset`; at most 100,000 results are reachable.
-An unknown table or column, or a statement outside the grammar, is a 400 INVALID_PARAMETER whose
-detail starts "Invalid search query. Detailed unprocessed description follows." as NetSuite's does.
+An unknown table or column, or a statement outside the grammar, is a 400 INVALID_PARAMETER (on `q`)
+whose detail starts "Invalid search query. Detailed unprocessed description follows." as NetSuite's does.
 https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157909186990.html (resource)
 https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156414087576.html (paging)
 https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_158394344595.html (Prefer: transient)
@@ -53,16 +53,18 @@ from infra.local.sandboxes.netsuite.suiteql_values import (
 MAX_LIMIT = 1000
 MAX_RESULTS = 100_000
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
-_PREFIX = "Invalid search query. Detailed unprocessed description follows. Search error occurred: "
+# NetSuite's wording, as clients of live accounts record it: an unknown table is an "Invalid search
+# type", an unknown column an "Unknown identifier" with the statement's identifiers listed.
+_PREFIX = "Invalid search query. Detailed unprocessed description follows. "
 _SCALAR_FUNCTIONS = frozenset(
     {"TO_DATE", "TO_TIMESTAMP", "TO_CHAR", "DATE_LITERAL", "TIMESTAMP_LITERAL", "SYSDATE", "CURRENT_DATE"}
     | {"CURRENT_TIMESTAMP", "UPPER", "LOWER", "NVL", "COALESCE", "TRUNC", "ABS", "ROUND", "BUILTIN.DF"}
 )
 
 
-def search_error(detail: str) -> NetSuiteError:
-    """400 INVALID_PARAMETER with NetSuite's "Invalid search query" wording."""
-    return invalid_parameter(_PREFIX + detail)
+def search_error(detail: str, *, prefix: str = "Search error occurred: ") -> NetSuiteError:
+    """400 INVALID_PARAMETER on `q` with NetSuite's "Invalid search query" wording."""
+    return invalid_parameter(_PREFIX + prefix + detail, query_param="q")
 
 
 def run_suiteql(
@@ -76,7 +78,7 @@ def run_suiteql(
     try:
         statement = parse(body["q"])
     except SuiteQLSyntaxError as error:
-        raise search_error(f"Invalid or unsupported search. {error}") from None
+        raise search_error(f"Invalid or unsupported search. {error}") from None  # the grammar's reason added
     rows = execute(account, statement)[:MAX_RESULTS]
     page = rows[offset : offset + limit]
     total = len(rows)
@@ -116,7 +118,7 @@ def execute(account: Account, statement: Statement) -> list[dict[str, Any]]:
     """Every result row of `statement` as the REST items carry them (before paging)."""
     table = TABLES.get(statement.table)
     if table is None:
-        raise search_error(f"Record '{statement.table}' was not found.")
+        raise search_error(f"Invalid search type: {statement.table}.", prefix="")
     _check_names(statement, table)
     rows = table_rows(account, table)
     now = account.now()
@@ -138,15 +140,20 @@ def execute(account: Account, statement: Statement) -> list[dict[str, Any]]:
 def _check_names(statement: Statement, table: Table) -> None:
     aliases = {item.alias for item in statement.items if item.alias}
     qualifiers = {statement.table, statement.alias}
+    identifiers = f"{{{statement.alias or statement.table}={statement.table}}}"
 
     def check(expr: Expr | None, *, order: bool = False) -> None:
         if isinstance(expr, Column):
             if expr.qualifier is not None and expr.qualifier not in qualifiers:
-                raise search_error(f"Record '{expr.qualifier}' was not found.")
+                raise search_error(
+                    f"Unknown identifier '{expr.qualifier}'. Available identifiers are: {identifiers}."
+                )
             if expr.name not in table.columns and not (
                 order and expr.qualifier is None and expr.name in aliases
             ):
-                raise search_error(f"Field '{expr.name}' for record '{table.name}' was not found.")
+                raise search_error(
+                    f"Unknown identifier '{expr.name}'. Available identifiers are: {identifiers}."
+                )
         elif isinstance(expr, Call):
             if expr.name not in _SCALAR_FUNCTIONS and expr.name not in AGGREGATES:
                 raise search_error(f"Unknown or unsupported function {expr.name}.")

@@ -22,6 +22,8 @@ from infra.local.sandboxes.netsuite.schema import (
     CUSTOMER,
     CUSTOMER_PAYMENT,
     EMPLOYEE,
+    EXPENSE_CATEGORY,
+    EXPENSE_REPORT,
     INVOICE,
     JOB,
     SERVICE_ITEM,
@@ -64,7 +66,12 @@ _TRANSACTION_SOURCES = {
     "createddate": "createdDate",
     "lastmodifieddate": "lastModifiedDate",
 }
-_STATUS_LABELS = {"CustInvc": "Invoice", "CustPymt": "Payment", "CustCred": "Credit Memo"}
+_STATUS_LABELS = {
+    "CustInvc": "Invoice",
+    "CustPymt": "Payment",
+    "CustCred": "Credit Memo",
+    "ExpRept": "Expense Report",
+}
 
 
 @dataclass
@@ -112,7 +119,8 @@ TABLES: dict[str, Table] = {
         # Address subrecords of entities' address books: `nkey` is what customer.defaultbillingaddress holds.
         Table("entityaddress", ("nkey", *(name.lower() for name in ADDRESS_FIELDS)), ()),
         Table("timebill", _generic_columns(TIME_BILL), (TIME_BILL,)),
-        Table("transaction", _TRANSACTION_COLUMNS, (INVOICE, CUSTOMER_PAYMENT, CREDIT_MEMO)),
+        Table("expensecategory", _generic_columns(EXPENSE_CATEGORY), (EXPENSE_CATEGORY,)),
+        Table("transaction", _TRANSACTION_COLUMNS, (INVOICE, CUSTOMER_PAYMENT, CREDIT_MEMO, EXPENSE_REPORT)),
     )
 }
 
@@ -183,10 +191,11 @@ def _transaction_row(account: Account, spec: RecordSpec, record: Record) -> Row:
     for column, source in _TRANSACTION_SOURCES.items():
         value = record.get(source)
         row.values[column] = _number(value) if column == "currency" else value
-    party = record.get("customer") if spec is CUSTOMER_PAYMENT else record.get("entity")
+    party_field = "customer" if spec is CUSTOMER_PAYMENT else "entity"
+    party = record.get(party_field)
     row.values["entity"] = _number(party)
     if party is not None:
-        row.display["entity"] = _ref_name(account, ("customer", "job"), str(party))
+        row.display["entity"] = _ref_name(account, spec.fields[party_field].refs, str(party))
     if record.get("currency") is not None:
         row.display["currency"] = _ref_name(account, ("currency",), str(record["currency"]))
     remaining = record.get("unapplied") if spec is CUSTOMER_PAYMENT else record.get("amountRemaining")

@@ -11,6 +11,8 @@
   payments and credit memos applied to it; when they change the invoice's `lastModifiedDate` moves,
   so a SuiteQL sweep on `lastmodifieddate` sees the paid status.
 - An invoice something is applied to cannot be deleted, nor its total lowered below what is applied.
+- Expense report: an employee's lines (category, amount > 0; a billable line names its customer or
+  project); `total` is their sum; approved once both the supervisor and accounting approved.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from infra.local.sandboxes.netsuite import records
 from infra.local.sandboxes.netsuite.account import Account, Record
 from infra.local.sandboxes.netsuite.entities import default_subsidiary
 from infra.local.sandboxes.netsuite.errors import required, user_error
-from infra.local.sandboxes.netsuite.schema import CREDIT_MEMO, CUSTOMER_PAYMENT, INVOICE, SPECS, RecordSpec
+from infra.local.sandboxes.netsuite.schema import (
+    CREDIT_MEMO,
+    CUSTOMER_PAYMENT,
+    EXPENSE_REPORT,
+    INVOICE,
+    SPECS,
+    RecordSpec,
+)
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
@@ -32,6 +41,8 @@ INVOICE_PAID = {"id": "B", "refName": "Paid In Full"}
 CREDIT_OPEN = {"id": "A", "refName": "Open"}
 CREDIT_APPLIED = {"id": "B", "refName": "Fully Applied"}
 PAYMENT_DEPOSITED = {"id": "C", "refName": "Deposited"}
+EXPENSES_PENDING = {"id": "B", "refName": "Pending Supervisor Approval"}
+EXPENSES_APPROVED = {"id": "F", "refName": "Approved by Accounting"}
 _APPLYING = (CUSTOMER_PAYMENT, CREDIT_MEMO)
 
 
@@ -174,6 +185,34 @@ def _credit_memo(account: Account, spec: RecordSpec, record: Record, previous: R
     record["status"] = CREDIT_APPLIED if record["unapplied"] == ZERO else CREDIT_OPEN
 
 
+def _expense_report(account: Account, spec: RecordSpec, record: Record, previous: Record | None) -> None:
+    record.setdefault("tranDate", account.today())
+    if not record.get("tranId"):
+        record["tranId"] = account.next_number(spec)
+    employee = account.get(SPECS["employee"], record["entity"])
+    if employee is not None:
+        record.setdefault("subsidiary", employee.get("subsidiary"))
+    default_subsidiary(account, record)
+    lines = record.get("expense", [])
+    if not lines:
+        raise user_error("You must enter at least one line item for this transaction.", error_path="expense")
+    total = ZERO
+    for index, line in enumerate(lines):
+        line["amount"] = cents(line["amount"])
+        if line["amount"] <= ZERO:
+            raise user_error(
+                "An expense amount must be more than 0.", error_path=f"expense.items[{index}].amount"
+            )
+        line.setdefault("expenseDate", record["tranDate"])
+        line.setdefault("isBillable", False)
+        if line["isBillable"] and not line.get("customer"):
+            raise required("Customer:Project", f"expense.items[{index}].customer")
+        total += line["amount"]
+    record["total"] = total
+    approved = record.get("supervisorApproval") and record.get("accountingApproval")
+    record["status"] = EXPENSES_APPROVED if approved else EXPENSES_PENDING
+
+
 def _refresh_invoices(
     account: Account, spec: RecordSpec, after: Record | None, before: Record | None
 ) -> None:
@@ -192,7 +231,12 @@ def _refuse_if_applied(account: Account, spec: RecordSpec, record: Record) -> No
 
 
 records.RULES.update(
-    {INVOICE.name: _invoice, CUSTOMER_PAYMENT.name: _payment, CREDIT_MEMO.name: _credit_memo}
+    {
+        INVOICE.name: _invoice,
+        CUSTOMER_PAYMENT.name: _payment,
+        CREDIT_MEMO.name: _credit_memo,
+        EXPENSE_REPORT.name: _expense_report,
+    }
 )
 records.AFTER_WRITE.update({CUSTOMER_PAYMENT.name: _refresh_invoices, CREDIT_MEMO.name: _refresh_invoices})
 records.DELETE_RULES[INVOICE.name] = _refuse_if_applied

@@ -145,7 +145,13 @@ def test_unknown_table_or_column_is_the_documented_400(api: httpx.Client) -> Non
         )
         assert error_of(answer)["o:errorCode"] == "INVALID_PARAMETER"
         assert error_of(answer)["detail"].startswith("Invalid search query.")
+        assert error_of(answer)["o:errorQueryParam"] == "q"
         assert named in error_of(answer)["detail"]
+    # an unknown column names the statement's identifiers, as NetSuite does
+    unknown = suiteql(api, "SELECT c.nickname FROM customer c")
+    assert error_of(unknown)["detail"].endswith(
+        "Unknown identifier 'nickname'. Available identifiers are: {c=customer}."
+    )
 
 
 def test_a_statement_outside_the_grammar_is_refused(api: httpx.Client) -> None:

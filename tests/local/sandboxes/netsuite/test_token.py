@@ -73,6 +73,14 @@ def test_a_bad_assertion_is_refused_with_the_oauth_error(
     assert answer.json() == {"error": error}
 
 
+def test_the_audience_may_be_a_list_holding_the_token_url(
+    netsuite: NetSuiteSandbox, http: httpx.Client, clock: HandClock
+) -> None:
+    connection = netsuite.connection(BASE)
+    signed = assertion(connection, clock, aud=["https://other.example", connection["token_url"]])
+    assert token_request(http, signed).status_code == 200
+
+
 def test_a_signature_from_another_key_is_an_invalid_client(
     netsuite: NetSuiteSandbox, http: httpx.Client, clock: HandClock
 ) -> None:
