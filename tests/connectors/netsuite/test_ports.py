@@ -1,0 +1,46 @@
+"""The NetSuite connector offers the customer master's ports of an accounting system, and no receiver."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shared.connectors.netsuite as face
+from shared.connectors.netsuite import NetSuiteConnector, build
+from shared.domain.models import SystemName
+from shared.domain.ports import AccountTarget, WebhookReceiver
+from shared.domain.role_ports import required_ports
+from shared.domain.sweeps import ChangeFeed
+from shared.domain.systems import SYSTEMS
+
+
+def test_the_connector_implements_the_ports_it_declares(connection: dict[str, Any]) -> None:
+    # given the connector built from a connection
+    connector = build(connection)
+    # then each port it declares is really there (runtime-checkable protocols), the sweep's among them
+    assert connector.system is SystemName.NETSUITE
+    assert {AccountTarget, ChangeFeed} <= set(NetSuiteConnector.implements)
+    assert [port.__name__ for port in NetSuiteConnector.implements if not isinstance(connector, port)] == []
+    assert connector.http_calls == 0  # building it calls nobody
+    connector.close()
+
+
+def test_what_the_accounting_role_still_needs_is_known() -> None:
+    # the table's row obliges more than the customer master: those ports are what is left to build
+    missing = {port.__name__ for port in required_ports(SYSTEMS[SystemName.NETSUITE])} - {
+        port.__name__ for port in NetSuiteConnector.implements
+    }
+    assert missing == {
+        "EngagementTarget",
+        "PostingTarget",
+        "InvoiceTarget",
+        "EngagementCensus",
+        "WorkCensus",
+        "InvoiceCensus",
+    }
+    assert not SYSTEMS[SystemName.NETSUITE].built
+
+
+def test_netsuite_has_no_webhook_receiver(connection: dict[str, Any]) -> None:
+    # NetSuite sends no signed webhooks: its changes come by sweep, so the package offers no receiver
+    assert "receiver" not in face.__all__
+    assert not isinstance(build(connection), WebhookReceiver)
