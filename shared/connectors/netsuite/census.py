@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from shared.connectors.netsuite import queries
 from shared.connectors.netsuite.client import MAX_PAGE
 from shared.connectors.netsuite.rows import records_of, rows_of
+from shared.domain.account_ports import TargetRecord
 from shared.domain.errors import TransientError
-from shared.domain.ports import TargetRecord
 
 if TYPE_CHECKING:
     from shared.connectors.netsuite.client import NetSuiteClient

@@ -20,9 +20,10 @@ from shared.connectors.netsuite.client import NetSuiteClient
 from shared.connectors.netsuite.connection import NetSuiteConnection
 from shared.connectors.netsuite.rows import records_of, rows_of
 from shared.connectors.netsuite.schemas import Customer, CustomerRow
+from shared.domain.account_ports import MAX_MATCH_CANDIDATES, AccountTarget, TargetRecord
 from shared.domain.errors import NotFoundError, TransientError, ValidationFailed
 from shared.domain.models import Account, SystemName, epoch_seconds
-from shared.domain.ports import MAX_MATCH_CANDIDATES, AccountTarget, CrossReference, TargetRecord
+from shared.domain.ports import CrossReference
 from shared.domain.reconciliation_ports import CustomerCensus
 from shared.domain.sweeps import ChangeFeed, ChangeWindow
 from shared.domain.tokens import TokenStore

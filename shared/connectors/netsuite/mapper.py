@@ -23,9 +23,9 @@ from shared.connectors.netsuite.schemas import (
     Customer,
     CustomerRow,
 )
+from shared.domain.account_ports import TargetRecord
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
-from shared.domain.ports import TargetRecord
 
 CUSTOMER_TYPE = "customer"
 EXTERNAL_ID_PREFIX = "c2c-"

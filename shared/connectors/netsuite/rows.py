@@ -16,8 +16,8 @@ from pydantic import BaseModel, ValidationError
 from shared.connectors.netsuite import mapper, queries
 from shared.connectors.netsuite.client import NetSuiteClient
 from shared.connectors.netsuite.schemas import AddressRow, CustomerRow
+from shared.domain.account_ports import TargetRecord
 from shared.domain.errors import TransientError
-from shared.domain.ports import TargetRecord
 
 Row = TypeVar("Row", bound=BaseModel)
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import shared.connectors.netsuite as face
 from shared.connectors.netsuite import NetSuiteConnector, build
+from shared.domain.account_ports import AccountTarget
+from shared.domain.intake_ports import WebhookReceiver
 from shared.domain.models import SystemName
-from shared.domain.ports import AccountTarget, WebhookReceiver
 from shared.domain.role_ports import required_ports
 from shared.domain.sweeps import ChangeFeed
 from shared.domain.systems import SYSTEMS
