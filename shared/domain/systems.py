@@ -130,7 +130,22 @@ _ROWS = (
     System(SystemName.KANTATA, Role.PSA, (Intake.SWEEP,), _PSA),
     System(SystemName.PRODUCTIVE, Role.PSA, (Intake.WEBHOOKS,), _PSA, built=True),
     # NetSuite sends no signed webhooks: changes are read by a SuiteQL sweep on lastModifiedDate.
-    System(SystemName.NETSUITE, Role.ACCOUNTING, (Intake.SWEEP,), _LEDGER, shares_tokens=True),
+    # Its connector holds the customer master so far (engagements, postings, invoices to come).
+    System(
+        SystemName.NETSUITE,
+        Role.ACCOUNTING,
+        (Intake.SWEEP,),
+        frozenset({Domain.CUSTOMER}),
+        shares_tokens=True,  # one M2M access token, reused by every container until it expires
+        # lastModifiedDate is a field of the record, not a feed that forgets: any window can be read.
+        # The bound keeps one catch-up after a long outage to a quarter's changes.
+        feed=SweepFeed(
+            reads="SuiteQL: customer WHERE lastModifiedDate in the window, ORDER BY lastModifiedDate, id",
+            max_look_back=timedelta(days=90),
+            doc="https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157909186990.html",
+        ),
+        built=True,
+    ),
     System(
         SystemName.QUICKBOOKS,
         Role.ACCOUNTING,

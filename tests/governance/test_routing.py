@@ -104,3 +104,17 @@ def test_routing_that_names_two_systems_for_one_date_is_refused():
 def test_a_shadow_period_must_end_at_its_cutover():
     problems = _problems(_uk(UK_ROUTE + _route("xero", "2027-01-01", "2027-02-01")))
     assert "shadow_from 2027-02-01 must come before the route's from_date" in problems
+
+
+def test_a_route_to_a_ledger_whose_connector_takes_no_postings_yet_is_refused_by_name():
+    # given NetSuite connected for the customer master, and US01 routed to it
+    netsuite = (
+        '[[systems]]\nname = "quickbooks"',
+        '[[systems]]\nname = "netsuite"\nrole = "accounting"\n\n[[systems]]\nname = "quickbooks"',
+    )
+    route = ('legal_entity = "US01"\nsystem = "quickbooks"\n', 'legal_entity = "US01"\nsystem = "netsuite"\n')
+    problems = _problems(edited(netsuite, route))
+    # then the landscape says NetSuite cannot take postings in close2cash yet, and what it holds
+    assert "netsuite cannot take postings in close2cash yet (its connector holds customer)" in problems
+    # while connecting it for the customer master alone is valid
+    parse_landscape(edited(netsuite))

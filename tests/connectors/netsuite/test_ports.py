@@ -9,9 +9,9 @@ from shared.connectors.netsuite import NetSuiteConnector, build
 from shared.domain.account_ports import AccountTarget
 from shared.domain.intake_ports import WebhookReceiver
 from shared.domain.models import SystemName
-from shared.domain.role_ports import required_ports
 from shared.domain.sweeps import ChangeFeed
-from shared.domain.systems import SYSTEMS
+from shared.domain.systems import SYSTEMS, Domain
+from tests.connectors.ports import assert_implements_its_ports
 
 
 def test_the_connector_implements_the_ports_it_declares(connection: dict[str, Any]) -> None:
@@ -25,20 +25,12 @@ def test_the_connector_implements_the_ports_it_declares(connection: dict[str, An
     connector.close()
 
 
-def test_what_the_accounting_role_still_needs_is_known() -> None:
-    # the table's row obliges more than the customer master: those ports are what is left to build
-    missing = {port.__name__ for port in required_ports(SYSTEMS[SystemName.NETSUITE])} - {
-        port.__name__ for port in NetSuiteConnector.implements
-    }
-    assert missing == {
-        "EngagementTarget",
-        "PostingTarget",
-        "InvoiceTarget",
-        "EngagementCensus",
-        "WorkCensus",
-        "InvoiceCensus",
-    }
-    assert not SYSTEMS[SystemName.NETSUITE].built
+def test_the_connector_implements_what_its_row_of_the_table_obliges(connection: dict[str, Any]) -> None:
+    # NetSuite holds the customer master so far: the customer ports, and the sweep as its intake
+    connector = build(connection)
+    assert SYSTEMS[SystemName.NETSUITE].holds == {Domain.CUSTOMER}
+    assert_implements_its_ports(connector)
+    connector.close()
 
 
 def test_netsuite_has_no_webhook_receiver(connection: dict[str, Any]) -> None:

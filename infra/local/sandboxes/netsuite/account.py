@@ -58,6 +58,14 @@ class Account:
         """A new internal id from the type's sequence."""
         return self.next_in(spec.sequence)
 
+    def claim_id(self, spec: RecordSpec, internal_id: str) -> str:
+        """`internal_id` for a seeded record (ValueError when taken); the sequence moves past it."""
+        if internal_id in self.table(spec):
+            raise ValueError(f"{spec.name} {internal_id} exists already")
+        if internal_id.isdigit() and int(internal_id) >= self._next[spec.sequence]:
+            self._next[spec.sequence] = int(internal_id) + 1
+        return internal_id
+
     def next_in(self, sequence: str) -> str:
         """A new id from a named sequence."""
         number = self._next[sequence]

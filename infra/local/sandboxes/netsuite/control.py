@@ -196,12 +196,20 @@ class Controls:
             fields["externalId"] = external_id
         return self._seed("serviceItem", fields)
 
-    def add_term(self, name: str, *, days_until_net_due: int = 30, external_id: str | None = None) -> str:
-        """Payment terms (Setup > Accounting > Accounting Lists > Term); returns the internal id."""
+    def add_term(
+        self,
+        name: str,
+        *,
+        days_until_net_due: int = 30,
+        external_id: str | None = None,
+        internal_id: str | None = None,
+    ) -> str:
+        """Payment terms (Setup > Accounting > Accounting Lists > Term); returns the internal id
+        (`internal_id`: the one a landscape's mapping rows name)."""
         fields: dict[str, Any] = {"name": name, "daysUntilNetDue": days_until_net_due}
         if external_id:
             fields["externalId"] = external_id
-        return self._seed("term", fields)
+        return self._seed("term", fields, internal_id=internal_id)
 
     def add_expense_category(self, name: str, *, external_id: str | None = None) -> str:
         """An expense category (Setup > Accounting > Expense Categories); returns its internal id."""
@@ -223,9 +231,10 @@ class Controls:
                 raise KeyError(record_id)
             records.update(self.account, spec, stored, dict(fields))
 
-    def _seed(self, record_type: str, fields: Mapping[str, Any]) -> str:
+    def _seed(self, record_type: str, fields: Mapping[str, Any], *, internal_id: str | None = None) -> str:
         with self._lock:
-            return str(records.create(self.account, _spec(record_type), dict(fields))["id"])
+            spec = _spec(record_type)
+            return str(records.create(self.account, spec, dict(fields), internal_id=internal_id)["id"])
 
     # --- what tests read back -----------------------------------------------------------------
 

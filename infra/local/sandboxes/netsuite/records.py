@@ -73,8 +73,12 @@ def create(
     *,
     external_id: str | None = None,
     strict_names: bool = True,
+    internal_id: str | None = None,
 ) -> Record:
-    """Store a new record from `body` (the external id of an upsert URL wins over the body's)."""
+    """Store a new record from `body` (the external id of an upsert URL wins over the body's).
+
+    `internal_id`: seeding only (never through the API, where NetSuite assigns every id), so a
+    twin can hold the records a landscape's mapping rows name by id."""
     record: Record = {}
     _apply(account, spec, record, body, replace=frozenset(), strict_names=strict_names)
     if external_id is not None:
@@ -82,7 +86,7 @@ def create(
     _check_unique_external_id(account, spec, record, None)
     _check_required(spec, record)
     RULES.get(spec.name, _no_rule)(account, spec, record, None)
-    record["id"] = account.next_id(spec)
+    record["id"] = account.claim_id(spec, internal_id) if internal_id else account.next_id(spec)
     now = account.now()
     record[spec.created_field] = now
     record["lastModifiedDate"] = now
