@@ -24,6 +24,7 @@ _FIRST = {
     "currency": 1,
     "term": 1,
     "expensecategory": 1,
+    "jobstatus": 1,
     "address": 5001,  # address subrecords (SuiteQL's entityaddress.nkey)
 }
 

@@ -18,7 +18,7 @@ from infra.local.sandboxes.netsuite.account import Account
 from infra.local.sandboxes.netsuite.async_jobs import AsyncJobs
 from infra.local.sandboxes.netsuite.governance import DEFAULT_ACCOUNT_LIMIT, Governance
 from infra.local.sandboxes.netsuite.oauth import TOKEN_PATH, Integration, TokenService, new_integration
-from infra.local.sandboxes.netsuite.schema import CURRENCY, SPECS, RecordSpec
+from infra.local.sandboxes.netsuite.schema import CURRENCY, DEFAULT_JOB_STATUSES, SPECS, RecordSpec
 from infra.local.sandboxes.netsuite.wire import Clock
 
 # Each type's rules register themselves with the record service when their module is loaded.
@@ -54,6 +54,8 @@ class Controls:
         self.home_currency = home_currency
         self.add_currency(home_currency)
         self.add_subsidiary("Parent Company", currency=home_currency)
+        for internal_id, status in DEFAULT_JOB_STATUSES.items():
+            self.add_project_status(status, internal_id=internal_id)
         self.default_integration = self.add_integration("close2cash")
 
     # --- integrations and tokens ------------------------------------------------------------------
@@ -159,6 +161,13 @@ class Controls:
         if external_id:
             fields["externalId"] = external_id
         return self._seed("subsidiary", fields)
+
+    def add_project_status(self, name: str, *, internal_id: str | None = None) -> str:
+        """A project status (Setup > Accounting > Accounting Lists > Project Status); returns its id.
+
+        A new account holds Oracle's five (DEFAULT_JOB_STATUSES); a firm may rename them or add its own.
+        """
+        return self._seed("jobStatus", {"name": name}, internal_id=internal_id)
 
     def add_employee(
         self,

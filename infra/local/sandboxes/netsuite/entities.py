@@ -1,8 +1,9 @@
 """The rules of entity records: customers, projects (jobs), employees, and time bills against them.
 
 - A company customer needs a Company Name; a person (`isPerson: true`) a first and last name.
-- A project's `parent` is the customer it is for (a customer, not another project); it takes its
-  customer's subsidiary and currency when none is sent.
+- A project's `parent` is the customer it is for (a customer, not another project), fixed once the
+  project exists; it takes its customer's subsidiary and currency when none is sent. Its Status
+  (`entityStatus`) names a project status (`jobStatus`: Oracle's five are seeded).
 - A customer or project that transactions, projects or time bills refer to cannot be deleted.
 - A time bill names an employee, a customer or project, hours (more than 0, at most 24 a day) and a date.
 Subsidiary and currency default to the account's first subsidiary and its currency (the sandbox's
@@ -60,6 +61,12 @@ def _job(account: Account, spec: RecordSpec, record: Record, previous: Record | 
     customer = account.get(SPECS["customer"], record["parent"])
     if customer is None:
         raise invalid_reference(record["parent"], "parent", "parent")
+    # "After a project record is created, you cannot change the customer associated with that
+    # project record." https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N1179164.html
+    if previous is not None and previous.get("parent") != record["parent"]:
+        raise user_error(
+            "You cannot change the customer of a project once it is created.", error_path="parent"
+        )
     record.setdefault("subsidiary", customer.get("subsidiary"))
     record.setdefault("currency", customer.get("currency"))
     if not record.get("entityId"):

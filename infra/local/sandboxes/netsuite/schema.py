@@ -107,6 +107,19 @@ CUSTOMER = RecordSpec(
     },
     sublists={"addressbook": _ADDRESS_BOOK},
 )
+# Project statuses are an accounting list (Setup > Accounting > Accounting Lists > Project Status)
+# exposed to REST as `jobstatus`; a project's Status is its `entityStatus`. Oracle's example names
+# the account's default values: 1 = Closed, 2 = In Progress, 3 = Not Awarded, 4 = Pending, 5 = Awarded.
+# https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/article_46115448596.html
+# https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_3795306517.html
+JOB_STATUS = RecordSpec(
+    "jobStatus",
+    "jobstatus",
+    "jobstatus",
+    {**_COMMON, "name": FieldSpec("text", "Name"), "description": FieldSpec("text", "Description")},
+    required=("name",),
+)
+DEFAULT_JOB_STATUSES = {"1": "Closed", "2": "In Progress", "3": "Not Awarded", "4": "Pending", "5": "Awarded"}
 JOB = RecordSpec(
     "job",
     ENTITY,
@@ -116,6 +129,7 @@ JOB = RecordSpec(
         "entityId": FieldSpec("text", "Project ID"),
         "companyName": FieldSpec("text", "Project Name"),
         "parent": _ref("Customer", "customer"),
+        "entityStatus": _ref("Status", "jobStatus"),
         "subsidiary": _ref("Subsidiary", "subsidiary"),
         "currency": _ref("Currency", "currency"),
         "startDate": FieldSpec("date", "Start Date"),
@@ -336,6 +350,7 @@ SPECS: dict[str, RecordSpec] = {
     for spec in (
         CUSTOMER,
         JOB,
+        JOB_STATUS,
         EMPLOYEE,
         SERVICE_ITEM,
         SUBSIDIARY,
