@@ -5,7 +5,8 @@
   project exists; it takes its customer's subsidiary and currency when none is sent. Its Status
   (`entityStatus`) names a project status (`jobStatus`: Oracle's five are seeded).
 - A customer or project that transactions, projects or time bills refer to cannot be deleted.
-- A time bill names an employee, a customer or project, hours (more than 0, at most 24 a day) and a date.
+- A time bill names an employee, a customer or project, hours (more than 0, at most 24 a day) and a
+  date; not a project whose Allow Time Entry (`allowTime`) is cleared.
 Subsidiary and currency default to the account's first subsidiary and its currency (the sandbox's
 account is OneWorld with one subsidiary unless a test adds more).
 https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156570709583.html (error bodies)
@@ -91,6 +92,13 @@ def _time_bill(account: Account, spec: RecordSpec, record: Record, previous: Rec
     employee = account.get(SPECS["employee"], record["employee"])
     if employee is not None and employee.get("isInactive"):
         raise invalid_reference(record["employee"], "employee", "employee")
+    # A project's "Allow Time Entry" box, cleared, keeps time off it (the wording is UNCONFIRMED).
+    # https://www.netsuite.com/help/helpcenter/en_US/srbrowser/Browser2020_1/script/record/job.html
+    project = account.get(SPECS["job"], record["customer"])
+    if project is not None and project.get("allowTime") is False:
+        raise user_error(
+            "Time cannot be entered for this project: Allow Time Entry is not checked.", error_path="customer"
+        )
     record.setdefault("isBillable", True)
     if record.get("subsidiary") is None and employee is not None:
         record["subsidiary"] = employee.get("subsidiary")

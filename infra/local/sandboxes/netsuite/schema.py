@@ -130,6 +130,8 @@ JOB = RecordSpec(
         "companyName": FieldSpec("text", "Project Name"),
         "parent": _ref("Customer", "customer"),
         "entityStatus": _ref("Status", "jobStatus"),
+        "allowTime": FieldSpec("bool", "Allow Time Entry"),
+        "allowExpenses": FieldSpec("bool", "Allow Expenses"),
         "subsidiary": _ref("Subsidiary", "subsidiary"),
         "currency": _ref("Currency", "currency"),
         "startDate": FieldSpec("date", "Start Date"),

@@ -76,3 +76,25 @@ def test_the_customer_of_a_project_cannot_be_changed(
     assert error_of(answer)["o:errorCode"] == "USER_ERROR"
     assert error_of(answer)["o:errorPath"] == "parent"
     assert api.get(f"{RECORDS}/job/{project}").json()["parent"]["id"] == customer
+
+
+def test_no_time_is_entered_on_a_project_that_does_not_allow_time(
+    api: httpx.Client, netsuite: NetSuiteSandbox, create: Create, customer: str
+) -> None:
+    # given a project whose Allow Time Entry box is cleared (a draft nobody approved yet)
+    project = create("job", {"companyName": "Rollout", "parent": {"id": customer}, "allowTime": False})
+    time_bill = {
+        "employee": {"id": netsuite.add_employee("Emily", "Platt")},
+        "customer": {"id": project},
+        "item": {"id": netsuite.add_item("Consulting")},
+        "hours": 2,
+        "tranDate": "2026-11-30",
+    }
+    # when time is entered on it, then NetSuite refuses it
+    refused = api.post(f"{RECORDS}/timeBill", json=time_bill)
+    assert refused.status_code == 400
+    assert error_of(refused)["o:errorCode"] == "USER_ERROR"
+    assert error_of(refused)["o:errorPath"] == "customer"
+    # and once the box is checked the same entry is taken
+    api.patch(f"{RECORDS}/job/{project}", json={"allowTime": True})
+    assert api.post(f"{RECORDS}/timeBill", json=time_bill).status_code == 204
