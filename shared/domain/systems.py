@@ -130,12 +130,12 @@ _ROWS = (
     System(SystemName.KANTATA, Role.PSA, (Intake.SWEEP,), _PSA),
     System(SystemName.PRODUCTIVE, Role.PSA, (Intake.WEBHOOKS,), _PSA, built=True),
     # NetSuite sends no signed webhooks: changes are read by a SuiteQL sweep on lastModifiedDate.
-    # Its connector holds the customer master so far (engagements, postings, invoices to come).
+    # Its connector holds the customer master and the deals' projects so far (postings, invoices to come).
     System(
         SystemName.NETSUITE,
         Role.ACCOUNTING,
         (Intake.SWEEP,),
-        frozenset({Domain.CUSTOMER}),
+        frozenset({Domain.CUSTOMER, Domain.ENGAGEMENT}),
         shares_tokens=True,  # one M2M access token, reused by every container until it expires
         # lastModifiedDate is a field of the record, not a feed that forgets: any window can be read.
         # The bound keeps one catch-up after a long outage to a quarter's changes.

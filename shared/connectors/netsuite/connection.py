@@ -61,6 +61,9 @@ class NetSuiteConnection(Connection):
     # A customer created without a currency gets its subsidiary's base currency.
     home_currency: str = Field(default="USD", pattern=_ISO_CURRENCY)
     concurrency_limit: int = Field(default=DEFAULT_CONCURRENCY, ge=1, le=1000)
+    # Project statuses are an accounting list each account may edit: the internal ids engagement
+    # setup writes as a project's Status for draft / active / closed (default: engagement_mapper's).
+    project_statuses: dict[Literal["draft", "active", "closed"], str] = Field(default_factory=dict)
     # SuiteQL shows and compares datetimes in the integration user's time zone preference
     # (REST record fields are UTC); the sweep converts through this zone.
     suiteql_time_zone: str = "UTC"

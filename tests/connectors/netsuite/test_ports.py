@@ -1,4 +1,4 @@
-"""The NetSuite connector offers the customer master's ports of an accounting system, and no receiver."""
+"""The NetSuite connector offers the customer and engagement ports of accounting, and no receiver."""
 
 from __future__ import annotations
 
@@ -26,9 +26,10 @@ def test_the_connector_implements_the_ports_it_declares(connection: dict[str, An
 
 
 def test_the_connector_implements_what_its_row_of_the_table_obliges(connection: dict[str, Any]) -> None:
-    # NetSuite holds the customer master so far: the customer ports, and the sweep as its intake
+    # NetSuite holds the customer master and the deals' projects so far: the customer and engagement
+    # ports (targets and censuses), and the sweep as its intake
     connector = build(connection)
-    assert SYSTEMS[SystemName.NETSUITE].holds == {Domain.CUSTOMER}
+    assert {Domain.CUSTOMER, Domain.ENGAGEMENT} <= SYSTEMS[SystemName.NETSUITE].holds
     assert_implements_its_ports(connector)
     connector.close()
 
