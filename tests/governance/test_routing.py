@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from shared.domain.models import SystemName
+from shared.domain.systems import SYSTEMS
 from shared.governance.loader import LandscapeInvalid, parse_landscape
 from shared.governance.routing import Routing
 from tests.governance.conftest import edited
@@ -115,6 +116,7 @@ def test_a_route_to_a_ledger_whose_connector_takes_no_postings_yet_is_refused_by
     route = ('legal_entity = "US01"\nsystem = "quickbooks"\n', 'legal_entity = "US01"\nsystem = "netsuite"\n')
     problems = _problems(edited(netsuite, route))
     # then the landscape says NetSuite cannot take postings in close2cash yet, and what it holds
-    assert "netsuite cannot take postings in close2cash yet (its connector holds customer)" in problems
+    held = ", ".join(sorted(domain.value for domain in SYSTEMS[SystemName.NETSUITE].holds))
+    assert f"netsuite cannot take postings in close2cash yet (its connector holds {held})" in problems
     # while connecting it for the customer master alone is valid
     parse_landscape(edited(netsuite))
