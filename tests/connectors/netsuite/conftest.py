@@ -13,11 +13,25 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from infra.local.clock import Clock
+from infra.local.sandboxes.netsuite import NetSuiteSandbox
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
 
 ACCOUNT_ID = "1234567_SB1"
 BASE_URL = "https://1234567-sb1.suitetalk.api.netsuite.com"
 TOKEN_URL = BASE_URL + "/services/rest/auth/oauth2/v1/token"
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock that fast-forwards through the connector's waits."""
+    return Clock(fast_forward=True)
+
+
+@pytest.fixture
+def sandbox(clock: Clock) -> NetSuiteSandbox:
+    """The in-process NetSuite account the connector talks to (tests mount it with WSGITransport)."""
+    return NetSuiteSandbox("TSTDRV1234567", clock=clock.now)
 
 
 @pytest.fixture(scope="session")

@@ -46,16 +46,6 @@ def make_engagement(**changes: Any) -> Engagement:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(fast_forward=True)
-
-
-@pytest.fixture
-def sandbox(clock: Clock) -> NetSuiteSandbox:
-    return NetSuiteSandbox("TSTDRV1234567", clock=clock.now)
-
-
-@pytest.fixture
 def connector(sandbox: NetSuiteSandbox, clock: Clock) -> NetSuiteConnector:
     return connect(sandbox, clock, Waits(clock))
 

@@ -34,16 +34,6 @@ class Waits:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(fast_forward=True)
-
-
-@pytest.fixture
-def sandbox(clock: Clock) -> NetSuiteSandbox:
-    return NetSuiteSandbox("TSTDRV1234567", clock=clock.now)
-
-
-@pytest.fixture
 def waits(clock: Clock) -> Waits:
     return Waits(clock)
 
