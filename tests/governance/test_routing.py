@@ -38,7 +38,7 @@ def _problems(text: str) -> str:
     return " | ".join(str(problem) for problem in invalid.value.problems)
 
 
-def test_postings_go_to_the_system_routed_for_their_date_the_cutover_day_to_the_new_one():
+def test_postings_go_to_the_system_routed_for_their_date_the_cutover_day_to_the_new_one() -> None:
     # given UK01 on a legacy Xero ledger until QuickBooks takes over on 1 July 2025
     routing = Routing(
         parse_landscape(
@@ -66,7 +66,7 @@ def test_postings_go_to_the_system_routed_for_their_date_the_cutover_day_to_the_
     assert routing.cutovers("US01") == []
 
 
-def test_shadow_postings_run_from_shadow_from_up_to_the_day_before_the_cutover():
+def test_shadow_postings_run_from_shadow_from_up_to_the_day_before_the_cutover() -> None:
     # given QuickBooks until Xero takes over on 1 January 2027, shadowed from 1 December 2026
     text = _uk(UK_ROUTE + _route("xero", "2027-01-01", "2026-12-01"))
     routing = Routing(parse_landscape(text))
@@ -80,7 +80,7 @@ def test_shadow_postings_run_from_shadow_from_up_to_the_day_before_the_cutover()
     assert routing.system_for("UK01", date(2027, 1, 1)) is SystemName.XERO
 
 
-def test_routing_that_leaves_an_entity_without_a_system_before_its_first_date_is_refused():
+def test_routing_that_leaves_an_entity_without_a_system_before_its_first_date_is_refused() -> None:
     # given UK01's only route starting on 1 January 2024
     problems = _problems(_uk(UK_ROUTE + "from_date = 2024-01-01\n"))
     # then the landscape says which entity and which dates have no system, and how to fix it
@@ -88,7 +88,7 @@ def test_routing_that_leaves_an_entity_without_a_system_before_its_first_date_is
     assert "without a from_date" in problems
 
 
-def test_routing_that_names_two_systems_for_one_date_is_refused():
+def test_routing_that_names_two_systems_for_one_date_is_refused() -> None:
     # given two open routes for UK01, then two routes from the same day
     open_twice = _problems(_uk(UK_ROUTE + '\n[[routing]]\nlegal_entity = "UK01"\nsystem = "xero"\n'))
     same_day = _problems(
@@ -102,12 +102,12 @@ def test_routing_that_names_two_systems_for_one_date_is_refused():
     assert "two routes for UK01 from 2027-01-01" in same_day
 
 
-def test_a_shadow_period_must_end_at_its_cutover():
+def test_a_shadow_period_must_end_at_its_cutover() -> None:
     problems = _problems(_uk(UK_ROUTE + _route("xero", "2027-01-01", "2027-02-01")))
     assert "shadow_from 2027-02-01 must come before the route's from_date" in problems
 
 
-def test_a_route_to_a_ledger_whose_connector_takes_no_postings_yet_is_refused_by_name():
+def test_a_route_to_a_ledger_whose_connector_takes_no_postings_yet_is_refused_by_name() -> None:
     # given NetSuite connected for the customer master, and US01 routed to it
     netsuite = (
         '[[systems]]\nname = "quickbooks"',
