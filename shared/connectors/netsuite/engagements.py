@@ -80,8 +80,10 @@ class NetSuiteEngagements:
         """Upsert the engagement as a Pending project (no time, no expenses) under `customer_id`.
 
         The external id is the key NetSuite deduplicates on: the project a resend finds is returned
-        as it stands, with no write (a PUT would set an approved project back to Pending). A
-        customer that does not exist is refused by NetSuite, named (INVALID_CONTENT on `parent`).
+        as it stands, with no write (a PUT would set an approved project back to Pending); a closed
+        one (a setup compensated earlier, a cutover setting the deal up again) is reopened as the
+        draft, since the deal can have no second project. A customer that does not exist is refused
+        by NetSuite, named (INVALID_CONTENT on `parent`).
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156335203191.html
         """
         del idempotency_key
@@ -98,6 +100,9 @@ class NetSuiteEngagements:
                     f"not {customer_id}; a project's customer cannot be changed: close it and set "
                     "the engagement up again"
                 )
+            if em.project_status(existing, self.connection) is EngagementStatus.CLOSED:
+                # One project per deal (its external id): asked for a draft, the closed one becomes it.
+                return self.reopen_engagement(str(existing.id), engagement)
             return self._engagement(existing)
         record_id = self.client.upsert_record(em.PROJECT_TYPE, external, body)
         return self._engagement(self._read_project(record_id or f"eid:{external}"))

@@ -165,6 +165,22 @@ def test_a_closed_project_reopens_as_a_draft_with_the_engagements_terms(
     assert sandbox.writes == writes
 
 
+def test_a_create_for_a_deal_whose_project_was_closed_reopens_that_project(
+    connector: NetSuiteConnector, sandbox: NetSuiteSandbox, customer_id: str
+) -> None:
+    # given the deal's project, closed by an earlier setup that was rejected
+    project_id = _create(connector, customer_id)
+    connector.close_engagement(project_id, reason="rejected")
+    # when a later setup (the cutover's, say) asks NetSuite for the deal's draft again
+    again = connector.create_engagement(
+        make_engagement(), customer_id=customer_id, idempotency_key="cutover:US01"
+    )
+    # then the one project is the draft again, and activates
+    assert (again.ref.id, again.status) == (project_id, EngagementStatus.DRAFT)
+    assert len(sandbox.records("job")) == 1
+    assert connector.activate_engagement(project_id).status is EngagementStatus.ACTIVE
+
+
 def test_after_a_crash_the_project_is_found_by_its_deal(
     sandbox: NetSuiteSandbox, clock: Clock, connector: NetSuiteConnector, customer_id: str
 ) -> None:
