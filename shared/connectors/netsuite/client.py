@@ -256,6 +256,13 @@ class NetSuiteClient(AsyncRequests):
             context=f"update {record_type} {record_id}",
         )
 
+    def delete_record(self, record_type: str, record_id: str) -> None:
+        """DELETE /services/rest/record/v1/{type}/{id} (204); a record already gone is NotFoundError.
+
+        https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545142287.html
+        """
+        self._send("DELETE", record_path(record_type, record_id), context=f"delete {record_type} {record_id}")
+
     # --- SuiteQL ----------------------------------------------------------------------------------
 
     def suiteql(self, query: str, *, limit: int = MAX_PAGE, offset: int = 0) -> SuiteQLPage:
