@@ -210,7 +210,7 @@ class NetSuitePostings:
             external = mapper.work_external_id(posting)
             held = existing.get(external)
             if held is None:
-                record_id = self.client.upsert_record(record_type, external, body)
+                record_id = self.client.upsert_record(record_type, external, body, replace=_lines(write.kind))
                 return WriteOutcome(
                     key=write.key, record=PostedRecord(id=record_id or self._posted_id(write))
                 )
@@ -227,9 +227,8 @@ class NetSuitePostings:
         self, write: PostingWrite, record: PostedRecord, body: Mapping[str, Any]
     ) -> WriteOutcome:
         record_type = mapper.RECORD_TYPE[write.kind]
-        replace = (mapper.EXPENSE_LINES,) if write.kind is WorkKind.EXPENSE else ()
         try:
-            self.client.update_record(record_type, record.id, body, replace=replace)
+            self.client.update_record(record_type, record.id, body, replace=_lines(write.kind))
         except NotFoundError as gone:
             return WriteOutcome(key=write.key, error=str(gone), code=NONEXISTENT_ID)
         return WriteOutcome(key=write.key, record=PostedRecord(id=record.id))
@@ -338,6 +337,11 @@ class NetSuitePostings:
                 origin=reference_origin(fields["reference"]) or reference_origin(fields["description"]),
                 link=self._posting_link("exprept", str(record["id"])),
             )
+
+
+def _lines(kind: WorkKind) -> tuple[str, ...]:
+    """The sublists a write sends whole: an expense report's lines are the posting's one line."""
+    return (mapper.EXPENSE_LINES,) if kind is WorkKind.EXPENSE else ()
 
 
 def _billed(write: PostingWrite, record: PostedRecord) -> WriteOutcome:

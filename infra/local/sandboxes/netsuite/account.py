@@ -24,6 +24,9 @@ _FIRST = {
     "currency": 1,
     "term": 1,
     "expensecategory": 1,
+    "department": 1,
+    "classification": 1,
+    "location": 1,
     "address": 5001,  # address subrecords (SuiteQL's entityaddress.nkey)
 }
 
