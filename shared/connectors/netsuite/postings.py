@@ -24,7 +24,7 @@ after the wait, and the writes already made are then found by external id, not m
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from datetime import date
 from decimal import Decimal
@@ -125,7 +125,10 @@ class NetSuitePostings:
             return mapper.time_fields(body)
         return mapper.expense_fields(body, self.connection)
 
-    def _posting_rows(self, statement: Any, values: Sequence[str]) -> list[dict[str, Any]]:
+    def _posting_rows(
+        self, statement: Callable[[Sequence[str]], str], values: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """The rows of `statement` for `values`, one statement per 1,000 (Oracle's IN list limit)."""
         rows: list[dict[str, Any]] = []
         for start in range(0, len(values), queries.MAX_IN_LIST):
             found, _ = self.client.suiteql_rows(statement(values[start : start + queries.MAX_IN_LIST]))

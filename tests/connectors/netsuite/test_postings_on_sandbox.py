@@ -309,3 +309,22 @@ def test_the_resend_after_a_throttled_write_finds_what_was_written_before(
     # then each entry is posted once
     assert all(o.ok for o in outcomes) and len(sandbox.records("timeBill")) == 2
     assert waits.slept  # the 429s were waited on before the batch went back
+
+
+def test_a_corrected_expense_keeps_one_line_and_a_vanished_record_is_named(
+    connector: NetSuiteConnector, sandbox: NetSuiteSandbox, books: Books
+) -> None:
+    # given a posted expense, corrected in the PSA to 92.10
+    (written,) = connector.write_postings("batch-14", [create(expense_posting(books, "E4"))])
+    assert written.record is not None
+    corrected = expense_posting(books, "E4", amount="92.10")
+    # when the hub updates it
+    (updated,) = connector.write_postings("batch-15", [change(corrected, written.record)])
+    # then the report still has one line, now of 92.10 (its lines are replaced, not added to)
+    assert updated.ok
+    lines = sandbox.record("expenseReport", written.record.id)["expense"]
+    assert [line["amount"] for line in lines] == [Decimal("92.10")]
+    # and an update of a time bill a person deleted in NetSuite is refused, naming NetSuite's code
+    gone = PostedRecord(id="99999")
+    (refused,) = connector.write_postings("batch-16", [change(time_posting(books, "8821"), gone)])
+    assert not refused.ok and refused.code == "NONEXISTENT_ID" and not refused.billed
