@@ -12,10 +12,13 @@ and `request_id` makes a resend harmless through the external id, not through a 
   https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/chapter_1545142407.html
 - delete: DELETE; a record already gone is what the delete was for.
   https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1545142287.html
-The asynchronous form (`Prefer: respond-async` + X-NetSuite-Idempotency-Key, jobs.py) is not used
-for these writes: its task result of an upsert names no record (204, no body), so every write would
-cost five calls (submit, job, task list, task, result) and a read, where the external id already makes
-the synchronous write safe to resend. `idempotency_key` gives the key it would send.
+The asynchronous form (`Prefer: respond-async` + X-NetSuite-Idempotency-Key, jobs.py) is off by
+default (`async_creates`): the task result of an upsert names no record (204, no body), so each create
+costs five calls (submit, job, task list, task, result) and a read, where the external id already
+makes the synchronous write safe to resend. Turned on, each create carries a key derived from the
+request id and the work key, so a resend of the same batch is refused IDEMPOTENCY_ERROR and follows
+the first job: NetSuite carries the create out once, even where the lookup could not see it yet.
+https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/subsect_164494900632.html
 
 A 429 (the account's concurrency is full) or SSS_REQUEST_LIMIT_EXCEEDED is raised as the hub's
 RateLimitedError once VendorHttp's retries are spent: the hub releases the batch and sends it again
@@ -32,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 from shared.connectors.netsuite import posting_mapper as mapper
 from shared.connectors.netsuite import posting_queries as queries
+from shared.connectors.netsuite.client import record_path
 from shared.connectors.netsuite.errors import NetSuiteRecordError
-from shared.connectors.netsuite.jobs import idempotency_uuid
 from shared.domain.errors import NotFoundError
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
@@ -63,11 +66,6 @@ EXPENSE_TYPE = "expense_report"
 APP_LINK = "https://{host}.app.netsuite.com/app/accounting/transactions/{page}.nl?id={id}"
 
 
-def idempotency_key(request_id: str, key: str) -> str:
-    """The X-NetSuite-Idempotency-Key an asynchronous form of this write would carry (a UUID v5)."""
-    return idempotency_uuid(f"{request_id}/{key}")
-
-
 class NetSuitePostings:
     """The PostingTarget and WorkCensus ports: time bills for time, expense reports for expenses."""
 
@@ -80,6 +78,8 @@ class NetSuitePostings:
     # batch's writes and its reads inside a few seconds, and a throttled batch (sent again whole)
     # small. https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_0827103226.html
     batch_size: int = 5
+    # Creates sent asynchronously with an idempotency key (see the module docstring).
+    async_creates: bool = False
 
     # --- people -----------------------------------------------------------------------------------
 
@@ -157,7 +157,6 @@ class NetSuitePostings:
         answer) are raised for the whole batch: it is sent again with the same `request_id`, and
         what was written already is found by external id.
         """
-        del request_id  # the external ids make the resend safe; see the module docstring
         writes = list(writes)
         if len(writes) > self.batch_size:
             raise ValueError(f"a NetSuite batch carries at most {self.batch_size} writes, not {len(writes)}")
@@ -174,7 +173,7 @@ class NetSuitePostings:
                 outcomes.append(_billed(write, write.record))
                 continue
             try:
-                outcomes.append(self._write_posting(write, existing))
+                outcomes.append(self._write_posting(request_id, write, existing))
             except NetSuiteRecordError as refused:
                 outcomes.append(self._refused_posting(write, refused))
         return outcomes
@@ -196,7 +195,9 @@ class NetSuitePostings:
                 found[str(row["externalid"]).lower()] = self._held_expense_report(record)
         return found
 
-    def _write_posting(self, write: PostingWrite, existing: Mapping[str, HeldPosting]) -> WriteOutcome:
+    def _write_posting(
+        self, request_id: str, write: PostingWrite, existing: Mapping[str, HeldPosting]
+    ) -> WriteOutcome:
         record_type = mapper.RECORD_TYPE[write.kind]
         posting = write.posting
         if write.operation is WriteOperation.DELETE:
@@ -213,10 +214,7 @@ class NetSuitePostings:
             external = mapper.work_external_id(posting)
             held = existing.get(external)
             if held is None:
-                record_id = self.client.upsert_record(record_type, external, body, replace=_lines(write.kind))
-                return WriteOutcome(
-                    key=write.key, record=PostedRecord(id=record_id or self._posted_id(write))
-                )
+                return self._create_posting(request_id, write, external, body)
             if held.record.billed:
                 return _billed(write, held.record)
             if held.fields == self.held_fields(posting):
@@ -225,6 +223,20 @@ class NetSuitePostings:
         if write.record is None:
             raise ValueError(f"{write.key}: an update needs the record it changes")
         return self._patch_posting(write, write.record, body)
+
+    def _create_posting(
+        self, request_id: str, write: PostingWrite, external: str, body: Mapping[str, Any]
+    ) -> WriteOutcome:
+        """PUT .../eid:{external}: synchronously, or as an asynchronous job with its idempotency key."""
+        record_type, lines = mapper.RECORD_TYPE[write.kind], _lines(write.kind)
+        if self.async_creates:
+            path = record_path(record_type, f"eid:{external}")
+            if lines:
+                path += "?replace=" + ",".join(lines)
+            self.client.run_async("PUT", path, body, idempotency_key=f"{request_id}/{write.key}")
+            return WriteOutcome(key=write.key, record=PostedRecord(id=self._posted_id(write)))
+        record_id = self.client.upsert_record(record_type, external, body, replace=lines)
+        return WriteOutcome(key=write.key, record=PostedRecord(id=record_id or self._posted_id(write)))
 
     def _patch_posting(
         self, write: PostingWrite, record: PostedRecord, body: Mapping[str, Any]

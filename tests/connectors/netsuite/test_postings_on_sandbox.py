@@ -328,3 +328,25 @@ def test_a_corrected_expense_keeps_one_line_and_a_vanished_record_is_named(
     gone = PostedRecord(id="99999")
     (refused,) = connector.write_postings("batch-16", [change(time_posting(books, "8821"), gone)])
     assert not refused.ok and refused.code == "NONEXISTENT_ID" and not refused.billed
+
+
+def test_async_creates_resent_with_their_key_are_carried_out_once(
+    connector: NetSuiteConnector, sandbox: NetSuiteSandbox, books: Books, waits: Waits
+) -> None:
+    # given creates sent asynchronously, and NetSuite's queue slow: the jobs are not done in time
+    connector.async_creates = True
+    writes = [create(time_posting(books, "8830")), create(expense_posting(books, "E5"))]
+    sandbox.hold_async_jobs(True)
+    with pytest.raises(TransientError):
+        connector.write_postings("batch-20", writes)
+    assert sandbox.records("timeBill") == []  # nothing the lookup by external id could see yet
+    # when the hub resends the batch with the same request id, and the queue then runs
+    waits.until.append(lambda: sandbox.run_async_jobs() < 0)  # runs the queue at every wait, stays
+    outcomes = connector.write_postings("batch-20", writes)
+    # then the resend was refused as a repeat and followed the first jobs: each record exists once
+    assert all(o.ok for o in outcomes)
+    assert len(sandbox.records("timeBill")) == 1 and len(sandbox.records("expenseReport")) == 1
+    assert outcomes[0].record is not None
+    assert sandbox.record("timeBill", outcomes[0].record.id)["externalId"] == "c2c-productive-time-8830"
+    # two jobs in all (the time bill's, sent twice under one key; then the expense report's), each run once
+    assert [job.runs for job in sandbox.jobs.jobs.values()] == [1, 1]
