@@ -19,14 +19,16 @@ from shared.connectors.netsuite.census import NetSuiteCensus
 from shared.connectors.netsuite.client import NetSuiteClient
 from shared.connectors.netsuite.connection import NetSuiteConnection
 from shared.connectors.netsuite.engagements import NetSuiteEngagements
+from shared.connectors.netsuite.postings import NetSuitePostings
 from shared.connectors.netsuite.rows import records_of, rows_of
 from shared.connectors.netsuite.schemas import Customer, CustomerRow
 from shared.domain.account_ports import MAX_MATCH_CANDIDATES, AccountTarget, TargetRecord
+from shared.domain.delivery_ports import PostingTarget
 from shared.domain.engagement_ports import EngagementTarget
 from shared.domain.errors import NotFoundError, TransientError, ValidationFailed
 from shared.domain.models import Account, SystemName, epoch_seconds
 from shared.domain.ports import CrossReference
-from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus
+from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus, WorkCensus
 from shared.domain.sweeps import ChangeFeed, ChangeWindow
 from shared.domain.tokens import TokenStore
 
@@ -36,15 +38,22 @@ if TYPE_CHECKING:
 __all__ = ["NetSuiteConnection", "NetSuiteConnector", "build"]
 
 
-class NetSuiteConnector(NetSuiteCensus, NetSuiteEngagements):
+class NetSuiteConnector(NetSuiteCensus, NetSuiteEngagements, NetSuitePostings):
     """The AccountTarget, ChangeFeed and customer census ports for one NetSuite account."""
 
     system = SystemName.NETSUITE
     # The ports this connector implements so far: the customer master. The accounting role's others
     # (engagements, postings, invoices and their censuses) come with those flows; until then the
     # table of systems does not call NetSuite built.
-    implements: ClassVar[tuple[type, ...]] = (AccountTarget, ChangeFeed, CustomerCensus)
-    implements += (EngagementTarget, EngagementCensus)  # the deal's project (engagements.py)
+    implements: ClassVar[tuple[type, ...]] = (
+        AccountTarget,
+        ChangeFeed,
+        CustomerCensus,
+        EngagementTarget,  # the deal's project (engagements.py)
+        EngagementCensus,
+        PostingTarget,  # time bills and expense reports (postings.py)
+        WorkCensus,
+    )
 
     def __init__(self, connection: NetSuiteConnection, client: NetSuiteClient) -> None:
         self.connection = connection

@@ -26,10 +26,12 @@ def test_the_connector_implements_the_ports_it_declares(connection: dict[str, An
 
 
 def test_the_connector_implements_what_its_row_of_the_table_obliges(connection: dict[str, Any]) -> None:
-    # NetSuite holds the customer master and the deals' projects so far: the customer and engagement
-    # ports (targets and censuses), and the sweep as its intake
+    # NetSuite holds the customer master, the deals' projects, time and expenses so far: their ports
+    # (targets and censuses), and the sweep as its intake
     connector = build(connection)
-    assert {Domain.CUSTOMER, Domain.ENGAGEMENT} <= SYSTEMS[SystemName.NETSUITE].holds
+    assert {Domain.CUSTOMER, Domain.ENGAGEMENT, Domain.TIME, Domain.EXPENSE} <= SYSTEMS[
+        SystemName.NETSUITE
+    ].holds
     assert_implements_its_ports(connector)
     connector.close()
 

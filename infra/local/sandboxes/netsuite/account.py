@@ -25,6 +25,9 @@ _FIRST = {
     "term": 1,
     "expensecategory": 1,
     "jobstatus": 1,
+    "department": 1,
+    "classification": 1,
+    "location": 1,
     "address": 5001,  # address subrecords (SuiteQL's entityaddress.nkey)
 }
 

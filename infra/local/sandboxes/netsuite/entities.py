@@ -6,7 +6,10 @@
   (`entityStatus`) names a project status (`jobStatus`: Oracle's five are seeded).
 - A customer or project that transactions, projects or time bills refer to cannot be deleted.
 - A time bill names an employee, a customer or project, hours (more than 0, at most 24 a day) and a
-  date; not a project whose Allow Time Entry (`allowTime`) is cleared.
+  date; not a project whose Allow Time Entry (`allowTime`) is cleared. With a customer or project it
+  needs a service item ("This field is required when the customer field is set", TimeBill's `item`,
+  SOAP Schema Browser). Once billed (an invoice carries it, `status` "Billed") it can be neither
+  changed nor deleted (USER_ERROR; wording UNCONFIRMED).
 Subsidiary and currency default to the account's first subsidiary and its currency (the sandbox's
 account is OneWorld with one subsidiary unless a test adds more).
 https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156570709583.html (error bodies)
@@ -22,6 +25,8 @@ from infra.local.sandboxes.netsuite.errors import invalid_reference, required, u
 from infra.local.sandboxes.netsuite.schema import CURRENCY, SPECS, SUBSIDIARY, RecordSpec
 
 _DEPENDENT = "This record cannot be deleted because it has dependent records."
+TIME_BILLED = "Billed"
+_BILLED_TIME = "This time entry has been billed and can no longer be changed."
 
 
 def default_subsidiary(account: Account, record: Record) -> None:
@@ -84,6 +89,10 @@ def _employee(account: Account, spec: RecordSpec, record: Record, previous: Reco
 
 
 def _time_bill(account: Account, spec: RecordSpec, record: Record, previous: Record | None) -> None:
+    if previous is not None and previous.get("status") == TIME_BILLED:
+        raise user_error(_BILLED_TIME)
+    if record.get("customer") is not None and record.get("item") is None:
+        raise required("Service Item", "item")
     hours: Decimal = record["hours"]
     if not Decimal(0) < hours <= Decimal(24):
         raise user_error(
@@ -115,6 +124,11 @@ def _refuse_if_referenced(account: Account, spec: RecordSpec, record: Record) ->
                     raise user_error(_DEPENDENT)
 
 
+def _refuse_if_billed(account: Account, spec: RecordSpec, record: Record) -> None:
+    if record.get("status") == TIME_BILLED:
+        raise user_error(_BILLED_TIME)
+
+
 def _refuse_currency_change(
     account: Account, spec: RecordSpec, record: Record, previous: Record | None
 ) -> None:
@@ -132,6 +146,9 @@ records.RULES.update(
     }
 )
 for _name in (
+    "department",
+    "classification",
+    "location",
     "customer",
     "job",
     "employee",
@@ -142,3 +159,4 @@ for _name in (
     "expenseCategory",
 ):
     records.DELETE_RULES[_name] = _refuse_if_referenced
+records.DELETE_RULES["timeBill"] = _refuse_if_billed

@@ -193,6 +193,26 @@ CURRENCY = RecordSpec(
     {**_COMMON, "name": FieldSpec("text", "Name"), "symbol": FieldSpec("text", "ISO Code")},
     required=("name", "symbol"),
 )
+# Classifications (Setup > Company > Classifications): class, department, location lists that
+# transactions and time bills name. https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3691883.html
+DEPARTMENT = RecordSpec(
+    "department", "department", "department", {**_COMMON, "name": FieldSpec("text", "Name")}, ("name",)
+)
+CLASSIFICATION = RecordSpec(
+    "classification",
+    "classification",
+    "classification",
+    {**_COMMON, "name": FieldSpec("text", "Name")},
+    ("name",),
+)
+LOCATION = RecordSpec(
+    "location", "location", "location", {**_COMMON, "name": FieldSpec("text", "Name")}, ("name",)
+)
+_SEGMENTS = {
+    "class": _ref("Class", "classification"),
+    "department": _ref("Department", "department"),
+    "location": _ref("Location", "location"),
+}
 # Record ID `timebill` (any case); Oracle's sample PATCHes `"hours": "4:00"`, so durations are
 # accepted as H:MM as well as a number of hours (and answered as a number of hours).
 # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_164439865832.html
@@ -211,6 +231,10 @@ TIME_BILL = RecordSpec(
         "isBillable": FieldSpec("bool", "Billable"),
         "memo": FieldSpec("text", "Memo"),
         "subsidiary": _ref("Subsidiary", "subsidiary"),
+        **_SEGMENTS,
+        # Read-only: "Billed" once an invoice carries the time (UNCONFIRMED value; the SOAP schema
+        # lists a read-only `status` string on TimeBill, 2022.1 Schema Browser).
+        "status": FieldSpec("text", "Status", read_only=True),
     },
     required=("employee", "customer", "hours", "tranDate"),
 )
@@ -339,6 +363,7 @@ EXPENSE_REPORT = RecordSpec(
                 "customer": _ref("Customer:Project", *_CUSTOMER_OR_JOB),
                 "isBillable": FieldSpec("bool", "Billable"),
                 "memo": FieldSpec("text", "Memo"),
+                **_SEGMENTS,
             },
             required=("category", "amount"),
         )
@@ -364,6 +389,9 @@ SPECS: dict[str, RecordSpec] = {
         CREDIT_MEMO,
         EXPENSE_CATEGORY,
         EXPENSE_REPORT,
+        DEPARTMENT,
+        CLASSIFICATION,
+        LOCATION,
     )
 }
 

@@ -88,3 +88,45 @@ def test_time_cannot_be_logged_against_an_employee_as_customer(
 ) -> None:
     answer = api.post(f"{RECORDS}/timeBill", json=_time(refs, customer={"id": refs["employee"]}))
     assert error_of(answer)["o:errorPath"] == "customer"
+
+
+def test_a_time_bill_on_a_project_needs_a_service_item(api: httpx.Client, refs: dict[str, str]) -> None:
+    # "If you select a customer or project, you must also select a service item"
+    answer = api.post(f"{RECORDS}/timeBill", json=_time(refs, item=None))
+    assert answer.status_code == 400
+    assert error_of(answer)["detail"].endswith("Please enter value(s) for: Service Item.")
+
+
+def test_class_department_and_location_are_kept_and_an_unknown_one_is_refused(
+    api: httpx.Client, netsuite: NetSuiteSandbox, create: Create, refs: dict[str, str]
+) -> None:
+    segments = {
+        "class": {"id": netsuite.add_segment("classification", "Consulting")},
+        "department": {"id": netsuite.add_segment("department", "Delivery")},
+        "location": {"id": netsuite.add_segment("location", "Austin")},
+    }
+    bill = create("timeBill", _time(refs, **segments))
+    body = api.get(f"{RECORDS}/timeBill/{bill}").json()
+    assert body["department"]["refName"] == "Delivery" and body["location"]["refName"] == "Austin"
+    rows = suiteql(api, f"SELECT id, class, department FROM timebill WHERE id = {bill}").json()["items"]  # noqa: S608
+    assert rows[0]["class"] == segments["class"]["id"]
+    answer = api.post(f"{RECORDS}/timeBill", json=_time(refs, department={"id": "999"}))
+    assert answer.status_code == 400 and error_of(answer)["o:errorCode"] == "INVALID_CONTENT"
+
+
+def test_a_billed_time_bill_can_be_neither_changed_nor_deleted(
+    api: httpx.Client, netsuite: NetSuiteSandbox, create: Create, refs: dict[str, str]
+) -> None:
+    # given a time bill an invoice has carried
+    bill = create("timeBill", _time(refs))
+    netsuite.bill_time(bill)
+    # then its status says so, in REST and SuiteQL, and a change or a delete is refused
+    assert api.get(f"{RECORDS}/timeBill/{bill}").json()["status"] == "Billed"
+    rows = suiteql(api, f"SELECT id, status FROM timebill WHERE id = {bill}").json()["items"]  # noqa: S608
+    assert rows[0]["status"] == "Billed"
+    for answer in (
+        api.patch(f"{RECORDS}/timeBill/{bill}", json={"hours": 1}),
+        api.delete(f"{RECORDS}/timeBill/{bill}"),
+    ):
+        assert answer.status_code == 400 and error_of(answer)["o:errorCode"] == "USER_ERROR"
+    assert netsuite.record("timeBill", bill)["hours"] == 2.5
