@@ -107,7 +107,7 @@ def test_a_shadow_period_must_end_at_its_cutover():
 
 
 def test_a_route_to_a_ledger_whose_connector_takes_no_postings_yet_is_refused_by_name():
-    # given NetSuite connected for the customer master, and US01 routed to it
+    # given NetSuite connected for the customer master and invoices (no postings yet), and US01 routed to it
     netsuite = (
         '[[systems]]\nname = "quickbooks"',
         '[[systems]]\nname = "netsuite"\nrole = "accounting"\n\n[[systems]]\nname = "quickbooks"',
@@ -115,6 +115,9 @@ def test_a_route_to_a_ledger_whose_connector_takes_no_postings_yet_is_refused_by
     route = ('legal_entity = "US01"\nsystem = "quickbooks"\n', 'legal_entity = "US01"\nsystem = "netsuite"\n')
     problems = _problems(edited(netsuite, route))
     # then the landscape says NetSuite cannot take postings in close2cash yet, and what it holds
-    assert "netsuite cannot take postings in close2cash yet (its connector holds customer)" in problems
+    assert (
+        "netsuite cannot take postings in close2cash yet (its connector holds credit_memo, customer, invoice, payment)"
+        in problems
+    )
     # while connecting it for the customer master alone is valid
     parse_landscape(edited(netsuite))

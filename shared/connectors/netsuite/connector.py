@@ -18,13 +18,15 @@ from shared.connectors.netsuite import changes, mapper, queries
 from shared.connectors.netsuite.census import NetSuiteCensus
 from shared.connectors.netsuite.client import NetSuiteClient
 from shared.connectors.netsuite.connection import NetSuiteConnection
+from shared.connectors.netsuite.invoicing import NetSuiteInvoicing
 from shared.connectors.netsuite.rows import records_of, rows_of
 from shared.connectors.netsuite.schemas import Customer, CustomerRow
 from shared.domain.account_ports import MAX_MATCH_CANDIDATES, AccountTarget, TargetRecord
+from shared.domain.billing_ports import InvoiceTarget
 from shared.domain.errors import NotFoundError, TransientError, ValidationFailed
 from shared.domain.models import Account, SystemName, epoch_seconds
 from shared.domain.ports import CrossReference
-from shared.domain.reconciliation_ports import CustomerCensus
+from shared.domain.reconciliation_ports import CustomerCensus, InvoiceCensus
 from shared.domain.sweeps import ChangeFeed, ChangeWindow
 from shared.domain.tokens import TokenStore
 
@@ -34,14 +36,20 @@ if TYPE_CHECKING:
 __all__ = ["NetSuiteConnection", "NetSuiteConnector", "build"]
 
 
-class NetSuiteConnector(NetSuiteCensus):
+class NetSuiteConnector(NetSuiteCensus, NetSuiteInvoicing):
     """The AccountTarget, ChangeFeed and customer census ports for one NetSuite account."""
 
     system = SystemName.NETSUITE
     # The ports this connector implements so far: the customer master. The accounting role's others
     # (engagements, postings, invoices and their censuses) come with those flows; until then the
     # table of systems does not call NetSuite built.
-    implements: ClassVar[tuple[type, ...]] = (AccountTarget, ChangeFeed, CustomerCensus)
+    implements: ClassVar[tuple[type, ...]] = (
+        AccountTarget,
+        ChangeFeed,
+        CustomerCensus,
+        InvoiceTarget,
+        InvoiceCensus,
+    )
 
     def __init__(self, connection: NetSuiteConnection, client: NetSuiteClient) -> None:
         self.connection = connection
