@@ -9,11 +9,13 @@ https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1565707095
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -70,6 +72,27 @@ _TOKEN_TIMEOUT = httpx.Timeout(connect=5.0, read=10.0, write=10.0, pool=5.0)
 def account_limits(connection: NetSuiteConnection) -> tuple[RateLimit, ...]:
     """The account's concurrency limit as the rate the budget port can enforce (see above)."""
     return (RateLimit(connection.concurrency_limit, ASSUMED_REQUEST_SECONDS),)
+
+
+def encode_body(value: Any) -> str:
+    """JSON of a request body, each Decimal written as a number of exactly its digits (a float on the
+    way would turn 0.1 + 0.2 into 0.30000000000000004; NetSuite's money and quantity fields take numbers).
+
+    https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157305090645.html
+    """
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"not a number NetSuite can take: {value}")
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        return (
+            "{"
+            + ", ".join(f"{json.dumps(str(key))}: {encode_body(item)}" for key, item in value.items())
+            + "}"
+        )
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(encode_body(item) for item in value) + "]"
+    return json.dumps(value)
 
 
 def record_path(record_type: str, record_id: str) -> str:
@@ -177,7 +200,7 @@ class NetSuiteClient(AsyncRequests):
             method,
             path,
             params=params,
-            json=body,
+            content=encode_body(body) if body is not None else None,
             headers=sent_headers,
             ok_statuses=frozenset({400, 401, 403, 405, 409, 415, 422}),
             replay_safe=replay_safe,
@@ -220,16 +243,24 @@ class NetSuiteClient(AsyncRequests):
             raise TransientError(f"netsuite: {context}: the answer names no new record (no Location)")
         return created
 
-    def upsert_record(self, record_type: str, external_id: str, body: Mapping[str, Any]) -> str | None:
+    def upsert_record(
+        self, record_type: str, external_id: str, body: Mapping[str, Any], *, replace: Sequence[str] = ()
+    ) -> str | None:
         """PUT /services/rest/record/v1/{type}/eid:{externalId}: create it, or update the one with it.
 
         The only upsert REST offers; a resend finds the record the first one made, so a retried
         create never makes a second record. Returns the record's id when the answer's Location names it.
+        `replace` names sublists sent whole, so a replayed upsert rewrites their lines, never adds them.
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156335203191.html
+        https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/chapter_1545142407.html
         """
         context = f"upsert {record_type} eid:{external_id}"
         response = self._send(
-            "PUT", record_path(record_type, f"eid:{external_id}"), body=dict(body), context=context
+            "PUT",
+            record_path(record_type, f"eid:{external_id}"),
+            params={"replace": ",".join(replace)} if replace else None,
+            body=dict(body),
+            context=context,
         )
         found = location_id(response)
         return None if found is None or found.startswith("eid:") else found

@@ -29,6 +29,7 @@ from shared.domain.reconciliation_ports import HeldInvoice
 INVOICE_TYPE = "invoice"
 PAYMENT_TYPE = "customerPayment"
 CREDIT_MEMO_TYPE = "creditMemo"
+LINES = "item"  # the invoice's item sublist
 # A voided transaction keeps its record, amounts zero, status "Voided" (SuiteQL status 'V')
 # (3p: https://timdietrich.me/blog/netsuite-suiteql-related-transactions; Oracle lists statuses per
 # account in the Records Catalog only).
@@ -82,7 +83,7 @@ def invoice_body(invoice: Invoice, connection: NetSuiteConnection) -> dict[str, 
         "dueDate": invoice.due_date.isoformat(),
         "currency": {"id": currency},
         "memo": f"close2cash billing run {invoice.source.id}" + (f": {invoice.memo}" if invoice.memo else ""),
-        "item": {"items": [_line(index, line) for index, line in enumerate(invoice.lines)]},
+        LINES: {"items": [_line(index, line) for index, line in enumerate(invoice.lines)]},
     }
     if invoice.purchase_order:
         body["otherRefNum"] = invoice.purchase_order

@@ -62,8 +62,8 @@ class NetSuiteInvoicing:
         invoice of the same number on the same entity, is found and read back instead (never two).
 
         One SuiteQL statement finds both (external id or number); only a new invoice is written, by
-        `PUT .../invoice/eid:{externalId}`, so even two racing sends make one record. Not re-sent
-        whole when found: the item lines of an upsert are added to the lines a record holds.
+        `PUT .../invoice/eid:{externalId}?replace=item`, so even two racing sends make one record with
+        one set of lines. A found invoice is read, never written again.
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156335203191.html
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/chapter_1545142407.html
         """
@@ -82,7 +82,11 @@ class NetSuiteInvoicing:
             )
         body = invoice_mapper.invoice_body(invoice, self.connection)
         try:
-            record_id = self.client.upsert_record(invoice_mapper.INVOICE_TYPE, external, body)
+            # The lines are sent whole (`replace=item`): should the answer be lost and the PUT sent
+            # again, the second rewrites the same lines instead of adding them to the first's.
+            record_id = self.client.upsert_record(
+                invoice_mapper.INVOICE_TYPE, external, body, replace=(invoice_mapper.LINES,)
+            )
         except NetSuiteRecordError as refused:
             raise InvoiceRefused(str(refused), code=", ".join(sorted(refused.codes)) or None) from refused
         except (ValidationFailed, NotFoundError) as refused:

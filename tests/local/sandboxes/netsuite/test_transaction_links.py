@@ -71,9 +71,7 @@ def test_a_payment_and_a_credit_memo_applied_are_links_from_the_invoice(
     ]
 
 
-def test_a_deleted_payment_leaves_no_link(
-    api: httpx.Client, create: Create, invoice: dict[str, str]
-) -> None:
+def test_a_deleted_payment_leaves_no_link(api: httpx.Client, create: Create, invoice: dict[str, str]) -> None:
     # given a payment applied to the invoice
     payment = create(
         "customerPayment",
