@@ -116,8 +116,8 @@ def test_a_route_to_a_ledger_whose_connector_takes_no_postings_yet_is_refused_by
     problems = _problems(edited(netsuite, route))
     # then the landscape says NetSuite cannot take postings in close2cash yet, and what it holds
     assert (
-        "netsuite cannot take postings in close2cash yet (its connector holds credit_memo, customer, invoice, payment)"
-        in problems
+        "netsuite cannot take postings in close2cash yet "
+        "(its connector holds credit_memo, customer, invoice, payment)" in problems
     )
     # while connecting it for the customer master alone is valid
     parse_landscape(edited(netsuite))

@@ -14,13 +14,12 @@ import logging
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from shared.connectors.netsuite import billing_queries, invoice_mapper, mapper
 from shared.connectors.netsuite.errors import NetSuiteRecordError
 from shared.connectors.netsuite.queries import MAX_IN_LIST
+from shared.connectors.netsuite.rows import parsed
 from shared.connectors.netsuite.schemas import LinkRow, TransactionRow
 from shared.domain.billing import Invoice
 from shared.domain.billing_ports import BillingChange, InvoiceRefused
@@ -34,14 +33,6 @@ if TYPE_CHECKING:
     from shared.connectors.netsuite.connection import NetSuiteConnection
 
 logger = logging.getLogger(__name__)
-Row = TypeVar("Row", bound=BaseModel)
-
-
-def _parsed(model: type[Row], items: Sequence[dict[str, Any]]) -> list[Row]:
-    try:
-        return [model.model_validate(item) for item in items]
-    except ValidationError as exc:
-        raise TransientError(f"netsuite: suiteql: unreadable {model.__name__}: {exc}") from exc
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -69,7 +60,7 @@ class NetSuiteInvoicing:
         """
         external = invoice_mapper.invoice_external_id(request_id)
         page = self.client.suiteql(billing_queries.invoices_named(external, invoice.number), limit=10)
-        found = _parsed(TransactionRow, page.items)
+        found = parsed(TransactionRow, page.items)
         ours = [row for row in found if (row.externalid or "").lower() == external]
         same = [row for row in found if row.tranid == invoice.number and row.entity == invoice.customer.id]
         if ours or same:
@@ -118,7 +109,7 @@ class NetSuiteInvoicing:
             items, _ = self.client.suiteql_rows(
                 billing_queries.applications(chunk, credits_only=credits_only)
             )
-            links += _parsed(LinkRow, items)
+            links += parsed(LinkRow, items)
         return links
 
     def _standing(self, record_id: str, *, fresh: bool = False) -> InvoiceStanding:
@@ -135,7 +126,7 @@ class NetSuiteInvoicing:
         dated: dict[str, TransactionRow] = {}
         for chunk in _chunks(named):
             items, _ = self.client.suiteql_rows(billing_queries.documents(chunk))
-            dated.update((row.id, row) for row in _parsed(TransactionRow, items))
+            dated.update((row.id, row) for row in parsed(TransactionRow, items))
         return invoice_mapper.standing(record, links, dated, connection=self.connection, read_at=utcnow())
 
     def invoice_standing(self, invoice_id: str) -> InvoiceStanding | None:
@@ -168,7 +159,7 @@ class NetSuiteInvoicing:
                 "netsuite: more billing changes than one SuiteQL query reaches; sweep a shorter window"
             )
         changes: list[BillingChange] = []
-        for row in _parsed(TransactionRow, items):
+        for row in parsed(TransactionRow, items):
             entity = billing_queries.BILLING_TYPES.get(row.type or "")
             if entity is not None:
                 changes.append(
@@ -191,7 +182,7 @@ class NetSuiteInvoicing:
             raise TransientError(
                 "netsuite: the invoice census reaches past SuiteQL's 100,000 rows; reconcile a shorter window"
             )
-        rows = _parsed(TransactionRow, items)
+        rows = parsed(TransactionRow, items)
         credited: dict[str, Decimal] = {}
         for link in self._applications([row.id for row in rows], credits_only=True) if rows else []:
             credited[link.previousdoc] = credited.get(link.previousdoc, Decimal(0)) + invoice_mapper.amount(

@@ -8,6 +8,7 @@ https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1614882484
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -151,6 +152,23 @@ def test_an_upsert_whose_answer_was_lost_and_is_sent_again_keeps_one_set_of_line
     assert len(held["item"]) == 2
     assert standing.id == held["id"]
     assert standing.total == Money.of("1232.62", "USD")
+
+
+def test_a_netsuite_total_that_differs_from_the_hubs_is_reported_with_both_figures(
+    connector: NetSuiteConnector,
+    sandbox: NetSuiteSandbox,
+    books: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # given a posted invoice whose first line a bookkeeper then changed in NetSuite to 1,000.00
+    posted = connector.post_invoice("bill-1", invoice_for(books))
+    sandbox.edit("invoice", posted.id, {"item": {"items": [{"line": 1, "amount": Decimal("1000.00")}]}})
+    # when the post step runs again
+    with caplog.at_level(logging.WARNING, logger="shared.connectors.netsuite.invoicing"):
+        again = connector.post_invoice("bill-1", invoice_for(books))
+    # then the standing is NetSuite's own figure, and the difference is said with both totals
+    assert again.total == Money.of("1089.99", "USD")
+    assert "1089.99 USD" in caplog.text and "1232.62 USD" in caplog.text
 
 
 def test_a_new_attempt_of_the_run_finds_the_invoice_of_its_number_instead_of_a_second(
