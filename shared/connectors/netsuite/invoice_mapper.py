@@ -26,9 +26,13 @@ from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
 from shared.domain.reconciliation_ports import HeldInvoice
 
+# Record IDs as Oracle's record pages name them.
+# https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_161488248489.html (invoice)
+# https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/article_0224093711.html (customerpayment)
+# https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/article_164460021767.html (creditmemo)
 INVOICE_TYPE = "invoice"
-PAYMENT_TYPE = "customerPayment"
-CREDIT_MEMO_TYPE = "creditMemo"
+PAYMENT_TYPE = "customerpayment"
+CREDIT_MEMO_TYPE = "creditmemo"
 LINES = "item"  # the invoice's item sublist
 # A voided transaction keeps its record, amounts zero, status "Voided" (SuiteQL status 'V')
 # (3p: https://timdietrich.me/blog/netsuite-suiteql-related-transactions; Oracle lists statuses per
@@ -203,7 +207,7 @@ def standing(
 def received(record: Mapping[str, Any], connection: NetSuiteConnection, today: date) -> ReceivedPayment:
     """A customerPayment: the invoices its `apply` lines pay, the credit memos its `credit` lines use.
 
-    https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157305090645.html
+    https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/article_0224093711.html
     """
     currency = currency_of(_ref(record, "currency"), connection)
     lines = [
@@ -227,7 +231,11 @@ def received(record: Mapping[str, Any], connection: NetSuiteConnection, today: d
 
 
 def issued(record: Mapping[str, Any], connection: NetSuiteConnection, today: date) -> IssuedCredit:
-    """A creditMemo: its total, what is left of it, the invoice it was made from or first applies to."""
+    """A creditMemo: its total, what is left of it (amountRemaining), the invoice it was made from or
+    first applies to.
+
+    https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_0404050225.html
+    """
     currency = currency_of(_ref(record, "currency"), connection)
     applies = [_ref(line, "doc") for line in _lines(record, "apply")]
     remaining = record.get("amountRemaining")

@@ -130,20 +130,27 @@ class NetSuiteInvoicing:
         return invoice_mapper.standing(record, links, dated, connection=self.connection, read_at=utcnow())
 
     def invoice_standing(self, invoice_id: str) -> InvoiceStanding | None:
-        """The invoice as NetSuite holds it now (None: deleted), with the payments and credits applied."""
+        """GET invoice/{id}: the invoice as NetSuite holds it now (None: deleted), with the payments and
+        credits applied.
+
+        https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_161488248489.html
+        """
         record = self._get(invoice_mapper.INVOICE_TYPE, invoice_id)
         return None if record is None else self._standing_of(record)
 
     def payment(self, payment_id: str) -> ReceivedPayment | None:
-        """A customerPayment with its `apply` lines (the invoices it pays).
+        """GET customerpayment/{id}?expandSubResources=true: its `apply` lines (the invoices it pays).
 
-        https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157305090645.html
+        https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/article_0224093711.html
         """
         record = self._get(invoice_mapper.PAYMENT_TYPE, payment_id)
         return None if record is None else invoice_mapper.received(record, self.connection, utcnow().date())
 
     def credit_memo(self, credit_id: str) -> IssuedCredit | None:
-        """A creditMemo with its `apply` lines (the invoice it credits)."""
+        """GET creditmemo/{id}?expandSubResources=true: its `apply` lines (the invoice it credits).
+
+        https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_0404050225.html
+        """
         record = self._get(invoice_mapper.CREDIT_MEMO_TYPE, credit_id)
         return None if record is None else invoice_mapper.issued(record, self.connection, utcnow().date())
 
