@@ -77,8 +77,7 @@ def invoice_body(invoice: Invoice, connection: NetSuiteConnection) -> dict[str, 
     currency = connection.currency_id(invoice.currency)
     if currency is None:
         raise InvoiceRefused(
-            f"{invoice.currency} has no currency record in the NetSuite connection's `currencies`",
-            code="CURRENCY_NOT_DECLARED",
+            f"{invoice.currency} has no currency record in the NetSuite connection's `currencies`"
         )
     body: dict[str, Any] = {
         "entity": {"id": invoice.customer.id},

@@ -68,8 +68,7 @@ class NetSuiteInvoicing:
         if found:
             raise InvoiceRefused(
                 f"invoice number {invoice.number} is already used by invoice {found[0].id} of entity "
-                f"{found[0].entity}, not {invoice.customer.id}",
-                code="DUPLICATE_NUMBER",
+                f"{found[0].entity}, not {invoice.customer.id}"
             )
         body = invoice_mapper.invoice_body(invoice, self.connection)
         try:
@@ -81,6 +80,7 @@ class NetSuiteInvoicing:
         except NetSuiteRecordError as refused:
             raise InvoiceRefused(str(refused), code=", ".join(sorted(refused.codes)) or None) from refused
         except (ValidationFailed, NotFoundError) as refused:
+            # Refused without NetSuite's error body: the hub's reason, and no vendor code to name.
             raise InvoiceRefused(str(refused)) from refused
         return self._compared(self._standing(record_id or f"eid:{external}", fresh=True), invoice)
 
