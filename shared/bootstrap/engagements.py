@@ -12,6 +12,7 @@ from shared.domain.models import SystemName
 if TYPE_CHECKING:
     from shared.aws.workflows import StepFunctionsWorkflow
     from shared.domain.engagement_ports import EngagementTarget, OpportunitySource
+    from shared.sync.cutover import Cutovers
     from shared.sync.engagements.approvals import ApprovalDesk
     from shared.sync.engagements.setup import EngagementSetup
     from shared.sync.engagements.start import WorkflowStart
@@ -87,4 +88,30 @@ class EngagementServices(MoneyServices):
             ledger=self.ledger,
             metrics=self.metrics,
             approval_timeout_seconds=self.settings.approval_timeout_seconds,
+        )
+
+    # --- cutovers (engagements set up in the new ledger, then postings routed there) ----------------
+
+    @cached_property
+    def cutovers(self) -> Cutovers:
+        """A legal entity's move to another ledger: the shadow diff, acknowledgements, the go-ahead."""
+        from shared.governance.routing import Routing
+        from shared.sync.cutover import Cutovers
+        from shared.sync.cutover_setup import CutoverSetup
+
+        return Cutovers(
+            routing=Routing(self.landscape),
+            delivery=self.delivery,
+            source=self.delivery_source,
+            target=self.posting_target,
+            store=self.postings,
+            book=self.cutover_book,
+            setup=CutoverSetup(
+                opportunities=self.opportunity_source,
+                target=self.engagement_target,
+                ledger=self.ledger,
+                book=self.postings,
+                mappings=self.mappings,
+                ownership=self.ownership,
+            ),
         )

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from shared.domain.delivery_ports import DeliverySource, PostingTarget
     from shared.sync.billing.cash import CashFeedback
     from shared.sync.billing.runs import BillingRuns
-    from shared.sync.cutover import Cutovers
     from shared.sync.delivery.sync import DeliverySync
 
 
@@ -82,21 +81,6 @@ class MoneyServices(ServicesCore):
         from shared.aws.cutovers import DynamoCutovers
 
         return DynamoCutovers(self.settings.ledger_table, client=self.dynamodb)
-
-    @cached_property
-    def cutovers(self) -> Cutovers:
-        """A legal entity's move to another ledger: the shadow diff, acknowledgements, the go-ahead."""
-        from shared.governance.routing import Routing
-        from shared.sync.cutover import Cutovers
-
-        return Cutovers(
-            routing=Routing(self.landscape),
-            delivery=self.delivery,
-            source=self.delivery_source,
-            target=self.posting_target,
-            store=self.postings,
-            book=self.cutover_book,
-        )
 
     # --- billing runs and cash feedback ------------------------------------------------------------
 
@@ -168,4 +152,5 @@ class MoneyServices(ServicesCore):
             landscape=self.landscape,
             feedback=lambda record: self.cash_feedback.after_post(record),
             approval_timeout_seconds=self.settings.approval_timeout_seconds,
+            cutover_confirmed=self._cutover_confirmed,
         )

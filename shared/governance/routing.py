@@ -40,6 +40,14 @@ class Cutover:
         """`day` falls in the shadow period (from `shadow_from` up to the cutover)."""
         return self.shadow_from is not None and self.shadow_from <= day < self.on
 
+    @property
+    def waiting(self) -> str:
+        """Why a posting to the new system waits, and what a person runs."""
+        return (
+            f"the cutover of {self.legal_entity} to {self.new} on {self.on.isoformat()} is not confirmed "
+            f"yet: `close2cash cutover diff --legal-entity {self.legal_entity}`, then `cutover confirm`"
+        )
+
 
 class Routing:
     """The landscape's `[[routing]]` entries, per legal entity, latest start first."""
@@ -81,6 +89,11 @@ class Routing:
                         Cutover(entity, before.system, route.system, route.from_date, route.shadow_from)
                     )
         return found
+
+    def cutover_into(self, legal_entity: str, system: SystemName, on: date) -> Cutover | None:
+        """The cutover that routes `legal_entity`'s postings dated `on` to `system` (None: none does;
+        a posting then goes there whatever anyone confirmed)."""
+        return next((c for c in self.cutovers(legal_entity) if c.new == system and c.on <= on), None)
 
     def shadow_for(self, legal_entity: str, on: date) -> SystemName | None:
         """The system a posting of `legal_entity` dated `on` is also computed for (None: no shadow)."""

@@ -9,7 +9,8 @@ The policy:
 - A line is settled by fixing its cause (a mapping row, an employee in the new system) and running
   the diff again, or by a person acknowledging it with a note. `confirm` lets the cutover go ahead
   only over a clear diff; until then, work dated from the cutover on is parked (never posted to a
-  ledger nobody signed off), and confirming releases it.
+  ledger nobody signed off). Confirming first gives each live engagement its record in the new
+  system (`shared.sync.cutover_setup`), then records the go-ahead and releases the parked work.
 - Open AR stays where it was invoiced: a payment follows its invoice's system (cash feedback reads
   the invoice's record), whatever the routing says for the payment's date.
 """
@@ -40,6 +41,7 @@ from shared.domain.errors import ValidationFailed
 from shared.domain.models import SystemName, utcnow
 from shared.domain.postings import DeliveredWork, WorkKind
 from shared.governance.routing import Cutover, Routing
+from shared.sync.cutover_setup import CutoverSetup
 from shared.sync.delivery.sync import FETCH_CHUNK, DeliverySync
 
 # Engagements whose work the diff looks at: live ones, and closed ones (their work was posted too).
@@ -75,6 +77,7 @@ class Cutovers:
         target: Callable[[SystemName], PostingTarget],
         store: PostingStore,
         book: CutoverBook,
+        setup: CutoverSetup | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._routing = routing
@@ -83,6 +86,7 @@ class Cutovers:
         self._target = target
         self._store = store
         self._book = book
+        self._setup = setup
         self._clock = clock
 
     def cutover(self, legal_entity: str) -> Cutover:
@@ -161,12 +165,28 @@ class Cutovers:
             return diff
         if not diff.clear:
             raise CutoverNotClear(diff)
+        self._set_up_engagements(legal_entity, diff.new)
         confirmation = Confirmation(
             by=by, at=self._clock(), documents=diff.documents, acknowledged=len(diff.lines)
         )
         self._book.confirm(legal_entity, diff.new, confirmation)
         self._delivery.release()
         return diff.model_copy(update={"confirmed": confirmation})
+
+    def _set_up_engagements(self, legal_entity: str, new: SystemName) -> None:
+        """Every live engagement of the entity gets its record in the new system before the go-ahead:
+        a failure names the engagement and confirms nothing (those set up stay, found next time)."""
+        for booked in self._store.engagements(EngagementStatus.ACTIVE):
+            if booked.legal_entity != legal_entity or new in booked.accounting:
+                continue
+            if self._setup is None:
+                raise CutoverRequestInvalid(f"engagement {booked.name} has no record in {new} to post to")
+            try:
+                self._setup.set_up(booked, new)
+            except ValidationFailed as missing:
+                raise CutoverRequestInvalid(
+                    f"the cutover of {legal_entity} to {new} is not confirmed: {missing}"
+                ) from missing
 
     # --- one engagement's documents of one kind ------------------------------------------------------
 

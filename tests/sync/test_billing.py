@@ -20,14 +20,15 @@ from shared.domain.cash import Standing
 from shared.domain.delivery_ports import BookedEngagement
 from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.engagements import BillingModel
+from shared.domain.errors import ValidationFailed
 from shared.domain.models import EntityType, SourceRef, SystemName
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.postings import WorkKind
-from shared.governance.loader import load_landscape
+from shared.governance.loader import load_landscape, parse_landscape
 from shared.governance.mappings import Mappings
 from shared.governance.routing import Routing
 from shared.sync.billing.cash import CashFeedback
-from shared.sync.billing.runs import BillingRuns
+from shared.sync.billing.runs import BillingRuns, RunStepState
 from shared.sync.delivery.sync import DeliverySync
 from tests.billing_fakes import FakeHealth, FakeInvoicing, FakeMilestones, FakeMirror, InMemoryBilling
 from tests.delivery_fakes import FakeAccounting, FakePsa, InMemoryPostings
@@ -41,12 +42,21 @@ ENGAGEMENT = SourceRef(system=SystemName.PRODUCTIVE, type="projects", id=PROJECT
 
 
 class World:
-    def __init__(self, terms: BillingTerms | None = None) -> None:
+    def __init__(
+        self,
+        terms: BillingTerms | None = None,
+        *,
+        landscape_text: str | None = None,
+        ledgers: tuple[SystemName, ...] = (SystemName.QUICKBOOKS,),
+    ) -> None:
         self.clock = HandClock(datetime(2026, 11, 3, 9, 0, tzinfo=UTC))
-        landscape = load_landscape(DEMO)
+        landscape = parse_landscape(landscape_text) if landscape_text else load_landscape(DEMO)
         self.psa = FakePsa(self.clock)
-        self.qbo = FakeAccounting()
-        self.invoicing = FakeInvoicing(self.qbo, self.clock)
+        self.books = {system: FakeAccounting(system) for system in ledgers}
+        self.invoicings = {system: FakeInvoicing(self.books[system], self.clock) for system in ledgers}
+        self.qbo = self.books[SystemName.QUICKBOOKS]
+        self.invoicing = self.invoicings[SystemName.QUICKBOOKS]
+        self.confirmed: set[tuple[str, SystemName]] = set()
         self.postings = InMemoryPostings()
         self.store = InMemoryBilling()
         self.ledger = InMemoryLedger()
@@ -58,19 +68,20 @@ class World:
         self.starter = FakeStarter()
         self.delivery = DeliverySync(
             source=lambda: self.psa,
-            target=lambda system: self.qbo,
-            connected=lambda system: True,
+            target=lambda system: self.books[system],
+            connected=lambda system: system in self.books,
             store=self.postings,
             ledger=self.ledger,
             metrics=self.metrics,
             mappings=Mappings(landscape),
             routing=Routing(landscape),
             clock=self.clock,
+            cutover_confirmed=lambda entity, system: (entity, system) in self.confirmed,
         )
         self.cash = CashFeedback(
             store=self.store,
             postings=self.postings,
-            target=lambda system: self.invoicing,
+            target=lambda system: self.invoicings[system],
             mirror=lambda: self.mirror,
             health=lambda: self.crm,
             ledger=self.ledger,
@@ -80,7 +91,7 @@ class World:
         self.runs = BillingRuns(
             store=self.store,
             postings=self.postings,
-            target=lambda system: self.invoicing,
+            target=lambda system: self.invoicings[system],
             milestones=lambda: self.milestones,
             approvals=self.approvals,
             starter=lambda: self.starter,
@@ -89,6 +100,7 @@ class World:
             landscape=landscape,
             feedback=self.cash.after_post,
             clock=self.clock,
+            cutover_confirmed=lambda entity, system: (entity, system) in self.confirmed,
         )
         self.postings.save_engagement(
             BookedEngagement(
@@ -99,7 +111,9 @@ class World:
                 legal_entity="US01",
                 currency="USD",
                 status=EngagementStatus.ACTIVE,
-                accounting={SystemName.QUICKBOOKS: "88"},
+                accounting={
+                    system: "88" if system is SystemName.QUICKBOOKS else f"{system}-88" for system in ledgers
+                },
                 dimensions={"accounting_class": "100000000000128001", "department": "1", "location": "3"},
                 rates={"Consultant": Decimal("180.00"), "Partner": Decimal("350.00")},
                 billing=terms or BillingTerms(),
@@ -413,3 +427,79 @@ def test_a_won_deal_books_the_terms_billing_runs_need() -> None:
         Decimal("10"),
         True,
     )
+
+
+XERO_ROW = 'source_system = "productive", target_system = "xero"'
+
+
+def _cutover_to_xero() -> str:
+    """The demo landscape with Xero beside QuickBooks: US01's postings go to Xero from 1 December."""
+    text = DEMO.read_text()
+    for old, new in (
+        (
+            '[[systems]]\nname = "quickbooks"\nrole = "accounting"',
+            '[[systems]]\nname = "quickbooks"\nrole = "accounting"\n\n'
+            '[[systems]]\nname = "xero"\nrole = "accounting"',
+        ),
+        (
+            '[[routing]]\nlegal_entity = "UK01"',
+            '[[routing]]\nlegal_entity = "US01"\nsystem = "xero"\nfrom_date = 2026-12-01\n\n'
+            '[[routing]]\nlegal_entity = "UK01"',
+        ),
+        (
+            "service_items = [",
+            f'service_items = [\n  {{ source = "Consultant", target = "X-CONS", {XERO_ROW} }},',
+        ),
+        (
+            "service_tax_codes = [",
+            'service_tax_codes = [\n  { source = "Consultant", target = "NON", '
+            f'{XERO_ROW}, legal_entity = "US01" }},',
+        ),
+    ):
+        assert old in text
+        text = text.replace(old, new, 1)
+    return text
+
+
+def test_a_payment_after_the_cutover_follows_its_invoice_to_the_old_ledger() -> None:
+    # given November's work invoiced in QuickBooks, then US01's cutover to Xero on 1 December confirmed
+    world = World(landscape_text=_cutover_to_xero(), ledgers=(SystemName.QUICKBOOKS, SystemName.XERO))
+    world.work(120)
+    world.clock.advance(days=28)
+    world.bill()
+    november = world.run()
+    assert november.invoice is not None and november.invoice_id is not None
+    world.confirmed.add(("US01", SystemName.XERO))
+    # when the customer pays the November invoice in December, in QuickBooks where it was issued
+    world.clock.advance(days=10)
+    payment = world.invoicing.receive(november.invoice_id, "360.00", date(2026, 12, 10))
+    world.cash.on_notice(world.notice(EntityType.PAYMENT, payment))
+    # then the invoice is paid where it lives; Xero holds no invoice and heard of no payment
+    assert world.mirror.copies[november.invoice.number].standing is Standing.PAID
+    assert world.crm.deals["006A"].paid.amount == Decimal("360.00")
+    assert world.invoicings[SystemName.XERO].invoices == {}
+
+
+def test_december_bills_in_the_new_ledger_only_after_the_go_ahead() -> None:
+    world = World(landscape_text=_cutover_to_xero(), ledgers=(SystemName.QUICKBOOKS, SystemName.XERO))
+    world.clock.advance(days=28)
+    # given December's work, waiting for the cutover's go-ahead (parked, posted nowhere)
+    entry = world.work(60, worked_on=date(2026, 12, 2))
+    assert world.books[SystemName.XERO].postings() == [] and world.qbo.postings() == []
+    # and December's run, started before the go-ahead, is refused saying what to run
+    with pytest.raises(ValidationFailed, match="cutover diff --legal-entity US01"):
+        world.runs.compose(
+            RunStepState(
+                run="r-early", engagement=ENGAGEMENT, period=BillingPeriod(month="2026-12"), execution="x"
+            )
+        )
+    # when the cutover is confirmed, the work posts to Xero; December's run invoices it there
+    world.confirmed.add(("US01", SystemName.XERO))
+    world.delivery.release()
+    assert len(world.books[SystemName.XERO].postings()) == 1
+    world.clock.advance(days=30)
+    state = world.bill(BillingPeriod(month="2026-12"))
+    assert state["status"] == "reported", state
+    [invoice] = world.invoicings[SystemName.XERO].invoices.values()
+    assert invoice is not None and world.invoicing.invoices == {}
+    del entry

@@ -13,13 +13,17 @@ from shared.domain.delivery_ports import BookedEngagement
 from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.models import EntityType, SourceRef, SystemName
 from shared.domain.notices import ChangeNotice, Operation
+from shared.domain.ports import CrossReference, SyncAction
 from shared.domain.postings import Posting, PostingState, WorkKind, work_key
 from shared.governance.loader import parse_landscape
 from shared.governance.mappings import Mappings
+from shared.governance.ownership import Ownership
 from shared.governance.routing import Routing
 from shared.sync.cutover import CutoverNotClear, CutoverRequestInvalid, Cutovers
+from shared.sync.cutover_setup import CutoverSetup
 from shared.sync.delivery.sync import DeliverySync
 from tests.delivery_fakes import FakeAccounting, FakePsa, InMemoryPostings
+from tests.engagement_fakes import FakeEngagementTarget, FakeOpportunities
 from tests.fakes import FakeMetrics, HandClock, InMemoryLedger
 
 DEMO = Path(__file__).resolve().parents[2] / "infra" / "landscapes" / "demo.toml"
@@ -51,6 +55,11 @@ def coexistence() -> str:
             "service_tax_codes = [",
             'service_tax_codes = [\n  { source = "Consultant", target = "NONE", '
             f'{XERO_ROW}, legal_entity = "US01" }},',
+        ),
+        (
+            "classes = [",
+            'classes = [\n  { source = "Advisory", target = "X-ADV", source_system = "salesforce", '
+            'target_system = "xero" },',
         ),
     ):
         assert old in text
@@ -84,13 +93,17 @@ class World:
         self.accounting = {OLD: FakeAccounting(OLD), NEW: FakeAccounting(NEW)}
         self.store = InMemoryPostings()
         self.book = FakeCutoverBook()
+        self.ledger = InMemoryLedger()
+        self.crm = FakeOpportunities()
+        self.crm.put("006A", "001A", close_date=date(2026, 10, 1))
+        self.xero_projects = FakeEngagementTarget(NEW)
         routing = Routing(landscape)
         self.sync = DeliverySync(
             source=lambda: self.psa,
             target=lambda system: self.accounting[system],
             connected=lambda system: system in self.accounting,
             store=self.store,
-            ledger=InMemoryLedger(),
+            ledger=self.ledger,
             metrics=FakeMetrics(),
             mappings=Mappings(landscape),
             routing=routing,
@@ -104,6 +117,14 @@ class World:
             target=lambda system: self.accounting[system],
             store=self.store,
             book=self.book,
+            setup=CutoverSetup(
+                opportunities=lambda: self.crm,
+                target=lambda system: self.xero_projects,
+                ledger=self.ledger,
+                book=self.store,
+                mappings=Mappings(landscape),
+                ownership=Ownership(landscape),
+            ),
             clock=self.clock,
         )
         # the engagement, set up in QuickBooks (its record "88"), and in Xero ("X-88") when set up there
@@ -118,6 +139,7 @@ class World:
                 accounting={OLD: "88", **({NEW: "X-88"} if in_new_ledger else {})},
                 dimensions={"accounting_class": "100000000000128001", "department": "1", "location": "3"},
                 rates={"Consultant": Decimal("180.00"), "Partner": Decimal("350.00")},
+                account=SourceRef(system=SystemName.SALESFORCE, type="Account", id="001A"),
                 updated_at=self.clock(),
             )
         )
@@ -205,3 +227,42 @@ def test_work_from_the_cutover_waits_for_the_go_ahead_then_posts_as_its_shadow_s
 def test_an_entity_without_a_cutover_has_no_diff() -> None:
     with pytest.raises(CutoverRequestInvalid, match="UK01"):
         World().cutovers.diff("UK01")
+
+
+def test_confirming_sets_each_live_engagement_up_in_the_new_ledger_under_its_customer_there() -> None:
+    # given an engagement set up in QuickBooks only, whose customer the customer master keeps in Xero
+    world = World(in_new_ledger=False)
+    entry = world.post("Consultant", 60, date(2026, 12, 2))
+    account = SourceRef(system=SystemName.SALESFORCE, type="Account", id="001A")
+    # the confirmation is refused while the customer is not in Xero: nothing is confirmed
+    with pytest.raises(CutoverRequestInvalid, match="not in xero yet"):
+        world.cutovers.confirm("US01", by="controller@northwind.example")
+    assert world.book.confirmation("US01", NEW) is None
+    world.ledger.record_sync(
+        CrossReference(
+            entity=EntityType.ACCOUNT,
+            source=account,
+            target=SourceRef(system=NEW, type="contact", id="X-CUST-9"),
+            checksum="-",
+            synced_at=world.clock(),
+        ),
+        SyncAction.CREATED,
+    )
+    # when the cutover is confirmed
+    world.cutovers.confirm("US01", by="controller@northwind.example")
+    # then the engagement has an active project in Xero under its Xero customer, set up once
+    [project] = world.xero_projects.records.values()
+    assert project.status is EngagementStatus.ACTIVE
+    assert world.xero_projects.customers[project.ref.id] == "X-CUST-9"
+    held = world.xero_projects.engagements[project.ref.id]
+    assert held.dimensions.accounting_class == "X-ADV"  # the new ledger's own class
+    assert {line.role: line.rate.amount for line in world.xero_projects.rate_cards[project.ref.id].lines} == {
+        "Consultant": Decimal("180.00"),
+        "Partner": Decimal("350.00"),
+    }
+    # and the work that waited for the go-ahead posted to it
+    [posted] = world.accounting[NEW].postings()
+    assert isinstance(posted, Posting) and posted.customer == project.ref.id
+    assert world.state(entry) is PostingState.POSTED
+    world.cutovers.confirm("US01", by="controller@northwind.example")
+    assert len(world.xero_projects.records) == 1

@@ -96,6 +96,7 @@ class BillingRuns:
         feedback: Callable[[InvoiceRecord], None],
         approval_timeout_seconds: int = 7 * 24 * 3600,
         clock: Callable[[], datetime] = utcnow,
+        cutover_confirmed: Callable[[str, SystemName], bool] = lambda *_: True,
     ) -> None:
         self._store = store
         self._postings = postings
@@ -110,6 +111,8 @@ class BillingRuns:
         self._feedback = feedback
         self._timeout = approval_timeout_seconds
         self._clock = clock
+        # A run for a period that a cutover routes to its new system waits for the go-ahead.
+        self._cutover_confirmed = cutover_confirmed
 
     # --- starting runs ------------------------------------------------------------------------
 
@@ -203,6 +206,9 @@ class BillingRuns:
             return state.model_copy(update={"status": "posted"})
         booked = self._booked(state.engagement)
         target = self._routing.system_for(booked.legal_entity, on=state.period.last_day)
+        cutover = self._routing.cutover_into(booked.legal_entity, target, state.period.last_day)
+        if cutover is not None and not self._cutover_confirmed(booked.legal_entity, target):
+            raise ValidationFailed(f"{cutover.waiting}; then retry this run")
         customer = booked.accounting.get(target)
         if customer is None:
             raise ValidationFailed(f"engagement {booked.name} has no record in {target} to invoice")

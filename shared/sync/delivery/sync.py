@@ -535,18 +535,12 @@ class DeliverySync:
         confirmed: dict[tuple[str, SystemName], bool] = {}
 
         def waits(legal_entity: str, target: SystemName, day: date) -> str | None:
-            for cutover in self._routing.cutovers(legal_entity):
-                if cutover.new != target or day < cutover.on:
-                    continue
-                if (legal_entity, target) not in confirmed:
-                    confirmed[legal_entity, target] = self._cutover_confirmed(legal_entity, target)
-                if not confirmed[legal_entity, target]:
-                    return (
-                        f"the cutover of {legal_entity} to {target} on {cutover.on.isoformat()} is not "
-                        f"confirmed yet: `close2cash cutover diff --legal-entity {legal_entity}`, then "
-                        "`cutover confirm` (this work posts then)"
-                    )
-            return None
+            cutover = self._routing.cutover_into(legal_entity, target, day)
+            if cutover is None:
+                return None
+            if (legal_entity, target) not in confirmed:
+                confirmed[legal_entity, target] = self._cutover_confirmed(legal_entity, target)
+            return None if confirmed[legal_entity, target] else f"{cutover.waiting} (this work posts then)"
 
         return waits
 
