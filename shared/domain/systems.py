@@ -135,7 +135,7 @@ _ROWS = (
         SystemName.NETSUITE,
         Role.ACCOUNTING,
         (Intake.SWEEP,),
-        frozenset({Domain.CUSTOMER, Domain.ENGAGEMENT, Domain.TIME, Domain.EXPENSE}),
+        _LEDGER,  # every domain of a ledger: customers, projects, time, expenses, invoices, cash
         shares_tokens=True,  # one M2M access token, reused by every container until it expires
         # lastModifiedDate is a field of the record, not a feed that forgets: any window can be read.
         # The bound keeps one catch-up after a long outage to a quarter's changes.

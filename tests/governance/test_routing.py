@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
 
 from shared.domain.models import SystemName
-from shared.domain.systems import SYSTEMS
+from shared.domain.systems import SYSTEMS, Domain
 from shared.governance.loader import LandscapeInvalid, parse_landscape
 from shared.governance.routing import Routing
 from tests.governance.conftest import edited
@@ -107,16 +108,27 @@ def test_a_shadow_period_must_end_at_its_cutover() -> None:
     assert "shadow_from 2027-02-01 must come before the route's from_date" in problems
 
 
-def test_a_route_to_a_ledger_whose_connector_takes_no_postings_yet_is_refused_by_name() -> None:
-    # given NetSuite connected for the customer master, and US01 routed to it
+def test_a_route_to_a_ledger_whose_connector_takes_no_postings_yet_is_refused_by_name(monkeypatch) -> None:
+    # given a ledger whose connector holds the customer master only (as NetSuite's once did)
+    partial = dataclasses.replace(SYSTEMS[SystemName.NETSUITE], holds=frozenset({Domain.CUSTOMER}))
+    monkeypatch.setitem(SYSTEMS, SystemName.NETSUITE, partial)
     netsuite = (
         '[[systems]]\nname = "quickbooks"',
         '[[systems]]\nname = "netsuite"\nrole = "accounting"\n\n[[systems]]\nname = "quickbooks"',
     )
     route = ('legal_entity = "US01"\nsystem = "quickbooks"\n', 'legal_entity = "US01"\nsystem = "netsuite"\n')
+    # when US01 is routed to it, the landscape says it cannot take postings yet, and what it holds
     problems = _problems(edited(netsuite, route))
-    # then the landscape says NetSuite cannot take postings in close2cash yet, and what it holds
-    held = ", ".join(sorted(domain.value for domain in SYSTEMS[SystemName.NETSUITE].holds))
-    assert f"netsuite cannot take postings in close2cash yet (its connector holds {held})" in problems
+    assert "netsuite cannot take postings in close2cash yet (its connector holds customer)" in problems
     # while connecting it for the customer master alone is valid
     parse_landscape(edited(netsuite))
+
+
+def test_netsuite_takes_postings_now() -> None:
+    netsuite = (
+        '[[systems]]\nname = "quickbooks"',
+        '[[systems]]\nname = "netsuite"\nrole = "accounting"\n\n[[systems]]\nname = "quickbooks"',
+    )
+    route = ('legal_entity = "US01"\nsystem = "quickbooks"\n', 'legal_entity = "US01"\nsystem = "netsuite"\n')
+    routing = Routing(parse_landscape(edited(netsuite, route)))
+    assert routing.system_for("US01", date(2026, 12, 1)) is SystemName.NETSUITE

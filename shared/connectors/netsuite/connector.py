@@ -19,16 +19,18 @@ from shared.connectors.netsuite.census import NetSuiteCensus
 from shared.connectors.netsuite.client import NetSuiteClient
 from shared.connectors.netsuite.connection import NetSuiteConnection
 from shared.connectors.netsuite.engagements import NetSuiteEngagements
+from shared.connectors.netsuite.invoicing import NetSuiteInvoicing
 from shared.connectors.netsuite.postings import NetSuitePostings
 from shared.connectors.netsuite.rows import records_of, rows_of
 from shared.connectors.netsuite.schemas import Customer, CustomerRow
 from shared.domain.account_ports import MAX_MATCH_CANDIDATES, AccountTarget, TargetRecord
+from shared.domain.billing_ports import InvoiceTarget
 from shared.domain.delivery_ports import PostingTarget
 from shared.domain.engagement_ports import EngagementTarget
 from shared.domain.errors import NotFoundError, TransientError, ValidationFailed
 from shared.domain.models import Account, SystemName, epoch_seconds
 from shared.domain.ports import CrossReference
-from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus, WorkCensus
+from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus, InvoiceCensus, WorkCensus
 from shared.domain.sweeps import ChangeFeed, ChangeWindow
 from shared.domain.tokens import TokenStore
 
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["NetSuiteConnection", "NetSuiteConnector", "build"]
 
 
-class NetSuiteConnector(NetSuiteCensus, NetSuiteEngagements, NetSuitePostings):
+class NetSuiteConnector(NetSuiteCensus, NetSuiteEngagements, NetSuitePostings, NetSuiteInvoicing):
     """The AccountTarget, ChangeFeed and customer census ports for one NetSuite account."""
 
     system = SystemName.NETSUITE
@@ -53,6 +55,8 @@ class NetSuiteConnector(NetSuiteCensus, NetSuiteEngagements, NetSuitePostings):
         EngagementCensus,
         PostingTarget,  # time bills and expense reports (postings.py)
         WorkCensus,
+        InvoiceTarget,  # invoices, payments and credit memos (invoicing.py)
+        InvoiceCensus,
     )
 
     def __init__(self, connection: NetSuiteConnection, client: NetSuiteClient) -> None:

@@ -22,7 +22,8 @@ from shared.domain.errors import TransientError
 Row = TypeVar("Row", bound=BaseModel)
 
 
-def _parsed(model: type[Row], items: Sequence[dict[str, Any]]) -> list[Row]:
+def parsed(model: type[Row], items: Sequence[dict[str, Any]]) -> list[Row]:
+    """SuiteQL items as rows of `model`; an unreadable one is transient (the queue tries again)."""
     try:
         return [model.model_validate(item) for item in items]
     except ValidationError as exc:
@@ -31,7 +32,7 @@ def _parsed(model: type[Row], items: Sequence[dict[str, Any]]) -> list[Row]:
 
 def rows_of(items: Sequence[dict[str, Any]]) -> list[CustomerRow]:
     """SuiteQL items as customer rows; an unreadable one is transient (the queue tries again)."""
-    return _parsed(CustomerRow, items)
+    return parsed(CustomerRow, items)
 
 
 def records_of(client: NetSuiteClient, rows: Sequence[CustomerRow]) -> list[TargetRecord]:
@@ -41,7 +42,7 @@ def records_of(client: NetSuiteClient, rows: Sequence[CustomerRow]) -> list[Targ
     for start in range(0, len(keys), queries.MAX_IN_LIST):
         statement = queries.addresses(keys[start : start + queries.MAX_IN_LIST])
         answered, _ = client.suiteql_rows(statement)
-        found.update((address.nkey, address) for address in _parsed(AddressRow, answered))
+        found.update((address.nkey, address) for address in parsed(AddressRow, answered))
     return [
         mapper.row_record(row, found.get(row.defaultbillingaddress or ""), client.connection) for row in rows
     ]

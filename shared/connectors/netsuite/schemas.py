@@ -173,3 +173,33 @@ class AsyncJob(NsModel):
     id: str | None = None
     completed: bool = False
     progress: str | None = None
+
+
+class TransactionRow(NsModel):
+    """An invoice, payment or credit memo as the billing statements select it from `transaction`.
+
+    SuiteQL answers text: amounts are parsed exactly to Decimal by the mapper; a credit memo's are negative.
+    https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157909186990.html
+    """
+
+    id: str
+    type: str | None = None  # CustInvc, CustPymt, CustCred
+    tranid: str | None = None
+    entity: str | None = None
+    externalid: str | None = None
+    trandate: str | None = None  # TO_CHAR(trandate, 'YYYY-MM-DD')
+    currency: str | None = None
+    foreigntotal: str | None = None
+    foreignamountpaid: str | None = None
+    foreignamountremaining: str | None = None
+    status: str | None = None
+    lastmodified: str | None = None  # TO_CHAR(..., 'YYYY-MM-DD"T"HH24:MI:SS'), SuiteQL's time zone
+
+
+class LinkRow(NsModel):
+    """A payment or credit memo applied to an invoice: a row of NextTransactionLineLink."""
+
+    previousdoc: str
+    nextdoc: str
+    nexttype: str | None = None
+    foreignamount: str | None = None

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from infra.local.clock import Clock
 from infra.local.sandboxes.netsuite import NetSuiteSandbox
+from shared.connectors.netsuite import NetSuiteConnector, build
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
 
 ACCOUNT_ID = "1234567_SB1"
@@ -139,3 +140,40 @@ class Sleeps:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
+
+
+SANDBOX_BASE = "https://tstdrv1234567.suitetalk.api.netsuite.com"
+
+
+class Waits:
+    """The connector's sleep on the fast-forwarding clock; each `until` hook runs at every wait until done."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.slept: list[float] = []
+        self.until: list[Callable[[], bool]] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.until = [hook for hook in self.until if not hook()]
+        self.clock.sleep(seconds)
+
+
+@pytest.fixture
+def waits(clock: Clock) -> Waits:
+    return Waits(clock)
+
+
+def connect(sandbox: NetSuiteSandbox, clock: Clock, waits: Waits, **overrides: Any) -> NetSuiteConnector:
+    settings = {"currencies": {"USD": "1", "GBP": sandbox.add_currency("GBP")}}
+    return build(
+        {**sandbox.connection(SANDBOX_BASE), **settings, **overrides},
+        transport=httpx.WSGITransport(app=sandbox.app),
+        clock=clock.time,
+        sleep=waits.sleep,
+    )
+
+
+@pytest.fixture
+def connector(sandbox: NetSuiteSandbox, clock: Clock, waits: Waits) -> NetSuiteConnector:
+    return connect(sandbox, clock, waits)

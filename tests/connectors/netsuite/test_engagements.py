@@ -18,8 +18,7 @@ from shared.domain.engagements import BillingModel, Engagement
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
-from tests.connectors.netsuite.conftest import make_account
-from tests.connectors.netsuite.test_on_sandbox import Waits, connect
+from tests.connectors.netsuite.conftest import Waits, connect, make_account
 
 OPPORTUNITY = SourceRef(system=SystemName.SALESFORCE, type="opportunity", id="006ERP", version="2")
 # Oracle's default Project Status ids: 1 Closed, 2 In Progress, 4 Pending.

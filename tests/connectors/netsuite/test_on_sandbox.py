@@ -2,55 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
-import httpx
 import pytest
 
 from infra.local.clock import Clock
 from infra.local.sandboxes.netsuite import NetSuiteSandbox
-from shared.connectors.netsuite import NetSuiteConnector, build, mapper
+from shared.connectors.netsuite import NetSuiteConnector, mapper
 from shared.domain.errors import ConfigurationError, RateLimitedError, ValidationFailed
 from shared.domain.models import PostalAddress
-from tests.connectors.netsuite.conftest import make_account
-
-BASE = "https://tstdrv1234567.suitetalk.api.netsuite.com"
-
-
-class Waits:
-    """The connector's sleep on the fast-forwarding clock; each `until` hook runs at every wait until done."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.slept: list[float] = []
-        self.until: list[Callable[[], bool]] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.until = [hook for hook in self.until if not hook()]
-        self.clock.sleep(seconds)
-
-
-@pytest.fixture
-def waits(clock: Clock) -> Waits:
-    return Waits(clock)
-
-
-def connect(sandbox: NetSuiteSandbox, clock: Clock, waits: Waits, **overrides: Any) -> NetSuiteConnector:
-    settings = {"currencies": {"USD": "1", "GBP": sandbox.add_currency("GBP")}}
-    return build(
-        {**sandbox.connection(BASE), **settings, **overrides},
-        transport=httpx.WSGITransport(app=sandbox.app),
-        clock=clock.time,
-        sleep=waits.sleep,
-    )
-
-
-@pytest.fixture
-def connector(sandbox: NetSuiteSandbox, clock: Clock, waits: Waits) -> NetSuiteConnector:
-    return connect(sandbox, clock, waits)
+from tests.connectors.netsuite.conftest import Waits, connect, make_account
 
 
 def test_the_same_create_sent_twice_makes_one_customer(

@@ -7,8 +7,10 @@ from typing import Any
 import shared.connectors.netsuite as face
 from shared.connectors.netsuite import NetSuiteConnector, build
 from shared.domain.account_ports import AccountTarget
+from shared.domain.billing_ports import InvoiceTarget
 from shared.domain.intake_ports import WebhookReceiver
 from shared.domain.models import SystemName
+from shared.domain.reconciliation_ports import InvoiceCensus
 from shared.domain.sweeps import ChangeFeed
 from shared.domain.systems import SYSTEMS, Domain
 from tests.connectors.ports import assert_implements_its_ports
@@ -19,19 +21,17 @@ def test_the_connector_implements_the_ports_it_declares(connection: dict[str, An
     connector = build(connection)
     # then each port it declares is really there (runtime-checkable protocols), the sweep's among them
     assert connector.system is SystemName.NETSUITE
-    assert {AccountTarget, ChangeFeed} <= set(NetSuiteConnector.implements)
+    assert {AccountTarget, ChangeFeed, InvoiceTarget, InvoiceCensus} <= set(NetSuiteConnector.implements)
     assert [port.__name__ for port in NetSuiteConnector.implements if not isinstance(connector, port)] == []
     assert connector.http_calls == 0  # building it calls nobody
     connector.close()
 
 
 def test_the_connector_implements_what_its_row_of_the_table_obliges(connection: dict[str, Any]) -> None:
-    # NetSuite holds the customer master, the deals' projects, time and expenses so far: their ports
-    # (targets and censuses), and the sweep as its intake
+    # NetSuite holds what a ledger holds: customers, projects, time and expenses, invoices, payments
+    # and credit memos; their ports (targets and censuses), and the sweep as its intake
     connector = build(connection)
-    assert {Domain.CUSTOMER, Domain.ENGAGEMENT, Domain.TIME, Domain.EXPENSE} <= SYSTEMS[
-        SystemName.NETSUITE
-    ].holds
+    assert SYSTEMS[SystemName.NETSUITE].holds == frozenset(Domain) - {Domain.CONTACT, Domain.OPPORTUNITY}
     assert_implements_its_ports(connector)
     connector.close()
 

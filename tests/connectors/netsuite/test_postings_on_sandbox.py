@@ -25,7 +25,7 @@ from shared.domain.postings import (
     work_key,
 )
 from shared.domain.reconciliation_ports import WorkCensus
-from tests.connectors.netsuite.test_on_sandbox import Waits, connect
+from tests.connectors.netsuite.conftest import Waits, connect
 
 
 @pytest.fixture(name="clock")

@@ -33,6 +33,7 @@ from infra.local.sandboxes.netsuite.schema import (
     TIME_BILL,
     RecordSpec,
 )
+from infra.local.sandboxes.netsuite.transactions import application_links
 
 # transaction columns and the REST field each comes from, per transaction type.
 _TRANSACTION_COLUMNS = (
@@ -67,6 +68,17 @@ _TRANSACTION_SOURCES = {
     "createddate": "createdDate",
     "lastmodifieddate": "lastModifiedDate",
 }
+_LINK_COLUMNS = (
+    "previousdoc",
+    "previoustype",
+    "previousline",
+    "nextdoc",
+    "nexttype",
+    "nextline",
+    "linktype",
+    "foreignamount",
+    "lastmodifieddate",
+)
 _STATUS_LABELS = {
     "CustInvc": "Invoice",
     "CustPymt": "Payment",
@@ -122,6 +134,8 @@ TABLES: dict[str, Table] = {
         Table("timebill", _generic_columns(TIME_BILL), (TIME_BILL,)),
         Table("expensecategory", _generic_columns(EXPENSE_CATEGORY), (EXPENSE_CATEGORY,)),
         Table("transaction", _TRANSACTION_COLUMNS, (INVOICE, CUSTOMER_PAYMENT, CREDIT_MEMO, EXPENSE_REPORT)),
+        # A payment's or credit memo's application to an invoice (transactions.application_links).
+        Table("nexttransactionlinelink", _LINK_COLUMNS, ()),
     )
 }
 
@@ -130,6 +144,8 @@ def table_rows(account: Account, table: Table) -> list[Row]:
     """Every row of `table` now, in internal id order."""
     if table.name == "entityaddress":
         return _address_rows(account)
+    if table.name == "nexttransactionlinelink":
+        return [Row(dict(link)) for link in application_links(account)]
     rows = [_row(account, spec, record) for spec in table.specs for record in account.rows(spec)]
     rows.sort(key=lambda row: row.values["id"])
     return rows

@@ -11,6 +11,8 @@
   payments and credit memos applied to it; when they change the invoice's `lastModifiedDate` moves,
   so a SuiteQL sweep on `lastmodifieddate` sees the paid status.
 - An invoice something is applied to cannot be deleted, nor its total lowered below what is applied.
+- Each live application is a link from the invoice (previous) to the payment or credit memo (next),
+  which SuiteQL shows as the `nexttransactionlinelink` table (`application_links`).
 - Expense report: an employee's lines (category, amount > 0; a billable line names its customer or
   project); `total` is their sum; approved once both the supervisor and accounting approved.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from infra.local.sandboxes.netsuite import records
 from infra.local.sandboxes.netsuite.account import Account, Record
@@ -68,6 +71,38 @@ def applied_to(account: Account, invoice_id: str, *, besides: Record | None = No
                 if line.get("doc") == invoice_id and line.get("apply", True):
                     total += line.get("amount") or ZERO
     return total
+
+
+def application_links(account: Account) -> list[dict[str, Any]]:
+    """One link per live `apply` line: invoice (previous) -> payment or credit memo (next), its amount.
+
+    Live accounts answer the application of a payment or credit memo to an invoice as a row of the
+    SuiteQL table NextTransactionLineLink (previousdoc / previoustype = the invoice, nextdoc / nexttype
+    = the applying document, linktype 'Payment', foreignamount = the amount applied); Oracle's pages
+    name the table in the Records Catalog only, the columns are as clients of live accounts read them
+    (3p: https://timdietrich.me/blog/netsuite-suiteql-related-transactions).
+    """
+    links: list[dict[str, Any]] = []
+    for spec in _APPLYING:
+        for document in account.table(spec).values():
+            for line in document.get("apply", []):
+                if not line.get("apply", True) or line.get("amount") is None:
+                    continue
+                links.append(
+                    {
+                        "previousdoc": Decimal(str(line["doc"])),
+                        "previoustype": INVOICE.type_code,
+                        "previousline": Decimal(0),
+                        "nextdoc": Decimal(document["id"]),
+                        "nexttype": spec.type_code,
+                        "nextline": Decimal(int(line.get("line") or 0)),
+                        "linktype": "Payment",
+                        "foreignamount": line["amount"],
+                        "lastmodifieddate": document.get("lastModifiedDate"),
+                    }
+                )
+    links.sort(key=lambda link: (link["previousdoc"], link["nextdoc"]))
+    return links
 
 
 def _header_defaults(account: Account, spec: RecordSpec, record: Record, party: str) -> None:
