@@ -101,6 +101,10 @@ class BookedEngagement(CanonicalModel):
     dimensions: dict[str, str | None] = Field(
         default_factory=dict, description="class, department, location as accounting names them"
     )
+    ledger_dimensions: dict[SystemName, dict[str, str | None]] = Field(
+        default_factory=dict,
+        description="the same, as a ledger the engagement was set up in later (a cutover's) names them",
+    )
     rates: dict[str, Decimal] = Field(default_factory=dict, description="role -> rate per hour")
     account: SourceRef | None = Field(default=None, description="the CRM account the deal is with")
     billing: BillingTerms = Field(default_factory=BillingTerms, description="how the contract bills it")
@@ -108,6 +112,10 @@ class BookedEngagement(CanonicalModel):
         default=None, description="the amount won on the deal (None: set up before it was kept)"
     )
     updated_at: UtcDateTime
+
+    def dimensions_in(self, system: SystemName) -> dict[str, str | None]:
+        """Class, department and location as `system` names them (each ledger has its own ids)."""
+        return self.ledger_dimensions.get(system, self.dimensions)
 
     def rate(self, role: str) -> Money | None:
         """The rate card's rate for `role`, in the engagement's currency."""

@@ -90,7 +90,13 @@ class CutoverSetup:
         if booked.rates:
             target.apply_rate_card(found.ref.id, _card(booked, start_of(opportunity)))
         record = target.activate_engagement(found.ref.id)
-        moved = booked.model_copy(update={"accounting": {**booked.accounting, new: record.ref.id}})
+        moved = booked.model_copy(
+            update={
+                "accounting": {**booked.accounting, new: record.ref.id},
+                # Postings and invoices in the new ledger carry its own class and department ids.
+                "ledger_dimensions": {**booked.ledger_dimensions, new: assignment.posting},
+            }
+        )
         self._book.save_engagement(moved)
         return moved
 

@@ -263,6 +263,7 @@ def test_confirming_sets_each_live_engagement_up_in_the_new_ledger_under_its_cus
     # and the work that waited for the go-ahead posted to it
     [posted] = world.accounting[NEW].postings()
     assert isinstance(posted, Posting) and posted.customer == project.ref.id
+    assert posted.accounting_class == "X-ADV"  # the new ledger's class, not QuickBooks' id
     assert world.state(entry) is PostingState.POSTED
     world.cutovers.confirm("US01", by="controller@northwind.example")
     assert len(world.xero_projects.records) == 1

@@ -241,7 +241,7 @@ class BillingRuns:
             item=self._landscape.billing.fixed_item.get(target),
             tax_code=self._landscape.billing.fixed_tax_code.get(booked.legal_entity, ""),
             tax_rates=self._landscape.billing.rates_for(booked.legal_entity),
-            dimensions=self._dimensions(booked),
+            dimensions=self._dimensions(booked, target),
         )
         composition = compose(
             context,
@@ -277,8 +277,8 @@ class BillingRuns:
         return state.model_copy(update={"status": "composed", "needs_approval": needs})
 
     @staticmethod
-    def _dimensions(booked: BookedEngagement) -> FinancialDimensions:
-        held = booked.dimensions
+    def _dimensions(booked: BookedEngagement, system: SystemName) -> FinancialDimensions:
+        held = booked.dimensions_in(system)
         return FinancialDimensions(
             legal_entity=booked.legal_entity,
             department=held.get("department"),

@@ -49,7 +49,7 @@ def build_posting(
     def mapped(table: str, value: str) -> str:
         return mappings.map(table, value, source=psa, target=target, legal_entity=entity)
 
-    dimensions = engagement.dimensions
+    dimensions = engagement.dimensions_in(target)
     common: dict[str, Any] = {
         "work": work.source,
         "kind": work.kind,
