@@ -257,9 +257,16 @@ def _orphans(system: SystemName, records: Sequence[TargetRecord], known: set[str
 
 
 def engagement_breaks(
-    deals: Sequence[HeldEngagement], held: Mapping[SystemName, Sequence[HeldEngagement]]
+    deals: Sequence[HeldEngagement],
+    held: Mapping[SystemName, Sequence[HeldEngagement]],
+    homes: Mapping[str, frozenset[SystemName]] | None = None,
 ) -> list[Break]:
-    """Each won deal is one engagement in each system of `held`, in the status the deal's setup says."""
+    """Each won deal is one engagement in each system of `held`, in the status the deal's setup says.
+
+    `homes`: the systems a deal's engagement was set up in (its PSA and the ledgers its booking
+    names), by deal id. With two ledgers, a deal routed to one is owed nothing in the other; a deal
+    with no booking is owed an engagement everywhere.
+    """
     breaks: list[Break] = []
     won = {deal.ref.id for deal in deals}
     for system, engagements in held.items():
@@ -269,6 +276,9 @@ def engagement_breaks(
                 by_deal[engagement.opportunity.id].append(engagement)
         for deal in deals:
             found = by_deal.get(deal.ref.id, [])
+            home = (homes or {}).get(deal.ref.id)
+            if home is not None and system not in home and not found:
+                continue
             crm = _side(deal.ref.system, deal.ref.id, _status(deal), deal.link)
             if not found:
                 if deal.status in (None, EngagementStatus.CLOSED):

@@ -134,6 +134,21 @@ def project(system: SystemName, record: str, status: EngagementStatus | None, *,
     )
 
 
+def test_with_two_ledgers_a_deal_is_owed_an_engagement_only_in_the_ledger_it_was_set_up_in() -> None:
+    # given a deal set up in Productive and QuickBooks, in a landscape that also connects NetSuite
+    ns = SystemName.NETSUITE
+    held = {
+        PR: [project(PR, "10", EngagementStatus.ACTIVE)],
+        QB: [project(QB, "7", EngagementStatus.ACTIVE)],
+        ns: [],
+    }
+    homes = {"006A": frozenset({PR, QB})}
+    # then NetSuite owes it nothing; without its booking it would be missing there
+    assert engagement_breaks([deal()], held, homes) == []
+    [missing] = engagement_breaks([deal()], held)
+    assert missing.check == "engagement:netsuite"
+
+
 def test_a_won_deal_is_one_engagement_in_each_system_in_the_same_status() -> None:
     held = {PR: [project(PR, "10", EngagementStatus.ACTIVE)], QB: [project(QB, "7", EngagementStatus.ACTIVE)]}
     assert engagement_breaks([deal()], held) == []

@@ -160,7 +160,8 @@ class Reconciliation:
             found = [e for e in holder.census_engagements() if _in_scope(e, engagement, deal_ids)]
             held_engagements[holder.system] = found
             census.engagements[holder.system.value] = len(found)
-        breaks += engagement_breaks(deals, held_engagements)
+        homes = {b.opportunity.id: frozenset({b.psa.system, *b.accounting}) for b in booked}
+        breaks += engagement_breaks(deals, held_engagements, homes)
 
         breaks += self._money(booked, deals, held_engagements, since, census)
         opened, resolved, backlog = self._file(
