@@ -240,7 +240,9 @@ class Reconciliation:
             if deal is None:
                 continue  # no longer a won deal: the engagement scope says so
             system, job = next(iter(engagement.accounting.items()), (None, None))
-            its_invoices = tuple(invoices.get((system, job), [])) if system and job else ()
+            # After a cutover an engagement lives in two ledgers: its work and invoices are in both.
+            ledgers = list(engagement.accounting.items())
+            its_invoices = tuple(i for key in ledgers for i in invoices.get(key, []))
             runs = [
                 r for r in self._billing.runs(engagement.psa) if r.state is RunState.POSTED and r.invoice_id
             ]
@@ -250,7 +252,7 @@ class Reconciliation:
                 accounting=_one(held.get(system, []), job) if system and job else None,
                 currency=engagement.currency,
                 psa_work=tuple(psa_work.get(engagement.psa.id, [])),
-                posted_work=tuple(posted.get((system, job), [])) if system and job else (),
+                posted_work=tuple(w for key in ledgers for w in posted.get(key, [])),
                 invoices=its_invoices,
                 mirrors=tuple(mirrors[i.number] for i in its_invoices if i.number in mirrors),
                 billed_periods={r.period.month: r.invoice_id for r in runs if r.invoice_id},
