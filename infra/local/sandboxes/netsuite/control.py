@@ -197,14 +197,16 @@ class Controls:
         display_name: str | None = None,
         description: str | None = None,
         external_id: str | None = None,
+        internal_id: str | None = None,
     ) -> str:
-        """A service item (Lists > Accounting > Items > Service); returns its internal id."""
+        """A service item (Lists > Accounting > Items > Service); returns its internal id
+        (`internal_id`: the one a landscape's mapping rows name)."""
         fields: dict[str, Any] = {"itemId": item_id, "displayName": display_name or item_id}
         if description:
             fields["description"] = description
         if external_id:
             fields["externalId"] = external_id
-        return self._seed("serviceItem", fields)
+        return self._seed("serviceItem", fields, internal_id=internal_id)
 
     def add_term(
         self,
@@ -221,18 +223,20 @@ class Controls:
             fields["externalId"] = external_id
         return self._seed("term", fields, internal_id=internal_id)
 
-    def add_expense_category(self, name: str, *, external_id: str | None = None) -> str:
+    def add_expense_category(
+        self, name: str, *, external_id: str | None = None, internal_id: str | None = None
+    ) -> str:
         """An expense category (Setup > Accounting > Expense Categories); returns its internal id."""
         fields: dict[str, Any] = {"name": name}
         if external_id:
             fields["externalId"] = external_id
-        return self._seed("expenseCategory", fields)
+        return self._seed("expenseCategory", fields, internal_id=internal_id)
 
-    def add_segment(self, record_type: str, name: str) -> str:
+    def add_segment(self, record_type: str, name: str, *, internal_id: str | None = None) -> str:
         """A department, class (`classification`) or location; returns its internal id."""
         if record_type not in ("department", "classification", "location"):
             raise ValueError(f"not a classification record type: {record_type}")
-        return self._seed(record_type, {"name": name})
+        return self._seed(record_type, {"name": name}, internal_id=internal_id)
 
     def bill_time(self, time_bill_id: str) -> None:
         """An invoice carries the time bill (its Billable Time subtab): the time bill's `status` is

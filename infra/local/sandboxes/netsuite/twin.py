@@ -2,8 +2,9 @@
 
 NetSuite pushes nothing (no signed webhooks): its changes reach the hub by the SuiteQL sweep, so
 `connect` and `push_pending` have nothing to do. `seed` creates what the landscape's mapping rows
-name in NetSuite (payment terms by their internal ids) and a subsidiary per legal entity, whose
-ids go into the connection with the currencies' record ids, as an administrator would write them.
+name in NetSuite, by the internal ids the rows give (payment terms, service items, expense
+categories, classes, departments, locations), and a subsidiary per legal entity, whose ids go into
+the connection with the currencies' record ids, as an administrator would write them.
 """
 
 from __future__ import annotations
@@ -64,6 +65,38 @@ class NetSuiteTwin:
             days = next((int(word) for word in name.split() if word.isdigit()), 30)
             self.sandbox.add_term(name, days_until_net_due=days, internal_id=row.target)
             seeded.add(row.target)
+        self._seed_postings(landscape)
+
+    def _seed_postings(self, landscape: Landscape) -> None:
+        """What posted work and invoices are booked with: service items (and the fixed-fee item),
+        expense categories, and the class, department and location records the rows name."""
+        tables = landscape.mappings
+        seen: set[tuple[str, str]] = set()
+
+        def first(kind: str, target: str) -> bool:
+            if (kind, target) in seen:
+                return False
+            seen.add((kind, target))
+            return True
+
+        mine = self.system.value
+        for row in tables.service_items:
+            if row.target_system == mine and first("item", row.target):
+                self.sandbox.add_item(row.source, internal_id=row.target)
+        item = landscape.billing.fixed_item.get(self.system)
+        if item is not None and first("item", item):
+            self.sandbox.add_item("Professional services (fixed fee, retainer)", internal_id=item)
+        for row in tables.expense_accounts:
+            if row.target_system == mine and first("category", row.target):
+                self.sandbox.add_expense_category(f"Billable {row.source}", internal_id=row.target)
+        for record_type, rows in (
+            ("classification", tables.classes),
+            ("department", tables.departments),
+            ("location", tables.locations),
+        ):
+            for row in rows:
+                if row.target_system == mine and first(record_type, row.target):
+                    self.sandbox.add_segment(record_type, row.source, internal_id=row.target)
 
     def connect(self, hub: Hub) -> None:
         del hub  # nothing to subscribe: the hub sweeps NetSuite with SuiteQL
