@@ -29,8 +29,9 @@ browser:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium > /dev/null; }
 
+# make demo LANDSCAPE=infra/landscapes/coexistence.toml: QuickBooks and NetSuite, and US01's cutover.
 demo: install
-	$(BIN)/close2cash demo
+	$(BIN)/close2cash demo $(if $(LANDSCAPE),--landscape $(LANDSCAPE))
 
 up: install
 	$(BIN)/close2cash local up

@@ -26,7 +26,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from infra.local import demo_cash, demo_reconcile, demo_replay, demo_time
+from infra.local import demo_cash, demo_cutover, demo_reconcile, demo_replay, demo_time
 from infra.local.demo_sweep import lost_notice
 from infra.local.demo_time import TimeChapter
 from infra.local.environment import DEFAULT_LANDSCAPE, LocalEnvironment, local_environment
@@ -398,6 +398,9 @@ def run(
             if rows[2].quickbooks_id
             else demo_replay.ReplayChapter()
         )
+        # With the coexistence landscape: US01's shadow diff, the go-ahead, January in NetSuite.
+        cutover = demo_cutover.run(env, console, chapter)
+        demo_cutover.print_chapter(console, env, cutover)
         # What `close2cash status --endpoint-url MOTO` would print now: what needs a person.
         clients = env.runtime.clients
         at_a_glance = StatusReport(
@@ -491,6 +494,13 @@ def run(
         console.print(
             "[red]FAILED[/]: the replay's dry run did not show exactly the company the new landscape "
             "version changes, or the replay under the landscape in force found something to write"
+        )
+        return 1
+    if not cutover.cut_over:
+        console.print(f"handler logs: {log_file}")
+        console.print(
+            "[red]FAILED[/]: the cutover's shadow diff did not name what the new ledger lacked, clear "
+            "once fixed, confirm, and bill January from the new ledger"
         )
         return 1
     if not swept.brought_once:
