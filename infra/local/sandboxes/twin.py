@@ -67,4 +67,20 @@ class Twin(Protocol):
         ...
 
 
+class TwinDefaults:
+    """What a twin does when its vendor pushes nothing of that kind: subclasses override the rest."""
+
+    def connect(self, hub: Hub) -> None:
+        del hub  # a pull-only vendor: the hub sweeps it
+
+    def push_pending(self) -> int:
+        return 0
+
+    def describe(self) -> list[str]:
+        return []
+
+    def partner_event_source(self) -> tuple[str, str] | None:
+        return None
+
+
 TwinFactory = Callable[[Callable[[], datetime]], Twin]

@@ -14,14 +14,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from infra.local.sandboxes.netsuite.app import NetSuiteSandbox
-from infra.local.sandboxes.twin import Hub
+from infra.local.sandboxes.twin import TwinDefaults
 from shared.domain.models import SystemName
 
 if TYPE_CHECKING:
     from shared.governance.landscape import Landscape
 
 
-class NetSuiteTwin:
+class NetSuiteTwin(TwinDefaults):
     """One NetSuite account (and the close2cash integration record) for the local environment."""
 
     system = SystemName.NETSUITE
@@ -98,17 +98,8 @@ class NetSuiteTwin:
                 if row.target_system == mine and first(record_type, row.target):
                     self.sandbox.add_segment(record_type, row.source, internal_id=row.target)
 
-    def connect(self, hub: Hub) -> None:
-        del hub  # nothing to subscribe: the hub sweeps NetSuite with SuiteQL
-
-    def push_pending(self) -> int:
-        return 0
-
     def describe(self) -> list[str]:
         return [f"netsuite sandbox account {self.sandbox.account_id}: changes are swept (no webhooks)"]
-
-    def partner_event_source(self) -> tuple[str, str] | None:
-        return None
 
 
 def local_twin(clock: Callable[[], datetime]) -> NetSuiteTwin:

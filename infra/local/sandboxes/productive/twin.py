@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from infra.local.sandboxes.productive.app import ProductiveSandbox
-from infra.local.sandboxes.twin import Hub
+from infra.local.sandboxes.twin import Hub, TwinDefaults
 from shared.domain.models import SystemName
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 TEMPLATE_TASK_LISTS = ("Delivery",)
 
 
-class ProductiveTwin:
+class ProductiveTwin(TwinDefaults):
     """One Productive organization for the local environment."""
 
     system = SystemName.PRODUCTIVE
@@ -57,12 +57,6 @@ class ProductiveTwin:
 
     def push_pending(self) -> int:
         return self.sandbox.deliver_pending()
-
-    def describe(self) -> list[str]:
-        return []
-
-    def partner_event_source(self) -> tuple[str, str] | None:
-        return None
 
 
 def local_twin(clock: Callable[[], datetime]) -> ProductiveTwin:

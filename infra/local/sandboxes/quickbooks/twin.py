@@ -10,14 +10,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from infra.local.sandboxes.quickbooks.app import QuickBooksSandbox
-from infra.local.sandboxes.twin import Hub
+from infra.local.sandboxes.twin import Hub, TwinDefaults
 from shared.domain.models import SystemName
 
 if TYPE_CHECKING:
     from shared.governance.landscape import Landscape
 
 
-class QuickBooksTwin:
+class QuickBooksTwin(TwinDefaults):
     """One QuickBooks Online company (and one Intuit app) for the local environment."""
 
     system = SystemName.QUICKBOOKS
@@ -87,12 +87,6 @@ class QuickBooksTwin:
 
     def push_pending(self) -> int:
         return self.sandbox.deliver_pending()
-
-    def describe(self) -> list[str]:
-        return []
-
-    def partner_event_source(self) -> tuple[str, str] | None:
-        return None
 
 
 def local_twin(clock: Callable[[], datetime]) -> QuickBooksTwin:

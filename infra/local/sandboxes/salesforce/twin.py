@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from infra.local.sandboxes.salesforce.app import SalesforceSandbox
-from infra.local.sandboxes.twin import Hub
+from infra.local.sandboxes.twin import Hub, TwinDefaults
 from infra.wiring import SALESFORCE_EVENTS
 from shared.domain.models import SystemName
 from shared.domain.systems import Intake
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from shared.governance.landscape import Landscape
 
 
-class SalesforceTwin:
+class SalesforceTwin(TwinDefaults):
     """One Salesforce org (and its connected app) for the local environment."""
 
     system = SystemName.SALESFORCE
