@@ -17,7 +17,14 @@ from shared.domain.billing_runs import BillingPeriod
 from shared.domain.cutover import Figures
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.postings import Posting, PostingState, WorkKind, work_key
-from tests.flows.deals import billed_and_part_paid, bookkeeper
+from tests.flows.deals import (
+    billed_and_part_paid,
+    bookkeeper,
+    decide,
+    pending_for,
+    setup_status,
+    won_deal,
+)
 
 pytestmark = pytest.mark.flow
 
@@ -109,3 +116,52 @@ def test_us01_moves_to_netsuite_after_a_clear_shadow_diff(env: LocalEnvironment)
     record = hub.billing_store.invoice(SystemName.QUICKBOOKS, november.invoice_id or "")
     assert record is not None and record.standing.balance.amount == 0
     assert netsuite.records("customerPayment") == []
+    # when the customer pays the January invoice in NetSuite (no webhook: the hourly sweep finds it)
+    customer_id = str(project["parent"])
+    netsuite.enter(
+        "customerPayment",
+        {
+            "customer": {"id": customer_id},
+            "payment": Decimal(str(invoice["total"])),
+            "apply": {
+                "items": [
+                    {
+                        "doc": {"id": str(invoice["id"])},
+                        "apply": True,
+                        "amount": Decimal(str(invoice["total"])),
+                    }
+                ]
+            },
+        },
+    )
+    assert env.runtime is not None and env.runtime.scheduler is not None
+    env.runtime.scheduler.fire("billing_schedule")
+    env.settle()
+    # then the hub reads NetSuite's balance: paid, and the PSA's copy of the invoice says so
+    january = hub.billing_store.invoice(SystemName.NETSUITE, str(invoice["id"]))
+    assert january is not None and january.standing.balance.amount == 0
+    assert january.mirrored is not None
+    assert sum(Decimal(str(p["attributes"]["amount"])) for p in env.productive.payments(january.mirrored)) > 0
+    # and the nightly reconciliation compares the engagement across both ledgers: no money break
+    report = hub.reconciliation.run(engagement=deal["project"])
+    money = [b for b in report.breaks if b.scope.value == "money"]
+    assert money == [], [b.summary for b in money]
+
+
+def test_a_deal_won_after_the_cutover_is_set_up_in_netsuite_only(env: LocalEnvironment) -> None:
+    # given the cutover confirmed (the test above), a deal that starts in January
+    netsuite = env.sandbox(SystemName.NETSUITE)
+    projects_before = len(netsuite.records("job"))
+    jobs_before = sum(1 for c in env.quickbooks.customers() if c.get("Job"))
+    opportunity_id = won_deal(env, "January Rollout", close_date="2027-01-15")
+    # when delivery operations approves it
+    assert decide(env, pending_for(env, opportunity_id)["id"]).status_code == 200
+    assert setup_status(env, opportunity_id, "active") == "active"
+    # then its accounting project is in NetSuite (routed by its start date), none in QuickBooks
+    assert len(netsuite.records("job")) == projects_before + 1
+    assert sum(1 for c in env.quickbooks.customers() if c.get("Job")) == jobs_before
+    deal = SourceRef(system=SystemName.SALESFORCE, type="Opportunity", id=opportunity_id)
+    hub = bootstrap.services()
+    found = hub.engagement_target(SystemName.NETSUITE).find_engagement(deal)
+    assert found is not None and found.status.value == "active"
+    assert hub.engagement_target(SystemName.QUICKBOOKS).find_engagement(deal) is None

@@ -42,9 +42,10 @@ logger = logging.getLogger(__name__)
 CURSOR = "billing-cdc:{system}"
 # The change-data sweep reads back this far before its cursor: changes land in CDC a little late.
 OVERLAP = timedelta(minutes=2)
-# QuickBooks CDC answers at most 30 days back.
+# QuickBooks CDC answers at most 30 days back, counted when the request arrives: the sweep asks for
+# a little less, so a window computed here is not 30 days and a few seconds old by then (refused).
 # https://developer.intuit.com/app/developer/qbo/docs/learn/explore-the-quickbooks-online-api/change-data-capture
-MAX_LOOKBACK = timedelta(days=30)
+MAX_LOOKBACK = timedelta(days=30) - timedelta(hours=1)
 # Longer than a report takes (the PSA's copy: a handful of calls), shorter than a retry's wait.
 REPORT_LEASE = timedelta(seconds=90)
 
