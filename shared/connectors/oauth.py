@@ -119,6 +119,7 @@ class TokenKeeper:
         self._current: OAuthTokens | None = None
         self._refresh_token = seed_refresh_token
         self._lock = threading.Lock()
+        self._sent = threading.local()  # the access token this thread last sent (a 401 refuses it)
 
     @property
     def refresh_token(self) -> str:
@@ -133,6 +134,17 @@ class TokenKeeper:
             assert current is not None and current.access_token is not None
             return current.access_token
         return self.renew(stale=None)
+
+    def bearer_headers(self) -> dict[str, str]:
+        """The Authorization header with a valid access token, remembered per thread so that a 401
+        renews exactly the token it refused (`renew_refused`)."""
+        token = self.access_token()
+        self._sent.access = token
+        return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+    def renew_refused(self) -> str:
+        """After a 401: a token other than the one this thread sent (another container may have it)."""
+        return self.renew(stale=getattr(self._sent, "access", None))
 
     def renew(self, *, stale: str | None) -> str:
         """A fresh access token other than `stale` (the one a 401 refused); returns it."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -144,7 +143,6 @@ class NetSuiteClient(AsyncRequests):
             transport=transport,
             sleep=sleep,
         )
-        self._sent = threading.local()
 
     @property
     def calls(self) -> int:
@@ -158,15 +156,13 @@ class NetSuiteClient(AsyncRequests):
     # --- OAuth 2.0 ------------------------------------------------------------------------------
 
     def _auth_headers(self) -> Mapping[str, str]:
-        token = self.tokens.access_token()
-        self._sent.access = token
-        return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        return self.tokens.bearer_headers()
 
     def _on_unauthorized(self) -> None:
         # A 401 (INVALID_LOGIN) with a token the keeper thought fresh: it expired or was revoked
         # early. Get one other than the refused one (another container may already have it).
         # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156570709583.html
-        self.tokens.renew(stale=getattr(self._sent, "access", None))
+        self.tokens.renew_refused()
 
     # --- requests -------------------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -194,7 +193,6 @@ class QuickBooksClient:
             timeout=_TOKEN_TIMEOUT,
         )
         # The access token each thread last sent, so that a 401 names the token it refused.
-        self._sent = threading.local()
 
     def _api_http(
         self, budget: RateBudget, transport: httpx.BaseTransport | None, sleep: Callable[[float], None]
@@ -232,15 +230,13 @@ class QuickBooksClient:
     # --- OAuth 2.0 ------------------------------------------------------------------------------
 
     def _auth_headers(self) -> Mapping[str, str]:
-        token = self.tokens.access_token()
-        self._sent.access = token
-        return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        return self.tokens.bearer_headers()
 
     def _on_unauthorized(self) -> None:
         # A 401 (fault code 3200) means the access token expired or was revoked early: get one
         # other than the refused one (another container may already have it in the store).
         # https://developer.intuit.com/app/developer/qbo/docs/develop/troubleshooting/error-codes
-        self.tokens.renew(stale=getattr(self._sent, "access", None))
+        self.tokens.renew_refused()
 
     def refresh_tokens(self, *, stale: str | None = None) -> str:
         """A fresh access token other than `stale`, refreshing (once across containers) if need be."""
