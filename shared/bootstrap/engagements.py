@@ -97,6 +97,7 @@ class EngagementServices(MoneyServices):
         """A legal entity's move to another ledger: the shadow diff, acknowledgements, the go-ahead."""
         from shared.governance.routing import Routing
         from shared.sync.cutover import Cutovers
+        from shared.sync.cutover_invoices import ShadowInvoices
         from shared.sync.cutover_setup import CutoverSetup
 
         return Cutovers(
@@ -113,5 +114,8 @@ class EngagementServices(MoneyServices):
                 book=self.postings,
                 mappings=self.mappings,
                 ownership=self.ownership,
+            ),
+            invoices=ShadowInvoices(
+                landscape=self.landscape, store=self.billing_store, target=self.invoice_target
             ),
         )

@@ -2,8 +2,9 @@
 
 Before a legal entity moves from one accounting system to another, every document of its shadow
 period (posted to the old system) is also computed for the new one, never written there. The diff
-compares the two document by document, in terms both systems share: the date, the minutes, the
-rate and the amount to the cent. Codes are not compared (an item id in QuickBooks and one in
+compares the two document by document, in terms both systems share: for a time or expense entry the
+date, the minutes, the rate and the amount to the cent; for an invoice its number, issue and due
+dates and its total with tax, to the cent. Codes are not compared (an item id in QuickBooks and one in
 NetSuite are different things by design); a document the new system could not take at all (no
 service item mapped, no employee, no project there yet) is a line too, saying what is missing.
 
@@ -21,6 +22,8 @@ from typing import Any, Protocol
 
 from pydantic import Field
 
+from shared.domain.billing import Invoice
+from shared.domain.cash import InvoiceStanding
 from shared.domain.models import CanonicalModel, SystemName, UtcDateTime
 from shared.domain.money import Money
 from shared.domain.postings import Posting, WorkKind, amount_for
@@ -55,6 +58,35 @@ class Figures(CanonicalModel):
             amount = amount_for(rate, minutes) if rate is not None and isinstance(minutes, int) else None
             return cls(worked_on=day, minutes=minutes, rate=rate, amount=amount)
         return cls(worked_on=day, amount=_money(fields.get("amount"), held_currency))
+
+
+class InvoiceFigures(CanonicalModel):
+    """What both systems say about one invoice, in their shared terms (`amount` is its total with tax)."""
+
+    number: str | None = None
+    issued_on: date | None = None
+    due_on: date | None = None
+    amount: Money | None = None
+
+    @classmethod
+    def of_invoice(cls, invoice: Invoice) -> InvoiceFigures:
+        """The invoice as the hub composes it (what the new system would receive)."""
+        return cls(
+            number=invoice.number,
+            issued_on=invoice.issue_date,
+            due_on=invoice.due_date,
+            amount=invoice.total,
+        )
+
+    @classmethod
+    def of_standing(cls, standing: InvoiceStanding) -> InvoiceFigures:
+        """The invoice as the old system holds it (its tax computed there)."""
+        return cls(
+            number=standing.number,
+            issued_on=standing.issued_on,
+            due_on=standing.due_on,
+            amount=standing.total,
+        )
 
 
 def _day(value: object) -> date | None:
@@ -154,12 +186,18 @@ def _moved(held: object, would: object) -> Money | None:
     return None
 
 
-def compare(line_id: str, document: str, old: Figures | None, new: Posting | str | None) -> list[CutoverLine]:
-    """The lines of one document: `old` as the old system holds it (None: not there), `new` the
-    posting the new system would receive (a str: why it could take none; None: nothing to post)."""
+def compare(
+    line_id: str,
+    document: str,
+    old: Figures | InvoiceFigures | None,
+    new: Figures | InvoiceFigures | Posting | str | None,
+) -> list[CutoverLine]:
+    """The lines of one document: `old` as the old system holds it (None: not there), `new` what
+    the new system would receive (a str: why it could take nothing; None: nothing to send)."""
     if isinstance(new, str):
         return [CutoverLine(id=f"{line_id}:post", document=document, kind=LineKind.CANNOT_POST, new=new)]
-    if new is None:
+    shadow = Figures.of_posting(new) if isinstance(new, Posting) else new
+    if shadow is None:
         if old is None:
             return []
         return [
@@ -171,7 +209,6 @@ def compare(line_id: str, document: str, old: Figures | None, new: Posting | str
                 at_stake=old.amount,
             )
         ]
-    shadow = Figures.of_posting(new)
     if old is None:
         return [
             CutoverLine(
@@ -183,17 +220,11 @@ def compare(line_id: str, document: str, old: Figures | None, new: Posting | str
             )
         ]
     lines: list[CutoverLine] = []
-    for name in ("worked_on", "minutes", "rate", "amount"):
-        held, would = getattr(old, name), getattr(shadow, name)
-        if name in ("minutes", "rate") and would is None:
-            continue  # an expense keeps neither
+    for name in type(shadow).model_fields:
+        held, would = getattr(old, name, None), getattr(shadow, name)
+        if would is None:
+            continue  # a figure the new document does not carry (an expense has no minutes)
         if held != would:
-            stake = None
-            same_currency = (
-                isinstance(held, Money) and isinstance(would, Money) and held.currency == would.currency
-            )
-            if name == "amount" and same_currency:
-                stake = Money(amount=abs(would.amount - held.amount), currency=held.currency)
             lines.append(
                 CutoverLine(
                     id=f"{line_id}:{name}",
@@ -202,7 +233,7 @@ def compare(line_id: str, document: str, old: Figures | None, new: Posting | str
                     field=name,
                     old=_shown(held),
                     new=_shown(would),
-                    at_stake=stake,
+                    at_stake=_moved(held, would) if name == "amount" else None,
                 )
             )
     return lines

@@ -17,7 +17,7 @@ The policy:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from shared.domain.cutover import (
@@ -39,8 +39,9 @@ from shared.domain.delivery_ports import (
 from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import SystemName, utcnow
-from shared.domain.postings import DeliveredWork, WorkKind
+from shared.domain.postings import DeliveredWork, Posting, WorkKind
 from shared.governance.routing import Cutover, Routing
+from shared.sync.cutover_invoices import ShadowInvoices
 from shared.sync.cutover_setup import CutoverSetup
 from shared.sync.delivery.sync import FETCH_CHUNK, DeliverySync
 
@@ -78,6 +79,7 @@ class Cutovers:
         store: PostingStore,
         book: CutoverBook,
         setup: CutoverSetup | None = None,
+        invoices: ShadowInvoices | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._routing = routing
@@ -87,6 +89,7 @@ class Cutovers:
         self._store = store
         self._book = book
         self._setup = setup
+        self._invoices = invoices
         self._clock = clock
 
     def cutover(self, legal_entity: str) -> Cutover:
@@ -123,19 +126,9 @@ class Cutovers:
         lines: list[CutoverLine] = []
         documents = 0
         for booked in engagements:
-            records = [
-                record
-                for record in self._store.engagement_works(
-                    booked.psa.system, booked.psa.id, since=cutover.shadow_from
-                )
-                if record.worked_on < cutover.on
-            ]
-            for kind in WorkKind:
-                of_kind = [record for record in records if record.kind is kind]
-                if of_kind:
-                    found, compared = self._documents(cutover, booked, kind, of_kind)
-                    documents += compared
-                    lines += found
+            found, compared = self._engagement(cutover, booked)
+            lines += found
+            documents += compared
         nods = self._book.acknowledgements(legal_entity, cutover.new)
         lines = [line.model_copy(update={"acknowledged": nods.get(line.id)}) for line in lines]
         to_set_up = sorted(
@@ -188,14 +181,53 @@ class Cutovers:
                     f"the cutover of {legal_entity} to {new} is not confirmed: {missing}"
                 ) from missing
 
-    # --- one engagement's documents of one kind ------------------------------------------------------
+    # --- one engagement's documents -----------------------------------------------------------------
+
+    def _engagement(self, cutover: Cutover, booked: BookedEngagement) -> tuple[list[CutoverLine], int]:
+        """(lines, documents compared) of one engagement: its entries of the shadow period, then its
+        invoices (whose month may begin before the shadow period: their works are read from then)."""
+        assert cutover.shadow_from is not None
+        since = cutover.shadow_from.replace(day=1) if self._invoices is not None else cutover.shadow_from
+        records = [
+            record
+            for record in self._store.engagement_works(booked.psa.system, booked.psa.id, since=since)
+            if record.worked_on < cutover.on
+        ]
+        shadow: dict[str, Posting | str] = {}
+        lines: list[CutoverLine] = []
+        documents = 0
+        for kind in WorkKind:
+            of_kind = [record for record in records if record.kind is kind]
+            if not of_kind:
+                continue
+            works = self._read(kind, [record.source.id for record in of_kind])
+            by_key = {record.key: record for record in of_kind}
+            shadow |= {
+                key: posting
+                for key, posting in self._delivery.expected(
+                    list(works.values()), by_key, shadow_of=cutover.new
+                ).items()
+                if works[by_key[key].source.id].postable  # what is not postable, nobody would post
+            }
+            in_shadow = [record for record in of_kind if record.worked_on >= cutover.shadow_from]
+            found, compared = self._documents(cutover, booked, kind, in_shadow, shadow)
+            lines += found
+            documents += compared
+        if self._invoices is not None:
+            found, compared = self._invoices.compared(cutover, booked, records, shadow)
+            lines += found
+            documents += compared
+        return lines, documents
 
     def _documents(
-        self, cutover: Cutover, booked: BookedEngagement, kind: WorkKind, records: Sequence[WorkRecord]
+        self,
+        cutover: Cutover,
+        booked: BookedEngagement,
+        kind: WorkKind,
+        records: Sequence[WorkRecord],
+        shadow: Mapping[str, Posting | str],
     ) -> tuple[list[CutoverLine], int]:
-        works = self._read(kind, [record.source.id for record in records])
-        by_key = {record.key: record for record in records}
-        shadow = self._delivery.expected(list(works.values()), by_key, shadow_of=cutover.new)
+        """(lines, documents compared) of one engagement's entries of one kind."""
         posted = [
             r.record.id
             for r in records
@@ -205,11 +237,10 @@ class Cutovers:
         lines: list[CutoverLine] = []
         compared = 0
         for record in records:
-            work = works.get(record.source.id)
             old = None
             if record.record is not None and record.record.id in held:
                 old = Figures.of_held(kind, held[record.record.id].fields, currency=booked.currency)
-            new = shadow.get(record.key) if work is not None and work.postable else None
+            new = shadow.get(record.key)
             if old is None and new is None:
                 continue  # neither system holds it (unapproved, removed): not a document
             compared += 1

@@ -55,15 +55,18 @@ def test_us01_moves_to_netsuite_after_a_clear_shadow_diff(env: LocalEnvironment)
     # when finance looks at the shadow diff: NetSuite has no employee for Grace yet
     diff = cutover(env, "diff")
     assert "cutover of US01: quickbooks -> netsuite on 2027-01-01 (shadow from 2026-11-01)" in diff
-    assert "documents compared: 2" in diff and "cannot_post" in diff and "no employee in netsuite" in diff
+    assert "documents compared: 3" in diff and "cannot_post" in diff and "no employee in netsuite" in diff
+    # the two entries, and November's invoice that bills them (NetSuite could not take them)
+    assert "3 open line(s)" in diff and ":invoice:" in diff, diff
     assert "set up in netsuite at the cutover: engagement Shadowed Rollout" in diff
     # the go-ahead is refused while those lines are open
     refused = cutover(env, "confirm", "--by", "controller@northwind.example", code=2)
     assert "open line" in refused
-    # once NetSuite has her, the diff is clear: the same minutes, rates and amounts, to the cent
+    # once NetSuite has her, the diff is clear: the same minutes, rates and amounts, and November's
+    # invoice composed for NetSuite totals what QuickBooks holds for it, to the cent
     netsuite.add_employee("Grace", "Hopper", email=GRACE[2])
     clear = cutover(env, "diff")
-    assert "documents compared: 2" in clear and "clear:" in clear and "[open]" not in clear
+    assert "documents compared: 3" in clear and "clear:" in clear and "[open]" not in clear
     # and a January hour, worked before the go-ahead, waits: posted nowhere
     entry = env.productive.add_time_entry(deal["person"], deal["service"], "2027-01-04", 60)
     env.productive.approve_time_entry(entry)

@@ -38,23 +38,21 @@ from shared.domain.billing_runs import (
     BillableWork,
     BillingPeriod,
     BillingRun,
-    InvoiceContext,
-    LineKind,
     RunState,
     compose,
     run_id,
 )
 from shared.domain.delivery_ports import BookedEngagement, PostingStore, WorkRecord
-from shared.domain.dimensions import FinancialDimensions
 from shared.domain.engagement_ports import ApprovalRequest, ApprovalStore, EngagementStatus
 from shared.domain.engagements import BillingModel
 from shared.domain.errors import NotFoundError, ValidationFailed
 from shared.domain.metrics import BusinessMetric
 from shared.domain.models import CanonicalModel, EntityType, SourceRef, SystemName, utcnow
 from shared.domain.ports import ExceptionRecord, Ledger, Metrics, WorkflowStarter
-from shared.domain.postings import PostedRecord, PostingState, WorkKind
+from shared.domain.postings import PostedRecord, PostingState
 from shared.governance.landscape import Landscape
 from shared.governance.routing import Routing
+from shared.sync.billing.inputs import billable_work, billed_milestones, invoice_context
 from shared.sync.delivery.batches import STALE_CLAIM
 from shared.sync.exceptions import open_exception, resolve_exception
 
@@ -216,39 +214,19 @@ class BillingRuns:
         earlier = [
             r for r in self._store.runs(state.engagement) if r.id != state.run and r.state is RunState.POSTED
         ]
-        billed_milestones = {
-            line.origin.removeprefix("milestone:")
-            for r in earlier
-            if r.invoice is not None
-            for line in r.invoice.lines
-            if line.origin and line.origin.startswith("milestone:")
-        }
         previous = next((r for r in earlier if r.period == state.period.previous), None)
         completed = (
             self._milestones().completed_milestones(booked.psa.id)
             if booked.billing.model is BillingModel.FIXED_FEE
             else []
         )
-        context = InvoiceContext(
-            engagement=booked.psa,
-            name=booked.name,
-            customer=SourceRef(system=target, type="customer", id=customer),
-            legal_entity=booked.legal_entity,
-            currency=booked.currency,
-            terms=booked.billing.model_copy(
-                update={"contract": booked.billing.contract or booked.opportunity.id}
-            ),
-            item=self._landscape.billing.fixed_item.get(target),
-            tax_code=self._landscape.billing.fixed_tax_code.get(booked.legal_entity, ""),
-            tax_rates=self._landscape.billing.rates_for(booked.legal_entity),
-            dimensions=self._dimensions(booked, target),
-        )
+        context = invoice_context(self._landscape, booked, target, customer)
         composition = compose(
             context,
             state.period,
             works=works,
             completed=completed,
-            billed_milestones=billed_milestones,
+            billed_milestones=billed_milestones(earlier),
             carried_minutes=previous.unused_minutes if previous is not None else 0,
             issued_on=self._clock().date(),
             run_id=state.run,
@@ -276,17 +254,6 @@ class BillingRuns:
         needs = self._landscape.billing.needs_approval(invoice.total.amount, invoice.currency)
         return state.model_copy(update={"status": "composed", "needs_approval": needs})
 
-    @staticmethod
-    def _dimensions(booked: BookedEngagement, system: SystemName) -> FinancialDimensions:
-        held = booked.dimensions_in(system)
-        return FinancialDimensions(
-            legal_entity=booked.legal_entity,
-            department=held.get("department"),
-            accounting_class=held.get("accounting_class"),
-            location=held.get("location"),
-            cost_center=held.get("cost_center"),
-        )
-
     def _billable(
         self, booked: BookedEngagement, period: BillingPeriod
     ) -> tuple[list[BillableWork], datetime | None]:
@@ -301,25 +268,7 @@ class BillingRuns:
             posted, held = record.posted, record.record
             if posted is None or held is None or held.billed or not record.billable:
                 continue
-            tax_code = posted.tax_code or self._landscape.billing.fixed_tax_code.get(booked.legal_entity)
-            if tax_code is None:
-                raise ValidationFailed(f"{record.key}: no tax code to invoice it with")
-            works.append(
-                BillableWork(
-                    key=record.key,
-                    kind=LineKind.TIME if record.kind is WorkKind.TIME else LineKind.EXPENSE,
-                    work=record.source,
-                    role=posted.service or posted.item or record.kind.value,
-                    worked_on=record.worked_on,
-                    minutes=posted.minutes,
-                    amount=posted.amount,
-                    rate=posted.rate,
-                    item=posted.item,
-                    tax_code=tax_code,
-                    record=held.id,
-                    description=posted.description,
-                )
-            )
+            works.append(billable_work(self._landscape, booked, record, posted, held_as=held.id))
             if record.approved_at is not None and (latest is None or record.approved_at > latest):
                 latest = record.approved_at
         return works, latest
