@@ -126,11 +126,13 @@ class ShadowInvoices:
         invoice = composition.invoice
         if invoice is None:
             return None
-        fixed = [line for line in invoice.lines if line.origin and line.origin.startswith(_FIXED_LINES)]
+        fixed = [
+            o.split(":")[0] for line in invoice.lines if (o := line.origin) and o.startswith(_FIXED_LINES)
+        ]
         if fixed and new not in self._landscape.billing.fixed_item:
             return (
-                f"its {fixed[0].origin.split(':')[0]} line needs the service item {new} posts it with: "
-                f"add {new.value} = \"<item id>\" to fixed_item in [billing]"
+                f"its {fixed[0]} line needs the service item {new} posts it with: "
+                f'add {new.value} = "<item id>" to fixed_item in [billing]'
             )
         return InvoiceFigures.of_invoice(invoice)
 
