@@ -65,6 +65,7 @@ class EngagementServices(MoneyServices):
             mappings=self.mappings,
             landscape=self.landscape,
             bookings=lambda: self.postings,
+            cutover_confirmed=self._cutover_confirmed,
         )
 
     @cached_property

@@ -14,6 +14,7 @@ the system before the cutover and are also computed for the new one (`shadow_for
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -94,6 +95,17 @@ class Routing:
         """The cutover that routes `legal_entity`'s postings dated `on` to `system` (None: none does;
         a posting then goes there whatever anyone confirmed)."""
         return next((c for c in self.cutovers(legal_entity) if c.new == system and c.on <= on), None)
+
+    def signed_off_system_for(
+        self, legal_entity: str, on: date, confirmed: Callable[[str, SystemName], bool]
+    ) -> SystemName:
+        """The system `on` routes to, stepping back over each cutover into it nobody has confirmed
+        yet (`confirmed(entity, new system)`): where a record may be written today."""
+        system = self.system_for(legal_entity, on)
+        for cutover in reversed(self.cutovers(legal_entity)):
+            if cutover.new == system and cutover.on <= on and not confirmed(legal_entity, system):
+                system = cutover.old
+        return system
 
     def shadow_for(self, legal_entity: str, on: date) -> SystemName | None:
         """The system a posting of `legal_entity` dated `on` is also computed for (None: no shadow)."""

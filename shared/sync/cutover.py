@@ -152,9 +152,14 @@ class Cutovers:
         return line.model_copy(update={"acknowledged": nod})
 
     def confirm(self, legal_entity: str, *, by: str) -> CutoverDiff:
-        """Let the cutover go ahead (only over a clear diff); parked work dated from it then posts."""
+        """Let the cutover go ahead (only over a clear diff); parked work dated from it then posts.
+        Run again after the go-ahead, it sets up the live engagements still missing in the new system."""
         diff = self.diff(legal_entity)
         if diff.confirmed is not None:
+            # Confirmed before: an engagement activated since (its setup was begun before the
+            # go-ahead, in the old ledger) gets its record in the new one now; its parked work posts.
+            self._set_up_engagements(legal_entity, diff.new)
+            self._delivery.release()
             return diff
         if not diff.clear:
             raise CutoverNotClear(diff)

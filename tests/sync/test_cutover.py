@@ -267,3 +267,58 @@ def test_confirming_sets_each_live_engagement_up_in_the_new_ledger_under_its_cus
     assert world.state(entry) is PostingState.POSTED
     world.cutovers.confirm("US01", by="controller@northwind.example")
     assert len(world.xero_projects.records) == 1
+
+
+def test_an_engagement_activated_after_the_go_ahead_is_set_up_by_confirming_again() -> None:
+    # given the cutover confirmed, with the Xero customer the customer master keeps
+    world = World()
+    world.ledger.record_sync(
+        CrossReference(
+            entity=EntityType.ACCOUNT,
+            source=SourceRef(system=SystemName.SALESFORCE, type="Account", id="001A"),
+            target=SourceRef(system=NEW, type="contact", id="X-CUST-9"),
+            checksum="-",
+            synced_at=world.clock(),
+        ),
+        SyncAction.CREATED,
+    )
+    world.cutovers.confirm("US01", by="controller@northwind.example")
+    # and a second engagement, begun before the go-ahead (so set up in QuickBooks), activated after it
+    world.crm.put("006B", "001A", close_date=date(2026, 12, 1))
+    later = world.store.engagement(SystemName.PRODUCTIVE, PROJECT)
+    assert later is not None
+    world.store.save_engagement(
+        later.model_copy(
+            update={
+                "psa": SourceRef(system=SystemName.PRODUCTIVE, type="projects", id="7002"),
+                "opportunity": SourceRef(system=SystemName.SALESFORCE, type="opportunity", id="006B"),
+                "name": "Acme phase two",
+                "accounting": {OLD: "89"},
+            }
+        )
+    )
+    # when its December hour is approved, it waits, saying what sets the engagement up in Xero
+    entry = world.psa.log("7002", "Consultant", 60, worked_on=date(2026, 12, 3))
+    world.psa.approve(entry)
+    world.sync.on_notices(
+        [
+            ChangeNotice(
+                provider=SystemName.PRODUCTIVE,
+                event_id=f"evt-{entry}",
+                entity=EntityType.TIME_ENTRY,
+                vendor_type="time_entries",
+                record_id=entry,
+                operation=Operation.UPDATED,
+                occurred_at=world.clock(),
+            )
+        ]
+    )
+    assert world.state(entry) is PostingState.PARKED
+    reason = world.store.records[work_key(SystemName.PRODUCTIVE, WorkKind.TIME, entry)].reason or ""
+    assert "no record in xero" in reason and "cutover confirm --legal-entity US01" in reason
+    # then confirming again sets it up in Xero, and the hour posts there
+    world.cutovers.confirm("US01", by="controller@northwind.example")
+    [project] = world.xero_projects.records.values()  # the first engagement was in Xero already
+    assert world.state(entry) is PostingState.POSTED
+    [posted] = world.accounting[NEW].postings()
+    assert isinstance(posted, Posting) and posted.customer == project.ref.id

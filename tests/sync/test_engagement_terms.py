@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -52,19 +52,25 @@ def test_the_legal_entity_is_the_one_company_booking_in_the_deals_currency(lands
 
 def test_the_ledger_is_the_one_routed_to_on_the_engagements_start_day(landscape: Landscape) -> None:
     routing, ownership = Routing(landscape), Ownership(landscape)
-    # given US01 moves to NetSuite on CUTOVER: a deal closed that day starts its engagement there
-    on_the_day = systems_of(
-        _deal(close_date=CUTOVER), legal_entity="US01", routing=routing, ownership=ownership
-    )
-    the_day_before = systems_of(
-        _deal(close_date=CUTOVER - timedelta(days=1)),
-        legal_entity="US01",
-        routing=routing,
-        ownership=ownership,
-    )
+
+    def systems(close_date: date, *, confirmed: bool = True) -> dict[Role, SystemName]:
+        return systems_of(
+            _deal(close_date=close_date),
+            legal_entity="US01",
+            routing=routing,
+            ownership=ownership,
+            cutover_confirmed=lambda entity, system: confirmed,
+        )
+
+    # given US01 moves to NetSuite on CUTOVER, confirmed: a deal closed that day starts its engagement there
+    on_the_day, the_day_before = systems(CUTOVER), systems(CUTOVER - timedelta(days=1))
     # then the PSA is the owner of engagements either way, the ledger follows the start day
     assert on_the_day == {Role.PSA: SystemName.PRODUCTIVE, Role.ACCOUNTING: SystemName.NETSUITE}
     assert the_day_before == {Role.PSA: SystemName.PRODUCTIVE, Role.ACCOUNTING: SystemName.QUICKBOOKS}
+    # while nobody has confirmed the cutover, a deal starting after it is set up in QuickBooks
+    # (the confirmation sets it up in NetSuite with the other live engagements)
+    waiting = systems(CUTOVER + timedelta(days=3), confirmed=False)
+    assert waiting[Role.ACCOUNTING] is SystemName.QUICKBOOKS
 
 
 def test_a_fixed_fee_deal_sold_as_lines_that_add_up_is_billed_by_milestone_per_line() -> None:

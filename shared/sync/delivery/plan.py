@@ -191,7 +191,13 @@ class Planner:
             raise _Park(waits)
         if target not in engagement.accounting:
             if shadow_of is None:
-                raise _Park(f"engagement {engagement.name} has no record in {target} yet")
+                cutover = self._routing.cutover_into(engagement.legal_entity, target, work.worked_on)
+                how = (
+                    f": `close2cash cutover confirm --legal-entity {cutover.legal_entity}` sets it up"
+                    if cutover is not None
+                    else ""
+                )
+                raise _Park(f"engagement {engagement.name} has no record in {target} yet{how}")
             accounting = {**engagement.accounting, target: AT_CUTOVER}
             engagement = engagement.model_copy(update={"accounting": accounting})
         worker = self._worker(target, work)

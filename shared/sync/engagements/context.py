@@ -63,6 +63,7 @@ class SetupContext:
     required_account_fields: tuple[str, ...]
     clock: Callable[[], datetime]
     bookings: Callable[[], EngagementBook] | None
+    cutover_confirmed: Callable[[str, SystemName], bool]
 
     def opportunity(self, state: SetupState) -> Opportunity:
         """The deal as validation read it (kept in the state), or as the CRM has it now."""
@@ -79,7 +80,13 @@ class SetupContext:
             return state.model_copy(update={"systems": self._first_of_each_role()})
         opportunity = self.opportunity(state)
         entity = legal_entity_of(opportunity, self.landscape)
-        systems = systems_of(opportunity, legal_entity=entity, routing=self.routing, ownership=self.ownership)
+        systems = systems_of(
+            opportunity,
+            legal_entity=entity,
+            routing=self.routing,
+            ownership=self.ownership,
+            cutover_confirmed=self.cutover_confirmed,
+        )
         return state.model_copy(
             update={
                 "systems": systems,

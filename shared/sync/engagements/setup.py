@@ -57,6 +57,7 @@ class EngagementSetup:
         required_account_fields: Sequence[str] = ("name",),
         clock: Callable[[], datetime] = utcnow,
         bookings: Callable[[], EngagementBook] | None = None,
+        cutover_confirmed: Callable[[str, SystemName], bool] = lambda *_: True,
     ) -> None:
         self._ctx = SetupContext(
             opportunities=opportunities,
@@ -75,6 +76,7 @@ class EngagementSetup:
             required_account_fields=tuple(required_account_fields),
             clock=clock,
             bookings=bookings,
+            cutover_confirmed=cutover_confirmed,
         )
 
     def run(self, step: str, state: Mapping[str, Any], *, token: str | None = None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ A rule the deal breaks raises ValidationFailed naming the field or the landscape
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -54,13 +54,23 @@ def legal_entity_of(opportunity: Opportunity, landscape: Landscape) -> str:
 
 
 def systems_of(
-    opportunity: Opportunity, *, legal_entity: str, routing: Routing, ownership: Ownership
+    opportunity: Opportunity,
+    *,
+    legal_entity: str,
+    routing: Routing,
+    ownership: Ownership,
+    cutover_confirmed: Callable[[str, SystemName], bool],
 ) -> dict[Role, SystemName]:
     """Where the engagement is set up: the owner of engagements (the PSA), and the accounting system
-    the routing names for `legal_entity` on the engagement's start (NoRoute when it names none)."""
+    the routing names for `legal_entity` on the engagement's start (NoRoute when it names none).
+
+    A start on or after a cutover nobody has confirmed yet is set up in the old system: nothing is
+    written to a ledger before its go-ahead, and the confirmation sets the engagement up in the new
+    one (with every other live engagement of the entity)."""
+    start = start_of(opportunity)
     return {
         Role.PSA: ownership.owner_of(Domain.ENGAGEMENT),
-        Role.ACCOUNTING: routing.system_for(legal_entity, on=start_of(opportunity)),
+        Role.ACCOUNTING: routing.signed_off_system_for(legal_entity, start, cutover_confirmed),
     }
 
 
