@@ -156,6 +156,9 @@ class Posting(CanonicalModel):
     payment_account: str | None = None
     accounting_class: str | None = None
     department: str | None = None
+    location: str | None = Field(
+        default=None, description="the engagement's location (QuickBooks keeps it in its department list)"
+    )
     tax_code: str | None = None
     description: str = Field(min_length=1, max_length=4000)
 

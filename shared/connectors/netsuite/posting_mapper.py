@@ -41,7 +41,9 @@ EXPENSE_LINES = "expense"
 BILLED_STATUS = "billed"
 # Memo fields hold up to 999 characters in the UI (UNCONFIRMED for REST; kept under it).
 MEMO_MAX = 999
-_SEGMENTS = (("accounting_class", "class"), ("department", "department"))
+# The posting's segments and the time bill's / expense line's fields that carry them.
+# https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3691883.html
+_SEGMENTS = (("accounting_class", "class"), ("department", "department"), ("location", "location"))
 
 
 def work_external_id(posting_or_work: Posting | SourceRef, kind: WorkKind | None = None) -> str:

@@ -44,6 +44,13 @@ def _ref(value: str) -> dict[str, str]:
     return {"value": value}
 
 
+def department_of(posting: Posting) -> str | None:
+    """QuickBooks keeps departments and locations in one list (DepartmentRef, "Location" in its UI):
+    the posting's location when it has one, else its department.
+    https://developer.intuit.com/app/developer/qbo/docs/api/accounting/all-entities/department"""
+    return posting.location or posting.department
+
+
 def taxable(tax_code: str | None) -> bool:
     """TimeActivity's tax treatment: `Taxable` ("True if the time recorded is both billable and taxable").
 
@@ -82,8 +89,8 @@ def time_activity_body(posting: Posting) -> dict[str, Any]:
     }
     if posting.accounting_class:
         body["ClassRef"] = _ref(posting.accounting_class)
-    if posting.department:
-        body["DepartmentRef"] = _ref(posting.department)
+    if department := department_of(posting):
+        body["DepartmentRef"] = _ref(department)
     return body
 
 
@@ -125,8 +132,8 @@ def purchase_body(posting: Posting, *, home_currency: str) -> dict[str, Any]:
     }
     if posting.amount.currency != home_currency:
         body["CurrencyRef"] = _ref(posting.amount.currency)
-    if posting.department:
-        body["DepartmentRef"] = _ref(posting.department)
+    if department := department_of(posting):
+        body["DepartmentRef"] = _ref(department)
     return body
 
 

@@ -59,9 +59,8 @@ def build_posting(
         "worker": worker_id,
         "worked_on": work.worked_on,
         "accounting_class": dimensions.get("accounting_class"),
-        # QuickBooks keeps departments and locations in one list (DepartmentRef, "Location" in its UI):
-        # the engagement's location when it has one, else its department.
-        "department": dimensions.get("location") or dimensions.get("department"),
+        "department": dimensions.get("department"),
+        "location": dimensions.get("location"),
         "tax_code": mapped("service_tax_codes", work.service_name),
         "service": work.service_name,
     }

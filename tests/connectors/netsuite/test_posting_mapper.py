@@ -43,7 +43,7 @@ def _connection(connection: dict[str, Any]) -> NetSuiteConnection:
 
 
 def test_a_time_bill_carries_the_minutes_exactly_and_the_psa_reference() -> None:
-    body = posting_mapper.time_bill_body(_time(accounting_class="3"))
+    body = posting_mapper.time_bill_body(_time(accounting_class="3", location="2"))
     # 55 minutes are "0:55", not 0.9166... hours; the memo names the PSA entry; no department: null
     assert body["hours"] == "0:55"
     assert body["rate"] == Decimal("180.00") and body["isBillable"] is True
@@ -54,6 +54,8 @@ def test_a_time_bill_carries_the_minutes_exactly_and_the_psa_reference() -> None
     )
     assert body["memo"] == "Workshop [close2cash productive/time_entry/8812]"
     assert body["class"] == {"id": "3"} and body["department"] is None
+    # the engagement's location is NetSuite's own segment (QuickBooks folds it into departments)
+    assert body["location"] == {"id": "2"}
 
 
 def test_a_memo_that_names_the_entry_already_is_kept_as_it_is() -> None:
@@ -124,6 +126,7 @@ def test_an_expense_is_one_billable_line_on_the_project(connection: dict[str, An
         "memo": "Train to the client",
         "class": None,
         "department": None,
+        "location": None,
     }
     # a currency other than the account's home one is named by its currency record
     assert body["currency"] == {"id": "2"} and body["memo"] == "close2cash productive/expense/E1"

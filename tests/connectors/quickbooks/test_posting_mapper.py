@@ -38,6 +38,14 @@ def test_optional_codes_are_left_out_when_the_posting_has_none() -> None:
     assert "ClassRef" not in body and "DepartmentRef" not in body
 
 
+def test_a_location_goes_in_quickbooks_department_list_before_the_department() -> None:
+    # QuickBooks has one list for both (DepartmentRef, "Location" in its UI)
+    located = mapper.time_activity_body(time_posting(BOOKS, 1, location="4"))
+    assert located["DepartmentRef"] == {"value": "4"}
+    expense = mapper.purchase_body(expense_posting(BOOKS, location="4"), home_currency="USD")
+    assert expense["DepartmentRef"] == {"value": "4"}
+
+
 @pytest.mark.parametrize(("tax_code", "taxable"), [("TAX", True), ("NON", False), (None, False), ("3", True)])
 def test_the_tax_code_sets_the_taxable_flag(tax_code: str | None, taxable: bool) -> None:
     assert mapper.time_activity_body(time_posting(BOOKS, 1, tax_code=tax_code))["Taxable"] is taxable
