@@ -125,7 +125,8 @@ def test_an_approved_entry_posts_once_with_its_minutes_rate_and_codes() -> None:
         "9003",
     )
     # the engagement's class, department and location as the ledger names them
-    assert (posting.accounting_class, posting.department, posting.location) == ("100000000000128001", "1", "3")
+    codes = (posting.accounting_class, posting.department, posting.location)
+    assert codes == ("100000000000128001", "1", "3")
     assert (posting.tax_code, posting.worker) == ("NON", "55")
     assert "close2cash productive/time_entries/" in posting.description and "Workshop" in posting.description
     # and the redelivery was not even fetched from the PSA
