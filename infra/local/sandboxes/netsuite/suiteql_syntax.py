@@ -24,6 +24,9 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from infra.local.sandboxes.kit.tokens import Token, TokenCursor
+from infra.local.sandboxes.kit.tokens import tokenize as kit_tokenize
+
 _TOKEN = re.compile(
     r"\s*(?:(?P<string>'(?:[^']|'')*')"
     r"|(?P<number>\d+(?:\.\d+)?|\.\d+)"
@@ -43,14 +46,6 @@ AGGREGATES = frozenset({"COUNT", "SUM", "MIN", "MAX", "AVG"})
 
 class SuiteQLSyntaxError(ValueError):
     """A statement outside the grammar; the message names the first token that has no place."""
-
-
-@dataclass(frozen=True)
-class Token:
-    """One lexical token."""
-
-    kind: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -184,17 +179,11 @@ class Statement:
 
 def tokenize(text: str) -> list[Token]:
     """The tokens of `text`, or SuiteQLSyntaxError at the first character that starts none."""
-    tokens: list[Token] = []
-    position = 0
-    stripped = text.rstrip().rstrip(";").rstrip()
-    while position < len(stripped):
-        found = _TOKEN.match(stripped, position)
-        if found is None or found.end() == position:
-            raise SuiteQLSyntaxError(f"Unexpected character at position {position}: '{stripped[position]}'")
-        kind = found.lastgroup or ""
-        tokens.append(Token(kind, found.group(kind)))
-        position = found.end()
-    return tokens
+    return kit_tokenize(
+        _TOKEN,
+        text.rstrip().rstrip(";").rstrip(),
+        lambda at, rest: SuiteQLSyntaxError(f"Unexpected character at position {at}: '{rest[0]}'"),
+    )
 
 
 def parse(text: str) -> Statement:
@@ -215,38 +204,13 @@ def contains_aggregate(expr: Expr | None) -> bool:
     return False
 
 
-class _Parser:
+class _Parser(TokenCursor):
     def __init__(self, tokens: list[Token]) -> None:
-        self._tokens = tokens
-        self._at = 0
-
-    def at_end(self) -> bool:
-        return self._at >= len(self._tokens)
-
-    def peek(self, ahead: int = 0) -> Token:
-        index = self._at + ahead
-        return self._tokens[index] if index < len(self._tokens) else Token("end", "")
-
-    def _is_keyword(self, word: str, ahead: int = 0) -> bool:
-        token = self.peek(ahead)
-        return token.kind == "name" and token.text.upper() == word
-
-    def _keyword(self, *words: str) -> bool:
-        if all(self._is_keyword(word, offset) for offset, word in enumerate(words)):
-            self._at += len(words)
-            return True
-        return False
-
-    def _expect_keyword(self, word: str) -> None:
-        if not self._keyword(word):
-            raise SuiteQLSyntaxError(f"Expected {word} but found '{self.peek().text or 'end of statement'}'")
-
-    def _expect(self, text: str) -> None:
-        if self.peek().text != text:
-            raise SuiteQLSyntaxError(
-                f"Expected '{text}' but found '{self.peek().text or 'end of statement'}'"
-            )
-        self._at += 1
+        super().__init__(
+            tokens,
+            expected=lambda what, found: SuiteQLSyntaxError(f"Expected {what} but found '{found}'"),
+            end="end of statement",
+        )
 
     def _identifier(self) -> str:
         token = self.peek()

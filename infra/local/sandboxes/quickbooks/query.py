@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from infra.local.sandboxes.kit.tokens import tokenize
 from infra.local.sandboxes.quickbooks.company import Company
 from infra.local.sandboxes.quickbooks.entities import ENTITIES, EntitySpec, entity
 from infra.local.sandboxes.quickbooks.faults import Fault, fault
@@ -102,20 +103,13 @@ _CLAUSE_END = ("orderby", "order", "startposition", "maxresults")
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    position = 0
-    text = text.strip()
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            raise ValueError(f"unexpected text at {position}: {text[position : position + 20]!r}")
-        position = match.end()
-        kind = match.lastgroup or ""
-        value = match.group(kind)
-        if kind == "str":
-            value = re.sub(r"\\(.)", r"\1", value[1:-1])
-        found.append((kind, value))
-    return found
+    found = tokenize(
+        _TOKEN, text.strip(), lambda at, rest: ValueError(f"unexpected text at {at}: {rest[:20]!r}")
+    )
+    return [
+        (token.kind, re.sub(r"\\(.)", r"\1", token.text[1:-1]) if token.kind == "str" else token.text)
+        for token in found
+    ]
 
 
 class _Reader:

@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from infra.local.sandboxes.kit.tokens import Token, TokenCursor
+from infra.local.sandboxes.kit.tokens import tokenize as kit_tokenize
 from infra.local.sandboxes.salesforce.errors import SalesforceApiError, malformed
 
 _TOKEN = re.compile(
@@ -40,12 +42,6 @@ _KEYWORDS = frozenset(
 # https://developer.salesforce.com/docs/atlas.en-us.soql_sosl.meta/soql_sosl/sforce_api_calls_soql_select_dateformats.htm
 DAY_LITERALS = {"YESTERDAY": (-1, 0), "TODAY": (0, 1), "TOMORROW": (1, 2)}
 N_DAY_LITERALS = frozenset({"LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO"})
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -109,17 +105,9 @@ class SelectStatement:
 
 
 def tokenize(soql: str) -> list[Token]:
-    tokens: list[Token] = []
-    position = 0
-    text = soql.rstrip()
-    while position < len(text):
-        found = _TOKEN.match(text, position)
-        if found is None or found.end() == position:
-            raise malformed(f"unexpected token: '{text[position:].split()[0][:40]}'")
-        kind = found.lastgroup or ""
-        tokens.append(Token(kind, found.group(kind)))
-        position = found.end()
-    return tokens
+    return kit_tokenize(
+        _TOKEN, soql.rstrip(), lambda at, rest: malformed(f"unexpected token: '{rest.split()[0][:40]}'")
+    )
 
 
 def parse(soql: str) -> SelectStatement:
@@ -131,35 +119,13 @@ def parse(soql: str) -> SelectStatement:
     return statement
 
 
-class _Parser:
+class _Parser(TokenCursor):
     def __init__(self, tokens: list[Token]) -> None:
-        self._tokens = tokens
-        self._at = 0
-
-    def at_end(self) -> bool:
-        return self._at >= len(self._tokens)
-
-    def peek(self, ahead: int = 0) -> Token:
-        index = self._at + ahead
-        return self._tokens[index] if index < len(self._tokens) else Token("end", "")
-
-    def _keyword(self, *words: str) -> bool:
-        """Consume the keywords `words` when they come next."""
-        for offset, word in enumerate(words):
-            token = self.peek(offset)
-            if token.kind != "name" or token.text.upper() != word:
-                return False
-        self._at += len(words)
-        return True
-
-    def _expect_keyword(self, word: str) -> None:
-        if not self._keyword(word):
-            raise malformed(f"unexpected token: '{self.peek().text or 'end of query'}', expecting {word}")
-
-    def _expect(self, text: str) -> None:
-        if self.peek().text != text:
-            raise malformed(f"unexpected token: '{self.peek().text or 'end of query'}', expecting '{text}'")
-        self._at += 1
+        super().__init__(
+            tokens,
+            expected=lambda what, found: malformed(f"unexpected token: '{found}', expecting {what}"),
+            end="end of query",
+        )
 
     def _name(self) -> str:
         token = self.peek()
