@@ -35,142 +35,34 @@ a legal entity (`legal_entity = "UK01"`) win over unscoped rows for postings of 
 
 Validation is done in one pydantic pass so that every problem is reported at once: checks that need
 the rest of the file (is this owner a connected system? is this rate card declared?) read the
-declarations gathered from the raw file before the pass (`_References`), instead of stopping the
+declarations gathered from the raw file before the pass (`landscape_refs`), instead of stopping the
 pass at the first model-level error.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from shared.domain.decimals import ExactDecimal
 from shared.domain.models import SystemName
-from shared.domain.money import currency
 from shared.domain.systems import SYSTEMS, Domain, Intake, Role
-
-
-class Section(BaseModel):
-    """Base of every part of the landscape file: unknown keys are errors, values are immutable."""
-
-    # Built on first use (shared.domain.models.CanonicalModel says why).
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, defer_build=True)
-
-
-# --- declarations the rest of the file refers to ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class _References:
-    """What the raw file declares: gathered leniently before validation so every check can run."""
-
-    systems: frozenset[str]
-    others: frozenset[str]  # systems declared with a valid role that is not accounting
-    legal_entities: frozenset[str]
-    rate_cards: frozenset[str]
-
-
-_REFERENCES: ContextVar[_References | None] = ContextVar("landscape_references", default=None)
-
-
-def _rows(value: Any) -> list[Mapping[str, Any]]:
-    return [row for row in value if isinstance(row, Mapping)] if isinstance(value, list) else []
-
-
-def _gather(raw: Mapping[str, Any]) -> _References:
-    systems = _rows(raw.get("systems"))
-    mappings = raw.get("mappings")
-    rate_cards = _rows(mappings.get("rate_cards")) if isinstance(mappings, Mapping) else []
-    return _References(
-        systems=frozenset(str(s.get("name")) for s in systems),
-        others=frozenset(
-            str(s.get("name")) for s in systems if s.get("role") in (Role.CRM.value, Role.PSA.value)
-        ),
-        legal_entities=frozenset(str(e.get("code")) for e in _rows(raw.get("legal_entities"))),
-        rate_cards=frozenset(str(r.get("source")) for r in rate_cards),
-    )
-
-
-@contextlib.contextmanager
-def _declared(raw: Any) -> Iterator[None]:
-    token = _REFERENCES.set(_gather(raw) if isinstance(raw, Mapping) else None)
-    try:
-        yield
-    finally:
-        _REFERENCES.reset(token)
-
-
-def _listing(values: frozenset[str]) -> str:
-    return ", ".join(sorted(values)) or "(none declared)"
-
-
-def _connected(system: SystemName) -> SystemName:
-    refs = _REFERENCES.get()
-    if refs is not None and system not in refs.systems:
-        raise ValueError(
-            f"{system} is not a connected system; expected one of the [[systems]]: {_listing(refs.systems)}"
-        )
-    return system
-
-
-def _accounting(system: SystemName) -> SystemName:
-    refs = _REFERENCES.get()
-    if refs is not None and system in refs.others:
-        raise ValueError(
-            f"{system} is not an accounting system; expected a system declared with role = 'accounting'"
-        )
-    return system
-
-
-def _one_of_declared(
-    what: str, where: str, declared: Callable[[_References], frozenset[str]]
-) -> Callable[[str], str]:
-    """A validator: the value must be one the file declares (`declared` picks which set)."""
-
-    def check(value: str) -> str:
-        refs = _REFERENCES.get()
-        if refs is not None and value not in declared(refs):
-            raise ValueError(
-                f"{what} {value!r} is not declared; expected {where}: {_listing(declared(refs))}"
-            )
-        return value
-
-    return check
-
-
-_legal_entity = _one_of_declared(
-    "legal entity", "one of the [[legal_entities]] codes", lambda r: r.legal_entities
+from shared.governance.landscape_refs import (
+    AccountingSystem,
+    ConnectedSystem,
+    Currency,
+    LegalEntityCode,
+    NonEmpty,
+    RateCardName,
+    Section,
+    declared,
+    references,
 )
-_rate_card = _one_of_declared("rate card", "a source value of mappings.rate_cards", lambda r: r.rate_cards)
-
-
-ConnectedSystem = Annotated[SystemName, AfterValidator(_connected)]
-AccountingSystem = Annotated[SystemName, AfterValidator(_connected), AfterValidator(_accounting)]
-LegalEntityCode = Annotated[str, Field(min_length=1), AfterValidator(_legal_entity)]
-RateCardName = Annotated[str, Field(min_length=1), AfterValidator(_rate_card)]
-
-
-def _iso_currency(code: str) -> str:
-    # No "did you mean" here: three-letter codes one letter apart are different currencies.
-    try:
-        return currency(code)
-    except ValueError as error:
-        raise ValueError(f"{error}; expected an ISO 4217 code such as 'USD', 'EUR' or 'GBP'") from None
-
-
-Currency = Annotated[str, AfterValidator(_iso_currency)]
-NonEmpty = Annotated[str, Field(min_length=1)]
-
+from shared.governance.landscape_terms import Billing, DefaultRateCard, RateCards
 
 # --- the sections ---------------------------------------------------------------------------
 
@@ -456,7 +348,7 @@ def _routes_complete(routes: list[Route]) -> list[Route]:
                     f"{entity}: shadow_from {route.shadow_from.isoformat()} starts before the route it "
                     f"shadows ({before.system} from {before.from_date.isoformat()})"
                 )
-    refs = _REFERENCES.get()
+    refs = references()
     if refs is not None and refs.systems - refs.others:
         unrouted = sorted(refs.legal_entities - {r.legal_entity for r in routes})
         if unrouted:
@@ -465,36 +357,6 @@ def _routes_complete(routes: list[Route]) -> list[Route]:
                 "naming the accounting system its postings go to"
             )
     return routes
-
-
-def _positive_rates(rates: dict[str, Decimal]) -> dict[str, Decimal]:
-    negative = [role for role, rate in rates.items() if rate <= 0]
-    if negative:
-        raise ValueError(f"rates must be positive; not so for {', '.join(negative)}")
-    return rates
-
-
-class DefaultRateCard(Section):
-    """`[[rate_card]]`: the rates per role a deal sold without priced lines is set up with.
-
-    A project template names its card (`rate_card` on its mappings row); the card's rates are the
-    firm's list prices, in the card's currency, from `effective_from`.
-    """
-
-    name: RateCardName
-    currency: Currency
-    effective_from: date
-    rates: Annotated[dict[NonEmpty, ExactDecimal], Field(min_length=1), AfterValidator(_positive_rates)]
-
-
-def _unique_cards(cards: list[DefaultRateCard]) -> list[DefaultRateCard]:
-    seen = Counter(card.name for card in cards)
-    twice = sorted(name for name, count in seen.items() if count > 1)
-    if twice:
-        raise ValueError(
-            f"rate card {', '.join(twice)} is defined more than once; expected one [[rate_card]] each"
-        )
-    return cards
 
 
 class OnMerge(StrEnum):
@@ -530,53 +392,6 @@ class Lifecycle(Section):
     customer: CustomerLifecycle = CustomerLifecycle()
 
 
-class TaxRate(Section):
-    """One tax code's rate (a percentage) in one legal entity, as the invoice shows it per line."""
-
-    legal_entity: LegalEntityCode
-    code: NonEmpty
-    rate: Annotated[ExactDecimal, Field(ge=0, le=100)]
-
-
-def _unique_rates(rates: list[TaxRate]) -> list[TaxRate]:
-    seen = Counter((r.legal_entity, r.code) for r in rates)
-    twice = sorted(f"{entity}/{code}" for (entity, code), count in seen.items() if count > 1)
-    if twice:
-        raise ValueError(f"tax rate {', '.join(twice)} is given more than once; expected one rate each")
-    return rates
-
-
-def _positive_thresholds(limits: dict[str, Decimal]) -> dict[str, Decimal]:
-    for code, amount in limits.items():
-        currency(code)
-        if amount < 0:
-            raise ValueError(f"approval_threshold for {code} must not be negative, got {amount}")
-    return limits
-
-
-class Billing(Section):
-    """`[billing]`: the billing calendar, the approval threshold and what invoice lines need."""
-
-    # The scheduled run on this day of each month bills every active engagement's previous month.
-    run_on_day: Annotated[int, Field(ge=1, le=28)] = 1
-    # An invoice whose total is above the threshold of its currency waits for a person's approval;
-    # a currency without a threshold never waits.
-    approval_threshold: Annotated[dict[str, ExactDecimal], AfterValidator(_positive_thresholds)] = {}
-    # The service item milestone and retainer lines are posted with, per accounting system.
-    fixed_item: dict[AccountingSystem, NonEmpty] = {}
-    # The tax code of milestone and retainer lines, per legal entity (time lines use service_tax_codes).
-    fixed_tax_code: dict[LegalEntityCode, NonEmpty] = {}
-    tax_rates: Annotated[list[TaxRate], AfterValidator(_unique_rates)] = []
-
-    def rates_for(self, legal_entity: str) -> dict[str, Decimal]:
-        """Tax code -> percent for `legal_entity`."""
-        return {r.code: r.rate for r in self.tax_rates if r.legal_entity == legal_entity}
-
-    def needs_approval(self, total: Decimal, currency_code: str) -> bool:
-        limit = self.approval_threshold.get(currency_code)
-        return limit is not None and total > limit
-
-
 class Landscape(Section):
     """The whole landscape file: what a firm edits to describe its systems."""
 
@@ -588,7 +403,7 @@ class Landscape(Section):
     mappings: MappingTables = MappingTables()
     matching: MatchingRules = MatchingRules()
     lifecycle: Lifecycle = Lifecycle()
-    rate_card: Annotated[list[DefaultRateCard], AfterValidator(_unique_cards)] = []
+    rate_card: RateCards = []
     billing: Billing = Billing()
 
     @model_validator(mode="wrap")
@@ -596,7 +411,7 @@ class Landscape(Section):
     def _with_references(cls, data: Any, handler: Any) -> Landscape:
         # Cross-references are checked field by field against what the raw file declares, so a
         # broken section never hides the problems of another (all errors come out of one pass).
-        with _declared(data):
+        with declared(data):
             landscape: Landscape = handler(data)
         return landscape
 
