@@ -29,10 +29,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from shared.domain.delivery_ports import (
-    BookedEngagement,
     DeliverySource,
     PostingStore,
     PostingTarget,
@@ -42,7 +41,7 @@ from shared.domain.errors import PermanentError
 from shared.domain.metrics import BusinessMetric
 from shared.domain.models import EntityType, SourceRef, SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation
-from shared.domain.ports import CrossReference, ExceptionRecord, Ledger, Metrics, SyncAction
+from shared.domain.ports import ExceptionRecord, Ledger, Metrics
 from shared.domain.postings import (
     DeliveredWork,
     PostedRecord,
@@ -64,8 +63,8 @@ from shared.sync.delivery.batches import (
     by_target,
     removed,
 )
-from shared.sync.delivery.plan import RETRIED_EXCEPTIONS, Plan, Planner, changes, exception_id_for
-from shared.sync.delivery.postings import build_posting
+from shared.sync.delivery.plan import RETRIED_EXCEPTIONS, Plan, changes, exception_id_for
+from shared.sync.delivery.planning import Planners
 from shared.sync.delivery.report import DeliveryReport, WorkHeld
 from shared.sync.exceptions import open_exception, resolve_exception
 
@@ -111,15 +110,22 @@ class DeliverySync:
     ) -> None:
         self._source = source
         self._target = target
-        self._connected = connected
         self._store = store
         self._ledger = ledger
         self._metrics = metrics
-        self._mappings = mappings
         self._routing = routing
         self._priority = priority
         self._clock = clock
-        self._cutover_confirmed = cutover_confirmed
+        self._planners = Planners(
+            store=store,
+            target=target,
+            connected=connected,
+            ledger=ledger,
+            mappings=mappings,
+            routing=routing,
+            cutover_confirmed=cutover_confirmed,
+            clock=clock,
+        )
         self._batches = BatchWriter(
             target=target,
             store=store,
@@ -240,7 +246,7 @@ class DeliverySync:
         """The posting the hub would write now for each of `works` (by key), or why it would write
         none: what a replay compares with what accounting holds. `shadow_of`: what that accounting
         system would receive instead (a cutover's shadow; nothing is written there)."""
-        planner = self._planner()
+        planner = self._planners.planner()
         return {
             work.key: planner.expected(work, records.get(work.key), shadow_of=shadow_of) for work in works
         }
@@ -398,7 +404,7 @@ class DeliverySync:
             if batch is not None:
                 self._batches.resend(batch)
             records.update(self._store.works([key]))
-        planner = self._planner()
+        planner = self._planners.planner()
         plans = [
             planner.plan(key, work, records.get(key))
             for key, work in items.items()
@@ -451,7 +457,7 @@ class DeliverySync:
         if not by_target:
             return plans
         replaced: dict[str, Plan] = {}
-        planner = self._planner()
+        planner = self._planners.planner()
         for target, group in by_target.items():
             ids = [p.record.record.id for p in group if p.record is not None and p.record.record is not None]
             current = self._target(target).posted_records(kind, ids)
@@ -503,66 +509,6 @@ class DeliverySync:
         )
 
     # --- helpers -----------------------------------------------------------------------------------
-
-    def _planner(self) -> Planner:
-        engagements: dict[tuple[SystemName, str], BookedEngagement | None] = {}
-        workers: dict[tuple[SystemName, str], str | None] = {}
-
-        def engagement(system: SystemName, project: str) -> BookedEngagement | None:
-            if (system, project) not in engagements:
-                engagements[system, project] = self._store.engagement(system, project)
-            return engagements[system, project]
-
-        def worker(target: SystemName, work: DeliveredWork) -> str | None:
-            if (target, work.worker.id) not in workers:
-                workers[target, work.worker.id] = self._worker(target, work)
-            return workers[target, work.worker.id]
-
-        return Planner(
-            engagement=engagement,
-            connected=self._connected,
-            worker=worker,
-            posting=lambda work, booked, target, worker_id: build_posting(
-                work, booked, target=target, worker_id=worker_id, mappings=self._mappings
-            ),
-            routing=self._routing,
-            awaiting_cutover=self._awaiting_cutover(),
-        )
-
-    def _awaiting_cutover(self) -> Callable[[str, SystemName, date], str | None]:
-        """Why work waits for a cutover's go-ahead: routed to its new system, dated from it on, and
-        not confirmed yet (each confirmation read once per planner)."""
-        confirmed: dict[tuple[str, SystemName], bool] = {}
-
-        def waits(legal_entity: str, target: SystemName, day: date) -> str | None:
-            cutover = self._routing.cutover_into(legal_entity, target, day)
-            if cutover is None:
-                return None
-            if (legal_entity, target) not in confirmed:
-                confirmed[legal_entity, target] = self._cutover_confirmed(legal_entity, target)
-            return None if confirmed[legal_entity, target] else f"{cutover.waiting} (this work posts then)"
-
-        return waits
-
-    def _worker(self, target: SystemName, work: DeliveredWork) -> str | None:
-        """The person's record in `target`: the ledger's cross-reference, else found once and kept."""
-        person = SourceRef(system=work.worker.system, type=work.worker.type, id=work.worker.id)
-        xref = self._ledger.cross_reference(EntityType.WORKER, person, target)
-        if xref is not None and xref.active:
-            return xref.target.id
-        found = self._target(target).find_worker(person, name=work.worker_name, email=work.worker_email)
-        if found is not None:
-            self._ledger.record_sync(
-                CrossReference(
-                    entity=EntityType.WORKER,
-                    source=person,
-                    target=SourceRef(system=target, type="employee", id=found),
-                    checksum="",
-                    synced_at=self._clock(),
-                ),
-                SyncAction.LINKED,
-            )
-        return found
 
     def _open(self, key: str, record: WorkRecord, kind: str, reason: str) -> None:
         open_exception(
