@@ -112,6 +112,17 @@ def work_key(system: SystemName | str, kind: WorkKind | str, record_id: str) -> 
     return f"{system}:{kind}:{record_id}"
 
 
+def work_kind_of(key: str | None) -> WorkKind | None:
+    """The kind of work a `work_key` names (None for another origin: a milestone, a retainer)."""
+    parts = (key or "").split(":", 2)
+    if len(parts) != 3:
+        return None
+    try:
+        return WorkKind(parts[1])
+    except ValueError:
+        return None
+
+
 def reference_to(work: SourceRef) -> str:
     """How an accounting record names the PSA entry it was posted for (`close2cash <system>/<type>/<id>`)."""
     return f"close2cash {work.system}/{work.type}/{work.id}"

@@ -1,8 +1,11 @@
 """Pure mapping between the canonical invoice and NetSuite's invoice, customerPayment and creditMemo.
 
 NetSuite computes an invoice's figures (total, amountPaid, amountRemaining, status); the hub reads
-them back and compares, it never sends a total. Money arrives as JSON numbers (read as Decimal) from
-the record service and as text from SuiteQL: both are parsed exactly, never through float.
+them back and compares, it never sends a total. A line that bills a posted record goes in the
+sublist that bills it: time (a time bill) in Billable Time, an expense (an expense report) in
+Billable Expenses, so NetSuite no longer offers that time or cost to the project's next invoice and
+the time bill shows billed; every other line is an item line. Money arrives as JSON numbers (read
+as Decimal) from the record service and as text from SuiteQL: both are parsed exactly, never through float.
 https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_161488248489.html
 https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_157305090645.html
 """
@@ -17,6 +20,7 @@ from typing import Any
 from shared.connectors.netsuite import mapper
 from shared.connectors.netsuite.billing_queries import CREDIT_MEMO
 from shared.connectors.netsuite.connection import NetSuiteConnection
+from shared.connectors.netsuite.posting_mapper import MEMO_MAX
 from shared.connectors.netsuite.schemas import LinkRow, TransactionRow
 from shared.domain.billing import Invoice, InvoiceLine
 from shared.domain.billing_ports import InvoiceRefused
@@ -24,6 +28,7 @@ from shared.domain.cash import Applied, InvoiceStanding, IssuedCredit, PaymentAp
 from shared.domain.errors import TransientError
 from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
+from shared.domain.postings import WorkKind, work_kind_of
 from shared.domain.reconciliation_ports import HeldInvoice
 
 # Record IDs as Oracle's record pages name them.
@@ -34,6 +39,19 @@ INVOICE_TYPE = "invoice"
 PAYMENT_TYPE = "customerpayment"
 CREDIT_MEMO_TYPE = "creditmemo"
 LINES = "item"  # the invoice's item sublist
+# The Billable Time and Billable Expenses subtabs. Their lines, as the SOAP schema's InvoiceTime and
+# InvoiceExpCost name them (3p listing of Oracle's 2013_2 WSDL; Oracle's own Schema Browser pages are
+# not in reach here): `apply`, `doc` (the time bill / expense report billed), `billedDate`, `memo`,
+# `amount`, and on time lines `quantity` and `rate`; neither has a writable item (InvoiceTime shows
+# `itemDisp`: the time bill's own item is billed). The REST sublist names `time` and `expCost`
+# (camel-cased from SuiteScript's `time` / `expcost`) are UNCONFIRMED: the REST API Browser's invoice
+# page was not found.
+# https://rubydoc.info/gems/activenetsuite/0.1.0/ActiveNetsuite/InvoiceTime (3p)
+# https://rubydoc.info/gems/activenetsuite/0.1.0/ActiveNetsuite/InvoiceExpCost (3p)
+# https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3678746.html (invoice, SOAP)
+TIME_LINES = "time"
+EXPENSE_LINES = "expCost"
+SUBLISTS = (LINES, TIME_LINES, EXPENSE_LINES)
 # A voided transaction keeps its record, amounts zero, status "Voided" (SuiteQL status 'V')
 # (3p: https://timdietrich.me/blog/netsuite-suiteql-related-transactions; Oracle lists statuses per
 # account in the Records Catalog only).
@@ -47,6 +65,23 @@ VOIDED_NAME = "voided"
 def invoice_external_id(request_id: str) -> str:
     """The external id of the invoice posted under `request_id`: the upsert key of a resend."""
     return mapper.external_id(SourceRef(system=SystemName.NETSUITE, type=INVOICE_TYPE, id=request_id))
+
+
+def _billed_line(index: int, line: InvoiceLine) -> tuple[str, dict[str, Any]]:
+    """The Billable Time or Billable Expenses line that bills `line.bills`, with the hub's figures."""
+    kind = work_kind_of(line.origin)
+    if kind is None:
+        raise InvoiceRefused(
+            f"line {index + 1} ({line.description[:60]}) bills record {line.bills} but its origin "
+            f"{line.origin!r} names no time or expense (a time bill or an expense report?)"
+        )
+    # The hub's rounded net is the amount, as on item lines: NetSuite holds the hub's rounding.
+    body: dict[str, Any] = {"apply": True, "doc": {"id": line.bills}, "amount": line.net.amount}
+    if kind is WorkKind.TIME:
+        body["quantity"] = line.quantity
+        body["rate"] = line.unit_price.amount
+    body["memo"] = line.description[:MEMO_MAX]
+    return (TIME_LINES if kind is WorkKind.TIME else EXPENSE_LINES), body
 
 
 def _line(index: int, line: InvoiceLine) -> dict[str, Any]:
@@ -66,7 +101,8 @@ def _line(index: int, line: InvoiceLine) -> dict[str, Any]:
 
 
 def invoice_body(invoice: Invoice, connection: NetSuiteConnection) -> dict[str, Any]:
-    """The invoice body: entity (the engagement's project or customer), dates, currency, item lines.
+    """The invoice body: entity (the engagement's project or customer), dates, currency, item lines,
+    and the Billable Time / Billable Expenses lines of the lines that bill a posted record.
 
     Tax is not sent: REST web services tax only through SuiteTax, which computes each line's tax from
     the customer's nexus and the item's tax schedule (section_161488248489); NetSuite's total then
@@ -86,11 +122,20 @@ def invoice_body(invoice: Invoice, connection: NetSuiteConnection) -> dict[str, 
         "dueDate": invoice.due_date.isoformat(),
         "currency": {"id": currency},
         "memo": f"close2cash billing run {invoice.source.id}" + (f": {invoice.memo}" if invoice.memo else ""),
-        LINES: {"items": [_line(index, line) for index, line in enumerate(invoice.lines)]},
+        LINES: {"items": [_line(index, line) for index, line in enumerate(invoice.lines) if not line.bills]},
     }
+    for index, line in enumerate(invoice.lines):
+        if line.bills:
+            sublist, sent = _billed_line(index, line)
+            body.setdefault(sublist, {"items": []})["items"].append(sent)
     if invoice.purchase_order:
         body["otherRefNum"] = invoice.purchase_order
     return body
+
+
+def sublists_of(body: Mapping[str, Any]) -> tuple[str, ...]:
+    """The line sublists a body carries (`item` always): what its PUT replaces whole (`?replace=`)."""
+    return tuple(name for name in SUBLISTS if name in body)
 
 
 # --- reading what NetSuite holds ------------------------------------------------------------------

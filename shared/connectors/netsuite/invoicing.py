@@ -53,8 +53,9 @@ class NetSuiteInvoicing:
         invoice of the same number on the same entity, is found and read back instead (never two).
 
         One SuiteQL statement finds both (external id or number); only a new invoice is written, by
-        `PUT .../invoice/eid:{externalId}?replace=item`, so even two racing sends make one record with
-        one set of lines. A found invoice is read, never written again.
+        `PUT .../invoice/eid:{externalId}?replace=item,time,expCost` (the sublists the body carries),
+        so even two racing sends make one record with one set of lines, and a replayed PUT applies the
+        same time bills again rather than a second time. A found invoice is read, never written again.
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_156335203191.html
         https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/chapter_1545142407.html
         """
@@ -72,10 +73,12 @@ class NetSuiteInvoicing:
             )
         body = invoice_mapper.invoice_body(invoice, self.connection)
         try:
-            # The lines are sent whole (`replace=item`): should the answer be lost and the PUT sent
-            # again, the second rewrites the same lines instead of adding them to the first's.
+            # The lines are sent whole (`replace=` each sublist sent): should the answer be lost and
+            # the PUT sent again, the second rewrites the same lines instead of adding them to the
+            # first's; the time bills it applies are its own already, not billed elsewhere (that a live
+            # account accepts this replay is UNCONFIRMED; the sandbox does, as its UI keeps them).
             record_id = self.client.upsert_record(
-                invoice_mapper.INVOICE_TYPE, external, body, replace=(invoice_mapper.LINES,)
+                invoice_mapper.INVOICE_TYPE, external, body, replace=invoice_mapper.sublists_of(body)
             )
         except NetSuiteRecordError as refused:
             raise InvoiceRefused(str(refused), code=", ".join(sorted(refused.codes)) or None) from refused

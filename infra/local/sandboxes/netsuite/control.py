@@ -16,7 +16,6 @@ from infra.local.sandboxes.kit import FaultSwitch
 from infra.local.sandboxes.netsuite import entities, records, transactions
 from infra.local.sandboxes.netsuite.account import Account
 from infra.local.sandboxes.netsuite.async_jobs import AsyncJobs
-from infra.local.sandboxes.netsuite.entities import TIME_BILLED
 from infra.local.sandboxes.netsuite.governance import DEFAULT_ACCOUNT_LIMIT, Governance
 from infra.local.sandboxes.netsuite.oauth import TOKEN_PATH, Integration, TokenService, new_integration
 from infra.local.sandboxes.netsuite.schema import CURRENCY, DEFAULT_JOB_STATUSES, SPECS, RecordSpec
@@ -239,14 +238,14 @@ class Controls:
         return self._seed(record_type, {"name": name}, internal_id=internal_id)
 
     def bill_time(self, time_bill_id: str) -> None:
-        """An invoice carries the time bill (its Billable Time subtab): the time bill's `status` is
-        Billed, and NetSuite then refuses to change or delete it."""
+        """A UI user's invoice carries the time bill (its Billable Time subtab): the time bill's
+        `status` is Billed, and NetSuite then refuses to change or delete it (an invoice posted with
+        a `time` line does the same: transactions.py)."""
         with self._lock:
             stored = self.account.get(_spec("timeBill"), time_bill_id)
             if stored is None:
                 raise KeyError(time_bill_id)
-            stored["status"] = TIME_BILLED
-            stored["lastModifiedDate"] = self.account.now()
+            entities.mark_billed(self.account, stored)
 
     def enter(self, record_type: str, fields: Mapping[str, Any]) -> str:
         """A user enters a record in the UI (the REST body shape, the same rules); returns its id."""

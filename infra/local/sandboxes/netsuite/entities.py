@@ -113,6 +113,19 @@ def _time_bill(account: Account, spec: RecordSpec, record: Record, previous: Rec
         record["subsidiary"] = employee.get("subsidiary")
 
 
+def mark_billed(account: Account, time_bill: Record, billed: bool = True) -> bool:
+    """An invoice carries the time bill (`billed`) or no longer does: its read-only `status` is Billed
+    (or cleared, the time billable again) and its `lastModifiedDate` moves; False when unchanged."""
+    if (time_bill.get("status") == TIME_BILLED) == billed:
+        return False
+    if billed:
+        time_bill["status"] = TIME_BILLED
+    else:
+        time_bill.pop("status", None)
+    time_bill["lastModifiedDate"] = account.now()
+    return True
+
+
 def _refuse_if_referenced(account: Account, spec: RecordSpec, record: Record) -> None:
     entity_id = record["id"]
     for other in SPECS.values():

@@ -1,8 +1,18 @@
 """The money rules of invoices, customer payments and credit memos, and the balances they move.
 
 - Invoice: its terms default to the customer's, its due date to the date plus the terms' days.
-- Invoice and credit memo: at least one `item` line; a line's amount is quantity x rate when not
-  sent (quantity 1 by default), rounded to the cent; `total` is the sum of the lines.
+- Invoice and credit memo: at least one line; an `item` line's amount is quantity x rate when not
+  sent (quantity 1 by default), rounded to the cent; `total` is the sum of the lines, the invoice's
+  applied billable time and expenses included.
+- Invoice billable time (`time`) and expenses (`expCost`): an applied line's `doc` is a time bill /
+  expense report (else INVALID_CONTENT at `time.items[n].doc`) on the invoice's customer or one of
+  its projects (a time bill's customer, one of the report's billable lines' customer), not billed on
+  another invoice, named once (USER_ERROR at the line's `doc`). Its amount is as sent, else quantity
+  x rate, else the record's (hours x rate; the report's billable lines on that customer). Once the
+  invoice is stored its time bills show `status` Billed (entities.mark_billed, as `bill_time`); a
+  time bill it no longer applies (its line replaced away, the invoice deleted) is billable again.
+  The sandbox keeps no billed status on expense reports: another live invoice applying the report
+  is what refuses it. Wording of the refusals UNCONFIRMED.
 - Customer payment and credit memo: `apply` lines name invoices (`doc`) of the same customer (or of
   its projects) in the same currency; each amount is at most what the invoice still owes, all of
   them at most the payment (or the credit memo's total). A line without an amount applies what is
@@ -25,7 +35,7 @@ from typing import Any
 
 from infra.local.sandboxes.netsuite import records
 from infra.local.sandboxes.netsuite.account import Account, Record
-from infra.local.sandboxes.netsuite.entities import default_subsidiary
+from infra.local.sandboxes.netsuite.entities import TIME_BILLED, default_subsidiary, mark_billed
 from infra.local.sandboxes.netsuite.errors import required, user_error
 from infra.local.sandboxes.netsuite.schema import (
     CREDIT_MEMO,
@@ -33,6 +43,7 @@ from infra.local.sandboxes.netsuite.schema import (
     EXPENSE_REPORT,
     INVOICE,
     SPECS,
+    TIME_BILL,
     RecordSpec,
 )
 
@@ -47,6 +58,11 @@ PAYMENT_DEPOSITED = {"id": "C", "refName": "Deposited"}
 EXPENSES_PENDING = {"id": "B", "refName": "Pending Supervisor Approval"}
 EXPENSES_APPROVED = {"id": "F", "refName": "Approved by Accounting"}
 _APPLYING = (CUSTOMER_PAYMENT, CREDIT_MEMO)
+# The invoice's billable cost sublists and the record type each line's `doc` names.
+TIME_LINES = "time"
+EXPENSE_LINES = "expCost"
+_BILLABLE = ((TIME_LINES, TIME_BILL), (EXPENSE_LINES, EXPENSE_REPORT))
+_NO_LINES = "You must enter at least one line item for this transaction."
 
 
 def cents(value: Decimal) -> Decimal:
@@ -116,10 +132,10 @@ def _header_defaults(account: Account, spec: RecordSpec, record: Record, party: 
     default_subsidiary(account, record)
 
 
-def _item_lines(record: Record) -> Decimal:
+def _item_lines(record: Record, *, needed: bool = True) -> Decimal:
     lines = record.get("item", [])
-    if not lines:
-        raise user_error("You must enter at least one line item for this transaction.", error_path="item")
+    if not lines and needed:
+        raise user_error(_NO_LINES, error_path="item")
     total = ZERO
     for index, line in enumerate(lines):
         quantity = line.setdefault("quantity", Decimal(1))
@@ -182,12 +198,98 @@ def _invoice(account: Account, spec: RecordSpec, record: Record, previous: Recor
     term = account.get(SPECS["term"], record["terms"]) if record.get("terms") else None
     days = int(term.get("daysUntilNetDue") or 0) if term else 0
     record.setdefault("dueDate", record["tranDate"] + timedelta(days=days))
-    total = _item_lines(record)
+    costs = _billable_lines(account, record, previous)
+    total = _item_lines(record, needed=costs is None) + (costs or ZERO)
     paid = applied_to(account, record["id"]) if previous is not None else ZERO
     if total < paid:
         raise user_error(f"The total ({total}) cannot be less than the amount already applied ({paid}).")
     record["subtotal"] = record["total"] = total
     _set_balance(record, paid)
+
+
+def _applied_lines(record: Record | None, sublist: str) -> list[tuple[int, Record]]:
+    lines = record.get(sublist, []) if record is not None else []
+    return [(index, line) for index, line in enumerate(lines) if line.get("apply", True)]
+
+
+def _docs(record: Record | None, sublist: str) -> set[str]:
+    return {str(line["doc"]) for _, line in _applied_lines(record, sublist)}
+
+
+def _billed_on(account: Account, sublist: str, doc: str, besides: str | None) -> Record | None:
+    """The live invoice (other than `besides`) whose `sublist` applies `doc`, if any."""
+    for invoice in account.table(INVOICE).values():
+        if invoice.get("id") != besides and doc in _docs(invoice, sublist):
+            return invoice
+    return None
+
+
+def _record_amount(account: Account, sublist: str, billed: Record, customer: str) -> Decimal:
+    """What the billed record itself comes to: hours x rate, or the report's lines on the customer."""
+    if sublist == TIME_LINES:
+        return cents(billed["hours"] * (billed.get("rate") or ZERO))
+    return sum(
+        (
+            line["amount"]
+            for line in billed.get("expense", [])
+            if line.get("isBillable")
+            and line.get("customer")
+            and top_customer(account, line["customer"]) == customer
+        ),
+        ZERO,
+    )
+
+
+def _bills_customer(account: Account, sublist: str, billed: Record, customer: str) -> bool:
+    if sublist == TIME_LINES:
+        return billed.get("customer") is not None and top_customer(account, billed["customer"]) == customer
+    return _record_amount(account, sublist, billed, customer) > ZERO
+
+
+def _billable_lines(account: Account, record: Record, previous: Record | None) -> Decimal | None:
+    """Check and complete the applied `time` / `expCost` lines; their sum, None when there are none."""
+    customer = top_customer(account, record["entity"])
+    total: Decimal | None = None
+    for sublist, spec in _BILLABLE:
+        seen: set[str] = set()
+        for index, line in _applied_lines(record, sublist):
+            path = f"{sublist}.items[{index}].doc"
+            line["apply"] = True
+            doc = str(line["doc"])
+            billed = account.get(spec, doc)
+            assert billed is not None  # the reference was checked
+            label = "time entry" if sublist == TIME_LINES else "expense report"
+            if not _bills_customer(account, sublist, billed, customer):
+                raise user_error(f"The {label} {doc} is not billable to this customer.", error_path=path)
+            elsewhere = _billed_on(account, sublist, doc, record.get("id"))
+            already = billed.get("status") == TIME_BILLED and doc not in _docs(previous, sublist)
+            if doc in seen or elsewhere is not None or (sublist == TIME_LINES and already):
+                on = f" on invoice {elsewhere['tranId']}" if elsewhere is not None else ""
+                raise user_error(f"The {label} {doc} has already been billed{on}.", error_path=path)
+            seen.add(doc)
+            if line.get("amount") is None:
+                if line.get("quantity") is not None and line.get("rate") is not None:
+                    line["amount"] = line["quantity"] * line["rate"]
+                else:
+                    line["amount"] = _record_amount(account, sublist, billed, customer)
+            line["amount"] = cents(line["amount"])
+            line.setdefault("billedDate", record["tranDate"])
+            total = (total or ZERO) + line["amount"]
+    return total
+
+
+def _bill_time(account: Account, spec: RecordSpec, after: Record | None, before: Record | None) -> None:
+    """After an invoice is stored or deleted: the time bills it applies Billed, the ones it no longer
+    applies (and no other invoice does) billable again."""
+    now, then = _docs(after, TIME_LINES), _docs(before, TIME_LINES)
+    for doc in now | then:
+        time_bill = account.get(TIME_BILL, doc)
+        if time_bill is None:
+            continue
+        if doc in now:
+            mark_billed(account, time_bill)
+        elif _billed_on(account, TIME_LINES, doc, None) is None:
+            mark_billed(account, time_bill, billed=False)
 
 
 def _set_balance(invoice: Record, paid: Decimal) -> bool:
@@ -230,7 +332,7 @@ def _expense_report(account: Account, spec: RecordSpec, record: Record, previous
     default_subsidiary(account, record)
     lines = record.get("expense", [])
     if not lines:
-        raise user_error("You must enter at least one line item for this transaction.", error_path="expense")
+        raise user_error(_NO_LINES, error_path="expense")
     total = ZERO
     for index, line in enumerate(lines):
         line["amount"] = cents(line["amount"])
@@ -273,5 +375,7 @@ records.RULES.update(
         EXPENSE_REPORT.name: _expense_report,
     }
 )
-records.AFTER_WRITE.update({CUSTOMER_PAYMENT.name: _refresh_invoices, CREDIT_MEMO.name: _refresh_invoices})
+records.AFTER_WRITE.update(
+    {CUSTOMER_PAYMENT.name: _refresh_invoices, CREDIT_MEMO.name: _refresh_invoices, INVOICE.name: _bill_time}
+)
 records.DELETE_RULES[INVOICE.name] = _refuse_if_applied
