@@ -203,3 +203,60 @@ def test_the_sweep_is_inclusive_of_since_in_the_zone_suiteql_shows_datetimes_in(
     assert "type IN ('CustInvc', 'CustPymt', 'CustCred')" in statement
     assert statement.endswith("ORDER BY lastmodifieddate, id")
     assert "trandate >= TO_DATE('2026-11-01', 'YYYY-MM-DD')" in invoices_since(date(2026, 11, 1))
+
+
+def _billed(description: str, origin: str | None, bills: str, price: str, quantity: str = "1") -> InvoiceLine:
+    return InvoiceLine(
+        description=description,
+        quantity=Decimal(quantity),
+        unit_price=Money.of(price, "USD"),
+        tax_code="NON",
+        tax_rate=Decimal(0),
+        origin=origin,
+        item="10",
+        bills=bills,
+    )
+
+
+def test_lines_that_bill_time_or_an_expense_go_in_the_billable_sublists(settings: NetSuiteConnection) -> None:
+    # given an invoice with an item line, 7.5 h at 152.35 that bill time bill 501, and a train fare
+    # that bills expense report 777
+    lines = (
+        *invoice().lines,
+        _billed("Workshop prep (450 min)", "productive:time:te-1", "501", "152.35", "7.5"),
+        _billed("Train to Austin", "productive:expense:ex-1", "777", "89.99"),
+    )
+    body = invoice_mapper.invoice_body(invoice().model_copy(update={"lines": lines}), settings)
+    sent = json.loads(write_json(body), parse_float=Decimal)
+    # then the time is applied in Billable Time with the hub's figures, the expense in Billable
+    # Expenses, and only the pens are an item line
+    assert [line["description"] for line in sent["item"]["items"]] == ["Pens"]
+    (time,) = sent["time"]["items"]
+    assert time == {
+        "apply": True,
+        "doc": {"id": "501"},
+        "quantity": Decimal("7.5"),
+        "rate": Decimal("152.35"),
+        "amount": Decimal("1142.63"),
+        "memo": "Workshop prep (450 min)",
+    }
+    (expense,) = sent["expCost"]["items"]
+    assert expense == {
+        "apply": True,
+        "doc": {"id": "777"},
+        "amount": Decimal("89.99"),
+        "memo": "Train to Austin",
+    }
+    # and a resend replaces all three sublists whole; an invoice without billed work only its items
+    assert invoice_mapper.sublists_of(body) == ("item", "time", "expCost")
+    assert invoice_mapper.sublists_of(invoice_mapper.invoice_body(invoice(), settings)) == ("item",)
+
+
+def test_a_line_billing_a_record_of_no_known_kind_is_refused_before_any_write(
+    settings: NetSuiteConnection,
+) -> None:
+    # given a line that bills record 501 but whose origin is no work key
+    lines = (_billed("Workshop", "milestone:kickoff", "501", "100"),)
+    # when its body is made, then it is refused: a time bill cannot be told from an expense report
+    with pytest.raises(InvoiceRefused, match="501"):
+        invoice_mapper.invoice_body(invoice().model_copy(update={"lines": lines}), settings)
