@@ -8,19 +8,17 @@ https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_1614882484
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from infra.local.sandboxes.netsuite import NetSuiteSandbox
 from shared.connectors.netsuite import NetSuiteConnector
-from shared.domain.billing import Invoice, InvoiceLine
+from shared.domain.billing import Invoice
 from shared.domain.billing_ports import InvoiceRefused
-from shared.domain.billing_runs import hours_quantity
-from shared.domain.models import SourceRef, SystemName
 from shared.domain.money import Money
 from shared.domain.postings import WorkKind
+from tests.connectors.netsuite.test_invoicing_on_sandbox import invoice_for
 
 
 @pytest.fixture
@@ -45,39 +43,12 @@ def engagement(sandbox: NetSuiteSandbox) -> dict[str, str]:
 
 
 def billing(engagement: dict[str, str], number: str) -> Invoice:
-    """The run's invoice: the posted time (1,142.625 -> 1,142.63) and a fixed fee of 500.00."""
-    rate, time = Money.of("152.35", "USD"), Money.of("1142.63", "USD")
-    lines = (
-        InvoiceLine(
-            description="Workshop prep, 2026-11-18 (450 min)",
-            quantity=hours_quantity(450, rate, time),
-            unit_price=rate,
-            tax_code="NON",
-            tax_rate=Decimal(0),
-            service_date=date(2026, 11, 18),
-            origin="productive:time:te-1",
-            item=engagement["item"],
-            bills=engagement["time_bill"],
-        ),
-        InvoiceLine(
-            description="Project management fee",
-            quantity=Decimal(1),
-            unit_price=Money.of("500.00", "USD"),
-            tax_code="NON",
-            tax_rate=Decimal(0),
-            origin="milestone:kickoff",
-            item=engagement["item"],
-        ),
-    )
-    return Invoice(
-        source=SourceRef(system=SystemName.NETSUITE, type="billing_run", id=f"productive-{number}"),
-        number=number,
-        customer=SourceRef(system=SystemName.NETSUITE, type="customer", id=engagement["project"]),
-        legal_entity="US01",
-        currency="USD",
-        issue_date=date(2026, 12, 1),
-        due_date=date(2026, 12, 31),
-        lines=lines,
+    """The run's invoice (test_invoicing_on_sandbox's): its 7 h 30 line bills the posted time bill,
+    its expense (89.99) bills nothing NetSuite holds, so it stays an item line: 1,232.62."""
+    invoice = invoice_for(engagement, number=number)
+    time, *rest = invoice.lines
+    return invoice.model_copy(
+        update={"lines": (time.model_copy(update={"bills": engagement["time_bill"]}), *rest)}
     )
 
 
@@ -91,10 +62,10 @@ def test_invoiced_time_reads_back_billed_and_the_total_is_the_hubs(
     invoice = billing(engagement, "7001-202611")
     standing = connector.post_invoice("bill-productive-7001-202611-1", invoice)
     # then NetSuite's total is the hub's, the time sits on the invoice's Billable Time, not its items
-    assert standing.total == invoice.total == Money.of("1642.63", "USD")
+    assert standing.total == invoice.total == Money.of("1232.62", "USD")
     (stored,) = sandbox.records("invoice")
     assert [line["doc"] for line in stored["time"]] == [time_bill]
-    assert [line["amount"] for line in stored["item"]] == [Decimal("500.00")]
+    assert [line["amount"] for line in stored["item"]] == [Decimal("89.99")]
     # and the time bill reads back billed, as the postings flow asks it
     assert connector.posted_records(WorkKind.TIME, [time_bill])[time_bill].billed is True
     assert connector.held_postings(WorkKind.TIME, [time_bill])[time_bill].record.billed is True
@@ -129,4 +100,4 @@ def test_a_lost_answer_sent_again_keeps_one_invoice_billing_the_time_once(
     assert sandbox.record("timeBill", engagement["time_bill"])["status"] == "Billed"
     # and the invoice can be posted once more under its request id without a refusal (read back)
     assert connector.post_invoice("bill-productive-7001-202611-1", invoice).id == standing.id
-    assert sandbox.record("invoice", standing.id)["total"] == Decimal("1642.63")
+    assert sandbox.record("invoice", standing.id)["total"] == Decimal("1232.62")

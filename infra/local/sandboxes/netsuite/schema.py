@@ -259,36 +259,33 @@ _APPLY_LINES = SublistSpec(
     },
     required=("doc",),
 )
+
+
 # An invoice's Billable Time (`time`) and Billable Expenses (`expCost`) subtabs: each line names the
 # time bill or expense report it bills (`doc`), marked `apply`. Field names as the SOAP schema's
 # InvoiceTime / InvoiceExpCost (apply, doc, billedDate, quantity, rate, amount, memo; 3p listing of
 # Oracle's 2013_2 WSDL: https://rubydoc.info/gems/activenetsuite/0.1.0/ActiveNetsuite/InvoiceTime,
 # .../InvoiceExpCost); the REST sublist names `time` and `expCost` are UNCONFIRMED (REST API Browser).
 # https://docs.oracle.com/en/cloud/saas/netsuite/ns-online-help/section_N3678746.html (invoice, SOAP)
-_TIME_LINES = SublistSpec(
-    {
-        "line": FieldSpec("number", "Line"),
-        "doc": _ref("Time", "timeBill"),
-        "apply": FieldSpec("bool", "Apply"),
-        "billedDate": FieldSpec("date", "Date"),
-        "quantity": FieldSpec("number", "Qty"),
-        "rate": FieldSpec("number", "Rate"),
-        "amount": FieldSpec("money", "Amount"),
-        "memo": FieldSpec("text", "Memo"),
-    },
-    required=("doc",),
+def _cost_lines(label: str, record_type: str, **figures: FieldSpec) -> SublistSpec:
+    return SublistSpec(
+        {
+            "line": FieldSpec("number", "Line"),
+            "doc": _ref(label, record_type),
+            "apply": FieldSpec("bool", "Apply"),
+            "billedDate": FieldSpec("date", "Date"),
+            **figures,
+            "amount": FieldSpec("money", "Amount"),
+            "memo": FieldSpec("text", "Memo"),
+        },
+        required=("doc",),
+    )
+
+
+_TIME_LINES = _cost_lines(
+    "Time", "timeBill", quantity=FieldSpec("number", "Qty"), rate=FieldSpec("number", "Rate")
 )
-_EXPENSE_COST_LINES = SublistSpec(
-    {
-        "line": FieldSpec("number", "Line"),
-        "doc": _ref("Expense", "expenseReport"),
-        "apply": FieldSpec("bool", "Apply"),
-        "billedDate": FieldSpec("date", "Date"),
-        "amount": FieldSpec("money", "Amount"),
-        "memo": FieldSpec("text", "Memo"),
-    },
-    required=("doc",),
-)
+_EXPENSE_COST_LINES = _cost_lines("Expense", "expenseReport")
 _TRANSACTION = {
     "externalId": FieldSpec("text", "External ID"),
     "tranId": FieldSpec("text", "Number"),
