@@ -3,9 +3,11 @@
 It runs when the landscape plans a cutover with a shadow period for the demo engagement's legal
 entity. Everything the demo posted so far lies in the shadow period: it went to QuickBooks and is
 compared, document by document, with what NetSuite would hold. The first diff names what NetSuite
-lacks (the consultants as employees there); once an administrator adds them the diff is clear, the
-controller confirms, the engagement gets its NetSuite project, and January's work posts to NetSuite
-and is billed on the first NetSuite invoice. The chapter fails unless that is what happened.
+lacks (the consultants as employees there); once an administrator adds them only November's
+invoice differs (a bookkeeper raised a line of it by hand in QuickBooks), the controller
+acknowledges that line, the diff is clear, the controller confirms, the engagement gets its
+NetSuite project, and January's work posts to NetSuite and is billed on the first NetSuite invoice.
+The chapter fails unless that is what happened.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from shared.domain.models import SourceRef, SystemName
 from shared.governance.routing import Cutover, Routing
 
 CONTROLLER = "controller@northwind.example"
+ACKNOWLEDGED = "the line added by hand in QuickBooks stays there; NetSuite starts from the hub's figures"
 
 
 @dataclass
@@ -96,7 +99,16 @@ def run(env: LocalEnvironment, console: Console, time: TimeChapter) -> CutoverCh
     with console.status(f"An administrator adds the consultants as employees in {cutover.new}"):
         for first, last, email, _role in CONSULTANTS:
             new.add_employee(first, last, email=email)
-        chapter.diffs.append(ask("diff"))
+        left = ask("diff")
+        chapter.diffs.append(left)
+    # What is left is November's invoice: the bookkeeper's hand-added line makes QuickBooks hold
+    # more than the hub composed (reconciliation named it too). The controller accepts it as it is.
+    open_lines = [line for line in left.get("lines", []) if not line.get("acknowledged")]
+    if open_lines:
+        with console.status("The controller acknowledges what stays as QuickBooks holds it"):
+            for line in open_lines:
+                ask("acknowledge", line=line["id"], by=CONTROLLER, note=ACKNOWLEDGED)
+            chapter.diffs.append(ask("diff"))
     with console.status("The controller confirms the cutover"):
         chapter.confirmed = ask("confirm", by=CONTROLLER)
         env.settle()

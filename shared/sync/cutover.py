@@ -5,12 +5,15 @@ The policy:
   Postings dated in the shadow period go to the old system as before; the diff computes, for each of
   them, what the new system would receive (the delivery flow's own planner, routed to the new
   system; nothing is written there) and compares it with what the old system holds, read back from
-  it, document by document (`shared.domain.cutover`).
+  it, document by document (`shared.domain.cutover`). Each invoice of the shadow period is composed
+  again for the new system and compared with the old system's total (`shared.sync.cutover_invoices`).
 - A line is settled by fixing its cause (a mapping row, an employee in the new system) and running
   the diff again, or by a person acknowledging it with a note. `confirm` lets the cutover go ahead
   only over a clear diff; until then, work dated from the cutover on is parked (never posted to a
   ledger nobody signed off). Confirming first gives each live engagement its record in the new
   system (`shared.sync.cutover_setup`), then records the go-ahead and releases the parked work.
+  Engagement setup writes nothing to the new system before the go-ahead either (it sets a deal up
+  in the old one); `confirm` run again sets up those activated since.
 - Open AR stays where it was invoiced: a payment follows its invoice's system (cash feedback reads
   the invoice's record), whatever the routing says for the payment's date.
 """

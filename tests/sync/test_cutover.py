@@ -144,8 +144,8 @@ class World:
             )
         )
 
-    def post(self, role: str, minutes: int, day: date) -> str:
-        entry = self.psa.log(PROJECT, role, minutes, worked_on=day)
+    def post(self, role: str, minutes: int, day: date, *, project: str = PROJECT) -> str:
+        entry = self.psa.log(project, role, minutes, worked_on=day)
         self.psa.approve(entry)
         work = self.psa.works[WorkKind.TIME, entry]
         notice = ChangeNotice(
@@ -298,21 +298,7 @@ def test_an_engagement_activated_after_the_go_ahead_is_set_up_by_confirming_agai
         )
     )
     # when its December hour is approved, it waits, saying what sets the engagement up in Xero
-    entry = world.psa.log("7002", "Consultant", 60, worked_on=date(2026, 12, 3))
-    world.psa.approve(entry)
-    world.sync.on_notices(
-        [
-            ChangeNotice(
-                provider=SystemName.PRODUCTIVE,
-                event_id=f"evt-{entry}",
-                entity=EntityType.TIME_ENTRY,
-                vendor_type="time_entries",
-                record_id=entry,
-                operation=Operation.UPDATED,
-                occurred_at=world.clock(),
-            )
-        ]
-    )
+    entry = world.post("Consultant", 60, date(2026, 12, 3), project="7002")
     assert world.state(entry) is PostingState.PARKED
     reason = world.store.records[work_key(SystemName.PRODUCTIVE, WorkKind.TIME, entry)].reason or ""
     assert "no record in xero" in reason and "cutover confirm --legal-entity US01" in reason

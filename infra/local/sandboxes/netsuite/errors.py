@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from infra.local.sandboxes.kit.answers import VendorError
+
 # `type` points at the HTTP status's section of RFC 2616, as the documented examples do (a 400 is
 # "...#sec10.4.1"; the 401 example has no anchor); 429 is not in RFC 2616, so RFC 6585 names it.
 # (Live accounts have been seen to answer RFC 9110 links instead: a client must not depend on it.)
@@ -48,7 +50,7 @@ INVALID_LOGIN_DETAIL = (
 )
 
 
-class NetSuiteError(Exception):
+class NetSuiteError(VendorError):
     """A refusal answered with NetSuite's error body (one error detail) and optional headers.
 
     `error_path` (o:errorPath) points into the request body, `url_path` (o:urlPath) into the URL,
@@ -84,6 +86,8 @@ class NetSuiteError(Exception):
             )
             if value is not None
         }
+
+    content_type = "application/vnd.oracle.resource+json; type=error; charset=utf-8"
 
     def body(self) -> dict[str, Any]:
         """The JSON body NetSuite answers."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from infra.local.sandboxes.kit.answers import json_answer
 from infra.local.sandboxes.netsuite.errors import NetSuiteError, invalid_content
 
 Clock = Callable[[], datetime]
@@ -108,19 +109,15 @@ def _default(value: object) -> Any:
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
     """A JSON answer (`application/vnd.oracle.resource+json` is what NetSuite names; JSON either way)."""
-    return Response(
-        json.dumps(body, default=_default),
+    return json_answer(
+        body,
         status=status,
         content_type="application/vnd.oracle.resource+json; type=singular; charset=utf-8",
-        headers=dict(headers or {}),
+        headers=headers,
+        dumps=lambda value: json.dumps(value, default=_default),
     )
 
 
 def error_response(error: NetSuiteError) -> Response:
     """A NetSuiteError as its answer."""
-    return Response(
-        json.dumps(error.body()),
-        status=error.status,
-        content_type="application/vnd.oracle.resource+json; type=error; charset=utf-8",
-        headers=error.headers,
-    )
+    return error.response()

@@ -15,6 +15,7 @@ import httpx
 from werkzeug.wrappers import Request, Response
 
 from infra.local.sandboxes.kit import FaultSwitch, InFlight, RateWindows, Subscriber, Window
+from infra.local.sandboxes.kit.answers import json_answer
 from infra.local.sandboxes.quickbooks import accounts, batch, books, customers, lists, time_activities
 from infra.local.sandboxes.quickbooks.billing import BillingControls
 from infra.local.sandboxes.quickbooks.cdc import change_data_capture
@@ -52,9 +53,7 @@ def _utcnow() -> datetime:
 
 
 def _json(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body), status=status, content_type="application/json", headers=dict(headers or {})
-    )
+    return json_answer(body, status=status, headers=headers)
 
 
 class QuickBooksSandbox(BillingControls):

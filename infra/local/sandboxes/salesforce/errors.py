@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from infra.local.sandboxes.kit.answers import VendorError
 
-class SalesforceApiError(Exception):
+
+class SalesforceApiError(VendorError):
     """An error answered as Salesforce does: HTTP status plus a JSON array of {message, errorCode, fields}."""
 
     def __init__(self, status: int, code: str, message: str, fields: Iterable[str] | None = ()) -> None:
@@ -16,6 +18,8 @@ class SalesforceApiError(Exception):
         self.message = message
         # None: an error whose body has no "fields" key (REQUEST_LIMIT_EXCEEDED answers without one).
         self.fields = list(fields) if fields is not None else None
+
+    content_type = "application/json;charset=UTF-8"
 
     def body(self) -> list[dict[str, Any]]:
         if self.fields is None:

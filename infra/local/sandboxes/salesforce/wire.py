@@ -11,6 +11,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from infra.local.sandboxes.kit.answers import json_answer
 from infra.local.sandboxes.salesforce.errors import SalesforceApiError
 
 Clock = Callable[[], datetime]
@@ -68,12 +69,12 @@ def dumps(body: Any) -> str:
 
 def json_response(body: Any, status: int = 200) -> Response:
     """A JSON response as the REST API sends it."""
-    return Response(dumps(body), status=status, content_type="application/json;charset=UTF-8")
+    return json_answer(body, status=status, content_type="application/json;charset=UTF-8", dumps=dumps)
 
 
 def error_response(error: SalesforceApiError) -> Response:
     """The error array Salesforce answers with, under the error's HTTP status."""
-    return json_response(error.body(), status=error.status)
+    return error.response()
 
 
 def read_record(request: Request) -> dict[str, Any]:
