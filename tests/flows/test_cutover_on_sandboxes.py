@@ -102,6 +102,12 @@ def test_us01_moves_to_netsuite_after_a_clear_shadow_diff(env: LocalEnvironment)
     env.settle()
     [invoice] = netsuite.records("invoice")
     assert Decimal(str(invoice["total"])) == posted.posted.amount.amount
+    # the invoice carries the time bill (its Billable Time line): NetSuite shows it billed, so no
+    # invoice made in NetSuite offers that hour again, and the hub reads it billed too
+    [time_bill] = netsuite.records("timeBill")
+    assert str(time_bill.get("status", "")).lower() == "billed"
+    held = hub.posting_target(SystemName.NETSUITE).posted_records(WorkKind.TIME, [str(time_bill["id"])])
+    assert held[str(time_bill["id"])].billed
     assert len(env.quickbooks.company.rows("Invoice")) == quickbooks_invoices
     # and November's balance, paid in January, is applied in QuickBooks, where that invoice lives
     link = {"TxnId": deal["invoice"], "TxnType": "Invoice"}
