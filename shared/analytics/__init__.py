@@ -1,0 +1,1 @@
+"""The analytical layer: landed rows of domain events and the semantic model over them."""

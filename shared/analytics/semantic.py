@@ -1,0 +1,298 @@
+"""The semantic model: model.toml validated, and its views generated for DuckDB and Athena.
+
+One canonical definition per view, built as SQL in sqlglot's neutral dialect and transpiled by
+sqlglot to `duckdb` or `athena` (Trino). Three kinds of view:
+
+- `current_<table>`: the current truth of a landed table. A later event for the same source
+  record supersedes an earlier one: only the row with the latest `occurred_at` per
+  (source_system, source_type, source_id) is kept, among events with `occurred_at <= as_of`. The
+  same event id landed twice is two rows of one source record, so it counts once. Ties on
+  `occurred_at` are broken by `event_id` (deterministic, not meaningful).
+- `measure_<name>`: one base measure per currency, entity and period (month of its `date`).
+- `measure_totals`: every base and derived measure, one row per currency.
+
+"As of": every view takes the cut-off timestamp `as_of` (UTC). DuckDB: each view is a table
+macro, `SELECT * FROM measure_totals(TIMESTAMP '2026-01-31 00:00:00')`. Athena has no
+parameterised views: its views use `CURRENT_TIMESTAMP` (current truth), and a past date is asked
+with the query `select_sql(name, "athena", as_of=...)`, the same SELECT with the literal inlined.
+
+Validation refuses, naming it, a measure over an unknown table, column, entity or measure.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import sqlglot
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from shared.analytics.rows import DECIMAL_PRECISION, DECIMAL_SCALE, LANDED_TABLES, ColumnType
+from shared.domain.errors import ValidationFailed
+
+Dialect = Literal["duckdb", "athena"]
+
+MODEL_PATH = Path(__file__).with_name("model.toml")
+AS_OF = "as_of"
+TOTALS = "measure_totals"
+
+_SQL_TYPES: Mapping[ColumnType, str] = {
+    "varchar": "VARCHAR",
+    "bigint": "BIGINT",
+    "boolean": "BOOLEAN",
+    "decimal": f"DECIMAL({DECIMAL_PRECISION}, {DECIMAL_SCALE})",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "json": "VARCHAR",
+}
+
+
+class InvalidModel(ValidationFailed):
+    """The semantic model file names something that does not exist, or does not parse."""
+
+
+def _expression(sql: str, where: str) -> exp.Expression:
+    try:
+        parsed = sqlglot.parse_one(sql)
+    except ParseError as error:
+        raise ValueError(f"{where}: {sql!r} is not a SQL expression ({error})") from None
+    if parsed is None:
+        raise ValueError(f"{where}: empty expression")
+    return parsed
+
+
+def _columns(sql: str, where: str) -> set[str]:
+    return {column.name for column in _expression(sql, where).find_all(exp.Column)} - {AS_OF}
+
+
+class Entity(BaseModel):
+    """A thing measures are sliced by, and its column in each landed table that carries it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str
+    columns: dict[str, str] = Field(default_factory=dict)
+    grain: Literal["month"] | None = None
+
+
+class Measure(BaseModel):
+    """A base measure: one sum over the current rows of one landed table, per currency."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str
+    table: str
+    value: str
+    currency: str
+    date: str
+    filter: str | None = None
+    window_days: int | None = Field(default=None, gt=0)
+    entities: tuple[str, ...] = ()
+
+
+class Derived(BaseModel):
+    """A derived measure: a formula over other measures, per currency."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str
+    formula: str
+
+
+class SemanticModel(BaseModel):
+    """The whole model file, checked against the landed tables."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = Field(ge=1)
+    entities: dict[str, Entity]
+    measures: dict[str, Measure]
+    derived: dict[str, Derived] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _names_exist(self) -> SemanticModel:
+        for name, entity in self.entities.items():
+            for table, column in entity.columns.items():
+                _require_column(table, column, f"entity {name!r}")
+        for name, measure in self.measures.items():
+            where = f"measure {name!r}"
+            if measure.table not in LANDED_TABLES:
+                raise ValueError(
+                    f"{where} reads unknown table {measure.table!r}; landed tables: {', '.join(sorted(LANDED_TABLES))}"
+                )
+            for part in ("value", "currency", "date", "filter"):
+                sql = getattr(measure, part)
+                for column in _columns(sql, f"{where} {part}") if sql else ():
+                    _require_column(measure.table, column, f"{where} {part}")
+            for entity_name in measure.entities:
+                entity = self.entities.get(entity_name)
+                if entity is None:
+                    raise ValueError(f"{where} is sliced by unknown entity {entity_name!r}")
+                if entity.grain is None and measure.table not in entity.columns:
+                    raise ValueError(f"{where}: entity {entity_name!r} has no column in table {measure.table!r}")
+        known = set(self.measures)
+        for name in self.derived:
+            if name in known:
+                raise ValueError(f"derived measure {name!r} has the name of a base measure")
+        for name, derived in self.derived.items():
+            for column in _columns(derived.formula, f"derived measure {name!r}"):
+                if column not in known and column not in self.derived:
+                    raise ValueError(f"derived measure {name!r} names unknown measure {column!r}")
+            self._expanded(name, ())
+        return self
+
+    # --- SQL ---------------------------------------------------------------------------------
+
+    def view_names(self) -> list[str]:
+        """Every generated view, in creation order."""
+        tables = [f"current_{name}" for name in LANDED_TABLES]
+        return [*tables, *(f"measure_{name}" for name in self.measures), TOTALS]
+
+    def select_sql(self, view: str, dialect: Dialect, *, as_of: datetime | None = None) -> str:
+        """The SELECT of `view` in `dialect`; with `as_of`, the cut-off inlined as a UTC timestamp literal."""
+        select = self._canonical(view)
+        if as_of is not None:
+            literal = as_of.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+            select = _bind(select, exp.cast(exp.Literal.string(literal), exp.DataType.build("TIMESTAMP")))
+        elif dialect == "athena":
+            select = _bind(select, exp.CurrentTimestamp())
+        return select.sql(dialect=dialect)
+
+    def create_view_sql(self, view: str, dialect: Dialect) -> str:
+        """The statement creating `view`: a DuckDB table macro of `as_of`, or an Athena view of now."""
+        body = self.select_sql(view, dialect)
+        if dialect == "duckdb":
+            return f"CREATE OR REPLACE MACRO {view}({AS_OF}) AS TABLE {body}"
+        return f"CREATE OR REPLACE VIEW {view} AS {body}"
+
+    def create_views(self, dialect: Dialect) -> list[str]:
+        """Every view's creation statement, in dependency order."""
+        return [self.create_view_sql(view, dialect) for view in self.view_names()]
+
+    def _canonical(self, view: str) -> exp.Select:
+        if view == TOTALS:
+            return self._totals()
+        if view.startswith("measure_") and view.removeprefix("measure_") in self.measures:
+            return self._measure(self.measures[view.removeprefix("measure_")])
+        if view.startswith("current_") and view.removeprefix("current_") in LANDED_TABLES:
+            return _current(view.removeprefix("current_"))
+        raise KeyError(f"unknown view {view!r}; views: {', '.join(self.view_names())}")
+
+    def _base_filter(self, measure: Measure) -> str:
+        conditions = [f"({measure.filter})"] if measure.filter else []
+        if measure.window_days is not None:
+            conditions.append(
+                f"{measure.date} > CAST({AS_OF} AS DATE) - INTERVAL '{measure.window_days}' DAY"
+                f" AND {measure.date} <= CAST({AS_OF} AS DATE)"
+            )
+        return f" WHERE {' AND '.join(conditions)}" if conditions else ""
+
+    def _measure(self, measure: Measure) -> exp.Select:
+        keys = [f"{measure.currency} AS currency"]
+        for name in measure.entities:
+            entity = self.entities[name]
+            if entity.grain == "month":
+                keys.append(f"DATE_TRUNC('month', {measure.date}) AS {name}")
+            else:
+                keys.append(f"{entity.columns[measure.table]} AS {name}")
+        group = ", ".join(str(i) for i in range(1, len(keys) + 1))
+        sql = (
+            f"SELECT {', '.join(keys)}, SUM({measure.value}) AS value FROM ({_current_sql(measure.table)}) AS t"
+            f"{self._base_filter(measure)} GROUP BY {group}"
+        )
+        return _select(sql)
+
+    def _totals(self) -> exp.Select:
+        ctes = [
+            f"m_{name} AS (SELECT {m.currency} AS currency, SUM({m.value}) AS value"
+            f" FROM ({_current_sql(m.table)}) AS t{self._base_filter(m)} GROUP BY 1)"
+            for name, m in self.measures.items()
+        ]
+        currencies = " UNION ".join(f"SELECT currency FROM m_{name}" for name in self.measures)
+        base_columns = ", ".join(f"COALESCE(m_{name}.value, 0) AS {name}" for name in self.measures)
+        joins = " ".join(f"LEFT JOIN m_{name} ON m_{name}.currency = c.currency" for name in self.measures)
+        derived = "".join(f", {self._expanded(name, ()).sql()} AS {name}" for name in self.derived)
+        sql = (
+            f"WITH {', '.join(ctes)}, currencies AS ({currencies}),"
+            f" base AS (SELECT c.currency, {base_columns} FROM currencies AS c {joins})"
+            f" SELECT currency, {', '.join(self.measures)}{derived} FROM base ORDER BY currency"
+        )
+        return _select(sql)
+
+    def _expanded(self, name: str, seen: tuple[str, ...]) -> exp.Expression:
+        if name in seen:
+            raise ValueError(f"derived measure {name!r} depends on itself ({' -> '.join((*seen, name))})")
+        formula = _expression(self.derived[name].formula, f"derived measure {name!r}")
+
+        def inline(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Column) and node.name in self.derived:
+                return exp.Paren(this=self._expanded(node.name, (*seen, name)))
+            return node
+
+        return formula.transform(inline)
+
+
+def _require_column(table: str, column: str, where: str) -> None:
+    landed = LANDED_TABLES.get(table)
+    if landed is None:
+        raise ValueError(f"{where} names unknown table {table!r}")
+    if column not in landed.column_names():
+        raise ValueError(f"{where} names unknown column {column!r} of table {table!r}")
+
+
+def _current_sql(table: str) -> str:
+    return (
+        "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY source_system, source_type, source_id"
+        f" ORDER BY occurred_at DESC, event_id DESC) AS landed_rank FROM {table}"
+        f" WHERE occurred_at <= {AS_OF}) AS ranked WHERE landed_rank = 1"
+    )
+
+
+def _current(table: str) -> exp.Select:
+    return _select(_current_sql(table))
+
+
+def _select(sql: str) -> exp.Select:
+    parsed = sqlglot.parse_one(sql)
+    if not isinstance(parsed, exp.Select):
+        raise TypeError(f"expected a SELECT, got {type(parsed).__name__}")
+    return parsed
+
+
+def _bind(select: exp.Select, value: exp.Expression) -> exp.Select:
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.name == AS_OF and not node.table:
+            return value.copy()
+        return node
+
+    bound = select.transform(replace)
+    assert isinstance(bound, exp.Select)
+    return bound
+
+
+def landed_table_sql(table: str, dialect: Dialect) -> str:
+    """CREATE TABLE for a landed table (DuckDB locally; Glue's columns use the same types)."""
+    columns = ", ".join(f"{c.name} {_SQL_TYPES[c.type]}" for c in LANDED_TABLES[table].columns)
+    return sqlglot.transpile(f"CREATE TABLE {table} ({columns})", write=dialect)[0]
+
+
+def load_model(path: Path = MODEL_PATH) -> SemanticModel:
+    """The semantic model in `path` (the shipped model.toml by default), validated."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidModel(f"{path}: not valid TOML ({error})") from None
+    return parse_model(raw, where=str(path))
+
+
+def parse_model(raw: Mapping[str, object], *, where: str = "model") -> SemanticModel:
+    """The semantic model from an already decoded TOML document, validated."""
+    try:
+        return SemanticModel.model_validate(raw)
+    except ValidationError as error:
+        raise InvalidModel(f"{where}: {error}") from None
