@@ -133,7 +133,9 @@ def _scalar_type(annotation: Any) -> ColumnType:
     return "json"
 
 
-def _fields(model: type[BaseModel], prefix: str, skip: frozenset[str]) -> list[tuple[Column, tuple[str, ...]]]:
+def _fields(
+    model: type[BaseModel], prefix: str, skip: frozenset[str]
+) -> list[tuple[Column, tuple[str, ...]]]:
     found: list[tuple[Column, tuple[str, ...]]] = []
     for name, field in model.model_fields.items():
         if name in skip:
@@ -160,7 +162,11 @@ class LandedTable:
     @property
     def columns(self) -> tuple[Column, ...]:
         """Envelope, then record fields, then derived figures."""
-        return ENVELOPE + tuple(column for column, _ in self.fields) + tuple(column for column, _ in self.derived)
+        return (
+            ENVELOPE
+            + tuple(column for column, _ in self.fields)
+            + tuple(column for column, _ in self.derived)
+        )
 
     def column_names(self) -> frozenset[str]:
         """The names of every column."""

@@ -1,0 +1,117 @@
+"""DuckDB answers the semantic model's measures as a hand computation over the same events does."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pytest
+
+from shared.analytics.semantic import SemanticModel, load_model
+from tests.analytics.fixtures import database, history, time
+
+
+@pytest.fixture(scope="module")
+def model() -> SemanticModel:
+    return load_model()
+
+
+@pytest.fixture(scope="module")
+def db(model: SemanticModel) -> duckdb.DuckDBPyConnection:
+    return database(model, history())
+
+
+def totals(db: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, Any]:
+    cursor = db.execute("SELECT * FROM measure_totals(CAST(? AS TIMESTAMP))", [as_of])
+    names = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    assert len(rows) == 1, rows
+    return dict(zip(names, rows[0], strict=True))
+
+
+def exact(value: Any) -> Decimal:
+    # Money measures come back as DECIMAL; ratios may come back as DOUBLE: read their printed digits.
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def test_every_measure_at_the_end_of_march_equals_the_hand_computation(db: duckdb.DuckDBPyConnection) -> None:
+    # Given the January-March history (t-2 corrected down, inv-2 voided, t-1 landed twice)
+    # When the totals are asked as of the end of March
+    got = totals(db, "2026-03-31 23:59:59")
+    # Then each measure is what the events say, to the cent
+    bookings = Decimal("10000.00") + Decimal("5000.00")
+    delivered = Decimal("1200.00") + Decimal(
+        "833.31"
+    )  # 8 x 150.00 + 6.25 x 133.33 (rounded); t-3 not billable
+    invoiced = Decimal("1440.00")  # 8 x 150.00 + 20 % tax; inv-2 is void
+    credited = Decimal("120.00")
+    collected = Decimal("1000.00")
+    billed = invoiced - credited
+    open_ar = billed - collected
+    assert got["currency"] == "USD"
+    assert exact(got["bookings"]) == bookings
+    assert exact(got["delivered"]) == delivered
+    assert exact(got["backlog"]) == bookings - delivered == Decimal("12966.69")
+    assert exact(got["billed"]) == billed == Decimal("1320.00")
+    assert exact(got["collected"]) == collected
+    assert exact(got["open_ar"]) == open_ar == Decimal("320.00")
+    assert (
+        exact(got["cash_realization"])
+        == (collected / delivered).quantize(Decimal("0.0001"))
+        == Decimal("0.4918")
+    )
+    # DSO, period method: 320.00 open / 1320.00 billed in the 90 days to 31 March x 90 days
+    assert exact(got["dso"]) == (open_ar / billed * 90).quantize(Decimal("0.1")) == Decimal("21.8")
+
+
+def test_as_of_before_the_correction_shows_the_hours_first_approved(db: duckdb.DuckDBPyConnection) -> None:
+    # Given t-2 approved at 7.5 h on 14 January and corrected to 6.25 h on 2 February
+    # When delivered is asked as of 31 January, then as of 28 February
+    january = totals(db, "2026-01-31 23:59:59")
+    february = totals(db, "2026-02-28 23:59:59")
+    # Then January shows the first figure and February the corrected one
+    assert exact(january["delivered"]) == Decimal("1200.00") + Decimal("999.98")
+    assert exact(february["delivered"]) == Decimal("1200.00") + Decimal("833.31")
+
+
+def test_a_voided_invoice_stops_counting_from_its_void(db: duckdb.DuckDBPyConnection) -> None:
+    # Given inv-2 (500.00) posted on 10 February and voided on 15 February
+    # When billed is asked on 12 February and on 16 February
+    # Then it counts on the 12th and not on the 16th
+    assert exact(totals(db, "2026-02-12 23:59:59")["billed"]) == Decimal("1940.00")
+    assert exact(totals(db, "2026-02-16 23:59:59")["billed"]) == Decimal("1440.00")
+
+
+def test_a_superseding_time_entry_with_fewer_hours_lowers_delivered(model: SemanticModel) -> None:
+    # Given one approved entry of 8 h at 150.00
+    before = database(model, [time("t-9", "8", "150.00", "2026-01-12", "2026-01-13")])
+    # When the PSA corrects it to 5 h later
+    after = database(
+        model,
+        [
+            time("t-9", "8", "150.00", "2026-01-12", "2026-01-13"),
+            time("t-9", "5", "150.00", "2026-01-12", "2026-01-20"),
+        ],
+    )
+    # Then delivered falls from 1200.00 to 750.00 (not 1950.00)
+    assert exact(totals(before, "2026-03-01 00:00:00")["delivered"]) == Decimal("1200.00")
+    assert exact(totals(after, "2026-03-01 00:00:00")["delivered"]) == Decimal("750.00")
+
+
+def test_the_same_event_landed_twice_counts_once(model: SemanticModel) -> None:
+    # Given one time event landed twice (same event id)
+    event = time("t-8", "4", "100.00", "2026-01-12", "2026-01-13")
+    db = database(model, [event, event])
+    # Then the landed table holds two rows, but delivered counts the entry once
+    assert db.execute("SELECT COUNT(*) FROM time_approved").fetchone() == (2,)
+    assert exact(totals(db, "2026-03-01 00:00:00")["delivered"]) == Decimal("400.00")
+
+
+def test_measure_views_slice_by_their_entities(db: duckdb.DuckDBPyConnection) -> None:
+    # When bookings are asked per customer
+    rows = db.execute(
+        "SELECT customer, value FROM measure_bookings(TIMESTAMP '2026-03-31 00:00:00') ORDER BY customer"
+    ).fetchall()
+    # Then each customer has its own deal's amount
+    assert rows == [("acme", Decimal("10000.00")), ("globex", Decimal("5000.00"))]
