@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from shared.analytics.rows import LANDED_TABLES
 from shared.analytics.semantic import SemanticModel, load_model
 from tests.analytics.fixtures import database, history, time
 
@@ -115,3 +117,20 @@ def test_measure_views_slice_by_their_entities(db: duckdb.DuckDBPyConnection) ->
     ).fetchall()
     # Then each customer has its own deal's amount
     assert rows == [("acme", Decimal("10000.00")), ("globex", Decimal("5000.00"))]
+
+
+def test_the_same_answers_come_from_landed_parquet_files(
+    model: SemanticModel, db: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # Given the landed tables written as Parquet files (the layout's file format), one per table
+    for table in LANDED_TABLES:
+        db.execute(f"COPY {table} TO '{tmp_path / table}.parquet' (FORMAT parquet)")
+    # When a fresh DuckDB reads only those files through the model's macros
+    files = duckdb.connect(":memory:")
+    for table in LANDED_TABLES:
+        files.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{tmp_path / table}.parquet')")  # noqa: S608
+    for statement in model.create_views("duckdb"):
+        files.execute(statement)
+    # Then every measure is the same, decimals included
+    assert totals(files, "2026-03-31 23:59:59") == totals(db, "2026-03-31 23:59:59")
+    assert exact(totals(files, "2026-03-31 23:59:59")["billed"]) == Decimal("1320.00")
