@@ -77,37 +77,32 @@ def line(quantity: str, price: str, tax_rate: str) -> InvoiceLine:
     )
 
 
+def _document(kind: str, number: str, lines: Iterable[InvoiceLine], issued: str) -> dict[str, Any]:
+    # What an invoice and a credit memo of ACME share.
+    return {
+        "source": SourceRef(system=SystemName.QUICKBOOKS, type=kind, id=number),
+        "number": number,
+        "customer": ACME,
+        "legal_entity": "US01",
+        "currency": "USD",
+        "issue_date": date.fromisoformat(issued),
+        "lines": tuple(lines),
+    }
+
+
 def invoice(
     iid: str, lines: Iterable[InvoiceLine], issued: str, *, at_: str, status: InvoiceStatus
 ) -> InvoicePosted:
     """An invoice as the ERP posted (or later voided) it."""
-    document = Invoice(
-        source=SourceRef(system=SystemName.QUICKBOOKS, type="invoice", id=iid),
-        number=iid,
-        customer=ACME,
-        legal_entity="US01",
-        currency="USD",
-        issue_date=date.fromisoformat(issued),
-        due_date=date.fromisoformat(issued),
-        lines=tuple(lines),
-        engagement=PROJECT,
-        status=status,
-    )
+    fields = _document("invoice", iid, lines, issued)
+    document = Invoice(**fields, due_date=fields["issue_date"], engagement=PROJECT, status=status)
     return InvoicePosted.about(document, correlation_id=iid, occurred_at=at(at_))
 
 
 def credit_memo(cid: str, credits: str, lines: Iterable[InvoiceLine], issued: str) -> CreditMemoIssued:
     """A credit memo against an invoice."""
-    memo = CreditMemo(
-        source=SourceRef(system=SystemName.QUICKBOOKS, type="credit_memo", id=cid),
-        number=cid,
-        customer=ACME,
-        legal_entity="US01",
-        currency="USD",
-        issue_date=date.fromisoformat(issued),
-        lines=tuple(lines),
-        credits_invoice=SourceRef(system=SystemName.QUICKBOOKS, type="invoice", id=credits),
-    )
+    credited = SourceRef(system=SystemName.QUICKBOOKS, type="invoice", id=credits)
+    memo = CreditMemo(**_document("credit_memo", cid, lines, issued), credits_invoice=credited)
     return CreditMemoIssued.about(memo, correlation_id=cid, occurred_at=at(issued))
 
 
