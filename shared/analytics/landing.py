@@ -5,7 +5,7 @@ EventBridge event (base64) whose `detail` is a domain event. Each comes back as:
 
 - `Ok`: the event's row (rows.py) as one JSON object, and the partition key `dt`, the UTC date
   the fact became true. Firehose converts the rows to Parquet with the Glue table's schema and
-  writes them under `event_type=<table>/dt=<dt>/`.
+  writes them under `<table>/dt=<dt>/`.
 - `Dropped`: an event id already landed (a Firehose retry, an EventBridge redelivery, a backfill
   over a window already landed). `LandedIds` remembers every id landed, so each lands once.
 - `ProcessingFailed`, with the reason: not a domain event of a known type and version. Firehose
