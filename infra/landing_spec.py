@@ -43,7 +43,7 @@ def glue_columns(table: str) -> list[dict[str, str]]:
 
 
 def table_location(landing: Landing, table: str, bucket: str) -> str:
-    """`s3://<bucket>/events/event_type=<table>/`."""
+    """`s3://<bucket>/events/<table>/`."""
     return f"s3://{bucket}/{landing.table_prefix(table)}"
 
 

@@ -156,7 +156,7 @@ class Landing:
     Per stream: an EventBridge rule on `bus` (source `source`, detail-type the event type) whose target
     is a Data Firehose delivery stream; Firehose hands each buffer to the `transform` function (a row per
     event, partition key `dt` = the event's UTC date), converts the rows to Parquet with the schema of
-    the stream's Glue table and writes them to `bucket` under `<prefix>/event_type=<table>/dt=<date>/`.
+    the stream's Glue table and writes them to `bucket` under `<prefix>/<table>/dt=<date>/`.
     What cannot be turned into a row lands under `<errors_prefix>/` instead: nothing is lost. The Glue
     database `database` holds a table per stream (partition projection on `dt`) and the semantic model's
     Athena views (shared/analytics/model.toml).
@@ -179,8 +179,11 @@ class Landing:
     buffer_mb: int = 128
 
     def table_prefix(self, table: str) -> str:
-        """Where a landed table's files are: `events/event_type=time_approved/` (then `dt=.../`)."""
-        return f"{self.prefix}/event_type={table}/"
+        """Where a landed table's files are: `events/time_approved/` (then `dt=.../`).
+
+        The event type is a folder, not a `key=value` partition: each Glue table has its own location,
+        and a Hive-partitioned reader would otherwise shadow the rows' own `event_type` column."""
+        return f"{self.prefix}/{table}/"
 
     def stream_name(self, table: str) -> str:
         """The logical name of a table's delivery stream and rule: `events-time_approved`."""
