@@ -36,6 +36,8 @@ from tenacity import Retrying, stop_after_attempt
 
 from infra.local.clock import Clock
 
+PROCESSING_FAILED = "The record was marked ProcessingFailed by the processor Lambda"
+PROCESSING_FAILED = "The record was marked ProcessingFailed by the processor Lambda"
 # Firehose retries a failed invocation of the processor three times by default.
 INVOKE_ATTEMPTS = 4
 _EXPRESSION = re.compile(r"!\{([a-zA-Z]+):([^}]*)\}")
@@ -171,14 +173,8 @@ class LocalFirehose:
                 elif answer["result"] == "Dropped":
                     stats.dropped += 1
                 else:
-                    failures.append(
-                        _failure(
-                            data,
-                            arrival,
-                            "Lambda.ProcessingFailed",
-                            answer.get("reason") or "ProcessingFailed",
-                        )
-                    )
+                    # Firehose says only that the processor failed the record (why is in its logs).
+                    failures.append(_failure(data, arrival, "Lambda.ProcessingFailed", PROCESSING_FAILED))
         for prefix, lines in rows.items():
             self._put_parquet(name, config, prefix, lines, stats)
         if failures:
@@ -342,8 +338,12 @@ def _send_to_targets(self: Any, original_event: Any, transform_input: bool = Tru
         twin.accept(target["Arn"], original_event)
 
 
-def install(twin: LocalFirehose) -> None:
-    """Hand EventBridge's Firehose targets to `twin` (process-wide, until uninstall)."""
+def install(twin: LocalFirehose | None = None) -> None:
+    """Let moto's rules have Firehose targets; with `twin`, hand it what they receive (until uninstall).
+
+    Without a twin (resources provisioned, no runtime delivering) events for a stream are not kept,
+    as a stream whose processor cannot run would keep none either.
+    """
     global _active, _original
     from moto.events import models
 
@@ -351,7 +351,8 @@ def install(twin: LocalFirehose) -> None:
         if _original is None:
             _original = models.Rule.send_to_targets
             setattr(models.Rule, "send_to_targets", _send_to_targets)  # noqa: B010
-        _active = twin
+        if twin is not None:
+            _active = twin
 
 
 def uninstall() -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from infra.landing_spec import glue_table_input, s3_destination
+from infra.local import firehose as local_firehose
 from infra.wiring_model import Wiring
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ def provision_landings(
 ) -> LandingResources:
     """Create every bucket and landing of `wiring`; `physical` maps a logical bucket to its name."""
     found = LandingResources()
+    # moto refuses to deliver to a Firehose target; the twin's patch lets rules have them.
+    local_firehose.install()
     s3 = clients.s3()
     for bucket in wiring.buckets:
         name = physical[bucket.name]
