@@ -3,7 +3,8 @@
 What it does is what Firehose does with the configuration the stream holds (read back from moto, as
 infra/landing_spec.py wrote it):
 - EventBridge hands each matching event to its rule's stream target (moto 5.2.5 knows no Firehose
-  target: `Rule.send_to_targets` is wrapped, every other target left to moto);
+  target: `Rule.send_to_targets` is wrapped, every other target left to moto; a disabled rule
+  delivers nothing, as in AWS);
 - records are buffered per stream until the buffer holds `SizeInMBs` or is `IntervalInSeconds` old
   on the runtime's clock (a drain delivers whatever is buffered, as the interval would);
 - each buffer goes to the processor Lambda in invocations of at most its `BufferSizeInMBs`; an
@@ -325,6 +326,9 @@ _install_lock = threading.Lock()
 
 
 def _send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+    # A disabled rule delivers nothing in AWS; moto 5.2.5 delivers regardless.
+    if getattr(self, "state", "ENABLED") != "ENABLED":
+        return
     # moto refuses a target it does not know: it gets a copy of the rule without the Firehose ones.
     streams = [t for t in self.targets if ":firehose:" in t["Arn"]]
     if len(streams) < len(self.targets):
