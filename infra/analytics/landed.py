@@ -1,8 +1,8 @@
 """The landed files, from the analytics bucket (AWS's, or the local runtime's moto) to a local folder.
 
 Landed objects are immutable and uniquely named (Firehose's `<stream>-<version>-<time>-<random>`),
-so a sync downloads only the keys the folder does not hold yet: a second report costs one listing
-per table (1000 keys per page), not a download of the whole history.
+so a sync downloads only the keys the folder does not hold yet: a second report costs the listing
+(1000 keys per page), not a download of the whole history.
 https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
 """
 
@@ -18,11 +18,12 @@ from infra.wiring_model import Landing
 
 @dataclass(frozen=True)
 class SyncReport:
-    """What a sync did: objects listed, downloaded now, and the bytes downloaded."""
+    """What a sync did: objects listed, downloaded now (and their bytes), local copies removed."""
 
     listed: int
     downloaded: int
     bytes: int
+    removed: int = 0
 
 
 class NoAnalyticsBucket(LookupError):
@@ -39,13 +40,15 @@ def bucket_of(s3: Any, logical: str) -> str:
 
 
 def sync(s3: Any, bucket: str, landing: Landing, folder: Path) -> SyncReport:
-    """Download every landed object of `landing` that `folder` does not hold yet, keeping its key as path."""
-    listed = downloaded = size = 0
+    """Mirror the landed objects of `landing` in `folder`: download what it lacks, drop what the bucket
+    no longer holds (a lifecycle expiry, another deployment's files), keeping each key as its path."""
+    listed: set[Path] = set()
+    downloaded = size = 0
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=f"{landing.prefix}/"):
         for item in page.get("Contents", []):
-            listed += 1
             target = folder / item["Key"]
+            listed.add(target)
             if target.exists() and target.stat().st_size == item["Size"]:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -54,4 +57,10 @@ def sync(s3: Any, bucket: str, landing: Landing, folder: Path) -> SyncReport:
             partial.replace(target)
             downloaded += 1
             size += item["Size"]
-    return SyncReport(listed=listed, downloaded=downloaded, bytes=size)
+    root = folder / landing.prefix
+    removed = (
+        [path for path in root.rglob("*") if path.is_file() and path not in listed] if root.exists() else []
+    )
+    for path in removed:
+        path.unlink()
+    return SyncReport(listed=len(listed), downloaded=downloaded, bytes=size, removed=len(removed))
