@@ -16,15 +16,22 @@ from shared.analytics.rows import LANDED_TABLES
 from shared.analytics.semantic import SemanticModel, landed_table_sql
 
 
-def open_database(folder: Path, landing: Landing, model: SemanticModel) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB whose tables are the landed files under `folder` and whose macros the model's."""
+def open_database(
+    folder: Path, landing: Landing, model: SemanticModel, *, materialize: bool = True
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB whose tables are the landed files under `folder` and whose macros the model's.
+
+    With `materialize` the files are read once into memory (a report asks a dozen queries, each of
+    which would read every file again: a table has a file per day and buffer); without, each table
+    is a view over its files."""
     connection = duckdb.connect(":memory:")
     for table in LANDED_TABLES:
         files = folder / landing.table_prefix(table)
         if any(files.glob("*/*.parquet")):
             pattern = str(files / "*" / "*.parquet").replace("'", "''")
+            kind = "TABLE" if materialize else "VIEW"
             connection.execute(
-                f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{pattern}',"  # noqa: S608 - our names
+                f"CREATE {kind} {table} AS SELECT * FROM read_parquet('{pattern}',"  # noqa: S608 - our names
                 " hive_partitioning = true, union_by_name = true)"
             )
         else:
