@@ -70,6 +70,29 @@ def _columns(sql: str, where: str) -> set[str]:
     return {column.name for column in _expression(sql, where).find_all(exp.Column)} - {AS_OF}
 
 
+JOINED = "j"  # the alias of a measure's joined table; its own table is `t`
+
+
+def _columns_by_table(sql: str, where: str) -> dict[str, set[str]]:
+    """The columns an expression names, by qualifier: "" (the measure's own table) or `j`."""
+    found: dict[str, set[str]] = {}
+    for column in _expression(sql, where).find_all(exp.Column):
+        if column.name == AS_OF and not column.table:
+            continue
+        qualifier = "" if column.table in ("", "t") else column.table
+        found.setdefault(qualifier, set()).add(column.name)
+    return found
+
+
+class Join(BaseModel):
+    """The current rows of another landed table a measure reads beside its own (alias `j`; its own is `t`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    table: str
+    on: str
+
+
 class Entity(BaseModel):
     """A thing measures are sliced by, and its column in each landed table that carries it."""
 
@@ -93,6 +116,10 @@ class Measure(BaseModel):
     filter: str | None = None
     window_days: int | None = Field(default=None, gt=0)
     entities: tuple[str, ...] = ()
+    # Another table's current rows beside this one's (e.g. the engagement a time entry is booked to),
+    # and the entities this measure reads from it instead of the entity's own column for `table`.
+    join: Join | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
 
 
 class Derived(BaseModel):
@@ -126,15 +153,27 @@ class SemanticModel(BaseModel):
             if measure.table not in LANDED_TABLES:
                 landed = ", ".join(sorted(LANDED_TABLES))
                 raise ValueError(f"{where} reads unknown table {measure.table!r}; landed tables: {landed}")
-            for part in ("value", "currency", "date", "filter"):
-                sql = getattr(measure, part)
-                for column in _columns(sql, f"{where} {part}") if sql else ():
-                    _require_column(measure.table, column, f"{where} {part}")
+            tables = {"": measure.table}
+            if measure.join is not None:
+                if measure.join.table not in LANDED_TABLES:
+                    raise ValueError(f"{where} joins unknown table {measure.join.table!r}")
+                tables[JOINED] = measure.join.table
+            parts = {p: getattr(measure, p) for p in ("value", "currency", "date", "filter")}
+            parts |= {f"column of {e}": sql for e, sql in measure.columns.items()}
+            if measure.join is not None:
+                parts["join"] = measure.join.on
+            for part, sql in parts.items():
+                for qualifier, columns in (_columns_by_table(sql, f"{where} {part}") if sql else {}).items():
+                    if qualifier not in tables:
+                        raise ValueError(f"{where} {part} names table {qualifier!r}, which it does not read")
+                    for column in columns:
+                        _require_column(tables[qualifier], column, f"{where} {part}")
             for entity_name in measure.entities:
                 sliced = self.entities.get(entity_name)
                 if sliced is None:
                     raise ValueError(f"{where} is sliced by unknown entity {entity_name!r}")
-                if sliced.grain is None and measure.table not in sliced.columns:
+                carried = measure.table in sliced.columns or entity_name in measure.columns
+                if sliced.grain is None and not carried:
                     raise ValueError(
                         f"{where}: entity {entity_name!r} has no column in table {measure.table!r}"
                     )
@@ -187,23 +226,23 @@ class SemanticModel(BaseModel):
         raise KeyError(f"unknown view {view!r}; views: {', '.join(self.view_names())}")
 
     def _base_filter(self, measure: Measure) -> str:
-        conditions = [f"({measure.filter})"] if measure.filter else []
+        conditions = [f"({_own(measure, measure.filter)})"] if measure.filter else []
         if measure.window_days is not None:
+            day = _own(measure, measure.date)
             conditions.append(
-                f"{measure.date} > CAST({AS_OF} AS DATE) - INTERVAL '{measure.window_days}' DAY"
-                f" AND {measure.date} <= CAST({AS_OF} AS DATE)"
+                f"{day} > CAST({AS_OF} AS DATE) - INTERVAL '{measure.window_days}' DAY"
+                f" AND {day} <= CAST({AS_OF} AS DATE)"
             )
         return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
     def _measure(self, measure: Measure) -> exp.Select:
-        keys = [f"{measure.currency} AS currency"]
+        keys = [f"{_own(measure, measure.currency)} AS currency"]
         for name in measure.entities:
             keys.append(f"{self._key_sql(measure, name)} AS {name}")
         group = ", ".join(str(i) for i in range(1, len(keys) + 1))
-        current = _current_sql(measure.table)
         sql = (
-            f"SELECT {', '.join(keys)}, SUM({measure.value}) AS value FROM ({current}) AS t"  # noqa: S608
-            f"{self._base_filter(measure)} GROUP BY {group}"
+            f"SELECT {', '.join(keys)}, SUM({_own(measure, measure.value)}) AS value"  # noqa: S608
+            f" FROM {_source(measure)}{self._base_filter(measure)} GROUP BY {group}"
         )
         return _select(sql)
 
@@ -239,8 +278,9 @@ class SemanticModel(BaseModel):
             key = "" if entity is None else f", {self._key_sql(m, entity)} AS {entity}"
             groups = ", ".join(str(i) for i in range(1, len(keys) + 1))
             ctes.append(
-                f"m_{name} AS (SELECT {m.currency} AS currency{key}, SUM({m.value}) AS value"  # noqa: S608
-                f" FROM ({_current_sql(m.table)}) AS t{self._base_filter(m)} GROUP BY {groups})"
+                f"m_{name} AS (SELECT {_own(m, m.currency)} AS currency{key},"  # noqa: S608
+                f" SUM({_own(m, m.value)}) AS value FROM {_source(m)}{self._base_filter(m)}"
+                f" GROUP BY {groups})"
             )
         listed = ", ".join(keys)
         every_key = " UNION ".join(f"SELECT {listed} FROM m_{name}" for name in measures)  # noqa: S608
@@ -259,8 +299,8 @@ class SemanticModel(BaseModel):
 
     def _key_sql(self, measure: Measure, entity: str) -> str:
         if self.entities[entity].grain == "month":
-            return f"DATE_TRUNC('month', {measure.date})"
-        return self.entities[entity].columns[measure.table]
+            return f"DATE_TRUNC('month', {_own(measure, measure.date)})"
+        return _own(measure, measure.columns.get(entity) or self.entities[entity].columns[measure.table])
 
     def _bases(self, name: str) -> set[str]:
         """The base measures a derived measure reads, through other derived ones."""
@@ -301,6 +341,27 @@ def _current_sql(table: str) -> str:
         f" ORDER BY occurred_at DESC, event_id DESC) AS landed_rank FROM {table}"
         f" WHERE occurred_at <= {AS_OF}) AS ranked WHERE landed_rank = 1"
     )
+
+
+def _source(measure: Measure) -> str:
+    """What a measure reads: its table's current rows as `t`, and those of its join as `j`."""
+    own = f"({_current_sql(measure.table)}) AS t"
+    if measure.join is None:
+        return own
+    return f"{own} LEFT JOIN ({_current_sql(measure.join.table)}) AS {JOINED} ON {measure.join.on}"
+
+
+def _own(measure: Measure, sql: str) -> str:
+    """`sql` with its unqualified columns read from the measure's own table (`t.`) when it joins."""
+    if measure.join is None:
+        return sql
+
+    def qualify(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and not node.table and node.name != AS_OF:
+            return exp.column(node.name, table="t")
+        return node
+
+    return _expression(sql, "measure").transform(qualify).sql()
 
 
 def _current(table: str) -> exp.Select:

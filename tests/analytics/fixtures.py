@@ -13,9 +13,12 @@ from shared.analytics.semantic import SemanticModel, landed_table_sql
 from shared.domain.billing import CreditMemo, Invoice, InvoiceLine, InvoiceStatus, Payment
 from shared.domain.commercial import Opportunity, OpportunityStatus
 from shared.domain.delivery import TimeEntry
+from shared.domain.dimensions import FinancialDimensions
+from shared.domain.engagements import BillingModel, Engagement
 from shared.domain.events import (
     CreditMemoIssued,
     DomainEvent,
+    EngagementActivated,
     InvoicePosted,
     OpportunityClosedWon,
     PaymentReceived,
@@ -64,6 +67,23 @@ def time(
         billable=billable,
     )
     return TimeApproved.about(entry, correlation_id=tid, occurred_at=at(approved))
+
+
+def engagement(account: SourceRef, activated: str) -> EngagementActivated:
+    """The engagement of PROJECT, set up for `account`."""
+    held = Engagement(
+        source=PROJECT,
+        name="Acme rollout",
+        account=account,
+        template="t-and-m",
+        billing_model=BillingModel.TIME_AND_MATERIALS,
+        currency="USD",
+        dimensions=FinancialDimensions(legal_entity="US01"),
+        budget=Money.of("10000.00", "USD"),
+        rate_card=SourceRef(system=SystemName.PRODUCTIVE, type="rate_card", id="rc-1"),
+        start_date=date.fromisoformat(activated),
+    )
+    return EngagementActivated.about(held, correlation_id="p-1", occurred_at=at(activated))
 
 
 def line(quantity: str, price: str, tax_rate: str) -> InvoiceLine:

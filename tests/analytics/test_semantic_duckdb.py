@@ -147,11 +147,15 @@ def test_sliced_by_customer_the_derived_measures_follow_their_inputs(
     )
     names = [d[0] for d in cursor.description]
     rows = {row[1]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
-    # Then billed and open AR are there (their inputs carry the customer), backlog is not (delivered does not)
-    assert "open_ar" in names and "billed" in names and "backlog" not in names
+    # Then billed, open AR and backlog are there: their inputs carry the customer (delivered through
+    # the engagement's activation, which this history does not hold: its hours have no customer)
+    assert "open_ar" in names and "billed" in names and "backlog" in names
     assert exact(rows["acme"]["open_ar"]) == Decimal("320.00")
     assert exact(rows["globex"]["bookings"]) == Decimal("5000.00")
     assert exact(rows["globex"]["billed"]) == Decimal("0")
+    # and per engagement, backlog is not: bookings do not carry the engagement
+    sliced = model.sliced_sql("engagement", "duckdb", as_of=datetime(2026, 3, 31, 23, 59, tzinfo=UTC))
+    assert " AS backlog" not in sliced and " AS billed" in sliced
 
 
 def test_per_month_balances_are_not_summed(model: SemanticModel) -> None:
@@ -167,3 +171,50 @@ def test_per_month_balances_are_not_summed(model: SemanticModel) -> None:
     assert sqlglot.parse_one(
         model.sliced_sql("period", "athena", as_of=datetime(2026, 3, 31, tzinfo=UTC)), read="athena"
     )
+
+
+def test_delivered_reaches_the_customer_through_its_engagement(model: SemanticModel) -> None:
+    from datetime import UTC, datetime
+
+    from tests.analytics.fixtures import ACME, engagement, won
+
+    # Given acme's deal, its engagement activated on 6 January and 8 h at 150.00 booked to it
+    db = database(
+        model,
+        [
+            won("o-1", ACME, "10000.00", "2026-01-05"),
+            engagement(ACME, "2026-01-06"),
+            time("t-1", "8", "150.00", "2026-01-12", "2026-01-13"),
+        ],
+    )
+    # When the measures are asked per customer
+    cursor = db.execute(model.sliced_sql("customer", "duckdb", as_of=datetime(2026, 1, 31, tzinfo=UTC)))
+    names = [d[0] for d in cursor.description]
+    (row,) = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    # Then acme's delivered comes through the engagement, and its backlog is booked less delivered
+    assert row["customer"] == "acme"
+    assert exact(row["delivered"]) == Decimal("1200.00")
+    assert exact(row["backlog"]) == Decimal("8800.00")
+    # and the total is the same whether sliced or not
+    assert exact(totals(db, "2026-01-31 23:59:59")["backlog"]) == Decimal("8800.00")
+
+
+def test_a_join_that_names_an_unknown_column_is_refused() -> None:
+    from shared.analytics.semantic import InvalidModel, parse_model
+
+    raw = {
+        "version": 1,
+        "entities": {"customer": {"description": "c", "columns": {}}},
+        "measures": {
+            "delivered": {
+                "description": "d",
+                "table": "time_approved",
+                "value": "amount",
+                "currency": "rate_currency",
+                "date": "worked_on",
+                "join": {"table": "engagement_activated", "on": "j.no_such = t.project_id"},
+            }
+        },
+    }
+    with pytest.raises(InvalidModel, match="no_such"):
+        parse_model(raw)

@@ -61,7 +61,7 @@ def test_athena_views_show_current_truth_and_duckdb_macros_take_as_of(model: Sem
     [
         (lambda m: m["measures"]["delivered"].update(table="time_booked"), "time_booked"),
         (lambda m: m["measures"]["delivered"].update(value="hours * rate_amout"), "rate_amout"),
-        (lambda m: m["measures"]["delivered"].update(entities=["customer"]), "customer"),
+        (lambda m: m["measures"]["collected"].update(entities=["engagement"]), "engagement"),
         (lambda m: m["measures"]["bookings"].update(entities=["region"]), "region"),
         (lambda m: m["entities"]["worker"]["columns"].update(time_approved="person_id"), "person_id"),
         (lambda m: m["derived"]["backlog"].update(formula="bookings - deliverd"), "deliverd"),

