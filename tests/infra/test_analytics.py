@@ -3,14 +3,20 @@ as Parquet in an encrypted, TLS-only bucket, and the semantic model's views exis
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk import CfnElement
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
 
+from infra.cdk.constructs.analytics import MAX_TRANSFORM_TIMEOUT_SECONDS, Analytics
 from infra.cdk.constructs.athena import BYTES_SCANNED_CUTOFF, RESULTS_PREFIX
 from infra.landing_spec import HIVE_TYPES
 from infra.wiring import ANALYTICS, EVENTS_LANDING, WIRING
+from infra.wiring_model import InvokeTrigger
 from shared.analytics.rows import LANDED_TABLES
 from shared.analytics.semantic import load_model
 
@@ -340,3 +346,44 @@ def test_the_stack_says_where_the_analytics_are(synth):
 def test_the_wiring_declares_one_landing(synth):
     # the renderer loops over the wiring: a second landing would get its own streams and workgroup
     assert set(synth.stack.analytics.landings) == {landing.name for landing in WIRING.landings}
+
+
+def _render_landing(wiring):
+    """The Analytics construct alone, in a bare stack (no code asset to bundle)."""
+    stack = cdk.Stack(cdk.App(), "landing")
+    bus = events.EventBus(stack, "Bus")
+    functions = {
+        f.name: lambda_.Function.from_function_arn(
+            stack, f"Fn-{f.name}", f"arn:aws:lambda:eu-west-1:111122223333:function:{f.name}"
+        )
+        for f in wiring.functions
+    }
+    return Analytics(stack, "Analytics", wiring=wiring, bus=bus, functions=functions)
+
+
+def _with_transform(**changes):
+    transform = dataclasses.replace(WIRING.function(EVENTS_LANDING.transform), **changes)
+    return dataclasses.replace(
+        WIRING, functions=tuple(transform if f.name == transform.name else f for f in WIRING.functions)
+    )
+
+
+def test_a_transform_slower_than_firehose_waits_is_refused_at_synth():
+    # given a transform whose timeout is past the 5 minutes Firehose waits for it
+    wiring = _with_transform(timeout_seconds=MAX_TRANSFORM_TIMEOUT_SECONDS + 1)
+    # then the stack is not rendered (every buffer would otherwise time out into the errors prefix)
+    with pytest.raises(ValueError, match="Firehose waits"):
+        _render_landing(wiring)
+
+
+def test_a_transform_without_the_landings_trigger_is_refused_at_synth():
+    # given the landing's transform declared as an on-demand function instead
+    wiring = _with_transform(trigger=InvokeTrigger())
+    with pytest.raises(ValueError, match="TransformTrigger"):
+        _render_landing(wiring)
+
+
+def test_a_buffer_below_dynamic_partitionings_minimum_is_refused_at_synth():
+    landing = dataclasses.replace(EVENTS_LANDING, buffer_mb=32)
+    with pytest.raises(ValueError, match="buffer_mb"):
+        _render_landing(dataclasses.replace(WIRING, landings=(landing,)))
