@@ -7,12 +7,15 @@ from typing import TYPE_CHECKING
 import aws_cdk as cdk
 from constructs import IConstruct
 
+from infra.cdk.constructs.athena import RESULTS_PREFIX
 from infra.cdk.constructs.functions import REPLAY_NAME_PREFIX
 from infra.wiring_model import Access, ScheduleTrigger
 
 if TYPE_CHECKING:
     from infra.cdk.stack import Close2CashStack
 
+# The construct id CDK gives the singleton Lambda behind every AwsCustomResource in a stack.
+AWS_CUSTOM_RESOURCE_PROVIDER = "AWS679f53fac002430cb0da5b7982bd2287"
 XRAY = (
     "X-Ray PutTraceSegments/PutTelemetryRecords (and the sampling reads) support no resource-level "
     "permissions: https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html"
@@ -51,6 +54,57 @@ def _replay_arn_pattern(stack: Close2CashStack) -> str:
     return f"arn:<AWS::Partition>:events:{region}:{account}:replay/{REPLAY_NAME_PREFIX}*"
 
 
+def _arn_of(stack: Close2CashStack, construct: IConstruct) -> str:
+    """An L2 construct's ARN as cdk-nag writes it in a finding's id: `<LogicalId.Arn>`."""
+    cfn = construct.node.default_child
+    assert isinstance(cfn, cdk.CfnElement)
+    return f"<{stack.resolve(stack.get_logical_id(cfn))}.Arn>"
+
+
+def _ack_analytics(stack: Close2CashStack) -> None:
+    """The landings' DLQs, their streams' object prefixes, the views' results prefix and custom resource."""
+    for landing in stack.analytics.landings.values():
+        _ack(landing.dlq, "Serverless-SQSRedrivePolicy", "This queue is itself a dead-letter queue: alarmed.")
+        _ack(landing.dlq, "AwsSolutions-SQS3", "This queue is itself a dead-letter queue.")
+        bucket = _arn_of(stack, landing.bucket)
+        spec = landing.landing
+        for table, role in landing.stream_roles.items():
+            policy = role.node.find_child("DefaultPolicy")
+            for prefix in (spec.table_prefix(table), f"{spec.errors_prefix}/{table}/"):
+                _ack(
+                    policy,
+                    f"AwsSolutions-IAM5[Resource::{bucket}/{prefix}*]",
+                    "Firehose names the objects it writes itself (the prefix, then stream name, version, "
+                    "time and a UUID), so its role writes under its own table's prefix and error prefix "
+                    "only, never elsewhere in the bucket: "
+                    "https://docs.aws.amazon.com/firehose/latest/dev/s3-object-name.html",
+                )
+    for views in stack.athena.values():
+        bucket = _arn_of(stack, views.bucket)
+        _ack(
+            views.role.node.find_child("DefaultPolicy"),
+            f"AwsSolutions-IAM5[Resource::{bucket}/{RESULTS_PREFIX}*]",
+            "Athena names each query's result objects by its execution id: the views' DDL writes under the "
+            "workgroup's results prefix only: "
+            "https://docs.aws.amazon.com/athena/latest/ug/querying.html#query-results-specify-location",
+        )
+    # The one Lambda behind every AwsCustomResource of the stack (the views): CDK's own provider.
+    provider = stack.node.try_find_child(AWS_CUSTOM_RESOURCE_PROVIDER)
+    if provider is not None:
+        _ack(
+            provider,
+            "Serverless-LambdaDLQ",
+            "CloudFormation invokes the AwsCustomResource provider at deploy time and waits for its answer; "
+            "a failed call fails (and rolls back) the deployment, so a DLQ would never be read.",
+        )
+        _ack(
+            provider,
+            "Serverless-LambdaTracing",
+            "CDK's AwsCustomResource provider exposes no tracing setting; it makes one Athena call per view "
+            "at deploy time, whose outcome CloudFormation's events and the provider's log group show.",
+        )
+
+
 def acknowledge(stack: Close2CashStack) -> None:
     """Acknowledge the findings close2cash accepts, on the narrowest construct each applies to."""
     for name, fn in stack.functions.functions.items():
@@ -80,9 +134,9 @@ def acknowledge(stack: Close2CashStack) -> None:
             _ack(
                 fn,
                 "Serverless-LambdaDLQ",
-                "Invoked synchronously (API Gateway, Step Functions) or by an SQS event source mapping, so "
-                "Lambda's asynchronous DLQ never receives anything; SQS consumers fail into their queue's "
-                "redrive DLQ and schedule-triggered functions do get a DLQ.",
+                "Invoked synchronously (API Gateway, Step Functions, Firehose's transform) or by an SQS "
+                "event source mapping, so Lambda's asynchronous DLQ never receives anything; SQS consumers "
+                "fail into their queue's redrive DLQ and schedule-triggered functions do get a DLQ.",
             )
         for child in fn.node.children:
             if isinstance(child, cdk.aws_lambda.EventSourceMapping):
@@ -165,3 +219,4 @@ def acknowledge(stack: Close2CashStack) -> None:
         "The account-level API Gateway logging role: AWS documents this managed policy for it, and an "
         "inline copy would need the same Resource '*' because API Gateway names its log groups itself.",
     )
+    _ack_analytics(stack)

@@ -10,7 +10,9 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.cdk import bundling, bytecode
+from infra.cdk.constructs.analytics import Analytics
 from infra.cdk.constructs.api import Api
+from infra.cdk.constructs.athena import AthenaViews
 from infra.cdk.constructs.functions import Functions, Resource
 from infra.cdk.constructs.messaging import Messaging
 from infra.cdk.constructs.observability import Observability
@@ -19,11 +21,12 @@ from infra.cdk.constructs.state import State
 from infra.cdk.constructs.workflows import Workflows
 from infra.wiring import WIRING
 from infra.wiring_model import Wiring
+from shared.analytics.semantic import load_model
 from shared.governance.loader import load_landscape
 
 
 class Close2CashStack(cdk.Stack):
-    """Everything in the wiring: state, messaging, functions, API, workflows and observability."""
+    """Everything in the wiring: state, messaging, functions, API, workflows, analytics and observability."""
 
     def __init__(
         self,
@@ -54,6 +57,15 @@ class Close2CashStack(cdk.Stack):
         self.api = Api(self, "Api", wiring=wiring, functions=self.functions.functions)
         self.workflows = Workflows(self, "Workflows", wiring=wiring, functions=self.functions.functions)
         self.event_schemas = EventSchemas(self, "EventSchemas", registry_name=wiring.bus.name)
+        self.analytics = Analytics(
+            self, "Analytics", wiring=wiring, bus=self.messaging.bus, functions=self.functions.functions
+        )
+        # The semantic model's views, rendered for Athena in each landing's database.
+        semantic_model = load_model()
+        self.athena = {
+            name: AthenaViews(self, f"Athena-{name}", landing=landing, model=semantic_model)
+            for name, landing in self.analytics.landings.items()
+        }
 
         resources: dict[str, Resource] = {
             **self.state.tables,
@@ -71,6 +83,7 @@ class Close2CashStack(cdk.Stack):
             wiring.state_machines,
             wiring.topics,
             wiring.rules,
+            wiring.buckets,
         )
         names = [item.name for kind in kinds for item in kind] + [wiring.bus.name]
         if len(set(names)) != len(names):
@@ -84,6 +97,7 @@ class Close2CashStack(cdk.Stack):
             dlqs={
                 **self.messaging.dlqs,
                 **{f"schedule-{k}": v for k, v in self.functions.schedule_dlqs.items()},
+                **{f"landing-{k}": v for k, v in self.analytics.dlqs.items()},
             },
             functions=self.functions.functions,
             state_machines=self.workflows.state_machines,
@@ -96,6 +110,20 @@ class Close2CashStack(cdk.Stack):
         cdk.CfnOutput(self, "ApiUrl", value=self.api.rest_api.url, description="Base URL of the webhook API")
         cdk.CfnOutput(self, "EventBusName", value=self.messaging.bus.event_bus_name)
         cdk.CfnOutput(self, "AlarmTopicArn", value=self.observability.topic.topic_arn)
+        for bucket in wiring.buckets:
+            cdk.CfnOutput(
+                self,
+                f"{_pascal(bucket.name)}BucketName",
+                value=self.analytics.buckets[bucket.name].bucket_name,
+                description=bucket.description,
+            )
+        for name, views in self.athena.items():
+            cdk.CfnOutput(
+                self,
+                f"{_pascal(name)}AthenaWorkGroup",
+                value=views.workgroup.ref,
+                description=f"The Athena workgroup over the landed {name} and the semantic model's views",
+            )
         for spec in wiring.secrets:
             cdk.CfnOutput(
                 self,

@@ -62,6 +62,12 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
 
 @pytest.fixture(scope="session")
 def asset_dir(synth: Synth) -> Path:
-    """The one code asset's folder, as bundled for Lambda."""
-    [directory] = [p for p in synth.outdir.glob("asset.*") if p.is_dir()]
+    """The hub's one code asset's folder, as bundled for Lambda (not CDK's own custom-resource provider)."""
+    keys = {
+        synth.resources[synth.logical_id(fn)]["Properties"]["Code"]["S3Key"]
+        for fn in synth.stack.functions.functions.values()
+    }
+    [key] = keys
+    directory = synth.outdir / f"asset.{key.removesuffix('.zip')}"
+    assert directory.is_dir(), directory
     return directory

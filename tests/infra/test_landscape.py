@@ -16,7 +16,8 @@ def test_the_landscape_file_is_in_the_code_asset_byte_for_byte(asset_dir):
 
 
 def test_every_function_is_told_where_the_landscape_is(synth):
-    for function in synth.of_type("AWS::Lambda::Function").values():
+    for fn in synth.stack.functions.functions.values():
+        function = synth.resources[synth.logical_id(fn)]
         variables = function["Properties"]["Environment"]["Variables"]
         assert variables["LANDSCAPE_FILE"] == LANDSCAPE_IN_ASSET
 

@@ -143,7 +143,9 @@ class Functions(Construct):
                 ],
             )
         # ApiTrigger is rendered by the Api construct; TaskTrigger by the state machine that calls it;
-        # InvokeTrigger has nothing to render (the CLI invokes the function with its own credentials).
+        # InvokeTrigger has nothing to render (the CLI invokes the function with its own credentials);
+        # TransformTrigger has no event source either: each delivery stream of its landing invokes the
+        # function with the stream's own role (lambda:InvokeFunction, granted by the Analytics construct).
 
     def grant_uses(
         self, resources: Mapping[str, Resource], *, archives: Mapping[str, events.Archive] | None = None
