@@ -49,6 +49,9 @@ def report(
     ] = None,
     html: Annotated[Path | None, typer.Option("--html", help="also write the page with charts here")] = None,
     cache: Annotated[Path, typer.Option("--cache", help="local folder of the landed files")] = CACHE,
+    bucket: Annotated[
+        str | None, typer.Option("--bucket", help="the analytics bucket (stack output AnalyticsBucketName)")
+    ] = None,
     endpoint_url: EndpointOption = None,
 ) -> None:
     """Bookings, delivered, backlog, billed, collected, cash realization, DSO: whole and per customer."""
@@ -60,9 +63,9 @@ def report(
     s3 = boto3.client("s3", endpoint_url=endpoint_url)
     landing = WIRING.landings[0]
     try:
-        bucket = bucket_of(s3, landing.bucket)
+        bucket = bucket or bucket_of(s3, landing.bucket)
     except NoAnalyticsBucket as missing:
-        typer.echo(str(missing), err=True)
+        typer.echo(f"{missing}: name it with --bucket (the stack output AnalyticsBucketName)", err=True)
         raise typer.Exit(2) from None
     synced = sync(s3, bucket, landing, cache)
     typer.echo(

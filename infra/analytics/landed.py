@@ -33,7 +33,8 @@ class NoAnalyticsBucket(LookupError):
 def bucket_of(s3: Any, logical: str) -> str:
     """The one bucket whose name holds the logical name (`close2cash-analytics`, `...-analytics...`)."""
     names = [b["Name"] for b in s3.list_buckets().get("Buckets", [])]
-    found = find(names, logical)
+    # The CDK names it `<stack>-<construct path>-<hash>`: its access-log bucket holds the name too.
+    found = find([n for n in names if "accesslogs" not in n.replace("-", "").lower()], logical)
     if found is None:
         raise NoAnalyticsBucket(f"no single bucket is named after {logical!r} among {sorted(names)}")
     return found

@@ -33,3 +33,20 @@ def test_a_sync_downloads_only_what_is_new_and_drops_what_the_bucket_no_longer_h
         assert (second.downloaded, second.removed) == (0, 0)
         assert (third.listed, third.removed) == (1, 1)
         assert sorted(p.parent.name for p in tmp_path.rglob("*.parquet")) == ["dt=2026-01-02"]
+
+
+def test_the_bucket_is_found_beside_its_access_logs_and_an_ambiguous_name_is_refused() -> None:
+    import pytest
+
+    from infra.analytics.landed import NoAnalyticsBucket
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        # As the CDK names them: the bucket and its access-log bucket both hold "analytics"
+        s3.create_bucket(Bucket="close2cash-analyticsbucketanalytics1a2b-xyz")
+        s3.create_bucket(Bucket="close2cash-analyticsaccesslogs3c4d-xyz")
+        assert bucket_of(s3, "analytics") == "close2cash-analyticsbucketanalytics1a2b-xyz"
+        # A second deployment's bucket makes the name ambiguous: refused, naming the candidates
+        s3.create_bucket(Bucket="close2cash-staging-analyticsbucketanalytics5e6f-xyz")
+        with pytest.raises(NoAnalyticsBucket, match="staging"):
+            bucket_of(s3, "analytics")
