@@ -70,6 +70,7 @@ class MoneyServices(ServicesCore):
             cutover_confirmed=lambda entity, system: (
                 self.cutover_book.confirmation(entity, system) is not None
             ),
+            events=lambda: self.publisher,
         )
 
     def _cutover_confirmed(self, legal_entity: str, system: SystemName) -> bool:
