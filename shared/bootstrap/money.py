@@ -135,6 +135,7 @@ class MoneyServices(ServicesCore):
             health=self.health_target,
             ledger=self.ledger,
             metrics=self.metrics,
+            events=lambda: self.publisher,
         )
 
     @cached_property
@@ -154,4 +155,5 @@ class MoneyServices(ServicesCore):
             feedback=lambda record: self.cash_feedback.after_post(record),
             approval_timeout_seconds=self.settings.approval_timeout_seconds,
             cutover_confirmed=self._cutover_confirmed,
+            events=lambda: self.publisher,
         )
