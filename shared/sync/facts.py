@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.domain.events import DomainEvent
 from shared.domain.ports import EventPublisher
+
+if TYPE_CHECKING:
+    from shared.domain.events import DomainEvent
 
 logger = logging.getLogger(__name__)
 
