@@ -147,7 +147,7 @@ class CashFeedback:
     ) -> list[DomainEvent[Any]]:
         """The payment received (or withdrawn), and each credit memo it applies to an invoice the hub
         posted: QuickBooks applies a credit memo by a (zero) payment naming both."""
-        found = [payment_fact(system, payment_id, payment, occurred_at=when)]
+        found: list[DomainEvent[Any] | None] = [payment_fact(system, payment_id, payment, occurred_at=when)]
         credits = sorted({line.credit_memo for line in payment.lines if line.credit_memo}) if payment else []
         credited = next(
             (r for r in (self._store.invoice(system, i) for i in invoices) if r is not None), None

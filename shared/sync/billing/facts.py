@@ -76,7 +76,7 @@ def invoice_fact(record: InvoiceRecord) -> InvoicePosted:
 
 def payment_fact(
     system: SystemName, payment_id: str, payment: ReceivedPayment | None, *, occurred_at: datetime
-) -> DomainEvent[Payment] | RecordWithdrawn | None:
+) -> PaymentReceived | RecordWithdrawn | None:
     """`PaymentReceived` for a payment the ledger holds; `RecordWithdrawn` for one deleted or voided;
     None for a zero payment, or one the domain refuses (logged)."""
     ref = ledger_ref(system, PAYMENT, payment_id)
