@@ -2,54 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from shared.domain.events import AccountChanged
-from shared.domain.models import EntityType, SystemName
-from shared.domain.notices import ChangeNotice, Operation
-from shared.governance.loader import parse_landscape
-from shared.governance.mappings import Mappings
-from shared.governance.matching import Matcher
-from shared.governance.ownership import Ownership
-from shared.sync.accounts import AccountSync
+from shared.domain.models import SystemName
 from tests.engagement_fakes import FakeEvents
-from tests.fakes import FakeCrm, FakeMetrics, FakeTarget, InMemoryLedger
-
-DEMO_LANDSCAPE = Path(__file__).resolve().parents[2] / "infra" / "landscapes" / "demo.toml"
-
-
-def _notice(event_id: str) -> ChangeNotice:
-    return ChangeNotice(
-        provider=SystemName.SALESFORCE,
-        event_id=event_id,
-        entity=EntityType.ACCOUNT,
-        vendor_type="Account",
-        record_id="001A",
-        operation=Operation.UPDATED,
-    )
+from tests.sync.test_accounts import _notice, _world
 
 
 def test_a_changed_customer_is_stated_once_per_version_of_the_crms_record() -> None:
-    landscape = parse_landscape(DEMO_LANDSCAPE.read_text(), file="demo.toml")
-    crm, bus = FakeCrm(), FakeEvents()
-    targets = [FakeTarget(SystemName.PRODUCTIVE), FakeTarget(SystemName.QUICKBOOKS)]
-    sync = AccountSync(
-        source=lambda: crm,
-        targets=lambda: targets,
-        ledger=InMemoryLedger(),
-        metrics=FakeMetrics(),
-        ownership=Ownership(landscape),
-        mappings=Mappings(landscape),
-        matcher=Matcher(landscape.matching),
-        events=lambda: bus,
-    )
+    bus = FakeEvents()
+    crm, _, _, _, _, sync = _world(events=lambda: bus)
     # given a customer created in the CRM, whose notice arrives twice
     crm.put("001A", "Acme Consulting")
-    sync.on_notice(_notice("n1"))
-    sync.on_notice(_notice("n1"))
+    sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
+    sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n1"))
     # when it is renamed
     crm.put("001A", "Acme Consulting Group")
-    sync.on_notice(_notice("n2"))
+    sync.on_notice(_notice(SystemName.SALESFORCE, "001A", "n2"))
     # then the bus carries two facts: the customer as created (once) and as renamed
     stated = [e for e in bus.events if isinstance(e, AccountChanged)]
     assert len({e.id for e in stated}) == 2

@@ -14,44 +14,15 @@ from shared.domain.errors import TransientError
 from shared.domain.events import CreditMemoIssued, InvoicePosted, PaymentReceived, RecordWithdrawn
 from shared.domain.models import EntityType, SystemName
 from shared.domain.notices import Operation
-from shared.governance.loader import load_landscape
-from shared.sync.billing.cash import CashFeedback
-from shared.sync.billing.runs import BillingRuns
 from tests.engagement_fakes import FakeEvents
-from tests.sync.test_billing import DEMO, World
+from tests.sync.test_billing import World
 
 
 class BusWorld(World):
     """The billing test world, with the bus billing and cash feedback state their facts on."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.bus: Any = FakeEvents()
-        self.cash = CashFeedback(
-            store=self.store,
-            postings=self.postings,
-            target=lambda system: self.invoicings[system],
-            mirror=lambda: self.mirror,
-            health=lambda: self.crm,
-            ledger=self.ledger,
-            metrics=self.metrics,
-            clock=self.clock,
-            events=lambda: self.bus,
-        )
-        self.runs = BillingRuns(
-            store=self.store,
-            postings=self.postings,
-            target=lambda system: self.invoicings[system],
-            milestones=lambda: self.milestones,
-            approvals=self.approvals,
-            starter=lambda: self.starter,
-            ledger=self.ledger,
-            metrics=self.metrics,
-            landscape=load_landscape(DEMO),
-            feedback=self.cash.after_post,
-            clock=self.clock,
-            events=lambda: self.bus,
-        )
+        super().__init__(bus=FakeEvents())
 
     def of(self, cls: type) -> list[Any]:
         return [e for e in self.bus.events if isinstance(e, cls)]

@@ -1,4 +1,4 @@
-"""The delivery flow states what it reads on the bus: approvals (billable or not), corrections, withdrawals."""
+"""The delivery flow states what it reads: approvals (billable or not), corrections, withdrawals."""
 
 from __future__ import annotations
 
@@ -13,11 +13,7 @@ from shared.domain.errors import TransientError
 from shared.domain.events import ExpenseApproved, RecordWithdrawn, TimeApproved
 from shared.domain.notices import Operation
 from shared.domain.postings import Approval, PostingState, WorkKind
-from shared.governance.landscape import Landscape
-from shared.governance.mappings import Mappings
-from shared.governance.routing import Routing
 from shared.sync.delivery.facts import hours_of
-from shared.sync.delivery.sync import DeliverySync
 from tests.engagement_fakes import FakeEvents
 from tests.sync.test_delivery import PROJECT, World
 
@@ -36,23 +32,8 @@ class FailingBus:
 class FactWorld(World):
     """The delivery test world, with the bus the flow publishes its facts on."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        self.bus: Any = FakeEvents()
-        super().__init__(**kwargs)
-
-    def sync_under(self, landscape: Landscape) -> DeliverySync:
-        return DeliverySync(
-            source=lambda: self.psa,
-            target=lambda system: self.accounting[system],
-            connected=lambda system: system in self.accounting,
-            store=self.store,
-            ledger=self.ledger,
-            metrics=self.metrics,
-            mappings=Mappings(landscape),
-            routing=Routing(landscape),
-            clock=self.clock,
-            events=lambda: self.bus,
-        )
+    def __init__(self) -> None:
+        super().__init__(bus=FakeEvents())
 
     def of(self, cls: type) -> list[Any]:
         return [e for e in self.bus.events if isinstance(e, cls)]

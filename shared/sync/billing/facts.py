@@ -25,7 +25,6 @@ from shared.domain.billing_ports import InvoiceRecord
 from shared.domain.cash import InvoiceStanding, IssuedCredit, ReceivedPayment
 from shared.domain.events import (
     CreditMemoIssued,
-    DomainEvent,
     InvoicePosted,
     PaymentReceived,
     RecordWithdrawal,
