@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from infra.analytics_cli import analytics
 from infra.billing_cli import billing
 from infra.cutover_cli import cutover
 from infra.reconcile_cli import reconcile
@@ -46,6 +47,7 @@ dlq = typer.Typer(
 )
 app.add_typer(dlq, name="dlq")
 app.add_typer(billing, name="billing")
+app.add_typer(analytics, name="analytics")
 app.add_typer(cutover, name="cutover")
 app.command("reconcile")(reconcile)
 app.command("replay")(replay)

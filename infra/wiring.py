@@ -15,10 +15,13 @@ from infra.wiring_model import (
     Access,
     Api,
     ApiTrigger,
+    Bucket,
     Bus,
     Function,
     Index,
     InvokeTrigger,
+    LandedStream,
+    Landing,
     PartnerBus,
     Queue,
     QueueTrigger,
@@ -29,9 +32,11 @@ from infra.wiring_model import (
     Table,
     TaskTrigger,
     Topic,
+    TransformTrigger,
     UserPool,
     Wiring,
 )
+from shared.analytics.rows import LANDED_TABLES
 from shared.connectors.salesforce.cdc import CHANGE_EVENTS, EVENT_SOURCE_PREFIX
 from shared.settings import (
     LEDGER_ENGAGEMENT_INDEX,
@@ -100,6 +105,20 @@ REPLAYS = Rule(
     bus=BUS.name,
     pattern={"replay-name": [{"exists": True}], "source": [{"prefix": "close2cash.webhooks."}]},
     queue=REPLAYED_NOTICES.name,
+)
+# The analytical layer: every domain event landed as Parquet, one delivery stream per event type.
+ANALYTICS = Bucket(
+    "analytics",
+    "Landed domain events (Parquet, by event type and date) and Athena's query results",
+    infrequent_access_after_days=90,
+    glacier_instant_after_days=365,
+)
+EVENTS_LANDING = Landing(
+    "events",
+    bus=BUS.name,
+    bucket=ANALYTICS.name,
+    transform="analytics_land",
+    streams=tuple(LandedStream(table.name, table.event_type) for table in LANDED_TABLES.values()),
 )
 APPROVERS = UserPool("approvers", "Delivery operations people who approve or reject engagements")
 DELIVERY_OPS = Topic("delivery-ops", "Engagements activated (for staffing) and approval reminders")
@@ -442,8 +461,22 @@ WIRING = Wiring(
                 "Replays a window of the bus archive: re-derives the hub's writes and diffs (or applies) them"
             ),
         ),
+        Function(
+            "analytics_land",
+            handler="functions.analytics_land.handler.handler",
+            # Firehose invokes it with each buffer of domain events (at most 3 MB, then 1 MB out).
+            # https://docs.aws.amazon.com/firehose/latest/dev/data-transformation.html
+            trigger=TransformTrigger(EVENTS_LANDING.name),
+            # Each event id is claimed once in the idempotency table: a second landing is dropped.
+            uses=(IDEMPOTENCY.use(Access.READ_WRITE, "IDEMPOTENCY_TABLE"),),
+            memory_mb=512,
+            timeout_seconds=120,
+            description="Turns each domain event Firehose buffers into its landed row, each event id once",
+        ),
     ),
     state_machines=(CLOSE_TO_CASH, BILLING_RUN),
+    buckets=(ANALYTICS,),
+    landings=(EVENTS_LANDING,),
     topics=(DELIVERY_OPS,),
     user_pools=(APPROVERS,),
     partner_buses=(SALESFORCE_EVENTS,),

@@ -124,6 +124,73 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Bucket:
+    """An S3 bucket: encrypted, TLS only, no public access, versioned; objects move to cheaper storage
+    classes as they age (None: never). Both classes named here stay readable at once (Athena reads
+    them); Glacier Flexible Retrieval and Deep Archive would not be.
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/storage-class-intro.html"""
+
+    name: str
+    description: str
+    infrequent_access_after_days: int | None = None
+    glacier_instant_after_days: int | None = None
+    # Old versions (an object written over or deleted) are kept this long, then expire.
+    noncurrent_expire_days: int = 30
+
+    def use(self, access: Access, env: str) -> Use:
+        return Use(self.name, access, env)
+
+
+@dataclass(frozen=True)
+class LandedStream:
+    """One event type's landing: its EventBridge rule and Firehose delivery stream, named after `table`."""
+
+    table: str  # the landed table (shared/analytics/rows.py): "time_approved"
+    event_type: str  # the domain event type its rule matches: "close2cash.time.approved"
+
+
+@dataclass(frozen=True)
+class Landing:
+    """Domain events landed as governed files, one delivery stream per event type.
+
+    Per stream: an EventBridge rule on `bus` (source `source`, detail-type the event type) whose target
+    is a Data Firehose delivery stream; Firehose hands each buffer to the `transform` function (a row per
+    event, partition key `dt` = the event's UTC date), converts the rows to Parquet with the schema of
+    the stream's Glue table and writes them to `bucket` under `<prefix>/<table>/dt=<date>/`.
+    What cannot be turned into a row lands under `<errors_prefix>/` instead: nothing is lost. The Glue
+    database `database` holds a table per stream (partition projection on `dt`) and the semantic model's
+    Athena views (shared/analytics/model.toml).
+    https://docs.aws.amazon.com/firehose/latest/dev/dynamic-partitioning.html
+    https://docs.aws.amazon.com/firehose/latest/dev/record-format-conversion.html
+    """
+
+    name: str
+    bus: str
+    bucket: str
+    transform: str  # the function Firehose invokes on each buffer (data transformation)
+    streams: tuple[LandedStream, ...]
+    source: str = "close2cash.domain"
+    prefix: str = "events"
+    errors_prefix: str = "landing-errors"
+    database: str = "close2cash_analytics"
+    # Firehose delivers a buffer when it holds `buffer_mb` or is `buffer_seconds` old, whichever first.
+    # With dynamic partitioning the buffer size must be 64..128 MB.
+    buffer_seconds: int = 300
+    buffer_mb: int = 128
+
+    def table_prefix(self, table: str) -> str:
+        """Where a landed table's files are: `events/time_approved/` (then `dt=.../`).
+
+        The event type is a folder, not a `key=value` partition: each Glue table has its own location,
+        and a Hive-partitioned reader would otherwise shadow the rows' own `event_type` column."""
+        return f"{self.prefix}/{table}/"
+
+    def stream_name(self, table: str) -> str:
+        """The logical name of a table's delivery stream and rule: `events-time_approved`."""
+        return f"{self.name}-{table}"
+
+
+@dataclass(frozen=True)
 class Secret:
     """A Secrets Manager secret (connection credentials: JSON keyed by system name)."""
 
@@ -200,7 +267,14 @@ class InvokeTrigger:
     """Invoked on demand only (Lambda Invoke, by the CLI): no event source, no schedule."""
 
 
-Trigger = QueueTrigger | ApiTrigger | ScheduleTrigger | TaskTrigger | InvokeTrigger
+@dataclass(frozen=True)
+class TransformTrigger:
+    """Invoked by the delivery streams of a `Landing` to turn each buffer of events into rows."""
+
+    landing: str
+
+
+Trigger = QueueTrigger | ApiTrigger | ScheduleTrigger | TaskTrigger | InvokeTrigger | TransformTrigger
 
 
 @dataclass(frozen=True)
@@ -258,6 +332,14 @@ class Wiring:
     topics: tuple[Topic, ...] = ()
     user_pools: tuple[UserPool, ...] = ()
     partner_buses: tuple[PartnerBus, ...] = ()
+    buckets: tuple[Bucket, ...] = ()
+    landings: tuple[Landing, ...] = ()
+
+    def bucket(self, name: str) -> Bucket:
+        return next(b for b in self.buckets if b.name == name)
+
+    def landing(self, name: str) -> Landing:
+        return next(landing for landing in self.landings if landing.name == name)
 
     def partner_bus(self, name: str) -> PartnerBus | None:
         return next((b for b in self.partner_buses if b.name == name), None)

@@ -26,7 +26,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from infra.local import demo_cash, demo_cutover, demo_reconcile, demo_replay, demo_time
+from infra.local import demo_analytics, demo_cash, demo_cutover, demo_reconcile, demo_replay, demo_time
 from infra.local.demo_sweep import lost_notice
 from infra.local.demo_time import TimeChapter
 from infra.local.environment import DEFAULT_LANDSCAPE, LocalEnvironment, local_environment
@@ -418,6 +418,9 @@ def run(
             now=env.runtime.clock.now(),
         )
 
+        # What the run published, landed and answered (`close2cash analytics report`).
+        analytics = demo_analytics.run(env)
+
         services = bootstrap.services()
         totals = services.metrics.totals
         exceptions = services.ledger.open_exceptions()
@@ -461,6 +464,9 @@ def run(
     for line in status_lines:
         console.print(f"  {line}", markup=False, highlight=False)
     console.print(f"run report (one HTML page, open it in a browser): {report_file}")
+    console.print("[bold]close2cash analytics report[/] (the landed events, as of now):")
+    for line in analytics.lines:
+        console.print(f"  {line}", markup=False, highlight=False)
     failed = [row for row in rows if not row.exactly_once]
     if not engagement.active_once:
         console.print(f"handler logs: {log_file}")

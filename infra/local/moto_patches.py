@@ -46,6 +46,8 @@ MOTO_INTERNALS: tuple[tuple[str, str], ...] = (
         "WaitFunction._wait_interval",
     ),
     ("moto.core.config", "default_user_config"),
+    # EventBridge's Firehose targets, handed to the local Firehose twin (infra/local/firehose.py).
+    ("moto.events.models", "Rule.send_to_targets"),
     # Task TimeoutSeconds (ExecutionState._evaluate_with_timeout waits on a threading.Event) and
     # waitForTaskToken / HeartbeatSeconds (the callback endpoints' Events) in virtual time.
     ("moto.stepfunctions.parser.asl.component.state.exec.execute_state", "threading"),

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from infra.wiring_model import Access, QueueTrigger, ScheduleTrigger, Table, Wiring
+from infra.local.landing import LandingResources, provision_landings
+from infra.wiring_model import Access, QueueTrigger, ScheduleTrigger, Table, TransformTrigger, Wiring
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -84,6 +85,15 @@ class Clients:
     def iam(self) -> Any:
         return self.session.client("iam", **self._kwargs())
 
+    def s3(self) -> Any:
+        return self.session.client("s3", **self._kwargs())
+
+    def glue(self) -> Any:
+        return self.session.client("glue", **self._kwargs())
+
+    def firehose(self) -> Any:
+        return self.session.client("firehose", **self._kwargs())
+
     def cloudwatch(self) -> Any:
         # Typed Any: no mypy_boto3_cloudwatch stubs are pinned in this project.
         return self.session.client("cloudwatch", **self._kwargs())
@@ -125,6 +135,7 @@ class Resources:
     state_machines: dict[str, str] = field(default_factory=dict)  # logical -> ARN
     schedules: dict[str, str] = field(default_factory=dict)  # function -> schedule rule ARN
     topics: dict[str, str] = field(default_factory=dict)  # logical -> topic ARN
+    landing: LandingResources = field(default_factory=LandingResources)
 
     def value_of(self, resource: str, access: Access | None = None) -> str:
         """The value a `Use` of logical `resource` puts in its env variable (name, URL or ARN)."""
@@ -144,6 +155,8 @@ class Resources:
             found.append(self.state_machines[resource])
         if resource in self.topics:
             found.append(self.topics[resource])
+        if resource in self.landing.buckets:
+            found.append(self.landing.buckets[resource])
         if len(found) != 1:
             what = "no resource" if not found else "more than one resource"
             raise ProvisionError(f"{what} in the wiring is named {resource!r}")
@@ -391,6 +404,15 @@ def provision(
         res.functions[function.name] = fn_name
         res.function_arns[function.name] = created_fn["FunctionArn"]
 
+    res.landing = provision_landings(
+        wiring,
+        clients=clients,
+        physical={b.name: physical_name(prefix, b.name) for b in wiring.buckets},
+        bus_name=res.bus_name,
+        function_arns=res.function_arns,
+        account_id=account_id,
+    )
+
     # Environments are set after every resource exists, because a function may use a state machine.
     sfn = clients.stepfunctions()
     sfn_role = _role_arn(clients, prefix, "states.amazonaws.com")
@@ -421,5 +443,12 @@ def _check_triggers(wiring: Wiring, res: Resources) -> None:
         if isinstance(function.trigger, QueueTrigger) and function.trigger.queue not in res.queues:
             raise ProvisionError(
                 f"function {function.name!r} is triggered by queue {function.trigger.queue!r}, "
+                "which the wiring does not declare"
+            )
+        if isinstance(function.trigger, TransformTrigger) and function.trigger.landing not in {
+            landing.name for landing in wiring.landings
+        }:
+            raise ProvisionError(
+                f"function {function.name!r} transforms for landing {function.trigger.landing!r}, "
                 "which the wiring does not declare"
             )

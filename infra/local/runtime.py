@@ -12,11 +12,13 @@ from types import TracebackType
 from typing import Any, Literal
 from unittest import mock
 
+from infra.local import firehose as local_firehose
 from infra.local import moto_atomic, moto_patches, moto_replay
 from infra.local.api_front import ApiFront, ApiGatewayMetrics, ApiServer
 from infra.local.authorizer import local_user_pools
 from infra.local.clock import Clock
 from infra.local.emf import EmfForwarder
+from infra.local.firehose import LocalFirehose
 from infra.local.moto_patches import MOTO_CONFIG, Invoker, LambdaSpec
 from infra.local.pollers import PollerGroup, QueuePoller
 from infra.local.provision import DEFAULT_REGION, Clients, Resources, provision
@@ -77,6 +79,8 @@ class LocalRuntime:
         self._api: ApiFront | None = None
         # The handlers' EMF records, put on moto's CloudWatch as CloudWatch Logs does in AWS.
         self.emf: EmfForwarder | None = None
+        # The landing's delivery streams (moto delivers nothing to a Firehose target).
+        self.firehose: LocalFirehose | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -116,6 +120,15 @@ class LocalRuntime:
                 for f in self.wiring.functions
             )
             moto_patches.install(self.invoker, self.clock)
+            self.firehose = LocalFirehose(
+                firehose=self.clients.firehose(),
+                glue=self.clients.glue(),
+                s3=self.clients.s3(),
+                invoke=self.invoker.invoke,
+                functions_by_arn={arn: name for name, arn in self._resources.function_arns.items()},
+                clock=self.clock,
+            )
+            local_firehose.install(self.firehose)
             self.emf = EmfForwarder(self.clients.cloudwatch()).install()
             self._build_consumers(self._resources)
         except BaseException:
@@ -201,6 +214,8 @@ class LocalRuntime:
             server.stop()
         self._api_servers.clear()
         moto_patches.uninstall()
+        local_firehose.uninstall()
+        self.firehose = None
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -288,6 +303,8 @@ class LocalRuntime:
         started = time.monotonic()
         drained = self.pollers.drain(timeout, also_busy=self._executions_running if executions else None)
         stats = [p.stats for p in self.pollers.pollers]
+        # What the drained work published is delivered now, as the buffer interval would deliver it.
+        self.flush_landing(force=True)
         self.flush_metrics()
         return DrainReport(
             drained=drained,
@@ -306,10 +323,15 @@ class LocalRuntime:
         def tick() -> None:
             if scheduler is not None:
                 scheduler.tick()
+            self.flush_landing()
             self.flush_metrics()
 
         self.pollers.start(on_idle=tick, interval=interval)
         self._background = True
+
+    def flush_landing(self, *, force: bool = False) -> int:
+        """Deliver the landing's buffers that are due (all with `force`) to S3; records delivered."""
+        return self.firehose.flush(force=force) if self.firehose is not None else 0
 
     def flush_metrics(self) -> int:
         """Put the EMF metrics the handlers printed so far on moto's CloudWatch (a drain does it too)."""

@@ -40,30 +40,30 @@ STYLE: dict[str, Any] = {
 _SIZE = re.compile(r'<svg([^>]*?) width="[\d.]+pt" height="[\d.]+pt"')
 
 
-def _rc(extra: dict[str, str] | None = None) -> Any:
+def rc_context(extra: dict[str, str] | None = None) -> Any:
     """matplotlib's settings for the report's charts (its typed keys are a Literal: any str here)."""
     return matplotlib.rc_context(cast(Any, {**STYLE, **(extra or {})}))
 
 
-def _svg(figure: Figure, name: str) -> str:
+def to_svg(figure: Figure, name: str) -> str:
     buffer = io.StringIO()
-    with _rc({"svg.hashsalt": name}):
+    with rc_context({"svg.hashsalt": name}):
         figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
     return _SIZE.sub(rf'<svg\1 role="img" aria-label="{name}" class="chart"', text, count=1)
 
 
-def _figure(width: float, height: float) -> Figure:
-    with _rc():
+def new_figure(width: float, height: float) -> Figure:
+    with rc_context():
         return Figure(figsize=(width, height), layout="constrained")
 
 
 def waterfall_chart(rows: Sequence[Waterfall], currency: str) -> str:
     """Grouped bars: each engagement's five steps, in one currency."""
     rows = [r for r in rows if r.currency == currency]
-    with _rc():
-        figure = _figure(7.5, 1.2 + 0.9 * len(rows))
+    with rc_context():
+        figure = new_figure(7.5, 1.2 + 0.9 * len(rows))
         axes = figure.add_subplot()
         height = 0.8 / len(WATERFALL_STEPS)
         for offset, step in enumerate(WATERFALL_STEPS):
@@ -79,14 +79,14 @@ def waterfall_chart(rows: Sequence[Waterfall], currency: str) -> str:
         axes.set_axisbelow(True)
         axes.margins(x=0.18)
         axes.legend(loc="lower right", fontsize=7, frameon=False, ncols=5, bbox_to_anchor=(1, 1.0))
-        return _svg(figure, f"money waterfall {currency}")
+        return to_svg(figure, f"money waterfall {currency}")
 
 
 def per_flow_chart(values: dict[str, float], *, name: str, unit: str = "", width: float = 6.0) -> str:
     """Horizontal bars, one per flow (dimension set), largest first."""
     ordered = sorted(values.items(), key=lambda kv: -kv[1])[:12]
-    with _rc():
-        figure = _figure(width, 0.5 + 0.3 * len(ordered))
+    with rc_context():
+        figure = new_figure(width, 0.5 + 0.3 * len(ordered))
         axes = figure.add_subplot()
         bars = axes.barh(range(len(ordered)), [v for _, v in ordered], color=PALETTE[0], height=0.6)
         axes.bar_label(bars, labels=[_short(v) for _, v in ordered], padding=3, fontsize=7, color=INK)
@@ -97,7 +97,7 @@ def per_flow_chart(values: dict[str, float], *, name: str, unit: str = "", width
             axes.set_xlabel(unit)
         axes.grid(axis="x", color=GRID)
         axes.set_axisbelow(True)
-        return _svg(figure, name)
+        return to_svg(figure, name)
 
 
 def workflow_chart(by_machine: dict[str, dict[str, int]]) -> str:
@@ -105,8 +105,8 @@ def workflow_chart(by_machine: dict[str, dict[str, int]]) -> str:
     colors = {"SUCCEEDED": "#16a34a", "RUNNING": "#2563eb", "FAILED": "#dc2626"}
     statuses = sorted({s for counts in by_machine.values() for s in counts})
     machines = list(by_machine)
-    with _rc():
-        figure = _figure(6.0, 0.6 + 0.35 * len(machines))
+    with rc_context():
+        figure = new_figure(6.0, 0.6 + 0.35 * len(machines))
         axes = figure.add_subplot()
         left = [0.0] * len(machines)
         for number, status in enumerate(statuses):
@@ -120,15 +120,15 @@ def workflow_chart(by_machine: dict[str, dict[str, int]]) -> str:
         axes.legend(fontsize=7, frameon=False, loc="lower right", ncols=4, bbox_to_anchor=(1, 1.0))
         axes.grid(axis="x", color=GRID)
         axes.set_axisbelow(True)
-        return _svg(figure, "workflow executions")
+        return to_svg(figure, "workflow executions")
 
 
 def exception_age_chart(exceptions: Sequence[OpenException]) -> str:
     """Horizontal bars: how long each open exception has waited (hours), coloured by kind."""
     aged = sorted((e for e in exceptions if e.age is not None), key=lambda e: e.age or timedelta(0))[-15:]
     kinds = sorted({e.kind for e in aged})
-    with _rc():
-        figure = _figure(6.0, 0.6 + 0.3 * max(len(aged), 1))
+    with rc_context():
+        figure = new_figure(6.0, 0.6 + 0.3 * max(len(aged), 1))
         axes = figure.add_subplot()
         for number, kind in enumerate(kinds):
             mine = [(i, e) for i, e in enumerate(aged) if e.kind == kind]
@@ -144,7 +144,7 @@ def exception_age_chart(exceptions: Sequence[OpenException]) -> str:
         axes.legend(fontsize=7, frameon=False, loc="lower right", bbox_to_anchor=(1, 1.0), ncols=4)
         axes.grid(axis="x", color=GRID)
         axes.set_axisbelow(True)
-        return _svg(figure, "age of open exceptions")
+        return to_svg(figure, "age of open exceptions")
 
 
 def _short(value: float) -> str:

@@ -102,6 +102,8 @@ class Derived(BaseModel):
 
     description: str
     formula: str
+    # A balance at `as_of` (open AR, backlog): meaningful as a total, not summed per month.
+    balance: bool = False
 
 
 class SemanticModel(BaseModel):
@@ -196,11 +198,7 @@ class SemanticModel(BaseModel):
     def _measure(self, measure: Measure) -> exp.Select:
         keys = [f"{measure.currency} AS currency"]
         for name in measure.entities:
-            entity = self.entities[name]
-            if entity.grain == "month":
-                keys.append(f"DATE_TRUNC('month', {measure.date}) AS {name}")
-            else:
-                keys.append(f"{entity.columns[measure.table]} AS {name}")
+            keys.append(f"{self._key_sql(measure, name)} AS {name}")
         group = ", ".join(str(i) for i in range(1, len(keys) + 1))
         current = _current_sql(measure.table)
         sql = (
@@ -210,21 +208,66 @@ class SemanticModel(BaseModel):
         return _select(sql)
 
     def _totals(self) -> exp.Select:
-        ctes = [
-            f"m_{name} AS (SELECT {m.currency} AS currency, SUM({m.value}) AS value"  # noqa: S608
-            f" FROM ({_current_sql(m.table)}) AS t{self._base_filter(m)} GROUP BY 1)"
-            for name, m in self.measures.items()
+        return self._combined(dict(self.measures), list(self.derived), entity=None)
+
+    def sliced_sql(self, entity: str, dialect: Dialect, *, as_of: datetime) -> str:
+        """Every measure that can be sliced by `entity`, one row per currency and entity value.
+
+        Base measures that carry the entity, and each derived measure whose base measures all do
+        (billed and open AR per customer; not backlog per customer, whose delivered has no customer).
+        """
+        if entity not in self.entities:
+            raise KeyError(f"unknown entity {entity!r}; entities: {', '.join(self.entities)}")
+        measures = {n: m for n, m in self.measures.items() if entity in m.entities and m.window_days is None}
+        per_month = self.entities[entity].grain is not None
+        derived = [
+            n
+            for n, d in self.derived.items()
+            if self._bases(n) <= set(measures) and not (per_month and d.balance)
         ]
-        currencies = " UNION ".join(f"SELECT currency FROM m_{name}" for name in self.measures)  # noqa: S608
-        base_columns = ", ".join(f"COALESCE(m_{name}.value, 0) AS {name}" for name in self.measures)
-        joins = " ".join(f"LEFT JOIN m_{name} ON m_{name}.currency = c.currency" for name in self.measures)
-        derived = "".join(f", {self._expanded(name, ()).sql()} AS {name}" for name in self.derived)
+        literal = as_of.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        cut_off = exp.cast(exp.Literal.string(literal), exp.DataType.build("TIMESTAMP"))
+        return _bind(self._combined(measures, derived, entity=entity), cut_off).sql(dialect=dialect)
+
+    def _combined(
+        self, measures: dict[str, Measure], derived: list[str], *, entity: str | None
+    ) -> exp.Select:
+        """Base measures side by side per currency (and entity value), then the derived formulas."""
+        keys = ["currency"] if entity is None else ["currency", entity]
+        ctes = []
+        for name, m in measures.items():
+            key = "" if entity is None else f", {self._key_sql(m, entity)} AS {entity}"
+            groups = ", ".join(str(i) for i in range(1, len(keys) + 1))
+            ctes.append(
+                f"m_{name} AS (SELECT {m.currency} AS currency{key}, SUM({m.value}) AS value"  # noqa: S608
+                f" FROM ({_current_sql(m.table)}) AS t{self._base_filter(m)} GROUP BY {groups})"
+            )
+        listed = ", ".join(keys)
+        every_key = " UNION ".join(f"SELECT {listed} FROM m_{name}" for name in measures)  # noqa: S608
+        base_columns = ", ".join(f"COALESCE(m_{name}.value, 0) AS {name}" for name in measures)
+        joins = " ".join(
+            f"LEFT JOIN m_{name} ON " + " AND ".join(f"m_{name}.{k} IS NOT DISTINCT FROM k.{k}" for k in keys)
+            for name in measures
+        )
+        formulas = "".join(f", {self._expanded(name, ()).sql()} AS {name}" for name in derived)
         sql = (
-            f"WITH {', '.join(ctes)}, currencies AS ({currencies}),"  # noqa: S608
-            f" base AS (SELECT c.currency, {base_columns} FROM currencies AS c {joins})"
-            f" SELECT currency, {', '.join(self.measures)}{derived} FROM base ORDER BY currency"
+            f"WITH {', '.join(ctes)}, k AS ({every_key}),"  # noqa: S608
+            f" base AS (SELECT {', '.join(f'k.{k}' for k in keys)}, {base_columns} FROM k {joins})"
+            f" SELECT {listed}, {', '.join(measures)}{formulas} FROM base ORDER BY {listed}"
         )
         return _select(sql)
+
+    def _key_sql(self, measure: Measure, entity: str) -> str:
+        if self.entities[entity].grain == "month":
+            return f"DATE_TRUNC('month', {measure.date})"
+        return self.entities[entity].columns[measure.table]
+
+    def _bases(self, name: str) -> set[str]:
+        """The base measures a derived measure reads, through other derived ones."""
+        found: set[str] = set()
+        for column in _columns(self.derived[name].formula, f"derived measure {name!r}"):
+            found |= self._bases(column) if column in self.derived else {column}
+        return found
 
     def _expanded(self, name: str, seen: tuple[str, ...]) -> exp.Expr:
         if name in seen:

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
+from shared.aws.dynamo_batch import MAX_BATCH_GET, batch_get
 from shared.aws.ledger_table import query_pages
-from shared.aws.postings import MAX_BATCH_GET, _packed, _unpacked, batch_get
+from shared.aws.postings import _packed, _unpacked
 from shared.domain.billing_ports import InvoiceRecord
 from shared.domain.billing_runs import BillingRun
 from shared.domain.cash import ParkedPayment

@@ -39,13 +39,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from botocore.exceptions import ClientError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
-from tenacity.wait import wait_random_exponential
 
+from shared.aws.dynamo_batch import MAX_BATCH_GET, batch_get
 from shared.aws.ledger_table import query_pages
 from shared.domain.delivery_ports import BookedEngagement, PendingBatch, WorkRecord
 from shared.domain.engagement_ports import EngagementStatus
-from shared.domain.errors import TransientError
 from shared.domain.models import CanonicalModel, SystemName, epoch_seconds
 from shared.domain.postings import PostingState
 from shared.settings import (
@@ -75,17 +73,9 @@ ENGAGEMENTS = "ENGAGEMENT#"
 REVISION = "rev"
 # A finished batch stays readable this long (an audit of what was sent, and with which request id).
 BATCH_RETENTION = timedelta(days=30)
-# DynamoDB's limit per call: 100 keys per BatchGetItem.
-# https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
-MAX_BATCH_GET = 100
 # One item's limit (400 KB, attribute names included); a batch item is checked against it before it
 # is written, so an oversized batch fails here with its size, not as a vendor-side mystery.
 MAX_ITEM_BYTES = 400 * 1024
-# Unprocessed keys/items (a partition throttled) are asked again with full-jitter exponential backoff,
-# as AWS asks: "we strongly recommend that you use an exponential backoff algorithm" (pages above).
-ATTEMPTS = 8
-BASE_DELAY = 0.05
-MAX_DELAY = 2.0
 ZLIB_LEVEL = 6  # zlib's default: within a few per cent of level 9 on JSON, at a fraction of the time
 
 
@@ -179,26 +169,6 @@ def _pending_of(item: Mapping[str, Any] | None) -> PendingBatch | None:
     if not item or LEDGER_STATUS_KEY not in item:
         return None
     return _unpacked(item["batch"], PendingBatch)
-
-
-class _Unprocessed(Exception):
-    """DynamoDB left part of a batch call undone: ask again for `rest`, after a backoff."""
-
-    def __init__(self, rest: dict[str, Any]) -> None:
-        super().__init__("unprocessed")
-        self.rest = rest
-
-
-def _retrying(what: str) -> Retrying:
-    return Retrying(
-        retry=retry_if_exception_type(_Unprocessed),
-        wait=wait_random_exponential(multiplier=BASE_DELAY, max=MAX_DELAY),
-        stop=stop_after_attempt(ATTEMPTS),
-        reraise=True,
-        before_sleep=lambda state: logger.info(
-            "%s: attempt %d incomplete, again", what, state.attempt_number
-        ),
-    )
 
 
 class DynamoPostings:
@@ -473,22 +443,3 @@ class DynamoPostings:
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return batch_get(self._client, self._table, keys)
-
-
-def batch_get(client: DynamoDBClient, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The items of `keys` (at most 100) that exist, strongly consistent, unprocessed keys asked again."""
-    items: list[dict[str, Any]] = []
-    request: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": True}}
-    try:
-        for attempt in _retrying("BatchGetItem"):
-            with attempt:
-                answer = client.batch_get_item(RequestItems=request)
-                items += answer.get("Responses", {}).get(table, [])
-                rest = dict(answer.get("UnprocessedKeys") or {})
-                if rest:
-                    request = rest
-                    raise _Unprocessed(rest)
-    except _Unprocessed as exhausted:
-        left = len(exhausted.rest.get(table, {}).get("Keys", []))
-        raise TransientError(f"BatchGetItem: {left} keys unprocessed after {ATTEMPTS} attempts") from None
-    return items

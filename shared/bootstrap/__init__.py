@@ -16,6 +16,7 @@ from shared.domain.models import Account
 from shared.settings import Settings
 
 if TYPE_CHECKING:
+    from shared.analytics.landing import LandedIds
     from shared.governance.landscape import Landscape
     from shared.sync.reconcile.run import Reconciliation
     from shared.sync.replay.run import Replay
@@ -53,6 +54,16 @@ class Services(EngagementServices):
             metrics=self.metrics,
             vendor_calls=self.vendor_calls,
         )
+
+    @cached_property
+    def landed_ids(self) -> LandedIds:
+        """The ids of every domain event landed for analytics (marks in the idempotency table)."""
+        from shared.aws.landed import DynamoLandedIds
+        from shared.domain.errors import ConfigurationError
+
+        if not self.settings.idempotency_table:
+            raise ConfigurationError("IDEMPOTENCY_TABLE is not set: analytics_land was not granted its table")
+        return DynamoLandedIds(self.settings.idempotency_table)
 
     def under(self, landscape: Landscape) -> Services:
         """These services as they run under `landscape` (a replay's): the same connections, ledger

@@ -134,3 +134,36 @@ def test_the_same_answers_come_from_landed_parquet_files(
     # Then every measure is the same, decimals included
     assert totals(files, "2026-03-31 23:59:59") == totals(db, "2026-03-31 23:59:59")
     assert exact(totals(files, "2026-03-31 23:59:59")["billed"]) == Decimal("1320.00")
+
+
+def test_sliced_by_customer_the_derived_measures_follow_their_inputs(
+    model: SemanticModel, db: duckdb.DuckDBPyConnection
+) -> None:
+    from datetime import UTC, datetime
+
+    # When the measures are asked per customer as of the end of March
+    cursor = db.execute(
+        model.sliced_sql("customer", "duckdb", as_of=datetime(2026, 3, 31, 23, 59, tzinfo=UTC))
+    )
+    names = [d[0] for d in cursor.description]
+    rows = {row[1]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+    # Then billed and open AR are there (their inputs carry the customer), backlog is not (delivered does not)
+    assert "open_ar" in names and "billed" in names and "backlog" not in names
+    assert exact(rows["acme"]["open_ar"]) == Decimal("320.00")
+    assert exact(rows["globex"]["bookings"]) == Decimal("5000.00")
+    assert exact(rows["globex"]["billed"]) == Decimal("0")
+
+
+def test_per_month_balances_are_not_summed(model: SemanticModel) -> None:
+    from datetime import UTC, datetime
+
+    # When the measures are asked per month
+    sql = model.sliced_sql("period", "duckdb", as_of=datetime(2026, 3, 31, tzinfo=UTC))
+    # Then flows are there and balances (open AR, backlog) are not: a balance is a total at a moment
+    assert " AS billed" in sql and " AS open_ar" not in sql and " AS backlog" not in sql
+    # And the same slice transpiles to Athena's dialect and parses there
+    import sqlglot
+
+    assert sqlglot.parse_one(
+        model.sliced_sql("period", "athena", as_of=datetime(2026, 3, 31, tzinfo=UTC)), read="athena"
+    )

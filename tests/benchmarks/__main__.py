@@ -1,6 +1,7 @@
-"""`make bench`: print the figures issues #2, #8, #9, #10 and #12 ask for (cold starts, calls per account,
+"""`make bench`: print the figures issues #2, #8, #9, #10, #12 and #14 ask for (cold starts, calls per account,
 webhooks, month-end precedence, approved time posted to QuickBooks (calls, cost, month-end drain:
-`python -m tests.benchmarks.time_posting 1000`), one reconciliation at issue 12's size
+`python -m tests.benchmarks.time_posting 1000`), the analytics layer at 1M events
+(`python -m tests.benchmarks.analytics`), one reconciliation at issue 12's size
 (`python -m tests.benchmarks.reconcile`), one replay of 1,000 customers' notices
 (`python -m tests.benchmarks.replay`), the local runtime's scale curve to 1,000 accounts;
 one step: `python -m tests.benchmarks.scale 1000`)."""
@@ -240,6 +241,13 @@ def main() -> int:
     # Issue 12: a replay (dry run) of a window of 1,000 customers' notices
     # (other sizes: python -m tests.benchmarks.replay 100).
     replay.run(say=say)
+
+    from tests.benchmarks import analytics
+
+    # Issue 14: landing cost per 1M events, bytes per event, the report on 1M landed events
+    # (other sizes: python -m tests.benchmarks.analytics 100000).
+    say("")
+    analytics.main([])
 
     from tests.benchmarks import scale
 

@@ -1,0 +1,1 @@
+"""The analytics read side on one machine: landed Parquet files from the bucket, DuckDB, the report."""
