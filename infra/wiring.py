@@ -188,16 +188,9 @@ WIRING = Wiring(
         Rule(
             "opportunity-notices",
             bus=BUS.name,
-            # A notice that itself says its deal is open (won: false) never needs the workflow start,
-            # so it never invokes it; won, or not said (absent), goes on.
-            # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html
-            pattern={
-                "source": [{"prefix": "close2cash.webhooks."}],
-                "detail": {
-                    "entity": ["opportunity"],
-                    "$or": [{"won": [True]}, {"won": [{"exists": False}]}],
-                },
-            },
+            # Every opportunity notice, open deals included: the workflow start states each deal as
+            # the CRM holds it (the pipeline is read from open deals); only a won one starts setup.
+            pattern={"source": [{"prefix": "close2cash.webhooks."}], "detail": {"entity": ["opportunity"]}},
             queue=OPPORTUNITY_CHANGES.name,
         ),
         Rule(
@@ -261,6 +254,7 @@ WIRING = Wiring(
                 *_COMMON_ENV,
                 IDEMPOTENCY.use(Access.READ_WRITE, "IDEMPOTENCY_TABLE"),
                 OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET"),  # QuickBooks customers
+                BUS.use(Access.PUT, "EVENT_BUS_NAME"),  # account changed (domain event)
             ),
             memory_mb=512,
             timeout_seconds=60,
@@ -273,7 +267,11 @@ WIRING = Wiring(
             trigger=QueueTrigger(
                 OPPORTUNITY_CHANGES.name, batch_size=10, max_batching_window_seconds=1, max_concurrency=2
             ),
-            uses=(*_COMMON_ENV, CLOSE_TO_CASH.use(Access.START, "STATE_MACHINE_ARN")),
+            uses=(
+                *_COMMON_ENV,
+                CLOSE_TO_CASH.use(Access.START, "STATE_MACHINE_ARN"),
+                BUS.use(Access.PUT, "EVENT_BUS_NAME"),  # opportunity changed / closed-won (domain events)
+            ),
             timeout_seconds=30,
             description="Fetches changed opportunities; closed-won starts engagement setup once per close",
         ),
@@ -352,7 +350,11 @@ WIRING = Wiring(
             trigger=QueueTrigger(
                 WORK_CHANGES.name, batch_size=100, max_batching_window_seconds=5, max_concurrency=2
             ),
-            uses=(*_COMMON_ENV, OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET")),
+            uses=(
+                *_COMMON_ENV,
+                OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET"),
+                BUS.use(Access.PUT, "EVENT_BUS_NAME"),  # time / expense approved, withdrawn (domain events)
+            ),
             # Most of an invocation is spent waiting for QuickBooks' batch slots (month-end paces it
             # to 35 a minute), billed per GB-s: 256 MB holds a batch of 100 entries many times over.
             memory_mb=256,
@@ -365,7 +367,11 @@ WIRING = Wiring(
             # Productive sends no "approved" event and webhooks get lost: every change since the
             # cursor is read (pages of 200) and settled; parked work is looked at again.
             trigger=ScheduleTrigger(sweep_rate(DELIVERY_SWEEP_MINUTES)),
-            uses=(*_COMMON_ENV, OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET")),
+            uses=(
+                *_COMMON_ENV,
+                OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET"),
+                BUS.use(Access.PUT, "EVENT_BUS_NAME"),  # time / expense approved, withdrawn (domain events)
+            ),
             timeout_seconds=300,
             description="Catch-up sweep of time entries and expenses; releases parked work",
         ),
@@ -373,7 +379,11 @@ WIRING = Wiring(
             "billing_step",
             handler="functions.billing_step.handler.handler",
             trigger=TaskTrigger(),
-            uses=(*_COMMON_ENV, OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET")),
+            uses=(
+                *_COMMON_ENV,
+                OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET"),
+                BUS.use(Access.PUT, "EVENT_BUS_NAME"),  # invoice posted (domain event)
+            ),
             timeout_seconds=120,  # an invoice of hundreds of lines, then the PSA's copy of it
             description="One step of a billing run (compose, request approval, post, report)",
         ),
@@ -385,7 +395,11 @@ WIRING = Wiring(
             trigger=QueueTrigger(
                 CASH_CHANGES.name, batch_size=10, max_batching_window_seconds=1, max_concurrency=2
             ),
-            uses=(*_COMMON_ENV, OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET")),
+            uses=(
+                *_COMMON_ENV,
+                OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET"),
+                BUS.use(Access.PUT, "EVENT_BUS_NAME"),  # invoice, payment, credit memo (domain events)
+            ),
             timeout_seconds=60,
             description="Invoice status, payments and credit memos from accounting to the PSA and the CRM",
         ),
@@ -399,6 +413,7 @@ WIRING = Wiring(
                 *_COMMON_ENV,
                 OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET"),
                 BILLING_RUN.use(Access.START, "BILLING_STATE_MACHINE_ARN"),
+                BUS.use(Access.PUT, "EVENT_BUS_NAME"),  # the cash sweep's domain events
             ),
             timeout_seconds=300,
             description="Billing calendar (starts the month's runs) and the cash change-data sweep",
@@ -419,7 +434,11 @@ WIRING = Wiring(
             # `close2cash cutover diff | acknowledge | confirm` invokes it; nothing else does. The
             # diff reads the shadow period's documents from the PSA and the old ledger.
             trigger=InvokeTrigger(),
-            uses=(*_COMMON_ENV, OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET")),
+            uses=(
+                *_COMMON_ENV,
+                OAUTH_TOKENS.use(Access.READ_WRITE, "OAUTH_TOKENS_SECRET"),
+                BUS.use(Access.PUT, "EVENT_BUS_NAME"),  # parked work released at confirmation (domain events)
+            ),
             timeout_seconds=900,
             description="A legal entity's cutover to another ledger: the shadow diff and the go-ahead",
         ),

@@ -165,6 +165,8 @@ class FakeInvoicing:
             ),
         )
         self._touch(invoice_id)
+        # QuickBooks' change data capture reports the payment that applies the credit.
+        self.changes.append(BillingChange(entity="payment", id=zero_id, changed_at=self._now()))
         return zero_id
 
     def void(self, invoice_id: str) -> None:

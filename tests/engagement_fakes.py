@@ -261,10 +261,14 @@ class FakeNotifier:
 
 
 class FakeEvents:
+    """The bus: every event published, and each publish call's events (PutEvents batches)."""
+
     def __init__(self) -> None:
         self.events: list[Any] = []
+        self.calls: list[list[Any]] = []
 
     def publish_events(self, events: list[Any]) -> None:
+        self.calls.append(list(events))
         self.events.extend(events)
 
 

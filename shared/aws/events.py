@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.domain.errors import TransientError
 from shared.domain.notices import ChangeNotice
@@ -73,14 +74,21 @@ class EventBridgePublisher:
                 raise TransientError(f"EventBridge refused {len(failed)} notice(s): {failed[:3]}")
 
     def publish_events(self, events: list[DomainEvent[Any]]) -> None:
-        """`EventPublisher` port: domain events, source close2cash.domain, detail-type the event type."""
+        """`EventPublisher` port: domain events, source close2cash.domain, detail-type the event type.
+
+        Raises TransientError when the bus refused or could not be reached: the fact is not lost, the
+        caller's message is retried, and the retry publishes the same event ids (`DomainEvent.fact`).
+        """
         for start in range(0, len(events), PUT_EVENTS_MAX_ENTRIES):
             entries = [
                 to_put_events_entry(event, self._bus)
                 for event in events[start : start + PUT_EVENTS_MAX_ENTRIES]
             ]
             self.calls += 1
-            response = self._client.put_events(Entries=entries)
+            try:
+                response = self._client.put_events(Entries=entries)
+            except (ClientError, BotoCoreError) as exc:
+                raise TransientError(f"EventBridge did not take {len(entries)} event(s): {exc}") from exc
             if response.get("FailedEntryCount", 0):
                 failed = [e for e in response["Entries"] if e.get("ErrorCode")]
                 raise TransientError(f"EventBridge refused {len(failed)} event(s): {failed[:3]}")

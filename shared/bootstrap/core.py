@@ -267,6 +267,7 @@ class ServicesCore:
             mappings=self.mappings,
             matcher=self.matcher,
             lifecycle=self.landscape.lifecycle.customer,
+            events=lambda: self.publisher,
         )
 
     @cached_property

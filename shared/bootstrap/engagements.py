@@ -89,6 +89,7 @@ class EngagementServices(MoneyServices):
             ledger=self.ledger,
             metrics=self.metrics,
             approval_timeout_seconds=self.settings.approval_timeout_seconds,
+            events=lambda: self.publisher,
         )
 
     # --- cutovers (engagements set up in the new ledger, then postings routed there) ----------------

@@ -70,6 +70,7 @@ class MoneyServices(ServicesCore):
             cutover_confirmed=lambda entity, system: (
                 self.cutover_book.confirmation(entity, system) is not None
             ),
+            events=lambda: self.publisher,
         )
 
     def _cutover_confirmed(self, legal_entity: str, system: SystemName) -> bool:
@@ -134,6 +135,7 @@ class MoneyServices(ServicesCore):
             health=self.health_target,
             ledger=self.ledger,
             metrics=self.metrics,
+            events=lambda: self.publisher,
         )
 
     @cached_property
@@ -153,4 +155,5 @@ class MoneyServices(ServicesCore):
             feedback=lambda record: self.cash_feedback.after_post(record),
             approval_timeout_seconds=self.settings.approval_timeout_seconds,
             cutover_confirmed=self._cutover_confirmed,
+            events=lambda: self.publisher,
         )

@@ -129,11 +129,16 @@ class Invoice(BillingDocument):
     due_date: date
     status: InvoiceStatus = InvoiceStatus.OPEN
     purchase_order: str | None = None
+    balance: Money | None = Field(
+        default=None, description="what is still owed on it as the ledger says (None: not read from it)"
+    )
 
     @model_validator(mode="after")
     def _due_after_issue(self) -> Invoice:
         if self.due_date < self.issue_date:
             raise ValueError(f"due_date {self.due_date} must not be before issue_date {self.issue_date}")
+        if self.balance is not None:
+            in_currency("balance", self.balance, self.currency)
         return self
 
 

@@ -66,6 +66,9 @@ class Opportunity(CanonicalModel):
     # hub's own write-back among them) do not. Engagement setup keys its execution on it.
     stage_changed_at: UtcDateTime | None = None
     amount: Money
+    # How likely the CRM holds the deal to close, in percent (0..100): the pipeline is open deals'
+    # amount x probability. None: the CRM does not say.
+    probability: ExactDecimal | None = Field(default=None, ge=0, le=100)
     service_line: str = Field(min_length=1)
     billing_model: BillingModel | None = None
     # A retainer deal: `amount` is billed every month and includes this many hours; with

@@ -22,6 +22,13 @@ then maps the type to v2 while `parse_event` still reads v1. Additive changes (a
 field, a loosened constraint, a new description) keep the version and only regenerate the schema.
 The generator refuses to overwrite a committed version with a breaking change, and
 `tests/domain/test_event_schemas.py` fails when a committed schema is stale.
+
+Identity of a fact. A use case that learns a fact by reading a record (a webhook's hint, a sweep, an
+SQS redelivery) builds its event with `DomainEvent.fact`: the id is derived from the fact itself,
+`uuid5(EVENT_ID_NAMESPACE, "<type>|<source with its version>|<checksum of data>")`, so the same record
+read twice at the same version with the same figures is the same event (landed once), and a new
+version or new figures are a new event. `occurred_at` is when the fact became true in its source
+(the record's last change, an approval instant), not when the hub read it.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -39,10 +46,14 @@ from shared.domain.commercial import Opportunity, OpportunityStatus
 from shared.domain.delivery import ExpenseEntry, TimeEntry
 from shared.domain.engagements import Engagement
 from shared.domain.errors import ValidationFailed
-from shared.domain.models import Account, CanonicalModel, SourceRef, UtcDateTime, utcnow
+from shared.domain.models import Account, CanonicalModel, SourceRef, UtcDateTime, checksum_of, utcnow
 from shared.domain.refs import InvoiceRef
 
 T = TypeVar("T", bound=BaseModel)
+
+# Fixed forever: every event id `DomainEvent.fact` derives is a uuid5 in this namespace. Changing it
+# would give every fact already landed a second id.
+EVENT_ID_NAMESPACE = UUID("6f1c2a4e-7d1b-5c3e-9a8f-0c2ca5e14e00")
 
 
 class UnknownEvent(ValidationFailed):
@@ -99,6 +110,19 @@ class DomainEvent(CanonicalModel, Generic[T]):
         )
 
     @classmethod
+    def fact(cls, data: T, *, correlation_id: str, occurred_at: datetime | None = None) -> Self:
+        """`about(data)` with the id derived from the fact (see the module): the same record read
+        twice gives the same event id, a new version or new figures a new one."""
+        event = cls.about(data, correlation_id=correlation_id, occurred_at=occurred_at)
+        return event.model_copy(update={"id": cls.fact_id(event.source, data)})
+
+    @classmethod
+    def fact_id(cls, source: SourceRef, data: T) -> UUID:
+        """uuid5 of "<type>|<source, with its version>|<checksum of data>" in `EVENT_ID_NAMESPACE`."""
+        content = checksum_of(data.model_dump(mode="json"))
+        return uuid5(EVENT_ID_NAMESPACE, f"{cls.event_type()}|{source}|{content}")
+
+    @classmethod
     def event_type(cls) -> str:
         """The `type` this class is pinned to (e.g. "close2cash.account.changed")."""
         return str(_pinned(cls)["type"])
@@ -124,6 +148,17 @@ class AccountChanged(DomainEvent[Account]):
     """A customer account was created or changed in its system of record (the CRM)."""
 
     type: Literal["close2cash.account.changed"] = "close2cash.account.changed"
+    schema_version: Literal[1] = 1
+
+
+class OpportunityChanged(DomainEvent[Opportunity]):
+    """An opportunity as the CRM holds it now, in any status (open, won, lost).
+
+    The pipeline (open deals x probability), bookings (won) and a re-opened deal (a later open state
+    supersedes won) are all read from the latest state of each opportunity.
+    """
+
+    type: Literal["close2cash.opportunity.changed"] = "close2cash.opportunity.changed"
     schema_version: Literal[1] = 1
 
 
@@ -202,9 +237,33 @@ class CreditMemoIssued(DomainEvent[CreditMemo]):
     schema_version: Literal[1] = 1
 
 
+class RecordWithdrawal(CanonicalModel):
+    """Which record no longer stands as an earlier event stated it, which event type it withdraws, why."""
+
+    record: SourceRef = Field(description="the record, at the version last seen standing")
+    withdraws: str = Field(
+        pattern=r"^close2cash\.[a-z_]+\.[a-z_]+$", description="the event type withdrawn, e.g. time.approved"
+    )
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class RecordWithdrawn(DomainEvent[RecordWithdrawal]):
+    """A fact stated earlier no longer holds: the approved entry was deleted, un-approved or rejected
+    in its system of record (a payment deleted or voided in the ledger)."""
+
+    type: Literal["close2cash.record.withdrawn"] = "close2cash.record.withdrawn"
+    schema_version: Literal[1] = 1
+
+    @classmethod
+    def record_of(cls, data: RecordWithdrawal) -> SourceRef | None:
+        """The withdrawn record."""
+        return data.record
+
+
 # Every event class, every version still readable. Order is the order schemas are listed in.
 _EVENT_CLASSES: tuple[type[DomainEvent[Any]], ...] = (
     AccountChanged,
+    OpportunityChanged,
     OpportunityClosedWon,
     EngagementActivated,
     TimeApproved,
@@ -213,6 +272,7 @@ _EVENT_CLASSES: tuple[type[DomainEvent[Any]], ...] = (
     InvoiceRejected,
     PaymentReceived,
     CreditMemoIssued,
+    RecordWithdrawn,
 )
 
 

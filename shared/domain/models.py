@@ -12,6 +12,15 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
+def checksum_of(content: Any) -> str:
+    """A stable digest of JSON-able `content` (sorted keys, no spaces): equal content, equal checksum.
+
+    What the ledger records as an account's checksum, and what a domain event's id is derived from.
+    """
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 class CanonicalModel(BaseModel):
     """Base of canonical records: immutable, strict about unknown fields."""
 
@@ -128,5 +137,4 @@ class Account(CanonicalModel):
 
     def checksum(self) -> str:
         """A stable digest of `synced_fields`: equal content gives an equal checksum in any system."""
-        canonical = json.dumps(self.synced_fields(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return checksum_of(self.synced_fields())

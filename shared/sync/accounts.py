@@ -28,6 +28,7 @@ from datetime import datetime
 
 from shared.domain.account_ports import AccountSource, AccountTarget, TargetRecord
 from shared.domain.errors import NotFoundError, PermanentError, TransientError
+from shared.domain.events import AccountChanged
 from shared.domain.metrics import BusinessMetric
 from shared.domain.models import Account, EntityType, SourceRef, SystemName, utcnow
 from shared.domain.notices import ChangeNotice, Operation
@@ -40,6 +41,7 @@ from shared.governance.matching import CustomerKeys, Matcher, MatchOutcome, Matc
 from shared.governance.ownership import Ownership
 from shared.sync.account_lifecycle import AccountLifecycle
 from shared.sync.exceptions import open_exception
+from shared.sync.facts import Publisher, publish_facts
 
 LEASE_SECONDS = 120
 
@@ -59,7 +61,9 @@ class AccountSync:
         matcher: Matcher | None = None,
         lifecycle: CustomerLifecycle | None = None,
         clock: Callable[[], datetime] = utcnow,
+        events: Publisher = None,
     ) -> None:
+        self._events = events
         # Connectors are built lazily: building one reads credentials, which an echo check for a
         # provider that is not configured must not require.
         self._source = source
@@ -145,6 +149,12 @@ class AccountSync:
         if account is None:
             account = self._source().fetch_account(account_id)
         lease = f"account:{account.source.system}:{account.source.id}"
+        # The customer as its system of record holds it, stated before any copy is written: a bus
+        # that fails leaves the notice to be retried, and the retry states the same event id.
+        changed = AccountChanged.fact(
+            account, correlation_id=lease, occurred_at=account.modified_at or self._clock()
+        )
+        publish_facts(self._events, [changed])
         owner = uuid.uuid4().hex
         if not self._ledger.acquire_lease(lease, owner, LEASE_SECONDS):
             # Another worker is writing this account right now; retrying later (SQS visibility

@@ -200,3 +200,18 @@ def test_notices_reach_the_bus_in_chunks_of_ten() -> None:
         publisher = EventBridgePublisher("close2cash", client=events)
         publisher.publish([_notice(f"e{i}") for i in range(23)])
         assert publisher.calls == 3
+
+
+def test_domain_events_the_bus_cannot_take_fail_transient_so_the_message_is_retried() -> None:
+    from shared.domain.errors import TransientError
+    from shared.domain.events import AccountChanged
+    from shared.domain.models import Account
+
+    with mock_aws():
+        events = boto3.client("events", region_name="us-east-1")
+        # given no bus of that name (EventBridge answers ResourceNotFoundException)
+        publisher = EventBridgePublisher("no-such-bus", client=events)
+        fact = AccountChanged.fact(Account(source=SF, name="Acme"), correlation_id="c")
+        # when an event is published, then the caller sees a transient failure, not a lost fact
+        with pytest.raises(TransientError):
+            publisher.publish_events([fact])

@@ -31,8 +31,11 @@ from shared.domain.events import (
     InvoicePosted,
     InvoiceRejected,
     InvoiceRejection,
+    OpportunityChanged,
     OpportunityClosedWon,
     PaymentReceived,
+    RecordWithdrawal,
+    RecordWithdrawn,
     TimeApproved,
 )
 from shared.domain.models import Account, PostalAddress, SourceRef, SystemName
@@ -89,6 +92,20 @@ def _example(cls: type[DomainEvent[Any]], data: Any) -> DomainEvent[Any]:
 
 EXAMPLES: dict[type[DomainEvent[Any]], DomainEvent[Any]] = {
     AccountChanged: _example(AccountChanged, _account()),
+    OpportunityChanged: _example(
+        OpportunityChanged,
+        Opportunity(
+            source=_ref(SystemName.SALESFORCE, "opportunity", "006Qy2"),
+            account=ACCOUNT,
+            name="Acme audit",
+            stage="Negotiation",
+            status=OpportunityStatus.OPEN,
+            close_date=date(2025, 6, 30),
+            amount=Money.of("20000.00", "EUR"),
+            probability=Decimal("60"),
+            service_line="audit",
+        ),
+    ),
     OpportunityClosedWon: _example(
         OpportunityClosedWon,
         Opportunity(
@@ -169,6 +186,14 @@ EXAMPLES: dict[type[DomainEvent[Any]], DomainEvent[Any]] = {
             lines=(LINE,),
             credits_invoice=INVOICE,
             reason="hours billed twice",
+        ),
+    ),
+    RecordWithdrawn: _example(
+        RecordWithdrawn,
+        RecordWithdrawal(
+            record=_ref(SystemName.PRODUCTIVE, "time_entry", "T-8812"),
+            withdraws="close2cash.time.approved",
+            reason="deleted in the PSA",
         ),
     ),
 }

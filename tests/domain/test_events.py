@@ -93,3 +93,18 @@ def test_a_rejection_is_about_the_rejected_invoice():
     )
     assert event.source == invoice
     assert event.subject == "INV-7"
+
+
+def test_a_fact_read_twice_is_one_event_and_a_changed_record_a_new_one():
+    # given an account read once by a webhook's worker and once more by a sweep, unchanged
+    first = AccountChanged.fact(ACCOUNT, correlation_id="webhook-1", occurred_at=WHEN)
+    again = AccountChanged.fact(ACCOUNT, correlation_id="sweep-7", occurred_at=WHEN)
+    # then both reads state the same event (landing counts it once)
+    assert first.id == again.id
+    # when the record changes (a new version, or the same version with other figures)
+    renamed = AccountChanged.fact(ACCOUNT.model_copy(update={"name": "Acme AG"}), correlation_id="c")
+    newer = ACCOUNT.model_copy(update={"source": ACCOUNT.source.model_copy(update={"version": "5"})})
+    # then each is a new event, and another fact about the same record has an id of its own
+    ids = {first.id, renamed.id, AccountChanged.fact(newer, correlation_id="c").id}
+    assert len(ids) == 3
+    assert first.id != AccountChanged.about(ACCOUNT, correlation_id="webhook-1").id

@@ -36,7 +36,7 @@ def _notice(
 DEMO_LANDSCAPE = Path(__file__).resolve().parents[2] / "infra" / "landscapes" / "demo.toml"
 
 
-def _world(landscape_text: str | None = None, clock=utcnow):
+def _world(landscape_text: str | None = None, clock=utcnow, events=None):
     text = landscape_text if landscape_text is not None else DEMO_LANDSCAPE.read_text()
     landscape = parse_landscape(text, file="demo.toml")
     crm, psa, erp = FakeCrm(), FakeTarget(SystemName.PRODUCTIVE), FakeTarget(SystemName.QUICKBOOKS)
@@ -50,6 +50,7 @@ def _world(landscape_text: str | None = None, clock=utcnow):
         mappings=Mappings(landscape),
         matcher=Matcher(landscape.matching),
         clock=clock,
+        events=events,
     )
     return crm, psa, erp, ledger, metrics, sync
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,7 +49,10 @@ class World:
         *,
         landscape_text: str | None = None,
         ledgers: tuple[SystemName, ...] = (SystemName.QUICKBOOKS,),
+        bus: Any = None,
     ) -> None:
+        self.bus = bus  # the bus billing and cash feedback state their facts on (None: none)
+        events = (lambda: self.bus) if bus is not None else None
         self.clock = HandClock(datetime(2026, 11, 3, 9, 0, tzinfo=UTC))
         landscape = parse_landscape(landscape_text) if landscape_text else load_landscape(DEMO)
         self.psa = FakePsa(self.clock)
@@ -87,6 +91,7 @@ class World:
             ledger=self.ledger,
             metrics=self.metrics,
             clock=self.clock,
+            events=events,
         )
         self.runs = BillingRuns(
             store=self.store,
@@ -101,6 +106,7 @@ class World:
             feedback=self.cash.after_post,
             clock=self.clock,
             cutover_confirmed=lambda entity, system: (entity, system) in self.confirmed,
+            events=events,
         )
         self.postings.save_engagement(
             BookedEngagement(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,8 +29,13 @@ PROJECT = "7001"
 
 class World:
     def __init__(
-        self, landscape_text: str | None = None, *, targets: tuple[SystemName, ...] = (SystemName.QUICKBOOKS,)
+        self,
+        landscape_text: str | None = None,
+        *,
+        targets: tuple[SystemName, ...] = (SystemName.QUICKBOOKS,),
+        bus: Any = None,
     ) -> None:
+        self.bus = bus  # the bus the flow states its facts on (None: it states none)
         self.clock = HandClock(datetime(2026, 11, 3, 9, 0, tzinfo=UTC))
         landscape = parse_landscape(landscape_text) if landscape_text else load_landscape(DEMO)
         self.psa = FakePsa(self.clock)
@@ -51,6 +57,7 @@ class World:
             mappings=Mappings(landscape),
             routing=Routing(landscape),
             clock=self.clock,
+            events=(lambda: self.bus) if self.bus is not None else None,
         )
 
     @property

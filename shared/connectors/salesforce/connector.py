@@ -75,6 +75,9 @@ _OPPORTUNITY_FIELDS = (
     "IsWon",
     "CloseDate",
     "Amount",
+    # Percent, 0..100 (the stage's default unless a person set it): the pipeline weighs open deals by it.
+    # https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-opportunity.html
+    "Probability",
     SERVICE_LINE_FIELD,
     BILLING_MODEL_FIELD,
     *DIMENSION_FIELDS,

@@ -252,6 +252,9 @@ def _opportunity(
             close_date=record.close_date,
             stage_changed_at=record.last_stage_change_date,
             amount=amount,
+            # Opportunity.Probability is a percent (0..100), the canonical unit: taken as it is.
+            # https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-opportunity.html
+            probability=record.probability,
             service_line=service_line,
             billing_model=billing_model(record.billing_model, record.id),
             department=_text(record.department),

@@ -133,6 +133,9 @@ class SalesforceOpportunity(VendorModel):
     is_won: bool = Field(default=False, alias="IsWon")
     close_date: date | None = Field(default=None, alias="CloseDate")
     amount: Decimal | None = Field(default=None, alias="Amount")
+    # A percent field: 60 means 60 %, as the canonical model keeps it.
+    # https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-opportunity.html
+    probability: Decimal | None = Field(default=None, alias="Probability")
     # Present only in orgs with multiple currencies enabled.
     currency_iso_code: str | None = Field(default=None, alias="CurrencyIsoCode")
     service_line: str | None = Field(default=None, alias="Service_Line__c")
@@ -152,7 +155,7 @@ class SalesforceOpportunity(VendorModel):
     def _timestamps(cls, value: Any) -> Any:
         return _salesforce_datetime(value)
 
-    @field_validator("amount", "retainer_hours", mode="before")
+    @field_validator("amount", "probability", "retainer_hours", mode="before")
     @classmethod
     def _no_float(cls, value: Any) -> Any:
         if isinstance(value, float):

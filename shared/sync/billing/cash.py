@@ -11,6 +11,12 @@ rewritten to equal it, so a late or repeated notice cannot push anything stale.
 A payment that names an invoice the hub has not seen yet (the payment's notice came first, or the
 invoice was posted by a run still writing its record) is parked in the ledger and applied when the
 invoice's record arrives (`publish` after a post, and every sweep).
+
+Facts. What the ledger says is stated on the bus (shared.sync.billing.facts): the invoice as it
+stands now (status incl. void, balance) whenever its standing changes, each payment received and
+each credit memo issued against an invoice the hub posted, and a payment or credit memo deleted or
+voided. They are published before the new standing is stored: a bus that fails leaves the change to
+be read again (the notice is retried, the sweep keeps its cursor), and states the same event ids.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.domain.billing_ports import (
     BillingChange,
@@ -28,14 +35,17 @@ from shared.domain.billing_ports import (
     InvoiceRecord,
     InvoiceTarget,
 )
-from shared.domain.cash import InvoiceStanding, ParkedPayment, health_of
+from shared.domain.cash import InvoiceStanding, ParkedPayment, ReceivedPayment, health_of
 from shared.domain.delivery_ports import PostingStore
 from shared.domain.errors import ConflictError
+from shared.domain.events import DomainEvent
 from shared.domain.metrics import BusinessMetric
 from shared.domain.models import SystemName, utcnow
 from shared.domain.money import Money
 from shared.domain.notices import ChangeNotice, Operation
 from shared.domain.ports import Ledger, Metrics
+from shared.sync.billing.facts import credit_fact, invoice_fact, payment_fact
+from shared.sync.facts import Publisher, publish_facts
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +79,9 @@ class CashFeedback:
         ledger: Ledger,
         metrics: Metrics,
         clock: Callable[[], datetime] = utcnow,
+        events: Publisher = None,
     ) -> None:
+        self._events = events
         self._store = store
         self._postings = postings
         self._target = target
@@ -92,7 +104,11 @@ class CashFeedback:
         return self.on_change(notice.provider, change)
 
     def on_change(self, system: SystemName, change: BillingChange) -> list[str]:
+        """The invoices a change touches, refreshed (their ids); what it said stated on the bus, in
+        one publish call with the first invoice whose standing changed (or alone, after)."""
         target = self._target(system)
+        facts: list[DomainEvent[Any]] = []
+        when = change.changed_at or self._clock()
         match change.entity:
             case "invoice":
                 invoices = [change.id]
@@ -100,6 +116,9 @@ class CashFeedback:
                 payment = None if change.deleted else target.payment(change.id)
                 remembered = self._store.payment_invoices(system, change.id)
                 invoices = sorted(set(remembered) | set(payment.invoices if payment else []))
+                if invoices:
+                    # Only payments of invoices the hub knows of (or posted: the payment came first).
+                    facts.extend(self._payment_facts(system, change.id, payment, invoices, when))
                 if payment is not None:
                     self._store.remember_payment(system, change.id, invoices)
                     self._metrics.count(BusinessMetric.PAYMENTS_RECEIVED, dimensions={"system": system.value})
@@ -109,9 +128,37 @@ class CashFeedback:
             case "credit_memo":
                 credit = None if change.deleted else target.credit_memo(change.id)
                 invoices = [credit.credits_invoice] if credit and credit.credits_invoice else []
+                credited = self._store.invoice(system, invoices[0]) if invoices else None
+                fact = credit_fact(system, change.id, credit, credited, occurred_at=when)
+                facts.extend([fact] if fact is not None else [])
             case _:
                 return []
-        return [invoice for invoice in invoices if self.refresh(system, invoice)]
+        refreshed = [invoice for invoice in invoices if self.refresh(system, invoice, pending=facts)]
+        publish_facts(self._events, facts)
+        return refreshed
+
+    def _payment_facts(
+        self,
+        system: SystemName,
+        payment_id: str,
+        payment: ReceivedPayment | None,
+        invoices: list[str],
+        when: datetime,
+    ) -> list[DomainEvent[Any]]:
+        """The payment received (or withdrawn), and each credit memo it applies to an invoice the hub
+        posted: QuickBooks applies a credit memo by a (zero) payment naming both."""
+        found: list[DomainEvent[Any] | None] = [payment_fact(system, payment_id, payment, occurred_at=when)]
+        credits = sorted({line.credit_memo for line in payment.lines if line.credit_memo}) if payment else []
+        credited = next(
+            (r for r in (self._store.invoice(system, i) for i in invoices) if r is not None), None
+        )
+        if credited is not None:
+            target = self._target(system)
+            for credit in credits:
+                found.append(
+                    credit_fact(system, credit, target.credit_memo(credit), credited, occurred_at=when)
+                )
+        return [fact for fact in found if fact is not None]
 
     def _park(self, system: SystemName, payment: str, invoice: str) -> None:
         self._store.park_payment(
@@ -138,9 +185,14 @@ class CashFeedback:
 
     # --- the truth, and who hears it ------------------------------------------------------------
 
-    def refresh(self, system: SystemName, invoice_id: str) -> bool:
+    def refresh(
+        self, system: SystemName, invoice_id: str, *, pending: list[DomainEvent[Any]] | None = None
+    ) -> bool:
         """Read the invoice from its ledger; store and push its standing if it changed. False when
-        the invoice is not one the hub posted (nothing to tell anyone)."""
+        the invoice is not one the hub posted (nothing to tell anyone).
+
+        A changed standing is stated on the bus before it is stored, with `pending` (facts of the
+        same change not published yet, taken from the list)."""
         record = self._store.invoice(system, invoice_id)
         if record is None:
             return False
@@ -153,6 +205,11 @@ class CashFeedback:
         before = record.standing
         changed = _checksum(standing) != _checksum(before)
         updated = record.model_copy(update={"standing": standing, "updated_at": self._clock()})
+        if changed:
+            facts = [*(pending or []), invoice_fact(updated)]
+            publish_facts(self._events, facts)
+            if pending is not None:
+                pending.clear()
         if changed and not self._store.save_invoice(updated):
             # A later standing was stored meanwhile by another worker: it pushes, not this one.
             return True

@@ -16,6 +16,9 @@ threshold) -> post -> feedback. Each step is idempotent:
 What is billable is read from the ledger of postings (shared/sync/delivery): work posted to
 accounting, not yet billed there. Once the invoice is posted those works are marked billed, so
 the next period's run cannot bill them again, and a later edit in the PSA becomes an exception.
+
+A posted invoice is stated on the bus (`InvoicePosted`, as its ledger answered the post) before
+the run is recorded as posted; cash feedback states it again whenever its standing changes.
 """
 
 from __future__ import annotations
@@ -52,9 +55,11 @@ from shared.domain.ports import ExceptionRecord, Ledger, Metrics, WorkflowStarte
 from shared.domain.postings import PostedRecord, PostingState
 from shared.governance.landscape import Landscape
 from shared.governance.routing import Routing
+from shared.sync.billing.facts import invoice_fact
 from shared.sync.billing.inputs import billable_work, billed_milestones, invoice_context
 from shared.sync.delivery.batches import STALE_CLAIM
 from shared.sync.exceptions import open_exception, resolve_exception
+from shared.sync.facts import Publisher, publish_facts
 
 CALENDAR_CURSOR = "billing-calendar"
 BILLED_STATES = frozenset({PostingState.POSTED, PostingState.CORRECTED})
@@ -95,7 +100,9 @@ class BillingRuns:
         approval_timeout_seconds: int = 7 * 24 * 3600,
         clock: Callable[[], datetime] = utcnow,
         cutover_confirmed: Callable[[str, SystemName], bool] = lambda *_: True,
+        events: Publisher = None,
     ) -> None:
+        self._events = events
         self._store = store
         self._postings = postings
         self._target = target
@@ -343,25 +350,27 @@ class BillingRuns:
             self._metrics.count(BusinessMetric.INVOICE_REJECTIONS, dimensions={"system": system.value})
             return state.model_copy(update={"status": "refused"})
         now = self._clock()
+        booked = self._booked(state.engagement)
+        record = InvoiceRecord(
+            system=system,
+            id=standing.id,
+            run=run.id,
+            engagement=run.engagement,
+            opportunity=booked.opportunity,
+            account=booked.account,
+            invoice=invoice,
+            standing=standing,
+            updated_at=now,
+        )
+        # Stated before the run is recorded as posted: a retried step finds the invoice the first
+        # attempt created (same number, same standing) and states the same event again.
+        publish_facts(self._events, [invoice_fact(record)])
         posted = self._store.save_run(
             run.model_copy(
                 update={"state": RunState.POSTED, "invoice_id": standing.id, "posted_at": now, "reason": None}
             )
         )
-        booked = self._booked(state.engagement)
-        self._store.save_invoice(
-            InvoiceRecord(
-                system=system,
-                id=standing.id,
-                run=run.id,
-                engagement=run.engagement,
-                opportunity=booked.opportunity,
-                account=booked.account,
-                invoice=invoice,
-                standing=standing,
-                updated_at=now,
-            )
-        )
+        self._store.save_invoice(record)
         self._mark_billed(invoice.lines, standing.id)
         resolve_exception(self._ledger, self._metrics, f"billing:{run.id}", resolution="posted", at=now)
         self._metrics.count(BusinessMetric.INVOICES_POSTED, dimensions={"system": system.value})

@@ -25,6 +25,7 @@ from shared.domain.engagement_ports import EngagementStatus
 from shared.domain.errors import ValidationFailed
 from shared.domain.models import SystemName
 from shared.domain.postings import (
+    Approval,
     DeliveredWork,
     Posting,
     PostingState,
@@ -89,6 +90,10 @@ class Planner:
         self._routing = routing
         # Why work of (legal entity, system, day) waits for a cutover's go-ahead (None: it does not).
         self._awaiting_cutover = awaiting_cutover
+
+    def engagement(self, system: SystemName, project: str) -> BookedEngagement | None:
+        """The engagement the hub booked for `project` of PSA `system` (read once per planner)."""
+        return self._engagement(system, project)
 
     def plan(self, key: str, work: DeliveredWork | None, record: WorkRecord | None) -> Plan:
         """The plan for `key`: `work` as the PSA holds it now (None: deleted), `record` the ledger's."""
@@ -211,9 +216,14 @@ class Planner:
         return self._posting(work, engagement, target, worker)
 
     def _not_posted(self, key: str, work: DeliveredWork | None, record: WorkRecord | None) -> Plan:
-        if record is None:
+        if record is None and (work is None or work.approval is not Approval.APPROVED):
             # Nothing was ever posted or parked: nothing to remember (most unapproved entries).
             return Plan(key, None)
+        if record is None:
+            # Approved but not billable: remembered, so that its approval withdrawn later (deleted,
+            # un-approved) is known to have stood (shared.sync.delivery.facts).
+            assert work is not None
+            return Plan(key, self._record(work, None, PostingState.NOT_POSTED))
         if work is None:
             return Plan(
                 key, record.model_copy(update={"state": PostingState.REMOVED, "reason": "deleted in the PSA"})
@@ -286,7 +296,8 @@ class Planner:
             "state": state,
             "minutes": work.minutes,
             "billable": work.billable,
-            "approved_at": work.approved_at,
+            # An entry no longer approved has no approval instant (the PSA may still report the old one).
+            "approved_at": work.approved_at if work.approval is Approval.APPROVED else None,
             "reason": reason,
             "exception": None,
         }

@@ -20,6 +20,10 @@ Corrections. Before an update or a removal the hub reads the records' current st
 accounting (one query per batch): a record billed meanwhile is never touched, an exception names
 the entry, the invoice and what changed.
 
+Facts. Each entry read is stated on the bus before it is recorded as handled: approved (time or
+expense, billable or not) or its approval withdrawn (shared.sync.delivery.facts), in one publish
+call per batch.
+
 Background. Every vendor call of this flow is made at background priority: it never takes the
 share of a rate budget that interactive flows (customer sync, engagement setup) keep.
 """
@@ -63,10 +67,12 @@ from shared.sync.delivery.batches import (
     by_target,
     removed,
 )
+from shared.sync.delivery.facts import work_facts
 from shared.sync.delivery.plan import RETRIED_EXCEPTIONS, Plan, changes, exception_id_for
 from shared.sync.delivery.planning import Planners
 from shared.sync.delivery.report import DeliveryReport, WorkHeld
 from shared.sync.exceptions import open_exception, resolve_exception
+from shared.sync.facts import Publisher, publish_facts
 
 # The detail-type of engagement setup's "engagement activated" event (shared.domain.events).
 ACTIVATED = "close2cash.engagement.activated"
@@ -107,8 +113,10 @@ class DeliverySync:
         clock: Callable[[], datetime] = utcnow,
         new_batch_id: Callable[[], str] = lambda: uuid.uuid4().hex,
         cutover_confirmed: Callable[[str, SystemName], bool] = lambda *_: True,
+        events: Publisher = None,
     ) -> None:
         self._source = source
+        self._events = events
         self._target = target
         self._store = store
         self._ledger = ledger
@@ -405,12 +413,12 @@ class DeliverySync:
                 self._batches.resend(batch)
             records.update(self._store.works([key]))
         planner = self._planners.planner()
-        plans = [
-            planner.plan(key, work, records.get(key))
-            for key, work in items.items()
-            if key not in report.retry
-        ]
+        planned = {key: work for key, work in items.items() if key not in report.retry}
+        plans = [planner.plan(key, work, records.get(key)) for key, work in planned.items()]
         plans = self._check_corrections(kind, plans)
+        # Stated before anything is recorded as handled (shared/sync/facts.py): a bus that fails
+        # leaves every entry of the batch to be read again, and stated again under the same ids.
+        publish_facts(self._events, work_facts(planned, records, planner.engagement, now=now))
         saves: list[WorkRecord] = []
         writes: list[Pending] = []
         for plan in plans:

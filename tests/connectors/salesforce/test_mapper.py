@@ -78,3 +78,36 @@ def test_same_content_gives_the_same_checksum_whatever_the_timestamps():
 def test_an_account_without_a_name_is_refused_with_the_field_named():
     with pytest.raises(ValidationFailed, match="name"):
         account_from_payload({**RECORD, "Name": ""})
+
+
+_DEAL = {
+    "attributes": {"type": "Opportunity", "url": "/services/data/v62.0/sobjects/Opportunity/006D000000OppAA"},
+    "Id": "006D000000OppAA",
+    "Name": "Fabrikam ERP rollout",
+    "AccountId": "001D000000IRFmaIAH",
+    "StageName": "Proposal/Price Quote",
+    "IsClosed": False,
+    "IsWon": False,
+    "CloseDate": "2025-03-31",
+    "Amount": 8629,
+    "Service_Line__c": "Implementation",
+    "SystemModstamp": "2025-03-03T09:15:31.250+0000",
+}
+
+
+@pytest.mark.parametrize(("raw", "percent"), [(75, "75"), ("62.5", "62.5"), (None, None)])
+def test_an_opportunitys_probability_is_its_percent(raw: object, percent: str | None):
+    # Opportunity.Probability is a percent field: 75 means 75 %, the unit the canonical model keeps
+    from decimal import Decimal
+
+    from shared.connectors.salesforce.mapper import opportunity_from_payload
+
+    deal = opportunity_from_payload({**_DEAL, "Probability": raw}, [], corporate_currency="USD")
+    assert deal.probability == (Decimal(percent) if percent is not None else None)
+
+
+def test_a_probability_parsed_as_float_is_refused():
+    from shared.connectors.salesforce.mapper import opportunity_from_payload
+
+    with pytest.raises(ValidationFailed):
+        opportunity_from_payload({**_DEAL, "Probability": 75.0}, [], corporate_currency="USD")

@@ -319,3 +319,21 @@ def test_an_open_deal_without_a_service_line_is_skipped_until_it_is_won(
     (exception,) = ledger.exceptions.values()
     assert "Service_Line__c" in exception.reason and exception.step == "workflow_start"
     assert starter.started == {}
+
+
+def test_the_probability_is_the_percent_salesforce_holds_defaulted_from_the_stage(
+    sandbox: SalesforceSandbox, connector: SalesforceConnector
+):
+    # given a deal in Negotiation/Review (the stage's default, 90 %) and one a person set to 35 %
+    defaulted = deal(sandbox)
+    set_by_hand = deal(sandbox, Probability=35)
+    # then each comes as a percent, as the pipeline weighs it
+    assert connector.fetch_opportunity(defaulted).probability == Decimal(90)
+    assert connector.fetch_opportunity(set_by_hand).probability == Decimal(35)
+    # and a won deal is certain, a re-opened one takes its stage's default again
+    sandbox.close_won(defaulted)
+    assert connector.fetch_opportunity(defaulted).probability == Decimal(100)
+    sandbox.reopen(defaulted)
+    reopened = connector.fetch_opportunity(defaulted)
+    assert reopened.status is OpportunityStatus.OPEN and reopened.probability is not None
+    assert reopened.probability < 100

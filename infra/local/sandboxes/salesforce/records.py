@@ -15,6 +15,7 @@ from infra.local.sandboxes.salesforce.schema import (
     OBJECT_FIELDS,
     PARENT_RELATIONSHIPS,
     PREFIXES,
+    STAGE_PROBABILITIES,
     STAGES,
     SYSTEM_FIELDS,
     SYSTEM_SPECS,
@@ -253,6 +254,8 @@ class RecordStore:
             record["CurrencyIsoCode"] = "USD"  # the corporate currency, the default of new records
         record.update(clean)
         if sobject == "Opportunity":
+            if "Probability" not in clean:
+                record["Probability"] = STAGE_PROBABILITIES.get(record.get("StageName") or "")
             if self.multi_currency and record.get("CurrencyIsoCode") is None:
                 record["CurrencyIsoCode"] = "USD"  # the corporate currency, the default of new records
             record["HasOpportunityLineItem"] = False
@@ -283,7 +286,13 @@ class RecordStore:
                 ["CurrencyIsoCode"],
             )
         now = self._clock()
+        moved = (
+            sobject == "Opportunity" and clean.get("StageName", record["StageName"]) != record["StageName"]
+        )
         record.update(clean)
+        if moved and "Probability" not in clean:
+            # A new stage without a Probability of its own takes the stage's default.
+            record["Probability"] = STAGE_PROBABILITIES.get(record["StageName"])
         if sobject == "OpportunityLineItem":
             self._price_line(record)
         record["LastModifiedDate"] = now

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from infra.local.sandboxes.salesforce.ids import (
     ACCOUNT_PREFIX,
@@ -66,6 +67,17 @@ STAGES: dict[str, tuple[bool, bool]] = {
     "Negotiation/Review": (False, False),
     "Closed Won": (True, True),
     "Closed Lost": (True, False),
+}
+# Each stage's default Probability (%), the org's OpportunityStage.DefaultProbability (Salesforce's
+# default sales process): a write that changes StageName without naming Probability sets it.
+# https://developer.salesforce.com/docs/platform/object-reference/references/standard-objects/object-opportunitystage.html
+STAGE_PROBABILITIES: dict[str, Decimal] = {
+    "Prospecting": Decimal(10),
+    "Qualification": Decimal(10),
+    "Proposal/Price Quote": Decimal(75),
+    "Negotiation/Review": Decimal(90),
+    "Closed Won": Decimal(100),
+    "Closed Lost": Decimal(0),
 }
 CURRENCIES = ("USD", "EUR", "GBP", "CAD", "JPY")
 SERVICE_LINES = ("Advisory", "Implementation", "Managed Services", "Training")
@@ -136,6 +148,9 @@ OBJECT_FIELDS: dict[str, dict[str, FieldSpec]] = {
         "StageName": FieldSpec("picklist", values=tuple(STAGES), required=True),
         "CloseDate": FieldSpec("date", required=True),
         "Amount": FieldSpec("number", type_name="currency"),
+        # Percent(3, 0): the likelihood of closing, 0..100, defaulted from the stage.
+        # https://developer.salesforce.com/docs/platform/field-reference/references/field-reference/salesforce-field-reference-opportunity.html
+        "Probability": FieldSpec("number", type_name="percent", precision=3, scale=0),
         "CurrencyIsoCode": FieldSpec("picklist", values=CURRENCIES),
         "Description": FieldSpec("text", 32_000, type_name="textarea"),
         "IsClosed": FieldSpec("boolean", create=False, update=False),
