@@ -16,10 +16,20 @@ from infra.analytics.report import DAYS, RATIOS, AnalyticsReport, Figure, Slice
 from infra.report.charts import GRID, INK, PALETTE, new_figure, rc_context, to_svg
 from infra.report.render import CSS
 
-HEADLINE = ("bookings", "delivered", "backlog", "billed", "collected", "open_ar", "cash_realization", "dso")
+HEADLINE = (
+    "pipeline",
+    "bookings",
+    "delivered",
+    "backlog",
+    "billed",
+    "collected",
+    "open_ar",
+    "cash_realization",
+    "dso",
+)
 CHARTED = {
     "period": ("bookings", "delivered", "billed", "collected"),
-    "customer": ("bookings", "billed", "collected", "open_ar"),
+    "customer": ("pipeline", "bookings", "billed", "collected", "open_ar"),
     "engagement": ("delivered", "billed"),
     "worker": ("delivered",),
 }
@@ -31,7 +41,9 @@ TITLES = {
 }
 NONE = "-"
 # One colour per measure on every chart of the page.
-COLORS = dict(zip(("bookings", "delivered", "billed", "collected", "open_ar"), PALETTE, strict=False))
+COLORS = dict(
+    zip(("bookings", "delivered", "billed", "collected", "open_ar", "pipeline"), PALETTE, strict=False)
+)
 EXTRA_CSS = """
 dl.defs { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; }
 dl.defs dt { font-weight: 600; }

@@ -335,11 +335,26 @@ def _require_column(table: str, column: str, where: str) -> None:
         raise ValueError(f"{where} names unknown column {column!r} of table {table!r}")
 
 
+WITHDRAWALS = "record_withdrawn"
+
+
 def _current_sql(table: str) -> str:
-    return (
+    """A table's current rows: each record's latest row at the cut-off, unless withdrawn since."""
+    latest = (
         "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY source_system, source_type, source_id"  # noqa: S608
         f" ORDER BY occurred_at DESC, event_id DESC) AS landed_rank FROM {table}"
         f" WHERE occurred_at <= {AS_OF}) AS ranked WHERE landed_rank = 1"
+    )
+    if table == WITHDRAWALS or WITHDRAWALS not in LANDED_TABLES:
+        return latest
+    # A withdrawal (deleted, un-approved or rejected in its system) at or after the latest row
+    # takes the record out; a row after the withdrawal (approved again) brings it back.
+    event_type = LANDED_TABLES[table].event_type
+    return (
+        f"{latest} AND NOT EXISTS (SELECT 1 FROM {WITHDRAWALS} AS w WHERE w.withdraws = '{event_type}'"  # noqa: S608
+        " AND w.source_system = ranked.source_system AND w.source_type = ranked.source_type"
+        f" AND w.source_id = ranked.source_id AND w.occurred_at >= ranked.occurred_at"
+        f" AND w.occurred_at <= {AS_OF})"
     )
 
 

@@ -20,7 +20,7 @@ from shared.domain.events import (
     DomainEvent,
     EngagementActivated,
     InvoicePosted,
-    OpportunityClosedWon,
+    OpportunityChanged,
     PaymentReceived,
     TimeApproved,
 )
@@ -38,19 +38,34 @@ def at(day: str) -> datetime:
     return datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
 
 
-def won(oid: str, account: SourceRef, amount: str, closed: str) -> OpportunityClosedWon:
-    """A closed-won deal."""
-    deal = Opportunity(
+def deal(
+    oid: str,
+    account: SourceRef,
+    amount: str,
+    closed: str,
+    *,
+    status: OpportunityStatus = OpportunityStatus.WON,
+    probability: str | None = None,
+    at_: str | None = None,
+) -> OpportunityChanged:
+    """An opportunity as the CRM holds it (won by default), stated on `at_` (its close date by default)."""
+    held = Opportunity(
         source=SourceRef(system=SystemName.SALESFORCE, type="opportunity", id=oid),
         account=account,
         name=f"Deal {oid}",
-        stage="Closed Won",
-        status=OpportunityStatus.WON,
+        stage={"won": "Closed Won", "lost": "Closed Lost"}.get(status.value, "Negotiation"),
+        status=status,
         close_date=date.fromisoformat(closed),
         amount=Money.of(amount, "USD"),
+        probability=probability,
         service_line="consulting",
     )
-    return OpportunityClosedWon.about(deal, correlation_id=oid, occurred_at=at(closed))
+    return OpportunityChanged.about(held, correlation_id=oid, occurred_at=at(at_ or closed))
+
+
+def won(oid: str, account: SourceRef, amount: str, closed: str) -> OpportunityChanged:
+    """A closed-won deal."""
+    return deal(oid, account, amount, closed)
 
 
 def time(

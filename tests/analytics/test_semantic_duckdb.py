@@ -218,3 +218,62 @@ def test_a_join_that_names_an_unknown_column_is_refused() -> None:
     }
     with pytest.raises(InvalidModel, match="no_such"):
         parse_model(raw)
+
+
+def test_a_reopened_deal_leaves_bookings_for_the_pipeline(model: SemanticModel) -> None:
+    from shared.domain.commercial import OpportunityStatus
+    from tests.analytics.fixtures import ACME, GLOBEX, deal
+
+    # Given acme's deal won on 5 January and re-opened on 20 January at 60 %, and globex's open at 25 %
+    db = database(
+        model,
+        [
+            deal("o-1", ACME, "10000.00", "2026-01-05"),
+            deal(
+                "o-1",
+                ACME,
+                "10000.00",
+                "2026-02-15",
+                status=OpportunityStatus.OPEN,
+                probability="60",
+                at_="2026-01-20",
+            ),
+            deal("o-2", GLOBEX, "4000.00", "2026-03-01", status=OpportunityStatus.OPEN, probability="25"),
+            deal("o-3", GLOBEX, "999.00", "2026-03-01", status=OpportunityStatus.OPEN),  # no probability
+        ],
+    )
+    # Then before the re-opening acme's deal is booked; after, it is weighted pipeline instead
+    before = totals(db, "2026-01-10 00:00:00")
+    assert exact(before["bookings"]) == Decimal("10000.00")
+    after = totals(db, "2026-03-31 00:00:00")
+    assert exact(after["bookings"]) == Decimal("0")
+    assert exact(after["pipeline"]) == Decimal("6000.00") + Decimal("1000.00")  # 60 % + 25 %; none counts 0
+    assert exact(after["open_deals"]) == Decimal("14999.00")
+
+
+def test_a_time_entry_deleted_in_the_psa_stops_counting_and_counts_again_when_approved_again(
+    model: SemanticModel,
+) -> None:
+    from shared.domain.events import RecordWithdrawal, RecordWithdrawn
+    from shared.domain.models import SourceRef, SystemName
+    from tests.analytics.fixtures import at
+
+    entry = SourceRef(system=SystemName.PRODUCTIVE, type="time_entry", id="t-5")
+    withdrawn = RecordWithdrawn.about(
+        RecordWithdrawal(record=entry, withdraws="close2cash.time.approved", reason="deleted in the PSA"),
+        correlation_id="t-5",
+        occurred_at=at("2026-01-20"),
+    )
+    # Given 4 h at 100.00 approved on 13 January and deleted in the PSA on 20 January, beside 2 h that stay
+    events = [
+        time("t-5", "4", "100.00", "2026-01-12", "2026-01-13"),
+        time("t-6", "2", "100.00", "2026-01-12", "2026-01-13"),
+        withdrawn,
+    ]
+    db = database(model, events)
+    # Then delivered counts it on the 15th, not on the 21st
+    assert exact(totals(db, "2026-01-15 00:00:00")["delivered"]) == Decimal("600.00")
+    assert exact(totals(db, "2026-01-21 00:00:00")["delivered"]) == Decimal("200.00")
+    # And approved again on 25 January (a later approval), it counts again
+    again = database(model, [*events, time("t-5", "3", "100.00", "2026-01-12", "2026-01-25")])
+    assert exact(totals(again, "2026-01-31 00:00:00")["delivered"]) == Decimal("500.00")

@@ -47,7 +47,7 @@ MIX = {
     "time_approved": 0.80,
     "invoice_posted": 0.06,
     "payment_received": 0.06,
-    "opportunity_closed_won": 0.04,
+    "opportunity_changed": 0.04,
     "credit_memo_issued": 0.04,
 }
 DAYS = 365
@@ -213,7 +213,7 @@ def _varied(table: str) -> str:
         "time_approved": ("amount", "CAST(100 + (i % 700) * 1.25 AS DECIMAL(38,10))"),
         "invoice_posted": ("total_amount", "CAST(1000 + (i % 97) * 10 AS DECIMAL(38,10))"),
         "payment_received": ("amount_amount", "CAST(900 + (i % 89) * 10 AS DECIMAL(38,10))"),
-        "opportunity_closed_won": ("amount_amount", "CAST(20000 + (i % 50) * 1000 AS DECIMAL(38,10))"),
+        "opportunity_changed": ("amount_amount", "CAST(20000 + (i % 50) * 1000 AS DECIMAL(38,10))"),
         "credit_memo_issued": ("total_amount", "CAST(50 + (i % 13) * 5 AS DECIMAL(38,10))"),
     }
     name, value = amounts[table]
@@ -222,14 +222,14 @@ def _varied(table: str) -> str:
         "time_approved": "worked_on",
         "invoice_posted": "issue_date",
         "payment_received": "received_on",
-        "opportunity_closed_won": "close_date",
+        "opportunity_changed": "close_date",
         "credit_memo_issued": "issue_date",
     }
     replaced[dates[table]] = f"CAST({day} AS DATE)"
     customers = {
         "invoice_posted": "customer_id",
         "payment_received": "customer_id",
-        "opportunity_closed_won": "account_id",
+        "opportunity_changed": "account_id",
         "credit_memo_issued": "customer_id",
     }
     if table in customers:

@@ -20,7 +20,8 @@ from infra.cli import app
 from infra.local.runtime import LocalRuntime
 from infra.wiring import EVENTS_LANDING, WIRING
 from shared.aws.events import EventBridgePublisher
-from tests.analytics.fixtures import ACME, engagement, history
+from shared.domain.commercial import OpportunityStatus
+from tests.analytics.fixtures import ACME, GLOBEX, deal, engagement, history
 from tests.flows.test_report import chromium, visible_text
 
 pytestmark = pytest.mark.flow
@@ -34,8 +35,21 @@ def runtime() -> Iterator[LocalRuntime]:
         rules = [arn.rpartition("/")[2] for arn in landing_rules(events, bus)]
         for rule in rules:
             events.disable_rule(Name=rule, EventBusName=bus)
-        # The history, and the activation of the engagement its hours are booked to (acme's).
-        EventBridgePublisher(bus, client=events).publish_events([*history(), engagement(ACME, "2026-01-06")])
+        # The history, the activation of the engagement its hours are booked to (acme's), and an
+        # open deal of globex's at 50 % on 10 March.
+        extra = [
+            engagement(ACME, "2026-01-06"),
+            deal(
+                "o-9",
+                GLOBEX,
+                "8000.00",
+                "2026-04-30",
+                status=OpportunityStatus.OPEN,
+                probability="50",
+                at_="2026-03-10",
+            ),
+        ]
+        EventBridgePublisher(bus, client=events).publish_events([*history(), *extra])
         rt.drain()
         for rule in rules:
             events.enable_rule(Name=rule, EventBusName=bus)
@@ -88,14 +102,15 @@ def test_backfill_lands_the_archived_history_once_and_the_report_answers_from_it
         "--cache",
         str(tmp_path / "cache"),
     )
-    assert "landed events: 12, current records: 10" in out  # t-1 once, t-2 and inv-2 superseded
+    assert "landed events: 13, current records: 11" in out  # t-1 once, t-2 and inv-2 superseded
     assert (
-        "USD: Bookings 15,000.00, Delivered 2,033.31, Backlog 12,966.69, Billed 1,320.00, Collected 1,000.00,"
-        " Open AR 320.00, Cash realization 49.2 %, DSO 21.8 days" in out
+        "USD: Pipeline 4,000.00, Bookings 15,000.00, Delivered 2,033.31, Backlog 12,966.69, Billed 1,320.00,"
+        " Collected 1,000.00, Open AR 320.00, Cash realization 49.2 %, DSO 21.8 days" in out
     ), out
     assert (
-        "customer acme (USD): Bookings 10,000.00, Billed 1,320.00, Collected 1,000.00, Open AR 320.00" in out
+        "customer acme (USD): Pipeline 0.00, Bookings 10,000.00, Billed 1,320.00, Collected 1,000.00" in out
     )
+    assert "customer globex (USD): Pipeline 4,000.00, Bookings 5,000.00, Billed 0.00" in out
     # And as of the end of January, t-2 still has the hours first approved and nothing is billed
     january = cli(runtime, "analytics", "report", "--as-of", "2026-01-31", "--cache", str(tmp_path / "cache"))
     assert "Delivered 2,199.98" in january and "Billed 0.00" in january, january
@@ -121,12 +136,20 @@ def test_the_page_reads_in_chromium(runtime: LocalRuntime, tmp_path: Path) -> No
     text = visible_text(chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile"))
     # Then the headline tiles, the slices and the definitions read as a person sees them
     assert "As of 2026-03-31 23:59 UTC" in text
-    for tile in ("BOOKINGS 15,000.00", "DELIVERED 2,033.31", "OPEN AR 320.00", "CASH REALIZATION 49.2 %"):
+    for tile in (
+        "PIPELINE 4,000.00",
+        "BOOKINGS 15,000.00",
+        "DELIVERED 2,033.31",
+        "OPEN AR 320.00",
+        "CASH REALIZATION 49.2 %",
+    ):
         assert tile.lower() in text.lower(), text[:2000]
-    # acme: bookings, delivered (through its engagement), invoiced, credited, collected, backlog,
-    # billed, open AR, cash realization
-    assert "acme 10,000.00 2,033.31 1,440.00 120.00 1,000.00 7,966.69 1,320.00 320.00 49.2 %" in text, text
-    assert "2026-02 0.00 0.00 1,440.00 120.00 0.00 1,320.00" in text
+    # acme: bookings, pipeline, open deals, delivered (through its engagement), invoiced, credited,
+    # collected, backlog, billed, open AR, cash realization
+    assert (
+        "acme 10,000.00 0.00 0.00 2,033.31 1,440.00 120.00 1,000.00 7,966.69 1,320.00 320.00 49.2 %" in text
+    ), text
+    assert "2026-02 0.00 0.00 0.00 0.00 1,440.00 120.00 0.00 1,320.00" in text
     assert "Days sales outstanding" in text
     # and every chart is drawn (one per slice)
     dom = page.read_text(encoding="utf-8")

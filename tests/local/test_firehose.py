@@ -80,7 +80,7 @@ def test_a_buffer_waits_for_its_interval_before_it_is_written(runtime: LocalRunt
     # Then once the interval (300 s) has passed on the runtime's clock, the buffer is delivered
     runtime.clock.advance(LANDING.buffer_seconds)
     assert runtime.flush_landing() == 1
-    assert len(keys(runtime, "events/opportunity_closed_won/")) == 1
+    assert len(keys(runtime, "events/opportunity_changed/")) == 1
 
 
 def test_an_event_that_is_no_domain_event_lands_under_the_errors_prefix_as_it_came(
