@@ -1,5 +1,5 @@
-"""`make bench`: print the figures issues #2, #8, #9, #10, #12 and #14 ask for (cold starts, calls per account,
-webhooks, month-end precedence, approved time posted to QuickBooks (calls, cost, month-end drain:
+"""`make bench`: print the figures issues #2, #8, #9, #10, #12 and #14 ask for (cold starts, calls per
+account, webhooks, month-end precedence, approved time posted to QuickBooks (calls, cost, month-end drain:
 `python -m tests.benchmarks.time_posting 1000`), the analytics layer at 1M events
 (`python -m tests.benchmarks.analytics`), one reconciliation at issue 12's size
 (`python -m tests.benchmarks.reconcile`), one replay of 1,000 customers' notices

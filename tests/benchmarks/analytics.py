@@ -54,7 +54,8 @@ DAYS = 365
 DAY = f"TIMESTAMP '2026-01-01 12:00:00' + to_days(CAST(i % {DAYS} AS INTEGER))"
 
 # us-east-1 list prices (USD), as of the pages named.
-# https://aws.amazon.com/firehose/pricing/ (not readable from here: figures as last listed; check them) : Direct PUT ingestion $0.029/GB (first 500 TB/month), each
+# https://aws.amazon.com/firehose/pricing/ (not readable from here: figures as last listed; check them):
+# Direct PUT ingestion $0.029/GB (first 500 TB/month), each
 # record rounded up to the next 5 KB; format conversion $0.018/GB; dynamic partitioning $0.020/GB
 # plus $0.005 per 1,000 S3 objects delivered.
 FIREHOSE_INGEST_GB = 0.029
