@@ -95,9 +95,13 @@ def _named(rows: list[dict[str, Any]], measures: list[str]) -> tuple[dict[str, F
 def _names(db: duckdb.DuckDBPyConnection, as_of: datetime) -> dict[str, dict[str, str]]:
     """Display names: customers from their account's changes, engagements from their activation."""
     found: dict[str, dict[str, str]] = {"customer": {}, "engagement": {}}
-    for entity, table in (("customer", "account_changed"), ("engagement", "engagement_activated")):
-        cursor = db.execute(f"SELECT source_id, name FROM current_{table}(CAST(? AS TIMESTAMP))", [as_of])  # noqa: S608
-        found[entity] = {str(key): str(name) for key, name in cursor.fetchall()}
+    # An engagement is known by its PSA project (what time and invoices name).
+    for entity, table, key in (
+        ("customer", "account_changed", "source_id"),
+        ("engagement", "engagement_activated", "project_id"),
+    ):
+        cursor = db.execute(f"SELECT {key}, name FROM current_{table}(CAST(? AS TIMESTAMP))", [as_of])  # noqa: S608
+        found[entity] = {str(k): str(name) for k, name in cursor.fetchall() if k is not None}
     return found
 
 

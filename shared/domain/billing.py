@@ -88,6 +88,9 @@ class BillingDocument(CanonicalModel):
     engagement: EngagementRef | None = None
     contract: ContractRef | None = None
     memo: str | None = None
+    # The customer's account in the CRM (the customer master) when the hub links the ledger's customer
+    # to it: one customer across systems, which the analytics slices documents by.
+    account: AccountRef | None = None
 
     @model_validator(mode="after")
     def _lines_in_document_currency(self) -> BillingDocument:
@@ -183,6 +186,8 @@ class Payment(CanonicalModel):
     received_on: date
     reference: str | None = None
     allocations: tuple[PaymentAllocation, ...] = ()
+    # The customer's account in the CRM, when the hub links the ledger's customer to it.
+    account: AccountRef | None = None
 
     @model_validator(mode="after")
     def _allocations_fit(self) -> Payment:

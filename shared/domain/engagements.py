@@ -11,7 +11,7 @@ from shared.domain._rules import all_in_currency, in_currency, on_minor_unit
 from shared.domain.dimensions import FinancialDimensions
 from shared.domain.models import CanonicalModel, SourceRef, UtcDateTime
 from shared.domain.money import CurrencyCode, Money, sum_money
-from shared.domain.refs import AccountRef, ContractRef, OpportunityRef, RateCardRef
+from shared.domain.refs import AccountRef, ContractRef, OpportunityRef, ProjectRef, RateCardRef
 
 
 class BillingModel(StrEnum):
@@ -69,6 +69,9 @@ class Engagement(CanonicalModel):
     retainer_amount: Money | None = None
     retainer_period: RetainerPeriod | None = None
     approved_at: UtcDateTime | None = None
+    # The PSA project the engagement is delivered in, once it is set up there: time and invoices
+    # name the project, so this is how they reach the engagement's customer.
+    project: ProjectRef | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Engagement:

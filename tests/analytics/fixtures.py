@@ -97,6 +97,7 @@ def engagement(account: SourceRef, activated: str) -> EngagementActivated:
         budget=Money.of("10000.00", "USD"),
         rate_card=SourceRef(system=SystemName.PRODUCTIVE, type="rate_card", id="rc-1"),
         start_date=date.fromisoformat(activated),
+        project=PROJECT,
     )
     return EngagementActivated.about(held, correlation_id="p-1", occurred_at=at(activated))
 
@@ -122,6 +123,7 @@ def _document(kind: str, number: str, lines: Iterable[InvoiceLine], issued: str)
         "currency": "USD",
         "issue_date": date.fromisoformat(issued),
         "lines": tuple(lines),
+        "account": ACME,
     }
 
 
@@ -148,6 +150,7 @@ def payment(pid: str, amount: str, received: str) -> PaymentReceived:
         customer=ACME,
         amount=Money.of(amount, "USD"),
         received_on=date.fromisoformat(received),
+        account=ACME,
     )
     return PaymentReceived.about(paid, correlation_id=pid, occurred_at=at(received))
 

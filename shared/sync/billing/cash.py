@@ -147,11 +147,14 @@ class CashFeedback:
     ) -> list[DomainEvent[Any]]:
         """The payment received (or withdrawn), and each credit memo it applies to an invoice the hub
         posted: QuickBooks applies a credit memo by a (zero) payment naming both."""
-        found: list[DomainEvent[Any] | None] = [payment_fact(system, payment_id, payment, occurred_at=when)]
-        credits = sorted({line.credit_memo for line in payment.lines if line.credit_memo}) if payment else []
         credited = next(
             (r for r in (self._store.invoice(system, i) for i in invoices) if r is not None), None
         )
+        account = credited.account if credited is not None else None
+        found: list[DomainEvent[Any] | None] = [
+            payment_fact(system, payment_id, payment, occurred_at=when, account=account)
+        ]
+        credits = sorted({line.credit_memo for line in payment.lines if line.credit_memo}) if payment else []
         if credited is not None:
             target = self._target(system)
             for credit in credits:

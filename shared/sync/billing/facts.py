@@ -62,6 +62,7 @@ def ledger_invoice(record: InvoiceRecord) -> Invoice:
             "number": standing.number or record.invoice.number,
             "status": status_of(standing),
             "balance": standing.balance,
+            "account": record.account,
         }
     )
 
@@ -74,10 +75,16 @@ def invoice_fact(record: InvoiceRecord) -> InvoicePosted:
 
 
 def payment_fact(
-    system: SystemName, payment_id: str, payment: ReceivedPayment | None, *, occurred_at: datetime
+    system: SystemName,
+    payment_id: str,
+    payment: ReceivedPayment | None,
+    *,
+    occurred_at: datetime,
+    account: SourceRef | None = None,
 ) -> PaymentReceived | RecordWithdrawn | None:
-    """`PaymentReceived` for a payment the ledger holds; `RecordWithdrawn` for one deleted or voided;
-    None for a zero payment, or one the domain refuses (logged)."""
+    """`PaymentReceived` for a payment the ledger holds (`account`: the CRM account of the invoices it
+    pays); `RecordWithdrawn` for one deleted or voided; None for a zero payment, or one the domain
+    refuses (logged)."""
     ref = ledger_ref(system, PAYMENT, payment_id)
     if payment is None or payment.voided:
         why = "deleted in the ledger" if payment is None else "voided in the ledger"
@@ -101,6 +108,7 @@ def payment_fact(
             amount=payment.total,
             received_on=payment.received_on,
             allocations=allocations,
+            account=account,
         )
     except ValidationError as refused:
         logger.warning("payment %s is not stated as received: %s", ref, refused)
@@ -147,6 +155,7 @@ def credit_fact(
             engagement=invoice.engagement,
             contract=invoice.contract,
             credits_invoice=ledger_ref(system, INVOICE, credited.id),
+            account=credited.account,
         )
     except ValidationError as refused:
         logger.warning("credit memo %s is not stated as issued: %s", ref, refused)

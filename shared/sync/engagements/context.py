@@ -113,11 +113,11 @@ class SetupContext:
         if self.bookings is None or Role.PSA not in state.engagements or state.legal_entity is None:
             return
         accounting = state.engagements.get(Role.ACCOUNTING)
+        project = psa_project(state)
+        assert project is not None  # the PSA's engagement is in the state (checked above)
         self.bookings().save_engagement(
             BookedEngagement(
-                psa=SourceRef(
-                    system=state.systems[Role.PSA], type="projects", id=state.engagements[Role.PSA]
-                ),
+                psa=project,
                 opportunity=opportunity.source,
                 name=opportunity.name,
                 legal_entity=state.legal_entity,
@@ -148,3 +148,10 @@ class SetupContext:
         stamped = source.write_back(state.opportunity_id, outcome)
         if stamped is not None:
             self.ledger.set_cursor(write_back_key(source.system, state.opportunity_id), stamped.isoformat())
+
+
+def psa_project(state: SetupState) -> SourceRef | None:
+    """The PSA project the engagement was set up as (None before the PSA holds it)."""
+    if Role.PSA not in state.engagements:
+        return None
+    return SourceRef(system=state.systems[Role.PSA], type="projects", id=state.engagements[Role.PSA])

@@ -21,7 +21,7 @@ from shared.domain.events import EngagementActivated
 from shared.domain.metrics import BusinessMetric
 from shared.domain.models import Account, EntityType, SourceRef, SystemName
 from shared.domain.systems import Role
-from shared.sync.engagements.context import SetupContext
+from shared.sync.engagements.context import SetupContext, psa_project
 from shared.sync.engagements.state import SetupState, Step, exception_id
 from shared.sync.engagements.terms import (
     as_held_by,
@@ -212,7 +212,9 @@ def activate(ctx: SetupContext, state: SetupState) -> SetupState:
 def notify(ctx: SetupContext, state: SetupState) -> SetupState:
     """Delivery operations hear of it (SNS, for staffing) and the bus carries 'engagement activated'."""
     opportunity = ctx.opportunity(state)
-    engagement = _engagement(ctx, state).model_copy(update={"approved_at": ctx.clock()})
+    engagement = _engagement(ctx, state).model_copy(
+        update={"approved_at": ctx.clock(), "project": psa_project(state)}
+    )
     ctx.notifier().notify(
         f"Engagement active: {opportunity.name}"[:100],
         json.dumps(
