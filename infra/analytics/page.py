@@ -48,6 +48,9 @@ EXTRA_CSS = """
 dl.defs { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; }
 dl.defs dt { font-weight: 600; }
 dl.defs dd { margin: 0; color: var(--muted); }
+.tablebox { overflow-x: auto; }
+table.slice { font-size: 12px; }
+table.slice th, table.slice td { padding: 4px 6px; }
 """
 
 
@@ -106,7 +109,7 @@ def _bars(labels: Sequence[str], series: dict[str, list[float]], *, name: str, c
             )
         axes.set_xticks(
             range(len(labels)),
-            [text_label[:18] for text_label in labels],
+            [text_label[:28] for text_label in labels],
             rotation=0 if len(labels) < 7 else 30,
         )
         axes.set_ylabel(currency, color=INK)
@@ -146,7 +149,10 @@ def _table(part: Slice, currency: str) -> str:
         body.append(f"<tr>{cells}</tr>")
     if not body:
         return f'<p class="muted">Nothing landed yet for {escape(part.entity)}.</p>'
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (
+        f'<div class="tablebox"><table class="slice"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
 def _tiles(row: dict[str, Figure]) -> str:
