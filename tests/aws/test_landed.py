@@ -9,6 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from infra.local.provision import table_spec
+from infra.wiring import IDEMPOTENCY
 from shared.aws.landed import MARK_DAYS, DynamoLandedIds
 
 TABLE = "close2cash-idempotency"
@@ -18,18 +20,8 @@ TABLE = "close2cash-idempotency"
 def client() -> Iterator[object]:
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        # The idempotency table as the wiring declares it (pk/sk, TTL `expiration`).
+        dynamodb.create_table(TableName=TABLE, **table_spec(IDEMPOTENCY))
         yield dynamodb
 
 

@@ -62,6 +62,11 @@ def cli(runtime: LocalRuntime, *args: str) -> str:
     return answer.output
 
 
+def report(runtime: LocalRuntime, cache: Path, *options: str) -> str:
+    """`close2cash analytics report` over the runtime's bucket, its files mirrored in `cache`."""
+    return cli(runtime, "analytics", "report", *options, "--cache", str(cache))
+
+
 def landed(runtime: LocalRuntime) -> int:
     listed = runtime.clients.s3().list_objects_v2(Bucket="close2cash-analytics", Prefix="events/")
     return len(listed.get("Contents", []))
@@ -72,7 +77,7 @@ def test_backfill_lands_the_archived_history_once_and_the_report_answers_from_it
 ) -> None:
     # Given the history published before the landing listened: nothing is landed
     assert landed(runtime) == 0
-    empty = cli(runtime, "analytics", "report", "--cache", str(tmp_path / "cache"))
+    empty = report(runtime, tmp_path / "cache")
     assert "landed events: 0" in empty
     # When the archive is backfilled from the start of the year
     done = cli(runtime, "analytics", "backfill", "--from", "2026-01-01")
@@ -91,17 +96,7 @@ def test_backfill_lands_the_archived_history_once_and_the_report_answers_from_it
     assert landed(runtime) == files
     # And the report as of the end of March answers each measure as the hand computation does
     page = tmp_path / "analytics.html"
-    out = cli(
-        runtime,
-        "analytics",
-        "report",
-        "--as-of",
-        "2026-03-31",
-        "--html",
-        str(page),
-        "--cache",
-        str(tmp_path / "cache"),
-    )
+    out = report(runtime, tmp_path / "cache", "--as-of", "2026-03-31", "--html", str(page))
     assert "landed events: 13, current records: 11" in out  # t-1 once, t-2 and inv-2 superseded
     assert (
         "USD: Pipeline 4,000.00, Bookings 15,000.00, Delivered 2,033.31, Backlog 12,966.69, Billed 1,320.00,"
@@ -112,7 +107,7 @@ def test_backfill_lands_the_archived_history_once_and_the_report_answers_from_it
     )
     assert "customer globex (USD): Pipeline 4,000.00, Bookings 5,000.00, Billed 0.00" in out
     # And as of the end of January, t-2 still has the hours first approved and nothing is billed
-    january = cli(runtime, "analytics", "report", "--as-of", "2026-01-31", "--cache", str(tmp_path / "cache"))
+    january = report(runtime, tmp_path / "cache", "--as-of", "2026-01-31")
     assert "Delivered 2,199.98" in january and "Billed 0.00" in january, january
 
 
@@ -121,17 +116,7 @@ def test_the_page_reads_in_chromium(runtime: LocalRuntime, tmp_path: Path) -> No
     page = tmp_path / "analytics.html"
     cli(runtime, "analytics", "backfill", "--from", "2026-01-01")
     runtime.drain()
-    cli(
-        runtime,
-        "analytics",
-        "report",
-        "--as-of",
-        "2026-03-31",
-        "--html",
-        str(page),
-        "--cache",
-        str(tmp_path / "cache"),
-    )
+    report(runtime, tmp_path / "cache", "--as-of", "2026-03-31", "--html", str(page))
     # When Chromium renders it
     text = visible_text(chromium("--dump-dom", page.as_uri(), profile=tmp_path / "profile"))
     # Then the headline tiles, the slices and the definitions read as a person sees them
