@@ -1,8 +1,9 @@
 """The composition root: ports to adapters, built once per cold start; tests override it.
 
 One class, `Services`, assembled by capability: the core (settings, landscape, connectors, ledger,
-customer master; `core.py`), the money flows (`money.py`), engagement setup (`engagements.py`), and
-here what looks across all of them (reconciliation, replay). Each piece is built on first use.
+customer master; `core.py`), the money flows (`money.py`), engagement setup (`engagements.py`), the
+capacity read (`capacity.py`), and here what looks across all of them (reconciliation, replay). Each
+piece is built on first use.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import dataclasses
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from shared.bootstrap.capacity import CapacityServices
 from shared.bootstrap.engagements import EngagementServices
 from shared.domain.models import Account
 from shared.settings import Settings
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from shared.sync.replay.run import Replay
 
 
-class Services(EngagementServices):
+class Services(EngagementServices, CapacityServices):
     """Everything a handler needs, wired from settings; each piece replaceable in tests."""
 
     @cached_property

@@ -42,6 +42,7 @@ from uuid import UUID, uuid4, uuid5
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.domain.billing import CreditMemo, Invoice, Payment
+from shared.domain.capacity import WorkerCapacity
 from shared.domain.commercial import Opportunity, OpportunityStatus
 from shared.domain.delivery import ExpenseEntry, TimeEntry
 from shared.domain.engagements import Engagement
@@ -260,6 +261,13 @@ class RecordWithdrawn(DomainEvent[RecordWithdrawal]):
         return data.record
 
 
+class CapacityChanged(DomainEvent[WorkerCapacity]):
+    """A worker's capacity or cost rate for a period, as the PSA reports it now (a later one supersedes)."""
+
+    type: Literal["close2cash.capacity.changed"] = "close2cash.capacity.changed"
+    schema_version: Literal[1] = 1
+
+
 # Every event class, every version still readable. Order is the order schemas are listed in.
 _EVENT_CLASSES: tuple[type[DomainEvent[Any]], ...] = (
     AccountChanged,
@@ -273,6 +281,7 @@ _EVENT_CLASSES: tuple[type[DomainEvent[Any]], ...] = (
     PaymentReceived,
     CreditMemoIssued,
     RecordWithdrawn,
+    CapacityChanged,
 )
 
 

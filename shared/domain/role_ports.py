@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from shared.domain.account_ports import AccountSource, AccountTarget
 from shared.domain.billing_ports import HealthTarget, InvoiceMirror, InvoiceTarget, MilestoneSource
+from shared.domain.capacity_ports import CapacitySource
 from shared.domain.delivery_ports import DeliverySource, PostingTarget
 from shared.domain.engagement_ports import EngagementTarget, OpportunitySource
 from shared.domain.intake_ports import ChangedRecordsFeed, ChangeEventReceiver, WebhookReceiver
@@ -29,11 +30,12 @@ DOMAIN_PORTS: Mapping[Role, Mapping[Domain, tuple[type, ...]]] = {
         Domain.OPPORTUNITY: (OpportunitySource, HealthTarget, EngagementCensus),
     },
     # Holds a copy of each customer and the engagement; the system of record for time, expenses and
-    # milestones; mirrors invoices and their payments.
+    # milestones, and for its workers' capacity and cost rates (the hours behind utilization and margin);
+    # mirrors invoices and their payments.
     Role.PSA: {
         Domain.CUSTOMER: (AccountTarget, CustomerCensus),
         Domain.ENGAGEMENT: (EngagementTarget, MilestoneSource, EngagementCensus),
-        Domain.TIME: (DeliverySource, WorkCensus),
+        Domain.TIME: (DeliverySource, WorkCensus, CapacitySource),
         Domain.EXPENSE: (DeliverySource, WorkCensus),
         Domain.INVOICE: (InvoiceMirror, InvoiceCensus),
     },

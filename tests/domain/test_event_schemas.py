@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 
 from shared.domain import schemas
 from shared.domain.billing import CreditMemo, Invoice, InvoiceLine, Payment, PaymentAllocation
+from shared.domain.capacity import WorkerCapacity
 from shared.domain.commercial import Opportunity, OpportunityStatus
 from shared.domain.delivery import ExpenseEntry, TimeEntry
 from shared.domain.dimensions import FinancialDimensions
@@ -24,6 +25,7 @@ from shared.domain.events import (
     EVENT_TYPES,
     EVENT_VERSIONS,
     AccountChanged,
+    CapacityChanged,
     CreditMemoIssued,
     DomainEvent,
     EngagementActivated,
@@ -194,6 +196,17 @@ EXAMPLES: dict[type[DomainEvent[Any]], DomainEvent[Any]] = {
             record=_ref(SystemName.PRODUCTIVE, "time_entry", "T-8812"),
             withdraws="close2cash.time.approved",
             reason="deleted in the PSA",
+        ),
+    ),
+    CapacityChanged: _example(
+        CapacityChanged,
+        WorkerCapacity(
+            source=_ref(SystemName.PRODUCTIVE, "salary", "254"),
+            worker=_ref(SystemName.PRODUCTIVE, "person", "77"),
+            period_start=date(2025, 3, 1),
+            period_end=date(2025, 3, 31),
+            capacity_hours=Decimal("168"),
+            cost_rate=Money.of("20.00", "EUR"),
         ),
     ),
 }

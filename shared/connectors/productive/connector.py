@@ -12,6 +12,7 @@ import httpx
 
 from shared.connectors.productive import delivery_mapper, mapper
 from shared.connectors.productive.billing import ProductiveBilling
+from shared.connectors.productive.capacity import ProductiveCapacity
 from shared.connectors.productive.census import ProductiveCensus
 from shared.connectors.productive.client import MAX_PAGE_SIZE, ProductiveClient
 from shared.connectors.productive.connection import ProductiveConnection
@@ -32,6 +33,7 @@ from shared.connectors.productive.webhooks import ProductiveWebhooks
 from shared.domain.account_ports import MAX_MATCH_CANDIDATES, AccountTarget, TargetRecord
 from shared.domain.billing_ports import InvoiceMirror, MilestoneSource
 from shared.domain.billing_runs import milestone_terms
+from shared.domain.capacity_ports import CapacitySource
 from shared.domain.delivery_ports import DeliverySource
 from shared.domain.engagement_ports import EngagementRecord, EngagementStatus, EngagementTarget
 from shared.domain.errors import NotFoundError, PermanentError, ValidationFailed
@@ -44,6 +46,7 @@ from shared.domain.reconciliation_ports import CustomerCensus, EngagementCensus,
 if TYPE_CHECKING:
     from shared.domain.billing import Invoice
     from shared.domain.billing_runs import CompletedMilestone, MilestoneTerm
+    from shared.domain.capacity import Month, WorkerCapacity
     from shared.domain.cash import InvoiceStanding
     from shared.domain.commercial import RateCard
     from shared.domain.engagements import Engagement
@@ -86,6 +89,7 @@ class ProductiveConnector(ProductiveCensus):
         WorkCensus,
         InvoiceCensus,
         WebhookReceiver,
+        CapacitySource,
     )
     provider = SystemName.PRODUCTIVE
 
@@ -104,9 +108,15 @@ class ProductiveConnector(ProductiveCensus):
         self.webhooks = ProductiveWebhooks.for_connection(connection, clock=clock)
         # InvoiceMirror and MilestoneSource (shared.connectors.productive.billing)
         self.billing = ProductiveBilling(self.client, document_type_id=connection.invoice_document_type_id)
+        # CapacitySource (shared.connectors.productive.capacity): salaries and holidays
+        self.capacity = ProductiveCapacity(self.client)
         # The entries the last fetch_work / changed_work answered but could not map (see read_work).
         self.last_unresolved: list[UnresolvedWork] = []
         self.census_unresolved: list[UnresolvedWork] = []
+
+    def capacities(self, month: Month) -> list[WorkerCapacity]:
+        """CapacitySource: every person's capacity and cost rate in `month` (see `capacity`)."""
+        return self.capacity.capacities(month)
 
     @property
     def http_calls(self) -> int:

@@ -1,5 +1,5 @@
-"""A local twin of Productive.io (companies, projects, budgets, services, time, expenses, invoices, tasks),
-signed webhooks.
+"""A local twin of Productive.io (companies, projects, budgets, services, time, expenses, invoices, tasks,
+salaries and holidays), signed webhooks.
 
 It speaks the protocol documented at https://developer.productive.io/. Tests mount it with
 `httpx.WSGITransport`; the demo serves it on a loopback port.
@@ -36,6 +36,10 @@ It speaks the protocol documented at https://developer.productive.io/. Tests mou
 | tasks (tasks.py) | tasks (milestone `type_id` 2) on a task list, | missing title, project or task |
 |   | `status` filter; `add_task_list`, `complete_milestone`; | list 422 |
 |   | a copy carries its template's task lists | |
+| salaries, holidays | salaries (cost rates: `cost` cents, `salary_type_id`, | overlapping cost rates of one |
+| (capacity.py) | `working_hours` x14), holiday calendars, holidays; | person 422 (control API); `sort` |
+|               | filters person_id/after/before, holiday_calendar_id; | on salaries 400; writes 405 |
+|               | salaries newest id first; `add_salary`, `add_holiday` | |
 | filters (filters.py) | `filter[name][eq, not_eq, contains, not_contain]` | 400 "Unsupported |
 |                      | as each endpoint documents them | Filter" (even when nothing would match) |
 | sort (listing.py) | `sort=a,-b` on the endpoint's sort params | unknown param 400 "Unsupported Sort" |

@@ -27,6 +27,7 @@ from infra.local.sandboxes.kit import (
 )
 from infra.local.sandboxes.productive import filters, listing
 from infra.local.sandboxes.productive.budgets import with_budget_total
+from infra.local.sandboxes.productive.capacity import CAPACITY_RESOURCES, Capacity
 from infra.local.sandboxes.productive.errors import JSON_API, ApiError, json_response
 from infra.local.sandboxes.productive.expenses import Expenses
 from infra.local.sandboxes.productive.filters import related as _related
@@ -70,7 +71,7 @@ class _Subscription:
     outbox: Outbox[bytes] = field(default_factory=Outbox)
 
 
-class ProductiveSandbox(TimeEntries, Expenses, Invoicing, Tasks):
+class ProductiveSandbox(TimeEntries, Expenses, Invoicing, Tasks, Capacity):
     """WSGI twin of Productive's companies endpoints, with a thread-safe Python control API."""
 
     def __init__(
@@ -97,6 +98,7 @@ class ProductiveSandbox(TimeEntries, Expenses, Invoicing, Tasks):
                 "expenses",
                 *INVOICING_RESOURCES,
                 *TASK_RESOURCES,
+                *CAPACITY_RESOURCES,
             )
         }
         self._ids = itertools.count(1)
@@ -381,6 +383,9 @@ class ProductiveSandbox(TimeEntries, Expenses, Invoicing, Tasks):
         for kind in TASK_RESOURCES:
             if kind in parts:
                 return self._task_route(kind, parts[parts.index(kind) + 1 :], method, request)
+        for kind in CAPACITY_RESOURCES:
+            if kind in parts:
+                return self._capacity_route(kind, parts[parts.index(kind) + 1 :], method, request)
         if "expenses" in parts:
             return self._expense_route(parts[parts.index("expenses") + 1 :], method, request)
         for kind in TIME_RESOURCES:

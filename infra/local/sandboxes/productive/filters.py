@@ -212,6 +212,32 @@ FILTERS.update(
         "task_lists": {"id": _ID, "project_id": _relation("project"), "name": _attribute("name")},
     }
 )
+# https://developer.productive.io/salaries.html and holidays.html (see capacity.py for what they mean).
+FILTERS.update(
+    {
+        "salaries": {
+            "id": _ID,
+            "person_id": _relation("person"),
+            "after": Filter(
+                lambda resource, _: resource["attributes"]["ended_on"] or "9999-12-31",
+                bound=lambda _, have, want: have >= want,
+                operations=_EQ,
+            ),
+            "before": Filter(
+                lambda resource, _: resource["attributes"]["started_on"],
+                bound=lambda _, have, want: have <= want,
+                operations=_EQ,
+            ),
+        },
+        "holiday_calendars": {"id": _ID},
+        "holidays": {
+            "id": _ID,
+            "holiday_calendar_id": _relation("holiday_calendar"),
+            "after": _AFTER,
+            "before": _BEFORE,
+        },
+    }
+)
 SEARCHABLE = frozenset({"projects"})  # endpoints with the free-text `query` filter
 
 

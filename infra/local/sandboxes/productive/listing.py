@@ -43,6 +43,9 @@ SORTS: dict[str, frozenset[str]] = {
     "tax_rates": frozenset({"name"}),
     "tasks": frozenset({"created_at", "closed_at", "due_date", "title"}),
     "task_lists": frozenset({"name", "created_at"}),
+    "salaries": frozenset(),  # "does not support sorting" (capacity.py)
+    "holiday_calendars": frozenset({"id"}),
+    "holidays": frozenset({"id"}),
 }
 INCLUDES: dict[str, dict[str, str]] = {
     "companies": {},
@@ -72,6 +75,9 @@ INCLUDES: dict[str, dict[str, str]] = {
     "tax_rates": {},
     "tasks": {"project": "projects", "task_list": "task_lists"},
     "task_lists": {"project": "projects"},
+    "salaries": {"person": "people", "holiday_calendar": "holiday_calendars"},
+    "holiday_calendars": {},
+    "holidays": {"holiday_calendar": "holiday_calendars"},
 }
 
 
