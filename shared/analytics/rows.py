@@ -185,6 +185,17 @@ def _landed_table(event_type: str, event_class: type[DomainEvent[Any]]) -> Lande
     return table
 
 
+SOURCE_KEY = ("source_system", "source_type", "source_id")
+# What one record is, per table, where its source alone is not: a PSA schedule or salary covers many
+# months, and each month's capacity is a record of its own (a later read of that month supersedes it).
+RECORD_KEYS: Mapping[str, tuple[str, ...]] = {"capacity_changed": (*SOURCE_KEY, "period_start")}
+
+
+def record_key(table: str) -> tuple[str, ...]:
+    """The columns that name one record of `table` (later rows of a record supersede earlier ones)."""
+    return RECORD_KEYS.get(table, SOURCE_KEY)
+
+
 LANDED_TABLES: Mapping[str, LandedTable] = {
     table_name(event_type): _landed_table(event_type, cls) for event_type, cls in EVENT_TYPES.items()
 }

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from shared.analytics.rows import DECIMAL_PRECISION, DECIMAL_SCALE, LANDED_TABLES, ColumnType
+from shared.analytics.rows import DECIMAL_PRECISION, DECIMAL_SCALE, LANDED_TABLES, ColumnType, record_key
 from shared.domain.errors import ValidationFailed
 
 Dialect = Literal["duckdb", "athena"]
@@ -341,7 +341,7 @@ WITHDRAWALS = "record_withdrawn"
 def _current_sql(table: str) -> str:
     """A table's current rows: each record's latest row at the cut-off, unless withdrawn since."""
     latest = (
-        "SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY source_system, source_type, source_id"  # noqa: S608
+        f"SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY {', '.join(record_key(table))}"  # noqa: S608
         f" ORDER BY occurred_at DESC, event_id DESC) AS landed_rank FROM {table}"
         f" WHERE occurred_at <= {AS_OF}) AS ranked WHERE landed_rank = 1"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,14 @@ def db(model: SemanticModel) -> duckdb.DuckDBPyConnection:
     return database(model, history())
 
 
-def totals(db: duckdb.DuckDBPyConnection, as_of: str) -> dict[str, Any]:
+def totals(db: duckdb.DuckDBPyConnection, as_of: str, unit: str = "USD") -> dict[str, Any]:
+    """The totals row of one currency (or of the unit `hours`) as of `as_of`."""
     cursor = db.execute("SELECT * FROM measure_totals(CAST(? AS TIMESTAMP))", [as_of])
     names = [d[0] for d in cursor.description]
-    rows = cursor.fetchall()
-    assert len(rows) == 1, rows
-    return dict(zip(names, rows[0], strict=True))
+    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    (row,) = [r for r in rows if r["currency"] == unit] or [{}]
+    assert row, rows
+    return row
 
 
 def exact(value: Any) -> Decimal:
@@ -277,3 +280,53 @@ def test_a_time_entry_deleted_in_the_psa_stops_counting_and_counts_again_when_ap
     # And approved again on 25 January (a later approval), it counts again
     again = database(model, [*events, time("t-5", "3", "100.00", "2026-01-12", "2026-01-25")])
     assert exact(totals(again, "2026-01-31 00:00:00")["delivered"]) == Decimal("500.00")
+
+
+def capacity(month_start: str, month_end: str, hours: str, cost: str | None, *, at_: str) -> Any:
+    """Ada's capacity for a month, as the PSA's salary record states it (one record covers months)."""
+    from shared.domain.capacity import WorkerCapacity
+    from shared.domain.events import CapacityChanged
+    from shared.domain.models import SourceRef, SystemName
+    from shared.domain.money import Money
+    from tests.analytics.fixtures import ADA, at
+
+    held = WorkerCapacity(
+        source=SourceRef(system=SystemName.PRODUCTIVE, type="salaries", id="s-1"),
+        worker=ADA,
+        period_start=month_start,
+        period_end=month_end,
+        capacity_hours=hours,
+        time_off_hours="8",
+        cost_rate=Money.of(cost, "USD") if cost else None,
+    )
+    return CapacityChanged.about(held, correlation_id="s-1", occurred_at=at(at_))
+
+
+def test_utilization_and_margin_from_the_psas_capacity_and_cost_rates(model: SemanticModel) -> None:
+    # Given ada's January: 168 h scheduled less 8 h off, at a cost of 60.00/h; February 160 h less 8 h
+    # (the same salary record), January read again later with 176 h (a schedule corrected)
+    events = [
+        capacity("2026-01-01", "2026-01-31", "168", "60.00", at_="2026-01-02"),
+        capacity("2026-02-01", "2026-02-28", "160", "60.00", at_="2026-02-02"),
+        capacity("2026-01-01", "2026-01-31", "176", "60.00", at_="2026-01-20"),
+        # and her January time: 8 h billable at 150.00, 2 h not billable
+        time("t-1", "8", "150.00", "2026-01-12", "2026-01-13"),
+        time("t-3", "2", "150.00", "2026-01-14", "2026-01-15", billable=False),
+    ]
+    db = database(model, events)
+    # When the totals are asked at the end of February
+    hours = totals(db, "2026-02-28 23:59:59", unit="hours")
+    money = totals(db, "2026-02-28 23:59:59")
+    # Then each month is a record of its own (January's correction supersedes January only)
+    assert exact(hours["available_hours"]) == Decimal("168") + Decimal("152")  # (176 - 8) + (160 - 8)
+    assert exact(hours["billable_hours"]) == Decimal("8")
+    assert exact(hours["utilization"]) == (Decimal(8) / Decimal(320)).quantize(Decimal("0.0001"))
+    # And margin is delivered less every approved hour at the cost rate: 1200.00 - 10 h x 60.00
+    assert exact(money["cost"]) == Decimal("600.00")
+    assert exact(money["margin"]) == Decimal("600.00")
+    # And per worker and month, January's utilization is 8 / 168
+    cursor = db.execute(model.sliced_sql("period", "duckdb", as_of=datetime(2026, 2, 28, 23, 59, tzinfo=UTC)))
+    names = [d[0] for d in cursor.description]
+    rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    january = next(r for r in rows if r["currency"] == "hours" and str(r["period"]).startswith("2026-01"))
+    assert exact(january["utilization"]) == Decimal("0.0476")
