@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from html import escape
 
-from infra.analytics.report import DAYS, RATIOS, AnalyticsReport, Figure, Slice
+from infra.analytics.report import DAYS, HOURS_UNIT, RATIOS, AnalyticsReport, Figure, Slice
 from infra.report.charts import GRID, INK, PALETTE, new_figure, rc_context, to_svg
 from infra.report.render import CSS
 
@@ -26,12 +26,19 @@ HEADLINE = (
     "open_ar",
     "cash_realization",
     "dso",
+    "margin",
+    "billable_hours",
+    "available_hours",
+    "utilization",
 )
+# The measures a unit's tiles show: money rows do not show hours, the hours row shows only hours.
+HOURS_HEADLINE = ("billable_hours", "available_hours", "utilization")
+HOURS_CHARTED = ("billable_hours", "available_hours")
 CHARTED = {
     "period": ("bookings", "delivered", "billed", "collected"),
     "customer": ("pipeline", "bookings", "billed", "collected", "open_ar"),
-    "engagement": ("delivered", "billed"),
-    "worker": ("delivered",),
+    "engagement": ("delivered", "billed", "margin"),
+    "worker": ("delivered", "cost", "margin"),
 }
 TITLES = {
     "period": "Month by month",
@@ -69,6 +76,8 @@ def shown(measure: str, value: Figure) -> str:
         return f"{value * 100:.1f} %"
     if measure in DAYS:
         return f"{value} days"
+    if measure.endswith("_hours"):
+        return f"{value:,} h"
     return f"{value:,}"
 
 
@@ -81,7 +90,7 @@ def text(report: AnalyticsReport) -> list[str]:
     lines.append(f"  landed events: {landed}, current records: {sum(report.current_rows.values())}")
     for row in report.totals:
         currency = str(row["currency"])
-        figures = ", ".join(f"{label(m)} {shown(m, row.get(m))}" for m in HEADLINE if m in row)
+        figures = ", ".join(f"{label(m)} {shown(m, row.get(m))}" for m in headline(row))
         lines.append(f"  {currency}: {figures}")
     customers = report.slice("customer")
     for row in customers.rows:
@@ -123,9 +132,15 @@ def _number(value: Figure) -> float:
     return float(value) if isinstance(value, Decimal) else 0.0
 
 
+def _in_unit(measure: str, currency: str) -> bool:
+    """Whether a measure is shown in the rows of `currency` (hours measures in the hours rows only)."""
+    return (measure in HOURS_HEADLINE) == (currency == HOURS_UNIT)
+
+
 def _chart(part: Slice, currency: str) -> str:
     rows = [r for r in part.rows if r["currency"] == currency]
-    measures = [m for m in CHARTED[part.entity] if m in part.measures]
+    charted = HOURS_CHARTED if currency == HOURS_UNIT else CHARTED[part.entity]
+    measures = [m for m in charted if m in part.measures]
     if not rows or not measures:
         return ""
     labels = [str(r.get("name") or r[part.entity] or f"(no {part.entity})") for r in rows]
@@ -135,7 +150,7 @@ def _chart(part: Slice, currency: str) -> str:
 
 def _table(part: Slice, currency: str) -> str:
     rows = [r for r in part.rows if r["currency"] == currency]
-    measures = list(part.measures)
+    measures = [m for m in part.measures if _in_unit(m, currency)]
     named = any(r.get("name") for r in rows)
     head = f"<th>{escape(part.entity)}</th>" + ("<th>name</th>" if named else "")
     head += "".join(f'<th class="num">{escape(label(m))}</th>' for m in measures)
@@ -155,12 +170,16 @@ def _table(part: Slice, currency: str) -> str:
     )
 
 
+def headline(row: dict[str, Figure]) -> list[str]:
+    """The headline measures of one totals row: hours for the hours row, the rest for a currency's."""
+    return [m for m in HEADLINE if m in row and _in_unit(m, str(row["currency"]))]
+
+
 def _tiles(row: dict[str, Figure]) -> str:
     tiles = "".join(
         f'<div class="tile"><div class="label">{escape(label(m))}</div>'
         f'<div class="value">{escape(shown(m, row.get(m)))}</div></div>'
-        for m in HEADLINE
-        if m in row
+        for m in headline(row)
     )
     return f'<div class="tiles">{tiles}</div>'
 

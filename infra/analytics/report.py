@@ -22,8 +22,11 @@ from shared.analytics.semantic import TOTALS, SemanticModel
 from shared.domain.money import Money
 
 # Measures that are not amounts of money: shown as the model computes them.
-RATIOS = frozenset({"cash_realization"})
+RATIOS = frozenset({"cash_realization", "utilization"})
 DAYS = frozenset({"dso"})
+# Measures counted in hours: their rows' "currency" is the unit `hours` (model.toml).
+HOURS_UNIT = "hours"
+HOURS = Decimal("0.01")
 SLICES = ("customer", "engagement", "worker", "period")
 
 Figure = Decimal | str | None
@@ -63,6 +66,8 @@ def _figure(name: str, value: Any, currency: str) -> Figure:
         return None
     if name in RATIOS or name in DAYS:
         return Decimal(str(value))
+    if isinstance(value, Decimal | int | float) and currency == HOURS_UNIT:
+        return Decimal(str(value)).quantize(HOURS)
     if isinstance(value, Decimal | int | float):
         return Money.of(Decimal(str(value)), currency).rounded().amount
     return str(value)
