@@ -376,6 +376,18 @@ WIRING = Wiring(
             description="Catch-up sweep of time entries and expenses; releases parked work",
         ),
         Function(
+            "capacity_sync",
+            handler="functions.capacity_sync.handler.handler",
+            # Utilization and margin need the PSA's capacity and cost rates: read once a day.
+            trigger=ScheduleTrigger("cron(20 2 * * ? *)"),
+            uses=(
+                *_COMMON_ENV,
+                BUS.use(Access.PUT, "EVENT_BUS_NAME"),  # capacity changed (domain events)
+            ),
+            timeout_seconds=300,
+            description="Every worker's capacity and cost rate for last month and this one, as facts",
+        ),
+        Function(
             "billing_step",
             handler="functions.billing_step.handler.handler",
             trigger=TaskTrigger(),

@@ -27,10 +27,24 @@ class AnalyticsChapter:
     page: Path | None = None
 
 
+# What an hour of each of the firm's people costs (Productive: cents, hourly), from the year's start.
+COST_CENTS = 9000
+COST_CURRENCY = "USD"
+
+
 def run(env: LocalEnvironment) -> AnalyticsChapter:
-    """Deliver the landing's buffers, sync the bucket, and write the analytics report of the run."""
+    """Read the people's capacity, deliver the landing's buffers, sync the bucket, write the report."""
     runtime = env.runtime
     assert runtime is not None
+    # Operations set each person's cost rate on their Productive profile (40 h a week); the daily
+    # capacity read (the `capacity_sync` schedule) then states capacity and cost for utilization
+    # and margin. The demo runs it once now, as its schedule would.
+    for person in env.productive.person_ids():
+        env.productive.add_salary(
+            person, started_on="2026-01-01", cost=COST_CENTS, currency=COST_CURRENCY, salary_type_id=2
+        )
+    runtime.invoker.invoke("capacity_sync", {})
+    runtime.drain()
     runtime.flush_landing(force=True)
     s3 = runtime.clients.s3()
     landing = WIRING.landings[0]

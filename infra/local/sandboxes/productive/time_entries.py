@@ -35,6 +35,11 @@ class TimeEntries(EngagementWrites):
 
     # --- control API ------------------------------------------------------------------------
 
+    def person_ids(self) -> list[str]:
+        """Every person's id, in id order."""
+        with self._lock:
+            return sorted(self._store["people"], key=int)
+
     def add_person(self, first_name: str, last_name: str, *, email: str | None = None) -> str:
         """A person joins the organization (set up by hand in the app); returns their id."""
         with self._lock:
