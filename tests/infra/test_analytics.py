@@ -147,10 +147,16 @@ def test_each_event_type_has_a_stream_that_transforms_partitions_and_writes_parq
 
 
 def _statements(synth, role):
+    # A role's statements: its inline policy, and the managed policies CDK splits off when the inline
+    # one would pass IAM's size limit (a statement per view adds up).
+    policies = [
+        *synth.of_type("AWS::IAM::Policy").values(),
+        *synth.of_type("AWS::IAM::ManagedPolicy").values(),
+    ]
     return [
         s
-        for p in synth.of_type("AWS::IAM::Policy").values()
-        if {"Ref": _id(synth, role)} in p["Properties"]["Roles"]
+        for p in policies
+        if {"Ref": _id(synth, role)} in p["Properties"].get("Roles", [])
         for s in p["Properties"]["PolicyDocument"]["Statement"]
     ]
 
