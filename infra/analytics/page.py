@@ -47,10 +47,19 @@ TITLES = {
     "worker": "Per worker",
 }
 NONE = "-"
-# One colour per measure on every chart of the page.
-COLORS = dict(
-    zip(("bookings", "delivered", "billed", "collected", "open_ar", "pipeline"), PALETTE, strict=False)
-)
+# One colour per measure on every chart of the page, none shared.
+COLORS = {
+    "bookings": "#2563eb",
+    "delivered": "#16a34a",
+    "billed": "#d97706",
+    "collected": "#9333ea",
+    "open_ar": "#dc2626",
+    "pipeline": "#0891b2",
+    "cost": "#4b5563",
+    "margin": "#0f766e",
+    "billable_hours": "#2563eb",
+    "available_hours": "#9ca3af",
+}
 EXTRA_CSS = """
 dl.defs { display: grid; grid-template-columns: max-content 1fr; gap: 4px 14px; }
 dl.defs dt { font-weight: 600; }
@@ -195,6 +204,8 @@ def render(report: AnalyticsReport) -> str:
         sections.append('<p class="muted">No event has landed yet: every measure is zero.</p>')
     for part in report.slices:
         for currency in currencies:
+            if not any(_in_unit(m, currency) for m in part.measures):
+                continue  # e.g. hours per customer: no hours measure carries the customer
             chart = _chart(part, currency)
             sections.append(
                 f"<h2>{escape(TITLES[part.entity])} ({escape(currency)})</h2>"
