@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.analytics.landing import parse_request, transform
 from shared.bootstrap import services
+from shared.domain.metrics import BusinessMetric
 from shared.observability import logger, metrics, tracer
 
 
@@ -30,6 +31,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "landed",
         extra={"stream": request.delivery_stream_arn, "records": len(request.records), **response.counts()},
     )
+    counts = response.counts()
+    services().metrics.count(BusinessMetric.EVENTS_LANDED, counts.get("Ok", 0))
+    if failed:
+        # Alarmed: each is kept under the errors prefix, and a person lands it again once fixed.
+        services().metrics.count(BusinessMetric.EVENTS_NOT_LANDED, len(failed))
     for record in failed[:20]:
         logger.warning("not landed", extra={"record_id": record.record_id, "reason": record.reason})
     return response.model_dump(mode="json", exclude_none=True)

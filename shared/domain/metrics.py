@@ -95,6 +95,10 @@ class BusinessMetric(StrEnum):
     CASH_COLLECTED = "CashCollected", MetricUnit.NONE, Statistic.SUM
     # Per customer, the customer an EMF property (a dimension would bill a metric per customer).
     DAYS_SALES_OUTSTANDING = "DaysSalesOutstanding", MetricUnit.NONE, Statistic.AVERAGE
+    # --- analytics landing -------------------------------------------------------------------------
+    EVENTS_LANDED = "EventsLanded"
+    # Records the transform could not turn into rows: Firehose keeps them under landing-errors/.
+    EVENTS_NOT_LANDED = "EventsNotLanded"
     # --- reconciliation ----------------------------------------------------------------------------
     RECONCILIATION_BREAKS = "ReconciliationBreaks"
     RECONCILIATION_BACKLOG = "ReconciliationBacklog", MetricUnit.COUNT, Statistic.MAXIMUM
