@@ -31,7 +31,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.analytics.rows import table_name, to_row
+from shared.analytics.rows import to_row
 from shared.domain.errors import ValidationFailed
 from shared.domain.events import DomainEvent, parse_event
 
@@ -176,8 +176,3 @@ def parse_request(payload: Mapping[str, Any]) -> TransformRequest:
         return TransformRequest.model_validate(payload)
     except ValidationError as error:
         raise ValidationFailed(f"not a Firehose transformation request: {error}") from None
-
-
-def table_of(event: DomainEvent[Any]) -> str:
-    """The landed table an event goes to (its delivery stream's table)."""
-    return table_name(event.type)

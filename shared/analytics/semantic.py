@@ -236,15 +236,17 @@ class SemanticModel(BaseModel):
         return f" WHERE {' AND '.join(conditions)}" if conditions else ""
 
     def _measure(self, measure: Measure) -> exp.Select:
+        return _select(self._aggregate(measure, measure.entities))
+
+    def _aggregate(self, measure: Measure, entities: tuple[str, ...]) -> str:
+        """One measure summed per currency and each of `entities`: `currency, <entities>, value`."""
         keys = [f"{_own(measure, measure.currency)} AS currency"]
-        for name in measure.entities:
-            keys.append(f"{self._key_sql(measure, name)} AS {name}")
+        keys += [f"{self._key_sql(measure, name)} AS {name}" for name in entities]
         group = ", ".join(str(i) for i in range(1, len(keys) + 1))
-        sql = (
+        return (
             f"SELECT {', '.join(keys)}, SUM({_own(measure, measure.value)}) AS value"  # noqa: S608
             f" FROM {_source(measure)}{self._base_filter(measure)} GROUP BY {group}"
         )
-        return _select(sql)
 
     def _totals(self) -> exp.Select:
         return self._combined(dict(self.measures), list(self.derived), entity=None)
@@ -273,15 +275,8 @@ class SemanticModel(BaseModel):
     ) -> exp.Select:
         """Base measures side by side per currency (and entity value), then the derived formulas."""
         keys = ["currency"] if entity is None else ["currency", entity]
-        ctes = []
-        for name, m in measures.items():
-            key = "" if entity is None else f", {self._key_sql(m, entity)} AS {entity}"
-            groups = ", ".join(str(i) for i in range(1, len(keys) + 1))
-            ctes.append(
-                f"m_{name} AS (SELECT {_own(m, m.currency)} AS currency{key},"  # noqa: S608
-                f" SUM({_own(m, m.value)}) AS value FROM {_source(m)}{self._base_filter(m)}"
-                f" GROUP BY {groups})"
-            )
+        sliced = () if entity is None else (entity,)
+        ctes = [f"m_{name} AS ({self._aggregate(m, sliced)})" for name, m in measures.items()]
         listed = ", ".join(keys)
         every_key = " UNION ".join(f"SELECT {listed} FROM m_{name}" for name in measures)  # noqa: S608
         base_columns = ", ".join(f"COALESCE(m_{name}.value, 0) AS {name}" for name in measures)
